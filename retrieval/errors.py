@@ -1,0 +1,18 @@
+"""Exceptions raised by retrieval; the bot and the command line turn them into words.
+
+RetrievalError
+ +-- CorpusError     the corpus folder cannot serve: missing, unreadable, no article
+ +-- IndexFileError  a saved index is missing, stale or corrupt (callers rebuild)
+"""
+
+
+class RetrievalError(Exception):
+    """Base of every error retrieval raises on purpose."""
+
+
+class CorpusError(RetrievalError):
+    """The corpus as a whole cannot be used; single bad files go to the load report."""
+
+
+class IndexFileError(RetrievalError):
+    """A saved index cannot be trusted and must be rebuilt."""

@@ -1,0 +1,51 @@
+import pytest
+
+from retrieval import analyze, matched_spans
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("negotiate", "negotiations"),
+        ("negotiating", "negotiate"),
+        ("unofficially", "unofficial"),
+        ("collapse", "collapsed"),
+        ("Ukraine's", "Ukraine"),  # possessive dropped
+        ("Ukraine’s", "ukraine"),  # typographic apostrophe too
+        ("400,000", "400000"),  # thousands separators dropped
+        ("ＦＵＬＬ", "full"),  # full-width letters folded (NFKC)
+        ("CAFÉ", "café"),  # Unicode case folding
+        ("cafe\u0301", "café"),  # combining accent composed
+    ],
+)
+def test_forms_meet_on_one_term(left: str, right: str) -> None:
+    assert analyze(left) == analyze(right) != []
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("Who did Umerov negotiate with?", ["umerov", "negoti"]),  # stop words dropped
+        ("the of and", []),
+        ("", []),
+        ("🙂🙂 ... !!!", []),  # symbols are not words
+        ("3.5 per cent in 2022", ["3.5", "per", "cent", "2022"]),  # numbers kept
+        ("the 1990s", ["1990s"]),  # a number glued to letters stays a word
+        ("G7 summit", ["g7", "summit"]),
+        ("full-scale war", ["full", "scale", "war"]),  # hyphens separate
+        ("Переговоры в Стамбуле", ["переговор", "в", "стамбул"]),  # Cyrillic, Russian stems
+    ],
+)
+def test_analyze(text: str, terms: list[str]) -> None:
+    assert analyze(text) == terms
+
+
+def test_matched_spans_point_at_surface_words() -> None:
+    text = "Umerov's unofficial negotiations"
+    spans = matched_spans(text, frozenset(analyze("negotiate unofficially")))
+    assert [text[s:e] for s, e in spans] == ["unofficial", "negotiations"]
+
+
+def test_mixed_scripts_and_control_characters_do_not_crash() -> None:
+    text = "\u200f\u200dمرحبا 👩‍👩‍👧 \x00 \ud800 Zelenskyy\u200b"
+    assert "zelenskyy" in analyze(text)
