@@ -1,0 +1,35 @@
+"""Passage retrieval over a folder of news articles: load, analyze, rank with BM25.
+
+A library on its own: it imports nothing of the Telegram bot.
+"""
+
+from .analyzer import analyze, analyze_spans, matched_spans
+from .corpus import load_corpus
+from .errors import CorpusError, IndexFileError, RetrievalError
+from .index import BM25Index, BM25Params
+from .library import Library, LibraryOptions
+from .models import Article, Hit, LoadProblem, LoadReport, Passage, SearchResult
+from .passages import split_passages
+from .sentences import sentence_spans
+
+__all__ = [
+    "Article",
+    "BM25Index",
+    "BM25Params",
+    "CorpusError",
+    "Hit",
+    "IndexFileError",
+    "Library",
+    "LibraryOptions",
+    "LoadProblem",
+    "LoadReport",
+    "Passage",
+    "RetrievalError",
+    "SearchResult",
+    "analyze",
+    "analyze_spans",
+    "load_corpus",
+    "matched_spans",
+    "sentence_spans",
+    "split_passages",
+]

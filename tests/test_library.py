@@ -1,0 +1,112 @@
+import datetime as dt
+
+import pytest
+
+from retrieval import Article, CorpusError, Library
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
+
+
+@pytest.fixture(scope="module")
+def seed() -> Library:
+    return Library.load(SHIPPED_CORPUS)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Who did Umerov negotiate with unofficially?", "Roman Abramovich"),
+        ("How many people escaped through the humanitarian corridor?", "400,000"),
+        ("who negotiated with Abramovich?", "Roman Abramovich"),
+        ("Where did the talks collapse?", "Istanbul"),
+        ("Was the United States aware of the contacts?", "always aware"),
+        ("What did Olaf Scholz offer?", "Olaf Scholz"),
+        ("When will the plan for negotiations be ready?", "ready in November"),
+    ],
+)
+def test_seed_questions_rank_the_right_passage_first(seed: Library, question: str, expected: str) -> None:
+    first = seed.search(question).hits[0]
+    assert expected in first.passage.text
+    assert first.article.headline.startswith("Ukraine's Minister of Defense")
+    assert first.article.date == dt.date(2024, 10, 23)
+
+
+def test_hits_carry_matched_terms_and_stay_within_two_per_article(seed: Library) -> None:
+    result = seed.search("Who did Umerov negotiate with unofficially?", k=5)
+    assert len(result.hits) == 2  # one article: at most two of its passages
+    assert result.hits[0].matched == {"umerov", "negoti", "unoffici"}
+    assert result.hits[0].score > result.hits[1].score
+    assert len(seed.search("Umerov negotiations", k=5, per_article=None).hits) > 2
+
+
+@pytest.mark.parametrize("question", ["", "   ", "the of and who", "🙂🙂", "?!"])
+def test_questions_without_searchable_words_get_a_reason(seed: Library, question: str) -> None:
+    result = seed.search(question)
+    assert result.hits == ()
+    assert result.reason and "no searchable words" in result.reason
+
+
+def test_unknown_words_get_a_reason(seed: Library) -> None:
+    result = seed.search("zyzzyva quux")
+    assert result.hits == ()
+    assert result.reason == "no passage contains any of its words"
+
+
+def test_passage_without_a_shared_word_is_never_returned(write_corpus: WriteCorpus) -> None:
+    root = write_corpus(
+        {
+            "a.txt": article("2024-01-01", "Weather", "Rain fell over the capital for days."),
+            "b.txt": article("2024-01-02", "Harvest", "Grain exports rose by a third this year."),
+            "c.txt": article("2024-01-03", "Sport", "The football final was postponed."),
+        }
+    )
+    hits = Library.load(root).search("grain exports", k=10).hits
+    assert [hit.article.id for hit in hits] == ["b"]
+
+
+def test_equal_scores_go_to_the_newer_article(write_corpus: WriteCorpus) -> None:
+    text = "Ceasefire talks resumed in Geneva."
+    root = write_corpus(
+        {
+            "old.txt": article("2023-05-01", "Talks", text),
+            "new.txt": article("2024-05-01", "Talks", text),
+            "mid.txt": article("2023-12-01", "Talks", text),
+            "other.txt": article("2024-06-01", "Markets", "Stocks fell sharply."),
+        }
+    )
+    hits = Library.load(root).search("ceasefire talks").hits
+    assert [hit.article.id for hit in hits] == ["new", "mid", "old"]
+    assert hits[0].score == hits[2].score
+
+
+def test_headline_words_match_every_passage_of_the_article(write_corpus: WriteCorpus) -> None:
+    root = write_corpus(
+        {
+            "a.txt": article(
+                "2024-01-01",
+                "Zaporizhzhia plant loses power",
+                "x " * 150,
+                "Engineers worked all night. " * 10,
+            ),
+            "b.txt": article("2024-01-02", "Markets", "Stocks fell."),
+            "c.txt": article("2024-01-03", "Sport", "A final."),
+        }
+    )
+    hits = Library.load(root).search("Zaporizhzhia", per_article=None).hits
+    assert len(hits) == 2
+    assert all(hit.matched == {"zaporizhzhia"} for hit in hits)
+
+
+def test_latest_lists_newest_first() -> None:
+    articles = [
+        Article(name, name, dt.date(2024, 1, day), ("Body text.",))
+        for name, day in (("a", 3), ("b", 9), ("c", 5))
+    ]
+    library = Library.from_articles(articles)
+    assert [a.id for a in library.latest(2)] == ["b", "c"]
+    assert library.latest(0) == []
+
+
+def test_folder_with_only_bad_files_is_a_corpus_error(write_corpus: WriteCorpus) -> None:
+    root = write_corpus({"bad.txt": "no date here\n"})
+    with pytest.raises(CorpusError, match=r"no readable article: bad\.txt"):
+        Library.load(root)
