@@ -1,0 +1,1 @@
+"""The Telegram side of newsbot: settings, command line and the bot itself."""

@@ -1,0 +1,133 @@
+"""`newsbot`: ask, stats and run over the same library the bot serves.
+
+Exit codes: 0 found, 1 nothing found, 2 bad usage or an unreadable corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from retrieval import CorpusError, Hit, Library, matched_spans
+
+from .settings import Settings, SettingsError, load_settings
+
+EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `newsbot` command and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.command(args, settings))
+    except (SettingsError, CorpusError) as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="Answer questions from a folder of news articles."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "--corpus", type=Path, metavar="DIR", help="corpus folder (default: $CORPUS_DIR or corpus)"
+        )
+        return sub
+
+    ask = command("ask", "print the passages that best answer a question")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=_positive, default=5, metavar="N", help="how many passages (default 5)")
+    ask.add_argument("--json", action="store_true", help="print the hits as a JSON list")
+    ask.set_defaults(command=ask_command)
+
+    stats = command("stats", "print the corpus size and the problems found loading it")
+    stats.set_defaults(command=stats_command)
+    return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if not 1 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to 100")
+    return number
+
+
+def _library(args: argparse.Namespace, settings: Settings) -> Library:
+    return Library.load(args.corpus or settings.corpus_dir)
+
+
+def ask_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the best passages for a question."""
+    result = _library(args, settings).search(args.question, k=args.k)
+    if args.json:
+        print(json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2))
+    elif result.hits:
+        for rank, hit in enumerate(result.hits, start=1):
+            print(format_hit(rank, hit))
+    else:
+        print(f"Nothing found: {result.reason}.", file=sys.stderr)
+    return EXIT_FOUND if result.hits else EXIT_NOTHING
+
+
+def stats_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the corpus's size and its load report."""
+    library = _library(args, settings)
+    report = library.report
+    print(f"files       {report.files}")
+    print(f"articles    {len(library.articles)}")
+    print(f"passages    {len(library.passages)}")
+    print(f"vocabulary  {library.vocabulary_size}")
+    if library.articles:
+        dates = sorted(article.date for article in library.articles)
+        print(f"dates       {dates[0]} to {dates[-1]}")
+    print(f"problems    {len(report.problems)}")
+    for problem in report.problems:
+        print(f"  {problem}")
+    return EXIT_FOUND
+
+
+def hit_record(hit: Hit) -> dict[str, object]:
+    """A hit as plain JSON for scripts."""
+    return {
+        "article_id": hit.article.id,
+        "headline": hit.article.headline,
+        "date": hit.article.date.isoformat(),
+        "score": round(hit.score, 6),
+        "position": hit.passage.position,
+        "text": hit.passage.text,
+        "matched": sorted(hit.matched),
+        "url": hit.article.url,
+    }
+
+
+def format_hit(rank: int, hit: Hit) -> str:
+    """A hit for the terminal: headline, date, score, then the passage, matches in **bold**."""
+    article = hit.article
+    lines = [f"{rank}. {article.headline}", f"   {article.date}  score {hit.score:.2f}  [{article.id}]"]
+    if article.url:
+        lines.append(f"   {article.url}")
+    lines.append(f"   {mark(hit.passage.text, hit.matched)}")
+    return "\n".join(lines) + "\n"
+
+
+def mark(text: str, terms: frozenset[str], before: str = "**", after: str = "**") -> str:
+    """Wrap each word of `text` whose term is in `terms`."""
+    pieces, last = [], 0
+    for start, end in matched_spans(text, terms):
+        pieces += [text[last:start], before, text[start:end], after]
+        last = end
+    return "".join(pieces) + text[last:]
+
+
+def main_entry() -> None:
+    """Console-script entry point: `newsbot ...`."""
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The bot's settings: the only place environment variables are named.
+
+Read from the environment and from `.env`; `.env.example` documents each one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API = "https://api.telegram.org/bot"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Everything the bot and the command line can be told from outside."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    """The token @BotFather gives; required to run the bot, not to ask from the shell."""
+    telegram_base_url: str = TELEGRAM_API
+    """Bot API endpoint; point it at a self-hosted Bot API server (or a test server)."""
+    corpus_dir: Path = Path("corpus")
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    """Telegram user ids allowed to run /reload, written `1,2,3`."""
+    top_k: int = Field(3, ge=1, le=10)
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_secret_token: SecretStr | None = None
+    log_level: LogLevel = "INFO"
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used; the message names the variable and the fix."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning validation errors into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise SettingsError(describe_error(error)) from None
+
+
+def describe_error(error: ValueError) -> str:
+    """One line per bad value: `ADMIN_IDS: ...`, environment-variable style."""
+    details = getattr(error, "errors", None)
+    if details is None:
+        return str(error)
+    lines = []
+    for detail in details():
+        name = "_".join(str(part) for part in detail["loc"]).upper() or "settings"
+        lines.append(f"{name}: {detail['msg']} (got {str(detail.get('input'))[:60]!r})")
+    return "; ".join(lines)

@@ -1,0 +1,99 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
+
+NEWSBOT = Path(sys.executable).with_name("newsbot")
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script, as a user would."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("CORPUS_DIR", "TELEGRAM_BOT_TOKEN")}
+    return subprocess.run(
+        [str(NEWSBOT), *args], capture_output=True, text=True, env={**environment, **(env or {})}, cwd=cwd
+    )
+
+
+def test_ask_prints_headline_date_score_and_marked_words() -> None:
+    done = run("ask", "Who did Umerov negotiate with unofficially?", "--corpus", str(SHIPPED_CORPUS))
+    assert done.returncode == 0
+    first = done.stdout.split("\n\n")[0]
+    assert first.startswith("1. Ukraine's Minister of Defense Rustem Umerov")
+    assert "2024-10-23" in first
+    assert "score " in first
+    assert "**unofficial** **negotiations** with Russian oligarch Roman Abramovich" in first
+
+
+def test_ask_json_lists_hits_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "ask",
+            "people escaping the humanitarian corridor",
+            "-k",
+            "1",
+            "--json",
+            "--corpus",
+            str(SHIPPED_CORPUS),
+        ]
+    )
+    assert code == 0
+    (hit,) = json.loads(capsys.readouterr().out)
+    assert hit["article_id"] == "000_eba0014b280aac67"
+    assert hit["date"] == "2024-10-23"
+    assert "400,000" in hit["text"]
+    assert hit["matched"] == ["corridor", "escap", "humanitarian", "peopl"]
+    assert set(hit) >= {"headline", "score", "position", "url"}
+
+
+def test_nothing_found_exits_1_with_a_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "the of and", "--corpus", str(SHIPPED_CORPUS)]) == 1
+    assert "no searchable words" in capsys.readouterr().err
+
+
+def test_ask_honours_corpus_dir(write_corpus: WriteCorpus, tmp_path: Path) -> None:
+    root = write_corpus(
+        {"grain.txt": article("2023-07-17", "Grain deal ends", "Russia quit the grain deal.")}
+    )
+    done = run("ask", "grain deal", "--json", env={"CORPUS_DIR": str(root)}, cwd=tmp_path)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)[0]["article_id"] == "grain"
+
+
+def test_unreadable_corpus_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = run("ask", "anything", "--corpus", str(tmp_path / "gone"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["ask"], ["ask", "q", "-k", "0"], ["frobnicate"]])
+def test_bad_usage_exits_2(args: list[str]) -> None:
+    assert run(*args).returncode == 2
+
+
+def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    done = run("stats", env={"ADMIN_IDS": "alice"}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "ADMIN_IDS" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_stats_prints_sizes_and_problems(
+    write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_corpus({"good.txt": article("2024-01-01", "Good", "Fine text."), "bad.txt": "nope"})
+    assert main(["stats", "--corpus", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "articles    1" in out
+    assert "passages    1" in out
+    assert "problems    1" in out
+    assert "bad.txt: line 1 is not ' date YYYY-MM-DD headline'" in out

@@ -1,0 +1,48 @@
+"""Tests that keep the documentation and the architecture honest."""
+
+import ast
+import re
+from pathlib import Path
+
+from bot.settings import Settings
+from tests.conftest import ROOT
+
+FORBIDDEN_IN_RETRIEVAL = {"bot", "telegram", "pydantic_settings", "pydantic"}
+
+
+def test_env_example_lists_exactly_the_settings() -> None:
+    text = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^([A-Z_]+)=", text, flags=re.MULTILINE))
+    assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_retrieval_imports_no_bot_telegram_or_settings() -> None:
+    for path in (ROOT / "retrieval").rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            roots = {name.split(".")[0] for name in names}
+            assert not roots & FORBIDDEN_IN_RETRIEVAL, f"{path.name} imports {roots & FORBIDDEN_IN_RETRIEVAL}"
+
+
+def test_readme_quickstart_matches_ci() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = ci.strip().splitlines()[-1]
+    assert test_command in readme
+    assert "newsbot ask" in readme
+
+
+def test_shipped_seed_is_byte_for_byte(tmp_path: Path) -> None:
+    shared = ROOT.parent / "shared" / "seed"
+    if shared.is_dir():  # the seed's origin sits beside the repository in development and CI
+        for original in shared.iterdir():
+            assert (ROOT / "corpus" / original.name).read_bytes() == original.read_bytes()
+    assert (
+        (ROOT / "corpus" / "000_eba0014b280aac67.txt").read_bytes().startswith(b" date 2024-10-23 Ukraine's")
+    )
