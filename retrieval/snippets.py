@@ -1,0 +1,54 @@
+"""Which part of a passage to show when all of it does not fit.
+
+A reader should see the sentence that answers the question, not the passage's first
+lines: the window is centred on the sentence with the most question terms and grows
+by whole sentences around it.
+"""
+
+from __future__ import annotations
+
+from .analyzer import analyze_spans
+from .sentences import sentence_spans
+
+__all__ = ["snippet_span"]
+
+
+def snippet_span(text: str, terms: frozenset[str], max_chars: int) -> tuple[int, int]:
+    """Return `(start, end)` of at most `max_chars` characters of `text` worth showing."""
+    if len(text) <= max_chars:
+        return 0, len(text)
+    sentences = sentence_spans(text) or [(0, len(text))]
+    best = max(range(len(sentences)), key=lambda i: (_weight(text, sentences[i], terms), -i))
+    start, end = sentences[best]
+    if end - start > max_chars:
+        return _cut_around_first_match(text, (start, end), terms, max_chars)
+    before, after = best - 1, best + 1
+    while True:
+        grown = False
+        if after < len(sentences) and sentences[after][1] - start <= max_chars:
+            end, after, grown = sentences[after][1], after + 1, True
+        if before >= 0 and end - sentences[before][0] <= max_chars:
+            start, before, grown = sentences[before][0], before - 1, True
+        if not grown:
+            return start, end
+
+
+def _weight(text: str, span: tuple[int, int], terms: frozenset[str]) -> tuple[int, int]:
+    found = [term for term, _, _ in analyze_spans(text[span[0] : span[1]]) if term in terms]
+    return len(set(found)), len(found)
+
+
+def _cut_around_first_match(
+    text: str, span: tuple[int, int], terms: frozenset[str], max_chars: int
+) -> tuple[int, int]:
+    start, end = span
+    first = next((s + start for term, s, _ in analyze_spans(text[start:end]) if term in terms), start)
+    start = max(start, min(first - max_chars // 4, end - max_chars))
+    if start > span[0]:
+        space = text.find(" ", start, first)
+        start = space + 1 if space >= 0 else start
+    cut = start + max_chars
+    if cut >= end:
+        return start, end
+    space = text.rfind(" ", start + 1, cut)
+    return start, space if space > start else cut
