@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = command("stats", "print the corpus size and the problems found loading it")
     stats.set_defaults(command=stats_command)
+
+    run = command("run", "start the Telegram bot (long polling, or webhooks with --webhook)")
+    run.add_argument("--webhook", action="store_true", help="serve Telegram webhooks at WEBHOOK_URL")
+    run.set_defaults(command=run_command)
     return parser
 
 
@@ -92,6 +97,27 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     print(f"problems    {len(report.problems)}")
     for problem in report.problems:
         print(f"  {problem}")
+    return EXIT_FOUND
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the bot and serve until stopped."""
+    from .app import build_application, run  # Telegram is only imported to run the bot
+    from .logs import configure_logging
+
+    token = settings.telegram_bot_token
+    if token is None or not token.get_secret_value().strip():
+        raise SettingsError("TELEGRAM_BOT_TOKEN: not set; get one from @BotFather and put it in .env")
+    if args.webhook and not settings.webhook_url:
+        raise SettingsError("WEBHOOK_URL: required with --webhook (the public https URL Telegram posts to)")
+    secrets = [token.get_secret_value()]
+    if settings.webhook_secret_token:
+        secrets.append(settings.webhook_secret_token.get_secret_value())
+    configure_logging(settings.log_level, secrets)
+    library = _library(args, settings)
+    for problem in library.report.problems:
+        logging.getLogger(__name__).warning("skipped %s", problem)
+    run(build_application(settings, library), settings, webhook=args.webhook)
     return EXIT_FOUND
 
 

@@ -46,3 +46,27 @@ def test_shipped_seed_is_byte_for_byte(tmp_path: Path) -> None:
     assert (
         (ROOT / "corpus" / "000_eba0014b280aac67.txt").read_bytes().startswith(b" date 2024-10-23 Ukraine's")
     )
+
+
+def test_every_registered_command_is_in_help_and_readme(tmp_path: Path) -> None:
+    from telegram.ext import CommandHandler
+
+    from bot.app import build_application
+    from bot.handlers import ADMIN_COMMANDS, COMMANDS
+    from retrieval import Library
+    from tests.conftest import SHIPPED_CORPUS
+
+    settings = Settings(_env_file=None, telegram_bot_token="1:x", corpus_dir=SHIPPED_CORPUS)
+    application = build_application(settings, Library.load(SHIPPED_CORPUS))
+    registered = {
+        command
+        for group in application.handlers.values()
+        for handler in group
+        if isinstance(handler, CommandHandler)
+        for command in handler.commands
+    }
+    menu = {name for name, _ in COMMANDS + ADMIN_COMMANDS}
+    assert registered == menu
+    readme = (ROOT / "README.md").read_text()
+    for name in menu:
+        assert f"`/{name}" in readme

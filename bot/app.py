@@ -1,0 +1,102 @@
+"""All the wiring in one place: settings and a library in, a ready `Application` out.
+
+A reader sees the bot's whole command surface here; the tests build the very same
+application with `TELEGRAM_BASE_URL` pointed at a fake Bot API server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from retrieval import Library
+
+from . import handlers
+from .logs import install_redaction
+from .settings import Settings
+from .state import BotState
+
+logger = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
+    """Build the bot: one handler per command or message kind, and the error handler."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is required to build the bot")
+    token = settings.telegram_bot_token.get_secret_value()
+    install_redaction([token])  # before the first request can log a URL with the token in it
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .post_init(register_commands)
+        .build()
+    )
+    application.bot_data["state"] = BotState(
+        library=library,
+        corpus_dir=settings.corpus_dir,
+        admin_ids=settings.admin_ids,
+        top_k=settings.top_k,
+    )
+    message = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", handlers.start_command, filters=message))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
+    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=message))
+    application.add_handler(CommandHandler("latest", handlers.latest_command, filters=message))
+    application.add_handler(CommandHandler("reload", handlers.reload_command, filters=message, block=False))
+    application.add_handler(CallbackQueryHandler(handlers.more_callback))
+    application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(message & filters.TEXT, handlers.question_message))
+    application.add_handler(MessageHandler(message & ~filters.TEXT, handlers.non_text_message))
+    application.add_error_handler(handlers.error_handler)
+    return application
+
+
+async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """Publish the command menu; /reload only in the admins' own chats. Failures are logged."""
+    state: BotState = application.bot_data["state"]
+    public = [BotCommand(name, description) for name, description in handlers.COMMANDS]
+    admin = public + [BotCommand(name, description) for name, description in handlers.ADMIN_COMMANDS]
+    try:
+        await application.bot.set_my_commands(public, scope=BotCommandScopeDefault())
+        for admin_id in sorted(state.admin_ids):
+            await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
+    except TelegramError as error:
+        logger.warning("could not register the command menu: %s", error)
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Arguments for `run_webhook` / `Updater.start_webhook` from the settings."""
+    url = settings.webhook_url or ""
+    secret = settings.webhook_secret_token
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlparse(url).path.strip("/") or "telegram",
+        "webhook_url": url,
+        "secret_token": secret.get_secret_value() if secret else None,
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
+def run(application: Application, settings: Settings, webhook: bool) -> None:  # type: ignore[type-arg]
+    """Serve until stopped: long polling, or webhooks for production."""
+    if webhook:
+        logger.info("serving webhooks on %s:%s", settings.webhook_listen, settings.webhook_port)
+        application.run_webhook(**webhook_options(settings), bootstrap_retries=-1)
+    else:
+        logger.info("polling Telegram for updates")
+        # bootstrap_retries=-1: a Telegram outage at start-up is waited out, not fatal
+        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)

@@ -1,0 +1,276 @@
+"""One small async function per command or kind of message.
+
+Each parses what came in, asks the library once, renders and replies. User-facing
+words live here and in `render`; the library only raises and returns values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from retrieval import CorpusError, Library, analyze
+
+from . import render
+from .state import BotState
+
+logger = logging.getLogger(__name__)
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("ask", "ask a question: /ask who negotiated with Abramovich?"),
+    ("latest", "the newest articles: /latest [N]"),
+    ("help", "how to use this bot"),
+    ("start", "start here"),
+)
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (("reload", "re-read the corpus (admins)"),)
+LATEST_DEFAULT, LATEST_MAX = 5, 20
+MORE_PREFIX = "more"
+_CALLBACK = re.compile(rf"{MORE_PREFIX}:([A-Za-z0-9_-]{{8}}):(\d{{1,3}})")
+# Telegram's id for the account that speaks for anonymous group admins.
+GROUP_ANONYMOUS_BOT = 1087968824
+
+Context = ContextTypes.DEFAULT_TYPE
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def bot_state(context: Context) -> BotState:
+    """The shared state the application was built with."""
+    state: BotState = context.bot_data["state"]
+    return state
+
+
+async def start_command(update: Update, context: Context) -> None:
+    """Greet the user with what the bot does and how to ask."""
+    await help_command(update, context)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """Explain the bot, its commands and an example question from the current corpus."""
+    if update.effective_message is None:
+        return
+    state = bot_state(context)
+    commands = COMMANDS + (ADMIN_COMMANDS if is_admin(update, state.admin_ids) else ())
+    text = render.render_help(example_question(state.library), commands)
+    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+async def ask_command(update: Update, context: Context) -> None:
+    """Answer the question written after /ask."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await message.reply_text("Usage: /ask <question>, for example /ask who negotiated with Abramovich?")
+        return
+    await answer(message, question, context)
+
+
+async def question_message(update: Update, context: Context) -> None:
+    """Answer a plain text message; in groups only when addressed to the bot."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context):
+        return
+    question = strip_mention(message.text, context.bot.username)
+    if not question.strip():
+        await message.reply_text("Please send a question in words, e.g. who negotiated with Abramovich?")
+        return
+    await answer(message, question, context)
+
+
+async def answer(message: Message, question: str, context: Context) -> None:
+    """Search, then reply with the first page of hits and a "More" button if there are more."""
+    await show_typing(message, context)
+    state = bot_state(context)
+    result = state.library.search(question, k=state.top_k + 1)
+    if not result.hits:
+        await message.reply_text(render.render_no_match(question, result.reason), parse_mode=ParseMode.HTML)
+        return
+    page, more = result.hits[: state.top_k], len(result.hits) > state.top_k
+    markup = more_button(state.queries.add(question), state.top_k) if more else None
+    await message.reply_text(
+        render.render_answer(page),
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=NO_PREVIEW,
+    )
+
+
+async def more_callback(update: Update, context: Context) -> None:
+    """Show the next passages for the question behind a "More" button."""
+    query = update.callback_query
+    if query is None:
+        return
+    state = bot_state(context)
+    match = _CALLBACK.fullmatch(query.data or "")
+    question = state.queries.get(match.group(1)) if match else None
+    if match is None or question is None or query.message is None:
+        await query.answer("This button has expired. Please ask your question again.")
+        return
+    offset = int(match.group(2))
+    hits = state.library.search(question, k=offset + state.top_k + 1).hits
+    page = hits[offset : offset + state.top_k]
+    await query.answer()
+    if not page:
+        await context.bot.send_message(query.message.chat.id, "No more passages for that question.")
+        return
+    more = len(hits) > offset + state.top_k
+    markup = more_button(match.group(1), offset + state.top_k) if more else None
+    await context.bot.edit_message_text(
+        render.render_answer(page, first_rank=offset + 1),
+        chat_id=query.message.chat.id,
+        message_id=query.message.message_id,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        link_preview_options=NO_PREVIEW,
+    )
+
+
+def more_button(key: str, offset: int) -> InlineKeyboardMarkup:
+    """A "More" button whose data (under Telegram's 64 bytes) names the question and the offset."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("More", callback_data=f"{MORE_PREFIX}:{key}:{offset}")]]
+    )
+
+
+async def latest_command(update: Update, context: Context) -> None:
+    """List the newest articles: /latest [N]."""
+    message = update.effective_message
+    if message is None:
+        return
+    args = context.args or []
+    count = parse_count(args, LATEST_DEFAULT, LATEST_MAX)
+    if count is None:
+        await message.reply_text(f"Usage: /latest [N], N from 1 to {LATEST_MAX} (default {LATEST_DEFAULT}).")
+        return
+    articles = bot_state(context).library.latest(count)
+    await message.reply_text(render.render_latest(articles), parse_mode=ParseMode.HTML)
+
+
+def parse_count(args: list[str], default: int, maximum: int) -> int | None:
+    """`[]` -> default; one whole number 1..maximum -> it; anything else -> None (usage)."""
+    if not args:
+        return default
+    if len(args) == 1 and args[0].isdecimal() and len(args[0]) <= 6 and 1 <= int(args[0]) <= maximum:
+        return int(args[0])
+    return None
+
+
+async def reload_command(update: Update, context: Context) -> None:
+    """Re-read the corpus off the event loop and swap it in whole (admins only)."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = bot_state(context)
+    user = update.effective_user
+    if not is_admin(update, state.admin_ids):
+        logger.warning("refused /reload from user %s in chat %s", user.id if user else None, message.chat.id)
+        await message.reply_text("Sorry, only the bot's admins can reload the corpus.")
+        return
+    if state.reload_lock.locked():
+        await message.reply_text("A reload is already running; I will report when it is done.")
+        return
+    async with state.reload_lock:
+        before = state.sizes
+        logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
+        try:
+            library = await asyncio.to_thread(Library.load, state.corpus_dir)
+        except CorpusError as error:
+            logger.warning("reload failed, keeping the old corpus: %s", error)
+            await message.reply_text(
+                render.render_reload_failed(str(error), before), parse_mode=ParseMode.HTML
+            )
+            return
+        state.library = library
+        logger.info("reloaded: %s -> %s articles and passages", before, state.sizes)
+    await message.reply_text(
+        render.render_reload(before, state.sizes, library.report), parse_mode=ParseMode.HTML
+    )
+
+
+def is_admin(update: Update, admin_ids: frozenset[int]) -> bool:
+    """Whether the sender (never the chat, a forward's author or an anonymous admin) is an admin."""
+    message, user = update.effective_message, update.effective_user
+    if user is None or user.id == GROUP_ANONYMOUS_BOT:
+        return False
+    if message is not None and (message.forward_origin is not None or message.sender_chat is not None):
+        return False
+    return user.id in admin_ids
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Point to /help for a command the bot does not know (private chats only)."""
+    message = update.effective_message
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        return
+    await message.reply_text("I don't know that command. /help lists what I can do.")
+
+
+async def non_text_message(update: Update, context: Context) -> None:
+    """Answer a sticker, photo or other non-text message with a hint (private chats only)."""
+    message = update.effective_message
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        return
+    await message.reply_text("I can only read text. Send me a question in words, or try /latest.")
+
+
+async def error_handler(update: object, context: Context) -> None:
+    """Log the failure with its update id, then tell the user something went wrong."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("update %s failed", update_id, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, "Sorry, something went wrong on my side. Please try again."
+            )
+        except TelegramError:
+            logger.warning("could not tell chat %s about the failure", update.effective_chat.id)
+
+
+async def show_typing(message: Message, context: Context) -> None:
+    """Show "typing…"; a failure here must not cost the answer."""
+    try:
+        await context.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+    except TelegramError as error:
+        logger.info("typing indicator failed in chat %s: %s", message.chat.id, error)
+
+
+def addressed_to_bot(message: Message, context: Context) -> bool:
+    """In a group: a reply to the bot, or a message that mentions it."""
+    bot = context.bot
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+        return True
+    for entity, text in message.parse_entities(
+        [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
+    ).items():
+        if entity.type == MessageEntityType.TEXT_MENTION and entity.user and entity.user.id == bot.id:
+            return True
+        if entity.type == MessageEntityType.MENTION and text.lower() == f"@{bot.username}".lower():
+            return True
+    return False
+
+
+def strip_mention(text: str, username: str | None) -> str:
+    """Remove `@botname` from a question."""
+    if not username:
+        return text
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+def example_question(library: Library) -> str | None:
+    """A question the current corpus can answer: words of the newest headline."""
+    newest = library.latest(1)
+    if not newest:
+        return None
+    words = [w.strip(".,:;!?\"'“”‘’()") for w in newest[0].headline.split()]
+    words = [w.removesuffix("'s").removesuffix("’s") for w in words if len(w) > 3 and analyze(w)]
+    return " ".join(dict.fromkeys(words[:4])) or None

@@ -1,0 +1,150 @@
+"""Hits, articles and reports -> Telegram HTML. Pure functions, no I/O.
+
+Everything that comes from the corpus or from a user is escaped here and only here, and
+every text is measured the way Telegram measures it (UTF-16 code units) against its
+4,096 limit, so a reply is never refused for its size.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from retrieval import Article, Hit, LoadReport, matched_spans
+from retrieval.snippets import snippet_span
+
+MAX_MESSAGE = 4096
+PASSAGE_CHARS = 700
+HEADLINE_CHARS = 300
+URL_CHARS = 500
+ELLIPSIS = "…"
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram's HTML parse mode (`<`, `>`, `&`; quotes too, for attributes)."""
+    return html.escape(text, quote=True)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut plain text at a word boundary, with an ellipsis, when longer than `limit`."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip() + ELLIPSIS
+
+
+def highlight(text: str, terms: frozenset[str]) -> str:
+    """Escape `text` and wrap the words whose term is in `terms` in `<b>`."""
+    pieces, last = [], 0
+    for start, end in matched_spans(text, terms):
+        pieces += [escape(text[last:start]), "<b>", escape(text[start:end]), "</b>"]
+        last = end
+    return "".join(pieces) + escape(text[last:])
+
+
+def render_hit(rank: int, hit: Hit, passage_chars: int = PASSAGE_CHARS) -> str:
+    """One hit: bold headline, date and source, the passage with matches in bold, the link."""
+    article = hit.article
+    text = hit.passage.text
+    start, end = snippet_span(text, hit.matched, passage_chars)
+    shown = highlight(text[start:end], hit.matched)
+    shown = (ELLIPSIS if start > 0 else "") + shown + (ELLIPSIS if end < len(text) else "")
+    byline = article.date.isoformat() + (
+        f" · {escape(shorten(article.source, 100))}" if article.source else ""
+    )
+    lines = [f"<b>{rank}. {escape(shorten(article.headline, HEADLINE_CHARS))}</b>", byline, shown]
+    if article.url and len(article.url) <= URL_CHARS:
+        lines.append(f'<a href="{escape(article.url)}">{escape(shorten(article.url, 80))}</a>')
+    return "\n".join(lines)
+
+
+def render_answer(hits: Sequence[Hit], first_rank: int = 1) -> str:
+    """Several hits in one message, passages shortened until the whole fits Telegram's limit."""
+    budget = PASSAGE_CHARS
+    while True:
+        blocks = [render_hit(first_rank + i, hit, budget) for i, hit in enumerate(hits)]
+        text = "\n\n".join(blocks)
+        if telegram_length(text) <= MAX_MESSAGE or budget <= 100:
+            break
+        budget = budget * 2 // 3
+    while telegram_length(text) > MAX_MESSAGE and len(blocks) > 1:
+        blocks.pop()
+        text = "\n\n".join(blocks)
+    return text
+
+
+def render_no_match(question: str, reason: str | None) -> str:
+    """Say that nothing was found, and what to try instead."""
+    why = f" ({escape(reason)})" if reason else ""
+    return (
+        f"I found nothing for <i>{escape(shorten(question.strip(), 200))}</i>{why}.\n"
+        "Try other words (names, places, what happened), or /latest for the newest articles."
+    )
+
+
+def render_latest(articles: Sequence[Article]) -> str:
+    """The newest articles, one line each: date and headline."""
+    if not articles:
+        return "The corpus has no articles yet."
+    lines = [f"<b>Latest {len(articles)} articles</b>"]
+    for article in articles:
+        lines.append(f"{article.date.isoformat()} · {escape(shorten(article.headline, HEADLINE_CHARS))}")
+    return "\n".join(lines)
+
+
+def render_help(example: str | None, commands: Sequence[tuple[str, str]]) -> str:
+    """What the bot does, how to ask, its commands and an example from the current corpus."""
+    lines = [
+        "I answer questions about the news articles I hold, with the passage that answers,",
+        "its headline and its date. Just send me a question in words.",
+        "",
+    ]
+    if example:
+        lines += [f"For example: <i>{escape(example)}</i>", ""]
+    lines += [f"/{name} – {escape(description)}" for name, description in commands]
+    return "\n".join(lines)
+
+
+def render_reload(before: tuple[int, int], after: tuple[int, int], report: LoadReport) -> str:
+    """Counts before and after a reload, and the files that could not be loaded."""
+    lines = [
+        "<b>Corpus reloaded.</b>",
+        f"Articles: {before[0]} → {after[0]}",
+        f"Passages: {before[1]} → {after[1]}",
+    ]
+    lines += _problems(report)
+    return _fit_lines(lines)
+
+
+def render_reload_failed(reason: str, serving: tuple[int, int]) -> str:
+    """Why a reload failed, and that the old corpus still serves."""
+    return _fit_lines(
+        [
+            "<b>Reload failed</b>; still serving the previous corpus "
+            f"({serving[0]} articles, {serving[1]} passages).",
+            f"Reason: {escape(shorten(reason, 1000))}",
+        ]
+    )
+
+
+def _problems(report: LoadReport) -> list[str]:
+    if not report.problems:
+        return ["No problems found."]
+    lines = [f"{len(report.problems)} file(s) could not be loaded:"]
+    lines += [f"• {escape(shorten(str(problem), 300))}" for problem in report.problems]
+    return lines
+
+
+def _fit_lines(lines: list[str]) -> str:
+    """Join lines, dropping the tail (with a count of what was left out) past the limit."""
+    text = "\n".join(lines)
+    kept = len(lines)
+    while telegram_length(text) > MAX_MESSAGE and kept > 1:
+        kept -= 1
+        text = "\n".join([*lines[:kept], f"… and {len(lines) - kept} more."])
+    return text

@@ -1,0 +1,254 @@
+"""A small fake Telegram Bot API server on 127.0.0.1, for driving the real bot over HTTP.
+
+It queues updates for `getUpdates`, answers the methods the bot calls with plausible
+objects, records every call, and can be told to fail a method (status, description,
+`retry_after`) or to drop the connection, to test the bot's handling of faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 999, "is_bot": True, "first_name": "News", "username": "news_test_bot"}
+JSON_PARAMS = {
+    "reply_markup",
+    "commands",
+    "scope",
+    "link_preview_options",
+    "allowed_updates",
+    "entities",
+    "reply_parameters",
+}
+INT_PARAMS = {"chat_id", "message_id", "offset", "timeout", "limit"}
+
+
+@dataclass
+class Call:
+    """One request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    """A planned failure of one call: an HTTP error, or a dropped connection."""
+
+    status: int = 500
+    description: str = "Internal Server Error"
+    retry_after: int | None = None
+    drop: bool = False
+
+
+class FakeBotApi:
+    """The fake server; `base_url` is what the bot's `TELEGRAM_BASE_URL` should be."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.faults: dict[str, list[Fault]] = {}
+        self.down = False
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- what tests do -------------------------------------------------------------
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue an update (its `update_id` is assigned here) and return the id."""
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, **update})
+        asyncio.get_running_loop().create_task(self._notify())
+        return update_id
+
+    def push_message(
+        self,
+        text: str | None = None,
+        *,
+        user_id: int = 1,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        kind: str = "message",
+        **extra: Any,
+    ) -> int:
+        """Queue a message from a user, with the entities Telegram would add to commands and mentions."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id if chat_id is not None else user_id, "type": chat_type, "title": "Group"}
+            if chat_type != "private"
+            else {"id": chat_id if chat_id is not None else user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+        }
+        if text is not None:
+            message["text"] = text
+            entities = _entities(text)
+            if entities:
+                message["entities"] = entities
+        message.update(extra)
+        return self.push_update({kind: message})
+
+    def push_callback(self, data: str, message: dict[str, Any], user_id: int = 1) -> int:
+        """Queue a press on an inline button of `message` (a message the bot sent)."""
+        return self.push_update(
+            {
+                "callback_query": {
+                    "id": str(next(self._message_ids)),
+                    "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+                    "chat_instance": "1",
+                    "data": data,
+                    "message": message,
+                }
+            }
+        )
+
+    def fail(self, method: str, *faults: Fault) -> None:
+        """Make the next calls of `method` fail, one fault per call."""
+        self.faults.setdefault(method, []).extend(faults)
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None) -> list[Call]:
+        """The successful calls of `method` so far (to `chat_id` if given)."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)
+        ]
+
+    async def wait_for(
+        self, method: str = "sendMessage", *, chat_id: int | None = None, count: int = 1, timeout: float = 10
+    ) -> list[Call]:
+        """Wait until `count` calls of `method` (to `chat_id`) have been made; return them."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: len(self.sent(method, chat_id)) >= count), timeout
+            )
+        return self.sent(method, chat_id)
+
+    # --- the server ----------------------------------------------------------------
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        params = await _params(request)
+        if self.down:
+            return web.json_response(
+                {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
+            )
+        planned = self.faults.get(method)
+        if planned:
+            fault = planned.pop(0)
+            if fault.drop:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
+            if fault.retry_after is not None:
+                body["parameters"] = {"retry_after": fault.retry_after}
+            return web.json_response(body, status=fault.status)
+        if method == "getUpdates":
+            result: Any = await self._get_updates(params)
+            if not result:
+                return web.json_response({"ok": True, "result": []})
+        else:
+            result = self._result(method, params)
+        self.calls.append(Call(method, params))
+        await self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        wait = min(float(params.get("timeout") or 0), 0.2)  # short, so that stopping is quick
+        if not self._updates and wait > 0:
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates)), wait)
+        return list(self._updates[: int(params.get("limit") or 100)])
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False}
+        if method in ("sendMessage", "editMessageText"):
+            chat_id = params.get("chat_id")
+            message = {
+                "message_id": params.get("message_id") or next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id and chat_id > 0 else "group"},
+                "from": BOT_USER,
+                "text": params.get("text", ""),
+            }
+            if "reply_markup" in params:
+                message["reply_markup"] = params["reply_markup"]
+            return message
+        return True
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        raw: dict[str, Any] = await request.json()
+        return raw
+    form = await request.post()
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        text = str(value)
+        if key in JSON_PARAMS:
+            params[key] = json.loads(text)
+        elif key in INT_PARAMS:
+            params[key] = int(text)
+        else:
+            params[key] = text
+    return params
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _entities(text: str) -> list[dict[str, Any]]:
+    """The `bot_command` and `mention` entities Telegram would attach, in UTF-16 offsets."""
+    entities = []
+    offset = 0
+    for word in text.split(" "):
+        if word.startswith("/") and offset == 0 and len(word) > 1:
+            entities.append({"type": "bot_command", "offset": 0, "length": _utf16_length(word)})
+        elif word.startswith("@") and len(word) > 1:
+            entities.append({"type": "mention", "offset": offset, "length": _utf16_length(word)})
+        offset += _utf16_length(word) + 1
+    return entities

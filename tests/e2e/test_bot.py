@@ -1,0 +1,361 @@
+"""The bot end to end: real python-telegram-bot, real HTTP, a fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+from typing import Any
+
+import pytest
+
+from tests.conftest import article
+from tests.e2e.conftest import ADMIN, TOKEN, StartBot
+from tests.e2e.fake_api import Fault
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_question_gets_the_passage_with_headline_date_and_bold_matches(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    reply = await bot.ask("Who did Umerov negotiate with unofficially?")
+    text = reply.params["text"]
+    assert reply.params["parse_mode"] == "HTML"
+    assert text.startswith("<b>1. Ukraine&#x27;s Minister of Defense Rustem Umerov")
+    assert "2024-10-23" in text
+    assert (
+        "<b>Umerov</b> conducted <b>unofficial</b> <b>negotiations</b> with Russian oligarch Roman Abramovich"
+        in text
+    )
+    typing = bot.api.sent("sendChatAction")
+    assert typing and typing[0].params["action"] == "typing"
+    assert typing[0].at <= reply.at
+
+
+async def test_answer_still_goes_out_when_typing_fails(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendChatAction", Fault(400, "Bad Request: chat not found"))
+    reply = await bot.ask("Where did the talks collapse?")
+    assert "Istanbul" in reply.params["text"]
+
+
+async def test_no_match_says_so_and_suggests_latest(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    text = (await bot.ask("zyzzyva quux")).params["text"]
+    assert "I found nothing" in text
+    assert "/latest" in text
+
+
+async def test_more_button_pages_through_passages(start_bot: StartBot) -> None:
+    bot = await start_bot(top_k=1)
+    reply = await bot.ask("Umerov negotiations")
+    data = reply.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    assert len(data.encode()) <= 64
+    sent_message = {
+        "message_id": 555,
+        "date": 0,
+        "chat": {"id": 7, "type": "private"},
+        "from": {"id": 999, "is_bot": True, "first_name": "News"},
+        "text": "x",
+    }
+    bot.api.push_callback(data, sent_message, user_id=7)
+    (edit,) = await bot.api.wait_for("editMessageText")
+    assert edit.params["message_id"] == 555
+    assert edit.params["text"].startswith("<b>2. ")
+    assert edit.params["text"] != reply.params["text"]
+    await bot.api.wait_for("answerCallbackQuery")
+
+
+@pytest.mark.parametrize("data", ["more:AAAAAAAA:3", "more:../../x:1", "nonsense", "more:AAAAAAAA:99999"])
+async def test_unknown_or_tampered_button_answers_politely(start_bot: StartBot, data: str) -> None:
+    bot = await start_bot()
+    message = {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}, "text": "x"}
+    bot.api.push_callback(data, message)
+    (answer,) = await bot.api.wait_for("answerCallbackQuery")
+    assert "expired" in answer.params["text"]
+    assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # still serving
+
+
+async def test_start_and_help_list_commands_and_an_example(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    for command in ("/start", "/help"):
+        text = (await bot.ask(command)).params["text"]
+        for name in ("/ask", "/latest", "/help"):
+            assert name in text
+        assert "/reload" not in text  # only admins see it
+        assert "For example: <i>Ukraine Minister Defense Rustem</i>" in text
+    assert "/reload" in (await bot.ask("/help", user_id=ADMIN)).params["text"]
+
+
+async def test_commands_are_registered_with_reload_only_for_admins(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    calls = bot.api.sent("setMyCommands")
+    default = next(c for c in calls if c.params["scope"]["type"] == "default")
+    admin = next(c for c in calls if c.params["scope"]["type"] == "chat")
+    assert "reload" not in [c["command"] for c in default.params["commands"]]
+    assert admin.params["scope"]["chat_id"] == ADMIN
+    assert "reload" in [c["command"] for c in admin.params["commands"]]
+
+
+async def test_failed_command_registration_is_logged_not_fatal(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    bot.api.fail("setMyCommands", Fault(500, "Internal Server Error"))
+    await bot.application.post_init(bot.application)
+    assert "could not register the command menu" in caplog.text
+    assert "Istanbul" in (await bot.ask("talks collapsed")).params["text"]
+
+
+async def test_ask_command_answers_and_shows_usage_when_empty(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    assert "400,000" in (await bot.ask("/ask how many people escaped through the corridor")).params["text"]
+    assert (await bot.ask("/ask")).params["text"].startswith("Usage: /ask")
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/latest", "<b>Latest 1 articles</b>\n2024-10-23 · Ukraine&#x27;s Minister"),
+        ("/latest 1", "<b>Latest 1 articles</b>"),
+        ("/latest abc", "Usage: /latest [N]"),  # not a number
+        ("/latest 0", "Usage: /latest [N]"),  # below the range
+        ("/latest 99999", "Usage: /latest [N]"),  # above the range
+        ("/latest -1", "Usage: /latest [N]"),
+    ],
+)
+async def test_latest(start_bot: StartBot, command: str, expected: str) -> None:
+    bot = await start_bot()
+    assert (await bot.ask(command)).params["text"].startswith(expected)
+
+
+async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "group"}
+    bot.api.push_message("Where did the talks collapse?", user_id=7, **group)  # not addressed: ignored
+    mention = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **group)
+    assert "Istanbul" in mention.params["text"]
+    assert len(bot.api.sent("sendMessage", -100)) == 1
+    replied = {
+        "message_id": 5,
+        "date": 0,
+        "chat": {"id": -100, "type": "group"},
+        "from": {"id": 999, "is_bot": True, "first_name": "News"},
+        "text": "x",
+    }
+    reply = await bot.ask("and the grain exports?", user_id=7, reply_to_message=replied, **group)
+    assert "grain" in reply.params["text"]
+    ask = await bot.ask("/ask humanitarian corridor", user_id=7, **group)
+    assert "corridor" in ask.params["text"]
+    assert len(bot.api.sent("sendMessage", -100)) == 3
+
+
+async def test_admin_reload_finds_a_new_article(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    before = (await bot.ask("Who won the chess olympiad?")).params["text"]
+    assert "I found nothing" in before
+    (bot.corpus / "chess.txt").write_text(
+        article("2024-10-24", "Chess olympiad ends", "India won the chess olympiad in Budapest.")
+    )
+    (bot.corpus / "broken.txt").write_text("no date line\n")
+    report = (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert "Corpus reloaded" in report
+    assert "Articles: 1 → 2" in report
+    assert "broken.txt: line 1 is not" in report
+    after = (await bot.ask("Who won the chess olympiad?")).params["text"]
+    assert "India <b>won</b> the <b>chess</b> <b>olympiad</b> in Budapest." in after
+
+
+async def test_non_admin_reload_is_refused_and_logged(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    (bot.corpus / "chess.txt").write_text(article("2024-10-24", "Chess", "India won the chess olympiad."))
+    text = (await bot.ask("/reload", user_id=8)).params["text"]
+    assert "only the bot's admins" in text
+    assert "refused /reload from user 8" in caplog.text
+    assert "I found nothing" in (await bot.ask("chess olympiad")).params["text"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {
+            "forward_origin": {
+                "type": "user",
+                "date": 0,
+                "sender_user": {"id": ADMIN, "is_bot": False, "first_name": "A"},
+            }
+        },
+        {"sender_chat": {"id": -100, "type": "supergroup", "title": "G"}},  # anonymous group admin
+    ],
+)
+async def test_forwarded_or_anonymous_reload_is_not_an_admin(
+    start_bot: StartBot, extra: dict[str, Any]
+) -> None:
+    bot = await start_bot()
+    text = (await bot.ask("/reload", user_id=ADMIN, **extra)).params["text"]
+    assert "only the bot's admins" in text
+
+
+async def test_reload_of_a_vanished_folder_keeps_the_old_corpus(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    shutil.rmtree(bot.corpus)
+    text = (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert "Reload failed" in text
+    assert "still serving the previous corpus (1 articles, 6 passages)" in text
+    assert "does not exist" in text
+    assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
+
+
+async def test_reload_keeps_answering_meanwhile(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    for number in range(300):
+        (bot.corpus / f"filler-{number}.txt").write_text(
+            article("2024-01-01", f"Filler {number}", "Filler text about the weather. " * 30)
+        )
+    bot.api.push_message("/reload", user_id=ADMIN)
+    answer = await bot.ask("Istanbul poisoning")
+    assert "Istanbul" in answer.params["text"]
+    reload_reply = (await bot.api.wait_for("sendMessage", chat_id=ADMIN))[0]
+    assert "Articles: 1 → 301" in reload_reply.params["text"]
+
+
+@pytest.mark.parametrize(
+    ("update", "expected"),
+    [
+        (
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "type": "regular",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                }
+            },
+            "I can only read text",
+        ),
+        (
+            {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
+            "I can only read text",
+        ),
+        ({"location": {"latitude": 1.0, "longitude": 2.0}}, "I can only read text"),
+    ],
+)
+async def test_non_text_messages_get_a_hint(
+    start_bot: StartBot, update: dict[str, Any], expected: str
+) -> None:
+    bot = await start_bot()
+    assert expected in (await bot.ask(None, **update)).params["text"]  # type: ignore[arg-type]
+
+
+async def test_edited_messages_and_unknown_commands(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.push_message("Abramovich?", kind="edited_message", edit_date=1)
+    assert "don't know that command" in (await bot.ask("/frobnicate")).params["text"]
+    assert len(bot.api.sent("sendMessage")) == 1  # the edit got no answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "<script>alert('x')</script> & <b>bold</b>",  # HTML must come back escaped
+        "</b><a href='http://evil.example'>click</a> Abramovich &amp;",
+    ],
+)
+async def test_html_in_a_question_is_escaped(start_bot: StartBot, question: str) -> None:
+    bot = await start_bot()
+    text = (await bot.ask(question)).params["text"]
+    assert "<script>" not in text and "<a href='http://evil" not in text
+    assert text.count("<b>") == text.count("</b>")
+
+
+@pytest.mark.parametrize("question", ["   ", "the of and", "🙂🙂🙂", "Umerov " * 570, "negotiation" * 364])
+async def test_odd_and_long_questions_get_a_polite_reply(start_bot: StartBot, question: str) -> None:
+    bot = await start_bot()
+    reply = (await bot.ask(question)).params["text"]
+    assert reply
+    assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # still serving
+
+
+async def test_long_passages_are_cut_at_a_sentence_with_an_ellipsis(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    body = " ".join(f"Sentence {i} is about nothing in particular." for i in range(80))
+    (bot.corpus / "long.txt").write_text(
+        article("2024-10-25", "A long report", body + " The harbour of Odesa reopened today. " + body)
+    )
+    await bot.ask("/reload", user_id=ADMIN)
+    text = (await bot.ask("Odesa harbour reopened")).params["text"]
+    assert "The <b>harbour</b> of <b>Odesa</b> <b>reopened</b> today." in text
+    assert "…" in text
+
+
+async def test_error_handler_logs_and_tells_the_user(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendMessage", Fault(400, "Bad Request: can't parse entities"))
+    update_id = bot.api.push_message("Abramovich", user_id=7)
+    (sorry,) = await bot.api.wait_for("sendMessage", chat_id=7)
+    assert "something went wrong" in sorry.params["text"]
+    failures = [r for r in caplog.records if r.getMessage() == f"update {update_id} failed"]
+    assert failures and failures[0].exc_info is not None
+    assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
+
+
+async def test_token_never_reaches_the_logs_even_on_failing_requests(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    logging.getLogger("httpx").setLevel(logging.DEBUG)  # even if someone turns httpx up
+    try:
+        bot.api.fail("sendMessage", Fault(500, "Internal Server Error"), Fault(500, "Internal Server Error"))
+        bot.api.push_message("Abramovich", user_id=7)
+        await asyncio.sleep(0.5)
+        logging.getLogger("test").error("url was %s", f"{bot.api.base_url}{TOKEN}/sendMessage")
+    finally:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    assert "[token redacted]" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+async def test_webhook_update_is_answered(start_bot: StartBot, unused_tcp_port: int) -> None:
+    import aiohttp
+
+    from bot.app import webhook_options
+
+    bot = await start_bot(
+        webhook_url=f"http://127.0.0.1:{unused_tcp_port}/hook",
+        webhook_listen="127.0.0.1",
+        webhook_port=unused_tcp_port,
+        webhook_secret_token="s3cret",
+    )
+    await bot.application.updater.stop()
+    await bot.application.updater.start_webhook(**webhook_options(bot.settings))
+    (set_webhook,) = await bot.api.wait_for("setWebhook")
+    assert set_webhook.params["url"] == f"http://127.0.0.1:{unused_tcp_port}/hook"
+    update = {
+        "update_id": 77,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 7, "type": "private"},
+            "from": {"id": 7, "is_bot": False, "first_name": "U"},
+            "text": "Who negotiated with Abramovich?",
+        },
+    }
+    async with aiohttp.ClientSession() as session:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret", "Content-Type": "application/json"}
+        url = f"http://127.0.0.1:{unused_tcp_port}/hook"
+        async with session.post(url, data=json.dumps(update), headers=headers) as response:
+            assert response.status == 200
+        async with session.post(
+            url, data=json.dumps(update), headers={"Content-Type": "application/json"}
+        ) as bad:
+            assert bad.status == 403  # a post without the secret is refused
+    (reply,) = await bot.api.wait_for("sendMessage", chat_id=7)
+    assert "Abramovich" in reply.params["text"]

@@ -1,0 +1,84 @@
+"""`newsbot run` and `python -m bot` as processes, the way a user starts the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHIPPED_CORPUS
+from tests.e2e.conftest import TOKEN
+from tests.e2e.fake_api import FakeBotApi
+
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "CORPUS_", "ADMIN_"))
+    }
+    return {**keep, **values}
+
+
+@pytest.mark.parametrize("command", [[NEWSBOT, "run"], [sys.executable, "-m", "bot"]])
+async def test_missing_token_exits_2_naming_the_variable(command: list[str], tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0]
+
+
+async def test_webhook_without_url_exits_2(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT,
+        "run",
+        "--webhook",
+        cwd=tmp_path,
+        env=clean_env(TELEGRAM_BOT_TOKEN=TOKEN),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert "WEBHOOK_URL" in stderr.decode()
+
+
+async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=api.base_url,
+        CORPUS_DIR=str(SHIPPED_CORPUS),
+        LOG_LEVEL="debug",
+    )
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT, "run", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await api.wait_for("deleteWebhook", timeout=30)
+        api.push_message("Who negotiated with Abramovich?", user_id=7)
+        (reply,) = await api.wait_for("sendMessage", chat_id=7, timeout=30)
+        assert "Abramovich" in reply.params["text"]
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 15)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await api.stop()
+    assert process.returncode == 0
+    log = stderr.decode()
+    assert "sendMessage" in log  # DEBUG logging was on ...
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log  # ... and still no token

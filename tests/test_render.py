@@ -1,0 +1,56 @@
+import datetime as dt
+
+import pytest
+
+from bot.render import MAX_MESSAGE, highlight, render_answer, render_reload, shorten, telegram_length
+from retrieval import Article, Hit, LoadProblem, LoadReport, Passage, analyze
+
+
+def hit(text: str, headline: str = "Headline", question: str = "talks", url: str | None = None) -> Hit:
+    article = Article("a", headline, dt.date(2024, 10, 23), (text,), url=url)
+    return Hit(Passage("a", 0, 0, len(text), text), article, 1.0, frozenset(analyze(question)))
+
+
+@pytest.mark.parametrize(
+    ("text", "terms", "html"),
+    [
+        ("Talks & <b>deals</b>", "talks deal", "<b>Talks</b> &amp; &lt;b&gt;<b>deals</b>&lt;/b&gt;"),
+        ("no match here", "zebra", "no match here"),
+        ('a "quoted" word', "word", "a &quot;quoted&quot; <b>word</b>"),
+    ],
+)
+def test_highlight_escapes_and_bolds(text: str, terms: str, html: str) -> None:
+    assert highlight(text, frozenset(analyze(terms))) == html
+
+
+def test_answer_fits_telegram_limit_even_with_huge_passages_and_emoji() -> None:
+    huge = ("🙂 Talks went on. " * 2000).strip()
+    hits = [hit(huge, headline="🙂" * 5000, url="https://example.org/" + "x" * 100) for _ in range(10)]
+    text = render_answer(hits)
+    assert telegram_length(text) <= MAX_MESSAGE
+    assert text.count("<b>") == text.count("</b>")
+
+
+def test_long_passage_is_cut_at_a_sentence_with_an_ellipsis() -> None:
+    text = " ".join(f"Sentence {i} says nothing." for i in range(100)) + " Talks resumed in Geneva."
+    rendered = render_answer([hit(text)])
+    assert rendered.rstrip().endswith("<b>Talks</b> resumed in Geneva.")
+    assert "…Sentence" in rendered
+
+
+def test_url_is_linked_and_escaped() -> None:
+    rendered = render_answer([hit("Talks.", url='https://example.org/?a=1&b="2"')])
+    assert '<a href="https://example.org/?a=1&amp;b=&quot;2&quot;">' in rendered
+
+
+def test_reload_report_lists_problems_within_the_limit() -> None:
+    problems = tuple(LoadProblem(f"bad-{i}.txt", "line 1 is not a date <line>") for i in range(500))
+    text = render_reload((1, 6), (2, 7), LoadReport(502, 2, problems))
+    assert telegram_length(text) <= MAX_MESSAGE
+    assert "bad-0.txt: line 1 is not a date &lt;line&gt;" in text
+    assert text.endswith("more.")
+
+
+def test_shorten_cuts_at_a_word() -> None:
+    assert shorten("alpha beta gamma delta", 12) == "alpha beta…"
+    assert shorten("short", 12) == "short"
