@@ -24,7 +24,10 @@ from telegram.ext import (
 from retrieval import Library
 
 from . import handlers
+from .delivery import RetryingRateLimiter
+from .fairness import QuestionRateLimit
 from .logs import install_redaction
+from .ordering import PerChatUpdateProcessor
 from .settings import Settings
 from .state import BotState
 
@@ -42,6 +45,8 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         .token(token)
         .base_url(settings.telegram_base_url)
         .post_init(register_commands)
+        .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(RetryingRateLimiter())
         .build()
     )
     application.bot_data["state"] = BotState(
@@ -49,6 +54,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         corpus_dir=settings.corpus_dir,
         admin_ids=settings.admin_ids,
         top_k=settings.top_k,
+        fairness=QuestionRateLimit(settings.questions_per_minute),
     )
     message = filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", handlers.start_command, filters=message))

@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
@@ -18,6 +22,7 @@ from telegram.ext import ContextTypes
 from retrieval import CorpusError, Library, analyze
 
 from . import render
+from .fairness import Verdict
 from .state import BotState
 
 logger = logging.getLogger(__name__)
@@ -32,10 +37,13 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (("reload", "re-read the corpus (a
 LATEST_DEFAULT, LATEST_MAX = 5, 20
 MORE_PREFIX = "more"
 _CALLBACK = re.compile(rf"{MORE_PREFIX}:([A-Za-z0-9_-]{{8}}):(\d{{1,3}})")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Telegram's id for the account that speaks for anonymous group admins.
 GROUP_ANONYMOUS_BOT = 1087968824
 
 Context = ContextTypes.DEFAULT_TYPE
+T = TypeVar("T")
+SLOW_DOWN = "You are asking faster than I can answer well. Please wait a minute, then ask again."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -65,7 +73,7 @@ async def ask_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    question = " ".join(context.args or [])
+    question = clean(" ".join(context.args or []))
     if not question.strip():
         await message.reply_text("Usage: /ask <question>, for example /ask who negotiated with Abramovich?")
         return
@@ -79,7 +87,7 @@ async def question_message(update: Update, context: Context) -> None:
         return
     if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context):
         return
-    question = strip_mention(message.text, context.bot.username)
+    question = strip_mention(clean(message.text), context.bot.username)
     if not question.strip():
         await message.reply_text("Please send a question in words, e.g. who negotiated with Abramovich?")
         return
@@ -88,8 +96,15 @@ async def question_message(update: Update, context: Context) -> None:
 
 async def answer(message: Message, question: str, context: Context) -> None:
     """Search, then reply with the first page of hits and a "More" button if there are more."""
-    await show_typing(message, context)
     state = bot_state(context)
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    verdict = state.fairness.check(user_id, time.monotonic())
+    if verdict is not Verdict.ANSWER:
+        if verdict is Verdict.WARN:
+            logger.info("user %s is over %d questions a minute", user_id, state.fairness.limit)
+            await message.reply_text(SLOW_DOWN)
+        return
+    await show_typing(message, context)
     result = state.library.search(question, k=state.top_k + 1)
     if not result.hits:
         await message.reply_text(render.render_no_match(question, result.reason), parse_mode=ParseMode.HTML)
@@ -182,7 +197,7 @@ async def reload_command(update: Update, context: Context) -> None:
         before = state.sizes
         logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
         try:
-            library = await asyncio.to_thread(Library.load, state.corpus_dir)
+            library = await in_daemon_thread(Library.load, state.corpus_dir)
         except CorpusError as error:
             logger.warning("reload failed, keeping the old corpus: %s", error)
             await message.reply_text(
@@ -194,6 +209,36 @@ async def reload_command(update: Update, context: Context) -> None:
     await message.reply_text(
         render.render_reload(before, state.sizes, library.report), parse_mode=ParseMode.HTML
     )
+
+
+async def in_daemon_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run blocking work off the event loop in a thread that never delays the process's exit.
+
+    A stopping bot abandons a reload in progress instead of waiting for it; the old
+    library stays untouched because the new one is only swapped in on success.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def work() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(_settle, future, None, error)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=work, name="newsbot-reload", daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
 
 
 def is_admin(update: Update, admin_ids: frozenset[int]) -> bool:
@@ -257,6 +302,11 @@ def addressed_to_bot(message: Message, context: Context) -> bool:
         if entity.type == MessageEntityType.MENTION and text.lower() == f"@{bot.username}".lower():
             return True
     return False
+
+
+def clean(text: str) -> str:
+    """Replace lone surrogates (valid in JSON, not in UTF-8) so that echoing text cannot fail."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def strip_mention(text: str, username: str | None) -> str:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret_token: SecretStr | None = None
     log_level: LogLevel = "INFO"
+    questions_per_minute: int = Field(20, ge=1, le=10_000)
+    """Questions one user may ask per minute before a polite "slow down"."""
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from retrieval import Library
 
+from .fairness import QuestionRateLimit
+
 
 class QueryStore:
     """Questions behind "More" buttons, by a short random key.
@@ -43,6 +45,7 @@ class BotState:
     corpus_dir: Path
     admin_ids: frozenset[int]
     top_k: int
+    fairness: QuestionRateLimit
     queries: QueryStore = field(default_factory=QueryStore)
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
