@@ -123,3 +123,15 @@ def test_crlf_and_bom_and_leading_blanks_are_accepted(write_corpus: WriteCorpus)
 def test_missing_folder_is_a_corpus_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(tmp_path / "gone")
+
+
+def test_a_50_mb_single_line_file_is_reported_not_read(write_corpus: WriteCorpus) -> None:
+    root = write_corpus({"good.txt": GOOD})
+    with (root / "huge.txt").open("wb") as huge:
+        huge.write(b" date 2024-01-01 Huge\n\n")
+        huge.write(b"a" * (50 * 1024 * 1024))
+    articles, report = load_corpus(root)
+    assert [a.id for a in articles] == ["good"]
+    (problem,) = report.problems
+    assert problem.path == "huge.txt"
+    assert "over the 20,971,520-byte limit" in problem.reason

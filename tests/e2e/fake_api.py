@@ -184,8 +184,6 @@ class FakeBotApi:
             return web.json_response(body, status=fault.status)
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
-            if not result:
-                return web.json_response({"ok": True, "result": []})
         else:
             result = self._result(method, params)
         self.calls.append(Call(method, params))

@@ -102,7 +102,7 @@ async def test_failed_command_registration_is_logged_not_fatal(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = await start_bot()
-    bot.api.fail("setMyCommands", Fault(500, "Internal Server Error"))
+    bot.api.fail("setMyCommands", Fault(400, "Bad Request: BOT_COMMANDS_TOO_MUCH"))
     await bot.application.post_init(bot.application)
     assert "could not register the command menu" in caplog.text
     assert "Istanbul" in (await bot.ask("talks collapsed")).params["text"]

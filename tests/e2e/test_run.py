@@ -82,3 +82,37 @@ async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path
     log = stderr.decode()
     assert "sendMessage" in log  # DEBUG logging was on ...
     assert TOKEN not in log and TOKEN.split(":")[1] not in log  # ... and still no token
+
+
+async def test_sigterm_during_a_reload_answers_in_flight_commits_offset_and_exits_0(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "seed.txt").write_bytes((SHIPPED_CORPUS / "000_eba0014b280aac67.txt").read_bytes())
+    filler = " date 2024-01-01 Filler {n}\n\n" + "Weather report number {n} with rain and wind. " * 40
+    for number in range(6000):  # enough for a reload to take a while
+        (corpus / f"filler-{number}.txt").write_text(filler.format(n=number))
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url, CORPUS_DIR=str(corpus), ADMIN_IDS="42"
+    )
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT, "run", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await api.wait_for("deleteWebhook", timeout=120)
+        api.push_message("/reload", user_id=42)
+        last = api.push_message("Who negotiated with Abramovich?", user_id=7)
+        (reply,) = await api.wait_for("sendMessage", chat_id=7, timeout=30)
+        assert "Abramovich" in reply.params["text"]
+        assert api.sent("sendMessage", 42) == []  # the reload is still running
+        started = asyncio.get_running_loop().time()
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 10)
+        assert asyncio.get_running_loop().time() - started < 10
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await api.stop()
+    assert process.returncode == 0
+    assert api.sent("getUpdates")[-1].params["offset"] == last + 1  # processed updates are confirmed

@@ -1,0 +1,119 @@
+"""Faults from Telegram's side, bursts, floods and the admin gate, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+import pytest
+
+from tests.e2e.conftest import ADMIN, TOKEN, StartBot
+from tests.e2e.fake_api import Fault
+
+NOTHING = re.compile(r"I found nothing for <i>(.*?)</i>")
+
+
+async def test_429_retry_after_is_waited_out_and_the_answer_arrives(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendMessage", Fault(429, "Too Many Requests: retry after 1", retry_after=1))
+    started = asyncio.get_running_loop().time()
+    reply = await bot.ask("Istanbul")
+    assert "Istanbul" in reply.params["text"]
+    assert asyncio.get_running_loop().time() - started >= 1.0
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        [Fault(500), Fault(502, "Bad Gateway")],  # server errors
+        [Fault(drop=True)],  # connection dropped mid-request
+        [Fault(503, "Service Unavailable"), Fault(drop=True), Fault(500)],
+    ],
+)
+async def test_server_errors_and_dropped_connections_are_retried(
+    start_bot: StartBot, faults: list[Fault]
+) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendMessage", *faults)
+    reply = await bot.ask("Istanbul")
+    assert "Istanbul" in reply.params["text"]
+    assert len(bot.api.sent("sendMessage")) == 1
+
+
+async def test_polling_survives_an_outage_without_losing_or_repeating_updates(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.down = True
+    for number in range(5):
+        bot.api.push_message(f"zzq{number}", user_id=100 + number)
+    await asyncio.sleep(3)
+    assert bot.api.sent("sendMessage") == []
+    bot.api.down = False
+    for number in range(5):
+        await bot.api.wait_for("sendMessage", chat_id=100 + number, timeout=30)
+    await asyncio.sleep(0.5)
+    assert len(bot.api.sent("sendMessage")) == 5  # each answered exactly once
+
+
+async def test_a_burst_is_answered_once_each_and_in_order_per_user(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    users, per_user = 10, 8
+    for turn in range(per_user):
+        for user in range(users):
+            bot.api.push_message(f"zzq{user}x{turn}", user_id=200 + user)
+    for user in range(users):
+        calls = await bot.api.wait_for("sendMessage", chat_id=200 + user, count=per_user, timeout=30)
+        asked = [NOTHING.search(call.params["text"]).group(1) for call in calls]  # type: ignore[union-attr]
+        assert asked == [f"zzq{user}x{turn}" for turn in range(per_user)]
+    assert len(bot.api.sent("sendMessage")) == users * per_user
+
+
+async def test_a_flooding_user_is_told_once_to_slow_down_and_others_are_unaffected(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(questions_per_minute=3)
+    for number in range(8):
+        bot.api.push_message(f"zzq{number}", user_id=300)
+    calm = await bot.ask("Istanbul", user_id=301)
+    assert "Istanbul" in calm.params["text"]
+    await bot.api.wait_for("sendMessage", chat_id=300, count=4)
+    await asyncio.sleep(0.5)
+    texts = [call.params["text"] for call in bot.api.sent("sendMessage", 300)]
+    assert len(texts) == 4
+    assert texts[3].startswith("You are asking faster than I can answer")
+
+
+async def test_in_a_group_the_sender_decides_admin_not_the_chat(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    group = {"chat_type": "supergroup"}
+    refused = await bot.ask("/reload", user_id=8, chat_id=ADMIN, **group)
+    assert "only the bot's admins" in refused.params["text"]
+    assert "refused /reload from user 8" in caplog.text
+    allowed = await bot.ask("/reload", user_id=ADMIN, chat_id=-500, **group)
+    assert "Corpus reloaded" in allowed.params["text"]
+
+
+async def test_reload_for_another_bot_is_ignored(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.push_message("/reload@otherbot", user_id=ADMIN, chat_id=-600, chat_type="group")
+    answer = await bot.ask("/ask Istanbul", user_id=ADMIN, chat_id=-600, chat_type="group")
+    assert "Istanbul" in answer.params["text"]
+    assert len(bot.api.sent("sendMessage", -600)) == 1
+
+
+@pytest.mark.parametrize("level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR])
+async def test_token_is_in_no_log_line_at_any_level(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, level: int
+) -> None:
+    caplog.set_level(level)
+    bot = await start_bot()
+    bot.api.fail("sendMessage", Fault(400, f"Bad Request: echo {TOKEN}"))  # the token in an error
+    bot.api.push_message("Istanbul", user_id=9)
+    await bot.api.wait_for("sendMessage", chat_id=9, timeout=30)  # the apology, after the failures
+    await asyncio.sleep(0.2)
+    assert caplog.records  # something was logged at this level
+    assert TOKEN not in caplog.text
+    for call in bot.api.sent("sendMessage"):
+        assert TOKEN not in call.params["text"]

@@ -1,0 +1,99 @@
+"""Property-based tests: hostile text never breaks the parser, analyzer, splitter or replies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.render import MAX_MESSAGE, render_answer, render_latest, render_no_match, telegram_length
+from retrieval import Article, Hit, Passage, analyze, sentence_spans, split_passages
+from retrieval.corpus import parse_file
+
+ALLOWED_TAGS = {"b", "i", "a"}
+BAD_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|#x27|#\d+);)")
+text = st.text(alphabet=st.characters(codec="utf-8"), max_size=3000)
+line = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\n\r"), min_size=1, max_size=400)
+
+
+class TelegramHtml(HTMLParser):
+    """Checks what Telegram's HTML parse mode needs: allowed tags, properly nested."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag in ALLOWED_TAGS, tag
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag, tag
+
+
+def assert_valid_telegram_html(html: str) -> None:
+    assert telegram_length(html) <= MAX_MESSAGE
+    assert not BAD_AMPERSAND.search(html)
+    parser = TelegramHtml()
+    parser.feed(html)
+    parser.close()
+    assert parser.stack == []
+
+
+@given(text)
+def test_analyzer_never_raises_and_yields_real_terms(value: str) -> None:
+    assert all(term for term in analyze(value))
+
+
+@given(text)
+def test_sentence_spans_are_ordered_and_inside_the_text(value: str) -> None:
+    last = 0
+    for start, end in sentence_spans(value):
+        assert last <= start < end <= len(value)
+        last = end
+
+
+@given(st.lists(line.filter(str.strip), min_size=1, max_size=8), st.integers(0, 400), st.integers(1, 1500))
+def test_passages_always_index_into_the_article(paragraphs: list[str], low: int, high: int) -> None:
+    article = Article("a", "h", dt.date(2024, 1, 1), tuple(p.strip() for p in paragraphs))
+    low, high = min(low, high), max(low, high)
+    passages = split_passages(article, low, high)
+    assert passages
+    for passage in passages:
+        assert passage.text == article.text[passage.start : passage.end]
+        assert passage.text.strip()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150)
+@given(st.binary(max_size=4000), st.sampled_from([".txt", ".md", ".jsonl"]))
+def test_parser_never_raises_on_any_bytes(data: bytes, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        path = root / f"article{suffix}"
+        path.write_bytes(data)
+        articles, problems = parse_file(root, path)
+        assert articles or problems
+
+
+@settings(max_examples=150)
+@given(
+    st.text(max_size=3000),
+    st.text(min_size=1, max_size=2000),
+    st.one_of(st.none(), st.text(max_size=600)),
+    st.text(max_size=300),
+    st.integers(1, 10),
+)
+def test_answers_are_valid_telegram_html_within_the_limit(
+    passage: str, headline: str, url: str | None, question: str, count: int
+) -> None:
+    body = passage if passage.strip() else "x"
+    article = Article("a", headline, dt.date(2024, 1, 1), (body,), url=url, source=headline[:50] or None)
+    hit = Hit(Passage("a", 0, 0, len(body), body), article, 1.0, frozenset(analyze(question)))
+    assert_valid_telegram_html(render_answer([hit] * count))
+    assert_valid_telegram_html(render_no_match(question, "no passage contains any of its words"))
+    assert_valid_telegram_html(render_latest([article] * count))
