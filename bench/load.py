@@ -1,0 +1,158 @@
+"""Load test: the real bot, as a process, against a fake Bot API server on 127.0.0.1.
+
+    python bench/load.py                       # 1,000 questions from 100 users, shipped corpus
+    python bench/load.py --generate 100000     # the same over a generated 100,000-passage corpus
+
+Queues bursts of questions from many users at the fake server, which the bot polls like
+Telegram, and prints: answered, lost, duplicated, p50/p95/p99 time from update to answer
+and the bot process's peak memory. Bounded in count and time: it stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.fake_api import FakeBotApi  # noqa: E402
+
+TOKEN = "100000:load-test-token"
+QUESTION_WORDS = 4
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--questions", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument(
+        "--generate", type=int, default=0, metavar="PASSAGES", help="generate a corpus this big"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=25.0,
+        help="questions per second arriving (default 25, under Telegram's 30 messages/s); 0 = all at once",
+    )
+    parser.add_argument("--deadline", type=float, default=300.0, help="seconds before giving up")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    asyncio.run(run(args))
+
+
+def generate_corpus(folder: Path, passages: int, seed: int) -> list[str]:
+    """Articles of four paragraphs over a Zipf vocabulary of pseudo-words; returns the vocabulary."""
+    rng = random.Random(seed)
+    syllables = [a + b for a in "bcdfghklmnprstvz" for b in "aeiou"]
+    vocabulary = sorted({"".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(60_000)})
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]
+    for number in range(passages // 4):
+        paragraphs = [
+            " ".join(rng.choices(vocabulary, weights, k=rng.randint(40, 120))) + "." for _ in range(4)
+        ]
+        day = 1 + number % 28
+        text = f" date 2024-02-{day:02d} Report {number}\n\n" + "\n\n".join(paragraphs) + "\n"
+        (folder / f"gen-{number:06d}.txt").write_text(text)
+    return vocabulary
+
+
+async def run(args: argparse.Namespace) -> None:
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus = args.corpus
+        if args.generate:
+            corpus = Path(scratch) / "corpus"
+            corpus.mkdir()
+            print(f"generating {args.generate:,} passages ...", file=sys.stderr)
+            vocabulary = generate_corpus(corpus, args.generate, args.seed)
+            words = vocabulary[100:5000]
+        else:
+            words = ["Umerov", "Abramovich", "negotiations", "corridor", "grain", "Istanbul", "Scholz", "war"]
+        api = FakeBotApi(TOKEN)
+        await api.start()
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": api.base_url,
+            "CORPUS_DIR": str(corpus),
+            "INDEX_DIR": str(Path(scratch) / "index"),
+            "LOG_LEVEL": "WARNING",
+        }
+        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=ROOT, env=env)
+        try:
+            started = time.monotonic()
+            await api.wait_for("deleteWebhook", timeout=args.deadline)
+            print(f"bot ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
+            await send_and_measure(api, args, rng, words, bot.pid)
+        finally:
+            bot.terminate()
+            await bot.wait()
+            await api.stop()
+
+
+async def send_and_measure(
+    api: FakeBotApi, args: argparse.Namespace, rng: random.Random, words: list[str], pid: int
+) -> None:
+    users = [1000 + n for n in range(args.users)]
+    asked: dict[int, list[float]] = {user: [] for user in users}
+    peak_kb = 0
+    deadline = time.monotonic() + args.deadline
+    start = time.monotonic()
+    for number in range(args.questions):
+        user = users[number % len(users)]
+        question = " ".join(rng.sample(words, QUESTION_WORDS)) + "?"
+        if args.rate:
+            await asyncio.sleep(max(0.0, start + number / args.rate - time.monotonic()))
+        elif number % 50 == 49:
+            await asyncio.sleep(0)  # let the server hand out what is queued
+        asked[user].append(time.monotonic())
+        api.push_message(question, user_id=user)
+        peak_kb = max(peak_kb, peak_memory_kb(pid)) if number % 100 == 0 else peak_kb
+    while time.monotonic() < deadline:
+        peak_kb = max(peak_kb, peak_memory_kb(pid))
+        if sum(len(api.sent("sendMessage", user)) for user in users) >= args.questions:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)  # time for duplicates to show up, if any
+    peak_kb = max(peak_kb, peak_memory_kb(pid))
+    latencies, answered, lost, duplicated = [], 0, 0, 0
+    for user in users:
+        replies = api.sent("sendMessage", user)
+        answered += min(len(replies), len(asked[user]))
+        lost += max(0, len(asked[user]) - len(replies))
+        duplicated += max(0, len(replies) - len(asked[user]))
+        latencies += [(reply.at - sent) * 1000 for reply, sent in zip(replies, asked[user], strict=False)]
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    rate = f"{args.rate:g}/s" if args.rate else "all at once"
+    print(f"questions   {args.questions} from {args.users} users, arriving {rate}")
+    print(f"answered    {answered}")
+    print(f"lost        {lost}")
+    print(f"duplicated  {duplicated}")
+    print(f"p50 / p95 / p99 update to answer  {cuts[49]:.0f} / {cuts[94]:.0f} / {cuts[98]:.0f} ms")
+    print(f"bot peak memory  {peak_kb / 1024:.0f} MB")
+
+
+def peak_memory_kb(pid: int) -> int:
+    """The process's peak resident set (VmHWM), from /proc; 0 where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    main()
