@@ -2,17 +2,17 @@ import pytest
 
 from bot.fairness import QuestionRateLimit, Verdict
 
-A, W, I = Verdict.ANSWER, Verdict.WARN, Verdict.IGNORE
+A, W, N = Verdict.ANSWER, Verdict.WARN, Verdict.IGNORE
 
 
 @pytest.mark.parametrize(
     ("times", "verdicts"),
     [
         ([0, 1, 2], [A, A, A]),  # within the limit
-        ([0, 1, 2, 3, 4, 5], [A, A, A, W, I, I]),  # over it: one warning, then silence
+        ([0, 1, 2, 3, 4, 5], [A, A, A, W, N, N]),  # over it: one warning, then silence
         ([0, 1, 2, 3, 60.5], [A, A, A, W, A]),  # the window slides: answered again
         ([0, 1, 2, 3, 60.5, 61.5, 62.5], [A, A, A, W, A, A, A]),  # a fresh window
-        ([0, 1, 2, 3, 60.5, 60.6, 60.7, 60.8], [A, A, A, W, A, A, W, I]),  # and a fresh warning
+        ([0, 1, 2, 3, 60.5, 60.6, 60.7, 60.8], [A, A, A, W, A, W, N, N]),  # full again: a fresh warning
     ],
 )
 def test_sliding_window(times: list[float], verdicts: list[Verdict]) -> None:
