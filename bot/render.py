@@ -60,7 +60,16 @@ def render_hit(rank: int, hit: Hit, passage_chars: int = PASSAGE_CHARS) -> str:
     lines = [f"<b>{rank}. {escape(shorten(article.headline, HEADLINE_CHARS))}</b>", byline, shown]
     if article.url and len(article.url) <= URL_CHARS:
         lines.append(f'<a href="{escape(article.url)}">{escape(shorten(article.url, 80))}</a>')
+    if hit.also_reported_by:
+        lines.append(f"<i>Also reported by {escape(also_reported(hit))}</i>")
     return "\n".join(lines)
+
+
+def also_reported(hit: Hit, most: int = 3) -> str:
+    """`Reuters (2024-10-10), AP (2024-10-09) and 2 more`: the other tellings of a story."""
+    names = [f"{shorten(a.source or a.headline, 60)} ({a.date.isoformat()})" for a in hit.also_reported_by]
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def render_answer(hits: Sequence[Hit], first_rank: int = 1) -> str:

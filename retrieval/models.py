@@ -55,6 +55,8 @@ class Hit:
     score: float
     matched: frozenset[str]
     """Analyzed terms of the question found in the passage or its headline."""
+    also_reported_by: tuple[Article, ...] = ()
+    """Older articles telling the same story in a near-identical passage."""
 
 
 @dataclass(frozen=True, slots=True)

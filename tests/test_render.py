@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -54,3 +55,9 @@ def test_reload_report_lists_problems_within_the_limit() -> None:
 def test_shorten_cuts_at_a_word() -> None:
     assert shorten("alpha beta gamma delta", 12) == "alpha beta…"
     assert shorten("short", 12) == "short"
+
+
+def test_also_reported_by_names_the_other_sources() -> None:
+    other = Article("b", "Same story", dt.date(2024, 10, 20), ("Talks.",), source="Wire <Agency>")
+    folded = dataclasses.replace(hit("Talks."), also_reported_by=(other,))
+    assert "<i>Also reported by Wire &lt;Agency&gt; (2024-10-20)</i>" in render_answer([folded])
