@@ -142,6 +142,9 @@ def format_hit(rank: int, hit: Hit) -> str:
     if article.url:
         lines.append(f"   {article.url}")
     lines.append(f"   {mark(hit.passage.text, hit.matched)}")
+    if hit.also_reported_by:
+        others = ", ".join(f"{a.source or a.headline} ({a.date})" for a in hit.also_reported_by)
+        lines.append(f"   also reported by {others}")
     return "\n".join(lines) + "\n"
 
 
