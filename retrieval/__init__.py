@@ -8,15 +8,17 @@ from .corpus import load_corpus
 from .errors import CorpusError, IndexFileError, RetrievalError
 from .index import BM25Index, BM25Params
 from .library import Library, LibraryOptions
-from .models import Article, Hit, LoadProblem, LoadReport, Passage, SearchResult
+from .models import Article, Event, Hit, LoadProblem, LoadReport, Passage, SearchResult
 from .passages import split_passages
 from .sentences import sentence_spans
+from .timeline import Timeline, format_event_date
 
 __all__ = [
     "Article",
     "BM25Index",
     "BM25Params",
     "CorpusError",
+    "Event",
     "Hit",
     "IndexFileError",
     "Library",
@@ -26,8 +28,10 @@ __all__ = [
     "Passage",
     "RetrievalError",
     "SearchResult",
+    "Timeline",
     "analyze",
     "analyze_spans",
+    "format_event_date",
     "load_corpus",
     "matched_spans",
     "sentence_spans",

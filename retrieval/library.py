@@ -19,6 +19,7 @@ from .errors import CorpusError
 from .index import BM25Index, BM25Params, top_k
 from .models import Article, Hit, LoadReport, Passage, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
+from .timeline import Timeline
 
 __all__ = ["Library", "LibraryOptions"]
 
@@ -46,6 +47,7 @@ class Library:
     """For each passage, the position of its article in `articles`."""
     passage_recency: npt.NDArray[np.int32]
     """For each passage, its article's date as an ordinal: ties go to newer news."""
+    timeline: Timeline
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], options: LibraryOptions | None = None) -> Library:
@@ -87,6 +89,7 @@ class Library:
             report=report or LoadReport(files=0, articles=len(articles)),
             passage_article=passage_article,
             passage_recency=ordinals[passage_article] if len(owner) else ordinals[:0],
+            timeline=Timeline.from_articles(articles),
         )
 
     def search(

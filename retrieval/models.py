@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +87,21 @@ class LoadReport:
     files: int
     articles: int
     problems: tuple[LoadProblem, ...] = field(default_factory=tuple)
+
+
+Precision = Literal["day", "week", "month", "year"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something an article says happened at a date, for the timeline.
+
+    `date` is the first day of the period when the precision is coarser than a day.
+    """
+
+    date: dt.date
+    precision: Precision
+    sentence: str
+    article_id: str
+    headline: str
+    published: dt.date

@@ -1,0 +1,162 @@
+"""Dates in news sentences, resolved against the article's publication date.
+
+Handled, each anchoring the sentence it opens or first appears in:
+
+- absolute days: `On October 16,`, `on 5 November 2023`, `October 16, 2024`, `2024-10-16`;
+- a day and month without a year (`On December 28`): the year that puts it on or before
+  publication, so an article of 2024-01-03 means 2023-12-28;
+- months: `In March 2022`; `in March` (the latest March on or before publication);
+- years: `in 2022`, `throughout 2022`, `during 2022`, `since 2022`;
+- relative: `today`, `yesterday`, `on Monday` (the last Monday strictly before the
+  publication day), `last week` (week precision), `last month`, `last year`.
+
+Knowingly not handled: spans (`from March to May`), seasons and quarters (`this summer`,
+`Q3`), `this week` / `this month`, times of day, dates written as `10/16/2024` (the
+order is ambiguous), other languages, and dates after publication, which are plans and
+predictions, not events (`no later than 2025`, `ready in November 2024`).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .models import Precision
+
+__all__ = ["DateMention", "anchor_date", "find_dates"]
+
+_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+_WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
+_MONTH = r"(?P<{}>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<{}>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<{}>(?:19|20)\d\d)"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("iso", re.compile(r"\b(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)\b")),
+    (
+        "month_day",
+        re.compile(
+            rf"\b{_MONTH.format('m')}\s+{_DAY.format('d')}\b(?:,?\s+{_YEAR.format('y')}\b)?(?!\s*(?:%|per|million))",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "day_month",
+        re.compile(
+            rf"\b{_DAY.format('d')}\s+(?:of\s+)?{_MONTH.format('m')}(?:,?\s+{_YEAR.format('y')}\b)?",
+            re.IGNORECASE,
+        ),
+    ),
+    ("month_year", re.compile(rf"\b{_MONTH.format('m')},?\s+{_YEAR.format('y')}\b", re.IGNORECASE)),
+    (
+        "in_month",
+        re.compile(
+            rf"\b(?:in|since|during|throughout|early|late|mid-?)\s+{_MONTH.format('m')}\b", re.IGNORECASE
+        ),
+    ),
+    (
+        "year",
+        re.compile(rf"\b(?:in|throughout|during|since|of|early|late)\s+{_YEAR.format('y')}\b", re.IGNORECASE),
+    ),
+    ("relative_day", re.compile(r"\b(?P<w>today|yesterday)\b", re.IGNORECASE)),
+    ("weekday", re.compile(r"\b(?:on|last)\s+(?P<w>" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)),
+    ("last", re.compile(r"\blast\s+(?P<w>week|month|year)\b", re.IGNORECASE)),
+]
+# A date right after these words is a deadline or a plan, not when something happened.
+_FUTURE_CUE = re.compile(
+    r"\b(?:by|until|till|before|no later than|ahead of|next|will\b[^.]{0,40}?)\s*$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DateMention:
+    """A date found in a sentence, resolved to the first day of its period."""
+
+    date: dt.date
+    precision: Precision
+    start: int
+    end: int
+
+
+def find_dates(sentence: str, published: dt.date) -> Iterator[DateMention]:
+    """Yield every resolvable date in `sentence`, in order, overlapping forms collapsed."""
+    found: list[DateMention] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(sentence):
+            mention = _resolve(kind, match, published)
+            if mention and not any(m.start < mention.end and mention.start < m.end for m in found):
+                found.append(mention)
+    yield from sorted(found, key=lambda m: m.start)
+
+
+def anchor_date(sentence: str, published: dt.date) -> DateMention | None:
+    """The date a sentence's event happened: its first date that is neither ahead of
+    publication nor behind a future cue (`by`, `until`, `no later than`, `will ...`)."""
+    for mention in find_dates(sentence, published):
+        if mention.date > published:
+            continue
+        if _FUTURE_CUE.search(sentence[: mention.start]):
+            continue
+        return mention
+    return None
+
+
+def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention | None:
+    groups = match.groupdict()
+    start, end = match.span()
+    try:
+        if kind == "iso":
+            return DateMention(
+                dt.date(int(groups["y"]), int(groups["m"]), int(groups["d"])), "day", start, end
+            )
+        if kind in ("month_day", "day_month"):
+            month, day = _MONTHS[groups["m"].lower().rstrip(".")], int(groups["d"])
+            if groups.get("y"):
+                return DateMention(dt.date(int(groups["y"]), month, day), "day", start, end)
+            return DateMention(_on_or_before(published, month, day), "day", start, end)
+        if kind == "month_year":
+            return DateMention(
+                dt.date(int(groups["y"]), _MONTHS[groups["m"].lower().rstrip(".")], 1), "month", start, end
+            )
+        if kind == "in_month":
+            month = _MONTHS[groups["m"].lower().rstrip(".")]
+            return DateMention(_on_or_before(published, month, 1), "month", start, end)
+        if kind == "year":
+            return DateMention(dt.date(int(groups["y"]), 1, 1), "year", start, end)
+        word = groups["w"].lower()
+        if kind == "relative_day":
+            delta = 0 if word == "today" else 1
+            return DateMention(published - dt.timedelta(days=delta), "day", start, end)
+        if kind == "weekday":
+            back = (published.weekday() - _WEEKDAYS[word]) % 7 or 7
+            return DateMention(published - dt.timedelta(days=back), "day", start, end)
+        return _last(word, published, start, end)
+    except ValueError:  # 31 February and the like
+        return None
+
+
+def _on_or_before(published: dt.date, month: int, day: int) -> dt.date:
+    """The date with this month and day that falls on or before publication."""
+    for year in (published.year, published.year - 1):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= published:
+            return candidate
+    raise ValueError(f"no {month}-{day} on or before {published}")
+
+
+def _last(word: str, published: dt.date, start: int, end: int) -> DateMention:
+    if word == "week":
+        monday = published - dt.timedelta(days=published.weekday() + 7)
+        return DateMention(monday, "week", start, end)
+    if word == "month":
+        previous = published.replace(day=1) - dt.timedelta(days=1)
+        return DateMention(previous.replace(day=1), "month", start, end)
+    return DateMention(dt.date(published.year - 1, 1, 1), "year", start, end)

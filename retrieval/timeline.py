@@ -1,0 +1,107 @@
+"""Articles -> a timeline of dated events, newest first, optionally on a topic.
+
+An event is a sentence anchored to a date (see `dates`), plus each article's headline on
+its publication day. When two articles tell the same event (same date, near-identical
+sentence) it is listed once, from the newer source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .analyzer import analyze
+from .dates import anchor_date
+from .models import Article, Event, Precision
+from .sentences import sentence_spans
+from .stories import similarity
+
+__all__ = ["MAX_SENTENCE", "Timeline", "extract_events", "format_event_date"]
+
+MAX_SENTENCE = 300
+SAME_EVENT = 0.8
+_FINENESS: dict[Precision, int] = {"day": 3, "week": 2, "month": 1, "year": 0}
+
+
+def extract_events(article: Article) -> list[Event]:
+    """The article's headline event and every sentence with an anchor date, in text order."""
+    events = [_event(article, article.date, "day", article.headline)]
+    for paragraph in article.paragraphs:
+        for start, end in sentence_spans(paragraph):
+            sentence = paragraph[start:end]
+            anchor = anchor_date(sentence, article.date)
+            if anchor is not None:
+                events.append(_event(article, anchor.date, anchor.precision, sentence))
+    return events
+
+
+def _event(article: Article, date: dt.date, precision: Precision, sentence: str) -> Event:
+    return Event(date, precision, _trim(sentence), article.id, article.headline, article.date)
+
+
+def _trim(sentence: str) -> str:
+    sentence = " ".join(sentence.split())
+    if len(sentence) <= MAX_SENTENCE:
+        return sentence
+    cut = sentence.rfind(" ", 0, MAX_SENTENCE - 1)
+    return sentence[: cut if cut > MAX_SENTENCE // 2 else MAX_SENTENCE - 1].rstrip(" ,;:") + "…"
+
+
+def format_event_date(event: Event) -> str:
+    """`YYYY-MM-DD`, `week of YYYY-MM-DD`, `YYYY-MM` or `YYYY`, as precise as the source."""
+    if event.precision == "year":
+        return f"{event.date.year}"
+    if event.precision == "month":
+        return event.date.strftime("%Y-%m")
+    if event.precision == "week":
+        return f"week of {event.date.isoformat()}"
+    return event.date.isoformat()
+
+
+def _newest_first(event: Event) -> tuple[dt.date, int, dt.date, str]:
+    """Sort key (descending): coarser events sort after the finer ones of their period."""
+    return event.date, _FINENESS[event.precision], event.published, event.article_id
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """All events of a corpus, deduplicated and ordered newest first."""
+
+    events: tuple[Event, ...]
+    terms: tuple[frozenset[str], ...]
+    """The analyzed terms of each event's sentence and headline, for topic filters."""
+
+    @classmethod
+    def from_articles(cls, articles: Iterable[Article]) -> Timeline:
+        """Extract, deduplicate (newer source wins) and order the events of `articles`."""
+        candidates = sorted(
+            (event for article in articles for event in extract_events(article)),
+            key=lambda e: (e.published, e.article_id),
+            reverse=True,
+        )
+        kept: dict[tuple[dt.date, Precision], list[tuple[Event, frozenset[str]]]] = {}
+        for event in candidates:
+            sentence_terms = frozenset(analyze(event.sentence))
+            same_day = kept.setdefault((event.date, event.precision), [])
+            if any(similarity(sentence_terms, seen) >= SAME_EVENT for _, seen in same_day):
+                continue  # told already by a newer article
+            same_day.append((event, sentence_terms))
+        ordered = sorted(
+            (pair for group in kept.values() for pair in group), key=lambda p: _newest_first(p[0])
+        )
+        ordered.reverse()
+        return cls(
+            events=tuple(event for event, _ in ordered),
+            terms=tuple(terms | frozenset(analyze(event.headline)) for event, terms in ordered),
+        )
+
+    def latest(self, limit: int, topic: str | None = None) -> list[Event]:
+        """The newest `limit` events; with a topic, only those sharing a term with it."""
+        if limit <= 0:
+            return []
+        if topic is None or not topic.strip():
+            return list(self.events[:limit])
+        wanted = frozenset(analyze(topic))
+        chosen = [event for event, terms in zip(self.events, self.terms, strict=True) if terms & wanted]
+        return chosen[:limit]

@@ -1,0 +1,73 @@
+import datetime as dt
+
+import pytest
+
+from retrieval.dates import anchor_date
+
+PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("sentence", "date", "precision"),
+    [
+        ("On October 16, Scholz spoke.", "2024-10-16", "day"),
+        ("It happened on 5 November 2023 in Kyiv.", "2023-11-05", "day"),
+        ("October 16, 2024 was a Wednesday.", "2024-10-16", "day"),
+        ("The decree of 2024-10-16 stands.", "2024-10-16", "day"),
+        ("On the 3rd of March 2022 talks began.", "2022-03-03", "day"),
+        ("On Oct. 2 the bill passed.", "2024-10-02", "day"),  # abbreviated month
+        ("On December 28 it snowed.", "2023-12-28", "day"),  # no year: on or before publication
+        ("In March 2022 talks collapsed.", "2022-03-01", "month"),
+        ("In March, talks collapsed.", "2024-03-01", "month"),
+        ("In November, talks collapsed.", "2023-11-01", "month"),  # a later month: last year's
+        ("They met throughout 2022.", "2022-01-01", "year"),
+        ("They met in 2021.", "2021-01-01", "year"),
+        ("He said it today.", "2024-10-23", "day"),
+        ("He said it yesterday.", "2024-10-22", "day"),
+        ("On Monday he resigned.", "2024-10-21", "day"),  # the last Monday before
+        ("On Wednesday he resigned.", "2024-10-16", "day"),  # the same weekday: a week before
+        ("Last week he resigned.", "2024-10-14", "week"),  # the Monday of last week
+        ("Last month he resigned.", "2024-09-01", "month"),
+        ("Last year he resigned.", "2023-01-01", "year"),
+        # the anchor is the first past date; later dates in the sentence are not events
+        ("On October 11, he hoped the war would end no later than 2025.", "2024-10-11", "day"),
+        ("On October 18, he said a plan will be ready in November.", "2024-10-18", "day"),
+    ],
+)
+def test_anchor_date(sentence: str, date: str, precision: str) -> None:
+    anchor = anchor_date(sentence, PUBLISHED)
+    assert anchor is not None
+    assert (anchor.date.isoformat(), anchor.precision) == (date, precision)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A plan will be ready in November.",  # a plan, not an event
+        "The war should end no later than 2025.",  # after publication
+        "Elections are due by March 2025.",
+        "Talks continued for months.",  # no date at all
+        "He won 16 per cent in the poll.",
+        "On February 30 nothing happened.",  # no such day
+        "The 2024-13-45 decree.",  # not a date
+    ],
+)
+def test_sentences_without_a_past_anchor(sentence: str) -> None:
+    assert anchor_date(sentence, PUBLISHED) is None
+
+
+@pytest.mark.parametrize(
+    ("published", "sentence", "date"),
+    [
+        (dt.date(2024, 1, 3), "On December 28, it snowed.", "2023-12-28"),  # across New Year
+        (dt.date(2024, 1, 3), "On January 2, it snowed.", "2024-01-02"),
+        (dt.date(2024, 1, 3), "On January 5, it snowed.", "2023-01-05"),  # later this year: last year's
+        (dt.date(2024, 3, 1), "On February 29 it rained.", "2024-02-29"),  # leap day
+        (dt.date(2025, 3, 1), "On February 29 it rained.", "2024-02-29"),  # the last leap day before
+        (dt.date(2024, 1, 10), "Last month prices rose.", "2023-12-01"),
+        (dt.date(2024, 1, 1), "Yesterday prices rose.", "2023-12-31"),
+    ],
+)
+def test_year_inference_across_new_year(published: dt.date, sentence: str, date: str) -> None:
+    anchor = anchor_date(sentence, published)
+    assert anchor is not None and anchor.date.isoformat() == date

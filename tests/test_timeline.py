@@ -1,0 +1,74 @@
+import datetime as dt
+
+from retrieval import Article, load_corpus
+from retrieval.timeline import MAX_SENTENCE, Timeline, extract_events, format_event_date
+from tests.conftest import SHIPPED_CORPUS
+
+
+def make(article_id: str, published: str, *paragraphs: str, headline: str = "Headline") -> Article:
+    return Article(article_id, headline, dt.date.fromisoformat(published), paragraphs)
+
+
+def test_seed_events_exactly() -> None:
+    articles, _ = load_corpus(SHIPPED_CORPUS)
+    events = Timeline.from_articles(articles).latest(30)
+    days = [e.date.isoformat() for e in events if e.precision == "day"]
+    assert days == ["2024-10-23", "2024-10-22", "2024-10-18", "2024-10-16", "2024-10-11"]
+    coarse = [format_event_date(e) for e in events if e.precision != "day"]
+    assert coarse == ["2022-03", "2022"]
+    assert events[0].sentence == articles[0].headline
+    assert all(e.published == dt.date(2024, 10, 23) for e in events)
+    assert "Istanbul" in next(e.sentence for e in events if e.precision == "month")
+
+
+def test_coarser_events_sort_after_the_finer_ones_of_their_period() -> None:
+    article = make(
+        "a",
+        "2022-12-31",
+        "In March 2022 talks collapsed. On March 1, 2022 talks began. On March 30, 2022 talks paused. "
+        "On February 27, 2022 troops moved. In 2022 the war went on. On January 1, 2022 it was calm.",
+    )
+    events = Timeline.from_articles([article]).latest(30)[1:]  # after the headline
+    assert [format_event_date(e) for e in events] == [
+        "2022-03-30",
+        "2022-03-01",
+        "2022-03",
+        "2022-02-27",
+        "2022-01-01",
+        "2022",
+    ]
+
+
+def test_same_event_from_two_articles_is_listed_once_from_the_newer() -> None:
+    older = make("old", "2024-10-20", "On October 16, Scholz expressed readiness to negotiate with Putin.")
+    newer = make(
+        "new", "2024-10-23", "On October 16, Scholz expressed his readiness to negotiate with Putin."
+    )
+    events = [e for e in Timeline.from_articles([older, newer]).latest(10) if e.date == dt.date(2024, 10, 16)]
+    assert [e.article_id for e in events] == ["new"]
+
+
+def test_different_events_on_one_day_are_both_kept() -> None:
+    one = make("a", "2024-10-20", "On October 16, Scholz spoke about Ukraine.")
+    two = make("b", "2024-10-21", "On October 16, grain prices fell in Chicago.")
+    events = [e for e in Timeline.from_articles([one, two]).latest(10) if e.date == dt.date(2024, 10, 16)]
+    assert len(events) == 2
+
+
+def test_topic_filter_uses_the_analyzer() -> None:
+    articles, _ = load_corpus(SHIPPED_CORPUS)
+    timeline = Timeline.from_articles(articles)
+    zelenskyy = timeline.latest(10, "Zelenskyy")
+    assert [e.date.isoformat() for e in zelenskyy] == ["2024-10-18", "2024-10-11"]
+    negotiations = timeline.latest(2, "negotiate")  # stems meet: negotiations, negotiate
+    assert len(negotiations) == 2
+    assert timeline.latest(10, "the of") == []  # no searchable word: nothing
+    assert timeline.latest(0) == []
+
+
+def test_long_sentences_are_trimmed_at_a_word() -> None:
+    article = make("a", "2024-10-23", "On October 16, " + "very long words " * 40 + "end.")
+    event = extract_events(article)[1]
+    assert len(event.sentence) <= MAX_SENTENCE
+    assert event.sentence.endswith("…")
+    assert event.sentence[:-1] in article.paragraphs[0]  # cut between words
