@@ -61,6 +61,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=message))
     application.add_handler(CommandHandler("latest", handlers.latest_command, filters=message))
+    application.add_handler(CommandHandler("timeline", handlers.timeline_command, filters=message))
     application.add_handler(CommandHandler("reload", handlers.reload_command, filters=message, block=False))
     application.add_handler(CallbackQueryHandler(handlers.more_callback))
     application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from retrieval import CorpusError, Hit, Library, matched_spans
+from retrieval import CorpusError, Hit, Library, format_event_date, matched_spans
 
 from .settings import Settings, SettingsError, load_settings
 
@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = command("stats", "print the corpus size and the problems found loading it")
     stats.set_defaults(command=stats_command)
+
+    timeline = command("timeline", "print dated events from the articles, newest first")
+    timeline.add_argument(
+        "--limit", type=_positive, default=10, metavar="N", help="how many events (default 10)"
+    )
+    timeline.add_argument("--topic", metavar="WORDS", help="only events about these words")
+    timeline.set_defaults(command=timeline_command)
 
     run = command("run", "start the Telegram bot (long polling, or webhooks with --webhook)")
     run.add_argument("--webhook", action="store_true", help="serve Telegram webhooks at WEBHOOK_URL")
@@ -98,6 +105,17 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     for problem in report.problems:
         print(f"  {problem}")
     return EXIT_FOUND
+
+
+def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the newest dated events, on a topic if given."""
+    events = _library(args, settings).timeline.latest(args.limit, args.topic)
+    for event in events:
+        print(f"{format_event_date(event):<10}  {event.sentence}")
+        print(f"{'':<10}  ({event.headline}, {event.published})")
+    if not events:
+        print("No dated events found.", file=sys.stderr)
+    return EXIT_FOUND if events else EXIT_NOTHING
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:

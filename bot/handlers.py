@@ -30,11 +30,14 @@ logger = logging.getLogger(__name__)
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask", "ask a question: /ask who negotiated with Abramovich?"),
     ("latest", "the newest articles: /latest [N]"),
+    ("timeline", "dated events, newest first: /timeline [N] [topic]"),
     ("help", "how to use this bot"),
     ("start", "start here"),
 )
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (("reload", "re-read the corpus (admins)"),)
 LATEST_DEFAULT, LATEST_MAX = 5, 20
+TIMELINE_DEFAULT, TIMELINE_MAX = 10, 30
+NUMBER = re.compile(r"[-+]?\d+")
 MORE_PREFIX = "more"
 _CALLBACK = re.compile(rf"{MORE_PREFIX}:([A-Za-z0-9_-]{{8}}):(\d{{1,3}})")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -168,6 +171,26 @@ async def latest_command(update: Update, context: Context) -> None:
         return
     articles = bot_state(context).library.latest(count)
     await message.reply_text(render.render_latest(articles), parse_mode=ParseMode.HTML)
+
+
+async def timeline_command(update: Update, context: Context) -> None:
+    """List dated events, newest first: /timeline [N] [topic words]."""
+    message = update.effective_message
+    if message is None:
+        return
+    args = [clean(arg) for arg in context.args or []]
+    count = TIMELINE_DEFAULT
+    if args and NUMBER.fullmatch(args[0]):
+        parsed = parse_count(args[:1], TIMELINE_DEFAULT, TIMELINE_MAX)
+        if parsed is None:
+            await message.reply_text(
+                f"Usage: /timeline [N] [topic], N from 1 to {TIMELINE_MAX} (default {TIMELINE_DEFAULT})."
+            )
+            return
+        count, args = parsed, args[1:]
+    topic = " ".join(args) or None
+    events = bot_state(context).library.timeline.latest(count, topic)
+    await message.reply_text(render.render_timeline(events, topic), parse_mode=ParseMode.HTML)
 
 
 def parse_count(args: list[str], default: int, maximum: int) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from retrieval import Article, Hit, LoadReport, matched_spans
+from retrieval import Article, Event, Hit, LoadReport, format_event_date, matched_spans
 from retrieval.snippets import snippet_span
 
 MAX_MESSAGE = 4096
@@ -103,6 +103,21 @@ def render_latest(articles: Sequence[Article]) -> str:
     lines = [f"<b>Latest {len(articles)} articles</b>"]
     for article in articles:
         lines.append(f"{article.date.isoformat()} · {escape(shorten(article.headline, HEADLINE_CHARS))}")
+    return "\n".join(lines)
+
+
+def render_timeline(events: Sequence[Event], topic: str | None) -> str:
+    """Events newest first, one line each; whole events are left out rather than a line cut."""
+    about = f" about <i>{escape(shorten(topic, 100))}</i>" if topic else ""
+    if not events:
+        return f"No dated events{about} in the corpus. Try other words, or /timeline without a topic."
+    lines = [f"<b>Timeline{about}</b>"]
+    for event in events:
+        source = f"{escape(shorten(event.headline, 120))}, {event.published.isoformat()}"
+        line = f"<b>{format_event_date(event)}</b> {escape(event.sentence)} <i>({source})</i>"
+        if telegram_length("\n".join([*lines, line])) > MAX_MESSAGE:
+            break
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -97,3 +97,11 @@ def test_stats_prints_sizes_and_problems(
     assert "passages    1" in out
     assert "problems    1" in out
     assert "bad.txt: line 1 is not ' date YYYY-MM-DD headline'" in out
+
+
+def test_timeline_prints_events_newest_first(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["timeline", "--limit", "3", "--topic", "Zelenskyy", "--corpus", str(SHIPPED_CORPUS)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line[:10] for line in lines[::2]] == ["2024-10-18", "2024-10-11"]
+    assert lines[1].strip().startswith("(Ukraine's Minister of Defense")
+    assert main(["timeline", "--topic", "zyzzyva", "--corpus", str(SHIPPED_CORPUS)]) == 1

@@ -3,8 +3,16 @@ import datetime as dt
 
 import pytest
 
-from bot.render import MAX_MESSAGE, highlight, render_answer, render_reload, shorten, telegram_length
-from retrieval import Article, Hit, LoadProblem, LoadReport, Passage, analyze
+from bot.render import (
+    MAX_MESSAGE,
+    highlight,
+    render_answer,
+    render_reload,
+    render_timeline,
+    shorten,
+    telegram_length,
+)
+from retrieval import Article, Event, Hit, LoadProblem, LoadReport, Passage, analyze
 
 
 def hit(text: str, headline: str = "Headline", question: str = "talks", url: str | None = None) -> Hit:
@@ -61,3 +69,16 @@ def test_also_reported_by_names_the_other_sources() -> None:
     other = Article("b", "Same story", dt.date(2024, 10, 20), ("Talks.",), source="Wire <Agency>")
     folded = dataclasses.replace(hit("Talks."), also_reported_by=(other,))
     assert "<i>Also reported by Wire &lt;Agency&gt; (2024-10-20)</i>" in render_answer([folded])
+
+
+def test_timeline_drops_whole_events_to_fit() -> None:
+    events = [
+        Event(dt.date(2024, 1, 1), "day", "A" * 290 + f" {i}", "a", "H" * 300, dt.date(2024, 1, 2))
+        for i in range(30)
+    ]
+    text = render_timeline(events, "topic <x>")
+    assert telegram_length(text) <= MAX_MESSAGE
+    lines = text.splitlines()
+    assert lines[0] == "<b>Timeline about <i>topic &lt;x&gt;</i></b>"
+    assert 1 < len(lines) < 31
+    assert all(line.endswith(", 2024-01-02)</i>") for line in lines[1:])  # no line is cut

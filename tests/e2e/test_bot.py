@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import shutil
 from typing import Any
 
@@ -359,3 +360,41 @@ async def test_webhook_update_is_answered(start_bot: StartBot, unused_tcp_port: 
             assert bad.status == 403  # a post without the secret is refused
     (reply,) = await bot.api.wait_for("sendMessage", chat_id=7)
     assert "Abramovich" in reply.params["text"]
+
+
+@pytest.mark.parametrize(
+    ("command", "dates"),
+    [
+        (
+            "/timeline",
+            ["2024-10-23", "2024-10-22", "2024-10-18", "2024-10-16", "2024-10-11", "2022-03", "2022"],
+        ),
+        ("/timeline 2", ["2024-10-23", "2024-10-22"]),
+        ("/timeline Zelenskyy", ["2024-10-18", "2024-10-11"]),
+        ("/timeline 1 Zelenskyy", ["2024-10-18"]),
+    ],
+)
+async def test_timeline_lists_events_newest_first(
+    start_bot: StartBot, command: str, dates: list[str]
+) -> None:
+    bot = await start_bot()
+    text = (await bot.ask(command)).params["text"]
+    assert re.findall(r"^<b>(\d{4}(?:-\d\d){0,2})</b>", text, flags=re.MULTILINE) == dates
+    assert "<i>(Ukraine&#x27;s Minister of Defense" in text
+
+
+@pytest.mark.parametrize("command", ["/timeline -1", "/timeline 0", "/timeline 99999", "/timeline 31"])
+async def test_timeline_with_a_bad_count_shows_usage(start_bot: StartBot, command: str) -> None:
+    bot = await start_bot()
+    assert (await bot.ask(command)).params["text"].startswith("Usage: /timeline [N] [topic]")
+
+
+async def test_timeline_is_rebuilt_by_reload(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    (bot.corpus / "chess.txt").write_text(
+        article("2024-10-30", "Chess olympiad ends", "On October 29, India won the chess olympiad.")
+    )
+    await bot.ask("/reload", user_id=ADMIN)
+    text = (await bot.ask("/timeline 2 chess")).params["text"]
+    assert text.splitlines()[1].startswith("<b>2024-10-30</b> Chess olympiad ends")
+    assert text.splitlines()[2].startswith("<b>2024-10-29</b> On October 29, India won")
