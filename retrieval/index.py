@@ -8,7 +8,9 @@ not to the size of the corpus.
 
 from __future__ import annotations
 
+import itertools
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -76,32 +78,70 @@ class BM25Index:
         self.idf = _idf(params, doc_freqs, self.size)
         average = float(doc_lengths.sum()) / self.size if self.size else 1.0
         self.length_norm = 1 - params.b + params.b * doc_lengths / (average or 1.0)
+        self._lock = threading.Lock()
+        self._buffer: FloatArray | None = None
+        self._seen: npt.NDArray[np.bool_] | None = None
 
     @classmethod
     def build(cls, documents: Iterable[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
         """Index documents given as token lists; document i gets id i."""
         vocabulary: dict[str, int] = {}
-        term_column: list[int] = []
-        doc_column: list[int] = []
-        tf_column: list[int] = []
+        ids: list[int] = []
         lengths: list[int] = []
-        for doc_id, tokens in enumerate(documents):
+        for tokens in documents:
             lengths.append(len(tokens))
-            for token, count in Counter(tokens).items():
-                term_column.append(vocabulary.setdefault(token, len(vocabulary)))
-                doc_column.append(doc_id)
-                tf_column.append(count)
-        terms = np.asarray(term_column, dtype=np.int64)
-        order = np.argsort(terms, kind="stable")  # keeps doc ids ascending in each row
+            ids.extend([vocabulary.setdefault(token, len(vocabulary)) for token in tokens])
+        return cls.from_token_ids(
+            np.asarray(ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64), list(vocabulary), params
+        )
+
+    @classmethod
+    def from_token_ids(
+        cls,
+        token_ids: npt.NDArray[np.integer],
+        doc_lengths: npt.NDArray[np.integer],
+        vocabulary: Sequence[str],
+        params: BM25Params | None = None,
+    ) -> BM25Index:
+        """Index documents given as one flat array of term ids and each document's length.
+
+        Vectorised and in chunks of documents: each chunk's (term, document) keys are
+        sorted once to give its postings with their term frequencies, which are then
+        placed straight into the final arrays (a counting sort by term), so memory
+        peaks near the size of the index rather than of all the tokens.
+        """
+        token_ids = np.asarray(token_ids)
+        lengths = np.asarray(doc_lengths, dtype=np.int64)
+        starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=starts[1:])
+        chunks = _chunks(starts, CHUNK_TOKENS)
+        doc_freqs = np.zeros(len(vocabulary), dtype=np.int64)
+        for first, last in chunks:
+            terms, _, _ = _chunk_postings(token_ids, starts, first, last)
+            doc_freqs += np.bincount(terms, minlength=len(vocabulary))
         offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms, minlength=len(vocabulary)), out=offsets[1:])
+        np.cumsum(doc_freqs, out=offsets[1:])
+        doc_ids = np.empty(int(offsets[-1]), dtype=np.int32)
+        term_freqs = np.empty(int(offsets[-1]), dtype=np.int32)
+        fill = offsets[:-1].copy()
+        for first, last in chunks:
+            terms, docs, counts = _chunk_postings(token_ids, starts, first, last)
+            if not len(terms):
+                continue
+            run_starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
+            runs = np.diff(np.r_[run_starts, len(terms)])
+            rank = np.arange(len(terms)) - np.repeat(run_starts, runs)
+            destination = fill[terms] + rank
+            doc_ids[destination] = docs
+            term_freqs[destination] = counts
+            fill[terms[run_starts]] += runs
         return cls(
             params or BM25Params(),
-            vocabulary,
+            {term: number for number, term in enumerate(vocabulary)},
             offsets,
-            np.asarray(doc_column, dtype=np.int32)[order],
-            np.asarray(tf_column, dtype=np.int32)[order],
-            np.asarray(lengths, dtype=np.int32),
+            doc_ids,
+            term_freqs,
+            lengths.astype(np.int32),
         )
 
     def postings(self, term: str) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
@@ -110,47 +150,63 @@ class BM25Index:
         if row is None:
             empty = np.empty(0, dtype=np.int32)
             return empty, empty
+        return self._row(row)
+
+    def _row(self, row: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         start, end = self.offsets[row], self.offsets[row + 1]
         return self.doc_ids[start:end], self.term_freqs[start:end]
 
     def score(self, query: Sequence[str]) -> tuple[npt.NDArray[np.int32], FloatArray]:
-        """Return the documents sharing a term with `query` and their BM25 scores.
+        """Return the documents sharing a term with `query` (ascending) and their BM25 scores.
 
         A query term counts as often as it occurs, as in rank-bm25. Documents with no
-        query term are left out even where the variant would give them a score.
+        query term are left out even where the variant would give them a score. Scores
+        accumulate in a dense buffer indexed by document, so no posting list is sorted.
         """
+        rows = [
+            (self.vocabulary[term], count)
+            for term, count in Counter(query).items()
+            if term in self.vocabulary
+        ]
+        if not rows:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
+        constant = 0.0
+        with self._lock:
+            buffer, seen = self._buffers()
+            for row, count in rows:
+                ids, tfs = self._row(row)
+                part, offset = self._term_scores(row, ids, tfs, count)
+                buffer[ids] += part
+                seen[ids] = True
+                constant += offset
+            candidates = ids if len(rows) == 1 else np.flatnonzero(seen).astype(np.int32)
+            scores = buffer[candidates] + constant
+            buffer[candidates] = 0.0
+            seen[candidates] = False
+        return candidates, scores
+
+    def _term_scores(
+        self, row: int, ids: npt.NDArray[np.int32], tfs: npt.NDArray[np.int32], count: int
+    ) -> tuple[FloatArray, float]:
+        """One term's contribution to the documents holding it, and to every document."""
         params = self.params
         k1, delta = params.k1, params.lower_bound
-        ids_parts: list[npt.NDArray[np.int32]] = []
-        score_parts: list[FloatArray] = []
-        constant = 0.0
-        for term, count in Counter(query).items():
-            row = self.vocabulary.get(term)
-            if row is None:
-                continue
-            ids, tfs = self.postings(term)
-            idf = self.idf[row] * count
-            tf = tfs.astype(np.float64)
-            norm = self.length_norm[ids]
-            if params.variant == "okapi":
-                part = idf * (tf * (k1 + 1) / (tf + k1 * norm))
-            elif params.variant == "plus":
-                part = idf * (tf * (k1 + 1) / (k1 * norm + tf))
-                constant += idf * delta
-            else:
-                ctd = tf / norm
-                part = idf * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
-            ids_parts.append(ids)
-            score_parts.append(part)
-        if not ids_parts:
-            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
-        if len(ids_parts) == 1:
-            return ids_parts[0], score_parts[0] + constant
-        all_ids = np.concatenate(ids_parts)
-        unique, inverse = np.unique(all_ids, return_inverse=True)
-        weights = np.concatenate(score_parts)
-        scores = np.bincount(inverse, weights=weights, minlength=len(unique)).astype(np.float64)
-        return unique.astype(np.int32), scores + constant
+        idf = self.idf[row] * count
+        tf = tfs.astype(np.float64)
+        norm = self.length_norm[ids]
+        if params.variant == "okapi":
+            return idf * (tf * (k1 + 1) / (tf + k1 * norm)), 0.0
+        if params.variant == "plus":
+            return idf * (tf * (k1 + 1) / (k1 * norm + tf)), idf * delta
+        ctd = tf / norm
+        return idf * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta), 0.0
+
+    def _buffers(self) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """Score and membership buffers, one slot per document, allocated on first use."""
+        if self._buffer is None or self._seen is None:
+            self._buffer = np.zeros(self.size, dtype=np.float64)
+            self._seen = np.zeros(self.size, dtype=bool)
+        return self._buffer, self._seen
 
     def contains(self, term: str, doc_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
         """Tell for each of `doc_ids` whether it holds `term` (postings are sorted)."""
@@ -161,15 +217,41 @@ class BM25Index:
         return np.asarray(ids[where] == doc_ids)
 
 
+CHUNK_TOKENS = 4_000_000
+
+
+def _chunks(starts: IntArray, tokens: int) -> list[tuple[int, int]]:
+    """Split documents into runs of about `tokens` tokens: (first, last) document ranges."""
+    cuts = np.searchsorted(starts, np.arange(0, starts[-1], tokens), side="right") - 1
+    edges = np.unique(np.r_[cuts, len(starts) - 1])
+    return [(int(first), int(last)) for first, last in itertools.pairwise(edges)]
+
+
+def _chunk_postings(
+    token_ids: npt.NDArray[np.integer], starts: IntArray, first: int, last: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Postings of documents first..last-1: terms ascending, then documents, with counts."""
+    span = last - first
+    tokens = token_ids[starts[first] : starts[last]].astype(np.int64)
+    local = np.repeat(np.arange(span, dtype=np.int64), np.diff(starts[first : last + 1]))
+    keys, counts = np.unique(tokens * span + local, return_counts=True)
+    return keys // span, keys % span + first, counts
+
+
 def _idf(params: BM25Params, doc_freqs: FloatArray, size: int) -> FloatArray:
     """Inverse document frequency exactly as rank-bm25 computes it per variant."""
+    present = doc_freqs > 0  # a vocabulary may name terms no document holds: they score nothing
+    idf = np.zeros(len(doc_freqs), dtype=np.float64)
+    found = doc_freqs[present]
     if params.variant == "plus":
-        return np.log((size + 1) / doc_freqs)
-    if params.variant == "l":
-        return math.log(size + 1) - np.log(doc_freqs + 0.5)
-    idf = np.log(size - doc_freqs + 0.5) - np.log(doc_freqs + 0.5)
-    if len(idf):
-        idf[idf < 0] = params.epsilon * float(idf.mean())
+        idf[present] = np.log((size + 1) / found)
+    elif params.variant == "l":
+        idf[present] = math.log(size + 1) - np.log(found + 0.5)
+    else:
+        idf[present] = np.log(size - found + 0.5) - np.log(found + 0.5)
+        if present.any():
+            floor = params.epsilon * float(idf[present].mean())
+            idf[present & (idf < 0)] = floor
     return idf
 
 

@@ -1,4 +1,4 @@
-"""Articles, passages and their index as one value.
+"""Articles, passages, their index and timeline as one value.
 
 The bot holds exactly one `Library` and replaces it whole on reload, so a question is
 always answered from a consistent corpus, never from half of an old one and half of a
@@ -7,22 +7,29 @@ new one.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from . import store
 from .analyzer import analyze
 from .corpus import load_corpus
-from .errors import CorpusError
+from .errors import CorpusError, IndexFileError
 from .index import BM25Index, BM25Params, top_k
 from .models import Article, Hit, LoadReport, Passage, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
+from .stories import fold_same_story
 from .timeline import Timeline
 
-__all__ = ["Library", "LibraryOptions"]
+__all__ = ["Library", "LibraryOptions", "PassageTable"]
 
+logger = logging.getLogger(__name__)
 DEFAULT_PER_ARTICLE = 2
 
 
@@ -34,31 +41,101 @@ class LibraryOptions:
     max_chars: int = DEFAULT_MAX_CHARS
     bm25: BM25Params = field(default_factory=BM25Params)
 
+    def record(self) -> dict[str, Any]:
+        """The options as saved beside an index, so that one built otherwise is not reused."""
+        return store.options_record(self.min_chars, self.max_chars, self.bm25)
+
+
+class PassageTable(Sequence[Passage]):
+    """Passages made on demand from article texts and spans.
+
+    A million `Passage` objects would cost seconds to create at start-up; a question
+    needs only the few it returns.
+    """
+
+    def __init__(
+        self, articles: Sequence[Article], owner: npt.NDArray[np.int32], spans: npt.NDArray[np.int64]
+    ):
+        self.articles = articles
+        self.owner = owner
+        self.spans = spans
+        first = np.searchsorted(owner, owner, side="left") if len(owner) else owner
+        self.positions = np.arange(len(owner)) - first
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+    @overload
+    def __getitem__(self, index: int) -> Passage: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Passage]: ...
+    def __getitem__(self, index: int | slice) -> Passage | Sequence[Passage]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        article = self.articles[int(self.owner[index])]
+        start, end = (int(x) for x in self.spans[index])
+        return Passage(article.id, int(self.positions[index]), start, end, article.text[start:end])
+
+    def __iter__(self) -> Iterator[Passage]:
+        return (self[i] for i in range(len(self)))
+
 
 @dataclass(frozen=True, slots=True)
 class Library:
     """A searchable corpus: build it with `Library.load` or `Library.from_articles`."""
 
     articles: tuple[Article, ...]
-    passages: tuple[Passage, ...]
+    passages: PassageTable
     index: BM25Index
     report: LoadReport
-    passage_article: npt.NDArray[np.int32]
-    """For each passage, the position of its article in `articles`."""
+    timeline: Timeline
     passage_recency: npt.NDArray[np.int32]
     """For each passage, its article's date as an ordinal: ties go to newer news."""
-    timeline: Timeline
+
+    @property
+    def passage_article(self) -> npt.NDArray[np.int32]:
+        """For each passage, the position of its article in `articles`."""
+        return self.passages.owner
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], options: LibraryOptions | None = None) -> Library:
+    def load(
+        cls,
+        folder: str | os.PathLike[str],
+        options: LibraryOptions | None = None,
+        index_dir: str | os.PathLike[str] | None = None,
+    ) -> Library:
         """Read and index a corpus folder; raise `CorpusError` if nothing can serve.
 
-        Bad files do not raise: they are listed in `report.problems`.
+        Bad files do not raise: they are listed in `report.problems`. With `index_dir`,
+        a saved index of the unchanged corpus is memory-mapped instead of rebuilt, and a
+        new build is saved there for the next start.
         """
-        articles, report = load_corpus(folder)
+        root = Path(folder)
+        options = options or LibraryOptions()
+        if index_dir is None:
+            return cls._build(root, options)
+        cache = Path(index_dir)
+        try:
+            parts, _ = store.load_saved(cache, root, options.record())
+            return cls._from_parts(parts, options)
+        except IndexFileError as why:
+            logger.info("rebuilding the index: %s", why)
+        if not root.is_dir():
+            raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
+        corpus_print = store.fingerprint(root)  # before reading: a change during the build makes it stale
+        library = cls._build(root, options)
+        try:
+            store.save(cache, root, corpus_print, options.record(), library._parts())
+        except OSError as error:
+            logger.warning("could not save the index in %s: %s", cache, error)
+        return library
+
+    @classmethod
+    def _build(cls, root: Path, options: LibraryOptions) -> Library:
+        articles, report = load_corpus(root)
         if not articles:
             reasons = "; ".join(str(problem) for problem in report.problems[:3]) or "it holds no files"
-            raise CorpusError(f"corpus folder {str(folder)!r} has no readable article: {reasons}")
+            raise CorpusError(f"corpus folder {str(root)!r} has no readable article: {reasons}")
         return cls.from_articles(articles, report, options)
 
     @classmethod
@@ -70,27 +147,73 @@ class Library:
     ) -> Library:
         """Index articles already in memory (the pure half of `load`)."""
         options = options or LibraryOptions()
-        passages: list[Passage] = []
+        spans: list[tuple[int, int]] = []
         tokens: list[list[str]] = []
         owner: list[int] = []
         for number, article in enumerate(articles):
             headline_terms = analyze(article.headline)
             for passage in split_passages(article, options.min_chars, options.max_chars):
-                passages.append(passage)
+                spans.append((passage.start, passage.end))
                 tokens.append(headline_terms + analyze(passage.text))
                 owner.append(number)
-        index = BM25Index.build(tokens, options.bm25)
-        passage_article = np.asarray(owner, dtype=np.int32)
+        return cls._assemble(
+            tuple(articles),
+            np.asarray(owner, dtype=np.int32),
+            np.asarray(spans, dtype=np.int64).reshape(-1, 2),
+            BM25Index.build(tokens, options.bm25),
+            report or LoadReport(files=0, articles=len(articles)),
+            Timeline.from_articles(articles),
+        )
+
+    @classmethod
+    def _from_parts(cls, parts: dict[str, Any], options: LibraryOptions) -> Library:
+        index = BM25Index(
+            options.bm25,
+            {term: number for number, term in enumerate(parts["vocabulary"])},
+            parts["offsets"],
+            parts["doc_ids"],
+            parts["term_freqs"],
+            parts["doc_lengths"],
+        )
+        articles = tuple(parts["articles"])
+        return cls._assemble(
+            articles,
+            parts["passage_article"],
+            parts["passage_spans"],
+            index,
+            parts["report"],
+            Timeline(parts["events"]),
+        )
+
+    @classmethod
+    def _assemble(
+        cls,
+        articles: tuple[Article, ...],
+        owner: npt.NDArray[np.int32],
+        spans: npt.NDArray[np.int64],
+        index: BM25Index,
+        report: LoadReport,
+        timeline: Timeline,
+    ) -> Library:
         ordinals = np.asarray([a.date.toordinal() for a in articles], dtype=np.int32)
         return cls(
-            articles=tuple(articles),
-            passages=tuple(passages),
+            articles=articles,
+            passages=PassageTable(articles, owner, spans),
             index=index,
-            report=report or LoadReport(files=0, articles=len(articles)),
-            passage_article=passage_article,
-            passage_recency=ordinals[passage_article] if len(owner) else ordinals[:0],
-            timeline=Timeline.from_articles(articles),
+            report=report,
+            timeline=timeline,
+            passage_recency=ordinals[owner] if len(owner) else ordinals[:0],
         )
+
+    def _parts(self) -> dict[str, Any]:
+        return {
+            **store.index_parts(self.index),
+            "passage_article": self.passages.owner,
+            "passage_spans": self.passages.spans,
+            "articles": self.articles,
+            "events": self.timeline.events,
+            "report": self.report,
+        }
 
     def search(
         self, question: str, k: int = 5, per_article: int | None = DEFAULT_PER_ARTICLE
@@ -98,7 +221,8 @@ class Library:
         """Rank passages for a question; an unanswerable question gets a reason, not an error.
 
         Only passages sharing at least one term with the question are returned; equal
-        scores go to the newer article; at most `per_article` passages of one article.
+        scores go to the newer article; at most `per_article` passages of one article;
+        near-identical passages of several articles are one story, shown once.
         """
         terms = tuple(analyze(question))
         if not terms:
@@ -106,19 +230,20 @@ class Library:
         doc_ids, scores = self.index.score(terms)
         if not len(doc_ids):
             return SearchResult((), terms, "no passage contains any of its words")
-        chosen = top_k(doc_ids, scores, k, self.passage_article, self.passage_recency, per_article)
+        owner = self.passages.owner
+        chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
         picked = doc_ids[chosen]
         matched = {term: self.index.contains(term, picked) for term in set(terms)}
-        hits = tuple(
+        hits = [
             Hit(
                 passage=self.passages[doc],
-                article=self.articles[self.passage_article[doc]],
+                article=self.articles[owner[doc]],
                 score=float(scores[position]),
                 matched=frozenset(term for term, found in matched.items() if found[row]),
             )
             for row, (position, doc) in enumerate(zip(chosen, picked.tolist(), strict=True))
-        )
-        return SearchResult(hits, terms)
+        ]
+        return SearchResult(tuple(fold_same_story(hits, k)), terms)
 
     def latest(self, count: int) -> list[Article]:
         """The newest `count` articles, newest first (ties by id, for a stable order)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from .analyzer import analyze
 from .dates import anchor_date
@@ -64,13 +63,13 @@ def _newest_first(event: Event) -> tuple[dt.date, int, dt.date, str]:
     return event.date, _FINENESS[event.precision], event.published, event.article_id
 
 
-@dataclass(frozen=True, slots=True)
 class Timeline:
     """All events of a corpus, deduplicated and ordered newest first."""
 
-    events: tuple[Event, ...]
-    terms: tuple[frozenset[str], ...]
-    """The analyzed terms of each event's sentence and headline, for topic filters."""
+    def __init__(self, events: Iterable[Event]) -> None:
+        """Wrap events already deduplicated and ordered (see `from_articles`)."""
+        self.events: tuple[Event, ...] = tuple(events)
+        self._terms: list[frozenset[str]] | None = None
 
     @classmethod
     def from_articles(cls, articles: Iterable[Article]) -> Timeline:
@@ -87,14 +86,9 @@ class Timeline:
             if any(similarity(sentence_terms, seen) >= SAME_EVENT for _, seen in same_day):
                 continue  # told already by a newer article
             same_day.append((event, sentence_terms))
-        ordered = sorted(
-            (pair for group in kept.values() for pair in group), key=lambda p: _newest_first(p[0])
-        )
+        ordered = sorted((event for group in kept.values() for event, _ in group), key=_newest_first)
         ordered.reverse()
-        return cls(
-            events=tuple(event for event, _ in ordered),
-            terms=tuple(terms | frozenset(analyze(event.headline)) for event, terms in ordered),
-        )
+        return cls(ordered)
 
     def latest(self, limit: int, topic: str | None = None) -> list[Event]:
         """The newest `limit` events; with a topic, only those sharing a term with it."""
@@ -105,3 +99,12 @@ class Timeline:
         wanted = frozenset(analyze(topic))
         chosen = [event for event, terms in zip(self.events, self.terms, strict=True) if terms & wanted]
         return chosen[:limit]
+
+    @property
+    def terms(self) -> list[frozenset[str]]:
+        """Each event's sentence and headline terms, analyzed on the first topic question."""
+        if self._terms is None:
+            self._terms = [
+                frozenset(analyze(e.sentence)) | frozenset(analyze(e.headline)) for e in self.events
+            ]
+        return self._terms

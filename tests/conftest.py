@@ -13,6 +13,14 @@ SHIPPED_CORPUS = ROOT / "corpus"
 WriteCorpus = Callable[[dict[str, str | bytes]], Path]
 
 
+@pytest.fixture(autouse=True)
+def index_dir_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test's saved index out of the working tree."""
+    folder = tmp_path / "saved-index"
+    monkeypatch.setenv("INDEX_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def write_corpus(tmp_path: Path) -> WriteCorpus:
     """Write `{relative path: text or bytes}` under a fresh folder and return it."""

@@ -81,3 +81,12 @@ def test_top_k_widens_its_head_until_enough_groups() -> None:
     groups = np.where(ids < 400, 0, ids).astype(np.int32)  # the 400 best are one article
     chosen = top_k(ids, scores, 3, groups, np.zeros(size, dtype=np.int32), per_group=1)
     assert chosen == [0, 400, 401]
+
+
+def test_building_in_small_chunks_gives_the_same_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    documents, _ = generated_corpus(300)
+    whole = BM25Index.build(documents)
+    monkeypatch.setattr("retrieval.index.CHUNK_TOKENS", 37)  # many chunks, documents across edges
+    chunked = BM25Index.build(documents)
+    for name in ("offsets", "doc_ids", "term_freqs", "doc_lengths"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))

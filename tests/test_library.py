@@ -64,12 +64,12 @@ def test_passage_without_a_shared_word_is_never_returned(write_corpus: WriteCorp
 
 
 def test_equal_scores_go_to_the_newer_article(write_corpus: WriteCorpus) -> None:
-    text = "Ceasefire talks resumed in Geneva."
+    text = "Ceasefire talks resumed in {}."  # equal scores, but not one story
     root = write_corpus(
         {
-            "old.txt": article("2023-05-01", "Talks", text),
-            "new.txt": article("2024-05-01", "Talks", text),
-            "mid.txt": article("2023-12-01", "Talks", text),
+            "old.txt": article("2023-05-01", "Talks", text.format("Geneva")),
+            "new.txt": article("2024-05-01", "Talks", text.format("Vienna")),
+            "mid.txt": article("2023-12-01", "Talks", text.format("Doha")),
             "other.txt": article("2024-06-01", "Markets", "Stocks fell sharply."),
         }
     )
@@ -110,3 +110,17 @@ def test_folder_with_only_bad_files_is_a_corpus_error(write_corpus: WriteCorpus)
     root = write_corpus({"bad.txt": "no date here\n"})
     with pytest.raises(CorpusError, match=r"no readable article: bad\.txt"):
         Library.load(root)
+
+
+def test_one_story_from_several_articles_is_answered_once(write_corpus: WriteCorpus) -> None:
+    wire = "Ukraine and Russia exchanged 95 prisoners of war on Friday, officials in Kyiv said."
+    root = write_corpus(
+        {
+            "agency.txt": article("2024-10-10", "Prisoner swap", wire),
+            "paper.txt": article("2024-10-11", "Prisoner swap", wire + " More to follow."),
+            "grain.txt": article("2024-10-09", "Grain", "Prisoners of hunger: grain exports fell."),
+        }
+    )
+    hits = Library.load(root).search("prisoners exchanged", k=3).hits
+    assert [hit.article.id for hit in hits] == ["paper", "grain"]
+    assert [a.id for a in hits[0].also_reported_by] == ["agency"]

@@ -1,0 +1,220 @@
+"""Saving a built library next to the corpus, and trusting it only while it is current.
+
+Start-up on a large archive must not re-read and re-index every article: the index
+arrays are saved as `.npy` files and memory-mapped on the next start. A saved library
+is used only when its format version, its build options and the corpus fingerprint
+(every file's path, size and modification time; content hashes for files whose time
+changed) all match; anything missing, stale, truncated or corrupt raises
+`IndexFileError`, and the caller rebuilds. Saving writes a new folder and switches a
+pointer file with one atomic rename, so a crash never leaves a half-written cache in use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .corpus import corpus_files
+from .errors import IndexFileError
+from .index import BM25Index, BM25Params
+from .models import Article, Event, LoadProblem, LoadReport
+
+__all__ = ["FORMAT_VERSION", "Fingerprint", "fingerprint", "load_saved", "save"]
+
+FORMAT_VERSION = 1
+POINTER = "current"
+ARRAYS = ("offsets", "doc_ids", "term_freqs", "doc_lengths", "passage_article", "passage_spans")
+
+Fingerprint = dict[str, list[Any]]
+"""Relative path -> [size, mtime_ns, sha256 or None]."""
+
+
+def fingerprint(root: Path, previous: Fingerprint | None = None) -> Fingerprint:
+    """Each corpus file's size and modification time, with its content hash.
+
+    Hashes are copied from `previous` for files whose size and time are unchanged, so
+    an unchanged corpus is fingerprinted without reading its contents.
+    """
+    found: Fingerprint = {}
+    for path in corpus_files(root):
+        stat = path.stat()
+        relative = path.relative_to(root).as_posix()
+        known = (previous or {}).get(relative)
+        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+            found[relative] = known
+        else:
+            found[relative] = [stat.st_size, stat.st_mtime_ns, _sha256(path)]
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _same_corpus(saved: Fingerprint, now: Fingerprint) -> bool:
+    """Same files with the same contents; a changed time alone (a `touch`) is no change."""
+    if saved.keys() != now.keys():
+        return False
+    return all(saved[path][0] == now[path][0] and saved[path][2] == now[path][2] for path in saved)
+
+
+def save(
+    index_dir: Path,
+    corpus: Path,
+    corpus_print: Fingerprint,
+    options: dict[str, Any],
+    parts: dict[str, Any],
+) -> None:
+    """Write a library's parts under `index_dir` and make them current atomically."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    target = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
+    try:
+        for name in ARRAYS:
+            np.save(target / f"{name}.npy", np.ascontiguousarray(parts[name]), allow_pickle=False)
+        (target / "vocabulary.txt").write_text("\n".join(parts["vocabulary"]), encoding="utf-8")
+        _write_json(target / "articles.json", [_article_record(a) for a in parts["articles"]])
+        _write_json(target / "events.json", [_event_record(e) for e in parts["events"]])
+        report: LoadReport = parts["report"]
+        manifest = {
+            "format": FORMAT_VERSION,
+            "corpus": str(corpus.resolve()),
+            "options": options,
+            "fingerprint": corpus_print,
+            "report": {"files": report.files, "articles": report.articles, "problems": _problems(report)},
+            "sizes": {name: len(parts[name]) for name in ARRAYS},
+        }
+        _write_json(target / "manifest.json", manifest)  # written last: its presence marks a complete build
+        pointer = index_dir / f".{POINTER}.tmp"
+        pointer.write_text(target.name, encoding="utf-8")
+        os.replace(pointer, index_dir / POINTER)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    for old in index_dir.glob("build-*"):
+        if old != target:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_saved(index_dir: Path, corpus: Path, options: dict[str, Any]) -> tuple[dict[str, Any], Fingerprint]:
+    """Read the current saved library for `corpus`, memory-mapping its arrays.
+
+    Raise `IndexFileError` saying why when it is missing, stale or damaged. Also returns
+    the corpus fingerprint taken now, for the next save.
+    """
+    try:
+        folder = index_dir / (index_dir / POINTER).read_text(encoding="utf-8").strip()
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise IndexFileError(f"no usable saved index in {index_dir}: {error}") from None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexFileError(f"saved index format {manifest.get('format')} is not {FORMAT_VERSION}")
+    if manifest.get("corpus") != str(corpus.resolve()) or manifest.get("options") != options:
+        raise IndexFileError("saved index was built from another corpus folder or with other options")
+    now = fingerprint(corpus, manifest.get("fingerprint"))
+    if not _same_corpus(manifest.get("fingerprint") or {}, now):
+        raise IndexFileError("corpus files changed since the index was saved")
+    try:
+        parts: dict[str, Any] = {
+            name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS
+        }
+        parts["vocabulary"] = (folder / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
+        parts["articles"] = [_article(r) for r in json.loads((folder / "articles.json").read_text("utf-8"))]
+        parts["events"] = [_event(r) for r in json.loads((folder / "events.json").read_text("utf-8"))]
+        saved = manifest["report"]
+        parts["report"] = LoadReport(
+            saved["files"], saved["articles"], tuple(LoadProblem(p, r) for p, r in saved["problems"])
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise IndexFileError(f"saved index in {folder} is damaged: {error}") from None
+    _check_consistent(parts, manifest["sizes"])
+    return parts, now
+
+
+def _check_consistent(parts: dict[str, Any], sizes: dict[str, int]) -> None:
+    """Catch truncation and tampering that `np.load` alone would not."""
+    if any(len(parts[name]) != sizes.get(name) for name in ARRAYS):
+        raise IndexFileError("saved index arrays do not have the recorded sizes")
+    offsets, passages = parts["offsets"], len(parts["doc_lengths"])
+    if len(offsets) != len(parts["vocabulary"]) + 1 or int(offsets[-1]) != len(parts["doc_ids"]):
+        raise IndexFileError("saved index postings do not match its vocabulary")
+    if len(parts["passage_article"]) != passages or len(parts["passage_spans"]) != passages:
+        raise IndexFileError("saved index passages do not match its documents")
+    if passages and (int(np.max(parts["passage_article"])) >= len(parts["articles"])):
+        raise IndexFileError("saved index refers to articles it does not hold")
+
+
+def options_record(min_chars: int, max_chars: int, params: BM25Params) -> dict[str, Any]:
+    """The build options as saved, so that an index built otherwise is not reused."""
+    return {"min_chars": min_chars, "max_chars": max_chars, "bm25": dataclasses.asdict(params)}
+
+
+def index_parts(index: BM25Index) -> dict[str, Any]:
+    """The arrays and vocabulary that make up an index."""
+    return {
+        "offsets": index.offsets,
+        "doc_ids": index.doc_ids,
+        "term_freqs": index.term_freqs,
+        "doc_lengths": index.doc_lengths,
+        "vocabulary": list(index.vocabulary),
+    }
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def _problems(report: LoadReport) -> list[list[str]]:
+    return [[problem.path, problem.reason] for problem in report.problems]
+
+
+def _article_record(article: Article) -> list[Any]:
+    return [
+        article.id,
+        article.headline,
+        article.date.isoformat(),
+        list(article.paragraphs),
+        article.url,
+        article.source,
+        article.caption,
+    ]
+
+
+def _article(record: list[Any]) -> Article:
+    identifier, headline, date, paragraphs, url, source, caption = record
+    return Article(identifier, headline, dt.date.fromisoformat(date), tuple(paragraphs), url, source, caption)
+
+
+def _event_record(event: Event) -> list[Any]:
+    return [
+        event.date.isoformat(),
+        event.precision,
+        event.sentence,
+        event.article_id,
+        event.headline,
+        event.published.isoformat(),
+    ]
+
+
+def _event(record: list[Any]) -> Event:
+    date, precision, sentence, article_id, headline, published = record
+    return Event(
+        dt.date.fromisoformat(date),
+        precision,
+        sentence,
+        article_id,
+        headline,
+        dt.date.fromisoformat(published),
+    )
