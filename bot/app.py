@@ -52,6 +52,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     application.bot_data["state"] = BotState(
         library=library,
         corpus_dir=settings.corpus_dir,
+        index_dir=settings.index_dir,
         admin_ids=settings.admin_ids,
         top_k=settings.top_k,
         fairness=QuestionRateLimit(settings.questions_per_minute),

@@ -74,7 +74,7 @@ def _positive(value: str) -> int:
 
 
 def _library(args: argparse.Namespace, settings: Settings) -> Library:
-    return Library.load(args.corpus or settings.corpus_dir)
+    return Library.load(args.corpus or settings.corpus_dir, index_dir=settings.index_dir)
 
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:

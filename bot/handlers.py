@@ -220,7 +220,7 @@ async def reload_command(update: Update, context: Context) -> None:
         before = state.sizes
         logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
         try:
-            library = await in_daemon_thread(Library.load, state.corpus_dir)
+            library = await in_daemon_thread(Library.load, state.corpus_dir, None, state.index_dir)
         except CorpusError as error:
             logger.warning("reload failed, keeping the old corpus: %s", error)
             await message.reply_text(

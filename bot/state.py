@@ -43,6 +43,7 @@ class BotState:
 
     library: Library
     corpus_dir: Path
+    index_dir: Path
     admin_ids: frozenset[int]
     top_k: int
     fairness: QuestionRateLimit

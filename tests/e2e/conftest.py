@@ -59,6 +59,7 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
             "telegram_bot_token": TOKEN,
             "telegram_base_url": api.base_url,
             "corpus_dir": corpus,
+            "index_dir": tmp_path / "index",
             "admin_ids": frozenset({ADMIN}),
             **overrides,
         }
