@@ -12,11 +12,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from retrieval import CorpusError, Hit, Library, format_event_date, matched_spans
+from retrieval import BM25Params, CorpusError, Hit, Library, LibraryOptions, format_event_date, matched_spans
+from retrieval.evaluation import CUTOFFS, Ranked, Report, evaluate, parse_question
+from retrieval.library import DEFAULT_PER_ARTICLE
+from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 
 from .settings import Settings, SettingsError, load_settings
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+DEFAULT_BM25 = BM25Params()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,6 +63,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     timeline.add_argument("--topic", metavar="WORDS", help="only events about these words")
     timeline.set_defaults(command=timeline_command)
+
+    evaluate = command("eval", "measure answer quality on a labelled questions file")
+    evaluate.add_argument("questions", type=Path, help="JSON lines: qid, question, answers, gold_article_ids")
+    evaluate.add_argument(
+        "--hits-out", type=Path, metavar="FILE", help="write each question's ranked hits here"
+    )
+    evaluate.add_argument(
+        "--as-of", choices=["question_date"], help="answer each question as if asked on its question_date"
+    )
+    evaluate.add_argument("--variant", choices=["okapi", "l", "plus"], default=DEFAULT_BM25.variant)
+    evaluate.add_argument("--k1", type=float, default=DEFAULT_BM25.k1)
+    evaluate.add_argument("--b", type=float, default=DEFAULT_BM25.b)
+    evaluate.add_argument("--min-chars", type=int, default=DEFAULT_MIN_CHARS)
+    evaluate.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
+    evaluate.add_argument("--per-article", type=int, default=DEFAULT_PER_ARTICLE, help="0 for no cap")
+    evaluate.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
+    evaluate.set_defaults(command=eval_command)
 
     run = command("run", "start the Telegram bot (long polling, or webhooks with --webhook)")
     run.add_argument("--webhook", action="store_true", help="serve Telegram webhooks at WEBHOOK_URL")
@@ -116,6 +137,61 @@ def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
     if not events:
         print("No dated events found.", file=sys.stderr)
     return EXIT_FOUND if events else EXIT_NOTHING
+
+
+def eval_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Rank the top 10 passages for each question and print recall and MRR."""
+    try:
+        lines = [line for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+        questions = [parse_question(line) for line in lines]
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"cannot read questions from {args.questions}: {error}") from None
+    try:
+        options = LibraryOptions(args.min_chars, args.max_chars, BM25Params(args.variant, args.k1, args.b))
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    library = Library.load(args.corpus or settings.corpus_dir, options, index_dir=settings.index_dir)
+    show = args.progress or sys.stderr.isatty()
+    rankings: list[list[Ranked]] = []
+    records = []
+    for number, question in enumerate(questions, start=1):
+        now = question.question_date if args.as_of else None
+        hits = library.search(question.question, k=10, per_article=args.per_article or None, now=now).hits
+        rankings.append([Ranked(hit.article.id, hit.passage.text) for hit in hits])
+        records.append({"qid": question.qid, "hits": [eval_hit(hit) for hit in hits]})
+        if show and (number % 50 == 0 or number == len(questions)):
+            print(f"\r{number}/{len(questions)} questions", end="", file=sys.stderr, flush=True)
+    if show:
+        print(file=sys.stderr)
+    if args.hits_out:
+        args.hits_out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    print(format_report(evaluate(questions, rankings), len(questions)))
+    return EXIT_FOUND
+
+
+def eval_hit(hit: Hit) -> dict[str, object]:
+    """A ranked hit as `--hits-out` writes it."""
+    return {
+        "article_id": hit.article.id,
+        "passage": hit.passage.position,
+        "date": hit.article.date.isoformat(),
+        "score": round(hit.score, 6),
+        "text": hit.passage.text,
+    }
+
+
+def format_report(report: Report, questions: int) -> str:
+    """The metrics as a small table."""
+    header = "".join(f"{'R@' + str(k):>8}" for k in CUTOFFS) + f"{'MRR@10':>8}"
+    lines = [f"{questions} questions, {report.gold.count} with gold articles", f"{'':<30}{header}"]
+    for name, metrics in (
+        ("gold article", report.gold),
+        ("gold article with answer", report.gold_with_answer),
+        ("any passage with answer", report.answer),
+    ):
+        cells = "".join(f"{metrics.recall.get(k, 0.0):>8.3f}" for k in CUTOFFS) + f"{metrics.mrr:>8.3f}"
+        lines.append(f"{name + f' ({metrics.count})':<30}{cells}")
+    return "\n".join(lines)
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,7 @@ new one.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -216,18 +217,26 @@ class Library:
         }
 
     def search(
-        self, question: str, k: int = 5, per_article: int | None = DEFAULT_PER_ARTICLE
+        self,
+        question: str,
+        k: int = 5,
+        per_article: int | None = DEFAULT_PER_ARTICLE,
+        now: dt.date | None = None,
     ) -> SearchResult:
         """Rank passages for a question; an unanswerable question gets a reason, not an error.
 
         Only passages sharing at least one term with the question are returned; equal
         scores go to the newer article; at most `per_article` passages of one article;
-        near-identical passages of several articles are one story, shown once.
+        near-identical passages of several articles are one story, shown once. With
+        `now`, the question is answered as if asked that day: no article dated after it.
         """
         terms = tuple(analyze(question))
         if not terms:
             return SearchResult((), terms, "the question has no searchable words, only stop words or symbols")
         doc_ids, scores = self.index.score(terms)
+        if now is not None and len(doc_ids):
+            known = self.passage_recency[doc_ids] <= now.toordinal()
+            doc_ids, scores = doc_ids[known], scores[known]
         if not len(doc_ids):
             return SearchResult((), terms, "no passage contains any of its words")
         owner = self.passages.owner

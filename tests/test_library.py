@@ -124,3 +124,18 @@ def test_one_story_from_several_articles_is_answered_once(write_corpus: WriteCor
     hits = Library.load(root).search("prisoners exchanged", k=3).hits
     assert [hit.article.id for hit in hits] == ["paper", "grain"]
     assert [a.id for a in hits[0].also_reported_by] == ["agency"]
+
+
+def test_now_hides_articles_published_later(write_corpus: WriteCorpus) -> None:
+    root = write_corpus(
+        {
+            "old.txt": article("2023-03-12", "Harbour closed", "The Odesa harbour closed for repairs."),
+            "new.txt": article("2024-03-10", "Harbour reopened", "The Odesa harbour reopened after repairs."),
+            "other.txt": article("2024-01-01", "Sport", "A final."),
+        }
+    )
+    library = Library.load(root)
+    assert [h.article.id for h in library.search("Odesa harbour").hits] == ["new", "old"]
+    then = library.search("Odesa harbour", now=dt.date(2023, 3, 13)).hits
+    assert [h.article.id for h in then] == ["old"]
+    assert then[0].article.date == dt.date(2023, 3, 12)  # hits keep their true dates

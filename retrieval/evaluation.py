@@ -1,0 +1,116 @@
+"""Answer-quality metrics: how often the right passage comes first.
+
+Pure functions over questions and the ranked hits a search gave for them, so the same
+numbers come out of `newsbot eval`, a notebook or a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["CUTOFFS", "Metrics", "Question", "Ranked", "Report", "evaluate", "parse_question"]
+
+CUTOFFS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question with what counts as a right answer."""
+
+    qid: str
+    question: str
+    answers: tuple[str, ...]
+    gold_article_ids: frozenset[str]
+    question_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One ranked passage, as much of it as the metrics need."""
+
+    article_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """Recall at each cutoff and MRR@10 over `count` questions."""
+
+    count: int
+    recall: dict[int, float] = field(default_factory=dict)
+    mrr: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Three views of the same rankings."""
+
+    gold: Metrics
+    """First passage from a gold article (questions with gold articles)."""
+    gold_with_answer: Metrics
+    """First passage from a gold article that contains an answer string."""
+    answer: Metrics
+    """First passage containing an answer string (all questions)."""
+
+
+def parse_question(line: str) -> Question:
+    """One JSON line of a questions file; raise ValueError naming what is wrong."""
+    record = json.loads(line)
+    if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+        raise ValueError("each line must be an object with a 'question' string")
+    date = record.get("question_date")
+    return Question(
+        qid=str(record.get("qid", "")),
+        question=record["question"],
+        answers=tuple(str(a) for a in record.get("answers") or ()),
+        gold_article_ids=frozenset(str(a) for a in record.get("gold_article_ids") or ()),
+        question_date=dt.date.fromisoformat(date) if date else None,
+    )
+
+
+def _contains_answer(question: Question, text: str) -> bool:
+    lowered = text.lower()
+    return any(answer.lower() in lowered for answer in question.answers if answer)
+
+
+def first_rank(ranking: Sequence[Ranked], good: Callable[[Ranked], bool], depth: int = 10) -> int | None:
+    """1-based rank of the first good passage within `depth`, or None."""
+    return next((rank for rank, hit in enumerate(ranking[:depth], start=1) if good(hit)), None)
+
+
+def _metrics(ranks: Iterable[int | None]) -> Metrics:
+    found = list(ranks)
+    if not found:
+        return Metrics(0, {k: 0.0 for k in CUTOFFS}, 0.0)
+    recall = {k: sum(1 for r in found if r is not None and r <= k) / len(found) for k in CUTOFFS}
+    mrr = sum(1 / r for r in found if r is not None and r <= 10) / len(found)
+    return Metrics(len(found), recall, mrr)
+
+
+def evaluate(questions: Sequence[Question], rankings: Sequence[Sequence[Ranked]]) -> Report:
+    """Score rankings (one per question, best first) against the questions' labels."""
+    pairs = list(zip(questions, rankings, strict=True))
+    labelled = [(q, r) for q, r in pairs if q.gold_article_ids]
+    return Report(
+        gold=_metrics(first_rank(r, _from_gold(q)) for q, r in labelled),
+        gold_with_answer=_metrics(first_rank(r, _from_gold(q, with_answer=True)) for q, r in labelled),
+        answer=_metrics(first_rank(r, _with_answer(q)) for q, r in pairs),
+    )
+
+
+def _from_gold(question: Question, with_answer: bool = False) -> Callable[[Ranked], bool]:
+    def good(hit: Ranked) -> bool:
+        in_gold = hit.article_id in question.gold_article_ids
+        return in_gold and (not with_answer or _contains_answer(question, hit.text))
+
+    return good
+
+
+def _with_answer(question: Question) -> Callable[[Ranked], bool]:
+    def good(hit: Ranked) -> bool:
+        return _contains_answer(question, hit.text)
+
+    return good
