@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--min-chars", type=int, default=DEFAULT_MIN_CHARS)
     evaluate.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
     evaluate.add_argument("--per-article", type=int, default=DEFAULT_PER_ARTICLE, help="0 for no cap")
+    evaluate.add_argument(
+        "--plain", action="store_true", help="the baseline: plain words, no stemming, stop words or headline"
+    )
     evaluate.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
     evaluate.set_defaults(command=eval_command)
 
@@ -147,7 +150,8 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, ValueError) as error:
         raise SettingsError(f"cannot read questions from {args.questions}: {error}") from None
     try:
-        options = LibraryOptions(args.min_chars, args.max_chars, BM25Params(args.variant, args.k1, args.b))
+        bm25 = BM25Params(args.variant, args.k1, args.b)
+        options = LibraryOptions(args.min_chars, args.max_chars, bm25, plain=args.plain)
     except ValueError as error:
         raise SettingsError(str(error)) from None
     library = Library.load(args.corpus or settings.corpus_dir, options, index_dir=settings.index_dir)

@@ -84,6 +84,14 @@ def analyze(text: str) -> list[str]:
     return [t for t in terms if t]
 
 
+_PLAIN = re.compile(r"\w+")
+
+
+def plain_terms(text: str) -> list[str]:
+    """Lower-cased words, nothing else: the textbook BM25 baseline the analyzer is measured against."""
+    return _PLAIN.findall(text.lower())
+
+
 def analyze_spans(text: str) -> Iterator[tuple[str, int, int]]:
     """Yield `(term, start, end)` for each indexed word, for highlighting matches."""
     for match in _TOKEN.finditer(text):

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import store
-from .analyzer import analyze
+from .analyzer import analyze, plain_terms
 from .corpus import load_corpus
 from .errors import CorpusError, IndexFileError
 from .index import BM25Index, BM25Params, top_k
@@ -41,10 +41,16 @@ class LibraryOptions:
     min_chars: int = DEFAULT_MIN_CHARS
     max_chars: int = DEFAULT_MAX_CHARS
     bm25: BM25Params = field(default_factory=BM25Params)
+    plain: bool = False
+    """The baseline for evaluation: plain lower-cased words, no stemming, no stop words, no headline."""
+
+    def terms(self, text: str) -> list[str]:
+        """The analyzer these options choose, for passages and questions alike."""
+        return plain_terms(text) if self.plain else analyze(text)
 
     def record(self) -> dict[str, Any]:
         """The options as saved beside an index, so that one built otherwise is not reused."""
-        return store.options_record(self.min_chars, self.max_chars, self.bm25)
+        return {**store.options_record(self.min_chars, self.max_chars, self.bm25), "plain": self.plain}
 
 
 class PassageTable(Sequence[Passage]):
@@ -92,6 +98,7 @@ class Library:
     timeline: Timeline
     passage_recency: npt.NDArray[np.int32]
     """For each passage, its article's date as an ordinal: ties go to newer news."""
+    options: LibraryOptions
 
     @property
     def passage_article(self) -> npt.NDArray[np.int32]:
@@ -152,10 +159,10 @@ class Library:
         tokens: list[list[str]] = []
         owner: list[int] = []
         for number, article in enumerate(articles):
-            headline_terms = analyze(article.headline)
+            headline_terms = [] if options.plain else analyze(article.headline)
             for passage in split_passages(article, options.min_chars, options.max_chars):
                 spans.append((passage.start, passage.end))
-                tokens.append(headline_terms + analyze(passage.text))
+                tokens.append(headline_terms + options.terms(passage.text))
                 owner.append(number)
         return cls._assemble(
             tuple(articles),
@@ -164,6 +171,7 @@ class Library:
             BM25Index.build(tokens, options.bm25),
             report or LoadReport(files=0, articles=len(articles)),
             Timeline.from_articles(articles),
+            options,
         )
 
     @classmethod
@@ -184,6 +192,7 @@ class Library:
             index,
             parts["report"],
             Timeline(parts["events"]),
+            options,
         )
 
     @classmethod
@@ -195,6 +204,7 @@ class Library:
         index: BM25Index,
         report: LoadReport,
         timeline: Timeline,
+        options: LibraryOptions,
     ) -> Library:
         ordinals = np.asarray([a.date.toordinal() for a in articles], dtype=np.int32)
         return cls(
@@ -204,6 +214,7 @@ class Library:
             report=report,
             timeline=timeline,
             passage_recency=ordinals[owner] if len(owner) else ordinals[:0],
+            options=options,
         )
 
     def _parts(self) -> dict[str, Any]:
@@ -230,7 +241,7 @@ class Library:
         near-identical passages of several articles are one story, shown once. With
         `now`, the question is answered as if asked that day: no article dated after it.
         """
-        terms = tuple(analyze(question))
+        terms = tuple(self.options.terms(question))
         if not terms:
             return SearchResult((), terms, "the question has no searchable words, only stop words or symbols")
         doc_ids, scores = self.index.score(terms)
