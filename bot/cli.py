@@ -21,6 +21,7 @@ from .settings import Settings, SettingsError, load_settings
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 DEFAULT_BM25 = BM25Params()
+DEFAULT_OPTIONS = LibraryOptions()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--plain", action="store_true", help="the baseline: plain words, no stemming, stop words or headline"
     )
+    evaluate.add_argument("--recency", choices=["off", "cues", "always"], default="cues")
+    evaluate.add_argument("--recency-weight", type=float, default=DEFAULT_OPTIONS.recency_weight)
+    evaluate.add_argument("--recency-days", type=float, default=DEFAULT_OPTIONS.recency_days)
     evaluate.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
     evaluate.set_defaults(command=eval_command)
 
@@ -151,7 +155,15 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError(f"cannot read questions from {args.questions}: {error}") from None
     try:
         bm25 = BM25Params(args.variant, args.k1, args.b)
-        options = LibraryOptions(args.min_chars, args.max_chars, bm25, plain=args.plain)
+        options = LibraryOptions(
+            args.min_chars,
+            args.max_chars,
+            bm25,
+            plain=args.plain,
+            recency=args.recency,
+            recency_weight=args.recency_weight,
+            recency_days=args.recency_days,
+        )
     except ValueError as error:
         raise SettingsError(str(error)) from None
     library = Library.load(args.corpus or settings.corpus_dir, options, index_dir=settings.index_dir)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,26 @@ __all__ = ["Library", "LibraryOptions", "PassageTable"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_PER_ARTICLE = 2
+QUIZ_NOISE = re.compile(
+    r"\b(?:which (?:one )?of (?:the following|these)|according to (?:reports|news reports)|"
+    r"what is the name of|in the news)\b",
+    re.IGNORECASE,
+)
+RECENT_CUES = re.compile(
+    r"\b(?:this (?:week|month|year)|last week|latest|recent(?:ly)?|now|today|currently|so far)\b",
+    re.IGNORECASE,
+)
+
+
+def topical(question: str) -> str:
+    """The question without words about time or quiz form, which match passages at random.
+
+    "this week" or "which of the following" say when or how something is asked, not what
+    about; left in, `week` and `follow` would match any passage that uses them. A question
+    made only of such words is kept whole.
+    """
+    stripped = QUIZ_NOISE.sub(" ", RECENT_CUES.sub(" ", question))
+    return stripped if stripped.strip(" ?.!") else question
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +63,11 @@ class LibraryOptions:
     max_chars: int = DEFAULT_MAX_CHARS
     bm25: BM25Params = field(default_factory=BM25Params)
     plain: bool = False
+    recency: Literal["off", "cues", "always"] = "cues"
+    """When a question asked at a date prefers recent articles: never, when it says so, always."""
+    recency_weight: float = 0.3
+    recency_days: float = 14.0
+    """The prior keeps (1 - weight) of a score and adds weight x exp(-age / days) of it."""
     """The baseline for evaluation: plain lower-cased words, no stemming, no stop words, no headline."""
 
     def terms(self, text: str) -> list[str]:
@@ -241,13 +267,17 @@ class Library:
         near-identical passages of several articles are one story, shown once. With
         `now`, the question is answered as if asked that day: no article dated after it.
         """
-        terms = tuple(self.options.terms(question))
+        terms = tuple(self.options.terms(topical(question)))
         if not terms:
             return SearchResult((), terms, "the question has no searchable words, only stop words or symbols")
         doc_ids, scores = self.index.score(terms)
         if now is not None and len(doc_ids):
             known = self.passage_recency[doc_ids] <= now.toordinal()
             doc_ids, scores = doc_ids[known], scores[known]
+            if self._wants_recent(question):
+                age = now.toordinal() - self.passage_recency[doc_ids]
+                weight, days = self.options.recency_weight, self.options.recency_days
+                scores = scores * (1 - weight + weight * np.exp(-age / days))
         if not len(doc_ids):
             return SearchResult((), terms, "no passage contains any of its words")
         owner = self.passages.owner
@@ -264,6 +294,10 @@ class Library:
             for row, (position, doc) in enumerate(zip(chosen, picked.tolist(), strict=True))
         ]
         return SearchResult(tuple(fold_same_story(hits, k)), terms)
+
+    def _wants_recent(self, question: str) -> bool:
+        mode = self.options.recency
+        return mode == "always" or (mode == "cues" and RECENT_CUES.search(question) is not None)
 
     def latest(self, count: int) -> list[Article]:
         """The newest `count` articles, newest first (ties by id, for a stable order)."""

@@ -13,8 +13,8 @@ from .sentences import sentence_spans
 
 __all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_MIN_CHARS", "split_passages"]
 
-DEFAULT_MIN_CHARS = 200
-DEFAULT_MAX_CHARS = 1000
+DEFAULT_MIN_CHARS = 800
+DEFAULT_MAX_CHARS = 2500
 
 Span = tuple[int, int]
 

@@ -205,7 +205,7 @@ async def test_reload_of_a_vanished_folder_keeps_the_old_corpus(start_bot: Start
     shutil.rmtree(bot.corpus)
     text = (await bot.ask("/reload", user_id=ADMIN)).params["text"]
     assert "Reload failed" in text
-    assert "still serving the previous corpus (1 articles, 6 passages)" in text
+    assert "still serving the previous corpus (1 articles, 2 passages)" in text
     assert "does not exist" in text
     assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
 
