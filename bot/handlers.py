@@ -7,6 +7,7 @@ words live here and in `render`; the library only raises and returns values.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import threading
@@ -108,7 +109,7 @@ async def answer(message: Message, question: str, context: Context) -> None:
             await message.reply_text(SLOW_DOWN)
         return
     await show_typing(message, context)
-    result = state.library.search(question, k=state.top_k + 1)
+    result = state.library.search(question, k=state.top_k + 1, now=local_today(message.date))
     if not result.hits:
         await message.reply_text(render.render_no_match(question, result.reason), parse_mode=ParseMode.HTML)
         return
@@ -134,7 +135,9 @@ async def more_callback(update: Update, context: Context) -> None:
         await query.answer("This button has expired. Please ask your question again.")
         return
     offset = int(match.group(2))
-    hits = state.library.search(question, k=offset + state.top_k + 1).hits
+    hits = state.library.search(
+        question, k=offset + state.top_k + 1, now=local_today(query.message.date)
+    ).hits
     page = hits[offset : offset + state.top_k]
     await query.answer()
     if not page:
@@ -150,6 +153,15 @@ async def more_callback(update: Update, context: Context) -> None:
         reply_markup=markup,
         link_preview_options=NO_PREVIEW,
     )
+
+
+def local_today(moment: dt.datetime) -> dt.date:
+    """The latest calendar date anywhere on Earth at `moment` (UTC+14).
+
+    Articles carry local dates; asking "as of" this date never hides an article that is
+    already published somewhere, and still hides every one dated later.
+    """
+    return (moment.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
 
 
 def more_button(key: str, offset: int) -> InlineKeyboardMarkup:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import re
@@ -398,3 +399,16 @@ async def test_timeline_is_rebuilt_by_reload(start_bot: StartBot) -> None:
     text = (await bot.ask("/timeline 2 chess")).params["text"]
     assert text.splitlines()[1].startswith("<b>2024-10-30</b> Chess olympiad ends")
     assert text.splitlines()[2].startswith("<b>2024-10-29</b> On October 29, India won")
+
+
+async def test_questions_are_answered_as_of_the_message_date(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    (bot.corpus / "future.txt").write_text(
+        article("2099-01-01", "Abramovich interview", "Abramovich gave a long interview about the talks.")
+    )
+    await bot.ask("/reload", user_id=ADMIN)
+    text = (await bot.ask("Abramovich interview")).params["text"]
+    assert "2099-01-01" not in text  # an article dated after the message is not an answer yet
+    assert "Abramovich" in text
+    then = await bot.ask("Abramovich interview", date=int(dt.datetime(2099, 6, 1, tzinfo=dt.UTC).timestamp()))
+    assert "2099-01-01" in then.params["text"]
