@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import shutil
+import time
 from typing import Any
 
 import pytest
@@ -56,7 +57,7 @@ async def test_more_button_pages_through_passages(start_bot: StartBot) -> None:
     assert len(data.encode()) <= 64
     sent_message = {
         "message_id": 555,
-        "date": 0,
+        "date": int(time.time()),
         "chat": {"id": 7, "type": "private"},
         "from": {"id": 999, "is_bot": True, "first_name": "News"},
         "text": "x",
