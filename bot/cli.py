@@ -174,7 +174,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         now = question.question_date if args.as_of else None
         hits = library.search(question.question, k=10, per_article=args.per_article or None, now=now).hits
         rankings.append([Ranked(hit.article.id, hit.passage.text) for hit in hits])
-        records.append({"qid": question.qid, "hits": [eval_hit(hit) for hit in hits]})
+        records.append({"qid": question.qid, "hits": [hit_record(hit) for hit in hits]})
         if show and (number % 50 == 0 or number == len(questions)):
             print(f"\r{number}/{len(questions)} questions", end="", file=sys.stderr, flush=True)
     if show:
@@ -183,17 +183,6 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         args.hits_out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
     print(format_report(evaluate(questions, rankings), len(questions)))
     return EXIT_FOUND
-
-
-def eval_hit(hit: Hit) -> dict[str, object]:
-    """A ranked hit as `--hits-out` writes it."""
-    return {
-        "article_id": hit.article.id,
-        "passage": hit.passage.position,
-        "date": hit.article.date.isoformat(),
-        "score": round(hit.score, 6),
-        "text": hit.passage.text,
-    }
 
 
 def format_report(report: Report, questions: int) -> str:

@@ -97,7 +97,7 @@ def test_eval_command_prints_the_table_and_writes_hits(
     records = [json.loads(line) for line in hits_out.read_text().splitlines()]
     assert [r["qid"] for r in records][:2] == ["q1", "q2"]
     first = records[0]["hits"][0]
-    assert (first["article_id"], first["passage"], first["date"]) == ("harbour-2024", 0, "2024-03-10")
+    assert (first["article_id"], first["position"], first["date"]) == ("harbour-2024", 0, "2024-03-10")
     assert "reopened" in first["text"] and first["score"] > 0
 
 
