@@ -16,12 +16,14 @@ from retrieval import BM25Params, CorpusError, Hit, Library, LibraryOptions, for
 from retrieval.evaluation import CUTOFFS, Ranked, Report, evaluate, parse_question
 from retrieval.library import DEFAULT_PER_ARTICLE
 from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
+from retrieval.snippets import snippet_span
 
 from .settings import Settings, SettingsError, load_settings
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 DEFAULT_BM25 = BM25Params()
 DEFAULT_OPTIONS = LibraryOptions()
+SNIPPET_CHARS = 700
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,7 +242,10 @@ def format_hit(rank: int, hit: Hit) -> str:
     lines = [f"{rank}. {article.headline}", f"   {article.date}  score {hit.score:.2f}  [{article.id}]"]
     if article.url:
         lines.append(f"   {article.url}")
-    lines.append(f"   {mark(hit.passage.text, hit.matched)}")
+    text = hit.passage.text
+    start, end = snippet_span(text, hit.matched, SNIPPET_CHARS)
+    shown = ("…" if start else "") + mark(text[start:end], hit.matched) + ("…" if end < len(text) else "")
+    lines.append("   " + shown.replace("\n\n", "\n   "))
     if hit.also_reported_by:
         others = ", ".join(f"{a.source or a.headline} ({a.date})" for a in hit.also_reported_by)
         lines.append(f"   also reported by {others}")
