@@ -8,6 +8,7 @@ not to the size of the corpus.
 
 from __future__ import annotations
 
+import array
 import itertools
 import math
 import threading
@@ -84,15 +85,22 @@ class BM25Index:
 
     @classmethod
     def build(cls, documents: Iterable[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
-        """Index documents given as token lists; document i gets id i."""
+        """Index documents given as token lists; document i gets id i.
+
+        Documents may be a generator: each is turned into term ids at once and kept in
+        compact arrays (4 bytes a token), never as lists of strings.
+        """
         vocabulary: dict[str, int] = {}
-        ids: list[int] = []
-        lengths: list[int] = []
+        ids = array.array("i")
+        lengths = array.array("q")
         for tokens in documents:
             lengths.append(len(tokens))
             ids.extend([vocabulary.setdefault(token, len(vocabulary)) for token in tokens])
         return cls.from_token_ids(
-            np.asarray(ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64), list(vocabulary), params
+            np.frombuffer(ids, dtype=np.int32),
+            np.frombuffer(lengths, dtype=np.int64),
+            list(vocabulary),
+            params,
         )
 
     @classmethod

@@ -182,19 +182,23 @@ class Library:
         """Index articles already in memory (the pure half of `load`)."""
         options = options or LibraryOptions()
         spans: list[tuple[int, int]] = []
-        tokens: list[list[str]] = []
         owner: list[int] = []
-        for number, article in enumerate(articles):
-            headline_terms = [] if options.plain else analyze(article.headline)
-            for passage in split_passages(article, options.min_chars, options.max_chars):
-                spans.append((passage.start, passage.end))
-                tokens.append(headline_terms + options.terms(passage.text))
-                owner.append(number)
+
+        def passage_terms() -> Iterator[list[str]]:
+            """Each passage's terms in turn, headline first, so no list of all of them is kept."""
+            for number, article in enumerate(articles):
+                headline_terms = [] if options.plain else analyze(article.headline)
+                for passage in split_passages(article, options.min_chars, options.max_chars):
+                    spans.append((passage.start, passage.end))
+                    owner.append(number)
+                    yield headline_terms + options.terms(passage.text)
+
+        index = BM25Index.build(passage_terms(), options.bm25)
         return cls._assemble(
             tuple(articles),
             np.asarray(owner, dtype=np.int32),
             np.asarray(spans, dtype=np.int64).reshape(-1, 2),
-            BM25Index.build(tokens, options.bm25),
+            index,
             report or LoadReport(files=0, articles=len(articles)),
             Timeline.from_articles(articles),
             options,
