@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from .models import Precision
 
-__all__ = ["DateMention", "anchor_date", "find_dates"]
+__all__ = ["DateMention", "anchor_date", "find_dates", "might_hold_date"]
 
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
@@ -71,6 +71,19 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _FUTURE_CUE = re.compile(
     r"\b(?:by|until|till|before|no later than|ahead of|next|will\b[^.]{0,40}?)\s*$", re.IGNORECASE
 )
+
+
+_ANY_DATE_WORD = re.compile(
+    r"\d|\b(?:"
+    + "|".join(sorted({*_MONTHS, *_WEEKDAYS}, key=len, reverse=True))
+    + r"|today|yesterday|last)\b",
+    re.IGNORECASE,
+)
+
+
+def might_hold_date(text: str) -> bool:
+    """A cheap test that rules out most text with no date in it before the full patterns run."""
+    return _ANY_DATE_WORD.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

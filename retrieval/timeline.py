@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from .analyzer import analyze
-from .dates import anchor_date
+from .dates import anchor_date, might_hold_date
 from .models import Article, Event, Precision
 from .sentences import sentence_spans
 from .stories import similarity
@@ -27,6 +27,8 @@ def extract_events(article: Article) -> list[Event]:
     """The article's headline event and every sentence with an anchor date, in text order."""
     events = [_event(article, article.date, "day", article.headline)]
     for paragraph in article.paragraphs:
+        if not might_hold_date(paragraph):
+            continue
         for start, end in sentence_spans(paragraph):
             sentence = paragraph[start:end]
             anchor = anchor_date(sentence, article.date)

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from retrieval.dates import anchor_date
+from retrieval.dates import anchor_date, might_hold_date
 
 PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
 
@@ -71,3 +71,18 @@ def test_sentences_without_a_past_anchor(sentence: str) -> None:
 def test_year_inference_across_new_year(published: dt.date, sentence: str, date: str) -> None:
     anchor = anchor_date(sentence, published)
     assert anchor is not None and anchor.date.isoformat() == date
+
+
+@pytest.mark.parametrize(
+    ("text", "maybe"),
+    [
+        ("On October 16, Scholz spoke.", True),
+        ("Talks went on for months.", False),  # nothing date-like: skipped before the patterns run
+        ("He said it yesterday.", True),
+        ("The 2022 budget.", True),
+    ],
+)
+def test_might_hold_date_is_a_safe_prefilter(text: str, maybe: bool) -> None:
+    assert might_hold_date(text) is maybe
+    if not maybe:
+        assert anchor_date(text, PUBLISHED) is None
