@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from retrieval import BM25Params, CorpusError, Hit, Library, LibraryOptions, format_event_date, matched_spans
-from retrieval.evaluation import CUTOFFS, Ranked, Report, evaluate, parse_question
+from retrieval.evaluation import CUTOFFS, Ranked, Report, evaluate, parse_questions
 from retrieval.library import DEFAULT_PER_ARTICLE
 from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from retrieval.snippets import snippet_span
@@ -75,16 +75,44 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--as-of", choices=["question_date"], help="answer each question as if asked on its question_date"
     )
-    evaluate.add_argument("--variant", choices=["okapi", "l", "plus"], default=DEFAULT_BM25.variant)
-    evaluate.add_argument("--k1", type=float, default=DEFAULT_BM25.k1)
-    evaluate.add_argument("--b", type=float, default=DEFAULT_BM25.b)
-    evaluate.add_argument("--min-chars", type=int, default=DEFAULT_MIN_CHARS)
-    evaluate.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
-    evaluate.add_argument("--per-article", type=int, default=DEFAULT_PER_ARTICLE, help="0 for no cap")
+    evaluate.add_argument(
+        "--variant",
+        choices=["okapi", "l", "plus"],
+        default=DEFAULT_BM25.variant,
+        help=f"BM25 variant (default {DEFAULT_BM25.variant})",
+    )
+    evaluate.add_argument("--k1", type=float, default=DEFAULT_BM25.k1, help=f"default {DEFAULT_BM25.k1}")
+    evaluate.add_argument("--b", type=float, default=DEFAULT_BM25.b, help=f"default {DEFAULT_BM25.b}")
+    evaluate.add_argument(
+        "--min-chars",
+        type=int,
+        default=DEFAULT_MIN_CHARS,
+        metavar="N",
+        help=f"shorter passages absorb the next paragraph; 0 keeps paragraphs (default {DEFAULT_MIN_CHARS})",
+    )
+    evaluate.add_argument(
+        "--max-chars",
+        type=int,
+        default=DEFAULT_MAX_CHARS,
+        metavar="N",
+        help=f"longer passages are split at sentences (default {DEFAULT_MAX_CHARS})",
+    )
+    evaluate.add_argument(
+        "--per-article",
+        type=int,
+        default=DEFAULT_PER_ARTICLE,
+        metavar="N",
+        help=f"at most N passages of one article, 0 for no cap (default {DEFAULT_PER_ARTICLE})",
+    )
     evaluate.add_argument(
         "--plain", action="store_true", help="the baseline: plain words, no stemming, stop words or headline"
     )
-    evaluate.add_argument("--recency", choices=["off", "cues", "always"], default="cues")
+    evaluate.add_argument(
+        "--recency",
+        choices=["off", "cues", "always"],
+        default=DEFAULT_OPTIONS.recency,
+        help="with --as-of, prefer recent articles: never, when the question says so, always",
+    )
     evaluate.add_argument("--recency-weight", type=float, default=DEFAULT_OPTIONS.recency_weight)
     evaluate.add_argument("--recency-days", type=float, default=DEFAULT_OPTIONS.recency_days)
     evaluate.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
@@ -151,10 +179,18 @@ def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     """Rank the top 10 passages for each question and print recall and MRR."""
     try:
-        lines = [line for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
-        questions = [parse_question(line) for line in lines]
+        questions = parse_questions(args.questions.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise SettingsError(f"cannot read questions from {args.questions}: {error}") from None
+    if not questions:
+        raise SettingsError(f"{args.questions} holds no questions: write one JSON object a line")
+    if args.per_article < 0:
+        raise SettingsError(f"--per-article {args.per_article}: use a count of 1 or more, or 0 for no cap")
+    if not 0 <= args.min_chars <= args.max_chars or args.max_chars < 1:
+        raise SettingsError(
+            f"--min-chars {args.min_chars} --max-chars {args.max_chars}: "
+            "need 0 <= min-chars <= max-chars and max-chars >= 1"
+        )
     try:
         bm25 = BM25Params(args.variant, args.k1, args.b)
         options = LibraryOptions(

@@ -11,7 +11,17 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["CUTOFFS", "Metrics", "Question", "Ranked", "Report", "evaluate", "parse_question"]
+__all__ = [
+    "CUTOFFS",
+    "Metrics",
+    "Question",
+    "Ranked",
+    "Report",
+    "evaluate",
+    "first_rank",
+    "parse_question",
+    "parse_questions",
+]
 
 CUTOFFS = (1, 3, 5, 10)
 
@@ -57,18 +67,42 @@ class Report:
 
 
 def parse_question(line: str) -> Question:
-    """One JSON line of a questions file; raise ValueError naming what is wrong."""
+    """One JSON line of a questions file; raise ValueError naming what is wrong.
+
+    Labels are checked here rather than trusted: a gold id given as a bare string would
+    otherwise be read as a set of characters and silently score nothing.
+    """
     record = json.loads(line)
     if not isinstance(record, dict) or not isinstance(record.get("question"), str):
         raise ValueError("each line must be an object with a 'question' string")
+    lists = {name: record.get(name) or [] for name in ("answers", "gold_article_ids")}
+    for name, value in lists.items():
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError(f"{name!r} must be a list of strings, got {value!r}")
     date = record.get("question_date")
+    try:
+        question_date = dt.date.fromisoformat(date) if date else None
+    except (TypeError, ValueError):
+        raise ValueError(f"'question_date' must be YYYY-MM-DD, got {date!r}") from None
     return Question(
         qid=str(record.get("qid", "")),
         question=record["question"],
-        answers=tuple(str(a) for a in record.get("answers") or ()),
-        gold_article_ids=frozenset(str(a) for a in record.get("gold_article_ids") or ()),
-        question_date=dt.date.fromisoformat(date) if date else None,
+        answers=tuple(lists["answers"]),
+        gold_article_ids=frozenset(lists["gold_article_ids"]),
+        question_date=question_date,
     )
+
+
+def parse_questions(text: str) -> list[Question]:
+    """Every question of a JSON-lines file; a bad line raises ValueError with its number."""
+    questions = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                questions.append(parse_question(line))
+            except ValueError as error:
+                raise ValueError(f"line {number}: {error}") from None
+    return questions
 
 
 def _contains_answer(question: Question, text: str) -> bool:
