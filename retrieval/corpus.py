@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,21 @@ import yaml
 from .errors import CorpusError
 from .models import Article, LoadProblem, LoadReport
 
-__all__ = ["ARTICLE_SUFFIXES", "MAX_FILE_BYTES", "corpus_files", "load_corpus", "parse_file"]
+__all__ = [
+    "ARTICLE_SUFFIXES",
+    "DUPLICATE_ID",
+    "MAX_FILE_BYTES",
+    "corpus_files",
+    "load_corpus",
+    "load_files",
+    "parse_file",
+]
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".jsonl")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 """Larger files are reported, not read: no news article is 20 MB of text."""
 _MAX_FRONT_MATTER = 16 * 1024
+DUPLICATE_ID = "duplicate article id"
 
 _DATE_LINE = re.compile(r"\s*date\s+(\S+)\s*(.*)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -53,20 +63,34 @@ def load_corpus(folder: str | os.PathLike[str]) -> tuple[list[Article], LoadRepo
     root = Path(folder)
     if not root.is_dir():
         raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
-    articles: list[Article] = []
-    problems: list[LoadProblem] = []
-    seen: set[str] = set()
     files = corpus_files(root)
-    for path in files:
+    articles, _, problems = load_files(root, files)
+    return articles, LoadReport(len(files), len(articles), tuple(problems))
+
+
+def load_files(
+    root: Path, paths: Iterable[Path], taken: Iterable[str] = ()
+) -> tuple[list[Article], list[str], list[LoadProblem]]:
+    """Parse files in order: their articles, each one's file (relative path), the problems.
+
+    An article whose id is in `taken` or came earlier is a duplicate and is reported,
+    not loaded: ids name articles in answers and must be unique.
+    """
+    articles: list[Article] = []
+    sources: list[str] = []
+    problems: list[LoadProblem] = []
+    seen = set(taken)
+    for path in paths:
         found, file_problems = parse_file(root, path)
         problems.extend(file_problems)
         for article in found:
             if article.id in seen:
-                problems.append(LoadProblem(_relative(root, path), f"duplicate article id {article.id!r}"))
+                problems.append(LoadProblem(_relative(root, path), f"{DUPLICATE_ID} {article.id!r}"))
                 continue
             seen.add(article.id)
             articles.append(article)
-    return articles, LoadReport(len(files), len(articles), tuple(problems))
+            sources.append(_relative(root, path))
+    return articles, sources, problems
 
 
 def corpus_files(root: Path) -> list[Path]:

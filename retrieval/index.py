@@ -91,16 +91,51 @@ class BM25Index:
         compact arrays (4 bytes a token), never as lists of strings.
         """
         vocabulary: dict[str, int] = {}
-        ids = array.array("i")
-        lengths = array.array("q")
-        for tokens in documents:
-            lengths.append(len(tokens))
-            ids.extend([vocabulary.setdefault(token, len(vocabulary)) for token in tokens])
-        return cls.from_token_ids(
-            np.frombuffer(ids, dtype=np.int32),
-            np.frombuffer(lengths, dtype=np.int64),
-            list(vocabulary),
-            params,
+        token_ids, lengths = _token_ids(documents, vocabulary)
+        return cls.from_token_ids(token_ids, lengths, list(vocabulary), params)
+
+    def updated(self, keep: npt.NDArray[np.bool_], documents: Iterable[Sequence[str]]) -> BM25Index:
+        """This index without the documents not in `keep`, plus new documents after them.
+
+        Kept documents are renumbered in order (0, 1, ...) and the new ones follow. Only
+        the new documents' tokens are read: the kept ones' postings are moved as they are,
+        so a reload after a few changed files costs little more than indexing those.
+        Scores equal those of an index built from scratch over the same documents.
+        """
+        vocabulary = dict(self.vocabulary)
+        token_ids, lengths = _token_ids(documents, vocabulary)
+        added = BM25Index.from_token_ids(token_ids, lengths, list(vocabulary), self.params)
+        kept_docs = np.cumsum(keep, dtype=np.int64) - 1
+        old_terms = np.repeat(np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.offsets))
+        still = keep[self.doc_ids]
+        old_terms, old_docs, old_freqs = (
+            old_terms[still],
+            kept_docs[self.doc_ids[still]],
+            self.term_freqs[still],
+        )
+        old_df = np.bincount(old_terms, minlength=len(vocabulary))
+        doc_freqs = old_df + np.diff(added.offsets)
+        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(doc_freqs, out=offsets[1:])
+        doc_ids = np.empty(int(offsets[-1]), dtype=np.int32)
+        term_freqs = np.empty(int(offsets[-1]), dtype=np.int32)
+        destination = offsets[old_terms] + _rank_in_runs(old_terms)
+        doc_ids[destination], term_freqs[destination] = old_docs, old_freqs
+        new_terms = np.repeat(np.arange(len(vocabulary), dtype=np.int64), np.diff(added.offsets))
+        destination = (
+            offsets[new_terms] + old_df[new_terms] + (np.arange(len(new_terms)) - added.offsets[new_terms])
+        )
+        doc_ids[destination] = added.doc_ids + int(keep.sum())
+        term_freqs[destination] = added.term_freqs
+        used = doc_freqs > 0  # a term only removed documents held would skew Okapi's mean idf
+        names = list(vocabulary)
+        return BM25Index(
+            self.params,
+            {names[row]: number for number, row in enumerate(np.flatnonzero(used).tolist())},
+            np.r_[offsets[:-1][used], offsets[-1]],
+            doc_ids,
+            term_freqs,
+            np.r_[self.doc_lengths[keep], added.doc_lengths].astype(np.int32),
         )
 
     @classmethod
@@ -134,15 +169,10 @@ class BM25Index:
         fill = offsets[:-1].copy()
         for first, last in chunks:
             terms, docs, counts = _chunk_postings(token_ids, starts, first, last)
-            if not len(terms):
-                continue
-            run_starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
-            runs = np.diff(np.r_[run_starts, len(terms)])
-            rank = np.arange(len(terms)) - np.repeat(run_starts, runs)
-            destination = fill[terms] + rank
+            destination = fill[terms] + _rank_in_runs(terms)
             doc_ids[destination] = docs
             term_freqs[destination] = counts
-            fill[terms[run_starts]] += runs
+            fill += np.bincount(terms, minlength=len(vocabulary))
         return cls(
             params or BM25Params(),
             {term: number for number, term in enumerate(vocabulary)},
@@ -226,6 +256,27 @@ class BM25Index:
 
 
 CHUNK_TOKENS = 4_000_000
+
+
+def _token_ids(
+    documents: Iterable[Sequence[str]], vocabulary: dict[str, int]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Documents as one flat array of term ids (new terms added to `vocabulary`) and lengths."""
+    ids = array.array("i")
+    lengths = array.array("q")
+    for tokens in documents:
+        lengths.append(len(tokens))
+        ids.extend([vocabulary.setdefault(token, len(vocabulary)) for token in tokens])
+    return np.frombuffer(ids, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
+
+
+def _rank_in_runs(sorted_keys: IntArray) -> IntArray:
+    """For each element of a sorted array, how many equal ones come before it."""
+    if not len(sorted_keys):
+        return sorted_keys
+    run_starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    runs = np.diff(np.r_[run_starts, len(sorted_keys)])
+    return np.arange(len(sorted_keys)) - np.repeat(run_starts, runs)
 
 
 def _chunks(starts: IntArray, tokens: int) -> list[tuple[int, int]]:

@@ -9,27 +9,29 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from . import store
 from .analyzer import analyze, plain_terms
-from .corpus import load_corpus
+from .corpus import DUPLICATE_ID, corpus_files, load_files
 from .errors import CorpusError, IndexFileError
 from .index import BM25Index, BM25Params, top_k
-from .models import Article, Hit, LoadReport, Passage, SearchResult
+from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
 from .stories import fold_same_story
-from .timeline import Timeline
+from .tables import ArticleTable, PassageTable
+from .timeline import Timeline, extract_events
 
-__all__ = ["Library", "LibraryOptions", "PassageTable"]
+__all__ = ["Library", "LibraryOptions"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_PER_ARTICLE = 2
@@ -38,6 +40,7 @@ QUIZ_NOISE = re.compile(
     r"what is the name of|in the news)\b",
     re.IGNORECASE,
 )
+_JSONL_LINE = re.compile(r"(.+\.jsonl):(\d+)", re.IGNORECASE)
 RECENT_CUES = re.compile(
     r"\b(?:this (?:week|month|year)|last week|latest|recent(?:ly)?|now|today|currently|so far)\b",
     re.IGNORECASE,
@@ -79,48 +82,16 @@ class LibraryOptions:
         return {**store.options_record(self.min_chars, self.max_chars, self.bm25), "plain": self.plain}
 
 
-class PassageTable(Sequence[Passage]):
-    """Passages made on demand from article texts and spans.
-
-    A million `Passage` objects would cost seconds to create at start-up; a question
-    needs only the few it returns.
-    """
-
-    def __init__(
-        self, articles: Sequence[Article], owner: npt.NDArray[np.int32], spans: npt.NDArray[np.int64]
-    ):
-        self.articles = articles
-        self.owner = owner
-        self.spans = spans
-        first = np.searchsorted(owner, owner, side="left") if len(owner) else owner
-        self.positions = np.arange(len(owner)) - first
-
-    def __len__(self) -> int:
-        return len(self.owner)
-
-    @overload
-    def __getitem__(self, index: int) -> Passage: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Passage]: ...
-    def __getitem__(self, index: int | slice) -> Passage | Sequence[Passage]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        article = self.articles[int(self.owner[index])]
-        start, end = (int(x) for x in self.spans[index])
-        return Passage(article.id, int(self.positions[index]), start, end, article.text[start:end])
-
-    def __iter__(self) -> Iterator[Passage]:
-        return (self[i] for i in range(len(self)))
-
-
 @dataclass(frozen=True, slots=True)
 class Library:
     """A searchable corpus: build it with `Library.load` or `Library.from_articles`."""
 
-    articles: tuple[Article, ...]
+    articles: ArticleTable
     passages: PassageTable
     index: BM25Index
     report: LoadReport
+    events: Sequence[Event]
+    """Every dated event of every article, duplicates included: what the timeline is made of."""
     timeline: Timeline
     passage_recency: npt.NDArray[np.int32]
     """For each passage, its article's date as an ordinal: ties go to newer news."""
@@ -141,23 +112,35 @@ class Library:
         """Read and index a corpus folder; raise `CorpusError` if nothing can serve.
 
         Bad files do not raise: they are listed in `report.problems`. With `index_dir`,
-        a saved index of the unchanged corpus is memory-mapped instead of rebuilt, and a
-        new build is saved there for the next start.
+        a saved index of the unchanged corpus is memory-mapped instead of rebuilt; if
+        some files changed, only those are read and analyzed again. A new build is
+        saved there for the next start.
         """
         root = Path(folder)
         options = options or LibraryOptions()
+        if not root.is_dir():
+            raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
         if index_dir is None:
             return cls._build(root, options)
         cache = Path(index_dir)
+        saved: Library | None = None
+        saved_print: store.Fingerprint | None = None
         try:
-            parts, _ = store.load_saved(cache, root, options.record())
-            return cls._from_parts(parts, options)
+            parts, saved_print = store.load_saved(cache, root, options.record())
+            saved = cls._from_parts(parts, options)
         except IndexFileError as why:
-            logger.info("rebuilding the index: %s", why)
-        if not root.is_dir():
-            raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
-        corpus_print = store.fingerprint(root)  # before reading: a change during the build makes it stale
-        library = cls._build(root, options)
+            logger.info("building the index from scratch: %s", why)
+        corpus_print = store.fingerprint(
+            root, saved_print
+        )  # before reading: a change during the build makes it stale
+        if saved is not None and saved_print is not None:
+            changed = store.changed_files(saved_print, corpus_print)
+            if not changed:
+                return saved
+            logger.info("corpus files changed: %d; reading only those again", len(changed))
+            library = saved.updated(root, changed, files=len(corpus_print))
+        else:
+            library = cls._build(root, options)
         try:
             store.save(cache, root, corpus_print, options.record(), library._parts())
         except OSError as error:
@@ -166,42 +149,76 @@ class Library:
 
     @classmethod
     def _build(cls, root: Path, options: LibraryOptions) -> Library:
-        articles, report = load_corpus(root)
+        files = corpus_files(root)
+        articles, sources, problems = load_files(root, files)
         if not articles:
-            reasons = "; ".join(str(problem) for problem in report.problems[:3]) or "it holds no files"
+            reasons = "; ".join(str(problem) for problem in problems[:3]) or "it holds no files"
             raise CorpusError(f"corpus folder {str(root)!r} has no readable article: {reasons}")
-        return cls.from_articles(articles, report, options)
+        report = LoadReport(len(files), len(articles), tuple(problems))
+        return cls.from_articles(articles, report, options, sources)
 
     @classmethod
     def from_articles(
         cls,
-        articles: list[Article],
+        articles: Sequence[Article],
         report: LoadReport | None = None,
         options: LibraryOptions | None = None,
+        files: Sequence[str] | None = None,
     ) -> Library:
-        """Index articles already in memory (the pure half of `load`)."""
+        """Index articles already in memory (the pure half of `load`).
+
+        `files` names each article's corpus file, which lets a later reload tell which
+        articles a changed file holds.
+        """
         options = options or LibraryOptions()
-        spans: list[tuple[int, int]] = []
-        owner: list[int] = []
-
-        def passage_terms() -> Iterator[list[str]]:
-            """Each passage's terms in turn, headline first, so no list of all of them is kept."""
-            for number, article in enumerate(articles):
-                headline_terms = [] if options.plain else analyze(article.headline)
-                for passage in split_passages(article, options.min_chars, options.max_chars):
-                    spans.append((passage.start, passage.end))
-                    owner.append(number)
-                    yield headline_terms + options.terms(passage.text)
-
-        index = BM25Index.build(passage_terms(), options.bm25)
+        passages = _Passages(options)
+        index = BM25Index.build(passages.terms(articles), options.bm25)
+        events = [event for article in articles for event in extract_events(article)]
         return cls._assemble(
-            tuple(articles),
-            np.asarray(owner, dtype=np.int32),
-            np.asarray(spans, dtype=np.int64).reshape(-1, 2),
+            ArticleTable.in_memory(articles, files or [a.id for a in articles]),
+            passages.owner(),
+            passages.spans(),
             index,
             report or LoadReport(files=0, articles=len(articles)),
-            Timeline.from_articles(articles),
+            events,
+            Timeline.from_events(events),
             options,
+        )
+
+    def updated(self, root: Path, changed: Collection[str], files: int) -> Library:
+        """This library after the corpus files `changed` (paths relative to `root`) changed.
+
+        Articles of unchanged files keep their passages, postings and events; only the
+        changed files are read and analyzed again. Searches answer with the same scores
+        as a library built from scratch; passages are numbered differently.
+        """
+        duplicates = {
+            _problem_file(p.path) for p in self.report.problems if p.reason.startswith(DUPLICATE_ID)
+        }
+        changed = {*changed, *duplicates}  # the id a duplicate wanted may be free now
+        problems = [p for p in self.report.problems if _problem_file(p.path) not in changed]
+        keep = np.fromiter((file not in changed for file in self.articles.files), bool, len(self.articles))
+        kept = np.flatnonzero(keep)
+        kept_ids = [self.articles.ids[number] for number in kept.tolist()]
+        readable = sorted(path for path in (root / name for name in changed) if path.is_file())
+        added, sources, new_problems = load_files(root, readable, taken=kept_ids)
+        articles = ArticleTable.joined(self.articles, kept, added, sources)
+        passages = _Passages(self.options, first_owner=len(kept))
+        kept_passages = keep[self.passages.owner]
+        index = self.index.updated(kept_passages, passages.terms(added))
+        renumber = np.cumsum(keep, dtype=np.int64) - 1
+        still_there = set(kept_ids)
+        events = [event for event in self.events if event.article_id in still_there]
+        events += [event for article in added for event in extract_events(article)]
+        return self._assemble(
+            articles,
+            np.r_[renumber[self.passages.owner[kept_passages]], passages.owner()].astype(np.int32),
+            np.r_[self.passages.spans[kept_passages], passages.spans()].astype(np.int64).reshape(-1, 2),
+            index,
+            LoadReport(files, len(articles), (*sorted(problems + new_problems, key=_by_path),)),
+            events,
+            Timeline.from_events(events),
+            self.options,
         )
 
     @classmethod
@@ -214,46 +231,57 @@ class Library:
             parts["term_freqs"],
             parts["doc_lengths"],
         )
-        articles = tuple(parts["articles"])
+        articles = ArticleTable.from_columns(
+            parts["article_columns"], parts["article_dates"], parts["texts"], parts["text_offsets"]
+        )
+        events: list[Event] = parts["events"]
+        order = parts["timeline"].tolist()
         return cls._assemble(
             articles,
             parts["passage_article"],
             parts["passage_spans"],
             index,
             parts["report"],
-            Timeline(parts["events"]),
+            events,
+            Timeline((events[number] for number in order), order),
             options,
         )
 
     @classmethod
     def _assemble(
         cls,
-        articles: tuple[Article, ...],
+        articles: ArticleTable,
         owner: npt.NDArray[np.int32],
         spans: npt.NDArray[np.int64],
         index: BM25Index,
         report: LoadReport,
+        events: Sequence[Event],
         timeline: Timeline,
         options: LibraryOptions,
     ) -> Library:
-        ordinals = np.asarray([a.date.toordinal() for a in articles], dtype=np.int32)
         return cls(
             articles=articles,
             passages=PassageTable(articles, owner, spans),
             index=index,
             report=report,
+            events=events,
             timeline=timeline,
-            passage_recency=ordinals[owner] if len(owner) else ordinals[:0],
+            passage_recency=articles.ordinals[owner],
             options=options,
         )
 
     def _parts(self) -> dict[str, Any]:
+        columns, texts, text_offsets = self.articles.columns()
         return {
             **store.index_parts(self.index),
             "passage_article": self.passages.owner,
             "passage_spans": self.passages.spans,
-            "articles": self.articles,
-            "events": self.timeline.events,
+            "article_columns": columns,
+            "article_dates": self.articles.ordinals,
+            "texts": texts,
+            "text_offsets": text_offsets,
+            "events": self.events,
+            "timeline": np.asarray(self.timeline.positions, dtype=np.int64),
             "report": self.report,
         }
 
@@ -305,10 +333,53 @@ class Library:
 
     def latest(self, count: int) -> list[Article]:
         """The newest `count` articles, newest first (ties by id, for a stable order)."""
-        ordered = sorted(self.articles, key=lambda a: a.id)
-        return sorted(ordered, key=lambda a: a.date, reverse=True)[: max(count, 0)]
+        ordinals, ids = self.articles.ordinals, self.articles.ids
+        if count <= 0 or not len(ordinals):
+            return []
+        newest = np.sort(ordinals)[-min(count, len(ordinals))]
+        candidates = np.flatnonzero(ordinals >= newest).tolist()
+        chosen = sorted(candidates, key=lambda number: (-int(ordinals[number]), ids[number]))[:count]
+        return [self.articles[number] for number in chosen]
 
     @property
     def vocabulary_size(self) -> int:
         """How many distinct terms the index holds."""
         return len(self.index.vocabulary)
+
+
+class _Passages:
+    """Splits articles into passages for an index build, keeping each one's article and span."""
+
+    def __init__(self, options: LibraryOptions, first_owner: int = 0) -> None:
+        self.options = options
+        self.first_owner = first_owner
+        self._spans: list[tuple[int, int]] = []
+        self._owner: list[int] = []
+
+    def terms(self, articles: Sequence[Article]) -> Iterator[list[str]]:
+        """Each passage's terms in turn, headline first, so no list of all of them is kept."""
+        options = self.options
+        for number, article in enumerate(articles, start=self.first_owner):
+            headline_terms = [] if options.plain else analyze(article.headline)
+            for passage in split_passages(article, options.min_chars, options.max_chars):
+                self._spans.append((passage.start, passage.end))
+                self._owner.append(number)
+                yield headline_terms + options.terms(passage.text)
+
+    def owner(self) -> npt.NDArray[np.int32]:
+        return np.asarray(self._owner, dtype=np.int32)
+
+    def spans(self) -> npt.NDArray[np.int64]:
+        return np.asarray(self._spans, dtype=np.int64).reshape(-1, 2)
+
+
+def _problem_file(path: str) -> str:
+    """The file a load problem is about: `feed.jsonl:12` is about `feed.jsonl`."""
+    match = _JSONL_LINE.fullmatch(path)
+    return match.group(1) if match else path
+
+
+def _by_path(problem: LoadProblem) -> tuple[str, float]:
+    """The order of a full load: by file, then line, a file's duplicate ids last."""
+    match = _JSONL_LINE.fullmatch(problem.path)
+    return (match.group(1), int(match.group(2))) if match else (problem.path, math.inf)

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import tempfile
@@ -26,13 +27,25 @@ import numpy as np
 from .corpus import corpus_files
 from .errors import IndexFileError
 from .index import BM25Index, BM25Params
-from .models import Article, Event, LoadProblem, LoadReport
+from .models import Event, LoadProblem, LoadReport
 
-__all__ = ["FORMAT_VERSION", "Fingerprint", "fingerprint", "load_saved", "save"]
+__all__ = ["FORMAT_VERSION", "Fingerprint", "changed_files", "fingerprint", "load_saved", "save"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POINTER = "current"
-ARRAYS = ("offsets", "doc_ids", "term_freqs", "doc_lengths", "passage_article", "passage_spans")
+ARRAYS = (
+    "offsets",
+    "doc_ids",
+    "term_freqs",
+    "doc_lengths",
+    "passage_article",
+    "passage_spans",
+    "article_dates",
+    "text_offsets",
+    "timeline",
+)
+TEXTS = "texts.bin"
+COLUMNS = ("id", "headline", "url", "source", "caption", "file")
 
 Fingerprint = dict[str, list[Any]]
 """Relative path -> [size, mtime_ns, sha256 or None]."""
@@ -64,11 +77,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _same_corpus(saved: Fingerprint, now: Fingerprint) -> bool:
-    """Same files with the same contents; a changed time alone (a `touch`) is no change."""
-    if saved.keys() != now.keys():
-        return False
-    return all(saved[path][0] == now[path][0] and saved[path][2] == now[path][2] for path in saved)
+def changed_files(saved: Fingerprint, now: Fingerprint) -> set[str]:
+    """Files added, removed or with other contents; a changed time alone (a `touch`) is no change."""
+    return {
+        path
+        for path in saved.keys() | now.keys()
+        if path not in saved or path not in now or saved[path][0::2] != now[path][0::2]
+    }
 
 
 def save(
@@ -85,7 +100,8 @@ def save(
         for name in ARRAYS:
             np.save(target / f"{name}.npy", np.ascontiguousarray(parts[name]), allow_pickle=False)
         (target / "vocabulary.txt").write_text("\n".join(parts["vocabulary"]), encoding="utf-8")
-        _write_json(target / "articles.json", [_article_record(a) for a in parts["articles"]])
+        (target / TEXTS).write_bytes(parts["texts"])
+        _write_json(target / "articles.json", parts["article_columns"])
         _write_json(target / "events.json", [_event_record(e) for e in parts["events"]])
         report: LoadReport = parts["report"]
         manifest = {
@@ -109,38 +125,45 @@ def save(
 
 
 def load_saved(index_dir: Path, corpus: Path, options: dict[str, Any]) -> tuple[dict[str, Any], Fingerprint]:
-    """Read the current saved library for `corpus`, memory-mapping its arrays.
+    """Read the current saved library for `corpus`, memory-mapping its arrays and texts.
 
-    Raise `IndexFileError` saying why when it is missing, stale or damaged. Also returns
-    the corpus fingerprint taken now, for the next save.
+    Returns its parts and the fingerprint of the corpus it was built from, which may
+    have changed since (see `changed_files`). Raises `IndexFileError` saying why when
+    it is missing, damaged, or was built from another folder or with other options.
     """
     try:
         folder = index_dir / (index_dir / POINTER).read_text(encoding="utf-8").strip()
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise IndexFileError(f"no usable saved index in {index_dir}: {error}") from None
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexFileError(f"saved index format {manifest.get('format')} is not {FORMAT_VERSION}")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        raise IndexFileError(f"saved index format is not {FORMAT_VERSION}")
     if manifest.get("corpus") != str(corpus.resolve()) or manifest.get("options") != options:
         raise IndexFileError("saved index was built from another corpus folder or with other options")
-    now = fingerprint(corpus, manifest.get("fingerprint"))
-    if not _same_corpus(manifest.get("fingerprint") or {}, now):
-        raise IndexFileError("corpus files changed since the index was saved")
     try:
         parts: dict[str, Any] = {
             name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS
         }
+        parts["texts"] = _map(folder / TEXTS)
         parts["vocabulary"] = (folder / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
-        parts["articles"] = [_article(r) for r in json.loads((folder / "articles.json").read_text("utf-8"))]
+        parts["article_columns"] = json.loads((folder / "articles.json").read_text("utf-8"))
         parts["events"] = [_event(r) for r in json.loads((folder / "events.json").read_text("utf-8"))]
         saved = manifest["report"]
         parts["report"] = LoadReport(
             saved["files"], saved["articles"], tuple(LoadProblem(p, r) for p, r in saved["problems"])
         )
+        _check_consistent(parts, manifest["sizes"])
+        return parts, dict(manifest["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise IndexFileError(f"saved index in {folder} is damaged: {error}") from None
-    _check_consistent(parts, manifest["sizes"])
-    return parts, now
+
+
+def _map(path: Path) -> bytes | mmap.mmap:
+    """A file's bytes, memory-mapped: the texts of an archive are read only when shown."""
+    with path.open("rb") as stream:
+        if os.fstat(stream.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _check_consistent(parts: dict[str, Any], sizes: dict[str, int]) -> None:
@@ -152,8 +175,17 @@ def _check_consistent(parts: dict[str, Any], sizes: dict[str, int]) -> None:
         raise IndexFileError("saved index postings do not match its vocabulary")
     if len(parts["passage_article"]) != passages or len(parts["passage_spans"]) != passages:
         raise IndexFileError("saved index passages do not match its documents")
-    if passages and (int(np.max(parts["passage_article"])) >= len(parts["articles"])):
+    articles = len(parts["article_dates"])
+    columns = parts["article_columns"]
+    if not isinstance(columns, dict) or any(len(columns.get(name, ())) != articles for name in COLUMNS):
+        raise IndexFileError("saved index article columns do not match its articles")
+    if passages and (int(np.max(parts["passage_article"])) >= articles):
         raise IndexFileError("saved index refers to articles it does not hold")
+    if len(parts["text_offsets"]) != articles + 1 or int(parts["text_offsets"][-1]) != len(parts["texts"]):
+        raise IndexFileError("saved index texts do not match its articles")
+    timeline = parts["timeline"]
+    if len(timeline) and not 0 <= int(np.min(timeline)) <= int(np.max(timeline)) < len(parts["events"]):
+        raise IndexFileError("saved index timeline refers to events it does not hold")
 
 
 def options_record(min_chars: int, max_chars: int, params: BM25Params) -> dict[str, Any]:
@@ -178,23 +210,6 @@ def _write_json(path: Path, value: Any) -> None:
 
 def _problems(report: LoadReport) -> list[list[str]]:
     return [[problem.path, problem.reason] for problem in report.problems]
-
-
-def _article_record(article: Article) -> list[Any]:
-    return [
-        article.id,
-        article.headline,
-        article.date.isoformat(),
-        list(article.paragraphs),
-        article.url,
-        article.source,
-        article.caption,
-    ]
-
-
-def _article(record: list[Any]) -> Article:
-    identifier, headline, date, paragraphs, url, source, caption = record
-    return Article(identifier, headline, dt.date.fromisoformat(date), tuple(paragraphs), url, source, caption)
 
 
 def _event_record(event: Event) -> list[Any]:

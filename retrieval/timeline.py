@@ -8,7 +8,7 @@ sentence) it is listed once, from the newer source.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from .analyzer import analyze
 from .dates import anchor_date, might_hold_date
@@ -16,7 +16,7 @@ from .models import Article, Event, Precision
 from .sentences import sentence_spans
 from .stories import similarity
 
-__all__ = ["MAX_SENTENCE", "Timeline", "extract_events", "format_event_date"]
+__all__ = ["MAX_SENTENCE", "Timeline", "extract_events", "format_event_date", "timeline_order"]
 
 MAX_SENTENCE = 300
 SAME_EVENT = 0.8
@@ -65,32 +65,49 @@ def _newest_first(event: Event) -> tuple[dt.date, int, dt.date, str]:
     return event.date, _FINENESS[event.precision], event.published, event.article_id
 
 
+def timeline_order(events: Sequence[Event]) -> list[int]:
+    """Positions of the events to show, newest first, each told once (the newer source wins)."""
+    candidates = sorted(
+        range(len(events)), key=lambda n: (events[n].published, events[n].article_id), reverse=True
+    )
+    kept: dict[tuple[dt.date, Precision], list[tuple[int, frozenset[str]]]] = {}
+    for number in candidates:
+        event = events[number]
+        sentence_terms = frozenset(analyze(event.sentence))
+        same_day = kept.setdefault((event.date, event.precision), [])
+        if any(similarity(sentence_terms, seen) >= SAME_EVENT for _, seen in same_day):
+            continue  # told already by a newer article
+        same_day.append((number, sentence_terms))
+    ordered = sorted(
+        (number for group in kept.values() for number, _ in group), key=lambda n: _newest_first(events[n])
+    )
+    ordered.reverse()
+    return ordered
+
+
 class Timeline:
     """All events of a corpus, deduplicated and ordered newest first."""
 
-    def __init__(self, events: Iterable[Event]) -> None:
-        """Wrap events already deduplicated and ordered (see `from_articles`)."""
+    def __init__(self, events: Iterable[Event], positions: Sequence[int] = ()) -> None:
+        """Wrap events already deduplicated and ordered (see `from_events`).
+
+        `positions` says where each came from in the list `from_events` was given, so
+        that a saved timeline can be stored as positions rather than copies.
+        """
         self.events: tuple[Event, ...] = tuple(events)
+        self.positions: tuple[int, ...] = tuple(positions)
         self._terms: list[frozenset[str]] | None = None
 
     @classmethod
     def from_articles(cls, articles: Iterable[Article]) -> Timeline:
         """Extract, deduplicate (newer source wins) and order the events of `articles`."""
-        candidates = sorted(
-            (event for article in articles for event in extract_events(article)),
-            key=lambda e: (e.published, e.article_id),
-            reverse=True,
-        )
-        kept: dict[tuple[dt.date, Precision], list[tuple[Event, frozenset[str]]]] = {}
-        for event in candidates:
-            sentence_terms = frozenset(analyze(event.sentence))
-            same_day = kept.setdefault((event.date, event.precision), [])
-            if any(similarity(sentence_terms, seen) >= SAME_EVENT for _, seen in same_day):
-                continue  # told already by a newer article
-            same_day.append((event, sentence_terms))
-        ordered = sorted((event for group in kept.values() for event, _ in group), key=_newest_first)
-        ordered.reverse()
-        return cls(ordered)
+        return cls.from_events([event for article in articles for event in extract_events(article)])
+
+    @classmethod
+    def from_events(cls, events: Sequence[Event]) -> Timeline:
+        """The timeline of events as `extract_events` gives them, duplicates included."""
+        order = timeline_order(events)
+        return cls((events[number] for number in order), order)
 
     def latest(self, limit: int, topic: str | None = None) -> list[Event]:
         """The newest `limit` events; with a topic, only those sharing a term with it."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import Library, LibraryOptions
+from retrieval import BM25Params, Library, LibraryOptions
 from retrieval.store import POINTER
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
 
@@ -124,3 +126,71 @@ def test_hidden_cache_inside_the_corpus_is_not_an_article(corpus: Path) -> None:
     library = Library.load(corpus, index_dir=corpus / ".newsbot-index")
     assert memory_mapped(library)
     assert library.report.problems == ()
+
+
+def feed(*records: tuple[str, str, str]) -> str:
+    return "\n".join(
+        json.dumps({"id": key, "title": title, "date": "2024-10-25", "text": text})
+        for key, title, text in records
+    )
+
+
+def same_answers(updated: Library, fresh: Library) -> None:
+    for question in ("Who negotiated with Abramovich?", "chess olympiad", "go tournament", "grain ships"):
+        assert updated.search(question) == fresh.search(question)
+        assert updated.search(question, now=dt.date(2024, 10, 24)) == fresh.search(
+            question, now=dt.date(2024, 10, 24)
+        )
+    assert updated.timeline.latest(50) == fresh.timeline.latest(50)
+    assert updated.latest(10) == fresh.latest(10)
+    assert updated.report == fresh.report
+    assert sorted(updated.passages, key=lambda p: (p.article_id, p.position)) == sorted(
+        fresh.passages, key=lambda p: (p.article_id, p.position)
+    )
+    assert updated.vocabulary_size == fresh.vocabulary_size
+
+
+@pytest.mark.parametrize("variant", ["plus", "okapi", "l"])
+def test_a_changed_corpus_is_updated_to_what_a_fresh_build_gives(
+    corpus: Path, tmp_path: Path, variant: str
+) -> None:
+    options = LibraryOptions(bm25=BM25Params(variant=variant))  # type: ignore[arg-type]
+    (corpus / "feeds").mkdir()
+    (corpus / "feeds" / "a.jsonl").write_text(feed(("1", "Grain", "Grain ships left Odesa on October 20.")))
+    (corpus / "feeds" / "b.jsonl").write_text(
+        feed(("1", "Grain", "A copy."), ("2", "Ports", "Ports reopened."))
+    )
+    (corpus / "broken.txt").write_text("no date line\n\nbody")
+    cache = tmp_path / "index"
+    Library.load(corpus, options, index_dir=cache)
+
+    (corpus / "chess.txt").write_text(
+        article("2024-10-29", "Chess", "On October 28, Norway won the olympiad.")
+    )
+    (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended yesterday."))
+    (corpus / "feeds" / "a.jsonl").unlink()  # frees id 1 for b.jsonl
+    (corpus / "broken.txt").write_text(article("2024-10-21", "Fixed", "Grain ships were inspected."))
+    updated = Library.load(corpus, options, index_dir=cache)
+
+    assert not memory_mapped(updated)
+    same_answers(updated, Library.load(corpus, options))
+    same_answers(Library.load(corpus, options, index_dir=cache), updated)  # saved, then served as is
+
+
+def test_an_update_reads_only_the_files_that_changed(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="retrieval")
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    chess = corpus / "chess.txt"
+    stat = chess.stat()
+    # Same size and time: to the fingerprint an unchanged file, so it must not be read again.
+    chess.write_text(article("2024-10-29", "Chess", "On October 28, Ghana won the olympiad."))
+    os.utime(chess, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
+    updated = Library.load(corpus, index_dir=cache)
+    assert updated.search("go tournament Seoul").hits[0].article.id == "go"
+    assert updated.search("India olympiad").hits[0].article.id == "chess"
+    assert not updated.search("Ghana").hits
+    assert "corpus files changed: 1; reading only those again" in caplog.text

@@ -1,0 +1,169 @@
+"""Articles and passages by position, made on demand rather than held as objects.
+
+An archive of a million passages would cost seconds to turn into Python objects at
+start-up, and most are never shown; a question needs only the few it returns. Both
+tables keep compact columns (numpy arrays, one UTF-8 text buffer) and build an
+`Article` or `Passage` when it is asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+
+from .models import Article, Passage
+
+__all__ = ["ArticleColumns", "ArticleTable", "PassageTable"]
+
+ArticleColumns = dict[str, list[str | None]]
+"""`id`, `headline`, `url`, `source`, `caption` and `file` (its corpus path), a list each."""
+PARAGRAPH_BREAK = "\n\n"
+"""Paragraphs are whitespace-normalised, so this never occurs inside one."""
+
+
+class ArticleTable(Sequence[Article]):
+    """The corpus's articles in index order, with the columns search needs up front.
+
+    `ids`, `files` (each article's corpus path) and `ordinals` (publication dates) are
+    always at hand; a whole `Article`, with its text, is made only when indexed.
+    """
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        files: Sequence[str],
+        ordinals: npt.NDArray[np.int32],
+        make: Callable[[int], Article],
+    ) -> None:
+        self.ids = ids
+        self.files = files
+        self.ordinals = ordinals
+        self._make = make
+
+    @classmethod
+    def in_memory(cls, articles: Sequence[Article], files: Sequence[str]) -> ArticleTable:
+        """A table over articles already built, e.g. by the corpus loader."""
+        articles = tuple(articles)
+        ordinals = np.asarray([a.date.toordinal() for a in articles], dtype=np.int32)
+        return cls([a.id for a in articles], list(files), ordinals, articles.__getitem__)
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: ArticleColumns,
+        ordinals: npt.NDArray[np.int32],
+        texts: bytes | memoryview,
+        text_offsets: npt.NDArray[np.int64],
+    ) -> ArticleTable:
+        """A table over saved columns; `texts` holds every article's body, one after another."""
+        ids, headlines, urls, sources, captions = (
+            columns[name] for name in ("id", "headline", "url", "source", "caption")
+        )
+
+        def make(number: int) -> Article:
+            start, end = int(text_offsets[number]), int(text_offsets[number + 1])
+            body = bytes(texts[start:end]).decode("utf-8")
+            return Article(
+                str(ids[number]),
+                str(headlines[number]),
+                dt.date.fromordinal(int(ordinals[number])),
+                tuple(body.split(PARAGRAPH_BREAK)),
+                urls[number],
+                sources[number],
+                captions[number],
+            )
+
+        return cls([str(i) for i in ids], [str(f) for f in columns["file"]], ordinals, make)
+
+    @classmethod
+    def joined(
+        cls, old: ArticleTable, kept: npt.NDArray[np.int64], added: Sequence[Article], files: Sequence[str]
+    ) -> ArticleTable:
+        """The `kept` articles of `old`, in order, then `added` (from `files`): a reload's articles."""
+        added = tuple(added)
+        count = len(kept)
+        ordinals = np.r_[old.ordinals[kept], [a.date.toordinal() for a in added]].astype(np.int32)
+
+        def make(number: int) -> Article:
+            return old[int(kept[number])] if number < count else added[number - count]
+
+        return cls(
+            [old.ids[i] for i in kept.tolist()] + [a.id for a in added],
+            [old.files[i] for i in kept.tolist()] + list(files),
+            ordinals,
+            make,
+        )
+
+    def columns(self) -> tuple[ArticleColumns, bytes, npt.NDArray[np.int64]]:
+        """Everything needed to make the table again with `from_columns`, ordinals aside."""
+        columns: ArticleColumns = {name: [] for name in ("id", "headline", "url", "source", "caption")}
+        bodies: list[bytes] = []
+        for article in self:
+            for name, value in (
+                ("id", article.id),
+                ("headline", article.headline),
+                ("url", article.url),
+                ("source", article.source),
+                ("caption", article.caption),
+            ):
+                columns[name].append(value)
+            bodies.append(PARAGRAPH_BREAK.join(article.paragraphs).encode("utf-8"))
+        columns["file"] = list(self.files)
+        offsets = np.zeros(len(bodies) + 1, dtype=np.int64)
+        np.cumsum([len(body) for body in bodies], out=offsets[1:])
+        return columns, b"".join(bodies), offsets
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Article: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Article]: ...
+    def __getitem__(self, index: int | slice) -> Article | Sequence[Article]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError("article index out of range")
+        return self._make(index % len(self))
+
+    def __iter__(self) -> Iterator[Article]:
+        return (self._make(i) for i in range(len(self)))
+
+
+class PassageTable(Sequence[Passage]):
+    """Passages as spans of their article's text: `owner` article and `spans` (start, end).
+
+    Passages of one article are consecutive and articles come in table order, so
+    `owner` is sorted.
+    """
+
+    def __init__(
+        self, articles: Sequence[Article], owner: npt.NDArray[np.int32], spans: npt.NDArray[np.int64]
+    ):
+        self.articles = articles
+        self.owner = owner
+        self.spans = spans
+        first = np.searchsorted(owner, owner, side="left") if len(owner) else owner
+        self.positions = np.arange(len(owner)) - first
+
+    def __len__(self) -> int:
+        return len(self.owner)
+
+    @overload
+    def __getitem__(self, index: int) -> Passage: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Passage]: ...
+    def __getitem__(self, index: int | slice) -> Passage | Sequence[Passage]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        article = self.articles[int(self.owner[index])]
+        start, end = (int(x) for x in self.spans[index])
+        return Passage(article.id, int(self.positions[index]), start, end, article.text[start:end])
+
+    def __iter__(self) -> Iterator[Passage]:
+        return (self[i] for i in range(len(self)))
