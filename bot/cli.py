@@ -6,6 +6,7 @@ Exit codes: 0 found, 1 nothing found, 2 bad usage or an unreadable corpus.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -156,9 +157,10 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     print(f"articles    {len(library.articles)}")
     print(f"passages    {len(library.passages)}")
     print(f"vocabulary  {library.vocabulary_size}")
-    if library.articles:
-        dates = sorted(article.date for article in library.articles)
-        print(f"dates       {dates[0]} to {dates[-1]}")
+    if len(library.articles):
+        ordinals = library.articles.ordinals
+        first, last = dt.date.fromordinal(int(ordinals.min())), dt.date.fromordinal(int(ordinals.max()))
+        print(f"dates       {first} to {last}")
     print(f"problems    {len(report.problems)}")
     for problem in report.problems:
         print(f"  {problem}")

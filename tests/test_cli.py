@@ -90,11 +90,18 @@ def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
 def test_stats_prints_sizes_and_problems(
     write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = write_corpus({"good.txt": article("2024-01-01", "Good", "Fine text."), "bad.txt": "nope"})
+    root = write_corpus(
+        {
+            "good.txt": article("2024-01-01", "Good", "Fine text."),
+            "older.txt": article("2023-05-06", "Older", "Older text."),
+            "bad.txt": "nope",
+        }
+    )
     assert main(["stats", "--corpus", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "articles    1" in out
-    assert "passages    1" in out
+    assert "articles    2" in out
+    assert "dates       2023-05-06 to 2024-01-01" in out
+    assert "passages    2" in out
     assert "problems    1" in out
     assert "bad.txt: line 1 is not ' date YYYY-MM-DD headline'" in out
 
