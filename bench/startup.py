@@ -3,9 +3,10 @@
     python bench/startup.py --passages 100000      # or 1000000 for the archive scale
 
 Generates a corpus of article files (four paragraphs each, Zipf vocabulary), then times
-`Library.load` with an index folder twice: the first builds and saves, the second finds
-the corpus unchanged and memory-maps the saved index. Each load runs in a fresh process,
-as a restarted bot would, and answers one question to show it is serving.
+`Library.load` with an index folder three times: the first builds and saves, the second
+finds the corpus unchanged and memory-maps the saved index, the third finds 1% more
+passages in new files and reads only those. Each load runs in a fresh process, as a
+restarted bot would, and answers one question to show it is serving.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ def main() -> None:
             f"generated {args.passages:,} passages in {time.perf_counter() - started:.0f} s", file=sys.stderr
         )
         question = " ".join(vocabulary[500:503])
-        for label in ("first start (build and save)", "next start (saved index)"):
+        runs = ["first start (build and save)", "next start (saved index)", "start after 1% new passages"]
+        for label in runs:
+            if label == runs[2]:
+                (corpus / "new").mkdir()
+                generate_corpus(corpus / "new", max(args.passages // 100, 4), args.seed + 1)
             done = subprocess.run(
                 [sys.executable, "-c", PROBE, str(corpus), str(index), question],
                 capture_output=True,

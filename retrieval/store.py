@@ -1,12 +1,14 @@
 """Saving a built library next to the corpus, and trusting it only while it is current.
 
 Start-up on a large archive must not re-read and re-index every article: the index
-arrays are saved as `.npy` files and memory-mapped on the next start. A saved library
-is used only when its format version, its build options and the corpus fingerprint
-(every file's path, size and modification time; content hashes for files whose time
-changed) all match; anything missing, stale, truncated or corrupt raises
-`IndexFileError`, and the caller rebuilds. Saving writes a new folder and switches a
-pointer file with one atomic rename, so a crash never leaves a half-written cache in use.
+arrays are saved as `.npy` files and the article texts as one UTF-8 file, all
+memory-mapped on the next start. A saved library is used only when its format version
+and build options match; it is served as it is when the corpus fingerprint (every
+file's path, size and modification time; content hashes for files whose time changed)
+matches too, and otherwise updated with only the files that changed. Anything missing,
+truncated or corrupt raises `IndexFileError`, and the caller builds from scratch. Saving
+writes a new folder and switches a pointer file with one atomic rename, so a crash never
+leaves a half-written cache in use.
 """
 
 from __future__ import annotations
