@@ -145,7 +145,13 @@ class Library:
             store.save(cache, root, corpus_print, options.record(), library._parts())
         except OSError as error:
             logger.warning("could not save the index in %s: %s", cache, error)
-        return library
+            return library
+        if saved is None:
+            return library
+        try:  # an update refers to the previous library's texts; the saved copy stands alone
+            return cls._from_parts(store.load_saved(cache, root, options.record())[0], options)
+        except IndexFileError:
+            return library
 
     @classmethod
     def _build(cls, root: Path, options: LibraryOptions) -> Library:
