@@ -21,12 +21,12 @@ import mmap
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .corpus import corpus_files
 from .errors import IndexFileError
 from .index import BM25Index, BM25Params
 from .models import Event, LoadProblem, LoadReport
@@ -57,25 +57,52 @@ def fingerprint(root: Path, previous: Fingerprint | None = None) -> Fingerprint:
     """Each corpus file's size and modification time, with its content hash.
 
     Hashes are copied from `previous` for files whose size and time are unchanged, so
-    an unchanged corpus is fingerprinted without reading its contents.
+    an unchanged corpus is fingerprinted without reading its contents. Directory entries
+    are scanned with their cached types rather than as `Path` objects: an archive of
+    hundreds of thousands of files is fingerprinted in well under a second.
     """
     found: Fingerprint = {}
-    for path in corpus_files(root):
-        stat = path.stat()
-        relative = path.relative_to(root).as_posix()
-        known = (previous or {}).get(relative)
-        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
-            found[relative] = known
+    known = previous or {}
+    skip = len(os.path.join(str(root), ""))
+    for entry in _files(str(root)):
+        relative = entry.path[skip:].replace(os.sep, "/")
+        try:
+            stat = entry.stat()
+        except OSError:  # a dangling link: the loader reports it
+            found[relative] = [None, None, None]
+            continue
+        before = known.get(relative)
+        if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
+            found[relative] = before
         else:
-            found[relative] = [stat.st_size, stat.st_mtime_ns, _sha256(path)]
+            found[relative] = [stat.st_size, stat.st_mtime_ns, _sha256(Path(entry.path))]
     return found
 
 
-def _sha256(path: Path) -> str:
+def _files(folder: str) -> Iterator[os.DirEntry[str]]:
+    """The non-hidden files below `folder`, as `corpus_files` finds them, in no order."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            if not entry.is_symlink():
+                yield from _files(entry.path)
+        else:
+            yield entry
+
+
+def _sha256(path: Path) -> str | None:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:  # unreadable: the loader reports it
+        return None
     return digest.hexdigest()
 
 
