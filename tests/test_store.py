@@ -195,3 +195,11 @@ def test_an_update_reads_only_the_files_that_changed(
     assert updated.search("India olympiad").hits[0].article.id == "chess"
     assert not updated.search("Ghana").hits
     assert "corpus files changed: 1; reading only those again" in caplog.text
+
+
+def test_a_dangling_link_is_reported_not_fatal_with_a_saved_index(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    for _ in range(2):  # build and save, then serve the saved index
+        library = Library.load(corpus, index_dir=tmp_path / "index")
+        assert [problem.path for problem in library.report.problems] == ["gone.txt"]
+        assert library.search("chess olympiad").hits
