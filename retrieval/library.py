@@ -28,7 +28,7 @@ from .index import BM25Index, BM25Params, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
 from .stories import fold_same_story
-from .tables import ArticleTable, PassageTable
+from .tables import ArticleTable, EventTable, PassageTable
 from .timeline import Timeline, extract_events
 
 __all__ = ["Library", "LibraryOptions"]
@@ -240,7 +240,11 @@ class Library:
         articles = ArticleTable.from_columns(
             parts["article_columns"], parts["article_dates"], parts["texts"], parts["text_offsets"]
         )
-        events: list[Event] = parts["events"]
+        events = EventTable(
+            articles,
+            {name: parts[f"event_{name}"] for name in ("date", "precision", "article")},
+            parts["event_sentences"],
+        )
         order = parts["timeline"].tolist()
         return cls._assemble(
             articles,
@@ -249,7 +253,7 @@ class Library:
             index,
             parts["report"],
             events,
-            Timeline((events[number] for number in order), order),
+            Timeline(events.select(order), order),
             options,
         )
 
@@ -278,6 +282,9 @@ class Library:
 
     def _parts(self) -> dict[str, Any]:
         columns, texts, text_offsets = self.articles.columns()
+        events = self.events
+        if not (isinstance(events, EventTable) and events.rows is None and events.articles is self.articles):
+            events = EventTable.of(self.events, self.articles)
         return {
             **store.index_parts(self.index),
             "passage_article": self.passages.owner,
@@ -286,7 +293,8 @@ class Library:
             "article_dates": self.articles.ordinals,
             "texts": texts,
             "text_offsets": text_offsets,
-            "events": self.events,
+            **{f"event_{name}": column for name, column in events.columns.items()},
+            "event_sentences": events.sentences,
             "timeline": np.asarray(self.timeline.positions, dtype=np.int64),
             "report": self.report,
         }

@@ -14,7 +14,6 @@ leaves a half-written cache in use.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import mmap
@@ -29,11 +28,11 @@ import numpy as np
 
 from .errors import IndexFileError
 from .index import BM25Index, BM25Params
-from .models import Event, LoadProblem, LoadReport
+from .models import LoadProblem, LoadReport
 
 __all__ = ["FORMAT_VERSION", "Fingerprint", "changed_files", "fingerprint", "load_saved", "save"]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 POINTER = "current"
 ARRAYS = (
     "offsets",
@@ -45,6 +44,9 @@ ARRAYS = (
     "article_dates",
     "text_offsets",
     "timeline",
+    "event_date",
+    "event_precision",
+    "event_article",
 )
 TEXTS = "texts.bin"
 COLUMNS = ("id", "headline", "url", "source", "caption", "file")
@@ -65,7 +67,7 @@ def fingerprint(root: Path, previous: Fingerprint | None = None) -> Fingerprint:
     known = previous or {}
     skip = len(os.path.join(str(root), ""))
     for entry in _files(str(root)):
-        relative = entry.path[skip:].replace(os.sep, "/")
+        relative = entry.path[skip:] if os.sep == "/" else entry.path[skip:].replace(os.sep, "/")
         try:
             stat = entry.stat()
         except OSError:  # a dangling link: the loader reports it
@@ -108,6 +110,8 @@ def _sha256(path: Path) -> str | None:
 
 def changed_files(saved: Fingerprint, now: Fingerprint) -> set[str]:
     """Files added, removed or with other contents; a changed time alone (a `touch`) is no change."""
+    if saved == now:  # the common case, and quick: `fingerprint` reuses the saved entries
+        return set()
     return {
         path
         for path in saved.keys() | now.keys()
@@ -131,7 +135,7 @@ def save(
         (target / "vocabulary.txt").write_text("\n".join(parts["vocabulary"]), encoding="utf-8")
         (target / TEXTS).write_bytes(parts["texts"])
         _write_json(target / "articles.json", parts["article_columns"])
-        _write_json(target / "events.json", [_event_record(e) for e in parts["events"]])
+        _write_json(target / "events.json", list(parts["event_sentences"]))
         report: LoadReport = parts["report"]
         manifest = {
             "format": FORMAT_VERSION,
@@ -176,7 +180,7 @@ def load_saved(index_dir: Path, corpus: Path, options: dict[str, Any]) -> tuple[
         parts["texts"] = _map(folder / TEXTS)
         parts["vocabulary"] = (folder / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
         parts["article_columns"] = json.loads((folder / "articles.json").read_text("utf-8"))
-        parts["events"] = [_event(r) for r in json.loads((folder / "events.json").read_text("utf-8"))]
+        parts["event_sentences"] = json.loads((folder / "events.json").read_text("utf-8"))
         saved = manifest["report"]
         parts["report"] = LoadReport(
             saved["files"], saved["articles"], tuple(LoadProblem(p, r) for p, r in saved["problems"])
@@ -212,9 +216,13 @@ def _check_consistent(parts: dict[str, Any], sizes: dict[str, int]) -> None:
         raise IndexFileError("saved index refers to articles it does not hold")
     if len(parts["text_offsets"]) != articles + 1 or int(parts["text_offsets"][-1]) != len(parts["texts"]):
         raise IndexFileError("saved index texts do not match its articles")
-    timeline = parts["timeline"]
-    if len(timeline) and not 0 <= int(np.min(timeline)) <= int(np.max(timeline)) < len(parts["events"]):
-        raise IndexFileError("saved index timeline refers to events it does not hold")
+    events = len(parts["event_sentences"])
+    if any(len(parts[name]) != events for name in ("event_date", "event_precision", "event_article")):
+        raise IndexFileError("saved index event columns do not match its events")
+    for name, limit in (("timeline", events), ("event_article", articles), ("event_precision", 4)):
+        values = parts[name]
+        if len(values) and not 0 <= int(np.min(values)) <= int(np.max(values)) < limit:
+            raise IndexFileError(f"saved index {name} refers to entries it does not hold")
 
 
 def options_record(min_chars: int, max_chars: int, params: BM25Params) -> dict[str, Any]:
@@ -239,26 +247,3 @@ def _write_json(path: Path, value: Any) -> None:
 
 def _problems(report: LoadReport) -> list[list[str]]:
     return [[problem.path, problem.reason] for problem in report.problems]
-
-
-def _event_record(event: Event) -> list[Any]:
-    return [
-        event.date.isoformat(),
-        event.precision,
-        event.sentence,
-        event.article_id,
-        event.headline,
-        event.published.isoformat(),
-    ]
-
-
-def _event(record: list[Any]) -> Event:
-    date, precision, sentence, article_id, headline, published = record
-    return Event(
-        dt.date.fromisoformat(date),
-        precision,
-        sentence,
-        article_id,
-        headline,
-        dt.date.fromisoformat(published),
-    )

@@ -15,12 +15,13 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
-from .models import Article, Passage
+from .models import Article, Event, Passage, Precision
 
-__all__ = ["ArticleColumns", "ArticleTable", "PassageTable"]
+__all__ = ["ArticleColumns", "ArticleTable", "EventTable", "PassageTable"]
 
 ArticleColumns = dict[str, list[str | None]]
 """`id`, `headline`, `url`, `source`, `caption` and `file` (its corpus path), a list each."""
+PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 PARAGRAPH_BREAK = "\n\n"
 """Paragraphs are whitespace-normalised, so this never occurs inside one."""
 
@@ -28,18 +29,20 @@ PARAGRAPH_BREAK = "\n\n"
 class ArticleTable(Sequence[Article]):
     """The corpus's articles in index order, with the columns search needs up front.
 
-    `ids`, `files` (each article's corpus path) and `ordinals` (publication dates) are
-    always at hand; a whole `Article`, with its text, is made only when indexed.
+    `ids`, `headlines`, `files` (each article's corpus path) and `ordinals` (publication
+    dates) are always at hand; a whole `Article`, with its text, is made only when indexed.
     """
 
     def __init__(
         self,
         ids: Sequence[str],
+        headlines: Sequence[str],
         files: Sequence[str],
         ordinals: npt.NDArray[np.int32],
         make: Callable[[int], Article],
     ) -> None:
         self.ids = ids
+        self.headlines = headlines
         self.files = files
         self.ordinals = ordinals
         self._make = make
@@ -49,7 +52,13 @@ class ArticleTable(Sequence[Article]):
         """A table over articles already built, e.g. by the corpus loader."""
         articles = tuple(articles)
         ordinals = np.asarray([a.date.toordinal() for a in articles], dtype=np.int32)
-        return cls([a.id for a in articles], list(files), ordinals, articles.__getitem__)
+        return cls(
+            [a.id for a in articles],
+            [a.headline for a in articles],
+            list(files),
+            ordinals,
+            articles.__getitem__,
+        )
 
     @classmethod
     def from_columns(
@@ -77,7 +86,13 @@ class ArticleTable(Sequence[Article]):
                 captions[number],
             )
 
-        return cls([str(i) for i in ids], [str(f) for f in columns["file"]], ordinals, make)
+        return cls(
+            [str(i) for i in ids],
+            [str(h) for h in headlines],
+            [str(f) for f in columns["file"]],
+            ordinals,
+            make,
+        )
 
     @classmethod
     def joined(
@@ -93,6 +108,7 @@ class ArticleTable(Sequence[Article]):
 
         return cls(
             [old.ids[i] for i in kept.tolist()] + [a.id for a in added],
+            [old.headlines[i] for i in kept.tolist()] + [a.headline for a in added],
             [old.files[i] for i in kept.tolist()] + list(files),
             ordinals,
             make,
@@ -166,4 +182,66 @@ class PassageTable(Sequence[Passage]):
         return Passage(article.id, int(self.positions[index]), start, end, article.text[start:end])
 
     def __iter__(self) -> Iterator[Passage]:
+        return (self[i] for i in range(len(self)))
+
+
+class EventTable(Sequence[Event]):
+    """Timeline events as columns, each `Event` made when asked for.
+
+    An event's article gives its id, headline and publication date, so only the date,
+    precision, sentence and article position are stored; `rows` picks and orders a
+    subset (a timeline) without copying the columns.
+    """
+
+    def __init__(
+        self,
+        articles: ArticleTable,
+        columns: dict[str, npt.NDArray[np.int32]],
+        sentences: Sequence[str],
+        rows: Sequence[int] | None = None,
+    ) -> None:
+        self.articles = articles
+        self.columns = columns
+        self.sentences = sentences
+        self.rows = rows
+
+    @classmethod
+    def of(cls, events: Sequence[Event], articles: ArticleTable) -> EventTable:
+        """The columns of events whose articles are all in `articles`."""
+        position = {identifier: number for number, identifier in enumerate(articles.ids)}
+        columns = {
+            "date": np.asarray([e.date.toordinal() for e in events], dtype=np.int32),
+            "precision": np.asarray([PRECISIONS.index(e.precision) for e in events], dtype=np.int32),
+            "article": np.asarray([position[e.article_id] for e in events], dtype=np.int32),
+        }
+        return cls(articles, columns, [e.sentence for e in events])
+
+    def select(self, rows: Sequence[int]) -> EventTable:
+        """These events at `rows`, in that order."""
+        return EventTable(self.articles, self.columns, self.sentences, rows)
+
+    def __len__(self) -> int:
+        return len(self.sentences) if self.rows is None else len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Event]: ...
+    def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError("event index out of range")
+        row = int(self.rows[index]) if self.rows is not None else index % len(self)
+        article = int(self.columns["article"][row])
+        return Event(
+            dt.date.fromordinal(int(self.columns["date"][row])),
+            PRECISIONS[int(self.columns["precision"][row])],
+            self.sentences[row],
+            self.articles.ids[article],
+            self.articles.headlines[article],
+            dt.date.fromordinal(int(self.articles.ordinals[article])),
+        )
+
+    def __iter__(self) -> Iterator[Event]:
         return (self[i] for i in range(len(self)))

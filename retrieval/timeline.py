@@ -94,7 +94,7 @@ class Timeline:
         `positions` says where each came from in the list `from_events` was given, so
         that a saved timeline can be stored as positions rather than copies.
         """
-        self.events: tuple[Event, ...] = tuple(events)
+        self.events: Sequence[Event] = events if isinstance(events, Sequence) else tuple(events)
         self.positions: tuple[int, ...] = tuple(positions)
         self._terms: list[frozenset[str]] | None = None
 
