@@ -1,16 +1,16 @@
-"""Articles and passages by position, made on demand rather than held as objects.
+"""Articles, passages and timeline events by position, made on demand, not held as objects.
 
 An archive of a million passages would cost seconds to turn into Python objects at
-start-up, and most are never shown; a question needs only the few it returns. Both
+start-up, and most are never shown; a question needs only the few it returns. The
 tables keep compact columns (numpy arrays, one UTF-8 text buffer) and build an
-`Article` or `Passage` when it is asked for.
+`Article`, `Passage` or `Event` when it is asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+from typing import TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -21,12 +21,34 @@ __all__ = ["ArticleColumns", "ArticleTable", "EventTable", "PassageTable"]
 
 ArticleColumns = dict[str, list[str | None]]
 """`id`, `headline`, `url`, `source`, `caption` and `file` (its corpus path), a list each."""
+T = TypeVar("T")
 PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 PARAGRAPH_BREAK = "\n\n"
 """Paragraphs are whitespace-normalised, so this never occurs inside one."""
 
 
-class ArticleTable(Sequence[Article]):
+class _Table(Sequence[T]):
+    """A sequence whose items are made by `_item` from columns, one at a time."""
+
+    def _item(self, number: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"{type(self).__name__} index out of range")
+        return self._item(index % len(self))
+
+    def __iter__(self) -> Iterator[T]:
+        return (self._item(i) for i in range(len(self)))
+
+
+class ArticleTable(_Table[Article]):
     """The corpus's articles in index order, with the columns search needs up front.
 
     `ids`, `headlines`, `files` (each article's corpus path) and `ordinals` (publication
@@ -136,22 +158,11 @@ class ArticleTable(Sequence[Article]):
     def __len__(self) -> int:
         return len(self.ids)
 
-    @overload
-    def __getitem__(self, index: int) -> Article: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Article]: ...
-    def __getitem__(self, index: int | slice) -> Article | Sequence[Article]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError("article index out of range")
-        return self._make(index % len(self))
-
-    def __iter__(self) -> Iterator[Article]:
-        return (self._make(i) for i in range(len(self)))
+    def _item(self, number: int) -> Article:
+        return self._make(number)
 
 
-class PassageTable(Sequence[Passage]):
+class PassageTable(_Table[Passage]):
     """Passages as spans of their article's text: `owner` article and `spans` (start, end).
 
     Passages of one article are consecutive and articles come in table order, so
@@ -170,22 +181,13 @@ class PassageTable(Sequence[Passage]):
     def __len__(self) -> int:
         return len(self.owner)
 
-    @overload
-    def __getitem__(self, index: int) -> Passage: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Passage]: ...
-    def __getitem__(self, index: int | slice) -> Passage | Sequence[Passage]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        article = self.articles[int(self.owner[index])]
-        start, end = (int(x) for x in self.spans[index])
-        return Passage(article.id, int(self.positions[index]), start, end, article.text[start:end])
-
-    def __iter__(self) -> Iterator[Passage]:
-        return (self[i] for i in range(len(self)))
+    def _item(self, number: int) -> Passage:
+        article = self.articles[int(self.owner[number])]
+        start, end = (int(x) for x in self.spans[number])
+        return Passage(article.id, int(self.positions[number]), start, end, article.text[start:end])
 
 
-class EventTable(Sequence[Event]):
+class EventTable(_Table[Event]):
     """Timeline events as columns, each `Event` made when asked for.
 
     An event's article gives its id, headline and publication date, so only the date,
@@ -223,16 +225,8 @@ class EventTable(Sequence[Event]):
     def __len__(self) -> int:
         return len(self.sentences) if self.rows is None else len(self.rows)
 
-    @overload
-    def __getitem__(self, index: int) -> Event: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Event]: ...
-    def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError("event index out of range")
-        row = int(self.rows[index]) if self.rows is not None else index % len(self)
+    def _item(self, number: int) -> Event:
+        row = int(self.rows[number]) if self.rows is not None else number
         article = int(self.columns["article"][row])
         return Event(
             dt.date.fromordinal(int(self.columns["date"][row])),
@@ -242,6 +236,3 @@ class EventTable(Sequence[Event]):
             self.articles.headlines[article],
             dt.date.fromordinal(int(self.articles.ordinals[article])),
         )
-
-    def __iter__(self) -> Iterator[Event]:
-        return (self[i] for i in range(len(self)))
