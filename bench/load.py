@@ -2,10 +2,16 @@
 
     python bench/load.py                       # 1,000 questions from 100 users, shipped corpus
     python bench/load.py --generate 100000     # the same over a generated 100,000-passage corpus
+    python bench/load.py --generate 100000 --reload update   # and an admin's /reload meanwhile
 
 Queues bursts of questions from many users at the fake server, which the bot polls like
 Telegram, and prints: answered, lost, duplicated, p50/p95/p99 time from update to answer
 and the bot process's peak memory. Bounded in count and time: it stops by itself.
+
+With `--reload`, a quarter of the way through, 10% more passages arrive as new files
+and an admin sends /reload (`update`); with `rebuild` the saved index is deleted first,
+so the whole corpus is read again. It then also prints how long the reload took and the
+latencies of the questions asked while it ran.
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +36,7 @@ import numpy as np  # noqa: E402
 from tests.e2e.fake_api import FakeBotApi  # noqa: E402
 
 TOKEN = "100000:load-test-token"
+ADMIN = 1
 QUESTION_WORDS = 4
 
 
@@ -46,6 +55,12 @@ def main() -> None:
         type=float,
         default=25.0,
         help="questions per second arriving (default 25, under Telegram's 30 messages/s); 0 = all at once",
+    )
+    parser.add_argument(
+        "--reload",
+        choices=("none", "update", "rebuild"),
+        default="none",
+        help="an admin's /reload a quarter of the way through (needs --generate)",
     )
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds before giving up")
     parser.add_argument("--seed", type=int, default=1)
@@ -86,6 +101,9 @@ async def run(args: argparse.Namespace) -> None:
             print(f"generating {args.generate:,} passages ...", file=sys.stderr)
             vocabulary = generate_corpus(corpus, args.generate, args.seed)
             words = vocabulary[100:5000]
+            if args.reload != "none":  # hidden until the reload: a dot folder is not corpus
+                (corpus / ".incoming").mkdir()
+                generate_corpus(corpus / ".incoming", args.generate // 10, args.seed + 1)
         else:
             words = ["Umerov", "Abramovich", "negotiations", "corridor", "grain", "Istanbul", "Scholz", "war"]
         api = FakeBotApi(TOKEN)
@@ -97,21 +115,50 @@ async def run(args: argparse.Namespace) -> None:
             "CORPUS_DIR": str(corpus),
             "INDEX_DIR": str(Path(scratch) / "index"),
             "LOG_LEVEL": "WARNING",
+            "ADMIN_IDS": str(ADMIN),
         }
         bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=ROOT, env=env)
         try:
             started = time.monotonic()
             await api.wait_for("deleteWebhook", timeout=args.deadline)
             print(f"bot ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
-            await send_and_measure(api, args, rng, words, bot.pid)
+            reload = Reload(corpus, Path(scratch) / "index", args.reload) if args.reload != "none" else None
+            await send_and_measure(api, args, rng, words, bot.pid, reload)
         finally:
             bot.terminate()
             await bot.wait()
             await api.stop()
 
 
+@dataclass
+class Reload:
+    """An admin's /reload during the load: new files appear, then the command is sent."""
+
+    corpus: Path
+    index: Path
+    kind: str
+    started: float = 0.0
+
+    def start(self, api: FakeBotApi) -> None:
+        (self.corpus / ".incoming").rename(self.corpus / "added")
+        if self.kind == "rebuild":
+            shutil.rmtree(self.index, ignore_errors=True)
+        self.started = time.monotonic()
+        api.push_message("/reload", user_id=ADMIN)
+
+    def finished(self, api: FakeBotApi) -> float | None:
+        """When the reload's report arrived, if it has."""
+        replies = api.sent("sendMessage", ADMIN)
+        return replies[0].at if replies else None
+
+
 async def send_and_measure(
-    api: FakeBotApi, args: argparse.Namespace, rng: random.Random, words: list[str], pid: int
+    api: FakeBotApi,
+    args: argparse.Namespace,
+    rng: random.Random,
+    words: list[str],
+    pid: int,
+    reload: Reload | None,
 ) -> None:
     users = [1000 + n for n in range(args.users)]
     asked: dict[int, list[float]] = {user: [] for user in users}
@@ -125,31 +172,48 @@ async def send_and_measure(
             await asyncio.sleep(max(0.0, start + number / args.rate - time.monotonic()))
         elif number % 50 == 49:
             await asyncio.sleep(0)  # let the server hand out what is queued
+        if reload and number == args.questions // 4:
+            reload.start(api)
         asked[user].append(time.monotonic())
         api.push_message(question, user_id=user)
         peak_kb = max(peak_kb, peak_memory_kb(pid)) if number % 100 == 0 else peak_kb
     while time.monotonic() < deadline:
         peak_kb = max(peak_kb, peak_memory_kb(pid))
-        if sum(len(api.sent("sendMessage", user)) for user in users) >= args.questions:
+        answered_all = sum(len(api.sent("sendMessage", user)) for user in users) >= args.questions
+        if answered_all and (reload is None or reload.finished(api)):
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.0)  # time for duplicates to show up, if any
     peak_kb = max(peak_kb, peak_memory_kb(pid))
-    latencies, answered, lost, duplicated = [], 0, 0, 0
+    timings, answered, lost, duplicated = [], 0, 0, 0
     for user in users:
         replies = api.sent("sendMessage", user)
         answered += min(len(replies), len(asked[user]))
         lost += max(0, len(asked[user]) - len(replies))
         duplicated += max(0, len(replies) - len(asked[user]))
-        latencies += [(reply.at - sent) * 1000 for reply, sent in zip(replies, asked[user], strict=False)]
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+        timings += [(sent, reply.at - sent) for reply, sent in zip(replies, asked[user], strict=False)]
     rate = f"{args.rate:g}/s" if args.rate else "all at once"
     print(f"questions   {args.questions} from {args.users} users, arriving {rate}")
     print(f"answered    {answered}")
     print(f"lost        {lost}")
     print(f"duplicated  {duplicated}")
-    print(f"p50 / p95 / p99 update to answer  {cuts[49]:.0f} / {cuts[94]:.0f} / {cuts[98]:.0f} ms")
+    print(f"p50 / p95 / p99 update to answer  {percentiles([took for _, took in timings])}")
     print(f"bot peak memory  {peak_kb / 1024:.0f} MB")
+    if reload is not None:
+        done = reload.finished(api)
+        if done is None:
+            print("reload      not finished before the deadline")
+            return
+        during = [took for sent, took in timings if reload.started <= sent < done]
+        report = " ".join(api.sent("sendMessage", ADMIN)[0].params["text"].split())
+        print(f"reload ({reload.kind})  {done - reload.started:.1f} s: {report[:120]}")
+        print(f"questions asked during the reload  {len(during)}, p50 / p95 / p99 {percentiles(during)}")
+
+
+def percentiles(seconds: list[float]) -> str:
+    """p50 / p95 / p99 in milliseconds."""
+    cuts = statistics.quantiles(seconds, n=100) if len(seconds) > 1 else (seconds or [0.0]) * 99
+    return " / ".join(f"{cuts[at] * 1000:.0f}" for at in (49, 94, 98)) + " ms"
 
 
 def peak_memory_kb(pid: int) -> int:
