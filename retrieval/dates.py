@@ -73,17 +73,18 @@ _FUTURE_CUE = re.compile(
 )
 
 
-_ANY_DATE_WORD = re.compile(
-    r"\d|\b(?:"
-    + "|".join(sorted({*_MONTHS, *_WEEKDAYS}, key=len, reverse=True))
-    + r"|today|yesterday|last)\b",
-    re.IGNORECASE,
-)
+_DIGIT = re.compile(r"\d")
+_LATIN_WORD = re.compile(r"[a-z]+")
+_DATE_WORDS = frozenset({*_MONTHS, *_WEEKDAYS, "today", "yesterday", "last"})
 
 
 def might_hold_date(text: str) -> bool:
-    """A cheap test that rules out most text with no date in it before the full patterns run."""
-    return _ANY_DATE_WORD.search(text) is not None
+    """A cheap test that rules out most text with no date in it before the full patterns run.
+
+    Every pattern needs a digit or one of a few words; a set lookup of the lower-cased
+    words is several times faster than one case-insensitive alternation over the text.
+    """
+    return _DIGIT.search(text) is not None or not _DATE_WORDS.isdisjoint(_LATIN_WORD.findall(text.lower()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.render import MAX_MESSAGE, render_answer, render_latest, render_no_match, telegram_length
 from retrieval import Article, Hit, Passage, analyze, sentence_spans, split_passages
 from retrieval.corpus import parse_file
+from retrieval.dates import anchor_date, might_hold_date
 
 ALLOWED_TAGS = {"b", "i", "a"}
 BAD_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|#x27|#\d+);)")
@@ -97,3 +98,39 @@ def test_answers_are_valid_telegram_html_within_the_limit(
     assert_valid_telegram_html(render_answer([hit] * count))
     assert_valid_telegram_html(render_no_match(question, "no passage contains any of its words"))
     assert_valid_telegram_html(render_latest([article] * count))
+
+
+date_words = st.sampled_from(
+    [
+        "On",
+        "on",
+        "in",
+        "In",
+        "last",
+        "Oct.",
+        "October",
+        "SEPT",
+        "may",
+        "Monday",
+        "yesterday",
+        "today",
+        "the",
+        "3rd",
+        "of",
+        "2022",
+        "16,",
+        "2024-10-16",
+        "week",
+        "élan",
+        "Mayé",
+        "x",
+        ",",
+        ".",
+    ]
+)
+
+
+@given(st.lists(date_words, max_size=12).map(" ".join))
+def test_might_hold_date_never_rules_out_a_date(sentence: str) -> None:
+    if anchor_date(sentence, dt.date(2024, 10, 23)) is not None:
+        assert might_hold_date(sentence)
