@@ -90,3 +90,25 @@ def test_building_in_small_chunks_gives_the_same_index(monkeypatch: pytest.Monke
     chunked = BM25Index.build(documents)
     for name in ("offsets", "doc_ids", "term_freqs", "doc_lengths"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+
+
+@pytest.mark.parametrize("variant", ["okapi", "l", "plus"])
+def test_an_updated_index_scores_like_rank_bm25_over_the_kept_and_new_documents(variant: str) -> None:
+    documents, vocabulary = generated_corpus(1500)
+    documents[3] = ["only-in-a-removed-document"] * 3
+    added, _ = generated_corpus(300, seed=11)
+    added[0] = ["brand-new", "w1"]
+    keep = np.array([number % 4 != 3 for number in range(len(documents))])
+    params = BM25Params(variant)  # type: ignore[arg-type]
+    updated = BM25Index.build(documents, params).updated(keep, added)
+    remaining = [doc for doc, kept in zip(documents, keep, strict=True) if kept] + added
+    delta = {} if variant == "okapi" else {"delta": params.lower_bound}
+    oracle = ORACLES[variant](remaining, k1=params.k1, b=params.b, **delta)
+    assert "only-in-a-removed-document" not in updated.vocabulary
+    assert updated.vocabulary.keys() == {word for doc in remaining for word in doc}
+    rng = random.Random(5)
+    for _ in range(30):
+        query = rng.sample(vocabulary[:20], 2) + rng.sample(vocabulary[20:], 3) + ["brand-new"]
+        ids, scores = updated.score(query)
+        np.testing.assert_allclose(scores, oracle.get_scores(query)[ids], rtol=0, atol=1e-9)
+        assert ids.tolist() == [i for i, doc in enumerate(remaining) if set(doc) & set(query)]
