@@ -66,12 +66,13 @@ class LibraryOptions:
     max_chars: int = DEFAULT_MAX_CHARS
     bm25: BM25Params = field(default_factory=BM25Params)
     plain: bool = False
+    """The baseline for evaluation: plain lower-cased words (no stemming, stop words or
+    headline terms), questions taken whole, no recency prior."""
     recency: Literal["off", "cues", "always"] = "cues"
     """When a question asked at a date prefers recent articles: never, when it says so, always."""
     recency_weight: float = 0.3
     recency_days: float = 14.0
     """The prior keeps (1 - weight) of a score and adds weight x exp(-age / days) of it."""
-    """The baseline for evaluation: plain lower-cased words, no stemming, no stop words, no headline."""
 
     def terms(self, text: str) -> list[str]:
         """The analyzer these options choose, for passages and questions alike."""
@@ -313,7 +314,7 @@ class Library:
         near-identical passages of several articles are one story, shown once. With
         `now`, the question is answered as if asked that day: no article dated after it.
         """
-        terms = tuple(self.options.terms(topical(question)))
+        terms = tuple(self.options.terms(question if self.options.plain else topical(question)))
         if not terms:
             return SearchResult((), terms, "the question has no searchable words, only stop words or symbols")
         doc_ids, scores = self.index.score(terms)
@@ -342,7 +343,7 @@ class Library:
         return SearchResult(tuple(fold_same_story(hits, k)), terms)
 
     def _wants_recent(self, question: str) -> bool:
-        mode = self.options.recency
+        mode = "off" if self.options.plain else self.options.recency
         return mode == "always" or (mode == "cues" and RECENT_CUES.search(question) is not None)
 
     def latest(self, count: int) -> list[Article]:

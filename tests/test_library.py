@@ -140,3 +140,42 @@ def test_now_hides_articles_published_later(write_corpus: WriteCorpus) -> None:
     then = library.search("Odesa harbour", now=dt.date(2023, 3, 13)).hits
     assert [h.article.id for h in then] == ["old"]
     assert then[0].article.date == dt.date(2023, 3, 12)  # hits keep their true dates
+
+
+def harbour_library(write_corpus: WriteCorpus, options: LibraryOptions | None = None) -> Library:
+    return Library.load(
+        write_corpus(
+            {
+                # the older report matches best on words alone: the harbour, twice
+                "march.txt": article("2024-03-01", "Harbour news", "The Odesa harbour and harbour cranes."),
+                "june.txt": article("2024-06-20", "Port news", "The Odesa harbour reopened."),
+                "week.txt": article("2024-06-18", "Calendar", "The following week follows this week."),
+            }
+        ),
+        options,
+    )
+
+
+def test_questions_about_the_recent_past_prefer_recent_articles(write_corpus: WriteCorpus) -> None:
+    library = harbour_library(write_corpus)
+    asked = dt.date(2024, 6, 21)
+    assert library.search("Odesa harbour", now=asked).hits[0].article.id == "march"
+    assert library.search("latest on the Odesa harbour", now=asked).hits[0].article.id == "june"
+    assert library.search("latest on the Odesa harbour").hits[0].article.id == "march"  # no date, no prior
+
+
+def test_time_and_quiz_words_are_left_out_of_the_matching(write_corpus: WriteCorpus) -> None:
+    library = harbour_library(write_corpus)
+    result = library.search("Which of the following happened this week in the Odesa harbour?")
+    assert "week" not in result.terms and "follow" not in result.terms
+    assert "week" not in {hit.article.id for hit in result.hits}
+    assert library.search("this week").terms == ("week",)  # nothing else to ask: kept whole
+
+
+def test_the_plain_baseline_takes_questions_whole_and_has_no_recency_prior(write_corpus: WriteCorpus) -> None:
+    library = harbour_library(write_corpus, LibraryOptions(plain=True))
+    result = library.search("Which of the following happened this week in the Odesa harbour?")
+    assert {"following", "week"} <= set(result.terms)
+    assert "week" in {hit.article.id for hit in result.hits}
+    undated = library.search("latest on the Odesa harbour")
+    assert library.search("latest on the Odesa harbour", now=dt.date(2024, 6, 21)) == undated
