@@ -8,6 +8,8 @@ sentence) it is listed once, from the newer source.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from .analyzer import analyze
@@ -66,23 +68,41 @@ def _newest_first(event: Event) -> tuple[dt.date, int, dt.date, str]:
 
 
 def timeline_order(events: Sequence[Event]) -> list[int]:
-    """Positions of the events to show, newest first, each told once (the newer source wins)."""
-    candidates = sorted(
+    """Positions of the events to show, newest first, each told once (the newer source wins).
+
+    Events of one date are near-duplicates when their sentences' term sets have a
+    Jaccard similarity of at least `SAME_EVENT`. Comparing every pair would be quadratic
+    in the events of a day, so each kept event is indexed by a short prefix of its terms
+    (rarest first), and a new one is compared only with those sharing a prefix term:
+    two sets this similar always do (the prefix filter of all-pairs similarity search).
+    """
+    terms = [frozenset(analyze(event.sentence)) for event in events]
+    frequency = Counter(term for these in terms for term in these)
+    kept: dict[tuple[dt.date, Precision], tuple[list[int], dict[str, list[int]]]] = {}
+    newest_sources_first = sorted(
         range(len(events)), key=lambda n: (events[n].published, events[n].article_id), reverse=True
     )
-    kept: dict[tuple[dt.date, Precision], list[tuple[int, frozenset[str]]]] = {}
-    for number in candidates:
-        event = events[number]
-        sentence_terms = frozenset(analyze(event.sentence))
-        same_day = kept.setdefault((event.date, event.precision), [])
-        if any(similarity(sentence_terms, seen) >= SAME_EVENT for _, seen in same_day):
+    for number in newest_sources_first:
+        event, these = events[number], terms[number]
+        shown, by_prefix = kept.setdefault((event.date, event.precision), ([], {}))
+        prefix = _prefix(these, frequency)
+        rivals = {other for term in prefix for other in by_prefix.get(term, ())}
+        if any(similarity(these, terms[other]) >= SAME_EVENT for other in rivals):
             continue  # told already by a newer article
-        same_day.append((number, sentence_terms))
+        shown.append(number)
+        for term in prefix:
+            by_prefix.setdefault(term, []).append(number)
     ordered = sorted(
-        (number for group in kept.values() for number, _ in group), key=lambda n: _newest_first(events[n])
+        (number for shown, _ in kept.values() for number in shown), key=lambda n: _newest_first(events[n])
     )
     ordered.reverse()
     return ordered
+
+
+def _prefix(terms: frozenset[str], frequency: Counter[str]) -> list[str]:
+    """The rarest terms, enough that any set `SAME_EVENT`-similar to `terms` shares one."""
+    size = len(terms) - math.ceil(SAME_EVENT * len(terms) - 1e-9) + 1
+    return sorted(terms, key=lambda term: (frequency[term], term))[:size]
 
 
 class Timeline:

@@ -12,9 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.render import MAX_MESSAGE, render_answer, render_latest, render_no_match, telegram_length
-from retrieval import Article, Hit, Passage, analyze, sentence_spans, split_passages
+from retrieval import Article, Event, Hit, Passage, analyze, sentence_spans, split_passages
 from retrieval.corpus import parse_file
 from retrieval.dates import anchor_date, might_hold_date
+from retrieval.stories import similarity
+from retrieval.timeline import SAME_EVENT, timeline_order
+from retrieval.timeline import _newest_first as newest_first
 
 ALLOWED_TAGS = {"b", "i", "a"}
 BAD_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|#x27|#\d+);)")
@@ -134,3 +137,42 @@ date_words = st.sampled_from(
 def test_might_hold_date_never_rules_out_a_date(sentence: str) -> None:
     if anchor_date(sentence, dt.date(2024, 10, 23)) is not None:
         assert might_hold_date(sentence)
+
+
+def brute_force_timeline(events: list[Event]) -> list[int]:
+    """Every pair compared: what the prefix-filtered dedup must equal."""
+    kept: list[int] = []
+    for number in sorted(
+        range(len(events)), key=lambda n: (events[n].published, events[n].article_id), reverse=True
+    ):
+        event = events[number]
+        these = frozenset(analyze(event.sentence))
+        if any(
+            (events[other].date, events[other].precision) == (event.date, event.precision)
+            and similarity(these, frozenset(analyze(events[other].sentence))) >= SAME_EVENT
+            for other in kept
+        ):
+            continue
+        kept.append(number)
+    return sorted(kept, key=lambda n: newest_first(events[n]))[::-1]  # equal keys: later first, as shown
+
+
+sentences = st.lists(
+    st.sampled_from(["grain", "ships", "left", "Odesa", "port", "talks", "Kyiv", "won", "7"]), max_size=7
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            sentences.map(" ".join), st.integers(1, 3), st.integers(1, 4), st.sampled_from(["a", "b", "c"])
+        ),
+        max_size=25,
+    )
+)
+def test_timeline_dedup_equals_comparing_every_pair(rows: list[tuple[str, int, int, str]]) -> None:
+    events = [
+        Event(dt.date(2024, 1, day), "day", sentence, source, "Headline", dt.date(2024, 2, published))
+        for sentence, day, published, source in rows
+    ]
+    assert timeline_order(events) == brute_force_timeline(events)
