@@ -105,29 +105,24 @@ class BM25Index:
         vocabulary = dict(self.vocabulary)
         token_ids, lengths = _token_ids(documents, vocabulary)
         added = BM25Index.from_token_ids(token_ids, lengths, list(vocabulary), self.params)
-        kept_docs = np.cumsum(keep, dtype=np.int64) - 1
-        old_terms = np.repeat(np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.offsets))
-        still = keep[self.doc_ids]
-        old_terms, old_docs, old_freqs = (
-            old_terms[still],
-            kept_docs[self.doc_ids[still]],
-            self.term_freqs[still],
-        )
-        old_df = np.bincount(old_terms, minlength=len(vocabulary))
-        doc_freqs = old_df + np.diff(added.offsets)
-        offsets = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(doc_freqs, out=offsets[1:])
-        doc_ids = np.empty(int(offsets[-1]), dtype=np.int32)
-        term_freqs = np.empty(int(offsets[-1]), dtype=np.int32)
-        destination = offsets[old_terms] + _rank_in_runs(old_terms)
-        doc_ids[destination], term_freqs[destination] = old_docs, old_freqs
-        new_terms = np.repeat(np.arange(len(vocabulary), dtype=np.int64), np.diff(added.offsets))
-        destination = (
-            offsets[new_terms] + old_df[new_terms] + (np.arange(len(new_terms)) - added.offsets[new_terms])
-        )
-        doc_ids[destination] = added.doc_ids + int(keep.sum())
-        term_freqs[destination] = added.term_freqs
-        used = doc_freqs > 0  # a term only removed documents held would skew Okapi's mean idf
+        doc_ids, term_freqs = np.asarray(self.doc_ids), np.asarray(self.term_freqs)
+        if keep.all():
+            kept_docs, kept_freqs, kept_offsets = doc_ids, term_freqs, np.asarray(self.offsets)
+        else:
+            still = keep[doc_ids]
+            running = np.zeros(len(still) + 1, dtype=np.int64)
+            np.cumsum(still, out=running[1:])
+            renumber = (np.cumsum(keep, dtype=np.int64) - 1).astype(np.int32)
+            kept_docs, kept_freqs = renumber[doc_ids[still]], term_freqs[still]
+            kept_offsets = running[self.offsets]
+        # Each term's row: its kept postings, then the new documents' (ids after the kept ones).
+        kept_offsets = np.r_[kept_offsets, np.full(len(vocabulary) - len(self.vocabulary), kept_offsets[-1])]
+        new_counts = np.diff(added.offsets)
+        row_ends = np.repeat(kept_offsets[1:], new_counts)
+        doc_ids = np.insert(kept_docs, row_ends, added.doc_ids + int(keep.sum()))
+        term_freqs = np.insert(kept_freqs, row_ends, added.term_freqs)
+        offsets = kept_offsets + added.offsets
+        used = np.diff(offsets) > 0  # a term only removed documents held would skew Okapi's mean idf
         names = list(vocabulary)
         return BM25Index(
             self.params,

@@ -282,7 +282,7 @@ class Library:
         )
 
     def _parts(self) -> dict[str, Any]:
-        columns, texts, text_offsets = self.articles.columns()
+        columns, texts, text_offsets = self.articles.saved_form()
         events = self.events
         if not (isinstance(events, EventTable) and events.rows is None and events.articles is self.articles):
             events = EventTable.of(self.events, self.articles)

@@ -9,6 +9,7 @@ tables keep compact columns (numpy arrays, one UTF-8 text buffer) and build an
 from __future__ import annotations
 
 import datetime as dt
+import mmap
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar, overload
 
@@ -21,10 +22,15 @@ __all__ = ["ArticleColumns", "ArticleTable", "EventTable", "PassageTable"]
 
 ArticleColumns = dict[str, list[str | None]]
 """`id`, `headline`, `url`, `source`, `caption` and `file` (its corpus path), a list each."""
+FIELDS = ("id", "headline", "url", "source", "caption")
 T = TypeVar("T")
 PRECISIONS: tuple[Precision, ...] = ("day", "week", "month", "year")
 PARAGRAPH_BREAK = "\n\n"
 """Paragraphs are whitespace-normalised, so this never occurs inside one."""
+
+
+def _encoded(article: Article) -> bytes:
+    return PARAGRAPH_BREAK.join(article.paragraphs).encode("utf-8")
 
 
 class _Table(Sequence[T]):
@@ -49,7 +55,7 @@ class _Table(Sequence[T]):
 
 
 class ArticleTable(_Table[Article]):
-    """The corpus's articles in index order, with the columns search needs up front.
+    """The corpus's articles in index order, as columns and a way to read each body.
 
     `ids`, `headlines`, `files` (each article's corpus path) and `ordinals` (publication
     dates) are always at hand; a whole `Article`, with its text, is made only when indexed.
@@ -57,109 +63,84 @@ class ArticleTable(_Table[Article]):
 
     def __init__(
         self,
-        ids: Sequence[str],
-        headlines: Sequence[str],
-        files: Sequence[str],
+        columns: ArticleColumns,
         ordinals: npt.NDArray[np.int32],
-        make: Callable[[int], Article],
+        body: Callable[[int], bytes],
+        made: Sequence[Article] | None = None,
     ) -> None:
-        self.ids = ids
-        self.headlines = headlines
-        self.files = files
-        self.ordinals = ordinals
-        self._make = make
+        """`body(n)` is article n's paragraphs as UTF-8, joined by blank lines; `made`,
+        the articles themselves where they are in memory already."""
+        self.columns = columns
+        self.ids: list[str] = columns["id"]  # type: ignore[assignment]
+        self.headlines: list[str] = columns["headline"]  # type: ignore[assignment]
+        self.files: list[str] = columns["file"]  # type: ignore[assignment]
+        self.ordinals = np.asarray(ordinals)
+        self.body = body
+        self._made = made
 
     @classmethod
     def in_memory(cls, articles: Sequence[Article], files: Sequence[str]) -> ArticleTable:
         """A table over articles already built, e.g. by the corpus loader."""
         articles = tuple(articles)
+        columns: ArticleColumns = {name: [getattr(a, name) for a in articles] for name in FIELDS}
+        columns["file"] = list(files)
         ordinals = np.asarray([a.date.toordinal() for a in articles], dtype=np.int32)
-        return cls(
-            [a.id for a in articles],
-            [a.headline for a in articles],
-            list(files),
-            ordinals,
-            articles.__getitem__,
-        )
+        return cls(columns, ordinals, lambda number: _encoded(articles[number]), articles)
 
     @classmethod
     def from_columns(
         cls,
         columns: ArticleColumns,
         ordinals: npt.NDArray[np.int32],
-        texts: bytes | memoryview,
+        texts: bytes | mmap.mmap,
         text_offsets: npt.NDArray[np.int64],
     ) -> ArticleTable:
         """A table over saved columns; `texts` holds every article's body, one after another."""
-        ids, headlines, urls, sources, captions = (
-            columns[name] for name in ("id", "headline", "url", "source", "caption")
-        )
+        offsets = np.asarray(text_offsets)
 
-        def make(number: int) -> Article:
-            start, end = int(text_offsets[number]), int(text_offsets[number + 1])
-            body = bytes(texts[start:end]).decode("utf-8")
-            return Article(
-                str(ids[number]),
-                str(headlines[number]),
-                dt.date.fromordinal(int(ordinals[number])),
-                tuple(body.split(PARAGRAPH_BREAK)),
-                urls[number],
-                sources[number],
-                captions[number],
-            )
+        def body(number: int) -> bytes:
+            return texts[int(offsets[number]) : int(offsets[number + 1])]
 
-        return cls(
-            [str(i) for i in ids],
-            [str(h) for h in headlines],
-            [str(f) for f in columns["file"]],
-            ordinals,
-            make,
-        )
+        return cls(columns, ordinals, body)
 
     @classmethod
     def joined(
         cls, old: ArticleTable, kept: npt.NDArray[np.int64], added: Sequence[Article], files: Sequence[str]
     ) -> ArticleTable:
         """The `kept` articles of `old`, in order, then `added` (from `files`): a reload's articles."""
-        added = tuple(added)
-        count = len(kept)
-        ordinals = np.r_[old.ordinals[kept], [a.date.toordinal() for a in added]].astype(np.int32)
+        fresh = cls.in_memory(added, files)
+        rows = kept.tolist()
+        columns = {name: [old.columns[name][i] for i in rows] + fresh.columns[name] for name in old.columns}
+        ordinals = np.r_[old.ordinals[kept], fresh.ordinals].astype(np.int32)
 
-        def make(number: int) -> Article:
-            return old[int(kept[number])] if number < count else added[number - count]
+        def body(number: int) -> bytes:
+            return old.body(rows[number]) if number < len(rows) else fresh.body(number - len(rows))
 
-        return cls(
-            [old.ids[i] for i in kept.tolist()] + [a.id for a in added],
-            [old.headlines[i] for i in kept.tolist()] + [a.headline for a in added],
-            [old.files[i] for i in kept.tolist()] + list(files),
-            ordinals,
-            make,
-        )
+        return cls(columns, ordinals, body)
 
-    def columns(self) -> tuple[ArticleColumns, bytes, npt.NDArray[np.int64]]:
-        """Everything needed to make the table again with `from_columns`, ordinals aside."""
-        columns: ArticleColumns = {name: [] for name in ("id", "headline", "url", "source", "caption")}
-        bodies: list[bytes] = []
-        for article in self:
-            for name, value in (
-                ("id", article.id),
-                ("headline", article.headline),
-                ("url", article.url),
-                ("source", article.source),
-                ("caption", article.caption),
-            ):
-                columns[name].append(value)
-            bodies.append(PARAGRAPH_BREAK.join(article.paragraphs).encode("utf-8"))
-        columns["file"] = list(self.files)
+    def saved_form(self) -> tuple[ArticleColumns, bytes, npt.NDArray[np.int64]]:
+        """The columns, all bodies in one buffer, and where each starts: for `from_columns`."""
+        bodies = [self.body(number) for number in range(len(self))]
         offsets = np.zeros(len(bodies) + 1, dtype=np.int64)
         np.cumsum([len(body) for body in bodies], out=offsets[1:])
-        return columns, b"".join(bodies), offsets
+        return self.columns, b"".join(bodies), offsets
+
+    def _item(self, number: int) -> Article:
+        if self._made is not None:
+            return self._made[number]
+        columns = self.columns
+        return Article(
+            self.ids[number],
+            self.headlines[number],
+            dt.date.fromordinal(int(self.ordinals[number])),
+            tuple(self.body(number).decode("utf-8").split(PARAGRAPH_BREAK)),
+            columns["url"][number],
+            columns["source"][number],
+            columns["caption"][number],
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    def _item(self, number: int) -> Article:
-        return self._make(number)
 
 
 class PassageTable(_Table[Passage]):
@@ -203,7 +184,7 @@ class EventTable(_Table[Event]):
         rows: Sequence[int] | None = None,
     ) -> None:
         self.articles = articles
-        self.columns = columns
+        self.columns = {name: np.asarray(column) for name, column in columns.items()}  # not memmap: faster
         self.sentences = sentences
         self.rows = rows
 
