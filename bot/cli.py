@@ -116,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--recency-weight", type=float, default=DEFAULT_OPTIONS.recency_weight)
     evaluate.add_argument("--recency-days", type=float, default=DEFAULT_OPTIONS.recency_days)
+    evaluate.add_argument(
+        "--headline-weight",
+        type=int,
+        default=DEFAULT_OPTIONS.headline_weight,
+        metavar="N",
+        help="times the headline's terms count in each passage (default 1)",
+    )
     evaluate.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
     evaluate.set_defaults(command=eval_command)
 
@@ -203,6 +210,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
             recency=args.recency,
             recency_weight=args.recency_weight,
             recency_days=args.recency_days,
+            headline_weight=args.headline_weight,
         )
     except ValueError as error:
         raise SettingsError(str(error)) from None

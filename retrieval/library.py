@@ -68,6 +68,8 @@ class LibraryOptions:
     plain: bool = False
     """The baseline for evaluation: plain lower-cased words (no stemming, stop words or
     headline terms), questions taken whole, no recency prior."""
+    headline_weight: int = 1
+    """How many times the headline's terms count in each of its passages."""
     recency: Literal["off", "cues", "always"] = "cues"
     """When a question asked at a date prefers recent articles: never, when it says so, always."""
     recency_weight: float = 0.3
@@ -80,7 +82,8 @@ class LibraryOptions:
 
     def record(self) -> dict[str, Any]:
         """The options as saved beside an index, so that one built otherwise is not reused."""
-        return {**store.options_record(self.min_chars, self.max_chars, self.bm25), "plain": self.plain}
+        record = {**store.options_record(self.min_chars, self.max_chars, self.bm25), "plain": self.plain}
+        return record if self.headline_weight == 1 else {**record, "headline_weight": self.headline_weight}
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,7 +378,7 @@ class _Passages:
         """Each passage's terms in turn, headline first, so no list of all of them is kept."""
         options = self.options
         for number, article in enumerate(articles, start=self.first_owner):
-            headline_terms = [] if options.plain else analyze(article.headline)
+            headline_terms = [] if options.plain else analyze(article.headline) * options.headline_weight
             for passage in split_passages(article, options.min_chars, options.max_chars):
                 self._spans.append((passage.start, passage.end))
                 self._owner.append(number)

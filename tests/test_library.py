@@ -95,6 +95,9 @@ def test_headline_words_match_every_passage_of_the_article(write_corpus: WriteCo
     hits = Library.load(root).search("Zaporizhzhia", per_article=None).hits
     assert len(hits) == 2
     assert all(hit.matched == {"zaporizhzhia"} for hit in hits)
+    assert not Library.load(root, LibraryOptions(headline_weight=0)).search("Zaporizhzhia").hits
+    twice = Library.load(root, LibraryOptions(headline_weight=2)).search("Zaporizhzhia", per_article=None)
+    assert all(heavier.score > hit.score for heavier, hit in zip(twice.hits, hits, strict=True))
 
 
 def test_latest_lists_newest_first() -> None:
