@@ -6,14 +6,10 @@ words live here and in `render`; the library only raises and returns values.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import re
-import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
@@ -24,6 +20,7 @@ from retrieval import CorpusError, Library, analyze
 
 from . import render
 from .fairness import Verdict
+from .reloading import in_daemon_thread, index_in_child_process
 from .state import BotState
 
 logger = logging.getLogger(__name__)
@@ -46,7 +43,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 GROUP_ANONYMOUS_BOT = 1087968824
 
 Context = ContextTypes.DEFAULT_TYPE
-T = TypeVar("T")
 SLOW_DOWN = "You are asking faster than I can answer well. Please wait a minute, then ask again."
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -232,6 +228,7 @@ async def reload_command(update: Update, context: Context) -> None:
         before = state.sizes
         logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
         try:
+            await index_in_child_process(state.corpus_dir, state.index_dir)
             library = await in_daemon_thread(Library.load, state.corpus_dir, None, state.index_dir)
         except CorpusError as error:
             logger.warning("reload failed, keeping the old corpus: %s", error)
@@ -244,36 +241,6 @@ async def reload_command(update: Update, context: Context) -> None:
     await message.reply_text(
         render.render_reload(before, state.sizes, library.report), parse_mode=ParseMode.HTML
     )
-
-
-async def in_daemon_thread(function: Callable[..., T], *args: Any) -> T:
-    """Run blocking work off the event loop in a thread that never delays the process's exit.
-
-    A stopping bot abandons a reload in progress instead of waiting for it; the old
-    library stays untouched because the new one is only swapped in on success.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def work() -> None:
-        try:
-            result = function(*args)
-        except BaseException as error:  # handed to the awaiting coroutine
-            loop.call_soon_threadsafe(_settle, future, None, error)
-        else:
-            loop.call_soon_threadsafe(_settle, future, result, None)
-
-    threading.Thread(target=work, name="newsbot-reload", daemon=True).start()
-    return await future
-
-
-def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)  # type: ignore[arg-type]
 
 
 def is_admin(update: Update, admin_ids: frozenset[int]) -> bool:

@@ -101,11 +101,21 @@ async def test_sigterm_during_a_reload_answers_in_flight_commits_offset_and_exit
     )
     try:
         await api.wait_for("deleteWebhook", timeout=120)
+        cache = tmp_path / ".newsbot-index"
+        saved = {path: path.stat().st_mtime_ns for path in cache.rglob("*")}
+        for number in range(6000):  # every file changed: the reload reads them all again
+            with (corpus / f"filler-{number}.txt").open("a") as stream:
+                stream.write("\n\nA late correction about the wind.\n")
         api.push_message("/reload", user_id=42)
         last = api.push_message("Who negotiated with Abramovich?", user_id=7)
         (reply,) = await api.wait_for("sendMessage", chat_id=7, timeout=30)
         assert "Abramovich" in reply.params["text"]
-        assert api.sent("sendMessage", 42) == []  # the reload is still running
+        assert api.sent("sendMessage", 42) == []  # the reload is still running ...
+        for _ in range(50):
+            if indexing_processes(corpus):
+                break
+            await asyncio.sleep(0.1)
+        assert indexing_processes(corpus)  # ... in a child process
         started = asyncio.get_running_loop().time()
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.communicate(), 10)
@@ -116,3 +126,22 @@ async def test_sigterm_during_a_reload_answers_in_flight_commits_offset_and_exit
         await api.stop()
     assert process.returncode == 0
     assert api.sent("getUpdates")[-1].params["offset"] == last + 1  # processed updates are confirmed
+    for _ in range(50):  # the indexing child notices its parent is gone and stops, mid-build
+        if not indexing_processes(corpus):
+            break
+        await asyncio.sleep(0.1)
+    assert not indexing_processes(corpus)
+    assert {path: path.stat().st_mtime_ns for path in cache.rglob("*")} == saved  # cache untouched
+
+
+def indexing_processes(corpus: Path) -> list[str]:
+    """Command lines of live `python -m retrieval` processes working on `corpus`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"retrieval" in args and str(corpus).encode() in args:
+            found.append(b" ".join(args).decode(errors="replace"))
+    return found

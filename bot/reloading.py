@@ -1,0 +1,79 @@
+"""Reading a corpus again while the bot keeps answering.
+
+The work is done in a child process (`python -m retrieval`), which saves the new index;
+the bot then maps it in a thread, which takes a fraction of a second. Analyzing text in
+a thread of the bot itself would hold the interpreter lock for most of the reload and
+slow every answer meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["in_daemon_thread", "index_in_child_process"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def index_in_child_process(corpus: Path, index_dir: Path) -> None:
+    """Build or update the saved index of `corpus` in a child process, and wait for it.
+
+    Never raises for a failed build: the load that follows reports the corpus's problem
+    (or builds in this process if the index could not be saved). A cancelled wait, as at
+    shutdown, kills the child; so does this process's exit, as the child's standard
+    input then closes.
+    """
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "retrieval",
+        str(corpus),
+        str(index_dir),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, errors = await child.communicate()
+    except asyncio.CancelledError:
+        child.kill()
+        raise
+    if child.returncode != 0:
+        logger.info("indexing in a child process failed (%s): %s", child.returncode, errors.decode()[-500:])
+
+
+async def in_daemon_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run blocking work off the event loop in a thread that never delays the process's exit.
+
+    A stopping bot abandons a reload in progress instead of waiting for it; the old
+    library stays untouched because the new one is only swapped in on success.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def work() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(_settle, future, None, error)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=work, name="newsbot-reload", daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[T], result: T | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]

@@ -1,0 +1,44 @@
+"""`python -m retrieval CORPUS INDEX_DIR`: build or update the saved index of a corpus.
+
+The bot runs this in a child process on /reload, so that reading and analyzing articles
+never competes with answering questions for the interpreter lock; the bot then only maps
+the saved result. Run by hand, it prepares the index before a start. When its standard
+input closes (the bot that started it has stopped), it exits at once, mid-build: the
+saved index is replaced atomically or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from . import CorpusError, Library
+
+ABANDONED = 3
+
+
+def main(argv: list[str]) -> int:
+    """Exit 0 when the index is saved, 1 when the corpus cannot be read, 2 on bad usage."""
+    if len(argv) != 2:
+        print("usage: python -m retrieval CORPUS INDEX_DIR", file=sys.stderr)
+        return 2
+    corpus, index_dir = argv
+    if not sys.stdin.isatty():
+        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    try:
+        library = Library.load(corpus, index_dir=index_dir)
+    except CorpusError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{len(library.articles)} articles, {len(library.passages)} passages indexed in {index_dir}")
+    return 0
+
+
+def _exit_when_stdin_closes() -> None:
+    sys.stdin.buffer.read()
+    os._exit(ABANDONED)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
