@@ -127,24 +127,17 @@ class Library:
         if index_dir is None:
             return cls._build(root, options)
         cache = Path(index_dir)
-        saved: Library | None = None
-        saved_print: store.Fingerprint | None = None
-        try:
-            parts, saved_print = store.load_saved(cache, root, options.record())
-            saved = cls._from_parts(parts, options)
-        except IndexFileError as why:
-            logger.info("building the index from scratch: %s", why)
-        corpus_print = store.fingerprint(
-            root, saved_print
-        )  # before reading: a change during the build makes it stale
-        if saved is not None and saved_print is not None:
-            changed = store.changed_files(saved_print, corpus_print)
-            if not changed:
-                return saved
-            logger.info("corpus files changed: %d; reading only those again", len(changed))
-            library = saved.updated(root, changed, files=len(corpus_print))
-        else:
+        saved = cls._open_saved(cache, root, options)
+        # Fingerprint before reading: a file that changes during the build leaves the index stale.
+        corpus_print = store.fingerprint(root, saved[1] if saved else None)
+        if saved is None:
             library = cls._build(root, options)
+        else:
+            changed = store.changed_files(saved[1], corpus_print)
+            if not changed:
+                return saved[0]
+            logger.info("corpus files changed: %d; reading only those again", len(changed))
+            library = saved[0].updated(root, changed, files=len(corpus_print))
         try:
             store.save(cache, root, corpus_print, options.record(), library._parts())
         except OSError as error:
@@ -152,10 +145,22 @@ class Library:
             return library
         if saved is None:
             return library
-        try:  # an update refers to the previous library's texts; the saved copy stands alone
-            return cls._from_parts(store.load_saved(cache, root, options.record())[0], options)
-        except IndexFileError:
-            return library
+        # An update still reads the kept articles through the previous library; the saved
+        # copy stands alone, so reloads never chain to older ones.
+        reopened = cls._open_saved(cache, root, options)
+        return reopened[0] if reopened else library
+
+    @classmethod
+    def _open_saved(
+        cls, cache: Path, root: Path, options: LibraryOptions
+    ) -> tuple[Library, store.Fingerprint] | None:
+        """The saved library and the fingerprint it was built from, if usable (see `store`)."""
+        try:
+            parts, saved_print = store.load_saved(cache, root, options.record())
+        except IndexFileError as why:
+            logger.info("building the index from scratch: %s", why)
+            return None
+        return cls._from_parts(parts, options), saved_print
 
     @classmethod
     def _build(cls, root: Path, options: LibraryOptions) -> Library:
