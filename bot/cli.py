@@ -6,6 +6,7 @@ Exit codes: 0 found, 1 nothing found, 2 bad usage or an unreadable corpus.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -19,6 +20,7 @@ from retrieval.library import DEFAULT_PER_ARTICLE
 from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from retrieval.snippets import snippet_span
 
+from .reloading import index_in_child_process
 from .settings import Settings, SettingsError, load_settings
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
@@ -261,7 +263,11 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if settings.webhook_secret_token:
         secrets.append(settings.webhook_secret_token.get_secret_value())
     configure_logging(settings.log_level, secrets)
-    library = _library(args, settings)
+    corpus = Path(args.corpus or settings.corpus_dir)
+    library = Library.open_current(corpus, settings.index_dir)
+    if library is None:  # built in a child process, whose memory is freed when it exits
+        asyncio.run(index_in_child_process(corpus, settings.index_dir))
+        library = _library(args, settings)
     for problem in library.report.problems:
         logging.getLogger(__name__).warning("skipped %s", problem)
     run(build_application(settings, library), settings, webhook=args.webhook)

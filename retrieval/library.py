@@ -151,6 +151,20 @@ class Library:
         return reopened[0] if reopened else library
 
     @classmethod
+    def open_current(
+        cls,
+        folder: str | os.PathLike[str],
+        index_dir: str | os.PathLike[str],
+        options: LibraryOptions | None = None,
+    ) -> Library | None:
+        """The saved library of `folder` if the corpus is as it was saved; never builds."""
+        root, options = Path(folder), options or LibraryOptions()
+        saved = cls._open_saved(Path(index_dir), root, options)
+        if saved is None or store.changed_files(saved[1], store.fingerprint(root, saved[1])):
+            return None
+        return saved[0]
+
+    @classmethod
     def _open_saved(
         cls, cache: Path, root: Path, options: LibraryOptions
     ) -> tuple[Library, store.Fingerprint] | None:

@@ -203,3 +203,14 @@ def test_a_dangling_link_is_reported_not_fatal_with_a_saved_index(corpus: Path, 
         library = Library.load(corpus, index_dir=tmp_path / "index")
         assert [problem.path for problem in library.report.problems] == ["gone.txt"]
         assert library.search("chess olympiad").hits
+
+
+def test_open_current_serves_only_an_unchanged_saved_corpus(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "index"
+    assert Library.open_current(corpus, cache) is None  # nothing saved yet
+    Library.load(corpus, index_dir=cache)
+    opened = Library.open_current(corpus, cache)
+    assert opened is not None and memory_mapped(opened)
+    assert opened.search("chess olympiad").hits
+    (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
+    assert Library.open_current(corpus, cache) is None  # changed: never served stale
