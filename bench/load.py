@@ -199,6 +199,8 @@ async def send_and_measure(
     print(f"duplicated  {duplicated}")
     print(f"p50 / p95 / p99 update to answer  {percentiles([took for _, took in timings])}")
     print(f"bot peak memory  {peak_kb / 1024:.0f} MB")
+    private, mapped = memory_kb(pid, "RssAnon") // 1024, memory_kb(pid, "RssFile") // 1024
+    print(f"bot memory at the end  {private} MB private + {mapped} MB of mapped files (index, texts, code)")
     if reload is not None:
         done = reload.finished(api)
         if done is None:
@@ -218,9 +220,14 @@ def percentiles(seconds: list[float]) -> str:
 
 def peak_memory_kb(pid: int) -> int:
     """The process's peak resident set (VmHWM), from /proc; 0 where unavailable."""
+    return memory_kb(pid, "VmHWM")
+
+
+def memory_kb(pid: int, field: str) -> int:
+    """One memory figure of /proc/PID/status in kB (VmHWM, RssAnon, RssFile); 0 where unavailable."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
