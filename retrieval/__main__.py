@@ -4,12 +4,14 @@ The bot runs this in a child process on /reload, so that reading and analyzing a
 never competes with answering questions for the interpreter lock; the bot then only maps
 the saved result. Run by hand, it prepares the index before a start. When its standard
 input closes (the bot that started it has stopped), it exits at once, mid-build: the
-saved index is replaced atomically or not at all.
+saved index is replaced atomically or not at all. (Only a pipe is watched: run from a
+terminal, cron or with `< /dev/null`, it always finishes.)
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import threading
 
@@ -24,7 +26,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m retrieval CORPUS INDEX_DIR", file=sys.stderr)
         return 2
     corpus, index_dir = argv
-    if not sys.stdin.isatty():
+    if _stdin_is_a_pipe():  # from a parent process, not a terminal, /dev/null or a file
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
     try:
         library = Library.load(corpus, index_dir=index_dir)
@@ -33,6 +35,13 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"{len(library.articles)} articles, {len(library.passages)} passages indexed in {index_dir}")
     return 0
+
+
+def _stdin_is_a_pipe() -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # no standard input at all
+        return False
 
 
 def _exit_when_stdin_closes() -> None:

@@ -1,0 +1,42 @@
+"""`python -m retrieval CORPUS INDEX_DIR`: the index built apart from the bot, as /reload does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from retrieval import Library
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus
+
+
+def index(corpus: Path, cache: Path, **run: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "retrieval", str(corpus), str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **run,  # type: ignore[call-overload]
+    )
+
+
+def test_builds_the_saved_index_the_bot_then_maps(tmp_path: Path) -> None:
+    done = index(SHIPPED_CORPUS, tmp_path / "index", stdin=subprocess.DEVNULL)  # as from cron
+    assert done.returncode == 0, done.stderr
+    assert "1 articles, 2 passages indexed" in done.stdout
+    library = Library.open_current(SHIPPED_CORPUS, tmp_path / "index")
+    assert library is not None
+    assert "Abramovich" in library.search("Who negotiated with Abramovich?").hits[0].passage.text
+
+
+def test_an_unreadable_corpus_exits_1_with_the_reason(write_corpus: WriteCorpus, tmp_path: Path) -> None:
+    done = index(write_corpus({"bad.txt": "no date line"}), tmp_path / "index", stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert "has no readable article" in done.stderr
+    assert index(tmp_path / "missing", tmp_path / "index").returncode == 1
+
+
+def test_bad_usage_exits_2() -> None:
+    done = subprocess.run([sys.executable, "-m", "retrieval"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "usage: python -m retrieval CORPUS INDEX_DIR" in done.stderr
