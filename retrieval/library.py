@@ -172,7 +172,7 @@ class Library:
         try:
             parts, saved_print = store.load_saved(cache, root, options.record())
         except IndexFileError as why:
-            logger.info("building the index from scratch: %s", why)
+            logger.info("saved index not used: %s", why)
             return None
         return cls._from_parts(parts, options), saved_print
 
@@ -181,8 +181,7 @@ class Library:
         files = corpus_files(root)
         articles, sources, problems = load_files(root, files)
         if not articles:
-            reasons = "; ".join(str(problem) for problem in problems[:3]) or "it holds no files"
-            raise CorpusError(f"corpus folder {str(root)!r} has no readable article: {reasons}")
+            raise _nothing_readable(root, problems)
         report = LoadReport(len(files), len(articles), tuple(problems))
         return cls.from_articles(articles, report, options, sources)
 
@@ -231,6 +230,8 @@ class Library:
         kept_ids = [self.articles.ids[number] for number in kept.tolist()]
         readable = sorted(path for path in (root / name for name in changed) if path.is_file())
         added, sources, new_problems = load_files(root, readable, taken=kept_ids)
+        if not len(kept) and not added:
+            raise _nothing_readable(root, sorted(problems + new_problems, key=_by_path))
         articles = ArticleTable.joined(self.articles, kept, added, sources)
         passages = _Passages(self.options, first_owner=len(kept))
         kept_passages = keep[self.passages.owner]
@@ -408,6 +409,11 @@ class _Passages:
 
     def spans(self) -> npt.NDArray[np.int64]:
         return np.asarray(self._spans, dtype=np.int64).reshape(-1, 2)
+
+
+def _nothing_readable(root: Path, problems: Sequence[LoadProblem]) -> CorpusError:
+    reasons = "; ".join(str(problem) for problem in problems[:3]) or "it holds no files"
+    return CorpusError(f"corpus folder {str(root)!r} has no readable article: {reasons}")
 
 
 def _problem_file(path: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import BM25Params, Library, LibraryOptions
+from retrieval import BM25Params, CorpusError, Library, LibraryOptions
 from retrieval.store import POINTER
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
 
@@ -214,3 +214,13 @@ def test_open_current_serves_only_an_unchanged_saved_corpus(corpus: Path, tmp_pa
     assert opened.search("chess olympiad").hits
     (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
     assert Library.open_current(corpus, cache) is None  # changed: never served stale
+
+
+def test_an_emptied_corpus_is_an_error_not_an_empty_library(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    for path in corpus.iterdir():
+        path.unlink()
+    (corpus / "broken.txt").write_text("no date line")
+    with pytest.raises(CorpusError, match=r"has no readable article: broken\.txt: line 1"):
+        Library.load(corpus, index_dir=cache)
