@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         return 2
     corpus, index_dir = argv
     if _stdin_is_a_pipe():  # from a parent process, not a terminal, /dev/null or a file
-        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+        threading.Thread(target=_exit_when_stdin_closes, args=(sys.stdin.fileno(),), daemon=True).start()
     try:
         library = Library.load(corpus, index_dir=index_dir)
     except CorpusError as error:
@@ -44,8 +44,11 @@ def _stdin_is_a_pipe() -> bool:
         return False
 
 
-def _exit_when_stdin_closes() -> None:
-    sys.stdin.buffer.read()
+def _exit_when_stdin_closes(fd: int) -> None:
+    # Raw reads on the descriptor: a daemon thread blocked in `sys.stdin.buffer.read()`
+    # holds the buffer's lock, and the interpreter aborts when it meets it at exit.
+    while os.read(fd, 4096):
+        pass
     os._exit(ABANDONED)
 
 

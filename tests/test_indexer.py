@@ -40,3 +40,21 @@ def test_bad_usage_exits_2() -> None:
     done = subprocess.run([sys.executable, "-m", "retrieval"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "usage: python -m retrieval CORPUS INDEX_DIR" in done.stderr
+
+
+def test_with_a_pipe_as_stdin_it_exits_0_after_the_build(tmp_path: Path) -> None:
+    # as the bot runs it: the pipe stays open until the child has exited
+    with (tmp_path / "stderr").open("w+b") as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "retrieval", str(SHIPPED_CORPUS), str(tmp_path / "index")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        assert child.stdin is not None
+        with child.stdin:
+            returncode = child.wait(timeout=60)
+        errors.seek(0)
+        stderr = errors.read().decode()
+    assert returncode == 0, stderr
+    assert "Fatal Python error" not in stderr
