@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .settings import secret_variables
 
 __all__ = ["in_daemon_thread", "index_in_child_process"]
 
@@ -28,7 +31,7 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> None:
     Never raises for a failed build: the load that follows reports the corpus's problem
     (or builds in this process if the index could not be saved). A cancelled wait, as at
     shutdown, kills the child; so does this process's exit, as the child's standard
-    input then closes.
+    input then closes. The child's environment holds none of the bot's secrets.
     """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -39,6 +42,7 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> None:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        env=environment_without_secrets(),
     )
     try:
         _, errors = await child.communicate()
@@ -46,7 +50,14 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> None:
         child.kill()
         raise
     if child.returncode != 0:
-        logger.info("indexing in a child process failed (%s): %s", child.returncode, errors.decode()[-500:])
+        reason = errors.decode(errors="replace")[-500:]
+        logger.warning("indexing in a child process failed (%s): %s", child.returncode, reason)
+
+
+def environment_without_secrets() -> dict[str, str]:
+    """This process's environment minus the secret settings, for a child that needs none of them."""
+    secrets = secret_variables()
+    return {name: value for name, value in os.environ.items() if name.upper() not in secrets}
 
 
 async def in_daemon_thread(function: Callable[..., T], *args: Any) -> T:

@@ -6,7 +6,7 @@ Read from the environment and from `.env`; `.env.example` documents each one.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,10 +48,27 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, like the default " + TELEGRAM_API)
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+def secret_variables() -> frozenset[str]:
+    """The environment variables that hold secrets (every `SecretStr` setting), upper-cased.
+
+    A child process is started without them, so that neither its environment nor a core
+    file of it can hold the token.
+    """
+    fields = Settings.model_fields.items()
+    return frozenset(name.upper() for name, field in fields if SecretStr in get_args(field.annotation))
 
 
 class SettingsError(Exception):
