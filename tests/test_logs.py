@@ -1,0 +1,74 @@
+"""Redaction of the token from log records and from uncaught tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from bot.logs import REDACTED, redact, redact_record, secret_forms, secrets_pattern
+
+TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+SECRET_HALF = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+PATTERN = secrets_pattern(secret_forms(TOKEN))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"https://api.telegram.org/bot{TOKEN}/getMe",
+        f"Wrong url https://api.telegram.org/bot{TOKEN.lower()}/sendmessage",  # the library capitalises
+        f"URL /BOT{TOKEN.upper()}/SENDMESSAGE",
+        "https://api.telegram.org/bot123456%3A" + SECRET_HALF + "/getMe",  # a URL-encoded colon
+        f"secret alone: {SECRET_HALF}",
+        f"secret alone, lower-cased: {SECRET_HALF.lower()}",
+        f"twice: {TOKEN} and {TOKEN}",
+    ],
+)
+def test_every_form_of_the_token_is_redacted(text: str) -> None:
+    redacted = redact(text, PATTERN)
+    assert SECRET_HALF.lower() not in redacted.lower()
+    assert REDACTED in redacted
+
+
+def test_the_whole_token_becomes_one_marker() -> None:
+    assert redact(f"bot{TOKEN}/getMe", PATTERN) == f"bot{REDACTED}/getMe"
+
+
+@pytest.mark.parametrize(
+    ("secret", "forms"),
+    [
+        (TOKEN, [TOKEN, SECRET_HALF]),
+        ("webhook-secret", ["webhook-secret"]),  # no colon: hidden whole
+        ("trailing:", ["trailing:"]),  # nothing after the colon to hide on its own
+        ("", []),
+    ],
+)
+def test_secret_forms(secret: str, forms: list[str]) -> None:
+    assert secret_forms(secret) == forms
+
+
+def test_a_record_with_the_token_in_its_arguments_and_traceback_is_redacted() -> None:
+    try:
+        raise ValueError(f"The token `{TOKEN.lower()}` was rejected")
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "url %s", (TOKEN,), sys.exc_info())
+    assert PATTERN is not None
+    redact_record(record, PATTERN)
+    shown = logging.Formatter().format(record)
+    assert SECRET_HALF.lower() not in shown.lower()
+    assert shown.count(REDACTED) == 2
+
+
+def test_an_uncaught_exception_is_printed_redacted() -> None:
+    program = (
+        "from bot.logs import configure_logging\n"
+        f"configure_logging('INFO', [{TOKEN!r}])\n"
+        f"raise RuntimeError('bot' + {TOKEN.lower()!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"RuntimeError: bot{REDACTED}" in done.stderr
+    assert SECRET_HALF.lower() not in done.stderr.lower()
