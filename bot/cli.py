@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import resource
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -251,8 +252,11 @@ def format_report(report: Report, questions: int) -> str:
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot and serve until stopped."""
-    from .app import build_application, run  # Telegram is only imported to run the bot
+    from telegram.error import InvalidToken  # Telegram is only imported to run the bot
+
+    from .app import build_application, run
     from .logs import configure_logging
+    from .preflight import check_token
 
     token = settings.telegram_bot_token
     if token is None or not token.get_secret_value().strip():
@@ -263,6 +267,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if settings.webhook_secret_token:
         secrets.append(settings.webhook_secret_token.get_secret_value())
     configure_logging(settings.log_level, secrets)
+    disable_core_dumps()
+    asyncio.run(check_token(settings))  # before a first index build that may take minutes
     corpus = Path(args.corpus or settings.corpus_dir)
     library = Library.open_current(corpus, settings.index_dir)
     if library is None:  # built in a child process, whose memory is freed when it exits
@@ -270,8 +276,19 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         library = _library(args, settings)
     for problem in library.report.problems:
         logging.getLogger(__name__).warning("skipped %s", problem)
-    run(build_application(settings, library), settings, webhook=args.webhook)
+    try:
+        run(build_application(settings, library), settings, webhook=args.webhook)
+    except InvalidToken:  # refused after an outage hid it from the check; its message holds the token
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN: rejected by the Bot API (or TELEGRAM_BASE_URL is wrong)"
+        ) from None
     return EXIT_FOUND
+
+
+def disable_core_dumps() -> None:
+    """Keep the token out of core files: a crash of the bot, or of a child it starts, writes none."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
 
 
 def hit_record(hit: Hit) -> dict[str, object]:

@@ -1,0 +1,55 @@
+"""Before serving: ask the Bot API whether it knows the token.
+
+python-telegram-bot reports a refused token with an exception whose message holds the
+whole token, after logging a traceback of its own. Asking once, by hand, before the bot
+starts turns a typo in `TELEGRAM_BOT_TOKEN` or `TELEGRAM_BASE_URL` into one line that
+names the setting to fix, and it fails before a long first index build, not after.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from telegram import Bot
+from telegram.error import NetworkError
+
+from .settings import TELEGRAM_API, Settings, SettingsError
+
+
+async def check_token(settings: Settings) -> None:
+    """Raise `SettingsError` when the Bot API refuses `getMe`: 401 for the token, 404 for the URL.
+
+    Any other answer, an outage included, is left to the bot's start-up, which waits
+    outages out. The raw status is read, so that the library logs no traceback.
+    """
+    if settings.telegram_bot_token is None:
+        raise SettingsError("TELEGRAM_BOT_TOKEN: not set; get one from @BotFather and put it in .env")
+    bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_base_url)
+    try:
+        async with bot.request as request:
+            status, _ = await request.do_request(f"{bot.base_url}/getMe", "POST")
+    except NetworkError:
+        return
+    problem = describe_refusal(status, settings.telegram_base_url)
+    if problem:
+        raise SettingsError(problem)
+
+
+def describe_refusal(status: int, base_url: str) -> str | None:
+    """The one line for a refused `getMe`, naming the setting to fix; None if it was not refused."""
+    if status == HTTPStatus.UNAUTHORIZED:
+        return (
+            f"TELEGRAM_BOT_TOKEN: rejected by the Bot API at {base_url} (401 Unauthorized); "
+            "copy the token from @BotFather again"
+        )
+    if status != HTTPStatus.NOT_FOUND:
+        return None
+    if base_url == TELEGRAM_API:  # Telegram answers 404 to a token that is not even well-formed
+        return (
+            "TELEGRAM_BOT_TOKEN: malformed, Telegram does not know it (404 Not Found); "
+            "it looks like 123456789:AA... as @BotFather gives it"
+        )
+    return (
+        f"TELEGRAM_BASE_URL: {base_url} has no Bot API (getMe answered 404 Not Found); "
+        f"use {TELEGRAM_API} or your Bot API server's address ending in /bot"
+    )
