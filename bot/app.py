@@ -7,6 +7,7 @@ application with `TELEGRAM_BASE_URL` pointed at a fake Bot API server on 127.0.0
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,6 +21,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from tornado.httpserver import HTTPServer
 
 from retrieval import Library
 
@@ -32,6 +34,9 @@ from .settings import Settings
 from .state import BotState
 
 logger = logging.getLogger(__name__)
+
+WEBHOOK_MAX_BODY_BYTES = 1 << 20
+"""An update is a few kilobytes; a bigger request body is refused before it is read."""
 
 
 def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
@@ -85,25 +90,49 @@ async def register_commands(application: Application) -> None:  # type: ignore[t
         logger.warning("could not register the command menu: %s", error)
 
 
-def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Arguments for `run_webhook` / `Updater.start_webhook` from the settings."""
+def webhook_options(settings: Settings, secret_token: str) -> dict[str, Any]:
+    """Arguments for `run_webhook` / `Updater.start_webhook`: the settings and a required secret."""
     url = settings.webhook_url or ""
-    secret = settings.webhook_secret_token
     return {
         "listen": settings.webhook_listen,
         "port": settings.webhook_port,
         "url_path": urlparse(url).path.strip("/") or "telegram",
         "webhook_url": url,
-        "secret_token": secret.get_secret_value() if secret else None,
+        "secret_token": secret_token,
         "allowed_updates": Update.ALL_TYPES,
     }
+
+
+def webhook_secret(settings: Settings) -> str:
+    """`WEBHOOK_SECRET_TOKEN`, or a random one: the bot registers the webhook with it itself.
+
+    Telegram sends the secret back with every update; a request without it is refused, so
+    nobody who merely finds the URL can post updates as an admin. The secret is redacted
+    from the logs like the token.
+    """
+    configured = settings.webhook_secret_token
+    secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+    install_redaction([secret])
+    return secret
+
+
+def limit_webhook_bodies(max_bytes: int = WEBHOOK_MAX_BODY_BYTES) -> None:
+    """Make the webhook server refuse a larger request body (400) before reading it.
+
+    python-telegram-bot builds its tornado `HTTPServer` itself and checks the secret only
+    once the whole body is in memory; tornado's process-wide defaults are the one way to
+    pass it `max_body_size` (default 100 MB).
+    """
+    HTTPServer.configure(None, max_body_size=max_bytes)
 
 
 def run(application: Application, settings: Settings, webhook: bool) -> None:  # type: ignore[type-arg]
     """Serve until stopped: long polling, or webhooks for production."""
     if webhook:
         logger.info("serving webhooks on %s:%s", settings.webhook_listen, settings.webhook_port)
-        application.run_webhook(**webhook_options(settings), bootstrap_retries=-1)
+        limit_webhook_bodies()
+        options = webhook_options(settings, webhook_secret(settings))
+        application.run_webhook(**options, bootstrap_retries=-1)
     else:
         logger.info("polling Telegram for updates")
         # bootstrap_retries=-1: a Telegram outage at start-up is waited out, not fatal

@@ -337,7 +337,7 @@ async def test_token_never_reaches_the_logs_even_on_failing_requests(
 async def test_webhook_update_is_answered(start_bot: StartBot, unused_tcp_port: int) -> None:
     import aiohttp
 
-    from bot.app import webhook_options
+    from bot.app import webhook_options, webhook_secret
 
     bot = await start_bot(
         webhook_url=f"http://127.0.0.1:{unused_tcp_port}/hook",
@@ -346,7 +346,7 @@ async def test_webhook_update_is_answered(start_bot: StartBot, unused_tcp_port: 
         webhook_secret_token="s3cret",
     )
     await bot.application.updater.stop()
-    await bot.application.updater.start_webhook(**webhook_options(bot.settings))
+    await bot.application.updater.start_webhook(**webhook_options(bot.settings, webhook_secret(bot.settings)))
     (set_webhook,) = await bot.api.wait_for("setWebhook")
     assert set_webhook.params["url"] == f"http://127.0.0.1:{unused_tcp_port}/hook"
     update = {

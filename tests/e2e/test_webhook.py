@@ -1,0 +1,178 @@
+"""`newsbot run --webhook` as a process: only Telegram, which knows the secret, gets in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import SHIPPED_CORPUS
+from tests.e2e.conftest import ADMIN, SECRET_HALF, TOKEN
+from tests.e2e.fake_api import FakeBotApi
+from tests.e2e.test_run import NEWSBOT, clean_env
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MB = 1 << 20
+
+
+@dataclass
+class WebhookBot:
+    """A `newsbot run --webhook` process, the fake Bot API it registered with, and its secret."""
+
+    process: asyncio.subprocess.Process
+    api: FakeBotApi
+    url: str
+    port: int
+    secret: str
+
+    async def post(self, update: dict[str, Any], secret: str | None) -> int:
+        """POST `update` as Telegram would (with `secret`, if any); return the HTTP status."""
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url, data=json.dumps(update), headers=headers) as response,
+        ):
+            return response.status
+
+    def peak_memory_kb(self) -> int:
+        """The process's peak resident memory so far (VmHWM)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmHWM in /proc status")
+
+
+@pytest.fixture
+async def webhook_bot(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[WebhookBot]:
+    """The bot in webhook mode with no WEBHOOK_SECRET_TOKEN set; stopped with SIGTERM after the test."""
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    url = f"http://127.0.0.1:{unused_tcp_port}/hook"
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=api.base_url,
+        CORPUS_DIR=str(SHIPPED_CORPUS),
+        ADMIN_IDS=str(ADMIN),
+        WEBHOOK_URL=url,
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(unused_tcp_port),
+        LOG_LEVEL="debug",
+    )
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT,
+        "run",
+        "--webhook",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        (registered,) = await api.wait_for("setWebhook", timeout=60)
+        assert registered.params["url"] == url
+        bot = WebhookBot(process, api, url, unused_tcp_port, registered.params.get("secret_token", ""))
+        await listening(unused_tcp_port)
+        yield bot
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        log = stderr.decode()
+        assert process.returncode == 0
+        assert SECRET_HALF.lower() not in log.lower()
+        assert not bot.secret or bot.secret not in log  # the generated secret is redacted like the token
+        assert "reload of" not in log and "refused /reload" not in log  # no forged update reached a handler
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await api.stop()
+
+
+async def test_without_a_configured_secret_a_random_one_is_registered(webhook_bot: WebhookBot) -> None:
+    assert len(webhook_bot.secret) >= 32
+    assert webhook_bot.secret.replace("-", "").replace("_", "").isalnum()  # the characters Telegram allows
+
+
+async def test_a_forged_update_is_refused_and_telegrams_is_answered(webhook_bot: WebhookBot) -> None:
+    forged_reload = message_update(1, "/reload", user_id=ADMIN)
+    assert await webhook_bot.post(forged_reload, secret=None) == 403
+    assert await webhook_bot.post(forged_reload, secret="guessed") == 403
+    assert await webhook_bot.post(message_update(2, "Who negotiated with Abramovich?"), secret=None) == 403
+    assert await webhook_bot.post(message_update(3, "/help"), secret=webhook_bot.secret) == 200
+    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)
+    assert "/timeline" in reply.params["text"]  # the answer to /help, not to the forged question
+    assert webhook_bot.api.sent("sendMessage", chat_id=ADMIN) == []
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(webhook_bot: WebhookBot) -> None:
+    # a 90 MB Content-Length is refused at once, though no byte of the body was sent
+    head = await raw_post(webhook_bot.port, webhook_bot.secret, content_length=90 * MB, body_bytes=0)
+    assert head.startswith(b"HTTP/1.1 400")
+    before = webhook_bot.peak_memory_kb()
+    for _ in range(3):  # bodies of unknown length are cut off once past the cap
+        await raw_post(webhook_bot.port, None, content_length=None, body_bytes=90 * MB)
+    assert webhook_bot.peak_memory_kb() - before < 30 * 1024  # 90 MB bodies held whole would add far more
+    assert await webhook_bot.post(message_update(4, "/help"), secret=webhook_bot.secret) == 200
+    await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)  # and it keeps serving
+
+
+def message_update(update_id: int, text: str, user_id: int = 7) -> dict[str, Any]:
+    """A private message as Telegram posts it to a webhook, with the command entity it would add."""
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": int(time.time()),
+        "chat": {"id": user_id, "type": "private"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "U"},
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": message}
+
+
+async def raw_post(port: int, secret: str | None, content_length: int | None, body_bytes: int) -> bytes:
+    """POST to /hook by hand, sending `body_bytes` (chunked when `content_length` is None); return
+    the status line the server answered with, or b"" if it closed the connection first."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = ["POST /hook HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json"]
+    if secret is not None:
+        head.append(f"{SECRET_HEADER}: {secret}")
+    head.append(
+        f"Content-Length: {content_length}" if content_length is not None else "Transfer-Encoding: chunked"
+    )
+    try:
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        chunk = b" " * MB
+        for _ in range(body_bytes // MB):
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+        if content_length is None:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        return await asyncio.wait_for(reader.readline(), 30)
+    except (ConnectionResetError, BrokenPipeError):  # refused mid-body: the server hung up
+        return b""
+    finally:
+        writer.close()
+
+
+async def listening(port: int) -> None:
+    """Wait until something accepts connections on `port` (the webhook server starts after setWebhook)."""
+    for _ in range(3000):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.01)
+            continue
+        writer.close()
+        return
+    raise AssertionError(f"nothing listens on port {port}")
