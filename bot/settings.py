@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret_token: SecretStr | None = None
+    """Sent back by Telegram with every update; without it, a random one is made at each start."""
     log_level: LogLevel = "INFO"
     questions_per_minute: int = Field(20, ge=1, le=10_000)
     """Questions one user may ask per minute before a polite "slow down"."""

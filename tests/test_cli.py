@@ -80,10 +80,17 @@ def test_bad_usage_exits_2(args: list[str]) -> None:
     assert run(*args).returncode == 2
 
 
-def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path) -> None:
-    done = run("stats", env={"ADMIN_IDS": "alice"}, cwd=tmp_path)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ADMIN_IDS", "alice"),
+        ("TELEGRAM_BASE_URL", "localhost:8081/bot"),  # no scheme: every request would fail
+    ],
+)
+def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    done = run("stats", env={name: value}, cwd=tmp_path)
     assert done.returncode == 2
-    assert "ADMIN_IDS" in done.stderr
+    assert done.stderr.startswith(f"newsbot: {name}: ")
     assert "Traceback" not in done.stderr
 
 
