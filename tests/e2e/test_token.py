@@ -48,7 +48,7 @@ async def test_a_400_that_echoes_the_url_is_logged_without_the_token(
     ],
 )
 async def test_a_refused_token_or_url_exits_2_with_one_line_and_no_token(
-    tmp_path: Path, path: str, answer: str, named: str
+    tmp_path: Path, index_dir_in_tmp: Path, path: str, answer: str, named: str
 ) -> None:
     api = FakeBotApi("654321:the-token-this-server-knows")
     await api.start()
@@ -58,23 +58,15 @@ async def test_a_refused_token_or_url_exits_2_with_one_line_and_no_token(
         CORPUS_DIR=str(SHIPPED_CORPUS),
     )
     try:
-        process = await asyncio.create_subprocess_exec(
-            NEWSBOT,
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+        returncode, stdout, stderr = await run_to_the_end(tmp_path, env)
     finally:
         await api.stop()
-    assert process.returncode == 2
+    assert returncode == 2
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"newsbot: {named}") and answer in lines[0]
     assert not leaked(stdout + stderr)
-    assert not (tmp_path / ".newsbot-index").exists()  # it stopped before building anything
+    assert not index_dir_in_tmp.exists()  # it stopped before building anything
 
 
 async def test_a_token_refused_after_an_outage_exits_2_without_a_traceback(tmp_path: Path) -> None:
@@ -89,18 +81,10 @@ async def test_a_token_refused_after_an_outage_exits_2_without_a_traceback(tmp_p
         LOG_LEVEL="debug",
     )
     try:
-        process = await asyncio.create_subprocess_exec(
-            NEWSBOT,
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+        returncode, stdout, stderr = await run_to_the_end(tmp_path, env)
     finally:
         await api.stop()
-    assert process.returncode == 2
+    assert returncode == 2
     assert stderr.decode().strip().splitlines()[-1].startswith("newsbot: TELEGRAM_BOT_TOKEN: rejected")
     assert "[token redacted]" in stderr.decode()  # the library logged the refusal, redacted
     assert not leaked(stdout + stderr)
@@ -161,6 +145,15 @@ async def test_a_reload_logs_no_failed_child(start_bot: StartBot, caplog: pytest
     bot = await start_bot()
     assert "Corpus reloaded" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
     assert CHILD_FAILED not in caplog.text
+
+
+async def run_to_the_end(cwd: Path, env: dict[str, str]) -> tuple[int | None, bytes, bytes]:
+    """Run `newsbot run` until it exits by itself: its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT, "run", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, stdout, stderr
 
 
 async def running_child(parent: int, marker: bytes) -> tuple[bytes, str]:
