@@ -268,7 +268,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         secrets.append(settings.webhook_secret_token.get_secret_value())
     configure_logging(settings.log_level, secrets)
     disable_core_dumps()
-    asyncio.run(check_token(settings))  # before a first index build that may take minutes
+    asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
     corpus = Path(args.corpus or settings.corpus_dir)
     library = Library.open_current(corpus, settings.index_dir)
     if library is None:  # built in a child process, whose memory is freed when it exits

@@ -13,24 +13,22 @@ from http import HTTPStatus
 from telegram import Bot
 from telegram.error import NetworkError
 
-from .settings import TELEGRAM_API, Settings, SettingsError
+from .settings import TELEGRAM_API, SettingsError
 
 
-async def check_token(settings: Settings) -> None:
+async def check_token(token: str, base_url: str) -> None:
     """Raise `SettingsError` when the Bot API refuses `getMe`: 401 for the token, 404 for the URL.
 
     Any other answer, an outage included, is left to the bot's start-up, which waits
     outages out. The raw status is read, so that the library logs no traceback.
     """
-    if settings.telegram_bot_token is None:
-        raise SettingsError("TELEGRAM_BOT_TOKEN: not set; get one from @BotFather and put it in .env")
-    bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_base_url)
+    bot = Bot(token, base_url=base_url)  # builds the request URL as the running bot will
     try:
         async with bot.request as request:
             status, _ = await request.do_request(f"{bot.base_url}/getMe", "POST")
     except NetworkError:
         return
-    problem = describe_refusal(status, settings.telegram_base_url)
+    problem = describe_refusal(status, base_url)
     if problem:
         raise SettingsError(problem)
 
