@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     if _stdin_is_a_pipe():  # from a parent process, not a terminal, /dev/null or a file
         threading.Thread(target=_exit_when_stdin_closes, args=(sys.stdin.fileno(),), daemon=True).start()
     try:
-        library = Library.load(corpus, index_dir=index_dir)
+        library = Library.load(corpus, index_dir=index_dir, check_texts=True)
     except CorpusError as error:
         print(error, file=sys.stderr)
         return 1

@@ -8,11 +8,12 @@ new one.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import math
 import os
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +29,7 @@ from .index import BM25Index, BM25Params, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
 from .stories import fold_same_story
-from .tables import ArticleTable, EventTable, PassageTable
+from .tables import ArticleTable, EventTable, PassageTable, encoded_body
 from .timeline import Timeline, extract_events
 
 __all__ = ["Library", "LibraryOptions"]
@@ -112,13 +113,16 @@ class Library:
         folder: str | os.PathLike[str],
         options: LibraryOptions | None = None,
         index_dir: str | os.PathLike[str] | None = None,
+        check_texts: bool = False,
     ) -> Library:
         """Read and index a corpus folder; raise `CorpusError` if nothing can serve.
 
         Bad files do not raise: they are listed in `report.problems`. With `index_dir`,
-        a saved index of the unchanged corpus is memory-mapped instead of rebuilt; if
-        some files changed, only those are read and analyzed again. A new build is
-        saved there for the next start.
+        a saved index of the unchanged corpus is opened, after checking it, instead of
+        rebuilt; if some files changed, only those are read and analyzed again; a saved
+        index that fails a check is rebuilt. A new build is saved there for the next
+        start. `check_texts` checks every saved article text now rather than each one
+        when it is read (the indexer does, off the serving path).
         """
         root = Path(folder)
         options = options or LibraryOptions()
@@ -127,7 +131,7 @@ class Library:
         if index_dir is None:
             return cls._build(root, options)
         cache = Path(index_dir)
-        saved = cls._open_saved(cache, root, options)
+        saved = cls._open_saved(cache, root, options, check_texts)
         # Fingerprint before reading: a file that changes during the build leaves the index stale.
         corpus_print = store.fingerprint(root, saved[1] if saved else None)
         if saved is None:
@@ -139,7 +143,12 @@ class Library:
             logger.info("corpus files changed: %d; reading only those again", len(changed))
             library = saved[0].updated(root, changed, files=len(corpus_print))
         try:
-            store.save(cache, root, corpus_print, options.record(), library._parts())
+            parts = library._parts()
+        except IndexFileError:  # a kept article's saved text is damaged and its file changed since
+            library = cls._build(root, options)
+            parts = library._parts()
+        try:
+            store.save(cache, root, corpus_print, options.record(), parts)
         except OSError as error:
             logger.warning("could not save the index in %s: %s", cache, error)
             return library
@@ -166,15 +175,19 @@ class Library:
 
     @classmethod
     def _open_saved(
-        cls, cache: Path, root: Path, options: LibraryOptions
+        cls, cache: Path, root: Path, options: LibraryOptions, check_texts: bool = False
     ) -> tuple[Library, store.Fingerprint] | None:
-        """The saved library and the fingerprint it was built from, if usable (see `store`)."""
+        """The saved library and the fingerprint it was built from, if it passes its checks (see `store`)."""
         try:
-            parts, saved_print = store.load_saved(cache, root, options.record())
+            saved = store.load_saved(cache, root, options.record(), check_texts)
         except IndexFileError as why:
-            logger.info("saved index not used: %s", why)
+            logger.warning("saved index not used, building it again: %s", why)
             return None
-        return cls._from_parts(parts, options), saved_print
+        if saved is None:
+            logger.info("no saved index in %s yet", cache)
+            return None
+        parts, saved_print = saved
+        return cls._from_parts(parts, options, root), saved_print
 
     @classmethod
     def _build(cls, root: Path, options: LibraryOptions) -> Library:
@@ -252,7 +265,7 @@ class Library:
         )
 
     @classmethod
-    def _from_parts(cls, parts: dict[str, Any], options: LibraryOptions) -> Library:
+    def _from_parts(cls, parts: dict[str, Any], options: LibraryOptions, root: Path) -> Library:
         index = BM25Index(
             options.bm25,
             {term: number for number, term in enumerate(parts["vocabulary"])},
@@ -261,9 +274,8 @@ class Library:
             parts["term_freqs"],
             parts["doc_lengths"],
         )
-        articles = ArticleTable.from_columns(
-            parts["article_columns"], parts["article_dates"], parts["texts"], parts["text_offsets"]
-        )
+        columns = parts["article_columns"]
+        articles = ArticleTable(columns, parts["article_dates"], _SavedBodies(parts["texts"], root, columns))
         events = EventTable(
             articles,
             {name: parts[f"event_{name}"] for name in ("date", "precision", "article")},
@@ -354,15 +366,14 @@ class Library:
         chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
         picked = doc_ids[chosen]
         matched = {term: self.index.contains(term, picked) for term in set(terms)}
-        hits = [
-            Hit(
-                passage=self.passages[doc],
-                article=self.articles[owner[doc]],
-                score=float(scores[position]),
-                matched=frozenset(term for term, found in matched.items() if found[row]),
-            )
-            for row, (position, doc) in enumerate(zip(chosen, picked.tolist(), strict=True))
-        ]
+        hits = []
+        for row, (position, doc) in enumerate(zip(chosen, picked.tolist(), strict=True)):
+            try:
+                passage, article = self.passages[doc], self.articles[owner[doc]]
+            except IndexFileError:  # its saved text is damaged and its file changed since: not shown
+                continue
+            found = frozenset(term for term, where in matched.items() if where[row])
+            hits.append(Hit(passage, article, float(scores[position]), found))
         return SearchResult(tuple(fold_same_story(hits, k)), terms)
 
     def _wants_recent(self, question: str) -> bool:
@@ -376,13 +387,64 @@ class Library:
             return []
         newest = np.sort(ordinals)[-min(count, len(ordinals))]
         candidates = np.flatnonzero(ordinals >= newest).tolist()
-        chosen = sorted(candidates, key=lambda number: (-int(ordinals[number]), ids[number]))[:count]
-        return [self.articles[number] for number in chosen]
+        chosen = sorted(candidates, key=lambda number: (-int(ordinals[number]), ids[number]))
+        return list(itertools.islice(self._readable(chosen), count))
+
+    def _readable(self, numbers: Iterable[int]) -> Iterator[Article]:
+        """The articles at `numbers`, less any whose saved text is damaged beyond repair."""
+        for number in numbers:
+            try:
+                yield self.articles[number]
+            except IndexFileError:  # logged where it was found
+                continue
 
     @property
     def vocabulary_size(self) -> int:
         """How many distinct terms the index holds."""
         return len(self.index.vocabulary)
+
+
+class _SavedBodies:
+    """Article bodies from a saved index; a damaged one is read again from its corpus file.
+
+    `SavedTexts` refuses a body that does not match its checksum. The corpus file it came
+    from still holds it while the file is unchanged, which the checksum tells: the
+    answer is then the same as before the damage. The first damage found is logged
+    once and marks the saved index, so the next start or /reload rebuilds it.
+    """
+
+    def __init__(self, texts: store.SavedTexts, root: Path, columns: dict[str, list[str | None]]) -> None:
+        self.texts = texts
+        self.root = root
+        self.ids, self.files = columns["id"], columns["file"]
+        self.damaged = False
+
+    def __call__(self, number: int) -> bytes:
+        try:
+            return self.texts(number)
+        except IndexFileError as damage:
+            if not self.damaged:
+                self.damaged = True
+                self.texts.mark_damaged(str(damage))
+                logger.warning(
+                    "saved index damaged: %s; reading its articles from the corpus files instead "
+                    "until the next start or /reload rebuilds it",
+                    damage,
+                )
+            body = self._from_corpus(number)
+            if body is None:
+                raise IndexFileError(f"{damage}, and {self.files[number]} has changed since") from None
+            return body
+
+    def _from_corpus(self, number: int) -> bytes | None:
+        """Article `number`'s body read again from its file, if that still holds what was indexed."""
+        path = self.root / str(self.files[number])
+        articles, _, _ = load_files(self.root, [path] if path.is_file() else [])
+        for article in articles:
+            if article.id == self.ids[number]:
+                body = encoded_body(article)
+                return body if self.texts.matches(number, body) else None
+        return None
 
 
 class _Passages:

@@ -2,14 +2,13 @@
 
 An archive of a million passages would cost seconds to turn into Python objects at
 start-up, and most are never shown; a question needs only the few it returns. The
-tables keep compact columns (numpy arrays, one UTF-8 text buffer) and build an
-`Article`, `Passage` or `Event` when it is asked for.
+tables keep compact columns (numpy arrays, and a way to read each article's body) and
+build an `Article`, `Passage` or `Event` when it is asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import mmap
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar, overload
 
@@ -18,7 +17,7 @@ import numpy.typing as npt
 
 from .models import Article, Event, Passage, Precision
 
-__all__ = ["ArticleColumns", "ArticleTable", "EventTable", "PassageTable"]
+__all__ = ["ArticleColumns", "ArticleTable", "EventTable", "PassageTable", "encoded_body"]
 
 ArticleColumns = dict[str, list[str | None]]
 """`id`, `headline`, `url`, `source`, `caption` and `file` (its corpus path), a list each."""
@@ -29,7 +28,8 @@ PARAGRAPH_BREAK = "\n\n"
 """Paragraphs are whitespace-normalised, so this never occurs inside one."""
 
 
-def _encoded(article: Article) -> bytes:
+def encoded_body(article: Article) -> bytes:
+    """An article's paragraphs as UTF-8, joined by blank lines: its body as a table stores it."""
     return PARAGRAPH_BREAK.join(article.paragraphs).encode("utf-8")
 
 
@@ -85,23 +85,7 @@ class ArticleTable(_Table[Article]):
         columns: ArticleColumns = {name: [getattr(a, name) for a in articles] for name in FIELDS}
         columns["file"] = list(files)
         ordinals = np.asarray([a.date.toordinal() for a in articles], dtype=np.int32)
-        return cls(columns, ordinals, lambda number: _encoded(articles[number]), articles)
-
-    @classmethod
-    def from_columns(
-        cls,
-        columns: ArticleColumns,
-        ordinals: npt.NDArray[np.int32],
-        texts: bytes | mmap.mmap,
-        text_offsets: npt.NDArray[np.int64],
-    ) -> ArticleTable:
-        """A table over saved columns; `texts` holds every article's body, one after another."""
-        offsets = np.asarray(text_offsets)
-
-        def body(number: int) -> bytes:
-            return texts[int(offsets[number]) : int(offsets[number + 1])]
-
-        return cls(columns, ordinals, body)
+        return cls(columns, ordinals, lambda number: encoded_body(articles[number]), articles)
 
     @classmethod
     def joined(
@@ -119,7 +103,7 @@ class ArticleTable(_Table[Article]):
         return cls(columns, ordinals, body)
 
     def saved_form(self) -> tuple[ArticleColumns, bytes, npt.NDArray[np.int64]]:
-        """The columns, all bodies in one buffer, and where each starts: for `from_columns`."""
+        """The columns, all bodies in one buffer, and where each starts: what an index saves."""
         bodies = [self.body(number) for number in range(len(self))]
         offsets = np.zeros(len(bodies) + 1, dtype=np.int64)
         np.cumsum([len(body) for body in bodies], out=offsets[1:])

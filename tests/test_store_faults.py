@@ -1,0 +1,249 @@
+"""A damaged saved index is rebuilt or refused, never served and never fatal.
+
+Every saved file is damaged five ways on disk, with the library stopped and while it is
+serving; each time the answers must equal a fresh build's, and the damage must be named
+in exactly one log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import Library
+from retrieval.store import DAMAGED, FILES, MANIFEST, POINTER, POSTINGS, TEXTS
+from tests.conftest import ROOT, SHIPPED_CORPUS, article
+
+EVAL_CORPUS = ROOT / "tests" / "fixtures" / "eval" / "corpus"
+QUESTIONS = (
+    "Who negotiated with Abramovich?",
+    "Which country won the chess olympiad in Budapest?",
+    "Which harbour reopened after three months of repairs?",
+    "Near which town did a volcano erupt in Iceland?",
+    "grain ships Odesa",
+    "ferry",
+)
+SAVED_FILES = (POINTER, MANIFEST, *FILES)
+
+
+def truncate_to_half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def truncate_to_zero(data: bytes) -> bytes:
+    return b""
+
+
+def flip_a_middle_byte(data: bytes) -> bytes:
+    return flipped(data, [len(data) // 2])
+
+
+def flip_the_last_byte(data: bytes) -> bytes:
+    return flipped(data, [len(data) - 1])
+
+
+def flip_random_bits(data: bytes) -> bytes:
+    rng = random.Random(len(data))  # fixed per file: the same bits on every run
+    changed = bytearray(data)
+    for _ in range(3):
+        bit = rng.randrange(8 * len(data))
+        changed[bit // 8] ^= 1 << bit % 8
+    return bytes(changed)
+
+
+def flipped(data: bytes, positions: list[int]) -> bytes:
+    changed = bytearray(data)
+    for position in positions:
+        changed[position] ^= 0xFF
+    return bytes(changed)
+
+
+MUTATIONS: tuple[Callable[[bytes], bytes], ...] = (
+    truncate_to_half,
+    truncate_to_zero,
+    flip_a_middle_byte,
+    flip_the_last_byte,
+    flip_random_bits,
+)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real corpus: eight articles in two formats, dated events, one bad file."""
+    root = tmp_path_factory.mktemp("faults") / "corpus"
+    shutil.copytree(EVAL_CORPUS, root)
+    shutil.copy(SHIPPED_CORPUS / "000_eba0014b280aac67.txt", root / "umerov.txt")
+    grain = {"id": "1", "title": "Grain", "date": "2024-10-25", "text": "Grain ships left Odesa."}
+    (root / "feeds.jsonl").write_text(json.dumps(grain) + "\n")
+    (root / "broken.txt").write_text("no date line\n\nbody")
+    return root
+
+
+@pytest.fixture(scope="module")
+def fresh(corpus: Path) -> Library:
+    """What every damaged index must answer like: a build from the files, never saved."""
+    return Library.load(corpus)
+
+
+@pytest.fixture(scope="module")
+def pristine(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A saved index of `corpus`, copied for each test to damage."""
+    cache = tmp_path_factory.mktemp("pristine") / "index"
+    Library.load(corpus, index_dir=cache)
+    return cache
+
+
+@pytest.fixture
+def cache(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(pristine, copy)
+    return copy
+
+
+def saved_file(cache: Path, name: str) -> Path:
+    if name == POINTER:
+        return cache / POINTER
+    return cache / (cache / POINTER).read_text().split()[0] / name
+
+
+def same_answers(library: Library, fresh: Library) -> None:
+    """Every answer, article, passage and event equals the fresh build's (every text is read)."""
+    for question in QUESTIONS:
+        assert library.search(question) == fresh.search(question)
+        assert library.search(question, now=dt.date(2024, 3, 12)) == fresh.search(
+            question, now=dt.date(2024, 3, 12)
+        )
+    assert list(library.articles) == list(fresh.articles)
+    assert list(library.passages) == list(fresh.passages)
+    assert library.timeline.latest(100) == fresh.timeline.latest(100)
+    assert library.latest(20) == fresh.latest(20)
+    assert library.report == fresh.report
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+def memory_mapped(library: Library) -> bool:
+    return isinstance(library.index.doc_ids, np.memmap)
+
+
+def test_every_saved_file_is_damaged_here(pristine: Path) -> None:
+    """The fault matrix covers each file the index holds, and each is long enough to damage."""
+    folder = saved_file(pristine, MANIFEST).parent
+    assert sorted(path.name for path in folder.iterdir()) == sorted([MANIFEST, *FILES])
+    assert all(saved_file(pristine, name).stat().st_size >= 2 for name in SAVED_FILES)
+
+
+@pytest.mark.parametrize("mutate", MUTATIONS, ids=lambda mutate: mutate.__name__)
+@pytest.mark.parametrize("name", SAVED_FILES)
+def test_a_damaged_saved_file_is_rebuilt_and_named_once_never_served(
+    corpus: Path,
+    fresh: Library,
+    cache: Path,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    mutate: Callable[[bytes], bytes],
+) -> None:
+    caplog.set_level(logging.INFO, logger="retrieval")
+    path = saved_file(cache, name)
+    path.write_bytes(mutate(path.read_bytes()))
+
+    same_answers(Library.load(corpus, index_dir=cache), fresh)  # a start, then every text read
+    [line] = warnings(caplog)
+    assert name in line
+
+    caplog.clear()  # the next start: the damage was rebuilt, or is now, and never again
+    same_answers(Library.load(corpus, index_dir=cache), fresh)
+    caplog.clear()
+    again = Library.open_current(corpus, cache)
+    assert again is not None and memory_mapped(again)
+    same_answers(again, fresh)
+    assert warnings(caplog) == []
+
+
+@pytest.mark.parametrize("mutate", MUTATIONS[2:], ids=lambda mutate: mutate.__name__)
+def test_the_indexer_finds_texts_damaged_in_place_before_serving(
+    corpus: Path,
+    fresh: Library,
+    cache: Path,
+    caplog: pytest.LogCaptureFixture,
+    mutate: Callable[[bytes], bytes],
+) -> None:
+    """`python -m retrieval` (start with a stale index, /reload) checks every text at open."""
+    caplog.set_level(logging.INFO, logger="retrieval")
+    path = saved_file(cache, TEXTS)
+    path.write_bytes(mutate(path.read_bytes()))
+    library = Library.load(corpus, index_dir=cache, check_texts=True)
+    [line] = warnings(caplog)
+    assert f"{TEXTS} does not match its checksum" in line
+    assert not memory_mapped(library)  # rebuilt, not opened
+    same_answers(library, fresh)
+
+
+def damage_in_place(path: Path, how: str) -> None:
+    """Change a file as an editor or a broken disk would, without replacing it."""
+    with path.open("r+b") as stream:
+        if how == "truncate":
+            stream.truncate(path.stat().st_size // 2)
+        else:
+            stream.seek(path.stat().st_size // 2)
+            byte = stream.read(1)
+            stream.seek(-1, 1)
+            stream.write(bytes([byte[0] ^ 0xFF]))
+
+
+@pytest.mark.parametrize("how", ["truncate", "edit"])
+@pytest.mark.parametrize("name", [name for name in SAVED_FILES if name.removesuffix(".npy") not in POSTINGS])
+def test_damage_under_a_running_library_is_never_shown_and_a_reload_rebuilds(
+    corpus: Path, fresh: Library, cache: Path, caplog: pytest.LogCaptureFixture, name: str, how: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="retrieval")
+    running = Library.open_current(corpus, cache)
+    assert running is not None and memory_mapped(running)
+    assert running.search(QUESTIONS[0]) == fresh.search(QUESTIONS[0])
+    folder = saved_file(cache, MANIFEST).parent
+    damage_in_place(saved_file(cache, name), how)
+
+    same_answers(running, fresh)  # the texts are read again now; everything else was read at open
+    lines = warnings(caplog)
+    assert len(lines) == (1 if name == TEXTS else 0) and all(TEXTS in line for line in lines)
+
+    caplog.clear()  # /reload: the indexer in a child process, then the bot opens what it saved
+    Library.load(corpus, index_dir=cache, check_texts=True)
+    reloaded = Library.load(corpus, index_dir=cache)
+    assert memory_mapped(reloaded)
+    assert saved_file(cache, MANIFEST).parent != folder and not (folder / DAMAGED).exists()
+    same_answers(reloaded, fresh)
+
+
+def test_an_article_damaged_whose_file_changed_since_is_left_out_not_shown(
+    corpus: Path, fresh: Library, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its saved text cannot be trusted and its file no longer holds it: answers skip it."""
+    root, cache = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(corpus, root)
+    Library.load(root, index_dir=cache)
+    running = Library.open_current(root, cache)
+    assert running is not None
+    question = "Which country won the chess olympiad in Budapest?"
+    assert running.search(question).hits[0].article.id == "chess"
+    texts = saved_file(cache, TEXTS)
+    texts.write_bytes(flipped(texts.read_bytes(), list(range(texts.stat().st_size))))  # every article
+    (root / "chess.txt").write_text(article("2024-09-23", "Chess", "Norway won the olympiad."))
+
+    hits = running.search(question).hits
+    assert hits and "chess" not in [hit.article.id for hit in hits]
+    assert [hit.passage for hit in hits] == [
+        hit.passage for hit in fresh.search(question, k=10).hits if hit.article.id != "chess"
+    ][: len(hits)]
+    assert [a.id for a in running.latest(20)] == [a.id for a in fresh.latest(20) if a.id != "chess"]
+    assert len(warnings(caplog)) == 1
