@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import random
 import shutil
 from collections.abc import Callable
@@ -247,3 +248,29 @@ def test_an_article_damaged_whose_file_changed_since_is_left_out_not_shown(
     ][: len(hits)]
     assert [a.id for a in running.latest(20)] == [a.id for a in fresh.latest(20) if a.id != "chess"]
     assert len(warnings(caplog)) == 1
+
+
+def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut after the switch must not find a pointer to files still only in memory."""
+    events: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(descriptor: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{descriptor}")))
+        fsync(descriptor)
+
+    def recording_replace(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        events.append(("replace", str(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    switch = events.index(("replace", str(cache / POINTER)))
+    flushed = {path for kind, path in events[:switch] if kind == "fsync"}
+    build = saved_file(cache, MANIFEST).parent
+    assert {str(path) for path in build.iterdir()} | {str(build), str(cache / f".{POINTER}.tmp")} <= flushed
+    assert events[switch + 1 :] == [("fsync", str(cache))]  # the rename itself

@@ -46,11 +46,12 @@ StartBot = Callable[..., Awaitable[RunningBot]]
 
 @pytest.fixture
 async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[StartBot]:
-    """Start the bot over a copy of the shipped corpus; settings can be overridden."""
+    """Start the bot over a copy of the shipped corpus (from its saved index with `saved_index`);
+    settings can be overridden."""
     caplog.set_level(logging.DEBUG)
     started: list[RunningBot] = []
 
-    async def start(**overrides: Any) -> RunningBot:
+    async def start(saved_index: bool = False, **overrides: Any) -> RunningBot:
         corpus = tmp_path / "corpus"
         if not corpus.exists():
             shutil.copytree(SHIPPED_CORPUS, corpus)
@@ -65,7 +66,13 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
             **overrides,
         }
         settings = Settings(_env_file=None, **values)
-        application = build_application(settings, Library.load(settings.corpus_dir))
+        if saved_index:  # as `newsbot run` serves: the index saved in INDEX_DIR, opened after checks
+            Library.load(settings.corpus_dir, index_dir=settings.index_dir)
+            library = Library.open_current(settings.corpus_dir, settings.index_dir)
+            assert library is not None
+        else:
+            library = Library.load(settings.corpus_dir)
+        application = build_application(settings, library)
         await application.initialize()
         await application.post_init(application)
         await application.start()
