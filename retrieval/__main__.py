@@ -2,7 +2,9 @@
 
 The bot runs this in a child process on /reload, so that reading and analyzing articles
 never competes with answering questions for the interpreter lock; the bot then only maps
-the saved result. Run by hand, it prepares the index before a start. When its standard
+the saved result. It checks every saved article text too, which the bot leaves to the
+moment each is read, so a texts file damaged in place is rebuilt here, off the serving
+path. Run by hand, it prepares the index before a start. When its standard
 input closes (the bot that started it has stopped), it exits at once, mid-build: the
 saved index is replaced atomically or not at all. (Only a pipe is watched: run from a
 terminal, cron or with `< /dev/null`, it always finishes.)

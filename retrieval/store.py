@@ -230,6 +230,8 @@ def load_saved(
         raise IndexFileError(f"{folder / MANIFEST} does not match its checksum in {pointer}")
     try:
         return _open_checked(folder, json.loads(manifest_bytes), corpus, options, check_texts)
+    except OSError as error:  # a file gone or unreadable since it was checked
+        raise IndexFileError(f"saved index in {folder} cannot be read: {error}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as error:  # a manifest this version never wrote
         message = f"saved index in {folder} does not hold what its manifest says: {error!r}"
         raise IndexFileError(message) from None
