@@ -274,3 +274,20 @@ def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
     build = saved_file(cache, MANIFEST).parent
     assert {str(path) for path in build.iterdir()} | {str(build), str(cache / f".{POINTER}.tmp")} <= flushed
     assert events[switch + 1 :] == [("fsync", str(cache))]  # the rename itself
+
+
+@pytest.mark.parametrize("name", [f"{name}.npy" for name in POSTINGS])
+def test_postings_edited_under_a_running_library_are_rebuilt_by_the_next_reload(
+    corpus: Path, fresh: Library, cache: Path, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    """They stay memory-mapped while serving (see the README); a reload checks them again."""
+    caplog.set_level(logging.INFO, logger="retrieval")
+    running = Library.open_current(corpus, cache)
+    assert running is not None
+    damage_in_place(saved_file(cache, name), "edit")
+    Library.load(corpus, index_dir=cache, check_texts=True)  # /reload: the indexer, then the bot
+    [line] = warnings(caplog)
+    assert f"{name} does not match its checksum" in line
+    reloaded = Library.load(corpus, index_dir=cache)
+    assert memory_mapped(reloaded)
+    same_answers(reloaded, fresh)
