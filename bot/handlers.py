@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 from retrieval import CorpusError, Library, analyze
 
 from . import render
+from .delivery import MaybeDelivered
 from .fairness import Verdict
 from .reloading import in_daemon_thread, index_in_child_process
 from .state import BotState
@@ -270,8 +271,11 @@ async def non_text_message(update: Update, context: Context) -> None:
 
 
 async def error_handler(update: object, context: Context) -> None:
-    """Log the failure with its update id, then tell the user something went wrong."""
+    """Log the failure with its update id, then tell the user, unless the reply may have arrived."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, MaybeDelivered):  # the reply may have arrived: no second message
+        logger.warning("update %s: %s", update_id, context.error)
+        return
     logger.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -42,6 +43,13 @@ class RunningBot:
 
 
 StartBot = Callable[..., Awaitable[RunningBot]]
+
+
+async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 30) -> None:
+    """Wait until a log record holding `text` has been written."""
+    async with asyncio.timeout(timeout):
+        while not any(text in record.getMessage() for record in caplog.records):
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """A small fake Telegram Bot API server on 127.0.0.1, for driving the real bot over HTTP.
 
-It queues updates for `getUpdates`, answers the methods the bot calls with plausible
-objects, records every call, and can be told to fail a method (status, description,
-`retry_after`) or to drop the connection, to test the bot's handling of faults.
+It queues updates for `getUpdates` and keeps them until a later call's `offset` confirms
+them, as Telegram does (so a restarted bot gets what it had not confirmed), answers the
+methods the bot calls with plausible objects, records every call, and can be told to fail
+a method in the ways a network fails (see `Fault`), to test the bot's handling of faults.
 """
 
 from __future__ import annotations
@@ -41,12 +42,23 @@ class Call:
 
 @dataclass
 class Fault:
-    """A planned failure of one call: an HTTP error, or a dropped connection."""
+    """A planned fault of one call.
+
+    By default an error answer (`status`, `description`, `retry_after`), for a request
+    Telegram did not act on; `drop` closes the connection without any answer instead.
+    With `delivered`, the request is acted on first (recorded as a call) and only its
+    answer is lost: dropped, or sent `delay` seconds late (past the client's timeout).
+    `refuse` acts on the call and answers it, then closes the connection and refuses new
+    ones until `accept_connections()`.
+    """
 
     status: int = 500
     description: str = "Internal Server Error"
     retry_after: int | None = None
     drop: bool = False
+    delivered: bool = False
+    delay: float = 0.0
+    refuse: bool = False
 
 
 class FakeBotApi:
@@ -56,12 +68,19 @@ class FakeBotApi:
         self.token = token
         self.calls: list[Call] = []
         self.faults: dict[str, list[Fault]] = {}
+        self.latency: dict[str, float] = {}
+        """Seconds the answer to each call of a method takes, after the call is acted on."""
+        self.confirmations: list[tuple[int, int]] = []
+        """(offset, messages sent so far) at each `getUpdates` as it confirms the updates before offset."""
         self.down = False
+        self.batch = 100
+        """The most updates one `getUpdates` hands out (Telegram's own limit is 100)."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
         self.port = 0
 
     @property
@@ -74,9 +93,14 @@ class FakeBotApi:
         app.router.add_get("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await self.accept_connections()
+
+    async def accept_connections(self) -> None:
+        """Listen (again, on the same port after a `Fault(refuse=True)`)."""
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await self._site.start()
+        self.port = self._site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -172,33 +196,37 @@ class FakeBotApi:
                 {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
             )
         planned = self.faults.get(method)
-        if planned:
-            fault = planned.pop(0)
-            if fault.drop:
-                assert request.transport is not None
-                request.transport.close()
-                return web.Response()
-            body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
-            if fault.retry_after is not None:
-                body["parameters"] = {"retry_after": fault.retry_after}
-            return web.json_response(body, status=fault.status)
+        fault = planned.pop(0) if planned else None
+        if fault is not None and not (fault.delivered or fault.refuse):  # not acted on
+            return _dropped(request) if fault.drop else _error(fault)
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         else:
             result = self._result(method, params)
         self.calls.append(Call(method, params))
         await self._notify()
-        return web.json_response({"ok": True, "result": result})
+        await asyncio.sleep(self.latency.get(method, 0.0))
+        response = web.json_response({"ok": True, "result": result})
+        if fault is not None:  # acted on; now its answer goes astray
+            await asyncio.sleep(fault.delay)
+            if fault.drop:
+                return _dropped(request)
+            if fault.refuse:
+                assert self._site is not None
+                await self._site.stop()  # no new connections; this one closes after the answer
+                response.force_close()
+        return response
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self.confirmations.append((offset, len(self.sent("sendMessage"))))
         wait = min(float(params.get("timeout") or 0), 0.2)  # short, so that stopping is quick
         if not self._updates and wait > 0:
             async with self._changed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates)), wait)
-        return list(self._updates[: int(params.get("limit") or 100)])
+        return list(self._updates[: min(int(params.get("limit") or 100), self.batch)])
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
@@ -216,6 +244,21 @@ class FakeBotApi:
                 message["reply_markup"] = params["reply_markup"]
             return message
         return True
+
+
+def _error(fault: Fault) -> web.Response:
+    """The error answer Telegram gives to a request it did not act on."""
+    body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
+    if fault.retry_after is not None:
+        body["parameters"] = {"retry_after": fault.retry_after}
+    return web.json_response(body, status=fault.status)
+
+
+def _dropped(request: web.Request) -> web.Response:
+    """Close the connection without an answer."""
+    assert request.transport is not None
+    request.transport.close()
+    return web.Response()
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, TOKEN, StartBot
+from tests.e2e.conftest import ADMIN, TOKEN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
 
 NOTHING = re.compile(r"I found nothing for <i>(.*?)</i>")
@@ -26,12 +26,11 @@ async def test_429_retry_after_is_waited_out_and_the_answer_arrives(start_bot: S
 @pytest.mark.parametrize(
     "faults",
     [
-        [Fault(500), Fault(502, "Bad Gateway")],  # server errors
-        [Fault(drop=True)],  # connection dropped mid-request
-        [Fault(503, "Service Unavailable"), Fault(drop=True), Fault(500)],
+        [Fault(500), Fault(502, "Bad Gateway")],  # server errors: Telegram did not act on the request
+        [Fault(503, "Service Unavailable"), Fault(500), Fault(502, "Bad Gateway")],
     ],
 )
-async def test_server_errors_and_dropped_connections_are_retried(
+async def test_server_errors_are_retried_and_the_answer_arrives_once(
     start_bot: StartBot, faults: list[Fault]
 ) -> None:
     bot = await start_bot()
@@ -39,6 +38,39 @@ async def test_server_errors_and_dropped_connections_are_retried(
     reply = await bot.ask("Istanbul")
     assert "Istanbul" in reply.params["text"]
     assert len(bot.api.sent("sendMessage")) == 1
+
+
+async def test_a_refused_connection_is_retried_and_the_answer_arrives_once(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendChatAction", Fault(refuse=True))  # "typing…" goes out, then the port closes
+    bot.api.push_message("Istanbul", user_id=7)
+    await wait_for_log(caplog, "sendMessage failed (httpx.ConnectError")  # refused: nothing was sent
+    await bot.api.accept_connections()
+    (reply,) = await bot.api.wait_for("sendMessage", chat_id=7)
+    assert "Istanbul" in reply.params["text"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "delivered"),
+    [
+        (Fault(drop=True, delivered=True), 1),  # delivered, then the connection dropped
+        (Fault(delivered=True, delay=6.0), 1),  # delivered, answered after the client's 5 s timeout
+        (Fault(drop=True), 0),  # dropped before Telegram acted: the bot cannot tell, so no resend
+    ],
+)
+async def test_a_message_whose_answer_is_lost_is_not_sent_again(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, fault: Fault, delivered: int
+) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendMessage", fault)
+    bot.api.push_message("Istanbul", user_id=7)
+    await wait_for_log(caplog, "it may have reached Telegram: not sent again")
+    assert len(bot.api.sent("sendMessage")) == delivered  # no second copy, and no apology
+    answer = await bot.ask("Abramovich")  # and the bot keeps answering
+    assert "Abramovich" in answer.params["text"]
+    assert len(bot.api.sent("sendMessage", 7)) == delivered + 1
 
 
 async def test_polling_survives_an_outage_without_losing_or_repeating_updates(start_bot: StartBot) -> None:
