@@ -39,6 +39,16 @@ WEBHOOK_MAX_BODY_BYTES = 1 << 20
 """An update is a few kilobytes; a bigger request body is refused before it is read."""
 
 
+class NewsbotApplication(Application):  # type: ignore[type-arg]
+    """python-telegram-bot's application, except that a stop does not wait for a reload."""
+
+    async def stop(self) -> None:
+        """Abandon a reload in progress (its child is killed), then stop: answer what was taken."""
+        state: BotState = self.bot_data["state"]
+        state.reloads.abandon()
+        await super().stop()
+
+
 def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
     """Build the bot: one handler per command or message kind, and the error handler."""
     if settings.telegram_bot_token is None:
@@ -47,6 +57,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     install_redaction([token])  # before the first request can log a URL with the token in it
     application = (
         ApplicationBuilder()
+        .application_class(NewsbotApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
         .post_init(register_commands)

@@ -21,7 +21,6 @@ from retrieval import CorpusError, Library, analyze
 from . import render
 from .delivery import MaybeDelivered
 from .fairness import Verdict
-from .reloading import in_daemon_thread, index_in_child_process
 from .state import BotState
 
 logger = logging.getLogger(__name__)
@@ -222,23 +221,22 @@ async def reload_command(update: Update, context: Context) -> None:
         logger.warning("refused /reload from user %s in chat %s", user.id if user else None, message.chat.id)
         await message.reply_text("Sorry, only the bot's admins can reload the corpus.")
         return
-    if state.reload_lock.locked():
+    if state.reloads.running:
         await message.reply_text("A reload is already running; I will report when it is done.")
         return
-    async with state.reload_lock:
-        before = state.sizes
-        logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
-        try:
-            await index_in_child_process(state.corpus_dir, state.index_dir)
-            library = await in_daemon_thread(Library.load, state.corpus_dir, None, state.index_dir)
-        except CorpusError as error:
-            logger.warning("reload failed, keeping the old corpus: %s", error)
-            await message.reply_text(
-                render.render_reload_failed(str(error), before), parse_mode=ParseMode.HTML
-            )
-            return
-        state.library = library
-        logger.info("reloaded: %s -> %s articles and passages", before, state.sizes)
+    before = state.sizes
+    logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
+    try:
+        library = await state.reloads.run(state.corpus_dir, state.index_dir)
+    except CorpusError as error:
+        logger.warning("reload failed, keeping the old corpus: %s", error)
+        await message.reply_text(render.render_reload_failed(str(error), before), parse_mode=ParseMode.HTML)
+        return
+    if library is None:
+        logger.warning("reload abandoned: the bot is stopping; the next start reads the corpus again")
+        return
+    state.library = library
+    logger.info("reloaded: %s -> %s articles and passages", before, state.sizes)
     await message.reply_text(
         render.render_reload(before, state.sizes, library.report), parse_mode=ParseMode.HTML
     )

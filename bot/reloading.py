@@ -1,9 +1,10 @@
-"""Reading a corpus again while the bot keeps answering.
+"""Reading a corpus again while the bot keeps answering, and dropping it when the bot stops.
 
 The work is done in a child process (`python -m retrieval`), which saves the new index;
 the bot then maps it in a thread, which takes a fraction of a second. Analyzing text in
 a thread of the bot itself would hold the interpreter lock for most of the reload and
-slow every answer meanwhile.
+slow every answer meanwhile. A stopping bot does not wait for a reload (it may take
+minutes): `Reloads.abandon` kills the child at once and the old library stays.
 """
 
 from __future__ import annotations
@@ -17,12 +18,50 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from retrieval import Library
+
 from .settings import secret_variables
 
-__all__ = ["in_daemon_thread", "index_in_child_process"]
+__all__ = ["Reloads", "in_daemon_thread", "index_in_child_process", "reload_library"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class Reloads:
+    """One reload at a time, which a stopping bot abandons at once."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[Library] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether a reload is in progress."""
+        return self._task is not None
+
+    async def run(self, corpus: Path, index_dir: Path) -> Library | None:
+        """The library read again from `corpus`, or None if the bot stopped first.
+
+        Raises `CorpusError` when the corpus cannot be read; the caller keeps the old library.
+        """
+        task = self._task = asyncio.create_task(reload_library(corpus, index_dir))
+        try:
+            await asyncio.wait([task])
+        finally:
+            task.cancel()  # if this wait itself was cancelled; a finished task ignores it
+            self._task = None
+        return None if task.cancelled() else task.result()
+
+    def abandon(self) -> None:
+        """Stop the reload in progress, if any: its child process is killed, nothing is swapped in."""
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def reload_library(corpus: Path, index_dir: Path) -> Library:
+    """Index `corpus` in a child process, then map what it saved (or build here, if it could not)."""
+    await index_in_child_process(corpus, index_dir)
+    return await in_daemon_thread(Library.load, corpus, None, index_dir)
 
 
 async def index_in_child_process(corpus: Path, index_dir: Path) -> None:

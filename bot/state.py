@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from retrieval import Library
 
 from .fairness import QuestionRateLimit
+from .reloading import Reloads
 
 
 class QueryStore:
@@ -48,7 +48,7 @@ class BotState:
     top_k: int
     fairness: QuestionRateLimit
     queries: QueryStore = field(default_factory=QueryStore)
-    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reloads: Reloads = field(default_factory=Reloads)
 
     @property
     def sizes(self) -> tuple[int, int]:
