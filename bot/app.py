@@ -26,6 +26,7 @@ from tornado.httpserver import HTTPServer
 from retrieval import Library
 
 from . import handlers
+from .backlog import UpdateBacklog, confirm_answered
 from .delivery import RetryingRateLimiter
 from .fairness import QuestionRateLimit
 from .logs import install_redaction
@@ -61,6 +62,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         .token(token)
         .base_url(settings.telegram_base_url)
         .post_init(register_commands)
+        .update_queue(UpdateBacklog(settings.max_unanswered_updates))
         .concurrent_updates(PerChatUpdateProcessor())
         .rate_limiter(RetryingRateLimiter())
         .build()
@@ -146,5 +148,6 @@ def run(application: Application, settings: Settings, webhook: bool) -> None:  #
         application.run_webhook(**options, bootstrap_retries=-1)
     else:
         logger.info("polling Telegram for updates")
+        application.post_stop = confirm_answered
         # bootstrap_retries=-1: a Telegram outage at start-up is waited out, not fatal
         application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)

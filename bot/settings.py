@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     questions_per_minute: int = Field(20, ge=1, le=10_000)
     """Questions one user may ask per minute before a polite "slow down"."""
+    max_unanswered_updates: int = Field(100, ge=1, le=10_000)
+    """Updates the bot may take from Telegram before answering them: what a hard kill can lose.
+
+    Telegram sends about 30 messages a second, so 100 are answered in under 4 s, well inside
+    the 10 s a container gets between SIGTERM and SIGKILL; and 100 in flight keep that rate
+    even when each answer takes three seconds to go out.
+    """
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -87,6 +87,24 @@ async def test_polling_survives_an_outage_without_losing_or_repeating_updates(st
     assert len(bot.api.sent("sendMessage")) == 5  # each answered exactly once
 
 
+async def test_the_confirmed_offset_never_runs_more_than_the_bound_ahead_of_the_answers(
+    start_bot: StartBot,
+) -> None:
+    bound = 5
+    bot = await start_bot(max_unanswered_updates=bound)
+    bot.api.batch = 20  # three getUpdates batches ...
+    bot.api.latency["sendMessage"] = 0.05  # ... answered slowly
+    users = range(500, 560)
+    last = max(bot.api.push_message(f"zzq{user}", user_id=user) for user in users)
+    for user in users:
+        await bot.api.wait_for("sendMessage", chat_id=user, timeout=60)
+    # updates before the offset are forgotten by Telegram: at most `bound` of them unanswered
+    ahead = [offset - 1 - answered for offset, answered in bot.api.confirmations if offset]
+    assert ahead and max(ahead) <= bound
+    assert bot.api.confirmations[-1][0] == last + 1  # and all are confirmed in the end
+    assert len(bot.api.sent("sendMessage")) == len(users)
+
+
 async def test_a_burst_is_answered_once_each_and_in_order_per_user(start_bot: StartBot) -> None:
     bot = await start_bot()
     users, per_user = 10, 8
