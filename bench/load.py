@@ -12,6 +12,16 @@ With `--reload`, a quarter of the way through, 10% more passages arrive as new f
 and an admin sends /reload (`update`); with `rebuild` the saved index is deleted first,
 so the whole corpus is read again. It then also prints how long the reload took and the
 latencies of the questions asked while it ran.
+
+    python bench/load.py --stop grace          # SIGTERM with 1,000 questions queued, SIGKILL 10 s later
+    python bench/load.py --stop grace --bound 10000   # the same with no bound (as before it)
+    python bench/load.py --stop reload --generate 100000   # SIGTERM during a full /reload
+
+`--stop grace` queues 1,000 questions from 1,000 users at once, sends SIGTERM once 100
+are answered and SIGKILL 10 s later if the bot still runs (a container's grace),
+restarts the bot (the fake server hands out again what was not confirmed), and prints
+how long the stop took and how many questions were lost or answered twice. `--stop
+reload` times SIGTERM to exit during a /reload that rebuilds the whole index, 5 times.
 """
 
 from __future__ import annotations
@@ -64,8 +74,25 @@ def main() -> None:
     )
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds before giving up")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--stop",
+        choices=("grace", "reload"),
+        help="instead of the load: SIGTERM then SIGKILL with a queue, or SIGTERM during a /reload",
+    )
+    parser.add_argument(
+        "--bound", type=int, default=100, help="MAX_UNANSWERED_UPDATES for --stop grace (default 100)"
+    )
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds from SIGTERM to SIGKILL")
+    parser.add_argument(
+        "--answered", type=int, default=100, help="--stop grace: SIGTERM once this many are answered"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args))
+    if args.stop == "grace":
+        asyncio.run(stop_with_a_queue(args))
+    elif args.stop == "reload":
+        asyncio.run(stop_during_reload(args))
+    else:
+        asyncio.run(run(args))
 
 
 def generate_corpus(folder: Path, passages: int, seed: int) -> list[str]:
@@ -210,6 +237,115 @@ async def send_and_measure(
         report = " ".join(api.sent("sendMessage", ADMIN)[0].params["text"].split())
         print(f"reload ({reload.kind})  {done - reload.started:.1f} s: {report[:120]}")
         print(f"questions asked during the reload  {len(during)}, p50 / p95 / p99 {percentiles(during)}")
+
+
+async def start_bot(api: FakeBotApi, corpus: Path, index: Path, **values: str) -> asyncio.subprocess.Process:
+    """The bot as a process (`python -m bot`), once it polls the fake server."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": api.base_url,
+        "CORPUS_DIR": str(corpus),
+        "INDEX_DIR": str(index),
+        "LOG_LEVEL": "WARNING",
+        "ADMIN_IDS": str(ADMIN),
+        **values,
+    }
+    polls = len(api.sent("getUpdates"))
+    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=ROOT, env=env)
+    await api.wait_for("getUpdates", count=polls + 1, timeout=600)
+    return bot
+
+
+async def stop_within(bot: asyncio.subprocess.Process, grace: float) -> tuple[float, bool]:
+    """SIGTERM, then SIGKILL after `grace` seconds if still running: (seconds to exit, killed?)."""
+    started = time.monotonic()
+    bot.terminate()
+    try:
+        await asyncio.wait_for(bot.wait(), grace)
+    except TimeoutError:
+        bot.kill()
+        await bot.wait()
+        return time.monotonic() - started, True
+    return time.monotonic() - started, False
+
+
+async def stop_with_a_queue(args: argparse.Namespace) -> None:
+    """1,000 questions queued; SIGTERM, SIGKILL after the grace; restart; count lost and repeated."""
+    rng = random.Random(args.seed)
+    words = ["Umerov", "Abramovich", "negotiations", "corridor", "grain", "Istanbul", "Scholz", "war"]
+    with tempfile.TemporaryDirectory() as scratch:
+        api = FakeBotApi(TOKEN)
+        await api.start()
+        index = Path(scratch) / "index"
+        bound = {"MAX_UNANSWERED_UPDATES": str(args.bound)}
+        bots = []
+        try:
+            bots.append(bot := await start_bot(api, args.corpus, index, **bound))
+            users = [10_000 + n for n in range(args.questions)]  # one question each: exact accounting
+            for user in users:
+                final = api.push_message(" ".join(rng.sample(words, QUESTION_WORDS)) + "?", user_id=user)
+            await api.wait_for("sendMessage", count=args.answered, timeout=args.deadline)  # mid-burst
+            stopped, killed = await stop_within(bot, args.grace)
+            before = len(api.sent("sendMessage"))
+            bots.append(restarted := await start_bot(api, args.corpus, index, **bound))
+            deadline = time.monotonic() + args.deadline
+            while not any(offset > final for offset, _ in api.confirmations):  # by either bot
+                if time.monotonic() > deadline:
+                    raise SystemExit("the restarted bot did not take the remaining questions in time")
+                await asyncio.sleep(0.05)  # until the restarted bot has taken all that was left
+            await stop_within(restarted, args.deadline)  # SIGTERM: it answers what it took, then exits
+        finally:
+            for running in bots:
+                if running.returncode is None:
+                    running.kill()
+            await api.stop()
+    replies = [len(api.sent("sendMessage", user)) for user in users]
+    lost = sum(1 for count in replies if count == 0)
+    duplicated = sum(count - 1 for count in replies if count > 1)
+    print(f"questions   {args.questions} queued at once, MAX_UNANSWERED_UPDATES={args.bound}")
+    how = f"SIGKILL after {args.grace:g} s" if killed else "exited by itself"
+    print(f"stop        SIGTERM -> {how} in {stopped:.1f} s, {before} answered by then")
+    print(f"restart     answered {len(api.sent('sendMessage')) - before} more")
+    print(f"lost        {lost}")
+    print(f"duplicated  {duplicated}")
+
+
+async def stop_during_reload(args: argparse.Namespace, runs: int = 5) -> None:
+    """Seconds from SIGTERM to exit while a /reload rebuilds the whole index, `runs` times."""
+    if not args.generate:
+        raise SystemExit("--stop reload needs --generate PASSAGES (a corpus whose rebuild takes a while)")
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus, index = Path(scratch) / "corpus", Path(scratch) / "index"
+        corpus.mkdir()
+        print(f"generating {args.generate:,} passages ...", file=sys.stderr)
+        generate_corpus(corpus, args.generate, args.seed)
+        api = FakeBotApi(TOKEN)
+        await api.start()
+        took = []
+        try:
+            for _ in range(runs):
+                bot = await start_bot(api, corpus, index)
+                shutil.rmtree(index)  # the reload reads everything again
+                api.push_message("/reload", user_id=ADMIN)
+                while not children(bot.pid):
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(1.0)  # well into the reload
+                stopped, killed = await stop_within(bot, args.deadline)
+                took.append(stopped)
+                assert not killed and not api.sent("sendMessage", ADMIN), "the reload was not abandoned"
+        finally:
+            await api.stop()
+    print(f"SIGTERM during a full /reload of {args.generate:,} passages, to exit: ", end="")
+    print(f"median {statistics.median(took):.2f} s, max {max(took):.2f} s over {runs} runs")
+
+
+def children(pid: int) -> list[int]:
+    """Process ids of the children of `pid`, from /proc."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def percentiles(seconds: list[float]) -> str:
