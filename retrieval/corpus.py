@@ -1,4 +1,4 @@
-"""The I/O edge of retrieval: a corpus folder -> articles and a load report.
+"""A corpus folder -> articles and a load report.
 
 Reads every article file under a folder, recursively, in three formats:
 
@@ -8,44 +8,53 @@ Reads every article file under a folder, recursively, in three formats:
 - `.jsonl`, one article an object (`id`, `title`, `date`, `text`, optional `url`,
   `source`), as scrapers and CMS exports write them.
 
-A file that cannot be read becomes a `LoadProblem` with a one-line reason and the rest
-still load: one bad file must never take the whole corpus down. Hidden files and folders
-(a leading dot, like the index cache) are not part of the corpus.
+Whatever a file holds, and whatever it is (a pipe, a link out of the folder: see
+`folder`), reading it never raises and never stops the load: it becomes a `LoadProblem`
+with a one-line reason and the rest still load. Hidden files and folders (a leading dot,
+like the index cache) are not part of the corpus.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from .errors import CorpusError
+from .folder import MAX_FILE_BYTES, CorpusFolder, FilePrint, corpus_files
 from .models import Article, LoadProblem, LoadReport
 
 __all__ = [
     "ARTICLE_SUFFIXES",
     "DUPLICATE_ID",
     "MAX_FILE_BYTES",
+    "Loaded",
     "corpus_files",
     "load_corpus",
     "load_files",
     "parse_file",
 ]
 
+logger = logging.getLogger(__name__)
 ARTICLE_SUFFIXES = (".txt", ".md", ".jsonl")
-MAX_FILE_BYTES = 20 * 1024 * 1024
-"""Larger files are reported, not read: no news article is 20 MB of text."""
 _MAX_FRONT_MATTER = 16 * 1024
+_MAX_NESTING = 20
+"""Front matter fields are flat; nesting deeper than this is refused before it is built."""
+_MAX_DIGITS = 100
+"""No article field needs a longer number; Python refuses to convert one of 4,300 digits."""
 DUPLICATE_ID = "duplicate article id"
 
 _DATE_LINE = re.compile(r"\s*date\s+(\S+)\s*(.*)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_OF_DAY = re.compile(r"[Tt ]\s*\d")
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _CAPTION = re.compile(r"[^\n]{1,300}\((?:Photo|Photos|Фото)\b[^()\n]{0,200}\)", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
@@ -53,6 +62,43 @@ _SPACES = re.compile(r"\s+")
 
 class _BadArticle(ValueError):
     """A file's content is not an article; the message is the load report's reason."""
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with dates and whole numbers kept as text.
+
+    Dates are checked and explained by `_parse_date`; PyYAML's own conversion fails on
+    `2024-02-30` with a bare `ValueError`, as it does on a number of 4,300 digits. A
+    front matter's fields are text anyway (`title: 1984` is a title).
+    """
+
+
+_AS_TEXT = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int")
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _AS_TEXT]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _scalar_as_text(loader: _FrontMatterLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+for _tag in _AS_TEXT:  # explicitly tagged ones too (`!!timestamp 2024-02-30`)
+    _FrontMatterLoader.add_constructor(_tag, _scalar_as_text)
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What reading corpus files gave: articles, each one's file, problems, and prints."""
+
+    articles: list[Article] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    """Each article's file, relative to the corpus folder."""
+    problems: list[LoadProblem] = field(default_factory=list)
+    prints: dict[str, FilePrint] = field(default_factory=dict)
+    """Each file's print (see `folder.FilePrint`): the very bytes parsed, as the saved index
+    records them, so that it never describes other text than it holds."""
 
 
 def load_corpus(folder: str | os.PathLike[str]) -> tuple[list[Article], LoadReport]:
@@ -64,74 +110,65 @@ def load_corpus(folder: str | os.PathLike[str]) -> tuple[list[Article], LoadRepo
     if not root.is_dir():
         raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
     files = corpus_files(root)
-    articles, _, problems = load_files(root, files)
-    return articles, LoadReport(len(files), len(articles), tuple(problems))
+    loaded = load_files(root, files)
+    return loaded.articles, LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
 
 
-def load_files(
-    root: Path, paths: Iterable[Path], taken: Iterable[str] = ()
-) -> tuple[list[Article], list[str], list[LoadProblem]]:
-    """Parse files in order: their articles, each one's file (relative path), the problems.
+def load_files(root: Path, paths: Iterable[Path], taken: Iterable[str] = ()) -> Loaded:
+    """Read and parse files in order, never raising: each failure is that file's problem.
 
     An article whose id is in `taken` or came earlier is a duplicate and is reported,
     not loaded: ids name articles in answers and must be unique.
     """
-    articles: list[Article] = []
-    sources: list[str] = []
-    problems: list[LoadProblem] = []
+    folder = CorpusFolder(root)
+    loaded = Loaded()
     seen = set(taken)
     for path in paths:
-        found, file_problems = parse_file(root, path)
-        problems.extend(file_problems)
+        name = folder.name(path)
+        data, loaded.prints[name] = folder.read(str(path), folder.relative(path))
+        found, problems = _parse(name, data, loaded.prints[name])
+        loaded.problems.extend(problems)
         for article in found:
             if article.id in seen:
-                problems.append(LoadProblem(_relative(root, path), f"{DUPLICATE_ID} {article.id!r}"))
+                loaded.problems.append(LoadProblem(name, f"{DUPLICATE_ID} {article.id!r}"))
                 continue
             seen.add(article.id)
-            articles.append(article)
-            sources.append(_relative(root, path))
-    return articles, sources, problems
-
-
-def corpus_files(root: Path) -> list[Path]:
-    """Every non-hidden file below `root`, sorted; unreadable folders are skipped."""
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(Path(dirpath, name) for name in filenames if not name.startswith("."))
-    return sorted(found)
+            loaded.articles.append(article)
+            loaded.sources.append(name)
+    return loaded
 
 
 def parse_file(root: Path, path: Path) -> tuple[list[Article], list[LoadProblem]]:
-    """Parse one file into articles, never raising: failures become problems."""
-    relative = _relative(root, path)
-    article_id = relative.rsplit(".", 1)[0] if "." in Path(relative).name else relative
-    suffix = path.suffix.lower()
+    """Read and parse one file into articles, never raising: failures become problems."""
+    folder = CorpusFolder(root)
+    data, file_print = folder.read(str(path), folder.relative(path))
+    return _parse(folder.name(path), data, file_print)
+
+
+def _parse(name: str, data: bytes | None, file_print: FilePrint) -> tuple[list[Article], list[LoadProblem]]:
+    """The articles in a file's bytes (`None`: not read, the print says why), or its problems."""
+    file_name = PurePosixPath(name)
+    article_id = name.rsplit(".", 1)[0] if "." in file_name.name else name
     try:
+        if data is None:
+            raise _BadArticle(file_print[2])
+        suffix = file_name.suffix.lower()
         if suffix not in ARTICLE_SUFFIXES:
-            raise _BadArticle(
-                f"unknown extension {path.suffix or '(none)'!r}; articles are {', '.join(ARTICLE_SUFFIXES)}"
-            )
-        text = _read_text(path)
+            known = ", ".join(ARTICLE_SUFFIXES)
+            raise _BadArticle(f"unknown extension {file_name.suffix or '(none)'!r}; articles are {known}")
+        text = _decode(data)
         if suffix == ".jsonl":
-            return _parse_jsonl(text, article_id, relative)
+            return _parse_jsonl(text, article_id, name)
         parse = _parse_txt if suffix == ".txt" else _parse_md
         return [parse(text, article_id)], []
     except _BadArticle as error:
-        return [], [LoadProblem(relative, str(error))]
-    except OSError as error:
-        return [], [LoadProblem(relative, f"cannot be read: {error.strerror or error}")]
+        return [], [LoadProblem(name, str(error))]
+    except Exception as error:  # whatever the bytes, one file never stops the load
+        logger.warning("%s: unexpected %s while parsing", name, type(error).__name__, exc_info=True)
+        return [], [LoadProblem(name, f"could not be parsed: {_unexpected(error)}")]
 
 
-def _relative(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
-def _read_text(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise _BadArticle(f"is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
-    data = path.read_bytes()
+def _decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -165,12 +202,20 @@ def _parse_md(text: str, article_id: str) -> Article:
 
 
 def _safe_yaml(front: str) -> dict[str, Any]:
-    """Load a front matter, refusing aliases: they are how YAML bombs multiply."""
+    """Load a front matter, refusing aliases (how YAML bombs multiply) and deep nesting
+    (which exhausts the stack), both seen in the event stream before a document is built."""
     try:
-        events = list(yaml.parse(front, Loader=yaml.SafeLoader))
-        if any(isinstance(event, yaml.AliasEvent) for event in events):
-            raise _BadArticle("front matter uses YAML aliases, which are not allowed")
-        meta = yaml.safe_load(front)
+        depth = 0
+        for event in yaml.parse(front, Loader=_FrontMatterLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise _BadArticle("front matter uses YAML aliases, which are not allowed")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_NESTING:
+                    raise _BadArticle(f"front matter is nested over {_MAX_NESTING} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        meta = yaml.load(front, Loader=_FrontMatterLoader)
     except yaml.YAMLError as error:
         raise _BadArticle(f"front matter is not valid YAML: {_one_line(error)}") from None
     if not isinstance(meta, dict):
@@ -178,15 +223,15 @@ def _safe_yaml(front: str) -> dict[str, Any]:
     return meta
 
 
-def _parse_jsonl(text: str, file_id: str, relative: str) -> tuple[list[Article], list[LoadProblem]]:
+def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], list[LoadProblem]]:
     articles: list[Article] = []
     problems: list[LoadProblem] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"{relative}:{number}"
+        where = f"{name}:{number}"
         try:
-            record = json.loads(line)
+            record = json.loads(line, parse_int=_json_int)
             if not isinstance(record, dict):
                 raise _BadArticle("is not a JSON object")
             if record.get("id") in (None, ""):
@@ -195,27 +240,30 @@ def _parse_jsonl(text: str, file_id: str, relative: str) -> tuple[list[Article],
             if not isinstance(text_field, str):
                 raise _BadArticle("has no 'text' string")
             articles.append(_from_fields(record, f"{file_id}#{record['id']}", _paragraphs(text_field)))
-        except json.JSONDecodeError as error:
-            problems.append(LoadProblem(where, f"is not valid JSON: {error.msg}"))
         except _BadArticle as error:
             problems.append(LoadProblem(where, str(error)))
+        except json.JSONDecodeError as error:
+            problems.append(LoadProblem(where, f"is not valid JSON: {error.msg}"))
         except RecursionError:
             problems.append(LoadProblem(where, "is nested too deeply to read"))
+        except Exception as error:  # one line never costs the file's other articles
+            problems.append(LoadProblem(where, f"could not be parsed: {_unexpected(error)}"))
     if not articles and not problems:
-        problems.append(LoadProblem(relative, "holds no articles"))
+        problems.append(LoadProblem(name, "holds no articles"))
     return articles, problems
+
+
+def _json_int(digits: str) -> int:
+    if len(digits) > _MAX_DIGITS:
+        raise _BadArticle(f"holds a {len(digits):,}-digit number; at most {_MAX_DIGITS} digits are read")
+    return int(digits)
 
 
 def _from_fields(meta: dict[str, Any], article_id: str, paragraphs: list[str]) -> Article:
     raw_date = meta.get("date")
-    if isinstance(raw_date, dt.datetime):
-        date = raw_date.date()
-    elif isinstance(raw_date, dt.date):
-        date = raw_date
-    elif isinstance(raw_date, str):
-        date = _parse_date(raw_date[:10] if "T" in raw_date else raw_date)
-    else:
+    if not isinstance(raw_date, str):
         raise _BadArticle("has no 'date' (YYYY-MM-DD)")
+    date = _parse_date(raw_date[:10] if _TIME_OF_DAY.match(raw_date, 10) else raw_date)
     title = meta.get("title")
     if not isinstance(title, str):
         raise _BadArticle("has no 'title'")
@@ -262,3 +310,7 @@ def _article(
 
 def _one_line(error: Exception) -> str:
     return _SPACES.sub(" ", str(error)).strip()[:200]
+
+
+def _unexpected(error: Exception) -> str:
+    return f"{type(error).__name__}: {_one_line(error)}" if str(error) else type(error).__name__

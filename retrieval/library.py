@@ -23,8 +23,9 @@ import numpy.typing as npt
 
 from . import store
 from .analyzer import analyze, plain_terms
-from .corpus import DUPLICATE_ID, corpus_files, load_files
+from .corpus import DUPLICATE_ID, load_files
 from .errors import CorpusError, IndexFileError
+from .folder import CorpusFolder, corpus_files
 from .index import BM25Index, BM25Params, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
@@ -129,23 +130,23 @@ class Library:
         if not root.is_dir():
             raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
         if index_dir is None:
-            return cls._build(root, options)
+            return cls._build(root, options)[0]
         cache = Path(index_dir)
         saved = cls._open_saved(cache, root, options, check_texts)
-        # Fingerprint before reading: a file that changes during the build leaves the index stale.
-        corpus_print = store.fingerprint(root, saved[1] if saved else None)
         if saved is None:
-            library = cls._build(root, options)
+            library, corpus_print = cls._build(root, options)
         else:
-            changed = store.changed_files(saved[1], corpus_print)
+            now = store.fingerprint(root, saved[1])
+            changed = store.changed_files(saved[1], now)
             if not changed:
                 return saved[0]
             logger.info("corpus files changed: %d; reading only those again", len(changed))
-            library = saved[0].updated(root, changed, files=len(corpus_print))
+            library, read = saved[0].updated(root, changed, files=len(now))
+            corpus_print = {name: now[name] for name in now.keys() - changed} | read
         try:
             parts = library._parts()
         except IndexFileError:  # a kept article's saved text is damaged and its file changed since
-            library = cls._build(root, options)
+            library, corpus_print = cls._build(root, options)
             parts = library._parts()
         try:
             store.save(cache, root, corpus_print, options.record(), parts)
@@ -190,13 +191,14 @@ class Library:
         return cls._from_parts(parts, options, root), saved_print
 
     @classmethod
-    def _build(cls, root: Path, options: LibraryOptions) -> Library:
+    def _build(cls, root: Path, options: LibraryOptions) -> tuple[Library, store.Fingerprint]:
+        """A library of every file below `root`, and the print of what was read of each."""
         files = corpus_files(root)
-        articles, sources, problems = load_files(root, files)
-        if not articles:
-            raise _nothing_readable(root, problems)
-        report = LoadReport(len(files), len(articles), tuple(problems))
-        return cls.from_articles(articles, report, options, sources)
+        loaded = load_files(root, files)
+        if not loaded.articles:
+            raise _nothing_readable(root, loaded.problems)
+        report = LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
+        return cls.from_articles(loaded.articles, report, options, loaded.sources), loaded.prints
 
     @classmethod
     def from_articles(
@@ -226,8 +228,9 @@ class Library:
             options,
         )
 
-    def updated(self, root: Path, changed: Collection[str], files: int) -> Library:
-        """This library after the corpus files `changed` (paths relative to `root`) changed.
+    def updated(self, root: Path, changed: Collection[str], files: int) -> tuple[Library, store.Fingerprint]:
+        """This library after the corpus files `changed` (paths relative to `root`) changed,
+        and the print of what was read of each of them.
 
         Articles of unchanged files keep their passages, postings and events; only the
         changed files are read and analyzed again. Searches answer with the same scores
@@ -241,8 +244,11 @@ class Library:
         keep = np.fromiter((file not in changed for file in self.articles.files), bool, len(self.articles))
         kept = np.flatnonzero(keep)
         kept_ids = [self.articles.ids[number] for number in kept.tolist()]
-        readable = sorted(path for path in (root / name for name in changed) if path.is_file())
-        added, sources, new_problems = load_files(root, readable, taken=kept_ids)
+        # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
+        folder = CorpusFolder(root)
+        again = [path for path in corpus_files(root) if folder.name(path) in changed]
+        loaded = load_files(root, again, taken=kept_ids)
+        added, sources, new_problems = loaded.articles, loaded.sources, loaded.problems
         if not len(kept) and not added:
             raise _nothing_readable(root, sorted(problems + new_problems, key=_by_path))
         articles = ArticleTable.joined(self.articles, kept, added, sources)
@@ -262,7 +268,7 @@ class Library:
             events,
             Timeline.from_events(events),
             self.options,
-        )
+        ), loaded.prints
 
     @classmethod
     def _from_parts(cls, parts: dict[str, Any], options: LibraryOptions, root: Path) -> Library:

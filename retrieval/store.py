@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import hashlib
 import io
 import itertools
 import json
@@ -34,7 +33,7 @@ import re
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +42,7 @@ import numpy.typing as npt
 import xxhash
 
 from .errors import IndexFileError
+from .folder import CorpusFolder, FilePrint, printable
 from .index import BM25Index, BM25Params
 from .models import LoadProblem, LoadReport
 
@@ -84,61 +84,28 @@ FILES = (*(f"{name}.npy" for name in ARRAYS), "vocabulary.txt", TEXTS, "articles
 COLUMNS = ("id", "headline", "url", "source", "caption", "file")
 LAST_DAY = dt.date.max.toordinal()
 
-Fingerprint = dict[str, list[Any]]
-"""Relative path -> [size, mtime_ns, sha256 or None]."""
+Fingerprint = dict[str, FilePrint]
+"""Relative path -> what the file held when read (see `folder.FilePrint`)."""
 
 
 def fingerprint(root: Path, previous: Fingerprint | None = None) -> Fingerprint:
-    """Each corpus file's size and modification time, with its content hash.
+    """Each corpus entry's print: size, modification time and content hash, or why it is not read.
 
-    Hashes are copied from `previous` for files whose size and time are unchanged, so
-    an unchanged corpus is fingerprinted without reading its contents. Directory entries
-    are scanned with their cached types rather than as `Path` objects: an archive of
-    hundreds of thousands of files is fingerprinted in well under a second.
+    The entries are those the loader reads (`folder.corpus_files`), checked by the same
+    rules. Prints are copied from `previous` for files whose size and time are unchanged,
+    so an unchanged corpus is fingerprinted without reading its contents. Directory
+    entries are scanned as strings rather than `Path` objects: an archive of hundreds of
+    thousands of files is fingerprinted in well under a second.
     """
     found: Fingerprint = {}
     known = previous or {}
+    folder = CorpusFolder(root)
     skip = len(os.path.join(str(root), ""))
-    for entry in _files(str(root)):
+    for entry in folder.entries():
         relative = entry.path[skip:] if os.sep == "/" else entry.path[skip:].replace(os.sep, "/")
-        try:
-            stat = entry.stat()
-        except OSError:  # a dangling link: the loader reports it
-            found[relative] = [None, None, None]
-            continue
-        before = known.get(relative)
-        if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
-            found[relative] = before
-        else:
-            found[relative] = [stat.st_size, stat.st_mtime_ns, _sha256(Path(entry.path))]
+        name = printable(relative)
+        found[name] = folder.read(entry.path, relative, known.get(name))[1]
     return found
-
-
-def _files(folder: str) -> Iterator[os.DirEntry[str]]:
-    """The non-hidden files below `folder`, as `corpus_files` finds them, in no order."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            if not entry.is_symlink():
-                yield from _files(entry.path)
-        else:
-            yield entry
-
-
-def _sha256(path: Path) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:  # unreadable: the loader reports it
-        return None
-    return digest.hexdigest()
 
 
 def changed_files(saved: Fingerprint, now: Fingerprint) -> set[str]:

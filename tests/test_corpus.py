@@ -1,10 +1,12 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from retrieval import CorpusError, load_corpus
-from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
+from retrieval.folder import _open_beneath, _read_beneath
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes
 
 GOOD = article("2024-10-23", "Talks resumed", "Negotiators met in Istanbul on Monday.")
 
@@ -55,6 +57,13 @@ def test_one_good_file_loads_and_four_bad_ones_are_reported(write_corpus: WriteC
         ("nodate.md", "---\ntitle: x\n---\nBody.\n", "no 'date'"),
         ("bomb.md", "---\na: &a [x, x]\nb: [*a, *a]\ntitle: t\ndate: 2024-01-01\n---\nBody.\n", "aliases"),
         ("list.md", "---\n- a\n- b\n---\nBody.\n", "not a mapping"),
+        # PyYAML's own date conversion raises a bare ValueError on an impossible day
+        ("leap.md", "---\ntitle: x\ndate: 2024-02-30\n---\nBody.\n", "'2024-02-30' is not a real calendar"),
+        ("tagged.md", "---\ntitle: x\ndate: !!timestamp 2023-02-29\n---\nBody.\n", "not a real calendar"),
+        ("garbled.md", "---\ntitle: x\ndate: !!timestamp soon\n---\nBody.\n", "'soon' is not YYYY-MM-DD"),
+        # 3,000 levels of nesting exhaust the stack of a recursive YAML composer
+        ("deep.md", "---\ntitle: x\nx: " + "[" * 3000 + "]" * 3000 + "\n---\nBody.\n", "nested over 20"),
+        ("deep-block.md", "---\n" + "".join(" " * i + "k:\n" for i in range(100)) + "---\nB.\n", "nested"),
     ],
 )
 def test_bad_file_reasons(write_corpus: WriteCorpus, name: str, content: str | bytes, reason: str) -> None:
@@ -135,3 +144,118 @@ def test_a_50_mb_single_line_file_is_reported_not_read(write_corpus: WriteCorpus
     (problem,) = report.problems
     assert problem.path == "huge.txt"
     assert "over the 20,971,520-byte limit" in problem.reason
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "2024-01-02",
+        "'2024-01-02'",
+        "2024-01-02T10:00:00Z",
+        "2024-01-02 10:00:00",
+        "2024-01-02t10:00:00.5-05:00",
+    ],
+)
+def test_markdown_dates_with_or_without_a_time_are_read_as_the_day(
+    write_corpus: WriteCorpus, date: str
+) -> None:
+    (loaded,), report = load_corpus(write_corpus({"a.md": f"---\ntitle: T\ndate: {date}\n---\nBody.\n"}))
+    assert report.problems == ()
+    assert str(loaded.date) == "2024-01-02"
+
+
+def test_front_matter_numbers_are_text_however_long(write_corpus: WriteCorpus) -> None:
+    front = "title: 1984\ndate: 2024-01-01\nviews: " + "9" * 5000 + "\nwords: !!int 12"
+    (loaded,), report = load_corpus(write_corpus({"a.md": f"---\n{front}\n---\nBody.\n"}))
+    assert report.problems == ()
+    assert loaded.headline == "1984"
+
+
+def test_a_jsonl_line_with_a_5000_digit_number_is_that_lines_problem(write_corpus: WriteCorpus) -> None:
+    good = {"id": 2, "title": "Fine", "date": "2024-01-02", "text": "Body."}
+    lines = ['{"id": 1, "title": "Big", "date": "2024-01-01", "text": "x", "views": ' + "7" * 5000 + "}"]
+    articles, report = load_corpus(write_corpus({"feed.jsonl": "\n".join([*lines, json.dumps(good)])}))
+    assert [a.id for a in articles] == ["feed#2"]
+    (problem,) = report.problems
+    assert problem.path == "feed.jsonl:1"
+    assert problem.reason == "holds a 5,000-digit number; at most 100 digits are read"
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_with_its_bytes_escaped(write_corpus: WriteCorpus) -> None:
+    root = write_corpus({"good.txt": GOOD})
+    (root / os.fsdecode(b"caf\xe9.txt")).write_bytes(GOOD.encode())
+    articles, report = load_corpus(root)
+    assert [a.id for a in articles] == ["good"]
+    (problem,) = report.problems
+    assert problem.path == "caf\\xe9.txt"
+    assert "name is not valid UTF-8" in problem.reason
+    str(problem).encode("utf-8")  # printable and savable, unlike the name itself
+
+
+def test_pipes_devices_and_links_out_of_the_folder_are_reported_never_read(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    root = write_corpus({"good.txt": GOOD, "inside/real.txt": article("2024-01-05", "Linked", "Kept.")})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text(article("2024-01-01", "Secret", "Not for the corpus."))
+    os.mkfifo(root / "pipe.txt")
+    os.mkfifo(root / "inside" / ".pipe")
+    (root / "zero.txt").symlink_to("/dev/zero")
+    (root / "secret.txt").symlink_to(elsewhere / "secret.txt")
+    (root / "relative-secret.txt").symlink_to(Path("..") / "elsewhere" / "secret.txt")
+    (root / "archive").symlink_to(elsewhere)
+    (root / "same-folder").symlink_to(root / "inside")
+    (root / "linked-pipe.txt").symlink_to(root / "inside" / ".pipe")
+    (root / "gone.txt").symlink_to(root / "nowhere.txt")
+    (root / "loop.txt").symlink_to(root / "loop.txt")
+    (root / "alias.txt").symlink_to(root / "inside" / "real.txt")  # inside the folder: followed
+
+    articles, report = finishes(load_corpus, root)
+
+    assert [a.id for a in articles] == ["alias", "good", "inside/real"]
+    reasons = {problem.path: problem.reason for problem in report.problems}
+    outside = "outside the corpus folder; not followed"
+    assert reasons == {
+        "archive": f"is a link to {elsewhere}, {outside}",
+        "gone.txt": "is a link to a file that does not exist",
+        "linked-pipe.txt": "is a named pipe, not a regular file; only regular files are read",
+        "loop.txt": "is a link that leads back to itself",
+        "pipe.txt": "is a named pipe, not a regular file; only regular files are read",
+        "relative-secret.txt": f"is a link to {elsewhere / 'secret.txt'}, {outside}",
+        "same-folder": "is a link to a folder; links to folders are not followed",
+        "secret.txt": f"is a link to {elsewhere / 'secret.txt'}, {outside}",
+        "zero.txt": f"is a link to /dev/zero, {outside}",
+    }
+    assert report.files == 12
+
+
+def test_a_corpus_folder_reached_through_a_link_is_read(write_corpus: WriteCorpus, tmp_path: Path) -> None:
+    root = write_corpus({"good.txt": GOOD, "inside/real.txt": GOOD})
+    (root / "alias.txt").symlink_to(root / "inside" / "real.txt")
+    (tmp_path / "corpus-link").symlink_to(root)
+    articles, report = load_corpus(tmp_path / "corpus-link")
+    assert [a.id for a in articles] == ["alias", "good", "inside/real"]
+    assert report.problems == ()
+
+
+def test_a_pipe_or_device_swapped_in_after_the_check_is_refused_without_waiting(tmp_path: Path) -> None:
+    # What `_read_beneath` opens has passed the checks by name; these entries are what a
+    # swap between the check and the open would leave there.
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(Exception, match="named pipe"):
+        finishes(_read_beneath, str(tmp_path), ["pipe"])
+    (tmp_path / "dev").mkdir()
+    os.symlink("/dev/zero", tmp_path / "dev" / "zero")
+    with pytest.raises(OSError):  # the file itself swapped for a link: not followed
+        finishes(_read_beneath, str(tmp_path), ["dev", "zero"])
+
+
+def test_a_folder_swapped_for_a_link_out_of_the_corpus_is_not_followed(tmp_path: Path) -> None:
+    corpus, elsewhere = tmp_path / "corpus", tmp_path / "elsewhere"
+    corpus.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text(article("2024-01-01", "Secret", "Not for the corpus."))
+    (corpus / "world").symlink_to(elsewhere)  # was a folder when the corpus was listed
+    with pytest.raises(OSError):
+        _open_beneath(str(corpus), ["world", "secret.txt"])

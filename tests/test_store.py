@@ -7,14 +7,18 @@ import json
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from retrieval import BM25Params, CorpusError, Library, LibraryOptions
-from retrieval.store import POINTER
-from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
+from retrieval import library as library_module
+from retrieval.folder import CorpusFolder, corpus_files
+from retrieval.store import POINTER, fingerprint
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child
 
 
 def memory_mapped(library: Library) -> bool:
@@ -171,12 +175,13 @@ def test_an_update_reads_only_the_files_that_changed(
 ) -> None:
     caplog.set_level(logging.INFO, logger="retrieval")
     cache = tmp_path / "index"
-    Library.load(corpus, index_dir=cache)
     chess = corpus / "chess.txt"
-    stat = chess.stat()
+    an_hour_ago = time.time_ns() - 3600 * 10**9  # long settled: its time can be trusted
+    os.utime(chess, ns=(an_hour_ago, an_hour_ago))
+    Library.load(corpus, index_dir=cache)
     # Same size and time: to the fingerprint an unchanged file, so it must not be read again.
     chess.write_text(article("2024-10-29", "Chess", "On October 28, Ghana won the olympiad."))
-    os.utime(chess, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.utime(chess, ns=(an_hour_ago, an_hour_ago))
     (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
     updated = Library.load(corpus, index_dir=cache)
     assert updated.search("go tournament Seoul").hits[0].article.id == "go"
@@ -212,3 +217,119 @@ def test_an_emptied_corpus_is_an_error_not_an_empty_library(corpus: Path, tmp_pa
     (corpus / "broken.txt").write_text("no date line")
     with pytest.raises(CorpusError, match=r"has no readable article: broken\.txt: line 1"):
         Library.load(corpus, index_dir=cache)
+
+
+def test_a_file_edited_and_reverted_while_the_build_reads_it_is_read_again(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chess = corpus / "chess.txt"
+    original = chess.read_text()
+    edited = original.replace("India", "Qatar")  # same size: only the content tells
+    real_load_files = library_module.load_files
+
+    def load_while_edited(*args: Any, **kwargs: Any) -> Any:
+        """A writer edits the file just as the build reads it, and reverts it after."""
+        chess.write_text(edited)
+        try:
+            return real_load_files(*args, **kwargs)
+        finally:
+            chess.write_text(original)
+
+    monkeypatch.setattr(library_module, "load_files", load_while_edited)
+    cache = tmp_path / "index"
+    assert Library.load(corpus, index_dir=cache).search("Qatar").hits  # the build read the edit
+    monkeypatch.undo()
+    again = Library.load(corpus, index_dir=cache)
+    assert again.search("India olympiad").hits
+    assert not again.search("Qatar").hits
+    assert memory_mapped(Library.load(corpus, index_dir=cache))  # and then saved as it is
+
+
+def test_an_edit_within_the_same_clock_tick_as_the_build_is_seen(corpus: Path, tmp_path: Path) -> None:
+    chess = corpus / "chess.txt"
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    stat = chess.stat()
+    # A file system's clock ticks in steps: a write right after the build may keep the time.
+    chess.write_text(chess.read_text().replace("India", "Qatar"))
+    os.utime(chess, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    library = Library.load(corpus, index_dir=cache)
+    assert library.search("Qatar olympiad").hits
+    assert not library.search("India").hits
+
+
+def test_the_fingerprint_lists_exactly_the_entries_the_loader_reads(corpus: Path, tmp_path: Path) -> None:
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "zero.txt").symlink_to("/dev/zero")
+    (corpus / "alias.txt").symlink_to(corpus / "chess.txt")
+    (corpus / "linked-folder").symlink_to(tmp_path)
+    (corpus / os.fsdecode(b"caf\xe9.txt")).write_text(article("2024-01-01", "Cafe", "Body."))
+    (corpus / ".hidden.txt").write_text("not part of the corpus")
+    printed = finishes(fingerprint, corpus)
+    assert set(printed) == {CorpusFolder(corpus).name(path) for path in corpus_files(corpus)}
+    assert set(printed) == {
+        "alias.txt",
+        "caf\\xe9.txt",
+        "chess.txt",
+        "linked-folder",
+        "pipe.txt",
+        "seed.txt",
+        "zero.txt",
+    }
+    assert printed["alias.txt"][2] == printed["chess.txt"][2]  # the content hash of the target
+    assert printed["pipe.txt"][:2] == [None, None]  # not read, and why
+    assert printed["pipe.txt"][2].startswith("is a named pipe")
+
+
+def test_pipes_links_and_bad_names_with_a_saved_index_are_problems_saved_and_served(
+    corpus: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text(article("2024-01-01", "Secret", "The zyzzyva memo stays private."))
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "zero.txt").symlink_to("/dev/zero")
+    (corpus / "secret.txt").symlink_to(elsewhere)
+    (corpus / os.fsdecode(b"caf\xe9.txt")).write_text(article("2024-01-01", "Cafe", "Body."))
+    cache = tmp_path / "index"
+    expected = ["caf\\xe9.txt", "pipe.txt", "secret.txt", "zero.txt"]
+    built = load_in_child(corpus, cache)
+    assert built.problems == expected
+    served = load_in_child(corpus, cache, "zyzzyva memo")
+    assert served.memory_mapped  # the fingerprint saw nothing change
+    assert served.problems == expected
+    assert served.answers == {"zyzzyva memo": []}
+
+
+def test_an_update_reports_new_bad_entries_and_forgets_fixed_ones(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    bad_name = corpus / os.fsdecode(b"caf\xe9.txt")
+    bad_name.write_text(article("2024-01-01", "Cafe", "Espresso prices rose."))
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "leap.md").write_text("---\ntitle: Leap\ndate: 2024-02-30\n---\nBody.\n")
+    updated = load_in_child(corpus, cache)
+    assert updated.problems == ["caf\\xe9.txt", "leap.md", "pipe.txt"]
+
+    bad_name.rename(corpus / "cafe.txt")
+    (corpus / "pipe.txt").unlink()
+    (corpus / "leap.md").write_text("---\ntitle: Leap\ndate: 2024-02-29\n---\nBody.\n")
+    fixed = load_in_child(corpus, cache, "espresso")
+    assert fixed.problems == []
+    assert fixed.answers == {"espresso": ["cafe"]}
+    assert sorted(fixed.articles) == ["cafe", "chess", "leap", "seed"]
+
+
+def test_a_link_moved_from_outside_the_folder_to_inside_is_followed(corpus: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text(article("2024-01-01", "Secret", "The zyzzyva memo stays private."))
+    (corpus / "drafts").mkdir()
+    (corpus / "drafts" / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
+    link = corpus / "link.txt"
+    link.symlink_to(elsewhere)
+    cache = tmp_path / "index"
+    assert not Library.load(corpus, index_dir=cache).search("zyzzyva").hits
+    link.unlink()
+    link.symlink_to(corpus / "drafts" / "go.txt")
+    library = Library.load(corpus, index_dir=cache)
+    assert sorted(library.articles.ids) == ["chess", "drafts/go", "link", "seed"]
+    assert library.report.problems == ()

@@ -1,0 +1,215 @@
+"""Which entries of a corpus folder are read, and reading them so that none can hang or escape.
+
+Only regular files are read. Every other entry below the folder is reported with its
+reason instead: a named pipe or a device (reading one would wait forever or never end), a
+link to a folder (never followed: it would read articles twice, or loop), a link whose
+target lies outside the folder (never followed: a corpus must not serve files from
+elsewhere on the disk), a name that is not valid UTF-8 (it could not become an article
+id). A link to a file inside the folder is followed.
+
+The checks are made on the opened file, not only before it: every folder on the way is
+opened without following links, the file itself with `O_NOFOLLOW | O_NONBLOCK`, and the
+descriptor's own `fstat` must say "regular file". An entry swapped for a pipe, a device
+or a link between the check and the read is therefore refused, never waited on and never
+followed out of the folder.
+
+Each read also yields the entry's print (`FilePrint`): the size, time and SHA-256 of the
+very bytes read, which the saved index keeps to tell later whether the file changed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MAX_FILE_BYTES", "CorpusFolder", "FilePrint", "NotRead", "corpus_files"]
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+"""Larger files are reported, not read: no news article is 20 MB of text."""
+RECENT_NS = 2_000_000_000
+"""A file modified this recently may be changed again within the same timestamp tick
+(2 s on the coarsest file systems), so its time cannot show that later change."""
+
+FilePrint = list[Any]
+"""An entry as last read: `[size, mtime_ns, sha256]` of the bytes read, `mtime_ns` None
+when the file was changing or too recently changed for its time to be trusted; or
+`[None, None, reason]` for an entry that is not read."""
+
+_KINDS = (
+    (stat.S_ISDIR, "is a link to a folder; links to folders are not followed"),
+    (stat.S_ISFIFO, "is a named pipe, not a regular file; only regular files are read"),
+    (stat.S_ISCHR, "is a character device, not a regular file; only regular files are read"),
+    (stat.S_ISBLK, "is a block device, not a regular file; only regular files are read"),
+    (stat.S_ISSOCK, "is a socket, not a regular file; only regular files are read"),
+)
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class NotRead(Exception):
+    """An entry that is not read as an article file; the message is the reason."""
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """Every non-hidden entry below `root` that is not a folder, sorted.
+
+    Pipes, devices and links are listed too, so that each one is reported rather than
+    silently left out; folders that cannot be listed are skipped.
+    """
+    return sorted(Path(entry.path) for entry in CorpusFolder(root).entries())
+
+
+class CorpusFolder:
+    """A corpus folder: the one place that decides what below it is read, and reads it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real = os.path.realpath(root)
+        self._inside = os.path.join(self.real, "")
+
+    def entries(self) -> Iterator[os.DirEntry[str]]:
+        """Every non-hidden entry below the folder that is not a folder itself, in no order."""
+        return _entries(str(self.root))
+
+    def name(self, path: Path) -> str:
+        """The name of the entry at `path` in prints and load problems: relative, `/`-separated."""
+        return printable(self.relative(path))
+
+    def relative(self, path: Path) -> str:
+        """`path` relative to the folder, `/`-separated, as the file system decoded it."""
+        return path.relative_to(self.root).as_posix()
+
+    def read(
+        self, path: str, relative: str, known: FilePrint | None = None
+    ) -> tuple[bytes | None, FilePrint]:
+        """The bytes of the entry at `path` (`relative` to the folder, `/`-separated) and its print.
+
+        Without reading: when the entry is not read (the print says why), and when its size
+        and time are those of `known`, which is then returned as its print.
+        """
+        try:
+            info, parts = self._check(path, relative)
+            if known and known[1] is not None and (known[0], known[1]) == (info.st_size, info.st_mtime_ns):
+                return None, known
+            return _read_beneath(self.real, parts)
+        except NotRead as why:
+            return None, [None, None, str(why)]
+        except OSError as error:
+            return None, [None, None, f"cannot be read: {_describe(error)}"]
+
+    def _check(self, path: str, relative: str) -> tuple[os.stat_result, list[str]]:
+        """The entry's status and its real path's parts below the folder, if it is to be read."""
+        if not _is_utf8(relative):
+            raise NotRead("its name is not valid UTF-8; rename it (a file's name becomes its article id)")
+        info = os.lstat(path)
+        parts = relative.split("/")
+        if stat.S_ISLNK(info.st_mode):
+            target = os.path.realpath(path)
+            if not target.startswith(self._inside):
+                raise NotRead(f"is a link to {printable(target)}, outside the corpus folder; not followed")
+            try:
+                info = os.stat(target)
+            except FileNotFoundError:
+                raise NotRead("is a link to a file that does not exist") from None
+            except OSError as error:
+                if error.errno == errno.ELOOP:
+                    raise NotRead("is a link that leads back to itself") from None
+                raise
+            parts = target[len(self._inside) :].split(os.sep)
+        _check_regular(info)
+        return info, parts
+
+
+def printable(name: str) -> str:
+    """A file name as text that can be shown and saved: bytes that are not UTF-8 as `\\xNN`."""
+    return name if _is_utf8(name) else os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a byte that is not UTF-8, kept by the file system decoder as a surrogate
+        return False
+    return True
+
+
+def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _entries(entry.path)
+        else:
+            yield entry
+
+
+def _check_regular(info: os.stat_result) -> None:
+    if stat.S_ISREG(info.st_mode):
+        if info.st_size > MAX_FILE_BYTES:
+            raise NotRead(f"is {info.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
+        return
+    reason = next((why for kind, why in _KINDS if kind(info.st_mode)), "is not a regular file")
+    raise NotRead(reason)
+
+
+def _read_beneath(root: str, parts: Sequence[str]) -> tuple[bytes, FilePrint]:
+    """Read `root/parts...` following no link, and print what was read."""
+    descriptor = _open_beneath(root, parts)
+    try:
+        before = os.fstat(descriptor)
+        _check_regular(before)  # a pipe or a device swapped in since the check is never read
+        data = _read_at_most(descriptor, MAX_FILE_BYTES + 1)
+        after = os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_FILE_BYTES:
+        raise NotRead(f"grew over the {MAX_FILE_BYTES:,}-byte limit while it was read")
+    steady = before.st_mtime_ns == after.st_mtime_ns and before.st_size == after.st_size == len(data)
+    settled = time.time_ns() - after.st_mtime_ns >= RECENT_NS
+    mtime = after.st_mtime_ns if steady and settled else None  # None: hash it again next time
+    return data, [len(data), mtime, hashlib.sha256(data).hexdigest()]
+
+
+def _open_beneath(root: str, parts: Sequence[str]) -> int:
+    """Open the file `root/parts...` for reading without following a link at any step.
+
+    A folder on the way swapped for a link fails with `ELOOP` or `ENOTDIR` instead of
+    leading out of the corpus; `O_NONBLOCK` keeps the open of a pipe from waiting.
+    """
+    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, _DIRECTORY_FLAGS, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        return os.open(parts[-1], _FILE_FLAGS, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def _read_at_most(descriptor: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(descriptor, min(1 << 20, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _describe(error: OSError) -> str:
+    if error.errno in (errno.ELOOP, errno.ENOTDIR):
+        return "a link appeared in its path while it was read"
+    return error.strerror or str(error)
