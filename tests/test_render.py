@@ -5,6 +5,7 @@ import pytest
 
 from bot.render import (
     MAX_MESSAGE,
+    _fit_lines,
     highlight,
     render_answer,
     render_reload,
@@ -52,12 +53,46 @@ def test_url_is_linked_and_escaped() -> None:
     assert '<a href="https://example.org/?a=1&amp;b=&quot;2&quot;">' in rendered
 
 
-def test_reload_report_lists_problems_within_the_limit() -> None:
-    problems = tuple(LoadProblem(f"bad-{i}.txt", "line 1 is not a date <line>") for i in range(500))
-    text = render_reload((1, 6), (2, 7), LoadReport(502, 2, problems))
+def test_reload_report_lists_the_first_five_problems_and_counts_the_rest() -> None:
+    problems = tuple(LoadProblem(f"bad-{i}.jsonl:1", "line 1 is not a date <line>") for i in range(30_000))
+    text = render_reload((1, 6), (2, 7), LoadReport(30_002, 2, problems))
     assert telegram_length(text) <= MAX_MESSAGE
-    assert "bad-0.txt: line 1 is not a date &lt;line&gt;" in text
-    assert text.endswith("more.")
+    assert "30,000 file(s) or line(s) could not be loaded:" in text
+    bullets = [line for line in text.split("\n") if line.startswith("• ")]
+    assert bullets == [f"• bad-{i}.jsonl:1: line 1 is not a date &lt;line&gt;" for i in range(5)]
+    assert text.endswith("… and 29,995 more; <code>newsbot stats</code> lists them all.")
+
+
+def test_reload_report_lists_a_few_problems_all() -> None:
+    problems = tuple(LoadProblem(f"bad-{i}.txt", "no date") for i in range(5))
+    text = render_reload((1, 6), (2, 7), LoadReport(7, 2, problems))
+    assert [line for line in text.split("\n") if line.startswith("• ")] == [f"• {p}" for p in problems]
+    assert "more" not in text
+    assert "No problems found." in render_reload((1, 6), (2, 7), LoadReport(2, 2))
+
+
+def test_reload_report_fits_even_when_escaping_grows_every_problem_six_fold() -> None:
+    problems = tuple(LoadProblem('"' * 2000, '"' * 2000) for _ in range(9))
+    text = render_reload((1, 6), (2, 7), LoadReport(11, 2, problems))
+    assert telegram_length(text) <= MAX_MESSAGE
+    assert len([line for line in text.split("\n") if line.startswith("• &quot;")]) == 5
+    assert text.endswith("… and 4 more; <code>newsbot stats</code> lists them all.")
+
+
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        (["short"] * 3, 3),  # fits: nothing dropped
+        (["x" * 1000] * 100, 4),  # four lines and the count fit, not five
+        (["x" * 5000, "y"], 1),  # the first line is always kept
+    ],
+)
+def test_fit_lines_drops_the_tail_with_a_count(lines: list[str], kept: int) -> None:
+    text = _fit_lines(lines)
+    assert text.split("\n")[:kept] == lines[:kept]
+    if kept < len(lines):
+        assert text.endswith(f"… and {len(lines) - kept} more.")
+        assert len(text.split("\n")) == kept + 1
 
 
 def test_shorten_cuts_at_a_word() -> None:
