@@ -15,7 +15,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from retrieval import BM25Params, CorpusError, Hit, Library, LibraryOptions, format_event_date, matched_spans
+from retrieval import (
+    BM25Params,
+    CorpusError,
+    Hit,
+    Library,
+    LibraryOptions,
+    LoadProblem,
+    format_event_date,
+    matched_spans,
+)
 from retrieval.evaluation import CUTOFFS, Ranked, Report, evaluate, parse_questions
 from retrieval.library import DEFAULT_PER_ARTICLE
 from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
@@ -274,8 +283,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if library is None:  # built in a child process, whose memory is freed when it exits
         asyncio.run(index_in_child_process(corpus, settings.index_dir))
         library = _library(args, settings)
-    for problem in library.report.problems:
-        logging.getLogger(__name__).warning("skipped %s", problem)
+    log_problems(library.report.problems)
     try:
         run(build_application(settings, library), settings, webhook=args.webhook)
     except InvalidToken:  # refused after an outage hid it from the check; its message holds the token
@@ -283,6 +291,15 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             "TELEGRAM_BOT_TOKEN: rejected by the Bot API (or TELEGRAM_BASE_URL is wrong)"
         ) from None
     return EXIT_FOUND
+
+
+def log_problems(problems: Sequence[LoadProblem], most: int = 20) -> None:
+    """Log the first load problems at start-up, and how many more: never a flood of lines."""
+    logger = logging.getLogger(__name__)
+    for problem in problems[:most]:
+        logger.warning("skipped %s", problem)
+    if len(problems) > most:
+        logger.warning("skipped %s more; `newsbot stats` lists every problem", f"{len(problems) - most:,}")
 
 
 def disable_core_dumps() -> None:

@@ -267,9 +267,20 @@ def _from_fields(meta: dict[str, Any], article_id: str, paragraphs: list[str]) -
     title = meta.get("title")
     if not isinstance(title, str):
         raise _BadArticle("has no 'title'")
-    return _article(
-        article_id, title, date, paragraphs, url=_optional(meta, "url"), source=_optional(meta, "source")
-    )
+    url, source = _optional(meta, "url"), _optional(meta, "source")
+    _refuse_lone_surrogates(article_id, title, url, source, *paragraphs)
+    return _article(article_id, title, date, paragraphs, url=url, source=source)
+
+
+def _refuse_lone_surrogates(*values: str | None) -> None:
+    """JSON and YAML escapes can spell half a UTF-16 pair (`\\udcff`): not text, and not
+    savable in the index, so the article is refused rather than the whole save."""
+    for value in filter(None, values):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            half = ord(error.object[error.start])
+            raise _BadArticle(f"holds \\u{half:04x}, half of a UTF-16 pair, which is not text") from None
 
 
 def _optional(meta: dict[str, Any], key: str) -> str | None:

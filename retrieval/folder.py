@@ -62,7 +62,7 @@ def corpus_files(root: Path) -> list[Path]:
     Pipes, devices and links are listed too, so that each one is reported rather than
     silently left out; folders that cannot be listed are skipped.
     """
-    return sorted(Path(entry.path) for entry in CorpusFolder(root).entries())
+    return sorted(Path(entry.path) for entry in _entries(str(root)))
 
 
 class CorpusFolder:
@@ -73,9 +73,16 @@ class CorpusFolder:
         self.real = os.path.realpath(root)
         self._inside = os.path.join(self.real, "")
 
-    def entries(self) -> Iterator[os.DirEntry[str]]:
-        """Every non-hidden entry below the folder that is not a folder itself, in no order."""
-        return _entries(str(self.root))
+    def listing(self) -> Iterator[tuple[str, str, str]]:
+        """Each entry's name (see `name`), its path relative to the folder, and its path.
+
+        Made from the directory listing's strings, not `Path` objects: an archive of
+        hundreds of thousands of files is listed in well under a second.
+        """
+        skip = len(os.path.join(str(self.root), ""))
+        for entry in _entries(str(self.root)):
+            relative = entry.path[skip:] if os.sep == "/" else entry.path[skip:].replace(os.sep, "/")
+            yield printable(relative), relative, entry.path
 
     def name(self, path: Path) -> str:
         """The name of the entry at `path` in prints and load problems: relative, `/`-separated."""
@@ -140,6 +147,7 @@ def _is_utf8(name: str) -> bool:
 
 
 def _entries(folder: str) -> Iterator[os.DirEntry[str]]:
+    """Every non-hidden entry below `folder` that is not a folder itself, in no order."""
     try:
         with os.scandir(folder) as listing:
             entries = list(listing)

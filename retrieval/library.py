@@ -122,8 +122,10 @@ class Library:
         a saved index of the unchanged corpus is opened, after checking it, instead of
         rebuilt; if some files changed, only those are read and analyzed again; a saved
         index that fails a check is rebuilt. A new build is saved there for the next
-        start. `check_texts` checks every saved article text now rather than each one
-        when it is read (the indexer does, off the serving path).
+        start, with the print of the very bytes it read of each file: a file edited while
+        it was read is then seen as changed next time. `check_texts` checks every saved
+        article text now rather than each one when it is read (the indexer does, off the
+        serving path).
         """
         root = Path(folder)
         options = options or LibraryOptions()
@@ -245,8 +247,7 @@ class Library:
         kept = np.flatnonzero(keep)
         kept_ids = [self.articles.ids[number] for number in kept.tolist()]
         # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
-        folder = CorpusFolder(root)
-        again = [path for path in corpus_files(root) if folder.name(path) in changed]
+        again = sorted(Path(path) for name, _, path in CorpusFolder(root).listing() if name in changed)
         loaded = load_files(root, again, taken=kept_ids)
         added, sources, new_problems = loaded.articles, loaded.sources, loaded.problems
         if not len(kept) and not added:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,49 @@ def write_corpus(tmp_path: Path) -> WriteCorpus:
 def article(date: str, headline: str, *paragraphs: str) -> str:
     """An article in the house `.txt` format."""
     return f" date {date} {headline}\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+HOSTILE = (
+    "impossible-date",
+    "deep-front-matter",
+    "5000-digits",
+    "half-a-utf16-pair",
+    "name-not-utf8",
+    "named-pipe",
+    "dev-zero",
+    "link-out",
+)
+"""Corpus entries that each stopped a whole load once: how, in `add_hostile`."""
+
+
+def add_hostile(root: Path, kind: str) -> str:
+    """Put one hostile entry of `kind` (see `HOSTILE`) in the corpus `root`; return its report name."""
+    if kind == "impossible-date":  # PyYAML raised ValueError, not YAMLError
+        (root / "leap.md").write_text("---\ntitle: Leap\ndate: 2024-02-30\n---\nBody.\n")
+        return "leap.md"
+    if kind == "deep-front-matter":  # RecursionError
+        (root / "deep.md").write_text("---\ntitle: x\nx: " + "[" * 3000 + "]" * 3000 + "\n---\nBody.\n")
+        return "deep.md"
+    if kind == "5000-digits":  # ValueError: Exceeds the limit (4300 digits)
+        (root / "big.jsonl").write_text('{"id": 1, "n": ' + "1" * 5000 + "}\n")
+        return "big.jsonl:1"
+    if kind == "half-a-utf16-pair":  # a JSON escape: UnicodeEncodeError when the index was saved
+        record = '{"id": 1, "title": "T", "date": "2024-01-01", "text": "\\udcff"}'
+        (root / "surrogate.jsonl").write_text(record)
+        return "surrogate.jsonl:1"
+    if kind == "name-not-utf8":  # UnicodeEncodeError when the index was saved
+        (root / os.fsdecode(b"caf\xe9.txt")).write_text(article("2024-01-01", "Cafe", "Body."))
+        return "caf\\xe9.txt"
+    if kind == "named-pipe":  # reading it waited forever
+        os.mkfifo(root / "pipe.txt")
+        return "pipe.txt"
+    if kind == "dev-zero":  # reading it never ended
+        (root / "zero.txt").symlink_to("/dev/zero")
+        return "zero.txt"
+    elsewhere = root.parent / "elsewhere.txt"  # a link out of the folder: it was read and served
+    elsewhere.write_text(article("2024-01-01", "Private", "The zyzzyva memo is not for the corpus."))
+    (root / "secret.txt").symlink_to(elsewhere)
+    return "secret.txt"
 
 
 def finishes(function: Callable[..., T], *args: Any, timeout: float = 120) -> T:

@@ -7,18 +7,23 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
+from tests.conftest import HOSTILE, SHIPPED_CORPUS, WriteCorpus, add_hostile, article
 
 NEWSBOT = Path(sys.executable).with_name("newsbot")
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed console script, as a user would."""
     environment = {k: v for k, v in os.environ.items() if k not in ("CORPUS_DIR", "TELEGRAM_BOT_TOKEN")}
     return subprocess.run(
-        [str(NEWSBOT), *args], capture_output=True, text=True, env={**environment, **(env or {})}, cwd=cwd
+        [str(NEWSBOT), *args],
+        capture_output=True,
+        text=True,
+        env={**environment, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
     )
 
 
@@ -111,6 +116,19 @@ def test_stats_prints_sizes_and_problems(
     assert "passages    2" in out
     assert "problems    1" in out
     assert "bad.txt: line 1 is not ' date YYYY-MM-DD headline'" in out
+
+
+def test_stats_lists_every_problem_of_a_hostile_corpus(write_corpus: WriteCorpus) -> None:
+    root = write_corpus({"good.txt": article("2024-01-01", "Good", "Fine text.")})
+    names = sorted(add_hostile(root, kind) for kind in HOSTILE)
+    (root / "junk.jsonl").write_text("\n".join("{broken" for _ in range(3000)))
+    done = run("stats", "--corpus", str(root), timeout=120)  # the timeout only stops a hang
+    assert done.returncode == 0, done.stderr
+    assert "articles    1" in done.stdout
+    assert f"problems    {len(names) + 3000}" in done.stdout
+    listed = [line.strip().split(": ", 1)[0] for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert len(listed) == len(names) + 3000
+    assert set(listed) == {*names, *(f"junk.jsonl:{n}" for n in range(1, 3001))}
 
 
 def test_timeline_prints_events_newest_first(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import CorpusError, load_corpus
-from retrieval.folder import _open_beneath, _read_beneath
+from retrieval.folder import CorpusFolder, NotRead, _open_beneath, _read_beneath
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes
 
 GOOD = article("2024-10-23", "Talks resumed", "Negotiators met in Istanbul on Monday.")
@@ -181,6 +181,33 @@ def test_a_jsonl_line_with_a_5000_digit_number_is_that_lines_problem(write_corpu
     assert problem.reason == "holds a 5,000-digit number; at most 100 digits are read"
 
 
+@pytest.mark.parametrize(("digits", "loads"), [(100, True), (101, False)])
+def test_jsonl_numbers_are_read_up_to_100_digits(write_corpus: WriteCorpus, digits: int, loads: bool) -> None:
+    line = json.dumps({"id": 1, "title": "T", "date": "2024-01-01", "text": "Body."})[:-1] + ', "n": 1'
+    articles, report = load_corpus(write_corpus({"feed.jsonl": line + "0" * (digits - 1) + "}"}))
+    assert (len(articles), len(report.problems)) == ((1, 0) if loads else (0, 1))
+
+
+@pytest.mark.parametrize(("levels", "loads"), [(20, True), (21, False)])
+def test_front_matter_nests_up_to_20_levels(write_corpus: WriteCorpus, levels: int, loads: bool) -> None:
+    nested = "[" * (levels - 1) + "]" * (levels - 1)  # inside the mapping of fields, itself a level
+    md = f"---\ntitle: T\ndate: 2024-01-01\nx: {nested}\n---\nBody.\n"
+    articles, report = load_corpus(write_corpus({"a.md": md}))
+    assert (len(articles), len(report.problems)) == ((1, 0) if loads else (0, 1))
+
+
+def test_escapes_that_spell_half_a_utf16_pair_refuse_the_article(write_corpus: WriteCorpus) -> None:
+    good = {"id": 2, "title": "Fine", "date": "2024-01-02", "text": "Body."}
+    lines = ['{"id": 1, "title": "T", "date": "2024-01-01", "text": "Body \\udcff."}', json.dumps(good)]
+    md = '---\ntitle: "Caf\\ud800"\ndate: 2024-01-01\n---\nBody.\n'
+    articles, report = load_corpus(write_corpus({"feed.jsonl": "\n".join(lines), "half.md": md}))
+    assert [a.id for a in articles] == ["feed#2"]
+    assert [str(problem) for problem in report.problems] == [
+        "feed.jsonl:1: holds \\udcff, half of a UTF-16 pair, which is not text",
+        "half.md: holds \\ud800, half of a UTF-16 pair, which is not text",
+    ]
+
+
 def test_a_file_name_that_is_not_utf8_is_reported_with_its_bytes_escaped(write_corpus: WriteCorpus) -> None:
     root = write_corpus({"good.txt": GOOD})
     (root / os.fsdecode(b"caf\xe9.txt")).write_bytes(GOOD.encode())
@@ -243,12 +270,19 @@ def test_a_pipe_or_device_swapped_in_after_the_check_is_refused_without_waiting(
     # What `_read_beneath` opens has passed the checks by name; these entries are what a
     # swap between the check and the open would leave there.
     os.mkfifo(tmp_path / "pipe")
-    with pytest.raises(Exception, match="named pipe"):
+    with pytest.raises(NotRead, match="named pipe"):
         finishes(_read_beneath, str(tmp_path), ["pipe"])
     (tmp_path / "dev").mkdir()
     os.symlink("/dev/zero", tmp_path / "dev" / "zero")
     with pytest.raises(OSError):  # the file itself swapped for a link: not followed
         finishes(_read_beneath, str(tmp_path), ["dev", "zero"])
+
+
+def test_a_device_is_reported_and_refused_once_open_without_being_read() -> None:
+    _, printed = CorpusFolder(Path("/dev")).read("/dev/zero", "zero")
+    assert printed == [None, None, "is a character device, not a regular file; only regular files are read"]
+    with pytest.raises(NotRead, match="character device"):
+        finishes(_read_beneath, "/dev", ["zero"])
 
 
 def test_a_folder_swapped_for_a_link_out_of_the_corpus_is_not_followed(tmp_path: Path) -> None:

@@ -1,11 +1,10 @@
 import datetime as dt
-import os
 from pathlib import Path
 
 import pytest
 
 from retrieval import Article, CorpusError, Library, LibraryOptions
-from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, load_in_child
+from tests.conftest import HOSTILE, SHIPPED_CORPUS, WriteCorpus, add_hostile, article, load_in_child
 
 
 @pytest.fixture(scope="module")
@@ -118,42 +117,18 @@ def test_folder_with_only_bad_files_is_a_corpus_error(write_corpus: WriteCorpus)
         Library.load(root)
 
 
-def hostile(root: Path, kind: str) -> str:
-    """Put one hostile entry of `kind` in the corpus `root`; return its name in the report."""
-    if kind == "impossible-date":  # PyYAML: ValueError, not YAMLError
-        (root / "leap.md").write_text("---\ntitle: Leap\ndate: 2024-02-30\n---\nBody.\n")
-        return "leap.md"
-    if kind == "deep-front-matter":  # RecursionError
-        (root / "deep.md").write_text("---\ntitle: x\nx: " + "[" * 3000 + "]" * 3000 + "\n---\nBody.\n")
-        return "deep.md"
-    if kind == "5000-digits":  # ValueError: Exceeds the limit (4300 digits)
-        (root / "big.jsonl").write_text('{"id": 1, "n": ' + "1" * 5000 + "}\n")
-        return "big.jsonl:1"
-    if kind == "name-not-utf8":  # UnicodeEncodeError when the index is saved
-        (root / os.fsdecode(b"caf\xe9.txt")).write_text(article("2024-01-01", "Cafe", "Body."))
-        return "caf\\xe9.txt"
-    if kind == "named-pipe":  # reading it waits forever
-        os.mkfifo(root / "pipe.txt")
-        return "pipe.txt"
-    (root / "zero.txt").symlink_to("/dev/zero")  # reading it never ends
-    return "zero.txt"
-
-
-@pytest.mark.parametrize(
-    "kind",
-    ["impossible-date", "deep-front-matter", "5000-digits", "name-not-utf8", "named-pipe", "dev-zero"],
-)
+@pytest.mark.parametrize("kind", HOSTILE)
 @pytest.mark.parametrize("saved", [False, True])
 def test_one_bad_file_of_any_kind_never_stops_the_load(
     write_corpus: WriteCorpus, tmp_path: Path, kind: str, saved: bool
 ) -> None:
     root = write_corpus({"good.txt": article("2024-10-23", "Talks", "Negotiators met in Istanbul.")})
-    name = hostile(root, kind)
+    name = add_hostile(root, kind)
     index_dir = tmp_path / "index" if saved else None
     for _ in range(2 if saved else 1):  # build and save, then serve the saved index
-        served = load_in_child(root, index_dir, "Istanbul")
+        served = load_in_child(root, index_dir, "Istanbul", "zyzzyva")
         assert served.problems == [name]
-        assert served.answers == {"Istanbul": ["good"]}
+        assert served.answers == {"Istanbul": ["good"], "zyzzyva": []}
 
 
 def test_one_story_from_several_articles_is_answered_once(write_corpus: WriteCorpus) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import tempfile
 from html.parser import HTMLParser
@@ -81,6 +82,34 @@ def test_parser_never_raises_on_any_bytes(data: bytes, suffix: str) -> None:
         path = root / f"article{suffix}"
         path.write_bytes(data)
         articles, problems = parse_file(root, path)
+        assert articles or problems
+
+
+yaml_ish = st.text(alphabet="[]{}:-?&*!|>'\"#%@`, \n\t0123456789abc\u0085\u2028", max_size=600)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200)
+@given(yaml_ish, st.sampled_from(["", "title: T\n", "title: T\ndate: 2024-01-01\n"]))
+def test_front_matter_never_raises(front: str, fields: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "article.md"
+        path.write_text(f"---\n{fields}{front}\n---\nBody.\n", encoding="utf-8")
+        articles, problems = parse_file(Path(folder), path)
+        assert len(articles) + len(problems) == 1
+
+
+@settings(max_examples=150)
+@given(st.lists(json_values, min_size=1, max_size=5))
+def test_jsonl_lines_never_raise(values: list[object]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "feed.jsonl"
+        path.write_text("\n".join(json.dumps(value) for value in values), encoding="utf-8")
+        articles, problems = parse_file(Path(folder), path)
         assert articles or problems
 
 

@@ -1,0 +1,97 @@
+"""A corpus full of bad entries never stops the bot, at start-up or on /reload.
+
+The bot runs as `newsbot run`, a process against the fake Bot API on 127.0.0.1, so that
+a bot that would hang on a bad entry is killed and fails the test instead of the suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from tests.conftest import HOSTILE, SHIPPED_CORPUS, add_hostile, article
+from tests.e2e.conftest import ADMIN, TOKEN
+from tests.e2e.fake_api import FakeBotApi
+
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+SAFETY_NET = 120
+"""Seconds after which a reply that never comes fails the test instead of hanging it."""
+
+
+def add_every_hostile_entry(corpus: Path) -> list[str]:
+    """Every kind of hostile entry, and a `.jsonl` of 30,000 broken lines; their report names."""
+    names = [add_hostile(corpus, kind) for kind in HOSTILE]
+    (corpus / "junk.jsonl").write_text("\n".join("{broken" for _ in range(30_000)))
+    return [*names, *(f"junk.jsonl:{line}" for line in range(1, 30_001))]
+
+
+@asynccontextmanager
+async def running_bot(tmp_path: Path, corpus: Path) -> AsyncIterator[tuple[FakeBotApi, Path]]:
+    """`newsbot run` over `corpus`, serving once it has started; yields the fake API and its log."""
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    keep = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CORPUS_", "INDEX_", "ADMIN_"))
+    }
+    env = {
+        **keep,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": api.base_url,
+        "CORPUS_DIR": str(corpus),
+        "INDEX_DIR": str(tmp_path / "index"),
+        "ADMIN_IDS": str(ADMIN),
+    }
+    log = tmp_path / "stderr.log"  # a file, not a pipe nobody reads until the end
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(NEWSBOT, "run", cwd=tmp_path, env=env, stderr=stderr)
+    try:
+        await api.wait_for("deleteWebhook", timeout=SAFETY_NET)
+        yield api, log
+    finally:
+        process.kill()
+        await process.wait()
+        await api.stop()
+
+
+async def test_reload_over_hostile_entries_lists_five_problems_and_a_count(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    async with running_bot(tmp_path, corpus) as (api, _):
+        problems = add_every_hostile_entry(corpus)
+        (corpus / "chess.txt").write_text(
+            article("2024-10-24", "Chess olympiad ends", "India won the chess olympiad in Budapest.")
+        )
+        api.push_message("/reload", user_id=ADMIN)
+        (reply,) = await api.wait_for("sendMessage", chat_id=ADMIN, timeout=SAFETY_NET)
+        text = reply.params["text"]
+        assert "Corpus reloaded" in text
+        assert "Articles: 1 → 2" in text
+        assert f"{len(problems):,} file(s) or line(s) could not be loaded:" in text
+        bullets = [line[2:].split(": ", 1)[0] for line in text.split("\n") if line.startswith("• ")]
+        assert bullets == ["big.jsonl:1", "caf\\xe9.txt", "deep.md", "junk.jsonl:1", "junk.jsonl:2"]
+        assert text.endswith(f"… and {len(problems) - 5:,} more; <code>newsbot stats</code> lists them all.")
+        api.push_message("Who won the chess olympiad?", user_id=7)
+        api.push_message("zyzzyva memo", user_id=8)  # the article a link out of the folder points to
+        (chess,) = await api.wait_for("sendMessage", chat_id=7, timeout=SAFETY_NET)
+        (memo,) = await api.wait_for("sendMessage", chat_id=8, timeout=SAFETY_NET)
+    assert "India <b>won</b> the <b>chess</b> <b>olympiad</b>" in chess.params["text"]
+    assert "I found nothing" in memo.params["text"]
+
+
+async def test_run_starts_and_answers_over_a_corpus_with_hostile_entries(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    problems = add_every_hostile_entry(corpus)
+    async with running_bot(tmp_path, corpus) as (api, log):
+        api.push_message("Who negotiated with Abramovich?", user_id=7)
+        (reply,) = await api.wait_for("sendMessage", chat_id=7, timeout=SAFETY_NET)
+    assert "Abramovich" in reply.params["text"]
+    skipped = [line for line in log.read_text().splitlines() if "skipped" in line]
+    assert "skipped big.jsonl:1: holds a 5,000-digit number" in skipped[0]
+    assert f"skipped {len(problems) - 20:,} more; `newsbot stats` lists every problem" in skipped[-1]
+    assert len(skipped) == 21  # the first twenty and a count, never a flood
