@@ -446,8 +446,7 @@ class _SavedBodies:
     def _from_corpus(self, number: int) -> bytes | None:
         """Article `number`'s body read again from its file, if that still holds what was indexed."""
         path = self.root / str(self.files[number])
-        articles, _, _ = load_files(self.root, [path] if path.is_file() else [])
-        for article in articles:
+        for article in load_files(self.root, [path] if path.is_file() else []).articles:
             if article.id == self.ids[number]:
                 body = encoded_body(article)
                 return body if self.texts.matches(number, body) else None
