@@ -1,0 +1,485 @@
+"""The bot's lasting state in one SQLite file: feeds, links already read, topics, alerts.
+
+One file under `STATE_DIR`, opened by the bot and by `newsbot fetch` (from cron) at the
+same time: WAL lets readers go on while one writer writes, a busy timeout makes a
+writer wait its turn, and every change is one short transaction, so neither process
+sees the other's half-done work. The schema is versioned with `PRAGMA user_version`;
+`open_state` migrates an older file forward step by step, each step atomic.
+
+Times are Unix seconds (floats).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "DB_NAME",
+    "MIGRATIONS",
+    "Claim",
+    "FeedRow",
+    "PendingAlert",
+    "SavedArticle",
+    "StateDB",
+    "StateError",
+    "TopicRow",
+    "open_state",
+]
+
+DB_NAME = "newsbot.sqlite3"
+BUSY_TIMEOUT_SECONDS = 30.0
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: feeds, the articles they brought, and every link met (saved, duplicate or failed).
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        title TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        added_at REAL NOT NULL,
+        checked_at REAL,
+        ok_at REAL,
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL,
+        text_hash TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL,
+        title TEXT NOT NULL,
+        date TEXT NOT NULL,
+        feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+        saved_at REAL NOT NULL,
+        matched INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX articles_unmatched ON articles(id) WHERE matched = 0;
+    CREATE TABLE links (
+        url TEXT PRIMARY KEY,
+        outcome TEXT NOT NULL CHECK (outcome IN ('saved', 'duplicate', 'failed')),
+        article_id INTEGER REFERENCES articles(id) ON DELETE CASCADE,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        reason TEXT,
+        seen_at REAL NOT NULL
+    );
+    """,
+    # 2: readers' topics and the alerts they earned.
+    """
+    CREATE TABLE topics (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        words TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (user_id, terms)
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        relevance REAL NOT NULL,
+        passage TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        sent_at REAL,
+        kind TEXT CHECK (kind IN ('alert', 'digest', 'dropped')),
+        UNIQUE (user_id, article_id)
+    );
+    CREATE INDEX alerts_pending ON alerts(user_id, id) WHERE sent_at IS NULL;
+    CREATE INDEX alerts_sent ON alerts(user_id, sent_at) WHERE sent_at IS NOT NULL;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StateError(Exception):
+    """The state file cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A feed as stored: `name` is its folder under `CORPUS_DIR/feeds/`."""
+
+    id: int
+    url: str
+    name: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    checked_at: float | None
+    ok_at: float | None
+    error: str | None
+    failures: int
+    articles: int
+
+
+@dataclass(frozen=True, slots=True)
+class SavedArticle:
+    """An article some feed or link brought in: its corpus file and where it came from."""
+
+    id: int
+    url: str
+    path: str
+    """Relative to the corpus folder, with `/` separators."""
+    title: str
+    date: dt.date
+    saved_at: float
+
+    @property
+    def corpus_id(self) -> str:
+        """The id the corpus loader gives the file: its path without the extension."""
+        return self.path.rsplit(".", 1)[0]
+
+
+QueuedAlert = tuple[int, int, int, str, float, str, str]
+"""user id, chat id, article id, topic words, relevance, passage text, matched terms (space-separated)"""
+
+Claim = Literal["saved", "seen", "duplicate"]
+"""How `claim_article` ended: stored, the URL already known, or the same text under another URL."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRow:
+    """One topic a user follows."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    words: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """An alert waiting to be sent, with what its message shows."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    topic: str
+    relevance: float
+    passage: str
+    terms: frozenset[str]
+    title: str
+    date: dt.date
+    url: str
+    created_at: float
+
+
+def open_state(state_dir: Path) -> StateDB:
+    """Open (creating or migrating) the state file in `state_dir`."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StateError(
+            f"STATE_DIR {str(state_dir)!r} cannot be created: {error.strerror or error}"
+        ) from None
+    return StateDB(state_dir / DB_NAME)
+
+
+class StateDB:
+    """One connection to the state file; each method is one short transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self.migrate()
+        except sqlite3.DatabaseError as error:
+            raise StateError(f"state file {str(path)!r} cannot be used: {error}") from None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken at once, so that two processes never interleave."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @property
+    def version(self) -> int:
+        """The schema version of the file."""
+        row = self._db.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def migrate(self) -> None:
+        """Bring the schema to `SCHEMA_VERSION`; each step commits whole or not at all."""
+        with self._write() as db:  # another process may be migrating: decide under the lock
+            current = self.version
+            if current > SCHEMA_VERSION:
+                raise StateError(
+                    f"state file {str(self.path)!r} has schema version {current}, newer than this "
+                    f"newsbot's {SCHEMA_VERSION}: upgrade newsbot, or point STATE_DIR elsewhere"
+                )
+            for number in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    # --- feeds -------------------------------------------------------------------------
+
+    def add_feed(self, url: str, name: str, title: str | None) -> FeedRow:
+        """Store a new feed; `sqlite3.IntegrityError` if its URL or name is taken."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO feeds (url, name, title, added_at) VALUES (?, ?, ?, ?)",
+                (url, name, title, time.time()),
+            )
+        feed = self.feed_by_url(url)
+        assert feed is not None
+        return feed
+
+    def feeds(self) -> list[FeedRow]:
+        """Every feed, in the order they were added (their numbers in `feeds list`)."""
+        rows = self._db.execute(
+            "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at,"
+            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)"
+            " FROM feeds f ORDER BY f.id"
+        ).fetchall()
+        return [FeedRow(*row) for row in rows]
+
+    def feed_by_url(self, url: str) -> FeedRow | None:
+        """The feed with this URL, if any."""
+        return next((feed for feed in self.feeds() if feed.url == url), None)
+
+    def names_taken(self) -> set[str]:
+        """Folder names in use by feeds."""
+        return {row[0] for row in self._db.execute("SELECT name FROM feeds")}
+
+    def remove_feed(self, feed_id: int) -> None:
+        """Forget a feed; its articles stay in the corpus and in the seen links."""
+        with self._write() as db:
+            db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+
+    def feed_checked(
+        self, feed_id: int, *, etag: str | None, last_modified: str | None, title: str | None
+    ) -> None:
+        """Record a successful fetch (or a 304) and the validators for the next one."""
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title),"
+                " checked_at = ?, ok_at = ?, error = NULL, failures = 0 WHERE id = ?",
+                (etag, last_modified, title, now, now, feed_id),
+            )
+
+    def feed_failed(self, feed_id: int, error: str) -> None:
+        """Record a failed fetch; the feed is tried again next round."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE feeds SET checked_at = ?, error = ?, failures = failures + 1 WHERE id = ?",
+                (time.time(), error, feed_id),
+            )
+
+    # --- links and articles ------------------------------------------------------------
+
+    def link_outcome(self, url: str) -> tuple[str, int] | None:
+        """What happened to this canonical URL before: (outcome, attempts), or None if new."""
+        row = self._db.execute("SELECT outcome, attempts FROM links WHERE url = ?", (url,)).fetchone()
+        return (str(row[0]), int(row[1])) if row else None
+
+    def article_with_text(self, text_hash: str) -> SavedArticle | None:
+        """The stored article with this text fingerprint, if any."""
+        row = self._db.execute(_ARTICLE_COLUMNS + " WHERE text_hash = ?", (text_hash,)).fetchone()
+        return _article(row) if row else None
+
+    def article_for_link(self, url: str) -> SavedArticle | None:
+        """The article a seen URL led to (itself or the one it duplicates)."""
+        row = self._db.execute(
+            _ARTICLE_COLUMNS + " WHERE id = (SELECT article_id FROM links WHERE url = ?)", (url,)
+        ).fetchone()
+        return _article(row) if row else None
+
+    def claim_article(
+        self,
+        *,
+        url: str,
+        text_hash: str,
+        path: str,
+        title: str,
+        date: dt.date,
+        feed_id: int | None,
+    ) -> tuple[Claim, SavedArticle]:
+        """Record an article whose file is written, unless its URL or text is known already.
+
+        Decided in one write transaction, so when the bot and `newsbot fetch` meet the
+        same article at once exactly one of them keeps it. Returns the outcome and the
+        stored article (the earlier one for "seen" and "duplicate").
+        """
+        now = time.time()
+        with self._write() as db:
+            known = db.execute(
+                _ARTICLE_COLUMNS + " WHERE id = (SELECT article_id FROM links WHERE url = ?)", (url,)
+            ).fetchone()
+            if known:
+                return "seen", _article(known)
+            same_text = db.execute(_ARTICLE_COLUMNS + " WHERE text_hash = ?", (text_hash,)).fetchone()
+            if same_text:
+                db.execute(
+                    "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
+                    " VALUES (?, 'duplicate', ?, ?)",
+                    (url, same_text[0], now),
+                )
+                return "duplicate", _article(same_text)
+            cursor = db.execute(
+                "INSERT INTO articles (url, text_hash, path, title, date, feed_id, saved_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (url, text_hash, path, title, date.isoformat(), feed_id, now),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at) VALUES (?, 'saved', ?, ?)",
+                (url, cursor.lastrowid, now),
+            )
+            row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        return "saved", _article(row)
+
+    def link_failed(self, url: str, reason: str) -> int:
+        """Count one more failed attempt at a link; return the attempts so far."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO links (url, outcome, reason, seen_at) VALUES (?, 'failed', ?, ?)"
+                " ON CONFLICT (url) DO UPDATE SET attempts = attempts + 1, reason = excluded.reason,"
+                " seen_at = excluded.seen_at WHERE outcome = 'failed'",
+                (url, reason, time.time()),
+            )
+            row = db.execute("SELECT attempts FROM links WHERE url = ?", (url,)).fetchone()
+        return int(row[0])
+
+    def unmatched_articles(self, limit: int = 1000) -> list[SavedArticle]:
+        """Articles not yet matched against readers' topics, oldest first."""
+        rows = self._db.execute(
+            _ARTICLE_COLUMNS + " WHERE matched = 0 ORDER BY id LIMIT ?", (limit,)
+        ).fetchall()
+        return [_article(row) for row in rows]
+
+    def articles_count(self) -> int:
+        """How many articles feeds and links have brought in."""
+        return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    # --- topics and alerts -------------------------------------------------------------
+
+    def topics(self, user_id: int | None = None) -> list[TopicRow]:
+        """One user's topics (or everyone's), in the order they were followed."""
+        query = "SELECT id, user_id, chat_id, words, terms FROM topics"
+        rows = (
+            self._db.execute(query + " WHERE user_id = ? ORDER BY id", (user_id,))
+            if user_id is not None
+            else self._db.execute(query + " ORDER BY id")
+        ).fetchall()
+        return [TopicRow(r[0], r[1], r[2], r[3], tuple(r[4].split())) for r in rows]
+
+    def follow(self, user_id: int, chat_id: int, words: str, terms: tuple[str, ...], limit: int) -> str:
+        """Add a topic: "added", "known" (same words already followed) or "full" (at `limit`)."""
+        with self._write() as db:
+            count = db.execute("SELECT count(*) FROM topics WHERE user_id = ?", (user_id,)).fetchone()[0]
+            key = " ".join(terms)
+            if db.execute("SELECT 1 FROM topics WHERE user_id = ? AND terms = ?", (user_id, key)).fetchone():
+                return "known"
+            if count >= limit:
+                return "full"
+            db.execute(
+                "INSERT INTO topics (user_id, chat_id, words, terms, created_at) VALUES (?, ?, ?, ?, ?)",
+                (user_id, chat_id, words, key, time.time()),
+            )
+        return "added"
+
+    def unfollow(self, topic_id: int) -> None:
+        """Drop one topic."""
+        with self._write() as db:
+            db.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
+
+    def forget_user(self, user_id: int) -> int:
+        """Drop a user's topics and unsent alerts (they blocked the bot); return topics dropped."""
+        with self._write() as db:
+            dropped = db.execute("DELETE FROM topics WHERE user_id = ?", (user_id,)).rowcount
+            db.execute(
+                "UPDATE alerts SET sent_at = ?, kind = 'dropped' WHERE user_id = ? AND sent_at IS NULL",
+                (time.time(), user_id),
+            )
+        return int(dropped)
+
+    def queue_alerts(self, alerts: list[QueuedAlert], matched: list[int]) -> None:
+        """Queue alerts `(user, chat, article, topic, relevance, passage, terms)` and mark articles matched.
+
+        One transaction: an article is matched exactly once, with all its alerts queued.
+        A user gets one alert per article, whichever of their topics matched.
+        """
+        now = time.time()
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO alerts (user_id, chat_id, article_id, topic, relevance, passage,"
+                " terms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*alert, now) for alert in alerts],
+            )
+            db.executemany("UPDATE articles SET matched = 1 WHERE id = ?", [(a,) for a in matched])
+
+    def pending_alerts(self) -> list[PendingAlert]:
+        """Unsent alerts, oldest first."""
+        rows = self._db.execute(
+            "SELECT al.id, al.user_id, al.chat_id, al.topic, al.relevance, al.passage, al.terms,"
+            " ar.title, ar.date, ar.url, al.created_at"
+            " FROM alerts al JOIN articles ar ON ar.id = al.article_id"
+            " WHERE al.sent_at IS NULL ORDER BY al.id"
+        ).fetchall()
+        return [
+            PendingAlert(
+                r[0], r[1], r[2], r[3], r[4], r[5], frozenset(r[6].split()), r[7], _date(r[8]), r[9], r[10]
+            )
+            for r in rows
+        ]
+
+    def sent_since(self, user_id: int, since: float) -> tuple[int, float | None]:
+        """Single alerts sent to a user since `since`, and when their last digest went out."""
+        singles = self._db.execute(
+            "SELECT count(*) FROM alerts WHERE user_id = ? AND kind = 'alert' AND sent_at >= ?",
+            (user_id, since),
+        ).fetchone()[0]
+        digest = self._db.execute(
+            "SELECT max(sent_at) FROM alerts WHERE user_id = ? AND kind = 'digest'", (user_id,)
+        ).fetchone()[0]
+        return int(singles), digest
+
+    def mark_sent(self, alert_ids: list[int], kind: Literal["alert", "digest", "dropped"]) -> None:
+        """Record alerts as delivered (or given up)."""
+        now = time.time()
+        with self._write() as db:
+            db.executemany(
+                "UPDATE alerts SET sent_at = ?, kind = ? WHERE id = ?", [(now, kind, i) for i in alert_ids]
+            )
+
+
+_ARTICLE_COLUMNS = "SELECT id, url, path, title, date, saved_at FROM articles"
+
+
+def _article(row: tuple[object, ...]) -> SavedArticle:
+    number, url, path, title, date, saved_at = row
+    assert isinstance(number, int) and isinstance(saved_at, float)
+    return SavedArticle(number, str(url), str(path), str(title), _date(date), saved_at)
+
+
+def _date(value: object) -> dt.date:
+    return dt.date.fromisoformat(str(value))
