@@ -1,0 +1,134 @@
+"""Fetched articles -> ordinary corpus files: one `.md` with a YAML front matter each.
+
+They land under `CORPUS_DIR/feeds/<source>/`, where a person can read, edit or delete
+them like any other article. File and folder names are made here from a small safe
+alphabet (word characters and `-`), whatever a feed's titles or URLs say, and the
+folder is checked after symlinks are resolved, so a feed can never write outside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+__all__ = [
+    "FEEDS_DIR",
+    "LINKS_FOLDER",
+    "NewArticle",
+    "OutsideFolderError",
+    "article_file_name",
+    "folder_name",
+    "render_markdown",
+    "text_fingerprint",
+    "write_article",
+]
+
+FEEDS_DIR = "feeds"
+LINKS_FOLDER = "links"
+"""Where articles added one link at a time (`/add URL`) go: a name no feed may take."""
+DateSource = Literal["feed", "page", "fetch time"]
+_NOT_WORD = re.compile(r"[\W_]+")
+_SAFE_NAME = re.compile(r"[\w][\w.-]{0,150}")
+_WORDS = re.compile(r"\w+")
+
+
+class OutsideFolderError(OSError):
+    """The folder an article would go to resolves outside `CORPUS_DIR/feeds/<source>`."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article ready to be saved, and where its date came from."""
+
+    title: str
+    date: dt.date
+    date_source: DateSource
+    url: str
+    source: str
+    paragraphs: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def slug(text: str, limit: int) -> str:
+    """Lower-case words joined by `-`, at most `limit` characters: safe in any file name."""
+    words = _NOT_WORD.sub("-", unicodedata.normalize("NFKC", text).casefold()).strip("-")
+    return words[:limit].rstrip("-")
+
+
+def folder_name(name: str, taken: Collection[str] = ()) -> str:
+    """A feed's folder under `feeds/`: its name as a slug, made unique against `taken`."""
+    base = slug(name, 40) or "feed"
+    if base == LINKS_FOLDER:
+        base = f"{base}-feed"
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
+
+
+def article_file_name(article: NewArticle, key: str) -> str:
+    """`2024-05-03-headline-words-1a2b3c4d5e.md`: sortable by date, unique by `key` (its URL)."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+    words = slug(article.title, 60)
+    return f"{article.date.isoformat()}-{words + '-' if words else ''}{digest}.md"
+
+
+def text_fingerprint(paragraphs: tuple[str, ...] | list[str]) -> str:
+    """The same text under other markup, spacing or punctuation gets the same fingerprint."""
+    words = _WORDS.findall(unicodedata.normalize("NFKC", " ".join(paragraphs)).casefold())
+    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()[:32]
+
+
+def render_markdown(article: NewArticle) -> str:
+    """The file's text: front matter (`title`, `date`, `url`, `source`, `date_source`), then paragraphs."""
+    front = yaml.safe_dump(
+        {
+            "title": article.title,
+            "date": article.date.isoformat(),
+            "url": article.url,
+            "source": article.source,
+            "date_source": article.date_source,
+        },
+        allow_unicode=True,
+        sort_keys=False,
+        width=1_000_000,
+    )
+    return f"---\n{front}---\n\n{article.text}\n"
+
+
+def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> Path:
+    """Write `text` atomically to `corpus_dir/feeds/folder/file_name`, never elsewhere.
+
+    Raises `OutsideFolderError` if the names are not plain names or the folder resolves
+    (through a symlink) outside its place; an existing file of that name is replaced.
+    """
+    if not (_SAFE_NAME.fullmatch(folder) and _SAFE_NAME.fullmatch(file_name)) or ".." in folder + file_name:
+        raise OutsideFolderError(f"refusing unsafe names {folder!r} / {file_name!r}")
+    target = corpus_dir / FEEDS_DIR / folder
+    target.mkdir(parents=True, exist_ok=True)
+    expected = corpus_dir.resolve() / FEEDS_DIR / folder
+    if target.resolve() != expected:
+        raise OutsideFolderError(f"{target} resolves to {target.resolve()}, outside {expected}")
+    final = expected / file_name
+    temporary = expected / f".{file_name}.{os.getpid()}.tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return final

@@ -1,0 +1,121 @@
+"""RSS 0.9x / 1.0 / 2.0 and Atom documents -> entries, with feedparser. Pure.
+
+feedparser reads every dialect and the common mistakes in the wild; what it cannot read
+at all is a `FeedParseError`, so one broken feed never costs a round the others.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import lxml.html
+
+__all__ = ["FEED_TYPES", "FeedEntry", "FeedParseError", "ParsedFeed", "discover_feeds", "parse_feed"]
+
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+)
+ACCEPT_FEED = ", ".join(FEED_TYPES) + ", */*;q=0.5"
+
+
+class FeedParseError(ValueError):
+    """A document that is no readable feed; the message says what was found."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, as the feed tells it."""
+
+    link: str | None
+    title: str | None
+    published: dt.datetime | None
+    """UTC; None when the item carries no (valid) date."""
+    content: str | None
+    """The full article as HTML, when the feed carries it (`content:encoded`, Atom `content`)."""
+    summary: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed's title and its entries, in the feed's order."""
+
+    title: str | None
+    entries: tuple[FeedEntry, ...]
+    problem: str | None = None
+    """Set when the document was malformed but entries could still be read."""
+
+
+def parse_feed(content: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse a downloaded feed; relative links resolve against `url`."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    problem = _describe(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    if not parsed.entries and (problem or not parsed.get("version")):
+        found = "HTML, not a feed" if _looks_like_html(content) else "not an RSS or Atom feed"
+        raise FeedParseError(f"{found}" + (f" ({problem})" if problem else ""))
+    entries = tuple(_entry(raw) for raw in parsed.entries)
+    title = _text(parsed.feed.get("title"))
+    return ParsedFeed(title, entries, problem)
+
+
+def discover_feeds(html: bytes, base_url: str) -> list[str]:
+    """Feed addresses an HTML page announces (`<link rel="alternate" type="application/rss+xml">`)."""
+    try:
+        tree = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return []
+    found = []
+    for link in tree.iterfind(".//link"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").lower()
+        href = link.get("href")
+        if "alternate" in rel and kind in FEED_TYPES[:3] and href:
+            found.append(urljoin(base_url, href.strip()))
+    return list(dict.fromkeys(found))
+
+
+def _entry(raw: Any) -> FeedEntry:
+    contents = [c.get("value") for c in raw.get("content") or () if c.get("value")]
+    return FeedEntry(
+        link=_text(raw.get("link")),
+        title=_text(raw.get("title")),
+        published=_moment(raw),
+        content=max(contents, key=len) if contents else None,
+        summary=_text(raw.get("summary")),
+    )
+
+
+def _moment(raw: Any) -> dt.datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = raw.get(key)
+        if value:
+            try:
+                return dt.datetime.fromtimestamp(calendar.timegm(value), dt.UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def _text(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:2048].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+def _describe(error: object) -> str:
+    text = " ".join(str(error).split())[:160]
+    return text or type(error).__name__

@@ -1,0 +1,162 @@
+"""Downloading feeds and pages politely, within bounds.
+
+Publishers are paced (one request at a time per host, `host_delay` seconds apart) and
+told who is asking (a descriptive User-Agent); a feed that has not changed costs them a
+304 thanks to conditional GET (ETag / Last-Modified). Every download has a deadline for
+the whole transfer, not only between bytes, and a size cap checked while reading, so a
+slow drip or a 50 MB answer cannot stall or swamp a round. Failures come back as
+`FetchError` with a short reason that a log line or an admin can read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Literal
+
+import httpx
+
+from .links import LinkError, checked_url
+
+__all__ = ["FetchError", "FetchOptions", "Fetcher", "Page"]
+
+DEFAULT_USER_AGENT = "newsbot/0.1 (news feed reader for a Telegram question-answering bot)"
+FailureKind = Literal["status", "timeout", "too_large", "redirects", "network", "address"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    """How to download: deadline, size cap, pace per host, identity."""
+
+    timeout: float = 20.0
+    max_bytes: int = 10_000_000
+    host_delay: float = 1.0
+    user_agent: str = DEFAULT_USER_AGENT
+    max_redirects: int = 5
+    concurrency: int = 8
+    """Downloads in flight at once, over all hosts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A successful download: the final address (after redirects), its bytes and headers."""
+
+    url: str
+    content: bytes
+    media_type: str
+    """`text/html`, `application/rss+xml`, ... lower-cased, without parameters."""
+    charset: str | None
+    etag: str | None = None
+    last_modified: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FetchError(Exception):
+    """A download that failed; `str()` is a short reason such as `404 Not Found`."""
+
+    def __init__(self, reason: str, kind: FailureKind, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.status = status
+
+
+class Fetcher:
+    """An HTTP client for one round of downloads; use it as an async context manager."""
+
+    def __init__(self, options: FetchOptions | None = None) -> None:
+        self.options = options or FetchOptions()
+        self._client: httpx.AsyncClient | None = None
+        self._hosts: dict[str, tuple[asyncio.Lock, list[float]]] = {}
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+
+    async def __aenter__(self) -> Fetcher:
+        options = self.options
+        self._client = httpx.AsyncClient(
+            follow_redirects=True,
+            max_redirects=options.max_redirects,
+            timeout=httpx.Timeout(options.timeout),
+            headers={"User-Agent": options.user_agent},
+            limits=httpx.Limits(max_connections=options.concurrency * 2),
+        )
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def get(
+        self, url: str, *, accept: str, etag: str | None = None, last_modified: str | None = None
+    ) -> Page | None:
+        """Download `url`; None when the server says it has not changed (304)."""
+        try:
+            checked_url(url)
+        except LinkError as error:
+            raise FetchError(str(error), "address") from None
+        host = httpx.URL(url).host
+        lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
+        async with self._slots, lock:
+            wait = last[0] + self.options.host_delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await self._get(url, accept, etag, last_modified)
+            finally:
+                last[0] = time.monotonic()
+
+    async def _get(self, url: str, accept: str, etag: str | None, last_modified: str | None) -> Page | None:
+        assert self._client is not None, "use the Fetcher in `async with`"
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        limit = self.options.max_bytes
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                async with self._client.stream("GET", url, headers=headers) as response:
+                    if response.status_code == 304:
+                        return None
+                    if not response.is_success:
+                        reason = f"{response.status_code} {response.reason_phrase}".strip()
+                        raise FetchError(reason, "status", response.status_code)
+                    declared = response.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > limit:
+                        raise FetchError(
+                            f"{int(declared):,} bytes, over the {limit:,}-byte limit", "too_large"
+                        )
+                    chunks, size = [], 0
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > limit:
+                            raise FetchError(f"over the {limit:,}-byte limit", "too_large")
+                        chunks.append(chunk)
+                    content_type = response.headers.get("content-type", "")
+                    return Page(
+                        url=str(response.url),
+                        content=b"".join(chunks),
+                        media_type=content_type.split(";")[0].strip().lower(),
+                        charset=response.charset_encoding,
+                        etag=response.headers.get("etag"),
+                        last_modified=response.headers.get("last-modified"),
+                        headers=dict(response.headers),
+                    )
+        except TimeoutError:
+            raise FetchError(f"no complete answer within {self.options.timeout:g} s", "timeout") from None
+        except httpx.TimeoutException:
+            raise FetchError(f"no answer within {self.options.timeout:g} s", "timeout") from None
+        except httpx.TooManyRedirects:
+            raise FetchError(
+                f"more than {self.options.max_redirects} redirects (a loop?)", "redirects"
+            ) from None
+        except httpx.UnsupportedProtocol as error:
+            raise FetchError(f"redirected to an address that cannot be fetched: {error}", "address") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            raise FetchError(f"cannot connect: {_one_line(error)}", "network") from None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())[:200] or type(error).__name__

@@ -1,0 +1,74 @@
+"""Web addresses as feeds and readers give them: checked, and reduced to one canonical form.
+
+The same article reaches us as `HTTP://Example.com:80/a?utm_source=x#top` from one feed
+and `http://example.com/a` from another; the canonical form makes them one key, so it
+is fetched and saved once. Only http(s) addresses are ever fetched: a `file://` or
+`javascript:` link in a feed must not make the bot read local files or run anything.
+Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+__all__ = ["URL_IN_TEXT", "LinkError", "canonical_url", "checked_url"]
+
+SCHEMES = ("http", "https")
+MAX_URL = 2048
+# Query parameters that say how a reader arrived, not which article it is.
+TRACKING = re.compile(
+    r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|ref_src|cmpid|ito)$",
+    re.IGNORECASE,
+)
+URL_IN_TEXT = re.compile(r"\s*(\S+:\S+)\s*")
+"""A message that is one address and nothing else (any scheme, so that bad ones get an answer)."""
+
+
+class LinkError(ValueError):
+    """An address that cannot be fetched; the message says why, for the admin who sent it."""
+
+
+def checked_url(text: str) -> str:
+    """The address in `text`, stripped, if it is an http(s) URL with a host; else `LinkError`."""
+    url = text.strip().strip("<>")
+    if not url:
+        raise LinkError("no address given")
+    if len(url) > MAX_URL:
+        raise LinkError(f"the address is {len(url):,} characters long; at most {MAX_URL:,} are accepted")
+    if any(ord(char) < 33 for char in url):
+        raise LinkError("the address contains spaces or control characters")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        shown = f"{scheme}:" if scheme else "(none)"
+        raise LinkError(f"only http:// and https:// addresses can be fetched, not {shown}")
+    try:
+        hostname, _ = parts.hostname, parts.port  # the port is checked when read
+    except ValueError:
+        raise LinkError("the address has an invalid port") from None
+    if not hostname:
+        raise LinkError("the address has no host name")
+    return url
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per address: lower-case scheme and host, no default port, fragment or
+    tracking parameters, the other parameters sorted, the path's escapes normalised."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    if parts.username or parts.password:
+        host = f"{parts.username or ''}{':' if parts.password else ''}{parts.password or ''}@{host}"
+    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~") or "/"
+    query = sorted(
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING.match(key)
+    )
+    return urlunsplit((scheme, host, path, urlencode(query), ""))
