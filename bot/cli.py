@@ -30,8 +30,10 @@ from retrieval.library import DEFAULT_PER_ARTICLE
 from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from retrieval.snippets import snippet_span
 
+from .feed_cli import add_feed_commands
 from .reloading import index_in_child_process
 from .settings import Settings, SettingsError, load_settings
+from .statedb import StateError
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 DEFAULT_BM25 = BM25Params()
@@ -46,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return int(args.command(args, settings))
-    except (SettingsError, CorpusError) as error:
+    except (SettingsError, CorpusError, StateError) as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -141,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     run = command("run", "start the Telegram bot (long polling, or webhooks with --webhook)")
     run.add_argument("--webhook", action="store_true", help="serve Telegram webhooks at WEBHOOK_URL")
     run.set_defaults(command=run_command)
+    add_feed_commands(commands)
     return parser
 
 

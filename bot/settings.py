@@ -11,6 +11,8 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .fetching import DEFAULT_USER_AGENT
+
 TELEGRAM_API = "https://api.telegram.org/bot"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -46,6 +48,20 @@ class Settings(BaseSettings):
     the 10 s a container gets between SIGTERM and SIGKILL; and 100 in flight keep that rate
     even when each answer takes three seconds to go out.
     """
+    state_dir: Path = Path(".newsbot-state")
+    """Where the SQLite file of feeds, seen links and topic subscriptions lives."""
+    feed_interval: int = Field(15, ge=0, le=10_080)
+    """Minutes between two polls of every feed by the running bot; 0 turns polling off."""
+    feed_timeout: float = Field(20.0, gt=0, le=600)
+    """Seconds one feed or page download may take, start to finish."""
+    feed_max_bytes: int = Field(10_000_000, ge=10_000, le=1_000_000_000)
+    """A feed or page larger than this is skipped, not read."""
+    feed_host_delay: float = Field(1.0, ge=0, le=600)
+    """Seconds between two requests to one host: politeness towards publishers."""
+    feed_user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, max_length=300)
+    """How the bot introduces itself to publishers' servers; add a contact address."""
+    alerts_per_hour: int = Field(3, ge=1, le=100)
+    """Topic alerts one user gets per hour, one message each; more arrive as one digest."""
 
     @field_validator("admin_ids", mode="before")
     @classmethod

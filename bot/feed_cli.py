@@ -1,0 +1,126 @@
+"""`newsbot feeds add|list|remove` and `newsbot fetch`: feeds from the command line and cron.
+
+Each command sits beside its parser. Exit codes as for the rest of `newsbot`: 0 done,
+1 nothing to do (no such feed), 2 bad usage or an address that is no feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+from .feed_render import feed_health
+from .feeds import FeedParseError
+from .fetching import FetchError
+from .ingest import add_feed, check_feed, fetch_round, options_from
+from .links import LinkError
+from .logs import configure_logging
+from .settings import Settings
+from .statedb import open_state
+
+__all__ = ["add_feed_commands"]
+
+EXIT_DONE, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+
+
+def add_feed_commands(commands: Any) -> None:
+    """Add `feeds` and `fetch` to the `newsbot` sub-commands."""
+    feeds = commands.add_parser("feeds", help="add, list or remove news feeds", description=_FEEDS_HELP)
+    actions = feeds.add_subparsers(required=True, metavar="ACTION")
+
+    add = actions.add_parser("add", help="check a feed (RSS or Atom) and add it")
+    add.add_argument("url", help="the feed's address, or a page that announces one")
+    add.add_argument("--name", help="its name; its articles go to CORPUS_DIR/feeds/<name>/")
+    add.set_defaults(command=feeds_add_command)
+
+    listing = actions.add_parser("list", help="list the feeds, numbered, with their health")
+    listing.set_defaults(command=feeds_list_command)
+
+    remove = actions.add_parser("remove", help="stop reading a feed (its articles stay)")
+    remove.add_argument("feed", help="its number in `newsbot feeds list`, or its address")
+    remove.set_defaults(command=feeds_remove_command)
+
+    fetch = commands.add_parser(
+        "fetch", help="read every feed once and save the new articles (for cron)", description=_FETCH_HELP
+    )
+    fetch.add_argument(
+        "--corpus", type=Path, metavar="DIR", help="corpus folder (default: $CORPUS_DIR or corpus)"
+    )
+    fetch.set_defaults(command=fetch_command)
+
+
+_FEEDS_HELP = "Feeds are read every FEED_INTERVAL minutes by the running bot, or by `newsbot fetch`."
+_FETCH_HELP = (
+    "One round over every feed: new articles become .md files under CORPUS_DIR/feeds/; "
+    "the running bot indexes them and sends topic alerts within a minute."
+)
+
+
+def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the address is a readable feed, then store it."""
+    try:
+        check = asyncio.run(check_feed(options_from(settings).fetch, args.url))
+    except (LinkError, FetchError, FeedParseError) as error:
+        print(f"newsbot: {args.url}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    db = open_state(settings.state_dir)
+    try:
+        if db.feed_by_url(check.url) is not None:
+            print(f"newsbot: {check.url} is in the list already", file=sys.stderr)
+            return EXIT_USAGE
+        feed = add_feed(db, check, args.name)
+        number = len(db.feeds())
+    except sqlite3.IntegrityError:
+        print(f"newsbot: {check.url} is in the list already", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        db.close()
+    print(f"added feed {number}: {feed.title or feed.name} ({check.entries} items) -> feeds/{feed.name}/")
+    return EXIT_DONE
+
+
+def feeds_list_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the feeds, numbered as `feeds remove` takes them."""
+    db = open_state(settings.state_dir)
+    try:
+        feeds = db.feeds()
+    finally:
+        db.close()
+    if not feeds:
+        print("No feeds. Add one: newsbot feeds add URL [--name NAME]", file=sys.stderr)
+        return EXIT_NOTHING
+    for number, feed in enumerate(feeds, start=1):
+        print(f"{number}. {feed.title or feed.name}  {feed.url}")
+        print(f"   feeds/{feed.name}/  {feed.articles} articles  {feed_health(feed)}")
+    return EXIT_DONE
+
+
+def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Forget a feed by number or address; its article files stay."""
+    db = open_state(settings.state_dir)
+    try:
+        feeds = db.feeds()
+        chosen = [feed for number, feed in enumerate(feeds, start=1) if args.feed in (str(number), feed.url)]
+        if not chosen:
+            print(f"newsbot: no feed {args.feed!r}; `newsbot feeds list` shows them", file=sys.stderr)
+            return EXIT_NOTHING
+        db.remove_feed(chosen[0].id)
+    finally:
+        db.close()
+    feed = chosen[0]
+    print(f"removed {feed.title or feed.name}; its {feed.articles} articles stay in feeds/{feed.name}/")
+    return EXIT_DONE
+
+
+def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one round and print what it saved; problems are logged to stderr, one a line."""
+    configure_logging(settings.log_level, [])  # each problem is logged to stderr as it happens
+    report = asyncio.run(fetch_round(options_from(settings, args.corpus)))
+    for path in report.saved:
+        print(f"saved {path}")
+    print(report.summary())
+    return EXIT_DONE

@@ -1,0 +1,419 @@
+"""Feeds and links -> corpus files: one round over every feed, or one link an admin sent.
+
+A round downloads each feed (conditional GET), reads its entries, fetches the article
+page when an entry carries only a summary (or no date), extracts the text, skips what
+was seen before (by canonical URL, then by text), and saves the rest as `.md` files.
+Each feed and each item fails alone: the problem is logged and reported, and every
+other feed still lands. The state file decides every save in one transaction, so the
+bot and `newsbot fetch` can run rounds at the same time.
+
+`python -m bot.ingest OPTIONS_JSON` runs one round and prints its report as JSON: the
+bot runs it in a child process, so that extracting pages never holds up its answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import json
+import logging
+import os
+import re
+import stat
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .articles_out import (
+    FEEDS_DIR,
+    LINKS_FOLDER,
+    DateSource,
+    NewArticle,
+    OutsideFolderError,
+    article_file_name,
+    folder_name,
+    render_markdown,
+    text_fingerprint,
+    write_article,
+)
+from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, extract_article, html_paragraphs
+from .feeds import ACCEPT_FEED, FeedEntry, FeedParseError, ParsedFeed, discover_feeds, parse_feed
+from .fetching import Fetcher, FetchError, FetchOptions, Page
+from .links import LinkError, canonical_url, checked_url
+from .settings import Settings
+from .statedb import Claim, FeedRow, SavedArticle, StateDB, open_state
+
+__all__ = [
+    "AddedLink",
+    "FeedCheck",
+    "IngestOptions",
+    "NotAnArticle",
+    "RoundReport",
+    "add_link",
+    "check_feed",
+    "fetch_round",
+    "options_from",
+]
+
+logger = logging.getLogger(__name__)
+
+ACCEPT_HTML = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+MAX_ATTEMPTS = 3
+"""A link whose page failed this many rounds is given up."""
+FUTURE_SLACK = dt.timedelta(days=1)
+_TAGS = re.compile(r"<[^>]*>")
+
+
+class NotAnArticle(ValueError):
+    """A link that leads to no article: not HTML, or no article text on the page."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """Everything a round needs, as plain values (they cross to a child process as JSON)."""
+
+    corpus_dir: Path
+    state_dir: Path
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "corpus_dir": str(self.corpus_dir),
+                "state_dir": str(self.state_dir),
+                "fetch": asdict(self.fetch),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> IngestOptions:
+        raw = json.loads(text)
+        return cls(Path(raw["corpus_dir"]), Path(raw["state_dir"]), FetchOptions(**raw["fetch"]))
+
+
+@dataclass
+class RoundReport:
+    """What a round did: feeds read, articles saved, duplicates, problems (one line each)."""
+
+    feeds: int = 0
+    unchanged: int = 0
+    saved: list[str] = field(default_factory=list)
+    """Corpus paths of the new articles."""
+    duplicates: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for a log or a terminal."""
+        return (
+            f"{self.feeds} feeds ({self.unchanged} unchanged): {len(self.saved)} new articles, "
+            f"{self.duplicates} duplicates skipped, {len(self.problems)} problems, in {self.seconds:.1f} s"
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> RoundReport:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class AddedLink:
+    """How `add_link` ended, and the article (the earlier one unless "saved")."""
+
+    outcome: Claim
+    article: SavedArticle
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """A feed address that was read successfully (perhaps found through an HTML page)."""
+
+    url: str
+    title: str | None
+    entries: int
+
+
+def options_from(settings: Settings, corpus_dir: Path | None = None) -> IngestOptions:
+    """The settings a round needs, as plain values."""
+    fetch = FetchOptions(
+        timeout=settings.feed_timeout,
+        max_bytes=settings.feed_max_bytes,
+        host_delay=settings.feed_host_delay,
+        user_agent=settings.feed_user_agent,
+    )
+    return IngestOptions(corpus_dir or settings.corpus_dir, settings.state_dir, fetch)
+
+
+async def fetch_round(options: IngestOptions) -> RoundReport:
+    """Poll every feed once and save what is new; never raises for a feed's or an item's fault."""
+    started = time.monotonic()
+    report = RoundReport()
+    db = open_state(options.state_dir)
+    try:
+        feeds = db.feeds()
+        report.feeds = len(feeds)
+        async with Fetcher(options.fetch) as fetcher:
+            ingest = _Ingest(db, fetcher, options.corpus_dir, report)
+            await asyncio.gather(*(ingest.feed(feed) for feed in feeds))
+    finally:
+        db.close()
+    report.seconds = time.monotonic() - started
+    logger.info("feed round: %s", report.summary())
+    return report
+
+
+async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
+    """Fetch one page, extract its article and save it under `feeds/links/`.
+
+    Raises `LinkError` (not http(s)), `FetchError` (404, timeout, too large ...) or
+    `NotAnArticle` (not HTML, no article text), each with a message for the admin.
+    """
+    url = checked_url(text)
+    key = canonical_url(url)
+    known = db.article_for_link(key)
+    if known is not None:
+        return AddedLink("seen", known)
+    async with Fetcher(options.fetch) as fetcher:
+        page = await fetcher.get(url, accept=ACCEPT_HTML)
+    assert page is not None  # no validators were sent, so no 304
+    extracted = await asyncio.to_thread(_extract_page, page)
+    now = dt.datetime.now(dt.UTC)
+    date, source = (extracted.date, "page") if _plausible(extracted.date, now) else (now.date(), "fetch time")
+    article = NewArticle(
+        title=extracted.title or _host(page.url),
+        date=date,  # type: ignore[arg-type]
+        date_source=source,  # type: ignore[arg-type]
+        url=url,
+        source=extracted.site or _host(page.url),
+        paragraphs=extracted.paragraphs,
+    )
+    outcome, stored = _save(db, options.corpus_dir, LINKS_FOLDER, article, key, feed_id=None)
+    return AddedLink(outcome, stored)
+
+
+async def check_feed(options: FetchOptions, text: str) -> FeedCheck:
+    """Read a feed address once before it is added; an HTML page's announced feed is followed.
+
+    Raises `LinkError`, `FetchError` or `FeedParseError` with a message for the admin.
+    """
+    url = checked_url(text)
+    async with Fetcher(options) as fetcher:
+        page = await fetcher.get(url, accept=ACCEPT_FEED)
+        assert page is not None
+        try:
+            parsed = parse_feed(page.content, page.url, page.headers.get("content-type"))
+        except FeedParseError:
+            announced = discover_feeds(page.content, page.url) if page.media_type in HTML_TYPES else []
+            if not announced:
+                raise
+            url = announced[0]
+            page = await fetcher.get(url, accept=ACCEPT_FEED)
+            assert page is not None
+            parsed = parse_feed(page.content, page.url, page.headers.get("content-type"))
+    return FeedCheck(url, parsed.title, len(parsed.entries))
+
+
+def add_feed(db: StateDB, check: FeedCheck, name: str | None) -> FeedRow:
+    """Store a checked feed under a folder name of its own (from `name`, else its title)."""
+    folder = folder_name(name or check.title or _host(check.url), db.names_taken())
+    return db.add_feed(check.url, folder, name or check.title)
+
+
+class _Ingest:
+    """One round's work over a shared fetcher, state file and report."""
+
+    def __init__(self, db: StateDB, fetcher: Fetcher, corpus_dir: Path, report: RoundReport) -> None:
+        self.db = db
+        self.fetcher = fetcher
+        self.corpus_dir = corpus_dir
+        self.report = report
+
+    def problem(self, where: str, what: object) -> None:
+        line = f"{where}: {what}"
+        logger.warning("feed round: %s", line)
+        self.report.problems.append(line)
+
+    async def feed(self, feed: FeedRow) -> None:
+        """Read one feed and its new entries; record the outcome on the feed."""
+        where = f"feed {feed.name} ({feed.url})"
+        try:
+            page = await self.fetcher.get(
+                feed.url, accept=ACCEPT_FEED, etag=feed.etag, last_modified=feed.last_modified
+            )
+            if page is None:
+                self.report.unchanged += 1
+                self.db.feed_checked(feed.id, etag=feed.etag, last_modified=feed.last_modified, title=None)
+                return
+            parsed = parse_feed(page.content, page.url, page.headers.get("content-type"))
+        except (FetchError, FeedParseError) as error:
+            self.problem(where, error)
+            self.db.feed_failed(feed.id, str(error))
+            return
+        except Exception as error:  # a fault of ours must not cost the other feeds
+            logger.exception("feed round: %s failed", where)
+            self.problem(where, f"unexpected {type(error).__name__}: {error}")
+            self.db.feed_failed(feed.id, f"unexpected {type(error).__name__}")
+            return
+        if parsed.problem:
+            logger.info("feed round: %s is malformed but readable: %s", where, parsed.problem)
+        outcomes = await asyncio.gather(*(self.entry(feed, parsed, entry) for entry in parsed.entries))
+        if all(outcomes):  # else keep the old validators, so that failed items are tried again
+            self.db.feed_checked(
+                feed.id, etag=page.etag, last_modified=page.last_modified, title=parsed.title
+            )
+        else:
+            self.db.feed_checked(feed.id, etag=None, last_modified=None, title=parsed.title)
+
+    async def entry(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry) -> bool:
+        """Save one entry if new; False when it failed and is worth another try."""
+        where = f"feed {feed.name}, item {(entry.link or entry.title or '?')[:200]!r}"
+        try:
+            if not entry.link:
+                raise LinkError("the item has no link")
+            url = checked_url(entry.link)
+        except LinkError as error:
+            self.problem(where, error)
+            return True
+        key = canonical_url(url)
+        known = self.db.link_outcome(key)
+        if known is not None and (known[0] != "failed" or known[1] >= MAX_ATTEMPTS):
+            return True
+        try:
+            article = await self.article(feed, parsed, entry, url)
+            outcome, stored = _save(self.db, self.corpus_dir, feed.name, article, key, feed.id)
+        except (FetchError, NotAnArticle) as error:
+            attempts = self.db.link_failed(key, str(error))
+            self.problem(where, f"{error} (attempt {attempts} of {MAX_ATTEMPTS})")
+            return attempts >= MAX_ATTEMPTS
+        except OutsideFolderError as error:
+            self.problem(where, error)
+            return True
+        except Exception as error:
+            logger.exception("feed round: %s failed", where)
+            self.problem(where, f"unexpected {type(error).__name__}: {error}")
+            return True
+        if outcome == "saved":
+            self.report.saved.append(stored.path)
+        elif outcome == "duplicate":
+            self.report.duplicates += 1
+        return True
+
+    async def article(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry, url: str) -> NewArticle:
+        """The entry as an article: the feed's text when it is whole, else the page's."""
+        paragraphs = html_paragraphs(entry.content) if entry.content else []
+        extracted: Extracted | None = None
+        if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS or entry.published is None:
+            try:
+                extracted = await self.page(url)
+            except (FetchError, NotAnArticle):
+                if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
+                    raise
+                # the feed's text is whole; only the page's date is missing
+        if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
+            assert extracted is not None
+            paragraphs = list(extracted.paragraphs)
+        now = dt.datetime.now(dt.UTC)
+        date_source: DateSource
+        if entry.published is not None and entry.published <= now + FUTURE_SLACK:
+            date, date_source = entry.published.date(), "feed"
+        elif extracted is not None and _plausible(extracted.date, now):
+            date, date_source = extracted.date, "page"  # type: ignore[assignment]
+        else:
+            date, date_source = now.date(), "fetch time"
+        title = _plain(entry.title or "") or (extracted.title if extracted else None) or paragraphs[0][:120]
+        return NewArticle(
+            title=title,
+            date=date,
+            date_source=date_source,
+            url=url,
+            source=feed.title or parsed.title or feed.name,
+            paragraphs=tuple(paragraphs),
+        )
+
+    async def page(self, url: str) -> Extracted:
+        page = await self.fetcher.get(url, accept=ACCEPT_HTML)
+        assert page is not None
+        return await asyncio.to_thread(_extract_page, page)
+
+
+def _extract_page(page: Page) -> Extracted:
+    if page.media_type not in HTML_TYPES:
+        raise NotAnArticle(f"the page is {page.media_type}, not HTML")
+    try:
+        return extract_article(decode_html(page.content, page.charset), page.url)
+    except ExtractError as error:
+        raise NotAnArticle(str(error)) from None
+
+
+def _save(
+    db: StateDB, corpus_dir: Path, folder: str, article: NewArticle, key: str, feed_id: int | None
+) -> tuple[Claim, SavedArticle]:
+    """Write the file, then let the state file decide; a loser's own file is removed."""
+    fingerprint = text_fingerprint(article.paragraphs)
+    name = article_file_name(article, key)
+    relative = f"{FEEDS_DIR}/{folder}/{name}"
+    fields: dict[str, Any] = {
+        "url": key,
+        "text_hash": fingerprint,
+        "path": relative,
+        "title": article.title,
+        "date": article.date,
+        "feed_id": feed_id,
+    }
+    if db.article_with_text(fingerprint) is not None or db.article_for_link(key) is not None:
+        return db.claim_article(**fields)  # known already: nothing to write
+    written = write_article(corpus_dir, folder, name, render_markdown(article))
+    outcome, stored = db.claim_article(**fields)
+    if outcome != "saved" and stored.path != relative:
+        written.unlink(missing_ok=True)
+    return outcome, stored
+
+
+def _plausible(date: dt.date | None, now: dt.datetime) -> bool:
+    return date is not None and date <= (now + FUTURE_SLACK).date()
+
+
+def _plain(title: str) -> str:
+    return " ".join(html.unescape(_TAGS.sub(" ", title)).split())[:300]
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def main(argv: list[str]) -> int:
+    """Run one round with the options given as JSON; print the report as JSON."""
+    if len(argv) != 1:
+        print("usage: python -m bot.ingest OPTIONS_JSON", file=sys.stderr)
+        return 2
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if _stdin_is_a_pipe():  # started by the bot: stop when it stops
+        threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    report = asyncio.run(fetch_round(IngestOptions.from_json(argv[0])))
+    print(report.to_json())
+    return 0
+
+
+def _stdin_is_a_pipe() -> bool:
+    try:
+        return stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _exit_when_stdin_closes() -> None:
+    sys.stdin.buffer.read()
+    os._exit(3)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
