@@ -25,14 +25,18 @@ from tornado.httpserver import HTTPServer
 
 from retrieval import Library
 
-from . import handlers
+from . import feed_handlers, feed_jobs, handlers
 from .backlog import UpdateBacklog, confirm_answered
 from .delivery import RetryingRateLimiter
 from .fairness import QuestionRateLimit
+from .feed_jobs import FeedService
+from .ingest import options_from
+from .links import URL_IN_TEXT
 from .logs import install_redaction
 from .ordering import PerChatUpdateProcessor
 from .settings import Settings
 from .state import BotState
+from .statedb import open_state
 
 logger = logging.getLogger(__name__)
 
@@ -75,19 +79,44 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         top_k=settings.top_k,
         fairness=QuestionRateLimit(settings.questions_per_minute),
     )
+    application.bot_data["feeds"] = feed_service(settings)
     message = filters.UpdateType.MESSAGE
+    private_link = message & filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT.pattern + "$")
     application.add_handler(CommandHandler("start", handlers.start_command, filters=message))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=message))
     application.add_handler(CommandHandler("latest", handlers.latest_command, filters=message))
     application.add_handler(CommandHandler("timeline", handlers.timeline_command, filters=message))
     application.add_handler(CommandHandler("reload", handlers.reload_command, filters=message, block=False))
+    application.add_handler(
+        CommandHandler("feeds", feed_handlers.feeds_command, filters=message, block=False)
+    )
+    application.add_handler(CommandHandler("add", feed_handlers.add_command, filters=message, block=False))
+    application.add_handler(CommandHandler("follow", feed_handlers.follow_command, filters=message))
+    application.add_handler(CommandHandler("following", feed_handlers.following_command, filters=message))
+    application.add_handler(CommandHandler("unfollow", feed_handlers.unfollow_command, filters=message))
     application.add_handler(CallbackQueryHandler(handlers.more_callback))
     application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(private_link, feed_handlers.link_message, block=False))
     application.add_handler(MessageHandler(message & filters.TEXT, handlers.question_message))
     application.add_handler(MessageHandler(message & ~filters.TEXT, handlers.non_text_message))
     application.add_error_handler(handlers.error_handler)
+    jobs = application.job_queue
+    assert jobs is not None, "python-telegram-bot[job-queue] is a dependency"
+    if settings.feed_interval:
+        jobs.run_repeating(feed_jobs.poll_feeds, settings.feed_interval * 60, first=10, name="poll feeds")
+    jobs.run_repeating(feed_jobs.settle_job, feed_jobs.SETTLE_EVERY, first=5, name="new articles and alerts")
     return application
+
+
+def feed_service(settings: Settings) -> FeedService:
+    """The state file and the options for feeds, links and alerts."""
+    return FeedService(
+        db=open_state(settings.state_dir),
+        options=options_from(settings),
+        interval=settings.feed_interval,
+        alerts_per_hour=settings.alerts_per_hour,
+    )
 
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]

@@ -29,10 +29,17 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("ask", "ask a question: /ask who negotiated with Abramovich?"),
     ("latest", "the newest articles: /latest [N]"),
     ("timeline", "dated events, newest first: /timeline [N] [topic]"),
+    ("follow", "get new articles on a topic: /follow grain exports"),
+    ("following", "the topics you follow"),
+    ("unfollow", "stop following a topic: /unfollow N"),
     ("help", "how to use this bot"),
     ("start", "start here"),
 )
-ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (("reload", "re-read the corpus (admins)"),)
+ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("reload", "re-read the corpus (admins)"),
+    ("feeds", "list, add or remove news feeds (admins)"),
+    ("add", "add the article at a link: /add URL (admins)"),
+)
 LATEST_DEFAULT, LATEST_MAX = 5, 20
 TIMELINE_DEFAULT, TIMELINE_MAX = 10, 30
 NUMBER = re.compile(r"[-+]?\d+")

@@ -29,31 +29,42 @@ T = TypeVar("T")
 
 
 class Reloads:
-    """One reload at a time, which a stopping bot abandons at once."""
+    """One reload at a time, which a stopping bot abandons at once.
+
+    An admin's /reload and the update for the articles a feed round brought both run
+    here: a second caller waits for the first, so two never read the corpus at once.
+    """
 
     def __init__(self) -> None:
         self._task: asyncio.Task[Library] | None = None
+        self._turn = asyncio.Lock()
+        self._stopping = False
 
     @property
     def running(self) -> bool:
-        """Whether a reload is in progress."""
-        return self._task is not None
+        """Whether a reload is in progress (or waiting for its turn)."""
+        return self._task is not None or self._turn.locked()
 
     async def run(self, corpus: Path, index_dir: Path) -> Library | None:
         """The library read again from `corpus`, or None if the bot stopped first.
 
         Raises `CorpusError` when the corpus cannot be read; the caller keeps the old library.
         """
-        task = self._task = asyncio.create_task(reload_library(corpus, index_dir))
-        try:
-            await asyncio.wait([task])
-        finally:
-            task.cancel()  # if this wait itself was cancelled; a finished task ignores it
-            self._task = None
-        return None if task.cancelled() else task.result()
+        async with self._turn:
+            if self._stopping:
+                return None
+            task = self._task = asyncio.create_task(reload_library(corpus, index_dir))
+            try:
+                await asyncio.wait([task])
+            finally:
+                task.cancel()  # if this wait itself was cancelled; a finished task ignores it
+                self._task = None
+            return None if task.cancelled() else task.result()
 
     def abandon(self) -> None:
-        """Stop the reload in progress, if any: its child process is killed, nothing is swapped in."""
+        """Stop the reload in progress, if any: its child process is killed, nothing is swapped in;
+        reloads waiting for their turn do not start."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
 

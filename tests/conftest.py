@@ -24,9 +24,10 @@ CHILD_MEMORY = 4 << 30
 
 @pytest.fixture(autouse=True)
 def index_dir_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep every test's saved index out of the working tree."""
+    """Keep every test's saved index and state file out of the working tree."""
     folder = tmp_path / "saved-index"
     monkeypatch.setenv("INDEX_DIR", str(folder))
+    monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
     return folder
 
 

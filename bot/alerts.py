@@ -1,0 +1,141 @@
+"""Topic alerts: which new articles match a reader's topic, and how many messages to send.
+
+A topic is matched with the analyzer and BM25 index that answer questions, so "grain
+exports" meets "exported grain". Raw BM25 scores grow with the number of words and
+their rarity, so one threshold cannot serve every topic; the score is put on a 0-1
+scale instead: `relevance` is how far a passage gets from the score of a passage with
+none of the topic's words (0) to the best score the topic can reach, every word
+present many times (1). Rare words weigh more, as in BM25: a passage with "Abramovich"
+but not "talks" goes further than one with "talks" alone. `ALERT_THRESHOLD` was
+chosen by measurement (see `bench/alerts.py`).
+
+Throttling is pure: `plan_delivery` gets what was sent in the last hour and returns
+what to send now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval import Library
+
+from .statedb import PendingAlert, TopicRow
+
+__all__ = [
+    "ALERT_THRESHOLD",
+    "HOUR",
+    "MAX_TOPICS",
+    "DeliveryPlan",
+    "Match",
+    "match_articles",
+    "plan_delivery",
+    "relevance",
+    "topic_terms",
+]
+
+ALERT_THRESHOLD = 0.5
+MAX_TOPICS = 10
+MAX_TOPIC_CHARS = 200
+HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A topic's best passage in a new article, and how relevant it is."""
+
+    topic: TopicRow
+    article: int
+    """Position in `library.articles`."""
+    passage: int
+    """Position in `library.passages`."""
+    relevance: float
+    matched: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPlan:
+    """What to send one user now: single alerts, then one digest of the rest (maybe empty)."""
+
+    singles: tuple[PendingAlert, ...]
+    digest: tuple[PendingAlert, ...]
+
+
+def topic_terms(library: Library, words: str) -> tuple[str, ...]:
+    """A topic's index terms, each once, in order (the same analyzer as questions)."""
+    return tuple(dict.fromkeys(library.options.terms(words)))
+
+
+def relevance(
+    library: Library, terms: Sequence[str], passages: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Each passage's BM25 score for `terms` on a 0-1 scale (see the module's docstring)."""
+    index = library.index
+    params = index.params
+    found, scores = index.score(list(terms))
+    rarest = float(index.idf.max()) if len(index.idf) else 1.0
+    known = [float(index.idf[index.vocabulary[t]]) for t in terms if t in index.vocabulary]
+    weights = sum(known) + rarest * (len(terms) - len(known))  # a word no passage has is rare
+    floor = sum(known) * params.lower_bound if params.variant == "plus" else 0.0
+    ceiling = floor + weights * (params.k1 + 1)
+    result = np.zeros(len(passages), dtype=np.float64)
+    if not len(found) or ceiling <= floor:
+        return result
+    where = np.searchsorted(found, passages).clip(max=len(found) - 1)
+    hit = found[where] == passages
+    result[hit] = (scores[where[hit]] - floor) / (ceiling - floor)
+    return np.clip(result, 0.0, 1.0)
+
+
+def match_articles(
+    library: Library,
+    articles: Sequence[int],
+    topics: Sequence[TopicRow],
+    threshold: float = ALERT_THRESHOLD,
+) -> list[Match]:
+    """Every (topic, article) pair whose best passage reaches `threshold`, best first."""
+    if not articles or not topics:
+        return []
+    owner = library.passages.owner
+    passages = np.flatnonzero(np.isin(owner, np.asarray(articles, dtype=np.int64)))
+    matches: list[Match] = []
+    by_terms: dict[tuple[str, ...], list[TopicRow]] = {}
+    for topic in topics:
+        by_terms.setdefault(topic.terms, []).append(topic)
+    for terms, rows in by_terms.items():
+        if not terms:
+            continue
+        scores = relevance(library, terms, passages)
+        best: dict[int, int] = {}
+        for row in np.flatnonzero(scores >= threshold).tolist():
+            article = int(owner[passages[row]])
+            if article not in best or scores[row] > scores[best[article]]:
+                best[article] = row
+        for article, row in best.items():
+            passage = passages[row : row + 1].astype(np.int32)
+            matched = frozenset(t for t in terms if library.index.contains(t, passage)[0])
+            matches.extend(
+                Match(topic, article, int(passages[row]), float(scores[row]), matched) for topic in rows
+            )
+    matches.sort(key=lambda match: (-match.relevance, match.topic.id, match.article))
+    return matches
+
+
+def plan_delivery(
+    pending: Sequence[PendingAlert],
+    singles_last_hour: int,
+    last_digest: float | None,
+    now: float,
+    per_hour: int,
+) -> DeliveryPlan:
+    """At most `per_hour` single alerts in any hour; the rest in one digest an hour at most.
+
+    What neither may carry now stays pending for a later call.
+    """
+    room = max(0, per_hour - singles_last_hour)
+    singles, rest = tuple(pending[:room]), tuple(pending[room:])
+    digest_due = last_digest is None or now - last_digest >= HOUR
+    return DeliveryPlan(singles, rest if rest and digest_due else ())

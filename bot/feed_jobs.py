@@ -1,0 +1,229 @@
+"""The running bot's side of feeds and alerts: poll, bring new articles in, alert, deliver.
+
+Every `FEED_INTERVAL` minutes a round runs in a child process (`python -m bot.ingest`,
+the same code as `newsbot fetch`), so that downloading and extracting pages never
+competes with answers for the interpreter lock. Then `settle` does the rest, here and
+also every minute, so that articles a cron `newsbot fetch` saved are picked up too:
+
+1. articles saved but not yet matched are looked up in the served library; if some are
+   missing, the library is updated through the same path as /reload (child process,
+   incremental, answers go on meanwhile; never at the same time as an admin's /reload);
+2. they are matched against every followed topic and the alerts queued, in one
+   transaction with marking them matched, so nothing is alerted twice;
+3. queued alerts are sent within each user's hourly limit, the rest as one digest. A
+   user who blocked the bot (403) loses their topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from retrieval import CorpusError, Library
+
+from . import alerts
+from .feed_render import render_alert, render_digest
+from .ingest import IngestOptions, RoundReport
+from .state import BotState
+from .statedb import PendingAlert, StateDB
+
+__all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
+
+logger = logging.getLogger(__name__)
+SETTLE_EVERY = 60.0
+"""Seconds between two looks for articles saved by another process, and for digests due."""
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass
+class FeedService:
+    """What the feed and alert side of the bot keeps: the state file and its options."""
+
+    db: StateDB
+    options: IngestOptions
+    interval: int
+    alerts_per_hour: int
+    settle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    positions: dict[str, int] = field(default_factory=dict)
+    positions_of: int = 0
+    """`id()` of the library `positions` was built for."""
+    last_round: RoundReport | None = None
+
+    def position(self, library: Library, corpus_id: str) -> int | None:
+        """Where an article id sits in `library.articles` (the map is rebuilt per library)."""
+        if self.positions_of != id(library):
+            self.positions = {article_id: number for number, article_id in enumerate(library.articles.ids)}
+            self.positions_of = id(library)
+        return self.positions.get(corpus_id)
+
+
+def feed_service(context: Context | Application) -> FeedService:  # type: ignore[type-arg]
+    """The service the application was built with."""
+    service: FeedService = context.bot_data["feeds"]
+    return service
+
+
+async def poll_feeds(context: Context) -> None:
+    """The repeating job: one round over every feed, then bring its articles in."""
+    await poll_now(context.application)
+
+
+async def poll_now(application: Application) -> RoundReport | None:  # type: ignore[type-arg]
+    """Run one round unless one is running, then settle; None if skipped."""
+    service = feed_service(application)
+    if service.round_lock.locked():
+        logger.info("feed round already running; skipped")
+        return None
+    async with service.round_lock:
+        report = await run_round_in_child(service.options, lambda: not application.running)
+    service.last_round = report
+    if report is not None:
+        await settle(application)
+    return report
+
+
+async def run_round_in_child(options: IngestOptions, stopping: Any) -> RoundReport | None:
+    """Run `python -m bot.ingest` and return its report; None if it failed or the bot stops.
+
+    `stopping()` is asked twice a second: a stopping bot kills the round at once rather
+    than wait for it (what was saved stays saved; the rest comes next round).
+    """
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.ingest",
+        options.to_json(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    done = asyncio.ensure_future(child.communicate())
+    try:
+        while not done.done():
+            await asyncio.wait({done}, timeout=0.5)
+            if not done.done() and stopping():
+                logger.info("stopping: feed round abandoned")
+                child.kill()
+                await done
+                return None
+    except asyncio.CancelledError:
+        child.kill()
+        raise
+    output, errors = done.result()
+    if child.returncode != 0:
+        logger.warning("feed round failed (exit %s): %s", child.returncode, errors.decode()[-1000:])
+        return None
+    report = RoundReport.from_json(output.decode().strip().splitlines()[-1])
+    for problem in report.problems:
+        logger.warning("feed round: %s", problem)
+    logger.info("feed round: %s", report.summary())
+    return report
+
+
+async def settle_job(context: Context) -> None:
+    """The every-minute job: articles others saved, alerts and digests due."""
+    await settle(context.application)
+
+
+async def settle(application: Application) -> int:  # type: ignore[type-arg]
+    """Index new articles, match them to topics, deliver alerts; return alerts queued."""
+    service = feed_service(application)
+    state: BotState = application.bot_data["state"]
+    async with service.settle_lock:
+        queued = await _match_new_articles(state, service)
+        await deliver(application.bot, service.db, service.alerts_per_hour)
+    return queued
+
+
+async def _match_new_articles(state: BotState, service: FeedService) -> int:
+    pending = service.db.unmatched_articles()
+    if not pending:
+        return 0
+    if any(service.position(state.library, article.corpus_id) is None for article in pending):
+        before = state.sizes
+        try:
+            updated = await state.reloads.run(state.corpus_dir, state.index_dir)
+        except CorpusError as error:
+            logger.warning("could not index new articles, keeping the old corpus: %s", error)
+            return 0
+        if updated is None:  # the bot is stopping
+            return 0
+        state.library = updated
+        logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
+    library = state.library
+    found = {article.id: service.position(library, article.corpus_id) for article in pending}
+    for article in pending:
+        if found[article.id] is None:
+            logger.warning("article %s is not in the corpus (deleted or unreadable); no alerts", article.path)
+    topics = service.db.topics()
+    matches = alerts.match_articles(library, [p for p in found.values() if p is not None], topics)
+    by_position = {position: article_id for article_id, position in found.items() if position is not None}
+    rows = [
+        (
+            match.topic.user_id,
+            match.topic.chat_id,
+            by_position[match.article],
+            match.topic.words,
+            match.relevance,
+            library.passages[match.passage].text,
+            " ".join(sorted(match.matched)),
+        )
+        for match in matches
+    ]
+    service.db.queue_alerts(rows, [article.id for article in pending])
+    if rows:
+        logger.info("%d alerts queued for %d new articles", len(rows), len(pending))
+    return len(rows)
+
+
+async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None) -> int:
+    """Send what each user's hourly limit allows; return messages sent."""
+    now = time.time() if now is None else now
+    by_user: dict[int, list[PendingAlert]] = defaultdict(list)
+    for alert in db.pending_alerts():
+        by_user[alert.user_id].append(alert)
+    sent = 0
+    for user_id, pending in by_user.items():
+        singles, last_digest = db.sent_since(user_id, now - alerts.HOUR)
+        plan = alerts.plan_delivery(pending, singles, last_digest, now, per_hour)
+        messages = [([alert], render_alert(alert), "alert") for alert in plan.singles]
+        if plan.digest:
+            messages.append((list(plan.digest), render_digest(plan.digest), "digest"))
+        for batch, text, kind in messages:
+            outcome = await _send(bot, db, batch[0].chat_id, user_id, text)
+            if outcome == "blocked":
+                break
+            if outcome == "retry":
+                break
+            db.mark_sent([alert.id for alert in batch], kind if outcome == "sent" else "dropped")  # type: ignore[arg-type]
+            sent += outcome == "sent"
+    return sent
+
+
+async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) -> str:
+    """Send one alert message: "sent", "blocked" (topics dropped), "dropped" or "retry"."""
+    try:
+        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+    except Forbidden as error:
+        dropped = db.forget_user(user_id)
+        logger.info("user %s blocked the bot (%s): %d topics dropped", user_id, error, dropped)
+        return "blocked"
+    except BadRequest as error:
+        logger.warning("alert to chat %s refused, not retried: %s", chat_id, error)
+        return "dropped"
+    except TelegramError as error:
+        logger.warning("alert to chat %s failed, to be retried: %s", chat_id, error)
+        return "retry"
+    return "sent"
