@@ -81,8 +81,10 @@ async def poll_feeds(context: Context) -> None:
 
 
 async def poll_now(application: Application) -> RoundReport | None:  # type: ignore[type-arg]
-    """Run one round unless one is running, then settle; None if skipped."""
+    """Run one round unless one is running or there is no feed, then settle; None if skipped."""
     service = feed_service(application)
+    if not service.db.feeds():
+        return None
     if service.round_lock.locked():
         logger.info("feed round already running; skipped")
         return None

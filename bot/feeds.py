@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import xml.sax
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -51,7 +52,8 @@ class ParsedFeed:
     title: str | None
     entries: tuple[FeedEntry, ...]
     problem: str | None = None
-    """Set when the document was malformed but entries could still be read."""
+    """Set when the XML was malformed but entries could still be read (debris without a link
+    or a title is left out)."""
 
 
 def parse_feed(content: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -60,11 +62,18 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
-    problem = _describe(parsed.get("bozo_exception")) if parsed.get("bozo") else None
-    if not parsed.entries and (problem or not parsed.get("version")):
-        found = "HTML, not a feed" if _looks_like_html(content) else "not an RSS or Atom feed"
-        raise FeedParseError(f"{found}" + (f" ({problem})" if problem else ""))
-    entries = tuple(_entry(raw) for raw in parsed.entries)
+    error = parsed.get("bozo_exception")
+    # Only broken XML counts; feedparser also flags harmless things, like a wrong declared charset.
+    problem = _describe(error) if isinstance(error, xml.sax.SAXException) else None
+    entries = tuple(entry for entry in map(_entry, parsed.entries) if entry.link or entry.title)
+    if not entries and (problem or not parsed.get("version")):
+        if _looks_like_html(content):
+            found = "HTML, not a feed"
+        elif parsed.get("version"):
+            found = "malformed XML: no item could be read"
+        else:
+            found = "not an RSS or Atom feed"
+        raise FeedParseError(found + (f" ({problem})" if problem else ""))
     title = _text(parsed.feed.get("title"))
     return ParsedFeed(title, entries, problem)
 
@@ -98,7 +107,7 @@ def _entry(raw: Any) -> FeedEntry:
 
 def _moment(raw: Any) -> dt.datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = raw.get(key)
+        value = dict.get(raw, key)  # the plain lookup: feedparser's own maps one key to another
         if value:
             try:
                 return dt.datetime.fromtimestamp(calendar.timegm(value), dt.UTC)

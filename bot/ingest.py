@@ -263,7 +263,7 @@ class _Ingest:
             self.db.feed_failed(feed.id, f"unexpected {type(error).__name__}")
             return
         if parsed.problem:
-            logger.info("feed round: %s is malformed but readable: %s", where, parsed.problem)
+            self.problem(where, f"malformed XML ({parsed.problem}); {len(parsed.entries)} items read anyway")
         outcomes = await asyncio.gather(*(self.entry(feed, parsed, entry) for entry in parsed.entries))
         if all(outcomes):  # else keep the old validators, so that failed items are tried again
             self.db.feed_checked(
@@ -411,7 +411,10 @@ def _stdin_is_a_pipe() -> bool:
 
 
 def _exit_when_stdin_closes() -> None:
-    sys.stdin.buffer.read()
+    # The raw descriptor, not sys.stdin: a thread blocked in a buffered read would hold
+    # its lock and abort the interpreter's normal exit.
+    while os.read(sys.stdin.fileno(), 4096):
+        pass
     os._exit(3)
 
 

@@ -40,9 +40,10 @@ def checked_url(text: str) -> str:
         raise LinkError("the address contains spaces or control characters")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    if not scheme or (not parts.netloc and scheme not in SCHEMES and "." in scheme):
+        raise LinkError("the address does not start with http:// or https://")
     if scheme not in SCHEMES:
-        shown = f"{scheme}:" if scheme else "(none)"
-        raise LinkError(f"only http:// and https:// addresses can be fetched, not {shown}")
+        raise LinkError(f"only http:// and https:// addresses can be fetched, not {scheme}:")
     try:
         hostname, _ = parts.hostname, parts.port  # the port is checked when read
     except ValueError:

@@ -278,11 +278,12 @@ class StateDB:
     def feed_checked(
         self, feed_id: int, *, etag: str | None, last_modified: str | None, title: str | None
     ) -> None:
-        """Record a successful fetch (or a 304) and the validators for the next one."""
+        """Record a successful fetch (or a 304), the validators for the next one, and the feed's
+        own title if it has no name yet."""
         now = time.time()
         with self._write() as db:
             db.execute(
-                "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(?, title),"
+                "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(title, ?),"
                 " checked_at = ?, ok_at = ?, error = NULL, failures = 0 WHERE id = ?",
                 (etag, last_modified, title, now, now, feed_id),
             )

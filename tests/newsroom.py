@@ -67,7 +67,8 @@ class Newsroom:
     async def start(self) -> Newsroom:
         app = web.Application()
         app.router.add_route("GET", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # a client that gives up cancels its (slow) request, so stopping never waits for one
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()

@@ -3,7 +3,8 @@
 It queues updates for `getUpdates` and keeps them until a later call's `offset` confirms
 them, as Telegram does (so a restarted bot gets what it had not confirmed), answers the
 methods the bot calls with plausible objects, records every call, and can be told to fail
-a method in the ways a network fails (see `Fault`), to test the bot's handling of faults.
+a method in the ways a network fails (see `Fault`) or refuse messages to a user who blocked
+the bot (403), to test the bot's handling of faults.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class FakeBotApi:
         self.down = False
         self.batch = 100
         """The most updates one `getUpdates` hands out (Telegram's own limit is 100)."""
+        self.blocked: set[int] = set()
+        """Chats whose user blocked the bot: sending to them is a 403."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -199,6 +202,11 @@ class FakeBotApi:
         fault = planned.pop(0) if planned else None
         if fault is not None and not (fault.delivered or fault.refuse):  # not acted on
             return _dropped(request) if fault.drop else _error(fault)
+        if method == "sendMessage" and params.get("chat_id") in self.blocked:
+            return web.json_response(
+                {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+                status=403,
+            )
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         else:

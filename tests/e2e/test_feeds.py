@@ -1,0 +1,360 @@
+"""Feeds, links and topic alerts through the real bot: a fake Bot API and a news site on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bench.load import generate_corpus
+from bot.feed_jobs import feed_service, poll_now, settle
+from bot.ingest import fetch_round, options_from
+from bot.state import BotState
+from tests.e2e.conftest import ADMIN, RunningBot, StartBot
+from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
+
+WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
+FAST = {"feed_host_delay": 0.0, "feed_timeout": 3.0}
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Newsroom]:
+    newsroom = await Newsroom().start()
+    yield newsroom
+    await newsroom.stop()
+
+
+def story(site: Newsroom, slug: str, headline: str, lead: str, date: dt.datetime | None = WHEN) -> Item:
+    """Serve an article page whose first paragraph is `lead`; return its feed item."""
+    body = [lead, *paragraphs(slug, count=2)]
+    return Item(headline, site.put(f"{slug}.html", article_page(headline, body)), date)
+
+
+def feed(site: Newsroom, items: list[Item], path: str = "feed.xml", title: str = "Harbour Times") -> str:
+    return site.put(path, rss(title, items), RSS)
+
+
+FERRY = "The Zanzibar ferry service resumed on Monday after the harbour repairs were finished."
+VOLCANO = "The volcano on the island erupted overnight and ash closed the airport."
+
+
+def state(bot: RunningBot) -> BotState:
+    found: BotState = bot.application.bot_data["state"]
+    return found
+
+
+async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait for `condition`, checking often; fail after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_admin_adds_a_feed_and_its_articles_soon_answer_questions(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(**FAST)
+    url = feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)])
+    reply = (await bot.ask(f"/feeds add {url} Harbour", user_id=ADMIN)).params["text"]
+    assert reply.startswith("Added feed 1: Harbour (1 items), saved under feeds/harbour/")
+    await until(lambda: any("ferry-service-resumes" in i for i in state(bot).library.articles.ids))
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "<b>1. Ferry service resumes</b>" in answer and "2024-05-03" in answer
+    assert site.url("ferry.html") in answer
+
+
+async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot) -> None:
+    bot = await start_bot(feed_interval=0, **FAST)
+    url = feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)])
+    added = (await bot.ask(f"/feeds add {url}", user_id=ADMIN)).params["text"]
+    assert "Harbour Times" in added and "Run `newsbot fetch` to read it." in added
+    listing = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert "1. <b>Harbour Times</b> · 0 articles in feeds/harbour-times/" in listing
+    assert url in listing and "not read yet" in listing
+    assert (
+        "Usage: /feeds remove N, N from 1 to 1"
+        in (await bot.ask("/feeds remove 2", user_id=ADMIN)).params["text"]
+    )
+    removed = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
+    assert removed.startswith("Removed feed 1: Harbour Times.")
+    assert "No feeds yet" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+
+
+async def test_a_page_that_announces_its_feed_is_followed_to_it(site: Newsroom, start_bot: StartBot) -> None:
+    bot = await start_bot(feed_interval=0, **FAST)
+    url = feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)], path="rss.xml")
+    home = site.put(
+        "home.html", '<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+    )
+    await bot.ask(f"/feeds add {home}", user_id=ADMIN)
+    assert feed_service(bot.application).db.feeds()[0].url == url
+
+
+@pytest.mark.parametrize(
+    ("path", "served", "reply"),
+    [
+        ("page.html", b"<html><body><p>Just a page</p></body></html>", "HTML, not a feed"),
+        ("missing.xml", None, "404 Not Found"),
+        ("garbage.xml", b"not xml at all <<<", "not an RSS or Atom feed"),
+    ],
+)
+async def test_a_feed_that_cannot_be_read_is_not_added_and_the_reply_says_why(
+    site: Newsroom, start_bot: StartBot, path: str, served: bytes | None, reply: str
+) -> None:
+    bot = await start_bot(**FAST)
+    if served is not None:
+        site.put(path, served)
+    text = (await bot.ask(f"/feeds add {site.url(path)}", user_id=ADMIN)).params["text"]
+    assert text.startswith("I could not add that feed:") and reply in text
+    assert feed_service(bot.application).db.feeds() == []
+
+
+@pytest.mark.parametrize(
+    "command", ["/feeds", "/feeds add http://127.0.0.1:9/x", "/add http://127.0.0.1:9/x"]
+)
+async def test_feeds_and_add_are_for_admins_only(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, command: str
+) -> None:
+    bot = await start_bot()
+    text = (await bot.ask(command, user_id=8)).params["text"]
+    assert text.startswith("Sorry, only the bot's admins can")
+    assert "refused /" in caplog.text
+
+
+@pytest.mark.parametrize("command", ["/feeds add", "/feeds remove", "/feeds delete 1", "/add", "/add a b"])
+async def test_malformed_feed_commands_get_a_usage_line(start_bot: StartBot, command: str) -> None:
+    bot = await start_bot()
+    assert (await bot.ask(command, user_id=ADMIN)).params["text"].startswith("Usage: /")
+
+
+async def test_the_poll_job_is_scheduled_every_feed_interval_and_its_run_brings_articles_in(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(feed_interval=30, **FAST)
+    jobs = {job.name: job for job in bot.application.job_queue.jobs()}
+    assert jobs["poll feeds"].job.trigger.interval == dt.timedelta(minutes=30)
+    feed_service(bot.application).db.add_feed(feed(site, [story(site, "ferry", "Ferry", FERRY)]), "h", None)
+    await jobs["poll feeds"].run(bot.application)
+    assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
+
+
+async def test_feed_interval_zero_schedules_no_poll(start_bot: StartBot) -> None:
+    bot = await start_bot(feed_interval=0)
+    assert [job.name for job in bot.application.job_queue.jobs()] == ["new articles and alerts"]
+
+
+async def test_articles_fetched_by_newsbot_fetch_are_picked_up_by_the_running_bot(
+    site: Newsroom, start_bot: StartBot, tmp_path: Path
+) -> None:
+    bot = await start_bot(feed_interval=0, **FAST)
+    feed_service(bot.application).db.add_feed(feed(site, [story(site, "ferry", "Ferry", FERRY)]), "h", None)
+    env = {
+        "CORPUS_DIR": str(bot.corpus),
+        "STATE_DIR": str(bot.settings.state_dir),
+        "FEED_HOST_DELAY": "0",
+        "PATH": "/usr/bin:/bin",
+    }
+    fetch = await asyncio.create_subprocess_exec(
+        NEWSBOT,
+        "fetch",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output, _ = await asyncio.wait_for(fetch.communicate(), 60)
+    assert fetch.returncode == 0 and b"1 new articles" in output
+    assert "I found nothing" in (await bot.ask("Zanzibar ferry")).params["text"]  # not yet indexed
+    (job,) = bot.application.job_queue.jobs()
+    await job.run(bot.application)  # the every-minute job
+    assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
+
+
+async def test_add_saves_indexes_and_replies_with_headline_and_date(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(**FAST)
+    url = site.put(
+        "v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30))
+    )
+    reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert reply.startswith(
+        "Added and indexed:\n<b>Volcano erupts</b>\n2024-04-30 · <code>feeds/links/2024-04-30-"
+    )
+    answer = (await bot.ask("Which volcano erupted overnight?")).params["text"]  # at once: it is indexed
+    assert "<b>1. Volcano erupts</b>" in answer
+    again = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert again.startswith("I have that link already:")
+
+
+async def test_a_bare_link_from_an_admin_in_private_is_added_and_from_others_is_a_question(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(**FAST)
+    url = site.put(
+        "v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30))
+    )
+    other = (await bot.ask(url, user_id=8)).params["text"]
+    assert "I found nothing" in other  # an ordinary question for everyone else
+    added = (await bot.ask(f"  {url}  ", user_id=ADMIN)).params["text"]
+    assert added.startswith("Added and indexed:\n<b>Volcano erupts</b>")
+
+
+@pytest.mark.parametrize(
+    ("link", "page", "reply"),
+    [
+        ("missing.html", None, "That page does not exist (404 Not Found)"),
+        ("slow.html", {"delay": 30.0}, "The site did not answer within 3 seconds"),
+        (
+            "doc.pdf",
+            {"body": b"%PDF-1.4", "content_type": "application/pdf"},
+            "the page is application/pdf, not HTML",
+        ),
+        (
+            "empty.html",
+            {"body": b"<html><body><p>Hello</p></body></html>"},
+            "no article text found on the page",
+        ),
+        ("huge.html", {"endless": True}, "That page is too large to read"),
+        (
+            "file:///etc/passwd",
+            None,
+            "I can't add that: only http:// and https:// addresses can be fetched, not file:",
+        ),
+        ("javascript:alert(1)", None, "not javascript:"),
+    ],
+)
+async def test_add_failures_get_a_clear_reply_and_nothing_is_saved(
+    site: Newsroom, start_bot: StartBot, link: str, page: dict[str, object] | None, reply: str
+) -> None:
+    bot = await start_bot(feed_max_bytes=100_000, **FAST)
+    if page is not None:
+        site.fault(link, **page)
+    url = link if ":" in link else site.url(link)
+    assert reply in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert feed_service(bot.application).db.articles_count() == 0
+    assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # and the bot keeps serving
+
+
+async def test_follow_following_and_unfollow(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    assert (await bot.ask("/follow Zanzibar ferry")).params["text"].startswith("Following “Zanzibar ferry”.")
+    assert "already" in (await bot.ask("/follow  zanzibar   FERRIES")).params["text"]  # the same terms
+    await bot.ask("/follow volcano")
+    listing = (await bot.ask("/following")).params["text"]
+    assert "You follow 2 of at most 10 topics" in listing and "1. Zanzibar ferry\n2. volcano" in listing
+    assert "Usage: /unfollow N, N from 1 to 2" in (await bot.ask("/unfollow 3")).params["text"]
+    assert (await bot.ask("/unfollow 1")).params["text"] == "Stopped following “Zanzibar ferry”."
+    assert "1. volcano" in (await bot.ask("/following")).params["text"]
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("/follow", "Usage: /follow WORDS"),
+        ("/follow the of and", "no searchable words"),
+        ("/follow " + "word " * 60, "too long"),
+        ("/unfollow 1", "You follow no topic."),
+        ("/following", "You follow no topic."),
+    ],
+)
+async def test_follow_commands_answer_bad_input_politely(
+    start_bot: StartBot, command: str, reply: str
+) -> None:
+    bot = await start_bot()
+    assert reply in (await bot.ask(command)).params["text"]
+
+
+async def test_ten_topics_at_most(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    for number in range(10):
+        await bot.ask(f"/follow topic{number}")
+    assert "You follow 10 topics, the most I keep." in (await bot.ask("/follow eleventh")).params["text"]
+
+
+async def test_follow_in_a_group_points_to_a_private_chat(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    reply = await bot.ask("/follow volcano", user_id=7, chat_id=-100, chat_type="group")
+    assert "private chat" in reply.params["text"]
+    assert feed_service(bot.application).db.topics() == []
+
+
+async def test_a_matching_article_alerts_its_follower_once_with_headline_date_passage_and_link(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await bot.ask("/follow volcano eruption", user_id=8)
+    service = feed_service(bot.application)
+    service.db.add_feed(feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)]), "h", "Harbour")
+    before = {chat: len(bot.api.sent("sendMessage", chat)) for chat in (7, 8)}
+    await poll_now(bot.application)
+    (alert,) = bot.api.sent("sendMessage", 7)[before[7] :]
+    text = alert.params["text"]
+    assert text.startswith("<b>Ferry service resumes</b>\n2024-05-03\n")
+    assert "The <b>Zanzibar</b> <b>ferry</b> service resumed" in text
+    assert site.url("ferry.html") in text and "You follow: Zanzibar ferry" in text
+    assert bot.api.sent("sendMessage", 8)[before[8] :] == []  # a topic that did not match
+    await poll_now(bot.application)
+    await settle(bot.application)
+    assert len(bot.api.sent("sendMessage", 7)) == before[7] + 1  # never twice
+
+
+async def test_past_the_hourly_limit_alerts_come_as_one_digest(site: Newsroom, start_bot: StartBot) -> None:
+    bot = await start_bot(alerts_per_hour=2, **FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    items = [story(site, f"f{n}", f"Zanzibar ferry news {n}", f"{FERRY} Report {n}.") for n in range(5)]
+    service = feed_service(bot.application)
+    service.db.add_feed(feed(site, items), "h", "Harbour")
+    before = len(bot.api.sent("sendMessage", 7))
+    await poll_now(bot.application)
+    sent = [call.params["text"] for call in bot.api.sent("sendMessage", 7)[before:]]
+    assert len(sent) == 3
+    assert sent[2].startswith("<b>3 more new articles on your topics</b>")
+    assert sum("You follow: Zanzibar ferry" in text for text in sent[:2]) == 2
+    feed(site, [*items, story(site, "f5", "Zanzibar ferry news 5", f"{FERRY} Report 5.")])
+    await poll_now(bot.application)
+    assert len(bot.api.sent("sendMessage", 7)) == before + 3  # the hour is spent: it waits
+    assert len(service.db.pending_alerts()) == 1
+
+
+async def test_a_user_who_blocked_the_bot_loses_their_topics(
+    site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await bot.ask("/follow Zanzibar ferry", user_id=8)
+    bot.api.blocked.add(7)
+    service = feed_service(bot.application)
+    service.db.add_feed(feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)]), "h", None)
+    await poll_now(bot.application)
+    assert [topic.user_id for topic in service.db.topics()] == [8]
+    assert "user 7 blocked the bot" in caplog.text
+    assert any("Zanzibar" in call.params["text"] for call in bot.api.sent("sendMessage", 8))
+    assert service.db.pending_alerts() == []
+
+
+async def test_new_articles_wait_for_an_admins_reload_and_never_reload_alongside_it(
+    site: Newsroom, start_bot: StartBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(**FAST)
+    (bot.corpus / "bulk").mkdir()
+    generate_corpus(bot.corpus / "bulk", passages=4000, seed=3)  # for the admin's reload to take a while
+    service = feed_service(bot.application)
+    service.db.add_feed(feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)]), "h", None)
+    await fetch_round(options_from(bot.settings))  # as `newsbot fetch` would
+    bot.api.push_message("/reload", user_id=ADMIN)
+    await until(lambda: state(bot).reload_lock.locked())
+    settling = asyncio.create_task(settle(bot.application))
+    (report,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)
+    assert "Corpus reloaded" in report.params["text"]
+    await settling
+    assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
+    assert caplog.text.index("reloaded:") < caplog.text.index("indexed new articles")

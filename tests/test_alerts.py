@@ -1,0 +1,105 @@
+"""Topic matching on the 0-1 relevance scale, and the hourly limit on alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Plus
+
+from bot.alerts import HOUR, match_articles, plan_delivery, relevance, topic_terms
+from bot.statedb import PendingAlert, TopicRow
+from retrieval import Article, Library, analyze
+
+DAY = dt.date(2024, 5, 3)
+ARTICLES = [
+    Article(
+        "grain", "Grain exports resume from Odesa", DAY, ("Ships carrying grain left the port of Odesa.",)
+    ),
+    Article("ferry", "Ferry strike ends", DAY, ("The ferry crews returned to work after the strike.",)),
+    Article(
+        "budget", "Council passes budget", DAY, ("The council passed the harbour budget for grain silos.",)
+    ),
+    Article("storm", "Storm closes airport", DAY, ("A storm closed the airport on Friday.",)),
+]
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.from_articles(ARTICLES)
+
+
+def topic(words: str, library: Library, topic_id: int = 1, user: int = 7) -> TopicRow:
+    return TopicRow(topic_id, user, user, words, topic_terms(library, words))
+
+
+def test_relevance_is_bm25_plus_rescaled_to_zero_one(library: Library) -> None:
+    terms = ["grain", "export"]
+    passages = np.arange(len(library.passages))
+    scores = relevance(library, terms, passages)
+    assert ((scores >= 0) & (scores <= 1)).all()
+    # the same order as rank-bm25's BM25Plus over the same tokens (headline terms in each passage)
+    tokens = [analyze(a.headline) + analyze(a.text) for a in ARTICLES]
+    reference = BM25Plus(tokens).get_scores(terms)
+    assert list(np.argsort(-scores, kind="stable")) == list(np.argsort(-reference, kind="stable"))
+    assert scores[3] == 0.0  # no topic word at all
+
+
+def test_relevance_grows_with_the_share_of_topic_words_present(library: Library) -> None:
+    grain = relevance(library, ["grain"], np.arange(4))[0]
+    both = relevance(library, ["grain", "odesa"], np.arange(4))[0]
+    half = relevance(library, ["grain", "zzzunseen"], np.arange(4))[0]  # a word no article has
+    assert half < grain and half < both
+
+
+def test_match_articles_keeps_the_pairs_over_the_threshold_best_first(library: Library) -> None:
+    topics = [
+        topic("grain exports", library, 1),
+        topic("airport storm", library, 2),
+        topic("tax", library, 3),
+    ]
+    matches = match_articles(library, [0, 1, 2, 3], topics, threshold=0.3)
+    pairs = [(m.topic.words, library.articles[m.article].id) for m in matches]
+    assert ("grain exports", "grain") in pairs and ("airport storm", "storm") in pairs
+    assert all(words != "tax" for words, _ in pairs)
+    assert [m.relevance for m in matches] == sorted((m.relevance for m in matches), reverse=True)
+    grain = next(m for m in matches if library.articles[m.article].id == "grain")
+    assert grain.matched == {"grain", "export"}
+
+
+def test_match_articles_looks_only_at_the_new_articles(library: Library) -> None:
+    matches = match_articles(library, [1, 3], [topic("grain", library)], threshold=0.01)
+    assert matches == []  # "grain" is in articles 0 and 2, which are not new
+
+
+def test_a_topic_without_searchable_words_has_no_terms(library: Library) -> None:
+    assert topic_terms(library, "the of and !!!") == ()
+    assert topic_terms(library, "Grain grain GRAIN exports") == ("grain", "export")
+
+
+def pending(count: int) -> list[PendingAlert]:
+    return [
+        PendingAlert(n, 7, 7, "grain", 0.9, "text", frozenset({"grain"}), f"t{n}", DAY, "http://n", 0.0)
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("waiting", "singles_sent", "last_digest", "singles", "digest"),
+    [
+        (2, 0, None, 2, 0),  # under the limit: each alone
+        (5, 0, None, 3, 2),  # over it: three alone, the rest in one digest
+        (5, 3, None, 0, 5),  # the hour's singles are spent: a digest of all
+        (5, 3, -HOUR / 2, 0, 0),  # a digest went out half an hour ago: wait
+        (5, 3, -HOUR, 0, 5),  # an hour since the last digest: the next one
+        (4, 1, -HOUR / 2, 2, 0),  # room for two singles; the other two wait for the digest's hour
+        (0, 0, None, 0, 0),
+    ],
+)
+def test_plan_delivery_allows_a_few_alerts_an_hour_then_one_digest(
+    waiting: int, singles_sent: int, last_digest: float | None, singles: int, digest: int
+) -> None:
+    plan = plan_delivery(pending(waiting), singles_sent, last_digest, now=0.0, per_hour=3)
+    assert (len(plan.singles), len(plan.digest)) == (singles, digest)
+    assert [a.id for a in plan.singles + plan.digest] == list(range(singles + digest))  # oldest first

@@ -1,0 +1,115 @@
+"""`newsbot feeds ...` and `newsbot fetch` as a user runs them, against a news site on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
+
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Newsroom]:
+    newsroom = await Newsroom().start()
+    yield newsroom
+    await newsroom.stop()
+
+
+async def newsbot(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    """Run `newsbot ARGS` in `tmp_path` with its corpus and state there; exit code, stdout, stderr."""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("CORPUS_", "STATE_", "FEED_"))
+    }
+    env.update(CORPUS_DIR=str(tmp_path / "corpus"), STATE_DIR=str(tmp_path / "state"), FEED_HOST_DELAY="0")
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT, *args, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def daily(site: Newsroom, count: int) -> str:
+    items = [
+        Item(f"Story {n}", site.put(f"{n}.html", article_page(f"Story {n}", paragraphs(f"s{n}"))), WHEN)
+        for n in range(count)
+    ]
+    return site.put("feed.xml", rss("The Daily", items), RSS)
+
+
+async def test_feeds_add_list_fetch_remove(site: Newsroom, tmp_path: Path) -> None:
+    url = daily(site, 2)
+    code, out, _ = await newsbot(tmp_path, "feeds", "add", url, "--name", "Daily Wire")
+    assert (code, out) == (0, "added feed 1: Daily Wire (2 items) -> feeds/daily-wire/\n")
+    code, out, err = await newsbot(tmp_path, "fetch")
+    assert code == 0
+    assert "1 feeds (0 unchanged): 2 new articles, 0 duplicates skipped, 0 problems" in out
+    assert out.count("saved feeds/daily-wire/2024-05-03-story-") == 2
+    assert len(list((tmp_path / "corpus" / "feeds" / "daily-wire").glob("*.md"))) == 2
+    code, out, _ = await newsbot(tmp_path, "feeds", "list")
+    assert code == 0
+    assert out.startswith(f"1. Daily Wire  {url}\n   feeds/daily-wire/  2 articles  ok, read ")
+    code, out, _ = await newsbot(tmp_path, "ask", "Story 1", "-k", "1")
+    assert code == 0 and "Story 1" in out  # ordinary corpus files: the command line answers from them
+    code, out, _ = await newsbot(tmp_path, "feeds", "remove", "1")
+    assert (code, out) == (0, "removed Daily Wire; its 2 articles stay in feeds/daily-wire/\n")
+    code, _, err = await newsbot(tmp_path, "feeds", "list")
+    assert code == 1 and "No feeds" in err
+
+
+async def test_fetch_logs_each_problem_and_still_saves_the_rest(site: Newsroom, tmp_path: Path) -> None:
+    await newsbot(tmp_path, "feeds", "add", daily(site, 1))
+    broken = site.put("broken.xml", rss("Broken", [Item("x", site.url("nowhere.html"), WHEN)]), RSS)
+    await newsbot(tmp_path, "feeds", "add", broken)
+    site.remove("broken.xml")
+    code, out, err = await newsbot(tmp_path, "fetch")
+    assert code == 0 and "1 new articles" in out and "1 problems" in out
+    assert "WARNING" in err and "feed broken (" in err and "404 Not Found" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["feeds", "add", "file:///etc/passwd"], "only http:// and https://"),
+        (["feeds", "add", "http://127.0.0.1:9/feed.xml"], "cannot connect"),
+        (["feeds", "remove", "7"], "no feed '7'"),
+    ],
+)
+async def test_feed_commands_explain_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
+    code, _, err = await newsbot(tmp_path, *args)
+    assert code in (1, 2) and message in err
+
+
+async def test_adding_a_feed_twice_is_refused(site: Newsroom, tmp_path: Path) -> None:
+    url = daily(site, 1)
+    await newsbot(tmp_path, "feeds", "add", url)
+    code, _, err = await newsbot(tmp_path, "feeds", "add", url)
+    assert code == 2 and "in the list already" in err
+
+
+async def test_two_fetches_at_once_save_each_article_once(site: Newsroom, tmp_path: Path) -> None:
+    await newsbot(tmp_path, "feeds", "add", daily(site, 8))
+    results = await asyncio.gather(newsbot(tmp_path, "fetch"), newsbot(tmp_path, "fetch"))
+    assert [code for code, _, _ in results] == [0, 0]
+    saved = sum(out.count("\nsaved ") + out.startswith("saved ") for _, out, _ in results)
+    assert saved == 8
+    assert len(list((tmp_path / "corpus").rglob("*.md"))) == 8
+    assert not list((tmp_path / "corpus").rglob(".*.tmp"))
+
+
+async def test_a_state_file_from_a_newer_newsbot_is_refused_with_exit_2(tmp_path: Path) -> None:
+    import sqlite3
+
+    await newsbot(tmp_path, "feeds", "list")
+    sqlite3.connect(tmp_path / "state" / "newsbot.sqlite3").execute("PRAGMA user_version = 99")
+    code, _, err = await newsbot(tmp_path, "fetch")
+    assert code == 2 and "schema version 99" in err

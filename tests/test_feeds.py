@@ -1,0 +1,104 @@
+"""Feed documents of every dialect -> entries, and the feeds an HTML page announces."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.feeds import FeedParseError, discover_feeds, parse_feed
+from tests.newsroom import Item, atom, rss
+
+BASE = "http://news.example/feed.xml"
+WHEN = dt.datetime(2024, 5, 3, 9, 30, tzinfo=dt.UTC)
+
+RSS_091 = b"""<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
+<item><title>One</title><link>http://news.example/1</link><description>Teaser</description></item>
+</channel></rss>"""
+RSS_10 = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="http://news.example/"><title>RDF</title></channel>
+<item rdf:about="http://news.example/1"><title>One</title><link>http://news.example/1</link>
+<dc:date>2024-05-03T09:30:00Z</dc:date></item></rdf:RDF>"""
+
+
+@pytest.mark.parametrize(
+    ("document", "title", "dated"),
+    [
+        (RSS_091, "Old", False),
+        (RSS_10, "RDF", True),
+        (rss("Two", [Item("One", "http://news.example/1", WHEN)]), "Two", True),
+        (atom("Atom", [Item("One", "http://news.example/1", WHEN)]), "Atom", True),
+    ],
+)
+def test_every_dialect_gives_the_entry_link_title_and_date(document: bytes, title: str, dated: bool) -> None:
+    feed = parse_feed(document, BASE)
+    assert feed.title == title
+    (entry,) = feed.entries
+    assert (entry.link, entry.title) == ("http://news.example/1", "One")
+    assert entry.published == (WHEN if dated else None)
+
+
+def test_full_content_and_summary_are_told_apart() -> None:
+    items = [Item("Full", "http://n/1", content="<p>Whole text</p>"), Item("Teaser", "http://n/2")]
+    full, teaser = parse_feed(rss("F", items), BASE).entries
+    assert full.content == "<p>Whole text</p>" and teaser.content is None
+    assert teaser.summary == "A short teaser."
+
+
+def test_relative_links_resolve_against_the_feed_address() -> None:
+    (entry,) = parse_feed(rss("F", [Item("One", "/world/1")]), BASE).entries
+    assert entry.link == "http://news.example/world/1"
+
+
+@pytest.mark.parametrize(
+    ("document", "why"),
+    [
+        (b"this is not xml <<<>>>", "not an RSS or Atom feed"),
+        (b"<html><head><title>Home</title></head><body><p>News</p></body></html>", "HTML, not a feed"),
+        (b"", "not an RSS or Atom feed"),
+        (b'{"json": true}', "not an RSS or Atom feed"),
+    ],
+)
+def test_what_is_no_feed_is_a_feed_parse_error(document: bytes, why: str) -> None:
+    with pytest.raises(FeedParseError, match=why):
+        parse_feed(document, BASE)
+
+
+def test_a_truncated_feed_keeps_the_entries_it_has_and_says_it_is_malformed() -> None:
+    document = rss("Cut", [Item("One", "http://n/1"), Item("Two", "http://n/2")])[:-40]
+    feed = parse_feed(document, BASE)
+    assert [entry.link for entry in feed.entries][:1] == ["http://n/1"]
+    assert feed.problem
+
+
+def test_an_impossible_date_is_no_date() -> None:
+    document = RSS_091.replace(
+        b"<description>", b"<pubDate>Mon, 99 Foo 20245 99:99:99</pubDate><description>"
+    )
+    (entry,) = parse_feed(document, BASE).entries
+    assert entry.published is None
+
+
+def test_external_entities_are_not_read() -> None:
+    document = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+        b'<rss version="2.0"><channel><title>t&x;</title><item><title>&x;</title>'
+        b"<link>http://n/1</link></item></channel></rss>"
+    )
+    hostname = open("/etc/hostname").read().strip()  # noqa: SIM115
+    feed = parse_feed(document, BASE)
+    assert hostname not in (feed.title or "") + (feed.entries[0].title or "")
+
+
+def test_discover_feeds_finds_announced_rss_and_atom() -> None:
+    page = b"""<html><head>
+    <link rel="alternate" type="application/rss+xml" href="/rss.xml">
+    <link rel="alternate" type="application/atom+xml" href="https://other.example/atom">
+    <link rel="stylesheet" href="/style.css"></head><body></body></html>"""
+    assert discover_feeds(page, "http://news.example/") == [
+        "http://news.example/rss.xml",
+        "https://other.example/atom",
+    ]
+    assert discover_feeds(b"<html></html>", "http://news.example/") == []

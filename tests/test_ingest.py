@@ -1,0 +1,433 @@
+"""Rounds over feeds served on 127.0.0.1: what lands, what is skipped, and every fault alone."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.fetching import FetchError, FetchOptions
+from bot.ingest import MAX_ATTEMPTS, IngestOptions, NotAnArticle, add_link, fetch_round
+from bot.links import LinkError
+from bot.statedb import StateDB, open_state
+from retrieval import Library
+from tests.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
+
+WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Newsroom]:
+    newsroom = await Newsroom().start()
+    yield newsroom
+    await newsroom.stop()
+
+
+@pytest.fixture
+def options(tmp_path: Path) -> IngestOptions:
+    fetch = FetchOptions(timeout=3.0, max_bytes=1_000_000, host_delay=0.0)
+    return IngestOptions(tmp_path / "corpus", tmp_path / "state", fetch)
+
+
+@pytest.fixture
+def db(options: IngestOptions) -> StateDB:
+    return open_state(options.state_dir)
+
+
+def publish(site: Newsroom, name: str, count: int = 2, *, dated: bool = True, atom_feed: bool = False) -> str:
+    """Serve `count` article pages and a summary-only feed of them; return the feed's URL."""
+    items = []
+    for number in range(count):
+        title = f"{name} story {number}"
+        url = site.put(f"{name}/{number}.html", article_page(title, paragraphs(f"{name}{number}")))
+        items.append(Item(title, url, WHEN + dt.timedelta(hours=number) if dated else None))
+    document = atom(name, items) if atom_feed else rss(name, items)
+    return site.put(f"{name}/feed.xml", document, RSS)
+
+
+def subscribe(db: StateDB, *urls: str) -> None:
+    for number, url in enumerate(urls):
+        db.add_feed(url, f"feed{number}", f"Feed {number}")
+
+
+def front_matters(options: IngestOptions) -> dict[str, dict[str, str]]:
+    """Every saved file (relative path) -> its front matter."""
+    found = {}
+    for path in sorted(options.corpus_dir.rglob("*.md")):
+        found[path.relative_to(options.corpus_dir).as_posix()] = yaml.safe_load(
+            path.read_text().split("---")[1]
+        )
+    return found
+
+
+async def test_a_round_saves_each_article_as_an_md_file_the_corpus_loads(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    subscribe(db, publish(site, "rss", 2), publish(site, "atom", 2, atom_feed=True))
+    report = await fetch_round(options)
+    assert (len(report.saved), report.problems) == (4, [])
+    files = front_matters(options)
+    assert sorted(files) == sorted(report.saved)
+    assert all(path.startswith(("feeds/feed0/", "feeds/feed1/")) for path in files)
+    first = files[next(p for p in files if "rss-story-0" in p)]
+    assert first == {
+        "title": "rss story 0",
+        "date": "2024-05-03",
+        "url": site.url("rss/0.html"),
+        "source": "Feed 0",
+        "date_source": "feed",
+    }
+    library = Library.load(options.corpus_dir)
+    assert len(library.articles) == 4 and not library.report.problems
+    hit = library.search("rss story 0", k=1).hits[0]
+    assert hit.article.url == site.url("rss/0.html")
+    assert hit.passage.text.startswith(paragraphs("rss0")[0][:40])  # the page's text, not the teaser
+
+
+async def test_full_text_in_the_feed_is_used_without_fetching_the_page(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    body = paragraphs("full", count=3)
+    content = "".join(f"<p>{p}</p>" for p in body)
+    url = site.url("full/never-served.html")
+    subscribe(db, site.put("full.xml", rss("Full", [Item("Whole", url, WHEN, content=content)]), RSS))
+    report = await fetch_round(options)
+    assert len(report.saved) == 1
+    assert site.hits("full/never-served.html") == []
+    assert (options.corpus_dir / report.saved[0]).read_text().endswith("\n\n".join(body) + "\n")
+
+
+async def test_an_unchanged_feed_costs_a_304_and_nothing_is_saved_twice(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    feed = publish(site, "daily", 3)
+    subscribe(db, feed)
+    assert len((await fetch_round(options)).saved) == 3
+    again = await fetch_round(options)
+    assert (again.unchanged, again.saved) == (1, [])
+    second_request = site.hits("daily/feed.xml")[-1]
+    assert second_request.headers["If-None-Match"]  # conditional GET with the ETag
+    assert len(site.hits("daily/0.html")) == 1  # the page was not fetched again
+    assert len(front_matters(options)) == 3
+
+
+async def test_a_changed_feed_brings_only_its_new_items(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    subscribe(db, publish(site, "daily", 2))
+    await fetch_round(options)
+    publish(site, "daily", 3)  # one more item; the first two are unchanged
+    report = await fetch_round(options)
+    assert [Path(p).name.split("-")[3:6] for p in report.saved] == [["daily", "story", "2"]]
+    assert len(site.hits("daily/0.html")) == 1
+
+
+async def test_the_same_item_in_two_feeds_is_saved_once(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    page = site.put("shared.html", article_page("Shared story", paragraphs("shared")))
+    one = site.put("one.xml", rss("One", [Item("Shared story", page, WHEN)]), RSS)
+    two = site.put("two.xml", rss("Two", [Item("Shared story", page + "?utm_source=two#top", WHEN)]), RSS)
+    subscribe(db, one, two)
+    report = await fetch_round(options)
+    assert len(report.saved) == 1 and len(front_matters(options)) == 1
+
+
+async def test_the_same_text_under_two_addresses_is_saved_once(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    body = paragraphs("syndicated")
+    one = site.put("a/story.html", article_page("Syndicated", body))
+    two = site.put("b/copy.html", article_page("Syndicated (copy)", body))
+    subscribe(db, site.put("one.xml", rss("One", [Item("S", one, WHEN)]), RSS))
+    await fetch_round(options)
+    subscribe_second = site.put("two.xml", rss("Two", [Item("S copy", two, WHEN)]), RSS)
+    db.add_feed(subscribe_second, "second", "Second")
+    report = await fetch_round(options)
+    assert (report.saved, report.duplicates) == ([], 1)
+    assert len(front_matters(options)) == 1
+
+
+FEED_FAULTS = [
+    # (what the bad feed does, what the round must report)
+    ({"status": 404}, "404 Not Found"),
+    ({"status": 500}, "500 Internal Server Error"),
+    ({"delay": 30.0}, "within 3 s"),  # the server never answers in time
+    ({"redirect": "/bad/feed.xml"}, "redirects (a loop?)"),  # redirects to itself
+    ({"body": b"<rss><channel><item><<>>garbage", "content_type": RSS}, "malformed XML"),
+    ({"body": b"this is not xml <<<>>>", "content_type": RSS}, "not an RSS or Atom feed"),
+    ({"body": b"<rss>" + b" " * 50_000_000, "content_type": RSS}, "over the 1,000,000-byte limit"),  # 50 MB
+    ({"endless": True, "content_type": RSS}, "over the 1,000,000-byte limit"),  # 50 MB+ without a length
+    ({"redirect": "file:///etc/passwd"}, "cannot be fetched"),
+]
+
+
+@pytest.mark.parametrize(("fault", "reason"), FEED_FAULTS)
+async def test_a_bad_feed_is_logged_and_skipped_and_every_other_feed_lands(
+    site: Newsroom,
+    options: IngestOptions,
+    db: StateDB,
+    caplog: pytest.LogCaptureFixture,
+    fault: dict[str, object],
+    reason: str,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    bad = site.fault("bad/feed.xml", **fault)
+    subscribe(db, publish(site, "good", 2), bad, publish(site, "also", 1))
+    report = await fetch_round(options)
+    assert len(report.saved) == 3
+    (problem,) = report.problems
+    assert problem.startswith("feed feed1 (") and reason in problem
+    assert reason in caplog.text
+    failing = db.feeds()[1]
+    assert (failing.failures, reason in (failing.error or "")) == (1, True)
+
+
+async def test_a_feed_that_disappears_is_reported_failing_and_the_others_go_on(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    subscribe(db, publish(site, "gone", 1), publish(site, "stays", 1))
+    await fetch_round(options)
+    site.remove("gone/feed.xml")
+    publish(site, "stays", 2)
+    report = await fetch_round(options)
+    assert len(report.saved) == 1 and "404" in report.problems[0]
+    gone, stays = db.feeds()
+    assert gone.failures == 1 and stays.error is None and stays.articles == 2
+
+
+ITEM_FAULTS = [
+    # (the item's link, how its page answers, what the round must report)
+    ("missing.html", None, "404 Not Found"),
+    ("broken.html", {"status": 500}, "500 Internal Server Error"),
+    ("slow.html", {"delay": 30.0}, "within 3 s"),
+    ("loop.html", {"redirect": "/loop.html"}, "redirects"),
+    ("huge.html", {"endless": True}, "byte limit"),
+    ("report.pdf", {"body": b"%PDF-1.4", "content_type": "application/pdf"}, "application/pdf, not HTML"),
+    ("index.html", {"body": b"<html><body><nav>Home</nav></body></html>"}, "no article text"),
+    ("file:///etc/passwd", None, "not file:"),
+    ("javascript:alert(document.cookie)", None, "not javascript:"),
+    ("", None, "no link"),
+]
+
+
+@pytest.mark.parametrize(("link", "page", "reason"), ITEM_FAULTS)
+async def test_a_bad_item_is_logged_and_skipped_and_the_feeds_other_items_land(
+    site: Newsroom,
+    options: IngestOptions,
+    db: StateDB,
+    caplog: pytest.LogCaptureFixture,
+    link: str,
+    page: dict[str, object] | None,
+    reason: str,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    if page is not None:
+        site.fault(link, **page)
+    url = site.url(link) if link and ":" not in link else link
+    good = [
+        Item(f"good {n}", site.put(f"g{n}.html", article_page(f"good {n}", paragraphs(f"g{n}"))), WHEN)
+        for n in range(2)
+    ]
+    subscribe(db, site.put("feed.xml", rss("Mixed", [good[0], Item("Bad one", url, WHEN), good[1]]), RSS))
+    report = await fetch_round(options)
+    assert len(report.saved) == 2
+    (problem,) = report.problems
+    assert reason in problem and reason in caplog.text
+    assert all("Bad one" not in text["title"] for text in front_matters(options).values())
+
+
+async def test_a_failing_item_is_tried_again_next_round_then_given_up(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    site.fault("flaky.html", status=503)
+    subscribe(db, site.put("feed.xml", rss("F", [Item("Flaky", site.url("flaky.html"), WHEN)]), RSS))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        report = await fetch_round(options)
+        assert f"attempt {attempt} of {MAX_ATTEMPTS}" in report.problems[0]
+    assert (await fetch_round(options)).problems == []  # given up: no more requests for it
+    assert len(site.hits("flaky.html")) == MAX_ATTEMPTS
+
+
+async def test_an_item_that_fails_once_lands_when_it_recovers(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    site.fault("late.html", status=503)
+    subscribe(db, site.put("feed.xml", rss("F", [Item("Late", site.url("late.html"), WHEN)]), RSS))
+    assert (await fetch_round(options)).saved == []
+    site.put("late.html", article_page("Late", paragraphs("late")))
+    assert len((await fetch_round(options)).saved) == 1  # the feed was read again, not a 304
+
+
+async def test_undated_items_take_the_pages_date_then_the_fetch_time_and_say_which(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    paged = site.put("paged.html", article_page("Paged", paragraphs("paged"), date=dt.date(2023, 11, 5)))
+    bare = site.put("bare.html", article_page("Bare", paragraphs("bare"), date=None))
+    items = [Item("Dated", site.put("dated.html", article_page("D", paragraphs("d"))), WHEN)]
+    items += [Item("Paged", paged), Item("Bare", bare)]
+    subscribe(db, site.put("feed.xml", rss("Undated", items), RSS))
+    before = dt.datetime.now(dt.UTC).date()
+    await fetch_round(options)
+    dates = {meta["title"]: (meta["date"], meta["date_source"]) for meta in front_matters(options).values()}
+    assert dates["Dated"] == ("2024-05-03", "feed")
+    assert dates["Paged"] == ("2023-11-05", "page")
+    assert dates["Bare"][1] == "fetch time"
+    assert before <= dt.date.fromisoformat(dates["Bare"][0]) <= dt.datetime.now(dt.UTC).date()
+
+
+async def test_a_date_in_the_future_is_not_believed(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    future = dt.datetime(2999, 1, 1, tzinfo=dt.UTC)
+    page = site.put("f.html", article_page("F", paragraphs("f"), date=dt.date(2024, 1, 2)))
+    subscribe(db, site.put("feed.xml", rss("F", [Item("F", page, future)]), RSS))
+    await fetch_round(options)
+    (meta,) = front_matters(options).values()
+    assert (meta["date"], meta["date_source"]) == ("2024-01-02", "page")
+
+
+@pytest.mark.parametrize(
+    ("charset", "header"),
+    [
+        ("windows-1251", True),  # declared by the server
+        ("windows-1251", False),  # declared only by the page's <meta charset>
+        ("koi8-r", False),
+        ("iso-8859-1", True),
+    ],
+)
+async def test_a_page_in_another_encoding_is_read_right(
+    site: Newsroom, options: IngestOptions, db: StateDB, charset: str, header: bool
+) -> None:
+    text = (
+        ["Переговоры о зерне продолжились в Стамбуле, сообщили в министерстве. " * 5] * 2
+        if "iso" not in charset
+        else ["Le café du marché a rouvert après la grève des dockers du port. " * 5] * 2
+    )
+    content_type = f"text/html; charset={charset}" if header else "text/html"
+    page = site.put(
+        "p.html",
+        article_page("Заголовок" if "iso" not in charset else "Café", text, charset=charset),
+        content_type,
+    )
+    subscribe(db, site.put("feed.xml", rss("Enc", [Item("Encoded", page, WHEN)]), RSS))
+    report = await fetch_round(options)
+    saved = (options.corpus_dir / report.saved[0]).read_text(encoding="utf-8")
+    assert text[0].strip() in saved
+
+
+async def test_a_feed_never_writes_outside_its_folder_whatever_its_titles_or_urls_say(
+    site: Newsroom, options: IngestOptions, db: StateDB, tmp_path: Path
+) -> None:
+    evil_titles = [
+        "../../../../escaped",
+        "/etc/passwd",
+        "..",
+        "a/../../b",
+        "x\x00y",
+        "~root/.ssh/authorized_keys",
+    ]
+    items = [
+        Item(
+            title, site.put(f"p{n}", article_page(title, paragraphs(f"evil{n}"))) + "?to=../../../x.md", WHEN
+        )
+        for n, title in enumerate(evil_titles)
+    ]
+    subscribe(db, site.put("feed.xml", rss("../../../tmp/evil", items), RSS))
+    db.add_feed(publish(site, "named", 1), "second", "../../outside")
+    before = {path for path in tmp_path.rglob("*") if path.is_file()}
+    report = await fetch_round(options)
+    created = {path for path in tmp_path.rglob("*") if path.is_file()} - before
+    folder = options.corpus_dir / "feeds"
+    articles = {path for path in created if path.suffix == ".md"}
+    assert len(articles) == len(evil_titles) + 1 == len(report.saved)
+    assert all(path.parent.parent == folder for path in articles)
+    assert {path.parent.name for path in articles} == {"feed0", "second"}
+    assert all(path.is_relative_to(options.state_dir) for path in created - articles)
+
+
+async def test_a_folder_symlinked_elsewhere_is_refused_and_nothing_is_written_there(
+    site: Newsroom, options: IngestOptions, db: StateDB, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (options.corpus_dir / "feeds").mkdir(parents=True)
+    (options.corpus_dir / "feeds" / "feed0").symlink_to(outside)
+    subscribe(db, publish(site, "daily", 2))
+    report = await fetch_round(options)
+    assert report.saved == [] and len(report.problems) == 2 and "outside" in report.problems[0]
+    assert list(outside.iterdir()) == []
+
+
+async def test_requests_say_who_is_asking_and_keep_a_polite_pace_per_host(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    polite = IngestOptions(options.corpus_dir, options.state_dir, FetchOptions(host_delay=0.2, timeout=5))
+    subscribe(db, publish(site, "daily", 4))
+    await fetch_round(polite)
+    assert len(site.requests) == 5
+    assert all(r.headers["User-Agent"].startswith("newsbot/") for r in site.requests)
+    starts = sorted(request.at for request in site.requests)
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.19
+
+
+async def test_two_rounds_at_once_save_each_article_exactly_once(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    subscribe(db, publish(site, "one", 6), publish(site, "two", 6))
+    reports = await asyncio.gather(fetch_round(options), fetch_round(options))
+    assert sum(len(report.saved) for report in reports) == 12
+    assert len(front_matters(options)) == 12 == db.articles_count()
+
+
+async def test_add_link_saves_the_article_under_links(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    url = site.put(
+        "story.html", article_page("A linked story", paragraphs("linked"), date=dt.date(2024, 4, 1))
+    )
+    added = await add_link(db, options, url)
+    assert (added.outcome, added.article.title, added.article.date) == (
+        "saved",
+        "A linked story",
+        dt.date(2024, 4, 1),
+    )
+    assert added.article.path.startswith("feeds/links/2024-04-01-a-linked-story-")
+    assert (await add_link(db, options, url + "#again")).outcome == "seen"
+
+
+@pytest.mark.parametrize(
+    ("path", "page", "error", "reason"),
+    [
+        ("missing.html", None, FetchError, "404"),
+        ("slow.html", {"delay": 30.0}, FetchError, "within 3 s"),
+        ("doc.pdf", {"body": b"%PDF", "content_type": "application/pdf"}, NotAnArticle, "not HTML"),
+        ("empty.html", {"body": b"<html><body>Hi</body></html>"}, NotAnArticle, "no article text"),
+    ],
+)
+async def test_add_link_failures_say_why(
+    site: Newsroom,
+    options: IngestOptions,
+    db: StateDB,
+    path: str,
+    page: dict[str, object] | None,
+    error: type[Exception],
+    reason: str,
+) -> None:
+    if page is not None:
+        site.fault(path, **page)
+    with pytest.raises(error, match=reason):
+        await add_link(db, options, site.url(path))
+    assert db.articles_count() == 0
+
+
+@pytest.mark.parametrize("link", ["file:///etc/passwd", "javascript:alert(1)", "ftp://x.org/a"])
+async def test_add_link_fetches_only_http(options: IngestOptions, db: StateDB, link: str) -> None:
+    with pytest.raises(LinkError, match="only http"):
+        await add_link(db, options, link)

@@ -1,0 +1,65 @@
+"""Addresses: which may be fetched, and one canonical spelling for each."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.links import URL_IN_TEXT, LinkError, canonical_url, checked_url
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("http://example.com/a", "http://example.com/a"),
+        ("HTTP://Example.COM:80/a", "http://example.com/a"),  # case and default port
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),  # a real port stays
+        ("http://example.com/a#comments", "http://example.com/a"),  # fragment
+        ("http://example.com/a?utm_source=x&utm_medium=rss&id=7", "http://example.com/a?id=7"),  # tracking
+        ("http://example.com/a?b=2&a=1", "http://example.com/a?a=1&b=2"),  # parameter order
+        ("http://example.com/caf%c3%a9", "http://example.com/caf%C3%A9"),  # escapes normalised
+        ("http://example.com", "http://example.com/"),  # empty path
+        ("http://example.com./a", "http://example.com/a"),  # trailing dot of the host
+        ("http://[::1]:8080/a", "http://[::1]:8080/a"),  # IPv6
+    ],
+)
+def test_canonical_url(given: str, canonical: str) -> None:
+    assert canonical_url(given) == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("file:///etc/passwd", "not file:"),
+        ("javascript:alert(1)", "not javascript:"),
+        ("ftp://example.com/a", "not ftp:"),
+        ("example.com/a", "does not start with http"),  # no scheme
+        ("example.com:8080/a", "does not start with http"),  # a host that looks like a scheme
+        ("http:///nohost", "no host name"),
+        ("http://exa mple.com/", "spaces or control characters"),
+        ("http://example.com:99999/", "invalid port"),
+        ("", "no address given"),
+        ("http://example.com/" + "a" * 3000, "at most 2,048"),
+    ],
+)
+def test_checked_url_refuses_what_cannot_be_fetched(text: str, why: str) -> None:
+    with pytest.raises(LinkError, match=why):
+        checked_url(text)
+
+
+@pytest.mark.parametrize("text", ["http://example.com/a", " https://example.com/a?b=1 ", "<https://x.org/>"])
+def test_checked_url_accepts_http_and_https(text: str) -> None:
+    assert checked_url(text).startswith("http")
+
+
+@pytest.mark.parametrize(
+    ("message", "is_link"),
+    [
+        ("https://example.com/news/1", True),
+        ("  file:///etc/passwd ", True),  # any scheme, so that a bad one gets an answer
+        ("who negotiated with Abramovich?", False),
+        ("read https://example.com/news/1 please", False),  # a link inside a question
+    ],
+)
+def test_a_message_that_is_only_a_link(message: str, is_link: bool) -> None:
+    assert (URL_IN_TEXT.fullmatch(message) is not None) is is_link

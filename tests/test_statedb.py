@@ -1,0 +1,134 @@
+"""The state file: schema and migrations, claims that two processes may race for, topics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.statedb import DB_NAME, MIGRATIONS, SCHEMA_VERSION, StateError, open_state
+
+DATE = dt.date(2024, 5, 3)
+
+
+def claim(db, url: str, text: str, path: str | None = None):  # type: ignore[no-untyped-def]
+    return db.claim_article(
+        url=url, text_hash=text, path=path or f"feeds/x/{text}.md", title=text, date=DATE, feed_id=None
+    )
+
+
+def test_a_new_file_gets_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
+    db = open_state(tmp_path / "state")
+    assert db.version == SCHEMA_VERSION == len(MIGRATIONS)
+    mode = sqlite3.connect(tmp_path / "state" / DB_NAME).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_an_older_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")  # as the first schema left it
+    old.execute("INSERT INTO feeds (url, name, added_at) VALUES ('http://n/rss', 'n', 0)")
+    old.close()
+    db = open_state(folder)
+    assert db.version == SCHEMA_VERSION
+    assert [feed.url for feed in db.feeds()] == ["http://n/rss"]
+    assert db.follow(1, 1, "grain", ("grain",), limit=10) == "added"  # the second step's table
+
+
+def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    db.add_feed("http://n/rss", "n", None)
+    db.close()
+    assert [feed.name for feed in open_state(tmp_path).feeds()] == ["n"]
+
+
+def test_a_file_from_a_newer_newsbot_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    open_state(tmp_path).close()
+    sqlite3.connect(tmp_path / DB_NAME).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StateError, match=r"newer than this newsbot's.*upgrade newsbot"):
+        open_state(tmp_path)
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    (tmp_path / DB_NAME).write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StateError, match="cannot be used"):
+        open_state(tmp_path)
+
+
+def test_a_state_dir_that_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StateError, match="STATE_DIR"):
+        open_state(tmp_path / "file" / "state")
+
+
+def test_claims_decide_saved_seen_and_duplicate(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    outcome, first = claim(db, "http://n/1", "aaa")
+    assert outcome == "saved"
+    assert claim(db, "http://n/1", "aaa")[0] == "seen"  # the same URL again
+    outcome, earlier = claim(db, "http://m/other", "aaa")  # the same text under another URL
+    assert (outcome, earlier.id) == ("duplicate", first.id)
+    assert db.article_for_link("http://m/other") == first  # the duplicate URL is remembered
+    assert db.articles_count() == 1
+
+
+def test_two_connections_racing_for_one_article_store_it_once(tmp_path: Path) -> None:
+    one, two = open_state(tmp_path), open_state(tmp_path)
+    outcomes = [claim(one, "http://n/1", "same")[0], claim(two, "http://n/1", "same")[0]]
+    assert sorted(outcomes) == ["saved", "seen"]
+    assert one.articles_count() == two.articles_count() == 1
+
+
+def test_a_writer_waits_for_another_processes_transaction(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    other = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock for a moment
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    assert claim(db, "http://n/1", "aaa")[0] == "saved"  # waited its turn instead of failing "locked"
+
+
+def test_failed_links_count_attempts(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    assert [db.link_failed("http://n/1", "404 Not Found") for _ in range(3)] == [1, 2, 3]
+    assert db.link_outcome("http://n/1") == ("failed", 3)
+    assert claim(db, "http://n/1", "aaa")[0] == "saved"  # a later success replaces the failure
+    assert db.link_outcome("http://n/1") == ("saved", 1)
+
+
+def test_follow_refuses_the_same_topic_and_more_than_the_limit(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    assert db.follow(7, 7, "Grain exports", ("grain", "export"), limit=2) == "added"
+    assert db.follow(7, 7, "exported grain", ("grain", "export"), limit=2) == "known"
+    assert db.follow(7, 7, "ferry", ("ferri",), limit=2) == "added"
+    assert db.follow(7, 7, "storm", ("storm",), limit=2) == "full"
+    assert db.follow(8, 8, "storm", ("storm",), limit=2) == "added"  # another user's own limit
+    assert [t.words for t in db.topics(7)] == ["Grain exports", "ferry"]
+
+
+def test_forget_user_drops_topics_and_unsent_alerts_only_of_that_user(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    _, article = claim(db, "http://n/1", "aaa")
+    for user in (7, 8):
+        db.follow(user, user, "grain", ("grain",), limit=10)
+    db.queue_alerts(
+        [(user, user, article.id, "grain", 0.9, "text", "grain") for user in (7, 8)], [article.id]
+    )
+    assert db.forget_user(7) == 1
+    assert [t.user_id for t in db.topics()] == [8]
+    assert [a.user_id for a in db.pending_alerts()] == [8]
+    assert db.unmatched_articles() == []
+
+
+def test_one_alert_per_user_and_article_whatever_topics_matched(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    _, article = claim(db, "http://n/1", "aaa")
+    db.queue_alerts(
+        [(7, 7, article.id, "grain", 0.9, "t", "grain"), (7, 7, article.id, "ports", 0.6, "t", "port")],
+        [article.id],
+    )
+    assert [a.topic for a in db.pending_alerts()] == ["grain"]  # the first (the best) is kept
