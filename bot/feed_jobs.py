@@ -34,6 +34,7 @@ from retrieval import CorpusError, Library
 from . import alerts
 from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
+from .reloading import environment_without_secrets
 from .state import BotState
 from .statedb import PendingAlert, StateDB
 
@@ -100,7 +101,8 @@ async def run_round_in_child(options: IngestOptions, stopping: Any) -> RoundRepo
     """Run `python -m bot.ingest` and return its report; None if it failed or the bot stops.
 
     `stopping()` is asked twice a second: a stopping bot kills the round at once rather
-    than wait for it (what was saved stays saved; the rest comes next round).
+    than wait for it (what was saved stays saved; the rest comes next round). The child
+    gets none of the bot's secrets in its environment.
     """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -110,6 +112,7 @@ async def run_round_in_child(options: IngestOptions, stopping: Any) -> RoundRepo
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=environment_without_secrets(),
     )
     done = asyncio.ensure_future(child.communicate())
     try:
