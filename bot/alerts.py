@@ -7,7 +7,7 @@ scale instead: `relevance` is how far a passage gets from the score of a passage
 none of the topic's words (0) to the best score the topic can reach, every word
 present many times (1). Rare words weigh more, as in BM25: a passage with "Abramovich"
 but not "talks" goes further than one with "talks" alone. `ALERT_THRESHOLD` was
-chosen by measurement (see `bench/alerts.py`).
+chosen by measurement.
 
 Throttling is pure: `plan_delivery` gets what was sent in the last hour and returns
 what to send now.
@@ -37,7 +37,11 @@ __all__ = [
     "topic_terms",
 ]
 
-ALERT_THRESHOLD = 0.5
+ALERT_THRESHOLD = 0.6
+"""Measured on 312 hand-labelled (topic, article) pairs of 25 topics (`bench/alerts.py`):
+alerts at 0.6 are relevant 86% of the time and catch an estimated 56% of the relevant
+articles; 0.5 gives 73% / 74%, 0.7 gives 92% / 34%. An alert interrupts its reader, so
+precision counts double: F0.5 is highest at 0.6."""
 MAX_TOPICS = 10
 MAX_TOPIC_CHARS = 200
 HOUR = 3600.0

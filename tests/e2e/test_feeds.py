@@ -40,8 +40,16 @@ def feed(site: Newsroom, items: list[Item], path: str = "feed.xml", title: str =
     return site.put(path, rss(title, items), RSS)
 
 
-FERRY = "The Zanzibar ferry service resumed on Monday after the harbour repairs were finished."
+FERRY = (
+    "The Zanzibar ferry service resumed on Monday after the harbour repairs were finished; "
+    "the first ferry from Zanzibar carried 300 passengers."
+)
 VOLCANO = "The volcano on the island erupted overnight and ash closed the airport."
+
+
+def ferry_feed(site: Newsroom) -> str:
+    """A feed of one article about the Zanzibar ferry."""
+    return feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)])
 
 
 def state(bot: RunningBot) -> BotState:
@@ -60,18 +68,18 @@ async def test_admin_adds_a_feed_and_its_articles_soon_answer_questions(
     site: Newsroom, start_bot: StartBot
 ) -> None:
     bot = await start_bot(**FAST)
-    url = feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)])
+    url = feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)])
     reply = (await bot.ask(f"/feeds add {url} Harbour", user_id=ADMIN)).params["text"]
     assert reply.startswith("Added feed 1: Harbour (1 items), saved under feeds/harbour/")
     await until(lambda: any("ferry-service-resumes" in i for i in state(bot).library.articles.ids))
     answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
-    assert "<b>1. Ferry service resumes</b>" in answer and "2024-05-03" in answer
+    assert "<b>1. Zanzibar ferry service resumes</b>" in answer and "2024-05-03" in answer
     assert site.url("ferry.html") in answer
 
 
 async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(feed_interval=0, **FAST)
-    url = feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)])
+    url = feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)])
     added = (await bot.ask(f"/feeds add {url}", user_id=ADMIN)).params["text"]
     assert "Harbour Times" in added and "Run `newsbot fetch` to read it." in added
     listing = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
@@ -88,7 +96,7 @@ async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot
 
 async def test_a_page_that_announces_its_feed_is_followed_to_it(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(feed_interval=0, **FAST)
-    url = feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)], path="rss.xml")
+    url = feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)], path="rss.xml")
     home = site.put(
         "home.html", '<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml">'
     )
@@ -292,12 +300,14 @@ async def test_a_matching_article_alerts_its_follower_once_with_headline_date_pa
     await bot.ask("/follow Zanzibar ferry", user_id=7)
     await bot.ask("/follow volcano eruption", user_id=8)
     service = feed_service(bot.application)
-    service.db.add_feed(feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)]), "h", "Harbour")
+    passing = story(site, "museum", "Harbour museum reopens", "The museum reopened; visitors came by ferry.")
+    items = [story(site, "ferry", "Zanzibar ferry service resumes", FERRY), passing]
+    service.db.add_feed(feed(site, items), "h", "Harbour")
     before = {chat: len(bot.api.sent("sendMessage", chat)) for chat in (7, 8)}
     await poll_now(bot.application)
-    (alert,) = bot.api.sent("sendMessage", 7)[before[7] :]
+    (alert,) = bot.api.sent("sendMessage", 7)[before[7] :]  # not the museum's passing mention
     text = alert.params["text"]
-    assert text.startswith("<b>Ferry service resumes</b>\n2024-05-03\n")
+    assert text.startswith("<b>Zanzibar ferry service resumes</b>\n2024-05-03\n")
     assert "The <b>Zanzibar</b> <b>ferry</b> service resumed" in text
     assert site.url("ferry.html") in text and "You follow: Zanzibar ferry" in text
     assert bot.api.sent("sendMessage", 8)[before[8] :] == []  # a topic that did not match
@@ -332,7 +342,7 @@ async def test_a_user_who_blocked_the_bot_loses_their_topics(
     await bot.ask("/follow Zanzibar ferry", user_id=8)
     bot.api.blocked.add(7)
     service = feed_service(bot.application)
-    service.db.add_feed(feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)]), "h", None)
+    service.db.add_feed(ferry_feed(site), "h", None)
     await poll_now(bot.application)
     assert [topic.user_id for topic in service.db.topics()] == [8]
     assert "user 7 blocked the bot" in caplog.text
@@ -348,7 +358,7 @@ async def test_new_articles_wait_for_an_admins_reload_and_never_reload_alongside
     (bot.corpus / "bulk").mkdir()
     generate_corpus(bot.corpus / "bulk", passages=4000, seed=3)  # for the admin's reload to take a while
     service = feed_service(bot.application)
-    service.db.add_feed(feed(site, [story(site, "ferry", "Ferry service resumes", FERRY)]), "h", None)
+    service.db.add_feed(ferry_feed(site), "h", None)
     await fetch_round(options_from(bot.settings))  # as `newsbot fetch` would
     bot.api.push_message("/reload", user_id=ADMIN)
     await until(lambda: state(bot).reload_lock.locked())
