@@ -72,7 +72,8 @@ def render_feeds(feeds: Sequence[FeedRow], interval: int) -> str:
 def feed_health(feed: FeedRow) -> str:
     """`ok, read 2024-05-03 10:15 UTC`, or the last error and since how many rounds."""
     if feed.error:
-        return f"failing ({feed.failures} rounds): {escape(shorten(feed.error, 200))}"
+        rounds = f"{feed.failures} round{'s' if feed.failures != 1 else ''}"
+        return f"failing, {rounds} in a row: {escape(shorten(feed.error, 200))}"
     if feed.ok_at is None:
         return "not read yet"
     return f"ok, read {_when(feed.ok_at)}"

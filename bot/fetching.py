@@ -98,12 +98,13 @@ class Fetcher:
             raise FetchError(str(error), "address") from None
         host = httpx.URL(url).host
         lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
-        async with self._slots, lock:
+        async with lock:  # one request at a time per host, `host_delay` apart
             wait = last[0] + self.options.host_delay - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                return await self._get(url, accept, etag, last_modified)
+                async with self._slots:  # taken only to download, never to wait for a host
+                    return await self._get(url, accept, etag, last_modified)
             finally:
                 last[0] = time.monotonic()
 

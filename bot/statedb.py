@@ -377,6 +377,10 @@ class StateDB:
         ).fetchall()
         return [_article(row) for row in rows]
 
+    def articles(self) -> list[SavedArticle]:
+        """Every article feeds and links brought in, oldest first."""
+        return [_article(row) for row in self._db.execute(_ARTICLE_COLUMNS + " ORDER BY id").fetchall()]
+
     def articles_count(self) -> int:
         """How many articles feeds and links have brought in."""
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])

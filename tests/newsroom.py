@@ -144,15 +144,19 @@ def article_page(
     body: list[str],
     date: dt.date | None = None,
     charset: str = "utf-8",
+    furniture: str = "",
 ) -> bytes:
-    """A news page: menus and a footer around an `<article>` with a headline and paragraphs."""
+    """A news page: menus and a footer around an `<article>` with a headline and paragraphs.
+
+    `furniture` is more HTML after the footer (sidebars, scripts), to make the page as heavy as real ones.
+    """
     meta = f'<meta property="article:published_time" content="{date.isoformat()}">' if date else ""
     paras = "".join(f"<p>{html.escape(p)}</p>" for p in body)
     page = (
         f'<!DOCTYPE html><html><head><meta charset="{charset}"><title>{html.escape(title)} | Daily</title>'
         f"{meta}</head><body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
         f"<article><h1>{html.escape(title)}</h1>{paras}</article>"
-        "<footer>Subscribe to our newsletter. All rights reserved.</footer></body></html>"
+        f"<footer>Subscribe to our newsletter. All rights reserved.</footer>{furniture}</body></html>"
     )
     return page.encode(charset)
 

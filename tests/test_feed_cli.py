@@ -62,6 +62,7 @@ async def test_feeds_add_list_fetch_remove(site: Newsroom, tmp_path: Path) -> No
     assert code == 0 and "Story 1" in out  # ordinary corpus files: the command line answers from them
     code, out, _ = await newsbot(tmp_path, "feeds", "remove", "1")
     assert (code, out) == (0, "removed Daily Wire; its 2 articles stay in feeds/daily-wire/\n")
+    assert len(list((tmp_path / "corpus" / "feeds" / "daily-wire").glob("*.md"))) == 2
     code, _, err = await newsbot(tmp_path, "feeds", "list")
     assert code == 1 and "No feeds" in err
 
@@ -74,6 +75,8 @@ async def test_fetch_logs_each_problem_and_still_saves_the_rest(site: Newsroom, 
     code, out, err = await newsbot(tmp_path, "fetch")
     assert code == 0 and "1 new articles" in out and "1 problems" in out
     assert "WARNING" in err and "feed broken (" in err and "404 Not Found" in err
+    _, listing, _ = await newsbot(tmp_path, "feeds", "list")
+    assert "failing, 1 round in a row: 404 Not Found" in listing
 
 
 @pytest.mark.parametrize(
