@@ -81,7 +81,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     )
     application.bot_data["feeds"] = feed_service(settings)
     message = filters.UpdateType.MESSAGE
-    private_link = message & filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT.pattern + "$")
+    private_link = message & filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT)
     application.add_handler(CommandHandler("start", handlers.start_command, filters=message))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=message))

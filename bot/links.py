@@ -21,7 +21,7 @@ TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|ref_src|cmpid|ito)$",
     re.IGNORECASE,
 )
-URL_IN_TEXT = re.compile(r"\s*(\S+:\S+)\s*")
+URL_IN_TEXT = re.compile(r"^\s*((?:[A-Za-z][\w+.-]*://|javascript:|data:|mailto:)\S+)\s*$", re.IGNORECASE)
 """A message that is one address and nothing else (any scheme, so that bad ones get an answer)."""
 
 

@@ -59,6 +59,9 @@ def test_checked_url_accepts_http_and_https(text: str) -> None:
         ("  file:///etc/passwd ", True),  # any scheme, so that a bad one gets an answer
         ("who negotiated with Abramovich?", False),
         ("read https://example.com/news/1 please", False),  # a link inside a question
+        ("JavaScript:alert(1)", True),
+        ("10:30", False),  # a time, not an address
+        ("Istanbul:2022", False),
     ],
 )
 def test_a_message_that_is_only_a_link(message: str, is_link: bool) -> None:

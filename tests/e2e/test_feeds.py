@@ -214,6 +214,8 @@ async def test_a_bare_link_from_an_admin_in_private_is_added_and_from_others_is_
     assert "I found nothing" in other  # an ordinary question for everyone else
     added = (await bot.ask(f"  {url}  ", user_id=ADMIN)).params["text"]
     assert added.startswith("Added and indexed:\n<b>Volcano erupts</b>")
+    asked = (await bot.ask(f"what does {url} say about the volcano?", user_id=ADMIN)).params["text"]
+    assert "<b>1. Volcano erupts</b>" in asked  # a link inside a question is a question
 
 
 @pytest.mark.parametrize(
