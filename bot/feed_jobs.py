@@ -2,8 +2,9 @@
 
 Every `FEED_INTERVAL` minutes a round runs in a child process (`python -m bot.ingest`,
 the same code as `newsbot fetch`), so that downloading and extracting pages never
-competes with answers for the interpreter lock. Then `settle` does the rest, here and
-also every minute, so that articles a cron `newsbot fetch` saved are picked up too:
+competes with answers for the interpreter lock. Then `settle` does the rest, every 15
+seconds while the round runs, once after it, and every minute besides, so that articles
+a cron `newsbot fetch` saved are picked up too:
 
 1. articles saved but not yet matched are looked up in the served library; if some are
    missing, the library is updated through the same path as /reload (child process,
@@ -43,6 +44,9 @@ __all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_
 logger = logging.getLogger(__name__)
 SETTLE_EVERY = 60.0
 """Seconds between two looks for articles saved by another process, and for digests due."""
+SETTLE_DURING_ROUND = 15.0
+"""Seconds between two updates while a long round is still running, so that alerts need
+not wait for its last feed."""
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -61,6 +65,8 @@ class FeedService:
     positions_of: int = 0
     """`id()` of the library `positions` was built for."""
     last_round: RoundReport | None = None
+    round_ended_at: float | None = None
+    """Unix time the last round's child process finished."""
 
     def position(self, library: Library, corpus_id: str) -> int | None:
         """Where an article id sits in `library.articles` (the map is rebuilt per library)."""
@@ -90,8 +96,17 @@ async def poll_now(application: Application) -> RoundReport | None:  # type: ign
         logger.info("feed round already running; skipped")
         return None
     async with service.round_lock:
-        report = await run_round_in_child(service.options, lambda: not application.running)
-    service.last_round = report
+
+        def stopping() -> bool:
+            return not application.running
+
+        round_done = asyncio.ensure_future(run_round_in_child(service.options, stopping))
+        while not round_done.done():  # what the round saved so far is indexed and alerted meanwhile
+            await asyncio.wait({round_done}, timeout=SETTLE_DURING_ROUND)
+            if not round_done.done():
+                await settle(application)
+        report = round_done.result()
+    service.last_round, service.round_ended_at = report, time.time()
     if report is not None:
         await settle(application)
     return report
