@@ -59,21 +59,28 @@ class FeedService:
     options: IngestOptions
     interval: int
     alerts_per_hour: int
+    settle_during_round: float = SETTLE_DURING_ROUND
     settle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    positions: dict[str, int] = field(default_factory=dict)
-    positions_of: int = 0
-    """`id()` of the library `positions` was built for."""
     last_round: RoundReport | None = None
     round_ended_at: float | None = None
     """Unix time the last round's child process finished."""
 
-    def position(self, library: Library, corpus_id: str) -> int | None:
-        """Where an article id sits in `library.articles` (the map is rebuilt per library)."""
-        if self.positions_of != id(library):
-            self.positions = {article_id: number for number, article_id in enumerate(library.articles.ids)}
-            self.positions_of = id(library)
-        return self.positions.get(corpus_id)
+
+def positions(library: Library, corpus_ids: set[str]) -> dict[str, int]:
+    """Where each of these article ids sits in `library.articles`, for those it holds.
+
+    Searched from the end, where an update puts the articles it added, so that finding
+    a few new articles in a large library stops early.
+    """
+    found: dict[str, int] = {}
+    ids = library.articles.ids
+    for number in range(len(ids) - 1, -1, -1):
+        if ids[number] in corpus_ids:
+            found[ids[number]] = number
+            if len(found) == len(corpus_ids):
+                break
+    return found
 
 
 def feed_service(context: Context | Application) -> FeedService:  # type: ignore[type-arg]
@@ -102,7 +109,7 @@ async def poll_now(application: Application) -> RoundReport | None:  # type: ign
 
         round_done = asyncio.ensure_future(run_round_in_child(service.options, stopping))
         while not round_done.done():  # what the round saved so far is indexed and alerted meanwhile
-            await asyncio.wait({round_done}, timeout=SETTLE_DURING_ROUND)
+            await asyncio.wait({round_done}, timeout=service.settle_during_round)
             if not round_done.done():
                 await settle(application)
         report = round_done.result()
@@ -171,7 +178,8 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
     pending = service.db.unmatched_articles()
     if not pending:
         return 0
-    if any(service.position(state.library, article.corpus_id) is None for article in pending):
+    wanted = {article.corpus_id for article in pending}
+    if len(positions(state.library, wanted)) < len(wanted):
         before = state.sizes
         try:
             updated = await state.reloads.run(state.corpus_dir, state.index_dir)
@@ -183,7 +191,8 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
         state.library = updated
         logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
     library = state.library
-    found = {article.id: service.position(library, article.corpus_id) for article in pending}
+    where = positions(library, wanted)
+    found = {article.id: where.get(article.corpus_id) for article in pending}
     for article in pending:
         if found[article.id] is None:
             logger.warning("article %s is not in the corpus (deleted or unreadable); no alerts", article.path)

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -318,6 +319,23 @@ async def test_a_matching_article_alerts_its_follower_once_with_headline_date_pa
     await poll_now(bot.application)
     await settle(bot.application)
     assert len(bot.api.sent("sendMessage", 7)) == before[7] + 1  # never twice
+
+
+async def test_alerts_go_out_while_a_long_round_still_runs(site: Newsroom, start_bot: StartBot) -> None:
+    bot = await start_bot(feed_host_delay=0.0, feed_timeout=60.0)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    service = feed_service(bot.application)
+    service.settle_during_round = 0.5
+    slow = Item("Slow page", site.fault("slow.html", delay=20.0), WHEN)  # holds the round for 20 s
+    service.db.add_feed(
+        feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY), slow]), "h", None
+    )
+    before = len(bot.api.sent("sendMessage", 7))
+    await poll_now(bot.application)
+    alert = bot.api.sent("sendMessage", 7)[before]
+    assert alert.params["text"].startswith("<b>Zanzibar ferry service resumes</b>")
+    assert service.round_ended_at is not None
+    assert alert.at + (time.time() - time.monotonic()) < service.round_ended_at  # sent before the round ended
 
 
 async def test_past_the_hourly_limit_alerts_come_as_one_digest(site: Newsroom, start_bot: StartBot) -> None:
