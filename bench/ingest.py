@@ -4,7 +4,7 @@
 
 Serves `--feeds` feeds of `--items` summary-only items each, one feed per host on
 127.0.0.2, 127.0.0.3, ... (so the per-host pace applies as it would to real
-publishers), each item's page about 60 KB of HTML (menus, sidebar, scripts around the
+publishers), each item's page about 40 KB of HTML (menus, sidebar, scripts around the
 article), so every article costs a page download and a trafilatura extraction. Then:
 
 1. one round (`fetch_round`, as `newsbot fetch` and the bot's poll run it): articles
@@ -54,7 +54,7 @@ WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
 
 
 def furniture(seed: int) -> str:
-    """About 55 KB of what surrounds an article on a real page: links, teasers, a script."""
+    """About 38 KB of what surrounds an article on a real page: links, teasers, a script."""
     chooser = random.Random(seed)
     links = "".join(
         f"<li><a href='/s/{chooser.randrange(10**6)}'>Related story {n}</a></li>" for n in range(300)
