@@ -228,9 +228,8 @@ async def reload_command(update: Update, context: Context) -> None:
         logger.warning("refused /reload from user %s in chat %s", user.id if user else None, message.chat.id)
         await message.reply_text("Sorry, only the bot's admins can reload the corpus.")
         return
-    if state.reloads.running:
-        await message.reply_text("A reload is already running; I will report when it is done.")
-        return
+    if state.reloads.running:  # another admin's, or the update for new articles from the feeds
+        await message.reply_text("A reload is already running; yours starts when it ends, and I will report.")
     before = state.sizes
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:

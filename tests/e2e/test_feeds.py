@@ -383,10 +383,15 @@ async def test_new_articles_wait_for_an_admins_reload_and_never_reload_alongside
     service.db.add_feed(ferry_feed(site), "h", None)
     await fetch_round(options_from(bot.settings))  # as `newsbot fetch` would
     bot.api.push_message("/reload", user_id=ADMIN)
-    await until(lambda: state(bot).reload_lock.locked())
+    await until(lambda: state(bot).reloads.running)
     settling = asyncio.create_task(settle(bot.application))
     (report,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)
     assert "Corpus reloaded" in report.params["text"]
+    await until(lambda: state(bot).reloads.running)  # the update for the new articles ...
+    bot.api.push_message("/reload", user_id=ADMIN)  # ... and an admin's reload meanwhile: it waits
+    waiting, second = (await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=3, timeout=120))[1:]
+    assert waiting.params["text"].startswith("A reload is already running; yours starts when it ends")
+    assert "Corpus reloaded" in second.params["text"]
     await settling
     assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
     assert caplog.text.index("reloaded:") < caplog.text.index("indexed new articles")
