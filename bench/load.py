@@ -3,6 +3,7 @@
     python bench/load.py                       # 1,000 questions from 100 users, shipped corpus
     python bench/load.py --generate 100000     # the same over a generated 100,000-passage corpus
     python bench/load.py --generate 100000 --reload update   # and an admin's /reload meanwhile
+    python bench/load.py --long                # 4,090-character questions at 20/s, 100,000 passages
 
 Queues bursts of questions from many users at the fake server, which the bot polls like
 Telegram, and prints: answered, lost, duplicated, p50/p95/p99 time from update to answer
@@ -22,6 +23,10 @@ are answered and SIGKILL 10 s later if the bot still runs (a container's grace),
 restarts the bot (the fake server hands out again what was not confirmed), and prints
 how long the stop took and how many questions were lost or answered twice. `--stop
 reload` times SIGTERM to exit during a /reload that rebuilds the whole index, 5 times.
+
+With `--long`, every question is as long as Telegram allows (4,090 characters) and made
+of the corpus's most frequent words, the costliest question a user can send; it runs
+over a generated 100,000-passage corpus at 20 questions a second unless told otherwise.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from tests.e2e.fake_api import FakeBotApi  # noqa: E402
 TOKEN = "100000:load-test-token"
 ADMIN = 1
 QUESTION_WORDS = 4
+LONG_QUESTION_CHARS = 4090
+FREQUENT_WORDS = 300
 
 
 def main() -> None:
@@ -63,8 +70,15 @@ def main() -> None:
     parser.add_argument(
         "--rate",
         type=float,
-        default=25.0,
-        help="questions per second arriving (default 25, under Telegram's 30 messages/s); 0 = all at once",
+        default=None,
+        help="questions per second arriving (default 25, under Telegram's 30 messages/s; "
+        "20 with --long); 0 = all at once",
+    )
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help=f"{LONG_QUESTION_CHARS:,}-character questions of the most frequent words "
+        "(generates 100,000 passages unless --generate says otherwise)",
     )
     parser.add_argument(
         "--reload",
@@ -87,6 +101,10 @@ def main() -> None:
         "--answered", type=int, default=100, help="--stop grace: SIGTERM once this many are answered"
     )
     args = parser.parse_args()
+    if args.rate is None:
+        args.rate = 20.0 if args.long else 25.0
+    if args.long and not args.generate:
+        args.generate = 100_000
     if args.stop == "grace":
         asyncio.run(stop_with_a_queue(args))
     elif args.stop == "reload":
@@ -128,6 +146,8 @@ async def run(args: argparse.Namespace) -> None:
             print(f"generating {args.generate:,} passages ...", file=sys.stderr)
             vocabulary = generate_corpus(corpus, args.generate, args.seed)
             words = vocabulary[100:5000]
+            if args.long:  # the generator's Zipf ranks follow the sorted vocabulary
+                words = vocabulary[:FREQUENT_WORDS]
             if args.reload != "none":  # hidden until the reload: a dot folder is not corpus
                 (corpus / ".incoming").mkdir()
                 generate_corpus(corpus / ".incoming", args.generate // 10, args.seed + 1)
@@ -194,7 +214,9 @@ async def send_and_measure(
     start = time.monotonic()
     for number in range(args.questions):
         user = users[number % len(users)]
-        question = " ".join(rng.sample(words, QUESTION_WORDS)) + "?"
+        question = (
+            long_question(rng, words) if args.long else " ".join(rng.sample(words, QUESTION_WORDS)) + "?"
+        )
         if args.rate:
             await asyncio.sleep(max(0.0, start + number / args.rate - time.monotonic()))
         elif number % 50 == 49:
@@ -220,7 +242,8 @@ async def send_and_measure(
         duplicated += max(0, len(replies) - len(asked[user]))
         timings += [(sent, reply.at - sent) for reply, sent in zip(replies, asked[user], strict=False)]
     rate = f"{args.rate:g}/s" if args.rate else "all at once"
-    print(f"questions   {args.questions} from {args.users} users, arriving {rate}")
+    kind = f" of {LONG_QUESTION_CHARS:,} characters" if args.long else ""
+    print(f"questions   {args.questions}{kind} from {args.users} users, arriving {rate}")
     print(f"answered    {answered}")
     print(f"lost        {lost}")
     print(f"duplicated  {duplicated}")
@@ -346,6 +369,16 @@ def children(pid: int) -> list[int]:
         return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def long_question(rng: random.Random, words: list[str]) -> str:
+    """Frequent words drawn at random up to Telegram's length limit: the costliest question."""
+    question = rng.choice(words)
+    while True:
+        longer = f"{question} {rng.choice(words)}"
+        if len(longer) > LONG_QUESTION_CHARS:
+            return question
+        question = longer
 
 
 def percentiles(seconds: list[float]) -> str:
