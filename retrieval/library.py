@@ -29,6 +29,7 @@ from .folder import CorpusFolder, corpus_files
 from .index import BM25Index, BM25Params, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
+from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
 from .stories import fold_same_story
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
 from .timeline import Timeline, extract_events
@@ -37,27 +38,7 @@ __all__ = ["Library", "LibraryOptions"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_PER_ARTICLE = 2
-QUIZ_NOISE = re.compile(
-    r"\b(?:which (?:one )?of (?:the following|these)|according to (?:reports|news reports)|"
-    r"what is the name of|in the news)\b",
-    re.IGNORECASE,
-)
 _JSONL_LINE = re.compile(r"(.+\.jsonl):(\d+)", re.IGNORECASE)
-RECENT_CUES = re.compile(
-    r"\b(?:this (?:week|month|year)|last week|latest|recent(?:ly)?|now|today|currently|so far)\b",
-    re.IGNORECASE,
-)
-
-
-def topical(question: str) -> str:
-    """The question without words about time or quiz form, which match passages at random.
-
-    "this week" or "which of the following" say when or how something is asked, not what
-    about; left in, `week` and `follow` would match any passage that uses them. A question
-    made only of such words is kept whole.
-    """
-    stripped = QUIZ_NOISE.sub(" ", RECENT_CUES.sub(" ", question))
-    return stripped if stripped.strip(" ?.!") else question
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +58,13 @@ class LibraryOptions:
     recency_weight: float = 0.3
     recency_days: float = 14.0
     """The prior keeps (1 - weight) of a score and adds weight x exp(-age / days) of it."""
+    max_terms: int = DEFAULT_MAX_TERMS
+    """A question is scored on at most this many distinct terms, its most selective ones,
+    so that no question can hold the index for long (see `query.most_selective`)."""
+
+    def __post_init__(self) -> None:
+        if self.max_terms < 1:
+            raise ValueError(f"max_terms must be at least 1, got {self.max_terms}")
 
     def terms(self, text: str) -> list[str]:
         """The analyzer these options choose, for passages and questions alike."""
@@ -356,7 +344,7 @@ class Library:
         near-identical passages of several articles are one story, shown once. With
         `now`, the question is answered as if asked that day: no article dated after it.
         """
-        terms = tuple(self.options.terms(question if self.options.plain else topical(question)))
+        terms = self.query_terms(question)
         if not terms:
             return SearchResult((), terms, "the question has no searchable words, only stop words or symbols")
         doc_ids, scores = self.index.score(terms)
@@ -382,6 +370,14 @@ class Library:
             found = frozenset(term for term, where in matched.items() if where[row])
             hits.append(Hit(passage, article, float(scores[position]), found))
         return SearchResult(tuple(fold_same_story(hits, k)), terms)
+
+    def query_terms(self, question: str) -> tuple[str, ...]:
+        """The terms a question is scored on: analyzed, then bounded to the most selective."""
+        words = question if self.options.plain else topical(question)
+        return most_selective(self.options.terms(words), self._doc_freq, self.options.max_terms)
+
+    def _doc_freq(self, term: str) -> int:
+        return len(self.index.postings(term)[0])
 
     def _wants_recent(self, question: str) -> bool:
         mode = "off" if self.options.plain else self.options.recency

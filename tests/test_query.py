@@ -1,0 +1,88 @@
+import dataclasses
+import json
+import shutil
+
+import pytest
+
+from retrieval import Library, LibraryOptions
+from retrieval.query import DEFAULT_MAX_TERMS, most_selective
+from tests.conftest import ROOT, SHIPPED_CORPUS
+
+EVAL = ROOT / "tests" / "fixtures" / "eval"
+# How many passages hold each term, for the table below.
+FREQUENCY = {"war": 90, "talks": 40, "grain": 12, "odesa": 3, "umerov": 1, "zyzzyva": 0}
+
+
+@pytest.mark.parametrize(
+    ("terms", "limit", "kept"),
+    [
+        (["war", "talks", "grain"], 3, ["war", "talks", "grain"]),  # at the cap: whole
+        (["war", "talks", "war", "grain"], 3, ["war", "talks", "war", "grain"]),  # repeats are no new terms
+        (["war", "talks", "grain", "odesa"], 2, ["grain", "odesa"]),  # the rarest two, in question order
+        (["war", "umerov", "war", "talks"], 2, ["umerov", "talks"]),  # a dropped term goes with its repeats
+        (["odesa", "grain", "odesa", "war"], 2, ["odesa", "grain", "odesa"]),  # a kept one keeps its repeats
+        (["zyzzyva", "war", "talks"], 2, ["war", "talks"]),  # unknown to the index: matches nothing, last
+        (["zyzzyva", "war"], 2, ["zyzzyva", "war"]),  # ... but kept when there is room
+        (["war", "odesa2", "odesa"], 1, ["odesa2"]),  # a tie goes to the term asked first
+        (["war", "talks"], 1, ["talks"]),
+        ([], 1, []),
+    ],
+)
+def test_most_selective_keeps_the_rarest_distinct_terms(
+    terms: list[str], limit: int, kept: list[str]
+) -> None:
+    frequency = {**FREQUENCY, "odesa2": 3}
+    assert most_selective(terms, frequency.__getitem__, limit) == tuple(kept)
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """The evaluation articles and the shipped one: eight articles on different stories."""
+    root = tmp_path_factory.mktemp("news")
+    shutil.copytree(EVAL / "corpus", root, dirs_exist_ok=True)
+    shutil.copytree(SHIPPED_CORPUS, root, dirs_exist_ok=True)
+    return Library.load(root)
+
+
+def uncapped(library: Library) -> Library:
+    return dataclasses.replace(library, options=dataclasses.replace(library.options, max_terms=1_000_000))
+
+
+def test_questions_asked_in_words_are_answered_exactly_as_without_a_cap(news: Library) -> None:
+    questions = [json.loads(line) for line in (EVAL / "questions.jsonl").read_text().splitlines()]
+    questions += [
+        {"question": "Who did Umerov negotiate with unofficially, and where did the talks collapse?"}
+    ]
+    whole = uncapped(news)
+    for question in (q["question"] for q in questions):
+        assert len(set(news.query_terms(question))) < DEFAULT_MAX_TERMS
+        assert news.search(question, k=10) == whole.search(question, k=10)
+
+
+def test_a_pasted_article_is_scored_on_its_rarest_terms_and_still_found_first(news: Library) -> None:
+    for article in news.articles:
+        pasted = f"{article.headline}\n\n{article.text}"[:4090]
+        terms = news.query_terms(pasted)
+        assert len(set(terms)) <= DEFAULT_MAX_TERMS
+        assert news.search(pasted).hits[0].article.id == article.id
+    seed = news.articles[[a.id for a in news.articles].index("000_eba0014b280aac67")]
+    assert len(set(uncapped(news).query_terms(seed.text))) > 3 * DEFAULT_MAX_TERMS  # the cap did bite
+
+
+def test_a_question_of_common_words_is_bounded(news: Library) -> None:
+    common = " ".join(["said", "year", "people", "government", "week", "city", "country"] * 200)[:4090]
+    common += " " + " ".join(f"word{number}" for number in range(100))  # unknown words, too
+    result = news.search(common + " Istanbul")
+    assert len(set(result.terms)) <= DEFAULT_MAX_TERMS
+    assert "istanbul" in result.terms  # the rarest word of the question is never the one dropped
+
+
+def test_the_cap_is_a_library_option(news: Library) -> None:
+    narrow = dataclasses.replace(news, options=LibraryOptions(max_terms=2))
+    question = "Umerov negotiations ferry Istanbul war harbour"
+    kept = set(narrow.query_terms(question))
+    frequency = {term: len(news.index.postings(term)[0]) for term in news.query_terms(question)}
+    assert len(kept) == 2
+    assert max(frequency[term] for term in kept) <= min(f for t, f in frequency.items() if t not in kept)
+    with pytest.raises(ValueError, match="max_terms must be at least 1"):
+        LibraryOptions(max_terms=0)
