@@ -1,18 +1,20 @@
-"""Per-user question limits, so one person cannot crowd out everyone else.
+"""Per-sender limits on questions and "More" presses, so no one can crowd out everyone else.
 
-A sliding window: over `limit` questions in `window` seconds, the user gets one polite
-"slow down" and then silence until the window has room again. Pure: the caller passes
-the clock.
+A sliding window: over `limit` requests in `window` seconds, the sender gets one polite
+"slow down" and then silence until the window has room again. Senders idle for longer
+than the window are forgotten, once per window, so memory follows the senders active in
+the last two windows, not everyone ever seen. Pure: the caller passes the clock.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from enum import Enum
 
 
 class Verdict(Enum):
-    """What to do with one question."""
+    """What to do with one request."""
 
     ANSWER = "answer"
     WARN = "warn"
@@ -21,33 +23,39 @@ class Verdict(Enum):
 
 
 class QuestionRateLimit:
-    """Sliding-window counter of answered questions per user."""
+    """Sliding-window counter of answered requests per sender (a user, or a chat for anonymous ones)."""
 
-    def __init__(self, limit: int, window: float = 60.0, max_users: int = 100_000) -> None:
+    def __init__(self, limit: int, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
-        self.max_users = max_users
         self._asked: dict[int, deque[float]] = {}
-        self._warned: dict[int, float] = {}
+        self._warned: set[int] = set()
+        self._swept = -math.inf
 
-    def check(self, user_id: int, now: float) -> Verdict:
-        """Count a question from `user_id` at time `now` (seconds) and judge it."""
-        times = self._asked.setdefault(user_id, deque())
+    def __len__(self) -> int:
+        """How many senders are remembered."""
+        return len(self._asked)
+
+    def check(self, sender: int, now: float) -> Verdict:
+        """Count a request from `sender` at time `now` (seconds) and judge it."""
+        if now - self._swept >= self.window:
+            self._forget_idle(now)
+        times = self._asked.setdefault(sender, deque())
         while times and times[0] <= now - self.window:
             times.popleft()
         if len(times) < self.limit:
             times.append(now)
-            self._warned.pop(user_id, None)
+            self._warned.discard(sender)
             return Verdict.ANSWER
-        if user_id in self._warned:
+        if sender in self._warned:
             return Verdict.IGNORE
-        self._warned[user_id] = now
-        self._forget_idle(now)
+        self._warned.add(sender)
         return Verdict.WARN
 
     def _forget_idle(self, now: float) -> None:
-        if len(self._asked) <= self.max_users:
-            return
-        for user_id in [u for u, t in self._asked.items() if not t or t[-1] <= now - self.window]:
-            del self._asked[user_id]
-            self._warned.pop(user_id, None)
+        """Drop senders with nothing in the window: they would be answered afresh anyway."""
+        self._swept = now
+        self._asked = {
+            sender: times for sender, times in self._asked.items() if times and times[-1] > now - self.window
+        }
+        self._warned &= self._asked.keys()
