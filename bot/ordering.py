@@ -2,7 +2,9 @@
 
 Many people ask at once, so updates are processed concurrently; a person who sends two
 questions must still get the two answers in order. Updates of one chat wait on that
-chat's lock; other chats do not wait for them.
+chat's lock; other chats do not wait for them. An update takes one of the limited
+processing slots only once its chat's turn has come, so a flood in one chat (answered
+one by one) cannot fill the slots every other chat needs.
 """
 
 from __future__ import annotations
@@ -14,25 +16,31 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+UNBOUNDED = 2**31 - 1
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Process updates concurrently, serialised per chat."""
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+        # The base class takes its slot before an update waits for its chat, so a flood in
+        # one chat would hold them all; its bound is left open and ours taken after the wait.
+        super().__init__(UNBOUNDED)
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Await `coroutine` under its chat's lock (updates without a chat run freely)."""
+        """Await `coroutine` in its chat's turn, then in a free slot (updates without a chat: a slot only)."""
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.setdefault(chat.id, asyncio.Lock())
         self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._waiting[chat.id] -= 1
