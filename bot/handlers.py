@@ -104,20 +104,15 @@ async def question_message(update: Update, context: Context) -> None:
 async def answer(message: Message, question: str, context: Context) -> None:
     """Search, then reply with the first page of hits and a "More" button if there are more."""
     state = bot_state(context)
-    user_id = message.from_user.id if message.from_user else message.chat.id
-    verdict = state.fairness.check(user_id, time.monotonic())
-    if verdict is not Verdict.ANSWER:
-        if verdict is Verdict.WARN:
-            logger.info("user %s is over %d questions a minute", user_id, state.fairness.limit)
-            await message.reply_text(SLOW_DOWN)
+    if not await within_limit(message, state):
         return
     await show_typing(message, context)
-    result = state.library.search(question, k=state.top_k + 1, now=local_today(message.date))
+    result = await state.search(question, k=state.top_k + 1, now=local_today(message.date))
     if not result.hits:
         await message.reply_text(render.render_no_match(question, result.reason), parse_mode=ParseMode.HTML)
         return
     page, more = result.hits[: state.top_k], len(result.hits) > state.top_k
-    markup = more_button(state.queries.add(question), state.top_k) if more else None
+    markup = more_button(state.queries.add(question, message.chat.id), state.top_k) if more else None
     await message.reply_text(
         render.render_answer(page),
         parse_mode=ParseMode.HTML,
@@ -132,30 +127,61 @@ async def more_callback(update: Update, context: Context) -> None:
     if query is None:
         return
     state = bot_state(context)
-    match = _CALLBACK.fullmatch(query.data or "")
-    question = state.queries.get(match.group(1)) if match else None
-    if match is None or question is None or query.message is None:
+    verdict = judge(state, query.from_user.id)
+    if verdict is not Verdict.ANSWER:
+        if verdict is Verdict.WARN:
+            await query.answer(SLOW_DOWN)
+        return
+    match, message = _CALLBACK.fullmatch(query.data or ""), query.message
+    question = state.queries.get(match.group(1), message.chat.id) if match and message else None
+    if match is None or message is None or question is None:  # unknown, forgotten or another chat's
         await query.answer("This button has expired. Please ask your question again.")
         return
     offset = int(match.group(2))
-    hits = state.library.search(
-        question, k=offset + state.top_k + 1, now=local_today(query.message.date)
-    ).hits
-    page = hits[offset : offset + state.top_k]
+    result = await state.search(question, k=offset + state.top_k + 1, now=local_today(message.date))
+    page = result.hits[offset : offset + state.top_k]
     await query.answer()
     if not page:
-        await context.bot.send_message(query.message.chat.id, "No more passages for that question.")
+        await context.bot.send_message(message.chat.id, "No more passages for that question.")
         return
-    more = len(hits) > offset + state.top_k
+    more = len(result.hits) > offset + state.top_k
     markup = more_button(match.group(1), offset + state.top_k) if more else None
     await context.bot.edit_message_text(
         render.render_answer(page, first_rank=offset + 1),
-        chat_id=query.message.chat.id,
-        message_id=query.message.message_id,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
         parse_mode=ParseMode.HTML,
         reply_markup=markup,
         link_preview_options=NO_PREVIEW,
     )
+
+
+async def within_limit(message: Message, state: BotState) -> bool:
+    """Count a search against its sender's limit; over it, say so once, then stay silent."""
+    verdict = judge(state, sender(message))
+    if verdict is Verdict.WARN:
+        await message.reply_text(SLOW_DOWN)
+    return verdict is Verdict.ANSWER
+
+
+def judge(state: BotState, sender_id: int) -> Verdict:
+    """Count one question or "More" press against its sender's limit; log the first refusal."""
+    verdict = state.fairness.check(sender_id, time.monotonic())
+    if verdict is Verdict.WARN:
+        logger.info("sender %s is over %d requests a minute", sender_id, state.fairness.limit)
+    return verdict
+
+
+def sender(message: Message) -> int:
+    """Whom a message counts against: its user, or its chat when the sender is anonymous.
+
+    Anonymous group admins all appear as one account (`GROUP_ANONYMOUS_BOT`), and a
+    message sent on behalf of a chat names no user, so each chat gets its own bucket.
+    """
+    user = message.from_user
+    if user is None or user.id == GROUP_ANONYMOUS_BOT or message.sender_chat is not None:
+        return message.chat.id
+    return user.id
 
 
 def local_today(moment: dt.datetime) -> dt.date:
@@ -204,7 +230,10 @@ async def timeline_command(update: Update, context: Context) -> None:
             return
         count, args = parsed, args[1:]
     topic = " ".join(args) or None
-    events = bot_state(context).library.timeline.latest(count, topic)
+    state = bot_state(context)
+    if topic is not None and not await within_limit(message, state):  # a topic is a search
+        return
+    events = await state.timeline(count, topic)
     await message.reply_text(render.render_timeline(events, topic), parse_mode=ParseMode.HTML)
 
 

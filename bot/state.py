@@ -2,39 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
-from retrieval import Library
+from retrieval import Event, Library, SearchResult
 
 from .fairness import QuestionRateLimit
 from .reloading import Reloads
 
+SEARCHES_AT_ONCE = 2
+"""Searches running in worker threads at one time (the machine's cores); more wait their turn."""
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class QueryStore:
-    """Questions behind "More" buttons, by a short random key.
+    """Questions behind "More" buttons, by a short random key, each tied to its chat.
 
     Telegram allows 64 bytes of callback data, far less than a question, so the button
-    carries a key. The oldest keys are forgotten first; a forgotten key is a stale button.
+    carries a key. A key works only in the chat it was sent to: callback data can be
+    replayed from a modified client, and another chat must not page through this one's
+    question. The oldest keys are forgotten first; a forgotten key is a stale button.
     """
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._questions: OrderedDict[str, str] = OrderedDict()
+        self._questions: OrderedDict[str, tuple[int, str]] = OrderedDict()
 
-    def add(self, question: str) -> str:
-        """Remember a question and return its key (8 URL-safe characters)."""
+    def add(self, question: str, chat_id: int) -> str:
+        """Remember a question asked in `chat_id` and return its key (8 URL-safe characters)."""
         key = secrets.token_urlsafe(6)
-        self._questions[key] = question
+        self._questions[key] = (chat_id, question)
         while len(self._questions) > self.capacity:
             self._questions.popitem(last=False)
         return key
 
-    def get(self, key: str) -> str | None:
-        """The question behind `key`, or None if it was never issued or is forgotten."""
-        return self._questions.get(key)
+    def get(self, key: str, chat_id: int) -> str | None:
+        """The question behind `key` if it was issued in `chat_id`; None if not, or forgotten."""
+        issued = self._questions.get(key)
+        return issued[1] if issued is not None and issued[0] == chat_id else None
 
 
 @dataclass
@@ -49,6 +61,25 @@ class BotState:
     fairness: QuestionRateLimit
     queries: QueryStore = field(default_factory=QueryStore)
     reloads: Reloads = field(default_factory=Reloads)
+    searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
+
+    async def search(self, question: str, k: int, now: dt.date) -> SearchResult:
+        """Rank passages for a question in a worker thread (see `_in_worker`)."""
+        return await self._in_worker(self.library.search, question, k=k, now=now)
+
+    async def timeline(self, count: int, topic: str | None) -> list[Event]:
+        """The newest dated events, on a topic if given, in a worker thread (see `_in_worker`)."""
+        return await self._in_worker(self.library.timeline.latest, count, topic)
+
+    async def _in_worker(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a library call in a worker thread, so that no question stalls the event loop.
+
+        While a search runs, updates keep being fetched and other chats answered; the
+        index's numpy work runs outside the GIL. At most `SEARCHES_AT_ONCE` run together:
+        a flood waits its turn here, first come first served, instead of thrashing.
+        """
+        async with self.searches:
+            return await asyncio.to_thread(work, *args, **kwargs)
 
     @property
     def sizes(self) -> tuple[int, int]:
