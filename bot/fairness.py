@@ -8,8 +8,8 @@ the last two windows, not everyone ever seen. Pure: the caller passes the clock.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections import deque
 from enum import Enum
 
 
@@ -28,7 +28,7 @@ class QuestionRateLimit:
     def __init__(self, limit: int, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
-        self._asked: dict[int, deque[float]] = {}
+        self._asked: dict[int, list[float]] = {}  # lists, not deques: a fifth of the memory
         self._warned: set[int] = set()
         self._swept = -math.inf
 
@@ -40,9 +40,10 @@ class QuestionRateLimit:
         """Count a request from `sender` at time `now` (seconds) and judge it."""
         if now - self._swept >= self.window:
             self._forget_idle(now)
-        times = self._asked.setdefault(sender, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
+        times = self._asked.get(sender)
+        if times is None:
+            times = self._asked[sender] = []
+        del times[: bisect.bisect_right(times, now - self.window)]  # times only grow: a monotonic clock
         if len(times) < self.limit:
             times.append(now)
             self._warned.discard(sender)
