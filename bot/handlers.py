@@ -176,7 +176,8 @@ def sender(message: Message) -> int:
     """Whom a message counts against: its user, or its chat when the sender is anonymous.
 
     Anonymous group admins all appear as one account (`GROUP_ANONYMOUS_BOT`), and a
-    message sent on behalf of a chat names no user, so each chat gets its own bucket.
+    message sent on behalf of a chat (`sender_chat`) names no real user: counted by the
+    same account, all such senders everywhere would share one limit, so each chat gets its own.
     """
     user = message.from_user
     if user is None or user.id == GROUP_ANONYMOUS_BOT or message.sender_chat is not None:
