@@ -3,7 +3,9 @@
 Using the very same function on both sides is what makes `negotiations` in an article
 meet `negotiate` in a question. Each distinct surface word is normalised, stop-word
 checked and stemmed once, then served from a cache: news vocabulary is Zipfian, so
-after the first few thousand passages almost every word is a cache hit.
+after the first few thousand passages almost every word is a cache hit. Cyrillic words
+go to `languages` (Ukrainian and Russian); the few that read differently in each
+language are read as the text they stand in is.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from collections.abc import Iterator
 
 import Stemmer
 
-__all__ = ["STOP_WORDS", "analyze", "analyze_spans", "matched_spans", "term"]
+from . import languages
+
+__all__ = ["STOP_WORDS", "VERSION", "analyze", "analyze_spans", "matched_spans", "term"]
+
+VERSION = 2
+"""Raised whenever the terms of some text change, so that an index saved before is rebuilt.
+2: Ukrainian lemmas, Ukrainian and Russian stop words."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -45,9 +53,10 @@ _TOKEN = re.compile(
 _POSSESSIVE = re.compile(r"['’]s$")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENGLISH = Stemmer.Stemmer("english")
-_RUSSIAN = Stemmer.Stemmer("russian")
 _CACHE_LIMIT = 2_000_000
 _cache: dict[str, str] = {}
+_russian: dict[str, str] = {}
+"""Words whose Russian term differs from their Ukrainian one (in `_cache`), for Russian texts."""
 
 
 def term(word: str) -> str:
@@ -55,13 +64,15 @@ def term(word: str) -> str:
 
     Lower-cases (Unicode case folding), folds compatibility forms (NFKC), drops a
     possessive `'s` and inner apostrophes, drops thousands separators from numbers and
-    stems with Snowball (Russian for Cyrillic words, English otherwise).
+    stems with English Snowball; a Cyrillic word gets its Ukrainian term (see
+    `languages`), which `analyze` swaps for the Russian one in a Russian text.
     """
     cached = _cache.get(word)
     if cached is not None:
         return cached
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
+        _russian.clear()
     result = _cache[word] = _normalise(word)
     return result
 
@@ -70,17 +81,29 @@ def _normalise(word: str) -> str:
     folded = unicodedata.normalize("NFKC", word).casefold()
     if folded[0].isdigit():
         return folded.replace(",", "")
+    if _CYRILLIC.search(folded):
+        ukrainian, russian = languages.readings(folded)
+        if russian != ukrainian:
+            _russian[word] = russian
+        return ukrainian
     folded = _POSSESSIVE.sub("", folded).replace("'", "").replace("’", "")
     if not folded or folded in STOP_WORDS:
         return ""
-    stemmer = _RUSSIAN if _CYRILLIC.search(folded) else _ENGLISH
-    stem: str = stemmer.stemWord(folded)
+    stem: str = _ENGLISH.stemWord(folded)
     return stem
+
+
+def _reads_russian(text: str) -> bool:
+    """Whether `text` holds a word with two readings and reads as Russian; cheap for English."""
+    return bool(_russian) and not text.isascii() and languages.is_russian_text(text)
 
 
 def analyze(text: str) -> list[str]:
     """Return the index terms of a text, in order, stop words left out."""
-    terms = [term(word) for word in _TOKEN.findall(text)]
+    words = _TOKEN.findall(text)
+    terms = [term(word) for word in words]
+    if _reads_russian(text):
+        terms = [_russian.get(word, found) for word, found in zip(words, terms, strict=True)]
     return [t for t in terms if t]
 
 
@@ -93,13 +116,26 @@ def plain_terms(text: str) -> list[str]:
 
 
 def analyze_spans(text: str) -> Iterator[tuple[str, int, int]]:
-    """Yield `(term, start, end)` for each indexed word, for highlighting matches."""
-    for match in _TOKEN.finditer(text):
-        found = term(match.group())
+    """Yield `(term, start, end)` for each indexed word, as `analyze` reads it."""
+    matches = list(_TOKEN.finditer(text))
+    words = [term(match.group()) for match in matches]  # first, so that `_russian` knows them
+    russian = _reads_russian(text)
+    for match, found in zip(matches, words, strict=True):
+        if russian:
+            found = _russian.get(match.group(), found)
         if found:
             yield found, match.start(), match.end()
 
 
 def matched_spans(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int, int]]:
-    """Return the character spans of the words in `text` whose term is in `terms`."""
-    return [(start, end) for found, start, end in analyze_spans(text) if found in terms]
+    """Return the character spans of the words in `text` whose term is in `terms`.
+
+    A word with two readings (see `languages`) is matched by either: a snippet cut from
+    a passage may have too few words to tell its language the way the passage did.
+    """
+    spans = []
+    for match in _TOKEN.finditer(text):
+        word = match.group()
+        if term(word) in terms or _russian.get(word) in terms:
+            spans.append(match.span())
+    return spans

@@ -8,11 +8,15 @@ Handled, each anchoring the sentence it opens or first appears in:
 - months: `In March 2022`; `in March` (the latest March on or before publication);
 - years: `in 2022`, `throughout 2022`, `during 2022`, `since 2022`;
 - relative: `today`, `yesterday`, `on Monday` (the last Monday strictly before the
-  publication day), `last week` (week precision), `last month`, `last year`.
+  publication day), `last week` (week precision), `last month`, `last year`;
+- the same in Ukrainian and Russian, in the cases news uses (`16 жовтня 2024 року`, `у
+  березні 2022 року`, `в марте 2022 года`, `вчора`, `у понеділок`, `минулого тижня`,
+  `на прошлой неделе`, `торік`; see `dates_uk_ru`), and a month or day of `минулого
+  року` / `прошлого года` (last year).
 
 Knowingly not handled: spans (`from March to May`), seasons and quarters (`this summer`,
 `Q3`), `this week` / `this month`, times of day, dates written as `10/16/2024` (the
-order is ambiguous), other languages, and dates after publication, which are plans and
+order is ambiguous), languages other than these three, and dates after publication, which are plans and
 predictions, not events (`no later than 2025`, `ready in November 2024`).
 """
 
@@ -24,6 +28,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from . import dates_uk_ru
 from .models import Precision
 
 __all__ = ["DateMention", "anchor_date", "find_dates", "might_hold_date"]
@@ -66,7 +71,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("relative_day", re.compile(r"\b(?P<w>today|yesterday)\b", re.IGNORECASE)),
     ("weekday", re.compile(r"\b(?:on|last)\s+(?P<w>" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)),
     ("last", re.compile(r"\blast\s+(?P<w>week|month|year)\b", re.IGNORECASE)),
+    *dates_uk_ru.PATTERNS,
 ]
+_RELATIVE_DAYS = {"today": 0, "yesterday": 1, **dates_uk_ru.RELATIVE_DAYS}
 # A date right after these words is a deadline or a plan, not when something happened.
 _FUTURE_CUE = re.compile(
     r"\b(?:by|until|till|before|no later than|ahead of|next|will\b[^.]{0,40}?)\s*$", re.IGNORECASE
@@ -74,8 +81,8 @@ _FUTURE_CUE = re.compile(
 
 
 _DIGIT = re.compile(r"\d")
-_LATIN_WORD = re.compile(r"[a-z]+")
-_DATE_WORDS = frozenset({*_MONTHS, *_WEEKDAYS, "today", "yesterday", "last"})
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_DATE_WORDS = frozenset({*_MONTHS, *_WEEKDAYS, "today", "yesterday", "last", *dates_uk_ru.DATE_WORDS})
 
 
 def might_hold_date(text: str) -> bool:
@@ -84,7 +91,9 @@ def might_hold_date(text: str) -> bool:
     Every pattern needs a digit or one of a few words; a set lookup of the lower-cased
     words is several times faster than one case-insensitive alternation over the text.
     """
-    return _DIGIT.search(text) is not None or not _DATE_WORDS.isdisjoint(_LATIN_WORD.findall(text.lower()))
+    if _DIGIT.search(text) is not None:
+        return True
+    return not _DATE_WORDS.isdisjoint(_WORD.findall(dates_uk_ru.key(text)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +123,8 @@ def anchor_date(sentence: str, published: dt.date) -> DateMention | None:
     for mention in find_dates(sentence, published):
         if mention.date > published:
             continue
-        if _FUTURE_CUE.search(sentence[: mention.start]):
+        before = sentence[: mention.start]
+        if _FUTURE_CUE.search(before) or dates_uk_ru.FUTURE_CUE.search(before):
             continue
         return mention
     return None
@@ -128,30 +138,41 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention
             return DateMention(
                 dt.date(int(groups["y"]), int(groups["m"]), int(groups["d"])), "day", start, end
             )
+        year = _year(groups, published)
         if kind in ("month_day", "day_month"):
-            month, day = _MONTHS[groups["m"].lower().rstrip(".")], int(groups["d"])
-            if groups.get("y"):
-                return DateMention(dt.date(int(groups["y"]), month, day), "day", start, end)
+            month, day = _month(groups["m"]), int(groups["d"])
+            if year:
+                return DateMention(dt.date(year, month, day), "day", start, end)
             return DateMention(_on_or_before(published, month, day), "day", start, end)
-        if kind == "month_year":
-            return DateMention(
-                dt.date(int(groups["y"]), _MONTHS[groups["m"].lower().rstrip(".")], 1), "month", start, end
-            )
+        if kind == "month_year" and year:
+            return DateMention(dt.date(year, _month(groups["m"]), 1), "month", start, end)
         if kind == "in_month":
-            month = _MONTHS[groups["m"].lower().rstrip(".")]
-            return DateMention(_on_or_before(published, month, 1), "month", start, end)
-        if kind == "year":
-            return DateMention(dt.date(int(groups["y"]), 1, 1), "year", start, end)
-        word = groups["w"].lower()
+            return DateMention(_on_or_before(published, _month(groups["m"]), 1), "month", start, end)
+        if kind == "year" and year:
+            return DateMention(dt.date(year, 1, 1), "year", start, end)
+        word = dates_uk_ru.key(groups["w"])
         if kind == "relative_day":
-            delta = 0 if word == "today" else 1
-            return DateMention(published - dt.timedelta(days=delta), "day", start, end)
+            return DateMention(published - dt.timedelta(days=_RELATIVE_DAYS[word]), "day", start, end)
         if kind == "weekday":
-            back = (published.weekday() - _WEEKDAYS[word]) % 7 or 7
+            weekday = _WEEKDAYS.get(word, dates_uk_ru.WEEKDAYS.get(word, 0))
+            back = (published.weekday() - weekday) % 7 or 7
             return DateMention(published - dt.timedelta(days=back), "day", start, end)
-        return _last(word, published, start, end)
+        return _last(dates_uk_ru.PERIODS.get(word, word), published, start, end)
     except ValueError:  # 31 February and the like
         return None
+
+
+def _month(name: str) -> int:
+    """The number of an English, Ukrainian or Russian month name as the patterns found it."""
+    name = dates_uk_ru.key(name).rstrip(".")
+    return _MONTHS.get(name) or dates_uk_ru.MONTHS[name]
+
+
+def _year(groups: dict[str, str | None], published: dt.date) -> int | None:
+    """The year a pattern found: written out, or `минулого року` / `прошлого года`."""
+    if groups.get("y"):
+        return int(groups["y"] or 0)
+    return published.year - 1 if groups.get("last_year") else None
 
 
 def _on_or_before(published: dt.date, month: int, day: int) -> dt.date:

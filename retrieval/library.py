@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import store
+from .analyzer import VERSION as ANALYZER_VERSION
 from .analyzer import analyze, plain_terms
 from .corpus import DUPLICATE_ID, load_files
 from .errors import CorpusError, IndexFileError
@@ -72,7 +73,11 @@ class LibraryOptions:
 
     def record(self) -> dict[str, Any]:
         """The options as saved beside an index, so that one built otherwise is not reused."""
-        record = {**store.options_record(self.min_chars, self.max_chars, self.bm25), "plain": self.plain}
+        record = {
+            **store.options_record(self.min_chars, self.max_chars, self.bm25),
+            "plain": self.plain,
+            "analyzer": ANALYZER_VERSION,
+        }
         return record if self.headline_weight == 1 else {**record, "headline_weight": self.headline_weight}
 
 

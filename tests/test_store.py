@@ -84,6 +84,17 @@ def test_other_build_options_are_not_reused(corpus: Path, tmp_path: Path) -> Non
     assert not memory_mapped(Library.load(corpus, LibraryOptions(min_chars=50), index_dir=cache))
 
 
+def test_an_index_saved_by_an_older_analyzer_is_rebuilt(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "index"
+    with monkeypatch.context() as older:
+        older.setattr("retrieval.library.ANALYZER_VERSION", 1)
+        Library.load(corpus, index_dir=cache)
+    assert not memory_mapped(Library.load(corpus, index_dir=cache))
+    assert memory_mapped(Library.load(corpus, index_dir=cache))
+
+
 @pytest.mark.parametrize("damage", ["older-format", "missing-pointer", "missing-folder"])
 def test_an_index_not_of_this_format_or_gone_is_rebuilt(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
