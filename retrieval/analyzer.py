@@ -57,6 +57,9 @@ _CACHE_LIMIT = 2_000_000
 _cache: dict[str, str] = {}
 _russian: dict[str, str] = {}
 """Words whose Russian term differs from their Ukrainian one (in `_cache`), for Russian texts."""
+_tell_russian: set[str] = set()
+_tell_ukrainian: set[str] = set()
+"""Words that show their text's language (see `languages.Reading.tells`)."""
 
 
 def term(word: str) -> str:
@@ -71,8 +74,8 @@ def term(word: str) -> str:
     if cached is not None:
         return cached
     if len(_cache) >= _CACHE_LIMIT:
-        _cache.clear()
-        _russian.clear()
+        for kept in (_cache, _russian, _tell_russian, _tell_ukrainian):
+            kept.clear()
     result = _cache[word] = _normalise(word)
     return result
 
@@ -82,10 +85,12 @@ def _normalise(word: str) -> str:
     if folded[0].isdigit():
         return folded.replace(",", "")
     if _CYRILLIC.search(folded):
-        ukrainian, russian = languages.readings(folded)
-        if russian != ukrainian:
-            _russian[word] = russian
-        return ukrainian
+        reading = languages.read(folded)
+        if reading.russian != reading.ukrainian:
+            _russian[word] = reading.russian
+        if reading.tells:
+            (_tell_russian if reading.tells == "ru" else _tell_ukrainian).add(word)
+        return reading.ukrainian
     folded = _POSSESSIVE.sub("", folded).replace("'", "").replace("’", "")
     if not folded or folded in STOP_WORDS:
         return ""
@@ -93,18 +98,25 @@ def _normalise(word: str) -> str:
     return stem
 
 
-def _reads_russian(text: str) -> bool:
-    """Whether `text` holds a word with two readings and reads as Russian; cheap for English."""
-    return bool(_russian) and not text.isascii() and languages.is_russian_text(text)
+def _reads_russian(text: str, words: list[str]) -> bool:
+    """Whether the words of `text` that read two ways should read as Russian: more of its
+    words tell Russian than Ukrainian. Set operations over the words, which stop at the
+    first find where they can: this runs for every Cyrillic passage."""
+    if text.isascii() or _tell_russian.isdisjoint(words) or _russian.keys().isdisjoint(words):
+        return False
+    if _tell_ukrainian.isdisjoint(words):
+        return True
+    return len(_tell_russian.intersection(words)) > len(_tell_ukrainian.intersection(words))
 
 
 def analyze(text: str) -> list[str]:
     """Return the index terms of a text, in order, stop words left out."""
     words = _TOKEN.findall(text)
-    terms = [term(word) for word in words]
-    if _reads_russian(text):
-        terms = [_russian.get(word, found) for word, found in zip(words, terms, strict=True)]
-    return [t for t in terms if t]
+    cached = _cache.get  # a hit without a call of `term`: nearly every word after the first passages
+    terms = [found if (found := cached(word)) is not None else term(word) for word in words]
+    if _reads_russian(text, words):
+        terms = list(map(_russian.get, words, terms))
+    return list(filter(None, terms))
 
 
 _PLAIN = re.compile(r"\w+")
@@ -118,11 +130,12 @@ def plain_terms(text: str) -> list[str]:
 def analyze_spans(text: str) -> Iterator[tuple[str, int, int]]:
     """Yield `(term, start, end)` for each indexed word, as `analyze` reads it."""
     matches = list(_TOKEN.finditer(text))
-    words = [term(match.group()) for match in matches]  # first, so that `_russian` knows them
-    russian = _reads_russian(text)
-    for match, found in zip(matches, words, strict=True):
+    words = [match.group() for match in matches]
+    terms = [term(word) for word in words]  # first, so that `_russian` knows them
+    russian = _reads_russian(text, words)
+    for match, word, found in zip(matches, words, terms, strict=True):
         if russian:
-            found = _russian.get(match.group(), found)
+            found = _russian.get(word, found)
         if found:
             yield found, match.start(), match.end()
 

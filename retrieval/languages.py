@@ -19,19 +19,19 @@ measurements behind them: `bench/languages.py`.
 
 from __future__ import annotations
 
-import re
 from functools import cache
+from typing import Literal, NamedTuple
 
 import simplemma
 import Stemmer
 from simplemma.strategies import DictionaryLookupStrategy
 
-__all__ = ["RUSSIAN_STOP_WORDS", "UKRAINIAN_STOP_WORDS", "is_russian_text", "readings"]
+__all__ = ["RUSSIAN_STOP_WORDS", "UKRAINIAN_STOP_WORDS", "Reading", "read"]
 
 # Snowball's Russian stop-word list (snowballstem.org, algorithms/russian/stop.txt), less
-# the numerals один, два, три (news answers are numbers: "три місяці"), plus the ё
-# spellings of её, ещё, всё, неё and the question words почему, сколько, откуда,
-# as the English list has why and how.
+# the numerals один, два, три (news answers are numbers: "три місяці"), plus это (the
+# list has every other form of этот), the ё spellings of её, ещё, всё, неё and the
+# question words почему, сколько, откуда, as the English list has why and how.
 RUSSIAN_STOP_WORDS: frozenset[str] = frozenset(
     """
     и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только
@@ -42,7 +42,7 @@ RUSSIAN_STOP_WORDS: frozenset[str] = frozenset(
     сейчас были куда зачем всех никогда можно при наконец об другой хоть после над больше тот
     через эти нас про всего них какая много разве эту моя впрочем хорошо свою этой перед
     иногда лучше чуть том нельзя такой им более всегда конечно всю между
-    её ещё всё неё почему сколько откуда
+    это её ещё всё неё почему сколько откуда
     """.split()
 )
 
@@ -68,42 +68,52 @@ _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэъё")
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
 _RUSSIAN = Stemmer.Stemmer("russian")
+# Function words only one language has, whose letters do not tell it already.
+_UKRAINIAN_FUNCTION_WORDS = frozenset(
+    word
+    for word in UKRAINIAN_STOP_WORDS - RUSSIAN_STOP_WORDS
+    if _RUSSIAN_LETTERS.isdisjoint(word) and _UKRAINIAN_LETTERS.isdisjoint(word)
+)
+_RUSSIAN_FUNCTION_WORDS = frozenset(
+    word
+    for word in RUSSIAN_STOP_WORDS - UKRAINIAN_STOP_WORDS
+    if _RUSSIAN_LETTERS.isdisjoint(word) and _UKRAINIAN_LETTERS.isdisjoint(word)
+)
 
 
-def _evidence(letters: str, words: frozenset[str]) -> re.Pattern[str]:
-    """Letters of one language, or function words only it has and that have none of them."""
-    plain = sorted(
-        word for word in words if _UKRAINIAN_LETTERS.isdisjoint(word) and _RUSSIAN_LETTERS.isdisjoint(word)
-    )
-    return re.compile(rf"[{letters}]|\b(?:{'|'.join(plain)})\b", re.IGNORECASE)
+class Reading(NamedTuple):
+    """What the analyzer keeps of one Cyrillic word."""
+
+    ukrainian: str
+    """Its term read as Ukrainian, "" for a stop word."""
+    russian: str
+    """Its term read as Russian: the same unless the word has none of the telling letters."""
+    tells: Literal["uk", "ru"] | None
+    """The language the word shows its text is in, by its letters or as a function word
+    only that language has (`що`, `та`; `что`, `и`), if it shows one."""
 
 
-_UKRAINIAN_EVIDENCE = _evidence("іїєґ", UKRAINIAN_STOP_WORDS - RUSSIAN_STOP_WORDS)
-_RUSSIAN_EVIDENCE = _evidence("ыэъё", RUSSIAN_STOP_WORDS - UKRAINIAN_STOP_WORDS)
-
-
-def readings(word: str) -> tuple[str, str]:
-    """The Ukrainian and the Russian term of a case-folded Cyrillic word ("" for a stop word).
-
-    The two are the same when the word's letters tell its language, or when both
-    readings agree, as they do for most words.
-    """
+def read(word: str) -> Reading:
+    """The Ukrainian and the Russian term of a case-folded Cyrillic word, and what it tells."""
     word = word.translate(_APOSTROPHES)
+    tells = _tells(word)
     if word in STOP_WORDS:
-        return "", ""
+        return Reading("", "", tells)
     russian = _stem(word)
-    if not _RUSSIAN_LETTERS.isdisjoint(word):
-        return russian, russian
+    if tells == "ru":
+        return Reading(russian, russian, tells)
     ukrainian = _stem(_ukrainian_lemma(word))
-    if not _UKRAINIAN_LETTERS.isdisjoint(word):
-        return ukrainian, ukrainian
-    return ukrainian, russian
+    if tells == "uk":
+        return Reading(ukrainian, ukrainian, tells)
+    return Reading(ukrainian, russian, tells)
 
 
-def is_russian_text(text: str) -> bool:
-    """Whether the words of `text` that could be either language should read as Russian."""
-    russian = len(_RUSSIAN_EVIDENCE.findall(text))
-    return russian > 0 and russian > len(_UKRAINIAN_EVIDENCE.findall(text))
+def _tells(word: str) -> Literal["uk", "ru"] | None:
+    if not _UKRAINIAN_LETTERS.isdisjoint(word) or word in _UKRAINIAN_FUNCTION_WORDS:
+        return "uk"
+    if not _RUSSIAN_LETTERS.isdisjoint(word) or word in _RUSSIAN_FUNCTION_WORDS:
+        return "ru"
+    return None
 
 
 def _stem(word: str) -> str:

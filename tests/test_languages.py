@@ -1,0 +1,183 @@
+"""Ukrainian and Russian: terms, stop words, the language of a word and of a text, highlighting,
+and answers over the Ukrainian and Russian test corpus in tests/fixtures/uk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.render import highlight, render_hit
+from retrieval import Library, analyze, matched_spans
+from tests.conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "uk"
+
+
+@pytest.fixture(scope="module")
+def library() -> Library:
+    return Library.load(FIXTURES / "corpus")
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("переговори", "переговорів"),  # the plural has no Ukrainian-only letter, its genitive has
+        ("переговорах", "переговори"),
+        ("Зеленський", "Зеленського"),  # a surname declined as an adjective
+        ("Україною", "Україні"),
+        ("школа", "шкіл"),  # о / і alternation: the dictionary knows both
+        ("міст", "мосту"),  # the same, on a word with no telling letter
+        ("Люксембург", "Люксембурзі"),  # г / з alternation
+        ("перемир'я", "перемир’я"),  # typographic apostrophe
+        ("п'ятниця", "пʼятниці"),  # modifier-letter apostrophe, as Ukrainian typists use it
+        ("переговоры", "переговоров"),  # Russian: Snowball
+        ("Одессе", "Одесса"),
+        ("объём", "объем"),  # ё written as е
+        ("переговорів", "переговоров"),  # across the languages: Ukrainian lemma, Russian stem
+        ("Абрамовичем", "Абрамович"),
+    ],
+)
+def test_forms_meet_on_one_term(left: str, right: str) -> None:
+    assert analyze(left) == analyze(right) != []
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("міст", "місто"),  # bridge and city
+        ("мосту", "міста"),
+        ("суд", "судно"),  # court and ship
+        ("порт", "портрет"),
+        ("газ", "газета"),
+    ],
+)
+def test_different_words_stay_apart(left: str, right: str) -> None:
+    assert analyze(left) != analyze(right)
+
+
+def test_measured_forms_table_holds() -> None:
+    """The figures bench/languages.py prints and the README quotes: 84 of 89 forms meet
+    inside a sentence of their language, 7 of 9 different words stay apart."""
+    meet = apart = 0
+    for line in (FIXTURES / "forms.tsv").read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        left, right, expected, why = line.split("\t")
+        before = "и " if why.startswith("ru") else "і "
+        same = analyze(before + left) == analyze(before + right) != []
+        meet += expected == "meet" and same
+        apart += expected == "apart" and not same
+    assert (meet, apart) == (84, 7)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["с", "з", "в", "у", "і", "й", "та", "и", "на", "із", "зі", "що", "что", "це", "это", "як", "как"],
+)
+def test_function_words_are_stop_words(text: str) -> None:
+    assert analyze(text) == []
+    assert analyze(text.capitalize()) == []
+
+
+def test_numerals_are_not_stop_words() -> None:
+    """News answers are numbers: "три місяці", "два мости"."""
+    assert analyze("три два один") == ["три", "два", "один"]
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        # Ukrainian letters: simplemma's lemma, then stemmed
+        ("Умєров провів переговори з Абрамовичем", ["умєр", "провест", "переговор", "абрамович"]),
+        # Russian letters: Snowball alone
+        ("Умеров вел переговоры с Абрамовичем", ["умер", "вел", "переговор", "абрамович"]),
+        # `марте` has no telling letter: read as Russian in a Russian text (`Что`)
+        ("Что случилось в марте?", ["случ", "март"]),
+        # `мосту` is Ukrainian in a Ukrainian text (`Що`): it meets `міст`
+        ("Що сталося з мосту?", ["стат", "міст"]),
+        # and Russian in a Russian one, where it meets `мост`
+        ("Что случилось с мосту?", ["случ", "мост"]),
+        ("Київ and Kyiv's", ["ки", "kyiv"]),  # Latin words keep the English analysis
+    ],
+)
+def test_analyze_by_letters_and_by_text(text: str, terms: list[str]) -> None:
+    assert analyze(text) == terms
+
+
+def test_highlighting_bolds_cyrillic_matches_and_never_stop_words() -> None:
+    text = "Умєров провів переговори з Абрамовичем у Стамбулі"
+    question = set(analyze("Хто вів переговорів з Абрамовичем у Стамбулі?"))
+    shown = [text[start:end] for start, end in matched_spans(text, question)]
+    assert shown == ["переговори", "Абрамовичем", "Стамбулі"]
+    assert highlight(text, frozenset(question)).count("<b>") == 3
+
+
+def test_a_snippet_too_short_to_tell_its_language_is_still_highlighted() -> None:
+    """The passage read `марте` as Russian; the snippet `в марте` alone would read it as
+    Ukrainian: a word is bolded when either reading matched."""
+    terms = frozenset(analyze("Переговоры сорвались в марте"))
+    assert "март" in terms
+    snippet = "в марте"
+    assert [snippet[start:end] for start, end in matched_spans(snippet, terms)] == ["марте"]
+
+
+def test_an_answer_shows_cyrillic_matches_in_bold(library: Library) -> None:
+    result = library.search("Хто веде переговори з Туреччиною про безпеку судноплавства?")
+    first = result.hits[0]
+    assert first.article.id == "grain-corridor"
+    html = render_hit(1, first)
+    for bold in ("переговори", "Туреччиною", "безпеку", "судноплавства"):
+        assert f"<b>{bold}</b>" in html
+    assert "<b>з</b>" not in html and "<b>про</b>" not in html
+
+
+@pytest.mark.parametrize("questions", ["questions.jsonl", "questions-cross.jsonl"])
+def test_every_question_ranks_its_article_first(questions: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ukrainian and Russian questions on articles in their own language (some with
+    inflected forms: `переговорів` against `переговори`), and on each other's articles."""
+    arguments = ["eval", str(FIXTURES / questions), "--corpus", str(FIXTURES / "corpus")]
+    assert main([*arguments, "--as-of", "question_date"]) == 0
+    gold = re.search(r"gold article \((\d+)\)\s+([\d.]+)\s+([\d.]+)", capsys.readouterr().out)
+    assert gold is not None
+    assert int(gold.group(1)) == len((FIXTURES / questions).read_text().splitlines())
+    assert (gold.group(2), gold.group(3)) == ("1.000", "1.000")  # R@1 and R@3
+
+
+def test_timeline_reads_ukrainian_and_russian_dates(library: Library) -> None:
+    events = {(e.article_id, e.date, e.precision) for e in library.timeline.events}
+    for expected in [
+        ("prisoner-exchange", dt.date(2024, 12, 30), "day"),  # Вчора, published 2024-12-31
+        ("eu-accession", dt.date(2022, 2, 28), "day"),  # 28 лютого 2022 року
+        ("grain-corridor", dt.date(2024, 3, 1), "month"),  # з березня 2024 року
+        ("energy-attack", dt.date(2024, 11, 17), "day"),  # У неділю, published on a Monday
+        ("electricity-import", dt.date(2024, 11, 11), "week"),  # Минулого тижня
+        ("library-manuscripts", dt.date(2023, 10, 1), "month"),  # з жовтня 2023 року
+        ("drone-factory", dt.date(2025, 1, 1), "month"),  # у січні
+        ("ru-odesa-beaches", dt.date(2024, 6, 30), "day"),  # Вчера
+        ("ru-grain-prices", dt.date(2024, 10, 14), "week"),  # на прошлой неделе
+        ("ru-dnipro-hospital", dt.date(2023, 3, 1), "month"),  # в марте 2023 года
+        ("ru-dnipro-hospital", dt.date(2025, 2, 18), "day"),  # во вторник
+        ("ru-kharkiv-metro", dt.date(2022, 3, 1), "month"),  # с марта 2022 года
+    ]:
+        assert expected in events
+
+
+def test_timeline_topic_matches_inflected_forms(library: Library) -> None:
+    """`переговорів` finds the sentences that say `переговори`; `обміну` those on `обмін`."""
+    talks = library.timeline.latest(30, "переговорів")
+    assert {e.article_id for e in talks} >= {"grain-corridor", "eu-accession"}
+    assert all("переговор" in (e.sentence + e.headline).lower() for e in talks)
+    assert library.timeline.latest(1, "обміну полоненими")[0].article_id == "prisoner-exchange"
+
+
+def test_fixture_texts_are_ukrainian_and_russian_only() -> None:
+    """Each article is in one of the two languages, as its file name says."""
+    for path in sorted(Path(FIXTURES / "corpus").glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        russian = bool(re.search("[ыэъё]", text))
+        ukrainian = bool(re.search("[іїєґ]", text))
+        assert (russian, ukrainian) == ((True, False) if path.name.startswith("ru-") else (False, True)), path
