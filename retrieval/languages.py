@@ -48,7 +48,8 @@ RUSSIAN_STOP_WORDS: frozenset[str] = frozenset(
 
 # Snowball has no Ukrainian list: this one gives, for each word of the Russian list
 # above, its Ukrainian counterparts (`и` -> `і`, `й`, `та`; `с` -> `з`, `із`, `зі`),
-# with the same numerals left out and the question words чому, скільки, звідки added.
+# with the same numerals left out, the question words чому, скільки, звідки added, and
+# щодо ("as to"), a preposition Ukrainian news uses as often as про.
 UKRAINIAN_STOP_WORDS: frozenset[str] = frozenset(
     """
     і й та в у на з із зі зо не що він вона воно вони я ми ви ти як а то все всі так його її
@@ -59,7 +60,7 @@ UKRAINIAN_STOP_WORDS: frozenset[str] = frozenset(
     тоді хто цей ця це ці цього цієї цих цьому цим цю того тому який яка яке які якого якої
     яких майже мій моя моє мої тим зараз куди навіщо всіх ніколи при нарешті інший хоч хоча
     після над більше той через всього багато хіба втім перед іноді краще трохи такий така
-    таке такі завжди звісно всю між їй йому чому скільки звідки
+    таке такі завжди звісно всю між їй йому чому скільки звідки щодо
     """.split()
 )
 STOP_WORDS = RUSSIAN_STOP_WORDS | UKRAINIAN_STOP_WORDS
