@@ -16,8 +16,9 @@ Handled, each anchoring the sentence it opens or first appears in:
 
 Knowingly not handled: spans (`from March to May`), seasons and quarters (`this summer`,
 `Q3`), `this week` / `this month`, times of day, dates written as `10/16/2024` (the
-order is ambiguous), languages other than these three, and dates after publication, which are plans and
-predictions, not events (`no later than 2025`, `ready in November 2024`).
+order is ambiguous), languages other than these three, and dates after publication,
+which are plans and predictions, not events (`no later than 2025`, `ready in November
+2024`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("last", re.compile(r"\blast\s+(?P<w>week|month|year)\b", re.IGNORECASE)),
     *dates_uk_ru.PATTERNS,
 ]
+_ALL_MONTHS = {**_MONTHS, **dates_uk_ru.MONTHS}
+_ALL_WEEKDAYS = {**_WEEKDAYS, **dates_uk_ru.WEEKDAYS}
 _RELATIVE_DAYS = {"today": 0, "yesterday": 1, **dates_uk_ru.RELATIVE_DAYS}
 # A date right after these words is a deadline or a plan, not when something happened.
 _FUTURE_CUE = re.compile(
@@ -154,8 +157,7 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention
         if kind == "relative_day":
             return DateMention(published - dt.timedelta(days=_RELATIVE_DAYS[word]), "day", start, end)
         if kind == "weekday":
-            weekday = _WEEKDAYS.get(word, dates_uk_ru.WEEKDAYS.get(word, 0))
-            back = (published.weekday() - weekday) % 7 or 7
+            back = (published.weekday() - _ALL_WEEKDAYS[word]) % 7 or 7
             return DateMention(published - dt.timedelta(days=back), "day", start, end)
         return _last(dates_uk_ru.PERIODS.get(word, word), published, start, end)
     except ValueError:  # 31 February and the like
@@ -164,14 +166,14 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention
 
 def _month(name: str) -> int:
     """The number of an English, Ukrainian or Russian month name as the patterns found it."""
-    name = dates_uk_ru.key(name).rstrip(".")
-    return _MONTHS.get(name) or dates_uk_ru.MONTHS[name]
+    return _ALL_MONTHS[dates_uk_ru.key(name).rstrip(".")]
 
 
 def _year(groups: dict[str, str | None], published: dt.date) -> int | None:
     """The year a pattern found: written out, or `минулого року` / `прошлого года`."""
-    if groups.get("y"):
-        return int(groups["y"] or 0)
+    written = groups.get("y")
+    if written:
+        return int(written)
     return published.year - 1 if groups.get("last_year") else None
 
 

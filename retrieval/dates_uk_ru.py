@@ -10,6 +10,7 @@ the English forms: the patterns here name their groups as its patterns do.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 __all__ = ["DATE_WORDS", "FUTURE_CUE", "MONTHS", "PATTERNS", "PERIODS", "RELATIVE_DAYS", "WEEKDAYS", "key"]
 
@@ -80,10 +81,10 @@ PERIODS = {
 _APOSTROPHE = "['’ʼ]"
 
 
-def _alternation(words: object) -> str:
+def _alternation(words: Iterable[str]) -> str:
     """A regex alternation of `words`, longest first, any apostrophe standing for any other."""
-    ordered = sorted(words, key=len, reverse=True)  # type: ignore[call-overload]
-    return "|".join(re.escape(word).replace("'", _APOSTROPHE) for word in ordered)
+    longest_first = sorted(words, key=len, reverse=True)
+    return "|".join(re.escape(word).replace("'", _APOSTROPHE) for word in longest_first)
 
 
 _MONTH = rf"(?P<m>{_alternation(MONTHS)})"

@@ -4,17 +4,17 @@ Russian words are stemmed with Snowball. Snowball has no Ukrainian, so a Ukraini
 is first looked up in simplemma's Ukrainian dictionary of word forms (`переговорів` ->
 `переговори`, `мосту` -> `міст`; simplemma's rules for words it lacks are not used,
 since they make Russian words into false Ukrainian ones) and its lemma is then stemmed
-the same way. Stemming the lemma meets forms
-the dictionary lacks (`причали`, `причалів`) halfway, and lands many Ukrainian words on
-the stem of their Russian cognate (`переговорів` and `переговоров` meet on `переговор`),
-so a Russian question still finds a Ukrainian article by its names and shared roots.
+the same way. The stem meets forms the lemma alone would not (`переговори`, which has no
+telling letter, with `переговорів`), and lands many Ukrainian words on the stem of their
+Russian cognate (`переговорів` and `переговоров` on `переговор`), so a Russian question
+still finds a Ukrainian article by its names and shared roots.
 
 Which language a word is in, its letters tell when it has one of і ї є ґ (Ukrainian
 only) or ы э ъ ё (Russian only). About half the words of a Ukrainian text have neither
 (`переговори`, `мосту`, `заявила`); where the two readings of such a word differ, the
-text it stands in decides, by its letters and its function words (`що`, `та` against
-`что`, `и`), and a text with no such evidence reads as Ukrainian. Choices and the
-measurements behind them: `bench/languages.py`.
+text it stands in decides: Russian when more of its words tell Russian than Ukrainian,
+by those letters or as function words only one language has (`что`, `и` against `що`,
+`та`), else Ukrainian. Choices and the measurements behind them: `bench/languages.py`.
 """
 
 from __future__ import annotations
