@@ -138,8 +138,7 @@ CHOSEN = languages.read
 
 
 def empty_caches() -> None:
-    for kept in (analyzer._cache, analyzer._russian, analyzer._tell_russian, analyzer._tell_ukrainian):
-        kept.clear()
+    analyzer._forget()
 
 
 def use(readings: Readings) -> None:

@@ -73,11 +73,15 @@ def term(word: str) -> str:
     cached = _cache.get(word)
     if cached is not None:
         return cached
-    if len(_cache) >= _CACHE_LIMIT:
-        for kept in (_cache, _russian, _tell_russian, _tell_ukrainian):
-            kept.clear()
     result = _cache[word] = _normalise(word)
     return result
+
+
+def _forget() -> None:
+    """Empty the caches, which `analyze` does when they are full, between texts: the words
+    of a text must all be known when `_reads_russian` weighs them."""
+    for kept in (_cache, _russian, _tell_russian, _tell_ukrainian):
+        kept.clear()
 
 
 def _normalise(word: str) -> str:
@@ -111,6 +115,8 @@ def _reads_russian(text: str, words: list[str]) -> bool:
 
 def analyze(text: str) -> list[str]:
     """Return the index terms of a text, in order, stop words left out."""
+    if len(_cache) >= _CACHE_LIMIT:
+        _forget()
     words = _TOKEN.findall(text)
     cached = _cache.get  # a hit without a call of `term`: nearly every word after the first passages
     terms = [found if (found := cached(word)) is not None else term(word) for word in words]
@@ -129,6 +135,8 @@ def plain_terms(text: str) -> list[str]:
 
 def analyze_spans(text: str) -> Iterator[tuple[str, int, int]]:
     """Yield `(term, start, end)` for each indexed word, as `analyze` reads it."""
+    if len(_cache) >= _CACHE_LIMIT:
+        _forget()
     matches = list(_TOKEN.finditer(text))
     words = [match.group() for match in matches]
     terms = [term(word) for word in words]  # first, so that `_russian` knows them
@@ -146,6 +154,8 @@ def matched_spans(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int
     A word with two readings (see `languages`) is matched by either: a snippet cut from
     a passage may have too few words to tell its language the way the passage did.
     """
+    if len(_cache) >= _CACHE_LIMIT:
+        _forget()
     spans = []
     for match in _TOKEN.finditer(text):
         word = match.group()

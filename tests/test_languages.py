@@ -183,3 +183,14 @@ def test_fixture_texts_are_ukrainian_and_russian_only() -> None:
         russian = bool(re.search("[ыэъё]", text))
         ukrainian = bool(re.search("[іїєґ]", text))
         assert (russian, ukrainian) == ((True, False) if path.name.startswith("ru-") else (False, True)), path
+
+
+def test_a_full_cache_is_emptied_between_texts_never_inside_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Russian text read while the cache fills up still reads its two-way words as Russian."""
+    text = "Что случилось в марте с мосту и переговорами?"
+    expected = analyze(text)
+    assert "март" in expected and "мост" in expected
+    monkeypatch.setattr("retrieval.analyzer._CACHE_LIMIT", 3)  # full after three words
+    for _ in range(3):
+        assert analyze(text) == expected
+        assert analyze("Що сталося з мосту?") == ["стат", "міст"]
