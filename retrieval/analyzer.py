@@ -1,11 +1,11 @@
 """Text -> index terms: one analyzer for passages, headlines and questions alike.
 
 Using the very same function on both sides is what makes `negotiations` in an article
-meet `negotiate` in a question. Each distinct surface word is normalised, stop-word
-checked and stemmed once, then served from a cache: news vocabulary is Zipfian, so
-after the first few thousand passages almost every word is a cache hit. Cyrillic words
-go to `languages` (Ukrainian and Russian); the few that read differently in each
-language are read as the text they stand in is.
+meet `negotiate` in a question, and `U.S.` in an article meet `US` in a question. Each
+distinct surface word is normalised, stop-word checked and stemmed once, then served
+from a cache: news vocabulary is Zipfian, so after the first few thousand passages almost
+every word is a cache hit. Cyrillic words go to `languages` (Ukrainian and Russian); the
+few that read differently in each language are read as the text they stand in is.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from . import languages
 
 __all__ = ["STOP_WORDS", "VERSION", "analyze", "analyze_spans", "matched_spans", "term"]
 
-VERSION = 2
+VERSION = 3
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
-2: Ukrainian lemmas, Ukrainian and Russian stop words."""
+2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
+and dotted acronyms are names; the pronoun `us` is a stop word."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -38,15 +39,21 @@ STOP_WORDS: frozenset[str] = frozenset(
     theirs them themselves then there theres these they theyd theyll theyre theyve this
     those through to too under until up very was wasnt we wed well were weve werent what
     whats when whens where wheres which while who whos whom why whys with wont would
-    wouldnt you youd youll youre youve your yours yourself yourselves s t
+    wouldnt you youd youll youre youve your yours yourself yourselves s t us
     """.split()
 )
+CAPITAL_NAMES: frozenset[str] = frozenset({"US", "WHO", "IT"})
+"""Words that are stop words in lower case but names in capitals: the United States, the
+World Health Organization, information technology. Dotted acronyms in capitals (`U.S.`,
+`U.N.`) are names too, whatever their letters spell."""
 
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _WORD = rf"[\w{_MARKS}]+"
-# Numbers first, so that `400,000` stays one token; `(?!\w)` keeps `1990s` a word.
+# Numbers first, so that `400,000` stays one token; `(?!\w)` keeps `1990s` a word; then
+# dotted acronyms, so that `U.S.` is one word and not the letters `U` and `S`.
 _TOKEN = re.compile(
     rf"\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?!\w)"
+    rf"|(?:[^\W\d_]\.){{2,}}"
     rf"|\d+(?:\.\d+)?(?!\w)"
     rf"|{_WORD}(?:['’]{_WORD})*"
 )
@@ -66,9 +73,10 @@ def term(word: str) -> str:
     """Return the index term of one surface word, or "" for a stop word.
 
     Lower-cases (Unicode case folding), folds compatibility forms (NFKC), drops a
-    possessive `'s` and inner apostrophes, drops thousands separators from numbers and
-    stems with English Snowball; a Cyrillic word gets its Ukrainian term (see
-    `languages`), which `analyze` swaps for the Russian one in a Russian text.
+    possessive `'s` and inner apostrophes and the dots of an acronym, drops thousands
+    separators from numbers and stems with English Snowball; a Cyrillic word gets its
+    Ukrainian term (see `languages`), which `analyze` swaps for the Russian one in a
+    Russian text. `US`, `WHO` and dotted acronyms in capitals are names, not stop words.
     """
     cached = _cache.get(word)
     if cached is not None:
@@ -95,8 +103,10 @@ def _normalise(word: str) -> str:
         if reading.tells:
             (_tell_russian if reading.tells == "ru" else _tell_ukrainian).add(word)
         return reading.ukrainian
+    if folded.endswith("."):  # a dotted acronym: `U.S.` -> `us`
+        folded = folded.replace(".", "")
     folded = _POSSESSIVE.sub("", folded).replace("'", "").replace("’", "")
-    if not folded or folded in STOP_WORDS:
+    if not folded or (folded in STOP_WORDS and not _is_capital_name(word)):
         return ""
     stem: str = _ENGLISH.stemWord(folded)
     return stem
@@ -111,6 +121,11 @@ def _reads_russian(text: str, words: list[str]) -> bool:
     if _tell_ukrainian.isdisjoint(words):
         return True
     return len(_tell_russian.intersection(words)) > len(_tell_ukrainian.intersection(words))
+
+
+def _is_capital_name(word: str) -> bool:
+    """`US` and `WHO` in capitals, or a dotted acronym such as `U.S.`: a name, never a stop word."""
+    return word in CAPITAL_NAMES or (word.endswith(".") and word.isupper())
 
 
 def analyze(text: str) -> list[str]:

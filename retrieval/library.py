@@ -31,6 +31,8 @@ from .index import BM25Index, BM25Params, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
 from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
+from .rerank import EVENT_KEY, CorpusSignals, RerankOptions, recency_prior, rerank
+from .semantic import DEFAULT_DIMS, article_text, embedder, model_name
 from .stories import fold_same_story
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
 from .timeline import Timeline, extract_events
@@ -59,6 +61,12 @@ class LibraryOptions:
     recency_weight: float = 0.3
     recency_days: float = 14.0
     """The prior keeps (1 - weight) of a score and adds weight x exp(-age / days) of it."""
+    lexical_only: bool = False
+    """Rank by words alone, as before meaning and periods were added (the `recency*`
+    options above are that ranking's); otherwise the candidates go through `rerank`."""
+    rerank: RerankOptions = field(default_factory=RerankOptions)
+    semantic_dims: int = DEFAULT_DIMS
+    """Width of the article vectors built with the index (64, 128 or 256)."""
     max_terms: int = DEFAULT_MAX_TERMS
     """A question is scored on at most this many distinct terms, its most selective ones,
     so that no question can hold the index for long (see `query.most_selective`)."""
@@ -77,8 +85,14 @@ class LibraryOptions:
             **store.options_record(self.min_chars, self.max_chars, self.bm25),
             "plain": self.plain,
             "analyzer": ANALYZER_VERSION,
+            "semantic": model_name(self.semantic_dims),
         }
         return record if self.headline_weight == 1 else {**record, "headline_weight": self.headline_weight}
+
+    @property
+    def reranked(self) -> bool:
+        """Whether searches go through the second stage (meaning, periods, recency)."""
+        return not (self.lexical_only or self.plain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +109,10 @@ class Library:
     passage_recency: npt.NDArray[np.int32]
     """For each passage, its article's date as an ordinal: ties go to newer news."""
     options: LibraryOptions
+    article_vectors: npt.NDArray[np.float16]
+    """One unit vector per article, of its headline and lead (see `semantic`)."""
+    _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Arrays made on first use from the others (the timeline's events by article)."""
 
     @property
     def passage_article(self) -> npt.NDArray[np.int32]:
@@ -221,6 +239,7 @@ class Library:
             events,
             Timeline.from_events(events),
             options,
+            _article_vectors(articles, options),
         )
 
     def updated(self, root: Path, changed: Collection[str], files: int) -> tuple[Library, store.Fingerprint]:
@@ -262,6 +281,7 @@ class Library:
             events,
             Timeline.from_events(events),
             self.options,
+            np.r_[self.article_vectors[kept], _article_vectors(added, self.options)].astype(np.float16),
         ), loaded.prints
 
     @classmethod
@@ -291,6 +311,7 @@ class Library:
             events,
             Timeline(events.select(order), order),
             options,
+            parts["article_vectors"],
         )
 
     @classmethod
@@ -304,6 +325,7 @@ class Library:
         events: Sequence[Event],
         timeline: Timeline,
         options: LibraryOptions,
+        article_vectors: npt.NDArray[np.float16],
     ) -> Library:
         return cls(
             articles=articles,
@@ -314,6 +336,7 @@ class Library:
             timeline=timeline,
             passage_recency=articles.ordinals[owner],
             options=options,
+            article_vectors=article_vectors,
         )
 
     def _parts(self) -> dict[str, Any]:
@@ -333,6 +356,7 @@ class Library:
             "event_sentences": events.sentences,
             "timeline": np.asarray(self.timeline.positions, dtype=np.int64),
             "report": self.report,
+            "article_vectors": self.article_vectors,
         }
 
     def search(
@@ -356,12 +380,13 @@ class Library:
         if now is not None and len(doc_ids):
             known = self.passage_recency[doc_ids] <= now.toordinal()
             doc_ids, scores = doc_ids[known], scores[known]
-            if self._wants_recent(question):
+            if not self.options.reranked and self._wants_recent(question):
                 age = now.toordinal() - self.passage_recency[doc_ids]
-                weight, days = self.options.recency_weight, self.options.recency_days
-                scores = scores * (1 - weight + weight * np.exp(-age / days))
+                scores = recency_prior(scores, age, self.options.recency_weight, self.options.recency_days)
         if not len(doc_ids):
             return SearchResult((), terms, "no passage contains any of its words")
+        if self.options.reranked:
+            doc_ids, scores = self._rerank(question, doc_ids, scores, now, 4 * k)
         owner = self.passages.owner
         chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
         picked = doc_ids[chosen]
@@ -383,6 +408,42 @@ class Library:
 
     def _doc_freq(self, term: str) -> int:
         return len(self.index.postings(term)[0])
+
+    def _rerank(
+        self,
+        question: str,
+        doc_ids: npt.NDArray[np.int32],
+        scores: npt.NDArray[np.float64],
+        now: dt.date | None,
+        keep: int,
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+        """The second stage (`rerank`): meaning, the period the question names, recency."""
+        signals = CorpusSignals(
+            self.passages.owner, self.articles.ordinals, self.article_vectors, self._event_keys
+        )
+        dims = self.article_vectors.shape[1]
+        return rerank(
+            question,
+            doc_ids,
+            scores,
+            signals,
+            self.options.rerank,
+            now,
+            lambda: embedder(dims).embed_one(topical(question)),
+            keep,
+        )
+
+    def _event_keys(self) -> npt.NDArray[np.int64]:
+        """Each timeline event as (article, date) in one sorted int64, made once."""
+        keys = self._derived.get("event_keys")
+        if keys is None:
+            events = self.events
+            if not isinstance(events, EventTable) or events.rows is not None:
+                events = EventTable.of(self.events, self.articles)
+            columns = events.columns
+            keys = np.sort(columns["article"].astype(np.int64) * EVENT_KEY + columns["date"])
+            self._derived["event_keys"] = keys
+        return np.asarray(keys)
 
     def _wants_recent(self, question: str) -> bool:
         mode = "off" if self.options.plain else self.options.recency
@@ -478,6 +539,11 @@ class _Passages:
 
     def spans(self) -> npt.NDArray[np.int64]:
         return np.asarray(self._spans, dtype=np.int64).reshape(-1, 2)
+
+
+def _article_vectors(articles: Sequence[Article], options: LibraryOptions) -> npt.NDArray[np.float16]:
+    """Each article's headline-and-lead vector, built with the index."""
+    return embedder(options.semantic_dims).embed([article_text(article) for article in articles])
 
 
 def _nothing_readable(root: Path, problems: Sequence[LoadProblem]) -> CorpusError:

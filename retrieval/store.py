@@ -56,7 +56,7 @@ __all__ = [
     "save",
 ]
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 POINTER = "current"
 _POINTER_LINE = re.compile(rb"(build-[A-Za-z0-9_]+) ([0-9a-f]{16})\n")
 MANIFEST = "manifest.json"
@@ -78,6 +78,7 @@ ARRAYS = (
     "event_precision",
     "event_article",
     "text_checksums",
+    "article_vectors",
 )
 TEXTS = "texts.bin"
 FILES = (*(f"{name}.npy" for name in ARRAYS), "vocabulary.txt", TEXTS, "articles.json", "events.json")
@@ -355,12 +356,17 @@ def _check_consistent(parts: dict[str, Any], sizes: dict[str, int], texts_size: 
     if len(parts["passage_article"]) != passages or len(parts["passage_spans"]) != passages:
         raise IndexFileError("saved index passages do not match its documents")
     articles = len(parts["article_dates"])
+    if len(parts["article_vectors"]) != articles:
+        raise IndexFileError("saved index article vectors do not match its articles")
     columns = parts["article_columns"]
     if not isinstance(columns, dict) or any(len(columns.get(name, ())) != articles for name in COLUMNS):
         raise IndexFileError("saved index article columns do not match its articles")
     owner = parts["passage_article"]
     if passages and not 0 <= int(np.min(owner)) <= int(np.max(owner)) < articles:
         raise IndexFileError("saved index refers to articles it does not hold")
+    vectors = parts["article_vectors"]
+    if vectors.ndim != 2 or vectors.dtype != np.float16:
+        raise IndexFileError("saved index article vectors are not a float16 matrix")
     spans = parts["passage_spans"]
     if passages and (int(np.min(spans)) < 0 or np.any(spans[:, 0] > spans[:, 1])):
         raise IndexFileError("saved index passage spans are out of order")

@@ -1,0 +1,64 @@
+"""The period a question names: "in March 2022", "in 2023", "last year", "on October 16".
+
+Resolved against the day the question is asked exactly as the timeline resolves a
+sentence against its article's publication day (`dates.find_dates`): "in March" is the
+latest March on or before that day, "on October 16" the latest October 16, "last year"
+the calendar year before. "This year" is the year of asking. A date after the day of
+asking is a plan, not a period to look in, and is ignored, as is a question that names
+no date at all (its time is "recently", which `rerank` handles with a recency prior).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .dates import find_dates
+from .models import Precision
+
+__all__ = ["Period", "question_period"]
+
+_THIS_YEAR = re.compile(r"\bthis\s+year\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Days from `start` up to, not including, `end`."""
+
+    start: dt.date
+    end: dt.date
+    precision: Precision
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def holds(self, ordinals: npt.NDArray[np.int32], slack: int = 0) -> npt.NDArray[np.bool_]:
+        """Which dates (as ordinals) fall in the period, or up to `slack` days after it."""
+        return (ordinals >= self.start.toordinal()) & (ordinals < self.end.toordinal() + slack)
+
+
+def question_period(question: str, asked: dt.date) -> Period | None:
+    """The first period `question` names that has begun by `asked`, or None."""
+    for mention in find_dates(question, asked):
+        if mention.date <= asked:
+            return _period(mention.date, mention.precision)
+    if _THIS_YEAR.search(question):
+        return _period(dt.date(asked.year, 1, 1), "year")
+    return None
+
+
+def _period(start: dt.date, precision: Precision) -> Period:
+    if precision == "day":
+        end = start + dt.timedelta(days=1)
+    elif precision == "week":
+        end = start + dt.timedelta(days=7)
+    elif precision == "month":
+        end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    else:
+        end = start.replace(year=start.year + 1)
+    return Period(start, end, precision)

@@ -1,0 +1,170 @@
+"""Meaning beside words: a small static embedding of questions and articles.
+
+BM25 only sees shared words; a question that says "polls closed" misses an article that
+says "voting ended". Each article gets one vector for its headline and lead, the question
+gets one, and their cosine joins the lexical score in `rerank`.
+
+The model is WordLlama's `l2_supercat` (token embeddings distilled from large language
+models, 32,000 word pieces by 256 dimensions), whose weights and tokenizer ship inside the
+`wordllama` wheel: nothing is downloaded, ever, so it works on an air-gapped server. The
+package's own loader looks for its tokenizer under a folder name the wheel does not use
+and falls back to downloading it, and its import configures the root logger; so the two
+files are read here directly (the weights are memory-mapped, 16 MB of float16). A text's
+vector is the mean of its word pieces' vectors, cut to the first `dims` dimensions (the
+model was trained so that prefixes of 64 or 128 still work) and scaled to unit length.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import RetrievalError
+from .models import Article
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+__all__ = [
+    "DEFAULT_DIMS",
+    "LEAD_CHARS",
+    "MODEL_NAME",
+    "Embedder",
+    "SemanticModelError",
+    "article_text",
+    "embedder",
+    "model_name",
+]
+
+MODEL_NAME = "wordllama-l2_supercat"
+DEFAULT_DIMS = 256
+LEAD_CHARS = 600
+"""How much of an article's body, after its headline, its vector is made of."""
+_WEIGHTS = "weights/l2_supercat_256.safetensors"
+_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+_BATCH = 512
+
+Vectors = npt.NDArray[np.float16]
+
+
+class SemanticModelError(RetrievalError):
+    """The embedding model's files are missing or unreadable."""
+
+
+def model_name(dims: int) -> str:
+    """The model and width of vectors, as recorded beside a saved index."""
+    return f"{MODEL_NAME}/{dims}"
+
+
+def article_text(article: Article) -> str:
+    """What an article's vector is made of: its headline and the start of its body."""
+    return f"{article.headline}\n{article.text[:LEAD_CHARS]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Embedder:
+    """Texts -> unit vectors of `dims` float16 numbers, one row a text."""
+
+    table: npt.NDArray[np.float16]
+    """One row per word piece: the model's token embeddings, first `dims` columns."""
+    tokenizer: Tokenizer
+
+    @property
+    def dims(self) -> int:
+        return int(self.table.shape[1])
+
+    @property
+    def name(self) -> str:
+        """The model and width, as recorded beside a saved index."""
+        return model_name(self.dims)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One unit-length row per text (all zeros for a text with no word piece)."""
+        out = np.zeros((len(texts), self.dims), dtype=np.float16)
+        for start in range(0, len(texts), _BATCH):
+            chunk = list(texts[start : start + _BATCH])
+            encodings = self.tokenizer.encode_batch(chunk, add_special_tokens=False)
+            out[start : start + len(chunk)] = self._pool([encoding.ids for encoding in encodings])
+        return out
+
+    def _pool(self, pieces: list[list[int]]) -> Vectors:
+        """Mean of each text's word-piece vectors, normalised; vectorised over the batch."""
+        lengths = np.fromiter((len(ids) for ids in pieces), dtype=np.int64, count=len(pieces))
+        pooled = np.zeros((len(pieces), self.dims), dtype=np.float32)
+        present = np.flatnonzero(lengths)
+        if len(present):
+            flat = np.fromiter((i for ids in pieces for i in ids), dtype=np.int64, count=int(lengths.sum()))
+            starts = np.r_[0, np.cumsum(lengths)[:-1]][present]
+            sums = np.add.reduceat(self.table[flat].astype(np.float32), starts, axis=0)
+            pooled[present] = sums / lengths[present, None]
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.where(norms == 0, 1, norms)).astype(np.float16)
+
+    def embed_one(self, text: str) -> npt.NDArray[np.float32]:
+        """One text's unit vector, in float32 for scoring."""
+        return np.asarray(self.embed([text])[0], dtype=np.float32)
+
+
+_loaded: dict[int, Embedder] = {}
+_lock = threading.Lock()
+
+
+def embedder(dims: int = DEFAULT_DIMS) -> Embedder:
+    """The shared embedder of width `dims` (64, 128 or 256), loaded on first use."""
+    if dims not in (64, 128, 256):
+        raise ValueError(f"semantic dims {dims} is not offered: choose 64, 128 or 256")
+    with _lock:
+        if dims not in _loaded:
+            _loaded[dims] = _load(dims)
+        return _loaded[dims]
+
+
+def _package_folder() -> Path:
+    """Where the `wordllama` package is installed, found without importing it."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise SemanticModelError(
+            "the wordllama package is not installed; reinstall newsbot (pip install -e .), "
+            "or set LEXICAL_ONLY=true to rank by words alone"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _load(dims: int) -> Embedder:
+    from tokenizers import Tokenizer  # a compiled package: imported only when meaning is used
+
+    folder = _package_folder()
+    try:
+        tokenizer = Tokenizer.from_file(str(folder / _TOKENIZER))
+        table = _safetensors_matrix(folder / _WEIGHTS)
+    except Exception as error:  # `tokenizers` raises plain Exception for a bad file
+        raise SemanticModelError(f"cannot read the embedding model in {folder}: {error}") from None
+    return Embedder(np.ascontiguousarray(table[:, :dims]), tokenizer)
+
+
+def _safetensors_matrix(path: Path) -> npt.NDArray[np.float16]:
+    """The one float16 matrix of a `.safetensors` file, memory-mapped.
+
+    The format is an 8-byte little-endian header length, a JSON header naming each
+    tensor's dtype, shape and byte range, then the raw data.
+    """
+    with path.open("rb") as stream:
+        (size,) = struct.unpack("<Q", stream.read(8))
+        header = json.loads(stream.read(size))
+    tensor = header["embedding.weight"]
+    if tensor["dtype"] != "F16" or len(tensor["shape"]) != 2:
+        raise ValueError(f"unexpected tensor {tensor['dtype']} {tensor['shape']}")
+    begin, end = tensor["data_offsets"]
+    rows, columns = tensor["shape"]
+    if end - begin != rows * columns * 2:
+        raise ValueError("tensor size does not match its shape")
+    return np.memmap(path, dtype=np.float16, mode="r", offset=8 + size + begin, shape=(rows, columns))
