@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 from tornado.httpserver import HTTPServer
 
-from retrieval import Library
+from retrieval import Library, LibraryOptions
 
 from . import feed_handlers, feed_jobs, handlers
 from .backlog import UpdateBacklog, confirm_answered
@@ -78,6 +78,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         admin_ids=settings.admin_ids,
         top_k=settings.top_k,
         fairness=QuestionRateLimit(settings.questions_per_minute),
+        options=LibraryOptions(lexical_only=settings.lexical_only),
     )
     application.bot_data["feeds"] = feed_service(settings)
     message = filters.UpdateType.MESSAGE

@@ -25,20 +25,24 @@ from retrieval import (
     format_event_date,
     matched_spans,
 )
-from retrieval.evaluation import CUTOFFS, Ranked, Report, evaluate, parse_questions
+from retrieval.evaluation import CUTOFFS, Question, Ranked, Report, evaluate, parse_questions
 from retrieval.library import DEFAULT_PER_ARTICLE
 from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
+from retrieval.rerank import RerankOptions
 from retrieval.snippets import snippet_span
 
 from .feed_cli import add_feed_commands
 from .reloading import index_in_child_process
+from .render import by_article
 from .settings import Settings, SettingsError, load_settings
 from .statedb import StateError
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 DEFAULT_BM25 = BM25Params()
 DEFAULT_OPTIONS = LibraryOptions()
+DEFAULT_RERANK = RerankOptions()
 SNIPPET_CHARS = 700
+GUARD_DAYS = 30
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("-k", type=_positive, default=5, metavar="N", help="how many passages (default 5)")
     ask.add_argument("--json", action="store_true", help="print the hits as a JSON list")
+    ask.add_argument(
+        "--as-of", type=_date, metavar="YYYY-MM-DD", help="ask as on that day: no article published later"
+    )
+    ask.add_argument("--lexical-only", action="store_true", help="rank by words alone (as LEXICAL_ONLY=true)")
     ask.set_defaults(command=ask_command)
 
     stats = command("stats", "print the corpus size and the problems found loading it")
@@ -137,6 +145,54 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="times the headline's terms count in each passage (default 1)",
     )
+    evaluate.add_argument(
+        "--lexical-only", action="store_true", help="rank by words alone: no meaning, periods or prior"
+    )
+    evaluate.add_argument(
+        "--semantic-weight",
+        type=float,
+        default=DEFAULT_RERANK.semantic_weight,
+        metavar="W",
+        help=f"weight of the question-article cosine, 0 for none (default {DEFAULT_RERANK.semantic_weight})",
+    )
+    evaluate.add_argument(
+        "--semantic-dims", type=int, choices=[64, 128, 256], default=DEFAULT_OPTIONS.semantic_dims
+    )
+    evaluate.add_argument(
+        "--prior-weight",
+        type=float,
+        default=DEFAULT_RERANK.recency_weight,
+        metavar="W",
+        help="recency prior of questions that name no period and no recent cue "
+        f"(default {DEFAULT_RERANK.recency_weight}, over {DEFAULT_RERANK.recency_days:g} days)",
+    )
+    evaluate.add_argument("--prior-days", type=float, default=DEFAULT_RERANK.recency_days, metavar="D")
+    evaluate.add_argument(
+        "--period-weight",
+        type=float,
+        default=DEFAULT_RERANK.period_weight,
+        metavar="W",
+        help="lift of articles published in the period a question names, 0 for none "
+        f"(default {DEFAULT_RERANK.period_weight})",
+    )
+    evaluate.add_argument(
+        "--period-event-weight",
+        type=float,
+        default=DEFAULT_RERANK.period_event_weight,
+        metavar="W",
+        help=f"lift of articles telling of events in it (default {DEFAULT_RERANK.period_event_weight})",
+    )
+    evaluate.add_argument(
+        "--no-story-folding", action="store_true", help="fold only near-identical passages, as before"
+    )
+    evaluate.add_argument(
+        "--guard-days",
+        type=int,
+        default=GUARD_DAYS,
+        metavar="D",
+        help="also report questions whose newest gold article is more than D days older than the "
+        f"question (default {GUARD_DAYS})",
+    )
     evaluate.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
     evaluate.set_defaults(command=eval_command)
 
@@ -154,18 +210,27 @@ def _positive(value: str) -> int:
     return number
 
 
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD") from None
+
+
 def _library(args: argparse.Namespace, settings: Settings) -> Library:
-    return Library.load(args.corpus or settings.corpus_dir, index_dir=settings.index_dir)
+    lexical_only = settings.lexical_only or getattr(args, "lexical_only", False)
+    options = LibraryOptions(lexical_only=lexical_only)
+    return Library.load(args.corpus or settings.corpus_dir, options, index_dir=settings.index_dir)
 
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the best passages for a question."""
-    result = _library(args, settings).search(args.question, k=args.k)
+    result = _library(args, settings).search(args.question, k=args.k, now=args.as_of)
     if args.json:
         print(json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2))
     elif result.hits:
-        for rank, hit in enumerate(result.hits, start=1):
-            print(format_hit(rank, hit))
+        for rank, group in enumerate(by_article(result.hits), start=1):
+            print(format_group(rank, group))
     else:
         print(f"Nothing found: {result.reason}.", file=sys.stderr)
     return EXIT_FOUND if result.hits else EXIT_NOTHING
@@ -226,6 +291,18 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
             recency_weight=args.recency_weight,
             recency_days=args.recency_days,
             headline_weight=args.headline_weight,
+            lexical_only=args.lexical_only,
+            rerank=RerankOptions(
+                semantic_weight=args.semantic_weight,
+                cue_weight=args.recency_weight if args.recency != "off" else 0.0,
+                cue_days=args.recency_days,
+                recency_weight=args.prior_weight if args.recency != "off" else 0.0,
+                recency_days=args.prior_days,
+                period_weight=args.period_weight,
+                period_event_weight=args.period_event_weight,
+                fold_stories=not args.no_story_folding,
+            ),
+            semantic_dims=args.semantic_dims,
         )
     except ValueError as error:
         raise SettingsError(str(error)) from None
@@ -233,9 +310,12 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     show = args.progress or sys.stderr.isatty()
     rankings: list[list[Ranked]] = []
     records = []
+    later = 0
     for number, question in enumerate(questions, start=1):
         now = question.question_date if args.as_of else None
         hits = library.search(question.question, k=10, per_article=args.per_article or None, now=now).hits
+        asked = question.question_date
+        later += sum(1 for hit in hits if asked and hit.article.date > asked)
         rankings.append([Ranked(hit.article.id, hit.passage.text) for hit in hits])
         records.append({"qid": question.qid, "hits": [hit_record(hit) for hit in hits]})
         if show and (number % 50 == 0 or number == len(questions)):
@@ -245,7 +325,29 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.hits_out:
         args.hits_out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
     print(format_report(evaluate(questions, rankings), len(questions)))
+    guard = old_news(questions, library, args.guard_days)
+    if guard:
+        picked = [(q, r) for q, r, old in zip(questions, rankings, guard, strict=True) if old]
+        old = evaluate([q for q, _ in picked], [r for _, r in picked]).gold
+        cells = "".join(f"{old.recall.get(k, 0.0):>8.3f}" for k in CUTOFFS) + f"{old.mrr:>8.3f}"
+        print(f"{f'gold older than {args.guard_days} days ({old.count})':<30}{cells}")
+    print(f"sources dated after their question: {later}")
     return EXIT_FOUND
+
+
+def old_news(questions: Sequence[Question], library: Library, days: int) -> list[bool]:
+    """Which questions ask about older news: their newest gold article is over `days` days older.
+
+    These guard against a recency preference that helps the questions about this week's
+    news at the cost of the rest.
+    """
+    published = dict(zip(library.articles.ids, library.articles.ordinals.tolist(), strict=True))
+    flags = []
+    for question in questions:
+        dates = [published[g] for g in question.gold_article_ids if g in published]
+        asked = question.question_date
+        flags.append(bool(dates) and asked is not None and asked.toordinal() - max(dates) > days)
+    return flags if any(flags) else []
 
 
 def format_report(report: Report, questions: int) -> str:
@@ -282,7 +384,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     disable_core_dumps()
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
     corpus = Path(args.corpus or settings.corpus_dir)
-    library = Library.open_current(corpus, settings.index_dir)
+    options = LibraryOptions(lexical_only=settings.lexical_only)
+    library = Library.open_current(corpus, settings.index_dir, options)
     if library is None:  # built in a child process, whose memory is freed when it exits
         asyncio.run(index_in_child_process(corpus, settings.index_dir))
         library = _library(args, settings)
@@ -320,23 +423,34 @@ def hit_record(hit: Hit) -> dict[str, object]:
         "score": round(hit.score, 6),
         "position": hit.passage.position,
         "text": hit.passage.text,
-        "matched": sorted(hit.matched),
+        "matched": matched_words(hit),
         "url": hit.article.url,
     }
 
 
-def format_hit(rank: int, hit: Hit) -> str:
-    """A hit for the terminal: headline, date, score, then the passage, matches in **bold**."""
-    article = hit.article
-    lines = [f"{rank}. {article.headline}", f"   {article.date}  score {hit.score:.2f}  [{article.id}]"]
+def matched_words(hit: Hit) -> list[str]:
+    """The question's words as the passage (then the headline) writes them, each once, in order."""
+    words: dict[str, None] = {}
+    for text in (hit.passage.text, hit.article.headline):
+        words.update(dict.fromkeys(text[start:end] for start, end in matched_spans(text, hit.matched)))
+    return list(words)
+
+
+def format_group(rank: int, hits: Sequence[Hit]) -> str:
+    """An article's hits for the terminal: headline and date once, then each passage, matches in **bold**."""
+    article = hits[0].article
+    scores = "  ".join(f"score {hit.score:.2f}" for hit in hits)
+    lines = [f"{rank}. {article.headline}", f"   {article.date}  {scores}  [{article.id}]"]
     if article.url:
         lines.append(f"   {article.url}")
-    text = hit.passage.text
-    start, end = snippet_span(text, hit.matched, SNIPPET_CHARS)
-    shown = ("…" if start else "") + mark(text[start:end], hit.matched) + ("…" if end < len(text) else "")
-    lines.append("   " + shown.replace("\n\n", "\n   "))
-    if hit.also_reported_by:
-        others = ", ".join(f"{a.source or a.headline} ({a.date})" for a in hit.also_reported_by)
+    for hit in hits:
+        text = hit.passage.text
+        start, end = snippet_span(text, hit.matched, SNIPPET_CHARS)
+        shown = ("…" if start else "") + mark(text[start:end], hit.matched) + ("…" if end < len(text) else "")
+        lines.append("   " + shown.replace("\n\n", "\n   "))
+    also = {a.id: a for hit in hits for a in hit.also_reported_by}
+    if also:
+        others = ", ".join(f"{a.source or a.headline} ({a.date})" for a in also.values())
         lines.append(f"   also reported by {others}")
     return "\n".join(lines) + "\n"
 

@@ -263,7 +263,7 @@ async def reload_command(update: Update, context: Context) -> None:
     before = state.sizes
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:
-        library = await state.reloads.run(state.corpus_dir, state.index_dir)
+        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
     except CorpusError as error:
         logger.warning("reload failed, keeping the old corpus: %s", error)
         await message.reply_text(render.render_reload_failed(str(error), before), parse_mode=ParseMode.HTML)

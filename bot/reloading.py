@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from retrieval import Library
+from retrieval import Library, LibraryOptions
 
 from .settings import secret_variables
 
@@ -45,7 +45,9 @@ class Reloads:
         """Whether a reload is in progress (or waiting for its turn)."""
         return self._task is not None or self._turn.locked()
 
-    async def run(self, corpus: Path, index_dir: Path) -> Library | None:
+    async def run(
+        self, corpus: Path, index_dir: Path, options: LibraryOptions | None = None
+    ) -> Library | None:
         """The library read again from `corpus`, or None if the bot stopped first.
 
         Raises `CorpusError` when the corpus cannot be read; the caller keeps the old library.
@@ -53,7 +55,7 @@ class Reloads:
         async with self._turn:
             if self._stopping:
                 return None
-            task = self._task = asyncio.create_task(reload_library(corpus, index_dir))
+            task = self._task = asyncio.create_task(reload_library(corpus, index_dir, options))
             try:
                 await asyncio.wait([task])
             finally:
@@ -69,10 +71,14 @@ class Reloads:
             self._task.cancel()
 
 
-async def reload_library(corpus: Path, index_dir: Path) -> Library:
-    """Index `corpus` in a child process, then map what it saved (or build here, if it could not)."""
+async def reload_library(corpus: Path, index_dir: Path, options: LibraryOptions | None = None) -> Library:
+    """Index `corpus` in a child process, then map what it saved (or build here, if it could not).
+
+    `options` only choose how the library ranks (`LEXICAL_ONLY`): the child builds the same
+    index either way.
+    """
     await index_in_child_process(corpus, index_dir)
-    return await in_daemon_thread(Library.load, corpus, None, index_dir)
+    return await in_daemon_thread(Library.load, corpus, options, index_dir)
 
 
 async def index_in_child_process(corpus: Path, index_dir: Path) -> None:

@@ -51,34 +51,51 @@ def highlight(text: str, terms: frozenset[str]) -> str:
 
 def render_hit(rank: int, hit: Hit, passage_chars: int = PASSAGE_CHARS) -> str:
     """One hit: bold headline, date and source, the passage with matches in bold, the link."""
-    article = hit.article
-    text = hit.passage.text
-    start, end = snippet_span(text, hit.matched, passage_chars)
-    shown = highlight(text[start:end], hit.matched)
-    shown = (ELLIPSIS if start > 0 else "") + shown + (ELLIPSIS if end < len(text) else "")
+    return render_article(rank, [hit], passage_chars)
+
+
+def render_article(rank: int, hits: Sequence[Hit], passage_chars: int = PASSAGE_CHARS) -> str:
+    """Hits of one article under one heading: headline, date and source once, then each passage."""
+    article = hits[0].article
     byline = article.date.isoformat() + (
         f" · {escape(shorten(article.source, 100))}" if article.source else ""
     )
-    lines = [f"<b>{rank}. {escape(shorten(article.headline, HEADLINE_CHARS))}</b>", byline, shown]
+    lines = [f"<b>{rank}. {escape(shorten(article.headline, HEADLINE_CHARS))}</b>", byline]
+    for hit in hits:
+        text = hit.passage.text
+        start, end = snippet_span(text, hit.matched, passage_chars)
+        shown = highlight(text[start:end], hit.matched)
+        lines.append((ELLIPSIS if start > 0 else "") + shown + (ELLIPSIS if end < len(text) else ""))
     if article.url and len(article.url) <= URL_CHARS:
         lines.append(f'<a href="{escape(article.url)}">{escape(shorten(article.url, 80))}</a>')
-    if hit.also_reported_by:
-        lines.append(f"<i>Also reported by {escape(also_reported(hit))}</i>")
+    others = {other.id: other for hit in hits for other in hit.also_reported_by}
+    if others:
+        lines.append(f"<i>Also reported by {escape(also_reported(list(others.values())))}</i>")
     return "\n".join(lines)
 
 
-def also_reported(hit: Hit, most: int = 3) -> str:
+def also_reported(articles: Sequence[Article], most: int = 3) -> str:
     """`Reuters (2024-10-10), AP (2024-10-09) and 2 more`: the other tellings of a story."""
-    names = [f"{shorten(a.source or a.headline, 60)} ({a.date.isoformat()})" for a in hit.also_reported_by]
+    names = [f"{shorten(a.source or a.headline, 60)} ({a.date.isoformat()})" for a in articles]
     shown = ", ".join(names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
+def by_article(hits: Sequence[Hit]) -> list[list[Hit]]:
+    """Hits grouped by article, each article where it first ranks: a headline is shown once."""
+    groups: dict[str, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.article.id, []).append(hit)
+    return list(groups.values())
+
+
 def render_answer(hits: Sequence[Hit], first_rank: int = 1) -> str:
-    """Several hits in one message, passages shortened until the whole fits Telegram's limit."""
+    """Several hits in one message, one heading per article, passages shortened until the
+    whole fits Telegram's limit."""
     budget = PASSAGE_CHARS
+    groups = by_article(hits)
     while True:
-        blocks = [render_hit(first_rank + i, hit, budget) for i, hit in enumerate(hits)]
+        blocks = [render_article(first_rank + i, group, budget) for i, group in enumerate(groups)]
         text = "\n\n".join(blocks)
         if telegram_length(text) <= MAX_MESSAGE or budget <= 100:
             break

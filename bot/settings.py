@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     webhook_secret_token: SecretStr | None = None
     """Sent back by Telegram with every update; without it, a random one is made at each start."""
     log_level: LogLevel = "INFO"
+    lexical_only: bool = False
+    """Rank by words alone, as before meaning, periods and the recency prior were added."""
     questions_per_minute: int = Field(20, ge=1, le=10_000)
     """Questions one user may ask per minute before a polite "slow down"."""
     max_unanswered_updates: int = Field(100, ge=1, le=10_000)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from retrieval import Event, Library, SearchResult
+from retrieval import Event, Library, LibraryOptions, SearchResult
 
 from .fairness import QuestionRateLimit
 from .reloading import Reloads
@@ -59,6 +59,8 @@ class BotState:
     admin_ids: frozenset[int]
     top_k: int
     fairness: QuestionRateLimit
+    options: LibraryOptions = field(default_factory=LibraryOptions)
+    """How a reloaded library ranks (`LEXICAL_ONLY`)."""
     queries: QueryStore = field(default_factory=QueryStore)
     reloads: Reloads = field(default_factory=Reloads)
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))

@@ -33,7 +33,7 @@ from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
 from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
 from .rerank import EVENT_KEY, CorpusSignals, RerankOptions, recency_prior, rerank
 from .semantic import DEFAULT_DIMS, article_text, embedder, model_name
-from .stories import fold_same_story
+from .stories import fold_same_story, same_story_by
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
 from .timeline import Timeline, extract_events
 
@@ -399,7 +399,13 @@ class Library:
                 continue
             found = frozenset(term for term, where in matched.items() if where[row])
             hits.append(Hit(passage, article, float(scores[position]), found))
-        return SearchResult(tuple(fold_same_story(hits, k)), terms)
+        same_story = None
+        if self.options.reranked and self.options.rerank.fold_stories:
+            rows = owner[picked]
+            vectors = np.asarray(self.article_vectors[rows], dtype=np.float32)
+            ids = [self.articles.ids[row] for row in rows.tolist()]
+            same_story = same_story_by(dict(zip(ids, vectors, strict=True)))
+        return SearchResult(tuple(fold_same_story(hits, k, same_story=same_story)), terms)
 
     def query_terms(self, question: str) -> tuple[str, ...]:
         """The terms a question is scored on: analyzed, then bounded to the most selective."""

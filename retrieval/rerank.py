@@ -52,6 +52,8 @@ class RerankOptions:
     """Lift of an article published outside it that tells of an event dated in it."""
     period_slack: float = 0.25
     """An article published up to this share of the period after it (3 days at least) counts as in it."""
+    fold_stories: bool = True
+    """Fold other articles of a story (close dates, alike vectors) into the best-ranked one."""
 
 
 @dataclass(frozen=True, slots=True)
