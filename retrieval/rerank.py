@@ -113,8 +113,11 @@ def rerank(
     top = float(scores.max())
     scores = scores / top if top > 0 else scores
     if options.semantic_weight and signals.article_vectors is not None:
-        vectors = np.asarray(signals.article_vectors[articles], dtype=np.float32)
-        scores = scores + options.semantic_weight * (vectors @ question_vector())
+        # Row by row in float64 rather than one matrix product, whose rounding depends on how
+        # many rows there are: a passage's score must not depend on the other candidates.
+        vectors = np.asarray(signals.article_vectors[articles], dtype=np.float64)
+        cosine = (vectors * question_vector().astype(np.float64)).sum(axis=1)
+        scores = scores + options.semantic_weight * cosine
     if period is not None and (options.period_weight or options.period_event_weight):
         scores = scores * _period_lift(period, articles, published, signals, options)
     return doc_ids, scores

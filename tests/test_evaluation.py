@@ -138,9 +138,10 @@ def test_parse_questions_names_the_bad_line_and_field(line: str, message: str) -
     assert message in str(raised.value)
 
 
-def table(*rows: str) -> str:
+def table(*rows: str, later: int) -> str:
     header = "                                   R@1     R@3     R@5    R@10  MRR@10"
-    return "\n".join(["9 questions, 8 with gold articles", header, *rows]) + "\n"
+    footer = f"sources dated after their question: {later}"
+    return "\n".join(["9 questions, 8 with gold articles", header, *rows, footer]) + "\n"
 
 
 def test_eval_command_prints_the_table_and_writes_hits(
@@ -152,6 +153,7 @@ def test_eval_command_prints_the_table_and_writes_hits(
         "gold article (8)                 0.875   1.000   1.000   1.000   0.938",
         "gold article with answer (8)     0.750   1.000   1.000   1.000   0.875",
         "any passage with answer (9)      0.667   0.889   0.889   0.889   0.778",
+        later=6,  # asked at no date, the 2024 harbour article answers questions of 2023
     )
     records = [json.loads(line) for line in hits_out.read_text().splitlines()]
     assert [r["qid"] for r in records] == [f"q{n}" for n in range(1, 10)]
@@ -171,6 +173,7 @@ def test_eval_as_of_question_date_hides_later_articles(capsys: pytest.CaptureFix
         "gold article (8)                 1.000   1.000   1.000   1.000   1.000",
         "gold article with answer (8)     0.875   1.000   1.000   1.000   0.938",
         "any passage with answer (9)      0.778   0.889   0.889   0.889   0.833",
+        later=0,
     )
 
 

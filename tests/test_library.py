@@ -75,7 +75,7 @@ def test_equal_scores_go_to_the_newer_article(write_corpus: WriteCorpus) -> None
             "other.txt": article("2024-06-01", "Markets", "Stocks fell sharply."),
         }
     )
-    hits = Library.load(root).search("ceasefire talks").hits
+    hits = Library.load(root, LibraryOptions(lexical_only=True)).search("ceasefire talks").hits
     assert [hit.article.id for hit in hits] == ["new", "mid", "old"]
     assert hits[0].score == hits[2].score
 
@@ -97,8 +97,11 @@ def test_headline_words_match_every_passage_of_the_article(write_corpus: WriteCo
     assert len(hits) == 2
     assert all(hit.matched == {"zaporizhzhia"} for hit in hits)
     assert not Library.load(root, LibraryOptions(headline_weight=0)).search("Zaporizhzhia").hits
-    twice = Library.load(root, LibraryOptions(headline_weight=2)).search("Zaporizhzhia", per_article=None)
-    assert all(heavier.score > hit.score for heavier, hit in zip(twice.hits, hits, strict=True))
+    once = Library.load(root, LibraryOptions(lexical_only=True)).search("Zaporizhzhia", per_article=None)
+    twice = Library.load(root, LibraryOptions(headline_weight=2, lexical_only=True)).search(
+        "Zaporizhzhia", per_article=None
+    )
+    assert all(heavier.score > hit.score for heavier, hit in zip(twice.hits, once.hits, strict=True))
 
 
 def test_latest_lists_newest_first() -> None:
@@ -154,7 +157,7 @@ def test_now_hides_articles_published_later(write_corpus: WriteCorpus) -> None:
         }
     )
     library = Library.load(root)
-    assert [h.article.id for h in library.search("Odesa harbour").hits] == ["new", "old"]
+    assert {h.article.id for h in library.search("Odesa harbour").hits} == {"new", "old"}
     then = library.search("Odesa harbour", now=dt.date(2023, 3, 13)).hits
     assert [h.article.id for h in then] == ["old"]
     assert then[0].article.date == dt.date(2023, 3, 12)  # hits keep their true dates
