@@ -40,6 +40,23 @@ def test_analyze(text: str, terms: list[str]) -> None:
     assert analyze(text) == terms
 
 
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("Did the US know about the talks?", ["us", "know", "talk"]),  # a name, not the pronoun
+        ("Did the U.S. know?", ["us", "know"]),  # dotted, one word
+        ("Let us know", ["let", "know"]),  # the pronoun is a stop word
+        ("The UK, the EU and the UN", ["uk", "eu", "un"]),
+        ("WHO warned", ["who", "warn"]),  # the World Health Organization
+        ("who warned", ["warn"]),
+        ("IT jobs in Washington, D.C.", ["it", "job", "washington", "dc"]),
+        ("at 9 a.m.", ["9"]),  # lower-case dots: `am` is a stop word
+    ],
+)
+def test_names_in_capitals_are_not_stop_words(text: str, terms: list[str]) -> None:
+    assert analyze(text) == terms
+
+
 def test_matched_spans_point_at_surface_words() -> None:
     text = "Umerov's unofficial negotiations"
     spans = matched_spans(text, frozenset(analyze("negotiate unofficially")))

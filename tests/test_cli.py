@@ -59,6 +59,36 @@ def test_ask_json_lists_hits_for_scripts(capsys: pytest.CaptureFixture[str]) -> 
     assert set(hit) >= {"headline", "score", "position", "url"}
 
 
+def test_ask_shows_an_articles_headline_once_above_its_passages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "Umerov negotiations", "--corpus", str(SHIPPED_CORPUS)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Ukraine's Minister of Defense Rustem Umerov") == 1  # two passages, one heading
+    assert out.startswith("1. Ukraine's Minister of Defense") and "\n2. " not in out
+    assert out.count("score ") == 2
+
+
+def test_ask_as_of_a_date_before_the_corpus_finds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "Umerov", "--as-of", "2024-10-22", "--corpus", str(SHIPPED_CORPUS)]) == 1
+    assert main(["ask", "Umerov", "--as-of", "2024-10-23", "--corpus", str(SHIPPED_CORPUS)]) == 0
+    assert run("ask", "Umerov", "--as-of", "23/10/2024").returncode == 2
+
+
+def test_lexical_only_from_the_flag_or_the_setting_ranks_by_words_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = ["ask", "Umerov negotiations", "--json", "--corpus", str(SHIPPED_CORPUS)]
+    assert main([*question, "--lexical-only"]) == 0
+    flag = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("LEXICAL_ONLY", "true")
+    assert main(question) == 0
+    setting = json.loads(capsys.readouterr().out)
+    monkeypatch.delenv("LEXICAL_ONLY")
+    assert main(question) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert flag == setting
+    assert flag[0]["score"] > 2 > default[0]["score"]  # BM25 scores, not scaled to the best one
+
+
 def test_nothing_found_exits_1_with_a_reason(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "the of and", "--corpus", str(SHIPPED_CORPUS)]) == 1
     assert "no searchable words" in capsys.readouterr().err

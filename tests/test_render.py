@@ -117,3 +117,19 @@ def test_timeline_drops_whole_events_to_fit() -> None:
     assert lines[0] == "<b>Timeline about <i>topic &lt;x&gt;</i></b>"
     assert 1 < len(lines) < 31
     assert all(line.endswith(", 2024-01-02)</i>") for line in lines[1:])  # no line is cut
+
+
+def test_passages_of_one_article_share_one_heading() -> None:
+    headline = "Minister of Defense Rustem Umerov revealed the results of these negotiations"
+    article = Article(
+        "a", headline, dt.date(2024, 10, 23), ("Talks began.", "Talks ended."), url="https://x.org/a"
+    )
+    first = Hit(Passage("a", 0, 0, 12, "Talks began."), article, 2.0, frozenset(analyze("talks")))
+    second = Hit(Passage("a", 1, 14, 26, "Talks ended."), article, 1.0, frozenset(analyze("talks")))
+    other = hit("Talks elsewhere.", headline="Another outlet")
+    other = dataclasses.replace(other, article=dataclasses.replace(other.article, id="b"))
+    text = render_answer([first, other, second], first_rank=4)
+    assert text.count(headline) == 1
+    assert text.count("https://x.org/a") == 2  # the link's href and its text, once
+    assert text.index("began") < text.index("ended") < text.index("Another outlet")
+    assert "<b>4. Minister" in text and "<b>5. Another outlet</b>" in text

@@ -51,6 +51,18 @@ def test_unchanged_corpus_is_served_from_the_saved_index(corpus: Path, tmp_path:
     assert list(loaded.passages) == list(built.passages)
 
 
+def test_article_vectors_are_saved_and_memory_mapped(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "index"
+    built = Library.load(corpus, index_dir=cache)
+    loaded = Library.load(corpus, index_dir=cache)
+    assert isinstance(loaded.article_vectors, np.memmap)
+    assert np.array_equal(loaded.article_vectors, built.article_vectors)
+    assert loaded.article_vectors.shape == (2, 256)
+    narrow = LibraryOptions(semantic_dims=64)  # another width is another build
+    assert not memory_mapped(Library.load(corpus, narrow, index_dir=cache))
+    assert Library.load(corpus, narrow, index_dir=cache).article_vectors.shape == (2, 64)
+
+
 def test_touching_a_file_without_changing_it_keeps_the_index(corpus: Path, tmp_path: Path) -> None:
     cache = tmp_path / "index"
     Library.load(corpus, index_dir=cache)
@@ -153,6 +165,10 @@ def same_answers(updated: Library, fresh: Library) -> None:
         fresh.passages, key=lambda p: (p.article_id, p.position)
     )
     assert updated.vocabulary_size == fresh.vocabulary_size
+    # the kept articles' vectors moved as they were, the changed ones' made anew: as a full build's
+    assert dict(zip(updated.articles.ids, updated.article_vectors.tolist(), strict=True)) == dict(
+        zip(fresh.articles.ids, fresh.article_vectors.tolist(), strict=True)
+    )
 
 
 @pytest.mark.parametrize("variant", ["plus", "okapi", "l"])

@@ -1,0 +1,141 @@
+"""The second stage of ranking: meaning, periods, recency, and LEXICAL_ONLY keeping words alone."""
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Plus
+
+from retrieval import Library, LibraryOptions, analyze
+from retrieval.library import topical
+from retrieval.semantic import embedder
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
+
+LEXICAL = LibraryOptions(lexical_only=True)
+
+
+def ids(library: Library, question: str, now: dt.date | None = None) -> list[str]:
+    return [hit.article.id for hit in library.search(question, now=now).hits]
+
+
+def test_meaning_lifts_the_article_that_says_it_in_other_words(write_corpus: WriteCorpus) -> None:
+    root = write_corpus(
+        {
+            # both share only "club" with the question; words alone put the gym first
+            "final.txt": article(
+                "2024-05-20",
+                "Soccer side lifts the league trophy",
+                "The club celebrated a dramatic final day in front of its fans.",
+            ),
+            "gym.txt": article(
+                "2024-05-20",
+                "Opening hours",
+                "The club opens its gym and its pool to members on Monday morning after weeks of repairs.",
+            ),
+            "rates.txt": article("2024-05-20", "Markets", "Stocks fell as the central bank raised rates."),
+        }
+    )
+    question = "Which football club won the championship?"
+    assert ids(Library.load(root, LEXICAL), question) == ["gym", "final"]
+    assert ids(Library.load(root), question) == ["final", "gym"]
+
+
+def harbour(write_corpus: WriteCorpus) -> Path:
+    return write_corpus(
+        {
+            "march-2023.txt": article(
+                "2023-03-14", "Harbour closes", "The Odesa harbour closed for repairs."
+            ),
+            # the newer report matches more words, so words alone put it first
+            "june-2024.txt": article(
+                "2024-06-20", "Odesa harbour news", "The Odesa harbour and its cranes were repaired."
+            ),
+            "looking-back.txt": article(
+                "2024-06-01",
+                "The port looks back",
+                "In March 2023, the Odesa harbour closed, the port authority recalls.",
+            ),
+            "other.txt": article("2024-01-01", "Sport", "A final."),
+        }
+    )
+
+
+def test_a_question_naming_a_period_prefers_articles_of_it(write_corpus: WriteCorpus) -> None:
+    root = harbour(write_corpus)
+    library = Library.load(root)
+    asked = dt.date(2024, 7, 1)
+    assert ids(library, "What happened to the Odesa harbour?", asked)[0] == "june-2024"
+    # published in March 2023, or telling of it: both ahead of the newer report
+    assert set(ids(library, "What happened to the Odesa harbour in March 2023?", asked)[:2]) == {
+        "march-2023",
+        "looking-back",
+    }
+    # "last year", asked in 2024, is 2023, resolved as the timeline resolves it
+    assert ids(library, "What happened to the Odesa harbour last year?", asked)[0] == "march-2023"
+    assert ids(Library.load(root, LEXICAL), "Odesa harbour last year", asked)[0] == "june-2024"
+
+
+def test_without_a_date_a_relative_period_counts_from_the_newest_article(write_corpus: WriteCorpus) -> None:
+    library = Library.load(harbour(write_corpus))
+    assert ids(library, "What happened to the Odesa harbour last year?")[0] == "march-2023"
+
+
+def test_a_question_naming_no_period_prefers_recent_articles_a_little(write_corpus: WriteCorpus) -> None:
+    root = write_corpus(
+        {
+            # words alone put the old report first: it is shorter
+            "old.txt": article("2023-05-01", "Geneva", "Ceasefire talks resumed in Geneva."),
+            "new.txt": article("2024-05-01", "Doha", "Ceasefire talks resumed in Doha on Monday."),
+            "other.txt": article("2024-06-01", "Markets", "Stocks fell sharply."),
+        }
+    )
+    library = Library.load(root)
+    asked = dt.date(2024, 5, 2)
+    assert ids(Library.load(root, LEXICAL), "Where did the ceasefire talks resume?", asked) == ["old", "new"]
+    assert ids(library, "Where did the ceasefire talks resume?", asked) == ["new", "old"]
+    old_first = library.search("Where did the ceasefire talks resume?", now=dt.date(2023, 5, 2)).hits
+    assert [hit.article.id for hit in old_first] == ["old"]  # and never a later article
+
+
+def test_lexical_only_ranks_by_bm25_scores_as_before(write_corpus: WriteCorpus) -> None:
+    texts = {
+        "a.txt": article("2024-01-01", "Grain deal", "Russia quit the grain deal, and grain prices rose."),
+        "b.txt": article("2024-01-02", "Ports", "Grain ships left the ports of Odesa."),
+        "c.txt": article("2024-01-03", "Weather", "Rain fell over the grain fields for days."),
+        "d.txt": article("2024-01-04", "Sport", "The football final was postponed."),
+    }
+    library = Library.load(write_corpus(texts), LEXICAL)
+    question = "Which grain ships left Odesa?"
+    hits = library.search(question, k=10).hits
+    passages = [analyze(a.headline) + analyze(a.text) for a in library.articles]
+    oracle = BM25Plus(passages, k1=1.5, b=0.75, delta=1.0).get_scores(analyze(topical(question)))
+    expected = {library.articles.ids[i]: score for i, score in enumerate(oracle)}
+    assert [hit.article.id for hit in hits] == ["b", "a", "c"]
+    assert [hit.score for hit in hits] == pytest.approx([expected[h.article.id] for h in hits], abs=1e-9)
+
+
+def test_the_seed_questions_rank_the_same_passage_first_with_words_alone_and_with_meaning() -> None:
+    lexical, default = Library.load(SHIPPED_CORPUS, LEXICAL), Library.load(SHIPPED_CORPUS)
+    for question in ("Who did Umerov negotiate with unofficially?", "Where did the talks collapse?"):
+        first = [library.search(question).hits[0].passage for library in (lexical, default)]
+        assert first[0] == first[1]
+
+
+def test_article_vectors_are_unit_length_and_built_with_the_index() -> None:
+    library = Library.load(SHIPPED_CORPUS)
+    vectors = np.asarray(library.article_vectors, dtype=np.float32)
+    assert vectors.shape == (1, 256)
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx(1.0, abs=1e-2)
+    near = embedder().embed_one("Umerov negotiated with Abramovich")
+    far = embedder().embed_one("A recipe for apple pie")
+    assert float(vectors[0] @ near) > float(vectors[0] @ far)
+
+
+@pytest.mark.parametrize("dims", [64, 128])
+def test_narrower_vectors_are_a_prefix_of_the_model(dims: int) -> None:
+    wide, narrow = embedder(256), embedder(dims)
+    assert narrow.dims == dims
+    assert np.array_equal(narrow.table, wide.table[:, :dims])
+    with pytest.raises(ValueError, match="choose 64, 128 or 256"):
+        embedder(100)
