@@ -2,20 +2,31 @@
 
     python bench/retrieval.py --sizes 10k,100k        # add 1m for the archive scale
     python bench/retrieval.py --sizes 10k --corpus corpus
+    python bench/retrieval.py --sizes 0 --ranking 100k,1m   # the ranking stage's cost only
 
 For each size, a seeded synthetic corpus (Zipf vocabulary of 200,000 words, passages of
 40 to 120 tokens, 200 questions of 3 to 10 mid-frequency words) is indexed by both; the
 table shows build time, peak memory, top-5 query latency (p50, p99), the speed-up and
 the top-10 agreement (ids and scores to 1e-6). At 1m, rank-bm25 answers a sample of 20
 questions. With --corpus it also times the analyzer and indexing a real folder.
+
+With --ranking, for each size a generated corpus of article files (four passages an
+article, pseudo-words; see `bench/load.py`) is loaded as the bot loads it, and the table
+shows what the second ranking stage costs: the build with and without the article
+vectors (the embedding timed on its own), and each question's time asked at a date,
+words alone (`lexical_only`) against the default, p50 of both and of the difference.
 Absolute times vary by machine; ratios less so.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
+import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +39,11 @@ from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval import BM25Index, BM25Params, Library, analyze  # noqa: E402
+from bench.load import generate_corpus  # noqa: E402
+from retrieval import BM25Index, BM25Params, Library, LibraryOptions, analyze  # noqa: E402
 from retrieval.corpus import load_corpus  # noqa: E402
 from retrieval.index import top_k  # noqa: E402
+from retrieval.semantic import article_text, embedder  # noqa: E402
 
 VOCABULARY = 200_000
 QUESTIONS = 200
@@ -209,6 +222,60 @@ def real_text(folder: Path) -> None:
     print(f"indexing  {time.perf_counter() - started:.2f} s for {len(library.passages):,} passages")
 
 
+def ranking_cost(size: int, seed: int) -> dict[str, Any]:
+    """Build and per-question cost of the ranking stage on a generated corpus of `size` passages."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        vocabulary = generate_corpus(folder, size, seed)
+        embedder()  # the model's files, loaded once per process like the bot's
+        started = time.perf_counter()
+        library = Library.load(folder)
+        build = time.perf_counter() - started
+    texts = [article_text(article) for article in library.articles]
+    started = time.perf_counter()
+    embedder().embed(texts)
+    vectors = time.perf_counter() - started
+    lexical = dataclasses.replace(library, options=LibraryOptions(lexical_only=True))
+    rng = random.Random(seed)
+    questions = [" ".join(rng.sample(vocabulary[200:5000], 3)) for _ in range(QUESTIONS)]
+    now = dt.date.fromordinal(int(library.articles.ordinals.max()))
+    times: dict[str, list[float]] = {"lexical": [], "default": []}
+    for question in questions[:5]:
+        library.search(question, now=now)  # warm the buffers and the event keys
+    for question in questions:
+        for name, served in (("lexical", lexical), ("default", library)):
+            started = time.perf_counter()
+            served.search(question, k=5, now=now)
+            times[name].append((time.perf_counter() - started) * 1000)
+    added = [d - w for d, w in zip(times["default"], times["lexical"], strict=True)]
+    return {
+        "size": len(library.passages),
+        "articles": len(library.articles),
+        "build": build,
+        "vectors": vectors,
+        "lexical_p50": percentiles(times["lexical"])[0],
+        "default_p50": percentiles(times["default"])[0],
+        "added_p50": percentiles(added)[0],
+    }
+
+
+def print_ranking(rows: list[dict[str, Any]]) -> None:
+    print("\nranking stage: build with and without article vectors; top 5 asked at a date, ms")
+    header = (
+        "passages  articles  build s  of it vectors s  without s  ratio"
+        "  p50 words alone  p50 default  added p50"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        without = row["build"] - row["vectors"]
+        print(
+            f"{row['size']:>8,} {row['articles']:>9,} {row['build']:>8.1f} {row['vectors']:>16.1f}"
+            f" {without:>10.1f} {row['build'] / without:>6.2f}x"
+            f" {row['lexical_p50']:>16.2f} {row['default_p50']:>12.2f} {row['added_p50']:>10.2f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -216,15 +283,25 @@ def main() -> None:
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated passage counts: 10k,100k,1m")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--corpus", type=Path, help="also time the analyzer and indexing of this folder")
+    parser.add_argument(
+        "--ranking", metavar="SIZES", help="also time the ranking stage at these passage counts: 100k,1m"
+    )
     args = parser.parse_args()
     params = BM25Params()
     rows = []
-    for size in [parse_size(s) for s in args.sizes.split(",") if s.strip()]:
+    for size in [parse_size(s) for s in args.sizes.split(",") if s.strip() and parse_size(s)]:
         print(f"size {label(size)} ...", file=sys.stderr, flush=True)
         rows.append(run_size(size, params, args.seed, oracle_sample=20 if size >= 1_000_000 else None))
-    print_table(rows, params)
+    if rows:
+        print_table(rows, params)
     if args.corpus:
         real_text(args.corpus)
+    if args.ranking:
+        ranking = []
+        for size in [parse_size(s) for s in args.ranking.split(",") if s.strip()]:
+            print(f"ranking stage {label(size)} ...", file=sys.stderr, flush=True)
+            ranking.append(ranking_cost(size, args.seed))
+        print_ranking(ranking)
 
 
 if __name__ == "__main__":

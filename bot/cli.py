@@ -439,11 +439,13 @@ def matched_words(hit: Hit) -> list[str]:
 def format_group(rank: int, hits: Sequence[Hit]) -> str:
     """An article's hits for the terminal: headline and date once, then each passage, matches in **bold**."""
     article = hits[0].article
-    scores = "  ".join(f"score {hit.score:.2f}" for hit in hits)
-    lines = [f"{rank}. {article.headline}", f"   {article.date}  {scores}  [{article.id}]"]
+    scores = ", ".join(f"{hit.score:.2f}" for hit in hits)
+    lines = [f"{rank}. {article.headline}", f"   {article.date}  score {scores}  [{article.id}]"]
     if article.url:
         lines.append(f"   {article.url}")
-    for hit in hits:
+    for number, hit in enumerate(hits):
+        if number:
+            lines.append("   —")
         text = hit.passage.text
         start, end = snippet_span(text, hit.matched, SNIPPET_CHARS)
         shown = ("…" if start else "") + mark(text[start:end], hit.matched) + ("…" if end < len(text) else "")

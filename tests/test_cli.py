@@ -64,7 +64,7 @@ def test_ask_shows_an_articles_headline_once_above_its_passages(capsys: pytest.C
     out = capsys.readouterr().out
     assert out.count("Ukraine's Minister of Defense Rustem Umerov") == 1  # two passages, one heading
     assert out.startswith("1. Ukraine's Minister of Defense") and "\n2. " not in out
-    assert out.count("score ") == 2
+    assert out.count("score ") == 1 and "\n   —\n" in out  # two scores on one line, passages apart
 
 
 def test_ask_as_of_a_date_before_the_corpus_finds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
