@@ -372,6 +372,8 @@ class Library:
         scores go to the newer article; at most `per_article` passages of one article;
         near-identical passages of several articles are one story, shown once. With
         `now`, the question is answered as if asked that day: no article dated after it.
+        Unless `options.lexical_only`, the best lexical candidates are then re-scored by
+        meaning, the period the question names and recency (`rerank`).
         """
         terms = self.query_terms(question)
         if not terms:
