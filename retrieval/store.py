@@ -63,7 +63,9 @@ MANIFEST = "manifest.json"
 DAMAGED = "damaged"
 """Written into a build folder found damaged while serving: no later start or reload opens it."""
 POSTINGS = ("doc_ids", "term_freqs")
-"""Memory-mapped, not read into memory: they are nearly all of the index's bytes."""
+MAPPED = (*POSTINGS, "article_vectors")
+"""Memory-mapped, not read into memory: the postings and the article vectors are nearly
+all of the index's bytes."""
 ARRAYS = (
     "offsets",
     "doc_ids",
@@ -214,7 +216,7 @@ def _open_checked(
     for name in ARRAYS:
         path = folder / f"{name}.npy"
         data = _check_file(path, files[path.name])
-        parts[name] = np.load(path, mmap_mode="r") if name in POSTINGS else np.load(io.BytesIO(data))
+        parts[name] = np.load(path, mmap_mode="r") if name in MAPPED else np.load(io.BytesIO(data))
     parts["vocabulary"] = _read_text(folder / "vocabulary.txt", files).split("\n")
     parts["article_columns"] = json.loads(_read_text(folder / "articles.json", files))
     parts["event_sentences"] = json.loads(_read_text(folder / "events.json", files))

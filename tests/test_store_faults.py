@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from retrieval import Library
-from retrieval.store import DAMAGED, FILES, MANIFEST, POINTER, POSTINGS, TEXTS
+from retrieval.store import DAMAGED, FILES, MANIFEST, MAPPED, POINTER, TEXTS
 from tests.conftest import ROOT, SHIPPED_CORPUS, article
 
 EVAL_CORPUS = ROOT / "tests" / "fixtures" / "eval" / "corpus"
@@ -203,7 +203,7 @@ def damage_in_place(path: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["truncate", "edit"])
-@pytest.mark.parametrize("name", [name for name in SAVED_FILES if name.removesuffix(".npy") not in POSTINGS])
+@pytest.mark.parametrize("name", [name for name in SAVED_FILES if name.removesuffix(".npy") not in MAPPED])
 def test_damage_under_a_running_library_is_never_shown_and_a_reload_rebuilds(
     corpus: Path, fresh: Library, cache: Path, caplog: pytest.LogCaptureFixture, name: str, how: str
 ) -> None:
@@ -276,8 +276,8 @@ def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
     assert events[switch + 1 :] == [("fsync", str(cache))]  # the rename itself
 
 
-@pytest.mark.parametrize("name", [f"{name}.npy" for name in POSTINGS])
-def test_postings_edited_under_a_running_library_are_rebuilt_by_the_next_reload(
+@pytest.mark.parametrize("name", [f"{name}.npy" for name in MAPPED])
+def test_mapped_arrays_edited_under_a_running_library_are_rebuilt_by_the_next_reload(
     corpus: Path, fresh: Library, cache: Path, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
     """They stay memory-mapped while serving (see the README); a reload checks them again."""
