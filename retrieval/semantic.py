@@ -97,17 +97,27 @@ class Embedder:
         return out
 
     def _pool(self, pieces: list[list[int]]) -> Vectors:
-        """Mean of each text's word-piece vectors, normalised; vectorised over the batch."""
-        lengths = np.fromiter((len(ids) for ids in pieces), dtype=np.int64, count=len(pieces))
+        """Mean of each text's word-piece vectors, normalised.
+
+        Text by text, so that a text's vector never depends on the others of its batch (an
+        article updated alone equals the same article built with all the rest); in
+        float32, from a float32 copy of the table when there are many texts to embed.
+        """
+        table = self._table32() if len(pieces) > _BATCH // 8 else self.table
         pooled = np.zeros((len(pieces), self.dims), dtype=np.float32)
-        present = np.flatnonzero(lengths)
-        if len(present):
-            flat = np.fromiter((i for ids in pieces for i in ids), dtype=np.int64, count=int(lengths.sum()))
-            starts = np.r_[0, np.cumsum(lengths)[:-1]][present]
-            sums = np.add.reduceat(self.table[flat].astype(np.float32), starts, axis=0)
-            pooled[present] = sums / lengths[present, None]
+        for row, ids in enumerate(pieces):
+            if ids:
+                pooled[row] = table[ids].sum(axis=0, dtype=np.float32) / len(ids)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.where(norms == 0, 1, norms)).astype(np.float16)
+
+    def _table32(self) -> npt.NDArray[np.float32]:
+        """The table in float32 (32 MB at 256 dimensions), made once, for index builds."""
+        with _lock:
+            wide = _wide.get(self.dims)
+            if wide is None:
+                wide = _wide[self.dims] = np.asarray(self.table, dtype=np.float32)
+            return wide
 
     def embed_one(self, text: str) -> npt.NDArray[np.float32]:
         """One text's unit vector, in float32 for scoring."""
@@ -115,6 +125,7 @@ class Embedder:
 
 
 _loaded: dict[int, Embedder] = {}
+_wide: dict[int, npt.NDArray[np.float32]] = {}
 _lock = threading.Lock()
 
 

@@ -139,3 +139,11 @@ def test_narrower_vectors_are_a_prefix_of_the_model(dims: int) -> None:
     assert np.array_equal(narrow.table, wide.table[:, :dims])
     with pytest.raises(ValueError, match="choose 64, 128 or 256"):
         embedder(100)
+
+
+def test_an_articles_vector_does_not_depend_on_the_others_embedded_with_it() -> None:
+    texts = [f"Report {n}: grain ships left Odesa on day {n} of the corridor." for n in range(200)]
+    together = embedder().embed(texts)
+    alone = np.stack([embedder().embed([text])[0] for text in texts])
+    assert np.array_equal(together, alone)  # so an update's vectors equal a full build's
+    assert not np.array_equal(together[0], together[1])
