@@ -11,16 +11,17 @@ from __future__ import annotations
 import array
 import itertools
 import math
-import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BM25Index", "BM25Params", "Variant", "top_k"]
+from . import kernels
+
+__all__ = ["BM25Index", "BM25Params", "Ranking", "Variant", "top_k"]
 
 Variant = Literal["okapi", "l", "plus"]
 IntArray = npt.NDArray[np.int64]
@@ -56,6 +57,34 @@ class BM25Params:
         return {"okapi": 0.0, "l": 0.5, "plus": 1.0}[self.variant]
 
 
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """What decides a top k besides BM25: recency, an as-of date, a prior, a cap per group.
+
+    `recency` (one value per document, e.g. its date as an ordinal) breaks ties to the
+    higher value. With `until`, documents whose recency is above it are left out, and
+    `decay` = (weight, days) multiplies each score by
+    1 - weight + weight * exp(-(until - recency) / days). `groups` (one per document) and
+    `per_group` keep at most that many documents of one group.
+    """
+
+    recency: npt.NDArray[np.int32] | None = None
+    until: int | None = None
+    decay: tuple[float, float] | None = None
+    groups: npt.NDArray[np.int32] | None = None
+    per_group: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    rows: IntArray
+    weights: FloatArray
+    """idf x count in the query, in fixed-point units (times `scale`)."""
+    bounds: IntArray
+    scale: float
+    constant: float
+
+
 class BM25Index:
     """Postings and statistics for exact BM25 scoring of a fixed set of documents."""
 
@@ -65,23 +94,29 @@ class BM25Index:
         vocabulary: dict[str, int],
         offsets: IntArray,
         doc_ids: npt.NDArray[np.int32],
-        term_freqs: npt.NDArray[np.int32],
+        term_freqs: npt.NDArray[np.integer],
         doc_lengths: npt.NDArray[np.int32],
     ) -> None:
         self.params = params
         self.vocabulary = vocabulary
-        self.offsets = offsets
-        self.doc_ids = doc_ids
-        self.term_freqs = term_freqs
-        self.doc_lengths = doc_lengths
+        self.offsets = _frozen(offsets, np.int64)
+        self.doc_ids = _frozen(doc_ids, np.int32)
+        self.term_freqs = _frozen(term_freqs, np.asarray(term_freqs).dtype.type)
+        self.doc_lengths = _frozen(doc_lengths, np.int32)
         self.size = len(doc_lengths)
         doc_freqs = np.diff(offsets).astype(np.float64)
         self.idf = _idf(params, doc_freqs, self.size)
-        average = float(doc_lengths.sum()) / self.size if self.size else 1.0
-        self.length_norm = 1 - params.b + params.b * doc_lengths / (average or 1.0)
-        self._lock = threading.Lock()
-        self._buffer: FloatArray | None = None
-        self._seen: npt.NDArray[np.bool_] | None = None
+        average = float(self.doc_lengths.sum(dtype=np.int64)) / self.size if self.size else 1.0
+        variant = {"okapi": kernels.OKAPI, "l": kernels.L, "plus": kernels.PLUS}[params.variant]
+        longest = int(self.doc_lengths.max()) if self.size else 0
+        lengths = min(longest + 1, TABLE_LENGTHS)
+        table = kernels.weight_table(
+            variant, params.k1, params.b, average or 1.0, params.lower_bound, TABLE_TFS, lengths
+        )
+        self._postings = (self.offsets, self.doc_ids, self.term_freqs, self.doc_lengths)
+        self._weighting = (table, variant, params.k1, params.b, average or 1.0, params.lower_bound)
+        self._term_maxima = np.full(len(vocabulary), np.nan)
+        """Each term's highest weight before idf, found on the term's first use."""
 
     @classmethod
     def build(cls, documents: Iterable[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
@@ -120,7 +155,8 @@ class BM25Index:
         new_counts = np.diff(added.offsets)
         row_ends = np.repeat(kept_offsets[1:], new_counts)
         doc_ids = np.insert(kept_docs, row_ends, added.doc_ids + int(keep.sum()))
-        term_freqs = np.insert(kept_freqs, row_ends, added.term_freqs)
+        wide = np.promote_types(kept_freqs.dtype, added.term_freqs.dtype)
+        term_freqs = _narrowed(np.insert(kept_freqs.astype(wide), row_ends, added.term_freqs))
         offsets = kept_offsets + added.offsets
         used = np.diff(offsets) > 0  # a term only removed documents held would skew Okapi's mean idf
         names = list(vocabulary)
@@ -173,7 +209,7 @@ class BM25Index:
             {term: number for number, term in enumerate(vocabulary)},
             offsets,
             doc_ids,
-            term_freqs,
+            _narrowed(term_freqs),
             lengths.astype(np.int32),
         )
 
@@ -193,53 +229,76 @@ class BM25Index:
         """Return the documents sharing a term with `query` (ascending) and their BM25 scores.
 
         A query term counts as often as it occurs, as in rank-bm25. Documents with no
-        query term are left out even where the variant would give them a score. Scores
-        accumulate in a dense buffer indexed by document, so no posting list is sorted.
+        query term are left out even where the variant would give them a score. Every
+        posting of every query term is scored: the reference that `top` must agree with.
         """
-        rows = [
-            (self.vocabulary[term], count)
-            for term, count in Counter(query).items()
-            if term in self.vocabulary
-        ]
-        if not rows:
+        prepared = self._prepare(query)
+        if prepared is None:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
-        constant = 0.0
-        with self._lock:
-            buffer, seen = self._buffers()
-            for row, count in rows:
-                ids, tfs = self._row(row)
-                part, offset = self._term_scores(row, ids, tfs, count)
-                buffer[ids] += part
-                seen[ids] = True
-                constant += offset
-            candidates = ids if len(rows) == 1 else np.flatnonzero(seen).astype(np.int32)
-            scores = buffer[candidates] + constant
-            buffer[candidates] = 0.0
-            seen[candidates] = False
-        return candidates, scores
+        found, fixed = kernels.exhaustive(self._postings, self._weighting, prepared.rows, prepared.weights)
+        return found, fixed / prepared.scale + prepared.constant
 
-    def _term_scores(
-        self, row: int, ids: npt.NDArray[np.int32], tfs: npt.NDArray[np.int32], count: int
-    ) -> tuple[FloatArray, float]:
-        """One term's contribution to the documents holding it, and to every document."""
-        params = self.params
-        k1, delta = params.k1, params.lower_bound
-        idf = self.idf[row] * count
-        tf = tfs.astype(np.float64)
-        norm = self.length_norm[ids]
-        if params.variant == "okapi":
-            return idf * (tf * (k1 + 1) / (tf + k1 * norm)), 0.0
-        if params.variant == "plus":
-            return idf * (tf * (k1 + 1) / (k1 * norm + tf)), idf * delta
-        ctd = tf / norm
-        return idf * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta), 0.0
+    def top(
+        self, query: Sequence[str], k: int, ranking: Ranking | None = None
+    ) -> tuple[npt.NDArray[np.int32], FloatArray]:
+        """The best `k` documents sharing a term with `query`, and their scores, best first.
 
-    def _buffers(self) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-        """Score and membership buffers, one slot per document, allocated on first use."""
-        if self._buffer is None or self._seen is None:
-            self._buffer = np.zeros(self.size, dtype=np.float64)
-            self._seen = np.zeros(self.size, dtype=bool)
-        return self._buffer, self._seen
+        The same documents and scores as ranking everything `score` returns (ties to a
+        higher `ranking.recency`, then to the lower document number), but pruned: whole
+        stretches of the commonest terms' postings are skipped when they cannot change
+        the top k (see `kernels.top_k`). `ranking` adds what a search applies on the way:
+        an as-of date, a recency prior and a cap per group.
+        """
+        prepared = self._prepare(query)
+        if prepared is None or k <= 0:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
+        ranking = ranking or Ranking()
+        recency = _NONE if ranking.recency is None else _frozen(ranking.recency, np.int32)
+        groups = _NONE if ranking.groups is None or ranking.per_group is None else ranking.groups
+        weight, days = ranking.decay or (0.0, 1.0)
+        if ranking.until is None or ranking.recency is None:
+            weight = 0.0  # the prior counts age from the as-of date
+        return kernels.top_k(
+            self._postings, self._weighting, prepared.rows, prepared.weights, prepared.bounds,
+            prepared.scale, prepared.constant, k, recency, -1 if ranking.until is None else ranking.until,
+            weight, days, _frozen(groups, np.int32), ranking.per_group or 0, WINDOW,
+        )  # fmt: skip
+
+    def holding(self, terms: Sequence[str], doc_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+        """For each of `doc_ids` (rows) and each of `terms` (columns), whether the document holds it."""
+        rows = np.asarray([self.vocabulary.get(term, -1) for term in terms], dtype=np.int64)
+        known = rows >= 0
+        found = np.zeros((len(doc_ids), len(terms)), dtype=bool)
+        if known.any():
+            found[:, known] = kernels.matches(self.offsets, self.doc_ids, rows[known], doc_ids)
+        return found
+
+    def _prepare(self, query: Sequence[str]) -> _Prepared | None:
+        """The query's term rows, weights (idf x count) and bounds, in the units of one scale."""
+        vocabulary = self.vocabulary
+        counted = [(vocabulary[term], count) for term, count in Counter(query).items() if term in vocabulary]
+        if not counted:
+            return None
+        rows = np.asarray([row for row, _ in counted], dtype=np.int64)
+        counts = np.asarray([count for _, count in counted], dtype=np.float64)
+        weights = self.idf[rows] * counts
+        maxima = self._maxima(rows)
+        reach = float(np.abs(weights * maxima).sum())
+        # fixed-point units: as fine as 2**-40, but no sum of contributions may pass 2**60
+        scale = 2.0 ** min(40, 60 - math.ceil(math.log2(reach + 1)))
+        scaled = weights * scale
+        bounds = np.where(weights > 0, np.floor(scaled * maxima) + 1, 1).astype(np.int64)
+        constant = float(weights.sum()) * self.params.lower_bound if self.params.variant == "plus" else 0.0
+        return _Prepared(rows, scaled, bounds, scale, constant)
+
+    def _maxima(self, rows: IntArray) -> FloatArray:
+        """The highest weight before idf of each term row, computed once per term."""
+        maxima = self._term_maxima[rows]
+        for position in np.flatnonzero(np.isnan(maxima)).tolist():
+            row = int(rows[position])
+            found = kernels.term_bound(self._postings, self._weighting, row)
+            maxima[position] = self._term_maxima[row] = found
+        return maxima
 
     def contains(self, term: str, doc_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
         """Tell for each of `doc_ids` whether it holds `term` (postings are sorted)."""
@@ -251,6 +310,36 @@ class BM25Index:
 
 
 CHUNK_TOKENS = 4_000_000
+WINDOW = 4096
+"""Documents scored at a time by `top`: the buffer's size (a power of two, a multiple of 64)."""
+TABLE_TFS, TABLE_LENGTHS = 32, 4096
+"""The weight table's extent (see `kernels.weight_table`); rarer postings are computed."""
+_NONE = np.empty(0, dtype=np.int32)
+_NONE.flags.writeable = False
+
+
+def _narrowed(term_freqs: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+    """Term frequencies in the smallest type that holds them: a byte each, in practice.
+
+    Scoring a long question reads millions of postings, and memory bandwidth is what
+    limits it: a byte instead of four for each frequency makes a posting 5 bytes, not 8.
+    """
+    largest = int(term_freqs.max()) if len(term_freqs) else 0
+    for kind in (np.uint8, np.uint16):
+        if largest <= np.iinfo(kind).max:
+            return term_freqs.astype(kind)
+    return term_freqs.astype(np.int32)
+
+
+def _frozen(values: npt.ArrayLike, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    """A read-only view (a copy only if the type differs), so compiled code sees one array type.
+
+    A memory-mapped array stays one: the view shares its mapping.
+    """
+    same = isinstance(values, np.ndarray) and values.dtype == dtype
+    view = (values if same else np.asarray(values, dtype=dtype)).view()  # type: ignore[union-attr]
+    view.flags.writeable = False
+    return view
 
 
 def _token_ids(

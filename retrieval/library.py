@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,11 +27,11 @@ from .analyzer import analyze, plain_terms
 from .corpus import DUPLICATE_ID, load_files
 from .errors import CorpusError, IndexFileError
 from .folder import CorpusFolder, corpus_files
-from .index import BM25Index, BM25Params, top_k
+from .index import BM25Index, BM25Params, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
 from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
-from .rerank import EVENT_KEY, CorpusSignals, RerankOptions, recency_prior, rerank
+from .rerank import EVENT_KEY, CorpusSignals, RerankOptions, rerank
 from .semantic import DEFAULT_DIMS, article_text, embedder, model_name
 from .stories import fold_same_story, same_story_by
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
@@ -378,29 +378,35 @@ class Library:
         terms = self.query_terms(question)
         if not terms:
             return SearchResult((), terms, "the question has no searchable words, only stop words or symbols")
-        doc_ids, scores = self.index.score(terms)
-        if now is not None and len(doc_ids):
-            known = self.passage_recency[doc_ids] <= now.toordinal()
-            doc_ids, scores = doc_ids[known], scores[known]
-            if not self.options.reranked and self._wants_recent(question):
-                age = now.toordinal() - self.passage_recency[doc_ids]
-                scores = recency_prior(scores, age, self.options.recency_weight, self.options.recency_days)
-        if not len(doc_ids):
-            return SearchResult((), terms, "no passage contains any of its words")
-        if self.options.reranked:
-            doc_ids, scores = self._rerank(question, doc_ids, scores, now, 4 * k)
         owner = self.passages.owner
-        chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
-        picked = doc_ids[chosen]
-        matched = {term: self.index.contains(term, picked) for term in set(terms)}
+        until = None if now is None else now.toordinal()
+        if self.options.reranked:
+            # the best lexical candidates as of `now`, re-scored; then 2k of them, capped per article
+            limit = max(self.options.rerank.candidates, 4 * k)
+            doc_ids, scores = self.index.top(terms, limit, Ranking(self.passage_recency, until=until))
+            if not len(doc_ids):
+                return SearchResult((), terms, "no passage contains any of its words")
+            doc_ids, scores = self._rerank(question, doc_ids, scores, now, 4 * k)
+            chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
+            picked, scores = doc_ids[chosen], scores[chosen]
+        else:
+            ranking = Ranking(self.passage_recency, until=until, groups=owner, per_group=per_article)
+            if now is not None and self._wants_recent(question):
+                ranking = replace(ranking, decay=(self.options.recency_weight, self.options.recency_days))
+            # 2k candidates, so that folding copies of one story still leaves k
+            picked, scores = self.index.top(terms, 2 * k, ranking)
+            if not len(picked):
+                return SearchResult((), terms, "no passage contains any of its words")
+        distinct = sorted(set(terms))
+        holding = self.index.holding(distinct, picked)
         hits = []
-        for row, (position, doc) in enumerate(zip(chosen, picked.tolist(), strict=True)):
+        for doc, score, row in zip(picked.tolist(), scores.tolist(), holding.tolist(), strict=True):
             try:
                 passage, article = self.passages[doc], self.articles[owner[doc]]
             except IndexFileError:  # its saved text is damaged and its file changed since: not shown
                 continue
-            found = frozenset(term for term, where in matched.items() if where[row])
-            hits.append(Hit(passage, article, float(scores[position]), found))
+            found = frozenset(term for term, where in zip(distinct, row, strict=True) if where)
+            hits.append(Hit(passage, article, float(score), found))
         same_story = None
         if self.options.reranked and self.options.rerank.fold_stories:
             rows = owner[picked]

@@ -1,11 +1,19 @@
+import math
+import os
 import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 from retrieval import BM25Index, BM25Params
-from retrieval.index import top_k
+from retrieval.index import Ranking
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ORACLES = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
 
@@ -65,22 +73,168 @@ def _arrays(*values: int) -> np.ndarray:
     return np.asarray(values, dtype=np.int32)
 
 
+def exhaustive_top(index: BM25Index, query: list[str], k: int, ranking: Ranking) -> list[tuple[int, float]]:
+    """The top k by the definition: score everything, filter, weigh by age, sort, cap per group."""
+    ids, scores = index.score(query)
+    recency = ranking.recency if ranking.recency is not None else np.zeros(index.size, dtype=np.int32)
+    ranked = []
+    for doc, score in zip(ids.tolist(), scores.tolist(), strict=True):
+        if ranking.until is not None and recency[doc] > ranking.until:
+            continue
+        if ranking.decay and ranking.until is not None:
+            weight, days = ranking.decay
+            score *= 1 - weight + weight * math.exp(-(ranking.until - int(recency[doc])) / days)
+        ranked.append((-score, -int(recency[doc]), doc, score))
+    chosen: list[tuple[int, float]] = []
+    taken: dict[int, int] = {}
+    for _, _, doc, score in sorted(ranked):
+        if ranking.groups is not None and ranking.per_group is not None:
+            group = int(ranking.groups[doc])
+            if taken.get(group, 0) >= ranking.per_group:
+                continue
+            taken[group] = taken.get(group, 0) + 1
+        chosen.append((doc, score))
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+@pytest.mark.parametrize("variant", ["okapi", "l", "plus"])
+@pytest.mark.parametrize("window", [64, 4096])  # many windows, or one
+def test_pruned_top_k_equals_exhaustive_scoring(
+    variant: str, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrieval.index.WINDOW", window)
+    rng = random.Random(window)
+    documents, vocabulary = generated_corpus(3000)
+    for number in range(0, 3000, 97):  # copies of one passage: ties that must go to the newer
+        documents[number] = list(documents[1])
+    index = BM25Index.build(documents, BM25Params(variant))  # type: ignore[arg-type]
+    recency = np.asarray([rng.randint(700, 760) for _ in documents], dtype=np.int32)
+    groups = np.asarray([number // rng.choice([1, 3]) for number in range(len(documents))], dtype=np.int32)
+    rankings = [
+        Ranking(),
+        Ranking(recency),
+        Ranking(recency, until=730),  # an as-of date: newer documents left out
+        Ranking(recency, until=745, decay=(0.3, 14.0)),  # and the recency prior
+        Ranking(recency, groups=groups, per_group=2),
+        Ranking(recency, until=750, decay=(0.5, 3.0), groups=groups, per_group=1),
+    ]
+    for trial in range(60):
+        # short questions of rare words, news-length ones, and long ones of frequent words
+        length = [3, 10, 200][trial % 3]
+        query = rng.choices(vocabulary[: 50 if length == 200 else 2000], k=length) + documents[1][:2]
+        k = rng.choice([1, 5, 10, 40])
+        ranking = rankings[trial % len(rankings)]
+        ids, scores = index.top(query, k, ranking)
+        expected = exhaustive_top(index, query, k, ranking)
+        assert list(zip(ids.tolist(), scores.tolist(), strict=True)) == expected
+
+
+@pytest.mark.parametrize("variant", ["okapi", "l", "plus"])
+def test_top_k_scores_equal_rank_bm25(variant: str) -> None:
+    documents, vocabulary = generated_corpus(2000)
+    params = BM25Params(variant)  # type: ignore[arg-type]
+    delta = {} if variant == "okapi" else {"delta": params.lower_bound}
+    oracle = ORACLES[variant](documents, k1=params.k1, b=params.b, **delta)
+    index = BM25Index.build(documents, params)
+    rng = random.Random(9)
+    for _ in range(30):
+        query = rng.sample(vocabulary[:30], 3) + rng.sample(vocabulary[30:], 4)
+        ids, scores = index.top(query, 10)
+        expected = oracle.get_scores(query)
+        np.testing.assert_allclose(scores, expected[ids], rtol=0, atol=1e-9)
+        # nothing outside the ten scores higher than the tenth (beyond rounding)
+        assert np.sort(expected)[-10] <= scores[-1] + 1e-9
+
+
+def test_copies_of_a_passage_score_exactly_alike_whatever_path_finds_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a rare word leads; the common ones are pruned to lookups in later windows
+    monkeypatch.setattr("retrieval.index.WINDOW", 64)
+    common = [["w0", "w1", "w2"] * 3 for _ in range(2000)]
+    passage = ["rare", "w0", "w1", "w2", "w1"]
+    for number in (5, 900, 1999):
+        common[number] = list(passage)
+    index = BM25Index.build(common)
+    recency = np.arange(len(common), dtype=np.int32)
+    ids, scores = index.top(["rare", "w0", "w1", "w2"] * 5, 3, Ranking(recency))
+    assert ids.tolist() == [1999, 900, 5]  # equal scores, the newest first
+    assert len(set(scores.tolist())) == 1
+
+
 def test_top_k_breaks_ties_by_recency_and_caps_per_group() -> None:
-    ids = _arrays(0, 1, 2, 3, 4)
-    scores = np.asarray([5.0, 5.0, 4.0, 9.0, 8.0])
+    documents = [["a"], ["a"], ["a", "b"], ["a", "b", "b"], ["a", "b", "b"]]
+    index = BM25Index.build(documents)
     groups = _arrays(0, 1, 2, 3, 3)  # documents 3 and 4 are one article
-    recency = _arrays(10, 20, 30, 40, 40)
-    assert top_k(ids, scores, 5, groups, recency, per_group=1) == [3, 1, 0, 2]
-    assert top_k(ids, scores, 2, groups, recency, per_group=None) == [3, 4]
+    recency = _arrays(10, 20, 30, 40, 41)
+    capped = index.top(["a", "b"], 5, Ranking(recency, groups=groups, per_group=1))[0]
+    assert capped.tolist() == [4, 2, 1, 0]
+    assert index.top(["a", "b"], 2, Ranking(recency))[0].tolist() == [4, 3]
 
 
-def test_top_k_widens_its_head_until_enough_groups() -> None:
-    size = 500
-    ids = np.arange(size, dtype=np.int32)
-    scores = np.linspace(100, 1, size)
-    groups = np.where(ids < 400, 0, ids).astype(np.int32)  # the 400 best are one article
-    chosen = top_k(ids, scores, 3, groups, np.zeros(size, dtype=np.int32), per_group=1)
-    assert chosen == [0, 400, 401]
+def test_top_k_fills_k_from_other_groups_when_the_best_are_one_group() -> None:
+    documents = [["x"] * (1 + number % 7) + ["y"] for number in range(500)]
+    index = BM25Index.build(documents)
+    groups = np.where(np.arange(500) < 400, 0, np.arange(500)).astype(np.int32)  # 400 in one article
+    ids, _ = index.top(["x"], 3, Ranking(np.zeros(500, dtype=np.int32), groups=groups, per_group=1))
+    assert len({int(groups[doc]) for doc in ids}) == 3
+
+
+def test_top_k_of_no_known_word_or_no_eligible_document_is_empty() -> None:
+    index = BM25Index.build([["a"], ["b"], ["c"]])
+    assert len(index.top(["zzz"], 5)[0]) == 0
+    future = Ranking(_arrays(50, 60, 70), until=40)  # every document is newer than the as-of date
+    assert len(index.top(["a", "b"], 5, future)[0]) == 0
+
+
+def test_term_frequencies_take_the_smallest_type_and_widen_on_update() -> None:
+    index = BM25Index.build([["a", "b"], ["a"] * 3, ["c"]])
+    assert index.term_freqs.dtype == np.uint8
+    updated = index.updated(np.ones(3, dtype=bool), [["a"] * 300, ["b"]])
+    assert updated.term_freqs.dtype == np.uint16
+    ids, freqs = updated.postings("a")
+    assert ids.tolist() == [0, 1, 3] and freqs.tolist() == [1, 3, 300]
+    oracle = BM25Plus([["a", "b"], ["a"] * 3, ["c"], ["a"] * 300, ["b"]])
+    np.testing.assert_allclose(updated.score(["a"])[1], oracle.get_scores(["a"])[[0, 1, 3]], atol=1e-9)
+
+
+COMPILED_SEARCH = """
+import numpy as np
+from retrieval import BM25Index
+index = BM25Index.build([["a", "b"], ["b", "c"], ["a"]])
+print(index.top(["a"], 2)[0].tolist())
+"""
+
+
+def test_compiled_search_is_cached_where_numba_cache_dir_points(tmp_path: Path) -> None:
+    cache = tmp_path / "numba-cache"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILED_SEARCH], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[2, 0]"
+    assert any(cache.rglob("kernels.top_k-*.nbi"))
+
+
+def test_compiled_search_runs_when_no_cache_folder_is_writable(tmp_path: Path) -> None:
+    # a copy of the package whose __pycache__ cannot be made, and no usable user cache
+    shutil.copytree(ROOT / "retrieval", tmp_path / "retrieval", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "retrieval" / "__pycache__").write_text("a file where a folder would go")
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    env = {
+        **{name: value for name, value in os.environ.items() if name != "NUMBA_CACHE_DIR"},
+        "HOME": str(blocked),
+        "XDG_CACHE_HOME": str(blocked / "cache"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILED_SEARCH], env=env, cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[2, 0]"
+    assert "not cached" in done.stderr
 
 
 def test_building_in_small_chunks_gives_the_same_index(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,457 @@
+"""The index's inner loops, compiled: postings scored, and an exact top-k that skips work.
+
+numba compiles these functions the first time they run and keeps the machine code on
+disk (beside this file, in `NUMBA_CACHE_DIR`, or in the user's cache folder, whichever
+is writable first), so only the first start on a machine pays for the compile.
+
+Scores are summed in fixed point: each term's contribution to a document is rounded to a
+multiple of 2**-scale (scale chosen per query, at most 2**-40), and the integers add up
+exactly in any order. Pruning may visit a document's terms in another order than
+exhaustive scoring does; with integers both give the very same score, so equal passages
+tie exactly and the tie goes to the newer one, whatever path found them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+
+__all__ = ["OKAPI", "PLUS", "L", "exhaustive", "matches", "term_bound", "top_k"]
+
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+OKAPI, L, PLUS = 0, 1, 2
+WALK_WHEN_DENSE = 0.4
+"""In a window thick with candidates, only non-essential terms whose bounds add up to less
+than this fraction of the k-th best score are looked up per candidate; dearer ones are
+walked like essential terms (measured: a pasted article's question 75 -> 45 ms at 1m)."""
+LOWEST = -(2**61)
+"""Below any fixed-point score: the threshold while fewer than k documents are kept."""
+
+
+def _compiled(function: F) -> F:
+    """Compile `function` with numba, cached on disk where any cache folder is writable."""
+    try:
+        return cast(F, numba.njit(cache=True, nogil=True, error_model="numpy")(function))
+    except RuntimeError as error:  # numba found no writable cache folder at all
+        logger.warning("compiled search code is not cached, so each start compiles it: %s", error)
+        return cast(F, numba.njit(nogil=True, error_model="numpy")(function))
+
+
+@_compiled
+def _weight(variant: int, tf: int, norm: float, k1: float, delta: float) -> float:
+    """A term's BM25 weight in one document before idf, as rank-bm25 computes it.
+
+    `norm` is k1 x the document's length normalisation for Okapi and BM25+, the length
+    normalisation itself for BM25L (whose weight rank-bm25 multiplies by tf once more).
+    """
+    f = float(tf)
+    if variant == PLUS:
+        return f * (k1 + 1) / (norm + f)
+    if variant == OKAPI:
+        return f * (k1 + 1) / (f + norm)
+    ctd = f / norm
+    return f * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
+
+
+@_compiled
+def _norm(variant: int, length: int, k1: float, b: float, average: float) -> float:
+    """The `norm` of `_weight` for a document of `length` tokens."""
+    norm = 1 - b + b * length / average
+    return norm if variant == L else k1 * norm
+
+
+@_compiled
+def weight_table(
+    variant: int, k1: float, b: float, average: float, delta: float, tfs: int, lengths: int
+) -> Any:
+    """`_weight` for every term frequency below `tfs` and document length below `lengths`.
+
+    A document's weight depends only on the term's frequency in it and on its length, and
+    most postings have a small frequency in a passage of ordinary length: looking the
+    weight up spares a division per posting, and gives the very same number.
+    """
+    table = np.empty((tfs, lengths), np.float64)
+    for length in range(lengths):
+        norm = _norm(variant, length, k1, b, average)
+        for tf in range(tfs):
+            table[tf, length] = _weight(variant, tf, norm, k1, delta)
+    return table
+
+
+@_compiled
+def _lookup(tf: int, length: int, weighting: Any) -> float:
+    """`_weight` of a posting: from the table when it holds it (see `weight_table`)."""
+    table, variant, k1, b, average, delta = weighting
+    if tf < table.shape[0] and length < table.shape[1]:
+        return table[tf, length]  # type: ignore[no-any-return]
+    return _weight(variant, tf, _norm(variant, length, k1, b, average), k1, delta)
+
+
+@_compiled
+def _fixed(value: float) -> int:
+    """`value`, already in fixed-point units, rounded (the same value, the same integer)."""
+    return int(value + 0.5)
+
+
+@_compiled
+def term_bound(postings: Any, weighting: Any, row: int) -> float:
+    """The largest `_weight` of a term over the documents holding it."""
+    offsets, doc_ids, tfs, lengths = postings
+    best = 0.0
+    for p in range(offsets[row], offsets[row + 1]):
+        best = max(best, _lookup(tfs[p], lengths[doc_ids[p]], weighting))
+    return best
+
+
+@_compiled
+def exhaustive(postings: Any, weighting: Any, rows: Any, weights: Any) -> tuple[Any, Any]:
+    """Every document holding a query term (ascending) and its fixed-point score.
+
+    `weights` are each term's idf x its count in the query, times the fixed-point scale
+    (a power of two, so that the scaled products round as the unscaled ones would).
+    """
+    offsets, doc_ids, tfs, lengths = postings
+    sums = np.zeros(len(lengths), np.int64)
+    seen = np.zeros(len(lengths), np.bool_)
+    for i in range(len(rows)):
+        row, weight = rows[i], weights[i]
+        for p in range(offsets[row], offsets[row + 1]):
+            doc = doc_ids[p]
+            sums[doc] += _fixed(weight * _lookup(tfs[p], lengths[doc], weighting))
+            seen[doc] = True
+    found = np.flatnonzero(seen).astype(np.int32)
+    return found, sums[found]
+
+
+@_compiled
+def matches(offsets: Any, doc_ids: Any, rows: Any, docs: Any) -> Any:
+    """For each of `docs` and each term row, whether the document holds the term."""
+    found = np.zeros((len(docs), len(rows)), np.bool_)
+    for j in range(len(rows)):
+        start, end = offsets[rows[j]], offsets[rows[j] + 1]
+        for i in range(len(docs)):
+            p = _advance(doc_ids, start, end, docs[i])
+            found[i, j] = p < end and doc_ids[p] == docs[i]
+    return found
+
+
+@_compiled
+def _advance(doc_ids: Any, p: int, end: int, doc: int) -> int:
+    """The first position from `p` on whose document is at least `doc` (galloping search)."""
+    if p >= end or doc_ids[p] >= doc:
+        return p
+    step = 1
+    low = p
+    while low + step < end and doc_ids[low + step] < doc:
+        low += step
+        step *= 2
+    high = min(low + step, end)  # doc_ids[low] < doc <= doc_ids[high], or high == end
+    while high - low > 1:
+        middle = (low + high) // 2
+        if doc_ids[middle] < doc:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_BIT_INDEX = np.array(
+    [
+        0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
+        62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+        63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+        46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
+    ],
+    dtype=np.int64,
+)  # fmt: skip
+
+
+@_compiled
+def _final(fixed: int, scale: float, constant: float, age: int, decay: float, days: float) -> float:
+    """A document's score as returned: fixed point back to float, the constant, the prior."""
+    value = fixed / scale + constant
+    if decay > 0.0:
+        value *= 1 - decay + decay * np.exp(-age / days)
+    return value
+
+
+@_compiled
+def _ceiling(fixed: int, scale: float, constant: float, decay: float) -> float:
+    """The highest `_final` any recency can give a document of this fixed-point score."""
+    value = fixed / scale + constant
+    if decay > 0.0:
+        value *= (1 - decay + decay * 1.0) if value >= 0 else (1 - decay)
+    return value
+
+
+@_compiled
+def _threshold(score: float, scale: float, constant: float, decay: float) -> int:
+    """The least fixed-point score whose ceiling reaches `score`: below it, no document can."""
+    low, high = LOWEST, -LOWEST  # ceiling(low) < score <= ceiling(high), both by construction
+    if _ceiling(low, scale, constant, decay) >= score:
+        return low
+    while high - low > 1:
+        middle = low + (high - low) // 2
+        if _ceiling(middle, scale, constant, decay) >= score:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+@_compiled
+def _better(score: float, recency: int, doc: int, other_score: float, other_recency: int, other: int) -> bool:
+    """Rank order: higher score, then newer, then the lower document number."""
+    if score != other_score:
+        return score > other_score
+    if recency != other_recency:
+        return recency > other_recency
+    return doc < other
+
+
+@_compiled
+def _worst(count: int, docs: Any, scores: Any, recencies: Any) -> int:
+    worst = 0
+    for i in range(1, count):
+        if _better(scores[worst], recencies[worst], docs[worst], scores[i], recencies[i], docs[i]):
+            worst = i
+    return worst
+
+
+@_compiled
+def _offer(
+    doc: int,
+    score: float,
+    when: int,
+    k: int,
+    docs: Any,
+    scores: Any,
+    recencies: Any,
+    kept: int,
+    groups: Any,
+    per_group: int,
+) -> tuple[int, bool]:
+    """Keep `doc` among the best k if it belongs there; return the new count and whether it did.
+
+    With `groups`, a document whose group already has `per_group` kept documents takes
+    the place of the weakest of them if it is better, and is turned away otherwise.
+    """
+    if len(groups) > 0:
+        group = groups[doc]
+        same = 0
+        weakest = -1
+        for i in range(kept):
+            if groups[docs[i]] == group:
+                same += 1
+                if weakest < 0 or _better(
+                    scores[weakest], recencies[weakest], docs[weakest], scores[i], recencies[i], docs[i]
+                ):
+                    weakest = i
+        if same >= per_group:
+            if not _better(score, when, doc, scores[weakest], recencies[weakest], docs[weakest]):
+                return kept, False
+            docs[weakest], scores[weakest], recencies[weakest] = doc, score, when
+            return kept, True
+    if kept < k:
+        docs[kept], scores[kept], recencies[kept] = doc, score, when
+        return kept + 1, True
+    worst = _worst(kept, docs, scores, recencies)
+    if not _better(score, when, doc, scores[worst], recencies[worst], docs[worst]):
+        return kept, False
+    docs[worst], scores[worst], recencies[worst] = doc, score, when
+    return kept, True
+
+
+@_compiled
+def top_k(
+    postings: Any,
+    weighting: Any,
+    rows: Any,
+    weights: Any,
+    bounds: Any,
+    scale: float,
+    constant: float,
+    k: int,
+    recency: Any,
+    until: int,
+    decay: float,
+    days: float,
+    groups: Any,
+    per_group: int,
+    window: int,
+) -> tuple[Any, Any]:
+    """The best `k` documents sharing a term with the query, and their scores, in rank order.
+
+    Exact: the same documents and scores as scoring every posting, but with MaxScore
+    pruning over windows of document ids. Terms are ordered by `bounds` (each term's
+    highest fixed-point contribution); the cheapest ones whose bounds together cannot
+    lift a document to the k-th best score found so far are "non-essential". Only the
+    other terms' postings are walked, a window at a time into a small buffer; the
+    non-essential terms are then added a term at a time to the window's candidates,
+    dropping each candidate as soon as its score plus the bounds left cannot reach the
+    k-th best. In a window thick with candidates, the dearer non-essential terms are
+    walked too (see `WALK_WHEN_DENSE`), which costs less than looking each one up.
+
+    `recency` (empty for none) ranks ties to newer documents and, when `until` is at
+    least 0, leaves out documents newer than `until`; `decay` > 0 multiplies scores by
+    1 - decay + decay * exp(-(until - recency) / days), a factor at most 1 that the
+    bounds respect. `groups` (empty for none) keeps at most `per_group` documents of one
+    group: the k-th best is then that of this capped selection, which only rises as
+    documents arrive, so pruning against it stays exact.
+    """
+    offsets, doc_ids, tfs, lengths = postings
+    size = len(lengths)
+    terms = len(rows)
+    dated = len(recency) > 0
+    starts = np.empty(terms, np.int64)
+    ends = np.empty(terms, np.int64)
+    for t in range(terms):
+        starts[t] = offsets[rows[t]]
+        ends[t] = offsets[rows[t] + 1]
+    positions = starts.copy()
+    order = np.argsort(bounds, kind="mergesort")  # cheapest term first
+    prefix = np.zeros(terms + 1, np.int64)  # prefix[i]: total bound of the i cheapest terms
+    for i in range(terms):
+        prefix[i + 1] = prefix[i] + bounds[order[i]]
+    essential = np.empty(terms, np.int64)
+
+    kept_docs = np.empty(k, np.int64)
+    kept_scores = np.empty(k, np.float64)
+    kept_recency = np.empty(k, np.int64)
+    kept = 0
+    threshold = LOWEST
+
+    buffer = np.zeros(window, np.int64)
+    words = window // 64
+    marks = np.zeros(words, np.uint64)
+    found_docs = np.empty(window, np.int64)
+    found_fixed = np.empty(window, np.int64)
+    cheap = 0  # terms order[:cheap] are non-essential
+    while True:
+        while cheap < terms and prefix[cheap + 1] < threshold:
+            cheap += 1
+        count = 0
+        low = size
+        for i in range(cheap, terms):
+            t = order[i]
+            if positions[t] < ends[t]:
+                essential[count] = t
+                count += 1
+                low = min(low, doc_ids[positions[t]])
+        if count == 0:
+            break
+        walked = 0
+        for e in range(count):
+            walked += _walk(postings, weighting, essential[e], weights, positions, ends, low, buffer, marks)
+        # many candidates: walk the dearer non-essential terms too, look up only the cheapest
+        probed = cheap
+        if walked > window // 8:
+            while probed > 0 and prefix[probed] > WALK_WHEN_DENSE * threshold:
+                probed -= 1
+        for i in range(probed, cheap):
+            _walk(postings, weighting, order[i], weights, positions, ends, low, buffer, marks)
+        # the window's candidates, in order: eligible, and able to reach the k-th best
+        rest = prefix[probed]
+        found = 0
+        for w in range(words):
+            bits = marks[w]
+            marks[w] = 0
+            while bits:
+                lowest = bits & (~bits + np.uint64(1))
+                bits ^= lowest
+                local = w * 64 + _BIT_INDEX[(lowest * _DE_BRUIJN) >> np.uint64(58)]
+                fixed = buffer[local]
+                buffer[local] = 0
+                doc = low + local
+                if (dated and until >= 0 and recency[doc] > until) or fixed + rest < threshold:
+                    continue
+                found_docs[found] = doc
+                found_fixed[found] = fixed
+                found += 1
+        # non-essential terms a term at a time, dearest first, dropping hopeless candidates
+        for i in range(probed - 1, -1, -1):
+            if found == 0:
+                break
+            t = order[i]
+            rest -= bounds[t]
+            weight = weights[t]
+            p, end = positions[t], ends[t]
+            still = 0
+            for c in range(found):
+                doc = found_docs[c]
+                fixed = found_fixed[c]
+                p = _advance(doc_ids, p, end, doc)
+                if p < end and doc_ids[p] == doc:
+                    fixed += _fixed(weight * _lookup(tfs[p], lengths[doc], weighting))
+                if fixed + rest >= threshold:
+                    found_docs[still] = doc
+                    found_fixed[still] = fixed
+                    still += 1
+            positions[t] = p
+            found = still
+        for c in range(found):
+            doc = found_docs[c]
+            when = recency[doc] if dated else 0
+            score = _final(found_fixed[c], scale, constant, until - when, decay, days)
+            kept, changed = _offer(
+                doc, score, when, k, kept_docs, kept_scores, kept_recency, kept, groups, per_group
+            )
+            if changed and kept == k:
+                worst = _worst(kept, kept_docs, kept_scores, kept_recency)
+                threshold = _threshold(kept_scores[worst], scale, constant, decay)
+
+    ranked = np.empty(kept, np.int64)  # insertion sort of at most k entries, best first
+    for i in range(kept):
+        j = i
+        while j > 0 and _better(
+            kept_scores[i], kept_recency[i], kept_docs[i],
+            kept_scores[ranked[j - 1]], kept_recency[ranked[j - 1]], kept_docs[ranked[j - 1]],
+        ):  # fmt: skip
+            ranked[j] = ranked[j - 1]
+            j -= 1
+        ranked[j] = i
+    return kept_docs[ranked].astype(np.int32), kept_scores[ranked]
+
+
+@_compiled
+def _walk(
+    postings: Any,
+    weighting: Any,
+    t: int,
+    weights: Any,
+    positions: Any,
+    ends: Any,
+    low: int,
+    buffer: Any,
+    marks: Any,
+) -> int:
+    """Add term t's contributions to the window of documents from `low` into its buffer.
+
+    Returns how many postings it walked.
+    """
+    _, doc_ids, tfs, lengths = postings
+    weight = weights[t]
+    high = low + len(buffer)
+    end = ends[t]
+    start = p = _advance(doc_ids, positions[t], end, low)  # a non-essential term may lag behind
+    word, bits = 0, np.uint64(0)  # the marks of one 64-document word, kept in a register
+    while p < end:
+        doc = doc_ids[p]
+        if doc >= high:
+            break
+        local = doc - low
+        buffer[local] += _fixed(weight * _lookup(tfs[p], lengths[doc], weighting))
+        if local >> 6 != word:
+            marks[word] |= bits
+            word, bits = local >> 6, np.uint64(0)
+        bits |= np.uint64(1) << np.uint64(local & 63)
+        p += 1
+    marks[word] |= bits
+    positions[t] = p
+    return p - start
