@@ -1,60 +1,74 @@
-"""Retrieval benchmark: our BM25 index against rank-bm25 on the same tokens.
+"""Retrieval benchmark: newsbot against bm25s, Tantivy and rank-bm25 on the same token lists.
 
-    python bench/retrieval.py --sizes 10k,100k        # add 1m for the archive scale
-    python bench/retrieval.py --sizes 10k --corpus corpus
-    python bench/retrieval.py --sizes 0 --ranking 100k,1m   # the ranking stage's cost only
+    pip install -e '.[bench]'
+    python bench/retrieval.py --sizes 10k,100k          # add 1m for the archive scale (minutes)
 
-For each size, a seeded synthetic corpus (Zipf vocabulary of 200,000 words, passages of
-40 to 120 tokens, 200 questions of 3 to 10 mid-frequency words) is indexed by both; the
-table shows build time, peak memory, top-5 query latency (p50, p99), the speed-up and
-the top-10 agreement (ids and scores to 1e-6). At 1m, rank-bm25 answers a sample of 20
-questions. With --corpus it also times the analyzer and indexing a real folder.
+For each size a seeded corpus of article files is written: four paragraphs an article,
+each 150 to 350 words (one passage under the default bounds), half of them English stop
+words and half drawn from a Zipf vocabulary of 200,000 made-up content words. Questions
+of four kinds are drawn by corpus frequency, the way text is:
+  short  3-6 content words;
+  news   8-15 words of running text, stop words included (the analyzer drops them);
+  long   a pasted 4,000-character text;
+  worst  the 600 most frequent content words, in a new order each time.
 
-With --ranking, for each size a generated corpus of article files (four passages an
-article, pseudo-words; see `bench/load.py`) is loaded as the bot loads it, and the table
-shows what the second ranking stage costs: the build with and without the article
-vectors (the embedding timed on its own), and each question's time asked at a date,
-words alone (`lexical_only`) against the default, p50 of both and of the difference.
-Absolute times vary by machine; ratios less so.
+Every engine runs in a child process of its own, so its peak resident memory (`ru_maxrss`)
+is the whole process's, build included. newsbot builds exactly as the bot does
+(`Library.load`: files -> passages -> analyzer -> index, saved), and answers from a second
+process that maps the saved index, as the bot does. The other engines get the very token
+lists newsbot indexes (the same analyzer over the same passages, headline terms included):
+bm25s (numba backend, BM25+), Tantivy (pre-analyzed terms through its whitespace tokenizer,
+term frequencies without positions, its own BM25), rank-bm25 (`BM25Plus`, on a sample: it
+scores every passage in Python). Questions are sent to the engines in turn, the order
+rotating, and each engine times its own CPU (`time.process_time`) per question: top 10 from
+the bare index; for newsbot also `Library.search` end to end (k=5, as of the day after the
+newest article: the analyzer, the per-article cap, folding copies of a story, the hits).
+
+Checks, not timed: newsbot's pruned top 10 equals its exhaustive scoring (all questions),
+and equals rank-bm25's to 1e-6 (the sampled ones); bm25s's and Tantivy's overlap with it
+(Tantivy's BM25 differs: no delta, its own idf). The "worst" questions are one word set in
+different orders. Left out: concurrency (one question at a time), the page cache being cold
+(each engine has just built or mapped its index), real text (made-up words, no
+phrases), and the Telegram side.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
+import json
+import os
 import random
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import generate_corpus  # noqa: E402
-from retrieval import BM25Index, BM25Params, Library, LibraryOptions, analyze  # noqa: E402
-from retrieval.corpus import load_corpus  # noqa: E402
-from retrieval.index import top_k  # noqa: E402
-from retrieval.semantic import article_text, embedder  # noqa: E402
+from retrieval import Library, analyze, load_corpus, split_passages  # noqa: E402
+from retrieval.analyzer import STOP_WORDS, term  # noqa: E402
 
 VOCABULARY = 200_000
-QUESTIONS = 200
-RANK_BM25 = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
-
-
-@dataclass
-class Corpus:
-    token_ids: np.ndarray
-    lengths: np.ndarray
-    questions: list[list[int]]
+KINDS = ("short", "news", "long", "worst")
+K = 10
+# the commonest English stop words, commonest first (all in the analyzer's list)
+STOPS = (
+    "the of and to a in that is was he for it with as his on be at by i this had not are but from or have"
+    " an they which you were her she there would their we him been has when who will more no if out so"
+    " what up its about into than them can only other these some could our any then over such do after"
+).split()
+ENGINES = ("newsbot", "bm25s", "tantivy", "rank-bm25")
 
 
 def parse_size(text: str) -> int:
@@ -63,40 +77,257 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("km")) * factor)
 
 
-def synthetic(size: int, seed: int) -> Corpus:
-    """Zipf-distributed token ids, seeded, and questions of mid-frequency words."""
+def label(size: int) -> str:
+    return f"{size // 1_000_000}m" if size >= 1_000_000 else f"{size // 1_000}k"
+
+
+class Language:
+    """Made-up content words that are their own stems, and how often each is used."""
+
+    def __init__(self, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        syllables = [c + v for c in "bdfgklmnprstvz" for v in "aiou"]
+        words: dict[str, None] = {}
+        while len(words) < VOCABULARY:
+            drawn = rng.integers(0, len(syllables), size=(VOCABULARY, 4))
+            sizes = rng.integers(2, 5, size=VOCABULARY)
+            for row, size in zip(drawn.tolist(), sizes.tolist(), strict=True):
+                word = "".join(syllables[i] for i in row[:size])
+                if word not in STOP_WORDS and term(word) == word:
+                    words[word] = None
+        self.words = np.array(list(words)[:VOCABULARY])
+        self.cdf = np.cumsum(1 / np.arange(1, VOCABULARY + 1))
+        self.cdf /= self.cdf[-1]
+        stops = 1 / np.arange(1, len(STOPS) + 1)
+        self.stops = np.array(STOPS)
+        self.stop_cdf = np.cumsum(stops / stops.sum())
+
+    def content(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        return self.words[np.searchsorted(self.cdf, rng.random(count))]
+
+    def text(self, rng: np.random.Generator, count: int) -> list[str]:
+        """Running text: half stop words, half content words, by frequency."""
+        words = self.content(rng, count)
+        stop = rng.random(count) < 0.5
+        words[stop] = self.stops[np.searchsorted(self.stop_cdf, rng.random(int(stop.sum())))]
+        return words.tolist()
+
+
+def write_corpus(folder: Path, passages: int, language: Language, seed: int) -> None:
+    """Articles of four one-passage paragraphs each, dated over two years."""
     rng = np.random.default_rng(seed)
-    weights = 1.0 / np.arange(1, VOCABULARY + 1)
-    cdf = np.cumsum(weights / weights.sum())
-    lengths = rng.integers(40, 121, size=size)
-    token_ids = np.searchsorted(cdf, rng.random(int(lengths.sum()))).astype(np.int32)
-    questions = [
-        rng.choice(np.arange(1_000, 20_000), size=int(rng.integers(3, 11)), replace=False).tolist()
-        for _ in range(QUESTIONS)
-    ]
-    return Corpus(token_ids, lengths, questions)
+    first = dt.date(2023, 1, 1)
+    for number in range(max(passages // 4, 1)):
+        paragraphs = []
+        for _ in range(4):
+            words = language.text(rng, int(rng.integers(150, 351)))
+            sentences = [" ".join(words[i : i + 20]).capitalize() + "." for i in range(0, len(words), 20)]
+            paragraphs.append(" ".join(sentences))
+        headline = " ".join(language.content(rng, int(rng.integers(3, 7)))).capitalize()
+        day = first + dt.timedelta(days=number % 730)
+        text = f" date {day.isoformat()} {headline}\n\n" + "\n\n".join(paragraphs) + "\n"
+        (folder / f"{number // 1000:04d}" / f"a{number:07d}.txt").parent.mkdir(exist_ok=True)
+        (folder / f"{number // 1000:04d}" / f"a{number:07d}.txt").write_text(text, encoding="utf-8")
 
 
-def reset_peak() -> int:
-    """Reset the process's peak resident memory to now (Linux) and return the current RSS in kB."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return memory_kb("VmRSS")
+def make_questions(language: Language, count: int, seed: int) -> dict[str, list[str]]:
+    rng = np.random.default_rng(seed)
+    worst = language.words[:600].tolist()
+    shuffler = random.Random(seed)
+    long_words = 4000 // 6  # about 4,000 characters of running text
+    return {
+        "short": [" ".join(language.content(rng, int(rng.integers(3, 7)))) for _ in range(count)],
+        "news": [" ".join(language.text(rng, int(rng.integers(8, 16)))) + "?" for _ in range(count)],
+        "long": [" ".join(language.text(rng, long_words))[:4000] for _ in range(max(count // 2, 1))],
+        "worst": [" ".join(shuffler.sample(worst, len(worst))) for _ in range(max(count // 10, 1))],
+    }
 
 
-def memory_kb(field: str) -> int:
+# ---------------------------------------------------------------- the engines, one per child
+
+
+def passage_terms(folder: Path) -> Iterator[list[str]]:
+    """The token lists newsbot indexes: each passage's terms after its headline's."""
+    articles, _ = load_corpus(folder)
+    for article in articles:
+        headline = analyze(article.headline)
+        for passage in split_passages(article):
+            yield headline + analyze(passage.text)
+
+
+class Engine:
+    """Builds one engine's index, then answers questions by number; reports its own figures."""
+
+    def __init__(self, corpus: Path, work: Path, questions: dict[str, list[str]]) -> None:
+        self.corpus, self.work, self.questions = corpus, work, questions
+        self.tokens = {kind: [analyze(text) for text in texts] for kind, texts in questions.items()}
+
+    def ask(self, kind: str, number: int) -> dict[str, Any]:
+        tokens = self.tokens[kind][number]
+        started = time.process_time()
+        ids, scores = self.top(tokens)
+        return {"ms": (time.process_time() - started) * 1000, "ids": ids, "scores": scores}
+
+    def top(self, tokens: list[str]) -> tuple[list[int], list[float]]:
+        raise NotImplementedError
+
+
+class Newsbot(Engine):
+    def __init__(self, corpus: Path, work: Path, questions: dict[str, list[str]]) -> None:
+        super().__init__(corpus, work, questions)
+        self.library = Library.load(corpus, index_dir=work / "newsbot-index")
+        self.now = dt.date.fromordinal(int(self.library.articles.ordinals.max()) + 1)
+
+    def top(self, tokens: list[str]) -> tuple[list[int], list[float]]:
+        ids, scores = self.library.index.top(tokens, K)
+        return ids.tolist(), scores.tolist()
+
+    def ask(self, kind: str, number: int) -> dict[str, Any]:
+        answer = super().ask(kind, number)
+        started = time.process_time()
+        self.library.search(self.questions[kind][number], k=5, now=self.now)
+        answer["search_ms"] = (time.process_time() - started) * 1000
+        ids, scores = self.library.index.score(self.tokens[kind][number])
+        best = np.lexsort((ids, -scores))[:K]  # exhaustive: ties to the lower passage number
+        answer["exact"] = ids[best].tolist() == answer["ids"] and scores[best].tolist() == answer["scores"]
+        return answer
+
+
+class Bm25s(Engine):
+    def __init__(self, corpus: Path, work: Path, questions: dict[str, list[str]]) -> None:
+        import bm25s
+
+        super().__init__(corpus, work, questions)
+        started = time.perf_counter()
+        tokens = list(passage_terms(corpus))
+        self.analysis = time.perf_counter() - started
+        self.retriever = bm25s.BM25(method="bm25+", k1=1.5, b=0.75, delta=1.0, backend="numba")
+        self.retriever.index(tokens, show_progress=False)
+        del tokens
+
+    def top(self, tokens: list[str]) -> tuple[list[int], list[float]]:
+        found = self.retriever.retrieve([tokens or [""]], k=K, show_progress=False, n_threads=0)
+        return found.documents[0].tolist(), found.scores[0].tolist()
+
+
+class Tantivy(Engine):
+    def __init__(self, corpus: Path, work: Path, questions: dict[str, list[str]]) -> None:
+        import tantivy
+
+        super().__init__(corpus, work, questions)
+        self.tantivy = tantivy
+        self.hits: list[Any] = []
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("body", tokenizer_name="whitespace", index_option="freq")
+        builder.add_integer_field("passage", stored=True)
+        self.schema = builder.build()
+        folder = work / "tantivy-index"
+        folder.mkdir()
+        self.index = tantivy.Index(self.schema, path=str(folder))
+        writer = self.index.writer(heap_size=300_000_000)
+        for number, tokens in enumerate(passage_terms(corpus)):
+            writer.add_document(tantivy.Document(body=" ".join(tokens), passage=number))
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    def top(self, tokens: list[str]) -> tuple[list[int], list[float]]:
+        query, should = self.tantivy.Query, self.tantivy.Occur.Should
+        clauses = []
+        for word, count in Counter(tokens).items():  # a repeated word counts again, as in BM25
+            clause = query.term_query(self.schema, "body", word, index_option="freq")
+            clauses.append((should, query.boost_query(clause, count) if count > 1 else clause))
+        self.hits = self.searcher.search(query.boolean_query(clauses), K, count=False).hits
+        return [], [score for score, _ in self.hits]
+
+    def ask(self, kind: str, number: int) -> dict[str, Any]:
+        answer = super().ask(kind, number)  # then, untimed: which passages those were
+        answer["ids"] = [self.searcher.doc(address)["passage"][0] for _, address in self.hits]
+        return answer
+
+
+class RankBm25(Engine):
+    def __init__(self, corpus: Path, work: Path, questions: dict[str, list[str]]) -> None:
+        from rank_bm25 import BM25Plus
+
+        super().__init__(corpus, work, questions)
+        self.oracle = BM25Plus(list(passage_terms(corpus)))
+        self.scores = np.empty(0)
+
+    def top(self, tokens: list[str]) -> tuple[list[int], list[float]]:
+        self.scores = self.oracle.get_scores(tokens)
+        best = np.argpartition(-self.scores, K)[:K]
+        best = best[np.argsort(-self.scores[best], kind="stable")]
+        return best.tolist(), self.scores[best].tolist()
+
+    def ask(self, kind: str, number: int) -> dict[str, Any]:
+        return {**super().ask(kind, number), "all_scores": self.scores.tolist()}
+
+
+CLASSES: dict[str, Callable[[Path, Path, dict[str, list[str]]], Engine]] = {
+    "newsbot": Newsbot,
+    "bm25s": Bm25s,
+    "tantivy": Tantivy,
+    "rank-bm25": RankBm25,
+}
+
+
+def memory() -> dict[str, float]:
+    """This process's peak resident memory and its private (anonymous) memory now, in MB."""
+    private = 0.0
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+        if line.startswith("RssAnon:"):
+            private = int(line.split()[1]) / 1024
+    return {"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "private_mb": private}
 
 
-def measured(build: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Run `build`; return its result, seconds, and peak memory above the start in MB."""
-    before = reset_peak()
-    started = time.perf_counter()
-    result = build()
-    seconds = time.perf_counter() - started
-    return result, seconds, (memory_kb("VmHWM") - before) / 1024
+def serve(engine_name: str, corpus: Path, work: Path, questions_file: Path) -> None:
+    """The child: build, say so, then answer `kind number` lines until `exit`."""
+    questions = json.loads(questions_file.read_text())
+    started, cpu = time.perf_counter(), time.process_time()
+    engine = CLASSES[engine_name](corpus, work, questions)
+    built = {"build_s": time.perf_counter() - started, "build_cpu_s": time.process_time() - cpu}
+    print(json.dumps({**built, **memory()}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "exit":
+            break
+        kind, number = line.split()
+        print(json.dumps(engine.ask(kind, int(number))), flush=True)
+    print(json.dumps(memory()), flush=True)
+
+
+def build_newsbot(corpus: Path, work: Path) -> None:
+    """The child that builds and saves newsbot's index, as `python -m retrieval` does for the bot."""
+    started, cpu = time.perf_counter(), time.process_time()
+    library = Library.load(corpus, index_dir=work / "newsbot-index")
+    built = {"build_s": time.perf_counter() - started, "build_cpu_s": time.process_time() - cpu}
+    print(json.dumps({**built, **memory(), "passages": len(library.passages)}), flush=True)
+
+
+# ---------------------------------------------------------------- the parent
+
+
+class Child:
+    def __init__(self, *arguments: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, *arguments], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def request(self, line: str | None = None) -> dict[str, Any]:
+        assert self.process.stdin and self.process.stdout
+        if line is not None:
+            self.process.stdin.write(line + "\n")
+            self.process.stdin.flush()
+        reply = self.process.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"benchmark child {self.process.args} died")
+        return dict(json.loads(reply))
+
+    def finish(self) -> dict[str, Any]:
+        figures = self.request("exit")
+        self.process.wait()
+        return figures
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -106,202 +337,180 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-def run_size(size: int, params: BM25Params, seed: int, oracle_sample: int | None) -> dict[str, Any]:
-    corpus = synthetic(size, seed)
-    words = [f"w{i}" for i in range(VOCABULARY)]
-    ours, ours_build, ours_memory = measured(
-        lambda: BM25Index.from_token_ids(corpus.token_ids, corpus.lengths, words, params)
-    )
-    index_mb = sum(a.nbytes for a in (ours.offsets, ours.doc_ids, ours.term_freqs, ours.doc_lengths)) / 2**20
-    groups = np.arange(size, dtype=np.int32)
-    recency = np.zeros(size, dtype=np.int32)
-
-    def ours_top(question: list[int], k: int) -> tuple[list[int], list[float]]:
-        ids, scores = ours.score([words[t] for t in question])
-        chosen = top_k(ids, scores, k, groups, recency, per_group=None)
-        return ids[chosen].tolist(), scores[chosen].tolist()
-
-    for question in corpus.questions[:5]:
-        ours_top(question, 5)  # warm the buffers
-    ours_times = []
-    for question in corpus.questions:
-        started = time.perf_counter()
-        ours_top(question, 5)
-        ours_times.append((time.perf_counter() - started) * 1000)
-
-    oracle_class = RANK_BM25[params.variant]
-    extra = {"delta": params.lower_bound} if params.variant != "okapi" else {"epsilon": params.epsilon}
-
-    def build_oracle() -> Any:
-        documents = np.split(corpus.token_ids, np.cumsum(corpus.lengths)[:-1])
-        return oracle_class([d.tolist() for d in documents], k1=params.k1, b=params.b, **extra)
-
-    oracle, oracle_build, oracle_memory = measured(build_oracle)
-    sample = corpus.questions[:oracle_sample] if oracle_sample else corpus.questions
-    oracle_times, agree = [], 0
-    for question in sample:
-        started = time.perf_counter()
-        scores = oracle.get_scores(question)
-        top = np.argpartition(-scores, 5)[:5]
-        top = top[np.argsort(-scores[top])]
-        oracle_times.append((time.perf_counter() - started) * 1000)
-        agree += agrees(scores, *ours_top(question, 10), baseline=oracle_baseline(oracle, question))
-    del oracle
-    return {
-        "size": size,
-        "ours_build": ours_build,
-        "ours_memory": ours_memory,
-        "index_mb": index_mb,
-        "ours_p50": percentiles(ours_times)[0],
-        "ours_p99": percentiles(ours_times)[1],
-        "oracle_build": oracle_build,
-        "oracle_memory": oracle_memory,
-        "oracle_p50": percentiles(oracle_times)[0],
-        "oracle_p99": percentiles(oracle_times)[1],
-        "agree": f"{agree}/{len(sample)}",
-    }
-
-
-def oracle_baseline(oracle: Any, question: list[int]) -> float:
-    """What rank-bm25 gives a document sharing no word with the question (BM25+ is not 0)."""
-    return (
-        float(sum((oracle.idf.get(t) or 0) * getattr(oracle, "delta", 0) for t in question))
-        if isinstance(oracle, BM25Plus)
-        else 0.0
-    )
-
-
-def agrees(scores: np.ndarray, ids: list[int], got: list[float], baseline: float) -> bool:
-    """Our top 10 equals rank-bm25's: same scores to 1e-6 rank by rank, the same documents
-    (or documents of equal score swapped), and past our last hit only documents that
-    share no word with the question (which we never return)."""
-    expected = np.argsort(-scores, kind="stable")[:10]
+def agrees(ids: list[int], got: list[float], scores: np.ndarray) -> bool:
+    """newsbot's top 10 equals rank-bm25's: the same scores to 1e-6 rank by rank, the same
+    passages up to swaps among equal scores; past newsbot's last hit, only passages that
+    share no word (which rank-bm25 scores at its BM25+ floor and newsbot never returns)."""
+    expected = np.argsort(-scores, kind="stable")[:K]
     n = len(ids)
     if not np.allclose(got, scores[expected[:n]], atol=1e-6, rtol=0):
         return False
     if not np.allclose(np.sort(scores[ids]), np.sort(scores[expected[:n]]), atol=1e-6, rtol=0):
         return False
-    return n == 10 or bool(np.all(np.abs(scores[expected[n:]] - baseline) <= 1e-6))
+    return n == K or bool(np.all(scores[expected[n:]] <= scores.min() + 1e-6))
 
 
-def label(size: int) -> str:
-    return f"{size // 1_000_000}m" if size >= 1_000_000 else f"{size // 1_000}k"
-
-
-def print_table(rows: list[dict[str, Any]], params: BM25Params) -> None:
-    print(f"\nBM25 variant {params.variant}, k1={params.k1}, b={params.b}; top 5; times in ms unless noted")
-    header = "size  engine     build s  peak MB  index MB  p50 ms   p99 ms    speed-up p50  top-10 agreement"
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        speedup = row["oracle_p50"] / row["ours_p50"] if row["ours_p50"] else float("inf")
-        print(
-            f"{label(row['size']):<5} newsbot  {row['ours_build']:>8.1f} {row['ours_memory']:>8.0f}"
-            f" {row['index_mb']:>9.0f} {row['ours_p50']:>7.2f} {row['ours_p99']:>8.2f}"
-            f"    {speedup:>10.0f}x  {row['agree']}"
-        )
-        print(
-            f"{'':<5} rank-bm25{row['oracle_build']:>8.1f} {row['oracle_memory']:>8.0f}"
-            f" {'':>9} {row['oracle_p50']:>7.1f} {row['oracle_p99']:>8.1f}"
-        )
-
-
-def real_text(folder: Path) -> None:
-    """Analyzer throughput and the time to index a real folder of articles."""
-    articles, report = load_corpus(folder)
-    texts = [p for a in articles for p in (a.headline, *a.paragraphs)]
-    words = sum(len(t.split()) for t in texts)
-    repeat = max(1, 2_000_000 // max(words, 1))
-    started = time.perf_counter()
-    terms = sum(len(analyze(t)) for _ in range(repeat) for t in texts)
-    seconds = time.perf_counter() - started
-    print(f"\nreal text: {folder} ({len(articles)} articles, {len(report.problems)} problems)")
-    print(f"analyzer  {words * repeat / seconds / 1e6:.2f} M words/s ({terms / seconds / 1e6:.2f} M terms/s)")
-    started = time.perf_counter()
-    library = Library.load(folder)
-    print(f"indexing  {time.perf_counter() - started:.2f} s for {len(library.passages):,} passages")
-
-
-def ranking_cost(size: int, seed: int) -> dict[str, Any]:
-    """Build and per-question cost of the ranking stage on a generated corpus of `size` passages."""
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        vocabulary = generate_corpus(folder, size, seed)
-        embedder()  # the model's files, loaded once per process like the bot's
+def run_size(
+    size: int, engines: list[str], count: int, oracle_count: int, seed: int, keep: Path | None
+) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench-{label(size)}-", dir=keep))
+    try:
+        corpus = scratch / "corpus"
+        corpus.mkdir()
+        language = Language(seed)
         started = time.perf_counter()
-        library = Library.load(folder)
-        build = time.perf_counter() - started
-    texts = [article_text(article) for article in library.articles]
-    started = time.perf_counter()
-    embedder().embed(texts)
-    vectors = time.perf_counter() - started
-    lexical = dataclasses.replace(library, options=LibraryOptions(lexical_only=True))
-    rng = random.Random(seed)
-    questions = [" ".join(rng.sample(vocabulary[200:5000], 3)) for _ in range(QUESTIONS)]
-    now = dt.date.fromordinal(int(library.articles.ordinals.max()))
-    times: dict[str, list[float]] = {"lexical": [], "default": []}
-    for question in questions[:5]:
-        library.search(question, now=now)  # warm the buffers and the event keys
-    for question in questions:
-        for name, served in (("lexical", lexical), ("default", library)):
-            started = time.perf_counter()
-            served.search(question, k=5, now=now)
-            times[name].append((time.perf_counter() - started) * 1000)
-    added = [d - w for d, w in zip(times["default"], times["lexical"], strict=True)]
-    return {
-        "size": len(library.passages),
-        "articles": len(library.articles),
-        "build": build,
-        "vectors": vectors,
-        "lexical_p50": percentiles(times["lexical"])[0],
-        "default_p50": percentiles(times["default"])[0],
-        "added_p50": percentiles(added)[0],
-    }
+        write_corpus(corpus, size, language, seed + 1)
+        print(f"{label(size)}: corpus written in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        questions = make_questions(language, count, seed + 2)
+        questions_file = scratch / "questions.json"
+        questions_file.write_text(json.dumps(questions))
+        results: dict[str, Any] = {"size": size, "engines": {}}
+        if "newsbot" in engines:  # the build, in a process of its own as the bot does it
+            builder = Child("--build-newsbot", str(corpus), str(scratch))
+            results["newsbot_build"] = builder.request()
+            builder.process.wait()
+            print(f"{label(size)}: newsbot built {results['newsbot_build']}", file=sys.stderr)
+        children: dict[str, Child] = {}
+        for name in engines:  # one at a time, so that builds do not share the two cores
+            children[name] = Child("--serve", name, str(corpus), str(scratch), str(questions_file))
+            results["engines"][name] = {"built": children[name].request(), "times": {}, "search": {}}
+            print(f"{label(size)}: {name} ready {results['engines'][name]['built']}", file=sys.stderr)
+        answers: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in engines}
+        rotation = 0
+        for kind in KINDS:
+            warm = min(3, len(questions[kind]))
+            for number in range(-warm, len(questions[kind])):
+                order = engines[rotation % len(engines) :] + engines[: rotation % len(engines)]
+                rotation += 1
+                for name in order:
+                    if name == "rank-bm25" and number >= oracle_count:
+                        continue
+                    reply = children[name].request(f"{kind} {number % len(questions[kind])}")
+                    if number >= 0:
+                        answers[name].setdefault(kind, []).append(reply)
+            print(f"{label(size)}: {kind} done", file=sys.stderr)
+        for name, child in children.items():
+            results["engines"][name]["end"] = child.finish()
+        results["table"] = summarise(answers, engines)
+        results["disk_mb"] = {
+            name: sum(p.stat().st_size for p in (scratch / folder).rglob("*") if p.is_file()) / 2**20
+            for name, folder in (("newsbot", "newsbot-index"), ("tantivy", "tantivy-index"))
+            if (scratch / folder).exists()
+        }
+        return results
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def print_ranking(rows: list[dict[str, Any]]) -> None:
-    print("\nranking stage: build with and without article vectors; top 5 asked at a date, ms")
-    header = (
-        "passages  articles  build s  of it vectors s  without s  ratio"
-        "  p50 words alone  p50 default  added p50"
-    )
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        without = row["build"] - row["vectors"]
-        print(
-            f"{row['size']:>8,} {row['articles']:>9,} {row['build']:>8.1f} {row['vectors']:>16.1f}"
-            f" {without:>10.1f} {row['build'] / without:>6.2f}x"
-            f" {row['lexical_p50']:>16.2f} {row['default_p50']:>12.2f} {row['added_p50']:>10.2f}"
-        )
+def summarise(answers: dict[str, dict[str, list[dict[str, Any]]]], engines: list[str]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    ours = answers.get("newsbot", {})
+    for name in engines:
+        for kind, replies in answers[name].items():
+            p50, p99 = percentiles([reply["ms"] for reply in replies])
+            row: dict[str, Any] = {"p50": p50, "p99": p99, "n": len(replies)}
+            if name == "newsbot":
+                row["search_p50"], row["search_p99"] = percentiles([reply["search_ms"] for reply in replies])
+                row["exact"] = f"{sum(reply['exact'] for reply in replies)}/{len(replies)}"
+            elif name == "rank-bm25" and ours:
+                agreed = sum(
+                    agrees(ours[kind][i]["ids"], ours[kind][i]["scores"], np.asarray(reply["all_scores"]))
+                    for i, reply in enumerate(replies)
+                )
+                row["agree"] = f"{agreed}/{len(replies)}"
+            elif ours:
+                overlap = [
+                    len(set(reply["ids"]) & set(ours[kind][i]["ids"])) / K for i, reply in enumerate(replies)
+                ]
+                row["overlap"] = statistics.mean(overlap)
+            table[f"{name}/{kind}"] = row
+    return table
+
+
+def print_results(all_results: list[dict[str, Any]]) -> None:
+    machine = f"{os.cpu_count()} cores, {os.uname().machine}, Python {sys.version.split()[0]}"
+    print(f"\nCPU ms per question, p50 / p99, top {K}; {machine}")
+    print("| passages | engine | build | peak memory | " + " | ".join(KINDS) + " | check |")
+    print("| --- | --- | --- | --- | " + " | ".join("---" for _ in KINDS) + " | --- |")
+    for results in all_results:
+        size = label(results["size"])
+        for name, engine in results["engines"].items():
+            print(f"| {size} | {name} | " + " | ".join(engine_cells(results, name, engine)) + " |")
+            if name == "newsbot":
+                rows = [results["table"].get(f"newsbot/{kind}") for kind in KINDS]
+                cells = [f"{row['search_p50']:.2f} / {row['search_p99']:.2f}" if row else "" for row in rows]
+                print(
+                    f"| {size} | newsbot `Library.search` | | | " + " | ".join(cells) + " | k=5, end to end |"
+                )
+        disk = ", ".join(f"{name} {mb:,.0f} MB" for name, mb in results.get("disk_mb", {}).items())
+        print(f"| {size} | index on disk: {disk} |" + " |" * (len(KINDS) + 3))
+
+
+def engine_cells(results: dict[str, Any], name: str, engine: dict[str, Any]) -> list[str]:
+    """Build time, memory, each kind's p50 / p99, and the check, for one engine's row."""
+    built = results["newsbot_build"] if name == "newsbot" else engine["built"]
+    end = engine["end"]
+    if name == "newsbot":
+        serving = f"{end['peak_mb']:,.0f} serving, {end['private_mb']:,.0f} private"
+        peak = f"{built['peak_mb']:,.0f} MB build; {serving}"
+    else:
+        peak = f"{end['peak_mb']:,.0f} MB"
+    cells, checks = [], []
+    for kind in KINDS:
+        row = results["table"].get(f"{name}/{kind}")
+        cells.append(f"{row['p50']:.2f} / {row['p99']:.2f}" if row else "")
+        if row and "exact" in row:
+            checks.append(f"{kind} {row['exact']}")
+        elif row and "agree" in row:
+            checks.append(f"{kind} {row['agree']}")
+        elif row and "overlap" in row:
+            checks.append(f"{kind} {row['overlap']:.0%}")
+    what = {"newsbot": "pruned = exhaustive", "rank-bm25": "top 10 = newsbot's"}.get(name, "overlap")
+    return [f"{built['build_s']:.1f} s", peak, *cells, f"{what}: " + ", ".join(checks)]
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        serve(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--build-newsbot":
+        build_newsbot(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated passage counts: 10k,100k,1m")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--corpus", type=Path, help="also time the analyzer and indexing of this folder")
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: " + ",".join(ENGINES))
     parser.add_argument(
-        "--ranking", metavar="SIZES", help="also time the ranking stage at these passage counts: 100k,1m"
+        "--questions",
+        type=int,
+        default=200,
+        help="short and news questions a kind (long: half, worst: a tenth)",
+    )
+    parser.add_argument(
+        "--oracle-questions", type=int, default=20, help="questions a kind that rank-bm25 answers (above 10k)"
+    )
+    parser.add_argument(
+        "--no-oracle-above", default="100k", help="rank-bm25 is left out above this size (its memory)"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--scratch", type=Path, help="folder for the generated corpus and indexes (default: temp)"
     )
     args = parser.parse_args()
-    params = BM25Params()
-    rows = []
-    for size in [parse_size(s) for s in args.sizes.split(",") if s.strip() and parse_size(s)]:
-        print(f"size {label(size)} ...", file=sys.stderr, flush=True)
-        rows.append(run_size(size, params, args.seed, oracle_sample=20 if size >= 1_000_000 else None))
-    if rows:
-        print_table(rows, params)
-    if args.corpus:
-        real_text(args.corpus)
-    if args.ranking:
-        ranking = []
-        for size in [parse_size(s) for s in args.ranking.split(",") if s.strip()]:
-            print(f"ranking stage {label(size)} ...", file=sys.stderr, flush=True)
-            ranking.append(ranking_cost(size, args.seed))
-        print_ranking(ranking)
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    unknown = set(engines) - set(ENGINES)
+    if unknown:
+        parser.error(f"unknown engines {sorted(unknown)}; choose from {', '.join(ENGINES)}")
+    all_results = []
+    for size in [parse_size(s) for s in args.sizes.split(",") if s.strip()]:
+        here = [name for name in engines if name != "rank-bm25" or size <= parse_size(args.no_oracle_above)]
+        oracle = args.questions if size <= 10_000 else args.oracle_questions
+        all_results.append(run_size(size, here, args.questions, oracle, args.seed, args.scratch))
+        if args.json:
+            args.json.write_text(json.dumps(all_results, indent=1))
+    print_results(all_results)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import Stemmer
 
 from . import languages
 
-__all__ = ["STOP_WORDS", "VERSION", "analyze", "analyze_spans", "matched_spans", "term"]
+__all__ = ["STOP_WORDS", "VERSION", "analyze", "analyze_spans", "matched_spans", "term", "term_set"]
 
 VERSION = 3
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
@@ -138,6 +138,11 @@ def analyze(text: str) -> list[str]:
     if _reads_russian(text, words):
         terms = list(map(_russian.get, words, terms))
     return list(filter(None, terms))
+
+
+def term_set(text: str) -> frozenset[str]:
+    """The distinct index terms of a text, as story folding compares them."""
+    return frozenset(analyze(text))
 
 
 _PLAIN = re.compile(r"\w+")

@@ -9,6 +9,7 @@ not to the size of the corpus.
 from __future__ import annotations
 
 import array
+import functools
 import itertools
 import math
 from collections import Counter
@@ -18,8 +19,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-
-from . import kernels
 
 __all__ = ["BM25Index", "BM25Params", "Ranking", "Variant", "top_k"]
 
@@ -106,17 +105,34 @@ class BM25Index:
         self.size = len(doc_lengths)
         doc_freqs = np.diff(offsets).astype(np.float64)
         self.idf = _idf(params, doc_freqs, self.size)
-        average = float(self.doc_lengths.sum(dtype=np.int64)) / self.size if self.size else 1.0
-        variant = {"okapi": kernels.OKAPI, "l": kernels.L, "plus": kernels.PLUS}[params.variant]
-        longest = int(self.doc_lengths.max()) if self.size else 0
-        lengths = min(longest + 1, TABLE_LENGTHS)
-        table = kernels.weight_table(
-            variant, params.k1, params.b, average or 1.0, params.lower_bound, TABLE_TFS, lengths
-        )
+        self._average = float(self.doc_lengths.sum(dtype=np.int64)) / self.size if self.size else 1.0
         self._postings = (self.offsets, self.doc_ids, self.term_freqs, self.doc_lengths)
-        self._weighting = (table, variant, params.k1, params.b, average or 1.0, params.lower_bound)
         self._term_maxima = np.full(len(vocabulary), np.nan)
         """Each term's highest weight before idf, found on the term's first use."""
+
+    @functools.cached_property
+    def _weighting(self) -> tuple[Any, ...]:
+        """What the compiled code needs to weigh a posting (see `kernels.weight_table`).
+
+        Made on the first search, which is also when numba is loaded: opening an index,
+        building one or asking for its statistics does not wait for the compiler.
+        """
+        from . import kernels
+
+        params = self.params
+        variant = {"okapi": kernels.OKAPI, "l": kernels.L, "plus": kernels.PLUS}[params.variant]
+        longest = int(self.doc_lengths.max()) if self.size else 0
+        average = self._average or 1.0
+        table = kernels.weight_table(
+            variant,
+            params.k1,
+            params.b,
+            average,
+            params.lower_bound,
+            TABLE_TFS,
+            min(longest + 1, TABLE_LENGTHS),
+        )
+        return (table, variant, params.k1, params.b, average, params.lower_bound)
 
     @classmethod
     def build(cls, documents: Iterable[Sequence[str]], params: BM25Params | None = None) -> BM25Index:
@@ -232,6 +248,8 @@ class BM25Index:
         query term are left out even where the variant would give them a score. Every
         posting of every query term is scored: the reference that `top` must agree with.
         """
+        from . import kernels
+
         prepared = self._prepare(query)
         if prepared is None:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
@@ -249,6 +267,8 @@ class BM25Index:
         the top k (see `kernels.top_k`). `ranking` adds what a search applies on the way:
         an as-of date, a recency prior and a cap per group.
         """
+        from . import kernels
+
         prepared = self._prepare(query)
         if prepared is None or k <= 0:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
@@ -266,6 +286,8 @@ class BM25Index:
 
     def holding(self, terms: Sequence[str], doc_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
         """For each of `doc_ids` (rows) and each of `terms` (columns), whether the document holds it."""
+        from . import kernels
+
         rows = np.asarray([self.vocabulary.get(term, -1) for term in terms], dtype=np.int64)
         known = rows >= 0
         found = np.zeros((len(doc_ids), len(terms)), dtype=bool)
@@ -293,6 +315,8 @@ class BM25Index:
 
     def _maxima(self, rows: IntArray) -> FloatArray:
         """The highest weight before idf of each term row, computed once per term."""
+        from . import kernels
+
         maxima = self._term_maxima[rows]
         for position in np.flatnonzero(np.isnan(maxima)).tolist():
             row = int(rows[position])

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from .analyzer import analyze
+from .analyzer import term_set
 from .models import Hit
 
 __all__ = ["SAME_ARTICLE_STORY", "SAME_STORY", "STORY_DAYS", "fold_same_story", "same_story_by", "similarity"]
@@ -65,7 +65,7 @@ def fold_same_story(
     kept: list[Hit] = []
     terms: list[frozenset[str]] = []
     for hit in hits:
-        these = frozenset(analyze(hit.passage.text))
+        these = term_set(hit.passage.text)
         same = next((i for i, seen in enumerate(terms) if similarity(these, seen) >= threshold), None)
         if same is not None:
             kept[same] = _merge(kept[same], hit)
