@@ -466,7 +466,8 @@ def engine_cells(results: dict[str, Any], name: str, engine: dict[str, Any]) -> 
         elif row and "overlap" in row:
             checks.append(f"{kind} {row['overlap']:.0%}")
     what = {"newsbot": "pruned = exhaustive", "rank-bm25": "top 10 = newsbot's"}.get(name, "overlap")
-    return [f"{built['build_s']:.1f} s", peak, *cells, f"{what}: " + ", ".join(checks)]
+    build = f"{built['build_s']:.1f} s ({built['build_cpu_s']:.1f} s CPU)"
+    return [build, peak, *cells, f"{what}: " + ", ".join(checks)]
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ WALK_WHEN_DENSE = 0.4
 """In a window thick with candidates, only non-essential terms whose bounds add up to less
 than this fraction of the k-th best score are looked up per candidate; dearer ones are
 walked like essential terms (measured: a pasted article's question 75 -> 45 ms at 1m)."""
+FIRST_WINDOW = 256
+"""The first window's size; each next one doubles, up to the `window` asked for."""
 LOWEST = -(2**61)
 """Below any fixed-point score: the threshold while fewer than k documents are kept."""
 
@@ -328,11 +330,11 @@ def top_k(
     threshold = LOWEST
 
     buffer = np.zeros(window, np.int64)
-    words = window // 64
-    marks = np.zeros(words, np.uint64)
+    marks = np.zeros(window // 64, np.uint64)
     found_docs = np.empty(window, np.int64)
     found_fixed = np.empty(window, np.int64)
     cheap = 0  # terms order[:cheap] are non-essential
+    span = min(FIRST_WINDOW, window)  # small at first, so that a k-th best is found early
     while True:
         while cheap < terms and prefix[cheap + 1] < threshold:
             cheap += 1
@@ -348,18 +350,20 @@ def top_k(
             break
         walked = 0
         for e in range(count):
-            walked += _walk(postings, weighting, essential[e], weights, positions, ends, low, buffer, marks)
+            walked += _walk(
+                postings, weighting, essential[e], weights, positions, ends, low, span, buffer, marks
+            )
         # many candidates: walk the dearer non-essential terms too, look up only the cheapest
         probed = cheap
-        if walked > window // 8:
+        if walked > span // 8:
             while probed > 0 and prefix[probed] > WALK_WHEN_DENSE * threshold:
                 probed -= 1
         for i in range(probed, cheap):
-            _walk(postings, weighting, order[i], weights, positions, ends, low, buffer, marks)
+            _walk(postings, weighting, order[i], weights, positions, ends, low, span, buffer, marks)
         # the window's candidates, in order: eligible, and able to reach the k-th best
         rest = prefix[probed]
         found = 0
-        for w in range(words):
+        for w in range((span + 63) // 64):
             bits = marks[w]
             marks[w] = 0
             while bits:
@@ -395,7 +399,10 @@ def top_k(
                     still += 1
             positions[t] = p
             found = still
+        span = min(2 * span, window)
         for c in range(found):
+            if found_fixed[c] < threshold:  # the k-th best has risen meanwhile
+                continue
             doc = found_docs[c]
             when = recency[doc] if dated else 0
             score = _final(found_fixed[c], scale, constant, until - when, decay, days)
@@ -428,16 +435,17 @@ def _walk(
     positions: Any,
     ends: Any,
     low: int,
+    span: int,
     buffer: Any,
     marks: Any,
 ) -> int:
-    """Add term t's contributions to the window of documents from `low` into its buffer.
+    """Add term t's contributions to the documents low..low+span-1 into the window's buffer.
 
     Returns how many postings it walked.
     """
     _, doc_ids, tfs, lengths = postings
     weight = weights[t]
-    high = low + len(buffer)
+    high = low + span
     end = ends[t]
     start = p = _advance(doc_ids, positions[t], end, low)  # a non-essential term may lag behind
     word, bits = 0, np.uint64(0)  # the marks of one 64-document word, kept in a register
