@@ -1,8 +1,9 @@
 """The index's inner loops, compiled: postings scored, and an exact top-k that skips work.
 
 numba compiles these functions the first time they run and keeps the machine code on
-disk (beside this file, in `NUMBA_CACHE_DIR`, or in the user's cache folder, whichever
-is writable first), so only the first start on a machine pays for the compile.
+disk (in `NUMBA_CACHE_DIR` if set, else beside this file, else in the user's cache
+folder, whichever is writable first), so only the first search on a machine pays for
+the compile.
 
 Scores are summed in fixed point: each term's contribution to a document is rounded to a
 multiple of 2**-scale (scale chosen per query, at most 2**-40), and the integers add up

@@ -399,14 +399,7 @@ class Library:
                 return SearchResult((), terms, "no passage contains any of its words")
         distinct = sorted(set(terms))
         holding = self.index.holding(distinct, picked)
-        hits = []
-        for doc, score, row in zip(picked.tolist(), scores.tolist(), holding.tolist(), strict=True):
-            try:
-                passage, article = self.passages[doc], self.articles[owner[doc]]
-            except IndexFileError:  # its saved text is damaged and its file changed since: not shown
-                continue
-            found = frozenset(term for term, where in zip(distinct, row, strict=True) if where)
-            hits.append(Hit(passage, article, float(score), found))
+        hits = self._hits(picked, scores, distinct, holding)
         same_story = None
         if self.options.reranked and self.options.rerank.fold_stories:
             rows = owner[picked]
@@ -414,6 +407,27 @@ class Library:
             ids = [self.articles.ids[row] for row in rows.tolist()]
             same_story = same_story_by(dict(zip(ids, vectors, strict=True)))
         return SearchResult(tuple(fold_same_story(hits, k, same_story=same_story)), terms)
+
+    def _hits(
+        self,
+        picked: npt.NDArray[np.int32],
+        scores: npt.NDArray[np.float64],
+        terms: Sequence[str],
+        holding: npt.NDArray[np.bool_],
+    ) -> Iterator[Hit]:
+        """The picked passages as hits, made as folding asks for them: it stops at k stories."""
+        owner = self.passages.owner
+        for doc, score, row in zip(picked.tolist(), scores.tolist(), holding.tolist(), strict=True):
+            try:
+                passage, article = self.passages[doc], self.articles[owner[doc]]
+            except IndexFileError:  # its saved text is damaged and its file changed since: not shown
+                continue
+            yield Hit(
+                passage,
+                article,
+                float(score),
+                frozenset(t for t, held in zip(terms, row, strict=True) if held),
+            )
 
     def query_terms(self, question: str) -> tuple[str, ...]:
         """The terms a question is scored on: analyzed, then bounded to the most selective."""

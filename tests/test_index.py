@@ -208,6 +208,18 @@ print(index.top(["a"], 2)[0].tolist())
 """
 
 
+def test_opening_and_building_an_index_does_not_load_the_compiler(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from retrieval import Library\n"
+        f"Library.load({str(ROOT / 'corpus')!r}, index_dir={str(tmp_path / 'index')!r})\n"
+        "print('numba' in sys.modules)\n"
+    )
+    for _ in range(2):  # a build, then a start from the saved index
+        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == "False"
+
+
 def test_compiled_search_is_cached_where_numba_cache_dir_points(tmp_path: Path) -> None:
     cache = tmp_path / "numba-cache"
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}

@@ -200,3 +200,60 @@ def test_the_plain_baseline_takes_questions_whole_and_has_no_recency_prior(write
     assert "week" in {hit.article.id for hit in result.hits}
     undated = library.search("latest on the Odesa harbour")
     assert library.search("latest on the Odesa harbour", now=dt.date(2024, 6, 21)) == undated
+
+
+def test_search_with_pruning_answers_as_scoring_every_passage_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole search, date, prior, cap and folding included, against a plain reference."""
+    import math
+    import random
+
+    from retrieval import Hit
+    from retrieval.stories import fold_same_story
+
+    monkeypatch.setattr("retrieval.index.WINDOW", 64)  # many windows, so pruning has work to do
+    rng = random.Random(4)
+    words = [f"word{n}" for n in range(300)]
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+    articles = []
+    for number in range(250):
+        paragraphs = tuple(" ".join(rng.choices(words, weights, k=rng.randint(20, 60))) for _ in range(3))
+        if number % 25 == 0:  # wire copies: one story in several articles
+            paragraphs = articles[0].paragraphs if articles else paragraphs
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 90))
+        articles.append(Article(f"a{number}", f"Report {number}", day, paragraphs))
+    library = Library.from_articles(articles, options=LibraryOptions(min_chars=0))
+    owner, recency = library.passage_article, library.passage_recency
+    for trial in range(40):
+        question = " ".join(rng.choices(words, weights, k=rng.choice([2, 6, 40])))
+        if trial % 2:
+            question += " latest"  # a recency cue: the prior applies
+        now = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(20, 100))
+        k = rng.choice([1, 3, 5])
+        terms = LibraryOptions().terms(question.replace(" latest", ""))
+        ids, scores = library.index.score(terms)
+        ranked = []
+        for doc, score in zip(ids.tolist(), scores.tolist(), strict=True):
+            if recency[doc] > now.toordinal():
+                continue
+            if trial % 2:
+                score *= 0.7 + 0.3 * math.exp(-(now.toordinal() - int(recency[doc])) / 14.0)
+            ranked.append((-score, -int(recency[doc]), doc, score))
+        chosen: list[tuple[int, float]] = []
+        per_article: dict[int, int] = {}
+        for _, _, doc, score in sorted(ranked):
+            if per_article.get(int(owner[doc]), 0) < 2:
+                per_article[int(owner[doc])] = per_article.get(int(owner[doc]), 0) + 1
+                chosen.append((doc, score))
+            if len(chosen) == 2 * k:
+                break
+        expected = fold_same_story(
+            [
+                Hit(library.passages[doc], library.articles[int(owner[doc])], score, frozenset())
+                for doc, score in chosen
+            ],
+            k,
+        )
+        got = library.search(question, k=k, now=now).hits
+        assert [(hit.passage, hit.score, hit.also_reported_by) for hit in got] == [
+            (hit.passage, hit.score, hit.also_reported_by) for hit in expected
+        ]
