@@ -1,9 +1,9 @@
 """An exact BM25 index over analyzed passages, in numpy arrays.
 
-Scores equal rank-bm25's (`BM25Okapi`, `BM25L`, `BM25Plus`) for the same tokens, but
-only the passages that contain a query term are touched: postings are stored per term
-(compressed sparse rows), so a question costs time in proportion to its terms' postings,
-not to the size of the corpus.
+Scores equal rank-bm25's (`BM25Okapi`, `BM25L`, `BM25Plus`) for the same tokens. Postings
+are stored per term (compressed sparse rows), so a question costs time in proportion to
+its terms' postings, not to the size of the corpus; and `top` skips most of even those,
+finding the same top k as scoring them all would (compiled loops in `kernels`).
 """
 
 from __future__ import annotations
