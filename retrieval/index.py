@@ -324,14 +324,6 @@ class BM25Index:
             maxima[position] = self._term_maxima[row] = found
         return maxima
 
-    def contains(self, term: str, doc_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
-        """Tell for each of `doc_ids` whether it holds `term` (postings are sorted)."""
-        ids, _ = self.postings(term)
-        if not len(ids):
-            return np.zeros(len(doc_ids), dtype=bool)
-        where = np.searchsorted(ids, doc_ids).clip(max=len(ids) - 1)
-        return np.asarray(ids[where] == doc_ids)
-
 
 CHUNK_TOKENS = 4_000_000
 WINDOW = 4096
