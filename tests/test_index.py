@@ -216,7 +216,8 @@ def test_opening_and_building_an_index_does_not_load_the_compiler(tmp_path: Path
         "print('numba' in sys.modules)\n"
     )
     for _ in range(2):  # a build, then a start from the saved index
-        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "False"
 
 
@@ -242,9 +243,8 @@ def test_compiled_search_runs_when_no_cache_folder_is_writable(tmp_path: Path) -
         "XDG_CACHE_HOME": str(blocked / "cache"),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    done = subprocess.run(
-        [sys.executable, "-c", COMPILED_SEARCH], env=env, cwd=tmp_path, capture_output=True, text=True, check=True
-    )
+    command = [sys.executable, "-c", COMPILED_SEARCH]
+    done = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[2, 0]"
     assert "not cached" in done.stderr
 

@@ -1,10 +1,14 @@
 import datetime as dt
+import random
 from pathlib import Path
 
 import pytest
 
-from retrieval import Article, CorpusError, Library, LibraryOptions
+from retrieval import Article, CorpusError, Hit, Library, LibraryOptions
+from retrieval.index import Ranking
+from retrieval.stories import fold_same_story
 from tests.conftest import HOSTILE, SHIPPED_CORPUS, WriteCorpus, add_hostile, article, load_in_child
+from tests.test_index import exhaustive_top
 
 
 @pytest.fixture(scope="module")
@@ -204,12 +208,6 @@ def test_the_plain_baseline_takes_questions_whole_and_has_no_recency_prior(write
 
 def test_search_with_pruning_answers_as_scoring_every_passage_would(monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole search, date, prior, cap and folding included, against a plain reference."""
-    import math
-    import random
-
-    from retrieval import Hit
-    from retrieval.stories import fold_same_story
-
     monkeypatch.setattr("retrieval.index.WINDOW", 64)  # many windows, so pruning has work to do
     rng = random.Random(4)
     words = [f"word{n}" for n in range(300)]
@@ -230,22 +228,9 @@ def test_search_with_pruning_answers_as_scoring_every_passage_would(monkeypatch:
         now = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(20, 100))
         k = rng.choice([1, 3, 5])
         terms = LibraryOptions().terms(question.replace(" latest", ""))
-        ids, scores = library.index.score(terms)
-        ranked = []
-        for doc, score in zip(ids.tolist(), scores.tolist(), strict=True):
-            if recency[doc] > now.toordinal():
-                continue
-            if trial % 2:
-                score *= 0.7 + 0.3 * math.exp(-(now.toordinal() - int(recency[doc])) / 14.0)
-            ranked.append((-score, -int(recency[doc]), doc, score))
-        chosen: list[tuple[int, float]] = []
-        per_article: dict[int, int] = {}
-        for _, _, doc, score in sorted(ranked):
-            if per_article.get(int(owner[doc]), 0) < 2:
-                per_article[int(owner[doc])] = per_article.get(int(owner[doc]), 0) + 1
-                chosen.append((doc, score))
-            if len(chosen) == 2 * k:
-                break
+        decay = (0.3, 14.0) if trial % 2 else None
+        ranking = Ranking(recency, until=now.toordinal(), decay=decay, groups=owner, per_group=2)
+        chosen = exhaustive_top(library.index, terms, 2 * k, ranking)
         expected = fold_same_story(
             [
                 Hit(library.passages[doc], library.articles[int(owner[doc])], score, frozenset())
