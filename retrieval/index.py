@@ -284,6 +284,14 @@ class BM25Index:
             weight, days, _frozen(groups, np.int32), ranking.per_group or 0, WINDOW,
         )  # fmt: skip
 
+    def contains(self, term: str, doc_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+        """Tell for each of `doc_ids` whether it holds `term` (postings are sorted)."""
+        ids, _ = self.postings(term)
+        if not len(ids):
+            return np.zeros(len(doc_ids), dtype=bool)
+        where = np.searchsorted(ids, doc_ids).clip(max=len(ids) - 1)
+        return np.asarray(ids[where] == doc_ids)
+
     def holding(self, terms: Sequence[str], doc_ids: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
         """For each of `doc_ids` (rows) and each of `terms` (columns), whether the document holds it."""
         from . import kernels
