@@ -101,7 +101,9 @@ def print_ranking(rows: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="100k", help="comma-separated passage counts: 100k,1m")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
