@@ -207,7 +207,7 @@ def test_the_plain_baseline_takes_questions_whole_and_has_no_recency_prior(write
 
 
 def test_search_with_pruning_answers_as_scoring_every_passage_would(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The whole search, date, prior, cap and folding included, against a plain reference."""
+    """The whole lexical search, date, prior, cap and folding included, against a plain reference."""
     monkeypatch.setattr("retrieval.index.WINDOW", 64)  # many windows, so pruning has work to do
     rng = random.Random(4)
     words = [f"word{n}" for n in range(300)]
@@ -219,7 +219,7 @@ def test_search_with_pruning_answers_as_scoring_every_passage_would(monkeypatch:
             paragraphs = articles[0].paragraphs if articles else paragraphs
         day = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 90))
         articles.append(Article(f"a{number}", f"Report {number}", day, paragraphs))
-    library = Library.from_articles(articles, options=LibraryOptions(min_chars=0))
+    library = Library.from_articles(articles, options=LibraryOptions(min_chars=0, lexical_only=True))
     owner, recency = library.passage_article, library.passage_recency
     for trial in range(40):
         question = " ".join(rng.choices(words, weights, k=rng.choice([2, 6, 40])))
