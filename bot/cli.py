@@ -32,7 +32,7 @@ from retrieval.rerank import RerankOptions
 from retrieval.snippets import snippet_span
 
 from .feed_cli import add_feed_commands
-from .reloading import index_in_child_process
+from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings
 from .statedb import StateError
@@ -386,9 +386,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     corpus = Path(args.corpus or settings.corpus_dir)
     options = LibraryOptions(lexical_only=settings.lexical_only)
     library = Library.open_current(corpus, settings.index_dir, options)
-    if library is None:  # built in a child process, whose memory is freed when it exits
-        asyncio.run(index_in_child_process(corpus, settings.index_dir))
-        library = _library(args, settings)
+    if library is None:  # built as /reload builds: in a child process, whose memory is freed when it exits
+        library = asyncio.run(reload_library(corpus, settings.index_dir, options))
     log_problems(library.report.problems)
     try:
         run(build_application(settings, library), settings, webhook=args.webhook)
