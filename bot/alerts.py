@@ -9,6 +9,10 @@ present many times (1). Rare words weigh more, as in BM25: a passage with "Abram
 but not "talks" goes further than one with "talks" alone. `ALERT_THRESHOLD` was
 chosen by measurement.
 
+A topic is scored like a question, on at most `LibraryOptions.max_terms` distinct terms
+(its most selective), so no topic can hold the index for long. Matching is pure and
+blocking: the bot runs it in worker threads, a few topics at a time, as it runs searches.
+
 Throttling is pure: `plan_delivery` gets what was sent in the last hour and returns
 what to send now.
 """
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from retrieval import Library
+from retrieval import Library, most_selective
 
 from .statedb import PendingAlert, TopicRow
 
@@ -31,9 +35,11 @@ __all__ = [
     "MAX_TOPICS",
     "DeliveryPlan",
     "Match",
+    "best_first",
     "match_articles",
     "plan_delivery",
     "relevance",
+    "scored_terms",
     "topic_terms",
 ]
 
@@ -73,6 +79,12 @@ def topic_terms(library: Library, words: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(library.options.terms(words)))
 
 
+def scored_terms(library: Library, terms: Sequence[str]) -> tuple[str, ...]:
+    """The terms a topic is scored on: its `max_terms` most selective, as for a question."""
+    index = library.index
+    return most_selective(terms, lambda term: len(index.postings(term)[0]), library.options.max_terms)
+
+
 def relevance(
     library: Library, terms: Sequence[str], passages: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
@@ -109,7 +121,8 @@ def match_articles(
     by_terms: dict[tuple[str, ...], list[TopicRow]] = {}
     for topic in topics:
         by_terms.setdefault(topic.terms, []).append(topic)
-    for terms, rows in by_terms.items():
+    for stored, rows in by_terms.items():
+        terms = scored_terms(library, stored)
         if not terms:
             continue
         scores = relevance(library, terms, passages)
@@ -124,8 +137,12 @@ def match_articles(
             matches.extend(
                 Match(topic, article, int(passages[row]), float(scores[row]), matched) for topic in rows
             )
-    matches.sort(key=lambda match: (-match.relevance, match.topic.id, match.article))
-    return matches
+    return best_first(matches)
+
+
+def best_first(matches: Sequence[Match]) -> list[Match]:
+    """Matches from the most relevant down (then by topic and article, for a stable order)."""
+    return sorted(matches, key=lambda match: (-match.relevance, match.topic.id, match.article))
 
 
 def plan_delivery(

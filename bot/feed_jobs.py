@@ -9,8 +9,9 @@ a cron `newsbot fetch` saved are picked up too:
 1. articles saved but not yet matched are looked up in the served library; if some are
    missing, the library is updated through the same path as /reload (child process,
    incremental, answers go on meanwhile; never at the same time as an admin's /reload);
-2. they are matched against every followed topic and the alerts queued, in one
-   transaction with marking them matched, so nothing is alerted twice;
+2. they are matched against every followed topic, in worker threads (as questions are
+   searched), and the alerts queued, in one transaction with marking them matched, so
+   nothing is alerted twice;
 3. queued alerts are sent within each user's hourly limit, the rest as one digest. A
    user who blocked the bot (403) loses their topics.
 """
@@ -37,7 +38,7 @@ from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
 from .reloading import environment_without_secrets
 from .state import BotState
-from .statedb import PendingAlert, StateDB
+from .statedb import PendingAlert, StateDB, TopicRow
 
 __all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
 
@@ -47,6 +48,8 @@ SETTLE_EVERY = 60.0
 SETTLE_DURING_ROUND = 15.0
 """Seconds between two updates while a long round is still running, so that alerts need
 not wait for its last feed."""
+TOPICS_PER_TURN = 50
+"""Topics matched in one worker-thread call: each costs about what a question costs."""
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -197,7 +200,7 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
         if found[article.id] is None:
             logger.warning("article %s is not in the corpus (deleted or unreadable); no alerts", article.path)
     topics = service.db.topics()
-    matches = alerts.match_articles(library, [p for p in found.values() if p is not None], topics)
+    matches = await match_in_turns(state, library, [p for p in found.values() if p is not None], topics)
     by_position = {position: article_id for article_id, position in found.items() if position is not None}
     rows = [
         (
@@ -215,6 +218,21 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
     if rows:
         logger.info("%d alerts queued for %d new articles", len(rows), len(pending))
     return len(rows)
+
+
+async def match_in_turns(
+    state: BotState, library: Library, articles: list[int], topics: list[TopicRow]
+) -> list[alerts.Match]:
+    """`alerts.match_articles` in worker threads, `TOPICS_PER_TURN` topics at a time.
+
+    Each turn waits for a free worker like a question does, so a question asked while
+    thousands of topics are matched waits for one turn at most, not for all of them.
+    """
+    matches: list[alerts.Match] = []
+    for start in range(0, len(topics) if articles else 0, TOPICS_PER_TURN):
+        turn = topics[start : start + TOPICS_PER_TURN]
+        matches += await state.in_worker(alerts.match_articles, library, articles, turn)
+    return alerts.best_first(matches)
 
 
 async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None) -> int:

@@ -66,19 +66,20 @@ class BotState:
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
 
     async def search(self, question: str, k: int, now: dt.date) -> SearchResult:
-        """Rank passages for a question in a worker thread (see `_in_worker`)."""
-        return await self._in_worker(self.library.search, question, k=k, now=now)
+        """Rank passages for a question in a worker thread (see `in_worker`)."""
+        return await self.in_worker(self.library.search, question, k=k, now=now)
 
     async def timeline(self, count: int, topic: str | None) -> list[Event]:
-        """The newest dated events, on a topic if given, in a worker thread (see `_in_worker`)."""
-        return await self._in_worker(self.library.timeline.latest, count, topic)
+        """The newest dated events, on a topic if given, in a worker thread (see `in_worker`)."""
+        return await self.in_worker(self.library.timeline.latest, count, topic)
 
-    async def _in_worker(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def in_worker(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a library call in a worker thread, so that no question stalls the event loop.
 
         While a search runs, updates keep being fetched and other chats answered; the
-        index's numpy work runs outside the GIL. At most `SEARCHES_AT_ONCE` run together:
-        a flood waits its turn here, first come first served, instead of thrashing.
+        index's numpy work runs outside the GIL. At most `SEARCHES_AT_ONCE` run together
+        (searches, timeline topics and topic matching alike): a flood waits its turn here,
+        first come first served, instead of thrashing.
         """
         async with self.searches:
             return await asyncio.to_thread(work, *args, **kwargs)

@@ -10,6 +10,7 @@ from .index import BM25Index, BM25Params
 from .library import Library, LibraryOptions
 from .models import Article, Event, Hit, LoadProblem, LoadReport, Passage, SearchResult
 from .passages import split_passages
+from .query import most_selective
 from .sentences import sentence_spans
 from .timeline import Timeline, format_event_date
 
@@ -34,6 +35,7 @@ __all__ = [
     "format_event_date",
     "load_corpus",
     "matched_spans",
+    "most_selective",
     "sentence_spans",
     "split_passages",
 ]

@@ -10,7 +10,7 @@ from rank_bm25 import BM25Plus
 
 from bot.alerts import HOUR, match_articles, plan_delivery, relevance, topic_terms
 from bot.statedb import PendingAlert, TopicRow
-from retrieval import Article, Library, analyze
+from retrieval import Article, Library, LibraryOptions, analyze
 
 DAY = dt.date(2024, 5, 3)
 ARTICLES = [
@@ -71,6 +71,13 @@ def test_match_articles_keeps_the_pairs_over_the_threshold_best_first(library: L
 def test_match_articles_looks_only_at_the_new_articles(library: Library) -> None:
     matches = match_articles(library, [1, 3], [topic("grain", library)], threshold=0.01)
     assert matches == []  # "grain" is in articles 0 and 2, which are not new
+
+
+def test_a_topic_is_scored_on_its_most_selective_terms_as_a_question_is() -> None:
+    capped = Library.from_articles(ARTICLES, options=LibraryOptions(max_terms=1))
+    (match,) = match_articles(capped, [0, 1, 2, 3], [topic("grain odesa", capped)], threshold=0.3)
+    # "grain" is in two articles and "odesa" in one: with room for one term, the rarer is scored
+    assert capped.articles[match.article].id == "grain" and match.matched == {"odesa"}
 
 
 def test_a_topic_without_searchable_words_has_no_terms(library: Library) -> None:
