@@ -9,6 +9,10 @@ present many times (1). Rare words weigh more, as in BM25: a passage with "Abram
 but not "talks" goes further than one with "talks" alone. `ALERT_THRESHOLD` was
 chosen by measurement.
 
+Alerts are for news that arrives while a reader follows: `is_news` and `news_to` leave
+out a new feed's backlog and articles dated days before they arrived or before the topic
+was followed; those are indexed and answer questions, and alert no one.
+
 A topic is scored like a question, on at most `LibraryOptions.max_terms` distinct terms
 (its most selective), so no topic can hold the index for long. Matching is pure and
 blocking: the bot runs it in worker threads, a few topics at a time, as it runs searches.
@@ -19,6 +23,7 @@ what to send now.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,16 +32,20 @@ import numpy.typing as npt
 
 from retrieval import Library, most_selective
 
-from .statedb import PendingAlert, TopicRow
+from .statedb import PendingAlert, SavedArticle, TopicRow
 
 __all__ = [
     "ALERT_THRESHOLD",
+    "FOLLOW_SLACK",
     "HOUR",
     "MAX_TOPICS",
+    "NEWS_WINDOW",
     "DeliveryPlan",
     "Match",
     "best_first",
+    "is_news",
     "match_articles",
+    "news_to",
     "plan_delivery",
     "relevance",
     "scored_terms",
@@ -51,6 +60,15 @@ precision counts double: F0.5 is highest at 0.6."""
 MAX_TOPICS = 10
 MAX_TOPIC_CHARS = 200
 HOUR = 3600.0
+NEWS_WINDOW = dt.timedelta(days=2)
+"""An article dated more than this before it arrived is old news. Dates are calendar days
+without an hour, each in its publisher's time zone: a story of late evening in New York
+is already the next day in UTC, and a bot down for a night or a feed that lags brings
+the day's news a day late. Two days leave room for both; older is an archive (an old
+link added by hand, old items a feed republishes), not news."""
+FOLLOW_SLACK = dt.timedelta(days=1)
+"""An article dated before the day before its topic was followed is not news to the
+follower, who asked to hear what happens from then on (a day's slack for time zones)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +161,21 @@ def match_articles(
 def best_first(matches: Sequence[Match]) -> list[Match]:
     """Matches from the most relevant down (then by topic and article, for a stable order)."""
     return sorted(matches, key=lambda match: (-match.relevance, match.topic.id, match.article))
+
+
+def is_news(article: SavedArticle) -> bool:
+    """Whether an article may alert anyone: it is not a new feed's backlog, and it is
+    dated at most `NEWS_WINDOW` before it arrived."""
+    return not article.backlog and article.date >= _utc_day(article.saved_at) - NEWS_WINDOW
+
+
+def news_to(topic: TopicRow, published: dt.date) -> bool:
+    """Whether an article dated `published` is news to the follower of `topic` (`FOLLOW_SLACK`)."""
+    return published >= _utc_day(topic.followed_at) - FOLLOW_SLACK
+
+
+def _utc_day(moment: float) -> dt.date:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).date()
 
 
 def plan_delivery(

@@ -9,9 +9,10 @@ a cron `newsbot fetch` saved are picked up too:
 1. articles saved but not yet matched are looked up in the served library; if some are
    missing, the library is updated through the same path as /reload (child process,
    incremental, answers go on meanwhile; never at the same time as an admin's /reload);
-2. they are matched against every followed topic, in worker threads (as questions are
-   searched), and the alerts queued, in one transaction with marking them matched, so
-   nothing is alerted twice;
+2. those that are news (`alerts.is_news`: not a new feed's backlog, recently dated) are
+   matched against every followed topic, in worker threads (as questions are searched),
+   and the alerts queued, in one transaction with marking them all matched, so nothing
+   is alerted twice;
 3. queued alerts are sent within each user's hourly limit, the rest as one digest. A
    user who blocked the bot (403) loses their topics.
 """
@@ -38,7 +39,7 @@ from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
 from .reloading import environment_without_secrets
 from .state import BotState
-from .statedb import PendingAlert, StateDB, TopicRow
+from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow
 
 __all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
 
@@ -195,24 +196,31 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
         logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
     library = state.library
     where = positions(library, wanted)
-    found = {article.id: where.get(article.corpus_id) for article in pending}
+    news: dict[int, SavedArticle] = {}  # by position in the library: the articles that may alert
+    old = 0
     for article in pending:
-        if found[article.id] is None:
+        position = where.get(article.corpus_id)
+        if position is None:
             logger.warning("article %s is not in the corpus (deleted or unreadable); no alerts", article.path)
-    topics = service.db.topics()
-    matches = await match_in_turns(state, library, [p for p in found.values() if p is not None], topics)
-    by_position = {position: article_id for article_id, position in found.items() if position is not None}
+        elif alerts.is_news(article):
+            news[position] = article
+        else:
+            old += 1
+    if old:
+        logger.info("%d new articles are old news or a new feed's backlog: indexed, no alerts", old)
+    matches = await match_in_turns(state, library, list(news), service.db.topics())
     rows = [
         (
             match.topic.user_id,
             match.topic.chat_id,
-            by_position[match.article],
+            news[match.article].id,
             match.topic.words,
             match.relevance,
             library.passages[match.passage].text,
             " ".join(sorted(match.matched)),
         )
         for match in matches
+        if alerts.news_to(match.topic, news[match.article].date)
     ]
     service.db.queue_alerts(rows, [article.id for article in pending])
     if rows:

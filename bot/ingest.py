@@ -264,7 +264,10 @@ class _Ingest:
             return
         if parsed.problem:
             self.problem(where, f"malformed XML ({parsed.problem}); {len(parsed.entries)} items read anyway")
-        outcomes = await asyncio.gather(*(self.entry(feed, parsed, entry) for entry in parsed.entries))
+        backlog = feed.ok_at is None  # its first read: what the publisher had before it was added
+        outcomes = await asyncio.gather(
+            *(self.entry(feed, parsed, entry, backlog) for entry in parsed.entries)
+        )
         if all(outcomes):  # else keep the old validators, so that failed items are tried again
             self.db.feed_checked(
                 feed.id, etag=page.etag, last_modified=page.last_modified, title=parsed.title
@@ -272,7 +275,7 @@ class _Ingest:
         else:
             self.db.feed_checked(feed.id, etag=None, last_modified=None, title=parsed.title)
 
-    async def entry(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry) -> bool:
+    async def entry(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry, backlog: bool) -> bool:
         """Save one entry if new; False when it failed and is worth another try."""
         where = f"feed {feed.name}, item {(entry.link or entry.title or '?')[:200]!r}"
         try:
@@ -288,7 +291,7 @@ class _Ingest:
             return True
         try:
             article = await self.article(feed, parsed, entry, url)
-            outcome, stored = _save(self.db, self.corpus_dir, feed.name, article, key, feed.id)
+            outcome, stored = _save(self.db, self.corpus_dir, feed.name, article, key, feed.id, backlog)
         except (FetchError, NotAnArticle) as error:
             attempts = self.db.link_failed(key, str(error))
             self.problem(where, f"{error} (attempt {attempts} of {MAX_ATTEMPTS})")
@@ -354,7 +357,13 @@ def _extract_page(page: Page) -> Extracted:
 
 
 def _save(
-    db: StateDB, corpus_dir: Path, folder: str, article: NewArticle, key: str, feed_id: int | None
+    db: StateDB,
+    corpus_dir: Path,
+    folder: str,
+    article: NewArticle,
+    key: str,
+    feed_id: int | None,
+    backlog: bool = False,
 ) -> tuple[Claim, SavedArticle]:
     """Write the file, then let the state file decide; a loser's own file is removed."""
     fingerprint = text_fingerprint(article.paragraphs)
@@ -367,6 +376,7 @@ def _save(
         "title": article.title,
         "date": article.date,
         "feed_id": feed_id,
+        "backlog": backlog,
     }
     if db.article_with_text(fingerprint) is not None or db.article_for_link(key) is not None:
         return db.claim_article(**fields)  # known already: nothing to write

@@ -101,6 +101,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alerts_pending ON alerts(user_id, id) WHERE sent_at IS NULL;
     CREATE INDEX alerts_sent ON alerts(user_id, sent_at) WHERE sent_at IS NOT NULL;
     """,
+    # 3: articles that came with a newly added feed's first read (its backlog): indexed, never alerted.
+    """
+    ALTER TABLE articles ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -137,6 +141,8 @@ class SavedArticle:
     title: str
     date: dt.date
     saved_at: float
+    backlog: bool
+    """Saved by its feed's first read: what the publisher had before the feed was added."""
 
     @property
     def corpus_id(self) -> str:
@@ -160,6 +166,8 @@ class TopicRow:
     chat_id: int
     words: str
     terms: tuple[str, ...]
+    followed_at: float
+    """Unix time the user started following it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,12 +332,14 @@ class StateDB:
         title: str,
         date: dt.date,
         feed_id: int | None,
+        backlog: bool = False,
     ) -> tuple[Claim, SavedArticle]:
         """Record an article whose file is written, unless its URL or text is known already.
 
         Decided in one write transaction, so when the bot and `newsbot fetch` meet the
         same article at once exactly one of them keeps it. Returns the outcome and the
-        stored article (the earlier one for "seen" and "duplicate").
+        stored article (the earlier one for "seen" and "duplicate"). A `backlog` article
+        came with a new feed's first read: it is indexed, and alerts no one.
         """
         now = time.time()
         with self._write() as db:
@@ -347,9 +357,9 @@ class StateDB:
                 )
                 return "duplicate", _article(same_text)
             cursor = db.execute(
-                "INSERT INTO articles (url, text_hash, path, title, date, feed_id, saved_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (url, text_hash, path, title, date.isoformat(), feed_id, now),
+                "INSERT INTO articles (url, text_hash, path, title, date, feed_id, saved_at, backlog)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (url, text_hash, path, title, date.isoformat(), feed_id, now, backlog),
             )
             db.execute(
                 "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at) VALUES (?, 'saved', ?, ?)",
@@ -389,13 +399,13 @@ class StateDB:
 
     def topics(self, user_id: int | None = None) -> list[TopicRow]:
         """One user's topics (or everyone's), in the order they were followed."""
-        query = "SELECT id, user_id, chat_id, words, terms FROM topics"
+        query = "SELECT id, user_id, chat_id, words, terms, created_at FROM topics"
         rows = (
             self._db.execute(query + " WHERE user_id = ? ORDER BY id", (user_id,))
             if user_id is not None
             else self._db.execute(query + " ORDER BY id")
         ).fetchall()
-        return [TopicRow(r[0], r[1], r[2], r[3], tuple(r[4].split())) for r in rows]
+        return [TopicRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), r[5]) for r in rows]
 
     def follow(self, user_id: int, chat_id: int, words: str, terms: tuple[str, ...], limit: int) -> str:
         """Add a topic: "added", "known" (same words already followed) or "full" (at `limit`)."""
@@ -477,13 +487,13 @@ class StateDB:
             )
 
 
-_ARTICLE_COLUMNS = "SELECT id, url, path, title, date, saved_at FROM articles"
+_ARTICLE_COLUMNS = "SELECT id, url, path, title, date, saved_at, backlog FROM articles"
 
 
 def _article(row: tuple[object, ...]) -> SavedArticle:
-    number, url, path, title, date, saved_at = row
+    number, url, path, title, date, saved_at, backlog = row
     assert isinstance(number, int) and isinstance(saved_at, float)
-    return SavedArticle(number, str(url), str(path), str(title), _date(date), saved_at)
+    return SavedArticle(number, str(url), str(path), str(title), _date(date), saved_at, bool(backlog))
 
 
 def _date(value: object) -> dt.date:

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
@@ -16,7 +17,8 @@ from tests.e2e.fake_api import Call
 
 
 class Gate:
-    """Holds every search for a question with `word` until released, counting how many run at once.
+    """Holds every search for a question with `word` (or the index's scoring of terms with it)
+    until released, counting how many run at once.
 
     The only stand-in in these tests: a real search takes milliseconds, and only a search
     held on an event lets a test order "this search is still running" before "that
@@ -47,6 +49,20 @@ class Gate:
         fields = {field.name: getattr(library, field.name) for field in dataclasses.fields(library)}
         fields["timeline"] = GatedTimeline(library.timeline.events, library.timeline.positions)
         return Gated(**fields)
+
+    def around_index(self, library: Library) -> Library:
+        """The same library, its index's scoring (questions' and topics' alike) passing through this gate."""
+        gate, index = self, library.index
+
+        class GatedIndex:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(index, name)
+
+            def score(self, query: Sequence[str]) -> Any:
+                gate.hold(" ".join(query))
+                return index.score(query)
+
+        return dataclasses.replace(library, index=GatedIndex())
 
     def hold(self, question: str) -> None:
         if self.word not in question:
