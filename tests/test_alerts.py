@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
-from bot.alerts import HOUR, match_articles, plan_delivery, relevance, topic_terms
-from bot.statedb import PendingAlert, TopicRow
+from bot.alerts import HOUR, is_news, match_articles, news_to, plan_delivery, relevance, topic_terms
+from bot.statedb import PendingAlert, SavedArticle, TopicRow
 from retrieval import Article, Library, LibraryOptions, analyze
 
 DAY = dt.date(2024, 5, 3)
@@ -31,7 +31,7 @@ def library() -> Library:
 
 
 def topic(words: str, library: Library, topic_id: int = 1, user: int = 7) -> TopicRow:
-    return TopicRow(topic_id, user, user, words, topic_terms(library, words))
+    return TopicRow(topic_id, user, user, words, topic_terms(library, words), followed_at=0.0)
 
 
 def test_relevance_is_bm25_plus_rescaled_to_zero_one(library: Library) -> None:
@@ -110,3 +110,41 @@ def test_plan_delivery_allows_a_few_alerts_an_hour_then_one_digest(
     plan = plan_delivery(pending(waiting), singles_sent, last_digest, now=0.0, per_hour=3)
     assert (len(plan.singles), len(plan.digest)) == (singles, digest)
     assert [a.id for a in plan.singles + plan.digest] == list(range(singles + digest))  # oldest first
+
+
+def moment(day: dt.date, hour: int = 12) -> float:
+    """Unix time of `hour` o'clock UTC on `day`."""
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("dated", "arrived", "backlog", "news"),
+    [
+        (DAY, moment(DAY), False, True),
+        (DAY, moment(DAY + dt.timedelta(days=2), hour=23), False, True),  # two days late: a lagging feed
+        (DAY, moment(DAY + dt.timedelta(days=3), hour=0), False, False),  # three: an archive
+        (DAY + dt.timedelta(days=1), moment(DAY, hour=20), False, True),  # already tomorrow east of UTC
+        (DAY, moment(DAY), True, False),  # a new feed's backlog, however fresh
+    ],
+)
+def test_is_news_leaves_out_old_articles_and_a_new_feeds_backlog(
+    dated: dt.date, arrived: float, backlog: bool, news: bool
+) -> None:
+    article = SavedArticle(1, "http://n/a", "feeds/n/a.md", "A", dated, arrived, backlog)
+    assert is_news(article) is news
+
+
+@pytest.mark.parametrize(
+    ("dated", "followed", "news"),
+    [
+        (DAY, moment(DAY), True),
+        (DAY - dt.timedelta(days=1), moment(DAY, hour=23), True),  # yesterday, in some time zone today
+        (DAY - dt.timedelta(days=2), moment(DAY, hour=0), False),  # before the follower asked
+        (DAY - dt.timedelta(days=2), moment(DAY - dt.timedelta(days=5)), True),  # followed long before
+    ],
+)
+def test_news_to_a_follower_is_dated_at_most_a_day_before_the_topic_was_followed(
+    dated: dt.date, followed: float, news: bool
+) -> None:
+    topic = TopicRow(1, 7, 7, "grain", ("grain",), followed_at=followed)
+    assert news_to(topic, dated) is news

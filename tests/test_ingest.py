@@ -128,6 +128,22 @@ async def test_a_changed_feed_brings_only_its_new_items(
     assert len(site.hits("daily/0.html")) == 1
 
 
+async def test_a_new_feeds_first_read_is_its_backlog_and_what_comes_later_is_not(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    subscribe(db, site.fault("daily/feed.xml", status=503))
+    await fetch_round(options)  # a failed read saves nothing: the next one is still the first
+    publish(site, "daily", 2)
+    await fetch_round(options)
+    publish(site, "daily", 3)
+    await fetch_round(options)
+    assert sorted((Path(a.path).name.split("-")[5], a.backlog) for a in db.articles()) == [
+        ("0", True),
+        ("1", True),
+        ("2", False),
+    ]
+
+
 async def test_the_same_item_in_two_feeds_is_saved_once(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:

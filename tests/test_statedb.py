@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,15 @@ from bot.statedb import DB_NAME, MIGRATIONS, SCHEMA_VERSION, StateError, open_st
 DATE = dt.date(2024, 5, 3)
 
 
-def claim(db, url: str, text: str, path: str | None = None):  # type: ignore[no-untyped-def]
+def claim(db, url: str, text: str, path: str | None = None, backlog: bool = False):  # type: ignore[no-untyped-def]
     return db.claim_article(
-        url=url, text_hash=text, path=path or f"feeds/x/{text}.md", title=text, date=DATE, feed_id=None
+        url=url,
+        text_hash=text,
+        path=path or f"feeds/x/{text}.md",
+        title=text,
+        date=DATE,
+        feed_id=None,
+        backlog=backlog,
     )
 
 
@@ -38,6 +45,30 @@ def test_an_older_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     assert db.version == SCHEMA_VERSION
     assert [feed.url for feed in db.feeds()] == ["http://n/rss"]
     assert db.follow(1, 1, "grain", ("grain",), limit=10) == "added"  # the second step's table
+
+
+def test_articles_saved_before_the_backlog_column_are_not_backlog(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(MIGRATIONS[0] + ";" + MIGRATIONS[1] + "; PRAGMA user_version = 2;")
+    old.execute(
+        "INSERT INTO articles (url, text_hash, path, title, date, saved_at)"
+        " VALUES ('http://n/1', 'h', 'feeds/n/1.md', 'T', '2024-05-03', 1.5)"
+    )
+    old.close()
+    (article,) = open_state(folder).unmatched_articles()
+    assert article.backlog is False  # it may still alert
+    db = open_state(folder)
+    assert claim(db, "http://n/2", "bbb", backlog=True)[1].backlog is True
+
+
+def test_a_topic_remembers_when_it_was_followed(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    before = time.time()
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    (topic,) = db.topics(7)
+    assert before <= topic.followed_at <= time.time()
 
 
 def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:

@@ -17,9 +17,12 @@ from bot.feed_jobs import feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
+from tests.e2e.test_fairness import Gate
 from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
+RECENT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
+"""A date for news: alerts go out only for articles dated shortly before they arrive."""
 FAST = {"feed_host_delay": 0.0, "feed_timeout": 3.0}
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 
@@ -49,8 +52,15 @@ VOLCANO = "The volcano on the island erupted overnight and ash closed the airpor
 
 
 def ferry_feed(site: Newsroom) -> str:
-    """A feed of one article about the Zanzibar ferry."""
-    return feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)])
+    """A feed of one article about the Zanzibar ferry, published an hour ago."""
+    return feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT)])
+
+
+async def read_feed(bot: RunningBot, site: Newsroom) -> None:
+    """Add an empty feed and read it once, as an admin's feed added some time ago: from now
+    on, what it brings is news (a new feed's first read is its backlog, and alerts no one)."""
+    feed_service(bot.application).db.add_feed(feed(site, []), "h", "Harbour")
+    await fetch_round(options_from(bot.settings))
 
 
 def state(bot: RunningBot) -> BotState:
@@ -304,15 +314,15 @@ async def test_a_matching_article_alerts_its_follower_once_with_headline_date_pa
     bot = await start_bot(**FAST)
     await bot.ask("/follow Zanzibar ferry", user_id=7)
     await bot.ask("/follow volcano eruption", user_id=8)
-    service = feed_service(bot.application)
-    passing = story(site, "museum", "Harbour museum reopens", "The museum reopened; visitors came by ferry.")
-    items = [story(site, "ferry", "Zanzibar ferry service resumes", FERRY), passing]
-    service.db.add_feed(feed(site, items), "h", "Harbour")
+    await read_feed(bot, site)
+    museum = "The museum reopened; visitors came by ferry."
+    passing = story(site, "museum", "Harbour museum reopens", museum, RECENT)
+    feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT), passing])
     before = {chat: len(bot.api.sent("sendMessage", chat)) for chat in (7, 8)}
     await poll_now(bot.application)
     (alert,) = bot.api.sent("sendMessage", 7)[before[7] :]  # not the museum's passing mention
     text = alert.params["text"]
-    assert text.startswith("<b>Zanzibar ferry service resumes</b>\n2024-05-03\n")
+    assert text.startswith(f"<b>Zanzibar ferry service resumes</b>\n{RECENT.date()}\n")
     assert "The <b>Zanzibar</b> <b>ferry</b> service resumed" in text
     assert site.url("ferry.html") in text and "You follow: Zanzibar ferry" in text
     assert bot.api.sent("sendMessage", 8)[before[8] :] == []  # a topic that did not match
@@ -321,15 +331,68 @@ async def test_a_matching_article_alerts_its_follower_once_with_headline_date_pa
     assert len(bot.api.sent("sendMessage", 7)) == before[7] + 1  # never twice
 
 
+async def test_a_new_feeds_backlog_and_old_news_alert_no_one_and_fresh_news_does(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    backlog = [
+        story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT),  # fresh, but backlog
+        story(site, "old", "Zanzibar ferry timetable", f"{FERRY} Timetable.", RECENT - dt.timedelta(days=30)),
+    ]
+    service = feed_service(bot.application)
+    service.db.add_feed(feed(site, backlog), "h", "Harbour")
+    await poll_now(bot.application)  # the feed's first read
+    assert bot.api.sent("sendMessage", 7)[before:] == []
+    assert (
+        "<b>1. Zanzibar ferry service resumes</b>"
+        in (await bot.ask("Zanzibar ferry", user_id=8)).params["text"]
+    )
+    archive = story(
+        site, "archive", "Zanzibar ferry history", f"{FERRY} History.", RECENT - dt.timedelta(days=3)
+    )
+    fresh = story(site, "extra", "Second Zanzibar ferry added", f"{FERRY} A second ferry.", RECENT)
+    feed(site, [*backlog, archive, fresh])
+    await poll_now(bot.application)
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]  # the fresh article only, not the archive's
+    assert alert.params["text"].startswith("<b>Second Zanzibar ferry added</b>")
+    assert len(service.db.articles()) == 4 and service.db.unmatched_articles() == []
+
+
+async def test_a_slow_topic_match_does_not_hold_up_answers(site: Newsroom, start_bot: StartBot) -> None:
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    await read_feed(bot, site)
+    ferry_feed(site)
+    await fetch_round(options_from(bot.settings))  # saved, as `newsbot fetch` saves ...
+    served = state(bot)
+    library = await served.reloads.run(bot.corpus, bot.settings.index_dir)  # ... and indexed
+    assert library is not None
+    gate = Gate("zanzibar")
+    served.library = gate.around_index(library)
+    settling = asyncio.create_task(settle(bot.application))
+    await gate.until_running(1)  # the topic is being matched against the new article
+    try:
+        other = await bot.ask("Where did the talks collapse?", user_id=12)
+        assert "Istanbul" in other.params["text"]
+        assert bot.api.sent("sendMessage", 7)[before:] == []  # the match is still running
+    finally:
+        gate.release.set()
+    assert await settling == 1
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    assert alert.params["text"].startswith("<b>Zanzibar ferry service resumes</b>")
+
+
 async def test_alerts_go_out_while_a_long_round_still_runs(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(feed_host_delay=0.0, feed_timeout=60.0)
     await bot.ask("/follow Zanzibar ferry", user_id=7)
     service = feed_service(bot.application)
     service.settle_during_round = 0.5
-    slow = Item("Slow page", site.fault("slow.html", delay=20.0), WHEN)  # holds the round for 20 s
-    service.db.add_feed(
-        feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY), slow]), "h", None
-    )
+    await read_feed(bot, site)
+    slow = Item("Slow page", site.fault("slow.html", delay=20.0), RECENT)  # holds the round for 20 s
+    feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT), slow])
     before = len(bot.api.sent("sendMessage", 7))
     await poll_now(bot.application)
     alert = bot.api.sent("sendMessage", 7)[before]
@@ -341,16 +404,19 @@ async def test_alerts_go_out_while_a_long_round_still_runs(site: Newsroom, start
 async def test_past_the_hourly_limit_alerts_come_as_one_digest(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(alerts_per_hour=2, **FAST)
     await bot.ask("/follow Zanzibar ferry", user_id=7)
-    items = [story(site, f"f{n}", f"Zanzibar ferry news {n}", f"{FERRY} Report {n}.") for n in range(5)]
+    await read_feed(bot, site)
+    items = [
+        story(site, f"f{n}", f"Zanzibar ferry news {n}", f"{FERRY} Report {n}.", RECENT) for n in range(5)
+    ]
     service = feed_service(bot.application)
-    service.db.add_feed(feed(site, items), "h", "Harbour")
+    feed(site, items)
     before = len(bot.api.sent("sendMessage", 7))
     await poll_now(bot.application)
     sent = [call.params["text"] for call in bot.api.sent("sendMessage", 7)[before:]]
     assert len(sent) == 3
     assert sent[2].startswith("<b>3 more new articles on your topics</b>")
     assert sum("You follow: Zanzibar ferry" in text for text in sent[:2]) == 2
-    feed(site, [*items, story(site, "f5", "Zanzibar ferry news 5", f"{FERRY} Report 5.")])
+    feed(site, [*items, story(site, "f5", "Zanzibar ferry news 5", f"{FERRY} Report 5.", RECENT)])
     await poll_now(bot.application)
     assert len(bot.api.sent("sendMessage", 7)) == before + 3  # the hour is spent: it waits
     assert len(service.db.pending_alerts()) == 1
@@ -364,7 +430,8 @@ async def test_a_user_who_blocked_the_bot_loses_their_topics(
     await bot.ask("/follow Zanzibar ferry", user_id=8)
     bot.api.blocked.add(7)
     service = feed_service(bot.application)
-    service.db.add_feed(ferry_feed(site), "h", None)
+    await read_feed(bot, site)
+    ferry_feed(site)
     await poll_now(bot.application)
     assert [topic.user_id for topic in service.db.topics()] == [8]
     assert "user 7 blocked the bot" in caplog.text
