@@ -100,7 +100,9 @@ def score_all(corpora: list[tuple[str, Path]]) -> list[dict[str, object]]:
             print(f"{corpus} is missing: {name} left out", file=sys.stderr)
             continue
         library = Library.load(corpus, index_dir=ROOT / "data" / f".alerts-index-{name}")
-        topics = [TopicRow(n, 0, 0, words, topic_terms(library, words), 0.0) for n, words in enumerate(TOPICS)]
+        topics = [
+            TopicRow(n, 0, 0, words, topic_terms(library, words), 0.0) for n, words in enumerate(TOPICS)
+        ]
         for match in match_articles(library, list(range(len(library.articles))), topics, threshold=1e-9):
             article = library.articles[match.article]
             pairs.append(

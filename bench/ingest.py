@@ -50,7 +50,8 @@ from tests.e2e.fake_api import FakeBotApi  # noqa: E402
 from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss  # noqa: E402
 
 TOKEN = "123456:bench-token"
-WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
+WHEN = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
+"""Items are news: alerts go out only for articles dated shortly before they arrive."""
 
 
 def furniture(seed: int) -> str:
@@ -87,10 +88,14 @@ async def serve(feeds: int, items: int) -> list[Newsroom]:
     return sites
 
 
-def subscribe(state_dir: Path, sites: list[Newsroom]) -> None:
+def subscribe(state_dir: Path, sites: list[Newsroom], read_before: bool = False) -> None:
+    """Add a feed per site; `read_before`: as feeds read in an earlier round, so that what they
+    serve now is news that alerts (a new feed's first read is its backlog, and alerts no one)."""
     db = open_state(state_dir)
     for number, site in enumerate(sites):
-        db.add_feed(site.url("feed.xml"), f"site{number}", f"Site {number}")
+        feed = db.add_feed(site.url("feed.xml"), f"site{number}", f"Site {number}")
+        if read_before:
+            db.feed_checked(feed.id, etag=None, last_modified=None, title=None)
     db.close()
 
 
@@ -115,7 +120,7 @@ async def bot_poll(sites: list[Newsroom], work: Path, archive: int, host_delay: 
         (corpus / "archive").mkdir()
         generate_corpus(corpus / "archive", archive, seed=14)
     index_dir, state_dir = work / "bot-index", work / "bot-state"
-    subscribe(state_dir, sites)
+    subscribe(state_dir, sites, read_before=True)
     print(f"bot corpus: shipped + {archive:,} generated passages; indexing it first ...")
     library = Library.load(corpus, index_dir=index_dir)
     api = FakeBotApi(TOKEN)
