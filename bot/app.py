@@ -19,13 +19,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from tornado.httpserver import HTTPServer
 
 from retrieval import Library, LibraryOptions
 
-from . import feed_handlers, feed_jobs, handlers
+from . import chat_share, feed_handlers, feed_jobs, handlers
 from .backlog import UpdateBacklog, confirm_answered
 from .delivery import RetryingRateLimiter
 from .fairness import QuestionRateLimit
@@ -67,7 +68,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         .base_url(settings.telegram_base_url)
         .post_init(register_commands)
         .update_queue(UpdateBacklog(settings.max_unanswered_updates))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(PerChatUpdateProcessor(per_chat=settings.max_unanswered_per_chat))
         .rate_limiter(RetryingRateLimiter())
         .build()
     )
@@ -83,6 +84,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     application.bot_data["feeds"] = feed_service(settings)
     message = filters.UpdateType.MESSAGE
     private_link = message & filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT)
+    application.add_handler(TypeHandler(Update, chat_share.busy_gate), group=-1)  # before all others
     application.add_handler(CommandHandler("start", handlers.start_command, filters=message))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
     application.add_handler(CommandHandler("ask", handlers.ask_command, filters=message))

@@ -1,4 +1,5 @@
-"""Per-sender limits on questions and "More" presses, so no one can crowd out everyone else.
+"""Per-sender limits on questions and "More" presses, so no one can crowd out everyone else,
+and how often a chat over its share of updates in flight is told so (`BusyNotes`).
 
 A sliding window: over `limit` requests in `window` seconds, the sender gets one polite
 "slow down" and then silence until the window has room again. Senders idle for longer
@@ -60,3 +61,33 @@ class QuestionRateLimit:
             sender: times for sender, times in self._asked.items() if times and times[-1] > now - self.window
         }
         self._warned &= self._asked.keys()
+
+
+class BusyNotes:
+    """When each chat was last told that the bot is busy: at most once every `every` seconds.
+
+    A chat over its share of updates in flight has its further updates dropped; the first
+    one that asks the bot something gets a note, the others in the next minute nothing, so
+    the notes themselves cannot flood a chat that Telegram already limits. Chats told more
+    than `every` seconds ago are forgotten, once per `every`. Pure: the caller passes the clock.
+    """
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._told: dict[int, float] = {}
+        self._swept = -math.inf
+
+    def __len__(self) -> int:
+        """How many chats are remembered."""
+        return len(self._told)
+
+    def due(self, chat: int, now: float) -> bool:
+        """Whether `chat` is to be told now (and if so, remember that it was)."""
+        if now - self._swept >= self.every:
+            self._swept = now
+            self._told = {known: at for known, at in self._told.items() if now - at < self.every}
+        told = self._told.get(chat)
+        if told is not None and now - told < self.every:
+            return False
+        self._told[chat] = now
+        return True

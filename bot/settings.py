@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     the 10 s a container gets between SIGTERM and SIGKILL; and 100 in flight keep that rate
     even when each answer takes three seconds to go out.
     """
+    max_unanswered_per_chat: int = Field(10, ge=1, le=10_000)
+    """Of those, how many one chat may hold; past it, its updates are dropped and the chat is
+    told once a minute to ask again. Telegram lets a bot post 20 messages a minute in a group,
+    so 10 are answered within 30 s, and one busy group cannot hold every update in flight."""
     state_dir: Path = Path(".newsbot-state")
     """Where the SQLite file of feeds, seen links and topic subscriptions lives."""
     feed_interval: int = Field(15, ge=0, le=10_080)

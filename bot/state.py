@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar
 
 from retrieval import Event, Library, LibraryOptions, SearchResult
 
-from .fairness import QuestionRateLimit
+from .fairness import BusyNotes, QuestionRateLimit
 from .reloading import Reloads
 
 SEARCHES_AT_ONCE = 2
@@ -61,6 +61,7 @@ class BotState:
     fairness: QuestionRateLimit
     options: LibraryOptions = field(default_factory=LibraryOptions)
     """How a reloaded library ranks (`LEXICAL_ONLY`)."""
+    busy_notes: BusyNotes = field(default_factory=BusyNotes)
     queries: QueryStore = field(default_factory=QueryStore)
     reloads: Reloads = field(default_factory=Reloads)
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.fairness import QuestionRateLimit, Verdict
+from bot.fairness import BusyNotes, QuestionRateLimit, Verdict
 
 A, W, N = Verdict.ANSWER, Verdict.WARN, Verdict.IGNORE
 
@@ -54,3 +54,26 @@ def test_a_warned_sender_forgotten_while_idle_is_warned_again_when_over() -> Non
     assert [limit.check(1, 0), limit.check(1, 1), limit.check(1, 2)] == [A, W, N]
     limit.check(2, 100)  # another sender's request sweeps the idle ones out
     assert [limit.check(1, 101), limit.check(1, 102), limit.check(1, 103)] == [A, W, N]
+
+
+@pytest.mark.parametrize(
+    ("times", "told"),
+    [
+        ([0], [True]),  # the first drop in a chat is told
+        ([0, 1, 59.9], [True, False, False]),  # then silence for a minute
+        ([0, 30, 60], [True, False, True]),  # a minute after the note: told again
+        ([0, 60, 61, 120], [True, True, False, True]),  # a minute after each note, not after each drop
+    ],
+)
+def test_a_busy_chat_is_told_at_most_once_a_minute(times: list[float], told: list[bool]) -> None:
+    notes = BusyNotes(every=60)
+    assert [notes.due(-100, t) for t in times] == told
+
+
+def test_busy_notes_count_chats_apart_and_forget_those_told_over_a_minute_ago() -> None:
+    notes = BusyNotes(every=60)
+    assert [notes.due(-1, 0), notes.due(-2, 1), notes.due(-1, 2)] == [True, True, False]
+    for chat in range(1000):
+        notes.due(chat, 10)
+    assert len(notes) == 1002
+    assert notes.due(5000, 70.5) and len(notes) == 1  # told at 0-10: forgotten

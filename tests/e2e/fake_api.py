@@ -3,8 +3,8 @@
 It queues updates for `getUpdates` and keeps them until a later call's `offset` confirms
 them, as Telegram does (so a restarted bot gets what it had not confirmed), answers the
 methods the bot calls with plausible objects, records every call, and can be told to fail
-a method in the ways a network fails (see `Fault`) or refuse messages to a user who blocked
-the bot (403), to test the bot's handling of faults.
+a method in the ways a network fails (see `Fault`), refuse messages to a user who blocked
+the bot (403) or hold a chat's messages (`held`), to test the bot's handling of faults.
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ class FakeBotApi:
         """The most updates one `getUpdates` hands out (Telegram's own limit is 100)."""
         self.blocked: set[int] = set()
         """Chats whose user blocked the bot: sending to them is a 403."""
+        self.held: dict[int, asyncio.Event] = {}
+        """Chats whose messages wait until their event is set, as a group's do at Telegram's 20 a
+        minute; the server sends blanks meanwhile, so that no client timeout ends the wait."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -207,6 +210,9 @@ class FakeBotApi:
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
                 status=403,
             )
+        hold = self.held.get(params.get("chat_id")) if method == "sendMessage" else None
+        if hold is not None and not hold.is_set():
+            return await self._answer_when_released(request, hold, method, params)
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         else:
@@ -223,6 +229,23 @@ class FakeBotApi:
                 assert self._site is not None
                 await self._site.stop()  # no new connections; this one closes after the answer
                 response.force_close()
+        return response
+
+    async def _answer_when_released(
+        self, request: web.Request, hold: asyncio.Event, method: str, params: dict[str, Any]
+    ) -> web.StreamResponse:
+        """Act on the call once `hold` is set; until then, send a blank (valid before JSON) now and then."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        while not hold.is_set():
+            await response.write(b" ")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hold.wait(), 0.5)
+        result = self._result(method, params)
+        self.calls.append(Call(method, params))
+        await self._notify()
+        await response.write(json.dumps({"ok": True, "result": result}).encode())
+        await response.write_eof()
         return response
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

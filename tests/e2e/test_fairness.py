@@ -1,4 +1,4 @@
-"""No user can slow down the others: slow searches, floods of "More" presses, anonymous senders."""
+"""No user can slow down the others: slow searches, busy groups, "More" floods, anonymous senders."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import asyncio
 import dataclasses
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
+
+from bot.backlog import UpdateBacklog
+from bot.chat_share import BUSY
 from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
 from bot.state import BotState
 from retrieval import Event, Library, SearchResult, Timeline
@@ -166,8 +170,9 @@ async def test_searches_run_two_at_a_time_and_the_rest_wait_their_turn(start_bot
 
 
 async def test_a_flood_in_one_chat_leaves_the_processing_slots_to_other_chats(start_bot: StartBot) -> None:
-    # A bound on unanswered updates above the 256 processing slots lets the flood reach them.
-    bot = await start_bot(max_unanswered_updates=1000)
+    # Bounds on unanswered updates, and on one chat's share of them, above the 256 processing
+    # slots let the flood reach them.
+    bot = await start_bot(max_unanswered_updates=1000, max_unanswered_per_chat=1000)
     state, gate = state_of(bot), Gate("flood")
     state.library = gate.around(state.library)
     for number in range(300):  # more updates than are processed at once (256)
@@ -183,8 +188,88 @@ async def test_a_flood_in_one_chat_leaves_the_processing_slots_to_other_chats(st
     assert replies[20].params["text"] == SLOW_DOWN  # twenty answered, then told once
 
 
+def backlog_of(bot: Any) -> UpdateBacklog:
+    backlog: UpdateBacklog = bot.application.update_queue
+    return backlog
+
+
+async def until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for `condition`, checking often; fail after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+async def test_a_busy_group_holds_only_its_share_and_every_other_chat_is_answered(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(max_unanswered_updates=20, max_unanswered_per_chat=5)
+    group = -700
+    bot.api.held[group] = asyncio.Event()  # its messages wait, as at Telegram's 20 a minute in a group
+    for number in range(30):  # more questions than the bot takes before answering
+        bot.api.push_message(
+            f"/ask Istanbul {number}", user_id=600 + number, chat_id=group, chat_type="group"
+        )
+    try:
+        other = await bot.ask("Where did the talks collapse?", user_id=699)  # fetched after all of them
+        assert "Istanbul" in other.params["text"]
+        assert bot.api.sent("sendMessage", group) == []  # the group's answers are all still waiting
+        # its share of five, and the note that tells it to wait; the other 24 were dropped
+        await until(lambda: backlog_of(bot).unanswered == 6)
+    finally:
+        bot.api.held[group].set()
+    await until(lambda: backlog_of(bot).unanswered == 0)
+    replies = bot.api.sent("sendMessage", group)
+    notes = [reply for reply in replies if reply.params["text"] == BUSY]
+    answers = [reply for reply in replies if "Istanbul" in reply.params["text"]]
+    assert (len(notes), len(answers), len(replies)) == (1, 5, 6)
+    asked = sorted(reply.params["reply_parameters"]["message_id"] for reply in answers)
+    assert notes[0].params["reply_parameters"]["message_id"] == asked[0] + 5  # the first dropped question
+
+
+async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_nothing(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(max_unanswered_per_chat=1)
+    group = {"chat_id": -701, "chat_type": "group"}
+    bot.api.held[-701] = asyncio.Event()
+    bot.api.push_message("/ask Istanbul", user_id=71, **group)  # taken; its answer waits
+    bot.api.push_message("nice weather today", user_id=72, **group)  # chatter: dropped, no note
+    bot.api.push_message("/ask@other_bot Istanbul", user_id=72, **group)  # another bot's command: the same
+    bot.api.push_message("/ask Abramovich", user_id=73, **group)  # dropped, and the chat is told
+    bot.api.push_message("@news_test_bot Umerov?", user_id=74, **group)  # dropped within the minute: silence
+    bot.api.push_callback("more:AAAAAAAA:3", bot_message(-701), user_id=75)  # a press: the same
+    try:
+        await until(lambda: backlog_of(bot).unanswered == 2)  # the answer and the note, waiting
+    finally:
+        bot.api.held[-701].set()
+    await until(lambda: backlog_of(bot).unanswered == 0)
+    texts = [reply.params["text"] for reply in bot.api.sent("sendMessage", -701)]
+    answers = [text for text in texts if text != BUSY]  # the answer and the note, in either order
+    assert len(texts) == 2 and len(answers) == 1 and "Istanbul" in answers[0]
+    assert bot.api.sent("answerCallbackQuery") == []
+    assert "chat -701 has 1 updates in flight, its share: told it is busy" in caplog.text
+
+
+async def test_a_more_press_over_its_chats_share_is_answered_busy(start_bot: StartBot) -> None:
+    bot = await start_bot(top_k=1, max_unanswered_per_chat=1)
+    reply = await bot.ask("Umerov negotiations", user_id=7)
+    bot.api.held[7] = asyncio.Event()
+    bot.api.push_message("Istanbul", user_id=7)  # taken; its answer waits
+    bot.api.push_callback(more_data(reply), bot_message(7), user_id=7)
+    try:
+        (busy,) = await bot.api.wait_for("answerCallbackQuery")
+        assert busy.params["text"] == BUSY
+    finally:
+        bot.api.held[7].set()
+    (_, answer) = await bot.api.wait_for("sendMessage", chat_id=7, count=2)
+    assert "Istanbul" in answer.params["text"]
+    assert bot.api.sent("editMessageText") == []  # the press was dropped, not served late
+
+
 async def test_a_flood_of_more_presses_is_limited_and_delays_no_one(start_bot: StartBot) -> None:
-    bot = await start_bot(top_k=1, questions_per_minute=3)
+    # Every press is processed (no chat's share drops any), so the limit alone decides.
+    bot = await start_bot(top_k=1, questions_per_minute=3, max_unanswered_per_chat=1000)
     reply = await bot.ask("Umerov negotiations", user_id=7)
     data, message = more_data(reply), bot_message(7)
     for number in range(500):

@@ -1,0 +1,74 @@
+"""The gate in front of every handler: an update over its chat's share is dropped, politely.
+
+`PerChatUpdateProcessor` decides which updates are over their chat's share of the updates
+in flight (see `bot.ordering`); this handler, registered before all the others, stops them.
+Dropped is answered, not lost: the first one in a minute that asks the bot something gets
+`BUSY` (a question or command for the bot; a "More" press gets it as its button answer);
+the chat's chatter and the rest of that minute's updates get nothing, since every message
+to a busy group waits for the same 20 a minute that its answers wait for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from telegram import Message, Update
+from telegram.constants import ChatType, MessageEntityType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from .handlers import Context, addressed_to_bot, bot_state
+from .ordering import PerChatUpdateProcessor
+
+__all__ = ["BUSY", "asks_the_bot", "busy_gate"]
+
+logger = logging.getLogger(__name__)
+
+BUSY = (
+    "I am still answering earlier questions in this chat and could not take yours. "
+    "Please ask again in a minute."
+)
+
+
+async def busy_gate(update: object, context: Context) -> None:
+    """Let an update through, unless it is over its chat's share: then drop it, with a note at most
+    once a minute per chat."""
+    processor = context.application.update_processor
+    if not isinstance(processor, PerChatUpdateProcessor) or not processor.over_share(update):
+        return
+    assert isinstance(update, Update) and update.effective_chat is not None
+    chat = update.effective_chat.id
+    if asks_the_bot(update, context) and bot_state(context).busy_notes.due(chat, time.monotonic()):
+        logger.info("chat %s has %d updates in flight, its share: told it is busy", chat, processor.per_chat)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(BUSY)
+            elif update.message is not None:
+                await update.message.reply_text(BUSY)
+        except TelegramError as error:  # never an apology on top: the chat is busy enough
+            logger.warning("could not tell chat %s it is busy: %s", chat, error)
+    raise ApplicationHandlerStop
+
+
+def asks_the_bot(update: Update, context: Context) -> bool:
+    """Whether the bot would answer `update`: a button press, anything in a private chat, and
+    in a group a command for this bot or a message addressed to it (a mention, a reply)."""
+    if update.callback_query is not None:
+        return True
+    message = update.message
+    if message is None:
+        return False
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    return command_for_bot(message, context.bot.username) or addressed_to_bot(message, context)
+
+
+def command_for_bot(message: Message, username: str | None) -> bool:
+    """A message that starts with a command meant for this bot (`/cmd`, or `/cmd@this_bot`)."""
+    entities = message.parse_entities([MessageEntityType.BOT_COMMAND])
+    for entity, text in entities.items():
+        if entity.offset == 0:
+            _, _, addressee = text.partition("@")
+            return not addressee or addressee.lower() == (username or "").lower()
+    return False
