@@ -6,6 +6,9 @@ told who is asking (a descriptive User-Agent); a feed that has not changed costs
 the whole transfer, not only between bytes, and a size cap checked while reading, so a
 slow drip or a 50 MB answer cannot stall or swamp a round. Failures come back as
 `FetchError` with a short reason that a log line or an admin can read.
+
+Every request, redirects included, goes to public addresses only, unless their network is
+one the operator allows (`private_networks`): see `bot.addresses`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Literal
 
 import httpx
 
+from .addresses import AddressRefused, PublicOnlyTransport, parse_networks
 from .links import LinkError, checked_url
 
 __all__ = ["FetchError", "FetchOptions", "Fetcher", "Page"]
@@ -37,6 +41,8 @@ class FetchOptions:
     max_redirects: int = 5
     concurrency: int = 8
     """Downloads in flight at once, over all hosts."""
+    private_networks: tuple[str, ...] = ()
+    """Networks fetched from although not public (`10.20.0.0/16`): an intranet's feeds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +79,16 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         options = self.options
+        transport = PublicOnlyTransport(
+            parse_networks(options.private_networks),
+            limits=httpx.Limits(max_connections=options.concurrency),
+        )
         self._client = httpx.AsyncClient(
             follow_redirects=True,
             max_redirects=options.max_redirects,
             timeout=httpx.Timeout(options.timeout),
             headers={"User-Agent": options.user_agent},
-            limits=httpx.Limits(max_connections=options.concurrency * 2),
+            transport=transport,
         )
         return self
 
@@ -145,6 +155,10 @@ class Fetcher:
                         last_modified=response.headers.get("last-modified"),
                         headers=dict(response.headers),
                     )
+        except AddressRefused as error:
+            raise FetchError(
+                f"refused: {error} (FEED_PRIVATE_NETWORKS lists networks to allow)", "address"
+            ) from None
         except TimeoutError:
             raise FetchError(f"no complete answer within {self.options.timeout:g} s", "timeout") from None
         except httpx.TimeoutException:

@@ -94,7 +94,8 @@ class IngestOptions:
     @classmethod
     def from_json(cls, text: str) -> IngestOptions:
         raw = json.loads(text)
-        return cls(Path(raw["corpus_dir"]), Path(raw["state_dir"]), FetchOptions(**raw["fetch"]))
+        fetch = {**raw["fetch"], "private_networks": tuple(raw["fetch"]["private_networks"])}
+        return cls(Path(raw["corpus_dir"]), Path(raw["state_dir"]), FetchOptions(**fetch))
 
 
 @dataclass
@@ -148,6 +149,7 @@ def options_from(settings: Settings, corpus_dir: Path | None = None) -> IngestOp
         max_bytes=settings.feed_max_bytes,
         host_delay=settings.feed_host_delay,
         user_agent=settings.feed_user_agent,
+        private_networks=tuple(str(network) for network in settings.feed_private_networks),
     )
     return IngestOptions(corpus_dir or settings.corpus_dir, settings.state_dir, fetch)
 

@@ -5,12 +5,14 @@ Read from the environment and from `.env`; `.env.example` documents each one.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .addresses import parse_networks
 from .fetching import DEFAULT_USER_AGENT
 
 TELEGRAM_API = "https://api.telegram.org/bot"
@@ -66,6 +68,9 @@ class Settings(BaseSettings):
     """Seconds between two requests to one host: politeness towards publishers."""
     feed_user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, max_length=300)
     """How the bot introduces itself to publishers' servers; add a contact address."""
+    feed_private_networks: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
+    """Networks feeds and links may be fetched from although not public, written `10.20.0.0/16,
+    192.168.1.7`; every other private, loopback or link-local address is refused."""
     alerts_per_hour: int = Field(3, ge=1, le=100)
     """Topic alerts one user gets per hour, one message each; more arrive as one digest."""
 
@@ -77,6 +82,11 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+    @field_validator("feed_private_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        return parse_networks(value) if isinstance(value, str | list | tuple) else value
 
     @field_validator("telegram_base_url")
     @classmethod

@@ -22,12 +22,18 @@ CHILD_MEMORY = 4 << 30
 """How much more memory than its parent a child of `finishes` may take: ample for a test."""
 
 
+LOCAL_NETWORK = "127.0.0.0/8"
+"""Where the tests' news sites run: allowed to fetch from, as an operator allows an intranet."""
+
+
 @pytest.fixture(autouse=True)
 def index_dir_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep every test's saved index and state file out of the working tree."""
+    """Keep every test's saved index and state file out of the working tree; let feeds be
+    fetched from the tests' sites on 127.0.0.1."""
     folder = tmp_path / "saved-index"
     monkeypatch.setenv("INDEX_DIR", str(folder))
     monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("FEED_PRIVATE_NETWORKS", LOCAL_NETWORK)
     return folder
 
 

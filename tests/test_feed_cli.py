@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import LOCAL_NETWORK
 from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
@@ -29,7 +30,12 @@ async def newsbot(tmp_path: Path, *args: str) -> tuple[int, str, str]:
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("CORPUS_", "STATE_", "FEED_"))
     }
-    env.update(CORPUS_DIR=str(tmp_path / "corpus"), STATE_DIR=str(tmp_path / "state"), FEED_HOST_DELAY="0")
+    env.update(
+        CORPUS_DIR=str(tmp_path / "corpus"),
+        STATE_DIR=str(tmp_path / "state"),
+        FEED_HOST_DELAY="0",
+        FEED_PRIVATE_NETWORKS=LOCAL_NETWORK,
+    )
     process = await asyncio.create_subprocess_exec(
         NEWSBOT, *args, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

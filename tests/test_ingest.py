@@ -17,6 +17,7 @@ from bot.ingest import MAX_ATTEMPTS, IngestOptions, NotAnArticle, add_link, fetc
 from bot.links import LinkError
 from bot.statedb import StateDB, open_state
 from retrieval import Library
+from tests.conftest import LOCAL_NETWORK
 from tests.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
@@ -31,7 +32,7 @@ async def site() -> AsyncIterator[Newsroom]:
 
 @pytest.fixture
 def options(tmp_path: Path) -> IngestOptions:
-    fetch = FetchOptions(timeout=3.0, max_bytes=1_000_000, host_delay=0.0)
+    fetch = FetchOptions(timeout=3.0, max_bytes=1_000_000, host_delay=0.0, private_networks=(LOCAL_NETWORK,))
     return IngestOptions(tmp_path / "corpus", tmp_path / "state", fetch)
 
 
@@ -384,7 +385,11 @@ async def test_a_folder_symlinked_elsewhere_is_refused_and_nothing_is_written_th
 async def test_requests_say_who_is_asking_and_keep_a_polite_pace_per_host(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
-    polite = IngestOptions(options.corpus_dir, options.state_dir, FetchOptions(host_delay=0.2, timeout=5))
+    polite = IngestOptions(
+        options.corpus_dir,
+        options.state_dir,
+        FetchOptions(host_delay=0.2, timeout=5, private_networks=(LOCAL_NETWORK,)),
+    )
     subscribe(db, publish(site, "daily", 4))
     await fetch_round(polite)
     assert len(site.requests) == 5

@@ -16,6 +16,7 @@ from bench.load import generate_corpus
 from bot.feed_jobs import feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
+from tests.conftest import LOCAL_NETWORK
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
 from tests.e2e.test_fairness import Gate
 from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
@@ -179,6 +180,7 @@ async def test_articles_fetched_by_newsbot_fetch_are_picked_up_by_the_running_bo
         "CORPUS_DIR": str(bot.corpus),
         "STATE_DIR": str(bot.settings.state_dir),
         "FEED_HOST_DELAY": "0",
+        "FEED_PRIVATE_NETWORKS": LOCAL_NETWORK,
         "PATH": "/usr/bin:/bin",
     }
     fetch = await asyncio.create_subprocess_exec(
