@@ -22,7 +22,7 @@ CHILD_MEMORY = 4 << 30
 """How much more memory than its parent a child of `finishes` may take: ample for a test."""
 
 
-LOCAL_NETWORK = "127.0.0.0/8"
+LOCAL_NETWORKS = ("127.0.0.0/8", "::1")
 """Where the tests' news sites run: allowed to fetch from, as an operator allows an intranet."""
 
 
@@ -33,7 +33,7 @@ def index_dir_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "saved-index"
     monkeypatch.setenv("INDEX_DIR", str(folder))
     monkeypatch.setenv("STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("FEED_PRIVATE_NETWORKS", LOCAL_NETWORK)
+    monkeypatch.setenv("FEED_PRIVATE_NETWORKS", ",".join(LOCAL_NETWORKS))
     return folder
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import html
 import random
+import ssl
 import time
 from dataclasses import dataclass, field
 from email.utils import format_datetime
@@ -57,8 +58,10 @@ class Request:
 class Newsroom:
     """The site; `url(path)` is the address of a path on it."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self.tls = tls
+        """With a server context, the site speaks https."""
         self.port = 0
         self.resources: dict[str, Resource] = {}
         self.requests: list[Request] = []
@@ -70,7 +73,7 @@ class Newsroom:
         # a client that gives up cancels its (slow) request, so stopping never waits for one
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, 0, ssl_context=self.tls)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -79,8 +82,10 @@ class Newsroom:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}/{path.lstrip('/')}"
+    def url(self, path: str, host: str | None = None) -> str:
+        """The address of `path` on this site (by another name for it, with `host`)."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host or self.host}:{self.port}/{path.lstrip('/')}"
 
     def put(self, path: str, body: bytes | str, content_type: str = HTML, **kw: object) -> str:
         """Serve `body` at `path` (with an ETag made from it); return its URL."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LOCAL_NETWORK
+from tests.conftest import LOCAL_NETWORKS
 from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
@@ -34,7 +34,7 @@ async def newsbot(tmp_path: Path, *args: str) -> tuple[int, str, str]:
         CORPUS_DIR=str(tmp_path / "corpus"),
         STATE_DIR=str(tmp_path / "state"),
         FEED_HOST_DELAY="0",
-        FEED_PRIVATE_NETWORKS=LOCAL_NETWORK,
+        FEED_PRIVATE_NETWORKS=",".join(LOCAL_NETWORKS),
     )
     process = await asyncio.create_subprocess_exec(
         NEWSBOT, *args, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE

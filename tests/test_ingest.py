@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import logging
@@ -17,7 +18,7 @@ from bot.ingest import MAX_ATTEMPTS, IngestOptions, NotAnArticle, add_link, fetc
 from bot.links import LinkError
 from bot.statedb import StateDB, open_state
 from retrieval import Library
-from tests.conftest import LOCAL_NETWORK
+from tests.conftest import LOCAL_NETWORKS
 from tests.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
@@ -32,7 +33,7 @@ async def site() -> AsyncIterator[Newsroom]:
 
 @pytest.fixture
 def options(tmp_path: Path) -> IngestOptions:
-    fetch = FetchOptions(timeout=3.0, max_bytes=1_000_000, host_delay=0.0, private_networks=(LOCAL_NETWORK,))
+    fetch = FetchOptions(timeout=3.0, max_bytes=1_000_000, host_delay=0.0, private_networks=LOCAL_NETWORKS)
     return IngestOptions(tmp_path / "corpus", tmp_path / "state", fetch)
 
 
@@ -260,6 +261,29 @@ async def test_a_bad_item_is_logged_and_skipped_and_the_feeds_other_items_land(
     assert all("Bad one" not in text["title"] for text in front_matters(options).values())
 
 
+async def test_items_linking_or_redirecting_to_a_private_address_are_refused_and_the_others_land(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    publisher = await Newsroom("127.0.0.2").start()  # the only network allowed; 127.0.0.1 is not
+    try:
+        secret = site.put("secret.html", article_page("Internal memo", paragraphs("memo")))
+        good = publisher.put("good.html", article_page("Harbour reopens", paragraphs("good")))
+        items = [
+            Item("Internal memo", secret, WHEN),
+            Item("Moved", publisher.fault("moved.html", redirect=secret), WHEN),
+            Item("Harbour reopens", good, WHEN),
+        ]
+        subscribe(db, publisher.put("feed.xml", rss("Publisher", items), RSS))
+        only_publisher = dataclasses.replace(options.fetch, private_networks=("127.0.0.2",))
+        report = await fetch_round(dataclasses.replace(options, fetch=only_publisher))
+    finally:
+        await publisher.stop()
+    assert [Path(path).name.split("-")[3:5] for path in report.saved] == [["harbour", "reopens"]]
+    assert len(report.problems) == 2
+    assert all("refused: 127.0.0.1 is a loopback address, not a public one" in p for p in report.problems)
+    assert site.requests == []  # the memo was never fetched
+
+
 async def test_a_failing_item_is_tried_again_next_round_then_given_up(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
@@ -388,7 +412,7 @@ async def test_requests_say_who_is_asking_and_keep_a_polite_pace_per_host(
     polite = IngestOptions(
         options.corpus_dir,
         options.state_dir,
-        FetchOptions(host_delay=0.2, timeout=5, private_networks=(LOCAL_NETWORK,)),
+        FetchOptions(host_delay=0.2, timeout=5, private_networks=LOCAL_NETWORKS),
     )
     subscribe(db, publish(site, "daily", 4))
     await fetch_round(polite)

@@ -16,7 +16,7 @@ from bench.load import generate_corpus
 from bot.feed_jobs import feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
-from tests.conftest import LOCAL_NETWORK
+from tests.conftest import LOCAL_NETWORKS
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
 from tests.e2e.test_fairness import Gate
 from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
@@ -180,7 +180,7 @@ async def test_articles_fetched_by_newsbot_fetch_are_picked_up_by_the_running_bo
         "CORPUS_DIR": str(bot.corpus),
         "STATE_DIR": str(bot.settings.state_dir),
         "FEED_HOST_DELAY": "0",
-        "FEED_PRIVATE_NETWORKS": LOCAL_NETWORK,
+        "FEED_PRIVATE_NETWORKS": ",".join(LOCAL_NETWORKS),
         "PATH": "/usr/bin:/bin",
     }
     fetch = await asyncio.create_subprocess_exec(
@@ -265,6 +265,37 @@ async def test_add_failures_get_a_clear_reply_and_nothing_is_saved(
     assert reply in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     assert feed_service(bot.application).db.articles_count() == 0
     assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # and the bot keeps serving
+
+
+async def test_links_and_feeds_at_private_addresses_are_refused_by_default(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(feed_private_networks="", **FAST)  # as shipped: public addresses only
+    page = site.put("v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")]))
+    added = (await bot.ask(f"/add {page}", user_id=ADMIN)).params["text"]
+    assert added.startswith("I could not fetch that page: refused: 127.0.0.1 is a loopback address")
+    fed = (await bot.ask(f"/feeds add {ferry_feed(site)}", user_id=ADMIN)).params["text"]
+    assert fed.startswith("I could not add that feed: refused: 127.0.0.1 is a loopback address")
+    assert site.requests == []  # neither was fetched
+    service = feed_service(bot.application)
+    assert service.db.feeds() == [] and service.db.articles_count() == 0
+
+
+async def test_a_page_that_announces_a_feed_at_a_private_address_is_not_followed_to_it(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    publisher = await Newsroom("127.0.0.2").start()
+    try:
+        bot = await start_bot(feed_private_networks="127.0.0.2", **FAST)  # the publisher only
+        internal = ferry_feed(site)
+        home = publisher.put(
+            "home.html", f'<html><head><link rel="alternate" type="application/rss+xml" href="{internal}">'
+        )
+        reply = (await bot.ask(f"/feeds add {home}", user_id=ADMIN)).params["text"]
+    finally:
+        await publisher.stop()
+    assert reply.startswith("I could not add that feed: refused: 127.0.0.1 is a loopback address")
+    assert site.requests == [] and feed_service(bot.application).db.feeds() == []
 
 
 async def test_follow_following_and_unfollow(start_bot: StartBot) -> None:
