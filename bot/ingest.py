@@ -5,7 +5,9 @@ page when an entry carries only a summary (or no date), extracts the text, skips
 was seen before (by canonical URL, then by text), and saves the rest as `.md` files.
 Each feed and each item fails alone: the problem is logged and reported, and every
 other feed still lands. The state file decides every save in one transaction, so the
-bot and `newsbot fetch` can run rounds at the same time.
+bot and `newsbot fetch` can run rounds at the same time. What a feed's first read saves
+is its backlog (what the publisher had before the feed was added): indexed, but it
+alerts no one (`alerts.is_news`).
 
 `python -m bot.ingest OPTIONS_JSON` runs one round and prints its report as JSON: the
 bot runs it in a child process, so that extracting pages never holds up its answers.
