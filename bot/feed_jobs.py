@@ -186,7 +186,7 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
     if len(positions(state.library, wanted)) < len(wanted):
         before = state.sizes
         try:
-            updated = await state.reloads.run(state.corpus_dir, state.index_dir)
+            updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
         except CorpusError as error:
             logger.warning("could not index new articles, keeping the old corpus: %s", error)
             return 0

@@ -156,12 +156,13 @@ async def test_malformed_feed_commands_get_a_usage_line(start_bot: StartBot, com
 async def test_the_poll_job_is_scheduled_every_feed_interval_and_its_run_brings_articles_in(
     site: Newsroom, start_bot: StartBot
 ) -> None:
-    bot = await start_bot(feed_interval=30, **FAST)
+    bot = await start_bot(feed_interval=30, lexical_only=True, **FAST)
     jobs = {job.name: job for job in bot.application.job_queue.jobs()}
     assert jobs["poll feeds"].job.trigger.interval == dt.timedelta(minutes=30)
     feed_service(bot.application).db.add_feed(feed(site, [story(site, "ferry", "Ferry", FERRY)]), "h", None)
     await jobs["poll feeds"].run(bot.application)
     assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
+    assert state(bot).library.options.lexical_only  # the update keeps the settings' ranking
 
 
 async def test_feed_interval_zero_schedules_no_poll(start_bot: StartBot) -> None:
