@@ -477,13 +477,18 @@ class Library:
         mode = "off" if self.options.plain else self.options.recency
         return mode == "always" or (mode == "cues" and RECENT_CUES.search(question) is not None)
 
-    def latest(self, count: int) -> list[Article]:
-        """The newest `count` articles, newest first (ties by id, for a stable order)."""
+    def latest(self, count: int, now: dt.date | None = None) -> list[Article]:
+        """The newest `count` articles, newest first (ties by id, for a stable order).
+
+        With `now`, as of that day, like `search`: no article dated after it.
+        """
         ordinals, ids = self.articles.ordinals, self.articles.ids
-        if count <= 0 or not len(ordinals):
+        known = np.flatnonzero(ordinals <= now.toordinal()) if now is not None else np.arange(len(ordinals))
+        if count <= 0 or not len(known):
             return []
-        newest = np.sort(ordinals)[-min(count, len(ordinals))]
-        candidates = np.flatnonzero(ordinals >= newest).tolist()
+        dated = ordinals[known]
+        newest = np.sort(dated)[-min(count, len(dated))]
+        candidates = known[dated >= newest].tolist()
         chosen = sorted(candidates, key=lambda number: (-int(ordinals[number]), ids[number]))
         return list(itertools.islice(self._readable(chosen), count))
 

@@ -116,6 +116,9 @@ def test_latest_lists_newest_first() -> None:
     library = Library.from_articles(articles)
     assert [a.id for a in library.latest(2)] == ["b", "c"]
     assert library.latest(0) == []
+    # As of a day, like a search: nothing dated after it, and as many older ones as asked for.
+    assert [a.id for a in library.latest(2, now=dt.date(2024, 1, 8))] == ["c", "a"]
+    assert library.latest(5, now=dt.date(2024, 1, 1)) == []
 
 
 def test_folder_with_only_bad_files_is_a_corpus_error(write_corpus: WriteCorpus) -> None:
