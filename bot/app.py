@@ -18,6 +18,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -26,11 +27,12 @@ from tornado.httpserver import HTTPServer
 
 from retrieval import Library, LibraryOptions
 
-from . import chat_share, feed_handlers, feed_jobs, handlers
+from . import chat_share, feed_handlers, feed_jobs, handlers, inline
 from .backlog import UpdateBacklog, confirm_answered
 from .delivery import RetryingRateLimiter
 from .fairness import QuestionRateLimit
 from .feed_jobs import FeedService
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
 from .ingest import options_from
 from .links import URL_IN_TEXT
 from .logs import install_redaction
@@ -87,7 +89,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     application.add_handler(TypeHandler(Update, chat_share.busy_gate), group=-1)  # before all others
     application.add_handler(CommandHandler("start", handlers.start_command, filters=message))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
-    application.add_handler(CommandHandler("ask", handlers.ask_command, filters=message))
+    application.add_handler(CommandHandler(["ask", "search"], handlers.ask_command, filters=message))
     application.add_handler(CommandHandler("latest", handlers.latest_command, filters=message))
     application.add_handler(CommandHandler("timeline", handlers.timeline_command, filters=message))
     application.add_handler(CommandHandler("reload", handlers.reload_command, filters=message, block=False))
@@ -98,7 +100,8 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
     application.add_handler(CommandHandler("follow", feed_handlers.follow_command, filters=message))
     application.add_handler(CommandHandler("following", feed_handlers.following_command, filters=message))
     application.add_handler(CommandHandler("unfollow", feed_handlers.unfollow_command, filters=message))
-    application.add_handler(CallbackQueryHandler(handlers.more_callback))
+    application.add_handler(CallbackQueryHandler(handlers.page_callback))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))
     application.add_handler(MessageHandler(private_link, feed_handlers.link_message, block=False))
     application.add_handler(MessageHandler(message & filters.TEXT, handlers.question_message))
@@ -123,16 +126,30 @@ def feed_service(settings: Settings) -> FeedService:
 
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu; /reload only in the admins' own chats. Failures are logged."""
+    """Publish the command menu in each interface language; the admin commands only in the
+    admins' own chats. Failures are logged.
+
+    Telegram shows a user the menu registered for their language, else the one without a
+    language (English).
+    """
     state: BotState = application.bot_data["state"]
-    public = [BotCommand(name, description) for name, description in handlers.COMMANDS]
-    admin = public + [BotCommand(name, description) for name, description in handlers.ADMIN_COMMANDS]
     try:
-        await application.bot.set_my_commands(public, scope=BotCommandScopeDefault())
-        for admin_id in sorted(state.admin_ids):
-            await application.bot.set_my_commands(admin, scope=BotCommandScopeChat(admin_id))
+        for language in LANGUAGES:
+            code = None if language == DEFAULT_LANGUAGE else language
+            public = menu(language, handlers.COMMANDS)
+            admin = public + menu(language, handlers.ADMIN_COMMANDS)
+            await application.bot.set_my_commands(public, scope=BotCommandScopeDefault(), language_code=code)
+            for admin_id in sorted(state.admin_ids):
+                scope = BotCommandScopeChat(admin_id)
+                await application.bot.set_my_commands(admin, scope=scope, language_code=code)
     except TelegramError as error:
         logger.warning("could not register the command menu: %s", error)
+
+
+def menu(language: str, commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:
+    """Commands with their descriptions in `language`."""
+    tr = translations(language)
+    return [BotCommand(name, tr.gettext(description)) for name, description in commands]
 
 
 def webhook_options(settings: Settings, secret_token: str) -> dict[str, Any]:

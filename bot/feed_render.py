@@ -1,6 +1,8 @@
 """Feeds, topics and alerts -> Telegram HTML. Pure functions, no I/O.
 
-Escaping, highlighting and the 4,096-character bound come from `render`, as for answers.
+Escaping, highlighting and the 4,096-character bound come from `render`, as for answers,
+and the words around them from the reader's catalog (`i18n`). Alerts are sent without a
+reader's message to take a language from: they are in English unless given one.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from collections.abc import Sequence
 
 from retrieval.snippets import snippet_span
 
-from .render import ELLIPSIS, HEADLINE_CHARS, URL_CHARS, _fit_lines, escape, highlight, shorten
+from .i18n import ENGLISH, Translations
+from .render import ELLIPSIS, HEADLINE_CHARS, URL_CHARS, escape, fit_lines, highlight, shorten
 from .statedb import FeedRow, PendingAlert, SavedArticle, TopicRow
 
 ALERT_PASSAGE_CHARS = 500
 
 
-def render_alert(alert: PendingAlert) -> str:
+def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
     """One alert: the headline, its date, the best passage for the topic, the link."""
     text = alert.passage
     start, end = snippet_span(text, alert.terms, ALERT_PASSAGE_CHARS)
@@ -28,63 +31,96 @@ def render_alert(alert: PendingAlert) -> str:
             alert.date.isoformat(),
             shown,
             escape(shorten(alert.url, URL_CHARS)),
-            f"<i>You follow: {escape(shorten(alert.topic, 100))}</i> · /following",
+            "<i>"
+            + tr.gettext("You follow: {topic}").format(topic=escape(shorten(alert.topic, 100)))
+            + "</i> · /following",
         ]
     )
 
 
-def render_digest(alerts: Sequence[PendingAlert]) -> str:
+def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH) -> str:
     """Alerts past the hourly limit, one line each, in one message."""
-    lines = [f"<b>{len(alerts)} more new articles on your topics</b>"]
+    count = len(alerts)
+    title = tr.ngettext(
+        "{count} more new article on your topics", "{count} more new articles on your topics", count
+    ).format(count=count)
+    lines = [f"<b>{title}</b>"]
     for alert in alerts:
-        lines.append(
-            f"• {escape(shorten(alert.title, 150))} ({alert.date.isoformat()}), "
-            f"on <i>{escape(shorten(alert.topic, 60))}</i>\n  {escape(shorten(alert.url, URL_CHARS))}"
+        on_topic = tr.gettext("{headline} ({date}), on {topic}").format(
+            headline=escape(shorten(alert.title, 150)),
+            date=alert.date.isoformat(),
+            topic=f"<i>{escape(shorten(alert.topic, 60))}</i>",
         )
-    return _fit_lines(lines)
+        lines.append(f"• {on_topic}\n  {escape(shorten(alert.url, URL_CHARS))}")
+    return fit_lines(tr, lines)
 
 
-def render_topics(topics: Sequence[TopicRow], limit: int) -> str:
+def render_topics(tr: Translations, topics: Sequence[TopicRow], limit: int) -> str:
     """A user's topics, numbered for /unfollow."""
     if not topics:
-        return "You follow no topic. Send /follow and a few words, e.g. <code>/follow grain exports</code>."
-    lines = [f"<b>You follow {len(topics)} of at most {limit} topics:</b>"]
+        return tr.gettext(
+            "You follow no topic. Send /follow and a few words, e.g. <code>/follow grain exports</code>."
+        )
+    title = tr.ngettext(
+        "You follow {count} of at most {limit} topic:",
+        "You follow {count} of at most {limit} topics:",
+        limit,
+    ).format(count=len(topics), limit=limit)
+    lines = [f"<b>{title}</b>"]
     lines += [f"{number}. {escape(topic.words)}" for number, topic in enumerate(topics, start=1)]
-    lines.append("Stop one with /unfollow N.")
-    return _fit_lines(lines)
+    lines.append(tr.gettext("Stop one with /unfollow N."))
+    return fit_lines(tr, lines)
 
 
-def render_feeds(feeds: Sequence[FeedRow], interval: int) -> str:
+def render_feeds(tr: Translations, feeds: Sequence[FeedRow], interval: int) -> str:
     """The feeds, numbered for /feeds remove, with their health."""
     if not feeds:
-        return "No feeds yet. Add one with <code>/feeds add URL</code>."
-    every = f"every {interval} minutes" if interval else "by `newsbot fetch` only (FEED_INTERVAL=0)"
-    lines = [f"<b>{len(feeds)} feeds</b>, read {every}:"]
+        return tr.gettext("No feeds yet. Add one with <code>/feeds add URL</code>.")
+    count = len(feeds)
+    if interval:
+        title = tr.ngettext(
+            "<b>{count} feed</b>, read every {minutes} minutes:",
+            "<b>{count} feeds</b>, read every {minutes} minutes:",
+            count,
+        ).format(count=count, minutes=interval)
+    else:
+        title = tr.ngettext(
+            "<b>{count} feed</b>, read by `newsbot fetch` only (FEED_INTERVAL=0):",
+            "<b>{count} feeds</b>, read by `newsbot fetch` only (FEED_INTERVAL=0):",
+            count,
+        ).format(count=count)
+    lines = [title]
     for number, feed in enumerate(feeds, start=1):
         title = escape(shorten(feed.title or feed.name, 80))
+        articles = tr.ngettext(
+            "{count} article in {folder}", "{count} articles in {folder}", feed.articles
+        ).format(count=feed.articles, folder=f"feeds/{escape(feed.name)}/")
         lines.append(
-            f"{number}. <b>{title}</b> · {feed.articles} articles in feeds/{escape(feed.name)}/\n"
-            f"   {escape(shorten(feed.url, URL_CHARS))}\n   {feed_health(feed)}"
+            f"{number}. <b>{title}</b> · {articles}\n"
+            f"   {escape(shorten(feed.url, URL_CHARS))}\n   {feed_health(feed, tr)}"
         )
-    return _fit_lines(lines)
+    return fit_lines(tr, lines)
 
 
-def feed_health(feed: FeedRow) -> str:
-    """`ok, read 2024-05-03 10:15 UTC`, or the last error and since how many rounds."""
+def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
+    """`ok, read 2024-05-03 10:15 UTC`, or the last error and since how many rounds (also for the CLI)."""
     if feed.error:
-        rounds = f"{feed.failures} round{'s' if feed.failures != 1 else ''}"
-        return f"failing, {rounds} in a row: {escape(shorten(feed.error, 200))}"
+        return tr.ngettext(
+            "failing, {count} round in a row: {error}",
+            "failing, {count} rounds in a row: {error}",
+            feed.failures,
+        ).format(count=feed.failures, error=escape(shorten(feed.error, 200)))
     if feed.ok_at is None:
-        return "not read yet"
-    return f"ok, read {_when(feed.ok_at)}"
+        return tr.gettext("not read yet")
+    return tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))
 
 
-def render_added(article: SavedArticle, outcome: str) -> str:
+def render_added(tr: Translations, article: SavedArticle, outcome: str) -> str:
     """The reply to /add: what was saved, or which article it already was."""
     head = {
-        "saved": "Added and indexed:",
-        "seen": "I have that link already:",
-        "duplicate": "I have that article already, from another link:",
+        "saved": tr.gettext("Added and indexed:"),
+        "seen": tr.gettext("I have that link already:"),
+        "duplicate": tr.gettext("I have that article already, from another link:"),
     }[outcome]
     return (
         f"{head}\n<b>{escape(shorten(article.title, HEADLINE_CHARS))}</b>\n"

@@ -1,7 +1,8 @@
 """One small async function per command or kind of message.
 
 Each parses what came in, asks the library once, renders and replies. User-facing
-words live here and in `render`; the library only raises and returns values.
+words live here and in `render`, in the sender's language (`i18n`); the library only
+raises and returns values.
 """
 
 from __future__ import annotations
@@ -11,46 +12,50 @@ import logging
 import re
 import time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from retrieval import CorpusError, Library, analyze
+from retrieval import CorpusError
 
 from . import render
 from .delivery import MaybeDelivered
 from .fairness import Verdict
-from .state import BotState
+from .i18n import N_, Translations, for_user, translations, user_language
+from .pages import COUNTER, MAX_PAGES, PAGE_PREFIX, hits_needed, page_keyboard, paginate
+from .state import Asked, BotState
 
 logger = logging.getLogger(__name__)
 
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("ask", "ask a question: /ask who negotiated with Abramovich?"),
-    ("latest", "the newest articles: /latest [N]"),
-    ("timeline", "dated events, newest first: /timeline [N] [topic]"),
-    ("follow", "get new articles on a topic: /follow grain exports"),
-    ("following", "the topics you follow"),
-    ("unfollow", "stop following a topic: /unfollow N"),
-    ("help", "how to use this bot"),
-    ("start", "start here"),
+    ("ask", N_("ask a question: /ask who negotiated with Abramovich?")),
+    ("search", N_("the same as /ask")),
+    ("latest", N_("the newest articles: /latest [N]")),
+    ("timeline", N_("dated events, newest first: /timeline [N] [topic]")),
+    ("follow", N_("get new articles on a topic: /follow grain exports")),
+    ("following", N_("the topics you follow")),
+    ("unfollow", N_("stop following a topic: /unfollow N")),
+    ("help", N_("how to use this bot")),
+    ("start", N_("start here")),
 )
+"""The command menu, each with its description's English text (its catalog id)."""
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("reload", "re-read the corpus (admins)"),
-    ("feeds", "list, add or remove news feeds (admins)"),
-    ("add", "add the article at a link: /add URL (admins)"),
+    ("reload", N_("re-read the corpus (admins)")),
+    ("feeds", N_("list, add or remove news feeds (admins)")),
+    ("add", N_("add the article at a link: /add URL (admins)")),
 )
 LATEST_DEFAULT, LATEST_MAX = 5, 20
 TIMELINE_DEFAULT, TIMELINE_MAX = 10, 30
 NUMBER = re.compile(r"[-+]?\d+")
-MORE_PREFIX = "more"
-_CALLBACK = re.compile(rf"{MORE_PREFIX}:([A-Za-z0-9_-]{{8}}):(\d{{1,3}})")
+_PAGE_DATA = re.compile(rf"{PAGE_PREFIX}:([A-Za-z0-9_-]{{8}}):([1-9])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Telegram's id for the account that speaks for anonymous group admins.
 GROUP_ANONYMOUS_BOT = 1087968824
 
 Context = ContextTypes.DEFAULT_TYPE
-SLOW_DOWN = "You are asking faster than I can answer well. Please wait a minute, then ask again."
+SLOW_DOWN = N_("You are asking faster than I can answer well. Please wait a minute, then ask again.")
+EXPIRED = N_("This button has expired. Please ask your question again.")
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -66,23 +71,28 @@ async def start_command(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """Explain the bot, its commands and an example question from the current corpus."""
+    """Explain the bot, its commands and an example question the current corpus answers."""
     if update.effective_message is None:
         return
-    state = bot_state(context)
+    state, tr = bot_state(context), for_user(update.effective_user)
     commands = COMMANDS + (ADMIN_COMMANDS if is_admin(update, state.admin_ids) else ())
-    text = render.render_help(example_question(state.library), commands)
+    inline = context.bot.username if context.bot.supports_inline_queries else None
+    example = await state.example_question()
+    text = render.render_help(tr, example, commands, len(state.library.articles), inline)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def ask_command(update: Update, context: Context) -> None:
-    """Answer the question written after /ask."""
+    """Answer the question written after /ask (or /search)."""
     message = update.effective_message
     if message is None:
         return
     question = clean(" ".join(context.args or []))
     if not question.strip():
-        await message.reply_text("Usage: /ask <question>, for example /ask who negotiated with Abramovich?")
+        command = (message.text or "/ask").split()[0].split("@")[0]
+        tr = for_user(message.from_user)
+        usage = tr.gettext("Usage: {command} <question>, e.g. {command} who negotiated with Abramovich?")
+        await message.reply_text(usage.format(command=command))
         return
     await answer(message, question, context)
 
@@ -96,76 +106,89 @@ async def question_message(update: Update, context: Context) -> None:
         return
     question = strip_mention(clean(message.text), context.bot.username)
     if not question.strip():
-        await message.reply_text("Please send a question in words, e.g. who negotiated with Abramovich?")
+        tr = for_user(message.from_user)
+        await message.reply_text(
+            tr.gettext("Please send a question in words, e.g. who negotiated with Abramovich?")
+        )
         return
     await answer(message, question, context)
 
 
 async def answer(message: Message, question: str, context: Context) -> None:
-    """Search, then reply with the first page of hits and a "More" button if there are more."""
-    state = bot_state(context)
-    if not await within_limit(message, state):
+    """Search, then reply with the first page of the answer and ◀ / ▶ buttons if there are more."""
+    state, tr = bot_state(context), for_user(message.from_user)
+    if not await within_limit(message, state, tr):
         return
     await show_typing(message, context)
-    result = await state.search(question, k=state.top_k + 1, now=local_today(message.date))
+    as_of = local_today(message.date)
+    result = await state.search(question, k=hits_needed(state.top_k), now=as_of)
     if not result.hits:
-        await message.reply_text(render.render_no_match(question, result.reason), parse_mode=ParseMode.HTML)
+        text = render.render_no_match(tr, question, searchable=bool(result.terms))
+        await message.reply_text(text, parse_mode=ParseMode.HTML)
         return
-    page, more = result.hits[: state.top_k], len(result.hits) > state.top_k
-    markup = more_button(state.queries.add(question, message.chat.id), state.top_k) if more else None
+    pages = paginate(result.hits, state.top_k)
+    key = ""
+    if len(pages) > 1:
+        key = state.queries.add(Asked(message.chat.id, question, as_of, user_language(message.from_user)))
     await message.reply_text(
-        render.render_answer(page),
+        render.render_answer(tr, pages[0].hits, pages[0].first_rank),
         parse_mode=ParseMode.HTML,
-        reply_markup=markup,
+        reply_markup=page_keyboard(key, 1, len(pages)),
         link_preview_options=NO_PREVIEW,
     )
 
 
-async def more_callback(update: Update, context: Context) -> None:
-    """Show the next passages for the question behind a "More" button."""
+async def page_callback(update: Update, context: Context) -> None:
+    """Show the page of an answer that a ◀ or ▶ button names."""
     query = update.callback_query
     if query is None:
         return
-    state = bot_state(context)
+    if query.data == COUNTER:  # the "2/5" label: nothing to do
+        await query.answer()
+        return
+    state, tr = bot_state(context), for_user(query.from_user)
     verdict = judge(state, query.from_user.id)
     if verdict is not Verdict.ANSWER:
         if verdict is Verdict.WARN:
-            await query.answer(SLOW_DOWN)
+            await query.answer(tr.gettext(SLOW_DOWN))
         return
-    match, message = _CALLBACK.fullmatch(query.data or ""), query.message
-    question = state.queries.get(match.group(1), message.chat.id) if match and message else None
-    if match is None or message is None or question is None:  # unknown, forgotten or another chat's
-        await query.answer("This button has expired. Please ask your question again.")
+    match, message = _PAGE_DATA.fullmatch(query.data or ""), query.message
+    asked = state.queries.get(match.group(1), message.chat.id) if match and message else None
+    number = int(match.group(2)) if match else 0
+    if asked is None or message is None or not 1 <= number <= MAX_PAGES:  # unknown, forgotten, another chat's
+        await query.answer(tr.gettext(EXPIRED))
         return
-    offset = int(match.group(2))
-    result = await state.search(question, k=offset + state.top_k + 1, now=local_today(message.date))
-    page = result.hits[offset : offset + state.top_k]
+    result = await state.search(asked.question, k=hits_needed(state.top_k), now=asked.as_of)
+    pages = paginate(result.hits, state.top_k)
+    if number > len(pages):  # the corpus changed under the button
+        await query.answer(tr.gettext(EXPIRED))
+        return
+    page, shown = pages[number - 1], translations(asked.language)  # every page in the asker's language
     await query.answer()
-    if not page:
-        await context.bot.send_message(message.chat.id, "No more passages for that question.")
-        return
-    more = len(result.hits) > offset + state.top_k
-    markup = more_button(match.group(1), offset + state.top_k) if more else None
-    await context.bot.edit_message_text(
-        render.render_answer(page, first_rank=offset + 1),
-        chat_id=message.chat.id,
-        message_id=message.message_id,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        link_preview_options=NO_PREVIEW,
-    )
+    try:
+        await context.bot.edit_message_text(
+            render.render_answer(shown, page.hits, page.first_rank),
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=page_keyboard(match.group(1) if match else "", number, len(pages)),
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as error:  # a second press on the same button, before the first edit showed
+        if "not modified" not in str(error).lower():
+            raise
 
 
-async def within_limit(message: Message, state: BotState) -> bool:
+async def within_limit(message: Message, state: BotState, tr: Translations) -> bool:
     """Count a search against its sender's limit; over it, say so once, then stay silent."""
     verdict = judge(state, sender(message))
     if verdict is Verdict.WARN:
-        await message.reply_text(SLOW_DOWN)
+        await message.reply_text(tr.gettext(SLOW_DOWN))
     return verdict is Verdict.ANSWER
 
 
 def judge(state: BotState, sender_id: int) -> Verdict:
-    """Count one question or "More" press against its sender's limit; log the first refusal."""
+    """Count one question, inline query or page press against its sender's limit; log the first refusal."""
     verdict = state.fairness.check(sender_id, time.monotonic())
     if verdict is Verdict.WARN:
         logger.info("sender %s is over %d requests a minute", sender_id, state.fairness.limit)
@@ -194,25 +217,22 @@ def local_today(moment: dt.datetime) -> dt.date:
     return (moment.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
 
 
-def more_button(key: str, offset: int) -> InlineKeyboardMarkup:
-    """A "More" button whose data (under Telegram's 64 bytes) names the question and the offset."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("More", callback_data=f"{MORE_PREFIX}:{key}:{offset}")]]
-    )
-
-
 async def latest_command(update: Update, context: Context) -> None:
     """List the newest articles: /latest [N]."""
     message = update.effective_message
     if message is None:
         return
-    args = context.args or []
-    count = parse_count(args, LATEST_DEFAULT, LATEST_MAX)
+    tr = for_user(message.from_user)
+    count = parse_count(context.args or [], LATEST_DEFAULT, LATEST_MAX)
     if count is None:
-        await message.reply_text(f"Usage: /latest [N], N from 1 to {LATEST_MAX} (default {LATEST_DEFAULT}).")
+        await message.reply_text(
+            tr.gettext("Usage: /latest [N], N from 1 to {most} (default {default}).").format(
+                most=LATEST_MAX, default=LATEST_DEFAULT
+            )
+        )
         return
-    articles = bot_state(context).library.latest(count)
-    await message.reply_text(render.render_latest(articles), parse_mode=ParseMode.HTML)
+    articles = await bot_state(context).latest(count, local_today(message.date))
+    await message.reply_text(render.render_latest(tr, articles), parse_mode=ParseMode.HTML)
 
 
 async def timeline_command(update: Update, context: Context) -> None:
@@ -220,22 +240,25 @@ async def timeline_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
+    tr = for_user(message.from_user)
     args = [clean(arg) for arg in context.args or []]
     count = TIMELINE_DEFAULT
     if args and NUMBER.fullmatch(args[0]):
         parsed = parse_count(args[:1], TIMELINE_DEFAULT, TIMELINE_MAX)
         if parsed is None:
             await message.reply_text(
-                f"Usage: /timeline [N] [topic], N from 1 to {TIMELINE_MAX} (default {TIMELINE_DEFAULT})."
+                tr.gettext("Usage: /timeline [N] [topic], N from 1 to {most} (default {default}).").format(
+                    most=TIMELINE_MAX, default=TIMELINE_DEFAULT
+                )
             )
             return
         count, args = parsed, args[1:]
     topic = " ".join(args) or None
     state = bot_state(context)
-    if topic is not None and not await within_limit(message, state):  # a topic is a search
+    if topic is not None and not await within_limit(message, state, tr):  # a topic is a search
         return
     events = await state.timeline(count, topic)
-    await message.reply_text(render.render_timeline(events, topic), parse_mode=ParseMode.HTML)
+    await message.reply_text(render.render_timeline(tr, events, topic), parse_mode=ParseMode.HTML)
 
 
 def parse_count(args: list[str], default: int, maximum: int) -> int | None:
@@ -252,21 +275,25 @@ async def reload_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    state = bot_state(context)
-    user = update.effective_user
+    state, user = bot_state(context), update.effective_user
+    tr = for_user(user)
     if not is_admin(update, state.admin_ids):
         logger.warning("refused /reload from user %s in chat %s", user.id if user else None, message.chat.id)
-        await message.reply_text("Sorry, only the bot's admins can reload the corpus.")
+        await message.reply_text(tr.gettext("Sorry, only the bot's admins can reload the corpus."))
         return
     if state.reloads.running:  # another admin's, or the update for new articles from the feeds
-        await message.reply_text("A reload is already running; yours starts when it ends, and I will report.")
+        await message.reply_text(
+            tr.gettext("A reload is already running; yours starts when it ends, and I will report.")
+        )
     before = state.sizes
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:
         library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
     except CorpusError as error:
         logger.warning("reload failed, keeping the old corpus: %s", error)
-        await message.reply_text(render.render_reload_failed(str(error), before), parse_mode=ParseMode.HTML)
+        await message.reply_text(
+            render.render_reload_failed(tr, str(error), before), parse_mode=ParseMode.HTML
+        )
         return
     if library is None:
         logger.warning("reload abandoned: the bot is stopping; the next start reads the corpus again")
@@ -274,7 +301,7 @@ async def reload_command(update: Update, context: Context) -> None:
     state.library = library
     logger.info("reloaded: %s -> %s articles and passages", before, state.sizes)
     await message.reply_text(
-        render.render_reload(before, state.sizes, library.report), parse_mode=ParseMode.HTML
+        render.render_reload(tr, before, state.sizes, library.report), parse_mode=ParseMode.HTML
     )
 
 
@@ -293,7 +320,8 @@ async def unknown_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.chat.type != ChatType.PRIVATE:
         return
-    await message.reply_text("I don't know that command. /help lists what I can do.")
+    tr = for_user(message.from_user)
+    await message.reply_text(tr.gettext("I don't know that command. /help lists what I can do."))
 
 
 async def non_text_message(update: Update, context: Context) -> None:
@@ -301,7 +329,8 @@ async def non_text_message(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.chat.type != ChatType.PRIVATE:
         return
-    await message.reply_text("I can only read text. Send me a question in words, or try /latest.")
+    tr = for_user(message.from_user)
+    await message.reply_text(tr.gettext("I can only read text. Send me a question in words, or try /latest."))
 
 
 async def error_handler(update: object, context: Context) -> None:
@@ -313,9 +342,9 @@ async def error_handler(update: object, context: Context) -> None:
     logger.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
-            await context.bot.send_message(
-                update.effective_chat.id, "Sorry, something went wrong on my side. Please try again."
-            )
+            tr = for_user(update.effective_user)
+            sorry = tr.gettext("Sorry, something went wrong on my side. Please try again.")
+            await context.bot.send_message(update.effective_chat.id, sorry)
         except TelegramError:
             logger.warning("could not tell chat %s about the failure", update.effective_chat.id)
 
@@ -354,13 +383,3 @@ def strip_mention(text: str, username: str | None) -> str:
     if not username:
         return text
     return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
-
-
-def example_question(library: Library) -> str | None:
-    """A question the current corpus can answer: words of the newest headline."""
-    newest = library.latest(1)
-    if not newest:
-        return None
-    words = [w.strip(".,:;!?\"'“”‘’()") for w in newest[0].headline.split()]
-    words = [w.removesuffix("'s").removesuffix("’s") for w in words if len(w) > 3 and analyze(w)]
-    return " ".join(dict.fromkeys(words[:4])) or None

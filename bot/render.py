@@ -2,17 +2,22 @@
 
 Everything that comes from the corpus or from a user is escaped here and only here, and
 every text is measured the way Telegram measures it (UTF-16 code units) against its
-4,096 limit, so a reply is never refused for its size.
+4,096 limit, so a reply is never refused for its size. The words around the corpus's text
+come in the reader's language: each renderer is given its `Translations` (`bot.i18n`).
 """
 
 from __future__ import annotations
 
 import html
+from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
+from urllib.parse import urlsplit
 
-from retrieval import Article, Event, Hit, LoadReport, format_event_date, matched_spans
+from retrieval import Article, Event, Hit, LoadReport, Passage, matched_spans
 from retrieval.snippets import snippet_span
+
+from .i18n import Translations
 
 MAX_MESSAGE = 4096
 PASSAGE_CHARS = 700
@@ -20,6 +25,13 @@ HEADLINE_CHARS = 300
 URL_CHARS = 500
 ELLIPSIS = "…"
 PROBLEMS_SHOWN = 5
+TITLE_CHARS = 100
+"""An inline result's title: one line in Telegram's list, so a long headline is cut."""
+DESCRIPTION_CHARS = 200
+"""An inline result's description: Telegram shows two lines of it."""
+TIMELINE_SOURCE_CHARS = 120
+PASSAGE_BREAK = "\n—\n"
+"""Between two passages of one article: they are excerpts, not consecutive paragraphs."""
 
 
 def telegram_length(text: str) -> int:
@@ -49,53 +61,92 @@ def highlight(text: str, terms: frozenset[str]) -> str:
     return "".join(pieces) + escape(text[last:])
 
 
-def render_hit(rank: int, hit: Hit, passage_chars: int = PASSAGE_CHARS) -> str:
-    """One hit: bold headline, date and source, the passage with matches in bold, the link."""
-    return render_article(rank, [hit], passage_chars)
+def web_link(url: str | None) -> str | None:
+    """`url` if Telegram will accept it as a link (http or https, not absurdly long), else None."""
+    if not url or len(url) > URL_CHARS:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
-def render_article(rank: int, hits: Sequence[Hit], passage_chars: int = PASSAGE_CHARS) -> str:
-    """Hits of one article under one heading: headline, date and source once, then each passage."""
+def byline(article: Article) -> str:
+    """`2024-10-23 · <a href=...>Outlet</a>`: the date, and the outlet (or the site) once, linked."""
+    link = web_link(article.url)
+    name = article.source
+    if not name and link:
+        name = (urlsplit(link).hostname or "").removeprefix("www.")
+    if not name:
+        return article.date.isoformat()
+    shown = escape(shorten(name, 100))
+    return f"{article.date.isoformat()} · " + (f'<a href="{escape(link)}">{shown}</a>' if link else shown)
+
+
+def render_hit(tr: Translations, rank: int | None, hit: Hit, passage_chars: int = PASSAGE_CHARS) -> str:
+    """One hit: bold headline, date and source, the passage with matches in bold."""
+    return render_article(tr, rank, [hit], passage_chars)
+
+
+def render_article(
+    tr: Translations, rank: int | None, hits: Sequence[Hit], passage_chars: int = PASSAGE_CHARS
+) -> str:
+    """Hits of one article under one heading (headline, date, outlet or link once), then each passage.
+
+    `rank` numbers the article within an answer; a shared inline result has none.
+    """
     article = hits[0].article
-    byline = article.date.isoformat() + (
-        f" · {escape(shorten(article.source, 100))}" if article.source else ""
-    )
-    lines = [f"<b>{rank}. {escape(shorten(article.headline, HEADLINE_CHARS))}</b>", byline]
+    number = f"{rank}. " if rank is not None else ""
+    lines = [f"<b>{number}{escape(shorten(article.headline, HEADLINE_CHARS))}</b>", byline(article)]
+    passages = []
     for hit in hits:
         text = hit.passage.text
         start, end = snippet_span(text, hit.matched, passage_chars)
         shown = highlight(text[start:end], hit.matched)
-        lines.append((ELLIPSIS if start > 0 else "") + shown + (ELLIPSIS if end < len(text) else ""))
-    if article.url and len(article.url) <= URL_CHARS:
-        lines.append(f'<a href="{escape(article.url)}">{escape(shorten(article.url, 80))}</a>')
+        passages.append((ELLIPSIS if start > 0 else "") + shown + (ELLIPSIS if end < len(text) else ""))
+    lines.append(PASSAGE_BREAK.join(passages))
     others = {other.id: other for hit in hits for other in hit.also_reported_by}
     if others:
-        lines.append(f"<i>Also reported by {escape(also_reported(list(others.values())))}</i>")
+        names = escape(also_reported(tr, list(others.values())))
+        lines.append("<i>" + tr.gettext("Also reported by {sources}").format(sources=names) + "</i>")
     return "\n".join(lines)
 
 
-def also_reported(articles: Sequence[Article], most: int = 3) -> str:
+def also_reported(tr: Translations, articles: Sequence[Article], most: int = 3) -> str:
     """`Reuters (2024-10-10), AP (2024-10-09) and 2 more`: the other tellings of a story."""
     names = [f"{shorten(a.source or a.headline, 60)} ({a.date.isoformat()})" for a in articles]
     shown = ", ".join(names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+    if len(names) <= most:
+        return shown
+    return tr.gettext("{sources} and {count} more").format(sources=shown, count=len(names) - most)
 
 
 def by_article(hits: Sequence[Hit]) -> list[list[Hit]]:
-    """Hits grouped by article, each article where it first ranks: a headline is shown once."""
-    groups: dict[str, list[Hit]] = {}
+    """Hits grouped by article, each article where it first ranks: a headline is shown once.
+
+    One article saved twice (the same headline, date and outlet under two links or files)
+    is one article here too.
+    """
+    groups: dict[tuple[str, ...], list[Hit]] = {}
     for hit in hits:
-        groups.setdefault(hit.article.id, []).append(hit)
+        article = hit.article
+        same = (" ".join(article.headline.casefold().split()), article.date.isoformat(), article.source or "")
+        groups.setdefault(same, []).append(hit)
     return list(groups.values())
 
 
-def render_answer(hits: Sequence[Hit], first_rank: int = 1) -> str:
+def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None = 1) -> str:
     """Several hits in one message, one heading per article, passages shortened until the
-    whole fits Telegram's limit."""
+    whole fits Telegram's limit. `first_rank=None` leaves the headings unnumbered."""
     budget = PASSAGE_CHARS
     groups = by_article(hits)
+
+    def rank(position: int) -> int | None:
+        return None if first_rank is None else first_rank + position
+
     while True:
-        blocks = [render_article(first_rank + i, group, budget) for i, group in enumerate(groups)]
+        blocks = [render_article(tr, rank(i), group, budget) for i, group in enumerate(groups)]
         text = "\n\n".join(blocks)
         if telegram_length(text) <= MAX_MESSAGE or budget <= 100:
             break
@@ -106,85 +157,215 @@ def render_answer(hits: Sequence[Hit], first_rank: int = 1) -> str:
     return text
 
 
-def render_no_match(question: str, reason: str | None) -> str:
-    """Say that nothing was found, and what to try instead."""
-    why = f" ({escape(reason)})" if reason else ""
-    return (
-        f"I found nothing for <i>{escape(shorten(question.strip(), 200))}</i>{why}.\n"
-        "Try other words (names, places, what happened), or /latest for the newest articles."
+def lead(article: Article) -> Hit:
+    """An article as a hit on its first paragraph: what sharing an article without a question shows."""
+    text = article.paragraphs[0] if article.paragraphs else article.headline
+    return Hit(Passage(article.id, 0, 0, len(text), text), article, 0.0, frozenset())
+
+
+def inline_title(article: Article) -> str:
+    """An inline result's title: the headline, plain text, one line."""
+    return shorten(" ".join(article.headline.split()), TITLE_CHARS)
+
+
+def inline_description(hit: Hit) -> str:
+    """An inline result's description: `2024-10-23 · ` and the passage's best sentence, plain text."""
+    text = hit.passage.text
+    room = DESCRIPTION_CHARS - 13  # the date and its separator
+    start, end = snippet_span(text, hit.matched, room)
+    snippet = " ".join(text[start:end].split())
+    shown = (ELLIPSIS if start > 0 else "") + shorten(snippet, room - 2)
+    return f"{hit.article.date.isoformat()} · {shown}"
+
+
+def render_no_match(tr: Translations, question: str, searchable: bool) -> str:
+    """Say that nothing was found and why (no searchable word, or no passage with one), and what to try."""
+    why = (
+        tr.gettext("no passage contains any of its words")
+        if searchable
+        else tr.gettext("the question has no searchable words, only stop words or symbols")
+    )
+    asked = f"<i>{escape(shorten(question.strip(), 200))}</i>"
+    return "\n".join(
+        [
+            tr.gettext("I found nothing for {question} ({why}).").format(question=asked, why=why),
+            tr.gettext("Try other words (names, places, what happened), or /latest for the newest articles."),
+        ]
     )
 
 
-def render_latest(articles: Sequence[Article]) -> str:
+def render_latest(tr: Translations, articles: Sequence[Article]) -> str:
     """The newest articles, one line each: date and headline."""
     if not articles:
-        return "The corpus has no articles yet."
-    lines = [f"<b>Latest {len(articles)} articles</b>"]
+        return tr.gettext("The corpus has no articles yet.")
+    count = len(articles)
+    title = tr.ngettext("The newest article", "The {count} newest articles", count).format(count=count)
+    lines = [f"<b>{title}</b>"]
     for article in articles:
         lines.append(f"{article.date.isoformat()} · {escape(shorten(article.headline, HEADLINE_CHARS))}")
     return "\n".join(lines)
 
 
-def render_timeline(events: Sequence[Event], topic: str | None) -> str:
-    """Events newest first, one line each; whole events are left out rather than a line cut."""
-    about = f" about <i>{escape(shorten(topic, 100))}</i>" if topic else ""
+def event_date(tr: Translations, event: Event) -> str:
+    """`2024-10-16`, `week of 2024-10-14`, `2022-03` or `2022`: as precise as the source."""
+    if event.precision == "year":
+        return f"{event.date.year}"
+    if event.precision == "month":
+        return event.date.strftime("%Y-%m")
+    if event.precision == "week":
+        return tr.gettext("week of {date}").format(date=event.date.isoformat())
+    return event.date.isoformat()
+
+
+def is_headline(event: Event) -> bool:
+    """Whether the event is its article's own headline, on its publication day."""
+    return event.sentence == " ".join(event.headline.split()) and event.date == event.published
+
+
+def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None) -> str:
+    """Events newest first, grouped by day; each source named once, whole events left out to fit.
+
+    An article's headline is an event of its publication day: shown there (marked 📰) it
+    names its source, and the article's other events point to it with `[n]`. Sources not
+    named that way are listed once at the end. An article whose one event is its headline
+    needs no number, and with a single source there are none.
+    """
+    shown_topic = f"<i>{escape(shorten(topic, 100))}</i>" if topic else ""
+    if not events and topic:
+        nothing = tr.gettext("No dated events about {topic}. Try other words, or /timeline without a topic.")
+        return nothing.format(topic=shown_topic)
     if not events:
-        return f"No dated events{about} in the corpus. Try other words, or /timeline without a topic."
-    lines = [f"<b>Timeline{about}</b>"]
+        return tr.gettext("The corpus holds no dated events yet.")
+    title = tr.gettext("Timeline")
+    header = f"<b>{title}: {shown_topic}</b>" if topic else f"<b>{title}</b>"
+    shown = list(events)
+    while True:
+        text = _timeline_text(tr, header, shown)
+        if telegram_length(text) <= MAX_MESSAGE or len(shown) == 1:
+            return text
+        shown.pop()
+
+
+def _timeline_text(tr: Translations, header: str, events: Sequence[Event]) -> str:
+    named_inline = {event.article_id for event in events if is_headline(event)}
+    counts = Counter(event.article_id for event in events)
+    numbers: dict[str, int] = {}
+    if len(counts) > 1:
+        for event in events:
+            if counts[event.article_id] > 1 or event.article_id not in named_inline:
+                numbers.setdefault(event.article_id, len(numbers) + 1)
+    lines, day = [header], None
     for event in events:
-        source = f"{escape(shorten(event.headline, 120))}, {event.published.isoformat()}"
-        line = f"<b>{format_event_date(event)}</b> {escape(event.sentence)} <i>({source})</i>"
-        if telegram_length("\n".join([*lines, line])) > MAX_MESSAGE:
-            break
-        lines.append(line)
+        label = event_date(tr, event)
+        if label != day:
+            lines += ["", f"<b>{label}</b>"]
+            day = label
+        mark = f" [{numbers[event.article_id]}]" if event.article_id in numbers else ""
+        if is_headline(event):
+            lines.append(f"📰 <b>{escape(shorten(event.sentence, HEADLINE_CHARS))}</b>{mark}")
+        else:
+            lines.append(f"• {escape(event.sentence)}{mark}")
+    unnamed = [event for event in _first_of_each(events) if event.article_id not in named_inline]
+    if unnamed:
+        lines.append("")
+    for event in unnamed:
+        headline = escape(shorten(event.headline, TIMELINE_SOURCE_CHARS))
+        source = f"{headline}, {event.published.isoformat()}"
+        if event.article_id in numbers:
+            lines.append(f"<i>[{numbers[event.article_id]}] {source}</i>")
+        else:
+            lines.append("<i>" + tr.gettext("Source: {source}").format(source=source) + "</i>")
     return "\n".join(lines)
 
 
-def render_help(example: str | None, commands: Sequence[tuple[str, str]]) -> str:
-    """What the bot does, how to ask, its commands and an example from the current corpus."""
+def _first_of_each(events: Sequence[Event]) -> list[Event]:
+    """One event per article, in the order the articles first appear."""
+    return list({event.article_id: event for event in reversed(events)}.values())[::-1]
+
+
+def render_help(
+    tr: Translations,
+    example: str | None,
+    commands: Sequence[tuple[str, str]],
+    articles: int,
+    inline_username: str | None = None,
+) -> str:
+    """What the bot does, how to ask, its commands, and an example from the current corpus.
+
+    `commands` are (name, description) with the description in English, the catalog's id.
+    `inline_username` is the bot's name when inline mode is on.
+    """
     lines = [
-        "I answer questions about the news articles I hold, with the passage that answers,",
-        "its headline and its date. Just send me a question in words.",
+        tr.ngettext(
+            "I answer questions about the {count} news article I hold, with the passage that answers, "
+            "its headline and its date. Just send me a question in words.",
+            "I answer questions about the {count} news articles I hold, with the passage that answers, "
+            "its headline and its date. Just send me a question in words.",
+            articles,
+        ).format(count=articles),
         "",
     ]
     if example:
-        lines += [f"For example: <i>{escape(example)}</i>", ""]
-    lines += [f"/{name} – {escape(description)}" for name, description in commands]
+        lines += [tr.gettext("For example: {question}").format(question=f"<i>{escape(example)}</i>"), ""]
+    if inline_username:
+        lines += [
+            tr.gettext("In any chat, type {bot} and a question to share an answer there.").format(
+                bot=f"@{escape(inline_username)}"
+            ),
+            "",
+        ]
+    lines += [f"/{name} – {escape(tr.gettext(description))}" for name, description in commands]
     return "\n".join(lines)
 
 
-def render_reload(before: tuple[int, int], after: tuple[int, int], report: LoadReport) -> str:
+def render_reload(
+    tr: Translations, before: tuple[int, int], after: tuple[int, int], report: LoadReport
+) -> str:
     """Counts before and after a reload, and the files that could not be loaded."""
     lines = [
-        "<b>Corpus reloaded.</b>",
-        f"Articles: {before[0]} → {after[0]}",
-        f"Passages: {before[1]} → {after[1]}",
+        f"<b>{tr.gettext('Corpus reloaded.')}</b>",
+        tr.gettext("Articles: {before} → {after}").format(before=before[0], after=after[0]),
+        tr.gettext("Passages: {before} → {after}").format(before=before[1], after=after[1]),
     ]
-    lines += _problems(report)
-    return _fit_lines(lines)
+    lines += _problems(tr, report)
+    return fit_lines(tr, lines)
 
 
-def render_reload_failed(reason: str, serving: tuple[int, int]) -> str:
+def render_reload_failed(tr: Translations, reason: str, serving: tuple[int, int]) -> str:
     """Why a reload failed, and that the old corpus still serves."""
-    return _fit_lines(
+    articles = tr.ngettext("{count} article", "{count} articles", serving[0]).format(count=serving[0])
+    passages = tr.ngettext("{count} passage", "{count} passages", serving[1]).format(count=serving[1])
+    return fit_lines(
+        tr,
         [
-            "<b>Reload failed</b>; still serving the previous corpus "
-            f"({serving[0]} articles, {serving[1]} passages).",
-            f"Reason: {escape(shorten(reason, 1000))}",
-        ]
+            tr.gettext(
+                "<b>Reload failed</b>; still serving the previous corpus ({articles}, {passages})."
+            ).format(articles=articles, passages=passages),
+            tr.gettext("Reason: {reason}").format(reason=escape(shorten(reason, 1000))),
+        ],
     )
 
 
-def _problems(report: LoadReport) -> list[str]:
+def _problems(tr: Translations, report: LoadReport) -> list[str]:
     """The first few problems and how many more: read at a glance, and as quick to build for
     30,000 problems as for three (`newsbot stats` lists every one)."""
     count = len(report.problems)
     if not count:
-        return ["No problems found."]
-    lines = [f"{count:,} file(s) or line(s) could not be loaded:"]
+        return [tr.gettext("No problems found.")]
+    lines = [
+        tr.ngettext(
+            "{count:,} file or line could not be loaded:",
+            "{count:,} files or lines could not be loaded:",
+            count,
+        ).format(count=count)
+    ]
     lines += [f"• {_escaped_within(str(problem), 600)}" for problem in report.problems[:PROBLEMS_SHOWN]]
     if count > PROBLEMS_SHOWN:
-        lines.append(f"… and {count - PROBLEMS_SHOWN:,} more; <code>newsbot stats</code> lists them all.")
+        lines.append(
+            tr.gettext("… and {count:,} more; <code>newsbot stats</code> lists them all.").format(
+                count=count - PROBLEMS_SHOWN
+            )
+        )
     return lines
 
 
@@ -196,7 +377,7 @@ def _escaped_within(text: str, limit: int) -> str:
     return escape(shown)
 
 
-def _fit_lines(lines: list[str]) -> str:
+def fit_lines(tr: Translations, lines: list[str]) -> str:
     """Join lines, dropping the tail (with a count of what was left out) past the limit.
 
     One pass over the lines' lengths, so that a long list costs no more than reading it.
@@ -204,13 +385,17 @@ def _fit_lines(lines: list[str]) -> str:
     text = "\n".join(lines)
     if telegram_length(text) <= MAX_MESSAGE:
         return text
+
+    def more(count: int) -> str:
+        return tr.gettext("… and {count} more.").format(count=count)
+
     ends = list(accumulate(telegram_length(line) + 1 for line in lines))  # each with its newline
     kept = next(
         (
             kept
             for kept in range(len(lines) - 1, 1, -1)
-            if ends[kept - 1] + telegram_length(f"… and {len(lines) - kept} more.") <= MAX_MESSAGE
+            if ends[kept - 1] + telegram_length(more(len(lines) - kept)) <= MAX_MESSAGE
         ),
         1,
     )
-    return "\n".join([*lines[:kept], f"… and {len(lines) - kept} more."])
+    return "\n".join([*lines[:kept], more(len(lines) - kept)])

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from retrieval import Event, Library, LibraryOptions, SearchResult
+from retrieval import Article, Event, Library, LibraryOptions, SearchResult
 
+from . import examples
 from .fairness import BusyNotes, QuestionRateLimit
 from .reloading import Reloads
 
@@ -22,8 +23,20 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A question behind page buttons: where and when it was asked, and in which language."""
+
+    chat_id: int
+    question: str
+    as_of: dt.date
+    """The day it is answered as of, the same for every page, so that pages stay put."""
+    language: str
+    """The asker's interface language: every page of one message reads alike."""
+
+
 class QueryStore:
-    """Questions behind "More" buttons, by a short random key, each tied to its chat.
+    """Questions behind page buttons, by a short random key, each tied to its chat.
 
     Telegram allows 64 bytes of callback data, far less than a question, so the button
     carries a key. A key works only in the chat it was sent to: callback data can be
@@ -33,20 +46,20 @@ class QueryStore:
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._questions: OrderedDict[str, tuple[int, str]] = OrderedDict()
+        self._questions: OrderedDict[str, Asked] = OrderedDict()
 
-    def add(self, question: str, chat_id: int) -> str:
-        """Remember a question asked in `chat_id` and return its key (8 URL-safe characters)."""
+    def add(self, asked: Asked) -> str:
+        """Remember a question and return its key (8 URL-safe characters)."""
         key = secrets.token_urlsafe(6)
-        self._questions[key] = (chat_id, question)
+        self._questions[key] = asked
         while len(self._questions) > self.capacity:
             self._questions.popitem(last=False)
         return key
 
-    def get(self, key: str, chat_id: int) -> str | None:
+    def get(self, key: str, chat_id: int) -> Asked | None:
         """The question behind `key` if it was issued in `chat_id`; None if not, or forgotten."""
-        issued = self._questions.get(key)
-        return issued[1] if issued is not None and issued[0] == chat_id else None
+        asked = self._questions.get(key)
+        return asked if asked is not None and asked.chat_id == chat_id else None
 
 
 @dataclass
@@ -65,14 +78,25 @@ class BotState:
     queries: QueryStore = field(default_factory=QueryStore)
     reloads: Reloads = field(default_factory=Reloads)
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
+    _example: examples.Example | None = field(default=None, init=False, repr=False)
+    """The last /help example, checked against the library each time it is shown."""
 
     async def search(self, question: str, k: int, now: dt.date) -> SearchResult:
         """Rank passages for a question in a worker thread (see `in_worker`)."""
         return await self.in_worker(self.library.search, question, k=k, now=now)
 
+    async def latest(self, count: int, now: dt.date) -> list[Article]:
+        """The newest articles published by `now`, in a worker thread (see `in_worker`)."""
+        return await self.in_worker(self.library.latest, count, now=now)
+
     async def timeline(self, count: int, topic: str | None) -> list[Event]:
         """The newest dated events, on a topic if given, in a worker thread (see `in_worker`)."""
         return await self.in_worker(self.library.timeline.latest, count, topic)
+
+    async def example_question(self) -> str | None:
+        """A question the current library answers (see `examples`), in a worker thread."""
+        self._example = await self.in_worker(examples.for_library, self.library, self._example)
+        return self._example[0] if self._example is not None else None
 
     async def in_worker(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a library call in a worker thread, so that no question stalls the event loop.

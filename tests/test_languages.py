@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.i18n import ENGLISH
 from bot.render import highlight, render_hit
 from retrieval import Library, analyze, matched_spans
 from tests.conftest import ROOT
@@ -131,7 +132,7 @@ def test_an_answer_shows_cyrillic_matches_in_bold(library: Library) -> None:
     result = library.search("Хто веде переговори з Туреччиною про безпеку судноплавства?")
     first = result.hits[0]
     assert first.article.id == "grain-corridor"
-    html = render_hit(1, first)
+    html = render_hit(ENGLISH, 1, first)
     for bold in ("переговори", "Туреччиною", "безпеку", "судноплавства"):
         assert f"<b>{bold}</b>" in html
     assert "<b>з</b>" not in html and "<b>про</b>" not in html

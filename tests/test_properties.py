@@ -12,7 +12,19 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render import MAX_MESSAGE, render_answer, render_latest, render_no_match, telegram_length
+from bot.i18n import LANGUAGES, translations
+from bot.render import (
+    DESCRIPTION_CHARS,
+    MAX_MESSAGE,
+    TITLE_CHARS,
+    inline_description,
+    inline_title,
+    render_answer,
+    render_latest,
+    render_no_match,
+    render_timeline,
+    telegram_length,
+)
 from retrieval import Article, Event, Hit, Passage, analyze, sentence_spans, split_passages
 from retrieval.corpus import parse_file
 from retrieval.dates import anchor_date, might_hold_date
@@ -120,16 +132,23 @@ def test_jsonl_lines_never_raise(values: list[object]) -> None:
     st.one_of(st.none(), st.text(max_size=600)),
     st.text(max_size=300),
     st.integers(1, 10),
+    st.sampled_from(LANGUAGES),
 )
 def test_answers_are_valid_telegram_html_within_the_limit(
-    passage: str, headline: str, url: str | None, question: str, count: int
+    passage: str, headline: str, url: str | None, question: str, count: int, language: str
 ) -> None:
+    tr = translations(language)
     body = passage if passage.strip() else "x"
     article = Article("a", headline, dt.date(2024, 1, 1), (body,), url=url, source=headline[:50] or None)
     hit = Hit(Passage("a", 0, 0, len(body), body), article, 1.0, frozenset(analyze(question)))
-    assert_valid_telegram_html(render_answer([hit] * count))
-    assert_valid_telegram_html(render_no_match(question, "no passage contains any of its words"))
-    assert_valid_telegram_html(render_latest([article] * count))
+    assert_valid_telegram_html(render_answer(tr, [hit] * count))
+    assert_valid_telegram_html(render_answer(tr, [hit], first_rank=None))  # a shared inline result
+    assert_valid_telegram_html(render_no_match(tr, question, searchable=bool(count % 2)))
+    assert_valid_telegram_html(render_latest(tr, [article] * count))
+    event = Event(dt.date(2024, 1, 1), "day", body[:300], "a", headline, dt.date(2024, 1, 2))
+    assert_valid_telegram_html(render_timeline(tr, [event] * count, question or None))
+    assert len(inline_title(article)) <= TITLE_CHARS
+    assert len(inline_description(hit)) <= DESCRIPTION_CHARS
 
 
 date_words = st.sampled_from(

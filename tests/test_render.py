@@ -3,15 +3,24 @@ import datetime as dt
 
 import pytest
 
+from bot.i18n import ENGLISH, translations
 from bot.render import (
+    DESCRIPTION_CHARS,
     MAX_MESSAGE,
-    _fit_lines,
+    TITLE_CHARS,
+    by_article,
+    byline,
+    fit_lines,
     highlight,
+    inline_description,
+    inline_title,
     render_answer,
+    render_latest,
     render_reload,
     render_timeline,
     shorten,
     telegram_length,
+    web_link,
 )
 from retrieval import Article, Event, Hit, LoadProblem, LoadReport, Passage, analyze
 
@@ -36,28 +45,28 @@ def test_highlight_escapes_and_bolds(text: str, terms: str, html: str) -> None:
 def test_answer_fits_telegram_limit_even_with_huge_passages_and_emoji() -> None:
     huge = ("🙂 Talks went on. " * 2000).strip()
     hits = [hit(huge, headline="🙂" * 5000, url="https://example.org/" + "x" * 100) for _ in range(10)]
-    text = render_answer(hits)
+    text = render_answer(ENGLISH, hits)
     assert telegram_length(text) <= MAX_MESSAGE
     assert text.count("<b>") == text.count("</b>")
 
 
 def test_long_passage_is_cut_at_a_sentence_with_an_ellipsis() -> None:
     text = " ".join(f"Sentence {i} says nothing." for i in range(100)) + " Talks resumed in Geneva."
-    rendered = render_answer([hit(text)])
+    rendered = render_answer(ENGLISH, [hit(text)])
     assert rendered.rstrip().endswith("<b>Talks</b> resumed in Geneva.")
     assert "…Sentence" in rendered
 
 
 def test_url_is_linked_and_escaped() -> None:
-    rendered = render_answer([hit("Talks.", url='https://example.org/?a=1&b="2"')])
+    rendered = render_answer(ENGLISH, [hit("Talks.", url='https://example.org/?a=1&b="2"')])
     assert '<a href="https://example.org/?a=1&amp;b=&quot;2&quot;">' in rendered
 
 
 def test_reload_report_lists_the_first_five_problems_and_counts_the_rest() -> None:
     problems = tuple(LoadProblem(f"bad-{i}.jsonl:1", "line 1 is not a date <line>") for i in range(30_000))
-    text = render_reload((1, 6), (2, 7), LoadReport(30_002, 2, problems))
+    text = render_reload(ENGLISH, (1, 6), (2, 7), LoadReport(30_002, 2, problems))
     assert telegram_length(text) <= MAX_MESSAGE
-    assert "30,000 file(s) or line(s) could not be loaded:" in text
+    assert "30,000 files or lines could not be loaded:" in text
     bullets = [line for line in text.split("\n") if line.startswith("• ")]
     assert bullets == [f"• bad-{i}.jsonl:1: line 1 is not a date &lt;line&gt;" for i in range(5)]
     assert text.endswith("… and 29,995 more; <code>newsbot stats</code> lists them all.")
@@ -65,15 +74,15 @@ def test_reload_report_lists_the_first_five_problems_and_counts_the_rest() -> No
 
 def test_reload_report_lists_a_few_problems_all() -> None:
     problems = tuple(LoadProblem(f"bad-{i}.txt", "no date") for i in range(5))
-    text = render_reload((1, 6), (2, 7), LoadReport(7, 2, problems))
+    text = render_reload(ENGLISH, (1, 6), (2, 7), LoadReport(7, 2, problems))
     assert [line for line in text.split("\n") if line.startswith("• ")] == [f"• {p}" for p in problems]
     assert "more" not in text
-    assert "No problems found." in render_reload((1, 6), (2, 7), LoadReport(2, 2))
+    assert "No problems found." in render_reload(ENGLISH, (1, 6), (2, 7), LoadReport(2, 2))
 
 
 def test_reload_report_fits_even_when_escaping_grows_every_problem_six_fold() -> None:
     problems = tuple(LoadProblem('"' * 2000, '"' * 2000) for _ in range(9))
-    text = render_reload((1, 6), (2, 7), LoadReport(11, 2, problems))
+    text = render_reload(ENGLISH, (1, 6), (2, 7), LoadReport(11, 2, problems))
     assert telegram_length(text) <= MAX_MESSAGE
     assert len([line for line in text.split("\n") if line.startswith("• &quot;")]) == 5
     assert text.endswith("… and 4 more; <code>newsbot stats</code> lists them all.")
@@ -88,7 +97,7 @@ def test_reload_report_fits_even_when_escaping_grows_every_problem_six_fold() ->
     ],
 )
 def test_fit_lines_drops_the_tail_with_a_count(lines: list[str], kept: int) -> None:
-    text = _fit_lines(lines)
+    text = fit_lines(ENGLISH, lines)
     assert text.split("\n")[:kept] == lines[:kept]
     if kept < len(lines):
         assert text.endswith(f"… and {len(lines) - kept} more.")
@@ -103,20 +112,102 @@ def test_shorten_cuts_at_a_word() -> None:
 def test_also_reported_by_names_the_other_sources() -> None:
     other = Article("b", "Same story", dt.date(2024, 10, 20), ("Talks.",), source="Wire <Agency>")
     folded = dataclasses.replace(hit("Talks."), also_reported_by=(other,))
-    assert "<i>Also reported by Wire &lt;Agency&gt; (2024-10-20)</i>" in render_answer([folded])
+    assert "<i>Also reported by Wire &lt;Agency&gt; (2024-10-20)</i>" in render_answer(ENGLISH, [folded])
+
+
+def event(
+    day: str, sentence: str, article: str, headline: str, published: str, precision: str = "day"
+) -> Event:
+    return Event(
+        dt.date.fromisoformat(day),
+        precision,  # type: ignore[arg-type]
+        sentence,
+        article,
+        headline,
+        dt.date.fromisoformat(published),
+    )
+
+
+def test_timeline_groups_by_day_and_names_each_source_once() -> None:
+    events = [
+        event("2024-10-24", "Chess olympiad ends", "c", "Chess olympiad ends", "2024-10-24"),
+        event("2024-10-23", "Minister reveals talks", "a", "Minister reveals talks", "2024-10-23"),
+        event(
+            "2024-10-22", "On October 22, the president spoke.", "a", "Minister reveals talks", "2024-10-23"
+        ),
+        event("2024-10-22", "Ships left Odesa on Tuesday.", "b", "Odesa <port> reopens", "2024-10-25"),
+        event(
+            "2022-03-01",
+            "Talks collapsed in March 2022.",
+            "a",
+            "Minister reveals talks",
+            "2024-10-23",
+            "month",
+        ),
+    ]
+    assert render_timeline(ENGLISH, events, None) == "\n".join(
+        [
+            "<b>Timeline</b>",
+            "",
+            "<b>2024-10-24</b>",
+            "📰 <b>Chess olympiad ends</b>",  # its one event names itself: no number needed
+            "",
+            "<b>2024-10-23</b>",
+            "📰 <b>Minister reveals talks</b> [1]",  # the headline names its own source: not repeated
+            "",
+            "<b>2024-10-22</b>",
+            "• On October 22, the president spoke. [1]",
+            "• Ships left Odesa on Tuesday. [2]",
+            "",
+            "<b>2022-03</b>",
+            "• Talks collapsed in March 2022. [1]",
+            "",
+            "<i>[2] Odesa &lt;port&gt; reopens, 2024-10-25</i>",  # named once, at the end
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("with_headline", "last_line"),
+    [
+        (True, "• On October 22, the president spoke."),  # the headline above names the source
+        (False, "<i>Source: Minister reveals talks, 2024-10-23</i>"),  # a topic left the headline out
+    ],
+)
+def test_timeline_of_one_source_has_no_numbers(with_headline: bool, last_line: str) -> None:
+    events = [
+        event("2024-10-23", "Minister reveals talks", "a", "Minister reveals talks", "2024-10-23"),
+        event(
+            "2024-10-22", "On October 22, the president spoke.", "a", "Minister reveals talks", "2024-10-23"
+        ),
+    ]
+    text = render_timeline(
+        ENGLISH, events if with_headline else events[1:], "talks" if not with_headline else None
+    )
+    assert "[1]" not in text
+    assert text.splitlines()[-1] == last_line
+    assert text.count("Minister reveals talks") == 1
 
 
 def test_timeline_drops_whole_events_to_fit() -> None:
     events = [
-        Event(dt.date(2024, 1, 1), "day", "A" * 290 + f" {i}", "a", "H" * 300, dt.date(2024, 1, 2))
-        for i in range(30)
+        event("2024-01-01", "A" * 290 + f" {i}", f"a{i % 3}", "H" * 300, "2024-01-02") for i in range(30)
     ]
-    text = render_timeline(events, "topic <x>")
+    text = render_timeline(ENGLISH, events, "topic <x>")
     assert telegram_length(text) <= MAX_MESSAGE
     lines = text.splitlines()
-    assert lines[0] == "<b>Timeline about <i>topic &lt;x&gt;</i></b>"
-    assert 1 < len(lines) < 31
-    assert all(line.endswith(", 2024-01-02)</i>") for line in lines[1:])  # no line is cut
+    assert lines[0] == "<b>Timeline: <i>topic &lt;x&gt;</i></b>"
+    shown = [line for line in lines if line.startswith("• ")]
+    assert 1 < len(shown) < 30
+    assert all(line.endswith("]") for line in shown)  # no event line is cut
+    assert lines[-3:] == [f"<i>[{n}] {'H' * 120}…, 2024-01-02</i>" for n in (1, 2, 3)]  # every source kept
+
+
+def test_timeline_dates_in_the_readers_language() -> None:
+    week = event("2024-10-14", "Talks went on all week.", "a", "Talks", "2024-10-20", "week")
+    assert "<b>тиждень від 2024-10-14</b>" in render_timeline(translations("uk"), [week], None)
+    assert "<b>неделя с 2024-10-14</b>" in render_timeline(translations("ru"), [week], None)
+    assert "<b>Хронологія</b>" in render_timeline(translations("uk"), [week], None)
 
 
 def test_passages_of_one_article_share_one_heading() -> None:
@@ -128,8 +219,75 @@ def test_passages_of_one_article_share_one_heading() -> None:
     second = Hit(Passage("a", 1, 14, 26, "Talks ended."), article, 1.0, frozenset(analyze("talks")))
     other = hit("Talks elsewhere.", headline="Another outlet")
     other = dataclasses.replace(other, article=dataclasses.replace(other.article, id="b"))
-    text = render_answer([first, other, second], first_rank=4)
+    text = render_answer(ENGLISH, [first, other, second], first_rank=4)
     assert text.count(headline) == 1
-    assert text.count("https://x.org/a") == 2  # the link's href and its text, once
+    assert text.count('<a href="https://x.org/a">x.org</a>') == 1  # the site, linked, once
     assert text.index("began") < text.index("ended") < text.index("Another outlet")
     assert "<b>4. Minister" in text and "<b>5. Another outlet</b>" in text
+
+
+def test_one_article_saved_twice_is_one_heading() -> None:
+    first, second = hit("Talks began.", headline="Talks  begin"), hit("Talks ended.", headline="talks begin")
+    second = dataclasses.replace(second, article=dataclasses.replace(second.article, id="copy"))
+    assert len(by_article([first, second])) == 1  # same headline (case, spaces aside), date and outlet
+    other_day = dataclasses.replace(
+        second, article=dataclasses.replace(second.article, date=dt.date(2024, 1, 1))
+    )
+    assert len(by_article([first, other_day])) == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "url", "shown"),
+    [
+        (
+            "Kyiv Post",
+            "https://www.kyivpost.com/a",
+            '2024-10-23 · <a href="https://www.kyivpost.com/a">Kyiv Post</a>',
+        ),
+        (
+            None,
+            "https://www.kyivpost.com/a",
+            '2024-10-23 · <a href="https://www.kyivpost.com/a">kyivpost.com</a>',
+        ),
+        ("Wire", "javascript:alert(1)", "2024-10-23 · Wire"),  # Telegram refuses such a link: not linked
+        (None, "ftp://x.org/a", "2024-10-23"),
+        (None, "https://x.org/" + "a" * 600, "2024-10-23"),  # too long to be a link
+        ("<Wire>", None, "2024-10-23 · &lt;Wire&gt;"),
+    ],
+)
+def test_byline_names_the_outlet_or_site_once(source: str | None, url: str | None, shown: str) -> None:
+    article = Article("a", "H", dt.date(2024, 10, 23), ("Body.",), url=url, source=source)
+    assert byline(article) == shown
+
+
+def test_web_link_accepts_only_http_links() -> None:
+    assert web_link("https://x.org/a?b=1") == "https://x.org/a?b=1"
+    assert web_link("http://[::1") is None  # not a URL at all
+    assert web_link("https://") is None
+
+
+def test_inline_title_and_description_are_one_bounded_line() -> None:
+    body = "Intro words. " * 50 + "The harbour of Odesa reopened.\n\nMore lines " * 40
+    result = hit(body, headline="Harbour\nnews " * 100, question="Odesa harbour")
+    title, description = inline_title(result.article), inline_description(result)
+    assert len(title) <= TITLE_CHARS and "\n" not in title
+    assert len(description) <= DESCRIPTION_CHARS and "\n" not in description
+    assert description.startswith("2024-10-23 · ")
+    assert "The harbour of Odesa reopened." in description
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "title"),
+    [
+        ("en", 1, "<b>The newest article</b>"),
+        ("en", 3, "<b>The 3 newest articles</b>"),
+        ("uk", 1, "<b>1 найновіша стаття</b>"),
+        ("uk", 2, "<b>2 найновіші статті</b>"),
+        ("uk", 5, "<b>5 найновіших статей</b>"),
+        ("ru", 3, "<b>3 самые новые статьи</b>"),
+        ("ru", 11, "<b>11 самых новых статей</b>"),
+    ],
+)
+def test_latest_counts_its_articles_in_the_readers_language(language: str, count: int, title: str) -> None:
+    article = Article("a", "H", dt.date(2024, 10, 23), ("Body.",))
+    assert render_latest(translations(language), [article] * count).splitlines()[0] == title

@@ -16,12 +16,70 @@ from bot.app import build_application
 from bot.render import telegram_length
 from bot.settings import Settings
 from retrieval import Library
-from tests.conftest import SHIPPED_CORPUS
+from tests.conftest import SHIPPED_CORPUS, article
 from tests.e2e.fake_api import Call, FakeBotApi
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 SECRET_HALF = TOKEN.split(":")[1]
 ADMIN = 42
+
+
+GRAIN_NEWS = [
+    (
+        "Izmail port doubles its grain exports",
+        "Izmail on the Danube doubled grain exports in a month, barges queueing for days.",
+    ),
+    (
+        "Egypt buys Ukrainian wheat again",
+        "Cairo's state buyer returned to Ukrainian grain exports after a pause of two years.",
+    ),
+    (
+        "Farmers in Odesa region count losses",
+        "Drones hit silos near Odesa; farmers fear grain exports will slow before harvest.",
+    ),
+    (
+        "Poland reopens its border to transit",
+        "Warsaw lifted the ban on transit, and grain exports by rail resumed to Gdansk.",
+    ),
+    (
+        "Insurers cut war premiums for ships",
+        "Lloyd's brokers cut war-risk premiums, making grain exports cheaper to insure.",
+    ),
+    (
+        "Barley harvest beats forecasts",
+        "A wet spring gave record barley yields, lifting grain exports from the south.",
+    ),
+    (
+        "Railway adds wagons for the harvest",
+        "Ukrzaliznytsia added four thousand hopper wagons to carry grain exports to ports.",
+    ),
+    (
+        "China signs a corn contract",
+        "A Chinese importer signed for a million tonnes of corn, the largest of grain exports this year.",
+    ),
+    (
+        "Mines found off the Romanian coast",
+        "Navy divers cleared two mines near Constanta, on the route of grain exports.",
+    ),
+    (
+        "Prices for sunflower oil fall",
+        "Sunflower oil fell to a three-year low while grain exports rose in September.",
+    ),
+    (
+        "Danube ferry line opens",
+        "A new ferry from Orlivka to Isaccea speeds lorries carrying grain exports.",
+    ),
+    (
+        "World Food Programme thanks Kyiv",
+        "The agency said grain exports from Ukraine fed twelve million people in Africa.",
+    ),
+]
+GRAIN = {
+    f"grain-{n:02}.txt": article(f"2024-09-{n + 10:02}", headline, body)
+    for n, (headline, body) in enumerate(GRAIN_NEWS, start=1)
+}
+"""Twelve one-passage articles, each its own story, on grain exports: with the shipped one,
+thirteen articles answer "grain exports"."""
 
 
 @dataclass
@@ -54,15 +112,19 @@ async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: flo
 
 @pytest.fixture
 async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[StartBot]:
-    """Start the bot over a copy of the shipped corpus (from its saved index with `saved_index`);
-    settings can be overridden."""
+    """Start the bot over a copy of the shipped corpus and any `articles` (from its saved index
+    with `saved_index`); settings can be overridden."""
     caplog.set_level(logging.DEBUG)
     started: list[RunningBot] = []
 
-    async def start(saved_index: bool = False, **overrides: Any) -> RunningBot:
+    async def start(
+        saved_index: bool = False, articles: dict[str, str] | None = None, **overrides: Any
+    ) -> RunningBot:
         corpus = tmp_path / "corpus"
         if not corpus.exists():
             shutil.copytree(SHIPPED_CORPUS, corpus)
+        for name, text in (articles or {}).items():  # more articles beside the shipped one
+            (corpus / name).write_text(text, encoding="utf-8")
         api = FakeBotApi(TOKEN)
         await api.start()
         values: dict[str, Any] = {
@@ -101,4 +163,6 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
         for call in running.api.calls:  # every text the bot sent fits Telegram's limit
             if "text" in call.params:
                 assert telegram_length(call.params["text"]) <= 4096
+            for result in call.params.get("results", []):  # and so does every inline result's message
+                assert telegram_length(result["input_message_content"]["message_text"]) <= 4096
     assert SECRET_HALF.lower() not in caplog.text.lower()  # the token, in any case, whole or half

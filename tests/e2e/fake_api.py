@@ -1,10 +1,11 @@
 """A small fake Telegram Bot API server on 127.0.0.1, for driving the real bot over HTTP.
 
-It queues updates for `getUpdates` and keeps them until a later call's `offset` confirms
-them, as Telegram does (so a restarted bot gets what it had not confirmed), answers the
-methods the bot calls with plausible objects, records every call, and can be told to fail
-a method in the ways a network fails (see `Fault`), refuse messages to a user who blocked
-the bot (403) or hold a chat's messages (`held`), to test the bot's handling of faults.
+It queues updates for `getUpdates` (messages, button presses, inline queries) and keeps them
+until a later call's `offset` confirms them, as Telegram does (so a restarted bot gets what
+it had not confirmed), answers the methods the bot calls with plausible objects, records
+every call (`answerInlineQuery` with its results decoded), and can be told to fail a method
+in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
+(403) or hold a chat's messages (`held`), to test the bot's handling of faults.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ JSON_PARAMS = {
     "allowed_updates",
     "entities",
     "reply_parameters",
+    "results",
+    "button",
 }
-INT_PARAMS = {"chat_id", "message_id", "offset", "timeout", "limit"}
+INT_PARAMS = {"chat_id", "message_id", "offset", "timeout", "limit", "cache_time"}
+BOOL_PARAMS = {"is_personal"}
 
 
 @dataclass
@@ -129,6 +133,7 @@ class FakeBotApi:
         chat_id: int | None = None,
         chat_type: str = "private",
         kind: str = "message",
+        language_code: str | None = None,
         **extra: Any,
     ) -> int:
         """Queue a message from a user, with the entities Telegram would add to commands and mentions."""
@@ -138,7 +143,7 @@ class FakeBotApi:
             "chat": {"id": chat_id if chat_id is not None else user_id, "type": chat_type, "title": "Group"}
             if chat_type != "private"
             else {"id": chat_id if chat_id is not None else user_id, "type": "private"},
-            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            "from": _user(user_id, language_code),
         }
         if text is not None:
             message["text"] = text
@@ -148,19 +153,36 @@ class FakeBotApi:
         message.update(extra)
         return self.push_update({kind: message})
 
-    def push_callback(self, data: str, message: dict[str, Any], user_id: int = 1) -> int:
+    def push_callback(
+        self, data: str, message: dict[str, Any], user_id: int = 1, language_code: str | None = None
+    ) -> int:
         """Queue a press on an inline button of `message` (a message the bot sent)."""
         return self.push_update(
             {
                 "callback_query": {
                     "id": str(next(self._message_ids)),
-                    "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+                    "from": _user(user_id, language_code),
                     "chat_instance": "1",
                     "data": data,
                     "message": message,
                 }
             }
         )
+
+    def push_inline_query(self, query: str, user_id: int = 1, language_code: str | None = None) -> str:
+        """Queue what a user types after the bot's name in any chat; return the query's id."""
+        query_id = str(next(self._message_ids))
+        self.push_update(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": _user(user_id, language_code),
+                    "query": query,
+                    "offset": "",
+                }
+            }
+        )
+        return query_id
 
     def fail(self, method: str, *faults: Fault) -> None:
         """Make the next calls of `method` fail, one fault per call."""
@@ -261,7 +283,12 @@ class FakeBotApi:
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
-            return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False}
+            return {
+                **BOT_USER,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": True,
+            }
         if method in ("sendMessage", "editMessageText"):
             chat_id = params.get("chat_id")
             message = {
@@ -304,9 +331,19 @@ async def _params(request: web.Request) -> dict[str, Any]:
             params[key] = json.loads(text)
         elif key in INT_PARAMS:
             params[key] = int(text)
+        elif key in BOOL_PARAMS:
+            params[key] = text == "true"
         else:
             params[key] = text
     return params
+
+
+def _user(user_id: int, language_code: str | None) -> dict[str, Any]:
+    """A user as Telegram describes one, with the language of their app if given."""
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+    if language_code is not None:
+        user["language_code"] = language_code
+    return user
 
 
 def _utf16_length(text: str) -> int:

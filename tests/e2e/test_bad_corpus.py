@@ -71,7 +71,7 @@ async def test_reload_over_hostile_entries_lists_five_problems_and_a_count(tmp_p
         text = reply.params["text"]
         assert "Corpus reloaded" in text
         assert "Articles: 1 → 2" in text
-        assert f"{len(problems):,} file(s) or line(s) could not be loaded:" in text
+        assert f"{len(problems):,} files or lines could not be loaded:" in text
         bullets = [line[2:].split(": ", 1)[0] for line in text.split("\n") if line.startswith("• ")]
         assert bullets == ["big.jsonl:1", "caf\\xe9.txt", "deep.md", "junk.jsonl:1", "junk.jsonl:2"]
         assert text.endswith(f"… and {len(problems) - 5:,} more; <code>newsbot stats</code> lists them all.")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import html
 import json
 import logging
 import re
@@ -14,11 +16,12 @@ from typing import Any
 import pytest
 
 from bench.load import generate_corpus
-from tests.conftest import article
-from tests.e2e.conftest import ADMIN, TOKEN, StartBot
+from tests.conftest import ROOT, article
+from tests.e2e.conftest import ADMIN, GRAIN, TOKEN, StartBot
 from tests.e2e.fake_api import Fault
 
 pytestmark = pytest.mark.asyncio
+UK_CORPUS = ROOT / "tests" / "fixtures" / "uk" / "corpus"
 
 
 async def test_question_gets_the_passage_with_headline_date_and_bold_matches(start_bot: StartBot) -> None:
@@ -51,27 +54,87 @@ async def test_no_match_says_so_and_suggests_latest(start_bot: StartBot) -> None
     assert "/latest" in text
 
 
-async def test_more_button_pages_through_passages(start_bot: StartBot) -> None:
-    bot = await start_bot(top_k=1)
-    reply = await bot.ask("Umerov negotiations")
-    data = reply.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-    assert len(data.encode()) <= 64
-    sent_message = {
-        "message_id": 555,
+def bot_message(chat_id: int = 7, message_id: int = 555) -> dict[str, Any]:
+    """A message of the bot's, as Telegram attaches it to a button press."""
+    return {
+        "message_id": message_id,
         "date": int(time.time()),
-        "chat": {"id": 7, "type": "private"},
+        "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
         "from": {"id": 999, "is_bot": True, "first_name": "News"},
         "text": "x",
     }
-    bot.api.push_callback(data, sent_message, user_id=7)
-    (edit,) = await bot.api.wait_for("editMessageText")
-    assert edit.params["message_id"] == 555
-    assert edit.params["text"].startswith("<b>2. ")
-    assert edit.params["text"] != reply.params["text"]
-    await bot.api.wait_for("answerCallbackQuery")
 
 
-@pytest.mark.parametrize("data", ["more:AAAAAAAA:3", "more:../../x:1", "nonsense", "more:AAAAAAAA:99999"])
+def buttons(call: Any) -> list[tuple[str, str]]:
+    """The (label, data) of each button under a message the bot sent or edited."""
+    return [(b["text"], b["callback_data"]) for b in call.params["reply_markup"]["inline_keyboard"][0]]
+
+
+async def press(bot: Any, data: str, user_id: int = 7) -> Any:
+    """Press a button on the bot's message and return the edit it makes."""
+    before = len(bot.api.sent("editMessageText"))
+    bot.api.push_callback(data, bot_message(user_id), user_id=user_id)
+    return (await bot.api.wait_for("editMessageText", count=before + 1))[before]
+
+
+async def test_answers_page_back_and_forth_with_every_headline_once(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)  # TOP_K=3: three articles a page, thirteen articles
+    first = await bot.ask("grain exports")
+    assert first.params["text"].startswith("<b>1. ")
+    (counter, _), (forward, data) = buttons(first)
+    assert (counter, forward) == ("1/5", "▶")
+    assert len(data.encode()) <= 64
+    pages = [first.params["text"]]
+    for number in range(2, 6):
+        edit = await press(bot, data)
+        labels = [label for label, _ in buttons(edit)]
+        assert labels == (["◀", f"{number}/5", "▶"] if number < 5 else ["◀", "5/5"])
+        assert edit.params["text"].startswith(f"<b>{3 * number - 2}. ")  # ranks go on across pages
+        pages.append(edit.params["text"])
+        data = buttons(edit)[-1][1]
+    back = buttons(edit)[0][1]
+    for number in (4, 3, 2, 1):  # every earlier page again, as it was
+        edit = await press(bot, back)
+        assert edit.params["text"] == pages[number - 1]
+        back = buttons(edit)[0][1]
+    headlines = re.findall(r"^<b>\d+\. (.+)</b>$", "\n".join(pages), flags=re.MULTILINE)
+    assert len(headlines) == 13 == len(set(headlines))  # each article on one page, under one heading
+
+
+async def test_the_page_counter_does_nothing_and_a_single_page_has_no_buttons(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)
+    single = await bot.ask("Umerov Abramovich")  # one article: one page
+    assert "reply_markup" not in single.params
+    first = await bot.ask("grain exports")
+    bot.api.push_callback(buttons(first)[0][1], bot_message())
+    (answered,) = await bot.api.wait_for("answerCallbackQuery")
+    assert "text" not in answered.params
+    assert bot.api.sent("editMessageText") == []
+
+
+async def test_a_doctored_page_button_never_searches_further(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)
+    state = bot.application.bot_data["state"]
+    asked: list[int] = []
+
+    class Recording(type(state.library)):  # type: ignore[misc]
+        def search(self, question: str, *args: Any, **kwargs: Any) -> Any:
+            asked.append(kwargs["k"])
+            return super().search(question, *args, **kwargs)
+
+    fields = {field.name: getattr(state.library, field.name) for field in dataclasses.fields(state.library)}
+    state.library = Recording(**fields)
+    data = buttons(await bot.ask("grain exports"))[-1][1]
+    key = data.split(":")[1]
+    for doctored in (f"page:{key}:6", f"page:{key}:9", f"page:{key}:999", f"page:{key}:0", f"more:{key}:999"):
+        bot.api.push_callback(doctored, bot_message())
+    answers = await bot.api.wait_for("answerCallbackQuery", count=5)
+    assert all("expired" in answer.params["text"] for answer in answers)
+    assert asked == [15]  # the question's one search: TOP_K x 5 pages, never more
+    assert (await press(bot, f"page:{key}:5")).params["text"].startswith("<b>13. ")
+
+
+@pytest.mark.parametrize("data", ["page:AAAAAAAA:3", "page:../../x:1", "nonsense", "page:AAAAAAAA:99999"])
 async def test_unknown_or_tampered_button_answers_politely(start_bot: StartBot, data: str) -> None:
     bot = await start_bot()
     message = {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}, "text": "x"}
@@ -83,18 +146,39 @@ async def test_unknown_or_tampered_button_answers_politely(start_bot: StartBot, 
 
 async def test_start_and_help_list_commands_and_an_example(start_bot: StartBot) -> None:
     bot = await start_bot()
-    for command in ("/start", "/help"):
+    for command in ("/start", "/help", "/start inline"):
         text = (await bot.ask(command)).params["text"]
-        for name in ("/ask", "/latest", "/help"):
+        for name in ("/ask", "/search", "/latest", "/help"):
             assert name in text
         assert "/reload" not in text  # only admins see it
-        assert "For example: <i>Ukraine Minister Defense Rustem</i>" in text
+        assert text.startswith("I answer questions about the 1 news article I hold")  # not "1 articles"
+        assert "For example: <i>Who revealed the results of these negotiations?</i>" in text
+        assert "In any chat, type @news_test_bot and a question" in text
     assert "/reload" in (await bot.ask("/help", user_id=ADMIN)).params["text"]
+    answer = (await bot.ask("Who revealed the results of these negotiations?")).params["text"]
+    assert "Rustem Umerov revealed the results" in answer  # the example is answered
+
+
+async def test_help_example_is_a_question_the_corpus_answers(start_bot: StartBot) -> None:
+    ukrainian = {path.name: path.read_text() for path in UK_CORPUS.iterdir()}
+    bot = await start_bot(articles=ukrainian)
+    text = (await bot.ask("/help")).params["text"]
+    example = re.search(r"For example: <i>(.+)</i>", text)
+    assert example is not None
+    question = html.unescape(example.group(1))
+    assert question.startswith(("Who ", "Хто ", "Кто ")) and question.endswith("?")
+    assert len(question.split()) >= 4  # a question, not a string of headline words
+    state = bot.application.bot_data["state"]
+    hits = state.library.search(question, k=3).hits
+    events = [e for e in state.library.timeline.events if e.article_id == hits[0].article.id]
+    after_the_verb = question.split(" ", 2)[2].rstrip("?")
+    assert any(after_the_verb in e.sentence for e in events)  # made from an event of the article it finds
+    assert (await bot.ask("/help")).params["text"] == text  # the same example while the corpus is the same
 
 
 async def test_commands_are_registered_with_reload_only_for_admins(start_bot: StartBot) -> None:
     bot = await start_bot()
-    calls = bot.api.sent("setMyCommands")
+    calls = [c for c in bot.api.sent("setMyCommands") if "language_code" not in c.params]
     default = next(c for c in calls if c.params["scope"]["type"] == "default")
     admin = next(c for c in calls if c.params["scope"]["type"] == "chat")
     assert "reload" not in [c["command"] for c in default.params["commands"]]
@@ -115,14 +199,21 @@ async def test_failed_command_registration_is_logged_not_fatal(
 async def test_ask_command_answers_and_shows_usage_when_empty(start_bot: StartBot) -> None:
     bot = await start_bot()
     assert "400,000" in (await bot.ask("/ask how many people escaped through the corridor")).params["text"]
-    assert (await bot.ask("/ask")).params["text"].startswith("Usage: /ask")
+    assert (await bot.ask("/ask")).params["text"].startswith("Usage: /ask <question>")
+
+
+async def test_search_is_ask_by_another_name(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    asked = (await bot.ask("/ask how many people escaped through the corridor")).params["text"]
+    assert (await bot.ask("/search how many people escaped through the corridor")).params["text"] == asked
+    assert (await bot.ask("/search@news_test_bot")).params["text"].startswith("Usage: /search <question>")
 
 
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("/latest", "<b>Latest 1 articles</b>\n2024-10-23 · Ukraine&#x27;s Minister"),
-        ("/latest 1", "<b>Latest 1 articles</b>"),
+        ("/latest", "<b>The newest article</b>\n2024-10-23 · Ukraine&#x27;s Minister"),
+        ("/latest 1", "<b>The newest article</b>"),
         ("/latest abc", "Usage: /latest [N]"),  # not a number
         ("/latest 0", "Usage: /latest [N]"),  # below the range
         ("/latest 99999", "Usage: /latest [N]"),  # above the range
@@ -208,7 +299,7 @@ async def test_reload_of_a_vanished_folder_keeps_the_old_corpus(start_bot: Start
     shutil.rmtree(bot.corpus)
     text = (await bot.ask("/reload", user_id=ADMIN)).params["text"]
     assert "Reload failed" in text
-    assert "still serving the previous corpus (1 articles, 2 passages)" in text
+    assert "still serving the previous corpus (1 article, 2 passages)" in text
     assert "does not exist" in text
     assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
 
@@ -389,8 +480,13 @@ async def test_timeline_lists_events_newest_first(
 ) -> None:
     bot = await start_bot()
     text = (await bot.ask(command)).params["text"]
-    assert re.findall(r"^<b>(\d{4}(?:-\d\d){0,2})</b>", text, flags=re.MULTILINE) == dates
-    assert "<i>(Ukraine&#x27;s Minister of Defense" in text
+    assert re.findall(r"^<b>(\d{4}(?:-\d\d){0,2})</b>$", text, flags=re.MULTILINE) == dates
+    assert text.count("Ukraine&#x27;s Minister of Defense") == 1  # the one source, named once
+    if "Zelenskyy" in command:  # the headline is not an event on this topic: the source closes the list
+        assert text.splitlines()[-1].startswith("<i>Source: Ukraine&#x27;s Minister of Defense")
+    else:  # the headline, on its day, names the source
+        assert "📰 <b>Ukraine&#x27;s Minister of Defense" in text
+    assert "[1]" not in text
 
 
 @pytest.mark.parametrize("command", ["/timeline -1", "/timeline 0", "/timeline 99999", "/timeline 31"])
@@ -406,8 +502,14 @@ async def test_timeline_is_rebuilt_by_reload(start_bot: StartBot) -> None:
     )
     await bot.ask("/reload", user_id=ADMIN)
     text = (await bot.ask("/timeline 2 chess")).params["text"]
-    assert text.splitlines()[1].startswith("<b>2024-10-30</b> Chess olympiad ends")
-    assert text.splitlines()[2].startswith("<b>2024-10-29</b> On October 29, India won")
+    assert text.splitlines()[1:] == [
+        "",
+        "<b>2024-10-30</b>",
+        "📰 <b>Chess olympiad ends</b>",
+        "",
+        "<b>2024-10-29</b>",
+        "• On October 29, India won the chess olympiad.",
+    ]
 
 
 async def test_questions_are_answered_as_of_the_message_date(start_bot: StartBot) -> None:

@@ -1,4 +1,4 @@
-"""No user can slow down the others: slow searches, busy groups, "More" floods, anonymous senders."""
+"""No user can slow down the others: slow searches, busy groups, floods of page presses, anonymous senders."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.chat_share import BUSY
 from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
 from bot.state import BotState
 from retrieval import Event, Library, SearchResult, Timeline
-from tests.e2e.conftest import StartBot
+from tests.e2e.conftest import GRAIN, StartBot
 from tests.e2e.fake_api import Call
 
 
@@ -94,8 +94,9 @@ def state_of(bot: Any) -> BotState:
     return state
 
 
-def more_data(reply: Call) -> str:
-    data: str = reply.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+def next_page(reply: Call) -> str:
+    """The data of the ▶ button under an answer."""
+    data: str = reply.params["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
     return data
 
 
@@ -125,6 +126,22 @@ async def test_a_slow_search_does_not_hold_up_other_chats(start_bot: StartBot) -
         gate.release.set()
     (held,) = await bot.api.wait_for("sendMessage", chat_id=11)
     assert "Abramovich" in held.params["text"]
+
+
+async def test_a_slow_inline_search_does_not_hold_up_other_chats(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    state, gate = state_of(bot), Gate("Abramovich")
+    state.library = gate.around(state.library)
+    bot.api.push_inline_query("Who negotiated with Abramovich?", user_id=16)
+    await gate.until_running(1)  # searching in a worker thread
+    try:
+        other = await bot.ask("Where did the talks collapse?", user_id=17)
+        assert "Istanbul" in other.params["text"]
+        assert bot.api.sent("answerInlineQuery") == []
+    finally:
+        gate.release.set()
+    (held,) = await bot.api.wait_for("answerInlineQuery")
+    assert "Abramovich" in held.params["results"][0]["input_message_content"]["message_text"]
 
 
 async def test_a_slow_timeline_topic_does_not_hold_up_other_chats(start_bot: StartBot) -> None:
@@ -238,7 +255,7 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
     bot.api.push_message("/ask@other_bot Istanbul", user_id=72, **group)  # another bot's command: the same
     bot.api.push_message("/ask Abramovich", user_id=73, **group)  # dropped, and the chat is told
     bot.api.push_message("@news_test_bot Umerov?", user_id=74, **group)  # dropped within the minute: silence
-    bot.api.push_callback("more:AAAAAAAA:3", bot_message(-701), user_id=75)  # a press: the same
+    bot.api.push_callback("page:AAAAAAAA:3", bot_message(-701), user_id=75)  # a press: the same
     try:
         await until(lambda: backlog_of(bot).unanswered == 2)  # the answer and the note, waiting
     finally:
@@ -251,12 +268,12 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
     assert "chat -701 has 1 updates in flight, its share: told it is busy" in caplog.text
 
 
-async def test_a_more_press_over_its_chats_share_is_answered_busy(start_bot: StartBot) -> None:
-    bot = await start_bot(top_k=1, max_unanswered_per_chat=1)
-    reply = await bot.ask("Umerov negotiations", user_id=7)
+async def test_a_page_press_over_its_chats_share_is_answered_busy(start_bot: StartBot) -> None:
+    bot = await start_bot(top_k=1, max_unanswered_per_chat=1, articles=GRAIN)
+    reply = await bot.ask("grain exports", user_id=7)
     bot.api.held[7] = asyncio.Event()
     bot.api.push_message("Istanbul", user_id=7)  # taken; its answer waits
-    bot.api.push_callback(more_data(reply), bot_message(7), user_id=7)
+    bot.api.push_callback(next_page(reply), bot_message(7), user_id=7)
     try:
         (busy,) = await bot.api.wait_for("answerCallbackQuery")
         assert busy.params["text"] == BUSY
@@ -267,18 +284,18 @@ async def test_a_more_press_over_its_chats_share_is_answered_busy(start_bot: Sta
     assert bot.api.sent("editMessageText") == []  # the press was dropped, not served late
 
 
-async def test_a_flood_of_more_presses_is_limited_and_delays_no_one(start_bot: StartBot) -> None:
+async def test_a_flood_of_page_presses_is_limited_and_delays_no_one(start_bot: StartBot) -> None:
     # Every press is processed (no chat's share drops any), so the limit alone decides.
-    bot = await start_bot(top_k=1, questions_per_minute=3, max_unanswered_per_chat=1000)
-    reply = await bot.ask("Umerov negotiations", user_id=7)
-    data, message = more_data(reply), bot_message(7)
+    bot = await start_bot(top_k=1, questions_per_minute=3, max_unanswered_per_chat=1000, articles=GRAIN)
+    reply = await bot.ask("grain exports", user_id=7)
+    data, message = next_page(reply), bot_message(7)
     for number in range(500):
         if number == 250:
             bot.api.push_message("Where did the talks collapse?", user_id=8)
         bot.api.push_callback(data, message, user_id=7)
     # One chat's updates are handled in order, so a last press on the same message, by a
     # user not over the limit and asking for the first page, marks the end of the flood.
-    bot.api.push_callback(data.rsplit(":", 1)[0] + ":0", message, user_id=9)
+    bot.api.push_callback(data.rsplit(":", 1)[0] + ":1", message, user_id=9)
     (other,) = await bot.api.wait_for("sendMessage", chat_id=8)
     assert "Istanbul" in other.params["text"]
     while not any(edit.params["text"].startswith("<b>1. ") for edit in bot.api.sent("editMessageText")):
@@ -289,9 +306,9 @@ async def test_a_flood_of_more_presses_is_limited_and_delays_no_one(start_bot: S
     assert len(answers) == 4
 
 
-async def test_a_more_button_works_only_in_the_chat_it_was_sent_to(start_bot: StartBot) -> None:
-    bot = await start_bot(top_k=1)
-    data = more_data(await bot.ask("Umerov negotiations", user_id=7))
+async def test_a_page_button_works_only_in_the_chat_it_was_sent_to(start_bot: StartBot) -> None:
+    bot = await start_bot(top_k=1, articles=GRAIN)
+    data = next_page(await bot.ask("grain exports", user_id=7))
     bot.api.push_callback(data, bot_message(8), user_id=8)  # replayed from another chat
     (refused,) = await bot.api.wait_for("answerCallbackQuery")
     assert "expired" in refused.params["text"]

@@ -82,7 +82,7 @@ async def test_admin_adds_a_feed_and_its_articles_soon_answer_questions(
     bot = await start_bot(**FAST)
     url = feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)])
     reply = (await bot.ask(f"/feeds add {url} Harbour", user_id=ADMIN)).params["text"]
-    assert reply.startswith("Added feed 1: Harbour (1 items), saved under feeds/harbour/")
+    assert reply.startswith("Added feed 1: Harbour (1 item), saved under feeds/harbour/")
     await until(lambda: any("ferry-service-resumes" in i for i in state(bot).library.articles.ids))
     answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer and "2024-05-03" in answer

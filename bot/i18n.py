@@ -1,0 +1,68 @@
+"""The interface in its reader's language: English, Ukrainian or Russian.
+
+The language comes from the `language_code` Telegram sends with each user (`uk`,
+`uk-UA`, `ru`, ...); anything else gets English. Texts are gettext messages whose id is
+the English text, so English needs no catalog. The Ukrainian and Russian catalogs live in
+`bot/locale/<language>/LC_MESSAGES/newsbot.po`, and their compiled `.mo` files are
+committed beside them (`tests/test_i18n.py` checks that each matches its `.po`): every
+way of installing, editable or from a wheel, then has them, with no build step and no
+Babel at run time. Babel is needed only to change a text (see the README's Development).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import logging
+from pathlib import Path
+
+from telegram import User
+
+logger = logging.getLogger(__name__)
+
+DOMAIN = "newsbot"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DEFAULT_LANGUAGE = "en"
+LANGUAGES = (DEFAULT_LANGUAGE, "uk", "ru")
+"""Interface languages, the default first."""
+
+Translations = gettext.NullTranslations
+"""What renderers are given: `gettext` and `ngettext` in one reader's language."""
+ENGLISH = gettext.NullTranslations()
+
+
+def language_of(code: str | None) -> str:
+    """The interface language for a Telegram `language_code`: `uk-UA` -> `uk`; unknown -> `en`."""
+    primary = (code or "").replace("_", "-").split("-")[0].strip().lower()
+    return primary if primary in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@functools.cache
+def translations(language: str) -> Translations:
+    """The catalog of `language` (one of `LANGUAGES`), read once.
+
+    A missing compiled catalog is a packaging fault, not a reason to stop answering: it is
+    logged, and that language's readers get English.
+    """
+    if language == DEFAULT_LANGUAGE:
+        return ENGLISH
+    try:
+        return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language])
+    except OSError:
+        logger.error("no compiled %r catalog under %s: answering in English", language, LOCALE_DIR)
+        return ENGLISH
+
+
+def user_language(user: User | None) -> str:
+    """The interface language of a Telegram user (English for none)."""
+    return language_of(user.language_code if user is not None else None)
+
+
+def for_user(user: User | None) -> Translations:
+    """The texts in the language of `user`."""
+    return translations(user_language(user))
+
+
+def N_(message: str) -> str:
+    """Mark a text for the catalogs where it is defined; it is translated where it is shown."""
+    return message

@@ -1,0 +1,139 @@
+"""Inline mode end to end: `@bot question` in any chat, answered over the fake Bot API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.render import DESCRIPTION_CHARS, TITLE_CHARS
+from tests.conftest import article
+from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot
+
+pytestmark = pytest.mark.asyncio
+
+
+async def inline(bot: RunningBot, query: str, user_id: int = 7, language_code: str | None = None) -> Any:
+    """Type `query` after the bot's name; return the bot's answer to it."""
+    query_id = bot.api.push_inline_query(query, user_id=user_id, language_code=language_code)
+    while True:
+        calls = await bot.api.wait_for("answerInlineQuery", count=len(bot.api.sent("answerInlineQuery")))
+        for call in calls:
+            if call.params["inline_query_id"] == query_id:
+                return call
+        await bot.api.wait_for("answerInlineQuery", count=len(calls) + 1)
+
+
+async def test_a_question_lists_passages_with_headline_date_and_snippet(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    answer = await inline(bot, "Who negotiated with Abramovich?")
+    first = answer.params["results"][0]
+    assert first["type"] == "article"
+    assert first["title"].startswith("Ukraine's Minister of Defense Rustem Umerov")
+    assert first["description"].startswith("2024-10-23 · ")
+    assert "Abramovich" in first["description"]
+    content = first["input_message_content"]
+    assert content["parse_mode"] == "HTML"
+    text = content["message_text"]
+    assert text.startswith("<b>Ukraine&#x27;s Minister of Defense")  # no rank number: it stands alone
+    assert text.splitlines()[1] == "2024-10-23"
+    assert "Russian oligarch Roman <b>Abramovich</b>" in text
+    # The same for everyone (no interface words in it), so Telegram may serve it from its cache.
+    assert answer.params["is_personal"] is False
+    assert answer.params["cache_time"] == 60
+    ids = [result["id"] for result in answer.params["results"]]
+    assert len(set(ids)) == len(ids) and all(len(i.encode()) <= 64 for i in ids)
+
+
+async def test_at_most_ten_results_each_its_own(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)
+    results = (await inline(bot, "grain exports")).params["results"]
+    assert len(results) == 10
+    assert len({result["id"] for result in results}) == 10
+    assert all(result["description"].startswith("2024-") for result in results)
+
+
+async def test_an_empty_query_lists_the_latest_articles_as_of_now(start_bot: StartBot) -> None:
+    future = {"future.txt": article("2099-01-01", "A report from the future", "Not published yet.")}
+    bot = await start_bot(articles={**GRAIN, **future})
+    results = (await inline(bot, "")).params["results"]
+    assert [result["title"] for result in results[:2]] == [
+        "Ukraine's Minister of Defense Rustem Umerov revealed the results of these negotiations and noted…",
+        "World Food Programme thanks Kyiv",  # 2024-09-22, the newest of the others
+    ]
+    assert len(results) == 10
+    assert all("future" not in result["title"] for result in results)  # dated after today: not yet news
+    dates = [result["description"][:10] for result in results]
+    assert dates == sorted(dates, reverse=True)
+    lead = results[0]["input_message_content"]["message_text"]
+    assert "Ukrainian Defense Minister Rustem Umerov revealed that" in lead  # its first paragraph
+
+
+async def test_results_are_as_of_the_query_not_later(start_bot: StartBot) -> None:
+    future = {
+        "future.txt": article("2099-01-01", "Abramovich interview", "Abramovich gave a long interview.")
+    }
+    bot = await start_bot(articles=future)
+    results = (await inline(bot, "Abramovich interview")).params["results"]
+    assert results and all("2099" not in result["description"] for result in results)
+
+
+async def test_no_match_offers_a_private_chat_in_the_readers_language(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    answer = await inline(bot, "zyzzyva quux")
+    assert answer.params["results"] == []
+    assert answer.params["button"] == {
+        "text": "Nothing found — tap to ask me directly",
+        "start_parameter": "inline",
+    }
+    assert answer.params["is_personal"] is True  # in the reader's language: not for others
+    ukrainian = await inline(bot, "zyzzyva", user_id=8, language_code="uk")
+    assert ukrainian.params["button"]["text"] == "Нічого не знайдено — натисніть, щоб запитати мене напряму"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "<b>Abramovich</b> & <a href='javascript:alert(1)'>x</a>",  # HTML injection
+        "\ud83d Abramovich \udc00",  # lone surrogates, legal in JSON
+        "\u200f\u202eAbramovich\u202c",  # right-to-left overrides
+        "the of and",  # stop words only
+        "🙂" * 300,
+        "Abramovich " * 500,  # far past Telegram's 256 characters
+    ],
+)
+async def test_hostile_and_long_queries_get_an_answer_and_the_bot_keeps_serving(
+    start_bot: StartBot, query: str
+) -> None:
+    bot = await start_bot()
+    answer = await inline(bot, query)
+    for result in answer.params["results"]:
+        text = result["input_message_content"]["message_text"]
+        assert "<a href='javascript" not in text and "<script" not in text
+        assert text.count("<b>") == text.count("</b>")
+    assert "Istanbul" in (await bot.ask("Where did the talks collapse?")).params["text"]
+
+
+async def test_a_huge_article_fits_every_inline_limit(start_bot: StartBot) -> None:
+    body = " ".join(f"Sentence {i} says the Odesa harbour is busy, 🙂 & <ok>." for i in range(800))
+    huge = {"huge.txt": article("2024-10-20", "Odesa harbour " * 200, body)}
+    bot = await start_bot(articles=huge)
+    results = (await inline(bot, "Odesa harbour")).params["results"]
+    assert results
+    for result in results:
+        assert len(result["title"]) <= TITLE_CHARS
+        assert len(result["description"]) <= DESCRIPTION_CHARS
+        text = result["input_message_content"]["message_text"]
+        assert 0 < len(text.encode("utf-16-le")) // 2 <= 4096  # checked for every result at teardown too
+        assert "&lt;ok&gt;" in text
+
+
+async def test_inline_queries_count_against_the_senders_limit(start_bot: StartBot) -> None:
+    bot = await start_bot(questions_per_minute=2)
+    assert (await inline(bot, "Abramovich", user_id=9)).params["results"]
+    assert "Istanbul" in (await bot.ask("Where did the talks collapse?", user_id=9)).params["text"]
+    refused = await inline(bot, "grain", user_id=9)  # the third request in a minute, of either kind
+    assert refused.params["results"] == []
+    assert refused.params["button"]["text"] == "Too many questions — wait a minute"
+    assert refused.params["is_personal"] is True
+    assert (await inline(bot, "Abramovich", user_id=ADMIN)).params["results"]  # others are answered

@@ -1,0 +1,144 @@
+"""The interface's languages: choosing one, plural forms, and catalogs that are complete and compiled."""
+
+from __future__ import annotations
+
+import fnmatch
+import gettext
+import io
+import re
+import string
+import tomllib
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, translations
+from tests.conftest import ROOT
+
+TRANSLATED = [language for language in LANGUAGES if language != "en"]
+PO = {language: LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po" for language in TRANSLATED}
+MO = {language: path.with_suffix(".mo") for language, path in PO.items()}
+TAG = re.compile(r"</?(?:b|i|a|code|pre)\b[^>]*>")
+
+
+@pytest.mark.parametrize(
+    ("code", "language"),
+    [
+        ("uk", "uk"),
+        ("uk-UA", "uk"),  # a regional form
+        ("UK_ua", "uk"),  # any case, either separator
+        ("ru", "ru"),
+        ("ru-RU", "ru"),
+        ("en-GB", "en"),
+        ("de", "en"),  # no catalog: English
+        ("be", "en"),
+        ("", "en"),
+        (None, "en"),  # Telegram sends no language for some users
+    ],
+)
+def test_language_is_chosen_from_the_telegram_language_code(code: str | None, language: str) -> None:
+    assert language_of(code) == language
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "shown"),
+    [
+        ("en", 1, "1 article"),
+        ("en", 0, "0 articles"),
+        ("en", 21, "21 articles"),
+        ("uk", 1, "1 стаття"),
+        ("uk", 2, "2 статті"),
+        ("uk", 4, "4 статті"),
+        ("uk", 5, "5 статей"),
+        ("uk", 11, "11 статей"),  # the teens take the "many" form
+        ("uk", 12, "12 статей"),
+        ("uk", 21, "21 стаття"),  # ... and the twenties start over
+        ("uk", 22, "22 статті"),
+        ("uk", 25, "25 статей"),
+        ("uk", 111, "111 статей"),
+        ("uk", 0, "0 статей"),
+        ("ru", 1, "1 статья"),
+        ("ru", 3, "3 статьи"),
+        ("ru", 5, "5 статей"),
+        ("ru", 11, "11 статей"),
+        ("ru", 21, "21 статья"),
+        ("ru", 24, "24 статьи"),
+        ("ru", 112, "112 статей"),
+    ],
+)
+def test_plural_forms(language: str, count: int, shown: str) -> None:
+    tr = translations(language)
+    assert tr.ngettext("{count} article", "{count} articles", count).format(count=count) == shown
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_message_is_translated_with_its_placeholders_and_tags(language: str) -> None:
+    catalog = read_po(PO[language].open("rb"), locale=language)
+    assert catalog.num_plurals == 3
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings) and len(strings) == (3 if message.pluralizable else 1), message.id
+        assert not message.fuzzy, message.id
+        for translated in strings:
+            assert fields(translated) == fields(ids[-1]), (message.id, translated)
+            assert sorted(TAG.findall(translated)) == sorted(TAG.findall(ids[-1])), (message.id, translated)
+
+
+def test_catalogs_hold_exactly_the_texts_of_the_code() -> None:
+    method_map = [("bot/**.py", "python")]
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    in_code = {
+        message if isinstance(message, str) else message[0]
+        for _, _, message, _, _ in extract_from_dir(ROOT, method_map, keywords=keywords)
+    }
+    assert len(in_code) > 80
+    template = {
+        m.id if isinstance(m.id, str) else m.id[0] for m in read_po((LOCALE_DIR / "newsbot.pot").open("rb"))
+    }
+    assert in_code == template - {""}, "run the extract and update commands of the README (Development)"
+    for language in TRANSLATED:
+        catalog = read_po(PO[language].open("rb"), locale=language)
+        assert {m.id if isinstance(m.id, str) else m.id[0] for m in catalog} - {""} == in_code, language
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_compiled_catalogs_match_their_sources(language: str) -> None:
+    compiled = io.BytesIO()
+    write_mo(compiled, read_po(PO[language].open("rb"), locale=language))
+    compiled.seek(0)
+    expected = gettext.GNUTranslations(compiled)
+    with MO[language].open("rb") as shipped:
+        actual = gettext.GNUTranslations(shipped)
+    # The dictionary gettext answers from: every message and plural form, as the .po says.
+    assert actual._catalog == expected._catalog, "run the compile command of the README (Development)"  # type: ignore[attr-defined]
+
+
+def test_compiled_catalogs_are_packaged() -> None:
+    """A wheel holds the .mo files: the package data globs of pyproject.toml cover them."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["bot"]
+    for path in MO.values():
+        relative = path.relative_to(ROOT / "bot").as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
+
+
+def test_a_missing_catalog_answers_in_english(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("bot.i18n.LOCALE_DIR", tmp_path)
+    translations.cache_clear()
+    try:
+        assert translations("uk").gettext("Timeline") == "Timeline"
+    finally:
+        monkeypatch.undo()
+        translations.cache_clear()
+    assert translations("uk").gettext("Timeline") == "Хронологія"
+
+
+def fields(text: str) -> list[str]:
+    """The `{name}` placeholders of a text, in order, without their format specs."""
+    return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
