@@ -153,9 +153,9 @@ async def page_callback(update: Update, context: Context) -> None:
             await query.answer(tr.gettext(SLOW_DOWN))
         return
     match, message = _PAGE_DATA.fullmatch(query.data or ""), query.message
-    asked = state.queries.get(match.group(1), message.chat.id) if match and message else None
-    number = int(match.group(2)) if match else 0
-    if asked is None or message is None or not 1 <= number <= MAX_PAGES:  # unknown, forgotten, another chat's
+    key, number = (match.group(1), int(match.group(2))) if match else ("", 0)
+    asked = state.queries.get(key, message.chat.id) if message is not None else None
+    if asked is None or message is None or number > MAX_PAGES:  # unknown, forgotten, another chat's
         await query.answer(tr.gettext(EXPIRED))
         return
     result = await state.search(asked.question, k=hits_needed(state.top_k), now=asked.as_of)
@@ -171,7 +171,7 @@ async def page_callback(update: Update, context: Context) -> None:
             chat_id=message.chat.id,
             message_id=message.message_id,
             parse_mode=ParseMode.HTML,
-            reply_markup=page_keyboard(match.group(1) if match else "", number, len(pages)),
+            reply_markup=page_keyboard(key, number, len(pages)),
             link_preview_options=NO_PREVIEW,
         )
     except BadRequest as error:  # a second press on the same button, before the first edit showed

@@ -29,10 +29,10 @@ from . import render
 from .fairness import Verdict
 from .handlers import NO_PREVIEW, Context, bot_state, clean, judge, local_today
 from .i18n import ENGLISH, N_, Translations, for_user
+from .pages import INLINE_RESULTS, hits_needed
 
 logger = logging.getLogger(__name__)
 
-RESULTS = 10
 SHARED_SECONDS = 60
 """How long Telegram may serve the same results for the same query, to anyone.
 
@@ -63,12 +63,12 @@ async def inline_query(update: Update, context: Context) -> None:
         return
     question = clean(query.query).strip()
     as_of = local_today(dt.datetime.now(dt.UTC))  # no date on an inline query: its arrival
-    if question:
-        result = await state.search(question, k=RESULTS, now=as_of)
+    if question:  # searched as a message is (see `hits_needed`), the best ten listed
+        result = await state.search(question, k=hits_needed(state.top_k), now=as_of)
         hits = list(result.hits)
     else:
-        hits = [render.lead(article) for article in await state.latest(RESULTS, as_of)]
-    results = [article_result(hit) for hit in hits[:RESULTS]]
+        hits = [render.lead(article) for article in await state.latest(INLINE_RESULTS, as_of)]
+    results = [article_result(hit) for hit in hits[:INLINE_RESULTS]]
     await _answer(query, results, None if results else _button(tr, NO_MATCH))
 
 

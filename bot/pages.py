@@ -19,6 +19,8 @@ from retrieval import Hit
 from .render import by_article
 
 MAX_PAGES = 5
+INLINE_RESULTS = 10
+"""The most results an inline answer lists."""
 PAGE_PREFIX = "page"
 COUNTER = "noop"
 """Data of the "2/5" button: a label that does nothing when pressed."""
@@ -33,8 +35,10 @@ class Page:
 
 
 def hits_needed(per_page: int) -> int:
-    """How many hits one search fetches to fill every page."""
-    return per_page * MAX_PAGES
+    """How many hits a question's search fetches: enough to fill every page, and at least
+    the ten results of inline mode, which asks with the same number so that a question
+    ranks alike in a message and inline (the ranking's candidates depend on it)."""
+    return max(per_page * MAX_PAGES, INLINE_RESULTS)
 
 
 def paginate(hits: Sequence[Hit], per_page: int) -> list[Page]:

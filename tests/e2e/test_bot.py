@@ -134,6 +134,17 @@ async def test_a_doctored_page_button_never_searches_further(start_bot: StartBot
     assert (await press(bot, f"page:{key}:5")).params["text"].startswith("<b>13. ")
 
 
+async def test_a_second_press_before_the_page_changed_is_no_error(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)
+    forward = buttons(await bot.ask("grain exports"))[-1][1]
+    not_modified = "Bad Request: message is not modified: specified new message content is the same"
+    bot.api.fail("editMessageText", Fault(400, not_modified))  # as Telegram answers a double tap
+    bot.api.push_callback(forward, bot_message())
+    await bot.api.wait_for("answerCallbackQuery")
+    assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # answered after the press, in order
+    assert all("something went wrong" not in call.params["text"] for call in bot.api.sent("sendMessage"))
+
+
 @pytest.mark.parametrize("data", ["page:AAAAAAAA:3", "page:../../x:1", "nonsense", "page:AAAAAAAA:99999"])
 async def test_unknown_or_tampered_button_answers_politely(start_bot: StartBot, data: str) -> None:
     bot = await start_bot()

@@ -8,7 +8,8 @@ import pytest
 
 from bot.render import DESCRIPTION_CHARS, TITLE_CHARS
 from tests.conftest import article
-from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot
+from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot, wait_for_log
+from tests.e2e.fake_api import Fault
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,12 +46,23 @@ async def test_a_question_lists_passages_with_headline_date_and_snippet(start_bo
     assert len(set(ids)) == len(ids) and all(len(i.encode()) <= 64 for i in ids)
 
 
-async def test_at_most_ten_results_each_its_own(start_bot: StartBot) -> None:
-    bot = await start_bot(articles=GRAIN)
+async def test_at_most_ten_results_ranked_as_a_message_is(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN, top_k=1)  # one article a page: five pages
     results = (await inline(bot, "grain exports")).params["results"]
     assert len(results) == 10
     assert len({result["id"] for result in results}) == 10
     assert all(result["description"].startswith("2024-") for result in results)
+    page = await bot.ask("grain exports")
+    headlines = [page.params["text"].split("</b>")[0].split(". ", 1)[1]]
+    for _ in range(4):
+        data = page.params["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
+        before = len(bot.api.sent("editMessageText"))
+        bot.api.push_callback(
+            data, {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}}, user_id=7
+        )
+        page = (await bot.api.wait_for("editMessageText", count=before + 1))[before]
+        headlines.append(page.params["text"].split("</b>")[0].split(". ", 1)[1])
+    assert [result["title"] for result in results[:5]] == headlines
 
 
 async def test_an_empty_query_lists_the_latest_articles_as_of_now(start_bot: StartBot) -> None:
@@ -137,3 +149,15 @@ async def test_inline_queries_count_against_the_senders_limit(start_bot: StartBo
     assert refused.params["button"]["text"] == "Too many questions — wait a minute"
     assert refused.params["is_personal"] is True
     assert (await inline(bot, "Abramovich", user_id=ADMIN)).params["results"]  # others are answered
+
+
+async def test_an_answer_too_late_for_telegram_is_logged_not_reported(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    bot.api.fail("answerInlineQuery", Fault(400, too_old))
+    bot.api.push_inline_query("Abramovich")
+    await wait_for_log(caplog, "answered too late")
+    assert not [record for record in caplog.records if record.getMessage().endswith(" failed")]
+    assert (await inline(bot, "Abramovich")).params["results"]
