@@ -3,7 +3,8 @@
 `PerChatUpdateProcessor` decides which updates are over their chat's share of the updates
 in flight (see `bot.ordering`); this handler, registered before all the others, stops them.
 Dropped is answered, not lost: the first one in a minute that asks the bot something gets
-`BUSY` (a question or command for the bot; a "More" press gets it as its button answer);
+`BUSY`, in the sender's language (a question or command for the bot; a page press gets it
+as its button answer);
 the chat's chatter and the rest of that minute's updates get nothing, since every message
 to a busy group waits for the same 20 a minute that its answers wait for.
 """
@@ -19,13 +20,14 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from .handlers import Context, addressed_to_bot, bot_state
+from .i18n import N_, for_user
 from .ordering import PerChatUpdateProcessor
 
 __all__ = ["BUSY", "asks_the_bot", "busy_gate"]
 
 logger = logging.getLogger(__name__)
 
-BUSY = (
+BUSY = N_(
     "I am still answering earlier questions in this chat and could not take yours. "
     "Please ask again in a minute."
 )
@@ -42,10 +44,11 @@ async def busy_gate(update: object, context: Context) -> None:
     if asks_the_bot(update, context) and bot_state(context).busy_notes.due(chat, time.monotonic()):
         logger.info("chat %s has %d updates in flight, its share: told it is busy", chat, processor.per_chat)
         try:
+            busy = for_user(update.effective_user).gettext(BUSY)
             if update.callback_query is not None:
-                await update.callback_query.answer(BUSY)
+                await update.callback_query.answer(busy)
             elif update.message is not None:
-                await update.message.reply_text(BUSY)
+                await update.message.reply_text(busy)
         except TelegramError as error:  # never an apology on top: the chat is busy enough
             logger.warning("could not tell chat %s it is busy: %s", chat, error)
     raise ApplicationHandlerStop
