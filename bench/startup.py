@@ -1,23 +1,42 @@
-"""Start-up time: building an index from article files, then starting from the saved index.
+"""Start-up time and memory: building an index from article files, then starting from it.
 
     python bench/startup.py --passages 100000      # or 1000000 for the archive scale
+    python bench/startup.py --passages 1000000 --corpus /tmp/archive   # keep the corpus for the next run
 
-Generates a corpus of article files (four paragraphs each, Zipf vocabulary), then times
-`Library.load` with an index folder three times: the first builds and saves, the second
-finds the corpus unchanged and memory-maps the saved index, the third finds 1% more
-passages in new files and reads only those. Each load runs in a fresh process, as a
-restarted bot would, and answers one question to show it is serving. Last, it times the
-checksum pass that every opening of a saved index makes (XXH3 over every saved file but
-the article texts, which are checked one by one as they are read), in a fresh process too.
+Generates a corpus of article files (four paragraphs each, Zipf vocabulary; kept in
+`--corpus` if given, and reused when it is there already), then runs each step in a fresh
+process, as a restarted bot would, up to its first answer:
+
+- first start: `Library.load` builds and saves the index (reading and analysis spread
+  over worker processes); also its peak memory, summed over the whole process tree;
+- restart, as `newsbot run` does it: the saved index opened after the cheap check (the
+  corpus folders' times), then the full check the bot runs in the background
+  (`python -m retrieval`: every file's size and time, and every saved text's checksum);
+- restart with the full check up front (`Library.load`, as `newsbot ask` does);
+- start after 1% more passages arrived in new files (only those are read);
+- the checksum pass that every opening of a saved index makes (XXH3 over every saved file
+  but the article texts, which are checked one by one as they are read).
+
+Memory is sampled every 50 ms from /proc (resident memory of the process and all its
+descendants, summed; the tree is listed again every 0.5 s); the sum of each process's own
+peak (`VmHWM`) is printed beside it as an upper bound that no short spike can escape. The
+last column is the processor time of the whole tree, which tells what a machine busy with
+other work hides in the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,12 +45,19 @@ sys.path.insert(0, str(ROOT))
 from bench.load import generate_corpus  # noqa: E402
 
 PROBE = """
-import sys, time
+import json, logging, sys, time
 started = time.perf_counter()
+logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 from retrieval import Library
-library = Library.load(sys.argv[1], index_dir=sys.argv[2])
-hits = library.search(sys.argv[3]).hits
-print(f"{time.perf_counter() - started:.2f} {len(library.passages)} {len(hits)}")
+corpus, index, question, how = sys.argv[1:5]
+if how == "cheap":
+    library = Library.open_current(corpus, index, check="folders")
+    assert library is not None, "the cheap check refused an unchanged corpus"
+else:
+    library = Library.load(corpus, index_dir=index)
+hits = library.search(question).hits
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "passages": len(library.passages), "hits": len(hits)}))
 """
 CHECK = """
 import mmap, sys, time
@@ -49,41 +75,151 @@ print(f"{time.perf_counter() - started:.3f} {size / 1e6:.0f}")
 """
 
 
+@dataclass(frozen=True)
+class Run:
+    """A step's wall time, its output, and the process tree's memory."""
+
+    seconds: float
+    stdout: str
+    stderr: str
+    peak_sum: int
+    """The largest sum of resident memory over the tree seen in one sample, in bytes."""
+    peak_bound: int
+    """The sum of each process's own peak resident memory: an upper bound of the tree's peak."""
+    cpu: float
+    """Processor seconds of the whole tree (user and system): what a machine of its own would
+    spend, which a busy machine's wall time does not tell."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpus", type=Path, help="keep the generated corpus here (reused if present)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        corpus, index = Path(scratch) / "corpus", Path(scratch) / "index"
-        corpus.mkdir()
-        started = time.perf_counter()
-        vocabulary = generate_corpus(corpus, args.passages, args.seed)
-        print(
-            f"generated {args.passages:,} passages in {time.perf_counter() - started:.0f} s", file=sys.stderr
-        )
+        corpus = args.corpus or Path(scratch) / "corpus"
+        index = Path(scratch) / "index"
+        vocabulary = corpus_of(corpus, args.passages, args.seed)
         question = " ".join(vocabulary[500:503])
-        runs = ["first start (build and save)", "next start (saved index)", "start after 1% new passages"]
-        for label in runs:
-            if label == runs[2]:
-                (corpus / "new").mkdir()
-                generate_corpus(corpus / "new", max(args.passages // 100, 4), args.seed + 1)
-            done = subprocess.run(
-                [sys.executable, "-c", PROBE, str(corpus), str(index), question],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                check=True,
-            )
-            seconds, passages, hits = done.stdout.split()
-            print(f"{label:<30} {float(seconds):>7.2f} s  ({int(passages):,} passages, {hits} hits)")
-        check = subprocess.run(
-            [sys.executable, "-c", CHECK, str(index)], capture_output=True, text=True, cwd=ROOT, check=True
-        )
-        seconds, megabytes = check.stdout.split()
-        print(f"{'of a start: checksums at open':<30} {float(seconds):>7.3f} s  ({megabytes} MB checked)")
+        try:
+            measure(corpus, index, question, args)
+        finally:
+            shutil.rmtree(corpus / "new", ignore_errors=True)  # a kept corpus stays as generated
+
+
+def corpus_of(corpus: Path, passages: int, seed: int) -> list[str]:
+    """The generated corpus's vocabulary, generating it first unless `corpus` holds it already."""
+    words = corpus / ".vocabulary.json"
+    if words.exists():
+        return list(json.loads(words.read_text()))
+    corpus.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    vocabulary = generate_corpus(corpus, passages, seed)
+    print(f"generated {passages:,} passages in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    words.write_text(json.dumps(vocabulary))
+    return vocabulary
+
+
+def measure(corpus: Path, index: Path, question: str, args: argparse.Namespace) -> None:
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"{'':<44} {'to answer':>9}  {'peak memory (tree)':>20}  {'CPU (tree)':>9}")
+    first = probe(corpus, index, question, "load")
+    show("first start (build and save)", first)
+    for line in first.stderr.splitlines():
+        if line.startswith("build:"):
+            print(f"    {line}")
+    show("restart: cheap check, as newsbot run", probe(corpus, index, question, "cheap"))
+    started = time.perf_counter()
+    indexer = sample([sys.executable, "-m", "retrieval", str(corpus), str(index)])
+    show("  then its full check in the background", indexer, time.perf_counter() - started)
+    show("restart: full check first (Library.load)", probe(corpus, index, question, "load"))
+    (corpus / "new").mkdir()
+    generate_corpus(corpus / "new", max(args.passages // 100, 4), args.seed + 1)
+    show("start after 1% new passages", probe(corpus, index, question, "load"))
+    check = subprocess.run(
+        [sys.executable, "-c", CHECK, str(index)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    seconds, megabytes = check.stdout.split()
+    print(f"{'of a start: checksums at open':<44} {float(seconds):>7.3f} s  ({megabytes} MB checked)")
+
+
+def probe(corpus: Path, index: Path, question: str, how: str) -> Run:
+    return sample([sys.executable, "-c", PROBE, str(corpus), str(index), question, how])
+
+
+def show(label: str, run: Run, seconds: float | None = None) -> None:
+    if seconds is None:
+        result = json.loads(run.stdout)
+        seconds = float(result["seconds"])
+        label = f"{label} ({result['passages']:,} passages, {result['hits']} hits)"
+    memory = f"{run.peak_sum / 1e9:.2f} GB (<= {run.peak_bound / 1e9:.2f})"
+    print(f"{label:<44} {seconds:>7.2f} s  {memory:>20}  {run.cpu:>7.1f} s")
+
+
+def sample(command: list[str]) -> Run:
+    """Run `command` to its end, sampling the memory of its process tree."""
+    started, spent = time.perf_counter(), cpu_of_children()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, stdin=subprocess.DEVNULL)
+        peak_sum, peaks, tree = 0, dict[int, int](), [child.pid]
+        for samples in itertools.count():
+            if child.poll() is not None:
+                break
+            if samples % 10 == 0:  # the tree is listed every 0.5 s; its memory read every 50 ms
+                tree = descendants(child.pid)
+            now = 0
+            for pid in tree:
+                rss, hwm = memory_of(pid)
+                now += rss
+                peaks[pid] = max(peaks.get(pid, 0), hwm)
+            peak_sum = max(peak_sum, now)
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        raise SystemExit(f"{command[:3]} failed ({child.returncode}):\n{stderr[-2000:]}")
+    return Run(seconds, stdout, stderr, peak_sum, sum(peaks.values()), cpu_of_children() - spent)
+
+
+def cpu_of_children() -> float:
+    """Processor seconds of every child process waited for, and of their own such children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every process below it, from the parent ids in /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def memory_of(pid: int) -> tuple[int, int]:
+    """Resident memory now and at its peak (`VmRSS`, `VmHWM`), in bytes; 0 once the process is gone."""
+    values = {"VmRSS": 0, "VmHWM": 0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in values:
+                values[key] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return values["VmRSS"], values["VmHWM"]
 
 
 if __name__ == "__main__":

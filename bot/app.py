@@ -6,6 +6,7 @@ application with `TELEGRAM_BASE_URL` pointed at a fake Bot API server on 127.0.0
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from typing import Any
@@ -57,8 +58,12 @@ class NewsbotApplication(Application):  # type: ignore[type-arg]
         await super().stop()
 
 
-def build_application(settings: Settings, library: Library) -> Application:  # type: ignore[type-arg]
-    """Build the bot: one handler per command or message kind, and the error handler."""
+def build_application(settings: Settings, library: Library, check_corpus: bool = False) -> Application:  # type: ignore[type-arg]
+    """Build the bot: one handler per command or message kind, and the error handler.
+
+    `check_corpus`: the library was opened on the cheap check of the corpus folders, so
+    every file is checked in the background once the bot runs (`BotState.catch_up`).
+    """
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the bot")
     token = settings.telegram_bot_token.get_secret_value()
@@ -68,7 +73,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         .application_class(NewsbotApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
-        .post_init(register_commands)
+        .post_init(started)
         .update_queue(UpdateBacklog(settings.max_unanswered_updates))
         .concurrent_updates(PerChatUpdateProcessor(per_chat=settings.max_unanswered_per_chat))
         .rate_limiter(RetryingRateLimiter())
@@ -82,6 +87,7 @@ def build_application(settings: Settings, library: Library) -> Application:  # t
         top_k=settings.top_k,
         fairness=QuestionRateLimit(settings.questions_per_minute),
         options=LibraryOptions(lexical_only=settings.lexical_only),
+        check_corpus=check_corpus,
     )
     application.bot_data["feeds"] = feed_service(settings)
     message = filters.UpdateType.MESSAGE
@@ -123,6 +129,16 @@ def feed_service(settings: Settings) -> FeedService:
         interval=settings.feed_interval,
         alerts_per_hour=settings.alerts_per_hour,
     )
+
+
+async def started(application: Application) -> None:  # type: ignore[type-arg]
+    """Publish the command menu, and start checking every corpus file if the start did not."""
+    state: BotState = application.bot_data["state"]
+    if state.check_corpus:  # a stop abandons it (`NewsbotApplication.stop`), as it does a reload
+        task = asyncio.create_task(state.catch_up(), name="corpus check")
+        state.background.add(task)
+        task.add_done_callback(state.background.discard)
+    await register_commands(application)
 
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]

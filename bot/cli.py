@@ -385,12 +385,15 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
     corpus = Path(args.corpus or settings.corpus_dir)
     options = LibraryOptions(lexical_only=settings.lexical_only)
-    library = Library.open_current(corpus, settings.index_dir, options)
+    # Serve at once if no corpus folder changed; a file edited in place is found by the
+    # check of every file that the bot then runs in the background.
+    library = Library.open_current(corpus, settings.index_dir, options, check="folders")
+    opened_on_folders = library is not None
     if library is None:  # built as /reload builds: in a child process, whose memory is freed when it exits
         library = asyncio.run(reload_library(corpus, settings.index_dir, options))
     log_problems(library.report.problems)
     try:
-        run(build_application(settings, library), settings, webhook=args.webhook)
+        run(build_application(settings, library, opened_on_folders), settings, webhook=args.webhook)
     except InvalidToken:  # refused after an outage hid it from the check; its message holds the token
         raise SettingsError(
             "TELEGRAM_BOT_TOKEN: rejected by the Bot API (or TELEGRAM_BASE_URL is wrong)"

@@ -1,9 +1,11 @@
 """Reading a corpus again while the bot keeps answering, and dropping it when the bot stops.
 
-The work is done in a child process (`python -m retrieval`), which saves the new index;
-the bot then maps it in a thread, which takes a fraction of a second. Analyzing text in
-a thread of the bot itself would hold the interpreter lock for most of the reload and
-slow every answer meanwhile. A stopping bot does not wait for a reload (it may take
+The work is done in a child process (`python -m retrieval`), which checks every file and
+saves the new index; the bot then maps it in a thread, which takes a fraction of a
+second. Analyzing text in a thread of the bot itself would hold the interpreter lock for
+most of the reload and slow every answer meanwhile. The same child, started as the bot
+starts serving (`Reloads.catch_up`), finds what the start's cheap check cannot see: a
+file edited in place. A stopping bot does not wait for either (a reload may take
 minutes): `Reloads.abandon` kills the child at once and the old library stays.
 """
 
@@ -14,7 +16,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +24,14 @@ from retrieval import Library, LibraryOptions
 
 from .settings import secret_variables
 
-__all__ = ["Reloads", "in_daemon_thread", "index_in_child_process", "reload_library"]
+__all__ = [
+    "Reloads",
+    "catch_up",
+    "in_daemon_thread",
+    "index_in_child_process",
+    "open_saved",
+    "reload_library",
+]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,19 +40,21 @@ T = TypeVar("T")
 class Reloads:
     """One reload at a time, which a stopping bot abandons at once.
 
-    An admin's /reload and the update for the articles a feed round brought both run
-    here: a second caller waits for the first, so two never read the corpus at once.
+    An admin's /reload, the update for the articles a feed round brought and the check
+    of every file after a start all run here: a second caller waits for the first, so two
+    never read the corpus at once.
     """
 
     def __init__(self) -> None:
-        self._task: asyncio.Task[Library] | None = None
+        self._task: asyncio.Future[Library] | None = None
         self._turn = asyncio.Lock()
         self._stopping = False
+        self._reloads = 0
 
     @property
     def running(self) -> bool:
-        """Whether a reload is in progress (or waiting for its turn)."""
-        return self._task is not None or self._turn.locked()
+        """Whether a reload is in progress (or waiting for its turn); a start's check is not one."""
+        return self._reloads > 0
 
     async def run(
         self, corpus: Path, index_dir: Path, options: LibraryOptions | None = None
@@ -52,10 +63,26 @@ class Reloads:
 
         Raises `CorpusError` when the corpus cannot be read; the caller keeps the old library.
         """
+        self._reloads += 1
+        try:
+            return await self._in_turn(lambda: reload_library(corpus, index_dir, options))
+        finally:
+            self._reloads -= 1
+
+    async def catch_up(self, corpus: Path, index_dir: Path, served: Library) -> Library | None:
+        """The library of `corpus` as it is now, after a check of every file: `served` itself
+        if none changed since it was saved; None if the bot stopped first. It ranks as
+        `served` does.
+
+        Raises `CorpusError` when the changed corpus cannot be read.
+        """
+        return await self._in_turn(lambda: catch_up(corpus, index_dir, served))
+
+    async def _in_turn(self, work: Callable[[], Awaitable[Library]]) -> Library | None:
         async with self._turn:
             if self._stopping:
                 return None
-            task = self._task = asyncio.create_task(reload_library(corpus, index_dir, options))
+            task = self._task = asyncio.ensure_future(work())
             try:
                 await asyncio.wait([task])
             finally:
@@ -77,17 +104,39 @@ async def reload_library(corpus: Path, index_dir: Path, options: LibraryOptions 
     `options` only choose how the library ranks (`LEXICAL_ONLY`): the child builds the same
     index either way.
     """
-    await index_in_child_process(corpus, index_dir)
-    return await in_daemon_thread(Library.load, corpus, options, index_dir)
+    indexed = await index_in_child_process(corpus, index_dir)
+    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, options)
 
 
-async def index_in_child_process(corpus: Path, index_dir: Path) -> None:
+async def catch_up(corpus: Path, index_dir: Path, served: Library) -> Library:
+    """Check every file of `corpus` in a child process, which saves an update if any changed;
+    then the library it saved, which is `served` if that is still the saved one."""
+    indexed = await index_in_child_process(corpus, index_dir)
+    if indexed and served.is_current_in(index_dir):
+        return served
+    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, served.options)
+
+
+def open_saved(
+    corpus: Path, index_dir: Path, checked: bool, options: LibraryOptions | None = None
+) -> Library:
+    """The saved library of `corpus`: after the child `checked` every file, only the corpus
+    folders are looked at again; otherwise every file is, and the index updated here."""
+    if checked:
+        library = Library.open_current(corpus, index_dir, options, check="folders")
+        if library is not None:
+            return library
+    return Library.load(corpus, options, index_dir)
+
+
+async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
     """Build or update the saved index of `corpus` in a child process, and wait for it.
 
-    Never raises for a failed build: the load that follows reports the corpus's problem
-    (or builds in this process if the index could not be saved). A cancelled wait, as at
-    shutdown, kills the child; so does this process's exit, as the child's standard
-    input then closes. The child's environment holds none of the bot's secrets.
+    Tells whether the child succeeded, and never raises for a failed build: the load that
+    follows reports the corpus's problem (or builds in this process if the index could
+    not be saved). A cancelled wait, as at shutdown, kills the child; so does this
+    process's exit, as the child's standard input then closes. The child's environment
+    holds none of the bot's secrets.
     """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -108,6 +157,7 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> None:
     if child.returncode != 0:
         reason = errors.decode(errors="replace")[-500:]
         logger.warning("indexing in a child process failed (%s): %s", child.returncode, reason)
+    return child.returncode == 0
 
 
 def environment_without_secrets() -> dict[str, str]:

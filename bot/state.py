@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from retrieval import Article, Event, Library, LibraryOptions, SearchResult
+from retrieval import Article, CorpusError, Event, Library, LibraryOptions, SearchResult
 
 from . import examples
 from .fairness import BusyNotes, QuestionRateLimit
@@ -21,6 +22,7 @@ SEARCHES_AT_ONCE = 2
 """Searches running in worker threads at one time (the machine's cores); more wait their turn."""
 P = ParamSpec("P")
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,10 @@ class BotState:
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
     _example: examples.Example | None = field(default=None, init=False, repr=False)
     """The last /help example, checked against the library each time it is shown."""
+    check_corpus: bool = False
+    """The library was opened on the cheap check of the corpus folders: `catch_up` checks every file."""
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    """Tasks nobody awaits, held here so that they run to their end."""
 
     async def search(self, question: str, k: int, now: dt.date) -> SearchResult:
         """Rank passages for a question in a worker thread (see `in_worker`)."""
@@ -113,3 +119,24 @@ class BotState:
     def sizes(self) -> tuple[int, int]:
         """Articles and passages now served."""
         return len(self.library.articles), len(self.library.passages)
+
+    async def catch_up(self) -> None:
+        """Check every corpus file, off the event loop, and serve the corpus as it is now if
+        one changed since the library was saved (a file edited in place, which the cheap
+        check at start cannot see). A failure keeps the library served, as a failed reload does."""
+        logger.info("checking every file of %s in the background", self.corpus_dir)
+        try:
+            library = await self.reloads.catch_up(self.corpus_dir, self.index_dir, self.library)
+        except CorpusError as error:
+            logger.warning("the corpus changed and cannot be read, keeping the one served: %s", error)
+            return
+        except Exception:  # nobody awaits this check: its failure is logged here, and the bot serves on
+            logger.exception("the background check of the corpus failed; keeping the corpus served")
+            return
+        if library is None:
+            logger.info("background check of the corpus abandoned: the bot is stopping")
+        elif library is self.library or library.build == self.library.build:  # a /reload came first
+            logger.info("every corpus file is as the saved index was built from")
+        else:
+            before, self.library = self.sizes, library
+            logger.info("corpus changed since it was saved: %s -> %s articles, passages", before, self.sizes)

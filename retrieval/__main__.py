@@ -1,13 +1,15 @@
 """`python -m retrieval CORPUS INDEX_DIR`: build or update the saved index of a corpus.
 
-The bot runs this in a child process on /reload, so that reading and analyzing articles
-never competes with answering questions for the interpreter lock; the bot then only maps
-the saved result. It checks every saved article text too, which the bot leaves to the
-moment each is read, so a texts file damaged in place is rebuilt here, off the serving
-path. Run by hand, it prepares the index before a start. When its standard
-input closes (the bot that started it has stopped), it exits at once, mid-build: the
-saved index is replaced atomically or not at all. (Only a pipe is watched: run from a
-terminal, cron or with `< /dev/null`, it always finishes.)
+The bot runs this in a child process on /reload and right after a start (to check every
+corpus file), so that reading and analyzing articles never competes with answering
+questions for the interpreter lock; the bot then only maps the saved result. A first
+build spreads the reading and analysis over one worker process per core (`indexing`).
+It checks every saved article text too, which the bot leaves to the moment each is read,
+so a texts file damaged in place is rebuilt here, off the serving path. Run by hand, it
+prepares the index before a start. When its standard input closes (the bot that started
+it has stopped), it exits at once, mid-build, and so do its workers: the saved index is
+replaced atomically or not at all. (Only a pipe is watched: run from a terminal, cron or
+with `< /dev/null`, it always finishes.)
 """
 
 from __future__ import annotations

@@ -298,7 +298,9 @@ def _parse_date(value: str) -> dt.date:
 
 
 def _paragraphs(body: str) -> list[str]:
-    return [p for p in (_SPACES.sub(" ", block).strip() for block in _BLANK_LINES.split(body)) if p]
+    # `" ".join(block.split())` is `_SPACES.sub(" ", block).strip()`: both split on what
+    # `str.isspace` calls a space (a test checks every character); this is four times faster.
+    return [p for p in (" ".join(block.split()) for block in _BLANK_LINES.split(body)) if p]
 
 
 def _article(

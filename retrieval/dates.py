@@ -26,6 +26,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -85,6 +86,7 @@ _FUTURE_CUE = re.compile(
 
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_ASCII_BREAKS = str.maketrans({mark: " " for mark in string.punctuation if mark != "'"})
 _DATE_WORDS = frozenset({*_MONTHS, *_WEEKDAYS, "today", "yesterday", "last", *dates_uk_ru.DATE_WORDS})
 
 
@@ -93,10 +95,16 @@ def might_hold_date(text: str) -> bool:
 
     Every pattern needs a digit or one of a few words; a set lookup of the lower-cased
     words is several times faster than one case-insensitive alternation over the text.
+    The words are `_WORD`'s, found twice as fast: cut at spaces and at ASCII punctuation
+    (which no word holds) by `str.split`, which leaves most of them whole; only the few
+    pieces holding other characters are cut by the pattern.
     """
     if _DIGIT.search(text) is not None:
         return True
-    return not _DATE_WORDS.isdisjoint(_WORD.findall(dates_uk_ru.key(text)))
+    pieces = dates_uk_ru.key(text).translate(_ASCII_BREAKS).split()
+    if not _DATE_WORDS.isdisjoint(pieces):
+        return True
+    return any(not _DATE_WORDS.isdisjoint(_WORD.findall(piece)) for piece in pieces if not piece.isalpha())
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from . import store
+from . import indexing, store
 from .analyzer import VERSION as ANALYZER_VERSION
 from .analyzer import analyze, plain_terms
 from .corpus import DUPLICATE_ID, load_files
@@ -29,10 +30,10 @@ from .errors import CorpusError, IndexFileError
 from .folder import CorpusFolder, corpus_files
 from .index import BM25Index, BM25Params, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
-from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, split_passages
+from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
 from .rerank import EVENT_KEY, CorpusSignals, RerankOptions, rerank
-from .semantic import DEFAULT_DIMS, article_text, embedder, model_name
+from .semantic import DEFAULT_DIMS, embedder, model_name
 from .stories import fold_same_story, same_story_by
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
 from .timeline import Timeline, extract_events
@@ -113,6 +114,8 @@ class Library:
     """One unit vector per article, of its headline and lead (see `semantic`)."""
     _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Arrays made on first use from the others (the timeline's events by article)."""
+    build: str | None = None
+    """The saved build this library was opened from or saved as (see `is_current_in`)."""
 
     @property
     def passage_article(self) -> npt.NDArray[np.int32]:
@@ -126,6 +129,7 @@ class Library:
         options: LibraryOptions | None = None,
         index_dir: str | os.PathLike[str] | None = None,
         check_texts: bool = False,
+        workers: int | None = None,
     ) -> Library:
         """Read and index a corpus folder; raise `CorpusError` if nothing can serve.
 
@@ -134,9 +138,11 @@ class Library:
         rebuilt; if some files changed, only those are read and analyzed again; a saved
         index that fails a check is rebuilt. A new build is saved there for the next
         start, with the print of the very bytes it read of each file: a file edited while
-        it was read is then seen as changed next time. `check_texts` checks every saved
-        article text now rather than each one when it is read (the indexer does, off the
-        serving path).
+        it was read is then seen as changed next time. It reads and analyzes the files in
+        `workers` processes (default: one per core for a corpus of `indexing.PARALLEL_FROM`
+        files or more) and streams what it made to disk, so memory holds the index once,
+        not every text. `check_texts` checks every saved article text now rather than each
+        one when it is read (the indexer does, off the serving path).
         """
         root = Path(folder)
         options = options or LibraryOptions()
@@ -145,33 +151,32 @@ class Library:
         if index_dir is None:
             return cls._build(root, options)[0]
         cache = Path(index_dir)
-        saved = cls._open_saved(cache, root, options, check_texts)
-        if saved is None:
-            library, corpus_print = cls._build(root, options)
-        else:
-            now = store.fingerprint(root, saved[1])
-            changed = store.changed_files(saved[1], now)
-            if not changed:
-                return saved[0]
-            logger.info("corpus files changed: %d; reading only those again", len(changed))
-            library, read = saved[0].updated(root, changed, files=len(now))
-            corpus_print = {name: now[name] for name in now.keys() - changed} | read
+        opened = cls._open_saved(cache, root, options, check_texts)
+        saved_print = cls._saved_print(opened)
+        if opened is None or saved_print is None:
+            return cls._build_saved(root, options, cache, workers)
+        library, saved = opened
+        stamps: store.FolderStamps = {}
+        now = store.fingerprint(root, saved_print, stamps)
+        changed = store.changed_files(saved_print, now)
+        if not changed:
+            store.record_unchanged(cache, saved.build, stamps, now)
+            return library
+        logger.info("corpus files changed: %d; reading only those again", len(changed))
+        library, read = library.updated(root, changed, files=len(now))
+        corpus_print = {name: now[name] for name in now.keys() - changed} | read
         try:
-            parts = library._parts()
+            # An update still reads the kept articles through the previous library; the saved
+            # copy stands alone, so reloads never chain to older ones.
+            saved = store.save(
+                cache, root, corpus_print, stamps, options.record(), library._parts(), library._bodies()
+            )
         except IndexFileError:  # a kept article's saved text is damaged and its file changed since
-            library, corpus_print = cls._build(root, options)
-            parts = library._parts()
-        try:
-            store.save(cache, root, corpus_print, options.record(), parts)
+            return cls._build_saved(root, options, cache, workers)
         except OSError as error:
             logger.warning("could not save the index in %s: %s", cache, error)
             return library
-        if saved is None:
-            return library
-        # An update still reads the kept articles through the previous library; the saved
-        # copy stands alone, so reloads never chain to older ones.
-        reopened = cls._open_saved(cache, root, options)
-        return reopened[0] if reopened else library
+        return cls._from_saved(saved, options, root)
 
     @classmethod
     def open_current(
@@ -179,19 +184,43 @@ class Library:
         folder: str | os.PathLike[str],
         index_dir: str | os.PathLike[str],
         options: LibraryOptions | None = None,
+        check: Literal["files", "folders"] = "files",
     ) -> Library | None:
-        """The saved library of `folder` if the corpus is as it was saved; never builds."""
-        root, options = Path(folder), options or LibraryOptions()
-        saved = cls._open_saved(Path(index_dir), root, options)
-        if saved is None or store.changed_files(saved[1], store.fingerprint(root, saved[1])):
+        """The saved library of `folder` if the corpus is as it was saved; never builds.
+
+        `check="files"` compares every file's size and time (and content, where the time
+        changed) with what was read: any change is seen. `check="folders"` looks only at
+        the corpus folders when the last check recorded them (`store.looks_unchanged`):
+        a file added, removed or renamed is seen, a file edited in place is not, so the
+        caller must run the full check later (as the bot does in the background). Without
+        a record of the folders it checks every file.
+        """
+        root, cache, options = Path(folder), Path(index_dir), options or LibraryOptions()
+        opened = cls._open_saved(cache, root, options)
+        if opened is None:
             return None
-        return saved[0]
+        library, saved = opened
+        if check == "folders" and store.looks_unchanged(cache, root, saved.build):
+            return library
+        saved_print = cls._saved_print(opened)
+        if saved_print is None:
+            return None
+        stamps: store.FolderStamps = {}
+        now = store.fingerprint(root, saved_print, stamps)
+        if store.changed_files(saved_print, now):
+            return None
+        store.record_unchanged(cache, saved.build, stamps, now)
+        return library
+
+    def is_current_in(self, index_dir: str | os.PathLike[str]) -> bool:
+        """Whether `index_dir` holds this library's build still: false once another was saved there."""
+        return self.build is not None and store.current_build(Path(index_dir)) == self.build
 
     @classmethod
     def _open_saved(
         cls, cache: Path, root: Path, options: LibraryOptions, check_texts: bool = False
-    ) -> tuple[Library, store.Fingerprint] | None:
-        """The saved library and the fingerprint it was built from, if it passes its checks (see `store`)."""
+    ) -> tuple[Library, store.Saved] | None:
+        """The saved library and what was saved of it, if it passes its checks (see `store`)."""
         try:
             saved = store.load_saved(cache, root, options.record(), check_texts)
         except IndexFileError as why:
@@ -200,8 +229,39 @@ class Library:
         if saved is None:
             logger.info("no saved index in %s yet", cache)
             return None
-        parts, saved_print = saved
-        return cls._from_parts(parts, options, root), saved_print
+        return cls._from_saved(saved, options, root), saved
+
+    @staticmethod
+    def _saved_print(opened: tuple[Library, store.Saved] | None) -> store.Fingerprint | None:
+        """The fingerprint an opened library was built from, or None if it is damaged (logged)."""
+        if opened is None:
+            return None
+        try:
+            return opened[1].fingerprint()
+        except IndexFileError as why:
+            logger.warning("saved index not used, building it again: %s", why)
+            return None
+
+    @classmethod
+    def _build_saved(cls, root: Path, options: LibraryOptions, cache: Path, workers: int | None) -> Library:
+        """A library of every file below `root`, saved in `cache` as it is built (see `indexing`)."""
+        started = time.perf_counter()
+        try:
+            with store.NewBuild(cache) as target:
+                built = indexing.build(root, options, target, workers)
+                if not built.parts["article_columns"]["id"]:
+                    raise _nothing_readable(root, built.parts["report"].problems)
+                indexed = time.perf_counter()
+                saved = target.commit(root, built.prints, built.stamps, options.record(), built.parts)
+        except OSError as error:
+            logger.warning("could not save the index in %s: %s; building it in memory", cache, error)
+            return cls._build(root, options)[0]
+        logger.info(
+            "build: listed, read and indexed in %.1f s; saved in %.1f s",
+            indexed - started,
+            time.perf_counter() - indexed,
+        )
+        return cls._from_saved(saved, options, root)
 
     @classmethod
     def _build(cls, root: Path, options: LibraryOptions) -> tuple[Library, store.Fingerprint]:
@@ -227,7 +287,7 @@ class Library:
         articles a changed file holds.
         """
         options = options or LibraryOptions()
-        passages = _Passages(options)
+        passages = indexing.Passages(options)
         index = BM25Index.build(passages.terms(articles), options.bm25)
         events = [event for article in articles for event in extract_events(article)]
         return cls._assemble(
@@ -239,7 +299,7 @@ class Library:
             events,
             Timeline.from_events(events),
             options,
-            _article_vectors(articles, options),
+            indexing.article_vectors(articles, options),
         )
 
     def updated(self, root: Path, changed: Collection[str], files: int) -> tuple[Library, store.Fingerprint]:
@@ -265,7 +325,7 @@ class Library:
         if not len(kept) and not added:
             raise _nothing_readable(root, sorted(problems + new_problems, key=_by_path))
         articles = ArticleTable.joined(self.articles, kept, added, sources)
-        passages = _Passages(self.options, first_owner=len(kept))
+        passages = indexing.Passages(self.options, first_owner=len(kept))
         kept_passages = keep[self.passages.owner]
         index = self.index.updated(kept_passages, passages.terms(added))
         renumber = np.cumsum(keep, dtype=np.int64) - 1
@@ -281,11 +341,14 @@ class Library:
             events,
             Timeline.from_events(events),
             self.options,
-            np.r_[self.article_vectors[kept], _article_vectors(added, self.options)].astype(np.float16),
+            np.r_[self.article_vectors[kept], indexing.article_vectors(added, self.options)].astype(
+                np.float16
+            ),
         ), loaded.prints
 
     @classmethod
-    def _from_parts(cls, parts: dict[str, Any], options: LibraryOptions, root: Path) -> Library:
+    def _from_saved(cls, saved: store.Saved, options: LibraryOptions, root: Path) -> Library:
+        parts = saved.parts
         index = BM25Index(
             options.bm25,
             {term: number for number, term in enumerate(parts["vocabulary"])},
@@ -312,6 +375,7 @@ class Library:
             Timeline(events.select(order), order),
             options,
             parts["article_vectors"],
+            build=saved.build,
         )
 
     @classmethod
@@ -326,6 +390,7 @@ class Library:
         timeline: Timeline,
         options: LibraryOptions,
         article_vectors: npt.NDArray[np.float16],
+        build: str | None = None,
     ) -> Library:
         return cls(
             articles=articles,
@@ -337,10 +402,11 @@ class Library:
             passage_recency=articles.ordinals[owner],
             options=options,
             article_vectors=article_vectors,
+            build=build,
         )
 
     def _parts(self) -> dict[str, Any]:
-        columns, texts, text_offsets = self.articles.saved_form()
+        """What a saved build holds, but the article texts (see `_bodies`)."""
         events = self.events
         if not (isinstance(events, EventTable) and events.rows is None and events.articles is self.articles):
             events = EventTable.of(self.events, self.articles)
@@ -348,16 +414,18 @@ class Library:
             **store.index_parts(self.index),
             "passage_article": self.passages.owner,
             "passage_spans": self.passages.spans,
-            "article_columns": columns,
+            "article_columns": self.articles.columns,
             "article_dates": self.articles.ordinals,
-            "texts": texts,
-            "text_offsets": text_offsets,
             **{f"event_{name}": column for name, column in events.columns.items()},
             "event_sentences": events.sentences,
             "timeline": np.asarray(self.timeline.positions, dtype=np.int64),
             "report": self.report,
             "article_vectors": self.article_vectors,
         }
+
+    def _bodies(self) -> Iterator[bytes]:
+        """Each article's body, one at a time, so that a save never holds them all."""
+        return (self.articles.body(number) for number in range(len(self.articles)))
 
     def search(
         self,
@@ -546,37 +614,6 @@ class _SavedBodies:
                 body = encoded_body(article)
                 return body if self.texts.matches(number, body) else None
         return None
-
-
-class _Passages:
-    """Splits articles into passages for an index build, keeping each one's article and span."""
-
-    def __init__(self, options: LibraryOptions, first_owner: int = 0) -> None:
-        self.options = options
-        self.first_owner = first_owner
-        self._spans: list[tuple[int, int]] = []
-        self._owner: list[int] = []
-
-    def terms(self, articles: Sequence[Article]) -> Iterator[list[str]]:
-        """Each passage's terms in turn, headline first, so no list of all of them is kept."""
-        options = self.options
-        for number, article in enumerate(articles, start=self.first_owner):
-            headline_terms = [] if options.plain else analyze(article.headline) * options.headline_weight
-            for passage in split_passages(article, options.min_chars, options.max_chars):
-                self._spans.append((passage.start, passage.end))
-                self._owner.append(number)
-                yield headline_terms + options.terms(passage.text)
-
-    def owner(self) -> npt.NDArray[np.int32]:
-        return np.asarray(self._owner, dtype=np.int32)
-
-    def spans(self) -> npt.NDArray[np.int64]:
-        return np.asarray(self._spans, dtype=np.int64).reshape(-1, 2)
-
-
-def _article_vectors(articles: Sequence[Article], options: LibraryOptions) -> npt.NDArray[np.float16]:
-    """Each article's headline-and-lead vector, built with the index."""
-    return embedder(options.semantic_dims).embed([article_text(article) for article in articles])
 
 
 def _nothing_readable(root: Path, problems: Sequence[LoadProblem]) -> CorpusError:

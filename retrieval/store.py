@@ -1,11 +1,15 @@
 """Saving a built library next to the corpus, and trusting it only while it is current and whole.
 
 Start-up on a large archive must not re-read and re-index every article: the index
-arrays are saved as `.npy` files and the article texts as one UTF-8 file. A saved
-library is used only when its format version and build options match; it is served as
-it is when the corpus fingerprint (every file's path, size and modification time;
-content hashes for files whose time changed) matches too, and otherwise updated with
-only the files that changed.
+arrays are saved as `.npy` files and the article texts as one UTF-8 file, written as a
+build goes (`NewBuild`), so that no build holds every text at once. A saved library is
+used only when its format version and build options match; it is served as it is while
+the corpus is unchanged, and otherwise updated with only the files that changed. Two
+checks tell a change. The corpus fingerprint (every file's path, size and modification
+time; content hashes for files whose time changed), saved as compact arrays that only
+this comparison reads, tells every change, at the cost of a look at every file. The
+stamps of the corpus folders (`looks_unchanged`) tell any file added, removed or
+renamed at the cost of a look at each folder, but not a file edited in place.
 
 Nothing damaged is served. The pointer file names the current build and the checksum of
 its manifest; the manifest holds every other file's size and checksum (xxHash's XXH3,
@@ -21,19 +25,20 @@ leaves a half-written index in use.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import dataclasses
 import datetime as dt
 import io
-import itertools
 import json
+import logging
 import mmap
 import os
 import re
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,26 +47,39 @@ import numpy.typing as npt
 import xxhash
 
 from .errors import IndexFileError
-from .folder import CorpusFolder, FilePrint
+from .folder import CorpusFolder, FilePrint, FolderStamp, stamps_match
 from .index import BM25Index, BM25Params
 from .models import LoadProblem, LoadReport
 
 __all__ = [
     "FORMAT_VERSION",
     "Fingerprint",
+    "FolderStamps",
+    "NewBuild",
+    "Saved",
     "SavedTexts",
     "changed_files",
+    "current_build",
     "fingerprint",
     "load_saved",
+    "looks_unchanged",
+    "record_unchanged",
     "save",
+    "unsettled",
 ]
 
-FORMAT_VERSION = 5
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 6
 POINTER = "current"
 _POINTER_LINE = re.compile(rb"(build-[A-Za-z0-9_]+) ([0-9a-f]{16})\n")
+CHECKED = "checked"
+"""Beside the pointer: the folder stamps of the corpus as last found unchanged (see `looks_unchanged`)."""
 MANIFEST = "manifest.json"
 DAMAGED = "damaged"
 """Written into a build folder found damaged while serving: no later start or reload opens it."""
+SCRATCH = "scratch"
+"""A folder inside a build being written, for a build's passing files; removed before it is made current."""
 POSTINGS = ("doc_ids", "term_freqs")
 MAPPED = (*POSTINGS, "article_vectors")
 """Memory-mapped, not read into memory: the postings and the article vectors are nearly
@@ -82,25 +100,44 @@ ARRAYS = (
     "text_checksums",
     "article_vectors",
 )
+PRINTS = ("print_sizes", "print_times", "print_hashes")
+"""The corpus fingerprint as arrays, with `prints.json` (names, and why an entry is not read):
+read and checked only when the corpus is compared file by file, never to serve."""
 TEXTS = "texts.bin"
-FILES = (*(f"{name}.npy" for name in ARRAYS), "vocabulary.txt", TEXTS, "articles.json", "events.json")
+FILES = (
+    *(f"{name}.npy" for name in (*ARRAYS, *PRINTS)),
+    "vocabulary.txt",
+    TEXTS,
+    "articles.json",
+    "events.json",
+    "prints.json",
+)
 COLUMNS = ("id", "headline", "url", "source", "caption", "file")
 LAST_DAY = dt.date.max.toordinal()
+_UNTRUSTED = np.iinfo(np.int64).min
+"""`print_times` of a file whose time could not be trusted when it was read."""
+_READ_SIZE = 1 << 22
 
 Fingerprint = dict[str, FilePrint]
 """Relative path -> what the file held when read (see `folder.FilePrint`)."""
+FolderStamps = dict[str, FolderStamp]
+"""Relative folder path ("" for the corpus folder) -> its stamp (see `folder.FolderStamp`)."""
 
 
-def fingerprint(root: Path, previous: Fingerprint | None = None) -> Fingerprint:
+def fingerprint(
+    root: Path, previous: Fingerprint | None = None, stamps: FolderStamps | None = None
+) -> Fingerprint:
     """Each corpus entry's print: size, modification time and content hash, or why it is not read.
 
     The entries are those the loader reads (`folder.corpus_files`), checked by the same
     rules. Prints are copied from `previous` for files whose size and time are unchanged,
-    so an unchanged corpus is fingerprinted without reading its contents.
+    so an unchanged corpus is fingerprinted without reading its contents. `stamps`
+    receives the stamp of each folder listed.
     """
     known, folder = previous or {}, CorpusFolder(root)
     return {
-        name: folder.read(path, relative, known.get(name))[1] for name, relative, path in folder.listing()
+        name: folder.read(path, relative, known.get(name))[1]
+        for name, relative, path in folder.listing(stamps)
     }
 
 
@@ -115,61 +152,237 @@ def changed_files(saved: Fingerprint, now: Fingerprint) -> set[str]:
     }
 
 
+def unsettled(corpus_print: Fingerprint) -> Fingerprint:
+    """The files read whose time could not be trusted: only their contents tell a change."""
+    return {name: found for name, found in corpus_print.items() if found[0] is not None and found[1] is None}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Saved:
+    """A saved library, checked at open: its parts, and what tells whether the corpus changed since."""
+
+    build: str
+    """The build folder's name: a new save is a new name."""
+    folder: Path
+    parts: dict[str, Any]
+    manifest: dict[str, Any]
+
+    def fingerprint(self) -> Fingerprint:
+        """The fingerprint of the corpus it was built from, read and checked now.
+
+        Raises `IndexFileError` naming the file when a part of it is damaged.
+        """
+        files: dict[str, list[Any]] = self.manifest["files"]
+        try:
+            arrays = [np.load(io.BytesIO(_check_file(self.folder / f"{name}.npy", files))) for name in PRINTS]
+            named = json.loads(_read_text(self.folder / "prints.json", files))
+            return _from_print_arrays(named["names"], named["unread"], *arrays)
+        except OSError as error:
+            raise IndexFileError(f"saved index in {self.folder} cannot be read: {error}") from None
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            message = f"saved fingerprint in {self.folder} does not hold what its manifest says: {error!r}"
+            raise IndexFileError(message) from None
+
+
+class NewBuild:
+    """A build folder being written: article texts streamed in, then the rest, then made current.
+
+    Use it as a context manager: leaving it without `commit` (an error, a stop) removes
+    the folder, and the saved index stays as it was.
+    """
+
+    def __init__(self, index_dir: Path) -> None:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.index_dir = index_dir
+        self.folder = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
+        self._texts = _HashingWriter((self.folder / TEXTS).open("wb"))
+        self._sizes = array.array("q")
+        self._checksums = array.array("Q")
+        self._committed = False
+
+    def __enter__(self) -> NewBuild:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        self.discard()
+
+    @property
+    def scratch(self) -> Path:
+        """A folder for a build's passing files, removed before the build is made current."""
+        folder = self.folder / SCRATCH
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def add_texts(self, bodies: Iterable[bytes]) -> None:
+        """Append article bodies (UTF-8), in article order."""
+        for body in bodies:
+            self._texts.write(body)
+            self._sizes.append(len(body))
+            self._checksums.append(text_checksum(body))
+
+    def add_joined_texts(
+        self, joined: bytes, sizes: npt.NDArray[np.int64], checksums: npt.NDArray[np.uint64]
+    ) -> None:
+        """Append article bodies joined in one run, with each one's size and `text_checksum`."""
+        if int(sizes.sum()) != len(joined) or len(checksums) != len(sizes):
+            raise ValueError("joined article texts do not match their sizes and checksums")
+        self._texts.write(joined)
+        self._sizes.frombytes(sizes.astype(np.int64).tobytes())
+        self._checksums.frombytes(checksums.astype(np.uint64).tobytes())
+
+    def commit(
+        self,
+        corpus: Path,
+        corpus_print: Fingerprint,
+        stamps: FolderStamps,
+        options: dict[str, Any],
+        parts: dict[str, Any],
+    ) -> Saved:
+        """Write the other parts, flush everything to disk and make this build current atomically.
+
+        `stamps` are the corpus folders' as listed before the files of `corpus_print`
+        were read: the next start checks them instead of every file (`looks_unchanged`).
+        """
+        shutil.rmtree(self.folder / SCRATCH, ignore_errors=True)
+        if len(self._sizes) != len(parts["article_dates"]):
+            raise ValueError(
+                f"{len(self._sizes)} article texts were added for {len(parts['article_dates'])} articles"
+            )
+        self._texts.stream.flush()
+        os.fsync(self._texts.stream.fileno())
+        self._texts.stream.close()
+        offsets = np.zeros(len(self._sizes) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(self._sizes, dtype=np.int64), out=offsets[1:])
+        parts = {
+            **parts,
+            "text_offsets": offsets,
+            "text_checksums": np.frombuffer(self._checksums, dtype=np.uint64),
+        }
+        target = self.folder
+        printed = _print_arrays(corpus_print)
+        arrays = {name: parts[name] for name in ARRAYS} | {name: printed[name] for name in PRINTS}
+        files = {f"{name}.npy": _write(target / f"{name}.npy", _npy(array)) for name, array in arrays.items()}
+        files[TEXTS] = [self._texts.size, self._texts.hash.hexdigest()]
+        files["vocabulary.txt"] = _write(target / "vocabulary.txt", "\n".join(parts["vocabulary"]).encode())
+        files["articles.json"] = _write(target / "articles.json", _json(parts["article_columns"]))
+        files["events.json"] = _write(target / "events.json", _json(list(parts["event_sentences"])))
+        files["prints.json"] = _write(target / "prints.json", _json(printed["prints.json"]))
+        report: LoadReport = parts["report"]
+        manifest = {
+            "format": FORMAT_VERSION,
+            "corpus": str(corpus.resolve()),
+            "options": options,
+            "report": {"files": report.files, "articles": report.articles, "problems": _problems(report)},
+            "sizes": {name: len(parts[name]) for name in ARRAYS},
+            "files": files,
+        }
+        manifest_bytes = _json(manifest)
+        _write(target / MANIFEST, manifest_bytes)
+        _flush_folder(target)
+        # Before the switch: a record of a build that never became current is never used.
+        record_unchanged(self.index_dir, target.name, stamps, corpus_print)
+        pointer = self.index_dir / f".{POINTER}.tmp"
+        _write(pointer, f"{target.name} {_checksum(manifest_bytes)}\n".encode())
+        os.replace(pointer, self.index_dir / POINTER)
+        _flush_folder(self.index_dir)
+        self._committed = True
+        for old in self.index_dir.glob("build-*"):
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
+        parts["texts"] = SavedTexts(target / TEXTS, parts["text_offsets"], parts["text_checksums"])
+        return Saved(target.name, target, parts, manifest)
+
+    def discard(self) -> None:
+        """Remove the folder unless it was made current."""
+        if self._committed:
+            return
+        with contextlib.suppress(OSError):
+            self._texts.stream.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def save(
     index_dir: Path,
     corpus: Path,
     corpus_print: Fingerprint,
+    stamps: FolderStamps,
     options: dict[str, Any],
     parts: dict[str, Any],
-) -> None:
-    """Write a library's parts under `index_dir`, flush them to disk, and make them current atomically."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    target = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
+    bodies: Iterable[bytes],
+) -> Saved:
+    """Write a library's parts and article bodies under `index_dir`, flush them, make them current."""
+    with NewBuild(index_dir) as build:
+        build.add_texts(bodies)
+        return build.commit(corpus, corpus_print, stamps, options, parts)
+
+
+def current_build(index_dir: Path) -> str | None:
+    """The name of the build `index_dir`'s pointer names now, if any: a new save changes it."""
     try:
-        arrays = {name: parts[name] for name in ARRAYS if name in parts}
-        arrays["text_checksums"] = text_checksums(parts["texts"], parts["text_offsets"])
-        files = {f"{name}.npy": _write(target / f"{name}.npy", _npy(array)) for name, array in arrays.items()}
-        files["vocabulary.txt"] = _write(target / "vocabulary.txt", "\n".join(parts["vocabulary"]).encode())
-        files[TEXTS] = _write(target / TEXTS, parts["texts"])
-        files["articles.json"] = _write(target / "articles.json", _json(parts["article_columns"]))
-        files["events.json"] = _write(target / "events.json", _json(list(parts["event_sentences"])))
-        report: LoadReport = parts["report"]
-        manifest = _json(
-            {
-                "format": FORMAT_VERSION,
-                "corpus": str(corpus.resolve()),
-                "options": options,
-                "fingerprint": corpus_print,
-                "report": {"files": report.files, "articles": report.articles, "problems": _problems(report)},
-                "sizes": {name: len(array) for name, array in arrays.items()},
-                "files": files,
-            }
-        )
-        _write(target / MANIFEST, manifest)
-        _flush_folder(target)
-        pointer = index_dir / f".{POINTER}.tmp"
-        _write(pointer, f"{target.name} {_checksum(manifest)}\n".encode())
-        os.replace(pointer, index_dir / POINTER)
-        _flush_folder(index_dir)
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
-        raise
-    for old in index_dir.glob("build-*"):
-        if old != target:
-            shutil.rmtree(old, ignore_errors=True)
+        named = _POINTER_LINE.fullmatch((index_dir / POINTER).read_bytes())
+    except OSError:
+        return None
+    return named.group(1).decode() if named else None
+
+
+def record_unchanged(index_dir: Path, build: str, stamps: FolderStamps, corpus_print: Fingerprint) -> None:
+    """Record that the corpus, with its folders stamped `stamps`, was found as `build` was saved from.
+
+    A start then checks those stamps instead of every file (`looks_unchanged`). The record
+    only ever makes a start skip the file-by-file check while no folder changed; if it is
+    missing, damaged or out of date, the start checks every file, as without it.
+    """
+    body = json.dumps({"build": build, "folders": stamps, "unsettled": unsettled(corpus_print)}).encode()
+    content = _checksum(body).encode() + b"\n" + body
+    path = index_dir / CHECKED
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == content:
+            return
+    temporary = index_dir / f".{CHECKED}.tmp"
+    try:
+        _write(temporary, content)
+        os.replace(temporary, path)
+    except OSError as error:  # a read-only index folder: every start checks every file
+        logger.info("could not record the corpus check in %s: %s", index_dir, error)
+
+
+def looks_unchanged(index_dir: Path, corpus: Path, build: str) -> bool:
+    """Whether, as far as a check of its folders tells, the corpus is as `build` was saved from.
+
+    True when the last record (`record_unchanged`) is of `build`, every folder still has
+    its stamp (no entry added, removed or renamed since) and the files whose time could
+    not be trusted still hold the same bytes. A file edited in place, which changes no
+    folder, is not seen: only comparing every file's print tells that (`fingerprint`).
+    """
+    try:
+        checksum, _, body = (index_dir / CHECKED).read_bytes().partition(b"\n")
+        if checksum.decode() != _checksum(body):
+            return False
+        record = json.loads(body)
+        if record["build"] != build or not stamps_match(corpus, record["folders"]):
+            return False
+        recorded: Fingerprint = record["unsettled"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    folder = CorpusFolder(corpus)
+    for name, found in recorded.items():
+        now = folder.read(os.path.join(corpus, name), name, None)[1]
+        if now[0::2] != found[0::2]:
+            return False
+    return True
 
 
 def load_saved(
     index_dir: Path, corpus: Path, options: dict[str, Any], check_texts: bool = False
-) -> tuple[dict[str, Any], Fingerprint] | None:
+) -> Saved | None:
     """Check and open the current saved library for `corpus`; None when none was saved yet.
 
-    Returns its parts and the fingerprint of the corpus it was built from, which may
-    have changed since (see `changed_files`). Every file is checked against the sizes
-    and checksums of the manifest, the article texts by size only unless `check_texts`
-    (they are checked one by one as they are read). Raises `IndexFileError` naming the
-    file and the fault when the index is damaged, marked damaged, or was built from
-    another folder, in another format or with other options.
+    Its fingerprint (`Saved.fingerprint`) tells whether the corpus changed since. Every
+    file is checked against the sizes and checksums of the manifest, the article texts by
+    size only unless `check_texts` (they are checked one by one as they are read), the
+    fingerprint's files by size now and wholly when it is read. Raises `IndexFileError`
+    naming the file and the fault when the index is damaged, marked damaged, or was
+    built from another folder, in another format or with other options.
     """
     pointer = index_dir / POINTER
     try:
@@ -192,17 +405,19 @@ def load_saved(
     if _checksum(manifest_bytes) != named.group(2).decode():
         raise IndexFileError(f"{folder / MANIFEST} does not match its checksum in {pointer}")
     try:
-        return _open_checked(folder, json.loads(manifest_bytes), corpus, options, check_texts)
+        manifest = json.loads(manifest_bytes)
+        parts = _open_checked(folder, manifest, corpus, options, check_texts)
     except OSError as error:  # a file gone or unreadable since it was checked
         raise IndexFileError(f"saved index in {folder} cannot be read: {error}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as error:  # a manifest this version never wrote
         message = f"saved index in {folder} does not hold what its manifest says: {error!r}"
         raise IndexFileError(message) from None
+    return Saved(folder.name, folder, parts, manifest)
 
 
 def _open_checked(
     folder: Path, manifest: dict[str, Any], corpus: Path, options: dict[str, Any], check_texts: bool
-) -> tuple[dict[str, Any], Fingerprint]:
+) -> dict[str, Any]:
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexFileError(f"saved index format {manifest.get('format')} is not {FORMAT_VERSION}")
     if manifest.get("corpus") != str(corpus.resolve()) or manifest.get("options") != options:
@@ -211,11 +426,11 @@ def _open_checked(
     for name in FILES:  # sizes first: a truncated file is named as such, at the cost of a stat
         _check_size(folder / name, files[name][0])
     if check_texts:
-        _check_file(folder / TEXTS, files[TEXTS])
+        _check_file(folder / TEXTS, files)
     parts: dict[str, Any] = {}
     for name in ARRAYS:
         path = folder / f"{name}.npy"
-        data = _check_file(path, files[path.name])
+        data = _check_file(path, files)
         parts[name] = np.load(path, mmap_mode="r") if name in MAPPED else np.load(io.BytesIO(data))
     parts["vocabulary"] = _read_text(folder / "vocabulary.txt", files).split("\n")
     parts["article_columns"] = json.loads(_read_text(folder / "articles.json", files))
@@ -226,7 +441,12 @@ def _open_checked(
     )
     _check_consistent(parts, manifest["sizes"], files[TEXTS][0])
     parts["texts"] = SavedTexts(folder / TEXTS, parts["text_offsets"], parts["text_checksums"])
-    return parts, dict(manifest["fingerprint"])
+    return parts
+
+
+def text_checksum(body: bytes) -> int:
+    """An article body's checksum, as `SavedTexts` checks it."""
+    return xxhash.xxh3_64_intdigest(body)
 
 
 class SavedTexts:
@@ -260,7 +480,7 @@ class SavedTexts:
 
     def matches(self, number: int, body: bytes) -> bool:
         """Whether `body` is article `number`'s as it was indexed."""
-        return xxhash.xxh3_64_intdigest(body) == int(self.checksums[number])
+        return text_checksum(body) == int(self.checksums[number])
 
     def mark_damaged(self, why: str) -> None:
         """Record in the build folder that it is damaged, so that no later start or reload opens it."""
@@ -268,35 +488,76 @@ class SavedTexts:
             (self.path.parent / DAMAGED).write_text(why, encoding="utf-8")
 
 
-def text_checksums(texts: bytes, offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
-    """Each article body's checksum, as `SavedTexts` checks it."""
-    view, bounds = memoryview(texts), offsets.tolist()
-    return np.fromiter(
-        (xxhash.xxh3_64_intdigest(view[start:end]) for start, end in itertools.pairwise(bounds)),
-        dtype=np.uint64,
-        count=len(bounds) - 1,
-    )
-
-
 def _checksum(data: bytes | mmap.mmap | memoryview) -> str:
     return xxhash.xxh3_64_hexdigest(data)
 
 
-def _write(path: Path, content: bytes | Callable[[IO[bytes]], None]) -> list[Any]:
+class _HashingWriter:
+    """A binary stream that sums up what goes through it: a saved file's size and checksum
+    without reading it back (a file read back through a memory map would count in the
+    process's resident memory, as much as the file is large)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.hash = xxhash.xxh3_64()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.hash.update(data)
+        self.size += memoryview(data).nbytes
+        return self.stream.write(data)
+
+
+def _write(path: Path, content: bytes | Callable[[Any], None]) -> list[Any]:
     """Write a file and flush it to disk; its size and checksum, for the manifest."""
     with path.open("wb") as stream:
+        hashing = _HashingWriter(stream)
         if callable(content):
-            content(stream)
+            content(hashing)
         else:
-            stream.write(content)
+            hashing.write(content)
         stream.flush()
         os.fsync(stream.fileno())
-    with path.open("rb") as stream:
-        return [os.fstat(stream.fileno()).st_size, _checksum(_mapped(stream))]
+    return [hashing.size, hashing.hash.hexdigest()]
 
 
-def _npy(array: Any) -> Callable[[IO[bytes]], None]:
+def _npy(array: Any) -> Callable[[Any], None]:
     return lambda stream: np.save(stream, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _print_arrays(corpus_print: Fingerprint) -> dict[str, Any]:
+    """A fingerprint as `PRINTS` arrays (sizes, times, hashes) and the content of `prints.json`."""
+    prints, count = list(corpus_print.values()), len(corpus_print)
+    sizes = (-1 if found[0] is None else found[0] for found in prints)
+    times = (_UNTRUSTED if found[1] is None else found[1] for found in prints)
+    hexes = "".join("0" * 64 if found[0] is None else found[2] for found in prints)
+    return {
+        "print_sizes": np.fromiter(sizes, dtype=np.int64, count=count),
+        "print_times": np.fromiter(times, dtype=np.int64, count=count),
+        "print_hashes": np.frombuffer(bytes.fromhex(hexes), dtype=np.uint8).reshape(count, 32),
+        "prints.json": {
+            "names": list(corpus_print),
+            "unread": {name: found[2] for name, found in corpus_print.items() if found[0] is None},
+        },
+    }
+
+
+def _from_print_arrays(
+    names: list[str],
+    unread: dict[str, str],
+    sizes: npt.NDArray[np.int64],
+    times: npt.NDArray[np.int64],
+    hashes: npt.NDArray[np.uint8],
+) -> Fingerprint:
+    if not len(names) == len(sizes) == len(times) == len(hashes) or hashes.shape[1:] != (32,):
+        raise ValueError("saved fingerprint arrays do not match its names")
+    hexes = hashes.tobytes().hex()
+    return {
+        name: [None, None, unread[name]]
+        if size < 0
+        else [size, None if time == _UNTRUSTED else time, hexes[64 * number : 64 * number + 64]]
+        for number, (name, size, time) in enumerate(zip(names, sizes.tolist(), times.tolist(), strict=True))
+    }
 
 
 def _flush_folder(folder: Path) -> None:
@@ -324,8 +585,9 @@ def _check_size(path: Path, size: int) -> None:
         raise IndexFileError(f"{path} is {found:,} bytes; the index saved {size:,}")
 
 
-def _check_file(path: Path, record: list[Any]) -> bytes | mmap.mmap:
-    """A saved file's bytes (memory-mapped), after checking them against the manifest."""
+def _check_file(path: Path, files: dict[str, list[Any]]) -> bytes | mmap.mmap:
+    """A saved file's bytes (memory-mapped), after checking them against the manifest's `files`."""
+    record = files[path.name]
     try:
         with path.open("rb") as stream:
             data = _mapped(stream)
@@ -339,7 +601,7 @@ def _check_file(path: Path, record: list[Any]) -> bytes | mmap.mmap:
 
 
 def _read_text(path: Path, files: dict[str, list[Any]]) -> str:
-    return bytes(_check_file(path, files[path.name])).decode("utf-8")
+    return bytes(_check_file(path, files)).decode("utf-8")
 
 
 def _check_consistent(parts: dict[str, Any], sizes: dict[str, int], texts_size: int) -> None:

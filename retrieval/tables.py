@@ -102,13 +102,6 @@ class ArticleTable(_Table[Article]):
 
         return cls(columns, ordinals, body)
 
-    def saved_form(self) -> tuple[ArticleColumns, bytes, npt.NDArray[np.int64]]:
-        """The columns, all bodies in one buffer, and where each starts: what an index saves."""
-        bodies = [self.body(number) for number in range(len(self))]
-        offsets = np.zeros(len(bodies) + 1, dtype=np.int64)
-        np.cumsum([len(body) for body in bodies], out=offsets[1:])
-        return self.columns, b"".join(bodies), offsets
-
     def _item(self, number: int) -> Article:
         if self._made is not None:
             return self._made[number]

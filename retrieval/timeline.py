@@ -67,7 +67,7 @@ def _newest_first(event: Event) -> tuple[dt.date, int, dt.date, str]:
     return event.date, _FINENESS[event.precision], event.published, event.article_id
 
 
-def timeline_order(events: Sequence[Event]) -> list[int]:
+def timeline_order(events: Sequence[Event], terms: Sequence[frozenset[str]] | None = None) -> list[int]:
     """Positions of the events to show, newest first, each told once (the newer source wins).
 
     Events of one date are near-duplicates when their sentences' term sets have a
@@ -75,8 +75,10 @@ def timeline_order(events: Sequence[Event]) -> list[int]:
     in the events of a day, so each kept event is indexed by a short prefix of its terms
     (rarest first), and a new one is compared only with those sharing a prefix term:
     two sets this similar always do (the prefix filter of all-pairs similarity search).
+    `terms`, each sentence's terms, may come analyzed already (by a build's workers).
     """
-    terms = [frozenset(analyze(event.sentence)) for event in events]
+    if terms is None:
+        terms = [frozenset(analyze(event.sentence)) for event in events]
     frequency = Counter(term for these in terms for term in these)
     kept: dict[tuple[dt.date, Precision], tuple[list[int], dict[str, list[int]]]] = {}
     newest_sources_first = sorted(

@@ -1,11 +1,13 @@
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from retrieval import CorpusError, load_corpus
-from retrieval.folder import CorpusFolder, NotRead, _open_beneath, _read_beneath
+from retrieval.corpus import _paragraphs
+from retrieval.folder import CorpusFolder, NotRead, _open_beneath, _read_beneath, corpus_files, sorted_entries
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes
 
 GOOD = article("2024-10-23", "Talks resumed", "Negotiators met in Istanbul on Monday.")
@@ -293,3 +295,20 @@ def test_a_folder_swapped_for_a_link_out_of_the_corpus_is_not_followed(tmp_path:
     (corpus / "world").symlink_to(elsewhere)  # was a folder when the corpus was listed
     with pytest.raises(OSError):
         _open_beneath(str(corpus), ["world", "secret.txt"])
+
+
+def test_paragraphs_collapse_every_kind_of_space_as_a_regular_expression_would() -> None:
+    """Paragraphs are collapsed with `str.split`, which must see the spaces `\\s` sees."""
+    spaces = re.compile(r"\s")
+    assert all(bool(spaces.fullmatch(chr(code))) == chr(code).isspace() for code in range(0x110000))
+    body = "Line\u00a0one\u2003with\tspaces\u2028\n\n \u3000 second\x1c paragraph \n"
+    assert _paragraphs(body) == ["Line one with spaces", "second paragraph"]
+
+
+def test_the_listing_orders_files_as_paths_compare(write_corpus: WriteCorpus) -> None:
+    """Files load in `Path` order; the listing sorts strings its own, faster way, to the same order."""
+    names = ["a-c.txt", "a/b.txt", "a.txt", "A.txt", "ä.txt", "a/b/c.txt", "a b.txt", "a/b-c.txt", "a#1.txt"]
+    root = write_corpus({name: GOOD for name in names})
+    listed = sorted_entries(root)
+    assert listed == [str(path) for path in sorted(map(Path, listed))]
+    assert [Path(path) for path in listed] == corpus_files(root)

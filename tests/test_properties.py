@@ -25,7 +25,17 @@ from bot.render import (
     render_timeline,
     telegram_length,
 )
-from retrieval import Article, Event, Hit, Passage, analyze, sentence_spans, split_passages
+from retrieval import (
+    Article,
+    Event,
+    Hit,
+    Passage,
+    analyze,
+    dates,
+    dates_uk_ru,
+    sentence_spans,
+    split_passages,
+)
 from retrieval.corpus import parse_file
 from retrieval.dates import anchor_date, might_hold_date
 from retrieval.stories import similarity
@@ -224,3 +234,22 @@ def test_timeline_dedup_equals_comparing_every_pair(rows: list[tuple[str, int, i
         for sentence, day, published, source in rows
     ]
     assert timeline_order(events) == brute_force_timeline(events)
+
+
+DATE_WORD_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(sorted(dates._DATE_WORDS)),
+        st.sampled_from(["May's", "п'ятниця", "mid-March", "«березня»", "jan_x", "MONDAY", "вчора."]),
+        st.text(alphabet="'’ʼ-_.,;«»—…\u0301²½ \u00a0\u2028\t\nxyzабв", max_size=6),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@given(st.one_of(DATE_WORD_TEXT, text))
+def test_the_date_prefilter_finds_the_words_the_word_pattern_finds(sample: str) -> None:
+    """`might_hold_date` cuts words its fast way; it must see exactly the words `_WORD` sees."""
+    by_pattern = dates._DIGIT.search(sample) is not None or not dates._DATE_WORDS.isdisjoint(
+        dates._WORD.findall(dates_uk_ru.key(sample))
+    )
+    assert might_hold_date(sample) is by_pattern

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval import BM25Params, CorpusError, Library, LibraryOptions
-from retrieval import library as library_module
+from retrieval import BM25Params, CorpusError, Library, LibraryOptions, indexing
+from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files
-from retrieval.store import POINTER, fingerprint
+from retrieval.store import CHECKED, POINTER, fingerprint
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child
 
 
@@ -252,7 +252,7 @@ def test_a_file_edited_and_reverted_while_the_build_reads_it_is_read_again(
     chess = corpus / "chess.txt"
     original = chess.read_text()
     edited = original.replace("India", "Qatar")  # same size: only the content tells
-    real_load_files = library_module.load_files
+    real_load_files = indexing.load_files
 
     def load_while_edited(*args: Any, **kwargs: Any) -> Any:
         """A writer edits the file just as the build reads it, and reverts it after."""
@@ -262,7 +262,7 @@ def test_a_file_edited_and_reverted_while_the_build_reads_it_is_read_again(
         finally:
             chess.write_text(original)
 
-    monkeypatch.setattr(library_module, "load_files", load_while_edited)
+    monkeypatch.setattr(indexing, "load_files", load_while_edited)
     cache = tmp_path / "index"
     assert Library.load(corpus, index_dir=cache).search("Qatar").hits  # the build read the edit
     monkeypatch.undo()
@@ -360,3 +360,116 @@ def test_a_link_moved_from_outside_the_folder_to_inside_is_followed(corpus: Path
     library = Library.load(corpus, index_dir=cache)
     assert sorted(library.articles.ids) == ["chess", "drafts/go", "link", "seed"]
     assert library.report.problems == ()
+
+
+def test_a_word_hundreds_of_times_in_a_new_passage_keeps_its_count(corpus: Path, tmp_path: Path) -> None:
+    """Saved term frequencies take a byte each while they fit; an update must widen, not wrap."""
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    (corpus / "drill.txt").write_text(article("2024-10-30", "Drill", "drill " * 300))
+    updated = Library.load(corpus, index_dir=cache)
+    assert updated.search("drill") == Library.load(corpus).search("drill")
+
+
+def edit_in_place(path: Path) -> None:
+    """Change what a file says without touching its folder, as an editor saving over it does."""
+    path.write_text(path.read_text().replace("India", "Norway"))
+
+
+@pytest.fixture
+def fine_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust every time at once. Times a second old are not trusted (a later change in the
+    same tick of a coarse file system clock would not show); a test cannot wait that long
+    at each step, and its steps lie whole loads apart, many ticks of this machine's clock."""
+    monkeypatch.setattr(folder_module, "RECENT_NS", 0)
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "rename", "add-folder", "remove-in-folder", "link"])
+def test_the_folder_check_sees_files_added_removed_or_renamed(
+    corpus: Path, tmp_path: Path, fine_clock: None, change: str
+) -> None:
+    (corpus / "drafts").mkdir()
+    (corpus / "drafts" / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    assert Library.open_current(corpus, cache, check="folders") is not None
+    if change == "add":
+        (corpus / "new.txt").write_text(article("2024-10-31", "New", "A new article."))
+    elif change == "remove":
+        (corpus / "chess.txt").unlink()
+    elif change == "rename":
+        (corpus / "chess.txt").rename(corpus / "chess2.txt")
+    elif change == "add-folder":
+        (corpus / "drafts" / "more").mkdir()
+        (corpus / "drafts" / "more" / "new.txt").write_text(article("2024-10-31", "New", "A new article."))
+    elif change == "remove-in-folder":
+        (corpus / "drafts" / "go.txt").unlink()
+    else:  # a link pointed elsewhere is a new entry too
+        (corpus / "alias.txt").symlink_to(corpus / "drafts" / "go.txt")
+    assert Library.open_current(corpus, cache, check="folders") is None
+
+
+def test_the_folder_check_misses_an_edit_in_place_which_the_full_check_sees(
+    corpus: Path, tmp_path: Path, fine_clock: None
+) -> None:
+    """What the README promises for a start: an edit in place waits for the check of every file."""
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    edit_in_place(corpus / "chess.txt")
+    stale = Library.open_current(corpus, cache, check="folders")
+    assert stale is not None and stale.search("India olympiad").hits  # served as saved
+    assert Library.open_current(corpus, cache) is None  # every file: changed
+    assert Library.load(corpus, index_dir=cache).search("Norway olympiad").hits
+
+
+def test_the_folder_check_reads_again_files_whose_time_it_cannot_trust(
+    corpus: Path, tmp_path: Path, fine_clock: None
+) -> None:
+    chess = corpus / "chess.txt"
+    ahead = time.time_ns() + 3600 * 10**9  # a time in the future cannot tell a later change
+    os.utime(chess, ns=(ahead, ahead))
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    assert Library.open_current(corpus, cache, check="folders") is not None
+    chess.write_text(chess.read_text().replace("India", "Qatar"))  # same size, same time
+    os.utime(chess, ns=(ahead, ahead))
+    assert Library.open_current(corpus, cache, check="folders") is None
+
+
+def test_a_folder_changed_within_a_clock_tick_is_checked_file_by_file(corpus: Path, tmp_path: Path) -> None:
+    """Right after a change, a folder's times cannot show the next one: every file is checked."""
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)  # the corpus folder was written just now
+    edit_in_place(corpus / "chess.txt")
+    assert Library.open_current(corpus, cache, check="folders") is None
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other-build", "missing"])
+def test_a_damaged_or_stale_folder_record_means_a_check_of_every_file(
+    corpus: Path, tmp_path: Path, fine_clock: None, damage: str
+) -> None:
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    record = cache / CHECKED
+    if damage == "garbage":
+        record.write_bytes(record.read_bytes()[:-3] + b"!!}")
+    elif damage == "other-build":
+        record.write_text(record.read_text().replace(current(cache).name, "build-elsewhere"))
+    else:
+        record.unlink()
+    edit_in_place(corpus / "chess.txt")
+    assert Library.open_current(corpus, cache, check="folders") is None
+
+
+def test_a_check_of_every_file_that_finds_no_change_lets_the_next_start_check_folders(
+    corpus: Path, tmp_path: Path, fine_clock: None
+) -> None:
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    (corpus / "passing.txt").write_text("a file that comes and goes changes the folder, not the corpus")
+    (corpus / "passing.txt").unlink()
+    record = (cache / CHECKED).read_bytes()
+    assert memory_mapped(Library.load(corpus, index_dir=cache))  # unchanged, and recorded so
+    assert (cache / CHECKED).read_bytes() != record
+    edit_in_place(corpus / "chess.txt")
+    assert Library.open_current(corpus, cache, check="folders") is not None  # folders only now

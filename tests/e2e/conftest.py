@@ -113,12 +113,16 @@ async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: flo
 @pytest.fixture
 async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[StartBot]:
     """Start the bot over a copy of the shipped corpus and any `articles` (from its saved index
-    with `saved_index`); settings can be overridden."""
+    with `saved_index`, after `then` changed the corpus, on the check of its folders as
+    `newsbot run` starts); settings can be overridden."""
     caplog.set_level(logging.DEBUG)
     started: list[RunningBot] = []
 
     async def start(
-        saved_index: bool = False, articles: dict[str, str] | None = None, **overrides: Any
+        saved_index: bool = False,
+        articles: dict[str, str] | None = None,
+        then: Callable[[Path], None] | None = None,
+        **overrides: Any,
     ) -> RunningBot:
         corpus = tmp_path / "corpus"
         if not corpus.exists():
@@ -138,11 +142,14 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
         settings = Settings(_env_file=None, **values)
         if saved_index:  # as `newsbot run` serves: the index saved in INDEX_DIR, opened after checks
             Library.load(settings.corpus_dir, index_dir=settings.index_dir)
-            library = Library.open_current(settings.corpus_dir, settings.index_dir)
+            if then is not None:  # the corpus changes while the bot is stopped
+                then(corpus)
+            check = "files" if then is None else "folders"  # `newsbot run` checks folders only
+            library = Library.open_current(settings.corpus_dir, settings.index_dir, check=check)
             assert library is not None
         else:
             library = Library.load(settings.corpus_dir)
-        application = build_application(settings, library)
+        application = build_application(settings, library, check_corpus=then is not None)
         await application.initialize()
         await application.post_init(application)
         await application.start()

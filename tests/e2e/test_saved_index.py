@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from retrieval import folder as folder_module
 from retrieval.store import DAMAGED, POINTER, TEXTS
-from tests.e2e.conftest import ADMIN, StartBot
+from tests.e2e.conftest import ADMIN, StartBot, wait_for_log
 
 QUESTION = "Who negotiated with Abramovich?"
 
@@ -58,3 +59,38 @@ async def test_reload_replaces_texts_edited_while_the_bot_runs_before_any_answer
     assert rebuilt != build
     assert b"FORGED" not in (rebuilt / TEXTS).read_bytes()
     assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]
+
+
+@pytest.fixture
+def fine_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust the times of folders changed just now (see tests/test_store.py)."""
+    monkeypatch.setattr(folder_module, "RECENT_NS", 0)
+
+
+def edit_in_place(corpus: Path) -> None:
+    """An editor saves over an article while the bot is stopped: no folder changes."""
+    path = corpus / "000_eba0014b280aac67.txt"
+    path.write_text(path.read_text().replace("Abramovich", "Berezovsky"))
+
+
+async def test_an_edit_in_place_before_a_start_is_served_once_the_background_check_finds_it(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, fine_clock: None
+) -> None:
+    """The start serves the saved index on the folders' check; the check of every file, in a
+    child process, then finds the edit and the bot swaps in the updated index, answering meanwhile."""
+    bot = await start_bot(saved_index=True, then=edit_in_place)
+    await bot.ask("Who negotiated with Abramovich?")  # answered, from the saved or the updated index
+    await wait_for_log(caplog, "corpus changed since it was saved", timeout=120)
+    assert "Berezovsky" in (await bot.ask("Who negotiated with Berezovsky?")).params["text"]
+    assert "Abramovich" not in (await bot.ask("Who negotiated with Abramovich?")).params["text"]
+    assert bot.application.bot_data["state"].library.is_current_in(bot.settings.index_dir)
+
+
+async def test_an_unchanged_corpus_is_checked_in_the_background_and_kept(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, fine_clock: None
+) -> None:
+    bot = await start_bot(saved_index=True, then=lambda corpus: None)
+    served = bot.application.bot_data["state"].library
+    await wait_for_log(caplog, "every corpus file is as the saved index was built from", timeout=120)
+    assert bot.application.bot_data["state"].library is served
+    assert "Abramovich" in (await bot.ask("Who negotiated with Abramovich?")).params["text"]

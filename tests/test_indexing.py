@@ -1,0 +1,171 @@
+"""A build spread over worker processes: the very library a build in one process makes,
+and workers that never outlive the process that started them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25L, BM25Okapi, BM25Plus
+
+from retrieval import BM25Params, CorpusError, Library, LibraryOptions, analyze
+from tests.conftest import ROOT, WriteCorpus, article
+
+ORACLES = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
+TOPICS = ("grain exports", "port repairs", "chess olympiad", "ferry crossing", "power plant")
+QUESTIONS = (
+    "grain exports from the port",
+    "Who won the chess olympiad?",
+    "ferry crossing delayed yesterday",
+    "Зерно экспорт",
+    "power plant repairs",
+)
+
+
+def varied_corpus(write_corpus: WriteCorpus) -> Path:
+    """Forty-odd files of every kind, in many chunks: words first used in different chunks,
+    dated events told twice, bad files, and ids that clash within a chunk and across chunks."""
+    rng = random.Random(5)
+    words = [f"{a}{b}" for a in ("bal", "cor", "dun", "fel", "gor", "hin") for b in ("a", "en", "ist", "o")]
+    files: dict[str, str | bytes] = {}
+    for number in range(30):
+        topic = TOPICS[number % len(TOPICS)]
+        body = [
+            " ".join(rng.choices(words, k=rng.randint(20, 90))) + f" {topic}.",
+            f"On October {1 + number % 28}, officials spoke about {topic} again.",
+            "Yesterday the ferry crossing was delayed by wind." if number % 7 == 0 else f"Report {number}.",
+        ]
+        day = f"2024-10-{1 + number % 28:02d}"  # news/00 and news/28 tell one event on one day
+        files[f"news/{number:02d}.txt"] = article(day, f"{topic} {number}", *body)
+    for number in range(1, 6):  # x#1.txt holds the id that x.jsonl's first record wants, chunks later
+        files[f"x#{number}.txt"] = article("2024-09-01", f"Port note {number}", f"Port repairs {number}.")
+    records = [(1, "Grain"), (7, "Ferry"), (7, "Ferry again")]
+    files["x.jsonl"] = "\n".join(
+        json.dumps({"id": key, "title": title, "date": "2024-09-02", "text": f"{title}: grain exports rose."})
+        for key, title in records
+    )
+    files["a.md"] = "---\ntitle: Olympiad\ndate: 2024-09-23\n---\nIndia won the chess olympiad in Budapest.\n"
+    files["a.txt"] = article("2024-09-24", "Olympiad again", "A second text with the id of a.md.")
+    files["ru.txt"] = article("2024-08-01", "Зерно", "Экспорт зерна вырос на треть в октябре.")
+    files["broken.txt"] = "no date line\n\nbody"
+    return write_corpus(files)
+
+
+def same_library(library: Library, alone: Library) -> None:
+    index, expected = library.index, alone.index
+    assert list(index.vocabulary) == list(expected.vocabulary)
+    for name in ("offsets", "doc_ids", "term_freqs", "doc_lengths"):
+        np.testing.assert_array_equal(getattr(index, name), getattr(expected, name))
+    assert list(library.articles) == list(alone.articles)
+    assert list(library.passages) == list(alone.passages)
+    assert list(library.events) == list(alone.events)
+    assert list(library.timeline.events) == list(alone.timeline.events)
+    assert library.report == alone.report
+    for question in QUESTIONS:
+        assert library.search(question) == alone.search(question)
+
+
+@pytest.mark.parametrize("variant", ["plus", "okapi", "l"])
+def test_a_build_over_worker_processes_is_the_build_in_one_process(
+    write_corpus: WriteCorpus, tmp_path: Path, caplog: pytest.LogCaptureFixture, variant: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="retrieval")
+    root = varied_corpus(write_corpus)
+    options = LibraryOptions(bm25=BM25Params(variant=variant))  # type: ignore[arg-type]
+    alone = Library.load(root, options)  # in memory, one process: `Library.from_articles`
+    spread = Library.load(root, options, index_dir=tmp_path / "spread", workers=2)
+    assert "in 8 chunks over 2 worker processes" in caplog.text
+    here = Library.load(root, options, index_dir=tmp_path / "here", workers=1)
+    assert "in 4 chunks here" in caplog.text
+    assert "x.jsonl: duplicate article id 'x#1'" in map(str, alone.report.problems)  # across chunks
+    assert "a.txt: duplicate article id 'a'" in map(str, alone.report.problems)  # within one
+    for library in (spread, here, Library.load(root, options, index_dir=tmp_path / "spread")):
+        same_library(library, alone)
+
+    # every score is rank-bm25's over the same passages' terms: headline, then the passage's
+    documents = [analyze(p.text) for p in spread.passages]
+    headlines = [analyze(spread.articles[int(owner)].headline) for owner in spread.passage_article]
+    tokens = [headline + terms for headline, terms in zip(headlines, documents, strict=True)]
+    params = options.bm25
+    delta = {} if variant == "okapi" else {"delta": params.lower_bound}
+    oracle = ORACLES[variant](tokens, k1=params.k1, b=params.b, **delta)
+    for question in QUESTIONS:
+        terms = analyze(question)
+        ids, scores = spread.index.score(terms)
+        np.testing.assert_allclose(scores, oracle.get_scores(terms)[ids], rtol=0, atol=1e-9)
+        assert ids.tolist() == [i for i, passage in enumerate(tokens) if set(passage) & set(terms)]
+
+
+def test_a_corpus_in_one_chunk_or_none_readable_builds_like_one_process(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    root = write_corpus({"only.txt": article("2024-01-01", "Alone", "One short article.")})
+    same_library(Library.load(root, index_dir=tmp_path / "index", workers=2), Library.load(root))
+    (root / "only.txt").write_text("no date line")
+    with pytest.raises(CorpusError, match=r"has no readable article: only\.txt"):
+        Library.load(root, index_dir=tmp_path / "fresh", workers=2)
+    assert not list((tmp_path / "fresh").glob("build-*"))  # nothing half-made left behind
+
+
+WORKERS_OF = """
+import sys
+from retrieval import Library
+Library.load(sys.argv[1], index_dir=sys.argv[2], workers=2)
+"""
+
+
+def children_of(pid: int) -> dict[int, bytes]:
+    """The child processes of `pid`, with their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_exit_when_the_build_is_killed(write_corpus: WriteCorpus, tmp_path: Path) -> None:
+    """A bot that stops kills its indexing child; the child's workers must not work on."""
+    filler = "Weather report number {n} with rain and wind over the harbour. " * 60
+    root = write_corpus(
+        {f"f{n:04d}.txt": article("2024-01-01", f"Filler {n}", filler.format(n=n)) for n in range(3000)}
+    )
+    build = subprocess.Popen([sys.executable, "-c", WORKERS_OF, str(root), str(tmp_path / "index")], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120  # a safety net only: the wait ends when the workers exist
+        while build.poll() is None:
+            children = children_of(build.pid)
+            if sum(b"retrieval.indexing" in command for command in children.values()) == 2:
+                break
+            assert time.monotonic() < deadline, "the build never started its workers"
+            time.sleep(0.05)
+        assert build.poll() is None, "the build ended before it could be killed; make the corpus larger"
+        os.kill(build.pid, signal.SIGKILL)
+        build.wait()
+        deadline = time.monotonic() + 60
+        while any(alive(pid) for pid in children):
+            assert time.monotonic() < deadline, "a worker outlived the build that started it"
+            time.sleep(0.05)
+    finally:
+        build.kill()
+    assert not list((tmp_path / "index").glob("current"))  # nothing was made current
