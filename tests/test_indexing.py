@@ -66,6 +66,7 @@ def same_library(library: Library, alone: Library) -> None:
     for name in ("offsets", "doc_ids", "term_freqs", "doc_lengths"):
         np.testing.assert_array_equal(getattr(index, name), getattr(expected, name))
     assert list(library.articles) == list(alone.articles)
+    np.testing.assert_array_equal(library.article_vectors, alone.article_vectors)
     assert list(library.passages) == list(alone.passages)
     assert list(library.events) == list(alone.events)
     assert list(library.timeline.events) == list(alone.timeline.events)
