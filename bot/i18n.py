@@ -6,7 +6,7 @@ the English text, so English needs no catalog. The Ukrainian and Russian catalog
 `bot/locale/<language>/LC_MESSAGES/newsbot.po`, and their compiled `.mo` files are
 committed beside them (`tests/test_i18n.py` checks that each matches its `.po`): every
 way of installing, editable or from a wheel, then has them, with no build step and no
-Babel at run time. Babel is needed only to change a text (see the README's Development).
+Babel at run time. Babel is needed only to change a text (see docs/development.md).
 """
 
 from __future__ import annotations

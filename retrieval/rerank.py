@@ -12,7 +12,7 @@ them, so the lexical engine and this stage can change apart:
    published in it (or just after it) and, less, articles that tell of events dated in it.
 
 Pure: arrays in, scores out. The weights were chosen on the dev split of the evaluation
-set (see the README's quality section).
+set (see docs/quality.md).
 """
 
 from __future__ import annotations

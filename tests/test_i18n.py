@@ -101,7 +101,7 @@ def test_catalogs_hold_exactly_the_texts_of_the_code() -> None:
     template = {
         m.id if isinstance(m.id, str) else m.id[0] for m in read_po((LOCALE_DIR / "newsbot.pot").open("rb"))
     }
-    assert in_code == template - {""}, "run the extract and update commands of the README (Development)"
+    assert in_code == template - {""}, "run the extract and update commands of docs/development.md"
     for language in TRANSLATED:
         catalog = read_po(PO[language].open("rb"), locale=language)
         assert {m.id if isinstance(m.id, str) else m.id[0] for m in catalog} - {""} == in_code, language
@@ -116,7 +116,7 @@ def test_compiled_catalogs_match_their_sources(language: str) -> None:
     with MO[language].open("rb") as shipped:
         actual = gettext.GNUTranslations(shipped)
     # The dictionary gettext answers from: every message and plural form, as the .po says.
-    assert actual._catalog == expected._catalog, "run the compile command of the README (Development)"  # type: ignore[attr-defined]
+    assert actual._catalog == expected._catalog, "run the compile command of docs/development.md"  # type: ignore[attr-defined]
 
 
 def test_compiled_catalogs_are_packaged() -> None:

@@ -62,7 +62,7 @@ def test_different_words_stay_apart(left: str, right: str) -> None:
 
 @pytest.mark.parametrize(("in_a_sentence", "meet", "apart"), [(True, 84, 7), (False, 83, 7)])
 def test_measured_forms_table_holds(in_a_sentence: bool, meet: int, apart: int) -> None:
-    """The figures bench/languages.py prints and the README quotes: of 89 pairs of forms
+    """The figures bench/languages.py prints and docs/quality.md quotes: of 89 pairs of forms
     of one word, 84 meet inside a sentence of their language (after `і` or `и`, which
     tell it) and 83 alone; of 9 pairs of different words, 7 stay apart."""
     met = parted = 0

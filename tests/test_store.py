@@ -412,7 +412,7 @@ def test_the_folder_check_sees_files_added_removed_or_renamed(
 def test_the_folder_check_misses_an_edit_in_place_which_the_full_check_sees(
     corpus: Path, tmp_path: Path, fine_clock: None
 ) -> None:
-    """What the README promises for a start: an edit in place waits for the check of every file."""
+    """What docs/speed.md promises for a start: an edit in place waits for the check of every file."""
     cache = tmp_path / "index"
     Library.load(corpus, index_dir=cache)
     edit_in_place(corpus / "chess.txt")

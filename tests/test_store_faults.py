@@ -280,7 +280,7 @@ def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
 def test_mapped_arrays_edited_under_a_running_library_are_rebuilt_by_the_next_reload(
     corpus: Path, fresh: Library, cache: Path, caplog: pytest.LogCaptureFixture, name: str
 ) -> None:
-    """They stay memory-mapped while serving (see the README); a reload checks them again."""
+    """They stay memory-mapped while serving (see docs/reliability.md); a reload checks them again."""
     caplog.set_level(logging.INFO, logger="retrieval")
     running = Library.open_current(corpus, cache)
     assert running is not None
