@@ -71,3 +71,33 @@ def test_every_registered_command_is_in_help_and_readme(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     for name in menu:
         assert f"`/{name}" in readme
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_readme_and_docs_resolves() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    assert len(pages) >= 5  # the README and docs/quality, speed, reliability, development
+    for page in pages:
+        text = page.read_text()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):  # https:, mailto: ... are not ours to check
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.exists(), f"{page.name}: {target} names no file"
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(), flags=re.MULTILINE)
+                assert anchor in {_anchor(h) for h in headings}, f"{page.name}: {target} names no heading"
+
+
+def test_readme_keeps_the_sections_a_newcomer_needs_in_order() -> None:
+    headings = re.findall(r"^## (.+)$", (ROOT / "README.md").read_text(), flags=re.MULTILINE)
+    first = ["Quickstart", "Telegram setup", "Commands"]
+    assert headings[:3] == first
+    for later in ("The corpus", "Deploy", "Settings", "Quality", "Speed", "Reliability"):
+        assert later in headings
+    assert headings.index("Deploy") < headings.index("How answers are ranked")
