@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import threading
 from typing import Any
 from urllib.parse import urlparse
 
@@ -27,6 +28,7 @@ from telegram.ext import (
 from tornado.httpserver import HTTPServer
 
 from retrieval import Library, LibraryOptions
+from retrieval.warmup import compile_search
 
 from . import chat_share, feed_handlers, feed_jobs, handlers, inline
 from .backlog import UpdateBacklog, confirm_answered
@@ -132,13 +134,25 @@ def feed_service(settings: Settings) -> FeedService:
 
 
 async def started(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu, and start checking every corpus file if the start did not."""
+    """Publish the command menu, start compiling the search code (see `retrieval.warmup`),
+    and start checking every corpus file if the start did not."""
     state: BotState = application.bot_data["state"]
+    # a thread of its own, not the loop's pool: a stop during the first compile never waits for it
+    threading.Thread(target=_compile_search, name="search compile", daemon=True).start()
     if state.check_corpus:  # a stop abandons it (`NewsbotApplication.stop`), as it does a reload
         task = asyncio.create_task(state.catch_up(), name="corpus check")
         state.background.add(task)
         task.add_done_callback(state.background.discard)
     await register_commands(application)
+
+
+def _compile_search() -> None:
+    try:
+        compile_search()
+    except Exception:  # the first search compiles then, as it would without this
+        logger.exception("could not compile the search code ahead of the first question")
+    else:
+        logger.debug("search code compiled")
 
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]

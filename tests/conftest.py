@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pytest
 
+from retrieval.warmup import compile_search
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = ROOT / "corpus"
 
@@ -24,6 +26,13 @@ CHILD_MEMORY = 4 << 30
 
 LOCAL_NETWORKS = ("127.0.0.0/8", "::1")
 """Where the tests' news sites run: allowed to fetch from, as an operator allows an intranet."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def search_compiled() -> None:
+    """Compile the search code before any test waits on an answer with a deadline: a clean
+    clone's first search would otherwise spend its deadline in the compiler."""
+    compile_search()
 
 
 @pytest.fixture(autouse=True)

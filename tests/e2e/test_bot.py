@@ -17,7 +17,7 @@ import pytest
 
 from bench.load import generate_corpus
 from tests.conftest import ROOT, article
-from tests.e2e.conftest import ADMIN, GRAIN, TOKEN, StartBot
+from tests.e2e.conftest import ADMIN, GRAIN, TOKEN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
 
 pytestmark = pytest.mark.asyncio
@@ -534,3 +534,10 @@ async def test_questions_are_answered_as_of_the_message_date(start_bot: StartBot
     assert "Abramovich" in text
     then = await bot.ask("Abramovich interview", date=int(dt.datetime(2099, 6, 1, tzinfo=dt.UTC).timestamp()))
     assert "2099-01-01" in then.params["text"]
+
+
+async def test_the_bot_compiles_the_search_code_as_it_starts(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    await start_bot()  # no question asked: the start itself gets the compiled code ready
+    await wait_for_log(caplog, "search code compiled")
