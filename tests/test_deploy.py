@@ -199,7 +199,7 @@ def test_dockerignore_keeps_secrets_environments_and_data_out() -> None:
         assert ignored(path, rules), path
     for path in (
         "pyproject.toml",
-        "README.md",  # pyproject.toml's readme: the build needs it
+        "README.md",  # pyproject.toml's readme: the package's description
         "bot/app.py",
         "bot/locale/uk/LC_MESSAGES/newsbot.mo",
         "retrieval/kernels.py",
