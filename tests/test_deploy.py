@@ -166,6 +166,14 @@ def test_compose_restarts_passes_signals_and_writes_only_the_volume() -> None:
     assert settings["stop_signal"] == only(FINAL, "STOPSIGNAL").text == "SIGTERM"
     assert settings["read_only"] is True and settings["tmpfs"] == ["/tmp"]
     assert settings["cap_drop"] == ["ALL"] and "no-new-privileges:true" in settings["security_opt"]
+    assert settings["logging"]["options"] == {"max-size": "10m", "max-file": "5"}  # rotated, bounded
+
+
+def test_compose_webhook_variant_serves_the_webhook_port_to_a_local_proxy_only() -> None:
+    webhook = yaml.safe_load(COMPOSE_WEBHOOK.read_text())["services"]["newsbot"]
+    port = webhook["environment"]["WEBHOOK_PORT"]
+    assert webhook["ports"] == [f"127.0.0.1:{port}:{port}"]  # a reverse proxy on the host holds TLS
+    assert webhook["environment"]["WEBHOOK_LISTEN"] == "0.0.0.0"  # inside the container
 
 
 def test_stop_grace_outlasts_the_answers_the_bot_finishes_on_sigterm() -> None:
@@ -245,12 +253,18 @@ def test_unit_runs_as_its_own_user_in_its_state_folder() -> None:
     assert Path(numba.partition("=")[2]).is_relative_to(workdir)
     assert service_section["KillSignal"] == ["SIGTERM"] and service_section["KillMode"] == ["mixed"]
     assert service_section["Restart"] == ["on-failure"]
+    limits = unit()["Unit"]
+    assert (limits["StartLimitBurst"], seconds(limits["StartLimitIntervalSec"][0])) == (["5"], 600)
 
 
 def test_unit_sandbox_leaves_numba_its_executable_memory() -> None:
     service_section = unit()["Service"]
     assert service_section["ProtectSystem"] == ["strict"] and service_section["NoNewPrivileges"] == ["yes"]
     assert "MemoryDenyWriteExecute" not in service_section  # numba compiles code into memory
+    assert service_section["CapabilityBoundingSet"] == [""]  # none
+    assert service_section["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"]
+    assert "@system-service" in service_section["SystemCallFilter"]
+    assert "\n# ReadWritePaths=" in UNIT.read_text()  # the line to uncomment for a corpus elsewhere
 
 
 def installable_unit(tmp_path: Path) -> Path:
