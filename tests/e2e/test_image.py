@@ -246,20 +246,35 @@ async def start(image: Image, env: dict[str, str]) -> asyncio.subprocess.Process
 
 
 async def answer_then_stop(image: Image, env_file: dict[str, str], api: FakeBotApi, user: int) -> str:
-    """Start the bot, ask it one question, stop it as `docker stop` does; its log."""
+    """Start the bot, ask it one question, let it finish compiling (or loading) its search
+    code, stop it as `docker stop` does; its log."""
     grace = seconds(yaml.safe_load(COMPOSE.read_text())["services"]["newsbot"]["stop_grace_period"])
-    process = await start(image, container_environment(image, env_file))
+    process = await start(image, container_environment(image, {**env_file, "LOG_LEVEL": "DEBUG"}))
+    assert process.stderr is not None
+    lines: list[str] = []
+    compiled = asyncio.Event()
+
+    async def read_log(stream: asyncio.StreamReader) -> None:
+        async for line in stream:
+            lines.append(line.decode())
+            if "search code compiled" in lines[-1]:
+                compiled.set()
+
+    reader = asyncio.create_task(read_log(process.stderr))
     try:
         api.push_message(QUESTION, user_id=user)
         (reply,) = await api.wait_for("sendMessage", chat_id=user, timeout=180)
         assert "Abramovich" in reply.params["text"]
+        await asyncio.wait_for(compiled.wait(), 180)  # all of it in the cache before the stop
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), grace)  # then Docker would SIGKILL
+        await asyncio.wait_for(process.wait(), grace)  # after the grace, Docker would SIGKILL
+        await reader
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    log = stderr.decode()
+        reader.cancel()
+    log = "".join(lines)
     assert process.returncode == 0, log[-3000:]
     return log
 
