@@ -152,7 +152,7 @@ def run_step(command: list[str], image: Image) -> None:
         *options, source = command[2:]
         wheels = image.host(source) / "dist"  # in the sources, which the final image leaves out
         pip = [sys.executable, "-m", "pip"]
-        offline = ["-q", "--no-deps", "--no-index"]
+        offline = ["-q", "--no-deps", "--no-index", "--no-cache-dir"]
         subprocess.run(
             [*pip, "wheel", *offline, "--no-build-isolation", "-w", wheels, image.host(source)], check=True
         )
