@@ -59,8 +59,9 @@ else:
 hits = library.search(question).hits
 seconds = time.perf_counter() - started
 from pathlib import Path
-from retrieval import store
-folders = store.looks_unchanged(Path(index), Path(corpus), store.current_build(Path(index)))
+from retrieval import shelf, store
+place = shelf.place(Path(index), Path(corpus))
+folders = store.looks_unchanged(place, Path(corpus), store.current_build(place))
 found = {"seconds": seconds, "passages": len(library.passages), "hits": len(hits), "folders": folders}
 print(json.dumps(found))
 """
@@ -68,8 +69,9 @@ CHECK = """
 import mmap, sys, time
 from pathlib import Path
 import xxhash
-index = Path(sys.argv[1])
-folder = index / (index / "current").read_text().split()[0]
+from retrieval import shelf, store
+place = shelf.place(Path(sys.argv[1]), Path(sys.argv[2]))
+folder = place / store.current_build(place)
 started, size = time.perf_counter(), 0
 for path in folder.iterdir():
     if path.name != "texts.bin" and path.stat().st_size:
@@ -149,7 +151,11 @@ def measure(corpus: Path, index: Path, question: str, args: argparse.Namespace) 
     generate_corpus(corpus / "new", max(args.passages // 100, 4), args.seed + 1)
     show("start after 1% new passages", probe(corpus, index, question, "load"))
     check = subprocess.run(
-        [sys.executable, "-c", CHECK, str(index)], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-c", CHECK, str(index), str(corpus)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     )
     seconds, megabytes = check.stdout.split()
     print(f"{'of a start: checksums at open':<44} {float(seconds):>7.3f} s  ({megabytes} MB checked)")

@@ -6,21 +6,25 @@ second. Analyzing text in a thread of the bot itself would hold the interpreter 
 most of the reload and slow every answer meanwhile. The same child, started as the bot
 starts serving (`Reloads.catch_up`), finds what the start's cheap check cannot see: a
 file edited in place. A stopping bot does not wait for either (a reload may take
-minutes): `Reloads.abandon` kills the child at once and the old library stays.
+minutes): `Reloads.abandon` kills the child at once and the old library stays. What the
+child logs (a build's start, how far it is, its end, any warning) is logged here as it
+comes, under the child's logger names, so the bot's log tells how a long build goes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from retrieval import Library, LibraryOptions
+from retrieval import Library, LibraryOptions, ProgressLog
 
 from .settings import secret_variables
 
@@ -35,6 +39,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+_LOG_LINE = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): (.*)")
+"""A record as `python -m retrieval` logs it (its `LOG_FORMAT`)."""
 
 
 class Reloads:
@@ -112,7 +118,7 @@ async def catch_up(corpus: Path, index_dir: Path, served: Library) -> Library:
     """Check every file of `corpus` in a child process, which saves an update if any changed;
     then the library it saved, which is `served` if that is still the saved one."""
     indexed = await index_in_child_process(corpus, index_dir)
-    if indexed and served.is_current_in(index_dir):
+    if indexed and served.is_current():
         return served
     return await in_daemon_thread(open_saved, corpus, index_dir, indexed, served.options)
 
@@ -126,7 +132,7 @@ def open_saved(
         library = Library.open_current(corpus, index_dir, options, check="folders")
         if library is not None:
             return library
-    return Library.load(corpus, options, index_dir)
+    return Library.load(corpus, options, index_dir, progress=ProgressLog())
 
 
 async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
@@ -136,7 +142,7 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
     follows reports the corpus's problem (or builds in this process if the index could
     not be saved). A cancelled wait, as at shutdown, kills the child; so does this
     process's exit, as the child's standard input then closes. The child's environment
-    holds none of the bot's secrets.
+    holds none of the bot's secrets. What it logs is logged here as it comes (`relay_log`).
     """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -149,15 +155,37 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
         stderr=asyncio.subprocess.PIPE,
         env=environment_without_secrets(),
     )
+    assert child.stderr is not None
     try:
-        _, errors = await child.communicate()
+        said = await relay_log(child.stderr)
+        await child.wait()
     except asyncio.CancelledError:
         child.kill()
         raise
     if child.returncode != 0:
-        reason = errors.decode(errors="replace")[-500:]
+        reason = "\n".join(said)[-500:]
         logger.warning("indexing in a child process failed (%s): %s", child.returncode, reason)
     return child.returncode == 0
+
+
+async def relay_log(stream: asyncio.StreamReader, keep: int = 20) -> list[str]:
+    """Log each record a child writes to `stream`, at its level and under its logger's name,
+    until the stream ends; the last `keep` other lines (an error message, a traceback)."""
+    other: collections.deque[str] = collections.deque(maxlen=keep)
+    while True:
+        try:
+            line = await stream.readline()
+        except ValueError:  # a line over the stream's limit: dropped, and the next one read
+            continue
+        if not line:
+            return list(other)
+        text = line.decode(errors="replace").rstrip("\n")
+        record = _LOG_LINE.fullmatch(text)
+        if record is None:
+            other.append(text)
+        else:
+            level, name, message = record.groups()
+            logging.getLogger(name).log(logging.getLevelNamesMapping()[level], "%s", message)
 
 
 def environment_without_secrets() -> dict[str, str]:

@@ -5,11 +5,12 @@ A library on its own: it imports nothing of the Telegram bot.
 
 from .analyzer import analyze, analyze_spans, matched_spans
 from .corpus import load_corpus
-from .errors import CorpusError, IndexFileError, RetrievalError
+from .errors import CorpusError, IndexFileError, MissingCorpusError, RetrievalError
 from .index import BM25Index, BM25Params
 from .library import Library, LibraryOptions
 from .models import Article, Event, Hit, LoadProblem, LoadReport, Passage, SearchResult
 from .passages import split_passages
+from .progress import BuildStep, ProgressLog
 from .query import most_selective
 from .sentences import sentence_spans
 from .timeline import Timeline, format_event_date
@@ -18,6 +19,7 @@ __all__ = [
     "Article",
     "BM25Index",
     "BM25Params",
+    "BuildStep",
     "CorpusError",
     "Event",
     "Hit",
@@ -26,7 +28,9 @@ __all__ = [
     "LibraryOptions",
     "LoadProblem",
     "LoadReport",
+    "MissingCorpusError",
     "Passage",
+    "ProgressLog",
     "RetrievalError",
     "SearchResult",
     "Timeline",

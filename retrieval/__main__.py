@@ -1,5 +1,10 @@
 """`python -m retrieval CORPUS INDEX_DIR`: build or update the saved index of a corpus.
 
+It logs to stderr, one record a line (`LEVEL logger: message`), which the bot reads as
+they come and logs as its own: when a build starts, how far it is (`ProgressLog`) and
+when it is done. Ctrl-C stops it with exit code 130 and no traceback, leaving the saved
+index as it was.
+
 The bot runs this in a child process on /reload and right after a start (to check every
 corpus file), so that reading and analyzing articles never competes with answering
 questions for the interpreter lock; the bot then only maps the saved result. A first
@@ -14,26 +19,32 @@ with `< /dev/null`, it always finishes.)
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import sys
 import threading
 
-from . import CorpusError, Library
+from . import CorpusError, Library, ProgressLog
 
 ABANDONED = 3
+INTERRUPTED = 130
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+"""One record a line, as `bot.reloading` reads them back."""
 
 
 def main(argv: list[str]) -> int:
-    """Exit 0 when the index is saved, 1 when the corpus cannot be read, 2 on bad usage."""
+    """Exit 0 when the index is saved, 1 when the corpus cannot be read, 2 on bad usage, 130
+    when interrupted."""
     if len(argv) != 2:
         print("usage: python -m retrieval CORPUS INDEX_DIR", file=sys.stderr)
         return 2
     corpus, index_dir = argv
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
     if _stdin_is_a_pipe():  # from a parent process, not a terminal, /dev/null or a file
         threading.Thread(target=_exit_when_stdin_closes, args=(sys.stdin.fileno(),), daemon=True).start()
     try:
-        library = Library.load(corpus, index_dir=index_dir, check_texts=True)
+        library = Library.load(corpus, index_dir=index_dir, check_texts=True, progress=ProgressLog())
     except CorpusError as error:
         print(error, file=sys.stderr)
         return 1
@@ -57,4 +68,7 @@ def _exit_when_stdin_closes(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl-C: a build in progress was discarded on the way out
+        sys.exit(INTERRUPTED)

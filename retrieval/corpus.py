@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from .errors import CorpusError
+from .errors import MissingCorpusError
 from .folder import MAX_FILE_BYTES, CorpusFolder, FilePrint, corpus_files
 from .models import Article, LoadProblem, LoadReport
 
@@ -108,7 +108,7 @@ def load_corpus(folder: str | os.PathLike[str]) -> tuple[list[Article], LoadRepo
     """
     root = Path(folder)
     if not root.is_dir():
-        raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
+        raise MissingCorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
     files = corpus_files(root)
     loaded = load_files(root, files)
     return loaded.articles, LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))

@@ -1,7 +1,8 @@
 """Exceptions raised by retrieval; the bot and the command line turn them into words.
 
 RetrievalError
- +-- CorpusError     the corpus folder cannot serve: missing, unreadable, no article
+ +-- CorpusError     the corpus folder cannot serve: unreadable, no article
+ |    +-- MissingCorpusError  there is no such folder
  +-- IndexFileError  a saved index is missing, stale or corrupt (callers rebuild)
 """
 
@@ -12,6 +13,10 @@ class RetrievalError(Exception):
 
 class CorpusError(RetrievalError):
     """The corpus as a whole cannot be used; single bad files go to the load report."""
+
+
+class MissingCorpusError(CorpusError):
+    """The corpus folder does not exist (or is not a folder): the caller says how to name another."""
 
 
 class IndexFileError(RetrievalError):

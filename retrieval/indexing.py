@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from .corpus import load_files
 from .folder import FilePrint, sorted_entries
 from .models import Article, Event, LoadProblem, LoadReport
 from .passages import split_passages
+from .progress import BuildStep
 from .semantic import article_text, embedder
 from .store import COLUMNS, FolderStamps, NewBuild, text_checksum
 from .tables import PRECISIONS, encoded_body
@@ -238,15 +239,25 @@ class Built:
     stamps: FolderStamps
 
 
-def build(root: Path, options: LibraryOptions, target: NewBuild, workers: int | None = None) -> Built:
+def build(
+    root: Path,
+    options: LibraryOptions,
+    target: NewBuild,
+    workers: int | None = None,
+    progress: Callable[[BuildStep], None] | None = None,
+) -> Built:
     """Read and index every file below `root` into `target`, `workers` processes at a time.
 
     `workers=None` takes one per core the process may use, and none (this process reads
     everything) for fewer than `PARALLEL_FROM` files; 1 reads everything here too. The
     article bodies go into `target` on the way; the rest is returned to be committed.
+    `progress` hears of the files listed, then of each chunk as it is merged, in this
+    process, in file order (the caller tells when the build is saved).
     """
     stamps: FolderStamps = {}
     files = sorted_entries(root, stamps)
+    report_step = progress or (lambda step: None)
+    report_step(BuildStep("build", 0, len(files)))
     if workers is None:
         workers = _usable_cores() if len(files) >= PARALLEL_FROM else 1
     size = max(1, min(CHUNK_FILES, math.ceil(len(files) / (4 * max(workers, 1)))))
@@ -255,12 +266,14 @@ def build(root: Path, options: LibraryOptions, target: NewBuild, workers: int | 
         for number, start in enumerate(range(0, len(files), size))
     ]
     merged = _Merged(target, options.semantic_dims)
-    started = time.perf_counter()
+    started, read = time.perf_counter(), 0
     for task, chunk in _analyzed(tasks, workers):
         taken = merged.seen.intersection(chunk.columns["id"])
         if taken:  # an id that an earlier chunk holds: read again here, with it taken
             chunk = analyze_files(replace(task, taken=frozenset(taken)))
         merged.add(task, chunk)
+        read += len(task.paths)
+        report_step(BuildStep("build", read, len(files), merged.articles, merged.passages))
     analyzed = time.perf_counter()
     report = LoadReport(len(files), merged.articles, tuple(merged.problems))
     parts = merged.parts(report)
@@ -321,7 +334,9 @@ class _Worker:
     Started as `python -c` with the import path of this package, never with the calling
     program's main module (which `multiprocessing` would import again in each worker).
     Its lifeline is a pipe only this process writes to: it closes when this process ends,
-    however it ends, and the worker then exits at once.
+    however it ends, and the worker then exits at once. It runs in a process group of its
+    own, so that Ctrl-C in a terminal interrupts only this process, which stops its
+    workers as it stops: no worker prints a traceback of its own.
     """
 
     def __init__(self) -> None:
@@ -335,6 +350,7 @@ class _Worker:
                 stdout=subprocess.PIPE,
                 pass_fds=(lifeline,),
                 env={**os.environ, "PYTHONPATH": path},
+                process_group=0,
             )
         except BaseException:
             os.close(self._lifeline)

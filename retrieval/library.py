@@ -14,7 +14,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,15 +22,16 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from . import indexing, store
+from . import indexing, shelf, store
 from .analyzer import VERSION as ANALYZER_VERSION
 from .analyzer import analyze, plain_terms
 from .corpus import DUPLICATE_ID, load_files
-from .errors import CorpusError, IndexFileError
+from .errors import CorpusError, IndexFileError, MissingCorpusError
 from .folder import CorpusFolder, corpus_files
 from .index import BM25Index, BM25Params, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
+from .progress import BuildStep
 from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
 from .rerank import EVENT_KEY, CorpusSignals, RerankOptions, rerank
 from .semantic import DEFAULT_DIMS, embedder, model_name
@@ -115,7 +116,9 @@ class Library:
     _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Arrays made on first use from the others (the timeline's events by article)."""
     build: str | None = None
-    """The saved build this library was opened from or saved as (see `is_current_in`)."""
+    """The saved build this library was opened from or saved as (see `is_current`)."""
+    saved_in: Path | None = None
+    """The folder of its corpus's saved index, which holds that build (see `shelf`)."""
 
     @property
     def passage_article(self) -> npt.NDArray[np.int32]:
@@ -130,31 +133,36 @@ class Library:
         index_dir: str | os.PathLike[str] | None = None,
         check_texts: bool = False,
         workers: int | None = None,
+        progress: Callable[[BuildStep], None] | None = None,
     ) -> Library:
         """Read and index a corpus folder; raise `CorpusError` if nothing can serve.
 
         Bad files do not raise: they are listed in `report.problems`. With `index_dir`,
-        a saved index of the unchanged corpus is opened, after checking it, instead of
-        rebuilt; if some files changed, only those are read and analyzed again; a saved
+        the saved index of the corpus folder (each folder has its own place there, see
+        `shelf`) is opened, after checking it, instead of rebuilt, if the corpus is
+        unchanged; if some files changed, only those are read and analyzed again; a saved
         index that fails a check is rebuilt. A new build is saved there for the next
         start, with the print of the very bytes it read of each file: a file edited while
         it was read is then seen as changed next time. It reads and analyzes the files in
         `workers` processes (default: one per core for a corpus of `indexing.PARALLEL_FROM`
         files or more) and streams what it made to disk, so memory holds the index once,
         not every text. `check_texts` checks every saved article text now rather than each
-        one when it is read (the indexer does, off the serving path).
+        one when it is read (the indexer does, off the serving path). `progress` hears
+        how far a build or an update is (see `progress`); an index opened as saved is
+        neither.
         """
         root = Path(folder)
         options = options or LibraryOptions()
+        report = progress or _no_progress
         if not root.is_dir():
-            raise CorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
+            raise MissingCorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
         if index_dir is None:
-            return cls._build(root, options)[0]
-        cache = Path(index_dir)
+            return cls._build(root, options, report)[0]
+        cache = _place(Path(index_dir), root, options)
         opened = cls._open_saved(cache, root, options, check_texts)
         saved_print = cls._saved_print(opened)
         if opened is None or saved_print is None:
-            return cls._build_saved(root, options, cache, workers)
+            return cls._build_saved(root, options, cache, workers, report)
         library, saved = opened
         stamps: store.FolderStamps = {}
         now = store.fingerprint(root, saved_print, stamps)
@@ -163,7 +171,11 @@ class Library:
             store.record_unchanged(cache, saved.build, stamps, now)
             return library
         logger.info("corpus files changed: %d; reading only those again", len(changed))
+        report(BuildStep("update", 0, len(changed)))
         library, read = library.updated(root, changed, files=len(now))
+        done = BuildStep(
+            "update", len(changed), len(changed), len(library.articles), len(library.passages), finished=True
+        )
         corpus_print = {name: now[name] for name in now.keys() - changed} | read
         try:
             # An update still reads the kept articles through the previous library; the saved
@@ -172,11 +184,13 @@ class Library:
                 cache, root, corpus_print, stamps, options.record(), library._parts(), library._bodies()
             )
         except IndexFileError:  # a kept article's saved text is damaged and its file changed since
-            return cls._build_saved(root, options, cache, workers)
+            return cls._build_saved(root, options, cache, workers, report)
         except OSError as error:
             logger.warning("could not save the index in %s: %s", cache, error)
+            report(done)
             return library
-        return cls._from_saved(saved, options, root)
+        report(done)
+        return cls._from_saved(saved, options, root, cache)
 
     @classmethod
     def open_current(
@@ -195,7 +209,8 @@ class Library:
         caller must run the full check later (as the bot does in the background). Without
         a record of the folders it checks every file.
         """
-        root, cache, options = Path(folder), Path(index_dir), options or LibraryOptions()
+        root, options = Path(folder), options or LibraryOptions()
+        cache = _place(Path(index_dir), root, options)
         opened = cls._open_saved(cache, root, options)
         if opened is None:
             return None
@@ -212,9 +227,9 @@ class Library:
         store.record_unchanged(cache, saved.build, stamps, now)
         return library
 
-    def is_current_in(self, index_dir: str | os.PathLike[str]) -> bool:
-        """Whether `index_dir` holds this library's build still: false once another was saved there."""
-        return self.build is not None and store.current_build(Path(index_dir)) == self.build
+    def is_current(self) -> bool:
+        """Whether its corpus's saved index is this library's build still: false once another was saved."""
+        return self.saved_in is not None and store.current_build(self.saved_in) == self.build
 
     @classmethod
     def _open_saved(
@@ -229,7 +244,7 @@ class Library:
         if saved is None:
             logger.info("no saved index in %s yet", cache)
             return None
-        return cls._from_saved(saved, options, root), saved
+        return cls._from_saved(saved, options, root, cache), saved
 
     @staticmethod
     def _saved_print(opened: tuple[Library, store.Saved] | None) -> store.Fingerprint | None:
@@ -243,35 +258,57 @@ class Library:
             return None
 
     @classmethod
-    def _build_saved(cls, root: Path, options: LibraryOptions, cache: Path, workers: int | None) -> Library:
-        """A library of every file below `root`, saved in `cache` as it is built (see `indexing`)."""
+    def _build_saved(
+        cls,
+        root: Path,
+        options: LibraryOptions,
+        cache: Path,
+        workers: int | None,
+        report: Callable[[BuildStep], None],
+    ) -> Library:
+        """A library of every file below `root`, saved in `cache` as it is built (see `indexing`).
+
+        Then the saved indexes of corpus folders that are gone are removed (`shelf.prune`).
+        """
         started = time.perf_counter()
         try:
+            shelf.claim(cache, root)
             with store.NewBuild(cache) as target:
-                built = indexing.build(root, options, target, workers)
+                built = indexing.build(root, options, target, workers, report)
                 if not built.parts["article_columns"]["id"]:
                     raise _nothing_readable(root, built.parts["report"].problems)
                 indexed = time.perf_counter()
                 saved = target.commit(root, built.prints, built.stamps, options.record(), built.parts)
         except OSError as error:
             logger.warning("could not save the index in %s: %s; building it in memory", cache, error)
-            return cls._build(root, options)[0]
+            return cls._build(root, options, report)[0]
         logger.info(
             "build: listed, read and indexed in %.1f s; saved in %.1f s",
             indexed - started,
             time.perf_counter() - indexed,
         )
-        return cls._from_saved(saved, options, root)
+        for corpus in shelf.prune(cache.parent, keep=cache):
+            logger.info("removed the saved index of %s: that folder no longer exists", corpus)
+        library = cls._from_saved(saved, options, root, cache)
+        files = library.report.files
+        report(BuildStep("build", files, files, len(library.articles), len(library.passages), finished=True))
+        return library
 
     @classmethod
-    def _build(cls, root: Path, options: LibraryOptions) -> tuple[Library, store.Fingerprint]:
+    def _build(
+        cls, root: Path, options: LibraryOptions, report: Callable[[BuildStep], None]
+    ) -> tuple[Library, store.Fingerprint]:
         """A library of every file below `root`, and the print of what was read of each."""
         files = corpus_files(root)
+        report(BuildStep("build", 0, len(files)))
         loaded = load_files(root, files)
         if not loaded.articles:
             raise _nothing_readable(root, loaded.problems)
-        report = LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
-        return cls.from_articles(loaded.articles, report, options, loaded.sources), loaded.prints
+        load_report = LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
+        library = cls.from_articles(loaded.articles, load_report, options, loaded.sources)
+        count = len(files)
+        report(BuildStep("build", count, count, len(library.articles), len(library.passages), finished=True))
+        return library, loaded.prints
 
     @classmethod
     def from_articles(
@@ -347,7 +384,7 @@ class Library:
         ), loaded.prints
 
     @classmethod
-    def _from_saved(cls, saved: store.Saved, options: LibraryOptions, root: Path) -> Library:
+    def _from_saved(cls, saved: store.Saved, options: LibraryOptions, root: Path, cache: Path) -> Library:
         parts = saved.parts
         index = BM25Index(
             options.bm25,
@@ -376,6 +413,7 @@ class Library:
             options,
             parts["article_vectors"],
             build=saved.build,
+            saved_in=cache,
         )
 
     @classmethod
@@ -391,6 +429,7 @@ class Library:
         options: LibraryOptions,
         article_vectors: npt.NDArray[np.float16],
         build: str | None = None,
+        saved_in: Path | None = None,
     ) -> Library:
         return cls(
             articles=articles,
@@ -403,6 +442,7 @@ class Library:
             options=options,
             article_vectors=article_vectors,
             build=build,
+            saved_in=saved_in,
         )
 
     def _parts(self) -> dict[str, Any]:
@@ -614,6 +654,20 @@ class _SavedBodies:
                 body = encoded_body(article)
                 return body if self.texts.matches(number, body) else None
         return None
+
+
+def _no_progress(step: BuildStep) -> None:
+    """Progress nobody asked to hear of."""
+
+
+_DEFAULT_RECORD = LibraryOptions().record()
+"""The options the bot builds with: an index built otherwise has a place of its own."""
+
+
+def _place(index_dir: Path, root: Path, options: LibraryOptions) -> Path:
+    """Where the index of `root` built with `options` is saved below `index_dir` (see `shelf`)."""
+    shelf.adopt_top_level(index_dir, _DEFAULT_RECORD)
+    return shelf.place(index_dir, root, custom=options.record() != _DEFAULT_RECORD)
 
 
 def _nothing_readable(root: Path, problems: Sequence[LoadProblem]) -> CorpusError:

@@ -46,6 +46,12 @@ def index_dir_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+def saved_place(index_dir: Path) -> Path:
+    """The place of the one corpus with a saved index in `index_dir` (see `retrieval.shelf`)."""
+    (place,) = [folder for folder in index_dir.iterdir() if (folder / "current").exists()]
+    return place
+
+
 @pytest.fixture
 def write_corpus(tmp_path: Path) -> WriteCorpus:
     """Write `{relative path: text or bytes}` under a fresh folder and return it."""

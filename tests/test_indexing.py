@@ -114,7 +114,7 @@ def test_a_corpus_in_one_chunk_or_none_readable_builds_like_one_process(
     (root / "only.txt").write_text("no date line")
     with pytest.raises(CorpusError, match=r"has no readable article: only\.txt"):
         Library.load(root, index_dir=tmp_path / "fresh", workers=2)
-    assert not list((tmp_path / "fresh").glob("build-*"))  # nothing half-made left behind
+    assert not list((tmp_path / "fresh").rglob("build-*"))  # nothing half-made left behind
 
 
 WORKERS_OF = """
@@ -169,4 +169,4 @@ def test_workers_exit_when_the_build_is_killed(write_corpus: WriteCorpus, tmp_pa
             time.sleep(0.05)
     finally:
         build.kill()
-    assert not list((tmp_path / "index").glob("current"))  # nothing was made current
+    assert not list((tmp_path / "index").rglob("current"))  # nothing was made current

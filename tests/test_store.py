@@ -18,7 +18,7 @@ from retrieval import BM25Params, CorpusError, Library, LibraryOptions, indexing
 from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files
 from retrieval.store import CHECKED, POINTER, fingerprint
-from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child, saved_place
 
 
 def memory_mapped(library: Library) -> bool:
@@ -35,7 +35,8 @@ def corpus(write_corpus: WriteCorpus) -> Path:
 
 
 def current(cache: Path) -> Path:
-    return cache / (cache / POINTER).read_text().split()[0]
+    place = saved_place(cache)
+    return place / (place / POINTER).read_text().split()[0]
 
 
 def test_unchanged_corpus_is_served_from_the_saved_index(corpus: Path, tmp_path: Path) -> None:
@@ -117,9 +118,9 @@ def test_an_index_not_of_this_format_or_gone_is_rebuilt(
     expected = Library.load(corpus, index_dir=cache).search("Abramovich")
     folder = current(cache)
     if damage == "older-format":  # format 3 named the build alone
-        (cache / POINTER).write_text(folder.name)
+        (folder.parent / POINTER).write_text(folder.name)
     elif damage == "missing-pointer":
-        (cache / POINTER).unlink()
+        (folder.parent / POINTER).unlink()
     else:
         shutil.rmtree(folder)
     caplog.clear()
@@ -450,7 +451,7 @@ def test_a_damaged_or_stale_folder_record_means_a_check_of_every_file(
 ) -> None:
     cache = tmp_path / "index"
     Library.load(corpus, index_dir=cache)
-    record = cache / CHECKED
+    record = saved_place(cache) / CHECKED
     if damage == "garbage":
         record.write_bytes(record.read_bytes()[:-3] + b"!!}")
     elif damage == "other-build":
@@ -468,8 +469,8 @@ def test_a_check_of_every_file_that_finds_no_change_lets_the_next_start_check_fo
     Library.load(corpus, index_dir=cache)
     (corpus / "passing.txt").write_text("a file that comes and goes changes the folder, not the corpus")
     (corpus / "passing.txt").unlink()
-    record = (cache / CHECKED).read_bytes()
+    record = (saved_place(cache) / CHECKED).read_bytes()
     assert memory_mapped(Library.load(corpus, index_dir=cache))  # unchanged, and recorded so
-    assert (cache / CHECKED).read_bytes() != record
+    assert (saved_place(cache) / CHECKED).read_bytes() != record
     edit_in_place(corpus / "chess.txt")
     assert Library.open_current(corpus, cache, check="folders") is not None  # folders only now

@@ -21,7 +21,7 @@ import pytest
 
 from retrieval import Library
 from retrieval.store import DAMAGED, FILES, MANIFEST, MAPPED, POINTER, TEXTS
-from tests.conftest import ROOT, SHIPPED_CORPUS, article
+from tests.conftest import ROOT, SHIPPED_CORPUS, article, saved_place
 
 EVAL_CORPUS = ROOT / "tests" / "fixtures" / "eval" / "corpus"
 QUESTIONS = (
@@ -110,9 +110,10 @@ def cache(pristine: Path, tmp_path: Path) -> Path:
 
 
 def saved_file(cache: Path, name: str) -> Path:
+    place = saved_place(cache)
     if name == POINTER:
-        return cache / POINTER
-    return cache / (cache / POINTER).read_text().split()[0] / name
+        return place / POINTER
+    return place / (place / POINTER).read_text().split()[0] / name
 
 
 def same_answers(library: Library, fresh: Library) -> None:
@@ -269,11 +270,12 @@ def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
     monkeypatch.setattr(os, "replace", recording_replace)
     cache = tmp_path / "index"
     Library.load(corpus, index_dir=cache)
-    switch = events.index(("replace", str(cache / POINTER)))
+    place = saved_place(cache)
+    switch = events.index(("replace", str(place / POINTER)))
     flushed = {path for kind, path in events[:switch] if kind == "fsync"}
     build = saved_file(cache, MANIFEST).parent
-    assert {str(path) for path in build.iterdir()} | {str(build), str(cache / f".{POINTER}.tmp")} <= flushed
-    assert events[switch + 1 :] == [("fsync", str(cache))]  # the rename itself
+    assert {str(path) for path in build.iterdir()} | {str(build), str(place / f".{POINTER}.tmp")} <= flushed
+    assert events[switch + 1 :] == [("fsync", str(place))]  # the rename itself
 
 
 @pytest.mark.parametrize("name", [f"{name}.npy" for name in MAPPED])

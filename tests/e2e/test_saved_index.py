@@ -9,13 +9,15 @@ import pytest
 
 from retrieval import folder as folder_module
 from retrieval.store import DAMAGED, POINTER, TEXTS
+from tests.conftest import saved_place
 from tests.e2e.conftest import ADMIN, StartBot, wait_for_log
 
 QUESTION = "Who negotiated with Abramovich?"
 
 
 def current_build(index_dir: Path) -> Path:
-    return index_dir / (index_dir / POINTER).read_text().split()[0]
+    place = saved_place(index_dir)
+    return place / (place / POINTER).read_text().split()[0]
 
 
 @pytest.mark.parametrize("how", ["truncate", "edit"])
@@ -83,7 +85,7 @@ async def test_an_edit_in_place_before_a_start_is_served_once_the_background_che
     await wait_for_log(caplog, "corpus changed since it was saved", timeout=120)
     assert "Berezovsky" in (await bot.ask("Who negotiated with Berezovsky?")).params["text"]
     assert "Abramovich" not in (await bot.ask("Who negotiated with Abramovich?")).params["text"]
-    assert bot.application.bot_data["state"].library.is_current_in(bot.settings.index_dir)
+    assert bot.application.bot_data["state"].library.is_current()
 
 
 async def test_an_unchanged_corpus_is_checked_in_the_background_and_kept(

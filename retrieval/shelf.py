@@ -1,0 +1,135 @@
+"""The index folder as a shelf: one saved index per corpus folder, so that none evicts another.
+
+Each corpus folder's saved index (see `store`) lives in a folder of its own below the
+index folder, named after the corpus folder and keyed by a hash of its resolved path
+(`.newsbot-index/corpus-3f1c0a9e5b7d2c44/`). So the bot's corpus, `newsbot eval` on an
+evaluation corpus and `newsbot ask --corpus` elsewhere each keep their index, and going
+back to a corpus reuses it. A build with other options than the defaults (an
+evaluation's `--k1` or `--plain`) has a second place of its corpus (`...-custom`), so it
+never evicts the default build either.
+
+Each place holds a `corpus` file naming the resolved corpus path it is for. After a
+build, the places of corpus folders that no longer exist are removed (`prune`); nothing
+else below the index folder is ever removed. An index folder of the earlier layout, one
+saved index at its top, has that index moved to its corpus's place on first use
+(`adopt_top_level`), so an upgrade does not build it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+from . import store
+
+__all__ = ["adopt_top_level", "claim", "place", "prune"]
+
+logger = logging.getLogger(__name__)
+
+MARKER = "corpus"
+"""In each place: the resolved path of its corpus folder, one line."""
+CUSTOM = "-custom"
+_UNREADABLE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def place(index_dir: Path, corpus: Path, custom: bool = False) -> Path:
+    """Where the saved index of `corpus` lives below `index_dir` (with other options than the
+    defaults if `custom`): the folder's name, then a hash of its resolved path."""
+    resolved = os.path.realpath(corpus)
+    key = xxhash.xxh3_64_hexdigest(os.fsencode(resolved))
+    name = _UNREADABLE.sub("_", os.path.basename(resolved))[:40].strip("._") or "root"
+    return index_dir / f"{name}-{key}{CUSTOM if custom else ''}"
+
+
+def claim(folder: Path, corpus: Path) -> None:
+    """Make a place and name its corpus in it, before anything is saved there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    named = os.fsencode(os.path.realpath(corpus)) + b"\n"
+    marker = folder / MARKER
+    try:
+        if marker.read_bytes() == named:
+            return
+    except OSError:
+        pass
+    temporary = folder / f".{MARKER}.tmp"
+    temporary.write_bytes(named)
+    os.replace(temporary, marker)
+
+
+def prune(index_dir: Path, keep: Path) -> list[str]:
+    """Remove the saved indexes of corpus folders that no longer exist; their paths, for a log line.
+
+    Only places this module made are looked at: a folder whose `corpus` file names a path
+    that leads back to that very folder.
+    """
+    removed: list[str] = []
+    try:
+        folders = [folder for folder in index_dir.iterdir() if folder != keep and folder.is_dir()]
+    except OSError:
+        return removed
+    for folder in folders:
+        try:
+            corpus = Path(os.fsdecode((folder / MARKER).read_bytes().rstrip(b"\n")))
+            if folder not in (place(index_dir, corpus), place(index_dir, corpus, custom=True)):
+                continue
+            if corpus.exists():
+                continue
+        except OSError:  # no marker, or its folder cannot be looked at: not ours to judge
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(str(corpus))
+    return removed
+
+
+def adopt_top_level(index_dir: Path, default_options: dict[str, Any]) -> None:
+    """Move a saved index of the earlier layout (its pointer at the top of `index_dir`) to its
+    corpus's place, if it was built with `default_options`; remove it otherwise.
+
+    The build folder moves first and the pointer last, each with one rename: a stop in
+    between leaves a place without a pointer, which the next start builds, as without an
+    index; never a pointer to half a build.
+    """
+    build = store.current_build(index_dir)
+    if build is None:
+        return
+    pointer, checked, built = index_dir / store.POINTER, index_dir / store.CHECKED, index_dir / build
+    target = _top_level_place(index_dir, built, default_options)
+    try:
+        if target is None:
+            for path in (pointer, checked):
+                path.unlink(missing_ok=True)
+            shutil.rmtree(built, ignore_errors=True)
+            logger.info("removed the saved index at the top of %s: it could not be moved", index_dir)
+            return
+        os.rename(built, target / build)
+        if checked.exists():
+            os.replace(checked, target / store.CHECKED)
+        os.replace(pointer, target / store.POINTER)
+    except OSError as error:  # another process moved it first, or the folder is read-only
+        logger.info("could not move the saved index at the top of %s: %s", index_dir, error)
+        return
+    logger.info("moved the saved index at the top of %s to %s", index_dir, target)
+
+
+def _top_level_place(index_dir: Path, built: Path, default_options: dict[str, Any]) -> Path | None:
+    """The place, claimed, for a build of the earlier layout; None if it has no use: it was
+    built with other options, its manifest is unreadable, or its corpus has a saved index."""
+    try:
+        manifest = json.loads((built / store.MANIFEST).read_bytes())
+        if manifest["options"] != default_options:
+            return None
+        corpus = Path(manifest["corpus"])
+        target = place(index_dir, corpus)
+        if store.current_build(target) is not None:
+            return None
+        claim(target, corpus)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return target

@@ -1,0 +1,120 @@
+"""One saved index per corpus folder: switching folders, or evaluating elsewhere, evicts nothing."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval import Library, LibraryOptions, shelf
+from retrieval.store import CHECKED, POINTER, current_build
+from tests.conftest import SHIPPED_CORPUS, article
+
+
+def memory_mapped(library: Library) -> bool:
+    return isinstance(library.index.doc_ids, np.memmap)
+
+
+def corpus(tmp_path: Path, name: str, words: str) -> Path:
+    root = tmp_path / name
+    root.mkdir(parents=True)
+    (root / "a.txt").write_text(article("2024-05-01", f"{words} headline", f"A story about {words}."))
+    (root / "b.txt").write_text(article("2024-05-02", "Other news", "Rain over the harbour."))
+    return root
+
+
+def test_each_corpus_folder_keeps_its_own_saved_index(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    first, second = corpus(tmp_path, "first", "ferries"), corpus(tmp_path, "second", "glaciers")
+    built = Library.load(first, index_dir=index)
+    Library.load(second, index_dir=index)
+    again = Library.load(first, index_dir=index)  # after the other folder: still its own, as saved
+    assert memory_mapped(again) and again.build == built.build and again.is_current()
+    assert again.search("ferries").hits and not again.search("glaciers").hits
+    assert memory_mapped(Library.load(second, index_dir=index))
+    assert Library.open_current(first, index, check="folders") is not None  # as `newsbot run` starts
+
+
+def test_a_build_with_other_options_never_evicts_the_default_one(tmp_path: Path) -> None:
+    index, root = tmp_path / "index", corpus(tmp_path, "news", "ferries")
+    default = Library.load(root, index_dir=index)
+    for options in (LibraryOptions(min_chars=50), LibraryOptions(plain=True)):  # as `newsbot eval` may
+        assert not memory_mapped(Library.load(root, options, index_dir=index))
+    kept = Library.open_current(root, index)
+    assert kept is not None and kept.build == default.build
+    assert LibraryOptions(lexical_only=True).record() == LibraryOptions().record()  # the bot's either way
+
+
+def test_a_place_is_named_after_its_folder_and_keyed_by_the_resolved_path(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    news = corpus(tmp_path, "news", "ferries")
+    (tmp_path / "link").symlink_to(news)
+    assert shelf.place(index, tmp_path / "link") == shelf.place(index, news)  # one folder, one index
+    assert shelf.place(index, news).name.startswith("news-")
+    assert shelf.place(index, news, custom=True).name.endswith("-custom")
+    other = corpus(tmp_path / "elsewhere", "news", "ferries")  # the same name in another place
+    assert shelf.place(index, other) != shelf.place(index, news)
+    assert shelf.place(index, Path("/")).name.startswith("root-")
+    odd = tmp_path / "Новини 2024 ⁄ архів"
+    assert shelf.place(index, odd).name.startswith("2024-")  # only portable characters in the name
+
+
+def test_indexes_of_folders_that_are_gone_are_removed_after_a_build(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="retrieval")
+    index = tmp_path / "index"
+    kept, gone, later = (corpus(tmp_path, name, name) for name in ("kept", "gone", "later"))
+    for root in (kept, gone):
+        Library.load(root, index_dir=index)
+    Library.load(gone, LibraryOptions(min_chars=50), index_dir=index)
+    foreign = index / "notes"  # not made by newsbot: left alone, whatever it holds
+    foreign.mkdir()
+    (foreign / "corpus").write_text(str(tmp_path / "nowhere"))
+    shutil.rmtree(gone)
+    Library.load(later, index_dir=index)
+    assert not shelf.place(index, gone).exists() and not shelf.place(index, gone, custom=True).exists()
+    assert shelf.place(index, kept).exists() and foreign.exists()
+    assert f"removed the saved index of {gone.resolve()}: that folder no longer exists" in caplog.text
+    assert memory_mapped(Library.load(kept, index_dir=index))
+
+
+def test_a_saved_index_of_the_earlier_layout_is_moved_to_its_place_not_built_again(tmp_path: Path) -> None:
+    index, root = tmp_path / "index", corpus(tmp_path, "news", "ferries")
+    built = Library.load(root, index_dir=index)
+    place = shelf.place(index, root)
+    for name in (POINTER, CHECKED, str(built.build)):  # as the earlier layout saved it: at the top
+        (place / name).rename(index / name)
+    shutil.rmtree(place)
+    opened = Library.open_current(root, index, check="folders")  # as the upgraded bot starts
+    assert opened is not None and opened.build == built.build
+    assert opened.search("ferries").hits
+    assert current_build(index) is None and current_build(place) == built.build
+
+
+@pytest.mark.parametrize("why", ["other-options", "already-placed"])
+def test_a_saved_index_of_the_earlier_layout_of_no_use_is_removed(tmp_path: Path, why: str) -> None:
+    index, root = tmp_path / "index", corpus(tmp_path, "news", "ferries")
+    options = LibraryOptions(min_chars=50) if why == "other-options" else LibraryOptions()
+    old = Library.load(root, options, index_dir=index)
+    place = shelf.place(index, root, custom=why == "other-options")
+    for name in (POINTER, str(old.build)):
+        (place / name).rename(index / name)
+    if why == "already-placed":
+        Library.load(root, index_dir=tmp_path / "elsewhere")
+        shutil.copytree(shelf.place(tmp_path / "elsewhere", root), place, dirs_exist_ok=True)
+    library = Library.load(root, index_dir=index)
+    assert library.search("ferries").hits
+    assert current_build(index) is None and not (index / str(old.build)).exists()
+
+
+def test_the_shipped_corpus_and_an_evaluation_corpus_share_an_index_folder(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    bot = Library.load(SHIPPED_CORPUS, index_dir=index)
+    Library.load(Path(__file__).parent / "fixtures" / "eval" / "corpus", index_dir=index)
+    assert sorted(path.name.rsplit("-", 1)[0] for path in index.iterdir()) == ["corpus", "corpus"]
+    reopened = Library.open_current(SHIPPED_CORPUS, index, check="folders")
+    assert reopened is not None and reopened.build == bot.build
