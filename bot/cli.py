@@ -1,6 +1,10 @@
 """`newsbot`: ask, stats and run over the same library the bot serves.
 
-Exit codes: 0 found, 1 nothing found, 2 bad usage or an unreadable corpus.
+Exit codes: 0 found, 1 nothing found, 2 bad usage or an unreadable corpus, 130 stopped
+with Ctrl-C, 141 when whatever read the output stopped reading (`newsbot ask ... | head`):
+the codes a shell gives a command ended by SIGINT or SIGPIPE, without a traceback.
+A build, `eval` and `fetch` show a bar on stderr when it is a terminal, log lines
+otherwise (see `progress`).
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import resource
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +28,7 @@ from retrieval import (
     Library,
     LibraryOptions,
     LoadProblem,
+    MissingCorpusError,
     format_event_date,
     matched_spans,
 )
@@ -31,6 +38,7 @@ from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from retrieval.rerank import RerankOptions
 from retrieval.snippets import snippet_span
 
+from . import progress
 from .feed_cli import add_feed_commands
 from .reloading import reload_library
 from .render import by_article
@@ -38,6 +46,8 @@ from .settings import Settings, SettingsError, load_settings
 from .statedb import StateError
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 DEFAULT_BM25 = BM25Params()
 DEFAULT_OPTIONS = LibraryOptions()
 DEFAULT_RERANK = RerankOptions()
@@ -51,10 +61,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        return int(args.command(args, settings))
+        if args.command is run_command:  # the bot sets up its own logging, and stops on Ctrl-C
+            return int(args.command(args, settings))
+        with progress.console_logging("WARNING", progress_lines=not progress.on_terminal()):
+            code = int(args.command(args, settings))
+            sys.stdout.flush()  # a closed pipe is found here, not at exit
+        return code
+    except MissingCorpusError as error:
+        print(f"newsbot: {error}; {_corpus_hint(args, settings)}", file=sys.stderr)
+        return EXIT_USAGE
     except (SettingsError, CorpusError, StateError) as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _output_to_devnull()
+        return EXIT_BROKEN_PIPE
+
+
+def _corpus_hint(args: argparse.Namespace, settings: Settings) -> str:
+    """How to point at a corpus folder, and where the one that is missing was named."""
+    if getattr(args, "corpus", None) is not None:
+        where = "this one was given with --corpus"
+    elif "corpus_dir" in settings.model_fields_set:
+        where = "this one is set by CORPUS_DIR"
+    else:
+        where = "without either, it is corpus/ in the current folder"
+    return f"point at your articles with --corpus DIR, or CORPUS_DIR=DIR in .env or the environment ({where})"
+
+
+def _output_to_devnull() -> None:
+    """Let the exit flush stdout and stderr into /dev/null: whoever read them has gone."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, AttributeError):  # no such stream, or not a file (a test's capture)
+            continue
+    os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -193,7 +238,9 @@ def _parser() -> argparse.ArgumentParser:
         help="also report questions whose newest gold article is more than D days older than the "
         f"question (default {GUARD_DAYS})",
     )
-    evaluate.add_argument("--progress", action="store_true", help="show progress even when not on a terminal")
+    evaluate.add_argument(
+        "--progress", action="store_true", help="draw the progress bar even when stderr is not a terminal"
+    )
     evaluate.set_defaults(command=eval_command)
 
     run = command("run", "start the Telegram bot (long polling, or webhooks with --webhook)")
@@ -217,10 +264,14 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD") from None
 
 
-def _library(args: argparse.Namespace, settings: Settings) -> Library:
-    lexical_only = settings.lexical_only or getattr(args, "lexical_only", False)
-    options = LibraryOptions(lexical_only=lexical_only)
-    return Library.load(args.corpus or settings.corpus_dir, options, index_dir=settings.index_dir)
+def _library(args: argparse.Namespace, settings: Settings, options: LibraryOptions | None = None) -> Library:
+    """The library of the corpus named, from its saved index; a build shows how far it is."""
+    if options is None:
+        options = LibraryOptions(lexical_only=settings.lexical_only or getattr(args, "lexical_only", False))
+    with progress.meter("indexing", "file") as shown:
+        return Library.load(
+            args.corpus or settings.corpus_dir, options, index_dir=settings.index_dir, progress=shown
+        )
 
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -306,22 +357,20 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as error:
         raise SettingsError(str(error)) from None
-    library = Library.load(args.corpus or settings.corpus_dir, options, index_dir=settings.index_dir)
-    show = args.progress or sys.stderr.isatty()
+    library = _library(args, settings, options)
     rankings: list[list[Ranked]] = []
     records = []
     later = 0
-    for number, question in enumerate(questions, start=1):
-        now = question.question_date if args.as_of else None
-        hits = library.search(question.question, k=10, per_article=args.per_article or None, now=now).hits
-        asked = question.question_date
-        later += sum(1 for hit in hits if asked and hit.article.date > asked)
-        rankings.append([Ranked(hit.article.id, hit.passage.text) for hit in hits])
-        records.append({"qid": question.qid, "hits": [hit_record(hit) for hit in hits]})
-        if show and (number % 50 == 0 or number == len(questions)):
-            print(f"\r{number}/{len(questions)} questions", end="", file=sys.stderr, flush=True)
-    if show:
-        print(file=sys.stderr)
+    with progress.meter("eval", "question", bar=args.progress or None) as shown:
+        shown.update(0, len(questions))
+        for number, question in enumerate(questions, start=1):
+            now = question.question_date if args.as_of else None
+            hits = library.search(question.question, k=10, per_article=args.per_article or None, now=now).hits
+            asked = question.question_date
+            later += sum(1 for hit in hits if asked and hit.article.date > asked)
+            rankings.append([Ranked(hit.article.id, hit.passage.text) for hit in hits])
+            records.append({"qid": question.qid, "hits": [hit_record(hit) for hit in hits]})
+            shown.update(number, len(questions), finished=number == len(questions))
     if args.hits_out:
         args.hits_out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
     print(format_report(evaluate(questions, rankings), len(questions)))

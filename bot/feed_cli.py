@@ -16,9 +16,9 @@ from typing import Any
 from .feed_render import feed_health
 from .feeds import FeedParseError
 from .fetching import FetchError
-from .ingest import add_feed, check_feed, fetch_round, options_from
+from .ingest import RoundReport, add_feed, check_feed, fetch_round, options_from
 from .links import LinkError
-from .logs import configure_logging
+from .progress import counted, meter
 from .settings import Settings
 from .statedb import open_state
 
@@ -117,9 +117,14 @@ def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one round and print what it saved; problems are logged to stderr, one a line."""
-    configure_logging(settings.log_level, [])  # each problem is logged to stderr as it happens
-    report = asyncio.run(fetch_round(options_from(settings, args.corpus)))
+    """Run one round and print what it saved; problems are logged to stderr, one a line, as
+    they happen, and how many feeds are done shows as a bar on a terminal (log lines otherwise)."""
+    with meter("fetch", "feed") as shown:
+
+        def feeds_done(done: int, total: int, report: RoundReport) -> None:
+            shown.update(done, total, counted(len(report.saved), "new article"), finished=done == total)
+
+        report = asyncio.run(fetch_round(options_from(settings, args.corpus), feeds_done))
     for path in report.saved:
         print(f"saved {path}")
     print(report.summary())

@@ -26,6 +26,7 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,17 +157,34 @@ def options_from(settings: Settings, corpus_dir: Path | None = None) -> IngestOp
     return IngestOptions(corpus_dir or settings.corpus_dir, settings.state_dir, fetch)
 
 
-async def fetch_round(options: IngestOptions) -> RoundReport:
-    """Poll every feed once and save what is new; never raises for a feed's or an item's fault."""
+async def fetch_round(
+    options: IngestOptions, progress: Callable[[int, int, RoundReport], None] | None = None
+) -> RoundReport:
+    """Poll every feed once and save what is new; never raises for a feed's or an item's fault.
+
+    `progress` hears how many feeds of how many are done, with the report so far: at the
+    start, then as each feed is done.
+    """
     started = time.monotonic()
     report = RoundReport()
     db = open_state(options.state_dir)
     try:
         feeds = db.feeds()
         report.feeds = len(feeds)
+        done = 0
+
+        async def read(feed: FeedRow) -> None:
+            nonlocal done
+            await ingest.feed(feed)
+            done += 1
+            if progress is not None:
+                progress(done, len(feeds), report)
+
+        if progress is not None:
+            progress(0, len(feeds), report)
         async with Fetcher(options.fetch) as fetcher:
             ingest = _Ingest(db, fetcher, options.corpus_dir, report)
-            await asyncio.gather(*(ingest.feed(feed) for feed in feeds))
+            await asyncio.gather(*map(read, feeds))
     finally:
         db.close()
     report.seconds = time.monotonic() - started
@@ -412,7 +430,10 @@ def main(argv: list[str]) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if _stdin_is_a_pipe():  # started by the bot: stop when it stops
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
-    report = asyncio.run(fetch_round(IngestOptions.from_json(argv[0])))
+    try:
+        report = asyncio.run(fetch_round(IngestOptions.from_json(argv[0])))
+    except KeyboardInterrupt:  # Ctrl-C in the bot's terminal: the bot stops, and says so
+        return 130
     print(report.to_json())
     return 0
 

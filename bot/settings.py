@@ -17,6 +17,10 @@ from .fetching import DEFAULT_USER_AGENT
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 
+ADMIN_IDS_HELP = (
+    "write numeric Telegram user ids (not @usernames) as 1,2,3; to find yours, message @userinfobot, "
+    "or send /reload to this bot and its log says 'refused /reload from user <your id>'"
+)
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -78,7 +82,11 @@ class Settings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+            parts = [part for part in value.replace(" ", "").split(",") if part]
+            named = [part for part in parts if not part.isdecimal()]
+            if named:
+                raise ValueError(f"{named[0]!r} is not a user id: {ADMIN_IDS_HELP}")
+            return frozenset(int(part) for part in parts)
         if isinstance(value, int):
             return frozenset({value})
         return value
@@ -131,5 +139,6 @@ def describe_error(error: ValueError) -> str:
     lines = []
     for detail in details():
         name = "_".join(str(part) for part in detail["loc"]).upper() or "settings"
-        lines.append(f"{name}: {detail['msg']} (got {str(detail.get('input'))[:60]!r})")
+        message = detail["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message} (got {str(detail.get('input'))[:60]!r})")
     return "; ".join(lines)

@@ -60,6 +60,7 @@ async def test_feeds_add_list_fetch_remove(site: Newsroom, tmp_path: Path) -> No
     assert code == 0
     assert "1 feeds (0 unchanged): 2 new articles, 0 duplicates skipped, 0 problems" in out
     assert out.count("saved feeds/daily-wire/2024-05-03-story-") == 2
+    assert "fetch: started, 1 feed" in err and "fetch: done, 1 feed: 2 new articles in " in err  # no terminal
     assert len(list((tmp_path / "corpus" / "feeds" / "daily-wire").glob("*.md"))) == 2
     code, out, _ = await newsbot(tmp_path, "feeds", "list")
     assert code == 0

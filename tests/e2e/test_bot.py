@@ -273,6 +273,20 @@ async def test_admin_reload_finds_a_new_article(start_bot: StartBot) -> None:
     assert "India <b>won</b> the <b>chess</b> <b>olympiad</b> in Budapest." in after
 
 
+async def test_a_reloads_build_is_told_in_the_bots_log_as_it_goes(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    (bot.corpus / "chess.txt").write_text(article("2024-10-24", "Chess", "India won the chess olympiad."))
+    assert "Corpus reloaded" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    told = [r.getMessage() for r in caplog.records if r.name in ("bot.handlers", "retrieval.progress")]
+    asked = next(n for n, line in enumerate(told) if line.startswith("reload of "))
+    progress = told[asked + 1 : -1]  # from the indexing child, as it went
+    assert progress[0] == "build: started, 2 files"
+    assert progress[-1].startswith("build: done, 2 files: 2 articles, 3 passages in ")
+    assert told[-1].startswith("reloaded: ")
+
+
 async def test_non_admin_reload_is_refused_and_logged(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -81,6 +81,9 @@ async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path
         await api.stop()
     assert process.returncode == 0
     log = stderr.decode()
+    # the first start built the index in a child process, whose progress the bot logged
+    assert "INFO retrieval.progress: build: started, 1 file\n" in log
+    assert "INFO retrieval.progress: build: done, 1 file: 1 article, 2 passages in " in log
     assert "sendMessage" in log  # DEBUG logging was on ...
     assert TOKEN not in log and TOKEN.split(":")[1] not in log  # ... and still no token
 

@@ -1,0 +1,305 @@
+"""The command line as a terminal user meets it: a bar or log lines on stderr, Ctrl-C, `| head`.
+
+Every case runs the installed `newsbot` (or `python -m retrieval`) as a real process, and
+waits on what it says or does (a line on stderr, a connection), never on the clock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.statedb import open_state
+from retrieval import Library
+from tests.conftest import ROOT, SHIPPED_CORPUS, WriteCorpus, article
+
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+EVAL_CORPUS = ROOT / "tests" / "fixtures" / "eval" / "corpus"
+EVAL_QUESTIONS = ROOT / "tests" / "fixtures" / "eval" / "questions.jsonl"
+INTERRUPTED, BROKEN_PIPE = 130, 141
+
+
+def environment(**values: str) -> dict[str, str]:
+    """This process's environment (INDEX_DIR and STATE_DIR in the test's folder), no corpus setting."""
+    kept = {k: v for k, v in os.environ.items() if k not in ("CORPUS_DIR", "TELEGRAM_BOT_TOKEN", "ADMIN_IDS")}
+    return {**kept, **values}
+
+
+def quiet(stderr: str) -> bool:
+    """Nothing a user should not see: no traceback, no complaint about a lost stream."""
+    return not any(word in stderr for word in ("Traceback", "Exception ignored", "BrokenPipeError"))
+
+
+def archive(write_corpus: WriteCorpus, files: int = 3000) -> Path:
+    """A corpus that takes seconds to build, over worker processes."""
+    filler = "Weather report number {n} with rain and wind over the harbour. " * 60
+    return write_corpus(
+        {f"f{n:04d}.txt": article("2024-01-01", f"Filler {n}", filler.format(n=n)) for n in range(files)}
+    )
+
+
+# --- stdout read by a program that stops reading ---------------------------------------
+
+
+def test_ask_into_a_pipe_closed_early_exits_quietly_with_sigpipes_status() -> None:
+    process = subprocess.Popen(
+        [NEWSBOT, "ask", "Who negotiated with Abramovich?", "--corpus", str(SHIPPED_CORPUS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the answer is written
+    stderr = process.stderr.read()
+    assert process.wait() == BROKEN_PIPE  # as `seq 100000 | head -1` leaves seq
+    assert quiet(stderr), stderr
+
+
+def test_a_long_listing_piped_into_head_exits_quietly(write_corpus: WriteCorpus) -> None:
+    root = write_corpus({"good.txt": article("2024-01-01", "Good", "Fine text.")})
+    (root / "junk.jsonl").write_text("\n".join("{broken" for _ in range(5000)))  # 5,000 problem lines
+    Library.load(root, index_dir=os.environ["INDEX_DIR"])  # built before: only the listing is timed
+    newsbot = subprocess.Popen(
+        [NEWSBOT, "stats", "--corpus", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(),
+    )
+    head = subprocess.Popen(["head", "-2"], stdin=newsbot.stdout, stdout=subprocess.PIPE)
+    assert newsbot.stdout is not None and newsbot.stderr is not None
+    newsbot.stdout.close()  # head alone reads it: its exit breaks the pipe
+    shown, _ = head.communicate()
+    stderr = newsbot.stderr.read().decode()
+    assert newsbot.wait() == BROKEN_PIPE  # the listing is far larger than a pipe holds
+    assert shown.decode().splitlines() == ["files       2", "articles    1"]
+    assert quiet(stderr), stderr
+
+
+# --- Ctrl-C ---------------------------------------------------------------------------------
+
+
+def interrupted_when(command: list[str], heard: str, **run: object) -> tuple[int, str, list[int]]:
+    """Run `command` in a session of its own, send SIGINT to its process group (as Ctrl-C in a
+    terminal does) once stderr says `heard`; its exit code, its stderr, and the build workers
+    it had then."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env=environment(),
+        **run,  # type: ignore[call-overload]
+    )
+    assert process.stderr is not None
+    said, workers = [], []
+    for line in process.stderr:
+        said.append(line)
+        if heard in line:
+            workers = [pid for pid, argv in children_of(process.pid).items() if b"retrieval.indexing" in argv]
+            os.killpg(process.pid, signal.SIGINT)
+            break
+    said.append(process.stderr.read())
+    return process.wait(), "".join(said), workers
+
+
+def children_of(pid: int) -> dict[int, bytes]:
+    """The child processes of `pid`, with their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("command", ["ask", "indexer"])
+def test_ctrl_c_during_a_build_exits_130_without_a_traceback(
+    write_corpus: WriteCorpus, tmp_path: Path, command: str
+) -> None:
+    root, index = archive(write_corpus), tmp_path / "index"
+    argv = {
+        "ask": [NEWSBOT, "ask", "harbour wind", "--corpus", str(root)],
+        "indexer": [sys.executable, "-m", "retrieval", str(root), str(index)],
+    }[command]
+    # the first chunk's line: the workers are at work on the others
+    code, stderr, workers = interrupted_when(argv, "of 3,000 files (", cwd=tmp_path)
+    assert code == INTERRUPTED
+    assert quiet(stderr), stderr
+    assert "build: done" not in stderr and len(workers) == 2  # stopped mid-build, over two workers ...
+    assert not any(alive(pid) for pid in workers)  # ... which the build stopped as it stopped
+    searched = index if command == "indexer" else Path(os.environ["INDEX_DIR"])
+    assert not list(searched.rglob("current")) and not list(searched.rglob("build-*"))  # nothing half-made
+
+
+def test_ctrl_c_during_eval_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    lines = EVAL_QUESTIONS.read_text().splitlines()
+    many = tmp_path / "many.jsonl"
+    copies = ({**json.loads(lines[n % len(lines)]), "qid": f"q{n}"} for n in range(20_000))
+    many.write_text("".join(json.dumps(copy) + "\n" for copy in copies))
+    code, stderr, _ = interrupted_when(
+        [NEWSBOT, "eval", str(many), "--corpus", str(EVAL_CORPUS)], "eval: started"
+    )
+    assert code == INTERRUPTED
+    assert quiet(stderr), stderr
+    assert "eval: done" not in stderr
+
+
+def test_ctrl_c_during_a_feed_round_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes the connection, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml"
+        db = open_state(Path(os.environ["STATE_DIR"]))
+        db.add_feed(url, "silent", "Silent")
+        db.close()
+        process = subprocess.Popen(
+            [NEWSBOT, "fetch", "--corpus", str(tmp_path / "corpus")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env=environment(FEED_TIMEOUT="600"),
+        )
+        silent.settimeout(120)  # a safety net only: the wait ends when the round connects
+        connection, _ = silent.accept()
+        with connection:
+            os.killpg(process.pid, signal.SIGINT)
+            assert process.stderr is not None
+            stderr = process.stderr.read()
+            code = process.wait()
+    assert code == INTERRUPTED
+    assert quiet(stderr), stderr
+    assert "fetch: started, 1 feed" in stderr
+
+
+# --- a bar on a terminal, log lines anywhere else ---------------------------------------
+
+
+def on_a_terminal(command: list[str]) -> tuple[int, str, str]:
+    """Run `command` with stderr on a pseudo-terminal 100 columns wide; exit code, stdout and
+    what the terminal received."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    received: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the last writer closed the terminal
+                return
+            if not data:
+                return
+            received.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        process = subprocess.run(
+            command, stdout=subprocess.PIPE, stderr=follower, text=True, env=environment()
+        )
+    finally:
+        os.close(follower)
+        reader.join()
+        os.close(leader)
+    return process.returncode, process.stdout, b"".join(received).decode(errors="replace")
+
+
+def test_a_terminal_shows_bars_for_the_build_and_the_evaluation() -> None:
+    code, out, screen = on_a_terminal([NEWSBOT, "eval", str(EVAL_QUESTIONS), "--corpus", str(EVAL_CORPUS)])
+    assert code == 0 and out.startswith("9 questions")
+    assert "indexing: 100%|" in screen and "7/7" in screen and "7 articles, 8 passages" in screen
+    assert "eval: 100%|" in screen and "9/9" in screen
+    assert "\r" in screen  # drawn in place
+    assert "INFO" not in screen  # no log lines beside the bars
+
+
+def test_anywhere_else_the_build_and_evaluation_write_log_lines_with_counts() -> None:
+    done = subprocess.run(
+        [NEWSBOT, "eval", str(EVAL_QUESTIONS), "--corpus", str(EVAL_CORPUS)],
+        capture_output=True,
+        text=True,
+        env=environment(),
+    )
+    assert done.returncode == 0
+    lines = done.stderr.splitlines()
+    assert "INFO bot.progress: build: started, 7 files" in lines[0]
+    assert any("build: done, 7 files: 7 articles, 8 passages in " in line for line in lines)
+    assert any("eval: started, 9 questions" in line for line in lines)
+    assert "eval: done, 9 questions in " in lines[-1]
+    assert "\r" not in done.stderr
+
+
+# --- one saved index per corpus folder -------------------------------------------------------
+
+
+def test_eval_elsewhere_leaves_the_bots_index_in_place_and_reused(capsys: pytest.CaptureFixture[str]) -> None:
+    index = Path(os.environ["INDEX_DIR"])
+    bot = Library.load(SHIPPED_CORPUS, index_dir=index)  # as `newsbot run` saved it
+    assert main(["eval", str(EVAL_QUESTIONS), "--corpus", str(EVAL_CORPUS)]) == 0
+    assert main(["eval", str(EVAL_QUESTIONS), "--corpus", str(SHIPPED_CORPUS), "--k1", "1.2"]) == 0
+    capsys.readouterr()
+    kept = Library.open_current(SHIPPED_CORPUS, index, check="folders")  # as the bot's next start
+    assert kept is not None and kept.build == bot.build
+    assert main(["ask", "Abramovich", "--corpus", str(SHIPPED_CORPUS)]) == 0
+    assert "build: " not in capsys.readouterr().err  # served as saved: nothing built again
+
+
+# --- words for a wrong setting -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["ask", "q", "--corpus", "gone"], {}, "this one was given with --corpus"),
+        (["stats"], {"CORPUS_DIR": "gone"}, "this one is set by CORPUS_DIR"),
+        (["timeline"], {}, "without either, it is corpus/ in the current folder"),
+    ],
+)
+def test_a_missing_corpus_folder_says_how_to_point_at_one(
+    tmp_path: Path, argv: list[str], env: dict[str, str], named: str
+) -> None:
+    done = subprocess.run(
+        [NEWSBOT, *argv], capture_output=True, text=True, cwd=tmp_path, env=environment(**env)
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("newsbot: corpus folder ") and "does not exist" in line
+    assert "point at your articles with --corpus DIR, or CORPUS_DIR=DIR in .env" in line and named in line
+
+
+@pytest.mark.parametrize("value", ["@alice", "42,@bob", "alice"])
+def test_admin_ids_by_name_asks_for_numbers_and_says_how_to_find_yours(tmp_path: Path, value: str) -> None:
+    done = subprocess.run(
+        [NEWSBOT, "stats", "--corpus", str(SHIPPED_CORPUS)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment(ADMIN_IDS=value),
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"newsbot: ADMIN_IDS: '{value.split(',')[-1]}' is not a user id: write numeric")
+    assert "@userinfobot" in line and "'refused /reload from user <your id>'" in line
