@@ -45,8 +45,9 @@ class BuildStep:
 
 
 class ProgressLog:
-    """Log lines for a job counted in `unit`s: at its start, every `every` of the way or
-    `seconds` (at the pace of its steps), and at its end.
+    """Log lines for a job counted in `unit`s: at its start, each time it enters another of
+    `parts` equal parts of the way or `seconds` after the last line (at the pace of its
+    steps), and at its end.
 
     Called with a `BuildStep`, it logs a build's steps; `update` serves any other job.
     """
@@ -56,26 +57,27 @@ class ProgressLog:
         what: str = "build",
         unit: str = "file",
         log: logging.Logger = logger,
-        every: float = 0.1,
+        parts: int = 10,
         seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.what, self.unit, self.log = what, unit, log
-        self.every, self.seconds, self.clock = every, seconds, clock
+        self.parts, self.seconds, self.clock = parts, seconds, clock
         self._started: float | None = None
         self._last_time = 0.0
-        self._last_share = 0.0
+        self._last_part = 0
 
     def __call__(self, step: BuildStep) -> None:
         self.what = step.kind
         self.update(step.done, step.total, step.counts() if step.done else "", step.finished)
 
     def update(self, done: int, total: int, counts: str = "", finished: bool = False) -> None:
-        """Log the job's start on its first call, its end when `finished`, and as due between."""
+        """Log the job's start on its first call (or with `done` 0), its end when `finished`, and
+        as due between."""
         now = self.clock()
-        if self._started is None:
+        if self._started is None or (done == 0 and not finished):  # another job, or one begun again
             self._started = self._last_time = now
-            self._last_share = 0.0
+            self._last_part = 0
             self.log.info("%s: started, %s", self.what, counted(total, self.unit))
         elapsed = now - self._started
         if finished:
@@ -83,16 +85,16 @@ class ProgressLog:
             tail = f": {counts}" if counts else ""
             self.log.info("%s: done, %s%s in %.1f s", self.what, counted(done, self.unit), tail, elapsed)
             return
-        share = done / total if total else 1.0
-        if done and (share - self._last_share >= self.every or now - self._last_time >= self.seconds):
-            self._last_time, self._last_share = now, share
+        part = done * self.parts // total if total else self.parts  # in whole numbers: 0.3 - 0.2 < 0.1
+        if done and (part > self._last_part or now - self._last_time >= self.seconds):
+            self._last_time, self._last_part = now, part
             tail = f", {counts}" if counts else ""
             self.log.info(
                 "%s: %s of %s (%d%%)%s, %.0f s",
                 self.what,
                 f"{done:,}",
                 counted(total, self.unit),
-                int(100 * share),
+                100 * done // total if total else 100,
                 tail,
                 elapsed,
             )

@@ -45,6 +45,35 @@ class Clock:
                 "build: 3 of 100 files (3%), 62 s",
             ],
         ),
+        # every tenth is told, although 0.3 - 0.2 < 0.1 in floating point
+        (
+            [(0, 0), (10, 1), (20, 2), (30, 3)],
+            [
+                "build: started, 100 files",
+                "build: 10 of 100 files (10%), 1 s",
+                "build: 20 of 100 files (20%), 2 s",
+                "build: 30 of 100 files (30%), 3 s",
+            ],
+        ),
+        # a step that skips a tenth is told once
+        (
+            [(0, 0), (15, 1), (35, 2)],
+            [
+                "build: started, 100 files",
+                "build: 15 of 100 files (15%), 1 s",
+                "build: 35 of 100 files (35%), 2 s",
+            ],
+        ),
+        # a job begun again (an update that turned into a build) is told from its new start
+        (
+            [(0, 0), (50, 1), (0, 2), (100, 5, True)],
+            [
+                "build: started, 100 files",
+                "build: 50 of 100 files (50%), 1 s",
+                "build: started, 100 files",
+                "build: done, 100 files in 3.0 s",
+            ],
+        ),
         # the end is always told, with the time it took
         ([(0, 0), (100, 7.5, True)], ["build: started, 100 files", "build: done, 100 files in 7.5 s"]),
     ],
