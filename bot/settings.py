@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     """Bot API endpoint; point it at a self-hosted Bot API server (or a test server)."""
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path(".newsbot-index")
-    """Where the built index is saved and memory-mapped from on the next start."""
+    """Where the built indexes are saved, one per corpus folder, and memory-mapped from on the next start."""
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     """Telegram user ids allowed to run /reload, written `1,2,3`."""
     top_k: int = Field(3, ge=1, le=10)
