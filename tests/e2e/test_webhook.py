@@ -82,10 +82,12 @@ async def webhook_bot(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Web
         assert registered.params["url"] == url
         bot = WebhookBot(process, api, url, unused_tcp_port, registered.params.get("secret_token", ""))
         await listening(unused_tcp_port)
+        # the search code compiles in the background as the bot starts: tests measure after it
+        started = await read_until(process, "search code compiled")
         yield bot
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
-        log = stderr.decode()
+        log = started + stderr.decode()
         assert process.returncode == 0
         assert SECRET_HALF.lower() not in log.lower()
         assert not bot.secret or bot.secret not in log  # the generated secret is redacted like the token
@@ -163,6 +165,18 @@ async def raw_post(port: int, secret: str | None, content_length: int | None, bo
         return b""
     finally:
         writer.close()
+
+
+async def read_until(process: asyncio.subprocess.Process, text: str) -> str:
+    """The process's log up to and including the first line holding `text`."""
+    assert process.stderr is not None
+    lines: list[str] = []
+    while not lines or text not in lines[-1]:
+        line = await asyncio.wait_for(process.stderr.readline(), 120)
+        if not line:
+            raise AssertionError(f"the bot ended its log before {text!r}:\n{''.join(lines)}")
+        lines.append(line.decode())
+    return "".join(lines)
 
 
 async def listening(port: int) -> None:
