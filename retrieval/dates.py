@@ -86,7 +86,9 @@ _FUTURE_CUE = re.compile(
 
 _DIGIT = re.compile(r"\d")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_ASCII_BREAKS = str.maketrans({mark: " " for mark in string.punctuation if mark != "'"})
+# Marks that no word holds (`_WORD` joins words only by apostrophes): ASCII punctuation,
+# and the quotes, dashes and ellipsis of typeset news.
+_BREAKS = str.maketrans({mark: " " for mark in string.punctuation + "“”‘«»„‚‹›—–…·•" if mark != "'"})
 _DATE_WORDS = frozenset({*_MONTHS, *_WEEKDAYS, "today", "yesterday", "last", *dates_uk_ru.DATE_WORDS})
 
 
@@ -95,14 +97,19 @@ def might_hold_date(text: str) -> bool:
 
     Every pattern needs a digit or one of a few words; a set lookup of the lower-cased
     words is several times faster than one case-insensitive alternation over the text.
-    The words are `_WORD`'s, found twice as fast: cut at spaces and at ASCII punctuation
-    (which no word holds) by `str.split`, which leaves most of them whole; only the few
-    pieces holding other characters are cut by the pattern.
+    The words are `_WORD`'s, found twice as fast: cut at spaces and at punctuation (which
+    no word holds) by `str.split`, which leaves most of them whole; only the few pieces
+    holding other characters (an apostrophe, a symbol) are cut by the pattern, and only
+    when there are any. Digits are looked for in the same pieces, and only when they hold
+    something other than letters: most paragraphs are letters alone.
     """
-    if _DIGIT.search(text) is not None:
-        return True
-    pieces = dates_uk_ru.key(text).translate(_ASCII_BREAKS).split()
+    pieces = dates_uk_ru.key(text).translate(_BREAKS).split()
     if not _DATE_WORDS.isdisjoint(pieces):
+        return True
+    letters = "".join(pieces)  # the text's every character but blanks and punctuation
+    if letters.isalpha():  # every piece a whole word, all looked up already
+        return False
+    if _DIGIT.search(letters) is not None:
         return True
     return any(not _DATE_WORDS.isdisjoint(_WORD.findall(piece)) for piece in pieces if not piece.isalpha())
 

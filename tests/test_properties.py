@@ -240,7 +240,7 @@ DATE_WORD_TEXT = st.lists(
     st.one_of(
         st.sampled_from(sorted(dates._DATE_WORDS)),
         st.sampled_from(["May's", "п'ятниця", "mid-March", "«березня»", "jan_x", "MONDAY", "вчора."]),
-        st.text(alphabet="'’ʼ-_.,;«»—…\u0301²½ \u00a0\u2028\t\nxyzабв", max_size=6),
+        st.text(alphabet="'’ʼ-_.,;«»—…“”‘„·\u0301²½ \u00a0\u2028\t\nxyzабв", max_size=6),
     ),
     max_size=30,
 ).map("".join)
