@@ -4,15 +4,20 @@ Using the very same function on both sides is what makes `negotiations` in an ar
 meet `negotiate` in a question, and `U.S.` in an article meet `US` in a question. Each
 distinct surface word is normalised, stop-word checked and stemmed once, then served
 from a cache: news vocabulary is Zipfian, so after the first few thousand passages almost
-every word is a cache hit. Cyrillic words go to `languages` (Ukrainian and Russian); the
-few that read differently in each language are read as the text they stand in is.
+every word is a cache hit. A second cache holds the terms of whole pieces of text
+between blanks (`talks,`, `U.S.-led`), so that most of a text is read by splitting it at
+blanks and one lookup a piece, without the word pattern. Cyrillic words go to `languages`
+(Ukrainian and Russian); the few that read differently in each language are read as the
+text they stand in is.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections.abc import Iterator
+from itertools import chain
 
 import Stemmer
 
@@ -67,6 +72,10 @@ _russian: dict[str, str] = {}
 _tell_russian: set[str] = set()
 _tell_ukrainian: set[str] = set()
 """Words that show their text's language (see `languages.Reading.tells`)."""
+_PIECES_LIMIT = 1_000_000
+_pieces: dict[str, tuple[str, ...]] = {}
+"""Text between blanks -> its terms, stop words left out; only pieces none of whose words
+reads two ways or tells a text's language, so that their terms are the same in any text."""
 
 
 def term(word: str) -> str:
@@ -88,7 +97,7 @@ def term(word: str) -> str:
 def _forget() -> None:
     """Empty the caches, which `analyze` does when they are full, between texts: the words
     of a text must all be known when `_reads_russian` weighs them."""
-    for kept in (_cache, _russian, _tell_russian, _tell_ukrainian):
+    for kept in (_cache, _russian, _tell_russian, _tell_ukrainian, _pieces):
         kept.clear()
 
 
@@ -129,9 +138,47 @@ def _is_capital_name(word: str) -> bool:
 
 
 def analyze(text: str) -> list[str]:
-    """Return the index terms of a text, in order, stop words left out."""
+    """Return the index terms of a text, in order, stop words left out.
+
+    No word spans a blank, and a blank ends a number as the end of a text does, so the
+    words of a text are those of its pieces between blanks, in turn: each piece's terms
+    are looked up, and only a piece seen for the first time is cut into words. A text with
+    a word that reads two ways or tells its language is read word by word.
+    """
     if len(_cache) >= _CACHE_LIMIT:
         _forget()
+    pieces = text.split()
+    found: list[tuple[str, ...] | None] = list(map(_pieces.get, pieces))
+    for position in _missing(found):
+        found[position] = _piece_terms(pieces[position])
+        if found[position] is None:
+            return _analyze_words(text)
+    return list(chain.from_iterable(found))  # type: ignore[arg-type]  # no None is left
+
+
+def _missing(found: list[tuple[str, ...] | None]) -> Iterator[int]:
+    """The positions of the pieces not cached yet, found at the speed of C (`list.index`)."""
+    position = -1
+    with contextlib.suppress(ValueError):
+        while True:
+            position = found.index(None, position + 1)
+            yield position
+
+
+def _piece_terms(piece: str) -> tuple[str, ...] | None:
+    """A piece's terms, cached; None when one of its words reads as its text does."""
+    words = _TOKEN.findall(piece)
+    terms = tuple(filter(None, map(term, words)))  # first, so that `_russian` and the tells know them
+    if not (_russian.keys().isdisjoint(words) and _tell_russian.isdisjoint(words)):
+        return None
+    if len(_pieces) >= _PIECES_LIMIT:
+        _pieces.clear()
+    _pieces[piece] = terms
+    return terms
+
+
+def _analyze_words(text: str) -> list[str]:
+    """`analyze` word by word, for a text whose words may read as Russian."""
     words = _TOKEN.findall(text)
     cached = _cache.get  # a hit without a call of `term`: nearly every word after the first passages
     terms = [found if (found := cached(word)) is not None else term(word) for word in words]

@@ -1,6 +1,8 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from retrieval import analyze, matched_spans
+from retrieval import analyze, analyzer, matched_spans
 
 
 @pytest.mark.parametrize(
@@ -66,3 +68,27 @@ def test_matched_spans_point_at_surface_words() -> None:
 def test_mixed_scripts_and_control_characters_do_not_crash() -> None:
     text = "\u200f\u200dمرحبا 👩‍👩‍👧 \x00 \ud800 Zelenskyy\u200b"
     assert "zelenskyy" in analyze(text)
+
+
+# Words of every kind the analyzer treats apart, and the blanks and marks between them.
+_WORDS = (
+    "talks The US us U.S. WHO Ukraine's Ukraine’s 400,000 3.5 1.5x 1990s G7 cafe\u0301 ＦＵＬＬ "
+    "full-scale марте мосту Что Що переговори переговоры Київ в з п'ятниця 🙂"
+)
+ANALYZER_WORDS = st.sampled_from([*_WORDS.split(), ""])
+ANALYZER_GLUE = st.sampled_from(
+    [" ", "  ", "\n\n", "\t", "\u00a0", "\u2028", "\x1c", ",", ".", "-", "'", "’", "?", ""]
+)
+
+
+@given(st.lists(st.lists(st.tuples(ANALYZER_WORDS, ANALYZER_GLUE), max_size=12), min_size=1, max_size=6))
+def test_reading_pieces_between_blanks_gives_the_terms_of_reading_word_by_word(
+    texts: list[list[tuple[str, str]]],
+) -> None:
+    """Texts read in turn, so that pieces are found both cached and new, and the caches are
+    emptied on the way: piece by piece or word by word, the terms are the same."""
+    for number, pairs in enumerate(texts):
+        if number == 3:
+            analyzer._forget()
+        text = "".join(word + glue for word, glue in pairs)
+        assert analyze(text) == analyzer._analyze_words(text)
