@@ -92,7 +92,8 @@ class Embedder:
         out = np.zeros((len(texts), self.dims), dtype=np.float16)
         for start in range(0, len(texts), _BATCH):
             chunk = list(texts[start : start + _BATCH])
-            encodings = self.tokenizer.encode_batch(chunk, add_special_tokens=False)
+            # the word pieces alone: their offsets in the text, never used, cost a third of the time
+            encodings = self.tokenizer.encode_batch_fast(chunk, add_special_tokens=False)
             out[start : start + len(chunk)] = self._pool([encoding.ids for encoding in encodings])
         return out
 

@@ -147,3 +147,14 @@ def test_an_articles_vector_does_not_depend_on_the_others_embedded_with_it() -> 
     alone = np.stack([embedder().embed([text])[0] for text in texts])
     assert np.array_equal(together, alone)  # so an update's vectors equal a full build's
     assert not np.array_equal(together[0], together[1])
+
+
+def test_vectors_are_the_mean_of_the_word_pieces_the_tokenizer_gives_with_offsets() -> None:
+    """Word pieces are taken without their offsets, which must not change which pieces they are."""
+    texts = ["Умєров провів переговори з Абрамовичем", "U.S.-led talks, 400,000 tonnes 🙂", "", "  a\n\nb  "]
+    model = embedder()
+    for text, vector in zip(texts, model.embed(texts), strict=True):
+        pieces = model.tokenizer.encode(text, add_special_tokens=False).ids
+        mean = model.table[pieces].astype(np.float32).mean(axis=0) if pieces else np.zeros(model.dims)
+        norm = np.linalg.norm(mean)
+        assert np.allclose(vector, mean / (norm or 1), atol=2e-3)
