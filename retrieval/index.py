@@ -156,24 +156,19 @@ class BM25Index:
         vocabulary = dict(self.vocabulary)
         token_ids, lengths = _token_ids(documents, vocabulary)
         added = BM25Index.from_token_ids(token_ids, lengths, list(vocabulary), self.params)
-        doc_ids, term_freqs = np.asarray(self.doc_ids), np.asarray(self.term_freqs)
-        if keep.all():
-            kept_docs, kept_freqs, kept_offsets = doc_ids, term_freqs, np.asarray(self.offsets)
-        else:
-            still = keep[doc_ids]
-            running = np.zeros(len(still) + 1, dtype=np.int64)
-            np.cumsum(still, out=running[1:])
-            renumber = (np.cumsum(keep, dtype=np.int64) - 1).astype(np.int32)
-            kept_docs, kept_freqs = renumber[doc_ids[still]], term_freqs[still]
-            kept_offsets = running[self.offsets]
+        old_offsets, old_docs, old_freqs = (np.asarray(part) for part in self._postings[:3])
+        still = None if keep.all() else keep[old_docs]
+        kept_offsets = old_offsets if still is None else _kept_offsets(old_offsets, still)
         # Each term's row: its kept postings, then the new documents' (ids after the kept ones).
-        kept_offsets = np.r_[kept_offsets, np.full(len(vocabulary) - len(self.vocabulary), kept_offsets[-1])]
-        new_counts = np.diff(added.offsets)
-        row_ends = np.repeat(kept_offsets[1:], new_counts)
-        doc_ids = np.insert(kept_docs, row_ends, added.doc_ids + int(keep.sum()))
-        wide = np.promote_types(kept_freqs.dtype, added.term_freqs.dtype)
-        term_freqs = _narrowed(np.insert(kept_freqs.astype(wide), row_ends, added.term_freqs))
+        grown = len(vocabulary) - len(self.vocabulary)
+        old_offsets = np.r_[old_offsets, np.full(grown, old_offsets[-1])]
+        kept_offsets = np.r_[kept_offsets, np.full(grown, kept_offsets[-1])]
         offsets = kept_offsets + added.offsets
+        rows = _Rows(old_offsets, still, added.offsets, int(offsets[-1]))
+        renumber = None if still is None else (np.cumsum(keep, dtype=np.int64) - 1).astype(np.int32)
+        doc_ids = rows.merged(old_docs, renumber, added.doc_ids + int(keep.sum()), np.dtype(np.int32))
+        wide = np.promote_types(old_freqs.dtype, added.term_freqs.dtype)
+        term_freqs = _narrowed(rows.merged(old_freqs, None, added.term_freqs, wide))
         used = np.diff(offsets) > 0  # a term only removed documents held would skew Okapi's mean idf
         names = list(vocabulary)
         return BM25Index(
@@ -351,8 +346,61 @@ def _narrowed(term_freqs: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
     largest = int(term_freqs.max()) if len(term_freqs) else 0
     for kind in (np.uint8, np.uint16):
         if largest <= np.iinfo(kind).max:
-            return term_freqs.astype(kind)
-    return term_freqs.astype(np.int32)
+            return term_freqs.astype(kind, copy=False)
+    return term_freqs.astype(np.int32, copy=False)
+
+
+MERGE_BLOCK = 1 << 22
+"""Postings moved at a time when an update merges rows: the temporaries of a block, not of the index."""
+
+
+def _kept_offsets(offsets: npt.NDArray[np.int64], still: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Row offsets once the postings not `still` held are dropped."""
+    counts = np.zeros(len(offsets) - 1, dtype=np.int64)
+    filled = offsets[:-1] < offsets[1:]  # `reduceat` sums an empty row as its next value
+    counts[filled] = np.add.reduceat(still, offsets[:-1][filled], dtype=np.int64)
+    kept = np.zeros(len(offsets), dtype=np.int64)
+    np.cumsum(counts, out=kept[1:])
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """How an update merges postings: each term's kept old postings, then its added ones."""
+
+    old_offsets: npt.NDArray[np.int64]
+    still: npt.NDArray[np.bool_] | None
+    """Which old postings are kept (None: all)."""
+    added_offsets: npt.NDArray[np.int64]
+    size: int
+
+    def merged(
+        self,
+        old: npt.NDArray[Any],
+        renumber: npt.NDArray[Any] | None,
+        added: npt.NDArray[Any],
+        dtype: np.dtype[Any],
+    ) -> npt.NDArray[Any]:
+        """One array of the merged rows, written in place: between two rows that gain
+        postings, the old ones move as one run, a block at a time, so that no temporary
+        is as large as the index (as `np.insert` and a mask over every posting would be)."""
+        out = np.empty(self.size, dtype=dtype)
+        gaining = np.flatnonzero(np.diff(self.added_offsets))
+        ends = self.old_offsets[gaining + 1].tolist()
+        starts, stops = self.added_offsets[gaining].tolist(), self.added_offsets[gaining + 1].tolist()
+        written = read = 0
+        for end, start, stop in zip([*ends, len(old)], [*starts, 0], [*stops, 0], strict=True):
+            for block in range(read, end, MERGE_BLOCK):
+                values = old[block : min(block + MERGE_BLOCK, end)]
+                if self.still is not None:
+                    values = values[self.still[block : min(block + MERGE_BLOCK, end)]]
+                if renumber is not None:
+                    values = renumber[values]
+                out[written : written + len(values)] = values
+                written += len(values)
+            out[written : written + stop - start] = added[start:stop]
+            written, read = written + stop - start, end
+        return out
 
 
 def _frozen(values: npt.ArrayLike, dtype: type[np.generic]) -> npt.NDArray[Any]:

@@ -278,3 +278,24 @@ def test_an_updated_index_scores_like_rank_bm25_over_the_kept_and_new_documents(
         ids, scores = updated.score(query)
         np.testing.assert_allclose(scores, oracle.get_scores(query)[ids], rtol=0, atol=1e-9)
         assert ids.tolist() == [i for i, doc in enumerate(remaining) if set(doc) & set(query)]
+
+
+@pytest.mark.parametrize("block", [3, 1 << 22])
+def test_an_update_gives_each_term_the_postings_of_a_build_from_scratch(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """Rows are merged a block at a time (3: every run cut in many blocks), with documents
+    removed or not, words only removed documents held, and words new in the update."""
+    monkeypatch.setattr("retrieval.index.MERGE_BLOCK", block)
+    documents, _ = generated_corpus(400)
+    documents[7] = ["gone-with-the-document"] * 300  # the widest frequency leaves
+    added, _ = generated_corpus(60, seed=3)
+    added[5] = ["brand-new"] * 2
+    for keep in (np.ones(len(documents), dtype=bool), np.arange(len(documents)) % 5 != 2):
+        updated = BM25Index.build(documents).updated(keep, added)
+        scratch = BM25Index.build([doc for doc, kept in zip(documents, keep, strict=True) if kept] + added)
+        assert updated.vocabulary.keys() == scratch.vocabulary.keys()
+        assert updated.term_freqs.dtype == scratch.term_freqs.dtype
+        for term in scratch.vocabulary:
+            for mine, theirs in zip(updated.postings(term), scratch.postings(term), strict=True):
+                np.testing.assert_array_equal(mine, theirs)
