@@ -378,8 +378,8 @@ class Library:
             events,
             Timeline.from_events(events),
             self.options,
-            np.r_[self.article_vectors[kept], indexing.article_vectors(added, self.options)].astype(
-                np.float16
+            np.concatenate(
+                (self.article_vectors[kept], indexing.article_vectors(added, self.options)), dtype=np.float16
             ),
         ), loaded.prints
 
