@@ -12,6 +12,7 @@ import array
 import functools
 import itertools
 import math
+import mmap
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -167,8 +168,10 @@ class BM25Index:
         rows = _Rows(old_offsets, still, added.offsets, int(offsets[-1]))
         renumber = None if still is None else (np.cumsum(keep, dtype=np.int64) - 1).astype(np.int32)
         doc_ids = rows.merged(old_docs, renumber, added.doc_ids + int(keep.sum()), np.dtype(np.int32))
+        _release(old_docs)
         wide = np.promote_types(old_freqs.dtype, added.term_freqs.dtype)
         term_freqs = _narrowed(rows.merged(old_freqs, None, added.term_freqs, wide))
+        _release(old_freqs)
         used = np.diff(offsets) > 0  # a term only removed documents held would skew Okapi's mean idf
         names = list(vocabulary)
         return BM25Index(
@@ -401,6 +404,17 @@ class _Rows:
             out[written : written + stop - start] = added[start:stop]
             written, read = written + stop - start, end
         return out
+
+
+def _release(array: npt.NDArray[Any]) -> None:
+    """Let go of the pages of a memory-mapped array read through once (an update's old
+    postings): they count in this process's resident memory, as much as the file is large,
+    until they are released. They stay in the page cache, and the array stays readable."""
+    base: Any = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    if base is not None and hasattr(mmap, "MADV_DONTNEED"):
+        base.madvise(mmap.MADV_DONTNEED)
 
 
 def _frozen(values: npt.ArrayLike, dtype: type[np.generic]) -> npt.NDArray[Any]:

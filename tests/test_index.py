@@ -12,6 +12,7 @@ from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 from retrieval import BM25Index, BM25Params
 from retrieval.index import Ranking
+from retrieval.index import _release as release
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -299,3 +300,25 @@ def test_an_update_gives_each_term_the_postings_of_a_build_from_scratch(
         for term in scratch.vocabulary:
             for mine, theirs in zip(updated.postings(term), scratch.postings(term), strict=True):
                 np.testing.assert_array_equal(mine, theirs)
+
+
+def resident_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_an_updates_old_postings_leave_resident_memory_once_read_and_stay_readable(tmp_path: Path) -> None:
+    """A saved index's postings are read through once by an update; as many pages of a
+    million passages' file would otherwise count in the process's memory."""
+    values = np.arange(16 << 20, dtype=np.int32)  # 64 MB
+    np.save(tmp_path / "doc_ids.npy", values)
+    mapped = np.asarray(np.load(tmp_path / "doc_ids.npy", mmap_mode="r")).view()
+    before = resident_bytes()
+    assert int(mapped.sum(dtype=np.int64)) == int(values.sum(dtype=np.int64))  # every page read
+    read = resident_bytes()
+    release(mapped)
+    assert read - before > 48 << 20
+    assert read - resident_bytes() > 48 << 20
+    np.testing.assert_array_equal(mapped[::4096], values[::4096])
