@@ -409,7 +409,8 @@ class _Rows:
 def _release(array: npt.NDArray[Any]) -> None:
     """Let go of the pages of a memory-mapped array read through once (an update's old
     postings): they count in this process's resident memory, as much as the file is large,
-    until they are released. They stay in the page cache, and the array stays readable."""
+    until they are released. They stay in the page cache, and the array stays readable.
+    The saved index is mapped read-only; a copy-on-write map would lose what was written."""
     base: Any = array
     while base is not None and not isinstance(base, mmap.mmap):
         base = getattr(base, "base", None)
