@@ -527,7 +527,8 @@ class Library:
         owner = self.passages.owner
         for doc, score, row in zip(picked.tolist(), scores.tolist(), holding.tolist(), strict=True):
             try:
-                passage, article = self.passages[doc], self.articles[owner[doc]]
+                article = self.articles[owner[doc]]
+                passage = self.passages.in_article(doc, article)
             except IndexFileError:  # its saved text is damaged and its file changed since: not shown
                 continue
             yield Hit(
@@ -540,10 +541,7 @@ class Library:
     def query_terms(self, question: str) -> tuple[str, ...]:
         """The terms a question is scored on: analyzed, then bounded to the most selective."""
         words = question if self.options.plain else topical(question)
-        return most_selective(self.options.terms(words), self._doc_freq, self.options.max_terms)
-
-    def _doc_freq(self, term: str) -> int:
-        return len(self.index.postings(term)[0])
+        return most_selective(self.options.terms(words), self.index.doc_freq, self.options.max_terms)
 
     def _rerank(
         self,

@@ -140,7 +140,11 @@ class PassageTable(_Table[Passage]):
         return len(self.owner)
 
     def _item(self, number: int) -> Passage:
-        article = self.articles[int(self.owner[number])]
+        return self.in_article(number, self.articles[int(self.owner[number])])
+
+    def in_article(self, number: int, article: Article) -> Passage:
+        """Passage `number`, cut from its `article` made already: a hit needs both, and
+        making an article reads and decodes its body."""
         start, end = (int(x) for x in self.spans[number])
         return Passage(article.id, int(self.positions[number]), start, end, article.text[start:end])
 
