@@ -100,7 +100,7 @@ def topic_terms(library: Library, words: str) -> tuple[str, ...]:
 def scored_terms(library: Library, terms: Sequence[str]) -> tuple[str, ...]:
     """The terms a topic is scored on: its `max_terms` most selective, as for a question."""
     index = library.index
-    return most_selective(terms, lambda term: len(index.postings(term)[0]), library.options.max_terms)
+    return most_selective(terms, index.doc_freq, library.options.max_terms)
 
 
 def relevance(

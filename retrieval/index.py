@@ -104,8 +104,8 @@ class BM25Index:
         self.term_freqs = _frozen(term_freqs, np.asarray(term_freqs).dtype.type)
         self.doc_lengths = _frozen(doc_lengths, np.int32)
         self.size = len(doc_lengths)
-        doc_freqs = np.diff(offsets).astype(np.float64)
-        self.idf = _idf(params, doc_freqs, self.size)
+        self._doc_freqs = np.asarray(np.diff(self.offsets))
+        self.idf = _idf(params, self._doc_freqs.astype(np.float64), self.size)
         self._average = float(self.doc_lengths.sum(dtype=np.int64)) / self.size if self.size else 1.0
         self._postings = (self.offsets, self.doc_ids, self.term_freqs, self.doc_lengths)
         self._term_maxima = np.full(len(vocabulary), np.nan)
@@ -234,6 +234,12 @@ class BM25Index:
             empty = np.empty(0, dtype=np.int32)
             return empty, empty
         return self._row(row)
+
+    def doc_freq(self, term: str) -> int:
+        """How many documents hold `term`: read from an array in memory, as a question asks it
+        of each of its terms (a pasted article, of hundreds) before any is scored."""
+        row = self.vocabulary.get(term)
+        return 0 if row is None else int(self._doc_freqs[row])
 
     def _row(self, row: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
         start, end = self.offsets[row], self.offsets[row + 1]
