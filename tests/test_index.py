@@ -125,7 +125,7 @@ def test_pruned_top_k_equals_exhaustive_scoring(
         # short questions of rare words, news-length ones, and long ones of frequent words
         length = [3, 10, 200][trial % 3]
         query = rng.choices(vocabulary[: 50 if length == 200 else 2000], k=length) + documents[1][:2]
-        k = rng.choice([1, 5, 10, 40])
+        k = rng.choice([1, 5, 10, 40, 200])  # 200: the candidates of the second ranking stage
         ranking = rankings[trial % len(rankings)]
         ids, scores = index.top(query, k, ranking)
         expected = exhaustive_top(index, query, k, ranking)
