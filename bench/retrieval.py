@@ -56,8 +56,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval import Library, analyze, load_corpus, split_passages  # noqa: E402
+from retrieval import Library, LibraryOptions, analyze, load_corpus, split_passages  # noqa: E402
 from retrieval.analyzer import STOP_WORDS, term  # noqa: E402
+from retrieval.indexing import article_vectors  # noqa: E402
 
 VOCABULARY = 200_000
 KINDS = ("short", "news", "long", "worst")
@@ -176,6 +177,10 @@ class Newsbot(Engine):
     def __init__(self, corpus: Path, work: Path, questions: dict[str, list[str]]) -> None:
         super().__init__(corpus, work, questions)
         self.library = Library.load(corpus, index_dir=work / "newsbot-index")
+        # the same saved index, ranked by words alone (LEXICAL_ONLY): no second stage
+        self.lexical = Library.load(
+            corpus, LibraryOptions(lexical_only=True), index_dir=work / "newsbot-index"
+        )
         self.now = dt.date.fromordinal(int(self.library.articles.ordinals.max()) + 1)
 
     def top(self, tokens: list[str]) -> tuple[list[int], list[float]]:
@@ -187,6 +192,9 @@ class Newsbot(Engine):
         started = time.process_time()
         self.library.search(self.questions[kind][number], k=5, now=self.now)
         answer["search_ms"] = (time.process_time() - started) * 1000
+        started = time.process_time()
+        self.lexical.search(self.questions[kind][number], k=5, now=self.now)
+        answer["lexical_ms"] = (time.process_time() - started) * 1000
         ids, scores = self.library.index.score(self.tokens[kind][number])
         best = np.lexsort((ids, -scores))[:K]  # exhaustive: ties to the lower passage number
         answer["exact"] = ids[best].tolist() == answer["ids"] and scores[best].tolist() == answer["scores"]
@@ -302,7 +310,13 @@ def build_newsbot(corpus: Path, work: Path) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     library = Library.load(corpus, index_dir=work / "newsbot-index")
     built = {"build_s": time.perf_counter() - started, "build_cpu_s": time.process_time() - cpu}
-    print(json.dumps({**built, **memory(), "passages": len(library.passages)}), flush=True)
+    built.update(memory(), passages=len(library.passages))
+    # what the article vectors (the meaning signal) cost of that build, embedded again on their own
+    started = time.perf_counter()
+    for first in range(0, len(library.articles), 10_000):
+        article_vectors(library.articles[first : first + 10_000], library.options)
+    built["vectors_s"] = time.perf_counter() - started
+    print(json.dumps(built), flush=True)
 
 
 # ---------------------------------------------------------------- the parent
@@ -364,7 +378,7 @@ def run_size(
         questions = make_questions(language, count, seed + 2)
         questions_file = scratch / "questions.json"
         questions_file.write_text(json.dumps(questions))
-        results: dict[str, Any] = {"size": size, "engines": {}}
+        results: dict[str, Any] = {"size": size, "engines": {}, "load": [load_average()]}
         if "newsbot" in engines:  # the build, in a process of its own as the bot does it
             builder = Child("--build-newsbot", str(corpus), str(scratch))
             results["newsbot_build"] = builder.request()
@@ -391,6 +405,7 @@ def run_size(
             print(f"{label(size)}: {kind} done", file=sys.stderr)
         for name, child in children.items():
             results["engines"][name]["end"] = child.finish()
+        results["load"].append(load_average())
         results["table"] = summarise(answers, engines)
         results["disk_mb"] = {
             name: sum(p.stat().st_size for p in (scratch / folder).rglob("*") if p.is_file()) / 2**20
@@ -411,6 +426,9 @@ def summarise(answers: dict[str, dict[str, list[dict[str, Any]]]], engines: list
             row: dict[str, Any] = {"p50": p50, "p99": p99, "n": len(replies)}
             if name == "newsbot":
                 row["search_p50"], row["search_p99"] = percentiles([reply["search_ms"] for reply in replies])
+                row["lexical_p50"], row["lexical_p99"] = percentiles(
+                    [reply["lexical_ms"] for reply in replies]
+                )
                 row["exact"] = f"{sum(reply['exact'] for reply in replies)}/{len(replies)}"
             elif name == "rank-bm25" and ours:
                 agreed = sum(
@@ -427,9 +445,29 @@ def summarise(answers: dict[str, dict[str, list[dict[str, Any]]]], engines: list
     return table
 
 
+def machine() -> str:
+    """The CPU model, cores, memory and Python, as the figures depend on them."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), ""
+    )
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cores = f"{os.cpu_count()} cores, {memory_gb:.0f} GB"
+    return f"{model or os.uname().machine}, {cores}, Python {sys.version.split()[0]}"
+
+
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages: how busy the machine was with other work."""
+    return " / ".join(f"{load:.1f}" for load in os.getloadavg())
+
+
 def print_results(all_results: list[dict[str, Any]]) -> None:
-    machine = f"{os.cpu_count()} cores, {os.uname().machine}, Python {sys.version.split()[0]}"
-    print(f"\nCPU ms per question, p50 / p99, top {K}; {machine}")
+    print(f"\nCPU ms per question, p50 / p99, top {K}; {machine()}")
+    for results in all_results:
+        print(
+            f"{label(results['size'])}: load average (1 / 5 / 15 min) {results['load'][0]} at the start,"
+            f" {results['load'][1]} at the end"
+        )
     print("| passages | engine | build | peak memory | " + " | ".join(KINDS) + " | check |")
     print("| --- | --- | --- | --- | " + " | ".join("---" for _ in KINDS) + " | --- |")
     for results in all_results:
@@ -441,6 +479,14 @@ def print_results(all_results: list[dict[str, Any]]) -> None:
                 cells = [f"{row['search_p50']:.2f} / {row['search_p99']:.2f}" if row else "" for row in rows]
                 print(
                     f"| {size} | newsbot `Library.search` | | | " + " | ".join(cells) + " | k=5, end to end |"
+                )
+                cells = [
+                    f"{row['lexical_p50']:.2f} / {row['lexical_p99']:.2f}" if row else "" for row in rows
+                ]
+                vectors = results["newsbot_build"]["vectors_s"]
+                print(
+                    f"| {size} | newsbot `Library.search`, LEXICAL_ONLY | of the build: article vectors"
+                    f" {vectors:.1f} s | | " + " | ".join(cells) + " | k=5, words alone |"
                 )
         disk = ", ".join(f"{name} {mb:,.0f} MB" for name, mb in results.get("disk_mb", {}).items())
         print(f"| {size} | index on disk: {disk} |" + " |" * (len(KINDS) + 3))
