@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from retrieval.warmup import compile_search
 
@@ -22,6 +23,12 @@ WriteCorpus = Callable[[dict[str, str | bytes]], Path]
 T = TypeVar("T")
 CHILD_MEMORY = 4 << 30
 """How much more memory than its parent a child of `finishes` may take: ample for a test."""
+
+
+settings.register_profile("busy-machine", deadline=None)
+settings.load_profile("busy-machine")
+"""No wall-clock deadline per example: a busy machine, or a first Cyrillic word loading the
+Ukrainian dictionary (seconds), would fail a property that holds."""
 
 
 LOCAL_NETWORKS = ("127.0.0.0/8", "::1")
