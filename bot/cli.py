@@ -201,6 +201,14 @@ def _parser() -> argparse.ArgumentParser:
         help=f"weight of the question-article cosine, 0 for none (default {DEFAULT_RERANK.semantic_weight})",
     )
     evaluate.add_argument(
+        "--coverage-weight",
+        type=float,
+        default=DEFAULT_RERANK.coverage_weight,
+        metavar="W",
+        help="weight of the share of the question's words its article holds, 0 for none "
+        f"(default {DEFAULT_RERANK.coverage_weight})",
+    )
+    evaluate.add_argument(
         "--semantic-dims", type=int, choices=[64, 128, 256], default=DEFAULT_OPTIONS.semantic_dims
     )
     evaluate.add_argument(
@@ -345,6 +353,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
             lexical_only=args.lexical_only,
             rerank=RerankOptions(
                 semantic_weight=args.semantic_weight,
+                coverage_weight=args.coverage_weight,
                 cue_weight=args.recency_weight if args.recency != "off" else 0.0,
                 cue_days=args.recency_days,
                 recency_weight=args.prior_weight if args.recency != "off" else 0.0,

@@ -33,7 +33,7 @@ from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from .progress import BuildStep
 from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
-from .rerank import EVENT_KEY, CorpusSignals, RerankOptions, rerank
+from .rerank import EVENT_KEY, CorpusSignals, QueryTerm, RerankOptions, rerank
 from .semantic import DEFAULT_DIMS, embedder, model_name
 from .stories import fold_same_story, same_story_by
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
@@ -494,7 +494,7 @@ class Library:
             doc_ids, scores = self.index.top(terms, limit, Ranking(self.passage_recency, until=until))
             if not len(doc_ids):
                 return SearchResult((), terms, "no passage contains any of its words")
-            doc_ids, scores = self._rerank(question, doc_ids, scores, now, 4 * k)
+            doc_ids, scores = self._rerank(question, terms, doc_ids, scores, now, 4 * k)
             chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
             picked, scores = doc_ids[chosen], scores[chosen]
         else:
@@ -546,6 +546,7 @@ class Library:
     def _rerank(
         self,
         question: str,
+        terms: Sequence[str],
         doc_ids: npt.NDArray[np.int32],
         scores: npt.NDArray[np.float64],
         now: dt.date | None,
@@ -553,8 +554,14 @@ class Library:
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
         """The second stage (`rerank`): meaning, the period the question names, recency."""
         signals = CorpusSignals(
-            self.passages.owner, self.articles.ordinals, self.article_vectors, self._event_keys
+            self.passages.owner,
+            self.articles.ordinals,
+            self.article_vectors,
+            self._event_keys,
+            self._article_bounds,
         )
+        vocabulary, idf = self.index.vocabulary, self.index.idf
+        known = [t for t in sorted(set(terms)) if t in vocabulary]
         dims = self.article_vectors.shape[1]
         return rerank(
             question,
@@ -565,6 +572,7 @@ class Library:
             now,
             lambda: embedder(dims).embed_one(topical(question)),
             keep,
+            [QueryTerm(self.index.postings(t)[0], float(idf[vocabulary[t]])) for t in known],
         )
 
     def _event_keys(self) -> npt.NDArray[np.int64]:
@@ -578,6 +586,17 @@ class Library:
             keys = np.sort(columns["article"].astype(np.int64) * EVENT_KEY + columns["date"])
             self._derived["event_keys"] = keys
         return np.asarray(keys)
+
+    def _article_bounds(self) -> npt.NDArray[np.int64]:
+        """Where each article's run of passages starts, and where the last one ends; made once.
+
+        Passages are numbered article by article, in every build and update.
+        """
+        bounds = self._derived.get("article_bounds")
+        if bounds is None:
+            bounds = np.searchsorted(self.passages.owner, np.arange(len(self.articles) + 1)).astype(np.int64)
+            self._derived["article_bounds"] = bounds
+        return np.asarray(bounds)
 
     def _wants_recent(self, question: str) -> bool:
         mode = "off" if self.options.plain else self.options.recency

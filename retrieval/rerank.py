@@ -8,7 +8,10 @@ them, so the lexical engine and this stage can change apart:
    a little (a question that says "this week" or "latest", more);
 2. **meaning**: the cosine between the question's vector and its article's headline and
    lead (`semantic`) is added to the lexical score, normalised by the best candidate's;
-3. **period**: a question naming a period ("in March 2022", "last year") lifts articles
+3. **coverage**: the share of the question's term weight (idf) that the passage's whole
+   article holds is added too, so an article about all of the question beats one whose
+   single passage repeats a few of its words;
+4. **period**: a question naming a period ("in March 2022", "last year") lifts articles
    published in it (or just after it) and, less, articles that tell of events dated in it.
 
 Pure: arrays in, scores out. The weights were chosen on the dev split of the evaluation
@@ -18,7 +21,7 @@ set (see docs/quality.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,9 +30,10 @@ import numpy.typing as npt
 from .periods import Period, question_period
 from .query import RECENT_CUES
 
-__all__ = ["CorpusSignals", "RerankOptions", "recency_prior", "rerank"]
+__all__ = ["CorpusSignals", "QueryTerm", "RerankOptions", "article_coverage", "recency_prior", "rerank"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,8 @@ class RerankOptions:
     """How many of the best lexical candidates are re-scored (at least 4 x k are)."""
     semantic_weight: float = 0.15
     """Added: weight x cosine(question, article), beside lexical scores scaled to at most 1."""
+    coverage_weight: float = 0.3
+    """Added: weight x the share of the question's idf found anywhere in the passage's article."""
     cue_weight: float = 0.3
     cue_days: float = 14.0
     """The prior of a question about the recent past ("this week", "latest", ...)."""
@@ -67,6 +73,17 @@ class CorpusSignals:
     """One unit vector per article (headline and lead); None: no meaning signal."""
     event_keys: Callable[[], npt.NDArray[np.int64]]
     """Every timeline event as article x 2^22 + date ordinal, sorted; made on first use."""
+    article_bounds: Callable[[], IntArray]
+    """Article i's passages are numbers bounds[i] up to bounds[i + 1]; made on first use."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTerm:
+    """One distinct term of the question, as the index holds it."""
+
+    postings: npt.NDArray[np.int32]
+    """The ascending numbers of the passages that hold it."""
+    idf: float
 
 
 EVENT_KEY = 1 << 22
@@ -89,6 +106,7 @@ def rerank(
     now: dt.date | None,
     question_vector: Callable[[], npt.NDArray[np.float32]],
     keep: int,
+    terms: Sequence[QueryTerm] = (),
 ) -> tuple[npt.NDArray[np.int32], FloatArray]:
     """The best `max(options.candidates, keep)` candidates and their new scores.
 
@@ -118,9 +136,33 @@ def rerank(
         vectors = np.asarray(signals.article_vectors[articles], dtype=np.float64)
         cosine = (vectors * question_vector().astype(np.float64)).sum(axis=1)
         scores = scores + options.semantic_weight * cosine
+    if options.coverage_weight and terms:
+        coverage = article_coverage(terms, articles, signals.article_bounds())
+        scores = scores + options.coverage_weight * coverage
     if period is not None and (options.period_weight or options.period_event_weight):
         scores = scores * _period_lift(period, articles, published, signals, options)
     return doc_ids, scores
+
+
+def article_coverage(
+    terms: Sequence[QueryTerm], articles: npt.NDArray[np.int32], bounds: IntArray
+) -> FloatArray:
+    """For each article, the share of the terms' idf that any of its passages holds.
+
+    BM25 scores a passage; a web search engine scores the whole page, and the article
+    that holds all of the question's rare words ("Gelof", "called up", "Athletics") is
+    more often about it than one whose one passage repeats a few of them. Two binary
+    searches per term and article: an article's passages are numbered in a run.
+    """
+    total = sum(term.idf for term in terms)
+    held = np.zeros(len(articles), dtype=np.float64)
+    if total <= 0:
+        return held
+    first, last = bounds[articles], bounds[articles + 1]
+    for term in terms:
+        inside = np.searchsorted(term.postings, last) > np.searchsorted(term.postings, first)
+        held += term.idf * inside
+    return held / total
 
 
 def _period_lift(

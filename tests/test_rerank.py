@@ -9,6 +9,7 @@ from rank_bm25 import BM25Plus
 
 from retrieval import Library, LibraryOptions, analyze
 from retrieval.library import topical
+from retrieval.rerank import QueryTerm, RerankOptions, article_coverage
 from retrieval.semantic import embedder
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
 
@@ -158,3 +159,58 @@ def test_vectors_are_the_mean_of_the_word_pieces_the_tokenizer_gives_with_offset
         mean = model.table[pieces].astype(np.float32).mean(axis=0) if pieces else np.zeros(model.dims)
         norm = np.linalg.norm(mean)
         assert np.allclose(vector, mean / (norm or 1), atol=2e-3)
+
+
+FILLER = (
+    "The club's season opened with a long road trip through the west, and the coaches spoke "
+    "of patience with young players while the weather held and crowds stayed small. "
+)
+
+
+def test_the_article_holding_all_of_the_questions_words_beats_a_passage_repeating_some(
+    write_corpus: WriteCorpus,
+) -> None:
+    root = write_corpus(
+        {
+            # one short passage, two of the question's words, one of them twice
+            "profile.txt": article(
+                "2024-05-01", "High school star", "Zack Gelof of Cape Henlopen: Gelof was player of the year."
+            ),
+            # two passages (each over 800 characters), the question's words spread over both
+            "call-up.txt": article(
+                "2024-05-01",
+                "Athletics promote a prospect",
+                "The Athletics called up an infielder from their Las Vegas team on Friday. " + FILLER * 5,
+                "Zack Gelof, 23, joins them in Oakland. " + FILLER * 5,
+            ),
+            "other.txt": article("2024-05-01", "Markets", "Stocks fell as the central bank raised rates."),
+        }
+    )
+    question = "Which team called up infielder Zack Gelof?"
+    no_coverage = LibraryOptions(rerank=RerankOptions(coverage_weight=0.0))
+    assert ids(Library.load(root, no_coverage), question)[0] == "profile"
+    assert ids(Library.load(root), question)[0] == "call-up"
+
+
+@pytest.mark.parametrize(
+    ("postings", "expected"),
+    [
+        # article 0 is passages 0-1, article 1 is passage 2, article 2 is passages 3-5
+        ([([0, 3], 1.0), ([5], 1.0)], [0.5, 0.0, 1.0]),
+        # a term in the second passage of an article counts as much as in its first
+        ([([1], 3.0), ([2, 4], 1.0)], [0.75, 0.25, 0.25]),
+        # idf weighs the terms: the rare one is most of the question
+        ([([0, 2, 3], 0.5), ([2], 4.5)], [0.1, 1.0, 0.1]),
+        # a term no passage holds still weighs: no article holds all of the question
+        ([([0], 1.0), ([], 1.0)], [0.5, 0.0, 0.0]),
+        # no term with any weight: nothing to share out
+        ([([0], 0.0)], [0.0, 0.0, 0.0]),
+    ],
+)
+def test_article_coverage_is_the_share_of_idf_held_anywhere_in_the_article(
+    postings: list[tuple[list[int], float]], expected: list[float]
+) -> None:
+    terms = [QueryTerm(np.asarray(ids, dtype=np.int32), idf) for ids, idf in postings]
+    bounds = np.asarray([0, 2, 3, 6], dtype=np.int64)
+    articles = np.asarray([0, 1, 2], dtype=np.int32)
+    assert article_coverage(terms, articles, bounds) == pytest.approx(expected)

@@ -166,6 +166,8 @@ def same_answers(updated: Library, fresh: Library) -> None:
         fresh.passages, key=lambda p: (p.article_id, p.position)
     )
     assert updated.vocabulary_size == fresh.vocabulary_size
+    # an article's passages are numbered in a run, which the article coverage of the ranking reads
+    assert all((np.diff(library.passages.owner) >= 0).all() for library in (updated, fresh))
     # the kept articles' vectors moved as they were, the changed ones' made anew: as a full build's
     assert dict(zip(updated.articles.ids, updated.article_vectors.tolist(), strict=True)) == dict(
         zip(fresh.articles.ids, fresh.article_vectors.tolist(), strict=True)
