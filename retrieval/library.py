@@ -553,13 +553,6 @@ class Library:
         keep: int,
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
         """The second stage (`rerank`): meaning, the period the question names, recency."""
-        signals = CorpusSignals(
-            self.passages.owner,
-            self.articles.ordinals,
-            self.article_vectors,
-            self._event_keys,
-            self._article_bounds,
-        )
         vocabulary, idf = self.index.vocabulary, self.index.idf
         known = [t for t in sorted(set(terms)) if t in vocabulary]
         dims = self.article_vectors.shape[1]
@@ -567,12 +560,22 @@ class Library:
             question,
             doc_ids,
             scores,
-            signals,
+            self.rerank_signals(),
             self.options.rerank,
             now,
             lambda: embedder(dims).embed_one(topical(question)),
             keep,
             [QueryTerm(self.index.postings(t)[0], float(idf[vocabulary[t]])) for t in known],
+        )
+
+    def rerank_signals(self) -> CorpusSignals:
+        """What the second stage reads of this corpus (`rerank`), its arrays made on first use."""
+        return CorpusSignals(
+            self.passages.owner,
+            self.articles.ordinals,
+            self.article_vectors,
+            self._event_keys,
+            self._article_bounds,
         )
 
     def _event_keys(self) -> npt.NDArray[np.int64]:

@@ -1,0 +1,215 @@
+"""Learn the second ranking stage's weights on the dev split, cross-validated by weeks.
+
+    python bench/learn_ranking.py data/rtqa/dev.jsonl --corpus data/rtqa/corpus
+
+Each question of the file that has gold articles is asked once through the lexical
+engine, at its date and without one (the same candidates `Library.search` re-scores);
+then the weights of `rerank.RerankOptions` are searched by coordinate ascent, one weight
+at a time over a grid, on the very `rerank` the bot runs, to maximise gold R@1 + gold-
+and-answer R@1 + MRR@10 / 2 over both ways of asking. The weeks are cut into five
+contiguous folds: weights learned on four folds rank the fifth, never a question of a
+week they were learned on, and the table shows those held-out figures beside today's
+weights. The last line gives the weights learned on every week: the constants of
+`RerankOptions`. Story folding is left out (it only hides duplicates), so figures differ
+from `newsbot eval`'s by a few thousandths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from retrieval import Library, LibraryOptions  # noqa: E402
+from retrieval.evaluation import Question, parse_questions  # noqa: E402
+from retrieval.index import Ranking, top_k  # noqa: E402
+from retrieval.query import topical  # noqa: E402
+from retrieval.rerank import QueryTerm, RerankOptions, rerank  # noqa: E402
+from retrieval.semantic import embedder  # noqa: E402
+
+GRID: dict[str, tuple[float, ...]] = {
+    "semantic_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
+    "coverage_weight": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
+    "recency_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
+    "cue_weight": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+    "period_weight": (0.0, 0.1, 0.2, 0.3, 0.4),
+}
+FOLDS = 5
+DEPTH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One question asked one way, with what `rerank` needs and the candidates' labels."""
+
+    question: Question
+    week: str
+    dated: bool
+    doc_ids: npt.NDArray[np.int32]
+    scores: npt.NDArray[np.float64]
+    vector: npt.NDArray[np.float32]
+    terms: Sequence[QueryTerm]
+    gold: npt.NDArray[np.bool_]
+    """Candidates of a gold article."""
+    answer: npt.NDArray[np.bool_]
+    """Candidates whose passage holds an answer."""
+
+
+def ask_all(library: Library, questions: Sequence[Question], weeks: dict[str, str]) -> list[Asked]:
+    """Every question's lexical candidates, at its date and without one."""
+    owner, ids = library.passages.owner, library.articles.ids
+    vocabulary, idf = library.index.vocabulary, library.index.idf
+    model = embedder(library.article_vectors.shape[1])
+    asked = []
+    for question in questions:
+        terms = library.query_terms(question.question)
+        known = [t for t in sorted(set(terms)) if t in vocabulary]
+        query_terms = [QueryTerm(library.index.postings(t)[0], float(idf[vocabulary[t]])) for t in known]
+        vector = model.embed_one(topical(question.question))
+        for dated in (True, False):
+            assert question.question_date is not None
+            until = question.question_date.toordinal() if dated else None
+            limit = RerankOptions().candidates
+            doc_ids, scores = library.index.top(terms, limit, Ranking(library.passage_recency, until=until))
+            if not len(doc_ids):
+                continue
+            gold = np.asarray([ids[a] in question.gold_article_ids for a in owner[doc_ids].tolist()])
+            texts = [library.passages[int(d)].text.lower() for d in doc_ids]
+            answers = [a.lower() for a in question.answers if a]
+            answer = np.asarray([any(a in text for a in answers) for text in texts])
+            asked.append(
+                Asked(
+                    question, weeks[question.qid], dated, doc_ids, scores, vector, query_terms, gold, answer
+                )
+            )
+    return asked
+
+
+def metrics(library: Library, asked: Sequence[Asked], options: RerankOptions) -> dict[str, float]:
+    """Gold R@1, R@5, MRR@10, gold-and-answer R@1 of `asked` ranked with `options`."""
+    signals = library.rerank_signals()
+    found: dict[str, list[float]] = {"R@1": [], "R@5": [], "MRR": [], "gold+answer R@1": []}
+    for one in asked:
+        now = one.question.question_date if one.dated else None
+        doc_ids, scores = rerank(
+            one.question.question,
+            one.doc_ids,
+            one.scores,
+            signals,
+            options,
+            now,
+            lambda one=one: one.vector,  # type: ignore[misc]
+            4 * DEPTH,
+            one.terms,
+        )
+        position = {int(d): i for i, d in enumerate(one.doc_ids.tolist())}
+        chosen = top_k(doc_ids, scores, DEPTH, library.passages.owner, library.passage_recency, 2)
+        rows = [position[int(doc_ids[c])] for c in chosen]
+        gold = [r for r, row in enumerate(rows, start=1) if one.gold[row]]
+        first = gold[0] if gold else None
+        found["R@1"].append(first == 1)
+        found["R@5"].append(first is not None and first <= 5)
+        found["MRR"].append(1 / first if first else 0.0)
+        found["gold+answer R@1"].append(bool(rows) and bool(one.gold[rows[0]] and one.answer[rows[0]]))
+    return {name: float(np.mean(values)) if values else 0.0 for name, values in found.items()}
+
+
+def objective(figures: dict[str, float]) -> float:
+    return figures["R@1"] + figures["gold+answer R@1"] + figures["MRR"] / 2
+
+
+def learn(
+    score: Callable[[RerankOptions], float], start: RerankOptions, rounds: int = 3
+) -> tuple[RerankOptions, float]:
+    """Coordinate ascent: each weight in turn set to its best grid value, until none moves."""
+    best, best_score = start, score(start)
+    for _ in range(rounds):
+        moved = False
+        for name, values in GRID.items():
+            for value in values:
+                trial = dataclasses.replace(best, **{name: value})
+                if trial == best:
+                    continue
+                trial_score = score(trial)
+                if trial_score > best_score + 1e-9:
+                    best, best_score, moved = trial, trial_score, True
+        if not moved:
+            break
+    return best, best_score
+
+
+def combined(library: Library, asked: Sequence[Asked], options: RerankOptions) -> float:
+    return sum(
+        objective(metrics(library, [a for a in asked if a.dated == dated], options))
+        for dated in (True, False)
+    )
+
+
+def weights(options: RerankOptions) -> str:
+    return ", ".join(f"{name} {getattr(options, name):g}" for name in GRID)
+
+
+def row(name: str, dated: dict[str, float], undated: dict[str, float]) -> str:
+    cells = " | ".join(f"{dated[k]:.3f}" for k in ("R@1", "R@5", "MRR", "gold+answer R@1"))
+    return f"| {name} | {cells} | {undated['R@1']:.3f} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("questions", type=Path, help="the dev split: JSON lines with week and question_date")
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--index-dir", type=Path, default=Path(".newsbot-index"))
+    args = parser.parse_args()
+    lines = args.questions.read_text(encoding="utf-8")
+    questions = [q for q in parse_questions(lines) if q.gold_article_ids and q.question_date]
+    weeks = {q.qid: q.qid.split("_")[0] for q in questions}
+    library = Library.load(args.corpus, LibraryOptions(), index_dir=args.index_dir)
+    print(f"asking {len(questions)} questions ...", file=sys.stderr, flush=True)
+    asked = ask_all(library, questions, weeks)
+    ordered = sorted(set(weeks.values()))
+    fold = {week: number * FOLDS // len(ordered) for number, week in enumerate(ordered)}
+    today = RerankOptions()
+    held_out: dict[bool, list[tuple[Asked, RerankOptions]]] = {True: [], False: []}
+    for number in range(FOLDS):
+        train = [a for a in asked if fold[a.week] != number]
+        learned, _ = learn(lambda o, train=train: combined(library, train, o), today)  # type: ignore[misc]
+        print(f"fold {number + 1}: {weights(learned)}", file=sys.stderr, flush=True)
+        for one in asked:
+            if fold[one.week] == number:
+                held_out[one.dated].append((one, learned))
+
+    def cross_validated(dated: bool) -> dict[str, float]:
+        parts = [metrics(library, [a], o) for a, o in held_out[dated]]
+        return {k: float(np.mean([p[k] for p in parts])) for k in parts[0]}
+
+    final, _ = learn(lambda o: combined(library, asked, o), today)
+    dated = [a for a in asked if a.dated]
+    undated = [a for a in asked if not a.dated]
+    print("| weights | R@1 | R@5 | MRR@10 | gold + answer R@1 | R@1 without a date |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        row(f"today's ({weights(today)})", metrics(library, dated, today), metrics(library, undated, today))
+    )
+    print(row("learned on the other folds (held-out weeks)", cross_validated(True), cross_validated(False)))
+    print(
+        row(
+            f"learned on every week ({weights(final)})",
+            metrics(library, dated, final),
+            metrics(library, undated, final),
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
