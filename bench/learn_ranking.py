@@ -45,6 +45,7 @@ GRID: dict[str, tuple[float, ...]] = {
 }
 FOLDS = 5
 DEPTH = 10
+GUARD_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class Asked:
     """Candidates of a gold article."""
     answer: npt.NDArray[np.bool_]
     """Candidates whose passage holds an answer."""
+    older: bool
+    """Its newest gold article is more than `GUARD_DAYS` older than it: the guard set."""
 
 
 def ask_all(library: Library, questions: Sequence[Question], weeks: dict[str, str]) -> list[Asked]:
@@ -69,27 +72,27 @@ def ask_all(library: Library, questions: Sequence[Question], weeks: dict[str, st
     owner, ids = library.passages.owner, library.articles.ids
     vocabulary, idf = library.index.vocabulary, library.index.idf
     model = embedder(library.article_vectors.shape[1])
+    published = dict(zip(ids, library.articles.ordinals.tolist(), strict=True))
     asked = []
     for question in questions:
+        assert question.question_date is not None
+        newest = max((published[g] for g in question.gold_article_ids if g in published), default=None)
+        older = newest is not None and question.question_date.toordinal() - newest > GUARD_DAYS
         terms = library.query_terms(question.question)
         known = [t for t in sorted(set(terms)) if t in vocabulary]
         query_terms = [QueryTerm(library.index.postings(t)[0], float(idf[vocabulary[t]])) for t in known]
         vector = model.embed_one(topical(question.question))
         for dated in (True, False):
-            assert question.question_date is not None
             until = question.question_date.toordinal() if dated else None
             limit = RerankOptions().candidates
             doc_ids, scores = library.index.top(terms, limit, Ranking(library.passage_recency, until=until))
-            if not len(doc_ids):
-                continue
-            gold = np.asarray([ids[a] in question.gold_article_ids for a in owner[doc_ids].tolist()])
+            gold = np.asarray([ids[a] in question.gold_article_ids for a in owner[doc_ids].tolist()], bool)
             texts = [library.passages[int(d)].text.lower() for d in doc_ids]
             answers = [a.lower() for a in question.answers if a]
-            answer = np.asarray([any(a in text for a in answers) for text in texts])
+            answer = np.asarray([any(a in text for a in answers) for text in texts], bool)
+            week = weeks[question.qid]
             asked.append(
-                Asked(
-                    question, weeks[question.qid], dated, doc_ids, scores, vector, query_terms, gold, answer
-                )
+                Asked(question, week, dated, doc_ids, scores, vector, query_terms, gold, answer, older)
             )
     return asked
 
@@ -99,6 +102,10 @@ def metrics(library: Library, asked: Sequence[Asked], options: RerankOptions) ->
     signals = library.rerank_signals()
     found: dict[str, list[float]] = {"R@1": [], "R@5": [], "MRR": [], "gold+answer R@1": []}
     for one in asked:
+        if not len(one.doc_ids):  # no passage shares a word with it: a miss
+            for values in found.values():
+                values.append(0.0)
+            continue
         now = one.question.question_date if one.dated else None
         doc_ids, scores = rerank(
             one.question.question,
@@ -158,9 +165,9 @@ def weights(options: RerankOptions) -> str:
     return ", ".join(f"{name} {getattr(options, name):g}" for name in GRID)
 
 
-def row(name: str, dated: dict[str, float], undated: dict[str, float]) -> str:
+def row(name: str, dated: dict[str, float], older: dict[str, float], undated: dict[str, float]) -> str:
     cells = " | ".join(f"{dated[k]:.3f}" for k in ("R@1", "R@5", "MRR", "gold+answer R@1"))
-    return f"| {name} | {cells} | {undated['R@1']:.3f} |"
+    return f"| {name} | {cells} | {older['R@1']:.3f} | {undated['R@1']:.3f} |"
 
 
 def main() -> None:
@@ -180,35 +187,31 @@ def main() -> None:
     ordered = sorted(set(weeks.values()))
     fold = {week: number * FOLDS // len(ordered) for number, week in enumerate(ordered)}
     today = RerankOptions()
-    held_out: dict[bool, list[tuple[Asked, RerankOptions]]] = {True: [], False: []}
+    held_out: list[tuple[Asked, RerankOptions]] = []
     for number in range(FOLDS):
         train = [a for a in asked if fold[a.week] != number]
         learned, _ = learn(lambda o, train=train: combined(library, train, o), today)  # type: ignore[misc]
         print(f"fold {number + 1}: {weights(learned)}", file=sys.stderr, flush=True)
         for one in asked:
             if fold[one.week] == number:
-                held_out[one.dated].append((one, learned))
+                held_out.append((one, learned))
 
-    def cross_validated(dated: bool) -> dict[str, float]:
-        parts = [metrics(library, [a], o) for a, o in held_out[dated]]
+    def cross_validated(chosen: Callable[[Asked], bool]) -> dict[str, float]:
+        parts = [metrics(library, [a], o) for a, o in held_out if chosen(a)]
         return {k: float(np.mean([p[k] for p in parts])) for k in parts[0]}
 
     final, _ = learn(lambda o: combined(library, asked, o), today)
-    dated = [a for a in asked if a.dated]
-    undated = [a for a in asked if not a.dated]
-    print("| weights | R@1 | R@5 | MRR@10 | gold + answer R@1 | R@1 without a date |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    print(
-        row(f"today's ({weights(today)})", metrics(library, dated, today), metrics(library, undated, today))
-    )
-    print(row("learned on the other folds (held-out weeks)", cross_validated(True), cross_validated(False)))
-    print(
-        row(
-            f"learned on every week ({weights(final)})",
-            metrics(library, dated, final),
-            metrics(library, undated, final),
-        )
-    )
+    ways: dict[str, Callable[[Asked], bool]] = {
+        "dated": lambda a: a.dated,
+        "older": lambda a: a.dated and a.older,
+        "undated": lambda a: not a.dated,
+    }
+    print("| weights | R@1 | R@5 | MRR@10 | gold + answer R@1 | older news R@1 | R@1 without a date |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, options in (("today's", today), ("learned on every week", final)):
+        figures = [metrics(library, [a for a in asked if way(a)], options) for way in ways.values()]
+        print(row(f"{name}: {weights(options)}", *figures))
+    print(row("learned on the other folds, for held-out weeks", *map(cross_validated, ways.values())))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ them, so the lexical engine and this stage can change apart:
 4. **period**: a question naming a period ("in March 2022", "last year") lifts articles
    published in it (or just after it) and, less, articles that tell of events dated in it.
 
-Pure: arrays in, scores out. The weights were chosen on the dev split of the evaluation
-set (see docs/quality.md).
+Pure: arrays in, scores out. The weights were learned on the dev split of the evaluation
+set by `bench/learn_ranking.py` (coordinate ascent, cross-validated by weeks; see
+docs/quality.md).
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ class RerankOptions:
 
     candidates: int = 200
     """How many of the best lexical candidates are re-scored (at least 4 x k are)."""
-    semantic_weight: float = 0.15
+    semantic_weight: float = 0.25
     """Added: weight x cosine(question, article), beside lexical scores scaled to at most 1."""
-    coverage_weight: float = 0.3
+    coverage_weight: float = 0.4
     """Added: weight x the share of the question's idf found anywhere in the passage's article."""
     cue_weight: float = 0.3
     cue_days: float = 14.0
     """The prior of a question about the recent past ("this week", "latest", ...)."""
-    recency_weight: float = 0.1
+    recency_weight: float = 0.15
     recency_days: float = 60.0
     """The prior of any other question asked at a date that names no period."""
     period_weight: float = 0.2
