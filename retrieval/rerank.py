@@ -151,19 +151,24 @@ def article_coverage(
     """For each article, the share of the terms' idf that any of its passages holds.
 
     BM25 scores a passage; a web search engine scores the whole page, and the article
-    that holds all of the question's rare words ("Gelof", "called up", "Athletics") is
+    that holds all of the question's rare words ("Gelof", "called up", "infielder") is
     more often about it than one whose one passage repeats a few of them. Two binary
     searches per term and article: an article's passages are numbered in a run.
     """
-    total = sum(term.idf for term in terms)
-    held = np.zeros(len(articles), dtype=np.float64)
+    weights = np.asarray([term.idf for term in terms], dtype=np.float64)
+    total = float(weights.sum())
     if total <= 0:
-        return held
-    first, last = bounds[articles], bounds[articles + 1]
-    for term in terms:
-        inside = np.searchsorted(term.postings, last) > np.searchsorted(term.postings, first)
-        held += term.idf * inside
-    return held / total
+        return np.zeros(len(articles), dtype=np.float64)
+    # sorted, so each search starts where the last ended; in the postings' own type, which
+    # numpy would otherwise copy whole to compare
+    edges = np.concatenate([bounds[articles], bounds[articles + 1]]).astype(np.int32)
+    order = np.argsort(edges, kind="stable")
+    ordered = edges[order]
+    found = np.empty((len(terms), len(edges)), dtype=np.int64)
+    for row, term in enumerate(terms):
+        found[row, order] = np.searchsorted(term.postings, ordered.astype(term.postings.dtype, copy=False))
+    count = len(articles)
+    return np.asarray(weights @ (found[:, count:] > found[:, :count]) / total, dtype=np.float64)
 
 
 def _period_lift(
