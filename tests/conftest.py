@@ -188,3 +188,23 @@ def _serve(corpus: Path, index_dir: Path | None, questions: tuple[str, ...]) -> 
         isinstance(library.index.doc_ids, np.memmap),
         {question: [hit.article.id for hit in library.search(question).hits] for question in questions},
     )
+
+
+def children_of(pid: int) -> dict[int, bytes]:
+    """The child processes of `pid`, with their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

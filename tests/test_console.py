@@ -24,7 +24,7 @@ import pytest
 from bot.cli import main
 from bot.statedb import open_state
 from retrieval import Library
-from tests.conftest import ROOT, SHIPPED_CORPUS, WriteCorpus, article
+from tests.conftest import ROOT, SHIPPED_CORPUS, WriteCorpus, alive, article, children_of
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 EVAL_CORPUS = ROOT / "tests" / "fixtures" / "eval" / "corpus"
@@ -115,25 +115,6 @@ def interrupted_when(command: list[str], heard: str, **run: object) -> tuple[int
             break
     said.append(process.stderr.read())
     return process.wait(), "".join(said), workers
-
-
-def children_of(pid: int) -> dict[int, bytes]:
-    """The child processes of `pid`, with their command lines."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError):  # gone meanwhile
-            continue
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("command", ["ask", "indexer"])

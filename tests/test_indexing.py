@@ -18,7 +18,7 @@ import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 from retrieval import BM25Params, CorpusError, Library, LibraryOptions, analyze
-from tests.conftest import ROOT, WriteCorpus, article
+from tests.conftest import ROOT, WriteCorpus, alive, article, children_of
 
 ORACLES = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
 TOPICS = ("grain exports", "port repairs", "chess olympiad", "ferry crossing", "power plant")
@@ -122,27 +122,6 @@ import sys
 from retrieval import Library
 Library.load(sys.argv[1], index_dir=sys.argv[2], workers=2)
 """
-
-
-def children_of(pid: int) -> dict[int, bytes]:
-    """The child processes of `pid`, with their command lines."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent == pid:
-                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError):  # gone meanwhile
-            continue
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_workers_exit_when_the_build_is_killed(write_corpus: WriteCorpus, tmp_path: Path) -> None:
