@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ import pytest
 from hypothesis import settings
 
 from retrieval.warmup import compile_search
+from tests.newsroom import Newsroom
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = ROOT / "corpus"
@@ -57,6 +58,14 @@ def saved_place(index_dir: Path) -> Path:
     """The place of the one corpus with a saved index in `index_dir` (see `retrieval.shelf`)."""
     (place,) = [folder for folder in index_dir.iterdir() if (folder / "current").exists()]
     return place
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Newsroom]:
+    """A news site on 127.0.0.1 (`tests.newsroom`), stopped after the test."""
+    newsroom = await Newsroom().start()
+    yield newsroom
+    await newsroom.stop()
 
 
 @pytest.fixture

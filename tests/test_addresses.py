@@ -26,13 +26,6 @@ PAGE = article_page("Harbour reopens", paragraphs("harbour"))
 
 
 @pytest.fixture
-async def site() -> AsyncIterator[Newsroom]:
-    newsroom = await Newsroom().start()
-    yield newsroom
-    await newsroom.stop()
-
-
-@pytest.fixture
 async def other_site() -> AsyncIterator[Newsroom]:
     """A second site, on 127.0.0.2: the one a test allows, while 127.0.0.1 stays refused."""
     newsroom = await Newsroom("127.0.0.2").start()

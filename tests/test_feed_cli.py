@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,6 @@ from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Newsroom]:
-    newsroom = await Newsroom().start()
-    yield newsroom
-    await newsroom.stop()
 
 
 async def newsbot(tmp_path: Path, *args: str) -> tuple[int, str, str]:

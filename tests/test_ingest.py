@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ from tests.conftest import LOCAL_NETWORKS
 from tests.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Newsroom]:
-    newsroom = await Newsroom().start()
-    yield newsroom
-    await newsroom.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,13 +26,6 @@ RECENT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
 """A date for news: alerts go out only for articles dated shortly before they arrive."""
 FAST = {"feed_host_delay": 0.0, "feed_timeout": 3.0}
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[Newsroom]:
-    newsroom = await Newsroom().start()
-    yield newsroom
-    await newsroom.stop()
 
 
 def story(site: Newsroom, slug: str, headline: str, lead: str, date: dt.datetime | None = WHEN) -> Item:
