@@ -132,6 +132,36 @@ def test_pruned_top_k_equals_exhaustive_scoring(
         assert list(zip(ids.tolist(), scores.tolist(), strict=True)) == expected
 
 
+@pytest.mark.parametrize("decay", [0.0, 0.15, 0.5, 1.0])
+def test_the_pruning_threshold_is_the_least_fixed_point_score_able_to_reach_the_kth_best(
+    decay: float,
+) -> None:
+    from retrieval import kernels
+
+    rng = np.random.default_rng(int(decay * 100))
+    for _ in range(2000):
+        scale, constant = 2.0 ** int(rng.integers(1, 41)), float(rng.choice([0.0, rng.random() * 40]))
+        score = float(
+            rng.choice(
+                [
+                    rng.normal() * 50,  # any score, negative ones too
+                    kernels._final(
+                        int(rng.integers(0, 2**50)), scale, constant, int(rng.integers(0, 400)), decay, 60.0
+                    ),
+                    np.nextafter(rng.random() * 30, 100),
+                    1e300,  # beyond every fixed-point score
+                    -1e300,  # below every one
+                ]
+            )
+        )
+        found = kernels._threshold(score, scale, constant, decay)
+        assert kernels.LOWEST <= found <= -kernels.LOWEST
+        if found > kernels.LOWEST:
+            assert kernels._ceiling(found - 1, scale, constant, decay) < score
+        if found < -kernels.LOWEST:
+            assert kernels._ceiling(found, scale, constant, decay) >= score
+
+
 @pytest.mark.parametrize("variant", ["okapi", "l", "plus"])
 def test_top_k_scores_equal_rank_bm25(variant: str) -> None:
     documents, vocabulary = generated_corpus(2000)
