@@ -21,7 +21,17 @@ from typing import Any, TypeVar, cast
 import numba
 import numpy as np
 
-__all__ = ["OKAPI", "PLUS", "L", "exhaustive", "matches", "term_bound", "top_k"]
+__all__ = [
+    "OKAPI",
+    "PLUS",
+    "L",
+    "exhaustive",
+    "first_at_least",
+    "matches",
+    "summed_rows",
+    "term_bound",
+    "top_k",
+]
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,6 +151,35 @@ def matches(offsets: Any, doc_ids: Any, rows: Any, docs: Any) -> Any:
             p = _advance(doc_ids, start, end, docs[i])
             found[i, j] = p < end and doc_ids[p] == docs[i]
     return found
+
+
+@_compiled
+def first_at_least(ids: Any, values: Any) -> Any:
+    """For each of ascending `values`, the first position in ascending `ids` holding one at
+    least as large: `np.searchsorted(ids, values)`, each search galloping on from the last."""
+    out = np.empty(len(values), np.int64)
+    p = 0
+    for i in range(len(values)):
+        p = _advance(ids, p, len(ids), values[i])
+        out[i] = p
+    return out
+
+
+@_compiled
+def summed_rows(halves: Any, widen: Any, rows: Any) -> Any:
+    """The sum of `rows` of a float16 matrix (given as its bits, `halves`), in float32.
+
+    Row after row, as numpy sums a matrix down its first axis, so the result is the very
+    one of `matrix[rows].sum(axis=0, dtype=np.float32)`; each float16 is widened by
+    looking its bits up in `widen` (all 65,536 of them), several times faster than
+    numpy's conversion, which a pasted article's thousand word pieces wait on.
+    """
+    out = np.zeros(halves.shape[1], np.float32)
+    for r in rows:
+        row = halves[r]
+        for d in range(len(out)):
+            out[d] += widen[row[d]]
+    return out
 
 
 @_compiled

@@ -554,7 +554,9 @@ class Library:
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
         """The second stage (`rerank`): meaning, the period the question names, recency."""
         vocabulary, idf = self.index.vocabulary, self.index.idf
-        known = [t for t in sorted(set(terms)) if t in vocabulary]
+        rows = [vocabulary[t] for t in sorted(set(terms)) if t in vocabulary]
+        # plain views of the postings: slicing a memory map costs more than the search it serves
+        holders, offsets = np.asarray(self.index.doc_ids), np.asarray(self.index.offsets)
         dims = self.article_vectors.shape[1]
         return rerank(
             question,
@@ -565,7 +567,7 @@ class Library:
             now,
             lambda: embedder(dims).embed_one(topical(question)),
             keep,
-            [QueryTerm(self.index.postings(t)[0], float(idf[vocabulary[t]])) for t in known],
+            [QueryTerm(holders[offsets[row] : offsets[row + 1]], float(idf[row])) for row in rows],
         )
 
     def rerank_signals(self) -> CorpusSignals:

@@ -152,21 +152,22 @@ def article_coverage(
 
     BM25 scores a passage; a web search engine scores the whole page, and the article
     that holds all of the question's rare words ("Gelof", "called up", "infielder") is
-    more often about it than one whose one passage repeats a few of them. Two binary
-    searches per term and article: an article's passages are numbered in a run.
+    more often about it than one whose one passage repeats a few of them. Two searches
+    per term and article, in compiled code: an article's passages are numbered in a run.
     """
+    from . import kernels  # compiled code, loaded by the search that asks for this anyway
+
     weights = np.asarray([term.idf for term in terms], dtype=np.float64)
     total = float(weights.sum())
     if total <= 0:
         return np.zeros(len(articles), dtype=np.float64)
-    # sorted, so each search starts where the last ended; in the postings' own type, which
-    # numpy would otherwise copy whole to compare
-    edges = np.concatenate([bounds[articles], bounds[articles + 1]]).astype(np.int32)
+    # sorted, so each search gallops on from where the last ended
+    edges = np.concatenate([bounds[articles], bounds[articles + 1]]).astype(np.int64)
     order = np.argsort(edges, kind="stable")
     ordered = edges[order]
     found = np.empty((len(terms), len(edges)), dtype=np.int64)
     for row, term in enumerate(terms):
-        found[row, order] = np.searchsorted(term.postings, ordered.astype(term.postings.dtype, copy=False))
+        found[row, order] = kernels.first_at_least(np.asarray(term.postings), ordered)
     count = len(articles)
     return np.asarray(weights @ (found[:, count:] > found[:, :count]) / total, dtype=np.float64)
 

@@ -16,6 +16,7 @@ model was trained so that prefixes of 64 or 128 still work) and scaled to unit l
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import struct
@@ -109,8 +110,7 @@ class Embedder:
         for row, ids in enumerate(pieces):
             if ids:
                 pooled[row] = table[ids].sum(axis=0, dtype=np.float32) / len(ids)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.where(norms == 0, 1, norms)).astype(np.float16)
+        return _unit(pooled)
 
     def _table32(self) -> npt.NDArray[np.float32]:
         """The table in float32 (32 MB at 256 dimensions), made once, for index builds."""
@@ -121,8 +121,33 @@ class Embedder:
             return wide
 
     def embed_one(self, text: str) -> npt.NDArray[np.float32]:
-        """One text's unit vector, in float32 for scoring."""
-        return np.asarray(self.embed([text])[0], dtype=np.float32)
+        """One text's unit vector, in float32 for scoring: the very vector `embed` gives.
+
+        A question's word pieces are summed by compiled code (`kernels.summed_rows`): a
+        pasted article has over a thousand, and numpy's widening of float16 took half of its
+        millisecond. Only searches call this, and they load that code anyway.
+        """
+        from . import kernels
+
+        ids = self.tokenizer.encode_batch_fast([text], add_special_tokens=False)[0].ids
+        pooled = np.zeros((1, self.dims), dtype=np.float32)
+        if ids:
+            halves = self.table.view(np.uint16)
+            halves.flags.writeable = False  # one array type for the compiled code, whatever the width
+            pooled[0] = kernels.summed_rows(halves, _widening(), np.asarray(ids, dtype=np.int64)) / len(ids)
+        return np.asarray(_unit(pooled)[0], dtype=np.float32)
+
+
+def _unit(pooled: npt.NDArray[np.float32]) -> Vectors:
+    """Rows scaled to unit length (a row of zeros stays one), in float16."""
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.where(norms == 0, 1, norms)).astype(np.float16)
+
+
+@functools.cache
+def _widening() -> npt.NDArray[np.float32]:
+    """Every float16 value, in float32, by its bits: what `kernels.summed_rows` looks up."""
+    return np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
 
 
 _loaded: dict[int, Embedder] = {}

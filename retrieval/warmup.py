@@ -21,6 +21,8 @@ _DOCUMENTS = (("grain", "export", "odesa"), ("grain", "port"), ("talks", "istanb
 def compile_search() -> None:
     """Run every compiled function once, with the argument types a search gives them
     (loaded from numba's cache on disk when it holds them already)."""
+    from . import kernels  # numba is loaded here, in the background, not when the bot is imported
+
     index = BM25Index.build(_DOCUMENTS)
     every = np.arange(len(_DOCUMENTS), dtype=np.int32)
     index.score(["grain", "port"])
@@ -28,3 +30,8 @@ def compile_search() -> None:
     ranked = Ranking(every, until=2, decay=(0.1, 60.0), groups=np.zeros_like(every), per_group=1)
     found, _ = index.top(["grain", "talks"], 2, ranked)
     index.holding(["grain", "odesa"], found)
+    # the second ranking stage's: article coverage, and the question's vector
+    kernels.first_at_least(index.doc_ids, np.arange(2, dtype=np.int64))
+    halves = np.zeros((2, 4), dtype=np.uint16)
+    halves.flags.writeable = False  # as the model's table is handed over
+    kernels.summed_rows(halves, np.zeros(1 << 16, dtype=np.float32), np.arange(2, dtype=np.int64))

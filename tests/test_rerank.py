@@ -161,6 +161,14 @@ def test_vectors_are_the_mean_of_the_word_pieces_the_tokenizer_gives_with_offset
         assert np.allclose(vector, mean / (norm or 1), atol=2e-3)
 
 
+@pytest.mark.parametrize("dims", [64, 256])
+def test_a_questions_vector_is_the_one_embed_gives(dims: int) -> None:
+    model = embedder(dims)
+    texts = ["Who negotiated with Abramovich?", "Умєров провів переговори", "", "🙂", "grain exports " * 300]
+    for text, vector in zip(texts, model.embed(texts), strict=True):
+        assert np.array_equal(model.embed_one(text), vector.astype(np.float32))  # bit for bit
+
+
 FILLER = (
     "The club's season opened with a long road trip through the west, and the coaches spoke "
     "of patience with young players while the weather held and crowds stayed small. "
