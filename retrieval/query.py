@@ -7,6 +7,7 @@ cost is bounded by keeping only its most selective terms.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 
@@ -27,12 +28,14 @@ RECENT_CUES = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=64)
 def topical(question: str) -> str:
     """The question without words about time or quiz form, which match passages at random.
 
     "this week" or "which of the following" say when or how something is asked, not what
     about; left in, `week` and `follow` would match any passage that uses them. A question
-    made only of such words is kept whole.
+    made only of such words is kept whole. Remembered for the last questions: a search
+    asks for its terms and for its vector, and a pasted article takes 0.1 ms each time.
     """
     stripped = QUIZ_NOISE.sub(" ", RECENT_CUES.sub(" ", question))
     return stripped if stripped.strip(" ?.!") else question
