@@ -34,7 +34,7 @@ from retrieval.evaluation import Question, parse_questions  # noqa: E402
 from retrieval.index import Ranking, top_k  # noqa: E402
 from retrieval.query import topical  # noqa: E402
 from retrieval.rerank import QueryTerm, RerankOptions, rerank  # noqa: E402
-from retrieval.semantic import embedder  # noqa: E402
+from retrieval.semantic import embedder, question_text  # noqa: E402
 
 GRID: dict[str, tuple[float, ...]] = {
     "semantic_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
@@ -81,7 +81,7 @@ def ask_all(library: Library, questions: Sequence[Question], weeks: dict[str, st
         terms = library.query_terms(question.question)
         known = [t for t in sorted(set(terms)) if t in vocabulary]
         query_terms = [QueryTerm(library.index.postings(t)[0], float(idf[vocabulary[t]])) for t in known]
-        vector = model.embed_one(topical(question.question))
+        vector = model.embed_one(question_text(topical(question.question)))
         for dated in (True, False):
             until = question.question_date.toordinal() if dated else None
             limit = RerankOptions().candidates

@@ -34,7 +34,7 @@ from .passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from .progress import BuildStep
 from .query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical
 from .rerank import EVENT_KEY, CorpusSignals, QueryTerm, RerankOptions, rerank
-from .semantic import DEFAULT_DIMS, embedder, model_name
+from .semantic import DEFAULT_DIMS, embedder, model_name, question_text
 from .stories import fold_same_story, same_story_by
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
 from .timeline import Timeline, extract_events
@@ -565,7 +565,7 @@ class Library:
             self.rerank_signals(),
             self.options.rerank,
             now,
-            lambda: embedder(dims).embed_one(topical(question)),
+            lambda: embedder(dims).embed_one(question_text(topical(question))),
             keep,
             [QueryTerm(holders[offsets[row] : offsets[row + 1]], float(idf[row])) for row in rows],
         )

@@ -10,7 +10,7 @@ from rank_bm25 import BM25Plus
 from retrieval import Library, LibraryOptions, analyze
 from retrieval.library import topical
 from retrieval.rerank import QueryTerm, RerankOptions, article_coverage
-from retrieval.semantic import embedder
+from retrieval.semantic import QUESTION_CHARS, embedder, question_text
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
 
 LEXICAL = LibraryOptions(lexical_only=True)
@@ -167,6 +167,13 @@ def test_a_questions_vector_is_the_one_embed_gives(dims: int) -> None:
     texts = ["Who negotiated with Abramovich?", "Умєров провів переговори", "", "🙂", "grain exports " * 300]
     for text, vector in zip(texts, model.embed(texts), strict=True):
         assert np.array_equal(model.embed_one(text), vector.astype(np.float32))  # bit for bit
+
+
+def test_a_pasted_texts_vector_is_of_its_start_and_a_typed_question_is_whole() -> None:
+    question = "Did the US know about the grain talks in Istanbul this week?"
+    assert question_text(question) == question
+    pasted = "Grain ships left Odesa under the corridor deal. " * 100
+    assert question_text(pasted) == pasted[:QUESTION_CHARS]
 
 
 FILLER = (
