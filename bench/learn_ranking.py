@@ -10,8 +10,10 @@ and-answer R@1 + MRR@10 / 2 over both ways of asking. The weeks are cut into fiv
 contiguous folds: weights learned on four folds rank the fifth, never a question of a
 week they were learned on, and the table shows those held-out figures beside today's
 weights. The last line gives the weights learned on every week: the constants of
-`RerankOptions`. Story folding is left out (it only hides duplicates), so figures differ
-from `newsbot eval`'s by a few thousandths.
+`RerankOptions`. `--without-date` learns the weights that act on a question asked
+without a date (meaning, coverage, periods) from those questions alone, over a wider
+grid: whether that case would gain from weights of its own. Story folding is left out
+(it only hides duplicates), so figures differ from `newsbot eval`'s by a few thousandths.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ GRID: dict[str, tuple[float, ...]] = {
     "cue_weight": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
     "period_weight": (0.0, 0.1, 0.2, 0.3, 0.4),
 }
+UNDATED_GRID: dict[str, tuple[float, ...]] = {
+    "semantic_weight": (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6),
+    "coverage_weight": (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+    "period_weight": (0.0, 0.1, 0.2, 0.3, 0.4),
+    "period_event_weight": (0.0, 0.1, 0.2, 0.3, 0.4),
+}
+"""Without a date there is no recency prior: only these weights act."""
 FOLDS = 5
 DEPTH = 10
 GUARD_DAYS = 30
@@ -135,13 +144,16 @@ def objective(figures: dict[str, float]) -> float:
 
 
 def learn(
-    score: Callable[[RerankOptions], float], start: RerankOptions, rounds: int = 3
+    score: Callable[[RerankOptions], float],
+    start: RerankOptions,
+    rounds: int = 3,
+    grid: dict[str, tuple[float, ...]] = GRID,
 ) -> tuple[RerankOptions, float]:
     """Coordinate ascent: each weight in turn set to its best grid value, until none moves."""
     best, best_score = start, score(start)
     for _ in range(rounds):
         moved = False
-        for name, values in GRID.items():
+        for name, values in grid.items():
             for value in values:
                 trial = dataclasses.replace(best, **{name: value})
                 if trial == best:
@@ -161,8 +173,8 @@ def combined(library: Library, asked: Sequence[Asked], options: RerankOptions) -
     )
 
 
-def weights(options: RerankOptions) -> str:
-    return ", ".join(f"{name} {getattr(options, name):g}" for name in GRID)
+def weights(options: RerankOptions, grid: dict[str, tuple[float, ...]] = GRID) -> str:
+    return ", ".join(f"{name} {getattr(options, name):g}" for name in grid)
 
 
 def row(name: str, dated: dict[str, float], older: dict[str, float], undated: dict[str, float]) -> str:
@@ -177,6 +189,9 @@ def main() -> None:
     parser.add_argument("questions", type=Path, help="the dev split: JSON lines with week and question_date")
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--index-dir", type=Path, default=Path(".newsbot-index"))
+    parser.add_argument(
+        "--without-date", action="store_true", help="learn weights for questions asked without a date alone"
+    )
     args = parser.parse_args()
     lines = args.questions.read_text(encoding="utf-8")
     questions = [q for q in parse_questions(lines) if q.gold_article_ids and q.question_date]
@@ -187,6 +202,9 @@ def main() -> None:
     ordered = sorted(set(weeks.values()))
     fold = {week: number * FOLDS // len(ordered) for number, week in enumerate(ordered)}
     today = RerankOptions()
+    if args.without_date:
+        learn_without_date(library, [a for a in asked if not a.dated], fold, today)
+        return
     held_out: list[tuple[Asked, RerankOptions]] = []
     for number in range(FOLDS):
         train = [a for a in asked if fold[a.week] != number]
@@ -212,6 +230,35 @@ def main() -> None:
         figures = [metrics(library, [a for a in asked if way(a)], options) for way in ways.values()]
         print(row(f"{name}: {weights(options)}", *figures))
     print(row("learned on the other folds, for held-out weeks", *map(cross_validated, ways.values())))
+
+
+def learn_without_date(
+    library: Library, asked: Sequence[Asked], fold: dict[str, int], today: RerankOptions
+) -> None:
+    """Print today's figures without a date beside those of weights learned for that case alone."""
+
+    def score(options: RerankOptions, part: Sequence[Asked]) -> float:
+        return objective(metrics(library, part, options))
+
+    held_out: list[dict[str, float]] = []
+    for number in range(FOLDS):
+        train = [a for a in asked if fold[a.week] != number]
+        learned, _ = learn(lambda o, train=train: score(o, train), today, grid=UNDATED_GRID)  # type: ignore[misc]
+        print(f"fold {number + 1}: {weights(learned, UNDATED_GRID)}", file=sys.stderr, flush=True)
+        held_out += [metrics(library, [a], learned) for a in asked if fold[a.week] == number]
+    final, _ = learn(lambda o: score(o, asked), today, grid=UNDATED_GRID)
+    columns = ("R@1", "R@5", "MRR", "gold+answer R@1")
+    print("| weights, asked without a date | R@1 | R@5 | MRR@10 | gold + answer R@1 |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, figures in (
+        (f"today's: {weights(today, UNDATED_GRID)}", metrics(library, asked, today)),
+        (f"learned on every week: {weights(final, UNDATED_GRID)}", metrics(library, asked, final)),
+        (
+            "learned on the other folds, for held-out weeks",
+            {k: float(np.mean([h[k] for h in held_out])) for k in columns},
+        ),
+    ):
+        print(f"| {name} | " + " | ".join(f"{figures[k]:.3f}" for k in columns) + " |")
 
 
 if __name__ == "__main__":
