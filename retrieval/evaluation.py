@@ -17,6 +17,7 @@ __all__ = [
     "Question",
     "Ranked",
     "Report",
+    "by_article",
     "evaluate",
     "first_rank",
     "parse_question",
@@ -56,7 +57,7 @@ class Metrics:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Three views of the same rankings."""
+    """Four views of the same rankings."""
 
     gold: Metrics
     """First passage from a gold article (questions with gold articles)."""
@@ -64,6 +65,9 @@ class Report:
     """First passage from a gold article that contains an answer string."""
     answer: Metrics
     """First passage containing an answer string (all questions)."""
+    gold_by_article: Metrics
+    """First gold article among the ranking's distinct articles, as an answer numbers its
+    headings: two passages of one article take one place, not two."""
 
 
 def parse_question(line: str) -> Question:
@@ -132,7 +136,19 @@ def evaluate(questions: Sequence[Question], rankings: Sequence[Sequence[Ranked]]
         gold=_metrics(first_rank(r, _from_gold(q)) for q, r in labelled),
         gold_with_answer=_metrics(first_rank(r, _from_gold(q, with_answer=True)) for q, r in labelled),
         answer=_metrics(first_rank(r, _with_answer(q)) for q, r in pairs),
+        gold_by_article=_metrics(first_rank(by_article(r), _from_gold(q)) for q, r in labelled),
     )
+
+
+def by_article(ranking: Sequence[Ranked]) -> list[Ranked]:
+    """Each article's first passage, in rank order: the ranking one heading per article shows."""
+    seen: set[str] = set()
+    firsts = []
+    for hit in ranking:
+        if hit.article_id not in seen:
+            seen.add(hit.article_id)
+            firsts.append(hit)
+    return firsts
 
 
 def _from_gold(question: Question, with_answer: bool = False) -> Callable[[Ranked], bool]:

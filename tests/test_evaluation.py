@@ -6,7 +6,15 @@ import pytest
 
 from bench.realtimeqa import build
 from bot.cli import main
-from retrieval.evaluation import Question, Ranked, evaluate, first_rank, parse_question, parse_questions
+from retrieval.evaluation import (
+    Question,
+    Ranked,
+    by_article,
+    evaluate,
+    first_rank,
+    parse_question,
+    parse_questions,
+)
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "eval"
@@ -59,6 +67,51 @@ def test_first_ranks_and_the_metrics_they_give(
         assert metrics.count == 1
         assert metrics.recall == {k: float(rank is not None and rank <= k) for k in (1, 3, 5, 10)}
         assert metrics.mrr == pytest.approx(1 / rank if rank else 0.0)
+
+
+@pytest.mark.parametrize(
+    ("ranked", "passage_rank", "article_rank"),
+    [
+        # two passages of each of three articles: the gold article's passage is fifth,
+        # its heading third
+        ([("x", "-"), ("x", "-"), ("y", "-"), ("y", "-"), ("a", "-")], 5, 3),
+        # gold sixth by passage, out of R@5, but fourth by article: in
+        ([("x", "-"), ("x", "-"), ("y", "-"), ("y", "-"), ("z", "-"), ("a", "-")], 6, 4),
+        # one passage an article: both counts agree
+        ([("x", "-"), ("y", "-"), ("a", "-")], 3, 3),
+        # an article's second passage does not open a heading of its own
+        ([("x", "-"), ("y", "-"), ("x", "-"), ("z", "-"), ("v", "-"), ("w", "-"), ("a", "-")], 7, 6),
+        # not found at all
+        ([("x", "-"), ("x", "-")], None, None),
+    ],
+)
+def test_recall_by_article_counts_an_articles_passages_once(
+    ranked: list[tuple[str, str]], passage_rank: int | None, article_rank: int | None
+) -> None:
+    report = evaluate([question({"a"})], [ranking(*ranked)])
+    for metrics, rank in ((report.gold, passage_rank), (report.gold_by_article, article_rank)):
+        assert metrics.recall == {k: float(rank is not None and rank <= k) for k in (1, 3, 5, 10)}
+        assert metrics.mrr == pytest.approx(1 / rank if rank else 0.0)
+
+
+def test_by_article_keeps_each_articles_first_passage_in_rank_order() -> None:
+    ranked = ranking(("x", "x1"), ("y", "y1"), ("x", "x2"), ("z", "z1"), ("y", "y2"))
+    assert [(hit.article_id, hit.text) for hit in by_article(ranked)] == [
+        ("x", "x1"),
+        ("y", "y1"),
+        ("z", "z1"),
+    ]
+
+
+def test_recall_by_article_counts_only_questions_with_gold() -> None:
+    report = evaluate(
+        [question({"a"}), question(set())], [ranking(("b", "-"), ("a", "-")), ranking(("c", "-"))]
+    )
+    assert (report.gold_by_article.count, report.gold_by_article.recall[1], report.gold_by_article.mrr) == (
+        1,
+        0.0,
+        0.5,
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,6 +206,7 @@ def test_eval_command_prints_the_table_and_writes_hits(
         "gold article (8)                 0.875   1.000   1.000   1.000   0.938",
         "gold article with answer (8)     0.750   1.000   1.000   1.000   0.875",
         "any passage with answer (9)      0.667   0.889   0.889   0.889   0.778",
+        "by article: gold (8)             0.875   1.000   1.000       -       -",
         later=6,  # asked at no date, the 2024 harbour article answers questions of 2023
     )
     records = [json.loads(line) for line in hits_out.read_text().splitlines()]
@@ -173,8 +227,21 @@ def test_eval_as_of_question_date_hides_later_articles(capsys: pytest.CaptureFix
         "gold article (8)                 1.000   1.000   1.000   1.000   1.000",
         "gold article with answer (8)     0.875   1.000   1.000   1.000   0.938",
         "any passage with answer (9)      0.778   0.889   0.889   0.889   0.833",
+        "by article: gold (8)             1.000   1.000   1.000       -       -",
         later=0,
     )
+
+
+def test_eval_reports_the_older_news_by_passage_and_by_article(capsys: pytest.CaptureFixture[str]) -> None:
+    # q1 and q2 are asked two days after their gold article, the others one day after
+    assert main([*EVAL, "--guard-days", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-4:] == [
+        "gold older than 1 days (2)       1.000   1.000   1.000   1.000   1.000",
+        "by article: gold (8)             0.875   1.000   1.000       -       -",
+        "by article: older (2)            1.000   1.000   1.000       -       -",
+        "sources dated after their question: 6",
+    ]
 
 
 def test_eval_per_article_cap_of_one_hides_the_answering_second_passage(
