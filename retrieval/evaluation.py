@@ -17,8 +17,8 @@ __all__ = [
     "Question",
     "Ranked",
     "Report",
-    "by_article",
     "evaluate",
+    "first_per_article",
     "first_rank",
     "parse_question",
     "parse_questions",
@@ -136,11 +136,11 @@ def evaluate(questions: Sequence[Question], rankings: Sequence[Sequence[Ranked]]
         gold=_metrics(first_rank(r, _from_gold(q)) for q, r in labelled),
         gold_with_answer=_metrics(first_rank(r, _from_gold(q, with_answer=True)) for q, r in labelled),
         answer=_metrics(first_rank(r, _with_answer(q)) for q, r in pairs),
-        gold_by_article=_metrics(first_rank(by_article(r), _from_gold(q)) for q, r in labelled),
+        gold_by_article=_metrics(first_rank(first_per_article(r), _from_gold(q)) for q, r in labelled),
     )
 
 
-def by_article(ranking: Sequence[Ranked]) -> list[Ranked]:
+def first_per_article(ranking: Sequence[Ranked]) -> list[Ranked]:
     """Each article's first passage, in rank order: the ranking one heading per article shows."""
     seen: set[str] = set()
     firsts = []

@@ -9,8 +9,8 @@ from bot.cli import main
 from retrieval.evaluation import (
     Question,
     Ranked,
-    by_article,
     evaluate,
+    first_per_article,
     first_rank,
     parse_question,
     parse_questions,
@@ -94,9 +94,9 @@ def test_recall_by_article_counts_an_articles_passages_once(
         assert metrics.mrr == pytest.approx(1 / rank if rank else 0.0)
 
 
-def test_by_article_keeps_each_articles_first_passage_in_rank_order() -> None:
+def test_first_per_article_keeps_each_articles_first_passage_in_rank_order() -> None:
     ranked = ranking(("x", "x1"), ("y", "y1"), ("x", "x2"), ("z", "z1"), ("y", "y2"))
-    assert [(hit.article_id, hit.text) for hit in by_article(ranked)] == [
+    assert [(hit.article_id, hit.text) for hit in first_per_article(ranked)] == [
         ("x", "x1"),
         ("y", "y1"),
         ("z", "z1"),
