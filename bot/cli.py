@@ -367,6 +367,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as error:
         raise SettingsError(str(error)) from None
     library = _library(args, settings, options)
+    cap = args.per_article or None
     rankings: list[list[Ranked]] = []
     records = []
     later = 0
@@ -374,7 +375,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         shown.update(0, len(questions))
         for number, question in enumerate(questions, start=1):
             now = question.question_date if args.as_of else None
-            hits = library.search(question.question, k=10, per_article=args.per_article or None, now=now).hits
+            hits = library.search(question.question, k=max(CUTOFFS), per_article=cap, now=now).hits
             asked = question.question_date
             later += sum(1 for hit in hits if asked and hit.article.date > asked)
             rankings.append([Ranked(hit.article.id, hit.passage.text) for hit in hits])
@@ -390,12 +391,11 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         picked = [(q, r) for q, r, old in zip(questions, rankings, guard, strict=True) if old]
         older = evaluate([q for q, _ in picked], [r for _, r in picked])
         print(f"{f'gold older than {args.guard_days} days ({older.gold.count})':<30}{_cells(older.gold)}")
-    print(
-        f"{f'by article: gold ({report.gold_by_article.count})':<30}{_article_cells(report.gold_by_article)}"
-    )
+    label = f"by article: gold ({report.gold_by_article.count})"
+    print(f"{label:<30}{_article_cells(report.gold_by_article, cap)}")
     if older is not None:
         label = f"by article: older ({older.gold_by_article.count})"
-        print(f"{label:<30}{_article_cells(older.gold_by_article)}")
+        print(f"{label:<30}{_article_cells(older.gold_by_article, cap)}")
     print(f"sources dated after their question: {later}")
     return EXIT_FOUND
 
@@ -429,16 +429,21 @@ def format_report(report: Report, questions: int) -> str:
 
 
 def _cells(metrics: Metrics) -> str:
+    """One row of the table: recall at each cutoff, then MRR@10."""
     return "".join(f"{metrics.recall.get(k, 0.0):>8.3f}" for k in CUTOFFS) + f"{metrics.mrr:>8.3f}"
 
 
-def _article_cells(metrics: Metrics) -> str:
-    """Recall by distinct article up to R@5 only: ten passages, at most two an article, hold
-    at least five articles, not always ten, so R@10 and MRR@10 would undercount."""
-    return (
-        "".join(f"{metrics.recall.get(k, 0.0):>8.3f}" if k <= 5 else f"{'-':>8}" for k in CUTOFFS)
-        + f"{'-':>8}"
-    )
+def _article_cells(metrics: Metrics, per_article: int | None) -> str:
+    """A row of recall by distinct article, as deep as the ten passages ranked always reach.
+
+    At most `per_article` passages an article, ten passages hold at least 10 // per_article
+    articles (five at the default two; one without a cap), not always ten: a deeper cell,
+    or MRR@10, would count a gold article as missed that was never given a place.
+    """
+    ranked = max(CUTOFFS)
+    depth = ranked // per_article if per_article else 1
+    cells = [f"{metrics.recall.get(k, 0.0):>8.3f}" if k <= depth else f"{'-':>8}" for k in CUTOFFS]
+    return "".join(cells) + (f"{metrics.mrr:>8.3f}" if depth >= ranked else f"{'-':>8}")
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:

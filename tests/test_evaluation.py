@@ -252,6 +252,24 @@ def test_eval_per_article_cap_of_one_hides_the_answering_second_passage(
     assert "gold article with answer (8)     0.750   0.875   0.875   0.875   0.812" in out
 
 
+@pytest.mark.parametrize(
+    ("cap", "by_article"),
+    [
+        # one passage an article: ten passages are ten articles, so every cell is shown
+        ("1", "by article: gold (8)             0.875   1.000   1.000   1.000   0.938"),
+        # three an article: ten passages hold three articles at least, so R@3 is the deepest
+        ("3", "by article: gold (8)             0.875   1.000       -       -       -"),
+        # no cap: ten passages may all be of one article, so only R@1 is measured
+        ("0", "by article: gold (8)             0.875       -       -       -       -"),
+    ],
+)
+def test_eval_shows_recall_by_article_only_as_deep_as_the_per_article_cap_allows(
+    capsys: pytest.CaptureFixture[str], cap: str, by_article: str
+) -> None:
+    assert main([*EVAL, "--per-article", cap]) == 0
+    assert by_article in capsys.readouterr().out.splitlines()
+
+
 def test_eval_ranking_options_reach_the_library(capsys: pytest.CaptureFixture[str]) -> None:
     # paragraphs as passages, Okapi: the ferry question still finds its gold article first
     options = ["--min-chars", "0", "--max-chars", "1000", "--variant", "okapi", "--k1", "1.2", "--b", "0.5"]
