@@ -237,9 +237,10 @@ def _threshold(score: float, scale: float, constant: float, decay: float) -> int
     """The least fixed-point score whose ceiling reaches `score`: below it, no document can.
 
     The ceiling only rises with the fixed-point score, so the search starts where it
-    would reach `score` without the prior and gallops from there: a few steps where
-    halving the whole range took 122, which counted when the k-th best changes often
-    (the second ranking stage's 200 candidates).
+    would reach `score` without the prior (just there for a score of 0 or more, which the
+    prior's best factor of 1 leaves as it is) and gallops from there: two or three steps
+    where halving the whole range took 62, which counted when the k-th best changes
+    often (the second ranking stage's 200 candidates).
     """
     guess = (score - constant) * scale
     start = LOWEST if not guess > LOWEST else -LOWEST if guess >= -LOWEST else int(guess)
