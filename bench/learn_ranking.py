@@ -34,9 +34,7 @@ sys.path.insert(0, str(ROOT))
 from retrieval import Library, LibraryOptions  # noqa: E402
 from retrieval.evaluation import Question, parse_questions  # noqa: E402
 from retrieval.index import Ranking, top_k  # noqa: E402
-from retrieval.query import topical  # noqa: E402
 from retrieval.rerank import QueryTerm, RerankOptions, rerank  # noqa: E402
-from retrieval.semantic import embedder, question_text  # noqa: E402
 
 GRID: dict[str, tuple[float, ...]] = {
     "semantic_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
@@ -79,8 +77,6 @@ class Asked:
 def ask_all(library: Library, questions: Sequence[Question], weeks: dict[str, str]) -> list[Asked]:
     """Every question's lexical candidates, at its date and without one."""
     owner, ids = library.passages.owner, library.articles.ids
-    vocabulary, idf = library.index.vocabulary, library.index.idf
-    model = embedder(library.article_vectors.shape[1])
     published = dict(zip(ids, library.articles.ordinals.tolist(), strict=True))
     asked = []
     for question in questions:
@@ -88,9 +84,8 @@ def ask_all(library: Library, questions: Sequence[Question], weeks: dict[str, st
         newest = max((published[g] for g in question.gold_article_ids if g in published), default=None)
         older = newest is not None and question.question_date.toordinal() - newest > GUARD_DAYS
         terms = library.query_terms(question.question)
-        known = [t for t in sorted(set(terms)) if t in vocabulary]
-        query_terms = [QueryTerm(library.index.postings(t)[0], float(idf[vocabulary[t]])) for t in known]
-        vector = model.embed_one(question_text(topical(question.question)))
+        query_terms = library.query_postings(terms)
+        vector = library.question_vector(question.question)
         for dated in (True, False):
             until = question.question_date.toordinal() if dated else None
             limit = RerankOptions().candidates

@@ -553,11 +553,6 @@ class Library:
         keep: int,
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
         """The second stage (`rerank`): meaning, the period the question names, recency."""
-        vocabulary, idf = self.index.vocabulary, self.index.idf
-        rows = [vocabulary[t] for t in sorted(set(terms)) if t in vocabulary]
-        # plain views of the postings: slicing a memory map costs more than the search it serves
-        holders, offsets = np.asarray(self.index.doc_ids), np.asarray(self.index.offsets)
-        dims = self.article_vectors.shape[1]
         return rerank(
             question,
             doc_ids,
@@ -565,10 +560,24 @@ class Library:
             self.rerank_signals(),
             self.options.rerank,
             now,
-            lambda: embedder(dims).embed_one(question_text(topical(question))),
+            lambda: self.question_vector(question),
             keep,
-            [QueryTerm(holders[offsets[row] : offsets[row + 1]], float(idf[row])) for row in rows],
+            self.query_postings(terms),
         )
+
+    def question_vector(self, question: str) -> npt.NDArray[np.float32]:
+        """The question's vector, as the second stage compares it with the articles': of its
+        topical words (`topical`), and of a pasted text's start alone (`question_text`)."""
+        return embedder(self.article_vectors.shape[1]).embed_one(question_text(topical(question)))
+
+    def query_postings(self, terms: Sequence[str]) -> list[QueryTerm]:
+        """The passages holding each distinct term the index knows, and its idf: what article
+        coverage (`rerank`) searches."""
+        vocabulary, idf = self.index.vocabulary, self.index.idf
+        rows = [vocabulary[t] for t in sorted(set(terms)) if t in vocabulary]
+        # plain views of the postings: slicing a memory map costs more than the search it serves
+        holders, offsets = np.asarray(self.index.doc_ids), np.asarray(self.index.offsets)
+        return [QueryTerm(holders[offsets[row] : offsets[row + 1]], float(idf[row])) for row in rows]
 
     def rerank_signals(self) -> CorpusSignals:
         """What the second stage reads of this corpus (`rerank`), its arrays made on first use."""

@@ -176,6 +176,29 @@ def test_a_pasted_texts_vector_is_of_its_start_and_a_typed_question_is_whole() -
     assert question_text(pasted) == pasted[:QUESTION_CHARS]
 
 
+def test_the_second_stage_reads_each_known_term_once_with_its_postings_and_idf(
+    write_corpus: WriteCorpus,
+) -> None:
+    library = Library.load(harbour(write_corpus))
+    terms = library.query_terms("Odesa harbour, the harbour's cranes and a zebra")  # a repeat, an unknown
+    index = library.index
+    known = sorted(t for t in set(terms) if t in index.vocabulary)
+    assert len(known) < len(terms)
+    assert [(term.postings.tolist(), term.idf) for term in library.query_postings(terms)] == [
+        (index.postings(t)[0].tolist(), float(index.idf[index.vocabulary[t]])) for t in known
+    ]
+
+
+def test_a_questions_vector_leaves_out_all_past_a_pasted_texts_start(write_corpus: WriteCorpus) -> None:
+    library = Library.load(harbour(write_corpus))
+    question = "When did the Odesa harbour close?"
+    pasted = "The Odesa harbour closed for repairs. " * 40
+    assert np.array_equal(
+        library.question_vector(pasted), library.question_vector(pasted + "Stocks fell as rates rose. " * 40)
+    )
+    assert not np.array_equal(library.question_vector(question), library.question_vector("Stocks fell"))
+
+
 FILLER = (
     "The club's season opened with a long road trip through the west, and the coaches spoke "
     "of patience with young players while the weather held and crowds stayed small. "
