@@ -3,13 +3,15 @@
     python bench/recall_depth.py data/rtqa/dev.jsonl --corpus data/rtqa/corpus
 
 Each question of the file that has gold articles and a date is asked through
-`Library.search`, at its date and without one, deep enough to rank 50 distinct
-articles. The script prints, in Markdown:
+`Library.search`, at its date and without one, for its first 50 passages: at most two
+an article, they rank 25 to 50 distinct articles, so a gold article placed 26th to 50th
+is seen only where the passages reach that deep, and counts as deeper where they do not.
+The script prints, in Markdown:
 
 1. the candidate ceiling: how often a gold article is among the lexical candidates the
    second stage re-scores (`RerankOptions.candidates`, 200) and among the first 1,000;
 2. where the first gold article ranks among distinct articles (as an answer numbers
-   its headings): 1, 2-5, 6-10, 11-20, 21-50, lower, or not at all;
+   its headings): 1, 2-5, 6-10, 11-20, 21-50, deeper, or not a candidate at all;
 3. the misses of article R@5 by kind: whether one of the first five articles holds an
    answer string although the labels do not call it gold (the labels are each
    question's own web search results whose text holds the answer, so another outlet's
@@ -38,8 +40,8 @@ from retrieval.rerank import RerankOptions  # noqa: E402
 
 GUARD_DAYS = 30
 DEEP = 1000
-ARTICLES = 50
-BUCKETS = ("1", "2-5", "6-10", "11-20", "21-50", "below 50", "not a candidate")
+PASSAGES = 50
+BUCKETS = ("1", "2-5", "6-10", "11-20", "21-50", "deeper", "not a candidate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,7 @@ class Depth:
     in_deep: bool
     """... among the first `DEEP` lexical candidates."""
     article_rank: int | None
-    """The first gold article's place among distinct articles (at most `ARTICLES`)."""
+    """The first gold article's place among the distinct articles of the first `PASSAGES`."""
     answer_in_top5: bool
     """One of the first five articles holds an answer string."""
 
@@ -62,7 +64,7 @@ class Depth:
 def bucket(rank: int | None, in_candidates: bool) -> str:
     """Where the first gold article ranks among distinct articles, in `BUCKETS`' terms."""
     if rank is None:
-        return "below 50" if in_candidates else "not a candidate"
+        return "deeper" if in_candidates else "not a candidate"
     return next(
         name
         for name, top in (("1", 1), ("2-5", 5), ("6-10", 10), ("11-20", 20), ("21-50", 50))
@@ -89,7 +91,7 @@ def measure(library: Library, questions: Sequence[Question]) -> list[Depth]:
             until = now.toordinal() if now else None
             doc_ids, _ = library.index.top(terms, DEEP, Ranking(library.passage_recency, until=until))
             rows = owner[doc_ids].tolist()  # best first
-            hits = library.search(question.question, k=ARTICLES, now=now).hits
+            hits = library.search(question.question, k=PASSAGES, now=now).hits
             articles = list(dict.fromkeys(hit.article.id for hit in hits))
             rank = next((n for n, a in enumerate(articles, start=1) if row[a] in gold), None)
             top5 = [library.articles[row[a]] for a in articles[:5]]
