@@ -46,9 +46,9 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import dev_split  # noqa: E402
 from bench.learn_ranking import DEPTH, Asked, ask_all  # noqa: E402
 from retrieval import Library, LibraryOptions, analyze, kernels  # noqa: E402
-from retrieval.evaluation import parse_questions  # noqa: E402
 from retrieval.index import WINDOW, BM25Index, Ranking, top_k  # noqa: E402
 from retrieval.rerank import QueryTerm, RerankOptions, article_coverage, rerank  # noqa: E402
 
@@ -421,11 +421,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "questions", type=Path, nargs="?", help="the dev split: JSON lines with question_date"
-    )
-    parser.add_argument("--corpus", type=Path)
-    parser.add_argument("--index-dir", type=Path, default=Path(".newsbot-index"))
+    dev_split.add_arguments(parser, required=False)
     parser.add_argument("--cost", action="store_true", help="time the steps on the dev questions instead")
     parser.add_argument(
         "--synthetic", help="time the steps on bench/retrieval.py's corpus of this size (100k)"
@@ -438,15 +434,13 @@ def main() -> None:
         return
     if args.questions is None or args.corpus is None:
         parser.error("give the questions file and --corpus, or --synthetic SIZE")
-    lines = args.questions.read_text(encoding="utf-8")
-    questions = [q for q in parse_questions(lines) if q.gold_article_ids and q.question_date]
-    library = Library.load(args.corpus, LibraryOptions(), index_dir=args.index_dir)
+    questions, library = dev_split.load(args)
     print(f"{library.index.size:,} passages, {len(questions)} questions", file=sys.stderr, flush=True)
     if args.cost:
         figures = cost(library, [(q.question, q.question_date) for q in questions if q.question_date])
         print(", ".join(f"{name} {figures[name]:.2f} ms" for name in STEPS))
         return
-    weeks = {q.qid: q.qid.split("_")[0] for q in questions}
+    weeks = dev_split.weeks(questions)
     quality(Lab(library, ask_all(library, questions, weeks)))
 
 

@@ -31,8 +31,9 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval import Library, LibraryOptions  # noqa: E402
-from retrieval.evaluation import Question, parse_questions  # noqa: E402
+from bench import dev_split  # noqa: E402
+from retrieval import Library  # noqa: E402
+from retrieval.evaluation import Question  # noqa: E402
 from retrieval.index import Ranking, top_k  # noqa: E402
 from retrieval.rerank import QueryTerm, RerankOptions, rerank  # noqa: E402
 
@@ -181,17 +182,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("questions", type=Path, help="the dev split: JSON lines with week and question_date")
-    parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--index-dir", type=Path, default=Path(".newsbot-index"))
+    dev_split.add_arguments(parser)
     parser.add_argument(
         "--without-date", action="store_true", help="learn weights for questions asked without a date alone"
     )
     args = parser.parse_args()
-    lines = args.questions.read_text(encoding="utf-8")
-    questions = [q for q in parse_questions(lines) if q.gold_article_ids and q.question_date]
-    weeks = {q.qid: q.qid.split("_")[0] for q in questions}
-    library = Library.load(args.corpus, LibraryOptions(), index_dir=args.index_dir)
+    questions, library = dev_split.load(args)
+    weeks = dev_split.weeks(questions)
     print(f"asking {len(questions)} questions ...", file=sys.stderr, flush=True)
     asked = ask_all(library, questions, weeks)
     ordered = sorted(set(weeks.values()))

@@ -33,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval import Library, LibraryOptions  # noqa: E402
-from retrieval.evaluation import Question, parse_questions  # noqa: E402
+from bench import dev_split  # noqa: E402
+from retrieval import Library  # noqa: E402
+from retrieval.evaluation import Question  # noqa: E402
 from retrieval.index import Ranking  # noqa: E402
 from retrieval.rerank import RerankOptions  # noqa: E402
 
@@ -162,13 +163,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("questions", type=Path, help="JSON lines with gold_article_ids and question_date")
-    parser.add_argument("--corpus", type=Path, required=True)
-    parser.add_argument("--index-dir", type=Path, default=Path(".newsbot-index"))
-    args = parser.parse_args()
-    lines = args.questions.read_text(encoding="utf-8")
-    questions = [q for q in parse_questions(lines) if q.gold_article_ids and q.question_date]
-    library = Library.load(args.corpus, LibraryOptions(), index_dir=args.index_dir)
+    dev_split.add_arguments(parser)
+    questions, library = dev_split.load(parser.parse_args())
     print(f"asking {len(questions)} questions ...", file=sys.stderr, flush=True)
     print(tables(measure(library, questions)))
 
