@@ -116,6 +116,11 @@ def share(part: int, whole: int) -> str:
     return f"{part} ({part / whole:.3f})" if whole else "0"
 
 
+def fraction(part: int, whole: int) -> str:
+    """A share to three places, or a dash for an empty group (a small set may have no older news)."""
+    return f"{part / whole:.3f}" if whole else "-"
+
+
 def tables(depths: Sequence[Depth]) -> str:
     """The depth table and the misses of article R@5 by kind, in Markdown."""
     ways: dict[str, Callable[[Depth], bool]] = {
@@ -140,7 +145,7 @@ def tables(depths: Sequence[Depth]) -> str:
             1 for d in picked if (d.article_rank is not None and d.article_rank <= 5) or d.answer_in_top5
         )
         cells = [share(sum(d.in_candidates for d in picked), n), share(sum(d.in_deep for d in picked), n)]
-        cells += [share(counts[b], n) for b in BUCKETS] + [f"{hit5 / n:.3f}", f"{either / n:.3f}"]
+        cells += [share(counts[b], n) for b in BUCKETS] + [fraction(hit5, n), fraction(either, n)]
         lines.append(f"| {name} ({n}) | " + " | ".join(cells) + " |")
         missed = [d for d in picked if d.article_rank is None or d.article_rank > 5]
         misses[name] = Counter((d.answer_in_top5, bucket(d.article_rank, d.in_candidates)) for d in missed)
