@@ -1,9 +1,11 @@
+import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench import dev_split, recall_depth
 from bench.realtimeqa import build
 from bot.cli import main
 from retrieval.evaluation import (
@@ -391,3 +393,17 @@ def test_realtimeqa_builder_dedups_labels_and_splits_by_week(tmp_path: Path) -> 
     dev = (out / "dev.jsonl").read_text().splitlines()
     test = (out / "test.jsonl").read_text().splitlines()
     assert (len(dev), len(test)) == (1, 1)  # the first 70% of two weeks is one week
+
+
+def test_the_depth_table_of_a_small_set_counts_questions_and_dashes_an_empty_group(tmp_path: Path) -> None:
+    """`bench/recall_depth.py` over the fixture: eight questions, every gold article found,
+    none about older news (that row prints dashes rather than dividing by zero)."""
+    args = argparse.Namespace(
+        questions=FIXTURES / "questions.jsonl", corpus=FIXTURES / "corpus", index_dir=tmp_path / "index"
+    )
+    questions, library = dev_split.load(args)
+    table = recall_depth.tables(recall_depth.measure(library, questions))
+    dated = next(line for line in table.splitlines() if line.startswith("| asked at their date"))
+    assert dated.startswith("| asked at their date (8) | 8 (1.000) |")
+    older = next(line for line in table.splitlines() if line.startswith("| older news"))
+    assert older.endswith("| - | - |")
