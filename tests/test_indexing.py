@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from retrieval import BM25Params, CorpusError, Library, LibraryOptions, analyze
+from retrieval import BM25Params, BuildStep, CorpusError, Library, LibraryOptions, analyze
 from tests.conftest import ROOT, WriteCorpus, alive, article, children_of
 
 ORACLES = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
@@ -115,6 +115,28 @@ def test_a_corpus_in_one_chunk_or_none_readable_builds_like_one_process(
     with pytest.raises(CorpusError, match=r"has no readable article: only\.txt"):
         Library.load(root, index_dir=tmp_path / "fresh", workers=2)
     assert not list((tmp_path / "fresh").rglob("build-*"))  # nothing half-made left behind
+
+
+def test_a_build_whose_workers_die_reads_the_remaining_files_itself(
+    write_corpus: WriteCorpus, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker killed mid-build (out of memory, a stray `kill`) costs time, not the build."""
+    caplog.set_level(logging.INFO, logger="retrieval")
+    root = varied_corpus(write_corpus)
+    killed: list[int] = []
+
+    def kill_workers(step: BuildStep) -> None:
+        if step.done and not killed:  # the first chunk is merged; the others are still out
+            killed.extend(
+                pid for pid, command in children_of(os.getpid()).items() if b"retrieval.indexing" in command
+            )
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    library = Library.load(root, index_dir=tmp_path / "index", workers=2, progress=kill_workers)
+    assert len(killed) == 2
+    assert "reading the remaining files in this process" in caplog.text
+    same_library(library, Library.load(root))
 
 
 WORKERS_OF = """
