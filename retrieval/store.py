@@ -116,7 +116,6 @@ COLUMNS = ("id", "headline", "url", "source", "caption", "file")
 LAST_DAY = dt.date.max.toordinal()
 _UNTRUSTED = np.iinfo(np.int64).min
 """`print_times` of a file whose time could not be trusted when it was read."""
-_READ_SIZE = 1 << 22
 
 Fingerprint = dict[str, FilePrint]
 """Relative path -> what the file held when read (see `folder.FilePrint`)."""
