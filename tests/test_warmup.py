@@ -35,7 +35,6 @@ SEARCHED = """
 import datetime as dt
 import sys
 from pathlib import Path
-from pathlib import Path
 from retrieval import Library, kernels
 from retrieval.warmup import compile_search
 functions = {name: function for name, function in vars(kernels).items() if hasattr(function, "signatures")}
