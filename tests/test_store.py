@@ -239,6 +239,17 @@ def test_open_current_serves_only_an_unchanged_saved_corpus(corpus: Path, tmp_pa
     assert Library.open_current(corpus, cache) is None  # changed: never served stale
 
 
+def test_a_library_is_current_until_its_corpus_is_saved_again(corpus: Path, tmp_path: Path) -> None:
+    """What lets the bot keep the library it serves when the check of every file finds no change."""
+    cache = tmp_path / "index"
+    served = Library.load(corpus, index_dir=cache)
+    assert served.is_current() and Library.load(corpus, index_dir=cache).is_current()
+    (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
+    updated = Library.load(corpus, index_dir=cache)
+    assert updated.is_current() and not served.is_current()
+    assert not Library.load(corpus).is_current()  # built in memory: nothing saved to be current with
+
+
 def test_an_emptied_corpus_is_an_error_not_an_empty_library(corpus: Path, tmp_path: Path) -> None:
     cache = tmp_path / "index"
     Library.load(corpus, index_dir=cache)
