@@ -48,6 +48,7 @@ from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, ex
 from .feeds import ACCEPT_FEED, FeedEntry, FeedParseError, ParsedFeed, discover_feeds, parse_feed
 from .fetching import Fetcher, FetchError, FetchOptions, Page
 from .links import LinkError, canonical_url, checked_url
+from .logs import LOG_FORMAT
 from .settings import Settings
 from .statedb import Claim, FeedRow, SavedArticle, StateDB, open_state
 
@@ -426,7 +427,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m bot.ingest OPTIONS_JSON", file=sys.stderr)
         return 2
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if _stdin_is_a_pipe():  # started by the bot: stop when it stops
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()

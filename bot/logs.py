@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 REDACTED = "[token redacted]"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _formatter = logging.Formatter()
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
@@ -27,7 +28,7 @@ _pattern: re.Pattern[str] | None = None
 
 def configure_logging(level: str, secrets: Iterable[str]) -> None:
     """Log to stderr at `level`, redacting `secrets`; keep `httpx`, which logs URLs, at WARNING."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    logging.basicConfig(format=LOG_FORMAT, level=level)
     logging.getLogger().setLevel(level)
     install_redaction(secrets)
     sys.excepthook = _print_redacted  # a traceback that escapes everything is redacted too

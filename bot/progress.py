@@ -20,11 +20,12 @@ from tqdm import tqdm
 from retrieval import BuildStep, ProgressLog
 from retrieval.progress import counted
 
+from .logs import LOG_FORMAT
+
 __all__ = ["Bar", "console_logging", "counted", "meter", "on_terminal"]
 
 logger = logging.getLogger(__name__)
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 PROGRESS_LOGGERS = ("retrieval.progress", __name__)
 """Where `ProgressLog` writes, for a build and for the other commands."""
 BUILD_KINDS = {"build": "indexing", "update": "updating"}
