@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
 
+from bot.pages import MAX_PAGES
 from bot.render import DESCRIPTION_CHARS, TITLE_CHARS
 from tests.conftest import article
 from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
 
 pytestmark = pytest.mark.asyncio
+
+HEADLINES = re.compile(r"<b>\d+\. (.+?)</b>")
+"""The headline of each numbered answer on a page."""
 
 
 async def inline(bot: RunningBot, query: str, user_id: int = 7, language_code: str | None = None) -> Any:
@@ -46,23 +52,52 @@ async def test_a_question_lists_passages_with_headline_date_and_snippet(start_bo
     assert len(set(ids)) == len(ids) and all(len(i.encode()) <= 64 for i in ids)
 
 
-async def test_at_most_ten_results_ranked_as_a_message_is(start_bot: StartBot) -> None:
-    bot = await start_bot(articles=GRAIN, top_k=1)  # one article a page: five pages
+ONE_STORY = {
+    f"record-{n:02}.txt": article(
+        f"2024-08-{n + 1:02}",
+        f"Grain exports hit a record, agency {n} reports",
+        "Grain exports through the Black Sea ports hit a record in August, grain exports officials said.",
+    )
+    for n in range(12)
+}
+"""One story told by twelve agencies, ranked first: folded into one result, it takes twelve
+of the candidates a search asks for, so fewer candidates would leave fewer than ten stories."""
+
+
+@pytest.mark.parametrize(
+    ("top_k", "articles"),
+    [
+        (1, GRAIN),  # one article a page: a message searches for ten, though its five pages need five
+        (3, {**GRAIN, **ONE_STORY}),  # three a page: a message searches for 15, and so must inline mode
+    ],
+)
+async def test_at_most_ten_results_ranked_as_a_message_is(
+    start_bot: StartBot, top_k: int, articles: dict[str, str]
+) -> None:
+    bot = await start_bot(articles=articles, top_k=top_k)
     results = (await inline(bot, "grain exports")).params["results"]
     assert len(results) == 10
     assert len({result["id"] for result in results}) == 10
     assert all(result["description"].startswith("2024-") for result in results)
     page = await bot.ask("grain exports")
-    headlines = [page.params["text"].split("</b>")[0].split(". ", 1)[1]]
-    for _ in range(4):
-        data = page.params["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
+    headlines = HEADLINES.findall(page.params["text"])
+    while len(headlines) < len(results) and (data := next_page(page)):
         before = len(bot.api.sent("editMessageText"))
         bot.api.push_callback(
             data, {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}}, user_id=7
         )
         page = (await bot.api.wait_for("editMessageText", count=before + 1))[before]
-        headlines.append(page.params["text"].split("</b>")[0].split(". ", 1)[1])
-    assert [result["title"] for result in results[:5]] == headlines
+        headlines += HEADLINES.findall(page.params["text"])
+    assert len(headlines) >= min(len(results), top_k * MAX_PAGES)
+    shown = [html.unescape(headline) for headline in headlines[: len(results)]]
+    assert [result["title"] for result in results[: len(shown)]] == shown
+
+
+def next_page(page: Any) -> str | None:
+    """The data of the "▶" button under a page of answers; None on the last page."""
+    markup = page.params.get("reply_markup")
+    last = markup["inline_keyboard"][0][-1] if markup else None
+    return str(last["callback_data"]) if last and last["text"] == "▶" else None
 
 
 async def test_an_empty_query_lists_the_latest_articles_as_of_now(start_bot: StartBot) -> None:
