@@ -31,11 +31,18 @@ def test_retrieval_imports_no_bot_telegram_or_settings() -> None:
 
 
 def test_readme_quickstart_matches_ci() -> None:
+    """The quickstart's two commands, one line each: install and run, install and test; the
+    second is exactly what `.ci/run` runs."""
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     test_command = ci.strip().splitlines()[-1]
     assert test_command in readme
     assert "newsbot ask" in readme
+    quickstart = readme.split("\n## Quickstart\n", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", quickstart, flags=re.DOTALL)
+    assert len(commands) == 2 and not any("\n" in command for command in commands)
+    assert "/pip install " in commands[0] and "&& .venv/bin/newsbot ask " in commands[0]
+    assert commands[1] == test_command
 
 
 def test_shipped_seed_is_byte_for_byte(tmp_path: Path) -> None:
