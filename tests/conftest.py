@@ -217,3 +217,16 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def indexing_processes(corpus: Path) -> list[int]:
+    """Process ids of live `python -m retrieval` processes working on `corpus`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"retrieval" in args and str(corpus).encode() in args:
+            found.append(int(cmdline.parent.name))
+    return found

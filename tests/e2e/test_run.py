@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHIPPED_CORPUS
+from tests.conftest import SHIPPED_CORPUS, indexing_processes
 from tests.e2e.conftest import TOKEN
 from tests.e2e.fake_api import FakeBotApi
 
@@ -206,16 +206,3 @@ async def test_sigterm_mid_burst_answers_what_it_took_and_a_restart_answers_the_
 ) -> None:
     replies = await burst_stopped_then_restarted(tmp_path, signal.SIGTERM, answered=25)  # mid-batch
     assert set(replies.values()) == {1}  # none lost, none answered twice
-
-
-def indexing_processes(corpus: Path) -> list[int]:
-    """Process ids of live `python -m retrieval` processes working on `corpus`."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"retrieval" in args and str(corpus).encode() in args:
-            found.append(int(cmdline.parent.name))
-    return found

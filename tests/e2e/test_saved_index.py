@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
 from retrieval import folder as folder_module
 from retrieval.store import DAMAGED, POINTER, TEXTS
-from tests.conftest import saved_place
+from tests.conftest import SHIPPED_CORPUS, article, indexing_processes, saved_place
 from tests.e2e.conftest import ADMIN, StartBot, wait_for_log
 
 QUESTION = "Who negotiated with Abramovich?"
@@ -96,3 +101,43 @@ async def test_an_unchanged_corpus_is_checked_in_the_background_and_kept(
     await wait_for_log(caplog, "every corpus file is as the saved index was built from", timeout=120)
     assert bot.application.bot_data["state"].library is served
     assert "Abramovich" in (await bot.ask("Who negotiated with Abramovich?")).params["text"]
+
+
+async def test_a_stop_during_the_background_check_kills_its_child_and_keeps_the_saved_index(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, fine_clock: None, tmp_path: Path
+) -> None:
+    """The check of every file after a start is abandoned as a reload is: the bot stops at
+    once, its child with it, and the index saved before stays the one served."""
+    corpus = tmp_path / "corpus"  # the bot's corpus (see `start_bot`), written here first
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    filler = "Weather report number {n} with rain and wind. " * 40
+    for n in range(3000):  # seconds of reading for the child
+        path = corpus / f"filler-{n}.txt"
+        path.write_text(article("2024-01-01", f"Filler {n}", filler.format(n=n)))
+        os.utime(path, (1e9, 1e9))  # settled: the build's worker processes trust its time
+
+    def correct_every_filler(corpus: Path) -> None:  # in place, while the bot is stopped
+        for path in corpus.glob("filler-*.txt"):
+            with path.open("a") as stream:
+                stream.write("\n\nA late correction about the wind.\n")
+
+    bot = await start_bot(saved_index=True, then=correct_every_filler)
+    state = bot.application.bot_data["state"]
+    served = state.library
+    frozen: list[int] = []
+    try:
+        async with asyncio.timeout(60):
+            while not (frozen := indexing_processes(bot.corpus)):
+                await asyncio.sleep(0.01)
+        for pid in frozen:  # the check can now never finish: a stop that waited for it would hang
+            os.kill(pid, signal.SIGSTOP)
+        assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]  # answered meanwhile
+        await bot.application.updater.stop()
+        await asyncio.wait_for(bot.application.stop(), 30)
+        await wait_for_log(caplog, "background check of the corpus abandoned")
+        assert not indexing_processes(bot.corpus)  # the stop killed the (frozen) child
+    finally:
+        for pid in frozen:  # only if the bot left one behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert state.library is served and served.is_current()  # nothing swapped in, nothing saved over it
