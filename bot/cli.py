@@ -236,6 +236,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"lift of articles telling of events in it (default {DEFAULT_RERANK.period_event_weight})",
     )
     evaluate.add_argument(
+        "--candidates",
+        type=int,
+        default=DEFAULT_RERANK.candidates,
+        metavar="N",
+        help=f"how many of the best lexical candidates are re-scored (default {DEFAULT_RERANK.candidates})",
+    )
+    evaluate.add_argument(
         "--no-story-folding", action="store_true", help="fold only near-identical passages, as before"
     )
     evaluate.add_argument(
@@ -334,6 +341,8 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError(f"{args.questions} holds no questions: write one JSON object a line")
     if args.per_article < 0:
         raise SettingsError(f"--per-article {args.per_article}: use a count of 1 or more, or 0 for no cap")
+    if args.candidates < 1:
+        raise SettingsError(f"--candidates {args.candidates}: use a count of 1 or more")
     if not 0 <= args.min_chars <= args.max_chars or args.max_chars < 1:
         raise SettingsError(
             f"--min-chars {args.min_chars} --max-chars {args.max_chars}: "
@@ -352,6 +361,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
             headline_weight=args.headline_weight,
             lexical_only=args.lexical_only,
             rerank=RerankOptions(
+                candidates=args.candidates,
                 semantic_weight=args.semantic_weight,
                 coverage_weight=args.coverage_weight,
                 cue_weight=args.recency_weight if args.recency != "off" else 0.0,

@@ -293,6 +293,7 @@ def test_eval_progress_goes_to_stderr_only(capsys: pytest.CaptureFixture[str]) -
         ('{"question": "Q?", "question_date": "May 3"}\n', [], "line 1: 'question_date' must be YYYY-MM-DD"),
         ("\n", [], "holds no questions"),
         ('{"question": "Q?"}\n', ["--per-article", "-1"], "--per-article -1"),
+        ('{"question": "Q?"}\n', ["--candidates", "0"], "--candidates 0: use a count of 1 or more"),
         ('{"question": "Q?"}\n', ["--min-chars", "900", "--max-chars", "100"], "min-chars <= max-chars"),
         ('{"question": "Q?"}\n', ["--k1", "-1"], "k1 >= 0"),
     ],
