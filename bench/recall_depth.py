@@ -9,7 +9,7 @@ is seen only where the passages reach that deep, and counts as deeper where they
 The script prints, in Markdown:
 
 1. the candidate ceiling: how often a gold article is among the lexical candidates the
-   second stage re-scores (`RerankOptions.candidates`, 200) and among the first 1,000;
+   second stage re-scores (`RerankOptions.candidates`) and among the first 1,000;
 2. where the first gold article ranks among distinct articles (as an answer numbers
    its headings): 1, 2-5, 6-10, 11-20, 21-50, deeper, or not a candidate at all;
 3. the misses of article R@5 by kind: whether one of the first five articles holds an
@@ -130,7 +130,7 @@ def tables(depths: Sequence[Depth]) -> str:
         "without a date": lambda d: not d.dated,
     }
     lines = [
-        "| questions | in the 200 candidates | in the first 1,000 | "
+        f"| questions | in the {RerankOptions().candidates} candidates | in the first 1,000 | "
         + " | ".join(f"gold article {b}" for b in BUCKETS)
         + " | article R@5 | gold or an answer-holding article in the first 5 |",
         "| --- " * (5 + len(BUCKETS)) + "|",

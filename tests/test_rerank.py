@@ -252,3 +252,38 @@ def test_article_coverage_is_the_share_of_idf_held_anywhere_in_the_article(
     bounds = np.asarray([0, 2, 3, 6], dtype=np.int64)
     articles = np.asarray([0, 1, 2], dtype=np.int32)
     assert article_coverage(terms, articles, bounds) == pytest.approx(expected)
+
+
+def test_only_the_best_lexical_candidates_are_scored_again(write_corpus: WriteCorpus) -> None:
+    # five profiles, each a short passage with the question's words but "called up"
+    profiles = [
+        "Zack Gelof of Cape Henlopen: the team's infielder Gelof was player of the year.",
+        "Senior infielder Zack Gelof led his team to a title; Gelof hit .400 this spring.",
+        "Gelof, the infielder from Lewes, carried the team. Zack Gelof signed with Virginia.",
+        "A coach praised infielder Zack Gelof after Gelof's team won the county final.",
+        "Zack Gelof named all-state: the infielder Gelof anchored a team with no seniors.",
+    ]
+    files = {
+        f"profile-{n}.txt": article(f"2024-0{n}-01", f"High school star, part {n}", text)
+        for n, text in enumerate(profiles, start=1)
+    }
+    files["call-up.txt"] = article(
+        "2024-05-01",
+        "Athletics promote a prospect",
+        "The Athletics called up an infielder from their Las Vegas team on Friday. " + FILLER * 5,
+        "Zack Gelof, 23, joins them in Oakland. " + FILLER * 5,
+    )
+    root = write_corpus(files)
+    question = "Which team called up infielder Zack Gelof?"
+    assert "call-up" not in ids(Library.load(root, LEXICAL), question)  # by words, five profiles first
+    assert ids(Library.load(root), question)[0] == "call-up"  # the whole article lifts it
+    # for one passage, at least 4 x 1 candidates are scored again: here only four profiles
+    few = LibraryOptions(rerank=RerankOptions(candidates=4))
+    assert Library.load(root, few).search(question, k=1).hits[0].article.id.startswith("profile-")
+    assert (
+        Library.load(root, LibraryOptions(rerank=RerankOptions(candidates=6)))
+        .search(question, k=1)
+        .hits[0]
+        .article.id
+        == "call-up"
+    )
