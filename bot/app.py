@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import threading
 from typing import Any
@@ -70,6 +71,11 @@ def build_application(settings: Settings, library: Library, check_corpus: bool =
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the bot")
     token = settings.telegram_bot_token.get_secret_value()
     install_redaction([token])  # before the first request can log a URL with the token in it
+    # python-telegram-bot 22 reads its own deprecated `RetryAfter.retry_after` whenever
+    # Telegram asks the bot to slow down, and warns. Opting in to the `timedelta` it will
+    # hold (which PTB's rate limiter already reads, and no code here reads) keeps that
+    # warning out of the log.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     application = (
         ApplicationBuilder()
         .application_class(NewsbotApplication)

@@ -14,13 +14,16 @@ from tests.e2e.fake_api import Fault
 NOTHING = re.compile(r"I found nothing for <i>(.*?)</i>")
 
 
-async def test_429_retry_after_is_waited_out_and_the_answer_arrives(start_bot: StartBot) -> None:
+async def test_429_retry_after_is_waited_out_and_the_answer_arrives(
+    start_bot: StartBot, recwarn: pytest.WarningsRecorder
+) -> None:
     bot = await start_bot()
     bot.api.fail("sendMessage", Fault(429, "Too Many Requests: retry after 1", retry_after=1))
     started = asyncio.get_running_loop().time()
     reply = await bot.ask("Istanbul")
     assert "Istanbul" in reply.params["text"]
     assert asyncio.get_running_loop().time() - started >= 1.0
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]  # nor a warning logged
 
 
 @pytest.mark.parametrize(
