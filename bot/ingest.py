@@ -226,22 +226,32 @@ async def check_feed(options: FetchOptions, text: str) -> FeedCheck:
     """Read a feed address once before it is added; an HTML page's announced feed is followed.
 
     Raises `LinkError`, `FetchError` or `FeedParseError` with a message for the admin.
+    Parsing runs in a worker thread: a feed of megabytes takes seconds to read, and the
+    bot goes on answering meanwhile.
     """
     url = checked_url(text)
     async with Fetcher(options) as fetcher:
         page = await fetcher.get(url, accept=ACCEPT_FEED)
         assert page is not None
         try:
-            parsed = parse_feed(page.content, page.url, page.headers.get("content-type"))
+            parsed = await asyncio.to_thread(_parse_page, page)
         except FeedParseError:
-            announced = discover_feeds(page.content, page.url) if page.media_type in HTML_TYPES else []
+            announced = (
+                await asyncio.to_thread(discover_feeds, page.content, page.url)
+                if page.media_type in HTML_TYPES
+                else []
+            )
             if not announced:
                 raise
             url = announced[0]
             page = await fetcher.get(url, accept=ACCEPT_FEED)
             assert page is not None
-            parsed = parse_feed(page.content, page.url, page.headers.get("content-type"))
+            parsed = await asyncio.to_thread(_parse_page, page)
     return FeedCheck(url, parsed.title, len(parsed.entries))
+
+
+def _parse_page(page: Page) -> ParsedFeed:
+    return parse_feed(page.content, page.url, page.headers.get("content-type"))
 
 
 def add_feed(db: StateDB, check: FeedCheck, name: str | None) -> FeedRow:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import logging
 import sys
 import time
@@ -126,6 +127,22 @@ async def test_a_feed_that_cannot_be_read_is_not_added_and_the_reply_says_why(
     text = (await bot.ask(f"/feeds add {site.url(path)}", user_id=ADMIN)).params["text"]
     assert text.startswith("I could not add that feed:") and reply in text
     assert feed_service(bot.application).db.feeds() == []
+
+
+async def test_a_huge_feed_being_added_does_not_hold_up_answers(site: Newsroom, start_bot: StartBot) -> None:
+    # 4,000 items of markup to sanitise, gzipped to a small download: seconds of parsing,
+    # under FEED_MAX_BYTES once decompressed. A question asked meanwhile must not wait for it.
+    items = [Item(f"Story {n}", site.url(f"s{n}.html"), WHEN, summary="<b>a</b> " * 100) for n in range(4000)]
+    body = gzip.compress(rss("Big Times", items))
+    url = site.put("big.xml", body, RSS, headers={"Content-Encoding": "gzip"})
+    bot = await start_bot(feed_interval=0, **FAST)
+    bot.api.push_message(f"/feeds add {url}", user_id=ADMIN)
+    await until(lambda: bool(site.hits("big.xml")))
+    bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
+    await bot.api.wait_for(chat_id=7, timeout=120)
+    assert bot.api.sent(chat_id=ADMIN) == []  # answered while the feed was still being read
+    (added,) = await bot.api.wait_for(chat_id=ADMIN, timeout=120)
+    assert added.params["text"].startswith("Added feed 1: Big Times (4000 items)")
 
 
 @pytest.mark.parametrize(
