@@ -4,8 +4,11 @@ Publishers are paced (one request at a time per host, `host_delay` seconds apart
 told who is asking (a descriptive User-Agent); a feed that has not changed costs them a
 304 thanks to conditional GET (ETag / Last-Modified). Every download has a deadline for
 the whole transfer, not only between bytes, and a size cap checked while reading, so a
-slow drip or a 50 MB answer cannot stall or swamp a round. Failures come back as
-`FetchError` with a short reason that a log line or an admin can read.
+slow drip or a 50 MB answer cannot stall or swamp a round. The cap holds for the
+decompressed bytes, and inflating stops there: a few kilobytes of gzip can inflate to
+gigabytes in one step (httpx inflates a whole chunk, and each of stacked encodings,
+before anyone can count the bytes). Failures come back as `FetchError` with a short
+reason that a log line or an admin can read.
 
 Every request, redirects included, goes to public addresses only, unless their network is
 one the operator allows (`private_networks`): see `bot.addresses`.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
@@ -27,6 +31,8 @@ from .links import LinkError, checked_url
 __all__ = ["FetchError", "FetchOptions", "Fetcher", "Page"]
 
 DEFAULT_USER_AGENT = "newsbot/0.1 (news feed reader for a Telegram question-answering bot)"
+ACCEPT_ENCODING = "gzip, deflate"
+"""The content codings `_Inflater` reads, one at a time."""
 FailureKind = Literal["status", "timeout", "too_large", "redirects", "network", "address"]
 
 
@@ -120,7 +126,7 @@ class Fetcher:
 
     async def _get(self, url: str, accept: str, etag: str | None, last_modified: str | None) -> Page | None:
         assert self._client is not None, "use the Fetcher in `async with`"
-        headers = {"Accept": accept}
+        headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -139,12 +145,9 @@ class Fetcher:
                         raise FetchError(
                             f"{int(declared):,} bytes, over the {limit:,}-byte limit", "too_large"
                         )
-                    chunks, size = [], 0
-                    async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > limit:
-                            raise FetchError(f"over the {limit:,}-byte limit", "too_large")
-                        chunks.append(chunk)
+                    inflater = _Inflater(response.headers.get("content-encoding", ""), limit)
+                    chunks = [inflater.feed(chunk) async for chunk in response.aiter_raw()]
+                    chunks.append(inflater.finish())
                     content_type = response.headers.get("content-type", "")
                     return Page(
                         url=str(response.url),
@@ -171,6 +174,67 @@ class Fetcher:
             raise FetchError(f"redirected to an address that cannot be fetched: {error}", "address") from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise FetchError(f"cannot connect: {_one_line(error)}", "network") from None
+
+
+_CODINGS = ("gzip", "x-gzip", "deflate")
+
+
+class _Inflater:
+    """A response's raw bytes -> its content, `limit` bytes at most, whatever the coding.
+
+    Each step inflates at most one byte past what is left of `limit`, so a compression
+    bomb costs no more memory than an honest page of the limit's size.
+    """
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        # as httpx does, a coding it does not know (`utf-8`, `none`: misconfigured servers) is ignored
+        codings = [c for c in (c.strip().lower() for c in encoding.split(",")) if c in _CODINGS]
+        if len(codings) > 1:
+            raise FetchError(
+                f"served in stacked encodings, which I do not read ({encoding.strip()})", "network"
+            )
+        self.coding = codings[0] if codings else None
+        # gzip and zlib headers are told apart by zlib itself (32); raw deflate is tried on failure
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 32) if self.coding else None
+        self._raw_deflate = self.coding == "deflate"
+        self._started = False
+        self.limit = limit
+        self.size = 0
+
+    def feed(self, data: bytes) -> bytes:
+        """The content in the next raw chunk; `FetchError` once the whole is over the limit."""
+        if self._inflate is not None:
+            data = self._decompress(data)
+        return self._count(data)
+
+    def finish(self) -> bytes:
+        """What the decompressor still holds at the end of the response."""
+        if self._inflate is None:
+            return b""
+        try:
+            return self._count(self._inflate.flush())
+        except zlib.error as error:
+            raise FetchError(f"broken {self.coding} content: {error}", "network") from None
+
+    def _decompress(self, data: bytes) -> bytes:
+        assert self._inflate is not None
+        room = self.limit - self.size + 1  # one byte past the limit tells that it is over
+        try:
+            out = self._inflate.decompress(data, room)
+        except zlib.error as error:
+            if not (self._raw_deflate and not self._started):
+                raise FetchError(f"broken {self.coding} content: {error}", "network") from None
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # "deflate" sent without its zlib header
+            self._raw_deflate = False
+            return self._decompress(data)
+        self._started = True
+        return out
+
+    def _count(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise FetchError(f"over the {self.limit:,}-byte limit", "too_large")
+        return data
 
 
 def _one_line(error: Exception) -> str:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import gzip
 import itertools
 import logging
+import tracemalloc
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -462,6 +466,56 @@ async def test_add_link_failures_say_why(
     with pytest.raises(error, match=reason):
         await add_link(db, options, site.url(path))
     assert db.articles_count() == 0
+
+
+def gzipped_zeros(megabytes: int) -> bytes:
+    """`megabytes` MB of zero bytes, gzipped: about a thousandth of that."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    return b"".join([*(packer.compress(zeros) for _ in range(megabytes)), packer.flush()])
+
+
+def raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "gzip, gzip"])
+async def test_a_compression_bomb_is_refused_without_being_inflated(
+    site: Newsroom, options: IngestOptions, db: StateDB, encoding: str
+) -> None:
+    # 200 MB in 200 KB of gzip, or in 1 KB gzipped twice: the cap is on what it inflates to,
+    # and inflating must stop there, not inflate each network chunk (or layer) whole first
+    bomb = gzipped_zeros(200)
+    body = gzip.compress(bomb) if encoding == "gzip, gzip" else bomb
+    site.fault("bomb.html", body=body, headers={"Content-Encoding": encoding})
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match=r"byte limit|stacked encodings"):
+            await add_link(db, options, site.url("bomb.html"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * options.fetch.max_bytes
+    assert db.articles_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("encoding", "pack"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", raw_deflate),  # without the zlib header, as some servers send it
+        ("identity", lambda data: data),
+    ],
+)
+async def test_a_page_served_compressed_is_read(
+    site: Newsroom, options: IngestOptions, db: StateDB, encoding: str, pack: Callable[[bytes], bytes]
+) -> None:
+    page = article_page("Harbour reopens", paragraphs("harbour"))
+    site.fault("a.html", body=pack(page), headers={"Content-Encoding": encoding})
+    added = await add_link(db, options, site.url("a.html"))
+    assert added.outcome == "saved" and added.article.title == "Harbour reopens"
 
 
 @pytest.mark.parametrize("link", ["file:///etc/passwd", "javascript:alert(1)", "ftp://x.org/a"])
