@@ -12,7 +12,7 @@ import logging
 import re
 import time
 
-from telegram import LinkPreviewOptions, Message, Update
+from telegram import CallbackQuery, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -144,27 +144,27 @@ async def page_callback(update: Update, context: Context) -> None:
     if query is None:
         return
     if query.data == COUNTER:  # the "2/5" label: nothing to do
-        await query.answer()
+        await answer_press(query)
         return
     state, tr = bot_state(context), for_user(query.from_user)
     verdict = judge(state, query.from_user.id)
     if verdict is not Verdict.ANSWER:
         if verdict is Verdict.WARN:
-            await query.answer(tr.gettext(SLOW_DOWN))
+            await answer_press(query, tr.gettext(SLOW_DOWN))
         return
     match, message = _PAGE_DATA.fullmatch(query.data or ""), query.message
     key, number = (match.group(1), int(match.group(2))) if match else ("", 0)
     asked = state.queries.get(key, message.chat.id) if message is not None else None
     if asked is None or message is None or number > MAX_PAGES:  # unknown, forgotten, another chat's
-        await query.answer(tr.gettext(EXPIRED))
+        await answer_press(query, tr.gettext(EXPIRED))
         return
     result = await state.search(asked.question, k=hits_needed(state.top_k), now=asked.as_of)
     pages = paginate(result.hits, state.top_k)
     if number > len(pages):  # the corpus changed under the button
-        await query.answer(tr.gettext(EXPIRED))
+        await answer_press(query, tr.gettext(EXPIRED))
         return
     page, shown = pages[number - 1], translations(asked.language)  # every page in the asker's language
-    await query.answer()
+    await answer_press(query)
     try:
         await context.bot.edit_message_text(
             render.render_answer(shown, page.hits, page.first_rank),
@@ -177,6 +177,24 @@ async def page_callback(update: Update, context: Context) -> None:
     except BadRequest as error:  # a second press on the same button, before the first edit showed
         if "not modified" not in str(error).lower():
             raise
+
+
+async def answer_press(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press. Telegram forgets a press after some seconds, and one that
+    waited that long (behind a busy chat's answers) is logged, not reported as a failure:
+    the page it asked for is shown all the same."""
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        if not too_old(error):
+            raise
+        logger.info("button press %s answered too late: %s", query.id, error)
+
+
+def too_old(error: BadRequest) -> bool:
+    """Whether Telegram refused an answer because its query (a press, an inline query) is too old."""
+    reason = str(error).lower()
+    return "query is too old" in reason or "query id is invalid" in reason
 
 
 async def within_limit(message: Message, state: BotState, tr: Translations) -> bool:

@@ -27,7 +27,7 @@ from retrieval import Hit
 
 from . import render
 from .fairness import Verdict
-from .handlers import NO_PREVIEW, Context, bot_state, clean, judge, local_today
+from .handlers import NO_PREVIEW, Context, bot_state, clean, judge, local_today, too_old
 from .i18n import ENGLISH, N_, Translations, for_user
 from .pages import INLINE_RESULTS, hits_needed
 
@@ -118,6 +118,6 @@ async def _answer(
             button=button,
         )
     except BadRequest as error:
-        if "query is too old" not in str(error).lower() and "query id is invalid" not in str(error).lower():
+        if not too_old(error):
             raise
         logger.info("inline query %s answered too late: %s", query.id, error)
