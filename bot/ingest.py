@@ -285,7 +285,9 @@ class _Ingest:
                 self.report.unchanged += 1
                 self.db.feed_checked(feed.id, etag=feed.etag, last_modified=feed.last_modified, title=None)
                 return
-            parsed = parse_feed(page.content, page.url, page.headers.get("content-type"))
+            # in a thread: a feed of megabytes parses for seconds, which the other feeds'
+            # downloads, each against its own deadline, must not spend waiting
+            parsed = await asyncio.to_thread(_parse_page, page)
         except (FetchError, FeedParseError) as error:
             self.problem(where, error)
             self.db.feed_failed(feed.id, str(error))

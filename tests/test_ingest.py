@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import gzip
+import html
 import itertools
 import logging
 import tracemalloc
@@ -201,6 +202,28 @@ async def test_a_bad_feed_is_logged_and_skipped_and_every_other_feed_lands(
     assert reason in caplog.text
     failing = db.feeds()[1]
     assert (failing.failures, reason in (failing.error or "")) == (1, True)
+
+
+async def test_a_huge_feed_being_parsed_costs_no_other_feed_its_deadline(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # 9 MB of items holding only markup to sanitise (no link nor title: read, then left out),
+    # gzipped to a small download: seconds of parsing while another feed's answer is on its way
+    markup = html.escape("<b>a</b> " * 100)
+    items = "".join(f"<item><description>{markup}</description></item>" for _ in range(4000))
+    huge = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Huge</title>{items}</channel></rss>'
+    big = site.put("huge.xml", gzip.compress(huge.encode()), RSS, headers={"Content-Encoding": "gzip"})
+    publisher = await Newsroom("127.0.0.2").start()
+    try:
+        content = "".join(f"<p>{p}</p>" for p in paragraphs("late", count=3))
+        item = Item("Late but in time", publisher.url("late.html"), WHEN, content=content)
+        late = publisher.put("late.xml", rss("Late", [item]), RSS, delay=1.0)  # well within its 3 s
+        subscribe(db, big, late)
+        roomy = dataclasses.replace(options.fetch, max_bytes=20_000_000)
+        report = await fetch_round(dataclasses.replace(options, fetch=roomy))
+    finally:
+        await publisher.stop()
+    assert (len(report.saved), report.problems) == (1, [])
 
 
 async def test_a_feed_that_disappears_is_reported_failing_and_the_others_go_on(
