@@ -175,7 +175,7 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention
             back = (published.weekday() - _ALL_WEEKDAYS[word]) % 7 or 7
             return DateMention(published - dt.timedelta(days=back), "day", start, end)
         return _last(dates_uk_ru.PERIODS.get(word, word), published, start, end)
-    except ValueError:  # 31 February and the like
+    except (ValueError, OverflowError):  # 31 February; a day before 0001-01-01 ("yesterday" then)
         return None
 
 
@@ -189,7 +189,11 @@ def _year(groups: dict[str, str | None], published: dt.date) -> int | None:
     written = groups.get("y")
     if written:
         return int(written)
-    return published.year - 1 if groups.get("last_year") else None
+    if not groups.get("last_year"):
+        return None
+    if published.year == dt.MINYEAR:
+        raise ValueError("no year before the year 1")
+    return published.year - 1
 
 
 def _on_or_before(published: dt.date, month: int, day: int) -> dt.date:

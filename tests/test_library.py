@@ -141,6 +141,36 @@ def test_one_bad_file_of_any_kind_never_stops_the_load(
         assert served.answers == {"Istanbul": ["good"], "zyzzyva": []}
 
 
+@pytest.mark.parametrize("saved", [False, True])
+def test_articles_dated_at_the_ends_of_the_calendar_load_and_answer(
+    write_corpus: WriteCorpus, tmp_path: Path, saved: bool
+) -> None:
+    # "yesterday" or "31 грудня минулого року" in an article of 0001-01-01 and "last week"
+    # in one of 0001-01-03 name a day before the calendar's first: no date, rather than an
+    # OverflowError or a KeyError that stopped the whole load. The dates themselves are
+    # valid, so the articles load.
+    root = write_corpus(
+        {
+            "good.txt": article("2024-10-23", "Talks", "Negotiators met in Istanbul."),
+            "first.txt": article(
+                "0001-01-01", "Typo", "Yesterday the zyzzyva fleet left. 31 грудня минулого року теж."
+            ),
+            "third.txt": article("0001-01-03", "Typo", "Last week the quokka fleet left, on Monday."),
+            "last.txt": article("9999-12-31", "Typo", "Last month the wombat fleet came home."),
+        }
+    )
+    index_dir = tmp_path / "index" if saved else None
+    for _ in range(2 if saved else 1):  # build and save, then serve the saved index
+        served = load_in_child(root, index_dir, "Istanbul", "zyzzyva", "quokka", "wombat")
+        assert served.problems == []
+        assert served.answers == {
+            "Istanbul": ["good"],
+            "zyzzyva": ["first"],
+            "quokka": ["third"],
+            "wombat": ["last"],
+        }
+
+
 def test_one_story_from_several_articles_is_answered_once(write_corpus: WriteCorpus) -> None:
     wire = "Ukraine and Russia exchanged 95 prisoners of war on Friday, officials in Kyiv said."
     root = write_corpus(
