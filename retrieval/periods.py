@@ -54,13 +54,18 @@ def question_period(question: str, asked: dt.date) -> Period | None:
     return None
 
 
-def _period(start: dt.date, precision: Precision) -> Period:
-    if precision == "day":
-        end = start + dt.timedelta(days=1)
-    elif precision == "week":
-        end = start + dt.timedelta(days=7)
-    elif precision == "month":
-        end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    else:
-        end = start.replace(year=start.year + 1)
+def _period(start: dt.date, precision: Precision) -> Period | None:
+    """The period from `start`, or None for one that would end after 9999-12-31, the
+    calendar's last day (a question asked as of then, or over an article dated then)."""
+    try:
+        if precision == "day":
+            end = start + dt.timedelta(days=1)
+        elif precision == "week":
+            end = start + dt.timedelta(days=7)
+        elif precision == "month":
+            end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        else:
+            end = start.replace(year=start.year + 1)
+    except (OverflowError, ValueError):
+        return None
     return Period(start, end, precision)

@@ -73,6 +73,13 @@ def test_ask_as_of_a_date_before_the_corpus_finds_nothing(capsys: pytest.Capture
     assert run("ask", "Umerov", "--as-of", "23/10/2024").returncode == 2
 
 
+def test_ask_as_of_the_calendars_last_day_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    # "in December" as of 9999-12-31 is December 9999, which ends past the calendar: no period
+    question = "What did Umerov say in December?"
+    assert main(["ask", question, "--as-of", "9999-12-31", "--corpus", str(SHIPPED_CORPUS)]) == 0
+    assert "Umerov" in capsys.readouterr().out
+
+
 def test_lexical_only_from_the_flag_or_the_setting_ranks_by_words_alone(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

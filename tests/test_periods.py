@@ -45,6 +45,21 @@ def test_questions_that_name_no_period(question: str) -> None:
     assert question_period(question, ASKED) is None
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What happened on 31 December?",
+        "Who won in December?",
+        "What changed this year?",
+        "What is new today?",
+    ],
+)
+def test_a_period_that_would_end_after_the_calendars_last_day_is_none(question: str) -> None:
+    # asked as of 9999-12-31 (`newsbot ask --as-of`, or the newest article's date): its
+    # end, the day after, does not exist; this raised OverflowError or ValueError
+    assert question_period(question, dt.date.max) is None
+
+
 def test_a_period_holds_its_days_and_a_slack_after_it() -> None:
     march = Period(dt.date(2022, 3, 1), dt.date(2022, 4, 1), "month")
     days = [dt.date(2022, 2, 28), dt.date(2022, 3, 1), dt.date(2022, 3, 31), dt.date(2022, 4, 3)]
