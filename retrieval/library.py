@@ -351,13 +351,22 @@ class Library:
             _problem_file(p.path) for p in self.report.problems if p.reason.startswith(DUPLICATE_ID)
         }
         changed = {*changed, *duplicates}  # the id a duplicate wanted may be free now
+        # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
+        paths = {name: path for name, _, path in CorpusFolder(root).listing()}
+        files_and_ids = list(zip(self.articles.files, self.articles.ids, strict=True))
+        while True:
+            loaded = load_files(root, sorted(Path(paths[name]) for name in changed if name in paths))
+            # An id that a kept article and a read one both hold goes to the file first in path
+            # order, as in a build from scratch: the kept one's file is read again with the others.
+            claimed = {article.id for article in loaded.articles}
+            clashing = {file for file, id_ in files_and_ids if id_ in claimed and file not in changed}
+            if not clashing:
+                break
+            changed |= clashing
         problems = [p for p in self.report.problems if _problem_file(p.path) not in changed]
         keep = np.fromiter((file not in changed for file in self.articles.files), bool, len(self.articles))
         kept = np.flatnonzero(keep)
         kept_ids = [self.articles.ids[number] for number in kept.tolist()]
-        # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
-        again = sorted(Path(path) for name, _, path in CorpusFolder(root).listing() if name in changed)
-        loaded = load_files(root, again, taken=kept_ids)
         added, sources, new_problems = loaded.articles, loaded.sources, loaded.problems
         if not len(kept) and not added:
             raise _nothing_readable(root, sorted(problems + new_problems, key=_by_path))

@@ -200,6 +200,23 @@ def test_a_changed_corpus_is_updated_to_what_a_fresh_build_gives(
     same_answers(Library.load(corpus, options, index_dir=cache), updated)  # saved, then served as is
 
 
+def test_a_new_file_that_takes_a_kept_articles_id_is_updated_as_a_fresh_build_would(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # chess.md sorts before chess.txt: a build from scratch serves it as `chess` and reports
+    # chess.txt as the duplicate; an update kept chess.txt and reported the new file instead
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    (corpus / "chess.md").write_text("---\ntitle: Chess\ndate: 2024-10-30\n---\nOn October 29, Norway won.\n")
+    fresh = Library.load(corpus)
+    assert [str(problem) for problem in fresh.report.problems] == ["chess.txt: duplicate article id 'chess'"]
+    updated = Library.load(corpus, index_dir=cache)
+    same_answers(updated, fresh)
+    assert updated.search("Norway won").hits[0].article.id == "chess"
+    (corpus / "chess.md").unlink()  # the id goes back to chess.txt
+    same_answers(Library.load(corpus, index_dir=cache), Library.load(corpus))
+
+
 def test_an_update_reads_only_the_files_that_changed(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
