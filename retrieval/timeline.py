@@ -22,6 +22,13 @@ __all__ = ["MAX_SENTENCE", "Timeline", "extract_events", "format_event_date", "t
 
 MAX_SENTENCE = 300
 SAME_EVENT = 0.8
+MAX_RIVALS = 100
+"""At most about this many kept events of its date an event is compared with, those that
+share its rarest terms first, so that ordering stays linear in the events: on a day of
+thousands of sentences that each share a common term and no near-duplicate (a file of
+`On 1 March 2022 the council met w1x. ... w2x. ...`), the prefix filter alone compared
+every pair, which held a build for hours. Only where more kept events of one day than
+this share a rare term with a sentence can a near-duplicate of it be listed twice."""
 _FINENESS: dict[Precision, int] = {"day": 3, "week": 2, "month": 1, "year": 0}
 
 
@@ -74,8 +81,9 @@ def timeline_order(events: Sequence[Event], terms: Sequence[frozenset[str]] | No
     Jaccard similarity of at least `SAME_EVENT`. Comparing every pair would be quadratic
     in the events of a day, so each kept event is indexed by a short prefix of its terms
     (rarest first), and a new one is compared only with those sharing a prefix term:
-    two sets this similar always do (the prefix filter of all-pairs similarity search).
-    `terms`, each sentence's terms, may come analyzed already (by a build's workers).
+    two sets this similar always do (the prefix filter of all-pairs similarity search),
+    up to `MAX_RIVALS` of them. `terms`, each sentence's terms, may come analyzed already
+    (by a build's workers).
     """
     if terms is None:
         terms = [frozenset(analyze(event.sentence)) for event in events]
@@ -88,12 +96,18 @@ def timeline_order(events: Sequence[Event], terms: Sequence[frozenset[str]] | No
         event, these = events[number], terms[number]
         shown, by_prefix = kept.setdefault((event.date, event.precision), ([], {}))
         prefix = _prefix(these, frequency)
-        rivals = {other for term in prefix for other in by_prefix.get(term, ())}
+        rivals: set[int] = set()
+        for term in prefix:  # rarest first: a near-duplicate most likely shares the first
+            rivals.update(by_prefix.get(term, ()))
+            if len(rivals) >= MAX_RIVALS:
+                break
         if any(similarity(these, terms[other]) >= SAME_EVENT for other in rivals):
             continue  # told already by a newer article
         shown.append(number)
         for term in prefix:
-            by_prefix.setdefault(term, []).append(number)
+            listed = by_prefix.setdefault(term, [])
+            if len(listed) < MAX_RIVALS:  # the newest sources' events, the first compared
+                listed.append(number)
     ordered = sorted(
         (number for shown, _ in kept.values() for number in shown), key=lambda n: _newest_first(events[n])
     )

@@ -1,7 +1,14 @@
 import datetime as dt
 
-from retrieval import Article, load_corpus
-from retrieval.timeline import MAX_SENTENCE, Timeline, extract_events, format_event_date
+from retrieval import Article, analyze, load_corpus
+from retrieval.timeline import (
+    MAX_RIVALS,
+    MAX_SENTENCE,
+    Timeline,
+    extract_events,
+    format_event_date,
+    timeline_order,
+)
 from tests.conftest import SHIPPED_CORPUS
 
 
@@ -72,3 +79,30 @@ def test_long_sentences_are_trimmed_at_a_word() -> None:
     assert len(event.sentence) <= MAX_SENTENCE
     assert event.sentence.endswith("…")
     assert event.sentence[:-1] in article.paragraphs[0]  # cut between words
+
+
+class CountedTerms(frozenset[str]):
+    """A sentence's terms, counting how many times they are compared with another's."""
+
+    compared = 0
+
+    def __and__(self, other: frozenset[str]) -> frozenset[str]:  # type: ignore[override]
+        CountedTerms.compared += 1
+        return frozenset(self).intersection(other)
+
+
+def test_ordering_compares_each_event_with_a_bounded_number_of_others() -> None:
+    # 3,000 sentences of one day that share their common words and are no near-duplicates
+    # of each other: the prefix filter alone compared every pair (4.5 million), so a file
+    # of such sentences held a build for minutes per megabyte, and for hours at 20 MB
+    minutes = " ".join(f"On 1 March 2022 the council met w{number}x." for number in range(3000))
+    copy = "On 1 March 2022 the council met w2999x."  # an older source's copy of the last one
+    events = extract_events(make("minutes", "2024-01-05", minutes)) + extract_events(
+        make("old", "2024-01-04", copy)
+    )
+    CountedTerms.compared = 0
+    order = timeline_order(events, [CountedTerms(analyze(event.sentence)) for event in events])
+    assert CountedTerms.compared <= len(events) * 2 * MAX_RIVALS
+    shown = [(events[number].article_id, events[number].sentence) for number in order]
+    assert len(shown) == 3000 + 2  # every sentence of the day, and both headlines
+    assert ("old", copy) not in shown  # it shares its rarest term with the newer one
