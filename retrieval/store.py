@@ -431,7 +431,8 @@ def _open_checked(
         path = folder / f"{name}.npy"
         data = _check_file(path, files)
         parts[name] = np.load(path, mmap_mode="r") if name in MAPPED else np.load(io.BytesIO(data))
-    parts["vocabulary"] = _read_text(folder / "vocabulary.txt", files).split("\n")
+    vocabulary = _read_text(folder / "vocabulary.txt", files)
+    parts["vocabulary"] = vocabulary.split("\n") if vocabulary else []  # none: symbols and stop words alone
     parts["article_columns"] = json.loads(_read_text(folder / "articles.json", files))
     parts["event_sentences"] = json.loads(_read_text(folder / "events.json", files))
     saved = manifest["report"]

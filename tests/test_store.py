@@ -217,6 +217,20 @@ def test_a_new_file_that_takes_a_kept_articles_id_is_updated_as_a_fresh_build_wo
     same_answers(Library.load(corpus, index_dir=cache), Library.load(corpus))
 
 
+def test_a_corpus_without_a_searchable_word_is_served_from_its_saved_index(
+    write_corpus: WriteCorpus, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # no term at all: the saved vocabulary was read back as one empty term, which failed
+    # the postings' check, so every start warned of a damaged index and built it again
+    root = write_corpus({"signs.txt": article("2024-10-23", "😀", "😀 😀 — the!")})
+    built = Library.load(root, index_dir=tmp_path / "index")
+    caplog.set_level(logging.WARNING, logger="retrieval")
+    served = Library.load(root, index_dir=tmp_path / "index")
+    assert "saved index not used" not in caplog.text
+    assert served.build == built.build and served.vocabulary_size == 0
+    assert served.search("😀").reason == built.search("😀").reason
+
+
 def test_an_update_reads_only_the_files_that_changed(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
