@@ -192,8 +192,23 @@ def _entries(
     """Every non-hidden entry below `folder` that is not a folder itself, in no order.
 
     Each folder is stamped into `stamps` (by its path past the first `skip` characters)
-    before it is listed, so that a change made after the stamp always shows in it.
+    before it is listed, so that a change made after the stamp always shows in it. The
+    walk keeps its own stack of folders, so that a chain of folders nested deeper than
+    Python's recursion limit is listed like any other.
     """
+    pending = [_listed(folder, stamps, skip)]
+    while pending:
+        entry = next(pending[-1], None)
+        if entry is None:
+            pending.pop()
+        elif entry.is_dir(follow_symlinks=False):
+            pending.append(_listed(entry.path, stamps, skip))
+        else:
+            yield entry
+
+
+def _listed(folder: str, stamps: dict[str, FolderStamp] | None, skip: int) -> Iterator[os.DirEntry[str]]:
+    """The non-hidden entries of `folder`, stamped just before it is listed; none if it cannot be."""
     try:
         if stamps is not None:
             stamps[folder[skip:]] = _stamp(os.stat(folder))
@@ -202,14 +217,8 @@ def _entries(
     except OSError:
         if stamps is not None:
             stamps[folder[skip:]] = None  # unreadable now: never matches
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            yield from _entries(entry.path, stamps, skip)
-        else:
-            yield entry
+        return iter(())
+    return (entry for entry in entries if not entry.name.startswith("."))
 
 
 def _stamp(info: os.stat_result) -> FolderStamp:

@@ -1,4 +1,5 @@
 import datetime as dt
+import os
 import random
 from pathlib import Path
 
@@ -139,6 +140,29 @@ def test_one_bad_file_of_any_kind_never_stops_the_load(
         served = load_in_child(root, index_dir, "Istanbul", "zyzzyva")
         assert served.problems == [name]
         assert served.answers == {"Istanbul": ["good"], "zyzzyva": []}
+
+
+def test_a_chain_of_folders_deeper_than_the_recursion_limit_is_read(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    # 1,200 nested folders: listing them recursively raised RecursionError, which no file's
+    # problem catches, so the load stopped (and every start and /reload after it)
+    root = write_corpus({"good.txt": article("2024-10-23", "Talks", "Negotiators met in Istanbul.")})
+    folders = [str(root)]
+    for _ in range(1200):
+        folders.append(os.path.join(folders[-1], "d"))
+        os.mkdir(folders[-1])
+    deep = os.path.join(folders[-1], "deep.txt")
+    try:
+        Path(deep).write_text(article("2024-10-24", "Deep", "The zyzzyva memo is in the cellar."))
+        for index_dir in (None, tmp_path / "index", tmp_path / "index"):  # built, saved, served as saved
+            served = load_in_child(root, index_dir, "Istanbul", "zyzzyva")
+            assert served.problems == []
+            assert served.answers == {"Istanbul": ["good"], "zyzzyva": ["d/" * 1200 + "deep"]}
+    finally:  # from the deepest up: removing the chain recursively would fail the same way
+        os.remove(deep)
+        for folder in reversed(folders[1:]):
+            os.rmdir(folder)
 
 
 @pytest.mark.parametrize("saved", [False, True])
