@@ -23,6 +23,7 @@ which are plans and predictions, not events (`no later than 2025`, `ready in Nov
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as dt
 import re
@@ -126,13 +127,21 @@ class DateMention:
 
 def find_dates(sentence: str, published: dt.date) -> Iterator[DateMention]:
     """Yield every resolvable date in `sentence`, in order, overlapping forms collapsed."""
-    found: list[DateMention] = []
+    found: list[DateMention] = []  # in order, none overlapping another: only neighbours can
+    starts: list[int] = []  # overlap a new one, so a sentence of many dates is not quadratic
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(sentence):
             mention = _resolve(kind, match, published)
-            if mention and not any(m.start < mention.end and mention.start < m.end for m in found):
-                found.append(mention)
-    yield from sorted(found, key=lambda m: m.start)
+            if mention is None:
+                continue
+            at = bisect.bisect_right(starts, mention.start)
+            if (at and found[at - 1].end > mention.start) or (
+                at < len(found) and found[at].start < mention.end
+            ):
+                continue
+            found.insert(at, mention)
+            starts.insert(at, mention.start)
+    yield from found
 
 
 def anchor_date(sentence: str, published: dt.date) -> DateMention | None:
