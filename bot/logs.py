@@ -20,6 +20,9 @@ from types import TracebackType
 from typing import Any
 
 REDACTED = "[token redacted]"
+TOKEN_SHAPE = re.compile(r"(?:\d+:)?[A-Za-z0-9_-]{30,}")
+"""What a bot token, or its secret half, looks like: for text written before the bot's own
+token is known, such as the value of a setting it was pasted into by mistake."""
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _formatter = logging.Formatter()
 _secrets: set[str] = set()

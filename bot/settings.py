@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .addresses import parse_networks
 from .fetching import DEFAULT_USER_AGENT
+from .logs import REDACTED, TOKEN_SHAPE
 
 TELEGRAM_API = "https://api.telegram.org/bot"
 
@@ -140,5 +141,6 @@ def describe_error(error: ValueError) -> str:
     for detail in details():
         name = "_".join(str(part) for part in detail["loc"]).upper() or "settings"
         message = detail["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message} (got {str(detail.get('input'))[:60]!r})")
+        shown = TOKEN_SHAPE.sub(REDACTED, str(detail.get("input")))[:60]  # a token in the wrong variable
+        lines.append(f"{name}: {message} (got {shown!r})")
     return "; ".join(lines)

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from bot.logs import REDACTED, redact, redact_record, secret_forms, secrets_pattern
+from bot.settings import SettingsError, load_settings
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET_HALF = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -72,3 +73,13 @@ def test_an_uncaught_exception_is_printed_redacted() -> None:
     assert done.returncode == 1
     assert f"RuntimeError: bot{REDACTED}" in done.stderr
     assert SECRET_HALF.lower() not in done.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    "value", ["123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"]
+)
+def test_a_token_pasted_into_another_setting_is_not_repeated_in_its_error(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None, telegram_bot_token="1:x", telegram_base_url=value)
+    assert str(raised.value).startswith("TELEGRAM_BASE_URL: must be an http")
+    assert "AAHdqTcv" not in str(raised.value) and REDACTED in str(raised.value)
