@@ -362,15 +362,27 @@ async def error_handler(update: object, context: Context) -> None:
         try:
             tr = for_user(update.effective_user)
             sorry = tr.gettext("Sorry, something went wrong on my side. Please try again.")
-            await context.bot.send_message(update.effective_chat.id, sorry)
+            thread = topic_of(update.effective_message)
+            await context.bot.send_message(update.effective_chat.id, sorry, message_thread_id=thread)
         except TelegramError:
             logger.warning("could not tell chat %s about the failure", update.effective_chat.id)
+
+
+def topic_of(message: Message | None) -> int | None:
+    """The forum topic `message` is in, as `reply_text` finds it; None for General or a plain chat.
+
+    What the bot sends to a forum group without it lands in the General topic, away from
+    the asker's thread.
+    """
+    return message.message_thread_id if message is not None and message.is_topic_message else None
 
 
 async def show_typing(message: Message, context: Context) -> None:
     """Show "typing…"; a failure here must not cost the answer."""
     try:
-        await context.bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+        await context.bot.send_chat_action(
+            message.chat.id, ChatAction.TYPING, message_thread_id=topic_of(message)
+        )
     except TelegramError as error:
         logger.info("typing indicator failed in chat %s: %s", message.chat.id, error)
 

@@ -32,7 +32,7 @@ JSON_PARAMS = {
     "results",
     "button",
 }
-INT_PARAMS = {"chat_id", "message_id", "offset", "timeout", "limit", "cache_time"}
+INT_PARAMS = {"chat_id", "message_id", "message_thread_id", "offset", "timeout", "limit", "cache_time"}
 BOOL_PARAMS = {"is_personal"}
 
 

@@ -446,6 +446,21 @@ async def test_error_handler_logs_and_tells_the_user(
     assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
 
 
+async def test_the_apology_for_a_failure_in_a_forum_topic_lands_in_that_topic(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    forum = {"user_id": 7, "chat_id": -1001, "chat_type": "supergroup"}
+    topic = {"message_thread_id": 77, "is_topic_message": True}
+    answer = await bot.ask("/ask Abramovich", **forum, **topic)
+    assert answer.params["message_thread_id"] == 77  # an answer goes to the asker's topic ...
+    (typing,) = bot.api.sent("sendChatAction", -1001)
+    assert typing.params.get("message_thread_id") == 77  # ... "typing…" shows there ...
+    bot.api.fail("sendMessage", Fault(400, "Bad Request: can't parse entities"))
+    bot.api.push_message("/ask Abramovich", **forum, **topic)
+    (sorry,) = (await bot.api.wait_for("sendMessage", chat_id=-1001, count=2))[1:]
+    assert "something went wrong" in sorry.params["text"]
+    assert sorry.params.get("message_thread_id") == 77  # ... and so does the apology, not to General
+
+
 async def test_token_never_reaches_the_logs_even_on_failing_requests(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
