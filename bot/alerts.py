@@ -18,7 +18,8 @@ A topic is scored like a question, on at most `LibraryOptions.max_terms` distinc
 blocking: the bot runs it in worker threads, a few topics at a time, as it runs searches.
 
 Throttling is pure: `plan_delivery` gets what was sent in the last hour and returns
-what to send now.
+what to send now; `may_send` tells, before a user's waiting alerts are read, whether
+anything can go.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "best_first",
     "is_news",
     "match_articles",
+    "may_send",
     "news_to",
     "plan_delivery",
     "relevance",
@@ -191,5 +193,16 @@ def plan_delivery(
     """
     room = max(0, per_hour - singles_last_hour)
     singles, rest = tuple(pending[:room]), tuple(pending[room:])
-    digest_due = last_digest is None or now - last_digest >= HOUR
-    return DeliveryPlan(singles, rest if rest and digest_due else ())
+    return DeliveryPlan(singles, rest if rest and _digest_due(last_digest, now) else ())
+
+
+def may_send(singles_last_hour: int, last_digest: float | None, now: float, per_hour: int) -> bool:
+    """Whether `plan_delivery` may send a user anything now: a single alert or a digest.
+
+    When not, their waiting alerts need not even be read.
+    """
+    return singles_last_hour < per_hour or _digest_due(last_digest, now)
+
+
+def _digest_due(last_digest: float | None, now: float) -> bool:
+    return last_digest is None or now - last_digest >= HOUR

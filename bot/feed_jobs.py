@@ -23,7 +23,6 @@ import asyncio
 import logging
 import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +38,7 @@ from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
 from .reloading import environment_without_secrets
 from .state import BotState
-from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow
+from .statedb import SavedArticle, StateDB, TopicRow
 
 __all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
 
@@ -244,15 +243,20 @@ async def match_in_turns(
 
 
 async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None) -> int:
-    """Send what each user's hourly limit allows; return messages sent."""
+    """Send what each user's hourly limit allows; return messages sent.
+
+    Users are taken one at a time, and only those the limit lets receive something have
+    their waiting alerts read: a backlog of 100,000 alerts (a long outage, a popular
+    topic) is never held at once, nor read every minute while the limit holds it back.
+    """
     now = time.time() if now is None else now
-    by_user: dict[int, list[PendingAlert]] = defaultdict(list)
-    for alert in db.pending_alerts():
-        by_user[alert.user_id].append(alert)
     sent = 0
-    for user_id, pending in by_user.items():
-        singles, last_digest = db.sent_since(user_id, now - alerts.HOUR)
-        plan = alerts.plan_delivery(pending, singles, last_digest, now, per_hour)
+    for recipient in db.alert_recipients(since=now - alerts.HOUR):
+        if not alerts.may_send(recipient.singles, recipient.last_digest, now, per_hour):
+            continue
+        user_id = recipient.user_id
+        pending = db.pending_alerts(user_id)
+        plan = alerts.plan_delivery(pending, recipient.singles, recipient.last_digest, now, per_hour)
         messages = [([alert], render_alert(alert), "alert") for alert in plan.singles]
         if plan.digest:
             messages.append((list(plan.digest), render_digest(plan.digest), "digest"))

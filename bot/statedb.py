@@ -26,6 +26,7 @@ __all__ = [
     "Claim",
     "FeedRow",
     "PendingAlert",
+    "Recipient",
     "SavedArticle",
     "StateDB",
     "StateError",
@@ -185,6 +186,17 @@ class PendingAlert:
     date: dt.date
     url: str
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A user with alerts waiting, and what the hourly limit has already spent on them."""
+
+    user_id: int
+    singles: int
+    """Single alerts sent to them in the last hour."""
+    last_digest: float | None
+    """Unix time their last digest went out, if one did."""
 
 
 def open_state(state_dir: Path) -> StateDB:
@@ -452,13 +464,30 @@ class StateDB:
             )
             db.executemany("UPDATE articles SET matched = 1 WHERE id = ?", [(a,) for a in matched])
 
-    def pending_alerts(self) -> list[PendingAlert]:
-        """Unsent alerts, oldest first."""
+    def alert_recipients(self, since: float) -> list[Recipient]:
+        """Users with unsent alerts, the longest waiting first, each with what they were sent
+        since `since`: one query, however many users wait, and none of their alerts read."""
+        rows = self._db.execute(
+            "SELECT w.user_id,"
+            " (SELECT count(*) FROM alerts s WHERE s.user_id = w.user_id AND s.sent_at >= ?"
+            "  AND s.kind = 'alert'),"
+            " (SELECT max(d.sent_at) FROM alerts d WHERE d.user_id = w.user_id AND d.sent_at IS NOT NULL"
+            "  AND d.kind = 'digest')"
+            " FROM (SELECT user_id, min(id) AS first FROM alerts WHERE sent_at IS NULL GROUP BY user_id) w"
+            " ORDER BY w.first",
+            (since,),
+        ).fetchall()
+        return [Recipient(int(r[0]), int(r[1]), r[2]) for r in rows]
+
+    def pending_alerts(self, user_id: int | None = None) -> list[PendingAlert]:
+        """One user's unsent alerts (or everyone's), oldest first."""
+        where = "al.sent_at IS NULL" + (" AND al.user_id = ?" if user_id is not None else "")
         rows = self._db.execute(
             "SELECT al.id, al.user_id, al.chat_id, al.topic, al.relevance, al.passage, al.terms,"
             " ar.title, ar.date, ar.url, al.created_at"
             " FROM alerts al JOIN articles ar ON ar.id = al.article_id"
-            " WHERE al.sent_at IS NULL ORDER BY al.id"
+            f" WHERE {where} ORDER BY al.id",
+            () if user_id is None else (user_id,),
         ).fetchall()
         return [
             PendingAlert(
@@ -466,17 +495,6 @@ class StateDB:
             )
             for r in rows
         ]
-
-    def sent_since(self, user_id: int, since: float) -> tuple[int, float | None]:
-        """Single alerts sent to a user since `since`, and when their last digest went out."""
-        singles = self._db.execute(
-            "SELECT count(*) FROM alerts WHERE user_id = ? AND kind = 'alert' AND sent_at >= ?",
-            (user_id, since),
-        ).fetchone()[0]
-        digest = self._db.execute(
-            "SELECT max(sent_at) FROM alerts WHERE user_id = ? AND kind = 'digest'", (user_id,)
-        ).fetchone()[0]
-        return int(singles), digest
 
     def mark_sent(self, alert_ids: list[int], kind: Literal["alert", "digest", "dropped"]) -> None:
         """Record alerts as delivered (or given up)."""

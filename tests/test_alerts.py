@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
-from bot.alerts import HOUR, is_news, match_articles, news_to, plan_delivery, relevance, topic_terms
+from bot.alerts import (
+    HOUR,
+    is_news,
+    match_articles,
+    may_send,
+    news_to,
+    plan_delivery,
+    relevance,
+    topic_terms,
+)
 from bot.statedb import PendingAlert, SavedArticle, TopicRow
 from retrieval import Article, Library, LibraryOptions, analyze
 
@@ -110,6 +119,8 @@ def test_plan_delivery_allows_a_few_alerts_an_hour_then_one_digest(
     plan = plan_delivery(pending(waiting), singles_sent, last_digest, now=0.0, per_hour=3)
     assert (len(plan.singles), len(plan.digest)) == (singles, digest)
     assert [a.id for a in plan.singles + plan.digest] == list(range(singles + digest))  # oldest first
+    if waiting:  # what delivery asks before it reads a user's waiting alerts
+        assert may_send(singles_sent, last_digest, now=0.0, per_hour=3) == bool(singles + digest)
 
 
 def moment(day: dt.date, hour: int = 12) -> float:

@@ -8,13 +8,14 @@ import gzip
 import logging
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bench.load import generate_corpus
-from bot.feed_jobs import feed_service, poll_now, settle
+from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from tests.conftest import LOCAL_NETWORKS
@@ -464,6 +465,55 @@ async def test_past_the_hourly_limit_alerts_come_as_one_digest(site: Newsroom, s
     await poll_now(bot.application)
     assert len(bot.api.sent("sendMessage", 7)) == before + 3  # the hour is spent: it waits
     assert len(service.db.pending_alerts()) == 1
+
+
+async def test_a_backlog_of_alerts_is_read_one_reader_at_a_time_and_not_while_the_limit_holds_it(
+    start_bot: StartBot,
+) -> None:
+    # After a long outage 200 readers have 50 alerts each waiting, and their hour is spent (three
+    # alerts and a digest went out just now): the every-minute delivery must neither read those
+    # 10,000 alerts nor hold them at once. A reader whose turn it is gets theirs.
+    bot = await start_bot()
+    service = feed_service(bot.application)
+    db = service.db
+    articles = [
+        db.claim_article(
+            url=f"http://n/{n}",
+            text_hash=f"h{n}",
+            path=f"n/{n}.md",
+            title=f"{n}",
+            date=RECENT.date(),
+            feed_id=None,
+        )[1].id
+        for n in range(54)
+    ]
+    readers = range(1000, 1200)
+
+    def alert(user: int, article: int) -> tuple[int, int, int, str, float, str, str]:
+        passage = "Zanzibar ferry " * 70  # about a thousand characters, as an alert's passage may be
+        return (user, user, article, "Zanzibar ferry", 0.9, passage, "zanzibar ferri")
+
+    async with service.settle_lock:  # the every-minute job waits, as it does for any delivery
+        backlog = [alert(user, article) for user in readers for article in articles]
+        db.queue_alerts([*backlog, *(alert(7, article) for article in articles[:5])], articles)
+        queued: dict[int, list[int]] = {}
+        for waiting in db.pending_alerts():
+            queued.setdefault(waiting.user_id, []).append(waiting.id)
+        for user in readers:
+            db.mark_sent(queued[user][:3], "alert")
+            db.mark_sent(queued[user][3:4], "digest")
+        tracemalloc.start()
+        assert len(db.pending_alerts()) == 200 * 50 + 5
+        held = tracemalloc.get_traced_memory()[1]  # what reading them all takes
+        tracemalloc.stop()
+        tracemalloc.start()
+        sent = await deliver(bot.application.bot, db, per_hour=3)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    texts = [call.params["text"] for call in bot.api.sent("sendMessage", 7)]
+    assert sent == 4 and texts[3].startswith("<b>2 more new articles on your topics</b>")
+    assert len(db.pending_alerts()) == 200 * 50  # the limit holds the others' back
+    assert peak < held / 10, f"delivery held {peak:,} bytes; reading all waiting alerts takes {held:,}"
 
 
 async def test_a_user_who_blocked_the_bot_loses_their_topics(
