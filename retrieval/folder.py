@@ -174,8 +174,11 @@ class CorpusFolder:
 
 
 def printable(name: str) -> str:
-    """A file name as text that can be shown and saved: bytes that are not UTF-8 as `\\xNN`."""
-    return name if _is_utf8(name) else os.fsencode(name).decode("utf-8", "backslashreplace")
+    """A file name as text that can be shown and saved: bytes that are not UTF-8 as `\\xNN`,
+    and line breaks and other control characters as `repr` writes them (`\\n`), so that a
+    name, legal on Linux, cannot start a line of its own in a log or a report."""
+    text = name if _is_utf8(name) else os.fsencode(name).decode("utf-8", "backslashreplace")
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _is_utf8(name: str) -> bool:

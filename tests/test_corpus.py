@@ -221,6 +221,29 @@ def test_a_file_name_that_is_not_utf8_is_reported_with_its_bytes_escaped(write_c
     str(problem).encode("utf-8")  # printable and savable, unlike the name itself
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("a.txt\nERROR x: forged.txt", "a.txt\\nERROR x: forged.txt"),  # a line of its own in a log
+        ("a\r.txt", "a\\r.txt"),  # a carriage return rewrites the line on a terminal
+        ("a\x1b[2K.txt", "a\\x1b[2K.txt"),  # a terminal escape erases it
+        ("a\u2028b\x85.txt", "a\\u2028b\\x85.txt"),  # line breaks to str.splitlines too
+        (
+            "caf\u00e9 \u0442\u0435\u043a\u0441\u0442.txt",
+            "caf\u00e9 \u0442\u0435\u043a\u0441\u0442.txt",
+        ),  # letters and spaces stay
+    ],
+)
+def test_a_file_name_with_control_characters_is_reported_on_one_line_escaped(
+    write_corpus: WriteCorpus, name: str, shown: str
+) -> None:
+    root = write_corpus({"good.txt": GOOD})
+    (root / name).write_text("not an article\n")
+    (problem,) = load_corpus(root)[1].problems
+    assert problem.path == shown
+    assert str(problem).splitlines() == [str(problem)]
+
+
 def test_pipes_devices_and_links_out_of_the_folder_are_reported_never_read(
     write_corpus: WriteCorpus, tmp_path: Path
 ) -> None:

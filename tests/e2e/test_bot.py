@@ -341,6 +341,23 @@ async def test_reload_of_a_vanished_folder_keeps_the_old_corpus(start_bot: Start
     assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
 
 
+async def test_a_file_name_with_line_breaks_forges_no_log_record_and_no_line_of_the_reload_report(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    for served in bot.corpus.iterdir():
+        served.unlink()
+    logged = "2024-10-25 09:00:00,000 ERROR telegram.ext: token leaked"  # a line of the bot's log
+    relayed = "ERROR telegram.ext: token leaked"  # a record as the indexing child writes one
+    (bot.corpus / f"a.txt\n{logged}\n{relayed}.txt").write_text("not an article\n")  # a legal name
+    text = (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    (reason,) = [line for line in text.splitlines() if "token leaked" in line]
+    assert reason.startswith("Reason: ") and f"a.txt\\n{logged}\\n{relayed}.txt: line 1 is not" in reason
+    said = [r for r in caplog.records if "token leaked" in r.getMessage()]
+    assert [r.name for r in said if r.name == "telegram.ext"] == []  # no record relayed as another's
+    assert said and all(len(r.getMessage().splitlines()) == 1 for r in said)  # nor a line forged
+
+
 async def test_answers_do_not_wait_for_a_reload_of_a_large_corpus(start_bot: StartBot) -> None:
     bot = await start_bot()
     (bot.corpus / "archive").mkdir()
