@@ -159,6 +159,7 @@ class Library:
         if index_dir is None:
             return cls._build(root, options, report)[0]
         cache = _place(Path(index_dir), root, options)
+        shelf.in_use(cache)
         opened = cls._open_saved(cache, root, options, check_texts)
         saved_print = cls._saved_print(opened)
         if opened is None or saved_print is None:

@@ -9,19 +9,25 @@ evaluation's `--k1` or `--plain`) has a second place of its corpus (`...-custom`
 never evicts the default build either.
 
 Each place holds a `corpus` file naming the resolved corpus path it is for. After a
-build, the places of corpus folders that no longer exist are removed (`prune`); nothing
-else below the index folder is ever removed. An index folder of the earlier layout, one
-saved index at its top, has that index moved to its corpus's place on first use
-(`adopt_top_level`), so an upgrade does not build it again.
+build, the places of corpus folders gone for `GONE_FOR` are removed (`prune`); nothing
+else below the index folder is ever removed. A folder missing only for a while (a
+network share not mounted, a folder renamed and back) keeps its index: the first prune
+that misses it marks its place, a later one removes the place only if the mark is
+`GONE_FOR` old, and finding the folder again, or loading it (`in_use`), clears the
+mark. An index folder of the earlier layout, one saved index at its top, has that index
+moved to its corpus's place on first use (`adopt_top_level`), so an upgrade does not
+build it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +35,18 @@ import xxhash
 
 from . import store
 
-__all__ = ["adopt_top_level", "claim", "place", "prune"]
+__all__ = ["GONE_FOR", "adopt_top_level", "claim", "in_use", "place", "prune"]
 
 logger = logging.getLogger(__name__)
 
 MARKER = "corpus"
 """In each place: the resolved path of its corpus folder, one line."""
 CUSTOM = "-custom"
+MISSING = "missing"
+"""In a place whose corpus folder a prune did not find: its modification time says since when."""
+GONE_FOR = 30 * 24 * 3600
+"""Seconds a corpus folder must stay missing before its saved index is removed: rebuilding
+a large corpus takes minutes, keeping an index a while longer costs only disk."""
 _UNREADABLE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -64,7 +75,7 @@ def claim(folder: Path, corpus: Path) -> None:
 
 
 def prune(index_dir: Path, keep: Path) -> list[str]:
-    """Remove the saved indexes of corpus folders that no longer exist; their paths, for a log line.
+    """Remove the saved indexes of corpus folders gone for `GONE_FOR`; their paths, for a log line.
 
     Only places this module made are looked at: a folder whose `corpus` file names a path
     that leads back to that very folder.
@@ -80,12 +91,31 @@ def prune(index_dir: Path, keep: Path) -> list[str]:
             if folder not in (place(index_dir, corpus), place(index_dir, corpus, custom=True)):
                 continue
             if corpus.exists():
+                in_use(folder)
+                continue
+            if not _missing_long(folder / MISSING):
                 continue
         except OSError:  # no marker, or its folder cannot be looked at: not ours to judge
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(str(corpus))
     return removed
+
+
+def in_use(folder: Path) -> None:
+    """Clear the mark that the corpus of the place `folder` was missing: it is there again."""
+    with contextlib.suppress(OSError):  # a read-only index folder: nothing is pruned from it either
+        (folder / MISSING).unlink(missing_ok=True)
+
+
+def _missing_long(mark: Path) -> bool:
+    """Whether `mark` says its corpus folder has been missing for `GONE_FOR`; if there is
+    no mark yet, make it: the folder is missing from now on."""
+    try:
+        return time.time() - mark.stat().st_mtime >= GONE_FOR
+    except FileNotFoundError:
+        mark.touch()
+        return False
 
 
 def adopt_top_level(index_dir: Path, default_options: dict[str, Any]) -> None:

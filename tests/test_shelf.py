@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +64,12 @@ def test_a_place_is_named_after_its_folder_and_keyed_by_the_resolved_path(tmp_pa
     assert shelf.place(index, odd).name.startswith("2024-")  # only portable characters in the name
 
 
+def long_ago(place: Path) -> None:
+    """Date the mark that `place`'s corpus folder is missing back past `shelf.GONE_FOR`."""
+    then = time.time() - shelf.GONE_FOR - 60
+    os.utime(place / shelf.MISSING, (then, then))
+
+
 def test_indexes_of_folders_that_are_gone_are_removed_after_a_build(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -75,11 +83,31 @@ def test_indexes_of_folders_that_are_gone_are_removed_after_a_build(
     foreign.mkdir()
     (foreign / "corpus").write_text(str(tmp_path / "nowhere"))
     shutil.rmtree(gone)
-    Library.load(later, index_dir=index)
+    Library.load(later, index_dir=index)  # the first build to miss the folder only marks its places
+    assert shelf.place(index, gone).exists() and shelf.place(index, gone, custom=True).exists()
+    for custom in (False, True):
+        long_ago(shelf.place(index, gone, custom))
+    Library.load(later, LibraryOptions(min_chars=50), index_dir=index)
     assert not shelf.place(index, gone).exists() and not shelf.place(index, gone, custom=True).exists()
     assert shelf.place(index, kept).exists() and foreign.exists()
     assert f"removed the saved index of {gone.resolve()}: that folder no longer exists" in caplog.text
     assert memory_mapped(Library.load(kept, index_dir=index))
+
+
+def test_a_folder_missing_for_a_while_keeps_its_index_when_others_are_built(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    news, other, third = (corpus(tmp_path, name, name) for name in ("news", "other", "third"))
+    built = Library.load(news, index_dir=index)
+    news.rename(tmp_path / "news-away")  # a share not mounted, a folder renamed for a minute
+    Library.load(other, index_dir=index)  # `newsbot ask --corpus other` meanwhile: a build
+    long_ago(shelf.place(index, news))  # however long it stayed away
+    (tmp_path / "news-away").rename(news)
+    back = Library.load(news, index_dir=index)
+    assert memory_mapped(back) and back.build == built.build  # served as saved, not built again
+    assert not (shelf.place(index, news) / shelf.MISSING).exists()  # using it again cleared the mark
+    news.rename(tmp_path / "news-away")  # missing again: for a while from now, not since the first time
+    Library.load(third, index_dir=index)
+    assert current_build(shelf.place(index, news)) == built.build
 
 
 def test_a_saved_index_of_the_earlier_layout_is_moved_to_its_place_not_built_again(tmp_path: Path) -> None:
