@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from itertools import accumulate
 from urllib.parse import urlsplit
 
-from retrieval import Article, Event, Hit, LoadReport, Passage, matched_spans
+from retrieval import Article, Event, Hit, LoadReport, Passage, format_event_date, matched_spans
 from retrieval.snippets import snippet_span
 
 from .i18n import Translations
@@ -208,13 +208,9 @@ def render_latest(tr: Translations, articles: Sequence[Article]) -> str:
 
 def event_date(tr: Translations, event: Event) -> str:
     """`2024-10-16`, `week of 2024-10-14`, `2022-03` or `2022`: as precise as the source."""
-    if event.precision == "year":
-        return f"{event.date.year}"
-    if event.precision == "month":
-        return event.date.strftime("%Y-%m")
     if event.precision == "week":
         return tr.gettext("week of {date}").format(date=event.date.isoformat())
-    return event.date.isoformat()
+    return format_event_date(event)
 
 
 def is_headline(event: Event) -> bool:

@@ -59,11 +59,15 @@ def _trim(sentence: str) -> str:
 
 
 def format_event_date(event: Event) -> str:
-    """`YYYY-MM-DD`, `week of YYYY-MM-DD`, `YYYY-MM` or `YYYY`, as precise as the source."""
+    """`YYYY-MM-DD`, `week of YYYY-MM-DD`, `YYYY-MM` or `YYYY`, as precise as the source.
+
+    Cut from `isoformat`, which writes four digits for every year: `strftime("%Y")` writes
+    the year 999 as `999` on Linux, which would not line up with the days around it.
+    """
     if event.precision == "year":
-        return f"{event.date.year}"
+        return event.date.isoformat()[:4]
     if event.precision == "month":
-        return event.date.strftime("%Y-%m")
+        return event.date.isoformat()[:7]
     if event.precision == "week":
         return f"week of {event.date.isoformat()}"
     return event.date.isoformat()

@@ -210,6 +210,20 @@ def test_timeline_dates_in_the_readers_language() -> None:
     assert "<b>Хронологія</b>" in render_timeline(translations("uk"), [week], None)
 
 
+def test_timeline_dates_before_the_year_1000_keep_four_digits() -> None:
+    events = [
+        event("0999-05-20", "The harbour froze", "a", "The harbour froze", "0999-05-20"),
+        event("0999-04-01", "Last month the ice came.", "a", "The harbour froze", "0999-05-20", "month"),
+        event("0998-01-01", "Last year the king died.", "a", "The harbour froze", "0999-05-20", "year"),
+    ]
+    text = render_timeline(ENGLISH, events, None)
+    assert [line for line in text.split("\n") if line.startswith("<b>0")] == [
+        "<b>0999-05-20</b>",
+        "<b>0999-04</b>",
+        "<b>0998</b>",
+    ]
+
+
 def test_passages_of_one_article_share_one_heading() -> None:
     headline = "Minister of Defense Rustem Umerov revealed the results of these negotiations"
     article = Article(

@@ -46,6 +46,17 @@ def test_coarser_events_sort_after_the_finer_ones_of_their_period() -> None:
     ]
 
 
+def test_dates_before_the_year_1000_keep_four_digits_at_every_precision() -> None:
+    article = make(
+        "a",
+        "0999-05-20",
+        "Last month the harbour froze over. Last year the old king died. Last week the ice broke.",
+        headline="The harbour froze",
+    )
+    events = Timeline.from_articles([article]).latest(10)
+    assert [format_event_date(e) for e in events] == ["0999-05-20", "week of 0999-05-13", "0999-04", "0998"]
+
+
 def test_same_event_from_two_articles_is_listed_once_from_the_newer() -> None:
     older = make("old", "2024-10-20", "On October 16, Scholz expressed readiness to negotiate with Putin.")
     newer = make(
