@@ -174,11 +174,31 @@ class CorpusFolder:
 
 
 def printable(name: str) -> str:
-    """A file name as text that can be shown and saved: bytes that are not UTF-8 as `\\xNN`,
-    and line breaks and other control characters as `repr` writes them (`\\n`), so that a
-    name, legal on Linux, cannot start a line of its own in a log or a report."""
-    text = name if _is_utf8(name) else os.fsencode(name).decode("utf-8", "backslashreplace")
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """A file name as text that can be shown and saved, one line, and never another file's.
+
+    A byte that is not UTF-8 is written `\\xNN`; a line break or another character that
+    does not print is written as in Python (`\\n`, `\\u2028`), so that a name, legal on
+    Linux, cannot start a line of its own in a log or a report; and a backslash is doubled,
+    so that a file really named `caf\\xe9.txt` is not shown, saved and indexed as the
+    Latin-1 `café.txt` beside it.
+    """
+    if name.isprintable() and "\\" not in name:  # nearly every name: a lone surrogate does not print
+        return name
+    return "".join(map(_escaped, name))
+
+
+_SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as the file system decoder keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    if char.isprintable():
+        return char
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _is_utf8(name: str) -> bool:

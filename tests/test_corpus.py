@@ -226,8 +226,8 @@ def test_a_file_name_that_is_not_utf8_is_reported_with_its_bytes_escaped(write_c
     [
         ("a.txt\nERROR x: forged.txt", "a.txt\\nERROR x: forged.txt"),  # a line of its own in a log
         ("a\r.txt", "a\\r.txt"),  # a carriage return rewrites the line on a terminal
-        ("a\x1b[2K.txt", "a\\x1b[2K.txt"),  # a terminal escape erases it
-        ("a\u2028b\x85.txt", "a\\u2028b\\x85.txt"),  # line breaks to str.splitlines too
+        ("a\x1b[2K.txt", "a\\u001b[2K.txt"),  # a terminal escape erases it
+        ("a\u2028b\x85.txt", "a\\u2028b\\u0085.txt"),  # line breaks to str.splitlines too
         (
             "caf\u00e9 \u0442\u0435\u043a\u0441\u0442.txt",
             "caf\u00e9 \u0442\u0435\u043a\u0441\u0442.txt",

@@ -391,6 +391,40 @@ def test_an_update_reports_new_bad_entries_and_forgets_fixed_ones(corpus: Path, 
     assert sorted(fixed.articles) == ["cafe", "chess", "leap", "seed"]
 
 
+def record(number: int, text: str) -> str:
+    return json.dumps({"id": number, "title": f"Record {number}", "date": "2024-01-03", "text": text}) + "\n"
+
+
+@pytest.mark.parametrize("workers", [1, 2])  # one chunk; a chunk a file, merged in order
+def test_files_really_named_as_others_would_be_shown_stay_apart(
+    corpus: Path, tmp_path: Path, workers: int
+) -> None:
+    cache = tmp_path / "index"
+    (corpus / os.fsdecode(b"caf\xe9.txt")).write_text(article("2024-01-01", "Cafe", "Espresso prices rose."))
+    twin = corpus / "caf\\xe9.txt"  # a UTF-8 name, spelled as the one above is escaped
+    twin.write_text(article("2024-01-02", "Tea", "Oolong prices rose."))
+    first, second = corpus / "sea\n.jsonl", corpus / "sea\\n.jsonl"  # a line break; a backslash and n
+    first.write_text(record(1, "Kelp farms grew."))
+    second.write_text(record(1, "Krill stocks fell."))  # the same record id
+
+    def found(library: Library, words: str) -> list[str]:
+        return [hit.article.id for hit in library.search(words).hits]
+
+    built = Library.load(corpus, index_dir=cache, workers=workers)
+    assert found(built, "oolong") == ["caf\\\\xe9"]
+    assert (found(built, "kelp"), found(built, "krill")) == (["sea\\n#1"], ["sea\\\\n#1"])
+    assert [problem.path for problem in built.report.problems] == ["caf\\xe9.txt"]  # not UTF-8
+    twin.write_text(article("2024-01-02", "Tea", "Matcha prices fell sharply."))
+    first.write_text(record(1, "Seaweed farms shrank."))
+    updated = Library.load(corpus, index_dir=cache)
+    assert found(updated, "matcha") == ["caf\\\\xe9"] and not found(updated, "oolong")
+    assert found(updated, "seaweed") == ["sea\\n#1"] and not found(updated, "kelp")
+    second.write_text(record(1, "Plankton stocks recovered."))
+    again = Library.load(corpus, index_dir=cache)
+    assert found(again, "plankton") == ["sea\\\\n#1"] and not found(again, "krill")
+    assert Library.load(corpus, index_dir=cache).build == again.build  # as saved: nothing seen changed
+
+
 def test_a_link_moved_from_outside_the_folder_to_inside_is_followed(corpus: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere.txt"
     elsewhere.write_text(article("2024-01-01", "Secret", "The zyzzyva memo stays private."))
