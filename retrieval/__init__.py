@@ -7,8 +7,9 @@ from .analyzer import analyze, analyze_spans, matched_spans
 from .corpus import load_corpus
 from .errors import CorpusError, IndexFileError, MissingCorpusError, RetrievalError
 from .index import BM25Index, BM25Params
-from .library import Library, LibraryOptions
+from .library import Library
 from .models import Article, Event, Hit, LoadProblem, LoadReport, Passage, SearchResult
+from .options import LibraryOptions
 from .passages import split_passages
 from .progress import BuildStep, ProgressLog
 from .query import most_selective

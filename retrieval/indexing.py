@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,15 +42,13 @@ from .analyzer import analyze
 from .corpus import load_files
 from .folder import FilePrint, sorted_entries
 from .models import Article, Event, LoadProblem, LoadReport
+from .options import LibraryOptions
 from .passages import split_passages
 from .progress import BuildStep
 from .semantic import article_text, embedder
 from .store import COLUMNS, FolderStamps, NewBuild, text_checksum
 from .tables import PRECISIONS, encoded_body
 from .timeline import extract_events, timeline_order
-
-if TYPE_CHECKING:
-    from .library import LibraryOptions
 
 __all__ = [
     "CHUNK_FILES",
