@@ -102,7 +102,7 @@ def test_an_index_saved_by_an_older_analyzer_is_rebuilt(
 ) -> None:
     cache = tmp_path / "index"
     with monkeypatch.context() as older:
-        older.setattr("retrieval.library.ANALYZER_VERSION", 1)
+        older.setattr("retrieval.options.ANALYZER_VERSION", 1)
         Library.load(corpus, index_dir=cache)
     assert not memory_mapped(Library.load(corpus, index_dir=cache))
     assert memory_mapped(Library.load(corpus, index_dir=cache))
