@@ -34,6 +34,7 @@ from telegram.ext import Application, ContextTypes
 from retrieval import CorpusError, Library
 
 from . import alerts
+from .delivery import MaybeDelivered
 from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
 from .reloading import environment_without_secrets
@@ -272,7 +273,7 @@ async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None
 
 
 async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) -> str:
-    """Send one alert message: "sent", "blocked" (topics dropped), "dropped" or "retry"."""
+    """Send one alert message: "sent" (or perhaps sent), "blocked" (topics dropped), "dropped" or "retry"."""
     try:
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     except Forbidden as error:
@@ -282,6 +283,9 @@ async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) ->
     except BadRequest as error:
         logger.warning("alert to chat %s refused, not retried: %s", chat_id, error)
         return "dropped"
+    except MaybeDelivered as error:  # the reader may have it: counted as sent, never sent twice
+        logger.warning("alert to chat %s: %s", chat_id, error)
+        return "sent"
     except TelegramError as error:
         logger.warning("alert to chat %s failed, to be retried: %s", chat_id, error)
         return "retry"

@@ -20,6 +20,7 @@ from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from tests.conftest import LOCAL_NETWORKS
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
+from tests.e2e.fake_api import Fault
 from tests.e2e.test_fairness import Gate
 from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 
@@ -514,6 +515,24 @@ async def test_a_backlog_of_alerts_is_read_one_reader_at_a_time_and_not_while_th
     assert sent == 4 and texts[3].startswith("<b>2 more new articles on your topics</b>")
     assert len(db.pending_alerts()) == 200 * 50  # the limit holds the others' back
     assert peak < held / 10, f"delivery held {peak:,} bytes; reading all waiting alerts takes {held:,}"
+
+
+async def test_an_alert_whose_answer_is_lost_is_not_sent_again(site: Newsroom, start_bot: StartBot) -> None:
+    # Telegram took the alert and the connection dropped before its answer: the reader may have it,
+    # so the next delivery (a minute later) must not send it again, as no answer is sent twice.
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    await read_feed(bot, site)
+    ferry_feed(site)
+    bot.api.fail("sendMessage", Fault(drop=True, delivered=True))
+    await poll_now(bot.application)
+    await settle(bot.application)
+    alerts = bot.api.sent("sendMessage", 7)[before:]
+    assert [call.params["text"].split("\n")[0] for call in alerts] == [
+        "<b>Zanzibar ferry service resumes</b>"
+    ]
+    assert feed_service(bot.application).db.pending_alerts() == []
 
 
 async def test_a_user_who_blocked_the_bot_loses_their_topics(
