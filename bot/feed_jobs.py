@@ -13,8 +13,9 @@ a cron `newsbot fetch` saved are picked up too:
    matched against every followed topic, in worker threads (as questions are searched),
    and the alerts queued, in one transaction with marking them all matched, so nothing
    is alerted twice;
-3. queued alerts are sent within each user's hourly limit, the rest as one digest. A
-   user who blocked the bot (403) loses their topics.
+3. queued alerts are sent within each user's hourly limit, the rest as one digest, each
+   recorded as sent just before it goes (never twice, even across a hard kill). A user
+   who blocked the bot (403) loses their topics.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -39,7 +40,7 @@ from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
 from .reloading import environment_without_secrets
 from .state import BotState
-from .statedb import SavedArticle, StateDB, TopicRow
+from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow
 
 __all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
 
@@ -258,16 +259,22 @@ async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None
         user_id = recipient.user_id
         pending = db.pending_alerts(user_id)
         plan = alerts.plan_delivery(pending, recipient.singles, recipient.last_digest, now, per_hour)
+        messages: list[tuple[list[PendingAlert], str, Literal["alert", "digest"]]]
         messages = [([alert], render_alert(alert), "alert") for alert in plan.singles]
         if plan.digest:
             messages.append((list(plan.digest), render_digest(plan.digest), "digest"))
         for batch, text, kind in messages:
+            ids = [alert.id for alert in batch]
+            if not db.take_for_sending(ids, kind):  # another bot on this state file sent them
+                break
             outcome = await _send(bot, db, batch[0].chat_id, user_id, text)
+            if outcome == "retry":
+                db.put_back(ids)
+                break
+            if outcome != "sent":
+                db.mark_sent(ids, "dropped")
             if outcome == "blocked":
                 break
-            if outcome == "retry":
-                break
-            db.mark_sent([alert.id for alert in batch], kind if outcome == "sent" else "dropped")  # type: ignore[arg-type]
             sent += outcome == "sent"
     return sent
 

@@ -496,6 +496,34 @@ class StateDB:
             for r in rows
         ]
 
+    def take_for_sending(self, alert_ids: list[int], kind: Literal["alert", "digest"]) -> bool:
+        """Record alerts as sent just before they are sent; False (and nothing recorded) if
+        any is no longer waiting, as when another bot on this state file took it first.
+
+        Recorded first, so that no alert is ever sent twice: a hard kill while one is on its
+        way loses it rather than send it again after a restart. `put_back` undoes this for a
+        message that surely did not go.
+        """
+        now = time.time()
+        try:
+            with self._write() as db:
+                taken = db.executemany(
+                    "UPDATE alerts SET sent_at = ?, kind = ? WHERE id = ? AND sent_at IS NULL",
+                    [(now, kind, i) for i in alert_ids],
+                ).rowcount
+                if taken != len(alert_ids):
+                    raise _TakenAlready
+        except _TakenAlready:
+            return False
+        return True
+
+    def put_back(self, alert_ids: list[int]) -> None:
+        """Make alerts wait again: their message surely did not reach Telegram."""
+        with self._write() as db:
+            db.executemany(
+                "UPDATE alerts SET sent_at = NULL, kind = NULL WHERE id = ?", [(i,) for i in alert_ids]
+            )
+
     def mark_sent(self, alert_ids: list[int], kind: Literal["alert", "digest", "dropped"]) -> None:
         """Record alerts as delivered (or given up)."""
         now = time.time()
@@ -503,6 +531,10 @@ class StateDB:
             db.executemany(
                 "UPDATE alerts SET sent_at = ?, kind = ? WHERE id = ?", [(now, kind, i) for i in alert_ids]
             )
+
+
+class _TakenAlready(Exception):
+    """An alert to be sent was no longer waiting: the transaction that would take it is undone."""
 
 
 _ARTICLE_COLUMNS = "SELECT id, url, path, title, date, saved_at, backlog FROM articles"

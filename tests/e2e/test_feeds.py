@@ -18,6 +18,7 @@ from bench.load import generate_corpus
 from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
+from bot.statedb import StateDB
 from tests.conftest import LOCAL_NETWORKS
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
 from tests.e2e.fake_api import Fault
@@ -533,6 +534,26 @@ async def test_an_alert_whose_answer_is_lost_is_not_sent_again(site: Newsroom, s
         "<b>Zanzibar ferry service resumes</b>"
     ]
     assert feed_service(bot.application).db.pending_alerts() == []
+
+
+async def test_two_bots_started_on_one_state_file_send_an_alert_once(start_bot: StartBot) -> None:
+    # A second bot started by mistake on the same STATE_DIR delivers from the same waiting alerts:
+    # whichever takes an alert first sends it, and the other leaves it.
+    bot = await start_bot()
+    service = feed_service(bot.application)
+    second = StateDB(service.db.path)
+    _, article = service.db.claim_article(
+        url="http://n/1", text_hash="h1", path="n/1.md", title="Ferry", date=RECENT.date(), feed_id=None
+    )
+    alert = (7, 7, article.id, "Zanzibar ferry", 0.9, "The Zanzibar ferry sailed.", "zanzibar ferri")
+    service.db.queue_alerts([alert], [article.id])
+    async with service.settle_lock:  # the every-minute job waits: the two deliveries below race
+        sent = await asyncio.gather(
+            deliver(bot.application.bot, service.db, per_hour=3),
+            deliver(bot.application.bot, second, per_hour=3),
+        )
+    assert sorted(sent) == [0, 1]
+    assert len(bot.api.sent("sendMessage", 7)) == 1
 
 
 async def test_a_user_who_blocked_the_bot_loses_their_topics(

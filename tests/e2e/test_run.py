@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.statedb import open_state
 from tests.conftest import SHIPPED_CORPUS, indexing_processes
 from tests.e2e.conftest import TOKEN
 from tests.e2e.fake_api import FakeBotApi
@@ -206,3 +208,47 @@ async def test_sigterm_mid_burst_answers_what_it_took_and_a_restart_answers_the_
 ) -> None:
     replies = await burst_stopped_then_restarted(tmp_path, signal.SIGTERM, answered=25)  # mid-batch
     assert set(replies.values()) == {1}  # none lost, none answered twice
+
+
+def queue_alert(state_dir: Path, user: int, headline: str) -> None:
+    """Queue an alert for `user` in the state file, as a matched article leaves one."""
+    db = open_state(state_dir)
+    try:
+        _, saved = db.claim_article(
+            url=f"https://news.example.com/{user}",
+            text_hash=f"text-{user}",
+            path=f"feeds/links/{user}.md",
+            title=headline,
+            date=dt.date.today(),
+            feed_id=None,
+        )
+        alert = (user, user, saved.id, "Zanzibar ferry", 0.9, "The Zanzibar ferry sailed.", "zanzibar")
+        db.queue_alerts([alert], [saved.id])
+    finally:
+        db.close()
+
+
+async def test_a_hard_kill_while_an_alert_is_on_its_way_never_sends_it_twice(tmp_path: Path) -> None:
+    # Telegram has taken the alert, and the bot is killed before it learns so: the restarted bot
+    # must not send it again. (The alert queued after the kill shows that delivery has run.)
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    api.latency["sendMessage"] = 10.0  # acted on at once, answered long after the kill
+    state_dir = Path(os.environ["STATE_DIR"])
+    queue_alert(state_dir, 7, "Zanzibar ferry service resumes")
+    processes = []
+    try:
+        processes.append(await start_newsbot(api, tmp_path, FEED_INTERVAL="0"))
+        await api.wait_for("sendMessage", chat_id=7, timeout=60)
+        processes[0].kill()
+        await processes[0].wait()
+        api.latency["sendMessage"] = 0.0
+        queue_alert(state_dir, 8, "A second Zanzibar ferry")
+        processes.append(await start_newsbot(api, tmp_path, FEED_INTERVAL="0"))
+        await api.wait_for("sendMessage", chat_id=8, timeout=60)  # delivery ran, longest waiting first
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+        await api.stop()
+    assert len(api.sent("sendMessage", 7)) == 1
