@@ -253,7 +253,8 @@ async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None
     """
     now = time.time() if now is None else now
     sent = 0
-    for recipient in db.alert_recipients(since=now - alerts.HOUR):
+    # an hour either side of now: sends recorded ahead of a clock set back since hold no one for long
+    for recipient in db.alert_recipients(since=now - alerts.HOUR, until=now + alerts.HOUR):
         if not alerts.may_send(recipient.singles, recipient.last_digest, now, per_hour):
             continue
         user_id = recipient.user_id

@@ -464,18 +464,19 @@ class StateDB:
             )
             db.executemany("UPDATE articles SET matched = 1 WHERE id = ?", [(a,) for a in matched])
 
-    def alert_recipients(self, since: float) -> list[Recipient]:
+    def alert_recipients(self, since: float, until: float) -> list[Recipient]:
         """Users with unsent alerts, the longest waiting first, each with what they were sent
-        since `since`: one query, however many users wait, and none of their alerts read."""
+        between `since` and `until`: one query, however many users wait, and none of their
+        alerts read. What was recorded after `until` (by a clock since set back) is not counted."""
         rows = self._db.execute(
             "SELECT w.user_id,"
             " (SELECT count(*) FROM alerts s WHERE s.user_id = w.user_id AND s.sent_at >= ?"
-            "  AND s.kind = 'alert'),"
-            " (SELECT max(d.sent_at) FROM alerts d WHERE d.user_id = w.user_id AND d.sent_at IS NOT NULL"
+            "  AND s.sent_at < ? AND s.kind = 'alert'),"
+            " (SELECT max(d.sent_at) FROM alerts d WHERE d.user_id = w.user_id AND d.sent_at < ?"
             "  AND d.kind = 'digest')"
             " FROM (SELECT user_id, min(id) AS first FROM alerts WHERE sent_at IS NULL GROUP BY user_id) w"
             " ORDER BY w.first",
-            (since,),
+            (since, until, until),
         ).fetchall()
         return [Recipient(int(r[0]), int(r[1]), r[2]) for r in rows]
 

@@ -518,6 +518,39 @@ async def test_a_backlog_of_alerts_is_read_one_reader_at_a_time_and_not_while_th
     assert peak < held / 10, f"delivery held {peak:,} bytes; reading all waiting alerts takes {held:,}"
 
 
+async def test_a_clock_set_back_does_not_hold_a_readers_alerts_until_it_catches_up(
+    start_bot: StartBot,
+) -> None:
+    # The machine's clock ran a day fast and is then set right: the alerts and the digest it
+    # recorded "tomorrow" are not in the reader's last hour, and must not hold their alerts for a day.
+    bot = await start_bot()
+    service = feed_service(bot.application)
+    db = service.db
+
+    def queue(count: int) -> None:
+        start = len(db.articles())
+        for n in range(start, start + count):
+            _, article = db.claim_article(
+                url=f"http://n/{n}",
+                text_hash=f"h{n}",
+                path=f"n/{n}.md",
+                title=f"Ferry {n}",
+                date=RECENT.date(),
+                feed_id=None,
+            )
+            db.queue_alerts(
+                [(7, 7, article.id, "Zanzibar ferry", 0.9, "The Zanzibar ferry.", "zanzibar")], [article.id]
+            )
+
+    async with service.settle_lock:  # the every-minute job waits: the clock below is the test's
+        queue(4)
+        assert await deliver(bot.application.bot, db, per_hour=2) == 3  # two alerts and a digest
+        queue(1)
+        set_back = time.time() - 24 * 3600
+        assert await deliver(bot.application.bot, db, per_hour=2, now=set_back) == 1
+    assert db.pending_alerts() == []
+
+
 async def test_an_alert_whose_answer_is_lost_is_not_sent_again(site: Newsroom, start_bot: StartBot) -> None:
     # Telegram took the alert and the connection dropped before its answer: the reader may have it,
     # so the next delivery (a minute later) must not send it again, as no answer is sent twice.
