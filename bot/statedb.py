@@ -420,17 +420,19 @@ class StateDB:
         return [TopicRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), r[5]) for r in rows]
 
     def follow(self, user_id: int, chat_id: int, words: str, terms: tuple[str, ...], limit: int) -> str:
-        """Add a topic: "added", "known" (same words already followed) or "full" (at `limit`)."""
+        """Add a topic: "added", "known" (the same terms, in any order, already followed) or
+        "full" (at `limit`). A topic matches its terms in any order, so order makes no new topic."""
         with self._write() as db:
-            count = db.execute("SELECT count(*) FROM topics WHERE user_id = ?", (user_id,)).fetchone()[0]
-            key = " ".join(terms)
-            if db.execute("SELECT 1 FROM topics WHERE user_id = ? AND terms = ?", (user_id, key)).fetchone():
+            followed = [
+                row[0].split() for row in db.execute("SELECT terms FROM topics WHERE user_id = ?", (user_id,))
+            ]
+            if set(terms) in (set(known) for known in followed):
                 return "known"
-            if count >= limit:
+            if len(followed) >= limit:
                 return "full"
             db.execute(
                 "INSERT INTO topics (user_id, chat_id, words, terms, created_at) VALUES (?, ?, ?, ?, ?)",
-                (user_id, chat_id, words, key, time.time()),
+                (user_id, chat_id, words, " ".join(terms), time.time()),
             )
         return "added"
 

@@ -324,6 +324,15 @@ async def test_follow_following_and_unfollow(start_bot: StartBot) -> None:
     assert "1. volcano" in (await bot.ask("/following")).params["text"]
 
 
+async def test_the_same_topic_in_another_word_order_is_followed_already(start_bot: StartBot) -> None:
+    # A topic matches its words in any order, so "exported grain" is "grain exports" again, not a
+    # second topic taking one of the reader's ten places.
+    bot = await start_bot()
+    await bot.ask("/follow grain exports")
+    assert "already" in (await bot.ask("/follow exported grain")).params["text"]
+    assert "You follow 1 of at most 10 topics" in (await bot.ask("/following")).params["text"]
+
+
 @pytest.mark.parametrize(
     ("command", "reply"),
     [
