@@ -22,6 +22,7 @@ from .handlers import NO_PREVIEW, Context, bot_state, clean, is_admin, question_
 from .i18n import N_, Translations, for_user
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
+from .statedb import off_loop
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ async def feeds_command(update: Update, context: Context) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
     args = [clean(arg) for arg in context.args or []]
     if not args:
-        text = feed_render.render_feeds(tr, service.db.feeds(), service.interval)
+        text = feed_render.render_feeds(tr, await off_loop(service.db.feeds), service.interval)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     elif args[0] == "add" and len(args) >= 2:
         await _add_feed(message, context, args[1], " ".join(args[2:]) or None)
@@ -56,11 +57,11 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
     except (LinkError, FetchError, FeedParseError) as error:
         await message.reply_text(tr.gettext("I could not add that feed: {error}.").format(error=error))
         return
-    if service.db.feed_by_url(check.url) is not None:
+    if await off_loop(service.db.feed_by_url, check.url) is not None:
         await message.reply_text(tr.gettext(ALREADY_LISTED))
         return
     try:
-        feed = add_feed(service.db, check, name)
+        feed = await off_loop(add_feed, service.db, check, name)
     except sqlite3.IntegrityError:
         await message.reply_text(tr.gettext(ALREADY_LISTED))
         return
@@ -75,7 +76,7 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
         "Added feed {number}: {title} ({count} items), saved under {folder}.",
         check.entries,
     ).format(
-        number=len(service.db.feeds()),
+        number=len(await off_loop(service.db.feeds)),
         title=feed.title or feed.name,
         count=check.entries,
         folder=f"feeds/{feed.name}/",
@@ -87,14 +88,14 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
 
 async def _remove_feed(message: Message, context: Context, number: str) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
-    feeds = service.db.feeds()
+    feeds = await off_loop(service.db.feeds)
     if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(feeds)):
         await message.reply_text(
             tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(feeds))
         )
         return
     feed = feeds[int(number) - 1]
-    service.db.remove_feed(feed.id)
+    await off_loop(service.db.remove_feed, feed.id)
     logger.info("feed %s (%s) removed by an admin", feed.name, feed.url)
     removed = tr.ngettext(
         "Removed feed {number}: {title}. Its {count} article stays in {folder}; "
@@ -195,7 +196,9 @@ async def follow_command(update: Update, context: Context) -> None:
         )
         return
     service = feed_service(context)
-    outcome = service.db.follow(message.from_user.id, message.chat.id, words, terms, MAX_TOPICS)
+    outcome = await off_loop(
+        service.db.follow, message.from_user.id, message.chat.id, words, terms, MAX_TOPICS
+    )
     if outcome == "known":
         await message.reply_text(tr.gettext("You follow that topic already. /following lists your topics."))
     elif outcome == "full":
@@ -221,7 +224,7 @@ async def following_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    topics = feed_service(context).db.topics(message.from_user.id)
+    topics = await off_loop(feed_service(context).db.topics, message.from_user.id)
     text = feed_render.render_topics(for_user(message.from_user), topics, MAX_TOPICS)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
@@ -232,7 +235,7 @@ async def unfollow_command(update: Update, context: Context) -> None:
     if message is None or message.from_user is None:
         return
     service, tr = feed_service(context), for_user(message.from_user)
-    topics = service.db.topics(message.from_user.id)
+    topics = await off_loop(service.db.topics, message.from_user.id)
     args = context.args or []
     if not topics:
         await message.reply_text(tr.gettext("You follow no topic."))
@@ -243,7 +246,7 @@ async def unfollow_command(update: Update, context: Context) -> None:
         )
         return
     topic = topics[int(args[0]) - 1]
-    service.db.unfollow(topic.id)
+    await off_loop(service.db.unfollow, topic.id)
     await message.reply_text(tr.gettext("Stopped following “{topic}”.").format(topic=topic.words))
 
 

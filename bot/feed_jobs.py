@@ -40,7 +40,7 @@ from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
 from .reloading import environment_without_secrets
 from .state import BotState
-from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow
+from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow, off_loop
 
 __all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
 
@@ -102,7 +102,7 @@ async def poll_feeds(context: Context) -> None:
 async def poll_now(application: Application) -> RoundReport | None:  # type: ignore[type-arg]
     """Run one round unless one is running or there is no feed, then settle; None if skipped."""
     service = feed_service(application)
-    if not service.db.feeds():
+    if not await off_loop(service.db.feeds):
         return None
     if service.round_lock.locked():
         logger.info("feed round already running; skipped")
@@ -180,7 +180,7 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
 
 
 async def _match_new_articles(state: BotState, service: FeedService) -> int:
-    pending = service.db.unmatched_articles()
+    pending = await off_loop(service.db.unmatched_articles)
     if not pending:
         return 0
     wanted = {article.corpus_id for article in pending}
@@ -209,7 +209,7 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
             old += 1
     if old:
         logger.info("%d new articles are old news or a new feed's backlog: indexed, no alerts", old)
-    matches = await match_in_turns(state, library, list(news), service.db.topics())
+    matches = await match_in_turns(state, library, list(news), await off_loop(service.db.topics))
     rows = [
         (
             match.topic.user_id,
@@ -223,7 +223,7 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
         for match in matches
         if alerts.news_to(match.topic, news[match.article].date)
     ]
-    service.db.queue_alerts(rows, [article.id for article in pending])
+    await off_loop(service.db.queue_alerts, rows, [article.id for article in pending])
     if rows:
         logger.info("%d alerts queued for %d new articles", len(rows), len(pending))
     return len(rows)
@@ -254,11 +254,11 @@ async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None
     now = time.time() if now is None else now
     sent = 0
     # an hour either side of now: sends recorded ahead of a clock set back since hold no one for long
-    for recipient in db.alert_recipients(since=now - alerts.HOUR, until=now + alerts.HOUR):
+    for recipient in await off_loop(db.alert_recipients, since=now - alerts.HOUR, until=now + alerts.HOUR):
         if not alerts.may_send(recipient.singles, recipient.last_digest, now, per_hour):
             continue
         user_id = recipient.user_id
-        pending = db.pending_alerts(user_id)
+        pending = await off_loop(db.pending_alerts, user_id)
         plan = alerts.plan_delivery(pending, recipient.singles, recipient.last_digest, now, per_hour)
         messages: list[tuple[list[PendingAlert], str, Literal["alert", "digest"]]]
         messages = [([alert], render_alert(alert), "alert") for alert in plan.singles]
@@ -266,14 +266,14 @@ async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None
             messages.append((list(plan.digest), render_digest(plan.digest), "digest"))
         for batch, text, kind in messages:
             ids = [alert.id for alert in batch]
-            if not db.take_for_sending(ids, kind):  # another bot on this state file sent them
+            if not await off_loop(db.take_for_sending, ids, kind):  # another bot on this state file sent them
                 break
             outcome = await _send(bot, db, batch[0].chat_id, user_id, text)
             if outcome == "retry":
-                db.put_back(ids)
+                await off_loop(db.put_back, ids)
                 break
             if outcome != "sent":
-                db.mark_sent(ids, "dropped")
+                await off_loop(db.mark_sent, ids, "dropped")
             if outcome == "blocked":
                 break
             sent += outcome == "sent"
@@ -285,7 +285,7 @@ async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) ->
     try:
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     except Forbidden as error:
-        dropped = db.forget_user(user_id)
+        dropped = await off_loop(db.forget_user, user_id)
         logger.info("user %s blocked the bot (%s): %d topics dropped", user_id, error, dropped)
         return "blocked"
     except BadRequest as error:

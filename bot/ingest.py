@@ -50,7 +50,7 @@ from .fetching import Fetcher, FetchError, FetchOptions, Page
 from .links import LinkError, canonical_url, checked_url
 from .logs import LOG_FORMAT
 from .settings import Settings
-from .statedb import Claim, FeedRow, SavedArticle, StateDB, open_state
+from .statedb import Claim, FeedRow, SavedArticle, StateDB, off_loop, open_state
 
 __all__ = [
     "AddedLink",
@@ -201,7 +201,7 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     """
     url = checked_url(text)
     key = canonical_url(url)
-    known = db.article_for_link(key)
+    known = await off_loop(db.article_for_link, key)
     if known is not None:
         return AddedLink("seen", known)
     async with Fetcher(options.fetch) as fetcher:
@@ -218,7 +218,7 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
         source=extracted.site or _host(page.url),
         paragraphs=extracted.paragraphs,
     )
-    outcome, stored = _save(db, options.corpus_dir, LINKS_FOLDER, article, key, feed_id=None)
+    outcome, stored = await off_loop(_save, db, options.corpus_dir, LINKS_FOLDER, article, key, feed_id=None)
     return AddedLink(outcome, stored)
 
 

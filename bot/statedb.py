@@ -6,19 +6,27 @@ writer wait its turn, and every change is one short transaction, so neither proc
 sees the other's half-done work. The schema is versioned with `PRAGMA user_version`;
 `open_state` migrates an older file forward step by step, each step atomic.
 
+The running bot makes its calls through `off_loop`, in a thread of the state file's own:
+a wait for another process's lock (up to `BUSY_TIMEOUT_SECONDS`) then holds up that one
+call, never the event loop that answers every chat.
+
 Times are Unix seconds (floats).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 __all__ = [
     "DB_NAME",
@@ -31,11 +39,17 @@ __all__ = [
     "StateDB",
     "StateError",
     "TopicRow",
+    "off_loop",
     "open_state",
 ]
 
 DB_NAME = "newsbot.sqlite3"
 BUSY_TIMEOUT_SECONDS = 30.0
+STATE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-file")
+"""Where the bot's calls on the state file run, one at a time and in the order made: its
+own thread, so that one waiting for a lock never takes a thread a search needs."""
+P = ParamSpec("P")
+T = TypeVar("T")
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: feeds, the articles they brought, and every link met (saved, duplicate or failed).
@@ -199,6 +213,17 @@ class Recipient:
     """Unix time their last digest went out, if one did."""
 
 
+async def off_loop(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a call on the state file in `STATE_THREAD`, for code on the event loop.
+
+    SQLite waits up to `BUSY_TIMEOUT_SECONDS` for a lock another process holds (a second
+    bot on the same file, a `sqlite3` shell left in a transaction, a VACUUM); made on the
+    event loop, that wait froze every chat with it.
+    """
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(STATE_THREAD, functools.partial(call, *args, **kwargs))
+
+
 def open_state(state_dir: Path) -> StateDB:
     """Open (creating or migrating) the state file in `state_dir`."""
     try:
@@ -215,8 +240,11 @@ class StateDB:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._writing = threading.Lock()  # one transaction at a time, whichever thread calls
         try:
-            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            self._db = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA synchronous = NORMAL")
@@ -231,13 +259,14 @@ class StateDB:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken at once, so that two processes never interleave."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._writing:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     @property
     def version(self) -> int:

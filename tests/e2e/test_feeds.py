@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import gzip
 import logging
+import sqlite3
 import sys
 import time
 import tracemalloc
@@ -322,6 +323,24 @@ async def test_follow_following_and_unfollow(start_bot: StartBot) -> None:
     assert "Usage: /unfollow N, N from 1 to 2" in (await bot.ask("/unfollow 3")).params["text"]
     assert (await bot.ask("/unfollow 1")).params["text"] == "Stopped following “Zanzibar ferry”."
     assert "1. volcano" in (await bot.ask("/following")).params["text"]
+
+
+async def test_a_state_file_locked_by_another_process_holds_up_no_other_chat(start_bot: StartBot) -> None:
+    # Another process holds the state file's write lock (a second bot, a `sqlite3` shell left in a
+    # transaction): a /follow waits for it, and another chat is answered meanwhile, not after it.
+    bot = await start_bot()
+    other = sqlite3.connect(feed_service(bot.application).db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        bot.api.push_message("/follow volcano", user_id=7)
+        answer = await bot.ask("Who negotiated with Abramovich?", user_id=12)
+        assert "Abramovich" in answer.params["text"]
+        assert bot.api.sent("sendMessage", 7) == []  # the /follow still waits for the lock
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    (reply,) = await bot.api.wait_for("sendMessage", chat_id=7)
+    assert reply.params["text"].startswith("Following “volcano”.")
 
 
 async def test_the_same_topic_in_another_word_order_is_followed_already(start_bot: StartBot) -> None:
