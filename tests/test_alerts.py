@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from bot.alerts import (
     relevance,
     topic_terms,
 )
+from bot.feed_render import render_digest
+from bot.render import telegram_length
 from bot.statedb import PendingAlert, SavedArticle, TopicRow
 from retrieval import Article, Library, LibraryOptions, analyze
 
@@ -159,3 +162,20 @@ def test_news_to_a_follower_is_dated_at_most_a_day_before_the_topic_was_followed
 ) -> None:
     topic = TopicRow(1, 7, 7, "grain", ("grain",), followed_at=followed)
     assert news_to(topic, dated) is news
+
+
+def test_a_digest_too_long_for_one_message_lists_what_fits_and_counts_the_rest() -> None:
+    # After a busy hour a digest may hold hundreds of alerts; Telegram takes 4,096 characters.
+    waiting = [
+        replace(
+            alert,
+            title="Grain exports through the Danube ports " * 3,
+            url=f"https://news.example.com/{n}" * 4,
+        )
+        for n, alert in enumerate(pending(200))
+    ]
+    text = render_digest(waiting)
+    listed = text.count("\n• ")
+    assert telegram_length(text) <= 4096 and 10 < listed < 200
+    assert text.startswith("<b>200 more new articles on your topics</b>")
+    assert text.endswith(f"… and {200 - listed} more.")
