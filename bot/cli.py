@@ -294,10 +294,10 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     result = _library(args, settings).search(args.question, k=args.k, now=args.as_of)
     if args.json:
         print(json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2))
-    elif result.hits:
+    else:
         for rank, group in enumerate(by_article(result.hits), start=1):
             print(format_group(rank, group))
-    else:
+    if not result.hits:  # on stderr, so that `--json` output stays a list a script can read
         print(f"Nothing found: {result.reason}.", file=sys.stderr)
     return EXIT_FOUND if result.hits else EXIT_NOTHING
 

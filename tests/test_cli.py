@@ -101,6 +101,16 @@ def test_nothing_found_exits_1_with_a_reason(capsys: pytest.CaptureFixture[str])
     assert "no searchable words" in capsys.readouterr().err
 
 
+def test_nothing_found_in_json_prints_an_empty_list_and_the_reason_apart(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for question, reason in [("the of and", "no searchable words"), ("zyzzyva", "no passage contains")]:
+        assert main(["ask", question, "--json", "--corpus", str(SHIPPED_CORPUS)]) == 1
+        printed = capsys.readouterr()
+        assert json.loads(printed.out) == []  # stdout stays valid JSON for the script
+        assert reason in printed.err
+
+
 def test_ask_honours_corpus_dir(write_corpus: WriteCorpus, tmp_path: Path) -> None:
     root = write_corpus(
         {"grain.txt": article("2023-07-17", "Grain deal ends", "Russia quit the grain deal.")}
