@@ -248,6 +248,58 @@ async def test_latest(start_bot: StartBot, command: str, expected: str) -> None:
     assert (await bot.ask(command)).params["text"].startswith(expected)
 
 
+BRIEFS = {
+    f"brief-{n:02}.txt": article(
+        f"2024-08-{n:02}", f"Council session {n}", f"On August {n}, the council met."
+    )
+    for n in range(1, 26)
+}
+"""Twenty-five one-line articles, each with a dated sentence: with the shipped one, 26 articles
+and more than 30 dated events, past both commands' bounds."""
+
+
+async def test_latest_shows_five_by_default_and_twenty_at_most(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=BRIEFS)
+    default = (await bot.ask("/latest")).params["text"].splitlines()
+    assert default[0] == "<b>The 5 newest articles</b>"
+    assert [line[:10] for line in default[1:]] == [
+        "2024-10-23",
+        "2024-08-25",
+        "2024-08-24",
+        "2024-08-23",
+        "2024-08-22",
+    ]
+    most = (await bot.ask("/latest 20")).params["text"].splitlines()
+    assert most[0] == "<b>The 20 newest articles</b>" and len(most) == 21
+    assert (
+        (await bot.ask("/latest 21"))
+        .params["text"]
+        .startswith("Usage: /latest [N], N from 1 to 20 (default 5).")
+    )
+
+
+def timeline_events(text: str) -> list[str]:
+    """The event lines of a /timeline reply: a headline (📰) or a sentence (•)."""
+    return [line for line in text.splitlines() if line.startswith(("📰 ", "• "))]
+
+
+async def test_timeline_shows_ten_events_by_default_and_thirty_at_most(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=BRIEFS)
+    assert len(bot.application.bot_data["state"].library.timeline.events) > 31
+    default = timeline_events((await bot.ask("/timeline")).params["text"])
+    assert len(default) == 10 and default[0].startswith("📰 <b>Ukraine&#x27;s Minister")
+    assert len(timeline_events((await bot.ask("/timeline 30")).params["text"])) == 30
+    usage = (await bot.ask("/timeline 31 council")).params["text"]
+    assert usage.startswith("Usage: /timeline [N] [topic], N from 1 to 30 (default 10).")
+
+
+async def test_top_k_sets_how_many_articles_a_page_shows(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN, top_k=2)  # 13 articles answer: five pages of two
+    first = await bot.ask("grain exports")
+    assert re.findall(r"^<b>(\d+)\. ", first.params["text"], flags=re.MULTILINE) == ["1", "2"]
+    assert [label for label, _ in buttons(first)] == ["1/5", "▶"]
+
+
 async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "group"}
