@@ -435,6 +435,32 @@ async def test_a_new_feeds_backlog_and_old_news_alert_no_one_and_fresh_news_does
     assert len(service.db.articles()) == 4 and service.db.unmatched_articles() == []
 
 
+async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an_old_link_alerts_no_one(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(**FAST)
+    eruption = "The volcano on the island erupted. The island fled the volcano, whose ash fell on the island."
+    followed = (await bot.ask("/follow volcano island", user_id=7, language_code="uk")).params["text"]
+    assert followed.startswith("Стежу за")  # the reply is in the reader's language ...
+    before = len(bot.api.sent("sendMessage", 7))
+    old = site.put(
+        "old.html", article_page("Island volcano wakes", [eruption, *paragraphs("o")], dt.date(2024, 4, 30))
+    )
+    assert "Added and indexed" in (await bot.ask(f"/add {old}", user_id=ADMIN)).params["text"]
+    assert bot.api.sent("sendMessage", 7)[before:] == []  # an old link is archive, not news
+    fresh = site.put("v.html", article_page("Volcano erupts", [eruption, *paragraphs("v")], RECENT.date()))
+    assert "Added and indexed" in (await bot.ask(f"/add {fresh}", user_id=ADMIN)).params["text"]
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    text = alert.params["text"]
+    assert text.startswith(f"<b>Volcano erupts</b>\n{RECENT.date()}\n") and fresh in text
+    assert "<i>You follow: volcano island</i>" in text  # ... the alert in English
+    assert (
+        (await bot.ask(f"/add {fresh}", user_id=ADMIN)).params["text"].startswith("I have that link already")
+    )
+    await settle(bot.application)
+    assert len(bot.api.sent("sendMessage", 7)) == before + 1  # never twice
+
+
 async def test_a_slow_topic_match_does_not_hold_up_answers(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(**FAST)
     await bot.ask("/follow Zanzibar ferry", user_id=7)
