@@ -80,6 +80,8 @@ class FakeBotApi:
         self.down = False
         self.batch = 100
         """The most updates one `getUpdates` hands out (Telegram's own limit is 100)."""
+        self.inline_mode = True
+        """Whether `getMe` says inline mode is on, as @BotFather's /setinline switches it."""
         self.blocked: set[int] = set()
         """Chats whose user blocked the bot: sending to them is a 403."""
         self.held: dict[int, asyncio.Event] = {}
@@ -287,7 +289,7 @@ class FakeBotApi:
                 **BOT_USER,
                 "can_join_groups": True,
                 "can_read_all_group_messages": False,
-                "supports_inline_queries": True,
+                "supports_inline_queries": self.inline_mode,
             }
         if method in ("sendMessage", "editMessageText"):
             chat_id = params.get("chat_id")

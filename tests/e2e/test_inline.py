@@ -196,3 +196,39 @@ async def test_an_answer_too_late_for_telegram_is_logged_not_reported(
     await wait_for_log(caplog, "answered too late")
     assert not [record for record in caplog.records if record.getMessage().endswith(" failed")]
     assert (await inline(bot, "Abramovich")).params["results"]
+
+
+async def test_a_chosen_answer_posts_the_passage_under_its_headline_date_and_link(
+    start_bot: StartBot,
+) -> None:
+    harbour = (
+        "---\ntitle: Odesa harbour reopens\ndate: 2024-10-20\n"
+        "url: https://news.example.com/odesa?a=1&b=2\nsource: Harbour Times\n---\n"
+        "The harbour of Odesa reopened to grain ships on Sunday.\n"
+    )
+    bot = await start_bot(articles={"harbour.md": harbour})
+    (first, *_) = (await inline(bot, "Odesa harbour reopened")).params["results"]
+    lines = first["input_message_content"]["message_text"].splitlines()
+    assert lines[0] == "<b>Odesa harbour reopens</b>"
+    assert lines[1] == '2024-10-20 · <a href="https://news.example.com/odesa?a=1&amp;b=2">Harbour Times</a>'
+    assert "The <b>harbour</b> of <b>Odesa</b> <b>reopened</b> to grain ships on Sunday." in lines[2:]
+
+
+async def test_answers_in_the_readers_language_are_kept_ten_seconds_for_that_reader_only(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(questions_per_minute=1)
+    nothing = await inline(bot, "zyzzyva quux", user_id=9)
+    too_fast = await inline(bot, "Abramovich", user_id=9)
+    assert too_fast.params["button"]["text"] == "Too many questions — wait a minute"
+    for answer in (nothing, too_fast):
+        assert (answer.params["cache_time"], answer.params["is_personal"]) == (10, True)
+
+
+async def test_help_tells_of_inline_mode_only_when_it_is_on(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    assert "In any chat, type @news_test_bot and a question" in (await bot.ask("/help")).params["text"]
+    bot.api.inline_mode = False  # switched off with @BotFather's /setinline
+    await bot.application.bot.get_me()  # as the next start reads it
+    help_text = (await bot.ask("/help")).params["text"]
+    assert "/latest" in help_text and "@news_test_bot" not in help_text
