@@ -137,6 +137,26 @@ def test_ctrl_c_during_a_build_exits_130_without_a_traceback(
     assert not list(searched.rglob("current")) and not list(searched.rglob("build-*"))  # nothing half-made
 
 
+def test_ctrl_c_during_an_update_leaves_the_saved_index_as_it_was(write_corpus: WriteCorpus) -> None:
+    root = write_corpus(
+        {"keep.txt": article("2024-01-01", "Lighthouse", "The lighthouse keeper counted ships.")}
+    )
+    index = Path(os.environ["INDEX_DIR"])
+    Library.load(root, index_dir=index)
+    saved = {path: path.read_bytes() for path in index.rglob("*") if path.is_file()}
+    archive(write_corpus)  # 3,000 new files: an update that reads them for seconds
+    argv = [NEWSBOT, "ask", "lighthouse", "--corpus", str(root)]
+    code, stderr, _ = interrupted_when(argv, "update: started, 3,000 files")
+    assert code == INTERRUPTED
+    assert quiet(stderr), stderr
+    assert "update: done" not in stderr
+    assert {path: path.read_bytes() for path in index.rglob("*") if path.is_file()} == saved
+    for added in root.glob("f*.txt"):
+        added.unlink()
+    served = Library.open_current(root, index)  # the corpus as it was saved: served as saved, unbuilt
+    assert served is not None and list(served.articles.ids) == ["keep"]
+
+
 def test_ctrl_c_during_eval_exits_130_without_a_traceback(tmp_path: Path) -> None:
     lines = EVAL_QUESTIONS.read_text().splitlines()
     many = tmp_path / "many.jsonl"
