@@ -127,6 +127,14 @@ async def test_an_oversized_body_is_refused_before_it_is_read(webhook_bot: Webho
     await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)  # and it keeps serving
 
 
+async def test_a_body_one_byte_over_a_mebibyte_is_refused(webhook_bot: WebhookBot) -> None:
+    head = await raw_post(webhook_bot.port, webhook_bot.secret, content_length=MB + 1, body_bytes=0)
+    assert head.startswith(b"HTTP/1.1 400")  # from the Content-Length alone, even with the secret
+    assert await webhook_bot.post(message_update(5, "/help"), secret=webhook_bot.secret) == 200
+    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)
+    assert "/timeline" in reply.params["text"]
+
+
 def message_update(update_id: int, text: str, user_id: int = 7) -> dict[str, Any]:
     """A private message as Telegram posts it to a webhook, with the command entity it would add."""
     message: dict[str, Any] = {
