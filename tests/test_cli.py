@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import HOSTILE, SHIPPED_CORPUS, WriteCorpus, add_hostile, article
+from tests.conftest import HOSTILE, ROOT, SHIPPED_CORPUS, WriteCorpus, add_hostile, article
 
 NEWSBOT = Path(sys.executable).with_name("newsbot")
 
@@ -118,6 +119,25 @@ def test_ask_honours_corpus_dir(write_corpus: WriteCorpus, tmp_path: Path) -> No
     done = run("ask", "grain deal", "--json", env={"CORPUS_DIR": str(root)}, cwd=tmp_path)
     assert done.returncode == 0
     assert json.loads(done.stdout)[0]["article_id"] == "grain"
+
+
+def test_settings_come_from_a_dotenv_in_the_working_folder_and_the_environment_wins(tmp_path: Path) -> None:
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")  # the default CORPUS_DIR
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "grain.txt").write_text(
+        article("2023-07-17", "Grain deal ends", "Russia quit the grain deal.")
+    )
+    example = (ROOT / ".env.example").read_text()
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(example.replace("\nCORPUS_DIR=corpus\n", "\nCORPUS_DIR=articles\n"))
+    done = run("ask", "grain deal", "--json", cwd=tmp_path)  # .env.example's other values, as shipped
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["article_id"] == "grain"
+    done = run("ask", "Abramovich", "--json", env={"CORPUS_DIR": "corpus"}, cwd=tmp_path)
+    assert json.loads(done.stdout)[0]["article_id"] == "000_eba0014b280aac67"  # the environment wins
+    dotenv.write_text(example.replace("\nTOP_K=3\n", "\nTOP_K=three\n"))
+    done = run("stats", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.startswith("newsbot: TOP_K: ")
 
 
 def test_unreadable_corpus_exits_2_with_one_line(tmp_path: Path) -> None:
