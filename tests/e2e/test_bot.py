@@ -321,6 +321,25 @@ async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> No
     assert len(bot.api.sent("sendMessage", -100)) == 3
 
 
+async def test_in_a_group_what_is_not_addressed_to_the_bot_gets_nothing(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    someone = {
+        "message_id": 6,
+        "date": 0,
+        "chat": {"id": -100, "type": "supergroup"},
+        "from": {"id": 8, "is_bot": False, "first_name": "Someone"},
+        "text": "the talks collapsed",
+    }
+    bot.api.push_message("where did the talks collapse?", user_id=7, reply_to_message=someone, **group)
+    bot.api.push_message("@other_bot where did the talks collapse?", user_id=7, **group)
+    bot.api.push_message("/frobnicate", user_id=7, **group)  # another bot's command, perhaps
+    bot.api.push_message(None, user_id=7, location={"latitude": 1.0, "longitude": 2.0}, **group)
+    search = await bot.ask("/search where did the talks collapse?", user_id=7, **group)  # in order, last
+    assert "Istanbul" in search.params["text"]
+    assert len(bot.api.sent("sendMessage", -100)) == 1  # only /search was for the bot
+
+
 async def test_admin_reload_finds_a_new_article(start_bot: StartBot) -> None:
     bot = await start_bot()
     before = (await bot.ask("Who won the chess olympiad?")).params["text"]
