@@ -9,7 +9,7 @@ from retrieval.timeline import (
     format_event_date,
     timeline_order,
 )
-from tests.conftest import SHIPPED_CORPUS
+from tests.conftest import ROOT, SHIPPED_CORPUS
 
 
 def make(article_id: str, published: str, *paragraphs: str, headline: str = "Headline") -> Article:
@@ -82,6 +82,14 @@ def test_topic_filter_uses_the_analyzer() -> None:
     assert len(negotiations) == 2
     assert timeline.latest(10, "the of") == []  # no searchable word: nothing
     assert timeline.latest(0) == []
+
+
+def test_a_topic_finds_its_events_in_any_form_of_ukrainian_or_russian() -> None:
+    articles, _ = load_corpus(ROOT / "tests" / "fixtures" / "uk" / "corpus")
+    timeline = Timeline.from_articles(articles)
+    genitive = timeline.latest(5, "переговорів")  # as README's /timeline 5 переговорів
+    assert any("переговори" in event.sentence for event in genitive)
+    assert timeline.latest(5, "переговори") == genitive == timeline.latest(5, "переговоры")  # Russian too
 
 
 def test_long_sentences_are_trimmed_at_a_word() -> None:
