@@ -429,6 +429,18 @@ async def test_a_file_name_with_line_breaks_forges_no_log_record_and_no_line_of_
     assert said and all(len(r.getMessage().splitlines()) == 1 for r in said)  # nor a line forged
 
 
+async def test_reload_of_a_folder_with_no_readable_article_keeps_the_old_corpus(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    for path in bot.corpus.iterdir():
+        path.write_bytes(b"\x00\xff binary, not an article")
+    (bot.corpus / "no-date.txt").write_text("A headline without its date line\n\nBody.\n")
+    text = (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert "Reload failed" in text
+    assert "still serving the previous corpus (1 article, 2 passages)" in text
+    assert "no readable article" in text
+    assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
+
+
 async def test_answers_do_not_wait_for_a_reload_of_a_large_corpus(start_bot: StartBot) -> None:
     bot = await start_bot()
     (bot.corpus / "archive").mkdir()
