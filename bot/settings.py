@@ -5,6 +5,7 @@ Read from the environment and from `.env`; `.env.example` documents each one.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, get_args
@@ -22,6 +23,8 @@ ADMIN_IDS_HELP = (
     "write numeric Telegram user ids (not @usernames) as 1,2,3; to find yours, message @userinfobot, "
     "or send /reload to this bot and its log says 'refused /reload from user <your id>'"
 )
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""What Telegram's setWebhook takes as a secret token."""
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -104,6 +107,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL, like the default " + TELEGRAM_API)
         return value
 
+    @field_validator("webhook_secret_token")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse at start what Telegram would refuse at setWebhook, a refusal the bot retries forever."""
+        secret = value.get_secret_value() if value is not None else ""
+        if secret and not WEBHOOK_SECRET.fullmatch(secret):
+            raise ValueError(
+                "must be 1 to 256 of the characters A-Z, a-z, 0-9, _ and -, the only ones Telegram "
+                "takes; leave it empty for a random one at each start"
+            )
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -141,6 +156,9 @@ def describe_error(error: ValueError) -> str:
     for detail in details():
         name = "_".join(str(part) for part in detail["loc"]).upper() or "settings"
         message = detail["msg"].removeprefix("Value error, ")
+        if name in secret_variables():  # a secret is not shown, even a wrong one
+            lines.append(f"{name}: {message}")
+            continue
         shown = TOKEN_SHAPE.sub(REDACTED, str(detail.get("input")))[:60]  # a token in the wrong variable
         lines.append(f"{name}: {message} (got {shown!r})")
     return "; ".join(lines)

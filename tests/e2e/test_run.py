@@ -58,6 +58,41 @@ async def test_webhook_without_url_exits_2(tmp_path: Path) -> None:
     assert "WEBHOOK_URL" in stderr.decode()
 
 
+@pytest.mark.parametrize("secret", ["two words", "s3cret!", "x" * 257, "таємниця"])
+async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it(
+    tmp_path: Path, unused_tcp_port: int, secret: str
+) -> None:
+    api = FakeBotApi(TOKEN)  # takes any secret; Telegram refuses these, and its refusal was retried forever
+    await api.start()
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT,
+        "run",
+        "--webhook",
+        cwd=tmp_path,
+        env=clean_env(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_BASE_URL=api.base_url,
+            CORPUS_DIR=str(SHIPPED_CORPUS),
+            WEBHOOK_URL=f"http://127.0.0.1:{unused_tcp_port}/hook",
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(unused_tcp_port),
+            WEBHOOK_SECRET_TOKEN=secret,
+        ),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await api.stop()
+    assert process.returncode == 2
+    (line,) = stderr.decode().splitlines()
+    assert line.startswith("newsbot: WEBHOOK_SECRET_TOKEN: ") and "A-Z, a-z, 0-9, _ and -" in line
+    assert secret not in line and api.sent("setWebhook") == []
+
+
 async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     api = FakeBotApi(TOKEN)
     await api.start()
