@@ -42,7 +42,7 @@ from . import progress
 from .feed_cli import add_feed_commands
 from .reloading import reload_library
 from .render import by_article
-from .settings import Settings, SettingsError, load_settings
+from .settings import Settings, SettingsError, load_settings, webhook_url_problem
 from .statedb import StateError
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
@@ -469,6 +469,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError("TELEGRAM_BOT_TOKEN: not set; get one from @BotFather and put it in .env")
     if args.webhook and not settings.webhook_url:
         raise SettingsError("WEBHOOK_URL: required with --webhook (the public https URL Telegram posts to)")
+    if args.webhook and (problem := webhook_url_problem(settings)):
+        raise SettingsError(problem)
     secrets = [token.get_secret_value()]
     if settings.webhook_secret_token:
         secrets.append(settings.webhook_secret_token.get_secret_value())

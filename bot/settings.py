@@ -9,6 +9,7 @@ import re
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -123,6 +124,28 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+"""The ports Telegram's own Bot API posts webhooks to; a self-hosted one posts anywhere."""
+
+
+def webhook_url_problem(settings: Settings) -> str | None:
+    """Why Telegram would refuse `WEBHOOK_URL` at setWebhook (a refusal the bot retries
+    forever), or None. Only Telegram's own Bot API asks for https and its four ports."""
+    if settings.telegram_base_url != TELEGRAM_API or not settings.webhook_url:
+        return None
+    try:
+        parts = urlsplit(settings.webhook_url)
+        accepted = parts.scheme == "https" and bool(parts.hostname) and (parts.port or 443) in WEBHOOK_PORTS
+    except ValueError:  # a port that is no number
+        accepted = False
+    if accepted:
+        return None
+    return (
+        f"WEBHOOK_URL: Telegram posts only to https:// URLs on port 443, 80, 88 or 8443 "
+        f"(got {settings.webhook_url!r}); put your TLS proxy there"
+    )
 
 
 def secret_variables() -> frozenset[str]:

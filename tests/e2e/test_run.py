@@ -58,6 +58,33 @@ async def test_webhook_without_url_exits_2(tmp_path: Path) -> None:
     assert "WEBHOOK_URL" in stderr.decode()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://bot.example.com/telegram",  # Telegram posts over https only
+        "https://bot.example.com:8080/telegram",  # ... and to ports 443, 80, 88 and 8443 only
+    ],
+)
+async def test_a_webhook_url_telegram_would_refuse_exits_2_naming_it(tmp_path: Path, url: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT,
+        "run",
+        "--webhook",
+        cwd=tmp_path,
+        env=clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(SHIPPED_CORPUS), WEBHOOK_URL=url),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:  # before any request: a refused setWebhook was retried every 30 s forever
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 2
+    (line,) = stderr.decode().splitlines()
+    assert line.startswith("newsbot: WEBHOOK_URL: ") and url in line and "443, 80, 88 or 8443" in line
+
+
 @pytest.mark.parametrize("secret", ["two words", "s3cret!", "x" * 257, "таємниця"])
 async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it(
     tmp_path: Path, unused_tcp_port: int, secret: str
