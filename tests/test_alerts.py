@@ -97,6 +97,10 @@ def test_a_topic_without_searchable_words_has_no_terms(library: Library) -> None
     assert topic_terms(library, "Grain grain GRAIN exports") == ("grain", "export")
 
 
+def test_a_single_word_topic_meets_the_stemmer_as_the_readme_warns(library: Library) -> None:
+    assert topic_terms(library, "ferry") == topic_terms(library, "Ferris")  # both `ferri`
+
+
 def pending(count: int) -> list[PendingAlert]:
     return [
         PendingAlert(n, 7, 7, "grain", 0.9, "text", frozenset({"grain"}), f"t{n}", DAY, "http://n", 0.0)
