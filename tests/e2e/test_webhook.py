@@ -84,10 +84,12 @@ async def webhook_bot(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Web
         await listening(unused_tcp_port)
         # the search code compiles in the background as the bot starts: tests measure after it
         started = await read_until(process, "search code compiled")
+        # read on while the test runs: a debug log left in a full pipe would block the bot
+        rest = asyncio.create_task(process.stderr.read())  # type: ignore[union-attr]
         yield bot
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
-        log = started + stderr.decode()
+        await asyncio.wait_for(process.wait(), 30)
+        log = started + (await asyncio.wait_for(rest, 30)).decode()
         assert process.returncode == 0
         assert SECRET_HALF.lower() not in log.lower()
         assert not bot.secret or bot.secret not in log  # the generated secret is redacted like the token
@@ -133,6 +135,23 @@ async def test_a_body_one_byte_over_a_mebibyte_is_refused(webhook_bot: WebhookBo
     assert await webhook_bot.post(message_update(5, "/help"), secret=webhook_bot.secret) == 200
     (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)
     assert "/timeline" in reply.params["text"]
+
+
+async def test_only_the_path_of_webhook_url_is_served(webhook_bot: WebhookBot) -> None:
+    elsewhere = webhook_bot.url.replace("/hook", "/other")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            elsewhere,
+            data=json.dumps(message_update(6, "/reload", user_id=ADMIN)),
+            headers={"Content-Type": "application/json", SECRET_HEADER: webhook_bot.secret},
+        ) as response,
+    ):
+        assert response.status == 404  # even with the secret: no handler sees it
+    assert await webhook_bot.post(message_update(7, "/help"), secret=webhook_bot.secret) == 200
+    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)
+    assert "/timeline" in reply.params["text"]
+    assert webhook_bot.api.sent("sendMessage", chat_id=ADMIN) == []
 
 
 def message_update(update_id: int, text: str, user_id: int = 7) -> dict[str, Any]:
