@@ -15,7 +15,7 @@ from telegram.constants import ChatType, ParseMode
 
 from . import feed_render
 from .alerts import MAX_TOPIC_CHARS, MAX_TOPICS, topic_terms
-from .feed_jobs import feed_service, poll_now, settle
+from .feed_jobs import feed_service, index_new, poll_now, settle
 from .feeds import FeedParseError
 from .fetching import FetchError
 from .handlers import NO_PREVIEW, Context, bot_state, clean, is_admin, question_message
@@ -147,12 +147,14 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
         return
     logger.info("link %s added by an admin: %s", added.article.url, added.outcome)
     if added.outcome == "saved":
-        await settle(context.application)  # indexed before the reply, so it can be asked at once
+        await index_new(context.application)  # indexed before the reply, so it can be asked at once
     await message.reply_text(
         feed_render.render_added(tr, added.article, added.outcome),
         parse_mode=ParseMode.HTML,
         link_preview_options=NO_PREVIEW,
     )
+    if added.outcome == "saved":  # its alerts follow, after any delivery under way
+        context.application.create_task(settle(context.application), name="alerts after /add")
 
 
 def fetch_failure(tr: Translations, error: FetchError, timeout: float) -> str:

@@ -16,6 +16,9 @@ a cron `newsbot fetch` saved are picked up too:
 3. queued alerts are sent within each user's hourly limit, the rest as one digest, each
    recorded as sent just before it goes (never twice, even across a hard kill). A user
    who blocked the bot (403) loses their topics.
+
+Each step has a lock of its own, and an admin's /add waits for the first alone: its
+reply never waits for a delivery that Telegram's flood limits pace for minutes.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from .reloading import environment_without_secrets
 from .state import BotState
 from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow, off_loop
 
-__all__ = ["FeedService", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
+__all__ = ["FeedService", "index_new", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
 
 logger = logging.getLogger(__name__)
 SETTLE_EVERY = 60.0
@@ -66,6 +69,12 @@ class FeedService:
     alerts_per_hour: int
     settle_during_round: float = SETTLE_DURING_ROUND
     settle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while new articles are indexed and matched, so that each is matched once."""
+    index_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while new articles are indexed: /add waits for this, not for matching or delivery."""
+    delivery_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while alerts are delivered, which Telegram's flood limits may pace for minutes:
+    one delivery at a time, so each counts what the one before it sent."""
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_round: RoundReport | None = None
     round_ended_at: float | None = None
@@ -175,26 +184,45 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
     state: BotState = application.bot_data["state"]
     async with service.settle_lock:
         queued = await _match_new_articles(state, service)
+    async with service.delivery_lock:
         await deliver(application.bot, service.db, service.alerts_per_hour)
     return queued
 
 
-async def _match_new_articles(state: BotState, service: FeedService) -> int:
-    pending = await off_loop(service.db.unmatched_articles)
-    if not pending:
-        return 0
-    wanted = {article.corpus_id for article in pending}
-    if len(positions(state.library, wanted)) < len(wanted):
+async def index_new(application: Application) -> bool:  # type: ignore[type-arg]
+    """Make the articles saved but not yet matched answer questions; False if that failed.
+
+    Waits for no matching nor delivery, so that an admin's /add is answered while a
+    long delivery of alerts goes on.
+    """
+    service = feed_service(application)
+    state: BotState = application.bot_data["state"]
+    return await _index_new(state, service, await off_loop(service.db.unmatched_articles))
+
+
+async def _index_new(state: BotState, service: FeedService, pending: list[SavedArticle]) -> bool:
+    async with service.index_lock:
+        wanted = {article.corpus_id for article in pending}
+        if len(positions(state.library, wanted)) == len(wanted):
+            return True
         before = state.sizes
         try:
             updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
         except CorpusError as error:
             logger.warning("could not index new articles, keeping the old corpus: %s", error)
-            return 0
+            return False
         if updated is None:  # the bot is stopping
-            return 0
+            return False
         state.library = updated
         logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
+        return True
+
+
+async def _match_new_articles(state: BotState, service: FeedService) -> int:
+    pending = await off_loop(service.db.unmatched_articles)
+    if not pending or not await _index_new(state, service, pending):
+        return 0
+    wanted = {article.corpus_id for article in pending}
     library = state.library
     where = positions(library, wanted)
     news: dict[int, SavedArticle] = {}  # by position in the library: the articles that may alert

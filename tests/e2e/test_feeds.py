@@ -48,6 +48,7 @@ FERRY = (
     "the first ferry from Zanzibar carried 300 passengers."
 )
 VOLCANO = "The volcano on the island erupted overnight and ash closed the airport."
+ERUPTION = "The volcano on the island erupted overnight; the island's volcano had been quiet for a century."
 
 
 def ferry_feed(site: Newsroom) -> str:
@@ -447,10 +448,11 @@ async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an
         "old.html", article_page("Island volcano wakes", [eruption, *paragraphs("o")], dt.date(2024, 4, 30))
     )
     assert "Added and indexed" in (await bot.ask(f"/add {old}", user_id=ADMIN)).params["text"]
+    await settle(bot.application)  # its alerts, if any, follow the reply
     assert bot.api.sent("sendMessage", 7)[before:] == []  # an old link is archive, not news
     fresh = site.put("v.html", article_page("Volcano erupts", [eruption, *paragraphs("v")], RECENT.date()))
     assert "Added and indexed" in (await bot.ask(f"/add {fresh}", user_id=ADMIN)).params["text"]
-    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    (alert,) = (await bot.api.wait_for(chat_id=7, count=before + 1))[before:]
     text = alert.params["text"]
     assert text.startswith(f"<b>Volcano erupts</b>\n{RECENT.date()}\n") and fresh in text
     assert "<i>You follow: volcano island</i>" in text  # ... the alert in English
@@ -549,7 +551,7 @@ async def test_a_backlog_of_alerts_is_read_one_reader_at_a_time_and_not_while_th
         passage = "Zanzibar ferry " * 70  # about a thousand characters, as an alert's passage may be
         return (user, user, article, "Zanzibar ferry", 0.9, passage, "zanzibar ferri")
 
-    async with service.settle_lock:  # the every-minute job waits, as it does for any delivery
+    async with service.delivery_lock:  # the every-minute job waits, as it does for any delivery
         backlog = [alert(user, article) for user in readers for article in articles]
         db.queue_alerts([*backlog, *(alert(7, article) for article in articles[:5])], articles)
         queued: dict[int, list[int]] = {}
@@ -596,7 +598,7 @@ async def test_a_clock_set_back_does_not_hold_a_readers_alerts_until_it_catches_
                 [(7, 7, article.id, "Zanzibar ferry", 0.9, "The Zanzibar ferry.", "zanzibar")], [article.id]
             )
 
-    async with service.settle_lock:  # the every-minute job waits: the clock below is the test's
+    async with service.delivery_lock:  # the every-minute job waits: the clock below is the test's
         queue(4)
         assert await deliver(bot.application.bot, db, per_hour=2) == 3  # two alerts and a digest
         queue(1)
@@ -623,6 +625,37 @@ async def test_an_alert_whose_answer_is_lost_is_not_sent_again(site: Newsroom, s
     assert feed_service(bot.application).db.pending_alerts() == []
 
 
+async def test_add_is_answered_while_a_delivery_of_alerts_waits_for_telegram(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # A delivery to thousands of readers is paced by Telegram's flood limits for minutes. An admin's
+    # /add meanwhile gets its "Added" at once; the new article's alerts follow the delivery.
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await bot.ask("/follow island volcano", user_id=8)
+    await read_feed(bot, site)
+    ferry_feed(site)
+    await fetch_round(options_from(bot.settings))
+    before = {chat: len(bot.api.sent("sendMessage", chat)) for chat in (7, 8)}
+    service = feed_service(bot.application)
+    bot.api.held[7] = asyncio.Event()  # Telegram holds the ferry alert's answer
+    settling = asyncio.create_task(settle(bot.application))
+    try:
+        await until(lambda: service.db.unmatched_articles() == [] and service.db.pending_alerts() == [])
+        page = article_page("Volcano erupts", [ERUPTION, *paragraphs("v", count=2)], RECENT.date())
+        url = site.put("v.html", page)
+        reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+        assert reply.startswith("Added and indexed:\n<b>Volcano erupts</b>")
+        assert bot.api.sent("sendMessage", 7)[before[7] :] == []  # the delivery still waits
+    finally:
+        bot.api.held[7].set()
+    await settling
+    (ferry,) = (await bot.api.wait_for(chat_id=7, count=before[7] + 1))[before[7] :]
+    assert ferry.params["text"].startswith("<b>Zanzibar ferry service resumes</b>")
+    (volcano,) = (await bot.api.wait_for(chat_id=8, count=before[8] + 1, timeout=60))[before[8] :]
+    assert volcano.params["text"].startswith("<b>Volcano erupts</b>")
+
+
 async def test_two_bots_started_on_one_state_file_send_an_alert_once(start_bot: StartBot) -> None:
     # A second bot started by mistake on the same STATE_DIR delivers from the same waiting alerts:
     # whichever takes an alert first sends it, and the other leaves it.
@@ -634,7 +667,7 @@ async def test_two_bots_started_on_one_state_file_send_an_alert_once(start_bot: 
     )
     alert = (7, 7, article.id, "Zanzibar ferry", 0.9, "The Zanzibar ferry sailed.", "zanzibar ferri")
     service.db.queue_alerts([alert], [article.id])
-    async with service.settle_lock:  # the every-minute job waits: the two deliveries below race
+    async with service.delivery_lock:  # the every-minute job waits: the two deliveries below race
         sent = await asyncio.gather(
             deliver(bot.application.bot, service.db, per_hour=3),
             deliver(bot.application.bot, second, per_hour=3),
