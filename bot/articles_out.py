@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -122,10 +123,13 @@ def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> P
     if target.resolve() != expected:
         raise OutsideFolderError(f"{target} resolves to {target.resolve()}, outside {expected}")
     final = expected / file_name
-    temporary = expected / f".{file_name}.{os.getpid()}.tmp"
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    # a name of its own, made with O_EXCL: another writer of the same article (a thread, or a
+    # bot in another container whose process id is the same) is never truncated nor renamed
+    descriptor, name = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".tmp", dir=expected)
+    temporary = Path(name)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            os.fchmod(stream.fileno(), 0o644)  # readable as any article file, not mkstemp's 0600
             stream.write(text)
         os.replace(temporary, final)
     except BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,18 @@ def test_file_names_are_dated_safe_and_unique_per_url() -> None:
     name = article_file_name(evil, "http://a/1")
     assert name.startswith("2024-05-03-etc-passwd-") and name.endswith(".md") and "/" not in name
     assert article_file_name(evil, "http://a/2") != name
+
+
+def test_another_writer_of_the_same_file_is_left_to_finish(tmp_path: Path) -> None:
+    # a bot in another container (its process id the same as ours) half way through this very file
+    folder = tmp_path / "feeds" / "daily"
+    folder.mkdir(parents=True)
+    theirs = folder / f".story.md.{os.getpid()}.tmp"
+    theirs.write_text("their half-written copy")
+    path = write_article(tmp_path, "daily", "story.md", render_markdown(ARTICLE))
+    assert theirs.read_text() == "their half-written copy"  # neither truncated nor renamed away
+    assert path.read_text() == render_markdown(ARTICLE) and path.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in folder.iterdir()) == [theirs.name, "story.md"]  # no temporary left
 
 
 def test_rendered_file_reads_back_through_the_corpus_loader(tmp_path: Path) -> None:
