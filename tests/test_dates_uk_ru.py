@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from retrieval import dates_uk_ru
 from retrieval.dates import anchor_date, find_dates, might_hold_date
 
 PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
@@ -114,3 +115,26 @@ def test_might_hold_date_is_a_safe_prefilter(text: str, maybe: bool) -> None:
     assert might_hold_date(text) is maybe
     if not maybe:
         assert anchor_date(text, PUBLISHED) is None
+
+
+LOOKALIKES = str.maketrans("аеорсухікмтнвгАЕОРСУХІКМТНВГ", "aeopcyxikmthbrAEOPCYXIKMTHBR")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Заявку подали 28 лютого 2022 р.",
+        "Это случилось 5 ноября 2023 г.",
+        "С марта 2022 года проезд бесплатный.",
+        "У 2022-му Росія напала.",
+        "В 2021 году они встретились.",
+        "З 2014 року триває війна.",
+        "Вчера он ушел, в понедельник вернулся, на прошлой неделе уехал, торік повернувся.",
+    ],
+)
+def test_each_ukrainian_and_russian_pattern_needs_a_cyrillic_letter(sentence: str) -> None:
+    # what lets a sentence without one skip those patterns; in Latin look-alike letters none matches
+    assert any(pattern.search(sentence) for _, pattern in dates_uk_ru.PATTERNS)
+    latin = sentence.translate(LOOKALIKES)
+    latin = "".join("x" if "\u0400" <= char <= "\u04ff" else char for char in latin)
+    assert not any(pattern.search(latin) for _, pattern in dates_uk_ru.PATTERNS)
