@@ -75,7 +75,20 @@ _ENGLISH_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("weekday", re.compile(r"\b(?:on|last)\s+(?P<w>" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)),
     ("last", re.compile(r"\blast\s+(?P<w>week|month|year)\b", re.IGNORECASE)),
 ]
-_PATTERNS = [*_ENGLISH_PATTERNS, *dates_uk_ru.PATTERNS]
+_NEEDS = {
+    "iso": {"digit"},
+    "month_day": {"month", "digit"},
+    "day_month": {"month", "digit"},
+    "month_year": {"month", "digit"},
+    "in_month": {"month"},
+    "year": {"digit"},
+    "relative_day": {"day"},
+    "weekday": {"day"},
+    "last": {"last"},
+}
+"""What each English pattern needs in a sentence to match it: a sentence without skips it."""
+_MONTH_STEMS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+"""How every English month name and abbreviation begins."""
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 """Every Ukrainian and Russian pattern needs a Cyrillic letter: a sentence without one skips
 them, two thirds of the time the patterns take over English news."""
@@ -132,7 +145,7 @@ def find_dates(sentence: str, published: dt.date) -> Iterator[DateMention]:
     """Yield every resolvable date in `sentence`, in order, overlapping forms collapsed."""
     found: list[DateMention] = []  # in order, none overlapping another: only neighbours can
     starts: list[int] = []  # overlap a new one, so a sentence of many dates is not quadratic
-    for kind, pattern in _PATTERNS if _CYRILLIC.search(sentence) else _ENGLISH_PATTERNS:
+    for kind, pattern in _patterns_for(sentence):
         for match in pattern.finditer(sentence):
             mention = _resolve(kind, match, published)
             if mention is None:
@@ -145,6 +158,25 @@ def find_dates(sentence: str, published: dt.date) -> Iterator[DateMention]:
             found.insert(at, mention)
             starts.insert(at, mention.start)
     yield from found
+
+
+def _patterns_for(sentence: str) -> list[tuple[str, re.Pattern[str]]]:
+    """The patterns that may match `sentence`, in their order: each scans the whole sentence,
+    so one whose month, digit or word is missing (found by cheap substring tests, on the
+    case-folded text as the patterns' IGNORECASE folds it) is not run."""
+    folded = sentence.casefold()
+    present = {
+        name
+        for name, found in (
+            ("digit", _DIGIT.search(sentence) is not None),
+            ("month", any(stem in folded for stem in _MONTH_STEMS)),
+            ("day", "day" in folded),
+            ("last", "last" in folded),
+        )
+        if found
+    }
+    patterns = [(kind, pattern) for kind, pattern in _ENGLISH_PATTERNS if _NEEDS[kind] <= present]
+    return patterns + dates_uk_ru.PATTERNS if _CYRILLIC.search(sentence) else patterns
 
 
 def anchor_date(sentence: str, published: dt.date) -> DateMention | None:
@@ -188,6 +220,8 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention
             return DateMention(published - dt.timedelta(days=back), "day", start, end)
         return _last(dates_uk_ru.PERIODS.get(word, word), published, start, end)
     except (ValueError, OverflowError):  # 31 February; a day before 0001-01-01 ("yesterday" then)
+        return None
+    except KeyError:  # a name IGNORECASE matched in letters no table holds: `ſunday`, `frıday`
         return None
 
 

@@ -1,7 +1,9 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
+from retrieval import Library, dates, dates_uk_ru
 from retrieval.dates import anchor_date, might_hold_date
 
 PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
@@ -86,3 +88,38 @@ def test_might_hold_date_is_a_safe_prefilter(text: str, maybe: bool) -> None:
     assert might_hold_date(text) is maybe
     if not maybe:
         assert anchor_date(text, PUBLISHED) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "On \u017funday 5 people met.",  # a long s: IGNORECASE reads `sunday`, no table holds it
+        "It happened on Augu\u017ft 5.",
+        "It was on the 5th of \u017fept. 2020.",
+        "On fr\u0131day 5 people met.",  # a dotless i
+    ],
+)
+def test_date_words_in_letters_that_only_fold_to_english_are_no_date_and_no_failure(sentence: str) -> None:
+    assert anchor_date(sentence, PUBLISHED) is None
+
+
+def test_an_article_with_such_a_date_word_loads(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(" date 2024-01-03 Talks\n\nOn \u017funday 5 people met in Geneva.\n")
+    (hit,) = Library.load(tmp_path).search("Geneva").hits
+    assert hit.article.id == "a"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "On October 16, 2024, on Monday, last week and yesterday: 5 talks in mid-March 2022.",
+        "SEPT. 5 and 16 MAY 2021; in 2019; the 3rd of Mar; TODAY; 2024-10-16.",
+        "Talks in Geneva ended with no date at all, 5 times.",
+        "Заявку подали 28 лютого 2022 р., а 16 October 2024 року минулого тижня вчора.",
+        "\u017fept. 5, Kelvin \u212aday, fr\u0131day, \u0130n March 2020.",
+    ],
+)
+def test_the_patterns_a_sentence_skips_could_not_have_matched_it(sentence: str) -> None:
+    every = [*dates._ENGLISH_PATTERNS, *dates_uk_ru.PATTERNS]
+    skipped = [pair for pair in every if pair not in dates._patterns_for(sentence)]
+    assert all(pattern.search(sentence) is None for _, pattern in skipped)
