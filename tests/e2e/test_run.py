@@ -29,33 +29,35 @@ def clean_env(**values: str) -> dict[str, str]:
     return {**keep, **values}
 
 
+async def run_to_exit(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run `command` to its end (killed if it outlives a minute): its exit code and its stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
 @pytest.mark.parametrize("command", [[NEWSBOT, "run"], [sys.executable, "-m", "bot"]])
 async def test_missing_token_exits_2_naming_the_variable(command: list[str], tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=tmp_path,
-        env=clean_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 2
-    lines = stderr.decode().strip().splitlines()
+    returncode, stderr = await run_to_exit(command, tmp_path, clean_env())
+    assert returncode == 2
+    lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0]
 
 
 async def test_webhook_without_url_exits_2(tmp_path: Path) -> None:
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT,
-        "run",
-        "--webhook",
-        cwd=tmp_path,
-        env=clean_env(TELEGRAM_BOT_TOKEN=TOKEN),
-        stderr=asyncio.subprocess.PIPE,
+    returncode, stderr = await run_to_exit(
+        [NEWSBOT, "run", "--webhook"], tmp_path, clean_env(TELEGRAM_BOT_TOKEN=TOKEN)
     )
-    _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 2
-    assert "WEBHOOK_URL" in stderr.decode()
+    assert returncode == 2
+    assert "WEBHOOK_URL" in stderr
 
 
 @pytest.mark.parametrize(
@@ -66,22 +68,11 @@ async def test_webhook_without_url_exits_2(tmp_path: Path) -> None:
     ],
 )
 async def test_a_webhook_url_telegram_would_refuse_exits_2_naming_it(tmp_path: Path, url: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT,
-        "run",
-        "--webhook",
-        cwd=tmp_path,
-        env=clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(SHIPPED_CORPUS), WEBHOOK_URL=url),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:  # before any request: a refused setWebhook was retried every 30 s forever
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 2
-    (line,) = stderr.decode().splitlines()
+    env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(SHIPPED_CORPUS), WEBHOOK_URL=url)
+    # before any request: a refused setWebhook was retried every 30 s forever
+    returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
+    assert returncode == 2
+    (line,) = stderr.splitlines()
     assert line.startswith("newsbot: WEBHOOK_URL: ") and url in line and "443, 80, 88 or 8443" in line
 
 
@@ -91,31 +82,21 @@ async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it
 ) -> None:
     api = FakeBotApi(TOKEN)  # takes any secret; Telegram refuses these, and its refusal was retried forever
     await api.start()
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT,
-        "run",
-        "--webhook",
-        cwd=tmp_path,
-        env=clean_env(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_BASE_URL=api.base_url,
-            CORPUS_DIR=str(SHIPPED_CORPUS),
-            WEBHOOK_URL=f"http://127.0.0.1:{unused_tcp_port}/hook",
-            WEBHOOK_LISTEN="127.0.0.1",
-            WEBHOOK_PORT=str(unused_tcp_port),
-            WEBHOOK_SECRET_TOKEN=secret,
-        ),
-        stderr=asyncio.subprocess.PIPE,
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=api.base_url,
+        CORPUS_DIR=str(SHIPPED_CORPUS),
+        WEBHOOK_URL=f"http://127.0.0.1:{unused_tcp_port}/hook",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(unused_tcp_port),
+        WEBHOOK_SECRET_TOKEN=secret,
     )
     try:
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
         await api.stop()
-    assert process.returncode == 2
-    (line,) = stderr.decode().splitlines()
+    assert returncode == 2
+    (line,) = stderr.splitlines()
     assert line.startswith("newsbot: WEBHOOK_SECRET_TOKEN: ") and "A-Z, a-z, 0-9, _ and -" in line
     assert secret not in line and api.sent("setWebhook") == []
 
