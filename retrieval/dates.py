@@ -166,16 +166,12 @@ def _patterns_for(sentence: str) -> list[tuple[str, re.Pattern[str]]]:
     case-folded text as the patterns' IGNORECASE folds it) is not run."""
     folded = sentence.casefold()
     present = {
-        name
-        for name, found in (
-            ("digit", _DIGIT.search(sentence) is not None),
-            ("month", any(stem in folded for stem in _MONTH_STEMS)),
-            ("day", "day" in folded),
-            ("last", "last" in folded),
-        )
-        if found
+        "digit": _DIGIT.search(sentence) is not None,
+        "month": any(stem in folded for stem in _MONTH_STEMS),
+        "day": "day" in folded,
+        "last": "last" in folded,
     }
-    patterns = [(kind, pattern) for kind, pattern in _ENGLISH_PATTERNS if _NEEDS[kind] <= present]
+    patterns = [(kind, pattern) for kind, pattern in _ENGLISH_PATTERNS if all(map(present.get, _NEEDS[kind]))]
     return patterns + dates_uk_ru.PATTERNS if _CYRILLIC.search(sentence) else patterns
 
 
