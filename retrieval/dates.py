@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import datetime as dt
+import logging
 import re
 import string
 from collections.abc import Iterator
@@ -35,6 +36,8 @@ from . import dates_uk_ru
 from .models import Precision
 
 __all__ = ["DateMention", "anchor_date", "find_dates", "might_hold_date"]
+
+logger = logging.getLogger(__name__)
 
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
@@ -218,6 +221,9 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention
     except (ValueError, OverflowError):  # 31 February; a day before 0001-01-01 ("yesterday" then)
         return None
     except KeyError:  # a name IGNORECASE matched in letters no table holds: `ſunday`, `frıday`
+        return None
+    except Exception:  # a match no one foresaw costs its sentence one date, not a whole build
+        logger.warning("the date %r could not be read and is left out", match.group(), exc_info=True)
         return None
 
 
