@@ -229,7 +229,6 @@ def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], lis
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"{name}:{number}"
         try:
             record = json.loads(line, parse_int=_json_int)
             if not isinstance(record, dict):
@@ -241,13 +240,13 @@ def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], lis
                 raise _BadArticle("has no 'text' string")
             articles.append(_from_fields(record, f"{file_id}#{record['id']}", _paragraphs(text_field)))
         except _BadArticle as error:
-            problems.append(LoadProblem(where, str(error)))
+            problems.append(LoadProblem(name, str(error), number))
         except json.JSONDecodeError as error:
-            problems.append(LoadProblem(where, f"is not valid JSON: {error.msg}"))
+            problems.append(LoadProblem(name, f"is not valid JSON: {error.msg}", number))
         except RecursionError:
-            problems.append(LoadProblem(where, "is nested too deeply to read"))
+            problems.append(LoadProblem(name, "is nested too deeply to read", number))
         except Exception as error:  # one line never costs the file's other articles
-            problems.append(LoadProblem(where, f"could not be parsed: {_unexpected(error)}"))
+            problems.append(LoadProblem(name, f"could not be parsed: {_unexpected(error)}", number))
     if not articles and not problems:
         problems.append(LoadProblem(name, "holds no articles"))
     return articles, problems

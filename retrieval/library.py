@@ -12,7 +12,6 @@ import itertools
 import logging
 import math
 import os
-import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,7 +40,6 @@ __all__ = ["Library"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_PER_ARTICLE = 2
-_JSONL_LINE = re.compile(r"(.+\.jsonl):(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +294,7 @@ class Library:
         as a library built from scratch; passages are numbered differently.
         """
         duplicates = {
-            _problem_file(p.path) for p in self.report.problems if p.reason.startswith(DUPLICATE_ID)
+            p.path for p in self.report.problems if p.reason.startswith(DUPLICATE_ID)
         }
         changed = {*changed, *duplicates}  # the id a duplicate wanted may be free now
         # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
@@ -311,7 +309,7 @@ class Library:
             if not clashing:
                 break
             changed |= clashing
-        problems = [p for p in self.report.problems if _problem_file(p.path) not in changed]
+        problems = [p for p in self.report.problems if p.path not in changed]
         keep = np.fromiter((file not in changed for file in self.articles.files), bool, len(self.articles))
         kept = np.flatnonzero(keep)
         kept_ids = [self.articles.ids[number] for number in kept.tolist()]
@@ -663,13 +661,6 @@ def _nothing_readable(root: Path, problems: Sequence[LoadProblem]) -> CorpusErro
     return CorpusError(f"corpus folder {str(root)!r} has no readable article: {reasons}")
 
 
-def _problem_file(path: str) -> str:
-    """The file a load problem is about: `feed.jsonl:12` is about `feed.jsonl`."""
-    match = _JSONL_LINE.fullmatch(path)
-    return match.group(1) if match else path
-
-
 def _by_path(problem: LoadProblem) -> tuple[str, float]:
     """The order of a full load: by file, then line, a file's duplicate ids last."""
-    match = _JSONL_LINE.fullmatch(problem.path)
-    return (match.group(1), int(match.group(2))) if match else (problem.path, math.inf)
+    return (problem.path, math.inf if problem.line is None else problem.line)

@@ -74,10 +74,18 @@ class LoadProblem:
     """A file (or a line of one) that could not be read as an article."""
 
     path: str
+    """The file, as shown (see `folder.printable`)."""
     reason: str
+    line: int | None = None
+    """The line of a `.jsonl` file; kept apart, as a file's own name may end in `:12`."""
+
+    @property
+    def where(self) -> str:
+        """`feed.jsonl:12` for a line, else the file."""
+        return self.path if self.line is None else f"{self.path}:{self.line}"
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return f"{self.where}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)

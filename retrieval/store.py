@@ -437,7 +437,7 @@ def _open_checked(
     parts["event_sentences"] = json.loads(_read_text(folder / "events.json", files))
     saved = manifest["report"]
     parts["report"] = LoadReport(
-        saved["files"], saved["articles"], tuple(LoadProblem(p, r) for p, r in saved["problems"])
+        saved["files"], saved["articles"], tuple(map(_problem, saved["problems"]))
     )
     _check_consistent(parts, manifest["sizes"], files[TEXTS][0])
     parts["texts"] = SavedTexts(folder / TEXTS, parts["text_offsets"], parts["text_checksums"])
@@ -676,5 +676,18 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _problems(report: LoadReport) -> list[list[str]]:
-    return [[problem.path, problem.reason] for problem in report.problems]
+def _problems(report: LoadReport) -> list[list[str | int | None]]:
+    return [[problem.path, problem.reason, problem.line] for problem in report.problems]
+
+
+_OLD_JSONL_LINE = re.compile(r"(.+\.jsonl):(\d+)", re.IGNORECASE)
+
+
+def _problem(saved: list[Any]) -> LoadProblem:
+    """A saved problem: `[file, reason, line]`, or `[where, reason]` as saved before lines were
+    kept apart (`feed.jsonl:12` then read as line 12 of `feed.jsonl`)."""
+    if len(saved) == 3:
+        return LoadProblem(*saved)
+    where, reason = saved
+    match = _OLD_JSONL_LINE.fullmatch(where)
+    return LoadProblem(match.group(1), reason, int(match.group(2))) if match else LoadProblem(where, reason)

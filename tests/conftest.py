@@ -192,7 +192,7 @@ def _serve(corpus: Path, index_dir: Path | None, questions: tuple[str, ...]) -> 
 
     library = Library.load(corpus, index_dir=index_dir)
     return Served(
-        [problem.path for problem in library.report.problems],
+        [problem.where for problem in library.report.problems],
         list(library.articles.ids),
         isinstance(library.index.doc_ids, np.memmap),
         {question: [hit.article.id for hit in library.search(question).hits] for question in questions},

@@ -103,7 +103,7 @@ def test_jsonl_loads_good_lines_and_reports_broken_ones(write_corpus: WriteCorpu
     assert [a.id for a in articles] == ["feed/export#1", "feed/export#3"]
     assert articles[0].paragraphs == ("One.", "Two.")
     assert articles[0].url == "u"
-    assert [p.path for p in report.problems] == [
+    assert [p.where for p in report.problems] == [
         "feed/export.jsonl:2",
         "feed/export.jsonl:3",
         "feed/export.jsonl:4",
@@ -179,7 +179,7 @@ def test_a_jsonl_line_with_a_5000_digit_number_is_that_lines_problem(write_corpu
     articles, report = load_corpus(write_corpus({"feed.jsonl": "\n".join([*lines, json.dumps(good)])}))
     assert [a.id for a in articles] == ["feed#2"]
     (problem,) = report.problems
-    assert problem.path == "feed.jsonl:1"
+    assert (problem.path, problem.line) == ("feed.jsonl", 1)
     assert problem.reason == "holds a 5,000-digit number; at most 100 digits are read"
 
 

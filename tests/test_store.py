@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval import BM25Params, CorpusError, Library, LibraryOptions, indexing
+from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, indexing, store
 from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files
 from retrieval.store import CHECKED, POINTER, fingerprint
@@ -389,6 +389,34 @@ def test_an_update_reports_new_bad_entries_and_forgets_fixed_ones(corpus: Path, 
     assert fixed.problems == []
     assert fixed.answers == {"espresso": ["cafe"]}
     assert sorted(fixed.articles) == ["cafe", "chess", "leap", "seed"]
+
+
+def test_a_file_named_as_a_jsonl_line_is_a_file_of_its_own_in_an_update(corpus: Path, tmp_path: Path) -> None:
+    # `feed.jsonl:2` is a file (of no known kind) as well as how line 2 of `feed.jsonl` is
+    # shown: an update of either file changes that file's problems alone.
+    cache = tmp_path / "index"
+    feed, named = corpus / "feed.jsonl", corpus / "feed.jsonl:2"
+    feed.write_text(record(1, "Kelp farms grew.") + "not json\n")
+    named.write_text("anything")
+    built = load_in_child(corpus, cache)
+    assert built.problems == ["feed.jsonl:2", "feed.jsonl:2"]  # the line, then the file
+
+    named.unlink()
+    assert load_in_child(corpus, cache).problems == ["feed.jsonl:2"]  # the line's, still bad
+    named.write_text("anything")
+    load_in_child(corpus, cache)
+    feed.write_text(record(1, "Kelp farms grew."))
+    updated = Library.load(corpus, index_dir=cache)
+    assert [(problem.path, problem.line) for problem in updated.report.problems] == [("feed.jsonl:2", None)]
+
+
+def test_problems_saved_before_lines_were_kept_apart_read_as_lines() -> None:
+    # an index saved by an earlier version holds `[where, reason]`: it opens with its lines
+    assert store._problem(["feed.jsonl:12", "is not valid JSON"]) == LoadProblem(
+        "feed.jsonl", "is not valid JSON", 12
+    )
+    assert store._problem(["chess.txt", "has no date"]) == LoadProblem("chess.txt", "has no date")
+    assert store._problem(["feed.jsonl:2", "unknown", None]) == LoadProblem("feed.jsonl:2", "unknown")
 
 
 def record(number: int, text: str) -> str:
