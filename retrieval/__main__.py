@@ -10,11 +10,13 @@ corpus file), so that reading and analyzing articles never competes with answeri
 questions for the interpreter lock; the bot then only maps the saved result. A first
 build spreads the reading and analysis over one worker process per core (`indexing`).
 It checks every saved article text too, which the bot leaves to the moment each is read,
-so a texts file damaged in place is rebuilt here, off the serving path. Run by hand, it
-prepares the index before a start. When its standard input closes (the bot that started
-it has stopped), it exits at once, mid-build, and so do its workers: the saved index is
-replaced atomically or not at all. (Only a pipe is watched: run from a terminal, cron or
-with `< /dev/null`, it always finishes.)
+so a texts file damaged in place is rebuilt here, off the serving path. An index it
+could not save (a full disk, a read-only folder) exits 4, not 0: the bot then reads the
+corpus itself rather than trust the saved index, which may no longer match it. Run by
+hand, it prepares the index before a start. When its standard input closes (the bot
+that started it has stopped), it exits at once, mid-build, and so do its workers: the
+saved index is replaced atomically or not at all. (Only a pipe is watched: run from a
+terminal, cron or with `< /dev/null`, it always finishes.)
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ import threading
 from . import CorpusError, Library, ProgressLog
 
 ABANDONED = 3
+NOT_SAVED = 4
 INTERRUPTED = 130
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 """One record a line, as `bot.reloading` reads them back."""
 
 
 def main(argv: list[str]) -> int:
-    """Exit 0 when the index is saved, 1 when the corpus cannot be read, 2 on bad usage, 130
-    when interrupted."""
+    """Exit 0 when the index is saved, 1 when the corpus cannot be read, 2 on bad usage, 4 when
+    the index could not be saved, 130 when interrupted."""
     if len(argv) != 2:
         print("usage: python -m retrieval CORPUS INDEX_DIR", file=sys.stderr)
         return 2
@@ -48,6 +51,9 @@ def main(argv: list[str]) -> int:
     except CorpusError as error:
         print(error, file=sys.stderr)
         return 1
+    if library.build is None:  # built or updated in memory only: the warning above says why
+        print(f"the index could not be saved in {index_dir}", file=sys.stderr)
+        return NOT_SAVED
     print(f"{len(library.articles)} articles, {len(library.passages)} passages indexed in {index_dir}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,18 @@ def test_with_a_pipe_as_stdin_it_exits_0_after_the_build(tmp_path: Path) -> None
         stderr = errors.read().decode()
     assert returncode == 0, stderr
     assert "Fatal Python error" not in stderr
+
+
+def no_file_over_a_byte() -> None:
+    """In the child: every write past a file's first byte fails (EFBIG), as on a full disk."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+
+
+def test_an_index_it_cannot_save_exits_4_not_0(tmp_path: Path) -> None:
+    """Exit 0 tells the bot the saved index matches the corpus; it must not be said of one
+    built in memory only, which the bot would then not serve."""
+    done = index(SHIPPED_CORPUS, tmp_path / "index", stdin=subprocess.DEVNULL, preexec_fn=no_file_over_a_byte)
+    assert done.returncode == 4, done.stderr
+    assert "could not save the index" in done.stderr and "File too large" in done.stderr
+    assert done.stdout == ""
+    assert Library.open_current(SHIPPED_CORPUS, tmp_path / "index") is None

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import shutil
 import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,61 @@ async def test_a_stop_during_the_background_check_kills_its_child_and_keeps_the_
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     assert state.library is served and served.is_current()  # nothing swapped in, nothing saved over it
+
+
+FULL_AT = 256 * 1024
+ARCHIVE = {
+    "archive.txt": article(
+        "2023-01-01",
+        "Harbour archive",
+        *(
+            f"Log {n}: the harbour master noted ships, tides and the weather on day {n}. " * 12
+            for n in range(400)
+        ),
+    )
+}
+"""An article of some 380 KB: no saved index of a corpus holding it fits in `FULL_AT`."""
+
+
+@pytest.fixture
+def full_disk() -> Iterator[Callable[[], None]]:
+    """Once called, no file this process or a child of it writes may grow past `FULL_AT`
+    (EFBIG, as ENOSPC on a full disk): the state file still fits, a saved index does not."""
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+    def fill() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FULL_AT, before[1]))
+
+    yield fill
+    resource.setrlimit(resource.RLIMIT_FSIZE, before)
+
+
+async def test_reload_serves_a_corpus_edited_in_place_when_its_index_cannot_be_saved(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, fine_clock: None, full_disk: Callable[[], None]
+) -> None:
+    """The indexer's update is in memory only; the bot must not take the saved index, which
+    still looks current to a check of the folders, for the corpus as it is now."""
+    bot = await start_bot(saved_index=True, articles=ARCHIVE)
+    assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]
+    edit_in_place(bot.corpus)
+    full_disk()
+    assert "Corpus reloaded" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert "File too large" in caplog.text  # the save was refused, and said so
+    assert "Berezovsky" in (await bot.ask("Who negotiated with Berezovsky?")).params["text"]
+    assert "Abramovich" not in (await bot.ask(QUESTION)).params["text"]
+
+
+async def test_an_edit_in_place_before_a_start_is_served_when_its_index_cannot_be_saved(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, fine_clock: None, full_disk: Callable[[], None]
+) -> None:
+    def edit_on_a_full_disk(corpus: Path) -> None:
+        edit_in_place(corpus)
+        full_disk()
+
+    bot = await start_bot(saved_index=True, articles=ARCHIVE, then=edit_on_a_full_disk)
+    outcomes = ("corpus changed since it was saved", "every corpus file is as the saved index was built from")
+    async with asyncio.timeout(120):
+        while not any(outcome in caplog.text for outcome in outcomes):
+            await asyncio.sleep(0.02)
+    assert outcomes[0] in caplog.text and "File too large" in caplog.text
+    assert "Berezovsky" in (await bot.ask("Who negotiated with Berezovsky?")).params["text"]
