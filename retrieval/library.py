@@ -104,39 +104,45 @@ class Library:
         if index_dir is None:
             return cls._build(root, options, report)[0]
         cache = _place(Path(index_dir), root, options)
-        shelf.in_use(cache)
-        opened = cls._open_saved(cache, root, options, check_texts)
-        saved_print = cls._saved_print(opened)
-        if opened is None or saved_print is None:
-            return cls._build_saved(root, options, cache, workers, report)
-        library, saved = opened
-        stamps: store.FolderStamps = {}
-        now = store.fingerprint(root, saved_print, stamps)
-        changed = store.changed_files(saved_print, now)
-        if not changed:
-            store.record_unchanged(cache, saved.build, stamps, now)
-            return library
-        logger.info("corpus files changed: %d; reading only those again", len(changed))
-        report(BuildStep("update", 0, len(changed)))
-        library, read = library.updated(root, changed, files=len(now))
-        done = BuildStep(
-            "update", len(changed), len(changed), len(library.articles), len(library.passages), finished=True
-        )
-        corpus_print = {name: now[name] for name in now.keys() - changed} | read
-        try:
-            # An update still reads the kept articles through the previous library; the saved
-            # copy stands alone, so reloads never chain to older ones.
-            saved = store.save(
-                cache, root, corpus_print, stamps, options.record(), library._parts(), library._bodies()
+        with shelf.exclusive(cache):  # another process's build of it, done first, is opened
+            shelf.in_use(cache)
+            opened = cls._open_saved(cache, root, options, check_texts)
+            saved_print = cls._saved_print(opened)
+            if opened is None or saved_print is None:
+                return cls._build_saved(root, options, cache, workers, report)
+            library, saved = opened
+            stamps: store.FolderStamps = {}
+            now = store.fingerprint(root, saved_print, stamps)
+            changed = store.changed_files(saved_print, now)
+            if not changed:
+                store.record_unchanged(cache, saved.build, stamps, now)
+                return library
+            logger.info("corpus files changed: %d; reading only those again", len(changed))
+            report(BuildStep("update", 0, len(changed)))
+            library, read = library.updated(root, changed, files=len(now))
+            done = BuildStep(
+                "update",
+                len(changed),
+                len(changed),
+                len(library.articles),
+                len(library.passages),
+                finished=True,
             )
-        except IndexFileError:  # a kept article's saved text is damaged and its file changed since
-            return cls._build_saved(root, options, cache, workers, report)
-        except OSError as error:
-            logger.warning("could not save the index in %s: %s", cache, error)
+            corpus_print = {name: now[name] for name in now.keys() - changed} | read
+            try:
+                # An update still reads the kept articles through the previous library; the saved
+                # copy stands alone, so reloads never chain to older ones.
+                saved = store.save(
+                    cache, root, corpus_print, stamps, options.record(), library._parts(), library._bodies()
+                )
+            except IndexFileError:  # a kept article's saved text is damaged and its file changed since
+                return cls._build_saved(root, options, cache, workers, report)
+            except OSError as error:
+                logger.warning("could not save the index in %s: %s", cache, error)
+                report(done)
+                return library
             report(done)
-            return library
-        report(done)
-        return cls._from_saved(saved, options, root, cache)
+            return cls._from_saved(saved, options, root, cache)
 
     @classmethod
     def open_current(

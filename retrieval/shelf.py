@@ -14,20 +14,23 @@ else below the index folder is ever removed. A folder missing only for a while (
 network share not mounted, a folder renamed and back) keeps its index: the first prune
 that misses it marks its place, a later one removes the place only if the mark is
 `GONE_FOR` old, and finding the folder again, or loading it (`in_use`), clears the
-mark. An index folder of the earlier layout, one saved index at its top, has that index
-moved to its corpus's place on first use (`adopt_top_level`), so an upgrade does not
-build it again.
+mark. One process at a time opens, updates or builds a place's index (`exclusive`).
+An index folder of the earlier layout, one saved index at its top, has that index moved
+to its corpus's place on first use (`adopt_top_level`), so an upgrade does not build it
+again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +38,15 @@ import xxhash
 
 from . import store
 
-__all__ = ["GONE_FOR", "adopt_top_level", "claim", "in_use", "place", "prune"]
+__all__ = ["GONE_FOR", "adopt_top_level", "claim", "exclusive", "in_use", "place", "prune"]
 
 logger = logging.getLogger(__name__)
 
 MARKER = "corpus"
 """In each place: the resolved path of its corpus folder, one line."""
 CUSTOM = "-custom"
+LOCK = "lock"
+"""In each place: locked by the one process that opens, updates or builds its index (`exclusive`)."""
 MISSING = "missing"
 """In a place whose corpus folder a prune did not find: its modification time says since when."""
 GONE_FOR = 30 * 24 * 3600
@@ -72,6 +77,41 @@ def claim(folder: Path, corpus: Path) -> None:
     temporary = folder / f".{MARKER}.tmp"
     temporary.write_bytes(named)
     os.replace(temporary, marker)
+
+
+@contextlib.contextmanager
+def exclusive(folder: Path) -> Iterator[None]:
+    """Hold the place `folder` while its saved index is opened, updated or built.
+
+    Two processes on one corpus (the bot's indexer and `newsbot ask`, two bots) would
+    otherwise both build it, and the first to finish would remove the other's
+    half-written build, which then builds everything again in memory. The second waits
+    its turn instead, and opens what the first saved. The lock goes with the process,
+    however it ends. A folder where the lock cannot be made (read-only) is used without
+    it: nothing can be saved there either.
+    """
+    descriptor = _lock_file(folder)
+    if descriptor is None:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.warning("another process is working on the saved index in %s; waiting for it", folder)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _lock_file(folder: Path) -> int | None:
+    """A descriptor of the place's lock file, made if need be; None if it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(folder / LOCK, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return None
 
 
 def prune(index_dir: Path, keep: Path) -> list[str]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import resource
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from retrieval import Library
-from tests.conftest import SHIPPED_CORPUS, WriteCorpus
+from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, indexing_processes
 
 
 def index(corpus: Path, cache: Path, **run: object) -> subprocess.CompletedProcess[str]:
@@ -74,3 +77,53 @@ def test_an_index_it_cannot_save_exits_4_not_0(tmp_path: Path) -> None:
     assert "could not save the index" in done.stderr and "File too large" in done.stderr
     assert done.stdout == ""
     assert Library.open_current(SHIPPED_CORPUS, tmp_path / "index") is None
+
+
+def test_a_second_indexer_of_one_corpus_waits_for_the_first_and_builds_nothing(tmp_path: Path) -> None:
+    """Two processes on one corpus's index (two bots, or `newsbot ask` while the bot builds)
+    take turns; otherwise the first to finish removes the other's half-written build, which
+    then builds everything again in memory."""
+    corpus, cache = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for n in range(3000):  # seconds of indexing: the first is caught long before it is done
+        path = corpus / f"filler-{n}.txt"
+        path.write_text(article("2024-01-01", f"Filler {n}", f"Weather report number {n} with rain. " * 40))
+        os.utime(path, (1e9, 1e9))
+    run = [sys.executable, "-m", "retrieval", str(corpus), str(cache)]
+    with (tmp_path / "first.log").open("w+") as log:
+        first = subprocess.Popen(run, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        frozen: list[int] = []
+        try:
+            deadline = time.monotonic() + 60  # a guard against a hang, not a measure
+            while not list(cache.glob("*/build-*")) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            frozen = indexing_processes(corpus)  # the first, mid-build (its workers then wait on it)
+            for pid in frozen:
+                os.kill(pid, signal.SIGSTOP)
+            assert frozen and not list(cache.glob("*/current"))
+            second = subprocess.Popen(
+                run, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            assert second.stderr is not None
+            said = []
+            while line := second.stderr.readline().decode():  # until it waits, or ends
+                said.append(line)
+                if "waiting for it" in line:
+                    break
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+            frozen = []
+            out, rest = second.communicate(timeout=120)
+            said.append(rest.decode())
+            assert first.wait(timeout=120) == 0
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+            first.kill()
+        log.seek(0)
+        assert "could not save" not in log.read()
+    assert second.returncode == 0, said
+    assert "build: started" not in "".join(said)  # it opened the first one's index
+    assert b"3000 articles" in out
+    library = Library.open_current(corpus, cache)
+    assert library is not None and len(library.articles) == 3000
