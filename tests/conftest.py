@@ -5,6 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
+from bot.statedb import DB_NAME, open_state
 from retrieval.warmup import compile_search
 from tests.newsroom import Newsroom
 
@@ -230,3 +234,31 @@ def indexing_processes(corpus: Path) -> list[int]:
         if b"retrieval" in args and str(corpus).encode() in args:
             found.append(int(cmdline.parent.name))
     return found
+
+
+def damage_state(folder: Path, how: str) -> None:
+    """A state file of feeds that opens, yet holds damage its reads would meet later."""
+    db = open_state(folder)
+    for n in range(300):
+        db.add_feed(f"http://n/{n}/rss", f"feed-{n}", "A feed with a long title " * 20)
+    db.close()  # checkpointed: every row in the file itself
+    path = folder / DB_NAME
+    if how == "bad page":  # a page of the middle zeroed, as a failing disk leaves it
+        with path.open("r+b") as stream:
+            stream.seek(path.stat().st_size // 3 // 4096 * 4096)
+            stream.write(bytes(8192))
+        return
+    # a backup restored beside the WAL of a later run, killed, which it did not come with
+    shutil.copy(path, folder / "backup")
+    later = (
+        "import os, sys; from pathlib import Path; from bot.statedb import open_state\n"
+        "db = open_state(Path(sys.argv[1]))\n"
+        "for n in range(300, 700):\n"
+        "    db.add_feed(f'http://m/{n}/rss', f'feed-{n}', 'A later feed ' * 60)\n"
+        "    if n % 3 == 0:\n"
+        "        db.remove_feed(n - 299)\n"
+        "os._exit(9)  # killed: the WAL stays\n"
+    )
+    subprocess.run([sys.executable, "-c", later, str(folder)], check=False, timeout=60)
+    assert (folder / f"{DB_NAME}-wal").stat().st_size > 0
+    os.replace(folder / "backup", path)

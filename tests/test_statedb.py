@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.statedb import DB_NAME, MIGRATIONS, SCHEMA_VERSION, StateError, open_state
+from tests.conftest import damage_state
 
 DATE = dt.date(2024, 5, 3)
 
@@ -89,6 +90,16 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     (tmp_path / DB_NAME).write_bytes(b"not a database at all" * 100)
     with pytest.raises(StateError, match="cannot be used"):
         open_state(tmp_path)
+
+
+@pytest.mark.parametrize("how", ["bad page", "backup beside a newer WAL"])
+def test_a_damaged_file_is_refused_at_open_with_what_to_do(tmp_path: Path, how: str) -> None:
+    """It opened, and each call that met the damage failed while the bot ran on."""
+    damage_state(tmp_path, how)
+    damaged = r"cannot be used: it is damaged \(.+\); restore it from a backup"
+    with pytest.raises(StateError, match=damaged) as why:
+        open_state(tmp_path)
+    assert "\n" not in str(why.value)  # one line, as `newsbot` prints it
 
 
 def test_a_state_dir_that_cannot_be_made_is_refused(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.statedb import open_state
-from tests.conftest import SHIPPED_CORPUS, indexing_processes
+from bot.statedb import DB_NAME, open_state
+from tests.conftest import SHIPPED_CORPUS, damage_state, indexing_processes
 from tests.e2e.conftest import TOKEN
 from tests.e2e.fake_api import FakeBotApi
 
@@ -99,6 +99,27 @@ async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it
     (line,) = stderr.splitlines()
     assert line.startswith("newsbot: WEBHOOK_SECRET_TOKEN: ") and "A-Z, a-z, 0-9, _ and -" in line
     assert secret not in line and api.sent("setWebhook") == []
+
+
+async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(tmp_path: Path) -> None:
+    """The bot started on it, and /feeds, alerts and feed rounds failed while it ran, writing into it."""
+    damage_state(tmp_path / "state", "backup beside a newer WAL")
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=api.base_url,
+        CORPUS_DIR=str(SHIPPED_CORPUS),
+        STATE_DIR=str(tmp_path / "state"),
+    )
+    try:
+        returncode, stderr = await run_to_exit([NEWSBOT, "run"], tmp_path, env)
+    finally:
+        await api.stop()
+    assert returncode == 2
+    line = stderr.splitlines()[-1]  # after the index's log lines
+    assert line.startswith("newsbot: state file ") and DB_NAME in line and "restore it from a backup" in line
+    assert api.sent("getUpdates") == []
 
 
 async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
