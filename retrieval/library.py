@@ -159,7 +159,8 @@ class Library:
         the corpus folders when the last check recorded them (`store.looks_unchanged`):
         a file added, removed or renamed is seen, a file edited in place is not, so the
         caller must run the full check later (as the bot does in the background). Without
-        a record of the folders it checks every file.
+        a record of the folders it checks every file. Raises `CorpusError` when
+        `index_dir` lies inside the corpus folder, as `load` does.
         """
         root, options = Path(folder), options or LibraryOptions()
         cache = _place(Path(index_dir), root, options)
@@ -657,7 +658,16 @@ _DEFAULT_RECORD = LibraryOptions().record()
 
 
 def _place(index_dir: Path, root: Path, options: LibraryOptions) -> Path:
-    """Where the index of `root` built with `options` is saved below `index_dir` (see `shelf`)."""
+    """Where the index of `root` built with `options` is saved below `index_dir` (see `shelf`).
+
+    Raises `CorpusError` when the corpus would read the index's own files as articles.
+    """
+    if shelf.read_as_corpus(index_dir, root):
+        raise CorpusError(
+            f"index folder {str(index_dir)!r} lies inside the corpus folder {str(root)!r}: its saved "
+            "files would be read as articles, and change the corpus at every save; move it out of the "
+            "corpus folder, or give it a name that starts with a dot (as .newsbot-index)"
+        )
     shelf.adopt_top_level(index_dir, _DEFAULT_RECORD)
     return shelf.place(index_dir, root, custom=options.record() != _DEFAULT_RECORD)
 

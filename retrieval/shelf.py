@@ -15,6 +15,8 @@ network share not mounted, a folder renamed and back) keeps its index: the first
 that misses it marks its place, a later one removes the place only if the mark is
 `GONE_FOR` old, and finding the folder again, or loading it (`in_use`), clears the
 mark. One process at a time opens, updates or builds a place's index (`exclusive`).
+An index folder inside the corpus folder is refused, unless a folder on the way is
+hidden (`read_as_corpus`): the corpus would read the index's files as articles.
 An index folder of the earlier layout, one saved index at its top, has that index moved
 to its corpus's place on first use (`adopt_top_level`), so an upgrade does not build it
 again.
@@ -38,7 +40,7 @@ import xxhash
 
 from . import store
 
-__all__ = ["GONE_FOR", "adopt_top_level", "claim", "exclusive", "in_use", "place", "prune"]
+__all__ = ["GONE_FOR", "adopt_top_level", "claim", "exclusive", "in_use", "place", "prune", "read_as_corpus"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,16 @@ def place(index_dir: Path, corpus: Path, custom: bool = False) -> Path:
     key = xxhash.xxh3_64_hexdigest(os.fsencode(resolved))
     name = _UNREADABLE.sub("_", os.path.basename(resolved))[:40].strip("._") or "root"
     return index_dir / f"{name}-{key}{CUSTOM if custom else ''}"
+
+
+def read_as_corpus(index_dir: Path, corpus: Path) -> bool:
+    """Whether the files below `index_dir` would be read as articles of `corpus`: it lies
+    inside the corpus folder, with no folder on the way whose name starts with a dot."""
+    inside = os.path.relpath(os.path.realpath(index_dir), os.path.realpath(corpus))
+    if inside == os.curdir:
+        return True
+    parts = Path(inside).parts
+    return parts[0] != os.pardir and not any(part.startswith(".") for part in parts)
 
 
 def claim(folder: Path, corpus: Path) -> None:

@@ -292,6 +292,21 @@ def test_a_missing_corpus_folder_says_how_to_point_at_one(
     assert "point at your articles with --corpus DIR, or CORPUS_DIR=DIR in .env" in line and named in line
 
 
+def test_an_index_dir_inside_the_corpus_says_how_to_fix_it(write_corpus: WriteCorpus, tmp_path: Path) -> None:
+    root = write_corpus({"a.txt": article("2024-01-01", "Ferries", "The ferry left at dawn.")})
+    done = subprocess.run(
+        [NEWSBOT, "stats", "--corpus", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment(INDEX_DIR=str(root / "index")),
+    )
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("newsbot: index folder ") and "inside the corpus folder" in line
+    assert "move it out" in line and "starts with a dot" in line
+
+
 @pytest.mark.parametrize("value", ["@alice", "42,@bob", "alice"])
 def test_admin_ids_by_name_asks_for_numbers_and_says_how_to_find_yours(tmp_path: Path, value: str) -> None:
     done = subprocess.run(

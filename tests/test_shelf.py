@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import Library, LibraryOptions, shelf
+from retrieval import CorpusError, Library, LibraryOptions, shelf
 from retrieval.store import CHECKED, POINTER, current_build
 from tests.conftest import SHIPPED_CORPUS, article
 
@@ -146,3 +146,24 @@ def test_the_shipped_corpus_and_an_evaluation_corpus_share_an_index_folder(tmp_p
     assert sorted(path.name.rsplit("-", 1)[0] for path in index.iterdir()) == ["corpus", "corpus"]
     reopened = Library.open_current(SHIPPED_CORPUS, index, check="folders")
     assert reopened is not None and reopened.build == bot.build
+
+
+@pytest.mark.parametrize("inside", ["index", "world/index", "."])
+def test_an_index_folder_the_corpus_would_read_is_refused_with_the_fix(tmp_path: Path, inside: str) -> None:
+    """Its saved files were read as articles (dozens of load problems, `vocabulary.txt` among
+    them), and each save changed the corpus, so every start and reload read it again."""
+    root = corpus(tmp_path, "news", "ferries")
+    fix = r"lies inside the corpus folder .* move it out .* a name that starts with a dot"
+    with pytest.raises(CorpusError, match=fix):
+        Library.load(root, index_dir=root / inside)
+    with pytest.raises(CorpusError, match=fix):
+        Library.open_current(root, root / inside, check="folders")
+    assert sorted(path.name for path in root.iterdir()) == ["a.txt", "b.txt"]  # nothing made there
+
+
+@pytest.mark.parametrize("inside", [".index", ".cache/index"])
+def test_a_hidden_index_folder_inside_the_corpus_is_never_read(tmp_path: Path, inside: str) -> None:
+    root = corpus(tmp_path, "news", "ferries")
+    Library.load(root, index_dir=root / inside)
+    again = Library.load(root, index_dir=root / inside)
+    assert memory_mapped(again) and again.report.problems == () and len(again.articles) == 2
