@@ -300,9 +300,7 @@ class Library:
         changed files are read and analyzed again. Searches answer with the same scores
         as a library built from scratch; passages are numbered differently.
         """
-        duplicates = {
-            p.path for p in self.report.problems if p.reason.startswith(DUPLICATE_ID)
-        }
+        duplicates = {p.path for p in self.report.problems if p.reason.startswith(DUPLICATE_ID)}
         changed = {*changed, *duplicates}  # the id a duplicate wanted may be free now
         # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
         paths = {name: path for name, _, path in CorpusFolder(root).listing()}

@@ -436,9 +436,7 @@ def _open_checked(
     parts["article_columns"] = json.loads(_read_text(folder / "articles.json", files))
     parts["event_sentences"] = json.loads(_read_text(folder / "events.json", files))
     saved = manifest["report"]
-    parts["report"] = LoadReport(
-        saved["files"], saved["articles"], tuple(map(_problem, saved["problems"]))
-    )
+    parts["report"] = LoadReport(saved["files"], saved["articles"], tuple(map(_problem, saved["problems"])))
     _check_consistent(parts, manifest["sizes"], files[TEXTS][0])
     parts["texts"] = SavedTexts(folder / TEXTS, parts["text_offsets"], parts["text_checksums"])
     return parts
