@@ -78,7 +78,7 @@ def corpus_files(root: Path, stamps: dict[str, FolderStamp] | None = None) -> li
     """Every non-hidden entry below `root` that is not a folder, sorted.
 
     Pipes, devices and links are listed too, so that each one is reported rather than
-    silently left out; folders that cannot be listed are skipped. `stamps` receives each
+    silently left out; so is a folder below `root` that cannot be listed. `stamps` receives each
     listed folder's stamp, by its path relative to `root` ("" for `root` itself).
     """
     return [Path(path) for path in sorted_entries(root, stamps)]
@@ -155,6 +155,8 @@ class CorpusFolder:
         if not _is_utf8(relative):
             raise NotRead("its name is not valid UTF-8; rename it (a file's name becomes its article id)")
         info = os.lstat(path)
+        if stat.S_ISDIR(info.st_mode):  # listed only when it could not be listed itself
+            raise NotRead(_unlistable(path))
         parts = relative.split("/")
         if stat.S_ISLNK(info.st_mode):
             target = os.path.realpath(path)
@@ -212,26 +214,31 @@ def _is_utf8(name: str) -> bool:
 def _entries(
     folder: str, stamps: dict[str, FolderStamp] | None = None, skip: int = 0
 ) -> Iterator[os.DirEntry[str]]:
-    """Every non-hidden entry below `folder` that is not a folder itself, in no order.
+    """Every non-hidden entry below `folder` that is not a folder itself, in no order, and
+    each folder below it that cannot be listed, so that it is reported, not left out unseen.
 
     Each folder is stamped into `stamps` (by its path past the first `skip` characters)
     before it is listed, so that a change made after the stamp always shows in it. The
     walk keeps its own stack of folders, so that a chain of folders nested deeper than
     Python's recursion limit is listed like any other.
     """
-    pending = [_listed(folder, stamps, skip)]
+    pending = [_listed(folder, stamps, skip) or iter(())]
     while pending:
         entry = next(pending[-1], None)
         if entry is None:
             pending.pop()
-        elif entry.is_dir(follow_symlinks=False):
-            pending.append(_listed(entry.path, stamps, skip))
-        else:
+        elif not entry.is_dir(follow_symlinks=False):
             yield entry
+        elif (listed := _listed(entry.path, stamps, skip)) is not None:
+            pending.append(listed)
+        else:
+            yield entry  # reported by `CorpusFolder.read`
 
 
-def _listed(folder: str, stamps: dict[str, FolderStamp] | None, skip: int) -> Iterator[os.DirEntry[str]]:
-    """The non-hidden entries of `folder`, stamped just before it is listed; none if it cannot be."""
+def _listed(
+    folder: str, stamps: dict[str, FolderStamp] | None, skip: int
+) -> Iterator[os.DirEntry[str]] | None:
+    """The non-hidden entries of `folder`, stamped just before it is listed; None if it cannot be."""
     try:
         if stamps is not None:
             stamps[folder[skip:]] = _stamp(os.stat(folder))
@@ -240,8 +247,18 @@ def _listed(folder: str, stamps: dict[str, FolderStamp] | None, skip: int) -> It
     except OSError:
         if stamps is not None:
             stamps[folder[skip:]] = None  # unreadable now: never matches
-        return iter(())
+        return None
     return (entry for entry in entries if not entry.name.startswith("."))
+
+
+def _unlistable(path: str) -> str:
+    """Why the folder at `path` is reported: the articles in it are not served."""
+    try:
+        with os.scandir(path):
+            reason = "could not be listed as the corpus was read"
+    except OSError as error:
+        reason = f"cannot be listed: {error.strerror or error}"
+    return f"is a folder that {reason}; the articles in it are left out until it can be"
 
 
 def _stamp(info: os.stat_result) -> FolderStamp:

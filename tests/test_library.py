@@ -181,6 +181,32 @@ def test_a_paragraph_of_sentences_ending_in_an_initial_loads(write_corpus: Write
     assert served.answers == {"Istanbul": ["good"], "council": ["minutes", "minutes"]}
 
 
+def test_a_folder_that_cannot_be_listed_is_reported_not_left_out_unseen(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    # A folder the bot may no longer list (its permissions changed, a mount gone stale)
+    # held articles: they must not leave the answers without a word in /reload's reply
+    # and `newsbot stats`. Here the folder's path is longer than Linux allows a path to
+    # be (names of 250 characters, 20 deep), which fails its listing even for root.
+    root = write_corpus({"good.txt": article("2024-10-23", "Talks", "Negotiators met in Istanbul.")})
+    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(20):
+        os.mkdir("d" * 250, dir_fd=folder)
+        inner = os.open("d" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=folder)
+        os.close(folder)
+        folder = inner
+    deep = os.open("deep.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=folder)
+    os.write(deep, article("2024-10-24", "Deep", "The zyzzyva memo is in the cellar.").encode())
+    os.close(deep)
+    os.close(folder)
+    for index_dir in (None, tmp_path / "index", tmp_path / "index"):  # built, saved, served as saved
+        library = Library.load(root, index_dir=index_dir)
+        (problem,) = library.report.problems
+        assert set(problem.path.split("/")) == {"d" * 250}
+        assert problem.reason == "cannot be read: File name too long"
+        assert [hit.article.id for hit in library.search("Istanbul").hits] == ["good"]
+
+
 @pytest.mark.parametrize("saved", [False, True])
 def test_articles_dated_at_the_ends_of_the_calendar_load_and_answer(
     write_corpus: WriteCorpus, tmp_path: Path, saved: bool
