@@ -29,6 +29,7 @@ import array
 import contextlib
 import dataclasses
 import datetime as dt
+import errno
 import io
 import json
 import logging
@@ -559,10 +560,18 @@ def _from_print_arrays(
 
 
 def _flush_folder(folder: Path) -> None:
-    """Flush a folder's entries to disk, so that files renamed or created in it survive a power cut."""
+    """Flush a folder's entries to disk, so that files renamed or created in it survive a power cut.
+
+    Some file systems (network shares, FUSE) refuse to flush a folder (EINVAL): their
+    entries then last as they do there, as SQLite and PostgreSQL also accept, rather than
+    no index ever being saved on them.
+    """
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
     finally:
         os.close(descriptor)
 

@@ -8,11 +8,13 @@ in exactly one log line.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import os
 import random
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -276,6 +278,26 @@ def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
     build = saved_file(cache, MANIFEST).parent
     assert {str(path) for path in build.iterdir()} | {str(build), str(place / f".{POINTER}.tmp")} <= flushed
     assert events[switch + 1 :] == [("fsync", str(place))]  # the rename itself
+
+
+def test_an_index_is_saved_where_folders_cannot_be_flushed(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Network shares and FUSE file systems answer a folder's fsync with EINVAL; files they flush."""
+    fsync = os.fsync
+
+    def files_only(descriptor: int) -> None:
+        if stat.S_ISDIR(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", files_only)
+    cache = tmp_path / "index"
+    built = Library.load(corpus, index_dir=cache)
+    assert built.build is not None  # saved, not built in memory
+    reopened = Library.open_current(corpus, cache)
+    assert reopened is not None and memory_mapped(reopened)
+    same_answers(reopened, built)
 
 
 @pytest.mark.parametrize("name", [f"{name}.npy" for name in MAPPED])
