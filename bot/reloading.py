@@ -18,13 +18,14 @@ import collections
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from retrieval import Library, LibraryOptions, ProgressLog
+from retrieval import CorpusError, Library, LibraryOptions, ProgressLog
 
 from .settings import secret_variables
 
@@ -140,7 +141,9 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
 
     Tells whether the child succeeded, and never raises for a failed build: the load that
     follows reports the corpus's problem (or builds in this process if the index could
-    not be saved). A cancelled wait, as at shutdown, kills the child; so does this
+    not be saved). A child killed by a signal raises `CorpusError`: most often the system
+    ran out of memory and killed it, and the same build here would take as much memory
+    and the bot with it. A cancelled wait, as at shutdown, kills the child; so does this
     process's exit, as the child's standard input then closes. The child's environment
     holds none of the bot's secrets. What it logs is logged here as it comes (`relay_log`).
     """
@@ -158,14 +161,26 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
     assert child.stderr is not None
     try:
         said = await relay_log(child.stderr)
-        await child.wait()
+        code = await child.wait()
     except asyncio.CancelledError:
         child.kill()
         raise
-    if child.returncode != 0:
+    if code < 0:
+        raise CorpusError(_killed(-code))
+    if code != 0:
         reason = "\n".join(said)[-500:]
-        logger.warning("indexing in a child process failed (%s): %s", child.returncode, reason)
-    return child.returncode == 0
+        logger.warning("indexing in a child process failed (%s): %s", code, reason)
+    return code == 0
+
+
+def _killed(number: int) -> str:
+    """Why a reload failed whose indexing process a signal ended."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    likely = " (the system kills it so when memory runs out)" if number == signal.SIGKILL else ""
+    return f"the indexing process was killed by {name}{likely}; the corpus was not read again"
 
 
 async def relay_log(stream: asyncio.StreamReader, keep: int = 20) -> list[str]:

@@ -8,15 +8,17 @@ import datetime as dt
 import html
 import json
 import logging
+import os
 import re
 import shutil
+import signal
 import time
 from typing import Any
 
 import pytest
 
 from bench.load import generate_corpus
-from tests.conftest import ROOT, article
+from tests.conftest import ROOT, article, indexing_processes
 from tests.e2e.conftest import ADMIN, GRAIN, TOKEN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
 
@@ -438,6 +440,30 @@ async def test_reload_of_a_folder_with_no_readable_article_keeps_the_old_corpus(
     assert "Reload failed" in text
     assert "still serving the previous corpus (1 article, 2 passages)" in text
     assert "no readable article" in text
+    assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
+
+
+async def test_a_reload_whose_indexing_process_is_killed_keeps_the_old_corpus_and_builds_nothing_here(
+    start_bot: StartBot,
+) -> None:
+    # The system kills the indexing process when memory runs out: the same build in the
+    # bot's own process would take as much memory, and the bot with it.
+    bot = await start_bot()
+    state = bot.application.bot_data["state"]
+    served = state.library
+    (bot.corpus / "archive").mkdir()
+    generate_corpus(bot.corpus / "archive", passages=8_000, seed=5)  # seconds of reading
+    bot.api.push_message("/reload", user_id=ADMIN)
+    async with asyncio.timeout(60):
+        while not (children := indexing_processes(bot.corpus)):
+            await asyncio.sleep(0.01)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    (reply,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=1)
+    text = reply.params["text"]
+    assert "Reload failed" in text and "still serving the previous corpus (1 article, 2 passages)" in text
+    assert "killed by SIGKILL" in text and "memory runs out" in text
+    assert state.library is served
     assert "Abramovich" in (await bot.ask("Abramovich")).params["text"]
 
 
