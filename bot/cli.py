@@ -43,7 +43,7 @@ from .feed_cli import add_feed_commands
 from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings, webhook_url_problem
-from .statedb import StateError
+from .statedb import StateError, open_state
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -477,6 +477,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, secrets)
     disable_core_dumps()
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
+    open_state(settings.state_dir).close()  # a damaged state file, too, is told of before it
     corpus = Path(args.corpus or settings.corpus_dir)
     options = LibraryOptions(lexical_only=settings.lexical_only)
     # Serve at once if no corpus folder changed; a file edited in place is found by the

@@ -111,15 +111,17 @@ async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(t
         TELEGRAM_BASE_URL=api.base_url,
         CORPUS_DIR=str(SHIPPED_CORPUS),
         STATE_DIR=str(tmp_path / "state"),
+        INDEX_DIR=str(tmp_path / "index"),
     )
     try:
         returncode, stderr = await run_to_exit([NEWSBOT, "run"], tmp_path, env)
     finally:
         await api.stop()
     assert returncode == 2
-    line = stderr.splitlines()[-1]  # after the index's log lines
+    line = stderr.splitlines()[-1]
     assert line.startswith("newsbot: state file ") and DB_NAME in line and "restore it from a backup" in line
     assert api.sent("getUpdates") == []
+    assert not (tmp_path / "index").exists()  # said before a build, which may take an hour
 
 
 async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
