@@ -27,6 +27,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -185,7 +186,9 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
     async with service.settle_lock:
         queued = await _match_new_articles(state, service)
     async with service.delivery_lock:
-        await deliver(application.bot, service.db, service.alerts_per_hour)
+        await deliver(
+            application.bot, service.db, service.alerts_per_hour, stopping=lambda: not application.running
+        )
     return queued
 
 
@@ -272,12 +275,20 @@ async def match_in_turns(
     return alerts.best_first(matches)
 
 
-async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None) -> int:
+async def deliver(
+    bot: Bot,
+    db: StateDB,
+    per_hour: int,
+    now: float | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> int:
     """Send what each user's hourly limit allows; return messages sent.
 
     Users are taken one at a time, and only those the limit lets receive something have
     their waiting alerts read: a backlog of 100,000 alerts (a long outage, a popular
     topic) is never held at once, nor read every minute while the limit holds it back.
+    Once `stopping()`, no other message is taken: a delivery paced by Telegram's flood
+    limits may last minutes, past the stop's grace, and the rest wait for the next start.
     """
     now = time.time() if now is None else now
     sent = 0
@@ -293,6 +304,9 @@ async def deliver(bot: Bot, db: StateDB, per_hour: int, now: float | None = None
         if plan.digest:
             messages.append((list(plan.digest), render_digest(plan.digest), "digest"))
         for batch, text, kind in messages:
+            if stopping():
+                logger.info("stopping: the alerts still waiting go out after the next start")
+                return sent
             ids = [alert.id for alert in batch]
             if not await off_loop(db.take_for_sending, ids, kind):  # another bot on this state file sent them
                 break

@@ -676,6 +676,40 @@ async def test_two_bots_started_on_one_state_file_send_an_alert_once(start_bot: 
     assert len(bot.api.sent("sendMessage", 7)) == 1
 
 
+async def test_a_stopping_bot_takes_no_other_alert_and_leaves_the_rest_for_the_next_start(
+    start_bot: StartBot,
+) -> None:
+    # Telegram's flood limits pace a delivery to thousands of readers for minutes, past a
+    # stop's grace: a stopping bot ends the delivery after the message on its way.
+    bot = await start_bot()
+    service = feed_service(bot.application)
+    db = service.db
+    _, article = db.claim_article(
+        url="http://n/1", text_hash="h1", path="n/1.md", title="Ferry", date=RECENT.date(), feed_id=None
+    )
+    readers = range(1000, 1010)
+    passage = "The Zanzibar ferry sailed."
+    db.queue_alerts(
+        [(user, user, article.id, "Zanzibar ferry", 0.9, passage, "zanzibar ferri") for user in readers],
+        [article.id],
+    )
+    answer = asyncio.Event()  # Telegram holds the answer to the first alert, whoever's it is
+    for user in readers:
+        bot.api.held[user] = answer
+    settling = asyncio.create_task(settle(bot.application))
+    try:
+        await until(lambda: len(db.pending_alerts()) == len(readers) - 1)  # one is on its way
+        await bot.application.updater.stop()
+        stopped = asyncio.create_task(bot.application.stop())
+        await until(lambda: not bot.application.running)
+    finally:
+        answer.set()
+    await settling
+    await stopped
+    assert sum(len(bot.api.sent("sendMessage", user)) for user in readers) == 1
+    assert len(db.pending_alerts()) == len(readers) - 1  # sent after the next start
+
+
 async def test_a_user_who_blocked_the_bot_loses_their_topics(
     site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
