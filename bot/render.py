@@ -195,7 +195,8 @@ def render_no_match(tr: Translations, question: str, searchable: bool) -> str:
 
 
 def render_latest(tr: Translations, articles: Sequence[Article]) -> str:
-    """The newest articles, one line each: date and headline."""
+    """The newest articles, one line each: date and headline; as many as fit, then a count of the rest
+    (twenty headlines of 300 characters are half as long again as a message)."""
     if not articles:
         return tr.gettext("The corpus has no articles yet.")
     count = len(articles)
@@ -203,7 +204,7 @@ def render_latest(tr: Translations, articles: Sequence[Article]) -> str:
     lines = [f"<b>{title}</b>"]
     for article in articles:
         lines.append(f"{article.date.isoformat()} · {escape(shorten(article.headline, HEADLINE_CHARS))}")
-    return "\n".join(lines)
+    return fit_lines(tr, lines)
 
 
 def event_date(tr: Translations, event: Event) -> str:

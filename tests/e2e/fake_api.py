@@ -3,7 +3,8 @@
 It queues updates for `getUpdates` (messages, button presses, inline queries) and keeps them
 until a later call's `offset` confirms them, as Telegram does (so a restarted bot gets what
 it had not confirmed), answers the methods the bot calls with plausible objects, records
-every call (`answerInlineQuery` with its results decoded), and can be told to fail a method
+every call (`answerInlineQuery` with its results decoded), refuses a text longer than
+Telegram's 4,096 characters as Telegram does, and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
 (403) or hold a chat's messages (`held`), to test the bot's handling of faults.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +35,9 @@ JSON_PARAMS = {
     "results",
     "button",
 }
+MAX_MESSAGE = 4096
+"""The longest text Telegram sends, in UTF-16 code units after its HTML is parsed."""
+_TAG = re.compile(r"<[^>]*>")
 INT_PARAMS = {"chat_id", "message_id", "message_thread_id", "offset", "timeout", "limit", "cache_time"}
 BOOL_PARAMS = {"is_personal"}
 
@@ -229,6 +235,8 @@ class FakeBotApi:
         fault = planned.pop(0) if planned else None
         if fault is not None and not (fault.delivered or fault.refuse):  # not acted on
             return _dropped(request) if fault.drop else _error(fault)
+        if method in ("sendMessage", "editMessageText") and _shown_length(params) > MAX_MESSAGE:
+            return _error(Fault(400, "Bad Request: message is too long"))
         if method == "sendMessage" and params.get("chat_id") in self.blocked:
             return web.json_response(
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
@@ -346,6 +354,14 @@ def _user(user_id: int, language_code: str | None) -> dict[str, Any]:
     if language_code is not None:
         user["language_code"] = language_code
     return user
+
+
+def _shown_length(params: dict[str, Any]) -> int:
+    """How long a message's text is as Telegram measures it: its HTML parsed, in UTF-16 units."""
+    text = str(params.get("text", ""))
+    if params.get("parse_mode") == "HTML":
+        text = html.unescape(_TAG.sub("", text))
+    return _utf16_length(text)
 
 
 def _utf16_length(text: str) -> int:

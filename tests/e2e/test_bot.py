@@ -280,6 +280,20 @@ async def test_latest_shows_five_by_default_and_twenty_at_most(start_bot: StartB
     )
 
 
+async def test_latest_twenty_long_headlines_fit_one_message_and_count_the_rest(start_bot: StartBot) -> None:
+    long_headline = "reporters, ministers and farmers all named in one headline of a feed " * 5  # 345 chars
+    wordy = {
+        f"wordy-{n:02}.txt": article(f"2024-11-{n:02}", f"Session {n}: {long_headline}", "The council met.")
+        for n in range(1, 21)
+    }
+    bot = await start_bot(articles=wordy)
+    lines = (await bot.ask("/latest 20")).params["text"].splitlines()
+    assert lines[0] == "<b>The 20 newest articles</b>"
+    assert lines[1].startswith("2024-11-20 · Session 20: reporters")
+    listed = len(lines) - 2
+    assert 5 < listed < 20 and lines[-1] == f"… and {20 - listed} more."
+
+
 def timeline_events(text: str) -> list[str]:
     """The event lines of a /timeline reply: a headline (📰) or a sentence (•)."""
     return [line for line in text.splitlines() if line.startswith(("📰 ", "• "))]
