@@ -21,6 +21,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     TypeHandler,
@@ -49,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_MAX_BODY_BYTES = 1 << 20
 """An update is a few kilobytes; a bigger request body is refused before it is read."""
+REPLY_EVEN_IF_DELETED = Defaults(allow_sending_without_reply=True)
+"""A reply in a group quotes its question; Telegram refuses one whose question was deleted
+meanwhile (by the asker, or a moderation bot that clears commands at once) unless told to
+send it all the same, and the answer would be lost for an apology."""
 
 
 class NewsbotApplication(Application):  # type: ignore[type-arg]
@@ -81,6 +86,7 @@ def build_application(settings: Settings, library: Library, check_corpus: bool =
         .application_class(NewsbotApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
+        .defaults(REPLY_EVEN_IF_DELETED)
         .post_init(started)
         .update_queue(UpdateBacklog(settings.max_unanswered_updates))
         .concurrent_updates(PerChatUpdateProcessor(per_chat=settings.max_unanswered_per_chat))

@@ -6,7 +6,8 @@ it had not confirmed), answers the methods the bot calls with plausible objects,
 every call (`answerInlineQuery` with its results decoded), refuses a text longer than
 Telegram's 4,096 characters as Telegram does, and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
-(403) or hold a chat's messages (`held`), to test the bot's handling of faults.
+(403), refuse a reply to a message deleted meanwhile (`deleted`) or hold a chat's messages
+(`held`), to test the bot's handling of faults.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class FakeBotApi:
         """Whether `getMe` says inline mode is on, as @BotFather's /setinline switches it."""
         self.blocked: set[int] = set()
         """Chats whose user blocked the bot: sending to them is a 403."""
+        self.deleted: set[tuple[int, int]] = set()
+        """(chat, message) ids of messages deleted from their chat: a reply to one is refused unless
+        it allows sending without the reply, as Telegram does."""
         self.held: dict[int, asyncio.Event] = {}
         """Chats whose messages wait until their event is set, as a group's do at Telegram's 20 a
         minute; the server sends blanks meanwhile, so that no client timeout ends the wait."""
@@ -237,6 +241,8 @@ class FakeBotApi:
             return _dropped(request) if fault.drop else _error(fault)
         if method in ("sendMessage", "editMessageText") and _shown_length(params) > MAX_MESSAGE:
             return _error(Fault(400, "Bad Request: message is too long"))
+        if method == "sendMessage" and self._replies_to_deleted(params):
+            return _error(Fault(400, "Bad Request: message to be replied not found"))
         if method == "sendMessage" and params.get("chat_id") in self.blocked:
             return web.json_response(
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
@@ -262,6 +268,13 @@ class FakeBotApi:
                 await self._site.stop()  # no new connections; this one closes after the answer
                 response.force_close()
         return response
+
+    def _replies_to_deleted(self, params: dict[str, Any]) -> bool:
+        """Whether a message replies to a deleted one without allowing to be sent without it."""
+        reply = params.get("reply_parameters") or {}
+        if not reply or reply.get("allow_sending_without_reply"):
+            return False
+        return (reply.get("chat_id", params.get("chat_id")), reply.get("message_id")) in self.deleted
 
     async def _answer_when_released(
         self, request: web.Request, hold: asyncio.Event, method: str, params: dict[str, Any]

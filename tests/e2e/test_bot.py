@@ -337,6 +337,18 @@ async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> No
     assert len(bot.api.sent("sendMessage", -100)) == 3
 
 
+async def test_a_question_deleted_before_its_answer_still_gets_the_answer(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    for number, command in enumerate(["/ask where did the talks collapse?", "/latest"], start=1):
+        # the asker deleted it, or a group's moderation bot that clears commands at once did
+        bot.api.deleted.add((-100, 7000 + number))
+        reply = await bot.ask(command, user_id=7, message_id=7000 + number, **group)
+        assert "something went wrong" not in reply.params["text"]
+        assert reply.params["reply_parameters"]["message_id"] == 7000 + number  # a reply while it is there
+    assert "Istanbul" in bot.api.sent("sendMessage", -100)[0].params["text"]
+
+
 async def test_in_a_group_what_is_not_addressed_to_the_bot_gets_nothing(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "supergroup"}
