@@ -23,7 +23,7 @@ from . import render
 from .delivery import MaybeDelivered
 from .fairness import Verdict
 from .i18n import N_, Translations, for_user, translations, user_language
-from .pages import COUNTER, MAX_PAGES, PAGE_PREFIX, hits_needed, page_keyboard, paginate
+from .pages import COUNTER, MAX_PAGES, PAGE_PREFIX, hits_needed, layout, page_keyboard, paginate
 from .state import Asked, BotState
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,8 @@ async def answer(message: Message, question: str, context: Context) -> None:
     pages = paginate(result.hits, state.top_k)
     key = ""
     if len(pages) > 1:
-        key = state.queries.add(Asked(message.chat.id, question, as_of, user_language(message.from_user)))
+        language = user_language(message.from_user)
+        key = state.queries.add(Asked(message.chat.id, question, as_of, language, layout(pages)))
     await message.reply_text(
         render.render_answer(tr, pages[0].hits, pages[0].first_rank),
         parse_mode=ParseMode.HTML,
@@ -160,7 +161,7 @@ async def page_callback(update: Update, context: Context) -> None:
         return
     result = await state.search(asked.question, k=hits_needed(state.top_k), now=asked.as_of)
     pages = paginate(result.hits, state.top_k)
-    if number > len(pages):  # the corpus changed under the button
+    if number > len(pages) or layout(pages) != asked.layout:  # the corpus changed, and this answer with it
         await answer_press(query, tr.gettext(EXPIRED))
         return
     page, shown = pages[number - 1], translations(asked.language)  # every page in the asker's language

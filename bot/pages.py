@@ -4,11 +4,13 @@ A page holds whole articles, about `per_page` passages: an article's passages ar
 split across two pages, so a headline appears once in the whole answer. The number of
 pages is capped (`MAX_PAGES`), and so is the search behind them: one search of
 `per_page * MAX_PAGES` hits serves every page, and the same search (question, "as of"
-date, size) ranks the same way each time, so page 1 shown again is page 1 as first seen.
+date, size) ranks the same way each time, so page 1 shown again is page 1 as first seen;
+once the corpus has changed, an answer whose pages would differ has expired (`layout`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,6 +59,21 @@ def paginate(hits: Sequence[Hit], per_page: int) -> list[Page]:
     if current:
         pages.append(Page(tuple(hit for article in current for hit in article), rank))
     return pages
+
+
+def layout(pages: Sequence[Page]) -> bytes:
+    """What an answer's pages show, page by page (which passage of which article), in 16 bytes.
+
+    A press searches again; once the corpus has changed (a /reload, a feed's new articles)
+    that search may rank otherwise, and the page it shows would not be the page first seen:
+    a headline on two pages, another on none. Two equal layouts show the same pages.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for page in pages:
+        for hit in page.hits:
+            digest.update(f"{hit.article.id}\0{hit.passage.position}\0".encode("utf-8", "surrogatepass"))
+        digest.update(b"\1")
+    return digest.digest()
 
 
 def page_keyboard(key: str, number: int, total: int) -> InlineKeyboardMarkup | None:

@@ -35,6 +35,8 @@ class Asked:
     """The day it is answered as of, the same for every page, so that pages stay put."""
     language: str
     """The asker's interface language: every page of one message reads alike."""
+    layout: bytes
+    """What its pages showed when first sent (`pages.layout`): a press shows them as they were, or none."""
 
 
 class QueryStore:

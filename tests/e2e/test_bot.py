@@ -103,6 +103,26 @@ async def test_answers_page_back_and_forth_with_every_headline_once(start_bot: S
     assert len(headlines) == 13 == len(set(headlines))  # each article on one page, under one heading
 
 
+async def test_pages_after_a_reload_are_the_pages_first_seen_or_expired(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)
+    first = await bot.ask("grain exports")
+    second = await press(bot, buttons(first)[-1][1])
+    back = buttons(second)[0][1]
+    (bot.corpus / "ferries.txt").write_text(article("2024-09-30", "Ferries resume", "Ferries resumed."))
+    await bot.ask("/reload", user_id=ADMIN)  # the corpus changed, not this answer
+    assert (await press(bot, back)).params["text"] == first.params["text"]
+    news = article("2024-09-30", "Grain exports grain exports", "Grain exports set a record: grain exports.")
+    (bot.corpus / "record.txt").write_text(news)
+    await bot.ask("/reload", user_id=ADMIN)  # it now ranks first: every later page would shift by one
+    edits, answered = len(bot.api.sent("editMessageText")), len(bot.api.sent("answerCallbackQuery"))
+    for data in (back, buttons(second)[-1][1]):
+        bot.api.push_callback(data, bot_message())
+    answers = await bot.api.wait_for("answerCallbackQuery", count=answered + 2)
+    assert all("expired" in answer.params.get("text", "") for answer in answers[answered:])
+    assert len(bot.api.sent("editMessageText")) == edits  # no page that was never seen, no headline twice
+    assert "Grain exports grain exports" in (await bot.ask("grain exports")).params["text"]
+
+
 async def test_the_page_counter_does_nothing_and_a_single_page_has_no_buttons(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN)
     single = await bot.ask("Umerov Abramovich")  # one article: one page
