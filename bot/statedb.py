@@ -489,9 +489,18 @@ class StateDB:
         return "added"
 
     def unfollow(self, topic_id: int) -> None:
-        """Drop one topic."""
+        """Drop one topic and its unsent alerts: those past the hour's limit wait for up to an
+        hour, and "Stopped following" must not be followed by alerts on it."""
         with self._write() as db:
+            row = db.execute("SELECT user_id, words FROM topics WHERE id = ?", (topic_id,)).fetchone()
+            if row is None:
+                return
             db.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
+            db.execute(
+                "UPDATE alerts SET sent_at = ?, kind = 'dropped'"
+                " WHERE user_id = ? AND topic = ? AND sent_at IS NULL",
+                (time.time(), *row),
+            )
 
     def forget_user(self, user_id: int) -> int:
         """Drop a user's topics and unsent alerts (they blocked the bot); return topics dropped."""

@@ -326,6 +326,33 @@ async def test_follow_following_and_unfollow(start_bot: StartBot) -> None:
     assert "1. volcano" in (await bot.ask("/following")).params["text"]
 
 
+async def test_a_topic_unfollowed_sends_none_of_the_alerts_still_waiting_for_it(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await bot.ask("/follow volcano", user_id=7)
+    service = feed_service(bot.application)
+    waiting = []
+    for n, (topic, title) in enumerate([("Zanzibar ferry", "Ferry sails"), ("volcano", "Volcano erupts")]):
+        _, saved = service.db.claim_article(
+            url=f"http://n/{n}",
+            text_hash=f"h{n}",
+            path=f"n/{n}.md",
+            title=title,
+            date=RECENT.date(),
+            feed_id=None,
+        )
+        waiting.append((7, 7, saved.id, topic, 0.9, f"{title}.", topic.lower()))
+    async with service.delivery_lock:  # waiting, as past the hour's limit: no delivery meanwhile
+        service.db.queue_alerts(waiting, [alert[2] for alert in waiting])
+        assert (await bot.ask("/unfollow 1", user_id=7)).params[
+            "text"
+        ] == "Stopped following “Zanzibar ferry”."
+        before = len(bot.api.sent("sendMessage", 7))
+        assert await deliver(bot.application.bot, service.db, per_hour=3) == 1
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    assert alert.params["text"].startswith("<b>Volcano erupts</b>") and "Ferry" not in alert.params["text"]
+
+
 async def test_a_state_file_locked_by_another_process_holds_up_no_other_chat(start_bot: StartBot) -> None:
     # Another process holds the state file's write lock (a second bot, a `sqlite3` shell left in a
     # transaction): a /follow waits for it, and another chat is answered meanwhile, not after it.
