@@ -98,9 +98,15 @@ async def ask_command(update: Update, context: Context) -> None:
 
 
 async def question_message(update: Update, context: Context) -> None:
-    """Answer a plain text message; in groups only when addressed to the bot."""
+    """Answer a plain text message; in groups only when addressed to the bot.
+
+    A message sent via the bot is an inline answer a reader chose, posted as it stands: in
+    the bot's own chat too, it is an answer, not a question.
+    """
     message = update.effective_message
     if message is None or message.text is None:
+        return
+    if message.via_bot is not None and message.via_bot.id == context.bot.id:
         return
     if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context):
         return

@@ -12,7 +12,7 @@ from bot.pages import MAX_PAGES
 from bot.render import DESCRIPTION_CHARS, TITLE_CHARS
 from tests.conftest import article
 from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot, wait_for_log
-from tests.e2e.fake_api import Fault
+from tests.e2e.fake_api import BOT_USER, Fault
 
 pytestmark = pytest.mark.asyncio
 
@@ -212,6 +212,16 @@ async def test_a_chosen_answer_posts_the_passage_under_its_headline_date_and_lin
     assert lines[0] == "<b>Odesa harbour reopens</b>"
     assert lines[1] == '2024-10-20 · <a href="https://news.example.com/odesa?a=1&amp;b=2">Harbour Times</a>'
     assert "The <b>harbour</b> of <b>Odesa</b> <b>reopened</b> to grain ships on Sunday." in lines[2:]
+
+
+async def test_an_answer_chosen_in_the_bots_own_chat_is_not_taken_for_a_question(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    (first, *_) = (await inline(bot, "Abramovich")).params["results"]
+    chosen = html.unescape(re.sub(r"<[^>]+>", "", first["input_message_content"]["message_text"]))
+    bot.api.push_message(chosen, user_id=7, via_bot=BOT_USER)  # posted in the bot's chat, as its own answer
+    reply = await bot.ask("/latest", user_id=7)
+    assert reply.params["text"].startswith("<b>The newest article</b>")
+    assert bot.api.sent("sendMessage", 7) == [reply]  # the posted answer got no answer of its own
 
 
 async def test_answers_in_the_readers_language_are_kept_ten_seconds_for_that_reader_only(
