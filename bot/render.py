@@ -1,14 +1,16 @@
 """Hits, articles and reports -> Telegram HTML. Pure functions, no I/O.
 
 Everything that comes from the corpus or from a user is escaped here and only here, and
-every text is measured the way Telegram measures it (UTF-16 code units) against its
-4,096 limit, so a reply is never refused for its size. The words around the corpus's text
-come in the reader's language: each renderer is given its `Translations` (`bot.i18n`).
+every text is measured the way Telegram measures it against its 4,096 limit (what the
+reader sees, in UTF-16 code units: `shown_length`), so a reply is never refused for its
+size. The words around the corpus's text come in the reader's language: each renderer is
+given its `Translations` (`bot.i18n`).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
@@ -32,11 +34,23 @@ DESCRIPTION_CHARS = 200
 TIMELINE_SOURCE_CHARS = 120
 PASSAGE_BREAK = "\n—\n"
 """Between two passages of one article: they are excerpts, not consecutive paragraphs."""
+_TAG = re.compile(r"<[^>]*>")
 
 
 def telegram_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def shown_length(markup: str) -> int:
+    """Length of Telegram HTML as Telegram holds it to its limit: the text once parsed.
+
+    Tags and a link's address are not counted, and `&amp;` is one character: counting them
+    would leave out of an answer articles that fit (ten headlines with their links are
+    a thousand characters of addresses). Exact for what `escape` makes: no `<` or `>`
+    stands in text or in an attribute.
+    """
+    return telegram_length(html.unescape(_TAG.sub("", markup)))
 
 
 def escape(text: str) -> str:
@@ -148,10 +162,10 @@ def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None 
     while True:
         blocks = [render_article(tr, rank(i), group, budget) for i, group in enumerate(groups)]
         text = "\n\n".join(blocks)
-        if telegram_length(text) <= MAX_MESSAGE or budget <= 100:
+        if shown_length(text) <= MAX_MESSAGE or budget <= 100:
             break
         budget = budget * 2 // 3
-    while telegram_length(text) > MAX_MESSAGE and len(blocks) > 1:
+    while shown_length(text) > MAX_MESSAGE and len(blocks) > 1:
         blocks.pop()
         text = "\n\n".join(blocks)
     return text
@@ -238,7 +252,7 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
     shown = list(events)
     while True:
         text = _timeline_text(tr, header, shown)
-        if telegram_length(text) <= MAX_MESSAGE or len(shown) == 1:
+        if shown_length(text) <= MAX_MESSAGE or len(shown) == 1:
             return text
         shown.pop()
 
@@ -380,18 +394,18 @@ def fit_lines(tr: Translations, lines: list[str]) -> str:
     One pass over the lines' lengths, so that a long list costs no more than reading it.
     """
     text = "\n".join(lines)
-    if telegram_length(text) <= MAX_MESSAGE:
+    if shown_length(text) <= MAX_MESSAGE:
         return text
 
     def more(count: int) -> str:
         return tr.gettext("… and {count} more.").format(count=count)
 
-    ends = list(accumulate(telegram_length(line) + 1 for line in lines))  # each with its newline
+    ends = list(accumulate(shown_length(line) + 1 for line in lines))  # each with its newline
     kept = next(
         (
             kept
             for kept in range(len(lines) - 1, 1, -1)
-            if ends[kept - 1] + telegram_length(more(len(lines) - kept)) <= MAX_MESSAGE
+            if ends[kept - 1] + shown_length(more(len(lines) - kept)) <= MAX_MESSAGE
         ),
         1,
     )

@@ -20,9 +20,9 @@ from bot.alerts import (
     topic_terms,
 )
 from bot.feed_render import render_digest
-from bot.render import telegram_length
 from bot.statedb import PendingAlert, SavedArticle, TopicRow
 from retrieval import Article, Library, LibraryOptions, analyze
+from tests.e2e.fake_api import shown_length
 
 DAY = dt.date(2024, 5, 3)
 ARTICLES = [
@@ -180,6 +180,6 @@ def test_a_digest_too_long_for_one_message_lists_what_fits_and_counts_the_rest()
     ]
     text = render_digest(waiting)
     listed = text.count("\n• ")
-    assert telegram_length(text) <= 4096 and 10 < listed < 200
+    assert shown_length(text) <= 4096 and 10 < listed < 200
     assert text.startswith("<b>200 more new articles on your topics</b>")
     assert text.endswith(f"… and {200 - listed} more.")

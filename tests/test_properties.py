@@ -23,7 +23,6 @@ from bot.render import (
     render_latest,
     render_no_match,
     render_timeline,
-    telegram_length,
 )
 from retrieval import (
     Article,
@@ -41,6 +40,7 @@ from retrieval.dates import anchor_date, might_hold_date
 from retrieval.stories import similarity
 from retrieval.timeline import SAME_EVENT, timeline_order
 from retrieval.timeline import _newest_first as newest_first
+from tests.e2e.fake_api import shown_length
 
 ALLOWED_TAGS = {"b", "i", "a"}
 BAD_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|#x27|#\d+);)")
@@ -64,7 +64,7 @@ class TelegramHtml(HTMLParser):
 
 
 def assert_valid_telegram_html(html: str) -> None:
-    assert telegram_length(html) <= MAX_MESSAGE
+    assert shown_length(html) <= MAX_MESSAGE
     assert not BAD_AMPERSAND.search(html)
     parser = TelegramHtml()
     parser.feed(html)

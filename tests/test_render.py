@@ -19,10 +19,10 @@ from bot.render import (
     render_reload,
     render_timeline,
     shorten,
-    telegram_length,
     web_link,
 )
 from retrieval import Article, Event, Hit, LoadProblem, LoadReport, Passage, analyze
+from tests.e2e.fake_api import shown_length
 
 
 def hit(text: str, headline: str = "Headline", question: str = "talks", url: str | None = None) -> Hit:
@@ -46,7 +46,7 @@ def test_answer_fits_telegram_limit_even_with_huge_passages_and_emoji() -> None:
     huge = ("🙂 Talks went on. " * 2000).strip()
     hits = [hit(huge, headline="🙂" * 5000, url="https://example.org/" + "x" * 100) for _ in range(10)]
     text = render_answer(ENGLISH, hits)
-    assert telegram_length(text) <= MAX_MESSAGE
+    assert shown_length(text) <= MAX_MESSAGE
     assert text.count("<b>") == text.count("</b>")
 
 
@@ -65,7 +65,7 @@ def test_url_is_linked_and_escaped() -> None:
 def test_reload_report_lists_the_first_five_problems_and_counts_the_rest() -> None:
     problems = tuple(LoadProblem(f"bad-{i}.jsonl:1", "line 1 is not a date <line>") for i in range(30_000))
     text = render_reload(ENGLISH, (1, 6), (2, 7), LoadReport(30_002, 2, problems))
-    assert telegram_length(text) <= MAX_MESSAGE
+    assert shown_length(text) <= MAX_MESSAGE
     assert "30,000 files or lines could not be loaded:" in text
     bullets = [line for line in text.split("\n") if line.startswith("• ")]
     assert bullets == [f"• bad-{i}.jsonl:1: line 1 is not a date &lt;line&gt;" for i in range(5)]
@@ -83,7 +83,7 @@ def test_reload_report_lists_a_few_problems_all() -> None:
 def test_reload_report_fits_even_when_escaping_grows_every_problem_six_fold() -> None:
     problems = tuple(LoadProblem('"' * 2000, '"' * 2000) for _ in range(9))
     text = render_reload(ENGLISH, (1, 6), (2, 7), LoadReport(11, 2, problems))
-    assert telegram_length(text) <= MAX_MESSAGE
+    assert shown_length(text) <= MAX_MESSAGE
     assert len([line for line in text.split("\n") if line.startswith("• &quot;")]) == 5
     assert text.endswith("… and 4 more; <code>newsbot stats</code> lists them all.")
 
@@ -194,7 +194,7 @@ def test_timeline_drops_whole_events_to_fit() -> None:
         event("2024-01-01", "A" * 290 + f" {i}", f"a{i % 3}", "H" * 300, "2024-01-02") for i in range(30)
     ]
     text = render_timeline(ENGLISH, events, "topic <x>")
-    assert telegram_length(text) <= MAX_MESSAGE
+    assert shown_length(text) <= MAX_MESSAGE
     lines = text.splitlines()
     assert lines[0] == "<b>Timeline: <i>topic &lt;x&gt;</i></b>"
     shown = [line for line in lines if line.startswith("• ")]

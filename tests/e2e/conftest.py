@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.render import telegram_length
 from bot.settings import Settings
 from retrieval import Library
 from tests.conftest import SHIPPED_CORPUS, article
-from tests.e2e.fake_api import Call, FakeBotApi
+from tests.e2e.fake_api import Call, FakeBotApi, shown_length
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 SECRET_HALF = TOKEN.split(":")[1]
@@ -167,9 +166,9 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
             await running.application.stop()
         await running.application.shutdown()
         await running.api.stop()
-        for call in running.api.calls:  # every text the bot sent fits Telegram's limit
-            if "text" in call.params:
-                assert telegram_length(call.params["text"]) <= 4096
-            for result in call.params.get("results", []):  # and so does every inline result's message
-                assert telegram_length(result["input_message_content"]["message_text"]) <= 4096
+        assert running.api.too_long == []  # every text the bot sent fits Telegram's limit ...
+        for call in running.api.calls:  # ... and so does every inline result's message
+            for result in call.params.get("results", []):
+                content = result["input_message_content"]
+                assert shown_length(content["message_text"], content.get("parse_mode")) <= 4096
     assert SECRET_HALF.lower() not in caplog.text.lower()  # the token, in any case, whole or half

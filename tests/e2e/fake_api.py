@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import itertools
 import json
-import re
 import time
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
@@ -38,7 +37,6 @@ JSON_PARAMS = {
 }
 MAX_MESSAGE = 4096
 """The longest text Telegram sends, in UTF-16 code units after its HTML is parsed."""
-_TAG = re.compile(r"<[^>]*>")
 INT_PARAMS = {"chat_id", "message_id", "message_thread_id", "offset", "timeout", "limit", "cache_time"}
 BOOL_PARAMS = {"is_personal"}
 
@@ -91,6 +89,8 @@ class FakeBotApi:
         """Whether `getMe` says inline mode is on, as @BotFather's /setinline switches it."""
         self.blocked: set[int] = set()
         """Chats whose user blocked the bot: sending to them is a 403."""
+        self.too_long: list[Call] = []
+        """Messages refused for their length, as Telegram refuses them."""
         self.deleted: set[tuple[int, int]] = set()
         """(chat, message) ids of messages deleted from their chat: a reply to one is refused unless
         it allows sending without the reply, as Telegram does."""
@@ -239,7 +239,9 @@ class FakeBotApi:
         fault = planned.pop(0) if planned else None
         if fault is not None and not (fault.delivered or fault.refuse):  # not acted on
             return _dropped(request) if fault.drop else _error(fault)
-        if method in ("sendMessage", "editMessageText") and _shown_length(params) > MAX_MESSAGE:
+        shown = shown_length(str(params.get("text", "")), params.get("parse_mode"))
+        if method in ("sendMessage", "editMessageText") and shown > MAX_MESSAGE:
+            self.too_long.append(Call(method, params))
             return _error(Fault(400, "Bad Request: message is too long"))
         if method == "sendMessage" and self._replies_to_deleted(params):
             return _error(Fault(400, "Bad Request: message to be replied not found"))
@@ -369,11 +371,24 @@ def _user(user_id: int, language_code: str | None) -> dict[str, Any]:
     return user
 
 
-def _shown_length(params: dict[str, Any]) -> int:
-    """How long a message's text is as Telegram measures it: its HTML parsed, in UTF-16 units."""
-    text = str(params.get("text", ""))
-    if params.get("parse_mode") == "HTML":
-        text = html.unescape(_TAG.sub("", text))
+class _Text(HTMLParser):
+    """The text of Telegram HTML, as its reader sees it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def shown_length(text: str, parse_mode: str | None = "HTML") -> int:
+    """How long a text is as Telegram holds it to its limit: its HTML parsed, in UTF-16 units."""
+    if parse_mode == "HTML":
+        parser = _Text()
+        parser.feed(text)
+        parser.close()
+        text = "".join(parser.parts)
     return _utf16_length(text)
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from bench.load import generate_corpus
 from tests.conftest import ROOT, article, indexing_processes
-from tests.e2e.conftest import ADMIN, GRAIN, TOKEN, StartBot, wait_for_log
+from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, TOKEN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
 
 pytestmark = pytest.mark.asyncio
@@ -334,6 +334,23 @@ async def test_top_k_sets_how_many_articles_a_page_shows(start_bot: StartBot) ->
     first = await bot.ask("grain exports")
     assert re.findall(r"^<b>(\d+)\. ", first.params["text"], flags=re.MULTILINE) == ["1", "2"]
     assert [label for label, _ in buttons(first)] == ["1/5", "▶"]
+
+
+async def test_a_page_of_ten_articles_with_links_shows_all_ten(start_bot: StartBot) -> None:
+    more = ", as ports on the Black Sea keep working despite the shelling"
+    linked = {  # GRAIN's twelve stories as a feed saves them: a headline of 200 characters, a link, an outlet
+        f"grain-{n:02}.md": (
+            f"---\ntitle: {(headline + more * 4)[:200]}\ndate: 2024-09-{n + 10:02}\n"
+            f"url: https://www.agrarian-news.example.com/en/news/2024/09/{n + 10:02}/grain-{n}-report.html\n"
+            f"source: Agrarian News\n---\n{body} {body}\n"
+        )
+        for n, (headline, body) in enumerate(GRAIN_NEWS, start=1)
+    }
+    bot = await start_bot(articles=linked, top_k=10)
+    first = await bot.ask("grain exports")
+    ranks = re.findall(r"^<b>(\d+)\. ", first.params["text"], flags=re.MULTILINE)
+    assert ranks == [str(rank) for rank in range(1, 11)]  # none left out: page 2 starts at 11
+    assert (await press(bot, buttons(first)[-1][1])).params["text"].startswith("<b>11. ")
 
 
 async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> None:
