@@ -77,7 +77,7 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
         check.entries,
     ).format(
         number=len(await off_loop(service.db.feeds)),
-        title=feed.title or feed.name,
+        title=feed_render.feed_title(feed),
         count=check.entries,
         folder=f"feeds/{feed.name}/",
     )
@@ -103,7 +103,9 @@ async def _remove_feed(message: Message, context: Context, number: str) -> None:
         "Removed feed {number}: {title}. Its {count} articles stay in {folder}; "
         "delete that folder and /reload to drop them.",
         feed.articles,
-    ).format(number=number, title=feed.title or feed.name, count=feed.articles, folder=f"feeds/{feed.name}/")
+    ).format(
+        number=number, title=feed_render.feed_title(feed), count=feed.articles, folder=f"feeds/{feed.name}/"
+    )
     await message.reply_text(removed, link_preview_options=NO_PREVIEW)
 
 

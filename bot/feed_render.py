@@ -17,6 +17,7 @@ from .render import ELLIPSIS, HEADLINE_CHARS, URL_CHARS, escape, fit_lines, high
 from .statedb import FeedRow, PendingAlert, SavedArticle, TopicRow
 
 ALERT_PASSAGE_CHARS = 500
+FEED_TITLE_CHARS = 80
 
 
 def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
@@ -91,7 +92,7 @@ def render_feeds(tr: Translations, feeds: Sequence[FeedRow], interval: int) -> s
         ).format(count=count)
     lines = [title]
     for number, feed in enumerate(feeds, start=1):
-        title = escape(shorten(feed.title or feed.name, 80))
+        title = escape(feed_title(feed))
         articles = tr.ngettext(
             "{count} article in {folder}", "{count} articles in {folder}", feed.articles
         ).format(count=feed.articles, folder=f"feeds/{escape(feed.name)}/")
@@ -100,6 +101,11 @@ def render_feeds(tr: Translations, feeds: Sequence[FeedRow], interval: int) -> s
             f"   {escape(shorten(feed.url, URL_CHARS))}\n   {feed_health(feed, tr)}"
         )
     return fit_lines(tr, lines)
+
+
+def feed_title(feed: FeedRow) -> str:
+    """A feed's title as replies name it, plain text: a feed's publisher may title it with pages."""
+    return shorten(feed.title or feed.name, FEED_TITLE_CHARS)
 
 
 def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:

@@ -105,6 +105,19 @@ async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot
     assert "No feeds yet" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
 
 
+async def test_a_feed_with_a_title_of_pages_is_added_and_removed_with_a_reply_that_fits(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(feed_interval=0, **FAST)
+    url = feed(
+        site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)], title="Harbour Times " * 400
+    )
+    added = (await bot.ask(f"/feeds add {url}", user_id=ADMIN)).params["text"]
+    assert added.startswith("Added feed 1: Harbour Times Harbour Times") and "…" in added
+    removed = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
+    assert removed.startswith("Removed feed 1: Harbour Times Harbour Times") and "…" in removed
+
+
 async def test_a_page_that_announces_its_feed_is_followed_to_it(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(feed_interval=0, **FAST)
     url = feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)], path="rss.xml")
