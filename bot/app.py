@@ -50,6 +50,11 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_MAX_BODY_BYTES = 1 << 20
 """An update is a few kilobytes; a bigger request body is refused before it is read."""
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+"""The kinds of update a handler acts on; Telegram sends the bot no others. Every other
+kind (reactions, edits, members joining, ... in a group the bot is an admin of) waited in
+its chat's line behind the answers Telegram paces there and took a place of the chat's
+share, so that a question was then dropped as busy (`bot.ordering`)."""
 REPLY_EVEN_IF_DELETED = Defaults(allow_sending_without_reply=True)
 """A reply in a group quotes its question; Telegram refuses one whose question was deleted
 meanwhile (by the asker, or a moderation bot that clears commands at once) unless told to
@@ -203,7 +208,7 @@ def webhook_options(settings: Settings, secret_token: str) -> dict[str, Any]:
         "url_path": urlparse(url).path.strip("/") or "telegram",
         "webhook_url": url,
         "secret_token": secret_token,
-        "allowed_updates": Update.ALL_TYPES,
+        "allowed_updates": ALLOWED_UPDATES,
     }
 
 
@@ -241,4 +246,4 @@ def run(application: Application, settings: Settings, webhook: bool) -> None:  #
         logger.info("polling Telegram for updates")
         application.post_stop = confirm_answered
         # bootstrap_retries=-1: a Telegram outage at start-up is waited out, not fatal
-        application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=-1)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1)

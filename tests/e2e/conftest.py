@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.settings import Settings
 from retrieval import Library
 from tests.conftest import SHIPPED_CORPUS, article
@@ -152,7 +152,7 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
         await application.initialize()
         await application.post_init(application)
         await application.start()
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await application.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES)
         running = RunningBot(api, application, settings, corpus)
         started.append(running)
         return running

@@ -3,7 +3,8 @@
 It queues updates for `getUpdates` (messages, button presses, inline queries) and keeps them
 until a later call's `offset` confirms them, as Telegram does (so a restarted bot gets what
 it had not confirmed), answers the methods the bot calls with plausible objects, records
-every call (`answerInlineQuery` with its results decoded), refuses a text longer than
+every call (`answerInlineQuery` with its results decoded), hands out only the kinds of
+update the bot asked for (`allowed_updates`), refuses a text longer than
 Telegram's 4,096 characters as Telegram does, and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
 (403), refuse a reply to a message deleted meanwhile (`deleted`) or hold a chat's messages
@@ -97,6 +98,8 @@ class FakeBotApi:
         self.held: dict[int, asyncio.Event] = {}
         """Chats whose messages wait until their event is set, as a group's do at Telegram's 20 a
         minute; the server sends blanks meanwhile, so that no client timeout ends the wait."""
+        self.allowed_updates: set[str] | None = None
+        """The kinds of update the bot asked for (`allowed_updates`); None for every kind."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -297,7 +300,9 @@ class FakeBotApi:
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
-        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if params.get("allowed_updates"):  # kept until changed, as Telegram keeps it
+            self.allowed_updates = set(params["allowed_updates"])
+        self._updates = [u for u in self._updates if u["update_id"] >= offset and self._allowed(u)]
         self.confirmations.append((offset, len(self.sent("sendMessage"))))
         wait = min(float(params.get("timeout") or 0), 0.2)  # short, so that stopping is quick
         if not self._updates and wait > 0:
@@ -305,6 +310,10 @@ class FakeBotApi:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates)), wait)
         return list(self._updates[: min(int(params.get("limit") or 100), self.batch)])
+
+    def _allowed(self, update: dict[str, Any]) -> bool:
+        """Whether the bot asked for this kind of update: Telegram drops the others."""
+        return self.allowed_updates is None or any(kind in self.allowed_updates for kind in update)
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":

@@ -268,6 +268,30 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
     assert "chat -701 has 1 updates in flight, its share: told it is busy" in caplog.text
 
 
+async def test_reactions_and_edits_in_a_busy_group_take_none_of_its_share(start_bot: StartBot) -> None:
+    # The bot is an admin of the group, so Telegram would send it every reaction and edit there.
+    bot = await start_bot(max_unanswered_per_chat=2)
+    group = {"chat_id": -702, "chat_type": "supergroup"}
+    bot.api.held[-702] = asyncio.Event()
+    bot.api.push_message("/ask Istanbul", user_id=71, **group)  # taken; its answer waits
+    member = {"id": 72, "is_bot": False, "first_name": "Member"}
+    chat = {"id": -702, "type": "supergroup", "title": "Group"}
+    reaction = {"chat": chat, "message_id": 1, "date": 1, "user": member, "old_reaction": []}
+    bot.api.push_update(
+        {"message_reaction": {**reaction, "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
+    )
+    bot.api.push_message("nice weather, edited", user_id=72, kind="edited_message", edit_date=1, **group)
+    last = bot.api.push_message("/ask Abramovich", user_id=73, **group)  # within the share of two
+    try:
+        await until(lambda: backlog_of(bot).last_update_id == last)
+        assert backlog_of(bot).unanswered == 2  # the two questions, the second in line: nothing else
+    finally:
+        bot.api.held[-702].set()
+    await until(lambda: backlog_of(bot).unanswered == 0)
+    texts = [reply.params["text"] for reply in bot.api.sent("sendMessage", -702)]
+    assert BUSY not in texts and len(texts) == 2
+
+
 async def test_a_page_press_over_its_chats_share_is_answered_busy(start_bot: StartBot) -> None:
     bot = await start_bot(top_k=1, max_unanswered_per_chat=1, articles=GRAIN)
     reply = await bot.ask("grain exports", user_id=7)
