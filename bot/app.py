@@ -130,7 +130,8 @@ def build_application(settings: Settings, library: Library, check_corpus: bool =
     application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))
     application.add_handler(MessageHandler(private_link, feed_handlers.link_message, block=False))
     application.add_handler(MessageHandler(message & filters.TEXT, handlers.question_message))
-    application.add_handler(MessageHandler(message & ~filters.TEXT, handlers.non_text_message))
+    sent_by_reader = ~filters.TEXT & ~filters.StatusUpdate.ALL  # not a pin or a chat setting changed
+    application.add_handler(MessageHandler(message & sent_by_reader, handlers.non_text_message))
     application.add_error_handler(handlers.error_handler)
     jobs = application.job_queue
     assert jobs is not None, "python-telegram-bot[job-queue] is a dependency"

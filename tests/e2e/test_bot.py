@@ -581,6 +581,26 @@ async def test_non_text_messages_get_a_hint(
     assert expected in (await bot.ask(None, **update)).params["text"]  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "service",
+    [
+        {"pinned_message": {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}}},  # a pin
+        {"message_auto_delete_timer_changed": {"message_auto_delete_time": 86400}},  # auto-delete on
+        {"write_access_allowed": {"from_request": True}},
+    ],
+)
+async def test_what_the_reader_did_to_the_chat_gets_no_hint(
+    start_bot: StartBot, service: dict[str, Any]
+) -> None:
+    bot = await start_bot()
+    bot.api.push_message(None, user_id=7, **service)
+    bot.api.push_message("/latest", user_id=7)  # answered after it: one chat's updates go in order
+    replies = await bot.api.wait_for("sendMessage", chat_id=7)
+    while "newest" not in replies[-1].params["text"]:
+        replies = await bot.api.wait_for("sendMessage", chat_id=7, count=len(replies) + 1)
+    assert len(bot.api.sent("sendMessage", 7)) == 1  # the service message got no "I can only read text"
+
+
 async def test_edited_messages_and_unknown_commands(start_bot: StartBot) -> None:
     bot = await start_bot()
     bot.api.push_message("Abramovich?", kind="edited_message", edit_date=1)
