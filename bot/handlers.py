@@ -189,13 +189,16 @@ async def page_callback(update: Update, context: Context) -> None:
 async def answer_press(query: CallbackQuery, text: str | None = None) -> None:
     """Answer a button press. Telegram forgets a press after some seconds, and one that
     waited that long (behind a busy chat's answers) is logged, not reported as a failure:
-    the page it asked for is shown all the same."""
+    the page it asked for is shown all the same. So is one whose answer got no reply (it
+    may well have arrived, and is not sent twice)."""
     try:
         await query.answer(text)
     except BadRequest as error:
         if not too_old(error):
             raise
         logger.info("button press %s answered too late: %s", query.id, error)
+    except MaybeDelivered as error:
+        logger.warning("button press %s: %s", query.id, error)
 
 
 def too_old(error: BadRequest) -> bool:

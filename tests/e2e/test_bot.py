@@ -179,6 +179,14 @@ async def test_a_press_answered_too_late_for_telegram_still_turns_the_page(start
     assert all("something went wrong" not in call.params["text"] for call in bot.api.sent("sendMessage"))
 
 
+async def test_a_press_whose_answer_got_no_reply_still_turns_the_page(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)
+    forward = buttons(await bot.ask("grain exports"))[-1][1]
+    bot.api.fail("answerCallbackQuery", Fault(drop=True, delivered=True))  # taken, its reply lost
+    assert (await press(bot, forward)).params["text"].startswith("<b>4. ")
+    assert len(bot.api.sent("answerCallbackQuery")) == 1  # not answered twice
+
+
 @pytest.mark.parametrize("data", ["page:AAAAAAAA:3", "page:../../x:1", "nonsense", "page:AAAAAAAA:99999"])
 async def test_unknown_or_tampered_button_answers_politely(start_bot: StartBot, data: str) -> None:
     bot = await start_bot()
