@@ -234,7 +234,8 @@ def is_headline(event: Event) -> bool:
 
 
 def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None) -> str:
-    """Events newest first, grouped by day; each source named once, whole events left out to fit.
+    """Events newest first, grouped by day; each source named once, whole events left out to
+    fit and counted ("… and 5 more."), so that a reader who asked for 30 knows why fewer came.
 
     An article's headline is an event of its publication day: shown there (marked 📰) it
     names its source, and the article's other events point to it with `[n]`. Sources not
@@ -251,13 +252,13 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
     header = f"<b>{title}: {shown_topic}</b>" if topic else f"<b>{title}</b>"
     shown = list(events)
     while True:
-        text = _timeline_text(tr, header, shown)
+        text = _timeline_text(tr, header, shown, left_out=len(events) - len(shown))
         if shown_length(text) <= MAX_MESSAGE or len(shown) == 1:
             return text
         shown.pop()
 
 
-def _timeline_text(tr: Translations, header: str, events: Sequence[Event]) -> str:
+def _timeline_text(tr: Translations, header: str, events: Sequence[Event], left_out: int) -> str:
     named_inline = {event.article_id for event in events if is_headline(event)}
     counts = Counter(event.article_id for event in events)
     numbers: dict[str, int] = {}
@@ -276,6 +277,8 @@ def _timeline_text(tr: Translations, header: str, events: Sequence[Event]) -> st
             lines.append(f"📰 <b>{escape(shorten(event.sentence, HEADLINE_CHARS))}</b>{mark}")
         else:
             lines.append(f"• {escape(event.sentence)}{mark}")
+    if left_out:
+        lines += ["", tr.gettext("… and {count} more.").format(count=left_out)]
     unnamed = [event for event in _first_of_each(events) if event.article_id not in named_inline]
     if unnamed:
         lines.append("")

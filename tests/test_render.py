@@ -200,6 +200,7 @@ def test_timeline_drops_whole_events_to_fit() -> None:
     shown = [line for line in lines if line.startswith("• ")]
     assert 1 < len(shown) < 30
     assert all(line.endswith("]") for line in shown)  # no event line is cut
+    assert f"… and {30 - len(shown)} more." in lines  # and those left out are counted
     assert lines[-3:] == [f"<i>[{n}] {'H' * 120}…, 2024-01-02</i>" for n in (1, 2, 3)]  # every source kept
 
 

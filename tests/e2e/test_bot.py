@@ -337,6 +337,20 @@ async def test_timeline_shows_ten_events_by_default_and_thirty_at_most(start_bot
     assert usage.startswith("Usage: /timeline [N] [topic], N from 1 to 30 (default 10).")
 
 
+async def test_a_timeline_too_long_for_one_message_counts_the_events_left_out(start_bot: StartBot) -> None:
+    at_length = "and discussed the harbour, the grain terminals and the ferry timetable at great length " * 3
+    sessions = {
+        f"session-{n:02}.txt": article(
+            f"2024-08-{n:02}", f"Council session {n}", f"On August {n}, the council met {at_length}."
+        )
+        for n in range(1, 26)
+    }
+    bot = await start_bot(articles=sessions)
+    text = (await bot.ask("/timeline 30")).params["text"]
+    shown = len(timeline_events(text))
+    assert 5 < shown < 30 and f"… and {30 - shown} more." in text.splitlines()
+
+
 async def test_top_k_sets_how_many_articles_a_page_shows(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN, top_k=2)  # 13 articles answer: five pages of two
     first = await bot.ask("grain exports")
