@@ -1,10 +1,10 @@
 """Hits, articles and reports -> Telegram HTML. Pure functions, no I/O.
 
 Everything that comes from the corpus or from a user is escaped here and only here, and
-every text is measured the way Telegram measures it against its 4,096 limit (what the
-reader sees, in UTF-16 code units: `shown_length`), so a reply is never refused for its
-size. The words around the corpus's text come in the reader's language: each renderer is
-given its `Translations` (`bot.i18n`).
+every text is kept within what Telegram takes (`fits`): 4,096 characters as its reader
+sees them, in UTF-16 code units (`shown_length`), in markup of at most `MAX_MARKUP`, so
+a reply is never refused for its size. The words around the corpus's text come in the
+reader's language: each renderer is given its `Translations` (`bot.i18n`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from retrieval.snippets import snippet_span
 from .i18n import Translations
 
 MAX_MESSAGE = 4096
+MAX_MARKUP = 8192
+"""Telegram also refuses a message whose formatting is too large (links' addresses above
+all; near 9,500 characters of it), however short its text."""
 PASSAGE_CHARS = 700
 HEADLINE_CHARS = 300
 URL_CHARS = 500
@@ -51,6 +54,11 @@ def shown_length(markup: str) -> int:
     stands in text or in an attribute.
     """
     return telegram_length(html.unescape(_TAG.sub("", markup)))
+
+
+def fits(markup: str) -> bool:
+    """Whether Telegram takes `markup` as one message (see the module's docstring)."""
+    return telegram_length(markup) <= MAX_MARKUP and shown_length(markup) <= MAX_MESSAGE
 
 
 def escape(text: str) -> str:
@@ -162,10 +170,10 @@ def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None 
     while True:
         blocks = [render_article(tr, rank(i), group, budget) for i, group in enumerate(groups)]
         text = "\n\n".join(blocks)
-        if shown_length(text) <= MAX_MESSAGE or budget <= 100:
+        if fits(text) or budget <= 100:
             break
         budget = budget * 2 // 3
-    while shown_length(text) > MAX_MESSAGE and len(blocks) > 1:
+    while not fits(text) and len(blocks) > 1:
         blocks.pop()
         text = "\n\n".join(blocks)
     return text
@@ -253,7 +261,7 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
     shown = list(events)
     while True:
         text = _timeline_text(tr, header, shown, left_out=len(events) - len(shown))
-        if shown_length(text) <= MAX_MESSAGE or len(shown) == 1:
+        if fits(text) or len(shown) == 1:
             return text
         shown.pop()
 
@@ -397,18 +405,18 @@ def fit_lines(tr: Translations, lines: list[str]) -> str:
     One pass over the lines' lengths, so that a long list costs no more than reading it.
     """
     text = "\n".join(lines)
-    if shown_length(text) <= MAX_MESSAGE:
+    if telegram_length(text) <= MAX_MESSAGE:  # markup within the text's limit: within both
         return text
 
     def more(count: int) -> str:
         return tr.gettext("… and {count} more.").format(count=count)
 
-    ends = list(accumulate(shown_length(line) + 1 for line in lines))  # each with its newline
+    ends = list(accumulate(telegram_length(line) + 1 for line in lines))  # each with its newline
     kept = next(
         (
             kept
             for kept in range(len(lines) - 1, 1, -1)
-            if ends[kept - 1] + shown_length(more(len(lines) - kept)) <= MAX_MESSAGE
+            if ends[kept - 1] + telegram_length(more(len(lines) - kept)) <= MAX_MESSAGE
         ),
         1,
     )

@@ -50,6 +50,24 @@ def test_answer_fits_telegram_limit_even_with_huge_passages_and_emoji() -> None:
     assert text.count("<b>") == text.count("</b>")
 
 
+def test_an_answer_of_ten_long_links_keeps_its_markup_within_what_telegram_takes() -> None:
+    # Telegram measures the text its reader sees, but also refuses a message whose links'
+    # addresses, counted apart, come near 9,500 characters (ENTITIES_TOO_LONG).
+    body = "Talks went on in Geneva and in Istanbul, and the delegations met again. " * 12
+    hits = [
+        hit(
+            body,
+            f"Talks in round {n}",
+            "talks geneva istanbul delegations",
+            f"https://example.org/{n}/{'x' * 470}",
+        )
+        for n in range(10)
+    ]
+    text = render_answer(ENGLISH, hits)
+    assert len(text) <= 9000 and shown_length(text) <= MAX_MESSAGE  # 9,000: clear of 9,500
+    assert text.count('<a href="') >= 5  # passages shortened first, as for a long text
+
+
 def test_long_passage_is_cut_at_a_sentence_with_an_ellipsis() -> None:
     text = " ".join(f"Sentence {i} says nothing." for i in range(100)) + " Talks resumed in Geneva."
     rendered = render_answer(ENGLISH, [hit(text)])
