@@ -310,9 +310,12 @@ async def reload_command(update: Update, context: Context) -> None:
         await message.reply_text(tr.gettext("Sorry, only the bot's admins can reload the corpus."))
         return
     if state.reloads.running:  # another admin's, or the update for new articles from the feeds
-        await message.reply_text(
-            tr.gettext("A reload is already running; yours starts when it ends, and I will report.")
-        )
+        try:  # the reload it promises runs whatever became of the notice
+            await message.reply_text(
+                tr.gettext("A reload is already running; yours starts when it ends, and I will report.")
+            )
+        except TelegramError as error:
+            logger.warning("could not tell chat %s that its reload waits: %s", message.chat.id, error)
     before = state.sizes
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:

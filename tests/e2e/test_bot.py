@@ -572,6 +572,20 @@ async def test_answers_do_not_wait_for_a_reload_of_a_large_corpus(start_bot: Sta
     assert "Report 42" in (await bot.ask("Report 42")).params["text"]  # the new corpus is served
 
 
+async def test_a_reload_told_to_wait_runs_even_if_that_notice_got_no_reply(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    (bot.corpus / "archive").mkdir()
+    generate_corpus(bot.corpus / "archive", passages=4_000, seed=5)  # for the first reload to take a while
+    bot.api.push_message("/reload", user_id=ADMIN)
+    state = bot.application.bot_data["state"]
+    while not state.reloads.running:
+        await asyncio.sleep(0.01)
+    bot.api.fail("sendMessage", Fault(drop=True, delivered=True))  # the notice arrives, its reply is lost
+    bot.api.push_message("/reload", user_id=ADMIN)
+    replies = await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=3, timeout=120)
+    assert sum("Corpus reloaded" in reply.params["text"] for reply in replies) == 2  # both reloads ran
+
+
 @pytest.mark.parametrize(
     ("update", "expected"),
     [
