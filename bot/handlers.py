@@ -181,9 +181,10 @@ async def page_callback(update: Update, context: Context) -> None:
             reply_markup=page_keyboard(key, number, len(pages)),
             link_preview_options=NO_PREVIEW,
         )
-    except BadRequest as error:  # a second press on the same button, before the first edit showed
-        if "not modified" not in str(error).lower():
+    except BadRequest as error:  # a second press before the first edit showed; an answer deleted meanwhile
+        if not any(reason in str(error).lower() for reason in ("not modified", "message to edit not found")):
             raise
+        logger.info("page %d of chat %s not shown: %s", number, message.chat.id, error)
 
 
 async def answer_press(query: CallbackQuery, text: str | None = None) -> None:

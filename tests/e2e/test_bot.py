@@ -167,6 +167,17 @@ async def test_a_second_press_before_the_page_changed_is_no_error(start_bot: Sta
     assert all("something went wrong" not in call.params["text"] for call in bot.api.sent("sendMessage"))
 
 
+async def test_a_press_on_an_answer_deleted_meanwhile_is_no_error(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=GRAIN)
+    forward = buttons(await bot.ask("grain exports"))[-1][1]
+    # a group's admin deleted the answer as someone, whose app still showed it, pressed ▶
+    bot.api.fail("editMessageText", Fault(400, "Bad Request: message to edit not found"))
+    bot.api.push_callback(forward, bot_message())
+    await bot.api.wait_for("answerCallbackQuery")
+    assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # answered after the press, in order
+    assert all("something went wrong" not in call.params["text"] for call in bot.api.sent("sendMessage"))
+
+
 async def test_a_press_answered_too_late_for_telegram_still_turns_the_page(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN)
     forward = buttons(await bot.ask("grain exports"))[-1][1]
