@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from retrieval import Article, CorpusError, Event, Library, LibraryOptions, SearchResult
+from retrieval import Article, CorpusError, Event, Library, LibraryOptions, LoadReport, SearchResult
 
 from . import examples
 from .fairness import BusyNotes, QuestionRateLimit
@@ -82,8 +82,8 @@ class BotState:
     queries: QueryStore = field(default_factory=QueryStore)
     reloads: Reloads = field(default_factory=Reloads)
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
-    _example: examples.Example | None = field(default=None, init=False, repr=False)
-    """The last /help example, checked against the library each time it is shown."""
+    _example: tuple[LoadReport, examples.Example | None] | None = field(default=None, init=False, repr=False)
+    """The /help example, or None, and the report of the library it was found for: a library's own."""
     check_corpus: bool = False
     """The library was opened on the cheap check of the corpus folders: `catch_up` checks every file."""
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -102,9 +102,15 @@ class BotState:
         return await self.in_worker(self.library.timeline.latest, count, topic)
 
     async def example_question(self) -> str | None:
-        """A question the current library answers (see `examples`), in a worker thread."""
-        self._example = await self.in_worker(examples.for_library, self.library, self._example)
-        return self._example[0] if self._example is not None else None
+        """A question the current library answers (see `examples`), found in a worker thread
+        once for each library, found or not: /help is not counted as a question, and finding
+        an example may take some tens of searches, which a flood of /help must not repeat."""
+        library = self.library
+        if self._example is None or self._example[0] is not library.report:  # a new library
+            previous = self._example[1] if self._example is not None else None
+            self._example = (library.report, await self.in_worker(examples.for_library, library, previous))
+        example = self._example[1]
+        return example[0] if example is not None else None
 
     async def in_worker(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a library call in a worker thread, so that no question stalls the event loop.

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bench.load import generate_corpus
+from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, indexing_processes
 from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, TOKEN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
@@ -238,6 +239,36 @@ async def test_help_example_is_a_question_the_corpus_answers(start_bot: StartBot
     after_the_verb = question.split(" ", 2)[2].rstrip("?")
     assert any(after_the_verb in e.sentence for e in events)  # made from an event of the article it finds
     assert (await bot.ask("/help")).params["text"] == text  # the same example while the corpus is the same
+
+
+async def test_help_searches_for_its_example_once_a_corpus(
+    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /help is not counted as a question, and finding its example takes a search per candidate
+    # (up to 80 when the newest events give none): a flood of /help repeating them would hold
+    # the search slots everyone's questions wait for.
+    bot = await start_bot()
+    searched: list[str] = []
+    search = Library.search
+
+    def counted(library: Library, question: str, *args: Any, **kwargs: Any) -> SearchResult:
+        searched.append(question)
+        return search(library, question, *args, **kwargs)
+
+    monkeypatch.setattr(Library, "search", counted)
+    text = (await bot.ask("/help")).params["text"]
+    found = len(searched)
+    assert found >= 1 and "For example: <i>Who revealed the results of these negotiations?</i>" in text
+    for _ in range(3):
+        assert (await bot.ask("/help")).params["text"] == text
+    assert len(searched) == found
+    (bot.corpus / "chess.txt").write_text(
+        article("2024-10-30", "Chess olympiad ends", "On October 29, India won the chess olympiad.")
+    )
+    await bot.ask("/reload", user_id=ADMIN)
+    searched.clear()
+    await bot.ask("/help")
+    assert searched  # a new corpus: its example is found again
 
 
 async def test_commands_are_registered_with_reload_only_for_admins(start_bot: StartBot) -> None:
