@@ -327,8 +327,17 @@ class Library:
         index = self.index.updated(kept_passages, passages.terms(added))
         renumber = np.cumsum(keep, dtype=np.int64) - 1
         still_there = set(kept_ids)
-        events = [event for event in self.events if event.article_id in still_there]
-        events += [event for article in added for event in extract_events(article)]
+        old_events = list(self.events)
+        keep_event = np.fromiter((e.article_id in still_there for e in old_events), bool, len(old_events))
+        added_events = [event for article in added for event in extract_events(article)]
+        events = [old_events[number] for number in np.flatnonzero(keep_event).tolist()] + added_events
+        # the timeline is settled again only on the dates whose events came or went
+        changed_dates = {(e.date, e.precision) for e in added_events} | {
+            (old_events[number].date, old_events[number].precision)
+            for number in np.flatnonzero(~keep_event).tolist()
+        }
+        shown = np.asarray(self.timeline.positions, dtype=np.int64)
+        previous = (np.cumsum(keep_event, dtype=np.int64) - 1)[shown[keep_event[shown]]]
         return self._assemble(
             articles,
             np.r_[renumber[self.passages.owner[kept_passages]], passages.owner()].astype(np.int32),
@@ -336,7 +345,7 @@ class Library:
             index,
             LoadReport(files, len(articles), (*sorted(problems + new_problems, key=_by_path),)),
             events,
-            Timeline.from_events(events),
+            Timeline.updated(events, previous.tolist(), changed_dates),
             self.options,
             np.concatenate(
                 (self.article_vectors[kept], indexing.article_vectors(added, self.options)), dtype=np.float16

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from .analyzer import analyze
 from .dates import anchor_date, might_hold_date
@@ -18,7 +18,14 @@ from .models import Article, Event, Precision
 from .sentences import sentence_spans
 from .stories import similarity
 
-__all__ = ["MAX_SENTENCE", "Timeline", "extract_events", "format_event_date", "timeline_order"]
+__all__ = [
+    "MAX_SENTENCE",
+    "Timeline",
+    "extract_events",
+    "format_event_date",
+    "timeline_order",
+    "updated_order",
+]
 
 MAX_SENTENCE = 300
 SAME_EVENT = 0.8
@@ -30,6 +37,8 @@ thousands of sentences that each share a common term and no near-duplicate (a fi
 every pair, which held a build for hours. Only where more kept events of one day than
 this share a rare term with a sentence can a near-duplicate of it be listed twice."""
 _FINENESS: dict[Precision, int] = {"day": 3, "week": 2, "month": 1, "year": 0}
+Bucket = tuple[dt.date, Precision]
+"""A date and its precision: events are near-duplicates only of events of the same."""
 
 
 def extract_events(article: Article) -> list[Event]:
@@ -87,36 +96,70 @@ def timeline_order(events: Sequence[Event], terms: Sequence[frozenset[str]] | No
     (rarest first), and a new one is compared only with those sharing a prefix term:
     two sets this similar always do (the prefix filter of all-pairs similarity search),
     up to `MAX_RIVALS` of them. `terms`, each sentence's terms, may come analyzed already
-    (by a build's workers).
+    (by a build's workers). Each date and precision is settled on its own events alone,
+    so that an update settles only those its articles touch (`updated_order`).
     """
-    if terms is None:
-        terms = [frozenset(analyze(event.sentence)) for event in events]
-    frequency = Counter(term for these in terms for term in these)
-    kept: dict[tuple[dt.date, Precision], tuple[list[int], dict[str, list[int]]]] = {}
-    newest_sources_first = sorted(
-        range(len(events)), key=lambda n: (events[n].published, events[n].article_id), reverse=True
-    )
-    for number in newest_sources_first:
-        event, these = events[number], terms[number]
-        shown, by_prefix = kept.setdefault((event.date, event.precision), ([], {}))
+    shown = [
+        number
+        for numbers in _by_date(events, range(len(events))).values()
+        for number in _told_once(events, numbers, terms)
+    ]
+    return _newest_first_order(events, shown)
+
+
+def updated_order(events: Sequence[Event], previous: Iterable[int], changed: Collection[Bucket]) -> list[int]:
+    """`timeline_order(events)`, from the order of an earlier list of events: `previous`
+    holds its positions renumbered into `events` (events since removed left out), and the
+    events of every date and precision not in `changed` are those of the earlier list.
+    Only the events of `changed` are analyzed and settled again: adding one article to a
+    corpus of 15,000 re-analyzed 160,000 sentences, 8 of the update's 10 seconds.
+    """
+    shown = [number for number in previous if (events[number].date, events[number].precision) not in changed]
+    touched = (number for number, event in enumerate(events) if (event.date, event.precision) in changed)
+    for numbers in _by_date(events, touched).values():
+        shown += _told_once(events, numbers)
+    return _newest_first_order(events, shown)
+
+
+def _by_date(events: Sequence[Event], numbers: Iterable[int]) -> dict[Bucket, list[int]]:
+    """The events `numbers`, in order, by their date and precision."""
+    buckets: dict[Bucket, list[int]] = {}
+    for number in numbers:
+        event = events[number]
+        buckets.setdefault((event.date, event.precision), []).append(number)
+    return buckets
+
+
+def _told_once(
+    events: Sequence[Event], numbers: Sequence[int], terms: Sequence[frozenset[str]] | None = None
+) -> list[int]:
+    """Those of `numbers`, events of one date and precision, that are not near-duplicates of
+    one from a newer source (see `timeline_order`)."""
+    sets = {n: terms[n] if terms is not None else frozenset(analyze(events[n].sentence)) for n in numbers}
+    frequency = Counter(term for these in sets.values() for term in these)
+    shown: list[int] = []
+    by_prefix: dict[str, list[int]] = {}
+    for number in sorted(numbers, key=lambda n: (events[n].published, events[n].article_id), reverse=True):
+        these = sets[number]
         prefix = _prefix(these, frequency)
         rivals: set[int] = set()
         for term in prefix:  # rarest first: a near-duplicate most likely shares the first
             rivals.update(by_prefix.get(term, ()))
             if len(rivals) >= MAX_RIVALS:
                 break
-        if any(similarity(these, terms[other]) >= SAME_EVENT for other in rivals):
+        if any(similarity(these, sets[other]) >= SAME_EVENT for other in rivals):
             continue  # told already by a newer article
         shown.append(number)
         for term in prefix:
             listed = by_prefix.setdefault(term, [])
             if len(listed) < MAX_RIVALS:  # the newest sources' events, the first compared
                 listed.append(number)
-    ordered = sorted(
-        (number for shown, _ in kept.values() for number in shown), key=lambda n: _newest_first(events[n])
-    )
-    ordered.reverse()
-    return ordered
+    return shown
+
+
+def _newest_first_order(events: Sequence[Event], shown: Iterable[int]) -> list[int]:
+    """`shown` newest first (`_newest_first`); one article's events of one date, last first."""
+    return sorted(shown, key=lambda n: (_newest_first(events[n]), n), reverse=True)
 
 
 def _prefix(terms: frozenset[str], frequency: Counter[str]) -> list[str]:
@@ -147,6 +190,14 @@ class Timeline:
     def from_events(cls, events: Sequence[Event]) -> Timeline:
         """The timeline of events as `extract_events` gives them, duplicates included."""
         order = timeline_order(events)
+        return cls((events[number] for number in order), order)
+
+    @classmethod
+    def updated(
+        cls, events: Sequence[Event], previous: Iterable[int], changed: Collection[Bucket]
+    ) -> Timeline:
+        """The timeline of `events` as `from_events` makes it, from an earlier one (see `updated_order`)."""
+        order = updated_order(events, previous, changed)
         return cls((events[number] for number in order), order)
 
     def latest(self, limit: int, topic: str | None = None) -> list[Event]:

@@ -1,4 +1,5 @@
 import datetime as dt
+import random
 
 from retrieval import Article, analyze, load_corpus
 from retrieval.timeline import (
@@ -8,6 +9,7 @@ from retrieval.timeline import (
     extract_events,
     format_event_date,
     timeline_order,
+    updated_order,
 )
 from tests.conftest import ROOT, SHIPPED_CORPUS
 
@@ -125,3 +127,39 @@ def test_ordering_compares_each_event_with_a_bounded_number_of_others() -> None:
     shown = [(events[number].article_id, events[number].sentence) for number in order]
     assert len(shown) == 3000 + 2  # every sentence of the day, and both headlines
     assert ("old", copy) not in shown  # it shares its rarest term with the newer one
+
+
+def test_an_update_settles_only_the_dates_its_articles_touch_and_gives_what_a_fresh_order_gives() -> None:
+    # Articles of a few days retell one another's events: removing the newer source must show the
+    # older one's event again, and a new source must hide an older one's, on those days alone.
+    rng = random.Random(13)
+    facts = [f"the council of town {n} approved the new budget for roads and schools" for n in range(6)]
+    days = ["October 14", "October 15", "October 16"]
+
+    def written(n: int) -> Article:
+        sentences = [f"On {rng.choice(days)}, {rng.choice(facts)}." for _ in range(3)]
+        return make(f"a{n:02}", f"2024-10-{17 + n % 5:02}", *sentences, headline=f"Report {n}")
+
+    articles = [written(n) for n in range(30)]
+    for removed, added in [({3, 7}, 2), (set(), 3), ({0, 1, 2, 4}, 0), ({29}, 1)]:
+        old_events = [event for article in articles for event in extract_events(article)]
+        old_order = timeline_order(old_events)
+        kept = [article for n, article in enumerate(articles) if n not in removed]
+        new_articles = [written(100 + len(articles) + n) for n in range(added)]
+        kept_ids = {article.id for article in kept}
+        renumbered = {}
+        events = []
+        for number, event in enumerate(old_events):
+            if event.article_id in kept_ids:
+                renumbered[number] = len(events)
+                events.append(event)
+        added_events = [event for article in new_articles for event in extract_events(article)]
+        events += added_events
+        gone = [event for event in old_events if event.article_id not in kept_ids]
+        changed = {(event.date, event.precision) for event in gone + added_events}
+        previous = [renumbered[number] for number in old_order if number in renumbered]
+        assert [events[n] for n in updated_order(events, previous, changed)] == [
+            events[n] for n in timeline_order(events)
+        ]
+        articles = kept + new_articles
+    assert len({event.date for event in Timeline.from_articles(articles).events}) > 3
