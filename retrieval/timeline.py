@@ -7,10 +7,15 @@ sentence) it is listed once, from the newer source.
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from .analyzer import analyze
 from .dates import anchor_date, might_hold_date
@@ -179,7 +184,7 @@ class Timeline:
         """
         self.events: Sequence[Event] = events if isinstance(events, Sequence) else tuple(events)
         self.positions: tuple[int, ...] = tuple(positions)
-        self._terms: list[frozenset[str]] | None = None
+        self._by_term: _TermIndex | None = None
 
     @classmethod
     def from_articles(cls, articles: Iterable[Article]) -> Timeline:
@@ -206,15 +211,53 @@ class Timeline:
             return []
         if topic is None or not topic.strip():
             return list(self.events[:limit])
-        wanted = frozenset(analyze(topic))
-        chosen = [event for event, terms in zip(self.events, self.terms, strict=True) if terms & wanted]
-        return chosen[:limit]
+        if self._by_term is None:  # made on the first topic question, not with every reload
+            self._by_term = _TermIndex.of(self.events)
+        return [
+            self.events[position] for position in self._by_term.events_with(analyze(topic))[:limit].tolist()
+        ]
 
-    @property
-    def terms(self) -> list[frozenset[str]]:
-        """Each event's sentence and headline terms, analyzed on the first topic question."""
-        if self._terms is None:
-            self._terms = [
-                frozenset(analyze(e.sentence)) | frozenset(analyze(e.headline)) for e in self.events
-            ]
-        return self._terms
+
+@dataclass(frozen=True, slots=True)
+class _TermIndex:
+    """Each term's events, by their place in the timeline (so newest first), one run a term.
+
+    A topic's events were found by testing every event's terms, a tenth of a second for
+    each question on a corpus of 15,000 articles; now by the topic's terms' runs alone.
+    """
+
+    ids: dict[str, int]
+    offsets: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int32]
+
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> _TermIndex:
+        """The terms of each event's sentence and of its article's headline (analyzed once)."""
+        ids: dict[str, int] = {}
+        headlines: dict[str, set[int]] = {}
+        term_ids, places = array.array("i"), array.array("i")
+        for place, event in enumerate(events):
+            terms = {ids.setdefault(term, len(ids)) for term in analyze(event.sentence)}
+            headline = headlines.get(event.article_id)
+            if headline is None:
+                headline = headlines[event.article_id] = {
+                    ids.setdefault(t, len(ids)) for t in analyze(event.headline)
+                }
+            terms |= headline
+            term_ids.extend(terms)
+            places.extend([place] * len(terms))
+        by_term = np.frombuffer(term_ids, dtype=np.int32) if term_ids else np.empty(0, dtype=np.int32)
+        order = np.argsort(by_term, kind="stable")  # each term's run in timeline order
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(by_term, minlength=len(ids)), out=offsets[1:])
+        all_places = np.frombuffer(places, dtype=np.int32) if places else np.empty(0, dtype=np.int32)
+        return cls(ids, offsets, all_places[order])
+
+    def events_with(self, terms: Iterable[str]) -> npt.NDArray[np.int32]:
+        """The places of the events holding any of `terms`, in timeline order."""
+        runs = [
+            self.positions[self.offsets[number] : self.offsets[number + 1]]
+            for term in set(terms)
+            if (number := self.ids.get(term)) is not None
+        ]
+        return np.unique(np.concatenate(runs)) if runs else np.empty(0, dtype=np.int32)

@@ -163,3 +163,19 @@ def test_an_update_settles_only_the_dates_its_articles_touch_and_gives_what_a_fr
         ]
         articles = kept + new_articles
     assert len({event.date for event in Timeline.from_articles(articles).events}) > 3
+
+
+def test_a_topic_finds_exactly_the_events_sharing_a_term_with_it_newest_first() -> None:
+    articles = [
+        article
+        for folder in ("uk", "eval")
+        for article in load_corpus(ROOT / "tests/fixtures" / folder / "corpus")[0]
+    ]
+    timeline = Timeline.from_articles(articles)
+    every = [frozenset(analyze(e.sentence)) | frozenset(analyze(e.headline)) for e in timeline.events]
+    for topic in ("переговори", "переговоров Умєров", "grain ships", "Odesa", "port", "no such words", "the"):
+        wanted = frozenset(analyze(topic))
+        expected = [event for event, terms in zip(timeline.events, every, strict=True) if terms & wanted]
+        for limit in (1, 5, 1000):
+            assert timeline.latest(limit, topic) == expected[:limit]
+    assert len(timeline.latest(1000, "переговори")) > 3
