@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [part for part in value.replace(" ", "").split(",") if part]
+        if isinstance(value, str):  # `1 2` is refused, not read as user 12: ids are never joined
+            parts = [part for part in (part.strip() for part in value.split(",")) if part]
             named = [part for part in parts if not part.isdecimal()]
             if named:
                 raise ValueError(f"{named[0]!r} is not a user id: {ADMIN_IDS_HELP}")

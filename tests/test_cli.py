@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.settings import load_settings
 from tests.conftest import HOSTILE, ROOT, SHIPPED_CORPUS, WriteCorpus, add_hostile, article
 
 NEWSBOT = Path(sys.executable).with_name("newsbot")
@@ -157,6 +158,7 @@ def test_bad_usage_exits_2(args: list[str]) -> None:
     ("name", "value"),
     [
         ("ADMIN_IDS", "alice"),
+        ("ADMIN_IDS", "111 222"),  # two ids parted by a space: never joined into user 111222
         ("TELEGRAM_BASE_URL", "localhost:8081/bot"),  # no scheme: every request would fail
     ],
 )
@@ -165,6 +167,19 @@ def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path, name: str, 
     assert done.returncode == 2
     assert done.stderr.startswith(f"newsbot: {name}: ")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "ids"),
+    [
+        ("1,2,3", {1, 2, 3}),
+        (" 1 , 2 ", {1, 2}),  # spaces around the commas
+        ("1,\t2,", {1, 2}),  # a tab, a trailing comma
+        ("", set()),
+    ],
+)
+def test_admin_ids_are_read_between_commas(value: str, ids: set[int]) -> None:
+    assert load_settings(_env_file=None, admin_ids=value).admin_ids == ids
 
 
 def test_stats_prints_sizes_and_problems(
