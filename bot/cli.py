@@ -1,8 +1,9 @@
 """`newsbot`: ask, stats and run over the same library the bot serves.
 
-Exit codes: 0 found, 1 nothing found, 2 bad usage or an unreadable corpus, 130 stopped
-with Ctrl-C, 141 when whatever read the output stopped reading (`newsbot ask ... | head`):
-the codes a shell gives a command ended by SIGINT or SIGPIPE, without a traceback.
+Exit codes: 0 found, 1 nothing found, 2 bad usage, an unreadable corpus or an output
+that cannot be written (a full disk), 130 stopped with Ctrl-C, 141 when whatever read
+the output stopped reading (`newsbot ask ... | head`): the codes a shell gives a command
+ended by SIGINT or SIGPIPE, without a traceback.
 A build, `eval` and `fetch` show a bar on stderr when it is a terminal, log lines
 otherwise (see `progress`).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -20,6 +22,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from retrieval import (
     BM25Params,
@@ -78,6 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _output_to_devnull()
         return EXIT_BROKEN_PIPE
+    except OSError as error:  # stdout on a full disk, a --hits-out folder: not exit 1, "nothing found"
+        if args.command is run_command:
+            raise
+        with contextlib.suppress(OSError):
+            print(f"newsbot: {error}", file=sys.stderr)
+        _output_to_devnull(sys.stdout)  # what its buffer still holds is not tried again at exit
+        return EXIT_USAGE
 
 
 def _corpus_hint(args: argparse.Namespace, settings: Settings) -> str:
@@ -91,10 +101,11 @@ def _corpus_hint(args: argparse.Namespace, settings: Settings) -> str:
     return f"point at your articles with --corpus DIR, or CORPUS_DIR=DIR in .env or the environment ({where})"
 
 
-def _output_to_devnull() -> None:
-    """Let the exit flush stdout and stderr into /dev/null: whoever read them has gone."""
+def _output_to_devnull(*streams: TextIO) -> None:
+    """Let the exit flush `streams` (stdout and stderr) into /dev/null: whoever read them
+    has gone, or they cannot be written."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams or (sys.stdout, sys.stderr):
         try:
             os.dup2(devnull, stream.fileno())
         except (OSError, ValueError, AttributeError):  # no such stream, or not a file (a test's capture)

@@ -89,6 +89,36 @@ def test_a_long_listing_piped_into_head_exits_quietly(write_corpus: WriteCorpus)
     assert quiet(stderr), stderr
 
 
+# --- output that cannot be written ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["stats"], ["ask", "Who negotiated with Abramovich?", "--json"]])
+def test_output_to_a_full_disk_exits_2_with_one_line_not_1(args: list[str]) -> None:
+    with open("/dev/full", "w") as full:  # every write fails: No space left on device
+        done = subprocess.run(
+            [NEWSBOT, *args, "--corpus", str(SHIPPED_CORPUS)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+        )
+    assert done.returncode == 2  # not 1, which tells a script that nothing was found
+    assert done.stderr.splitlines()[-1] == "newsbot: [Errno 28] No space left on device"
+    assert quiet(done.stderr), done.stderr
+
+
+def test_hits_that_cannot_be_written_exit_2_naming_the_file(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [NEWSBOT, "eval", str(EVAL_QUESTIONS), "--corpus", str(EVAL_CORPUS), "--hits-out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=environment(),
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == f"newsbot: [Errno 21] Is a directory: '{tmp_path}'"
+    assert quiet(done.stderr), done.stderr
+
+
 # --- Ctrl-C ---------------------------------------------------------------------------------
 
 
