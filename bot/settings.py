@@ -83,6 +83,18 @@ class Settings(BaseSettings):
     alerts_per_hour: int = Field(3, ge=1, le=100)
     """Topic alerts one user gets per hour, one message each; more arrive as one digest."""
 
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _trimmed_token(cls, value: object) -> object:
+        """Drop the line end a token read from a file brings (a Docker or Kubernetes secret):
+        it went into every request's URL, and the start failed with a traceback."""
+        if not isinstance(value, str):
+            return value
+        token = value.strip()
+        if " " in token or not token.isprintable():
+            raise ValueError("holds a space or a control character; paste the token @BotFather gave again")
+        return token
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

@@ -124,6 +124,39 @@ async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(t
     assert not (tmp_path / "index").exists()  # said before a build, which may take an hour
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", " "])
+async def test_a_token_read_with_its_line_end_is_sent_without_it(tmp_path: Path, end: str) -> None:
+    """As a secret file passed into the environment brings it (Docker, Kubernetes): the start
+    failed with a traceback at the token's check, or the token was refused."""
+    damage_state(tmp_path / "state", "backup beside a newer WAL")  # the start stops right after the check
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN + end,
+        TELEGRAM_BASE_URL=api.base_url,
+        CORPUS_DIR=str(SHIPPED_CORPUS),
+        STATE_DIR=str(tmp_path / "state"),
+    )
+    try:
+        returncode, stderr = await run_to_exit([NEWSBOT, "run"], tmp_path, env)
+    finally:
+        await api.stop()
+    assert returncode == 2
+    assert stderr.splitlines()[-1].startswith("newsbot: state file "), stderr  # the token was taken
+    assert len(api.sent("getMe")) == 1
+
+
+async def test_a_token_with_a_control_character_inside_exits_2_without_showing_it(tmp_path: Path) -> None:
+    token = TOKEN.replace("-", "\x07", 1)  # no request can carry it
+    returncode, stderr = await run_to_exit(
+        [NEWSBOT, "run"], tmp_path, clean_env(TELEGRAM_BOT_TOKEN=token, CORPUS_DIR=str(SHIPPED_CORPUS))
+    )
+    assert returncode == 2
+    (line,) = stderr.splitlines()
+    assert line.startswith("newsbot: TELEGRAM_BOT_TOKEN: holds a space or a control character")
+    assert "must-never" not in line
+
+
 async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     api = FakeBotApi(TOKEN)
     await api.start()
