@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import math
 import os
 import resource
 import signal
@@ -160,8 +161,8 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_BM25.variant,
         help=f"BM25 variant (default {DEFAULT_BM25.variant})",
     )
-    evaluate.add_argument("--k1", type=float, default=DEFAULT_BM25.k1, help=f"default {DEFAULT_BM25.k1}")
-    evaluate.add_argument("--b", type=float, default=DEFAULT_BM25.b, help=f"default {DEFAULT_BM25.b}")
+    evaluate.add_argument("--k1", type=_finite, default=DEFAULT_BM25.k1, help=f"default {DEFAULT_BM25.k1}")
+    evaluate.add_argument("--b", type=_finite, default=DEFAULT_BM25.b, help=f"default {DEFAULT_BM25.b}")
     evaluate.add_argument(
         "--min-chars",
         type=int,
@@ -192,8 +193,8 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_OPTIONS.recency,
         help="with --as-of, prefer recent articles: never, when the question says so, always",
     )
-    evaluate.add_argument("--recency-weight", type=float, default=DEFAULT_OPTIONS.recency_weight)
-    evaluate.add_argument("--recency-days", type=float, default=DEFAULT_OPTIONS.recency_days)
+    evaluate.add_argument("--recency-weight", type=_finite, default=DEFAULT_OPTIONS.recency_weight)
+    evaluate.add_argument("--recency-days", type=_finite, default=DEFAULT_OPTIONS.recency_days)
     evaluate.add_argument(
         "--headline-weight",
         type=int,
@@ -206,14 +207,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--semantic-weight",
-        type=float,
+        type=_finite,
         default=DEFAULT_RERANK.semantic_weight,
         metavar="W",
         help=f"weight of the question-article cosine, 0 for none (default {DEFAULT_RERANK.semantic_weight})",
     )
     evaluate.add_argument(
         "--coverage-weight",
-        type=float,
+        type=_finite,
         default=DEFAULT_RERANK.coverage_weight,
         metavar="W",
         help="weight of the share of the question's words its article holds, 0 for none "
@@ -224,16 +225,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--prior-weight",
-        type=float,
+        type=_finite,
         default=DEFAULT_RERANK.recency_weight,
         metavar="W",
         help="recency prior of questions that name no period and no recent cue "
         f"(default {DEFAULT_RERANK.recency_weight}, over {DEFAULT_RERANK.recency_days:g} days)",
     )
-    evaluate.add_argument("--prior-days", type=float, default=DEFAULT_RERANK.recency_days, metavar="D")
+    evaluate.add_argument("--prior-days", type=_finite, default=DEFAULT_RERANK.recency_days, metavar="D")
     evaluate.add_argument(
         "--period-weight",
-        type=float,
+        type=_finite,
         default=DEFAULT_RERANK.period_weight,
         metavar="W",
         help="lift of articles published in the period a question names, 0 for none "
@@ -241,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--period-event-weight",
-        type=float,
+        type=_finite,
         default=DEFAULT_RERANK.period_event_weight,
         metavar="W",
         help=f"lift of articles telling of events in it (default {DEFAULT_RERANK.period_event_weight})",
@@ -280,6 +281,17 @@ def _positive(value: str) -> int:
     number = int(value) if value.isdigit() else 0
     if not 1 <= number <= 100:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to 100")
+    return number
+
+
+def _finite(value: str) -> float:
+    """A number; `nan` and `inf`, which `float` takes, passed every bound and ranked at random."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number like 0.5")
     return number
 
 

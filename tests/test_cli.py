@@ -155,6 +155,22 @@ def test_bad_usage_exits_2(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--k1", "nan"),  # passed BM25's k1 >= 0 check, and the table was measured on it
+        ("--semantic-weight", "nan"),
+        ("--recency-days", "inf"),
+    ],
+)
+def test_eval_refuses_a_weight_or_length_that_is_no_number(option: str, value: str) -> None:
+    eval_dir = ROOT / "tests" / "fixtures" / "eval"
+    done = run("eval", str(eval_dir / "questions.jsonl"), "--corpus", str(eval_dir / "corpus"), option, value)
+    assert done.returncode == 2
+    assert f"argument {option}: '{value}' is not a number like 0.5" in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
     ("name", "value"),
     [
         ("ADMIN_IDS", "alice"),
