@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import json
 import logging
 import math
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command is run_command:  # the bot sets up its own logging, and stops on Ctrl-C
             return int(args.command(args, settings))
+        if sys.stdout is None:  # started with it closed (`>&-`): every line would be dropped unseen
+            raise OSError(errno.EBADF, "stdout is closed; send the output somewhere, as > /dev/null")
         with progress.console_logging("WARNING", progress_lines=not progress.on_terminal()):
             code = int(args.command(args, settings))
             sys.stdout.flush()  # a closed pipe is found here, not at exit

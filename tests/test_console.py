@@ -107,6 +107,17 @@ def test_output_to_a_full_disk_exits_2_with_one_line_not_1(args: list[str]) -> N
     assert quiet(done.stderr), done.stderr
 
 
+def test_a_closed_stdout_exits_2_saying_so_before_the_work() -> None:
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" >&-', NEWSBOT, "ask", "Abramovich", "--corpus", str(SHIPPED_CORPUS)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
+    assert done.returncode == 2  # not 1, "nothing found", with a traceback
+    assert done.stderr == "newsbot: [Errno 9] stdout is closed; send the output somewhere, as > /dev/null\n"
+
+
 def test_hits_that_cannot_be_written_exit_2_naming_the_file(tmp_path: Path) -> None:
     done = subprocess.run(
         [NEWSBOT, "eval", str(EVAL_QUESTIONS), "--corpus", str(EVAL_CORPUS), "--hits-out", str(tmp_path)],
