@@ -49,6 +49,7 @@ from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings, webhook_url_problem
 from .statedb import StateError, open_state
+from .terminal import shown
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -322,7 +323,7 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2))
     else:
         for rank, group in enumerate(by_article(result.hits), start=1):
-            print(format_group(rank, group))
+            print(shown(format_group(rank, group)))
     if not result.hits:  # on stderr, so that `--json` output stays a list a script can read
         print(f"Nothing found: {result.reason}.", file=sys.stderr)
     return EXIT_FOUND if result.hits else EXIT_NOTHING
@@ -350,8 +351,8 @@ def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the newest dated events, on a topic if given."""
     events = _library(args, settings).timeline.latest(args.limit, args.topic)
     for event in events:
-        print(f"{format_event_date(event):<10}  {event.sentence}")
-        print(f"{'':<10}  ({event.headline}, {event.published})")
+        print(shown(f"{format_event_date(event):<10}  {event.sentence}"))
+        print(shown(f"{'':<10}  ({event.headline}, {event.published})"))
     if not events:
         print("No dated events found.", file=sys.stderr)
     return EXIT_FOUND if events else EXIT_NOTHING

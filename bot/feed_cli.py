@@ -21,6 +21,7 @@ from .links import LinkError
 from .progress import counted, meter
 from .settings import Settings
 from .statedb import open_state
+from .terminal import shown
 
 __all__ = ["add_feed_commands"]
 
@@ -79,7 +80,8 @@ def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     finally:
         db.close()
-    print(f"added feed {number}: {feed.title or feed.name} ({check.entries} items) -> feeds/{feed.name}/")
+    title = shown(feed.title or feed.name)
+    print(f"added feed {number}: {title} ({check.entries} items) -> feeds/{feed.name}/")
     return EXIT_DONE
 
 
@@ -94,8 +96,8 @@ def feeds_list_command(args: argparse.Namespace, settings: Settings) -> int:
         print("No feeds. Add one: newsbot feeds add URL [--name NAME]", file=sys.stderr)
         return EXIT_NOTHING
     for number, feed in enumerate(feeds, start=1):
-        print(f"{number}. {feed.title or feed.name}  {feed.url}")
-        print(f"   feeds/{feed.name}/  {feed.articles} articles  {feed_health(feed)}")
+        print(shown(f"{number}. {feed.title or feed.name}  {feed.url}"))
+        print(shown(f"   feeds/{feed.name}/  {feed.articles} articles  {feed_health(feed)}"))
     return EXIT_DONE
 
 
@@ -112,7 +114,8 @@ def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.close()
     feed = chosen[0]
-    print(f"removed {feed.title or feed.name}; its {feed.articles} articles stay in feeds/{feed.name}/")
+    title = shown(feed.title or feed.name)
+    print(f"removed {title}; its {feed.articles} articles stay in feeds/{feed.name}/")
     return EXIT_DONE
 
 

@@ -66,6 +66,24 @@ async def test_feeds_add_list_fetch_remove(site: Newsroom, tmp_path: Path) -> No
     assert code == 1 and "No feeds" in err
 
 
+async def test_escape_sequences_a_feed_sends_are_shown_never_obeyed(site: Newsroom, tmp_path: Path) -> None:
+    """A feed's `&#27;` is read as the escape character: raw, it would set the operator's
+    terminal title, clear the screen or write the clipboard (OSC 52)."""
+    story = Item("Ferry ESC[2J sails", site.put("ferry.html", article_page("Ferry", paragraphs("f"))), WHEN)
+    feed = rss("Desk ESC]0;owned", [story]).replace(b"ESC", b"&#27;").replace(b"owned", b"owned&#7;")
+    url = site.put("feed.xml", feed, RSS)
+    outputs = [await newsbot(tmp_path, "feeds", "add", url), await newsbot(tmp_path, "fetch")]
+    outputs += [await newsbot(tmp_path, *args) for args in (["feeds", "list"], ["ask", "ferry sails"])]
+    outputs.append(await newsbot(tmp_path, "timeline"))
+    assert [code for code, _, _ in outputs] == [0, 0, 0, 0, 0]
+    added, _, listing, answer, timeline = (out for _, out, _ in outputs)
+    assert added.startswith("added feed 1: Desk \\x1b]0;owned\\x07 (1 items)")
+    assert listing.startswith("1. Desk \\x1b]0;owned\\x07  ")
+    assert answer.startswith("1. Ferry \\x1b[2J sails\n")
+    assert "(Ferry \\x1b[2J sails, 2024-05-03)" in timeline
+    assert not any(chr(code) in out for out in (added, listing, answer, timeline) for code in (0x1B, 0x07))
+
+
 async def test_fetch_logs_each_problem_and_still_saves_the_rest(site: Newsroom, tmp_path: Path) -> None:
     await newsbot(tmp_path, "feeds", "add", daily(site, 1))
     broken = site.put("broken.xml", rss("Broken", [Item("x", site.url("nowhere.html"), WHEN)]), RSS)

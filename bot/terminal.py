@@ -1,0 +1,22 @@
+"""Text bound for a terminal: its control characters shown, never obeyed.
+
+Headlines, passages and feed titles come from whoever writes the articles or publishes a
+feed (a feed's `&#27;` is read as the escape character). A terminal obeys the escape
+sequences such text may hold: clear the screen, set the window's title, hide the text
+after it, write the clipboard (OSC 52). So the command line writes every control
+character but the line break and the tab as `\\x1b`, as `newsbot stats` writes a file name.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["shown"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""C0 but line break and tab, DEL, and C1 (`\\x9b` starts a sequence as `\\x1b[` does)."""
+
+
+def shown(text: str) -> str:
+    """`text` with each control character but a line break or a tab written `\\xNN`."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
