@@ -27,6 +27,7 @@ _BLOCKS = frozenset(
     "p div section article header footer h1 h2 h3 h4 h5 h6 ul ol li blockquote pre figure figcaption "
     "table tr dl dt dd".split()
 )
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\xa0]*\n")
 # Only dates the page declares (meta tags, <time>, JSON-LD, URL), never a guess from its text.
 _DATE_OPTIONS = {"extensive_search": False, "original_date": True}
@@ -99,11 +100,18 @@ def html_paragraphs(fragment: str) -> list[str]:
         return [text] if (text := _clean(re.sub(r"<[^>]*>", " ", fragment))) else []
     for element in root.iter():
         if element.tag == "br":
-            element.tail = "\n" + (element.tail or "")
+            element.tail = "\n" + _no_controls(element.tail)
         elif element.tag in _BLOCKS:
-            element.text = "\n\n" + (element.text or "")
-            element.tail = "\n\n" + (element.tail or "")
-    return [p for p in (_clean(part) for part in _PARAGRAPH_BREAK.split(root.text_content())) if p]
+            element.text = "\n\n" + _no_controls(element.text)
+            element.tail = "\n\n" + _no_controls(element.tail)
+    text = _no_controls(root.text_content())
+    return [p for p in (_clean(part) for part in _PARAGRAPH_BREAK.split(text)) if p]
+
+
+def _no_controls(text: str | None) -> str:
+    """`text` with a space for each control character lxml reads from `&#11;` or `&#27;` but
+    refuses to be given back: the whole item was lost (a vertical tab from a word processor)."""
+    return _CONTROLS.sub(" ", text or "")
 
 
 def _clean(text: str) -> str:
