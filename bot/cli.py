@@ -44,7 +44,7 @@ from retrieval.rerank import RerankOptions
 from retrieval.snippets import snippet_span
 
 from . import progress
-from .feed_cli import add_feed_commands
+from .feed_cli import add_corpus_option, add_feed_commands
 from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings, webhook_url_problem
@@ -126,9 +126,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument(
-            "--corpus", type=Path, metavar="DIR", help="corpus folder (default: $CORPUS_DIR or corpus)"
-        )
+        add_corpus_option(sub)
         return sub
 
     ask = command("ask", "print the passages that best answer a question")

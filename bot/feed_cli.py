@@ -23,7 +23,7 @@ from .settings import Settings
 from .statedb import open_state
 from .terminal import shown
 
-__all__ = ["add_feed_commands"]
+__all__ = ["add_corpus_option", "add_feed_commands"]
 
 EXIT_DONE, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
@@ -48,10 +48,22 @@ def add_feed_commands(commands: Any) -> None:
     fetch = commands.add_parser(
         "fetch", help="read every feed once and save the new articles (for cron)", description=_FETCH_HELP
     )
-    fetch.add_argument(
-        "--corpus", type=Path, metavar="DIR", help="corpus folder (default: $CORPUS_DIR or corpus)"
-    )
+    add_corpus_option(fetch)
     fetch.set_defaults(command=fetch_command)
+
+
+def add_corpus_option(parser: argparse.ArgumentParser) -> None:
+    """`--corpus DIR`, for every command that reads or writes the articles."""
+    parser.add_argument(
+        "--corpus", type=_folder, metavar="DIR", help="corpus folder (default: $CORPUS_DIR or corpus)"
+    )
+
+
+def _folder(value: str) -> Path:
+    """A folder's path; an empty one (`--corpus "$UNSET"`) was the working folder, read whole."""
+    if not value:
+        raise argparse.ArgumentTypeError("empty; name a folder, or . for the current one")
+    return Path(value)
 
 
 _FEEDS_HELP = "Feeds are read every FEED_INTERVAL minutes by the running bot, or by `newsbot fetch`."

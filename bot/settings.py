@@ -32,7 +32,12 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 class Settings(BaseSettings):
     """Everything the bot and the command line can be told from outside."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,  # `CORPUS_DIR=` is the default, as ADMIN_IDS= is: not ".", the working folder
+    )
 
     telegram_bot_token: SecretStr | None = None
     """The token @BotFather gives; required to run the bot, not to ask from the shell."""

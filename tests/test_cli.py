@@ -141,6 +141,19 @@ def test_settings_come_from_a_dotenv_in_the_working_folder_and_the_environment_w
     assert done.returncode == 2 and done.stderr.startswith("newsbot: TOP_K: ")
 
 
+def test_an_empty_corpus_setting_is_the_default_folder_not_the_working_one(tmp_path: Path) -> None:
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")  # the default CORPUS_DIR: one file
+    (tmp_path / "notes.txt").write_text(article("2024-01-01", "Notes", "Not an article of the corpus."))
+    done = run("stats", env={"CORPUS_DIR": ""}, cwd=tmp_path)  # as `CORPUS_DIR=` in a compose file
+    assert done.returncode == 0 and done.stdout.startswith("files       1\n"), done.stdout
+    (tmp_path / ".env").write_text("CORPUS_DIR=\nTOP_K=\n")  # left empty, as ADMIN_IDS= in .env.example
+    done = run("stats", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("files       1\n"), done.stdout
+    for command in ("stats", "fetch"):  # `--corpus "$UNSET"` in a script
+        done = run(command, "--corpus", "", cwd=tmp_path)
+        assert done.returncode == 2 and "argument --corpus: empty; name a folder" in done.stderr
+
+
 def test_unreadable_corpus_exits_2_with_one_line(tmp_path: Path) -> None:
     done = run("ask", "anything", "--corpus", str(tmp_path / "gone"))
     assert done.returncode == 2
