@@ -487,7 +487,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
     from .app import build_application, run
     from .logs import configure_logging
-    from .preflight import check_token
+    from .preflight import check_listen, check_token
 
     token = settings.telegram_bot_token
     if token is None or not token.get_secret_value().strip():
@@ -502,6 +502,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level, secrets)
     disable_core_dumps()
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
+    if args.webhook:
+        check_listen(settings.webhook_listen, settings.webhook_port)
     open_state(settings.state_dir).close()  # a damaged state file, too, is told of before it
     corpus = Path(args.corpus or settings.corpus_dir)
     options = LibraryOptions(lexical_only=settings.lexical_only)

@@ -1,9 +1,10 @@
-"""Before serving: ask the Bot API whether it knows the token.
+"""Before serving: ask the Bot API whether it knows the token, and try the webhook's port.
 
 python-telegram-bot reports a refused token with an exception whose message holds the
 whole token, after logging a traceback of its own. Asking once, by hand, before the bot
 starts turns a typo in `TELEGRAM_BOT_TOKEN` or `TELEGRAM_BASE_URL` into one line that
-names the setting to fix, and it fails before a long first index build, not after.
+names the setting to fix, and it fails before a long first index build, not after. A
+webhook port in use, or an address the machine lacks, is told the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from http import HTTPStatus
 
 from telegram import Bot
 from telegram.error import NetworkError
+from tornado.netutil import bind_sockets
 
 from .settings import TELEGRAM_API, SettingsError
 
@@ -51,3 +53,18 @@ def describe_refusal(status: int, base_url: str) -> str | None:
         f"TELEGRAM_BASE_URL: {base_url} has no Bot API (getMe answered 404 Not Found); "
         f"use {TELEGRAM_API} or your Bot API server's address ending in /bot"
     )
+
+
+def check_listen(address: str, port: int) -> None:
+    """Raise `SettingsError` when the webhook's server could not listen on `address:port`
+    (a port in use, an address this machine does not have): said before a long first
+    build, in one line, not as a traceback after it. Bound as the server binds, then let go."""
+    try:
+        sockets = bind_sockets(port, address)
+    except OSError as error:
+        raise SettingsError(
+            f"WEBHOOK_LISTEN, WEBHOOK_PORT: cannot listen on {address}:{port} ({error.strerror or error}); "
+            "use an address of this machine (0.0.0.0 for all) and a port no other program holds"
+        ) from None
+    for sock in sockets:
+        sock.close()

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -99,6 +100,34 @@ async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it
     (line,) = stderr.splitlines()
     assert line.startswith("newsbot: WEBHOOK_SECRET_TOKEN: ") and "A-Z, a-z, 0-9, _ and -" in line
     assert secret not in line and api.sent("setWebhook") == []
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1", "192.0.2.1"])  # a port in use; an address not this machine's
+async def test_a_webhook_port_the_bot_cannot_listen_on_exits_2_before_the_build(
+    tmp_path: Path, unused_tcp_port: int, listen: str
+) -> None:
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    holder = socket.create_server(("127.0.0.1", unused_tcp_port))  # another program on the port
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=api.base_url,
+        CORPUS_DIR=str(SHIPPED_CORPUS),
+        INDEX_DIR=str(tmp_path / "index"),
+        WEBHOOK_URL=f"http://127.0.0.1:{unused_tcp_port}/hook",
+        WEBHOOK_LISTEN=listen,
+        WEBHOOK_PORT=str(unused_tcp_port),
+    )
+    try:
+        returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
+    finally:
+        holder.close()
+        await api.stop()
+    assert returncode == 2  # a traceback and 1 before, after the build
+    (line,) = stderr.splitlines()
+    where = f"{listen}:{unused_tcp_port}"
+    assert line.startswith(f"newsbot: WEBHOOK_LISTEN, WEBHOOK_PORT: cannot listen on {where} (")
+    assert not (tmp_path / "index").exists() and api.sent("setWebhook") == []
 
 
 async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(tmp_path: Path) -> None:
