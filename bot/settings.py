@@ -183,6 +183,9 @@ def load_settings(**overrides: object) -> Settings:
     """Read settings, turning validation errors into one line that names the variable."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError as error:  # the environment is text already: this is .env, saved as Latin-1
+        where = f"byte {error.object[error.start]:#04x} at offset {error.start}"
+        raise SettingsError(f".env: not UTF-8 ({where}); save it as UTF-8") from None
     except ValueError as error:
         raise SettingsError(describe_error(error)) from None
 

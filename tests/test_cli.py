@@ -141,6 +141,13 @@ def test_settings_come_from_a_dotenv_in_the_working_folder_and_the_environment_w
     assert done.returncode == 2 and done.stderr.startswith("newsbot: TOP_K: ")
 
 
+def test_a_dotenv_saved_in_another_encoding_is_named_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes("FEED_USER_AGENT=newsbot (Société X)\n".encode("cp1252"))
+    done = run("stats", "--corpus", str(SHIPPED_CORPUS), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "newsbot: .env: not UTF-8 (byte 0xe9 at offset 29); save it as UTF-8\n"
+
+
 def test_an_empty_corpus_setting_is_the_default_folder_not_the_working_one(tmp_path: Path) -> None:
     shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")  # the default CORPUS_DIR: one file
     (tmp_path / "notes.txt").write_text(article("2024-01-01", "Notes", "Not an article of the corpus."))
