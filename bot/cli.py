@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
+import io
 import json
 import logging
 import math
@@ -71,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.command(args, settings))
         if sys.stdout is None:  # started with it closed (`>&-`): every line would be dropped unseen
             raise OSError(errno.EBADF, "stdout is closed; send the output somewhere, as > /dev/null")
+        if isinstance(sys.stdout, io.TextIOWrapper):  # a Latin-1 terminal shows `…` and Cyrillic as \u2026
+            sys.stdout.reconfigure(errors="backslashreplace")
         with progress.console_logging("WARNING", progress_lines=not progress.on_terminal()):
             code = int(args.command(args, settings))
             sys.stdout.flush()  # a closed pipe is found here, not at exit

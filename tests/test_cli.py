@@ -141,6 +141,13 @@ def test_settings_come_from_a_dotenv_in_the_working_folder_and_the_environment_w
     assert done.returncode == 2 and done.stderr.startswith("newsbot: TOP_K: ")
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_cannot_show_a_character_gets_it_escaped(encoding: str) -> None:
+    done = run("ask", "Who did Umerov negotiate with?", env={"PYTHONIOENCODING": encoding})
+    assert done.returncode == 0, done.stderr  # a UnicodeEncodeError's traceback and 1, "nothing found"
+    assert "Rustem **Umerov**" in done.stdout and "\\u2026" in done.stdout  # `…` as the terminal can show it
+
+
 def test_a_dotenv_saved_in_another_encoding_is_named_with_the_fix(tmp_path: Path) -> None:
     (tmp_path / ".env").write_bytes("FEED_USER_AGENT=newsbot (Société X)\n".encode("cp1252"))
     done = run("stats", "--corpus", str(SHIPPED_CORPUS), cwd=tmp_path)
