@@ -334,6 +334,9 @@ class _Ingest:
         except OutsideFolderError as error:
             self.problem(where, error)
             return True
+        except OSError as error:  # the corpus folder, not the link: a full disk, no permission
+            self.problem(where, f"could not be saved ({error}); tried again next round")
+            return False
         except Exception as error:
             logger.exception("feed round: %s failed", where)
             self.problem(where, f"unexpected {type(error).__name__}: {error}")

@@ -116,6 +116,25 @@ async def test_an_unchanged_feed_costs_a_304_and_nothing_is_saved_twice(
     assert len(front_matters(options)) == 3
 
 
+async def test_an_item_that_cannot_be_written_is_tried_again_next_round(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # A full disk or a corpus folder the bot may not write: the feed's validators must not be
+    # kept, or the unchanged feed answers 304 and its items wait until the publisher adds one.
+    subscribe(db, publish(site, "daily", 2))
+    blocked = options.corpus_dir / "feeds" / "feed0"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the feed's folder goes")
+    first = await fetch_round(options)
+    assert first.saved == [] and len(first.problems) == 2
+    assert all(
+        "could not be saved" in problem and "tried again next round" in problem for problem in first.problems
+    )
+    blocked.unlink()
+    second = await fetch_round(options)
+    assert (len(second.saved), second.problems) == (2, [])
+
+
 async def test_a_changed_feed_brings_only_its_new_items(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
