@@ -46,8 +46,10 @@ class BM25Params:
     def __post_init__(self) -> None:
         if self.variant not in ("okapi", "l", "plus"):
             raise ValueError(f"unknown BM25 variant {self.variant!r}; choose okapi, l or plus")
-        if self.k1 < 0 or not 0 <= self.b <= 1:
+        if not (0 <= self.k1 < math.inf and 0 <= self.b <= 1):  # false for nan, which passes `k1 < 0`
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={self.k1}, b={self.b}")
+        if not all(map(math.isfinite, (self.lower_bound, self.epsilon))):
+            raise ValueError(f"BM25 needs finite delta and epsilon, got {self.delta} and {self.epsilon}")
 
     @property
     def lower_bound(self) -> float:

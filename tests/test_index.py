@@ -68,6 +68,11 @@ def test_bad_parameters_name_the_fix() -> None:
         BM25Params("bm42")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="0 <= b <= 1"):
         BM25Params(b=2.0)
+    for k1, b in [(math.nan, 0.75), (math.inf, 0.75), (1.5, math.nan)]:  # nan passed `k1 < 0`
+        with pytest.raises(ValueError, match="k1 >= 0"):
+            BM25Params(k1=k1, b=b)
+    with pytest.raises(ValueError, match="finite delta"):
+        BM25Params(delta=math.nan)
 
 
 def _arrays(*values: int) -> np.ndarray:
