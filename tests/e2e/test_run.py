@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,15 @@ async def run_to_exit(command: list[str], cwd: Path, env: dict[str, str]) -> tup
     return process.returncode, stderr.decode()
 
 
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """A fake Bot API for a run that ends at start: it answers the token's check and setWebhook."""
+    fake = FakeBotApi(TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.mark.parametrize("command", [[NEWSBOT, "run"], [sys.executable, "-m", "bot"]])
 async def test_missing_token_exits_2_naming_the_variable(command: list[str], tmp_path: Path) -> None:
     returncode, stderr = await run_to_exit(command, tmp_path, clean_env())
@@ -79,10 +89,9 @@ async def test_a_webhook_url_telegram_would_refuse_exits_2_naming_it(tmp_path: P
 
 @pytest.mark.parametrize("secret", ["two words", "s3cret!", "x" * 257, "таємниця"])
 async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it(
-    tmp_path: Path, unused_tcp_port: int, secret: str
+    tmp_path: Path, unused_tcp_port: int, secret: str, api: FakeBotApi
 ) -> None:
-    api = FakeBotApi(TOKEN)  # takes any secret; Telegram refuses these, and its refusal was retried forever
-    await api.start()
+    # the fake takes any secret; Telegram refuses these, and its refusal was retried forever
     env = clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=api.base_url,
@@ -92,10 +101,7 @@ async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it
         WEBHOOK_PORT=str(unused_tcp_port),
         WEBHOOK_SECRET_TOKEN=secret,
     )
-    try:
-        returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
-    finally:
-        await api.stop()
+    returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
     assert returncode == 2
     (line,) = stderr.splitlines()
     assert line.startswith("newsbot: WEBHOOK_SECRET_TOKEN: ") and "A-Z, a-z, 0-9, _ and -" in line
@@ -104,10 +110,8 @@ async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it
 
 @pytest.mark.parametrize("listen", ["127.0.0.1", "192.0.2.1"])  # a port in use; an address not this machine's
 async def test_a_webhook_port_the_bot_cannot_listen_on_exits_2_before_the_build(
-    tmp_path: Path, unused_tcp_port: int, listen: str
+    tmp_path: Path, unused_tcp_port: int, listen: str, api: FakeBotApi
 ) -> None:
-    api = FakeBotApi(TOKEN)
-    await api.start()
     holder = socket.create_server(("127.0.0.1", unused_tcp_port))  # another program on the port
     env = clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -122,7 +126,6 @@ async def test_a_webhook_port_the_bot_cannot_listen_on_exits_2_before_the_build(
         returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
     finally:
         holder.close()
-        await api.stop()
     assert returncode == 2  # a traceback and 1 before, after the build
     (line,) = stderr.splitlines()
     where = f"{listen}:{unused_tcp_port}"
@@ -130,11 +133,11 @@ async def test_a_webhook_port_the_bot_cannot_listen_on_exits_2_before_the_build(
     assert not (tmp_path / "index").exists() and api.sent("setWebhook") == []
 
 
-async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(tmp_path: Path) -> None:
+async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(
+    tmp_path: Path, api: FakeBotApi
+) -> None:
     """The bot started on it, and /feeds, alerts and feed rounds failed while it ran, writing into it."""
     damage_state(tmp_path / "state", "backup beside a newer WAL")
-    api = FakeBotApi(TOKEN)
-    await api.start()
     env = clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=api.base_url,
@@ -142,10 +145,7 @@ async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(t
         STATE_DIR=str(tmp_path / "state"),
         INDEX_DIR=str(tmp_path / "index"),
     )
-    try:
-        returncode, stderr = await run_to_exit([NEWSBOT, "run"], tmp_path, env)
-    finally:
-        await api.stop()
+    returncode, stderr = await run_to_exit([NEWSBOT, "run"], tmp_path, env)
     assert returncode == 2
     line = stderr.splitlines()[-1]
     assert line.startswith("newsbot: state file ") and DB_NAME in line and "restore it from a backup" in line
@@ -154,22 +154,19 @@ async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(t
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n", " "])
-async def test_a_token_read_with_its_line_end_is_sent_without_it(tmp_path: Path, end: str) -> None:
+async def test_a_token_read_with_its_line_end_is_sent_without_it(
+    tmp_path: Path, end: str, api: FakeBotApi
+) -> None:
     """As a secret file passed into the environment brings it (Docker, Kubernetes): the start
     failed with a traceback at the token's check, or the token was refused."""
     damage_state(tmp_path / "state", "backup beside a newer WAL")  # the start stops right after the check
-    api = FakeBotApi(TOKEN)
-    await api.start()
     env = clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN + end,
         TELEGRAM_BASE_URL=api.base_url,
         CORPUS_DIR=str(SHIPPED_CORPUS),
         STATE_DIR=str(tmp_path / "state"),
     )
-    try:
-        returncode, stderr = await run_to_exit([NEWSBOT, "run"], tmp_path, env)
-    finally:
-        await api.stop()
+    returncode, stderr = await run_to_exit([NEWSBOT, "run"], tmp_path, env)
     assert returncode == 2
     assert stderr.splitlines()[-1].startswith("newsbot: state file "), stderr  # the token was taken
     assert len(api.sent("getMe")) == 1
