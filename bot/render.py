@@ -27,6 +27,8 @@ MAX_MARKUP = 8192
 all; near 9,500 characters of it), however short its text."""
 PASSAGE_CHARS = 700
 HEADLINE_CHARS = 300
+COMPACT_HEADLINE_CHARS = 100
+"""A headline's length when a page of ten articles would not fit with each one's whole."""
 URL_CHARS = 500
 ELLIPSIS = "…"
 PROBLEMS_SHOWN = 5
@@ -112,15 +114,21 @@ def render_hit(tr: Translations, rank: int | None, hit: Hit, passage_chars: int 
 
 
 def render_article(
-    tr: Translations, rank: int | None, hits: Sequence[Hit], passage_chars: int = PASSAGE_CHARS
+    tr: Translations,
+    rank: int | None,
+    hits: Sequence[Hit],
+    passage_chars: int = PASSAGE_CHARS,
+    compact: bool = False,
 ) -> str:
     """Hits of one article under one heading (headline, date, outlet or link once), then each passage.
 
     `rank` numbers the article within an answer; a shared inline result has none.
+    `compact` shortens the headline and names one other telling of the story, not three.
     """
     article = hits[0].article
     number = f"{rank}. " if rank is not None else ""
-    lines = [f"<b>{number}{escape(shorten(article.headline, HEADLINE_CHARS))}</b>", byline(article)]
+    headline = shorten(article.headline, COMPACT_HEADLINE_CHARS if compact else HEADLINE_CHARS)
+    lines = [f"<b>{number}{escape(headline)}</b>", byline(article)]
     passages = []
     for hit in hits:
         text = hit.passage.text
@@ -130,7 +138,7 @@ def render_article(
     lines.append(PASSAGE_BREAK.join(passages))
     others = {other.id: other for hit in hits for other in hit.also_reported_by}
     if others:
-        names = escape(also_reported(tr, list(others.values())))
+        names = escape(also_reported(tr, list(others.values()), most=1 if compact else 3))
         lines.append("<i>" + tr.gettext("Also reported by {sources}").format(sources=names) + "</i>")
     return "\n".join(lines)
 
@@ -173,7 +181,10 @@ def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None 
         if fits(text) or budget <= 100:
             break
         budget = budget * 2 // 3
-    while not fits(text) and len(blocks) > 1:
+    if not fits(text):  # long headlines and many other tellings: every article shorter, none left out
+        blocks = [render_article(tr, rank(i), group, budget, compact=True) for i, group in enumerate(groups)]
+        text = "\n\n".join(blocks)
+    while not fits(text) and len(blocks) > 1:  # only as a last resort: that article is on no page
         blocks.pop()
         text = "\n\n".join(blocks)
     return text

@@ -11,6 +11,7 @@ from bot.render import (
     by_article,
     byline,
     fit_lines,
+    fits,
     highlight,
     inline_description,
     inline_title,
@@ -66,6 +67,27 @@ def test_an_answer_of_ten_long_links_keeps_its_markup_within_what_telegram_takes
     text = render_answer(ENGLISH, hits)
     assert len(text) <= 9000 and shown_length(text) <= MAX_MESSAGE  # 9,000: clear of 9,500
     assert text.count('<a href="') >= 5  # passages shortened first, as for a long text
+
+
+def test_a_page_of_ten_articles_with_long_headlines_and_other_tellings_shows_all_ten() -> None:
+    # Pages are cut by passages before they are rendered: an article left out here is on no page.
+    body = "Talks went on in Geneva and in Istanbul, and the delegations met again. " * 12
+    wire = "Wire service with a long name " * 3
+
+    def article(n: int, source: str) -> Article:
+        headline = f"Round {n}: " + "delegations met again in Geneva for talks on grain and ports " * 5
+        url = f"https://example.org/{n}/" + "x" * 150
+        return Article(f"a{n}", headline, dt.date(2024, 10, 23), (body,), url=url, source=source)
+
+    hits = []
+    for n in range(10):
+        told = article(n, "The Daily Chronicle of Somewhere Far Away " * 2)
+        others = tuple(article(100 + 10 * n + m, wire) for m in range(4))
+        passage = Passage(told.id, 0, 0, len(body), body)
+        hits.append(Hit(passage, told, 1.0, frozenset(analyze("talks geneva")), also_reported_by=others))
+    text = render_answer(ENGLISH, hits)
+    assert fits(text)
+    assert [f"<b>{n + 1}. Round {n}: " in text for n in range(10)] == [True] * 10
 
 
 def test_long_passage_is_cut_at_a_sentence_with_an_ellipsis() -> None:
