@@ -44,7 +44,7 @@ from .logs import install_redaction
 from .ordering import PerChatUpdateProcessor
 from .settings import Settings
 from .state import BotState
-from .statedb import open_state
+from .statedb import StateDB, open_state
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +71,14 @@ class NewsbotApplication(Application):  # type: ignore[type-arg]
         await super().stop()
 
 
-def build_application(settings: Settings, library: Library, check_corpus: bool = False) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings, library: Library, check_corpus: bool = False, db: StateDB | None = None
+) -> Application:  # type: ignore[type-arg]
     """Build the bot: one handler per command or message kind, and the error handler.
 
     `check_corpus`: the library was opened on the cheap check of the corpus folders, so
     every file is checked in the background once the bot runs (`BotState.catch_up`).
+    `db`: the state file, if opened already (else it is opened here).
     """
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required to build the bot")
@@ -108,7 +111,7 @@ def build_application(settings: Settings, library: Library, check_corpus: bool =
         options=LibraryOptions(lexical_only=settings.lexical_only),
         check_corpus=check_corpus,
     )
-    application.bot_data["feeds"] = feed_service(settings)
+    application.bot_data["feeds"] = feed_service(settings, db)
     message = filters.UpdateType.MESSAGE
     private_link = message & filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT)
     application.add_handler(TypeHandler(Update, chat_share.busy_gate), group=-1)  # before all others
@@ -141,10 +144,10 @@ def build_application(settings: Settings, library: Library, check_corpus: bool =
     return application
 
 
-def feed_service(settings: Settings) -> FeedService:
-    """The state file and the options for feeds, links and alerts."""
+def feed_service(settings: Settings, db: StateDB | None = None) -> FeedService:
+    """The state file (opened, unless given) and the options for feeds, links and alerts."""
     return FeedService(
-        db=open_state(settings.state_dir),
+        db=db or open_state(settings.state_dir),
         options=options_from(settings),
         interval=settings.feed_interval,
         alerts_per_hour=settings.alerts_per_hour,

@@ -507,7 +507,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
     if args.webhook:
         check_listen(settings.webhook_listen, settings.webhook_port)
-    open_state(settings.state_dir).close()  # a damaged state file, too, is told of before it
+    db = open_state(settings.state_dir)  # a damaged state file, too, is told of before it
     corpus = Path(args.corpus or settings.corpus_dir)
     options = LibraryOptions(lexical_only=settings.lexical_only)
     # Serve at once if no corpus folder changed; a file edited in place is found by the
@@ -518,7 +518,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         library = asyncio.run(reload_library(corpus, settings.index_dir, options))
     log_problems(library.report.problems)
     try:
-        run(build_application(settings, library, opened_on_folders), settings, webhook=args.webhook)
+        run(build_application(settings, library, opened_on_folders, db), settings, webhook=args.webhook)
     except InvalidToken:  # refused after an outage hid it from the check; its message holds the token
         raise SettingsError(
             "TELEGRAM_BOT_TOKEN: rejected by the Bot API (or TELEGRAM_BASE_URL is wrong)"
