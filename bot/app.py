@@ -42,6 +42,7 @@ from .ingest import options_from
 from .links import URL_IN_TEXT
 from .logs import install_redaction
 from .ordering import PerChatUpdateProcessor
+from .polling import UpdatesRequest
 from .settings import Settings
 from .state import BotState
 from .statedb import StateDB, open_state
@@ -94,6 +95,7 @@ def build_application(
         .application_class(NewsbotApplication)
         .token(token)
         .base_url(settings.telegram_base_url)
+        .get_updates_request(UpdatesRequest(connection_pool_size=1))  # as python-telegram-bot's own
         .defaults(REPLY_EVEN_IF_DELETED)
         .post_init(started)
         .update_queue(UpdateBacklog(settings.max_unanswered_updates))
