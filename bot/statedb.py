@@ -120,6 +120,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE articles ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: the other topics of its reader that an alert matched, each with its own passage: the
+    # alert moves to one of them if the topic it is queued under is unfollowed while it waits.
+    """
+    CREATE TABLE alert_topics (
+        alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        relevance REAL NOT NULL,
+        passage TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        PRIMARY KEY (alert_id, topic)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -490,17 +502,38 @@ class StateDB:
 
     def unfollow(self, topic_id: int) -> None:
         """Drop one topic and its unsent alerts: those past the hour's limit wait for up to an
-        hour, and "Stopped following" must not be followed by alerts on it."""
+        hour, and "Stopped following" must not be followed by alerts on it. An alert that also
+        matched another topic its reader still follows waits on, under the best of those."""
         with self._write() as db:
             row = db.execute("SELECT user_id, words FROM topics WHERE id = ?", (topic_id,)).fetchone()
             if row is None:
                 return
             db.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
-            db.execute(
-                "UPDATE alerts SET sent_at = ?, kind = 'dropped'"
-                " WHERE user_id = ? AND topic = ? AND sent_at IS NULL",
-                (time.time(), *row),
-            )
+            user_id, now = row[0], time.time()
+            waiting = db.execute(
+                "SELECT id FROM alerts WHERE user_id = ? AND topic = ? AND sent_at IS NULL", row
+            ).fetchall()
+            for (alert_id,) in waiting:
+                other = db.execute(
+                    "SELECT topic, relevance, passage, terms FROM alert_topics WHERE alert_id = ?"
+                    " AND topic IN (SELECT words FROM topics WHERE user_id = ?)"
+                    " ORDER BY relevance DESC, topic LIMIT 1",
+                    (alert_id, user_id),
+                ).fetchone()
+                if other is None:
+                    db.execute(
+                        "UPDATE alerts SET sent_at = ?, kind = 'dropped' WHERE id = ?", (now, alert_id)
+                    )
+                    continue
+                db.execute(  # the topic left stays a match, should it be followed again
+                    "INSERT OR IGNORE INTO alert_topics (alert_id, topic, relevance, passage, terms)"
+                    " SELECT id, topic, relevance, passage, terms FROM alerts WHERE id = ?",
+                    (alert_id,),
+                )
+                db.execute(
+                    "UPDATE alerts SET topic = ?, relevance = ?, passage = ?, terms = ? WHERE id = ?",
+                    (*other, alert_id),
+                )
 
     def forget_user(self, user_id: int) -> int:
         """Drop a user's topics and unsent alerts (they blocked the bot); return topics dropped."""
@@ -516,15 +549,24 @@ class StateDB:
         """Queue alerts `(user, chat, article, topic, relevance, passage, terms)` and mark articles matched.
 
         One transaction: an article is matched exactly once, with all its alerts queued.
-        A user gets one alert per article, whichever of their topics matched.
+        A user gets one alert per article, under the first of their topics that matched it
+        (the best: `alerts.best_first`); the others are kept beside it, for `unfollow`.
         """
         now = time.time()
         with self._write() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO alerts (user_id, chat_id, article_id, topic, relevance, passage,"
-                " terms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(*alert, now) for alert in alerts],
-            )
+            for user_id, chat_id, article_id, topic, relevance, passage, terms in alerts:
+                queued = db.execute(
+                    "INSERT OR IGNORE INTO alerts (user_id, chat_id, article_id, topic, relevance, passage,"
+                    " terms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (user_id, chat_id, article_id, topic, relevance, passage, terms, now),
+                )
+                if queued.rowcount == 0:  # another of the reader's topics matched the article first
+                    db.execute(
+                        "INSERT OR IGNORE INTO alert_topics (alert_id, topic, relevance, passage, terms)"
+                        " SELECT id, ?, ?, ?, ? FROM alerts"
+                        " WHERE user_id = ? AND article_id = ? AND sent_at IS NULL AND topic != ?",
+                        (topic, relevance, passage, terms, user_id, article_id, topic),
+                    )
             db.executemany("UPDATE articles SET matched = 1 WHERE id = ?", [(a,) for a in matched])
 
     def alert_recipients(self, since: float, until: float) -> list[Recipient]:

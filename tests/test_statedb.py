@@ -174,3 +174,48 @@ def test_one_alert_per_user_and_article_whatever_topics_matched(tmp_path: Path) 
         [article.id],
     )
     assert [a.topic for a in db.pending_alerts()] == ["grain"]  # the first (the best) is kept
+
+
+def test_an_alert_waits_on_under_another_topic_it_matched_when_its_own_is_unfollowed(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    _, article = claim(db, "http://n/1", "aaa")
+    for words in ("grain", "ports", "storm"):
+        db.follow(7, 7, words, (words,), limit=10)
+    db.queue_alerts(
+        [
+            (7, 7, article.id, "grain", 0.9, "Grain passage.", "grain"),
+            (7, 7, article.id, "storm", 0.6, "Storm passage.", "storm"),
+            (7, 7, article.id, "ports", 0.7, "Ports passage.", "port"),
+        ],
+        [article.id],
+    )
+    topic_id = {t.words: t.id for t in db.topics(7)}
+    db.unfollow(topic_id["grain"])
+    (alert,) = db.pending_alerts(7)  # under the best topic still followed, with its own passage
+    assert (alert.topic, alert.relevance, alert.passage, alert.terms) == (
+        "ports",
+        0.7,
+        "Ports passage.",
+        frozenset({"port"}),
+    )
+    db.unfollow(topic_id["ports"])
+    assert [a.topic for a in db.pending_alerts(7)] == ["storm"]
+    db.follow(7, 7, "grain", ("grain",), limit=10)  # followed again: a match again
+    db.unfollow(topic_id["storm"])
+    assert [a.topic for a in db.pending_alerts(7)] == ["grain"]
+    db.unfollow(next(t.id for t in db.topics(7)))
+    assert db.pending_alerts(7) == []  # no topic of the reader's left that matched it
+
+
+def test_an_alert_is_not_kept_for_another_readers_topic(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    _, article = claim(db, "http://n/1", "aaa")
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    db.follow(8, 8, "ports", ("port",), limit=10)
+    db.queue_alerts(
+        [(7, 7, article.id, "grain", 0.9, "t", "grain"), (8, 8, article.id, "ports", 0.7, "t", "port")],
+        [article.id],
+    )
+    db.follow(7, 7, "ports", ("port",), limit=10)  # reader 7 follows it after the match
+    db.unfollow(next(t.id for t in db.topics(7) if t.words == "grain"))
+    assert [a.user_id for a in db.pending_alerts()] == [8]
