@@ -432,9 +432,9 @@ class StateDB:
                     (url, same_text[0], now),
                 )
                 return "duplicate", _article(same_text)
-            cursor = db.execute(
+            cursor = db.execute(  # a feed removed since it was read keeps its articles, as `remove_feed` does
                 "INSERT INTO articles (url, text_hash, path, title, date, feed_id, saved_at, backlog)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, (SELECT id FROM feeds WHERE id = ?), ?, ?)",
                 (url, text_hash, path, title, date.isoformat(), feed_id, now, backlog),
             )
             db.execute(

@@ -44,6 +44,8 @@ class Resource:
     """Stream zeros until the client gives up (a huge response)."""
     etag: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    gate: asyncio.Event | None = None
+    """Answer only once this is set (a test acts while the request is held)."""
 
 
 @dataclass
@@ -114,6 +116,8 @@ class Newsroom:
             return web.Response(status=404, text="not found")
         if resource.delay:
             await asyncio.sleep(resource.delay)
+        if resource.gate is not None:
+            await resource.gate.wait()
         if resource.redirect is not None:
             raise web.HTTPFound(resource.redirect)
         if resource.endless:

@@ -564,3 +564,22 @@ async def test_a_page_served_compressed_is_read(
 async def test_add_link_fetches_only_http(options: IngestOptions, db: StateDB, link: str) -> None:
     with pytest.raises(LinkError, match="only http"):
         await add_link(db, options, link)
+
+
+async def test_a_feed_removed_while_its_round_reads_it_keeps_the_articles_the_round_saves(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    subscribe(db, publish(site, "gone", 1))
+    held = asyncio.Event()
+    page = "gone/0.html"
+    site.put(page, article_page("gone story 0", paragraphs("gone0")), gate=held)
+    round_ = asyncio.create_task(fetch_round(options))
+    async with asyncio.timeout(30):
+        while not site.hits(page):  # the round reads the feed's item now
+            await asyncio.sleep(0.01)
+    db.remove_feed(db.feeds()[0].id)
+    held.set()
+    report = await round_
+    assert (len(report.saved), report.problems) == (1, [])
+    (saved,) = db.articles()  # known to the state file, as the file in the corpus is
+    assert sorted(front_matters(options)) == [saved.path] == report.saved
