@@ -180,23 +180,35 @@ def _compile_search() -> None:
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
     """Publish the command menu in each interface language; the admin commands only in the
-    admins' own chats. Failures are logged.
+    admins' own chats. Failures are logged, each menu's on its own.
 
     Telegram shows a user the menu registered for their language, else the one without a
     language (English).
     """
     state: BotState = application.bot_data["state"]
+    for language in LANGUAGES:
+        code = None if language == DEFAULT_LANGUAGE else language
+        public = menu(language, handlers.COMMANDS)
+        admin = public + menu(language, handlers.ADMIN_COMMANDS)
+        await set_menu(application, public, BotCommandScopeDefault(), code)
+        for admin_id in sorted(state.admin_ids):
+            await set_menu(application, admin, BotCommandScopeChat(admin_id), code)
+
+
+async def set_menu(
+    application: Application,  # type: ignore[type-arg]
+    commands: list[BotCommand],
+    scope: BotCommandScopeDefault | BotCommandScopeChat,
+    code: str | None,
+) -> None:
+    """Publish one menu; a refusal is logged and costs no other menu. Telegram refuses an
+    admin's menu until that admin has written to the bot ("chat not found"), and one such
+    admin must not leave every later language and admin without theirs."""
     try:
-        for language in LANGUAGES:
-            code = None if language == DEFAULT_LANGUAGE else language
-            public = menu(language, handlers.COMMANDS)
-            admin = public + menu(language, handlers.ADMIN_COMMANDS)
-            await application.bot.set_my_commands(public, scope=BotCommandScopeDefault(), language_code=code)
-            for admin_id in sorted(state.admin_ids):
-                scope = BotCommandScopeChat(admin_id)
-                await application.bot.set_my_commands(admin, scope=scope, language_code=code)
+        await application.bot.set_my_commands(commands, scope=scope, language_code=code)
     except TelegramError as error:
-        logger.warning("could not register the command menu: %s", error)
+        where = f"chat {scope.chat_id}" if isinstance(scope, BotCommandScopeChat) else "everyone"
+        logger.warning("could not register the command menu for %s in %s: %s", where, code or "en", error)
 
 
 def menu(language: str, commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:

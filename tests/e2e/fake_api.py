@@ -7,8 +7,9 @@ every call (`answerInlineQuery` with its results decoded), hands out only the ki
 update the bot asked for (`allowed_updates`), refuses a text longer than
 Telegram's 4,096 characters as Telegram does, and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
-(403), refuse a reply to a message deleted meanwhile (`deleted`) or hold a chat's messages
-(`held`), to test the bot's handling of faults.
+(403), refuse a reply to a message deleted meanwhile (`deleted`), refuse a chat the bot has
+never met (`unknown_chats`) or hold a chat's messages (`held`), to test the bot's handling of
+faults.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ class FakeBotApi:
         """Chats whose user blocked the bot: sending to them is a 403."""
         self.too_long: list[Call] = []
         """Messages refused for their length, as Telegram refuses them."""
+        self.unknown_chats: set[int] = set()
+        """Chats the bot has never met (a user who never wrote to it): a message or a command menu
+        for one is refused with "chat not found", as Telegram refuses it."""
         self.deleted: set[tuple[int, int]] = set()
         """(chat, message) ids of messages deleted from their chat: a reply to one is refused unless
         it allows sending without the reply, as Telegram does."""
@@ -246,6 +250,8 @@ class FakeBotApi:
         if method in ("sendMessage", "editMessageText") and shown > MAX_MESSAGE:
             self.too_long.append(Call(method, params))
             return _error(Fault(400, "Bad Request: message is too long"))
+        if self._to_unknown_chat(method, params):
+            return _error(Fault(400, "Bad Request: chat not found"))
         if method == "sendMessage" and self._replies_to_deleted(params):
             return _error(Fault(400, "Bad Request: message to be replied not found"))
         if method == "sendMessage" and params.get("chat_id") in self.blocked:
@@ -273,6 +279,14 @@ class FakeBotApi:
                 await self._site.stop()  # no new connections; this one closes after the answer
                 response.force_close()
         return response
+
+    def _to_unknown_chat(self, method: str, params: dict[str, Any]) -> bool:
+        """Whether a message, or a command menu scoped to a chat, is for a chat the bot never met."""
+        if method == "setMyCommands":
+            chat = (params.get("scope") or {}).get("chat_id")
+        else:
+            chat = params.get("chat_id") if method == "sendMessage" else None
+        return chat is not None and chat in self.unknown_chats
 
     def _replies_to_deleted(self, params: dict[str, Any]) -> bool:
         """Whether a message replies to a deleted one without allowing to be sent without it."""

@@ -106,6 +106,22 @@ async def test_command_menus_are_registered_per_language(start_bot: StartBot) ->
     assert admin_scopes == {None, ADMIN}
 
 
+async def test_an_admin_who_never_wrote_to_the_bot_costs_no_other_menu(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    newcomer = 5  # listed in ADMIN_IDS before writing to the bot: Telegram knows no chat with them
+    bot = await start_bot(admin_ids=frozenset({newcomer, ADMIN}))
+    bot.api.unknown_chats.add(newcomer)
+    bot.api.calls.clear()
+    await bot.application.post_init(bot.application)  # the menus registered as at a start
+    registered = {
+        (call.params["scope"].get("chat_id"), call.params.get("language_code"))
+        for call in bot.api.sent("setMyCommands")
+    }
+    assert registered == {(chat, code) for chat in (None, ADMIN) for code in (None, "uk", "ru")}
+    assert f"could not register the command menu for chat {newcomer}" in caplog.text
+
+
 async def test_pages_keep_the_askers_language_whoever_presses(start_bot: StartBot) -> None:
     told_twice = {}  # three stories, each told by two outlets: every page names the other one
     for number, (headline, body) in enumerate(GRAIN_NEWS[:3]):
