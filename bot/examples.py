@@ -13,6 +13,7 @@ only if asking it ranks the event's own article first.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Callable, Iterable
@@ -165,12 +166,18 @@ def example_question(events: Iterable[Event], answers_first: Callable[[str, str]
     return None
 
 
-def for_library(library: Library, previous: Example | None = None) -> Example | None:
+def for_library(
+    library: Library, previous: Example | None = None, now: dt.date | None = None
+) -> Example | None:
     """The example for `library`: `previous` if it still ranks its article first (one search),
-    else a new one from the newest events. A reload needs no bookkeeping: it is checked anew."""
+    else a new one from the newest events. A reload needs no bookkeeping: it is checked anew.
+
+    With `now`, asked as a reader asks it that day: recency then ranks a newer follow-up of
+    the story above the event's own article, and an article dated later answers nothing.
+    """
 
     def answers_first(question: str, article_id: str) -> bool:
-        hits = library.search(question, k=3).hits
+        hits = library.search(question, k=3, now=now).hits
         return bool(hits) and hits[0].article.id == article_id
 
     if previous is not None and answers_first(*previous):

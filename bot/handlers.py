@@ -77,7 +77,7 @@ async def help_command(update: Update, context: Context) -> None:
     state, tr = bot_state(context), for_user(update.effective_user)
     commands = COMMANDS + (ADMIN_COMMANDS if is_admin(update, state.admin_ids) else ())
     inline = context.bot.username if context.bot.supports_inline_queries else None
-    example = await state.example_question()
+    example = await state.example_question(local_today(update.effective_message.date))
     text = render.render_help(tr, example, commands, len(state.library.articles), inline)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 

@@ -82,8 +82,11 @@ class BotState:
     queries: QueryStore = field(default_factory=QueryStore)
     reloads: Reloads = field(default_factory=Reloads)
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
-    _example: tuple[LoadReport, examples.Example | None] | None = field(default=None, init=False, repr=False)
-    """The /help example, or None, and the report of the library it was found for: a library's own."""
+    _example: tuple[LoadReport, dt.date, examples.Example | None] | None = field(
+        default=None, init=False, repr=False
+    )
+    """The /help example, or None, with the report of the library it was found for (a
+    library's own) and the day it was asked as of."""
     check_corpus: bool = False
     """The library was opened on the cheap check of the corpus folders: `catch_up` checks every file."""
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -101,15 +104,17 @@ class BotState:
         """The newest dated events, on a topic if given, in a worker thread (see `in_worker`)."""
         return await self.in_worker(self.library.timeline.latest, count, topic)
 
-    async def example_question(self) -> str | None:
-        """A question the current library answers (see `examples`), found in a worker thread
-        once for each library, found or not: /help is not counted as a question, and finding
-        an example may take some tens of searches, which a flood of /help must not repeat."""
-        library = self.library
-        if self._example is None or self._example[0] is not library.report:  # a new library
-            previous = self._example[1] if self._example is not None else None
-            self._example = (library.report, await self.in_worker(examples.for_library, library, previous))
-        example = self._example[1]
+    async def example_question(self, now: dt.date) -> str | None:
+        """A question the current library answers as of `now`, as a question asked then is
+        answered (see `examples`), found in a worker thread once for each library and day,
+        found or not: /help is not counted as a question, and finding an example may take
+        some tens of searches, which a flood of /help must not repeat."""
+        library, cached = self.library, self._example
+        if cached is None or cached[0] is not library.report or cached[1] != now:  # a new library, or day
+            previous = cached[2] if cached is not None else None
+            cached = (library.report, now, await self.in_worker(examples.for_library, library, previous, now))
+            self._example = cached
+        example = cached[2]
         return example[0] if example is not None else None
 
     async def in_worker(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

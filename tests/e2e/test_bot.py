@@ -241,6 +241,45 @@ async def test_help_example_is_a_question_the_corpus_answers(start_bot: StartBot
     assert (await bot.ask("/help")).params["text"] == text  # the same example while the corpus is the same
 
 
+def mines_cleared(first: int, again: int | None) -> dict[str, str]:
+    """The event /help's example is made from, `first` days from today, and a follow-up of
+    the story in the same words `again` days from today, without the one who announced it."""
+    day = dt.date.today() + dt.timedelta(days=first)
+    event = f"On {day:%B} {day.day}, Romanian President Klaus Iohannis announced that navy divers"
+    articles = {
+        "first.txt": article(
+            day.isoformat(), "Mines cleared off Romania", f"{event} cleared two mines near Constanta."
+        )
+    }
+    if again is not None:
+        later = (dt.date.today() + dt.timedelta(days=again)).isoformat()
+        follow_up = "Divers cleared two more mines near Constanta, the navy said."
+        articles["again.txt"] = article(later, "More mines off Romania", follow_up)
+    return articles
+
+
+@pytest.mark.parametrize(
+    "articles",
+    [
+        mines_cleared(-200, again=-1),  # recency ranks yesterday's follow-up above the event's own article
+        mines_cleared(5, again=None),  # an article dated later (an embargo) answers nothing yet
+    ],
+)
+async def test_help_example_is_answered_by_its_own_article_when_a_reader_asks_it_today(
+    start_bot: StartBot, articles: dict[str, str]
+) -> None:
+    bot = await start_bot(articles=articles)
+    example = re.search(r"For example: <i>(.+)</i>", (await bot.ask("/help")).params["text"])
+    assert example is not None
+    question = html.unescape(example.group(1))
+    first = re.match(r"<b>1\. (.+?)</b>", (await bot.ask(question)).params["text"])
+    assert first is not None
+    headline = html.unescape(first.group(1))
+    events = [e for e in bot.application.bot_data["state"].library.timeline.events if e.headline == headline]
+    after_the_verb = question.split(" ", 2)[2].rstrip("?")
+    assert any(after_the_verb in event.sentence for event in events), (question, headline)
+
+
 async def test_help_searches_for_its_example_once_a_corpus(
     start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
