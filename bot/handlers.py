@@ -286,7 +286,7 @@ async def timeline_command(update: Update, context: Context) -> None:
     state = bot_state(context)
     if topic is not None and not await within_limit(message, state, tr):  # a topic is a search
         return
-    events = await state.timeline(count, topic)
+    events = await state.timeline(count, topic, local_today(message.date))
     await message.reply_text(render.render_timeline(tr, events, topic), parse_mode=ParseMode.HTML)
 
 

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from retrieval import Article, CorpusError, Event, Library, LibraryOptions, LoadReport, SearchResult
+from retrieval import (
+    Article,
+    CorpusError,
+    Event,
+    Library,
+    LibraryOptions,
+    LoadReport,
+    SearchResult,
+    Timeline,
+)
 
 from . import examples
 from .fairness import BusyNotes, QuestionRateLimit
@@ -66,6 +75,19 @@ class QueryStore:
         return asked if asked is not None and asked.chat_id == chat_id else None
 
 
+def published_by(timeline: Timeline, count: int, topic: str | None, now: dt.date) -> list[Event]:
+    """The newest `count` events of the articles published by `now`, as questions and /latest
+    see the corpus: an article dated later (an embargo, a year mistyped) is not shown yet.
+    More events are asked for only when some were left out, so most timelines take one call."""
+    asked = count
+    while True:
+        events = timeline.latest(asked, topic)
+        shown = [event for event in events if event.published <= now]
+        if len(shown) >= count or len(events) < asked:
+            return shown[:count]
+        asked *= 4
+
+
 @dataclass
 class BotState:
     """The bot's mutable state; `library` is replaced whole by a reload."""
@@ -100,9 +122,10 @@ class BotState:
         """The newest articles published by `now`, in a worker thread (see `in_worker`)."""
         return await self.in_worker(self.library.latest, count, now=now)
 
-    async def timeline(self, count: int, topic: str | None) -> list[Event]:
-        """The newest dated events, on a topic if given, in a worker thread (see `in_worker`)."""
-        return await self.in_worker(self.library.timeline.latest, count, topic)
+    async def timeline(self, count: int, topic: str | None, now: dt.date) -> list[Event]:
+        """The newest dated events of articles published by `now`, on a topic if given, in a
+        worker thread (see `in_worker`)."""
+        return await self.in_worker(published_by, self.library.timeline, count, topic, now)
 
     async def example_question(self, now: dt.date) -> str | None:
         """A question the current library answers as of `now`, as a question asked then is

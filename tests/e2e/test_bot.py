@@ -914,6 +914,24 @@ async def test_questions_are_answered_as_of_the_message_date(start_bot: StartBot
     assert "2099-01-01" in then.params["text"]
 
 
+@pytest.mark.parametrize("command", ["/timeline 2", "/timeline 2 talks"])
+async def test_the_timeline_is_as_of_the_message_date_as_answers_are(
+    start_bot: StartBot, command: str
+) -> None:
+    embargoed = article(
+        "2099-01-01",
+        "Secret talks in Geneva",
+        "On January 1, Umerov held secret talks in Geneva.",
+        "On December 30, the talks were set for Geneva.",
+    )
+    bot = await start_bot(articles={"embargoed.txt": embargoed})
+    text = (await bot.ask(command)).params["text"]
+    assert "Geneva" not in text  # an article dated after the message is not shown yet ...
+    assert len(re.findall(r"^(?:📰|•) ", text, flags=re.MULTILINE)) == 2  # ... and costs no event asked for
+    then = await bot.ask(command, date=int(dt.datetime(2099, 6, 1, tzinfo=dt.UTC).timestamp()))
+    assert "Geneva" in then.params["text"]
+
+
 async def test_the_bot_compiles_the_search_code_as_it_starts(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
