@@ -25,6 +25,9 @@ MAX_MESSAGE = 4096
 MAX_MARKUP = 8192
 """Telegram also refuses a message whose formatting is too large (links' addresses above
 all; near 9,500 characters of it), however short its text."""
+MAX_ENTITIES = 100
+"""Telegram shows a message's first 100 formatting entities (bold, italic, a link) and drops
+the rest unseen (python-telegram-bot's `MessageLimit.MESSAGE_ENTITIES`)."""
 PASSAGE_CHARS = 700
 HEADLINE_CHARS = 300
 COMPACT_HEADLINE_CHARS = 100
@@ -76,10 +79,10 @@ def shorten(text: str, limit: int) -> str:
     return text[: cut if cut > limit // 2 else limit].rstrip() + ELLIPSIS
 
 
-def highlight(text: str, terms: frozenset[str]) -> str:
-    """Escape `text` and wrap the words whose term is in `terms` in `<b>`."""
+def highlight(text: str, terms: frozenset[str], most: int | None = None) -> str:
+    """Escape `text` and wrap the words whose term is in `terms` in `<b>`, the first `most` if given."""
     pieces, last = [], 0
-    for start, end in matched_spans(text, terms):
+    for start, end in matched_spans(text, terms)[:most]:
         pieces += [escape(text[last:start]), "<b>", escape(text[start:end]), "</b>"]
         last = end
     return "".join(pieces) + escape(text[last:])
@@ -119,11 +122,13 @@ def render_article(
     hits: Sequence[Hit],
     passage_chars: int = PASSAGE_CHARS,
     compact: bool = False,
+    bolds: int | None = None,
 ) -> str:
     """Hits of one article under one heading (headline, date, outlet or link once), then each passage.
 
     `rank` numbers the article within an answer; a shared inline result has none.
     `compact` shortens the headline and names one other telling of the story, not three.
+    `bolds` bounds the question's words bolded in each passage.
     """
     article = hits[0].article
     number = f"{rank}. " if rank is not None else ""
@@ -133,7 +138,7 @@ def render_article(
     for hit in hits:
         text = hit.passage.text
         start, end = snippet_span(text, hit.matched, passage_chars)
-        shown = highlight(text[start:end], hit.matched)
+        shown = highlight(text[start:end], hit.matched, bolds)
         passages.append((ELLIPSIS if start > 0 else "") + shown + (ELLIPSIS if end < len(text) else ""))
     lines.append(PASSAGE_BREAK.join(passages))
     others = {other.id: other for hit in hits for other in hit.also_reported_by}
@@ -171,23 +176,37 @@ def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None 
     whole fits Telegram's limit. `first_rank=None` leaves the headings unnumbered."""
     budget = PASSAGE_CHARS
     groups = by_article(hits)
+    bolds = bolds_each(groups)
 
     def rank(position: int) -> int | None:
         return None if first_rank is None else first_rank + position
 
     while True:
-        blocks = [render_article(tr, rank(i), group, budget) for i, group in enumerate(groups)]
+        blocks = [render_article(tr, rank(i), group, budget, bolds=bolds) for i, group in enumerate(groups)]
         text = "\n\n".join(blocks)
         if fits(text) or budget <= 100:
             break
         budget = budget * 2 // 3
     if not fits(text):  # long headlines and many other tellings: every article shorter, none left out
-        blocks = [render_article(tr, rank(i), group, budget, compact=True) for i, group in enumerate(groups)]
+        blocks = [
+            render_article(tr, rank(i), group, budget, compact=True, bolds=bolds)
+            for i, group in enumerate(groups)
+        ]
         text = "\n\n".join(blocks)
     while not fits(text) and len(blocks) > 1:  # only as a last resort: that article is on no page
         blocks.pop()
         text = "\n\n".join(blocks)
     return text
+
+
+def bolds_each(groups: Sequence[Sequence[Hit]]) -> int:
+    """How many of the question's words each passage may bold, so that the headings, links and
+    other tellings, which come first, stay within the entities Telegram shows (`MAX_ENTITIES`)."""
+    frame = sum(
+        1 + byline(group[0].article).count("<a ") + any(hit.also_reported_by for hit in group)
+        for group in groups
+    )
+    return max(0, MAX_ENTITIES - frame) // max(1, sum(map(len, groups)))
 
 
 def lead(article: Article) -> Hit:

@@ -5,7 +5,8 @@ until a later call's `offset` confirms them, as Telegram does (so a restarted bo
 it had not confirmed), answers the methods the bot calls with plausible objects, records
 every call (`answerInlineQuery` with its results decoded), hands out only the kinds of
 update the bot asked for (`allowed_updates`), refuses a text longer than
-Telegram's 4,096 characters as Telegram does, and can be told to fail a method
+Telegram's 4,096 characters as Telegram does (and counts the formatting entities it
+would show, `entities`), and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
 (403), refuse a reply to a message deleted meanwhile (`deleted`), refuse a chat the bot has
 never met (`unknown_chats`) or hold a chat's messages (`held`), to test the bot's handling of
@@ -39,6 +40,9 @@ JSON_PARAMS = {
 }
 MAX_MESSAGE = 4096
 """The longest text Telegram sends, in UTF-16 code units after its HTML is parsed."""
+MAX_ENTITIES = 100
+"""The formatting entities Telegram shows in one message (python-telegram-bot's
+`MessageLimit.MESSAGE_ENTITIES`, found by experiment: Telegram does not document it)."""
 INT_PARAMS = {"chat_id", "message_id", "message_thread_id", "offset", "timeout", "limit", "cache_time"}
 BOOL_PARAMS = {"is_personal"}
 
@@ -403,6 +407,26 @@ class _Text(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
+
+
+class _Entities(HTMLParser):
+    """The formatting entities of Telegram HTML: one a tag (bold, italic, a link, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.count = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.count += 1
+
+
+def entities(text: str) -> int:
+    """How many formatting entities Telegram makes of an HTML text. It shows the first
+    `MAX_ENTITIES` and drops the rest unseen: no error, a link that is no longer one."""
+    parser = _Entities()
+    parser.feed(text)
+    parser.close()
+    return parser.count
 
 
 def shown_length(text: str, parse_mode: str | None = "HTML") -> int:

@@ -21,7 +21,7 @@ from bench.load import generate_corpus
 from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, indexing_processes
 from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, TOKEN, RunningBot, StartBot, wait_for_log
-from tests.e2e.fake_api import Fault
+from tests.e2e.fake_api import MAX_ENTITIES, Fault, entities
 
 pytestmark = pytest.mark.asyncio
 UK_CORPUS = ROOT / "tests" / "fixtures" / "uk" / "corpus"
@@ -466,6 +466,33 @@ async def test_a_page_of_ten_articles_with_links_shows_all_ten(start_bot: StartB
     ranks = re.findall(r"^<b>(\d+)\. ", first.params["text"], flags=re.MULTILINE)
     assert ranks == [str(rank) for rank in range(1, 11)]  # none left out: page 2 starts at 11
     assert (await press(bot, buttons(first)[-1][1])).params["text"].startswith("<b>11. ")
+
+
+async def test_a_page_of_ten_articles_keeps_every_heading_and_link_within_what_telegram_shows(
+    start_bot: StartBot,
+) -> None:
+    # Telegram shows a message's first 100 formatting entities and drops the rest unseen. Market
+    # reports name the question's words in every clause: bolded, they took all 100, and the last
+    # articles' headings were no longer bold, their outlets' links plain text.
+    market = (
+        "Wheat exports rose {0}%, corn exports fell {1}% and barley exports held; wheat prices, corn prices"
+    )
+    reports = {
+        f"grain-{n:02}.md": (
+            f"---\ntitle: {headline}\ndate: 2024-09-{n + 10:02}\nurl: https://agrarian.example.com/{n}.html\n"
+            f"source: Agrarian News\n---\n{body} {market.format(n, n + 2)} and barley prices parted.\n"
+        )
+        for n, (headline, body) in enumerate(GRAIN_NEWS, start=1)
+    }
+    bot = await start_bot(articles=reports, top_k=10)
+    text = (await bot.ask("wheat corn barley exports prices")).params["text"]
+    assert entities(text) <= MAX_ENTITIES
+    assert (
+        len(re.findall(r"^<b>\d+\. ", text, flags=re.MULTILINE))
+        == 10
+        == text.count('<a href="https://agrarian')
+    )
+    assert "<b>Wheat</b> <b>exports</b>" in text  # the question's words still bold, the first of each passage
 
 
 async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> None:
