@@ -46,9 +46,9 @@ from .options import LibraryOptions
 from .passages import split_passages
 from .progress import BuildStep
 from .semantic import article_text, embedder
-from .store import COLUMNS, FolderStamps, NewBuild, text_checksum
+from .store import COLUMNS, FolderStamps, NewBuild, event_term_parts, text_checksum
 from .tables import PRECISIONS, encoded_body
-from .timeline import extract_events, timeline_order
+from .timeline import EventTerms, extract_events, timeline_order
 
 __all__ = [
     "CHUNK_FILES",
@@ -135,6 +135,9 @@ class Chunk:
     events: dict[str, npt.NDArray[np.int32]]
     sentences: list[str]
     event_terms: list[frozenset[str]]
+    """Each event's sentence's terms, which ordering the timeline compares."""
+    topic_terms: EventTerms
+    """Each event's terms with its headline's, which a topic question reads."""
 
 
 def analyze_files(task: Task) -> Chunk:
@@ -167,6 +170,7 @@ def analyze_files(task: Task) -> Chunk:
         found = extract_events(article)
         events += found
         owners.extend([number] * len(found))
+    sentence_terms = [frozenset(analyze(event.sentence)) for event in events]
     return Chunk(
         prints=loaded.prints,
         problems=loaded.problems,
@@ -190,7 +194,8 @@ def analyze_files(task: Task) -> Chunk:
             "article": np.asarray(owners, dtype=np.int32),
         },
         sentences=[event.sentence for event in events],
-        event_terms=[frozenset(analyze(event.sentence)) for event in events],
+        event_terms=sentence_terms,
+        topic_terms=EventTerms.of(events, sentence_terms),
     )
 
 
@@ -443,6 +448,7 @@ class _Merged:
     events: list[Event] = field(default_factory=list)
     """Made as chunks come, while the workers read on: the timeline needs them whole."""
     event_terms: list[frozenset[str]] = field(default_factory=list)
+    topic_terms: list[EventTerms] = field(default_factory=list)
     rows: list[tuple[Task, npt.NDArray[np.int64], npt.NDArray[np.int64], int]] = field(default_factory=list)
     """Each chunk's task, global term ids, document frequencies and first passage."""
 
@@ -477,6 +483,7 @@ class _Merged:
         self.vectors.append(chunk.vectors)
         self.events += _events(chunk)
         self.event_terms += chunk.event_terms
+        self.topic_terms.append(chunk.topic_terms)
         self.articles += len(ids)
         self.passages += len(chunk.lengths)
 
@@ -494,6 +501,7 @@ class _Merged:
             "article_columns": self.columns,
             "event_sentences": self.sentences,
             "timeline": np.asarray(order, dtype=np.int64),
+            **event_term_parts(EventTerms.joined(self.topic_terms)),
             "report": report,
             "article_vectors": np.concatenate([np.zeros((0, self.dims), dtype=np.float16), *self.vectors]),
         }

@@ -34,7 +34,7 @@ from .rerank import EVENT_KEY, CorpusSignals, QueryTerm, rerank
 from .semantic import embedder, question_text
 from .stories import fold_same_story, same_story_by
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
-from .timeline import Timeline, extract_events
+from .timeline import EventTerms, Timeline, extract_events
 
 __all__ = ["Library"]
 
@@ -338,6 +338,7 @@ class Library:
         }
         shown = np.asarray(self.timeline.positions, dtype=np.int64)
         previous = (np.cumsum(keep_event, dtype=np.int64) - 1)[shown[keep_event[shown]]]
+        terms = EventTerms.joined([self.timeline.terms.kept(keep_event), EventTerms.of(added_events)])
         return self._assemble(
             articles,
             np.r_[renumber[self.passages.owner[kept_passages]], passages.owner()].astype(np.int32),
@@ -345,7 +346,7 @@ class Library:
             index,
             LoadReport(files, len(articles), (*sorted(problems + new_problems, key=_by_path),)),
             events,
-            Timeline.updated(events, previous.tolist(), changed_dates),
+            Timeline.updated(events, previous.tolist(), changed_dates, terms),
             self.options,
             np.concatenate(
                 (self.article_vectors[kept], indexing.article_vectors(added, self.options)), dtype=np.float16
@@ -371,6 +372,12 @@ class Library:
             parts["event_sentences"],
         )
         order = parts["timeline"].tolist()
+        terms = EventTerms(
+            parts["event_term_vocabulary"],
+            parts["event_term_offsets"],
+            parts["event_term_numbers"],
+            len(events),
+        )
         return cls._assemble(
             articles,
             parts["passage_article"],
@@ -378,7 +385,7 @@ class Library:
             index,
             parts["report"],
             events,
-            Timeline(events.select(order), order),
+            Timeline(events.select(order), order, terms),
             options,
             parts["article_vectors"],
             build=saved.build,
@@ -428,6 +435,7 @@ class Library:
             **{f"event_{name}": column for name, column in events.columns.items()},
             "event_sentences": events.sentences,
             "timeline": np.asarray(self.timeline.positions, dtype=np.int64),
+            **store.event_term_parts(self.timeline.terms),
             "report": self.report,
             "article_vectors": self.article_vectors,
         }

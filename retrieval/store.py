@@ -51,6 +51,7 @@ from .errors import IndexFileError
 from .folder import CorpusFolder, FilePrint, FolderStamp, stamps_match
 from .index import BM25Index, BM25Params
 from .models import LoadProblem, LoadReport
+from .timeline import EventTerms
 
 __all__ = [
     "FORMAT_VERSION",
@@ -71,7 +72,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 POINTER = "current"
 _POINTER_LINE = re.compile(rb"(build-[A-Za-z0-9_]+) ([0-9a-f]{16})\n")
 CHECKED = "checked"
@@ -82,9 +83,9 @@ DAMAGED = "damaged"
 SCRATCH = "scratch"
 """A folder inside a build being written, for a build's passing files; removed before it is made current."""
 POSTINGS = ("doc_ids", "term_freqs")
-MAPPED = (*POSTINGS, "article_vectors")
-"""Memory-mapped, not read into memory: the postings and the article vectors are nearly
-all of the index's bytes."""
+MAPPED = (*POSTINGS, "article_vectors", "event_term_numbers")
+"""Memory-mapped, not read into memory: the postings, the article vectors and the
+timeline's terms' events are nearly all of the index's bytes."""
 ARRAYS = (
     "offsets",
     "doc_ids",
@@ -100,6 +101,8 @@ ARRAYS = (
     "event_article",
     "text_checksums",
     "article_vectors",
+    "event_term_offsets",
+    "event_term_numbers",
 )
 PRINTS = ("print_sizes", "print_times", "print_hashes")
 """The corpus fingerprint as arrays, with `prints.json` (names, and why an entry is not read):
@@ -108,6 +111,7 @@ TEXTS = "texts.bin"
 FILES = (
     *(f"{name}.npy" for name in (*ARRAYS, *PRINTS)),
     "vocabulary.txt",
+    "event_terms.txt",
     TEXTS,
     "articles.json",
     "events.json",
@@ -264,6 +268,8 @@ class NewBuild:
         files = {f"{name}.npy": _write(target / f"{name}.npy", _npy(array)) for name, array in arrays.items()}
         files[TEXTS] = [self._texts.size, self._texts.hash.hexdigest()]
         files["vocabulary.txt"] = _write(target / "vocabulary.txt", "\n".join(parts["vocabulary"]).encode())
+        terms = "\n".join(parts["event_term_vocabulary"]).encode()
+        files["event_terms.txt"] = _write(target / "event_terms.txt", terms)
         files["articles.json"] = _write(target / "articles.json", _json(parts["article_columns"]))
         files["events.json"] = _write(target / "events.json", _json(list(parts["event_sentences"])))
         files["prints.json"] = _write(target / "prints.json", _json(printed["prints.json"]))
@@ -434,6 +440,8 @@ def _open_checked(
         parts[name] = np.load(path, mmap_mode="r") if name in MAPPED else np.load(io.BytesIO(data))
     vocabulary = _read_text(folder / "vocabulary.txt", files)
     parts["vocabulary"] = vocabulary.split("\n") if vocabulary else []  # none: symbols and stop words alone
+    terms = _read_text(folder / "event_terms.txt", files)
+    parts["event_term_vocabulary"] = terms.split("\n") if terms else []
     parts["article_columns"] = json.loads(_read_text(folder / "articles.json", files))
     parts["event_sentences"] = json.loads(_read_text(folder / "events.json", files))
     saved = manifest["report"]
@@ -657,7 +665,20 @@ def _check_consistent(parts: dict[str, Any], sizes: dict[str, int], texts_size: 
     events = len(parts["event_sentences"])
     if any(len(parts[name]) != events for name in ("event_date", "event_precision", "event_article")):
         raise IndexFileError("saved index event columns do not match its events")
-    for name, limit in (("timeline", events), ("event_article", articles), ("event_precision", 4)):
+    term_offsets = parts["event_term_offsets"]
+    if len(term_offsets) != len(parts["event_term_vocabulary"]) + 1 or int(term_offsets[-1]) != len(
+        parts["event_term_numbers"]
+    ):
+        raise IndexFileError("saved index timeline terms do not match their vocabulary")
+    if int(term_offsets[0]) != 0 or np.any(np.diff(term_offsets) < 0):
+        raise IndexFileError("saved index timeline terms' offsets are out of order")
+    checked = (
+        ("timeline", events),
+        ("event_article", articles),
+        ("event_precision", 4),
+        ("event_term_numbers", events),
+    )
+    for name, limit in checked:
         values = parts[name]
         if len(values) and not 0 <= int(np.min(values)) <= int(np.max(values)) < limit:
             raise IndexFileError(f"saved index {name} refers to entries it does not hold")
@@ -666,6 +687,15 @@ def _check_consistent(parts: dict[str, Any], sizes: dict[str, int], texts_size: 
 def options_record(min_chars: int, max_chars: int, params: BM25Params) -> dict[str, Any]:
     """The build options as saved, so that an index built otherwise is not reused."""
     return {"min_chars": min_chars, "max_chars": max_chars, "bm25": dataclasses.asdict(params)}
+
+
+def event_term_parts(terms: EventTerms) -> dict[str, Any]:
+    """The arrays and vocabulary of the timeline's terms (see `EventTerms`)."""
+    return {
+        "event_term_vocabulary": terms.vocabulary,
+        "event_term_offsets": terms.offsets,
+        "event_term_numbers": terms.numbers,
+    }
 
 
 def index_parts(index: BM25Index) -> dict[str, Any]:

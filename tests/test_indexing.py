@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from retrieval import BM25Params, BuildStep, CorpusError, Library, LibraryOptions, analyze
+from retrieval import BM25Params, BuildStep, CorpusError, Event, Library, LibraryOptions, analyze
 from tests.conftest import ROOT, WriteCorpus, alive, article, children_of
 
 ORACLES = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
@@ -171,3 +171,59 @@ def test_workers_exit_when_the_build_is_killed(write_corpus: WriteCorpus, tmp_pa
     finally:
         build.kill()
     assert not list((tmp_path / "index").rglob("current"))  # nothing was made current
+
+
+def by_testing_every_event(library: Library, topic: str) -> list[Event]:
+    """A topic's events found as the first topic question once found them: every event's
+    sentence and headline analyzed and tested, in timeline order."""
+    wanted = set(analyze(topic))
+    return [
+        event
+        for event in library.timeline.events
+        if wanted & (set(analyze(event.sentence)) | set(analyze(event.headline)))
+    ]
+
+
+def test_a_topic_finds_what_testing_every_event_finds_built_saved_and_updated(
+    write_corpus: WriteCorpus,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each event's terms are analyzed with the build, saved, and carried across an update;
+    the first topic question after a start analyzes the topic alone."""
+    caplog.set_level(logging.INFO, logger="retrieval")
+    root = varied_corpus(write_corpus)
+    cache = tmp_path / "index"
+    topics = (*TOPICS, "wind officials", "Зерно", "bridge tolls", "no such words", "the")
+    built = Library.load(root, index_dir=cache, workers=2)
+    analyzed: list[str] = []
+
+    def counted(text: str) -> list[str]:
+        analyzed.append(text)
+        return analyze(text)
+
+    with monkeypatch.context() as spied:
+        spied.setattr("retrieval.timeline.analyze", counted)
+        saved = Library.load(root, index_dir=cache)
+        assert saved.build == built.build and saved.timeline.latest(3, "grain exports")
+        assert analyzed == ["grain exports"]
+    # news/28 retold news/00's event, which shows again; a new article brings new terms and
+    # retells an event; an edited one loses its terms
+    (root / "news/28.txt").unlink()
+    (root / "news/01.txt").write_text(article("2024-10-02", "Quiet day", "Nothing was dated."))
+    (root / "news/99.txt").write_text(
+        article("2024-10-30", "Bridge tolls", "On October 2, officials spoke about port repairs again.")
+    )
+    caplog.clear()
+    updated = Library.load(root, index_dir=cache)
+    assert "corpus files changed: 3; reading only those again" in caplog.text
+    fresh = Library.load(root)
+    assert list(updated.timeline.events) == list(fresh.timeline.events)
+    for library in (built, saved, Library.load(root, index_dir=tmp_path / "here"), updated, fresh):
+        for topic in topics:
+            expected = by_testing_every_event(library, topic)
+            assert library.timeline.latest(1000, topic) == expected
+            assert library.timeline.latest(2, topic) == expected[:2]
+    assert updated.timeline.latest(1000, "bridge tolls")
+    assert fresh.timeline.latest(1000, "Зерно") == updated.timeline.latest(1000, "Зерно") != []

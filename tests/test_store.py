@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+import xxhash
 
 from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, indexing, store
 from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files
-from retrieval.store import CHECKED, POINTER, fingerprint
+from retrieval.store import CHECKED, MANIFEST, POINTER, fingerprint
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child, saved_place
 
 
@@ -129,6 +130,33 @@ def test_an_index_not_of_this_format_or_gone_is_rebuilt(
     assert library.search("Abramovich") == expected
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warned) == (0 if damage == "missing-pointer" else 1)
+    assert memory_mapped(Library.load(corpus, index_dir=cache))
+
+
+def test_an_index_saved_before_the_timeline_terms_is_rebuilt_for_its_format(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Format 6 saved no terms of the timeline's events: such an index is built again, as
+    any index of another format, rather than opened and its topics found by nothing."""
+    cache = tmp_path / "index"
+    expected = Library.load(corpus).timeline.latest(10, "olympiad")
+    Library.load(corpus, index_dir=cache)
+    folder = current(cache)
+    manifest = json.loads((folder / MANIFEST).read_bytes())
+    for name in ("event_term_offsets.npy", "event_term_numbers.npy", "event_terms.txt"):
+        (folder / name).unlink()
+        del manifest["files"][name]
+    for name in ("event_term_offsets", "event_term_numbers"):
+        del manifest["sizes"][name]
+    manifest["format"] = 6
+    written = json.dumps(manifest).encode()
+    (folder / MANIFEST).write_bytes(written)
+    (folder.parent / POINTER).write_text(f"{folder.name} {xxhash.xxh3_64_hexdigest(written)}\n")
+    caplog.set_level(logging.INFO, logger="retrieval")
+    library = Library.load(corpus, index_dir=cache)
+    assert not memory_mapped(library)
+    assert "saved index not used, building it again: saved index format 6 is not 7" in caplog.text
+    assert library.timeline.latest(10, "olympiad") == expected != []
     assert memory_mapped(Library.load(corpus, index_dir=cache))
 
 

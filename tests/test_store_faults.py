@@ -119,12 +119,13 @@ def saved_file(cache: Path, name: str) -> Path:
 
 
 def same_answers(library: Library, fresh: Library) -> None:
-    """Every answer, article, passage and event equals the fresh build's (every text is read)."""
+    """Every answer, article, passage and event (by topic too) equals the fresh build's (every text read)."""
     for question in QUESTIONS:
         assert library.search(question) == fresh.search(question)
         assert library.search(question, now=dt.date(2024, 3, 12)) == fresh.search(
             question, now=dt.date(2024, 3, 12)
         )
+        assert library.timeline.latest(100, question) == fresh.timeline.latest(100, question)
     assert list(library.articles) == list(fresh.articles)
     assert list(library.passages) == list(fresh.passages)
     assert library.timeline.latest(100) == fresh.timeline.latest(100)

@@ -1,10 +1,13 @@
 import datetime as dt
 import random
 
+import numpy as np
+
 from retrieval import Article, analyze, load_corpus
 from retrieval.timeline import (
     MAX_RIVALS,
     MAX_SENTENCE,
+    EventTerms,
     Timeline,
     extract_events,
     format_event_date,
@@ -179,3 +182,31 @@ def test_a_topic_finds_exactly_the_events_sharing_a_term_with_it_newest_first() 
         for limit in (1, 5, 1000):
             assert timeline.latest(limit, topic) == expected[:limit]
     assert len(timeline.latest(1000, "переговори")) > 3
+
+
+def test_event_terms_kept_and_joined_are_those_of_the_events_analyzed_anew() -> None:
+    # an update keeps some events (none, all, a few) and adds others (none, some): each
+    # term's events must be those of analyzing the resulting list, numbered as in it
+    articles = [
+        article
+        for folder in ("uk", "eval")
+        for article in load_corpus(ROOT / "tests/fixtures" / folder / "corpus")[0]
+    ]
+    events = [event for article in articles for event in extract_events(article)]
+    rng = random.Random(3)
+    for share, added in [(0.0, 5), (1.0, 0), (0.5, 7), (0.9, 1), (0.0, 0)]:
+        keep = [rng.random() < share for _ in events]
+        new = rng.sample(events, added)
+        kept = [event for event, kept in zip(events, keep, strict=True) if kept]
+        terms = EventTerms.joined([EventTerms.of(events).kept(np.asarray(keep)), EventTerms.of(new)])
+        expected = EventTerms.of(kept + new)
+        assert terms.events == len(kept + new)
+        for term in {*expected.vocabulary, *terms.vocabulary}:
+            np.testing.assert_array_equal(terms.events_with([term]), expected.events_with([term]))
+    # a build's chunks, in turn, are the whole list analyzed at once
+    cuts = sorted(rng.sample(range(len(events)), 4))
+    chunks = [events[start:end] for start, end in zip([0, *cuts], [*cuts, len(events)], strict=True)]
+    joined, whole = EventTerms.joined([EventTerms.of(chunk) for chunk in chunks]), EventTerms.of(events)
+    assert joined.vocabulary == whole.vocabulary
+    np.testing.assert_array_equal(joined.offsets, whole.offsets)
+    np.testing.assert_array_equal(joined.numbers, whole.numbers)

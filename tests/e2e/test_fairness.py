@@ -51,7 +51,9 @@ class Gate:
                 return super().latest(limit, topic)
 
         fields = {field.name: getattr(library, field.name) for field in dataclasses.fields(library)}
-        fields["timeline"] = GatedTimeline(library.timeline.events, library.timeline.positions)
+        fields["timeline"] = GatedTimeline(
+            library.timeline.events, library.timeline.positions, library.timeline.terms
+        )
         return Gated(**fields)
 
     def around_index(self, library: Library) -> Library:
