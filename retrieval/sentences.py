@@ -18,7 +18,10 @@ _ABBREVIATIONS = frozenset(
     u.s u.k u.n e.u d.c a.m p.m
     """.split()
 )
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9\u0400-\u042f])")
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+\s++(?=[\"'“‘(\[]?[A-Z0-9\u0400-\u042f])")
+"""Starts at the first mark of a run only, and never gives back what it took: a match must
+take a run of marks whole, as what follows it is no mark, but tried from each mark of a
+run with no boundary after it (`a.....x`), each shorter, a run of 40,000 took 13 s."""
 _LAST_WORD = re.compile(r"([\w.]+)[.!?…]+[\"'”’)\]]*\s+$")
 _WORD_REACH = 32
 """How far before a full stop its word is looked for: further back than any abbreviation

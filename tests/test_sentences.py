@@ -1,6 +1,7 @@
 import pytest
 
 from retrieval import sentence_spans
+from tests.conftest import finishes
 
 
 @pytest.mark.parametrize(
@@ -20,3 +21,18 @@ from retrieval import sentence_spans
 )
 def test_sentence_spans(text: str, sentences: list[str]) -> None:
     assert [text[s:e] for s, e in sentence_spans(text)] == sentences
+
+
+@pytest.mark.parametrize(
+    "marks",
+    [
+        "." * 200_000,  # an ellipsis typed as a line of dots
+        "…" * 200_000,
+        "!" * 100_000 + ")" * 100_000,  # marks, then closing brackets, then no space
+    ],
+)
+def test_a_run_of_marks_with_no_sentence_after_it_is_one_sentence(marks: str) -> None:
+    # each mark of the run was tried as a boundary, each taking the rest of the run:
+    # quadratic, 40,000 dots took 13 s, 200,000 of them well over `finishes`' safety net
+    text = f"Wait{marks}x"
+    assert finishes(sentence_spans, text) == [(0, len(text))]
