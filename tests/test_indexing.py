@@ -18,6 +18,7 @@ import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
 from retrieval import BM25Params, BuildStep, CorpusError, Event, Library, LibraryOptions, analyze
+from retrieval.indexing import HEADLINE_TERMS
 from tests.conftest import ROOT, WriteCorpus, alive, article, children_of
 
 ORACLES = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
@@ -227,3 +228,20 @@ def test_a_topic_finds_what_testing_every_event_finds_built_saved_and_updated(
             assert library.timeline.latest(2, topic) == expected[:2]
     assert updated.timeline.latest(1000, "bridge tolls")
     assert fresh.timeline.latest(1000, "Зерно") == updated.timeline.latest(1000, "Зерно") != []
+
+
+def test_a_text_on_the_first_line_counts_in_each_passage_only_as_far_as_any_headline(
+    write_corpus: WriteCorpus,
+) -> None:
+    # each passage held every term of its headline: an article's text on its first line as
+    # well as below it made a build's time and memory grow with the square of the file's
+    # size (1 MB, half of it on line 1: 24 s and 2.4 GB)
+    headline = " ".join(f"word{number}x" for number in range(5_000))
+    paragraphs = [f"Paragraph {number} of the minutes. " * 60 for number in range(20)]
+    root = write_corpus({"first-line.txt": article("2024-03-01", headline, *paragraphs)})
+    library = Library.load(root)
+    body_terms = [len(analyze(passage.text)) for passage in library.passages]
+    assert len(body_terms) >= 10
+    lengths = np.asarray(library.index.doc_lengths).tolist()
+    assert lengths == [HEADLINE_TERMS + terms for terms in body_terms]
+    assert {hit.article.id for hit in library.search("word0x").hits} == {"first-line"}
