@@ -143,6 +143,9 @@ class Embedder:
         """
         from . import kernels
 
+        # the tokenizer takes only text: a lone surrogate (a byte of a command line's argument
+        # that is not UTF-8, as Python keeps it) raised a TypeError, and the search with it
+        text = text.encode("utf-8", "replace").decode("utf-8")
         ids = self.tokenizer.encode_batch_fast([text], add_special_tokens=False)[0].ids
         pooled = np.zeros((1, self.dims), dtype=np.float32)
         if ids:

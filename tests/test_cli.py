@@ -69,6 +69,14 @@ def test_ask_shows_an_articles_headline_once_above_its_passages(capsys: pytest.C
     assert out.count("score ") == 1 and "\n   —\n" in out  # two scores on one line, passages apart
 
 
+def test_ask_with_a_byte_that_is_not_utf8_in_its_question_answers() -> None:
+    # a Latin-1 terminal's "é" reaches Python as a lone surrogate, which the tokenizer of
+    # the question's vector refused with a TypeError: a traceback and exit code 1
+    done = run("ask", "Umerov negotiations caf\udce9", "--corpus", str(SHIPPED_CORPUS))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("1. Ukraine's Minister of Defense Rustem Umerov")
+
+
 def test_ask_as_of_a_date_before_the_corpus_finds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "Umerov", "--as-of", "2024-10-22", "--corpus", str(SHIPPED_CORPUS)]) == 1
     assert main(["ask", "Umerov", "--as-of", "2024-10-23", "--corpus", str(SHIPPED_CORPUS)]) == 0
