@@ -53,7 +53,8 @@ _MAX_DIGITS = 100
 DUPLICATE_ID = "duplicate article id"
 
 _DATE_LINE = re.compile(r"\s*date\s+(\S+)\s*(.*)")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+"""ASCII digits alone, which are all a date may be written in: `\\d` takes `２` and `٢` too."""
 _TIME_OF_DAY = re.compile(r"[Tt ]\s*\d")
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _CAPTION = re.compile(r"[^\n]{1,300}\((?:Photo|Photos|Фото)\b[^()\n]{0,200}\)", re.IGNORECASE)

@@ -53,6 +53,9 @@ def test_one_good_file_loads_and_four_bad_ones_are_reported(write_corpus: WriteC
         ("notes.docx", "whatever", "unknown extension '.docx'"),
         ("bin.txt", b" date 2024-01-01 x\n\n\x00\x01\x02", "binary"),
         ("far.txt", article("9999-99-99", "Far future", "Text."), "not a real calendar date"),
+        # full-width digits (typed with a Chinese or Japanese input method) are no date at
+        # all, not an impossible one
+        ("wide.txt", article("２０２４-１０-２３", "Wide", "Text."), "２０２４-１０-２３' is not YYYY-MM-DD"),
         ("nohead.txt", " date 2024-01-01\n\nBody.\n", "no headline"),
         ("plain.md", "# Title\n\nBody.\n", "no YAML front matter"),
         ("open.md", "---\ntitle: x\n", "not closed"),
