@@ -21,6 +21,8 @@ from typing import Literal
 
 import yaml
 
+from .render import shorten
+
 __all__ = [
     "FEEDS_DIR",
     "LINKS_FOLDER",
@@ -37,6 +39,12 @@ FEEDS_DIR = "feeds"
 LINKS_FOLDER = "links"
 """Where articles added one link at a time (`/add URL`) go: a name no feed may take."""
 DateSource = Literal["feed", "page", "fetch time"]
+TITLE_CHARS = 1000
+SOURCE_CHARS = 300
+"""What is saved of a title and an outlet's name: more than answers show of them (300 and
+100 characters), and few enough that a front matter stays within the 16 KB the corpus
+reads of one. A feed titled at 18,000 characters made each of its articles a file the
+corpus refused."""
 _NOT_WORD = re.compile(r"[\W_]+")
 _SAFE_NAME = re.compile(r"[\w][\w.-]{0,150}")
 _WORDS = re.compile(r"\w+")
@@ -96,10 +104,10 @@ def render_markdown(article: NewArticle) -> str:
     """The file's text: front matter (`title`, `date`, `url`, `source`, `date_source`), then paragraphs."""
     front = yaml.safe_dump(
         {
-            "title": article.title,
+            "title": shorten(article.title, TITLE_CHARS),
             "date": article.date.isoformat(),
             "url": article.url,
-            "source": article.source,
+            "source": shorten(article.source, SOURCE_CHARS),
             "date_source": article.date_source,
         },
         allow_unicode=True,

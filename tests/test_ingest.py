@@ -89,6 +89,25 @@ async def test_a_round_saves_each_article_as_an_md_file_the_corpus_loads(
     assert hit.passage.text.startswith(paragraphs("rss0")[0][:40])  # the page's text, not the teaser
 
 
+async def test_a_feed_titled_at_great_length_brings_articles_the_corpus_loads(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # the feed's title is each article's outlet: 18,000 characters of it made a front
+    # matter over the 16 KB the corpus reads, and every article a file it refused
+    title = "Daily news " * 1700
+    url = site.url("long/story.html")
+    content = "".join(f"<p>{p}</p>" for p in paragraphs("long", count=3))
+    db.add_feed(
+        site.put("long.xml", rss(title, [Item("Story", url, WHEN, content=content)]), RSS), "long", None
+    )
+    report = await fetch_round(options)
+    assert len(report.saved) == 1
+    library = Library.load(options.corpus_dir)
+    assert library.report.problems == ()
+    (article,) = library.articles
+    assert article.source is not None and title.startswith(article.source.removesuffix("…"))
+
+
 async def test_full_text_in_the_feed_is_used_without_fetching_the_page(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
