@@ -23,13 +23,12 @@ which are plans and predictions, not events (`no later than 2025`, `ready in Nov
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import datetime as dt
 import logging
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from . import dates_uk_ru
@@ -149,22 +148,31 @@ class DateMention:
 
 
 def find_dates(sentence: str, published: dt.date) -> Iterator[DateMention]:
-    """Yield every resolvable date in `sentence`, in order, overlapping forms collapsed."""
-    found: list[DateMention] = []  # in order, none overlapping another: only neighbours can
-    starts: list[int] = []  # overlap a new one, so a sentence of many dates is not quadratic
+    """Yield every resolvable date in `sentence`, in order, overlapping forms collapsed:
+    a pattern's date that overlaps one an earlier pattern found is left out."""
+    found: list[DateMention] = []
     for kind, pattern in _patterns_for(sentence):
-        for match in pattern.finditer(sentence):
-            mention = _resolve(kind, match, published)
-            if mention is None:
-                continue
-            at = bisect.bisect_right(starts, mention.start)
-            if (at and found[at - 1].end > mention.start) or (
-                at < len(found) and found[at].start < mention.end
-            ):
-                continue
-            found.insert(at, mention)
-            starts.insert(at, mention.start)
+        mentions = (_resolve(kind, match, published) for match in pattern.finditer(sentence))
+        found = _merged(found, filter(None, mentions))
     yield from found
+
+
+def _merged(kept: list[DateMention], new: Iterable[DateMention]) -> list[DateMention]:
+    """`kept` and those of `new` that overlap none of it, in order; both are in order, none
+    of either overlapping another of its own, so one pass over both does. Each inserted
+    into `kept` in its place, a sentence of a megabyte of dates found by several patterns
+    (`in 2020 x yesterday x on Monday x ...`) moved the list's tail for each: quadratic,
+    8 MB took 30 s."""
+    merged: list[DateMention] = []
+    at = 0
+    for mention in new:
+        while at < len(kept) and kept[at].end <= mention.start:
+            merged.append(kept[at])
+            at += 1
+        if at == len(kept) or kept[at].start >= mention.end:
+            merged.append(mention)
+    merged += kept[at:]
+    return merged
 
 
 def _patterns_for(sentence: str) -> list[tuple[str, re.Pattern[str]]]:

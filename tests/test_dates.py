@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,24 @@ def test_a_sentence_of_dates_behind_future_cues_is_read_in_one_pass(deadline: st
     anchor = finishes(anchor_date, sentence, PUBLISHED)
     assert anchor is not None
     assert (anchor.date, anchor.start) == (dt.date(2024, 2, 1), len(sentence) - len("1 February"))
+
+
+def test_a_sentence_of_dates_found_by_two_patterns_is_read_in_one_pass() -> None:
+    # the second pattern's dates, each ahead of all the first one's, were each inserted at
+    # the front of the list of dates found: quadratic, 200,000 of each took 11 s, these a
+    # million of each far longer than `finishes`' safety net
+    count = 1_000_000
+    sentence = "yesterday x " * count + "in 2020 x " * count
+    found, ordered, first, middle = finishes(_dates_found, sentence, count)
+    assert (found, ordered) == (2 * count, True)
+    assert first == (0, len("yesterday"), PUBLISHED - dt.timedelta(days=1))
+    assert middle == (12 * count, 12 * count + len("in 2020"), dt.date(2020, 1, 1))
+
+
+def _dates_found(
+    sentence: str, count: int
+) -> tuple[int, bool, tuple[int, int, dt.date], tuple[int, int, dt.date]]:
+    """How many dates `sentence` holds, whether in order, and the first and the `count`th."""
+    found = [(mention.start, mention.end, mention.date) for mention in dates.find_dates(sentence, PUBLISHED)]
+    ordered = all(left[1] <= right[0] for left, right in itertools.pairwise(found))
+    return len(found), ordered, found[0], found[count]
