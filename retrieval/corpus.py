@@ -66,15 +66,21 @@ class _BadArticle(ValueError):
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with dates and whole numbers kept as text.
+    """PyYAML's safe loader with dates, numbers and yes or no kept as text.
 
     Dates are checked and explained by `_parse_date`; PyYAML's own conversion fails on
     `2024-02-30` with a bare `ValueError`, as it does on a number of 4,300 digits. A
-    front matter's fields are text anyway (`title: 1984` is a title).
+    front matter's fields are text anyway (`title: 1984` is a title), and `title: Yes`
+    (a referendum's result) or `title: 3.5` read as a truth or a number had no title.
     """
 
 
-_AS_TEXT = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int")
+_AS_TEXT = (
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+)
 _FrontMatterLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag not in _AS_TEXT]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

@@ -176,6 +176,17 @@ def test_front_matter_numbers_are_text_however_long(write_corpus: WriteCorpus) -
     assert loaded.headline == "1984"
 
 
+@pytest.mark.parametrize("title", ["Yes", "No", "Off", "3.5", ".inf"])
+def test_a_front_matter_title_yaml_reads_as_a_truth_or_a_number_is_its_text(
+    write_corpus: WriteCorpus, title: str
+) -> None:
+    # read as True or 3.5, such a title was no title: "has no 'title'", and the article left out
+    front = f"title: {title}\ndate: 2024-01-01\nsource: off"
+    (loaded,), report = load_corpus(write_corpus({"a.md": f"---\n{front}\n---\nBody.\n"}))
+    assert report.problems == ()
+    assert (loaded.headline, loaded.source) == (title, "off")
+
+
 def test_a_jsonl_line_with_a_5000_digit_number_is_that_lines_problem(write_corpus: WriteCorpus) -> None:
     good = {"id": 2, "title": "Fine", "date": "2024-01-02", "text": "Body."}
     lines = ['{"id": 1, "title": "Big", "date": "2024-01-01", "text": "x", "views": ' + "7" * 5000 + "}"]
