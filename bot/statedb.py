@@ -550,15 +550,17 @@ class StateDB:
 
         One transaction: an article is matched exactly once, with all its alerts queued.
         A user gets one alert per article, under the first of their topics that matched it
-        (the best: `alerts.best_first`); the others are kept beside it, for `unfollow`.
+        (the best: `alerts.best_first`); the others are kept beside it, for `unfollow`. A
+        topic unfollowed while the match ran (thousands of topics take a while) queues none.
         """
         now = time.time()
         with self._write() as db:
             for user_id, chat_id, article_id, topic, relevance, passage, terms in alerts:
                 queued = db.execute(
                     "INSERT OR IGNORE INTO alerts (user_id, chat_id, article_id, topic, relevance, passage,"
-                    " terms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (user_id, chat_id, article_id, topic, relevance, passage, terms, now),
+                    " terms, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?"
+                    " WHERE EXISTS (SELECT 1 FROM topics WHERE user_id = ? AND words = ?)",
+                    (user_id, chat_id, article_id, topic, relevance, passage, terms, now, user_id, topic),
                 )
                 if queued.rowcount == 0:  # another of the reader's topics matched the article first
                     db.execute(

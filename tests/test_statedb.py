@@ -169,6 +169,8 @@ def test_forget_user_drops_topics_and_unsent_alerts_only_of_that_user(tmp_path: 
 def test_one_alert_per_user_and_article_whatever_topics_matched(tmp_path: Path) -> None:
     db = open_state(tmp_path)
     _, article = claim(db, "http://n/1", "aaa")
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    db.follow(7, 7, "ports", ("port",), limit=10)
     db.queue_alerts(
         [(7, 7, article.id, "grain", 0.9, "t", "grain"), (7, 7, article.id, "ports", 0.6, "t", "port")],
         [article.id],

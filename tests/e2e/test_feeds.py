@@ -528,6 +528,34 @@ async def test_a_slow_topic_match_does_not_hold_up_answers(site: Newsroom, start
     assert alert.params["text"].startswith("<b>Zanzibar ferry service resumes</b>")
 
 
+async def test_a_topic_unfollowed_while_it_is_matched_sends_no_alert_on_it(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # Matching thousands of topics takes a while, and a reader may /unfollow one meanwhile:
+    # "Stopped following" must not be followed by an alert on it.
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    await read_feed(bot, site)
+    ferry_feed(site)
+    await fetch_round(options_from(bot.settings))
+    served = state(bot)
+    library = await served.reloads.run(bot.corpus, bot.settings.index_dir)
+    assert library is not None
+    gate = Gate("zanzibar")
+    served.library = gate.around_index(library)
+    settling = asyncio.create_task(settle(bot.application))
+    await gate.until_running(1)  # the topic is being matched against the new article
+    try:
+        await bot.ask("/unfollow 1", user_id=7)
+    finally:
+        gate.release.set()
+    await settling
+    sent = [call.params["text"] for call in bot.api.sent("sendMessage", 7)[before:]]
+    assert sent == ["Stopped following “Zanzibar ferry”."]
+    assert feed_service(bot.application).db.pending_alerts() == []
+
+
 async def test_alerts_go_out_while_a_long_round_still_runs(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(feed_host_delay=0.0, feed_timeout=60.0)
     await bot.ask("/follow Zanzibar ferry", user_id=7)
@@ -586,6 +614,8 @@ async def test_a_backlog_of_alerts_is_read_one_reader_at_a_time_and_not_while_th
         for n in range(54)
     ]
     readers = range(1000, 1200)
+    for user in [*readers, 7]:
+        db.follow(user, user, "Zanzibar ferry", ("zanzibar", "ferri"), limit=10)
 
     def alert(user: int, article: int) -> tuple[int, int, int, str, float, str, str]:
         passage = "Zanzibar ferry " * 70  # about a thousand characters, as an alert's passage may be
@@ -622,6 +652,7 @@ async def test_a_clock_set_back_does_not_hold_a_readers_alerts_until_it_catches_
     bot = await start_bot()
     service = feed_service(bot.application)
     db = service.db
+    db.follow(7, 7, "Zanzibar ferry", ("zanzibar", "ferri"), limit=10)
 
     def queue(count: int) -> None:
         start = len(db.articles())
@@ -702,6 +733,7 @@ async def test_two_bots_started_on_one_state_file_send_an_alert_once(start_bot: 
     bot = await start_bot()
     service = feed_service(bot.application)
     second = StateDB(service.db.path)
+    service.db.follow(7, 7, "Zanzibar ferry", ("zanzibar", "ferri"), limit=10)
     _, article = service.db.claim_article(
         url="http://n/1", text_hash="h1", path="n/1.md", title="Ferry", date=RECENT.date(), feed_id=None
     )
@@ -728,6 +760,8 @@ async def test_a_stopping_bot_takes_no_other_alert_and_leaves_the_rest_for_the_n
         url="http://n/1", text_hash="h1", path="n/1.md", title="Ferry", date=RECENT.date(), feed_id=None
     )
     readers = range(1000, 1010)
+    for user in readers:
+        db.follow(user, user, "Zanzibar ferry", ("zanzibar", "ferri"), limit=10)
     passage = "The Zanzibar ferry sailed."
     db.queue_alerts(
         [(user, user, article.id, "Zanzibar ferry", 0.9, passage, "zanzibar ferri") for user in readers],

@@ -341,6 +341,7 @@ def queue_alert(state_dir: Path, user: int, headline: str) -> None:
     """Queue an alert for `user` in the state file, as a matched article leaves one."""
     db = open_state(state_dir)
     try:
+        db.follow(user, user, "Zanzibar ferry", ("zanzibar", "ferri"), limit=10)
         _, saved = db.claim_article(
             url=f"https://news.example.com/{user}",
             text_hash=f"text-{user}",
