@@ -139,10 +139,10 @@ def match_articles(
     passages = np.flatnonzero(np.isin(owner, np.asarray(articles, dtype=np.int64)))
     matches: list[Match] = []
     by_terms: dict[tuple[str, ...], list[TopicRow]] = {}
-    for topic in topics:
-        by_terms.setdefault(topic.terms, []).append(topic)
-    for stored, rows in by_terms.items():
-        terms = scored_terms(library, stored)
+    for topic in topics:  # its words analyzed anew: an older analyzer's stored terms may meet nothing
+        by_terms.setdefault(topic_terms(library, topic.words), []).append(topic)
+    for analyzed, rows in by_terms.items():
+        terms = scored_terms(library, analyzed)
         if not terms:
             continue
         scores = relevance(library, terms, passages)

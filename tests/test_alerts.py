@@ -92,6 +92,15 @@ def test_a_topic_is_scored_on_its_most_selective_terms_as_a_question_is() -> Non
     assert capped.articles[match.article].id == "grain" and match.matched == {"odesa"}
 
 
+def test_a_topic_followed_under_an_older_analyzer_is_matched_by_its_words(library: Library) -> None:
+    # The terms stored when it was followed are those of the analyzer of the day; a newer one
+    # (its version raised, the index rebuilt) stems otherwise, and the old terms meet no passage.
+    followed = TopicRow(1, 7, 7, "Ferry strike", ("ferry", "strike"), followed_at=0.0)
+    assert topic_terms(library, followed.words) != followed.terms  # "ferri", as the index has it
+    (match,) = match_articles(library, [0, 1, 2, 3], [followed], threshold=0.3)
+    assert library.articles[match.article].id == "ferry" and match.topic == followed
+
+
 def test_a_topic_without_searchable_words_has_no_terms(library: Library) -> None:
     assert topic_terms(library, "the of and !!!") == ()
     assert topic_terms(library, "Grain grain GRAIN exports") == ("grain", "export")
