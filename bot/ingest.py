@@ -328,7 +328,7 @@ class _Ingest:
             article = await self.article(feed, parsed, entry, url)
             outcome, stored = _save(self.db, self.corpus_dir, feed.name, article, key, feed.id, backlog)
         except (FetchError, NotAnArticle) as error:
-            attempts = self.db.link_failed(key, str(error))
+            attempts = self.db.link_failed(key, str(error), backlog)
             self.problem(where, f"{error} (attempt {attempts} of {MAX_ATTEMPTS})")
             return attempts >= MAX_ATTEMPTS
         except OutsideFolderError as error:

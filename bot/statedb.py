@@ -132,6 +132,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (alert_id, topic)
     );
     """,
+    # 5: a link that failed at its feed's first read is backlog when a later round reads it.
+    """
+    ALTER TABLE links ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -415,7 +419,8 @@ class StateDB:
         Decided in one write transaction, so when the bot and `newsbot fetch` meet the
         same article at once exactly one of them keeps it. Returns the outcome and the
         stored article (the earlier one for "seen" and "duplicate"). A `backlog` article
-        came with a new feed's first read: it is indexed, and alerts no one.
+        came with a new feed's first read (or failed there, `link_failed`, and is read
+        only now): it is indexed, and alerts no one.
         """
         now = time.time()
         with self._write() as db:
@@ -432,6 +437,8 @@ class StateDB:
                     (url, same_text[0], now),
                 )
                 return "duplicate", _article(same_text)
+            failed_first = "SELECT 1 FROM links WHERE url = ? AND outcome = 'failed' AND backlog"
+            backlog = backlog or db.execute(failed_first, (url,)).fetchone() is not None
             cursor = db.execute(  # a feed removed since it was read keeps its articles, as `remove_feed` does
                 "INSERT INTO articles (url, text_hash, path, title, date, feed_id, saved_at, backlog)"
                 " VALUES (?, ?, ?, ?, ?, (SELECT id FROM feeds WHERE id = ?), ?, ?)",
@@ -444,14 +451,15 @@ class StateDB:
             row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return "saved", _article(row)
 
-    def link_failed(self, url: str, reason: str) -> int:
-        """Count one more failed attempt at a link; return the attempts so far."""
+    def link_failed(self, url: str, reason: str, backlog: bool = False) -> int:
+        """Count one more failed attempt at a link; return the attempts so far. A link that
+        failed at its feed's first read (`backlog`) stays backlog when a later round saves it."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO links (url, outcome, reason, seen_at) VALUES (?, 'failed', ?, ?)"
+                "INSERT INTO links (url, outcome, reason, seen_at, backlog) VALUES (?, 'failed', ?, ?, ?)"
                 " ON CONFLICT (url) DO UPDATE SET attempts = attempts + 1, reason = excluded.reason,"
-                " seen_at = excluded.seen_at WHERE outcome = 'failed'",
-                (url, reason, time.time()),
+                " seen_at = excluded.seen_at, backlog = backlog OR excluded.backlog WHERE outcome = 'failed'",
+                (url, reason, time.time(), backlog),
             )
             row = db.execute("SELECT attempts FROM links WHERE url = ?", (url,)).fetchone()
         return int(row[0])

@@ -476,6 +476,27 @@ async def test_a_new_feeds_backlog_and_old_news_alert_no_one_and_fresh_news_does
     assert len(service.db.articles()) == 4 and service.db.unmatched_articles() == []
 
 
+async def test_a_backlog_item_that_failed_at_the_feeds_first_read_alerts_no_one_when_read_later(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # A new feed's first read meets a page its site cannot serve just then (a 503, a timeout):
+    # the item is read again next round, and is still what the publisher had before, not news.
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    link = site.fault("ferry.html", status=503)
+    service = feed_service(bot.application)
+    service.db.add_feed(feed(site, [Item("Zanzibar ferry service resumes", link, RECENT)]), "h", "Harbour")
+    await poll_now(bot.application)  # the feed's first read: the page fails
+    assert service.db.articles() == []
+    story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT)  # the page is served again
+    await poll_now(bot.application)
+    assert [article.backlog for article in service.db.articles()] == [True]
+    assert bot.api.sent("sendMessage", 7)[before:] == []
+    answer = (await bot.ask("Zanzibar ferry", user_id=8)).params["text"]
+    assert "<b>1. Zanzibar ferry service resumes</b>" in answer
+
+
 async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an_old_link_alerts_no_one(
     site: Newsroom, start_bot: StartBot
 ) -> None:
