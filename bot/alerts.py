@@ -171,9 +171,13 @@ def is_news(article: SavedArticle) -> bool:
     return not article.backlog and article.date >= _utc_day(article.saved_at) - NEWS_WINDOW
 
 
-def news_to(topic: TopicRow, published: dt.date) -> bool:
-    """Whether an article dated `published` is news to the follower of `topic` (`FOLLOW_SLACK`)."""
-    return published >= _utc_day(topic.followed_at) - FOLLOW_SLACK
+def news_to(topic: TopicRow, published: dt.date, now: float) -> bool:
+    """Whether an article dated `published` is news to the follower of `topic` (`FOLLOW_SLACK`).
+
+    A topic followed "later" than `now`, by a clock that ran fast and was set right since,
+    counts as followed now: its follower must not wait for the clock to catch up.
+    """
+    return published >= _utc_day(min(topic.followed_at, now)) - FOLLOW_SLACK
 
 
 def _utc_day(moment: float) -> dt.date:

@@ -241,6 +241,7 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
     if old:
         logger.info("%d new articles are old news or a new feed's backlog: indexed, no alerts", old)
     matches = await match_in_turns(state, library, list(news), await off_loop(service.db.topics))
+    now = time.time()
     rows = [
         (
             match.topic.user_id,
@@ -252,7 +253,7 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
             " ".join(sorted(match.matched)),
         )
         for match in matches
-        if alerts.news_to(match.topic, news[match.article].date)
+        if alerts.news_to(match.topic, news[match.article].date, now)
     ]
     await off_loop(service.db.queue_alerts, rows, [article.id for article in pending])
     if rows:

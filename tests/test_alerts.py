@@ -174,7 +174,14 @@ def test_news_to_a_follower_is_dated_at_most_a_day_before_the_topic_was_followed
     dated: dt.date, followed: float, news: bool
 ) -> None:
     topic = TopicRow(1, 7, 7, "grain", ("grain",), followed_at=followed)
-    assert news_to(topic, dated) is news
+    assert news_to(topic, dated, now=followed) is news
+
+
+def test_a_topic_followed_while_the_clock_ran_days_fast_gets_todays_news_once_it_is_set_right() -> None:
+    # The machine's clock ran three days fast when the topic was followed, and is right again:
+    # today's article is news to its follower, not only once the clock has caught up.
+    topic = TopicRow(1, 7, 7, "grain", ("grain",), followed_at=moment(DAY + dt.timedelta(days=3)))
+    assert news_to(topic, DAY, now=moment(DAY))
 
 
 def test_a_digest_too_long_for_one_message_lists_what_fits_and_counts_the_rest() -> None:
