@@ -22,7 +22,7 @@ from .handlers import NO_PREVIEW, Context, bot_state, clean, is_admin, question_
 from .i18n import N_, Translations, for_user
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
-from .statedb import off_loop
+from .statedb import CommandDone, StateDB, off_loop
 
 logger = logging.getLogger(__name__)
 
@@ -88,15 +88,23 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
 
 async def _remove_feed(message: Message, context: Context, number: str) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
-    feeds = await off_loop(service.db.feeds)
+    reply = await off_loop(_remove_numbered, service.db, message, number, tr)
+    await message.reply_text(reply, link_preview_options=NO_PREVIEW)
+
+
+def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translations) -> str:
+    """Remove feed `number` of /feeds and say so, in one call on the state file's thread.
+
+    A copy of the command that Telegram hands out again after a hard kill finds it done and
+    gets its reply (`StateDB.reply_given`), even when run beside it (/feeds runs apart from
+    a chat's other updates): checked, chosen and removed at once, no other feed is removed.
+    """
+    if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
+        return before
+    feeds = db.feeds()
     if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(feeds)):
-        await message.reply_text(
-            tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(feeds))
-        )
-        return
+        return tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(feeds))
     feed = feeds[int(number) - 1]
-    await off_loop(service.db.remove_feed, feed.id)
-    logger.info("feed %s (%s) removed by an admin", feed.name, feed.url)
     removed = tr.ngettext(
         "Removed feed {number}: {title}. Its {count} article stays in {folder}; "
         "delete that folder and /reload to drop it.",
@@ -106,7 +114,9 @@ async def _remove_feed(message: Message, context: Context, number: str) -> None:
     ).format(
         number=number, title=feed_render.feed_title(feed), count=feed.articles, folder=f"feeds/{feed.name}/"
     )
-    await message.reply_text(removed, link_preview_options=NO_PREVIEW)
+    db.remove_feed(feed.id, CommandDone(message.chat_id, message.message_id, removed))
+    logger.info("feed %s (%s) removed by an admin", feed.name, feed.url)
+    return removed
 
 
 async def add_command(update: Update, context: Context) -> None:
@@ -239,6 +249,9 @@ async def unfollow_command(update: Update, context: Context) -> None:
     if message is None or message.from_user is None:
         return
     service, tr = feed_service(context), for_user(message.from_user)
+    if (before := await off_loop(service.db.reply_given, message.chat_id, message.message_id)) is not None:
+        await message.reply_text(before)  # handed out again after a hard kill: done already
+        return
     topics = await off_loop(service.db.topics, message.from_user.id)
     args = context.args or []
     if not topics:
@@ -250,8 +263,9 @@ async def unfollow_command(update: Update, context: Context) -> None:
         )
         return
     topic = topics[int(args[0]) - 1]
-    await off_loop(service.db.unfollow, topic.id)
-    await message.reply_text(tr.gettext("Stopped following “{topic}”.").format(topic=topic.words))
+    reply = tr.gettext("Stopped following “{topic}”.").format(topic=topic.words)
+    await off_loop(service.db.unfollow, topic.id, CommandDone(message.chat_id, message.message_id, reply))
+    await message.reply_text(reply)
 
 
 async def _admin(update: Update, message: Message, context: Context, refusal: str) -> bool:

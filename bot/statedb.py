@@ -32,6 +32,7 @@ __all__ = [
     "DB_NAME",
     "MIGRATIONS",
     "Claim",
+    "CommandDone",
     "FeedRow",
     "PendingAlert",
     "Recipient",
@@ -136,8 +137,32 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE links ADD COLUMN backlog INTEGER NOT NULL DEFAULT 0;
     """,
+    # 6: commands that drop a topic or a feed by its number, by the message that sent them,
+    # with the reply: one handed out again after a hard kill is answered so, not applied twice.
+    """
+    CREATE TABLE commands_done (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        reply TEXT NOT NULL,
+        done_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandDone:
+    """A command's message and the reply it is given, recorded as it is applied."""
+
+    chat_id: int
+    message_id: int
+    reply: str
+
+
+COMMANDS_KEPT = 7 * 86400
+"""Seconds a command is remembered: Telegram keeps an unconfirmed update for 24 hours."""
 
 
 class StateError(Exception):
@@ -358,10 +383,12 @@ class StateDB:
         """Folder names in use by feeds."""
         return {row[0] for row in self._db.execute("SELECT name FROM feeds")}
 
-    def remove_feed(self, feed_id: int) -> None:
-        """Forget a feed; its articles stay in the corpus and in the seen links."""
+    def remove_feed(self, feed_id: int, done: CommandDone | None = None) -> None:
+        """Forget a feed; its articles stay in the corpus and in the seen links. `done`: the
+        command that asked for it, recorded with it (see `reply_given`)."""
         with self._write() as db:
             db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            _record(db, done)
 
     def feed_checked(
         self, feed_id: int, *, etag: str | None, last_modified: str | None, title: str | None
@@ -508,11 +535,22 @@ class StateDB:
             )
         return "added"
 
-    def unfollow(self, topic_id: int) -> None:
+    def reply_given(self, chat_id: int, message_id: int) -> str | None:
+        """The reply to a command that dropped a topic or a feed by its number, if that message
+        was acted on already: after a hard kill Telegram hands out again what the bot had not
+        confirmed, and `/unfollow 1` applied twice would drop the next topic too."""
+        row = self._db.execute(
+            "SELECT reply FROM commands_done WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def unfollow(self, topic_id: int, done: CommandDone | None = None) -> None:
         """Drop one topic and its unsent alerts: those past the hour's limit wait for up to an
         hour, and "Stopped following" must not be followed by alerts on it. An alert that also
-        matched another topic its reader still follows waits on, under the best of those."""
+        matched another topic its reader still follows waits on, under the best of those.
+        `done`: the command that asked for it, recorded with it (see `reply_given`)."""
         with self._write() as db:
+            _record(db, done)
             row = db.execute("SELECT user_id, words FROM topics WHERE id = ?", (topic_id,)).fetchone()
             if row is None:
                 return
@@ -664,3 +702,15 @@ def _article(row: tuple[object, ...]) -> SavedArticle:
 
 def _date(value: object) -> dt.date:
     return dt.date.fromisoformat(str(value))
+
+
+def _record(db: sqlite3.Connection, done: CommandDone | None) -> None:
+    """Record `done` in the write transaction that applies it, and forget week-old commands."""
+    if done is None:
+        return
+    now = time.time()
+    db.execute("DELETE FROM commands_done WHERE done_at < ?", (now - COMMANDS_KEPT,))
+    db.execute(
+        "INSERT OR REPLACE INTO commands_done (chat_id, message_id, reply, done_at) VALUES (?, ?, ?, ?)",
+        (done.chat_id, done.message_id, done.reply, now),
+    )

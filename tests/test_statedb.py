@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.statedb import DB_NAME, MIGRATIONS, SCHEMA_VERSION, StateError, open_state
+from bot.statedb import (
+    COMMANDS_KEPT,
+    DB_NAME,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    CommandDone,
+    StateError,
+    open_state,
+)
 from tests.conftest import damage_state
 
 DATE = dt.date(2024, 5, 3)
@@ -221,3 +229,17 @@ def test_an_alert_is_not_kept_for_another_readers_topic(tmp_path: Path) -> None:
     db.follow(7, 7, "ports", ("port",), limit=10)  # reader 7 follows it after the match
     db.unfollow(next(t.id for t in db.topics(7) if t.words == "grain"))
     assert [a.user_id for a in db.pending_alerts()] == [8]
+
+
+def test_a_command_is_remembered_with_its_reply_for_a_week(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    db.follow(7, 7, "ports", ("port",), limit=10)
+    (grain, ports) = db.topics(7)
+    db.unfollow(grain.id, CommandDone(7, 1, "Stopped following “grain”."))
+    assert db.reply_given(7, 1) == "Stopped following “grain”."
+    assert db.reply_given(7, 2) is None and db.reply_given(8, 1) is None  # another message, another chat
+    with sqlite3.connect(db.path) as other:  # recorded more than a week ago
+        other.execute("UPDATE commands_done SET done_at = done_at - ?", (COMMANDS_KEPT + 60,))
+    db.unfollow(ports.id, CommandDone(7, 2, "Stopped following “ports”."))
+    assert db.reply_given(7, 1) is None and db.reply_given(7, 2) is not None

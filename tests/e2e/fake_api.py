@@ -157,11 +157,13 @@ class FakeBotApi:
         chat_type: str = "private",
         kind: str = "message",
         language_code: str | None = None,
+        message_id: int | None = None,
         **extra: Any,
     ) -> int:
-        """Queue a message from a user, with the entities Telegram would add to commands and mentions."""
+        """Queue a message from a user, with the entities Telegram would add to commands and mentions
+        (`message_id`: one given before, as Telegram hands out again what was not confirmed)."""
         message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
+            "message_id": message_id if message_id is not None else next(self._message_ids),
             "date": int(time.time()),
             "chat": {"id": chat_id if chat_id is not None else user_id, "type": chat_type, "title": "Group"}
             if chat_type != "private"

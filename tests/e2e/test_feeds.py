@@ -845,3 +845,43 @@ async def test_new_articles_wait_for_an_admins_reload_and_never_reload_alongside
     await settling
     assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
     assert caplog.text.index("reloaded:") < caplog.text.index("indexed new articles")
+
+
+async def test_an_unfollow_handed_out_again_after_a_hard_kill_is_answered_not_applied_twice(
+    start_bot: StartBot,
+) -> None:
+    # Telegram hands out again the updates a killed bot had not confirmed, answered or not:
+    # "/unfollow 1" applied twice dropped the next topic too
+    bot = await start_bot()
+    for words in ("Zanzibar ferry", "volcano", "grain exports"):
+        await bot.ask(f"/follow {words}", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    for _ in range(2):
+        bot.api.push_message("/unfollow 1", user_id=7, message_id=900)
+    replies = await bot.api.wait_for("sendMessage", chat_id=7, count=before + 2)
+    assert [r.params["text"] for r in replies[before:]] == ["Stopped following “Zanzibar ferry”."] * 2
+    listing = (await bot.ask("/following", user_id=7)).params["text"]
+    assert "1. volcano\n2. grain exports" in listing
+    assert (await bot.ask("/unfollow 1", user_id=7)).params["text"] == "Stopped following “volcano”."
+
+
+async def test_a_feed_removal_handed_out_again_after_a_hard_kill_removes_no_other_feed(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(feed_interval=0, **FAST)
+    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
+        item = story(site, "ferry", "Zanzibar ferry service resumes", FERRY)
+        url = feed(site, [item], f"{number}.xml", name)
+        assert name in (await bot.ask(f"/feeds add {url}", user_id=ADMIN)).params["text"]
+    first = (await bot.ask("/feeds remove 1", user_id=ADMIN, message_id=900)).params["text"]
+    assert first.startswith("Removed feed 1: Harbour Times.")
+    again = (await bot.ask("/feeds remove 1", user_id=ADMIN, message_id=900)).params["text"]
+    assert again == first
+    before = len(bot.api.sent("sendMessage", ADMIN))
+    for _ in range(2):  # two copies at once: /feeds runs beside a chat's other updates
+        bot.api.push_message("/feeds remove 1", user_id=ADMIN, message_id=901)
+    replies = await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=before + 2)
+    copies = [r.params["text"] for r in replies[before:]]
+    assert copies[0].startswith("Removed feed 1: Island Post.") and copies[1] == copies[0]
+    listing = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert "1. <b>Reef Gazette</b>" in listing and "2. " not in listing
