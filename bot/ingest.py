@@ -335,6 +335,8 @@ class _Ingest:
             self.problem(where, error)
             return True
         except OSError as error:  # the corpus folder, not the link: a full disk, no permission
+            if backlog:  # still the publisher's backlog when a later round saves it
+                self.db.link_failed(key, f"could not be saved ({error})", backlog, counted=False)
             self.problem(where, f"could not be saved ({error}); tried again next round")
             return False
         except Exception as error:

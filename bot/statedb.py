@@ -478,15 +478,18 @@ class StateDB:
             row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return "saved", _article(row)
 
-    def link_failed(self, url: str, reason: str, backlog: bool = False) -> int:
+    def link_failed(self, url: str, reason: str, backlog: bool = False, counted: bool = True) -> int:
         """Count one more failed attempt at a link; return the attempts so far. A link that
-        failed at its feed's first read (`backlog`) stays backlog when a later round saves it."""
+        failed at its feed's first read (`backlog`) stays backlog when a later round saves it.
+        Not `counted`: the fault was ours (a full disk), not the link's, and costs it no try."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO links (url, outcome, reason, seen_at, backlog) VALUES (?, 'failed', ?, ?, ?)"
-                " ON CONFLICT (url) DO UPDATE SET attempts = attempts + 1, reason = excluded.reason,"
-                " seen_at = excluded.seen_at, backlog = backlog OR excluded.backlog WHERE outcome = 'failed'",
-                (url, reason, time.time(), backlog),
+                "INSERT INTO links (url, outcome, reason, seen_at, backlog, attempts)"
+                " VALUES (?, 'failed', ?, ?, ?, ?)"
+                " ON CONFLICT (url) DO UPDATE SET attempts = attempts + excluded.attempts,"
+                " reason = excluded.reason, seen_at = excluded.seen_at,"
+                " backlog = backlog OR excluded.backlog WHERE outcome = 'failed'",
+                (url, reason, time.time(), backlog, int(counted)),
             )
             row = db.execute("SELECT attempts FROM links WHERE url = ?", (url,)).fetchone()
         return int(row[0])

@@ -152,6 +152,21 @@ async def test_an_item_that_cannot_be_written_is_tried_again_next_round(
     blocked.unlink()
     second = await fetch_round(options)
     assert (len(second.saved), second.problems) == (2, [])
+    # the feed's first read: its items are still the publisher's backlog, which alerts no one
+    assert [article.backlog for article in db.articles()] == [True, True]
+
+
+async def test_an_item_that_cannot_be_written_costs_its_link_none_of_its_tries(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    subscribe(db, publish(site, "daily", 1))
+    blocked = options.corpus_dir / "feeds" / "feed0"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the feed's folder goes")
+    for _ in range(MAX_ATTEMPTS + 1):
+        assert (await fetch_round(options)).saved == []
+    blocked.unlink()
+    assert len((await fetch_round(options)).saved) == 1
 
 
 async def test_a_changed_feed_brings_only_its_new_items(
