@@ -135,15 +135,21 @@ async def test_an_unchanged_feed_costs_a_304_and_nothing_is_saved_twice(
     assert len(front_matters(options)) == 3
 
 
+def block_folder(options: IngestOptions, name: str) -> Path:
+    """Put a file where feed `name`'s folder goes, so its articles cannot be saved (as on a full disk)."""
+    blocked = options.corpus_dir / "feeds" / name
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("a file where the feed's folder goes")
+    return blocked
+
+
 async def test_an_item_that_cannot_be_written_is_tried_again_next_round(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
     # A full disk or a corpus folder the bot may not write: the feed's validators must not be
     # kept, or the unchanged feed answers 304 and its items wait until the publisher adds one.
     subscribe(db, publish(site, "daily", 2))
-    blocked = options.corpus_dir / "feeds" / "feed0"
-    blocked.parent.mkdir(parents=True)
-    blocked.write_text("a file where the feed's folder goes")
+    blocked = block_folder(options, "feed0")
     first = await fetch_round(options)
     assert first.saved == [] and len(first.problems) == 2
     assert all(
@@ -160,9 +166,7 @@ async def test_an_item_that_cannot_be_written_costs_its_link_none_of_its_tries(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
     subscribe(db, publish(site, "daily", 1))
-    blocked = options.corpus_dir / "feeds" / "feed0"
-    blocked.parent.mkdir(parents=True)
-    blocked.write_text("a file where the feed's folder goes")
+    blocked = block_folder(options, "feed0")
     for _ in range(MAX_ATTEMPTS + 1):
         assert (await fetch_round(options)).saved == []
     blocked.unlink()
