@@ -605,11 +605,13 @@ class StateDB:
         now = time.time()
         with self._write() as db:
             for user_id, chat_id, article_id, topic, relevance, passage, terms in alerts:
+                followed = "SELECT 1 FROM topics WHERE user_id = ? AND words = ?"
+                if db.execute(followed, (user_id, topic)).fetchone() is None:
+                    continue  # unfollowed while the match ran: neither an alert nor a match kept
                 queued = db.execute(
                     "INSERT OR IGNORE INTO alerts (user_id, chat_id, article_id, topic, relevance, passage,"
-                    " terms, created_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?"
-                    " WHERE EXISTS (SELECT 1 FROM topics WHERE user_id = ? AND words = ?)",
-                    (user_id, chat_id, article_id, topic, relevance, passage, terms, now, user_id, topic),
+                    " terms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (user_id, chat_id, article_id, topic, relevance, passage, terms, now),
                 )
                 if queued.rowcount == 0:  # another of the reader's topics matched the article first
                     db.execute(

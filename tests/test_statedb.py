@@ -243,3 +243,16 @@ def test_a_command_is_remembered_with_its_reply_for_a_week(tmp_path: Path) -> No
         other.execute("UPDATE commands_done SET done_at = done_at - ?", (COMMANDS_KEPT + 60,))
     db.unfollow(ports.id, CommandDone(7, 2, "Stopped following “ports”."))
     assert db.reply_given(7, 1) is None and db.reply_given(7, 2) is not None
+
+
+def test_a_topic_unfollowed_while_matched_is_kept_as_no_match_of_the_alert(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    _, article = claim(db, "http://n/1", "aaa")
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    db.queue_alerts(  # "ports" was unfollowed while the article was matched
+        [(7, 7, article.id, "grain", 0.9, "t", "grain"), (7, 7, article.id, "ports", 0.7, "t", "port")],
+        [article.id],
+    )
+    db.follow(7, 7, "ports", ("port",), limit=10)  # followed again later
+    db.unfollow(next(t.id for t in db.topics(7) if t.words == "grain"))
+    assert db.pending_alerts(7) == []
