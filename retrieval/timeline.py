@@ -2,7 +2,9 @@
 
 An event is a sentence anchored to a date (see `dates`), plus each article's headline on
 its publication day. When two articles tell the same event (same date, near-identical
-sentence) it is listed once, from the newer source.
+sentence) it is listed once, from the newer source: the newer of those published by the
+day the timeline is settled, so that an article dated later (an embargo, a year mistyped),
+which the bot does not show before its date, does not hide an event another article told.
 """
 
 from __future__ import annotations
@@ -92,8 +94,11 @@ def _newest_first(event: Event) -> tuple[dt.date, int, dt.date, str]:
     return event.date, _FINENESS[event.precision], event.published, event.article_id
 
 
-def timeline_order(events: Sequence[Event], terms: Sequence[frozenset[str]] | None = None) -> list[int]:
-    """Positions of the events to show, newest first, each told once (the newer source wins).
+def timeline_order(
+    events: Sequence[Event], terms: Sequence[frozenset[str]] | None = None, today: dt.date | None = None
+) -> list[int]:
+    """Positions of the events to show, newest first, each told once (the newer source wins,
+    of those published by `today`, the day the timeline is settled: see the module's docstring).
 
     Events of one date are near-duplicates when their sentences' term sets have a
     Jaccard similarity of at least `SAME_EVENT`. Comparing every pair would be quadratic
@@ -107,12 +112,17 @@ def timeline_order(events: Sequence[Event], terms: Sequence[frozenset[str]] | No
     shown = [
         number
         for numbers in _by_date(events, range(len(events))).values()
-        for number in _told_once(events, numbers, terms)
+        for number in _told_once(events, numbers, terms, today)
     ]
     return _newest_first_order(events, shown)
 
 
-def updated_order(events: Sequence[Event], previous: Iterable[int], changed: Collection[Bucket]) -> list[int]:
+def updated_order(
+    events: Sequence[Event],
+    previous: Iterable[int],
+    changed: Collection[Bucket],
+    today: dt.date | None = None,
+) -> list[int]:
     """`timeline_order(events)`, from the order of an earlier list of events: `previous`
     holds its positions renumbered into `events` (events since removed left out), and the
     events of every date and precision not in `changed` are those of the earlier list.
@@ -122,7 +132,7 @@ def updated_order(events: Sequence[Event], previous: Iterable[int], changed: Col
     shown = [number for number in previous if (events[number].date, events[number].precision) not in changed]
     touched = (number for number, event in enumerate(events) if (event.date, event.precision) in changed)
     for numbers in _by_date(events, touched).values():
-        shown += _told_once(events, numbers)
+        shown += _told_once(events, numbers, None, today)
     return _newest_first_order(events, shown)
 
 
@@ -136,15 +146,19 @@ def _by_date(events: Sequence[Event], numbers: Iterable[int]) -> dict[Bucket, li
 
 
 def _told_once(
-    events: Sequence[Event], numbers: Sequence[int], terms: Sequence[frozenset[str]] | None = None
+    events: Sequence[Event],
+    numbers: Sequence[int],
+    terms: Sequence[frozenset[str]] | None = None,
+    today: dt.date | None = None,
 ) -> list[int]:
     """Those of `numbers`, events of one date and precision, that are not near-duplicates of
-    one from a newer source (see `timeline_order`)."""
+    one from a newer source published by `today` (see `timeline_order`)."""
+    today = today or dt.date.today()
     sets = {n: terms[n] if terms is not None else frozenset(analyze(events[n].sentence)) for n in numbers}
     frequency = Counter(term for these in sets.values() for term in these)
     shown: list[int] = []
     by_prefix: dict[str, list[int]] = {}
-    for number in sorted(numbers, key=lambda n: (events[n].published, events[n].article_id), reverse=True):
+    for number in sorted(numbers, key=lambda n: _source_first(events[n], today), reverse=True):
         these = sets[number]
         prefix = _prefix(these, frequency)
         rivals: set[int] = set()
@@ -160,6 +174,11 @@ def _told_once(
             if len(listed) < MAX_RIVALS:  # the newest sources' events, the first compared
                 listed.append(number)
     return shown
+
+
+def _source_first(event: Event, today: dt.date) -> tuple[bool, dt.date, str]:
+    """Sort key (descending) of the sources of one event: published by `today`, then newest."""
+    return event.published <= today, event.published, event.article_id
 
 
 def _newest_first_order(events: Sequence[Event], shown: Iterable[int]) -> list[int]:

@@ -959,6 +959,24 @@ async def test_the_timeline_is_as_of_the_message_date_as_answers_are(
     assert "Geneva" in then.params["text"]
 
 
+@pytest.mark.parametrize("arrives", ["before the start", "by a reload"])
+async def test_an_article_dated_later_does_not_hide_an_event_another_article_told(
+    start_bot: StartBot, arrives: str
+) -> None:
+    told = "On October 29, 2024, Umerov held talks in Geneva with the Turkish delegation."
+    embargoed = article("2099-01-01", "Talks in Geneva, a look back", told)
+    early = {"embargoed.txt": embargoed} if arrives == "before the start" else {}
+    bot = await start_bot(
+        articles={"geneva.txt": article("2024-10-30", "Talks held in Geneva", told), **early}
+    )
+    if arrives == "by a reload":
+        (bot.corpus / "embargoed.txt").write_text(embargoed)
+        await bot.ask("/reload", user_id=ADMIN)
+    text = (await bot.ask("/timeline 5 Geneva")).params["text"]
+    assert "a look back" not in text  # not shown before its date ...
+    assert "• On October 29, 2024, Umerov held talks in Geneva" in text  # ... nor hiding what the other told
+
+
 async def test_the_bot_compiles_the_search_code_as_it_starts(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
