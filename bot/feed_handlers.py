@@ -201,7 +201,8 @@ async def follow_command(update: Update, context: Context) -> None:
         text = tr.gettext("That topic is too long: at most {most} characters, please.")
         await message.reply_text(text.format(most=MAX_TOPIC_CHARS))
         return
-    terms = topic_terms(bot_state(context).library, words)
+    library = bot_state(context).library
+    terms = topic_terms(library, words)
     if not terms:
         await message.reply_text(
             tr.gettext(
@@ -210,9 +211,14 @@ async def follow_command(update: Update, context: Context) -> None:
         )
         return
     service = feed_service(context)
-    outcome = await off_loop(
-        service.db.follow, message.from_user.id, message.chat.id, words, terms, MAX_TOPICS
-    )
+    followed = await off_loop(service.db.topics, message.from_user.id)
+    # each topic's words analyzed anew, as they are matched: stored terms may be an older analyzer's
+    if any(set(topic_terms(library, topic.words)) == set(terms) for topic in followed):
+        outcome = "known"
+    else:
+        outcome = await off_loop(
+            service.db.follow, message.from_user.id, message.chat.id, words, terms, MAX_TOPICS
+        )
     if outcome == "known":
         await message.reply_text(tr.gettext("You follow that topic already. /following lists your topics."))
     elif outcome == "full":

@@ -393,6 +393,18 @@ async def test_the_same_topic_in_another_word_order_is_followed_already(start_bo
     assert "You follow 1 of at most 10 topics" in (await bot.ask("/following")).params["text"]
 
 
+async def test_a_topic_followed_under_an_older_analyzer_is_followed_already(start_bot: StartBot) -> None:
+    # Stored terms are the analyzer's of the day the topic was followed; an upgrade may stem
+    # the same words otherwise, and the same words must not become a second topic.
+    bot = await start_bot()
+    await bot.ask("/follow grain exports")
+    older = sqlite3.connect(feed_service(bot.application).db.path, isolation_level=None)
+    older.execute("UPDATE topics SET terms = 'grains exportz'")  # as an older analyzer stemmed them
+    older.close()
+    assert "already" in (await bot.ask("/follow Grain exports")).params["text"]
+    assert "You follow 1 of at most 10 topics" in (await bot.ask("/following")).params["text"]
+
+
 @pytest.mark.parametrize(
     ("command", "reply"),
     [
