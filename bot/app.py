@@ -44,7 +44,7 @@ from .logs import install_redaction
 from .ordering import PerChatUpdateProcessor
 from .polling import UpdatesRequest
 from .settings import Settings
-from .state import BotState
+from .state import BotState, QueryStore
 from .statedb import StateDB, open_state
 
 logger = logging.getLogger(__name__)
@@ -66,10 +66,12 @@ class NewsbotApplication(Application):  # type: ignore[type-arg]
     """python-telegram-bot's application, except that a stop does not wait for a reload."""
 
     async def stop(self) -> None:
-        """Abandon a reload in progress (its child is killed), then stop: answer what was taken."""
+        """Abandon a reload in progress (its child is killed), then stop: answer what was taken,
+        and save the questions behind the page buttons those answers carry."""
         state: BotState = self.bot_data["state"]
         state.reloads.abandon()
         await super().stop()
+        await state.queries.saved()
 
 
 def build_application(
@@ -103,6 +105,7 @@ def build_application(
         .rate_limiter(RetryingRateLimiter())
         .build()
     )
+    service = application.bot_data["feeds"] = feed_service(settings, db)
     application.bot_data["state"] = BotState(
         library=library,
         corpus_dir=settings.corpus_dir,
@@ -110,10 +113,10 @@ def build_application(
         admin_ids=settings.admin_ids,
         top_k=settings.top_k,
         fairness=QuestionRateLimit(settings.questions_per_minute),
+        queries=QueryStore(service.db),
         options=LibraryOptions(lexical_only=settings.lexical_only),
         check_corpus=check_corpus,
     )
-    application.bot_data["feeds"] = feed_service(settings, db)
     message = filters.UpdateType.MESSAGE
     private_link = message & filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT)
     application.add_handler(TypeHandler(Update, chat_share.busy_gate), group=-1)  # before all others

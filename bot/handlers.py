@@ -24,7 +24,8 @@ from .delivery import MaybeDelivered
 from .fairness import Verdict
 from .i18n import N_, Translations, for_user, translations, user_language
 from .pages import COUNTER, MAX_PAGES, PAGE_PREFIX, hits_needed, layout, page_keyboard, paginate
-from .state import Asked, BotState
+from .state import BotState
+from .statedb import Asked
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ async def page_callback(update: Update, context: Context) -> None:
         return
     match, message = _PAGE_DATA.fullmatch(query.data or ""), query.message
     key, number = (match.group(1), int(match.group(2))) if match else ("", 0)
-    asked = state.queries.get(key, message.chat.id) if message is not None else None
+    asked = await state.queries.get(key, message.chat.id) if message is not None else None
     if asked is None or message is None or number > MAX_PAGES:  # unknown, forgotten, another chat's
         await answer_press(query, tr.gettext(EXPIRED))
         return

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import secrets
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from retrieval import (
 from . import examples
 from .fairness import BusyNotes, QuestionRateLimit
 from .reloading import Reloads
+from .statedb import QUESTIONS_KEPT, Asked, StateDB, off_loop
 
 SEARCHES_AT_ONCE = 2
 """Searches running in worker threads at one time (the machine's cores); more wait their turn."""
@@ -34,45 +36,55 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """A question behind page buttons: where and when it was asked, and in which language."""
-
-    chat_id: int
-    question: str
-    as_of: dt.date
-    """The day it is answered as of, the same for every page, so that pages stay put."""
-    language: str
-    """The asker's interface language: every page of one message reads alike."""
-    layout: bytes
-    """What its pages showed when first sent (`pages.layout`): a press shows them as they were, or none."""
-
-
 class QueryStore:
     """Questions behind page buttons, by a short random key, each tied to its chat.
 
     Telegram allows 64 bytes of callback data, far less than a question, so the button
     carries a key. A key works only in the chat it was sent to: callback data can be
     replayed from a modified client, and another chat must not page through this one's
-    question. The oldest keys are forgotten first; a forgotten key is a stale button.
+    question. The latest `QUESTIONS_KEPT` are kept in memory and saved to the state file
+    behind the answer, never before it (another process may hold the file's lock), so that
+    the buttons of an answer sent before a restart still work. The oldest are forgotten
+    first; a forgotten key is a stale button.
     """
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(self, db: StateDB, capacity: int = QUESTIONS_KEPT) -> None:
+        self.db = db
         self.capacity = capacity
-        self._questions: OrderedDict[str, Asked] = OrderedDict()
+        self._recent: OrderedDict[str, Asked] = OrderedDict()
+        self._saving: set[asyncio.Task[None]] = set()
 
     def add(self, asked: Asked) -> str:
-        """Remember a question and return its key (8 URL-safe characters)."""
+        """Remember a question and return its key (8 URL-safe characters); it is saved to the
+        state file in the background."""
         key = secrets.token_urlsafe(6)
-        self._questions[key] = asked
-        while len(self._questions) > self.capacity:
-            self._questions.popitem(last=False)
+        self._recent[key] = asked
+        while len(self._recent) > self.capacity:
+            self._recent.popitem(last=False)
+        task = asyncio.get_running_loop().create_task(self._save(key, asked))
+        self._saving.add(task)
+        task.add_done_callback(self._saving.discard)
         return key
 
-    def get(self, key: str, chat_id: int) -> Asked | None:
+    async def get(self, key: str, chat_id: int) -> Asked | None:
         """The question behind `key` if it was issued in `chat_id`; None if not, or forgotten."""
-        asked = self._questions.get(key)
+        asked = self._recent.get(key)
+        if asked is None:
+            try:
+                asked = await off_loop(self.db.asked, key)
+            except sqlite3.Error as error:  # the file unreadable now: the button is stale, not broken
+                logger.warning("the question behind a page button could not be read: %s", error)
         return asked if asked is not None and asked.chat_id == chat_id else None
+
+    async def saved(self) -> None:
+        """Wait until every question added so far is saved (or failed to be)."""
+        await asyncio.gather(*self._saving)
+
+    async def _save(self, key: str, asked: Asked) -> None:
+        try:
+            await off_loop(self.db.remember_question, key, asked)
+        except sqlite3.Error as error:  # its buttons work until a restart all the same
+            logger.warning("the question behind page buttons was not saved: %s", error)
 
 
 def published_by(timeline: Timeline, count: int, topic: str | None, now: dt.date) -> list[Event]:
@@ -98,10 +110,10 @@ class BotState:
     admin_ids: frozenset[int]
     top_k: int
     fairness: QuestionRateLimit
+    queries: QueryStore
     options: LibraryOptions = field(default_factory=LibraryOptions)
     """How a reloaded library ranks (`LEXICAL_ONLY`)."""
     busy_notes: BusyNotes = field(default_factory=BusyNotes)
-    queries: QueryStore = field(default_factory=QueryStore)
     reloads: Reloads = field(default_factory=Reloads)
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
     _example: tuple[LoadReport, dt.date, examples.Example | None] | None = field(

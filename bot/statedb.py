@@ -148,6 +148,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, message_id)
     );
     """,
+    # 7: the questions behind page buttons, so that the buttons of an answer sent before a
+    # restart still turn its pages.
+    """
+    CREATE TABLE questions (
+        key TEXT PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        language TEXT NOT NULL,
+        layout BLOB NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -163,6 +175,24 @@ class CommandDone:
 
 COMMANDS_KEPT = 7 * 86400
 """Seconds a command is remembered: Telegram keeps an unconfirmed update for 24 hours."""
+
+
+QUESTIONS_KEPT = 10_000
+"""Answers whose page buttons work: the oldest question is forgotten first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A question behind page buttons: where and when it was asked, and in which language."""
+
+    chat_id: int
+    question: str
+    as_of: dt.date
+    """The day it is answered as of, the same for every page, so that pages stay put."""
+    language: str
+    """The asker's interface language: every page of one message reads alike."""
+    layout: bytes
+    """What its pages showed when first sent (`pages.layout`): a press shows them as they were, or none."""
 
 
 class StateError(Exception):
@@ -508,6 +538,30 @@ class StateDB:
     def articles_count(self) -> int:
         """How many articles feeds and links have brought in."""
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    # --- questions behind page buttons --------------------------------------------------
+
+    def remember_question(self, key: str, asked: Asked) -> None:
+        """Keep the question behind an answer's page buttons under `key`, and forget the
+        oldest beyond `QUESTIONS_KEPT`."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO questions (key, chat_id, question, as_of, language, layout)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key, asked.chat_id, asked.question, asked.as_of.isoformat(), asked.language, asked.layout),
+            )
+            db.execute("DELETE FROM questions WHERE rowid <= last_insert_rowid() - ?", (QUESTIONS_KEPT,))
+
+    def asked(self, key: str) -> Asked | None:
+        """The question kept under `key`, or None if there is none (forgotten, or never issued)."""
+        row = self._db.execute(
+            "SELECT chat_id, question, as_of, language, layout FROM questions WHERE key = ?", (key,)
+        ).fetchone()
+        return (
+            None
+            if row is None
+            else Asked(row[0], row[1], dt.date.fromisoformat(row[2]), row[3], bytes(row[4]))
+        )
 
     # --- topics and alerts -------------------------------------------------------------
 
