@@ -3,13 +3,13 @@
 Start-up on a large archive must not re-read and re-index every article: the index
 arrays are saved as `.npy` files and the article texts as one UTF-8 file, written as a
 build goes (`NewBuild`), so that no build holds every text at once. A saved library is
-used only when its format version and build options match; it is served as it is while
-the corpus is unchanged, and otherwise updated with only the files that changed. Two
-checks tell a change. The corpus fingerprint (every file's path, size and modification
-time; content hashes for files whose time changed), saved as compact arrays that only
-this comparison reads, tells every change, at the cost of a look at every file. The
-stamps of the corpus folders (`looks_unchanged`) tell any file added, removed or
-renamed at the cost of a look at each folder, but not a file edited in place.
+used only when its format version, build options and code (`CODE`) match; it is served
+as it is while the corpus is unchanged, and otherwise updated with only the files that
+changed. Two checks tell a change. The corpus fingerprint (every file's path, size and
+modification time; content hashes for files whose time changed), saved as compact arrays
+that only this comparison reads, tells every change, at the cost of a look at every
+file. The stamps of the corpus folders (`looks_unchanged`) tell any file added, removed
+or renamed at the cost of a look at each folder, but not a file edited in place.
 
 Nothing damaged is served. The pointer file names the current build and the checksum of
 its manifest; the manifest holds every other file's size and checksum (xxHash's XXH3,
@@ -73,6 +73,24 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 7
+
+
+def _code_digest() -> str:
+    """XXH3 of this package's source files, saved with each build.
+
+    What a build saves of an article (its reading, passages, dates, terms) is this code's
+    doing, and a release may change it with the format and options as they were (a title
+    `Yes` once read as a truth and left out). An index saved by other code is therefore
+    built again, as an upgrade's first start would otherwise serve the older reading of
+    every unchanged file.
+    """
+    digest = xxhash.xxh3_64()
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+CODE = _code_digest()
 POINTER = "current"
 _POINTER_LINE = re.compile(rb"(build-[A-Za-z0-9_]+) ([0-9a-f]{16})\n")
 CHECKED = "checked"
@@ -276,6 +294,7 @@ class NewBuild:
         report: LoadReport = parts["report"]
         manifest = {
             "format": FORMAT_VERSION,
+            "code": CODE,
             "corpus": str(corpus.resolve()),
             "options": options,
             "report": {"files": report.files, "articles": report.articles, "problems": _problems(report)},
@@ -426,6 +445,10 @@ def _open_checked(
 ) -> dict[str, Any]:
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexFileError(f"saved index format {manifest.get('format')} is not {FORMAT_VERSION}")
+    if manifest.get("code") != CODE:
+        raise IndexFileError(
+            "saved index was made by other newsbot code (an upgrade), which may read articles otherwise"
+        )
     if manifest.get("corpus") != str(corpus.resolve()) or manifest.get("options") != options:
         raise IndexFileError("saved index was built from another corpus folder or with other options")
     files: dict[str, list[Any]] = manifest["files"]

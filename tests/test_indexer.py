@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import retrieval
 from retrieval import Library
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, indexing_processes
 
@@ -127,3 +129,35 @@ def test_a_second_indexer_of_one_corpus_waits_for_the_first_and_builds_nothing(t
     assert b"3000 articles" in out
     library = Library.open_current(corpus, cache)
     assert library is not None and len(library.articles) == 3000
+
+
+def test_an_index_saved_by_an_older_release_is_built_again_by_the_upgraded_code(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    """An upgrade keeps INDEX_DIR, and the corpus is unchanged: the index must still be read
+    with the new code, which may read articles otherwise. Here the older release is one
+    whose YAML reading left out an article titled "Yes" (a referendum's result)."""
+    older = tmp_path / "older"
+    shutil.copytree(Path(retrieval.__file__).parent, older / "retrieval")
+    reader = older / "retrieval" / "corpus.py"
+    source = reader.read_text()
+    assert '    "tag:yaml.org,2002:bool",\n' in source
+    reader.write_text(source.replace('    "tag:yaml.org,2002:bool",\n', "", 1))
+    corpus = write_corpus(
+        {
+            "vote.md": "---\ntitle: Yes\ndate: 2024-05-01\n---\nThe referendum on the constitution passed.\n",
+            "chess.txt": article("2024-10-01", "Chess olympiad", "India won the chess olympiad."),
+            "go.txt": article("2024-10-02", "Go", "A go tournament in Seoul ended."),
+        }
+    )
+    for path in corpus.iterdir():
+        os.utime(path, (1e9, 1e9))  # settled: the time alone tells the files are unchanged
+    cache = tmp_path / "index"
+    older_release = {**os.environ, "PYTHONPATH": str(older)}
+    done = index(corpus, cache, stdin=subprocess.DEVNULL, cwd=older, env=older_release)
+    assert done.returncode == 0, done.stderr
+    assert "2 articles" in done.stdout  # the older release's reading
+    assert index(corpus, cache, stdin=subprocess.DEVNULL).returncode == 0  # the upgrade's first start
+    library = Library.open_current(corpus, cache)
+    assert library is not None and not library.report.problems
+    assert library.search("referendum constitution").hits[0].article.headline == "Yes"
