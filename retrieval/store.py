@@ -210,11 +210,15 @@ class NewBuild:
     """A build folder being written: article texts streamed in, then the rest, then made current.
 
     Use it as a context manager: leaving it without `commit` (an error, a stop) removes
-    the folder, and the saved index stays as it was.
+    the folder, and the saved index stays as it was. A process killed mid-build (memory
+    run out, a bot stopping mid-reload) cannot remove its own: a new build removes every
+    build but the current one first, as one process at a time builds (`shelf.exclusive`),
+    so that builds killed one after another never fill the disk.
     """
 
     def __init__(self, index_dir: Path) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
+        _remove_builds(index_dir, keep=current_build(index_dir))
         self.index_dir = index_dir
         self.folder = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
         self._texts = _HashingWriter((self.folder / TEXTS).open("wb"))
@@ -311,9 +315,7 @@ class NewBuild:
         os.replace(pointer, self.index_dir / POINTER)
         _flush_folder(self.index_dir)
         self._committed = True
-        for old in self.index_dir.glob("build-*"):
-            if old != target:
-                shutil.rmtree(old, ignore_errors=True)
+        _remove_builds(self.index_dir, keep=target.name)
         parts["texts"] = SavedTexts(target / TEXTS, parts["text_offsets"], parts["text_checksums"])
         return Saved(target.name, target, parts, manifest)
 
@@ -324,6 +326,13 @@ class NewBuild:
         with contextlib.suppress(OSError):
             self._texts.stream.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _remove_builds(index_dir: Path, keep: str | None) -> None:
+    """Remove every build folder in `index_dir` but `keep`."""
+    for old in index_dir.glob("build-*"):
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def save(

@@ -161,3 +161,37 @@ def test_an_index_saved_by_an_older_release_is_built_again_by_the_upgraded_code(
     library = Library.open_current(corpus, cache)
     assert library is not None and not library.report.problems
     assert library.search("referendum constitution").hits[0].article.headline == "Yes"
+
+
+def killed_mid_build(corpus: Path, cache: Path) -> None:
+    """Run the indexer until its build has started, then kill it as the system does (SIGKILL)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "retrieval", str(corpus), str(cache)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    try:
+        while line := child.stderr.readline().decode():
+            if "build: started" in line:
+                break
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+        child.stderr.close()
+    assert not list(cache.glob("*/current")), "the build ended before it was killed"
+
+
+def test_builds_killed_one_after_another_leave_no_more_than_one_behind(tmp_path: Path) -> None:
+    """An indexer the system kills for memory, started again and again (a restart policy),
+    must not fill the disk with the half-written builds of each try: the next build, under
+    way or saved, is all there is."""
+    corpus, cache = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    long_read = " ".join(f"Weather report {n} with rain in district {n % 97}." for n in range(120_000))
+    for n in range(3):  # seconds of analysis each: the build is caught long before it is done
+        (corpus / f"archive-{n}.txt").write_text(article("2024-01-01", f"Archive {n}", long_read))
+    killed_mid_build(corpus, cache)
+    killed_mid_build(corpus, cache)
+    assert len(list(cache.glob("*/build-*"))) == 1
