@@ -100,7 +100,9 @@ def exclusive(folder: Path) -> Iterator[None]:
     half-written build, which then builds everything again in memory. The second waits
     its turn instead, and opens what the first saved. The lock goes with the process,
     however it ends. A folder where the lock cannot be made (read-only) is used without
-    it: nothing can be saved there either.
+    it: nothing can be saved there either. So is one whose file system takes no locks
+    (NFS without its lock service: ENOLCK), with a warning: the index is still saved and
+    served, only two processes on it take no turns.
     """
     descriptor = _lock_file(folder)
     if descriptor is None:
@@ -112,6 +114,8 @@ def exclusive(folder: Path) -> Iterator[None]:
         except BlockingIOError:
             logger.warning("another process is working on the saved index in %s; waiting for it", folder)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError as error:
+            logger.warning("cannot lock the saved index in %s (%s); using it without the lock", folder, error)
         yield
     finally:
         os.close(descriptor)

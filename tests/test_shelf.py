@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import shutil
@@ -167,3 +169,22 @@ def test_a_hidden_index_folder_inside_the_corpus_is_never_read(tmp_path: Path, i
     Library.load(root, index_dir=root / inside)
     again = Library.load(root, index_dir=root / inside)
     assert memory_mapped(again) and again.report.problems == () and len(again.articles) == 2
+
+
+def test_an_index_folder_whose_file_system_has_no_locks_still_saves_and_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An NFS share whose lock service is not running answers every lock with ENOLCK (No
+    locks available): the index is used without taking turns, as where no lock file can be
+    made, not refused at every start and /reload."""
+
+    def no_locks(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    caplog.set_level(logging.WARNING, logger="retrieval")
+    root, cache = corpus(tmp_path, "news", "harbour"), tmp_path / "index"
+    built = Library.load(root, index_dir=cache)
+    assert built.build is not None and built.search("harbour").hits
+    assert Library.load(root, index_dir=cache).build == built.build  # served as saved
+    assert "No locks available" in caplog.text
