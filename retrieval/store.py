@@ -40,6 +40,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable
+from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
@@ -75,18 +76,29 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 7
 
 
-def _code_digest() -> str:
-    """XXH3 of this package's source files, saved with each build.
+READING_PACKAGES = ("PyStemmer", "simplemma", "wordllama", "tokenizers", "PyYAML")
+"""The libraries whose versions shape what a build saves: stems, lemmas, vectors, front matter."""
 
-    What a build saves of an article (its reading, passages, dates, terms) is this code's
-    doing, and a release may change it with the format and options as they were (a title
-    `Yes` once read as a truth and left out). An index saved by other code is therefore
-    built again, as an upgrade's first start would otherwise serve the older reading of
-    every unchanged file.
+
+def _code_digest() -> str:
+    """XXH3 of this package's source files and of the versions of `READING_PACKAGES`, saved
+    with each build.
+
+    What a build saves of an article (its reading, passages, dates, terms, vector) is this
+    code's and these libraries' doing, and a release or a `pip install --upgrade` may
+    change it with the format and options as they were (a title `Yes` once read as a truth
+    and left out). An index saved by other code is therefore built again, as an upgrade's
+    first start would otherwise serve the older reading of every unchanged file.
     """
     digest = xxhash.xxh3_64()
     for source in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for package in READING_PACKAGES:
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:  # run from a copy of the sources, say
+            version = "unknown"
+        digest.update(f"{package}=={version}\0".encode())
     return digest.hexdigest()
 
 

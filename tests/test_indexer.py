@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import retrieval
-from retrieval import Library
+from retrieval import Library, store
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, indexing_processes
 
 
@@ -161,6 +163,21 @@ def test_an_index_saved_by_an_older_release_is_built_again_by_the_upgraded_code(
     library = Library.open_current(corpus, cache)
     assert library is not None and not library.report.problems
     assert library.search("referendum constitution").hits[0].article.headline == "Yes"
+
+
+def test_an_upgrade_of_a_library_that_reads_articles_makes_the_saved_index_another_codes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pip install --upgrade` of the stemmer, the lemmas, the vectors or the YAML reader, with
+    newsbot as it was, reads articles otherwise too: the saved index is built again."""
+    installed = store.metadata.version
+    assert store._code_digest() == store.CODE
+    for package in store.READING_PACKAGES:
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                store.metadata, "version", lambda name, p=package: "99.0" if name == p else installed(name)
+            )
+            assert store._code_digest() != store.CODE, package
 
 
 def killed_mid_build(corpus: Path, cache: Path) -> None:
