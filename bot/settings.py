@@ -113,6 +113,18 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
+    @field_validator("feed_user_agent", mode="before")
+    @classmethod
+    def _header_value(cls, value: object) -> object:
+        """Refuse at start what no HTTP header can carry: httpx failed every fetch on `Société`
+        with a traceback, and a line break would end the header early."""
+        if not isinstance(value, str):
+            return value
+        agent = value.strip()
+        if not (agent.isascii() and agent.isprintable()):
+            raise ValueError("must be printable ASCII, as HTTP headers are; write Societe for Société")
+        return agent
+
     @field_validator("feed_private_networks", mode="before")
     @classmethod
     def _networks(cls, value: object) -> object:
