@@ -133,8 +133,16 @@ class Settings(BaseSettings):
     @field_validator("telegram_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL, like the default " + TELEGRAM_API)
+        """Refuse a URL no request can go to: without a host (`http://`) or with a port that is no
+        number, `newsbot run` failed with a traceback, or retried its first request forever."""
+        written = value.startswith(("http://", "https://")) and value.isprintable() and " " not in value
+        try:
+            parts = urlsplit(value)
+            reachable = bool(parts.hostname) and parts.port != 0  # `.port` checks that it is a number
+        except ValueError:  # a port that is no number, an unclosed [
+            reachable = False
+        if not (written and reachable):
+            raise ValueError(f"must be an http:// or https:// URL with a host, like {TELEGRAM_API}")
         return value
 
     @field_validator("webhook_secret_token")

@@ -211,6 +211,9 @@ def test_eval_refuses_a_weight_or_length_that_is_no_number(option: str, value: s
         ("ADMIN_IDS", "alice"),
         ("ADMIN_IDS", "111 222"),  # two ids parted by a space: never joined into user 111222
         ("TELEGRAM_BASE_URL", "localhost:8081/bot"),  # no scheme: every request would fail
+        ("TELEGRAM_BASE_URL", "http://"),  # no host: the token was read as one, and run ended in a traceback
+        ("TELEGRAM_BASE_URL", "http:///bot"),  # no host either: run retried its first request forever
+        ("TELEGRAM_BASE_URL", "http://localhost:80a/bot"),  # a port that is no number: a traceback
         ("FEED_USER_AGENT", "newsbot (Société X)"),  # no HTTP header holds it: every fetch failed
         ("FEED_USER_AGENT", "newsbot\r\nX-Forwarded-For: 10.0.0.1"),  # a header of its own
     ],
