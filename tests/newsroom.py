@@ -1,7 +1,7 @@
 """A small news site on 127.0.0.x serving the feeds and pages a test writes, faults included.
 
 Paths answer what `put` stored (with an ETag, honouring conditional GET), or a planned
-fault: a status, a delay, a redirect, an endless body. Every request is recorded, so a
+fault: a status, a delay, a redirect, an endless body, a drip. Every request is recorded, so a
 test can check the User-Agent, the validators sent and the pace per host. Builders
 write RSS, Atom and article pages with text made from a seed, so every article differs.
 """
@@ -42,6 +42,8 @@ class Resource:
     redirect: str | None = None
     endless: bool = False
     """Stream zeros until the client gives up (a huge response)."""
+    drip: float = 0.0
+    """Seconds between the bytes of a body sent one at a time (a slow drip, each byte in time)."""
     etag: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     gate: asyncio.Event | None = None
@@ -97,7 +99,7 @@ class Newsroom:
         return self.url(path)
 
     def fault(self, path: str, **kw: object) -> str:
-        """Make `path` answer with a fault (status, delay, redirect, endless); return its URL."""
+        """Make `path` answer with a fault (status, delay, redirect, endless, drip); return its URL."""
         self.resources[path.lstrip("/")] = Resource(**kw)  # type: ignore[arg-type]
         return self.url(path)
 
@@ -129,6 +131,13 @@ class Newsroom:
                     await response.write(chunk)
             except (ConnectionResetError, RuntimeError):
                 pass
+            return response
+        if resource.drip:
+            response = web.StreamResponse(headers={"Content-Type": resource.content_type})
+            await response.prepare(request)
+            for _ in range(400):  # bounded, whoever stops reading
+                await asyncio.sleep(resource.drip)
+                await response.write(b" ")
             return response
         if resource.etag and request.headers.get("If-None-Match") == resource.etag:
             return web.Response(status=304, headers={"ETag": resource.etag})

@@ -301,6 +301,7 @@ ITEM_FAULTS = [
     ("missing.html", None, "404 Not Found"),
     ("broken.html", {"status": 500}, "500 Internal Server Error"),
     ("slow.html", {"delay": 30.0}, "within 3 s"),
+    ("drip.html", {"drip": 0.25}, "within 3 s"),  # each byte in httpx's time: 100 s in all
     ("loop.html", {"redirect": "/loop.html"}, "redirects"),
     ("huge.html", {"endless": True}, "byte limit"),
     ("report.pdf", {"body": b"%PDF-1.4", "content_type": "application/pdf"}, "application/pdf, not HTML"),
