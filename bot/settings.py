@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     index_dir: Path = Path(".newsbot-index")
     """Where the built indexes are saved, one per corpus folder, and memory-mapped from on the next start."""
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
-    """Telegram user ids allowed to run /reload, written `1,2,3`."""
+    """Telegram user ids allowed to run /reload, /feeds and /add, written `1,2,3`."""
     top_k: int = Field(3, ge=1, le=10)
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
