@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import CorpusError, load_corpus
-from retrieval.corpus import _paragraphs
+from retrieval.corpus import MAX_FILE_BYTES, _paragraphs
 from retrieval.folder import CorpusFolder, NotRead, _open_beneath, _read_beneath, corpus_files, sorted_entries
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes
 
@@ -149,6 +149,18 @@ def test_a_50_mb_single_line_file_is_reported_not_read(write_corpus: WriteCorpus
     (problem,) = report.problems
     assert problem.path == "huge.txt"
     assert "over the 20,971,520-byte limit" in problem.reason
+
+
+def test_a_file_of_20_mib_loads_and_one_byte_more_is_reported(write_corpus: WriteCorpus) -> None:
+    root = write_corpus({})
+    for name, extra in (("at.txt", 0), ("past.txt", 1)):  # padded with line ends, cheap to read
+        text = GOOD.encode()
+        (root / name).write_bytes(text + b"\n" * (MAX_FILE_BYTES - len(text) + extra))
+    articles, report = load_corpus(root)
+    assert [a.id for a in articles] == ["at"]
+    (problem,) = report.problems
+    assert problem.path == "past.txt"
+    assert problem.reason == "is 20,971,521 bytes, over the 20,971,520-byte limit"
 
 
 @pytest.mark.parametrize(
