@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.fetching import FetchError, FetchOptions
+from bot.fetching import Fetcher, FetchError, FetchOptions
 from bot.ingest import MAX_ATTEMPTS, IngestOptions, NotAnArticle, add_link, fetch_round
 from bot.links import LinkError
 from bot.statedb import StateDB, open_state
@@ -597,6 +597,23 @@ async def test_a_page_served_compressed_is_read(
     site.fault("a.html", body=pack(page), headers={"Content-Encoding": encoding})
     added = await add_link(db, options, site.url("a.html"))
     assert added.outcome == "saved" and added.article.title == "Harbour reopens"
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])  # the bound holds for what a page inflates to
+async def test_a_download_of_feed_max_bytes_is_read_and_one_byte_more_is_refused(
+    site: Newsroom, options: IngestOptions, encoding: str
+) -> None:
+    limit = options.fetch.max_bytes
+    pack = gzip.compress if encoding == "gzip" else bytes
+    async with Fetcher(options.fetch) as fetcher:
+        for size in (limit, limit + 1):
+            site.fault(f"{size}.html", body=pack(b"a" * size), headers={"Content-Encoding": encoding})
+            if size == limit:
+                page = await fetcher.get(site.url(f"{size}.html"), accept="text/html")
+                assert page is not None and len(page.content) == limit
+            else:
+                with pytest.raises(FetchError, match=f"over the {limit:,}-byte limit"):
+                    await fetcher.get(site.url(f"{size}.html"), accept="text/html")
 
 
 @pytest.mark.parametrize("link", ["file:///etc/passwd", "javascript:alert(1)", "ftp://x.org/a"])
