@@ -46,6 +46,7 @@ from retrieval.snippets import snippet_span
 
 from . import progress
 from .feed_cli import add_corpus_option, add_feed_commands
+from .logs import redact_secrets
 from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings, webhook_url_problem
@@ -81,8 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MissingCorpusError as error:
         print(f"newsbot: {error}; {_corpus_hint(args, settings)}", file=sys.stderr)
         return EXIT_USAGE
-    except (SettingsError, CorpusError, StateError) as error:
-        print(f"newsbot: {error}", file=sys.stderr)
+    except (SettingsError, CorpusError, StateError) as error:  # the token may be in a URL it names
+        print(f"newsbot: {redact_secrets(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -45,6 +45,8 @@ async def test_a_400_that_echoes_the_url_is_logged_without_the_token(
     [
         ("bot", "401 Unauthorized", "TELEGRAM_BOT_TOKEN: rejected"),  # the server knows another token
         ("wrong/bot", "404 Not Found", "TELEGRAM_BASE_URL: http://127.0.0.1"),  # no Bot API there
+        # the token pasted into the URL too, as Telegram's documentation writes request URLs
+        (f"bot{TOKEN}/", "404 Not Found", "TELEGRAM_BASE_URL: http://127.0.0.1"),
     ],
 )
 async def test_a_refused_token_or_url_exits_2_with_one_line_and_no_token(
