@@ -496,15 +496,15 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     token = settings.telegram_bot_token
     if token is None or not token.get_secret_value().strip():
         raise SettingsError("TELEGRAM_BOT_TOKEN: not set; get one from @BotFather and put it in .env")
+    secrets = [token.get_secret_value()]
+    if settings.webhook_secret_token:
+        secrets.append(settings.webhook_secret_token.get_secret_value())
+    configure_logging(settings.log_level, secrets)  # first: a URL named below may hold the token
+    disable_core_dumps()
     if args.webhook and not settings.webhook_url:
         raise SettingsError("WEBHOOK_URL: required with --webhook (the public https URL Telegram posts to)")
     if args.webhook and (problem := webhook_url_problem(settings)):
         raise SettingsError(problem)
-    secrets = [token.get_secret_value()]
-    if settings.webhook_secret_token:
-        secrets.append(settings.webhook_secret_token.get_secret_value())
-    configure_logging(settings.log_level, secrets)
-    disable_core_dumps()
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
     if args.webhook:
         check_listen(settings.webhook_listen, settings.webhook_port)

@@ -87,6 +87,15 @@ async def test_a_webhook_url_telegram_would_refuse_exits_2_naming_it(tmp_path: P
     assert line.startswith("newsbot: WEBHOOK_URL: ") and url in line and "443, 80, 88 or 8443" in line
 
 
+async def test_a_refused_webhook_url_that_holds_the_token_is_named_without_it(tmp_path: Path) -> None:
+    url = f"http://bot.example.com/{TOKEN}"  # the token as the webhook's path, as many bots make it
+    env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, CORPUS_DIR=str(SHIPPED_CORPUS), WEBHOOK_URL=url)
+    returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
+    assert returncode == 2
+    (line,) = stderr.splitlines()
+    assert line.startswith("newsbot: WEBHOOK_URL: ") and "'http://bot.example.com/[token redacted]'" in line
+
+
 @pytest.mark.parametrize("secret", ["two words", "s3cret!", "x" * 257, "таємниця"])
 async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it(
     tmp_path: Path, unused_tcp_port: int, secret: str, api: FakeBotApi
