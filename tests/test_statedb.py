@@ -160,6 +160,26 @@ def test_follow_refuses_the_same_topic_and_more_than_the_limit(tmp_path: Path) -
     assert [t.words for t in db.topics(7)] == ["Grain exports", "ferry"]
 
 
+def test_follows_racing_over_two_connections_keep_to_the_limit(tmp_path: Path) -> None:
+    # two bots started on one STATE_DIR by mistake: counting a reader's topics and adding one is one step
+    connections = [open_state(tmp_path), open_state(tmp_path)]
+    together = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def follow(number: int) -> None:
+        together.wait()
+        db = connections[number % 2]
+        outcomes.append(db.follow(7, 7, f"topic {number}", (f"topic{number}",), limit=10))
+
+    threads = [threading.Thread(target=follow, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["added"] * 10 + ["full"] * 10
+    assert len(connections[0].topics(7)) == 10
+
+
 def test_forget_user_drops_topics_and_unsent_alerts_only_of_that_user(tmp_path: Path) -> None:
     db = open_state(tmp_path)
     _, article = claim(db, "http://n/1", "aaa")
