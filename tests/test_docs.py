@@ -4,6 +4,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.settings import Settings
 from tests.conftest import ROOT
 
@@ -14,6 +16,15 @@ def test_env_example_lists_exactly_the_settings() -> None:
     text = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^([A-Z_]+)=", text, flags=re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_env_example_shows_each_settings_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `.env` copied from it changes nothing until edited, as "its default" promises."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    shown = Settings(_env_file=ROOT / ".env.example")
+    defaults = Settings(_env_file=None)
+    assert {name: getattr(shown, name) for name in Settings.model_fields} == defaults.model_dump()
 
 
 def test_retrieval_imports_no_bot_telegram_or_settings() -> None:
