@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from retrieval.snippets import snippet_span
 
 from .i18n import ENGLISH, Translations
-from .render import ELLIPSIS, HEADLINE_CHARS, URL_CHARS, escape, fit_lines, highlight, shorten
+from .render import (
+    ELLIPSIS,
+    HEADLINE_CHARS,
+    MAX_ENTITIES,
+    URL_CHARS,
+    escape,
+    fit_lines,
+    highlight,
+    shorten,
+)
 from .statedb import FeedRow, PendingAlert, SavedArticle, TopicRow
 
 ALERT_PASSAGE_CHARS = 500
@@ -24,7 +33,8 @@ def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
     """One alert: the headline, its date, the best passage for the topic, the link."""
     text = alert.passage
     start, end = snippet_span(text, alert.terms, ALERT_PASSAGE_CHARS)
-    shown = (ELLIPSIS if start else "") + highlight(text[start:end], alert.terms)
+    # the headline's bold, the topic's italics and the link Telegram finds in the URL: 3 entities
+    shown = (ELLIPSIS if start else "") + highlight(text[start:end], alert.terms, MAX_ENTITIES - 3)
     shown += ELLIPSIS if end < len(text) else ""
     return "\n".join(
         [

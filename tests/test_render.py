@@ -3,10 +3,12 @@ import datetime as dt
 
 import pytest
 
+from bot.feed_render import render_alert
 from bot.i18n import ENGLISH, translations
 from bot.render import (
     DESCRIPTION_CHARS,
     LEAD_CHARS,
+    MAX_ENTITIES,
     MAX_MESSAGE,
     TITLE_CHARS,
     by_article,
@@ -24,6 +26,7 @@ from bot.render import (
     shorten,
     web_link,
 )
+from bot.statedb import PendingAlert
 from retrieval import Article, Event, Hit, LoadProblem, LoadReport, Passage, analyze
 from tests.e2e.fake_api import shown_length
 
@@ -360,3 +363,12 @@ def test_an_article_shared_without_a_question_is_shown_from_the_start_of_its_fir
 def test_latest_counts_its_articles_in_the_readers_language(language: str, count: int, title: str) -> None:
     article = Article("a", "H", dt.date(2024, 10, 23), ("Body.",))
     assert render_latest(translations(language), [article] * count).splitlines()[0] == title
+
+
+def test_an_alert_dense_with_its_topic_stays_within_the_entities_telegram_shows() -> None:
+    passage = " ".join(["Oil"] * 300)  # a market table: 125 of its words in the passage shown
+    alert = PendingAlert(
+        1, 7, 7, "oil", 0.9, passage, frozenset({"oil"}), "Oil", dt.date(2024, 10, 1), "https://x.org/a", 0
+    )
+    text = render_alert(alert)
+    assert text.count("<b>") + text.count("<i>") + 1 == MAX_ENTITIES  # and the link Telegram finds
