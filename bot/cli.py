@@ -49,7 +49,7 @@ from .feed_cli import add_corpus_option, add_feed_commands
 from .logs import redact_secrets
 from .reloading import reload_library
 from .render import by_article
-from .settings import Settings, SettingsError, load_settings, webhook_url_problem
+from .settings import Settings, SettingsError, load_settings, misspelt_settings, webhook_url_problem
 from .statedb import StateError, open_state
 from .terminal import shown
 
@@ -69,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        for line in misspelt_settings():
+            print(f"newsbot: {line}", file=sys.stderr)
         if args.command is run_command:  # the bot sets up its own logging, and stops on Ctrl-C
             return int(args.command(args, settings))
         if sys.stdout is None:  # started with it closed (`>&-`): every line would be dropped unseen

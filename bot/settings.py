@@ -5,12 +5,14 @@ Read from the environment and from `.env`; `.env.example` documents each one.
 
 from __future__ import annotations
 
+import difflib
 import re
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -208,6 +210,23 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f".env: not UTF-8 ({where}); save it as UTF-8") from None
     except ValueError as error:
         raise SettingsError(describe_error(error)) from None
+
+
+def misspelt_settings(env_file: Path = Path(".env")) -> list[str]:
+    """One line for each key of `env_file` that names no setting but nearly names one
+    (`TOPK` for `TOP_K`): keys a setting does not know are ignored, as a `.env` shared with
+    other tools holds theirs, so a typo would leave its setting at the default unsaid."""
+    try:
+        keys = dotenv_values(env_file, encoding="utf-8") if env_file.is_file() else {}
+    except (OSError, UnicodeDecodeError):  # `load_settings` names what is wrong with the file
+        return []
+    names = [name.upper() for name in Settings.model_fields]
+    lines = []
+    for key in keys:
+        meant = difflib.get_close_matches(key.upper(), names, n=1, cutoff=0.8)
+        if key.upper() not in names and meant:
+            lines.append(f"{env_file}: {key} is not a setting, and is ignored; did you mean {meant[0]}?")
+    return lines
 
 
 def describe_error(error: ValueError) -> str:

@@ -149,6 +149,18 @@ def test_settings_come_from_a_dotenv_in_the_working_folder_and_the_environment_w
     assert done.returncode == 2 and done.stderr.startswith("newsbot: TOP_K: ")
 
 
+def test_a_misspelt_setting_in_dotenv_is_named_with_the_one_meant(tmp_path: Path) -> None:
+    # keys no setting knows are ignored (a .env shared with other tools), so TOPK=1 alone would
+    # leave three passages an answer without a word
+    (tmp_path / ".env").write_text("TOPK=1\nCOMPOSE_PROJECT_NAME=news\nLOG_LEVEL=INFO\nADMIN_ID=42\n")
+    done = run("stats", "--corpus", str(SHIPPED_CORPUS), cwd=tmp_path)
+    assert done.returncode == 0
+    assert [line for line in done.stderr.splitlines() if line.startswith("newsbot:")] == [
+        "newsbot: .env: TOPK is not a setting, and is ignored; did you mean TOP_K?",
+        "newsbot: .env: ADMIN_ID is not a setting, and is ignored; did you mean ADMIN_IDS?",
+    ]
+
+
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
 def test_a_terminal_that_cannot_show_a_character_gets_it_escaped(encoding: str) -> None:
     done = run("ask", "Who did Umerov negotiate with?", env={"PYTHONIOENCODING": encoding})
