@@ -1,13 +1,21 @@
 """Tests that keep the documentation and the architecture honest."""
 
 import ast
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
 from tests.conftest import ROOT
+
+NEWSBOT = Path(sys.executable).with_name("newsbot")
+OFFLINE_COMMANDS = {"ask", "eval", "stats", "timeline"}
+"""The commands that need neither a token nor the network: their examples are run as shown."""
 
 FORBIDDEN_IN_RETRIEVAL = {"bot", "telegram", "pydantic_settings", "pydantic"}
 
@@ -119,3 +127,39 @@ def test_readme_keeps_the_sections_a_newcomer_needs_in_order() -> None:
     for later in ("The corpus", "Deploy", "Settings", "Quality", "Speed", "Reliability"):
         assert later in headings
     assert headings.index("Deploy") < headings.index("How answers are ranked")
+
+
+def _console_examples(page: Path) -> list[tuple[list[str], list[str]]]:
+    """Each `$ command` of a page's console blocks, split as a shell splits it, with the
+    output lines shown under it."""
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", page.read_text(), flags=re.DOTALL):
+        for chunk in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
+            command, *shown = chunk.rstrip("\n").split("\n")
+            examples.append((shlex.split(command), shown))
+    return examples
+
+
+def _shown_as_pattern(shown: list[str]) -> str:
+    """The output a page shows as a pattern: a line of `…` or `...` alone stands for any lines."""
+    return "".join(r"(?:.*\n)*" if line.strip() in ("…", "...") else re.escape(line) + "\n" for line in shown)
+
+
+def test_console_examples_print_what_the_docs_show() -> None:
+    """A newcomer pastes them from the repository's root: each runs, and prints the lines shown."""
+    examples = [
+        (page, argv, shown)
+        for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        for argv, shown in _console_examples(page)
+    ]
+    assert all(argv[0] == ".venv/bin/newsbot" for _, argv, _ in examples)
+    offline = [(page, argv, shown) for page, argv, shown in examples if argv[1] in OFFLINE_COMMANDS]
+    assert {argv[1] for _, argv, _ in offline} >= {"ask", "eval"}
+    environment = {k: v for k, v in os.environ.items() if k not in ("CORPUS_DIR", "TELEGRAM_BOT_TOKEN")}
+    for page, argv, shown in offline:
+        done = subprocess.run(
+            [str(NEWSBOT), *argv[1:]], capture_output=True, text=True, cwd=ROOT, env=environment, check=False
+        )
+        assert done.returncode == 0, f"{page.name}: {shlex.join(argv)}: {done.stderr}"
+        shown_pattern = _shown_as_pattern(shown)
+        assert not shown or re.fullmatch(shown_pattern, done.stdout), f"{page.name}: {shlex.join(argv)}"
