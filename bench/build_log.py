@@ -1,7 +1,7 @@
 """How long the bot's log stays silent while a first build runs, and what it says.
 
     python bench/build_log.py --articles 20000                 # generates the corpus in a temporary folder
-    python bench/build_log.py --corpus /tmp/c20k --code /work/main --code .   # two checkouts, one corpus
+    python bench/build_log.py --corpus /tmp/c20k --code OLD --code .   # OLD: another checkout; one corpus
 
 Runs `python -m retrieval CORPUS INDEX_DIR` with a fresh index folder, as the bot runs it
 on its first start and on /reload, once for each `--code` checkout (put on the import

@@ -1,7 +1,7 @@
 """The first `/timeline` topic question after a start, and what the timeline costs a build,
 the saved index and a one-article update.
 
-    python bench/timeline.py --corpus data/rtqa/corpus --code /work/main --code .
+    python bench/timeline.py --corpus data/rtqa/corpus --code OLD --code .   # OLD: another checkout
 
 For each `--code` checkout (put on the import path, the interpreter and packages being
 this one's), over one copy of the corpus (hard links), each step in a fresh process:
