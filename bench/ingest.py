@@ -17,8 +17,8 @@ article), so every article costs a page download and a trafilatura extraction. T
    latency from its article's save to its message.
 
 Left out: the real network (DNS, TLS, distant and slow servers), which dominate a real
-round; with the default pace (`--host-delay 1`), a feed of 40 new items takes at least
-40 seconds whatever the machine.
+round; at the bot's default pace (FEED_HOST_DELAY=1, `--host-delay 1` here), a feed of 40
+new items takes at least 40 seconds whatever the machine.
 """
 
 from __future__ import annotations
