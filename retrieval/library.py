@@ -470,7 +470,7 @@ class Library:
             limit = max(self.options.rerank.candidates, 4 * k)
             doc_ids, scores = self.index.top(terms, limit, Ranking(self.passage_recency, until=until))
             if not len(doc_ids):
-                return SearchResult((), terms, "no passage contains any of its words")
+                return SearchResult((), terms, self._why_none(terms, now))
             doc_ids, scores = self._rerank(question, terms, doc_ids, scores, now, 4 * k)
             chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
             picked, scores = doc_ids[chosen], scores[chosen]
@@ -481,7 +481,7 @@ class Library:
             # 2k candidates, so that folding copies of one story still leaves k
             picked, scores = self.index.top(terms, 2 * k, ranking)
             if not len(picked):
-                return SearchResult((), terms, "no passage contains any of its words")
+                return SearchResult((), terms, self._why_none(terms, now))
         distinct = sorted(set(terms))
         holding = self.index.holding(distinct, picked)
         hits = self._hits(picked, scores, distinct, holding)
@@ -492,6 +492,13 @@ class Library:
             ids = [self.articles.ids[row] for row in rows.tolist()]
             same_story = same_story_by(dict(zip(ids, vectors, strict=True)))
         return SearchResult(tuple(fold_same_story(hits, k, same_story=same_story)), terms)
+
+    def _why_none(self, terms: tuple[str, ...], now: dt.date | None) -> str:
+        """Why no passage was found; asked as of a day, passages of later articles may hold its words,
+        and "none contains them" would send the asker to rephrase a question that is fine."""
+        if now is not None and len(self.index.top(terms, 1, Ranking(self.passage_recency))[0]):
+            return f"no article dated {now.isoformat()} or earlier contains any of its words"
+        return "no passage contains any of its words"
 
     def _hits(
         self,

@@ -79,6 +79,10 @@ def test_ask_with_a_byte_that_is_not_utf8_in_its_question_answers() -> None:
 
 def test_ask_as_of_a_date_before_the_corpus_finds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "Umerov", "--as-of", "2024-10-22", "--corpus", str(SHIPPED_CORPUS)]) == 1
+    # the reason printed is the date, not "no passage contains any of its words": one does
+    assert capsys.readouterr().err.endswith(
+        "Nothing found: no article dated 2024-10-22 or earlier contains any of its words.\n"
+    )
     assert main(["ask", "Umerov", "--as-of", "2024-10-23", "--corpus", str(SHIPPED_CORPUS)]) == 0
     assert run("ask", "Umerov", "--as-of", "23/10/2024").returncode == 2
 
