@@ -164,6 +164,9 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
         code = await child.wait()
     except asyncio.CancelledError:
         child.kill()
+        # reaped while the loop runs: else its exit and its pipes' closing reach a loop a
+        # stopping bot has closed, and print "Event loop is closed" tracebacks in its log
+        await child.wait()
         raise
     if code < 0:
         raise CorpusError(_killed(-code))

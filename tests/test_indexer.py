@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import retrieval
+from bot.reloading import index_in_child_process
 from retrieval import Library, store
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, indexing_processes
 
@@ -212,3 +214,20 @@ def test_builds_killed_one_after_another_leave_no_more_than_one_behind(tmp_path:
     killed_mid_build(corpus, cache)
     killed_mid_build(corpus, cache)
     assert len(list(cache.glob("*/build-*"))) == 1
+
+
+async def test_a_cancelled_reload_returns_once_its_killed_child_is_reaped(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    # A stopping bot cancels its reload and closes its event loop just after; a child reaped
+    # later reached a closed loop, and its pipes wrote "Event loop is closed" tracebacks.
+    corpus = write_corpus({f"f{n:03d}.txt": article("2024-01-01", f"Filler {n}", "Rain.") for n in range(50)})
+    reload = asyncio.ensure_future(index_in_child_process(corpus, tmp_path / "index"))
+    while not (children := indexing_processes(corpus)):
+        await asyncio.sleep(0.01)
+    for pid in children:  # caught before it is done, however fast the machine
+        os.kill(pid, signal.SIGSTOP)
+    reload.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reload
+    assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
