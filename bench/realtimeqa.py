@@ -1,5 +1,6 @@
 """Build an evaluation set from a RealTime QA snapshot: a corpus folder and questions.
 
+    mkdir -p data/rtqa-snapshot
     git --git-dir=SNAPSHOT.git archive HEAD past/2023 past/2024 | tar -x -C data/rtqa-snapshot
     python bench/realtimeqa.py data/rtqa-snapshot data/rtqa
 
