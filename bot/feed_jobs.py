@@ -162,6 +162,9 @@ async def run_round_in_child(options: IngestOptions, stopping: Any) -> RoundRepo
                 return None
     except asyncio.CancelledError:
         child.kill()
+        # reaped while the loop runs: else its exit and its pipes' closing reach a loop a
+        # stopping bot has closed, and print "Event loop is closed" tracebacks in its log
+        await done
         raise
     output, errors = done.result()
     if child.returncode != 0:

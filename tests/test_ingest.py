@@ -9,6 +9,8 @@ import gzip
 import html
 import itertools
 import logging
+import os
+import signal
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.feed_jobs import run_round_in_child
 from bot.fetching import Fetcher, FetchError, FetchOptions
 from bot.ingest import MAX_ATTEMPTS, IngestOptions, NotAnArticle, add_link, fetch_round
 from bot.links import LinkError
@@ -639,3 +642,28 @@ async def test_a_feed_removed_while_its_round_reads_it_keeps_the_articles_the_ro
     assert (len(report.saved), report.problems) == (1, [])
     (saved,) = db.articles()  # known to the state file, as the file in the corpus is
     assert sorted(front_matters(options)) == [saved.path] == report.saved
+
+
+async def test_a_cancelled_feed_round_returns_once_its_killed_child_is_reaped(options: IngestOptions) -> None:
+    # A stopping bot cancels its jobs and closes its event loop just after; a child reaped
+    # later reached a closed loop, and its pipes wrote "Event loop is closed" tracebacks.
+    def round_processes() -> list[int]:
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                args = cmdline.read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"bot.ingest" in args and any(str(options.state_dir).encode() in arg for arg in args):
+                found.append(int(cmdline.parent.name))
+        return found
+
+    feed_round = asyncio.ensure_future(run_round_in_child(options, stopping=lambda: False))
+    while not (children := round_processes()):
+        await asyncio.sleep(0.01)
+    for pid in children:  # caught before it is done, however fast the machine
+        os.kill(pid, signal.SIGSTOP)
+    feed_round.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await feed_round
+    assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
