@@ -165,3 +165,19 @@ async def test_https_to_the_checked_address_still_checks_the_certificate_by_name
                 await fetcher.get(secure.url("page.html"), accept="text/html")
     finally:
         await secure.stop()
+
+
+async def test_feeds_are_fetched_directly_whatever_proxy_the_environment_names(
+    site: Newsroom, other_site: Newsroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a proxy would resolve the names itself, out of reach of the check of each address
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.2:{other_site.port}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    site.put("page.html", PAGE)
+    options = FetchOptions(timeout=5.0, host_delay=0.0, private_networks=LOCAL_NETWORKS)
+    async with Fetcher(options) as fetcher:
+        page = await fetcher.get(site.url("page.html"), accept="text/html")
+    assert page is not None and page.content == PAGE
+    assert len(site.hits("page.html")) == 1 and other_site.requests == []
