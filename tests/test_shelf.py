@@ -96,6 +96,19 @@ def test_indexes_of_folders_that_are_gone_are_removed_after_a_build(
     assert memory_mapped(Library.load(kept, index_dir=index))
 
 
+def test_an_index_is_kept_for_30_days_after_its_folder_went_missing_and_removed_after(tmp_path: Path) -> None:
+    index, day = tmp_path / "index", 24 * 3600
+    gone = corpus(tmp_path, "gone", "ferries")
+    Library.load(gone, index_dir=index)
+    shutil.rmtree(gone)
+    for number, days in enumerate([0, 29, 30], start=1):  # the README's 30 days: at 29 kept, at 30 removed
+        if days:
+            then = time.time() - days * day - 60
+            os.utime(shelf.place(index, gone) / shelf.MISSING, (then, then))
+        Library.load(corpus(tmp_path, f"other-{number}", "harbour"), index_dir=index)  # a build elsewhere
+        assert shelf.place(index, gone).exists() is (days < 30)
+
+
 def test_a_folder_missing_for_a_while_keeps_its_index_when_others_are_built(tmp_path: Path) -> None:
     index = tmp_path / "index"
     news, other, third = (corpus(tmp_path, name, name) for name in ("news", "other", "third"))
