@@ -18,7 +18,7 @@ from .alerts import MAX_TOPIC_CHARS, MAX_TOPICS, topic_terms
 from .feed_jobs import feed_service, index_new, poll_now, settle
 from .feeds import FeedParseError
 from .fetching import FetchError
-from .handlers import NO_PREVIEW, Context, bot_state, clean, is_admin, question_message
+from .handlers import NO_PREVIEW, Context, bot_state, clean, is_admin, question_message, refused_sender
 from .i18n import N_, Translations, for_user
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
@@ -279,6 +279,6 @@ async def _admin(update: Update, message: Message, context: Context, refusal: st
     if is_admin(update, bot_state(context).admin_ids):
         return True
     user = update.effective_user
-    logger.warning("refused %s from user %s", (message.text or "")[:40], user.id if user else None)
+    logger.warning("refused %s from %s", (message.text or "")[:40], refused_sender(update))
     await message.reply_text(for_user(user).gettext(refusal))
     return False

@@ -308,7 +308,7 @@ async def reload_command(update: Update, context: Context) -> None:
     state, user = bot_state(context), update.effective_user
     tr = for_user(user)
     if not is_admin(update, state.admin_ids):
-        logger.warning("refused /reload from user %s in chat %s", user.id if user else None, message.chat.id)
+        logger.warning("refused /reload from %s in chat %s", refused_sender(update), message.chat.id)
         await message.reply_text(tr.gettext("Sorry, only the bot's admins can reload the corpus."))
         return
     if state.reloads.running:  # another admin's, or the update for new articles from the feeds
@@ -336,6 +336,16 @@ async def reload_command(update: Update, context: Context) -> None:
     await message.reply_text(
         render.render_reload(tr, before, state.sizes, library.report), parse_mode=ParseMode.HTML
     )
+
+
+def refused_sender(update: Update) -> str:
+    """Whom a refused admin command is logged against: `user <id>`, the id the README tells a
+    new admin to look for. An anonymous group admin, or a message sent on behalf of a chat,
+    shows Telegram's shared account instead, an id that would never make anyone an admin."""
+    message, user = update.effective_message, update.effective_user
+    if user is None or message is None or sender(message) != user.id:  # counted by its chat: anonymous
+        return "an anonymous sender (Telegram hides their user id: send the command in a private chat)"
+    return f"user {user.id}"
 
 
 def is_admin(update: Update, admin_ids: frozenset[int]) -> bool:

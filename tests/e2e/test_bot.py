@@ -607,6 +607,22 @@ async def test_forwarded_or_anonymous_reload_is_not_an_admin(
     assert "only the bot's admins" in text
 
 
+@pytest.mark.parametrize("command", ["/reload", "/feeds", "/add https://example.com/news"])
+async def test_an_anonymous_admins_refusal_is_logged_with_no_user_id_to_copy_into_admin_ids(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, command: str
+) -> None:
+    # the README has a new admin read their id off this line; an anonymous group admin's
+    # message comes from Telegram's shared account, whose id would make no one an admin
+    bot, telegrams_account = await start_bot(), 1087968824  # GroupAnonymousBot
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    anonymous = {"sender_chat": {"id": -100, "type": "supergroup", "title": "G"}}
+    text = (await bot.ask(command, user_id=telegrams_account, **group, **anonymous)).params["text"]
+    assert text.startswith("Sorry, only the bot's admins")
+    (refusal,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused /")]
+    assert "from an anonymous sender (Telegram hides their user id" in refusal
+    assert str(telegrams_account) not in refusal
+
+
 async def failed_and_kept(bot: RunningBot, reply: str, reason: str) -> None:
     """A reload's `reply` says it failed and why, and the corpus before it still answers."""
     assert "Reload failed" in reply
