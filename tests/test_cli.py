@@ -254,6 +254,18 @@ def test_admin_ids_are_read_between_commas(value: str, ids: set[int]) -> None:
     assert load_settings(_env_file=None, admin_ids=value).admin_ids == ids
 
 
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "x",  # the shortest Telegram takes
+        ("Az09_-" * 43)[:256],  # the longest, of every kind of character it takes (257 is refused: test_run)
+    ],
+)
+def test_a_webhook_secret_of_1_to_256_allowed_characters_is_taken(secret: str) -> None:
+    token = load_settings(_env_file=None, webhook_secret_token=secret).webhook_secret_token
+    assert token is not None and token.get_secret_value() == secret
+
+
 def test_stats_prints_sizes_and_problems(
     write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
 ) -> None:
