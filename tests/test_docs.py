@@ -163,3 +163,17 @@ def test_console_examples_print_what_the_docs_show() -> None:
         assert done.returncode == 0, f"{page.name}: {shlex.join(argv)}: {done.stderr}"
         shown_pattern = _shown_as_pattern(shown)
         assert not shown or re.fullmatch(shown_pattern, done.stdout), f"{page.name}: {shlex.join(argv)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "default"),
+    [  # as the README states them
+        ("TOP_K", 3),  # "`TOP_K` passages, default 3"
+        ("FEED_INTERVAL", 15),  # "every `FEED_INTERVAL` minutes (default 15)"
+        ("FEED_HOST_DELAY", 1),  # "`FEED_HOST_DELAY` seconds apart (default 1)"
+        ("FEED_TIMEOUT", 20),  # "`FEED_TIMEOUT` seconds for a whole download (default 20)"
+        ("FEED_MAX_BYTES", 10_000_000),  # "at most `FEED_MAX_BYTES` (default 10 MB"
+    ],
+)
+def test_the_defaults_the_readme_states_are_the_settings_own(name: str, default: int) -> None:
+    assert Settings.model_fields[name.lower()].default == default  # .env.example shows the same
