@@ -158,10 +158,11 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
         await message.reply_text(text.format(error=error))
         return
     logger.info("link %s added by an admin: %s", added.article.url, added.outcome)
-    if added.outcome == "saved":
-        await index_new(context.application)  # indexed before the reply, so it can be asked at once
+    outcome: str = added.outcome
+    if outcome == "saved" and not await index_new(context.application):  # indexed before the reply
+        outcome = "unindexed"  # saved all the same; the alerts' update below tries again
     await message.reply_text(
-        feed_render.render_added(tr, added.article, added.outcome),
+        feed_render.render_added(tr, added.article, outcome),
         parse_mode=ParseMode.HTML,
         link_preview_options=NO_PREVIEW,
     )

@@ -135,6 +135,9 @@ def render_added(tr: Translations, article: SavedArticle, outcome: str) -> str:
     """The reply to /add: what was saved, or which article it already was."""
     head = {
         "saved": tr.gettext("Added and indexed:"),
+        "unindexed": tr.gettext(
+            "Saved, but indexing it failed (see the bot's log); I try again within a minute:"
+        ),
         "seen": tr.gettext("I have that link already:"),
         "duplicate": tr.gettext("I have that article already, from another link:"),
     }[outcome]

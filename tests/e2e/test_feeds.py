@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 import gzip
 import logging
+import os
+import signal
 import sqlite3
 import sys
 import time
@@ -20,7 +22,7 @@ from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from bot.statedb import StateDB
-from tests.conftest import LOCAL_NETWORKS
+from tests.conftest import LOCAL_NETWORKS, indexing_processes
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
 from tests.e2e.fake_api import Fault
 from tests.e2e.test_fairness import Gate
@@ -243,6 +245,33 @@ async def test_add_saves_indexes_and_replies_with_headline_and_date(
     assert "<b>1. Volcano erupts</b>" in answer
     again = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     assert again.startswith("I have that link already:")
+
+
+async def test_an_added_link_whose_indexing_fails_is_said_to_be_saved_not_indexed_and_is_indexed_later(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the system kills the indexing process (memory run out): the reply said "Added and
+    # indexed", and the article could not be asked about
+    bot = await start_bot(**FAST)
+    (bot.corpus / "archive").mkdir()
+    generate_corpus(bot.corpus / "archive", passages=8_000, seed=5)  # seconds of indexing with the link
+    url = site.put(
+        "v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30))
+    )
+    bot.api.push_message(f"/add {url}", user_id=ADMIN)
+    async with asyncio.timeout(60):
+        while not (children := indexing_processes(bot.corpus)):
+            await asyncio.sleep(0.01)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    (reply,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=60)
+    head, headline = reply.params["text"].splitlines()[:2]
+    assert (head, headline) == (
+        "Saved, but indexing it failed (see the bot's log); I try again within a minute:",
+        "<b>Volcano erupts</b>",
+    )
+    await until(lambda: any("volcano-erupts" in i for i in state(bot).library.articles.ids), timeout=120)
+    assert "<b>1. Volcano erupts</b>" in (await bot.ask("Which volcano erupted overnight?")).params["text"]
 
 
 async def test_a_bare_link_from_an_admin_in_private_is_added_and_from_others_is_a_question(
