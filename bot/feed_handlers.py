@@ -102,6 +102,8 @@ def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translation
     if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
         return before
     feeds = db.feeds()
+    if not feeds:  # "N from 1 to 0" would ask for a number no one can give
+        return tr.gettext("No feeds yet, so none to remove. Add one with /feeds add URL.")
     if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(feeds)):
         return tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(feeds))
     feed = feeds[int(number) - 1]

@@ -105,6 +105,8 @@ async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot
     removed = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
     assert removed.startswith("Removed feed 1: Harbour Times.")
     assert "No feeds yet" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    none_left = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
+    assert none_left == "No feeds yet, so none to remove. Add one with /feeds add URL."
 
 
 async def test_a_feed_with_a_title_of_pages_is_added_and_removed_with_a_reply_that_fits(
