@@ -17,8 +17,9 @@ NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
 
 
-async def newsbot(tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    """Run `newsbot ARGS` in `tmp_path` with its corpus and state there; exit code, stdout, stderr."""
+async def newsbot(tmp_path: Path, *args: str, **settings: str) -> tuple[int, str, str]:
+    """Run `newsbot ARGS` in `tmp_path` with its corpus and state there (and `settings` in its
+    environment); exit code, stdout, stderr."""
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("CORPUS_", "STATE_", "FEED_"))
     }
@@ -27,6 +28,7 @@ async def newsbot(tmp_path: Path, *args: str) -> tuple[int, str, str]:
         STATE_DIR=str(tmp_path / "state"),
         FEED_HOST_DELAY="0",
         FEED_PRIVATE_NETWORKS=",".join(LOCAL_NETWORKS),
+        **settings,
     )
     process = await asyncio.create_subprocess_exec(
         NEWSBOT, *args, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -64,6 +66,17 @@ async def test_feeds_add_list_fetch_remove(site: Newsroom, tmp_path: Path) -> No
     assert len(list((tmp_path / "corpus" / "feeds" / "daily-wire").glob("*.md"))) == 2
     code, _, err = await newsbot(tmp_path, "feeds", "list")
     assert code == 1 and "No feeds" in err
+
+
+async def test_feeds_add_and_fetch_introduce_themselves_with_feed_user_agent(
+    site: Newsroom, tmp_path: Path
+) -> None:
+    contact = "newsbot at the Harbour Times (desk@harbour-times.example)"
+    await newsbot(tmp_path, "feeds", "add", daily(site, 2), FEED_USER_AGENT=contact)
+    code, out, _ = await newsbot(tmp_path, "fetch", FEED_USER_AGENT=contact)
+    assert code == 0 and "2 new articles" in out
+    assert len(site.requests) == 4  # the feed read twice, and its two pages
+    assert {request.headers["User-Agent"] for request in site.requests} == {contact}
 
 
 async def test_escape_sequences_a_feed_sends_are_shown_never_obeyed(site: Newsroom, tmp_path: Path) -> None:
