@@ -86,7 +86,7 @@ def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"newsbot: {check.url} is in the list already", file=sys.stderr)
             return EXIT_USAGE
         feed = add_feed(db, check, args.name)
-        number = len(db.feeds())
+        number = db.feed_number(feed.id)
     except sqlite3.IntegrityError:
         print(f"newsbot: {check.url} is in the list already", file=sys.stderr)
         return EXIT_USAGE

@@ -76,7 +76,7 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
         "Added feed {number}: {title} ({count} items), saved under {folder}.",
         check.entries,
     ).format(
-        number=len(await off_loop(service.db.feeds)),
+        number=await off_loop(service.db.feed_number, feed.id),
         title=feed_render.feed_title(feed),
         count=check.entries,
         folder=f"feeds/{feed.name}/",

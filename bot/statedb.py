@@ -405,6 +405,10 @@ class StateDB:
         ).fetchall()
         return [FeedRow(*row) for row in rows]
 
+    def feed_number(self, feed_id: int) -> int:
+        """A feed's number in `feeds` (from 1): its place, whatever was added since."""
+        return int(self._db.execute("SELECT count(*) FROM feeds WHERE id <= ?", (feed_id,)).fetchone()[0])
+
     def feed_by_url(self, url: str) -> FeedRow | None:
         """The feed with this URL, if any."""
         return next((feed for feed in self.feeds() if feed.url == url), None)

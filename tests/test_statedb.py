@@ -276,3 +276,14 @@ def test_a_topic_unfollowed_while_matched_is_kept_as_no_match_of_the_alert(tmp_p
     db.follow(7, 7, "ports", ("port",), limit=10)  # followed again later
     db.unfollow(next(t.id for t in db.topics(7) if t.words == "grain"))
     assert db.pending_alerts(7) == []
+
+
+def test_a_feeds_number_is_its_place_whatever_was_added_after_it(tmp_path: Path) -> None:
+    # "Added feed N" is what /feeds remove N takes: an add that lands between another's add and
+    # its reply must not give that reply its own number (the count of feeds by then)
+    db = open_state(tmp_path)
+    first = db.add_feed("http://a/rss", "a", None)
+    second = db.add_feed("http://b/rss", "b", None)
+    assert (db.feed_number(first.id), db.feed_number(second.id)) == (1, 2)
+    db.remove_feed(first.id)
+    assert db.feed_number(second.id) == 1 and [feed.name for feed in db.feeds()] == ["b"]
