@@ -93,7 +93,7 @@ def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.close()
     title = shown(feed.title or feed.name)
-    print(f"added feed {number}: {title} ({check.entries} items) -> feeds/{feed.name}/")
+    print(f"added feed {number}: {title} ({counted(check.entries, 'item')}) -> feeds/{feed.name}/")
     return EXIT_DONE
 
 
@@ -109,7 +109,7 @@ def feeds_list_command(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_NOTHING
     for number, feed in enumerate(feeds, start=1):
         print(shown(f"{number}. {feed.title or feed.name}  {feed.url}"))
-        print(shown(f"   feeds/{feed.name}/  {feed.articles} articles  {feed_health(feed)}"))
+        print(shown(f"   feeds/{feed.name}/  {counted(feed.articles, 'article')}  {feed_health(feed)}"))
     return EXIT_DONE
 
 
@@ -127,7 +127,7 @@ def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
         db.close()
     feed = chosen[0]
     title = shown(feed.title or feed.name)
-    print(f"removed {title}; its {feed.articles} articles stay in feeds/{feed.name}/")
+    print(f"removed {title}; {counted(feed.articles, 'article')} stay in feeds/{feed.name}/")
     return EXIT_DONE
 
 

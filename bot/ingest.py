@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from retrieval.progress import counted
+
 from .articles_out import (
     FEEDS_DIR,
     LINKS_FOLDER,
@@ -117,8 +119,9 @@ class RoundReport:
     def summary(self) -> str:
         """One line for a log or a terminal."""
         return (
-            f"{self.feeds} feeds ({self.unchanged} unchanged): {len(self.saved)} new articles, "
-            f"{self.duplicates} duplicates skipped, {len(self.problems)} problems, in {self.seconds:.1f} s"
+            f"{counted(self.feeds, 'feed')} ({self.unchanged} unchanged): "
+            f"{counted(len(self.saved), 'new article')}, {counted(self.duplicates, 'duplicate')} skipped, "
+            f"{counted(len(self.problems), 'problem')}, in {self.seconds:.1f} s"
         )
 
     def to_json(self) -> str:

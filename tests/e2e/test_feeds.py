@@ -225,7 +225,7 @@ async def test_articles_fetched_by_newsbot_fetch_are_picked_up_by_the_running_bo
         stderr=asyncio.subprocess.PIPE,
     )
     output, _ = await asyncio.wait_for(fetch.communicate(), 60)
-    assert fetch.returncode == 0 and b"1 new articles" in output
+    assert fetch.returncode == 0 and b"1 new article," in output
     assert "I found nothing" in (await bot.ask("Zanzibar ferry")).params["text"]  # not yet indexed
     (job,) = bot.application.job_queue.jobs()
     await job.run(bot.application)  # the every-minute job
