@@ -2,17 +2,19 @@
 
 They land under `CORPUS_DIR/feeds/<source>/`, where a person can read, edit or delete
 them like any other article. File and folder names are made here from a small safe
-alphabet (word characters and `-`), whatever a feed's titles or URLs say, and the
-folder is checked after symlinks are resolved, so a feed can never write outside it.
+alphabet (word characters and `-`), whatever a feed's titles or URLs say, and `feeds/`
+and the folder are opened without following symlinks, so a feed can never write outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
-import tempfile
+import secrets
+import stat
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -120,27 +122,46 @@ def render_markdown(article: NewArticle) -> str:
 def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> Path:
     """Write `text` atomically to `corpus_dir/feeds/folder/file_name`, never elsewhere.
 
-    Raises `OutsideFolderError` if the names are not plain names or the folder resolves
-    (through a symlink) outside its place; an existing file of that name is replaced.
+    Raises `OutsideFolderError` if the names are not plain names or `feeds/` or the folder
+    is a symlink; an existing file of that name is replaced. The folders are opened one
+    by one without following links and the file is written and renamed relative to the
+    folder's descriptor, so a folder swapped for a link meanwhile is never written through.
     """
     if not (_SAFE_NAME.fullmatch(folder) and _SAFE_NAME.fullmatch(file_name)) or ".." in folder + file_name:
         raise OutsideFolderError(f"refusing unsafe names {folder!r} / {file_name!r}")
-    target = corpus_dir / FEEDS_DIR / folder
-    target.mkdir(parents=True, exist_ok=True)
-    expected = corpus_dir.resolve() / FEEDS_DIR / folder
-    if target.resolve() != expected:
-        raise OutsideFolderError(f"{target} resolves to {target.resolve()}, outside {expected}")
-    final = expected / file_name
-    # a name of its own, made with O_EXCL: another writer of the same article (a thread, or a
-    # bot in another container whose process id is the same) is never truncated nor renamed
-    descriptor, name = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".tmp", dir=expected)
-    temporary = Path(name)
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    directory = os.open(corpus_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            os.fchmod(stream.fileno(), 0o644)  # readable as any article file, not mkstemp's 0600
-            stream.write(text)
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return final
+        for name in (FEEDS_DIR, folder):
+            inner = _enter(directory, name, corpus_dir)
+            os.close(directory)
+            directory = inner
+        # a name of its own, made with O_EXCL: another writer of the same article (a thread, or a
+        # bot in another container whose process id is the same) is never truncated nor renamed
+        temporary = f".{file_name}.{secrets.token_hex(6)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        descriptor = os.open(temporary, flags, 0o600, dir_fd=directory)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+                os.fchmod(stream.fileno(), 0o644)  # readable as any article file
+                stream.write(text)
+            os.replace(temporary, file_name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=directory)
+            raise
+    finally:
+        os.close(directory)
+    return corpus_dir.resolve() / FEEDS_DIR / folder / file_name
+
+
+def _enter(parent: int, name: str, corpus_dir: Path) -> int:
+    """The folder `name` in the folder open as `parent`, made if need be, never through a link."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, dir_fd=parent)
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+    except OSError:
+        if stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise OutsideFolderError(f"{name} in {corpus_dir} is a link, which may lead outside it") from None
+        raise  # a file where the folder goes

@@ -112,3 +112,15 @@ def test_write_article_replaces_a_symlink_at_its_name_instead_of_writing_through
     write_article(tmp_path / "corpus", "daily", "x.md", "new text")
     assert target.read_text() == "keep me"
     assert (folder / "x.md").read_text() == "new text" and not (folder / "x.md").is_symlink()
+
+
+def test_write_article_makes_nothing_through_a_feeds_folder_that_links_elsewhere(tmp_path: Path) -> None:
+    # feeds/ itself swapped for a link: the feed's folder was made at the link's target
+    # before the check refused it, a folder outside the corpus named by a feed's title
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "feeds").symlink_to(outside)
+    with pytest.raises(OutsideFolderError, match="outside"):
+        write_article(tmp_path / "corpus", "evil", "x.md", "text")
+    assert list(outside.iterdir()) == []
