@@ -73,9 +73,14 @@ class NewArticle:
 
 
 def slug(text: str, limit: int) -> str:
-    """Lower-case words joined by `-`, at most `limit` characters: safe in any file name."""
+    """Lower-case words joined by `-`, at most `limit` characters: safe in any file name.
+
+    And at most `3 * limit` bytes in UTF-8, what `limit` letters of the common scripts
+    take: file names are bounded in bytes (255), and 60 letters of a CJK extension, 4
+    bytes each, made a name the system refused.
+    """
     words = _NOT_WORD.sub("-", unicodedata.normalize("NFKC", text).casefold()).strip("-")
-    return words[:limit].rstrip("-")
+    return words[:limit].encode()[: 3 * limit].decode("utf-8", "ignore").rstrip("-")
 
 
 def folder_name(name: str, taken: Collection[str] = ()) -> str:

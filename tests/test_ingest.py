@@ -111,6 +111,21 @@ async def test_a_feed_titled_at_great_length_brings_articles_the_corpus_loads(
     assert article.source is not None and title.startswith(article.source.removesuffix("…"))
 
 
+async def test_a_headline_in_four_byte_letters_is_saved_under_a_name_the_system_takes(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # 60 letters of a CJK extension (4 bytes each in UTF-8) made a file name of 265 bytes:
+    # the system refused it (at most 255), and the item was tried again every round, never saved
+    title = "\U00020000\U0002a700" * 30
+    url = site.url("cjk/story.html")
+    content = "".join(f"<p>{p}</p>" for p in paragraphs("cjk", count=3))
+    subscribe(db, site.put("cjk.xml", rss("CJK", [Item(title, url, WHEN, content=content)]), RSS))
+    report = await fetch_round(options)
+    assert (len(report.saved), report.problems) == (1, [])
+    (article,) = Library.load(options.corpus_dir).articles
+    assert article.headline == title
+
+
 async def test_full_text_in_the_feed_is_used_without_fetching_the_page(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
