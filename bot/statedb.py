@@ -414,8 +414,14 @@ class StateDB:
         return next((feed for feed in self.feeds() if feed.url == url), None)
 
     def names_taken(self) -> set[str]:
-        """Folder names in use by feeds."""
-        return {row[0] for row in self._db.execute("SELECT name FROM feeds")}
+        """Folder names in use by feeds, or holding the articles of a feed removed: a new
+        feed given one saved into it, and deleting the folder to drop the removed feed's
+        articles, as `/feeds remove` suggests, dropped the new feed's too."""
+        folders = self._db.execute(
+            "SELECT DISTINCT substr(path, 7, instr(substr(path, 7), '/') - 1) FROM articles"
+            " WHERE path LIKE 'feeds/%/%'"
+        )
+        return {row[0] for row in self._db.execute("SELECT name FROM feeds")} | {row[0] for row in folders}
 
     def remove_feed(self, feed_id: int, done: CommandDone | None = None) -> None:
         """Forget a feed; its articles stay in the corpus and in the seen links. `done`: the

@@ -21,7 +21,7 @@ import yaml
 
 from bot.feed_jobs import run_round_in_child
 from bot.fetching import Fetcher, FetchError, FetchOptions
-from bot.ingest import MAX_ATTEMPTS, IngestOptions, NotAnArticle, add_link, fetch_round
+from bot.ingest import MAX_ATTEMPTS, FeedCheck, IngestOptions, NotAnArticle, add_feed, add_link, fetch_round
 from bot.links import LinkError
 from bot.statedb import StateDB, open_state
 from retrieval import Library
@@ -682,3 +682,18 @@ async def test_a_cancelled_feed_round_returns_once_its_killed_child_is_reaped(op
     with pytest.raises(asyncio.CancelledError):
         await feed_round
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+
+
+async def test_a_feed_added_under_a_removed_feeds_name_gets_a_folder_of_its_own(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # the removed feed's articles stay in its folder, which /feeds remove says to delete
+    # to drop them: a new feed of the same name saved into it, and went with them
+    old = add_feed(db, FeedCheck(publish(site, "old", 2), "World Desk", 2), None)
+    first = (await fetch_round(options)).saved
+    db.remove_feed(old.id)
+    new = add_feed(db, FeedCheck(publish(site, "new", 2), "World Desk", 2), None)
+    assert (old.name, new.name) == ("world-desk", "world-desk-2")
+    assert len((await fetch_round(options)).saved) == 2
+    folder = options.corpus_dir / "feeds" / old.name
+    assert sorted(f"feeds/{old.name}/{path.name}" for path in folder.iterdir()) == sorted(first)
