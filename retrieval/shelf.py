@@ -87,7 +87,8 @@ def claim(folder: Path, corpus: Path) -> None:
     except OSError:
         pass
     temporary = folder / f".{MARKER}.tmp"
-    temporary.write_bytes(named)
+    with open(temporary, "wb", opener=store.fresh_file) as stream:
+        stream.write(named)
     os.replace(temporary, marker)
 
 

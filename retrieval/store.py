@@ -64,6 +64,7 @@ __all__ = [
     "changed_files",
     "current_build",
     "fingerprint",
+    "fresh_file",
     "load_saved",
     "looks_unchanged",
     "record_unchanged",
@@ -559,9 +560,22 @@ class _HashingWriter:
         return self.stream.write(data)
 
 
+def fresh_file(path: str, flags: int) -> int:
+    """`open`'s opener for a file written anew, never through a link at its name.
+
+    Whatever stands there is removed first (a temporary left by a killed save, or a link
+    planted by whoever may write the index folder), and the file is made exclusively: a
+    link at a temporary's fixed name (`.current.tmp`) had a save overwrite the file it
+    led to, the bot's `.env` or state file.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return os.open(path, flags | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+
+
 def _write(path: Path, content: bytes | Callable[[Any], None]) -> list[Any]:
-    """Write a file and flush it to disk; its size and checksum, for the manifest."""
-    with path.open("wb") as stream:
+    """Write a file anew (`fresh_file`) and flush it to disk; its size and checksum, for the manifest."""
+    with open(path, "wb", opener=fresh_file) as stream:
         hashing = _HashingWriter(stream)
         if callable(content):
             content(hashing)

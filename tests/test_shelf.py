@@ -201,3 +201,23 @@ def test_an_index_folder_whose_file_system_has_no_locks_still_saves_and_serves(
     assert built.build is not None and built.search("harbour").hits
     assert Library.load(root, index_dir=cache).build == built.build  # served as saved
     assert "No locks available" in caplog.text
+
+
+def test_a_build_never_writes_through_a_link_planted_at_its_temporary_files(tmp_path: Path) -> None:
+    # the pointer, the folder check and the corpus name are written at fixed names, then
+    # renamed: a link planted there by whoever may write the index folder had a build
+    # overwrite the file it led to (the bot's .env, its state file) with the pointer
+    index, root = tmp_path / "index", corpus(tmp_path, "news", "ferries")
+    Library.load(root, index_dir=index)
+    place = shelf.place(index, root)
+    victims = {}
+    for name in (f".{POINTER}.tmp", f".{CHECKED}.tmp", f".{shelf.MARKER}.tmp"):
+        victims[name] = tmp_path / f"victim{name}"
+        victims[name].write_text("keep me\n")
+        (place / name).symlink_to(victims[name])
+    for name in (POINTER, shelf.MARKER):  # a build from scratch writes all three
+        (place / name).unlink()
+    Library.load(root, index_dir=index)
+    assert [victim.read_text() for victim in victims.values()] == ["keep me\n"] * 3
+    again = Library.load(root, index_dir=index)
+    assert memory_mapped(again) and again.search("ferries").hits
