@@ -682,7 +682,8 @@ _DEFAULT_RECORD = LibraryOptions().record()
 def _place(index_dir: Path, root: Path, options: LibraryOptions) -> Path:
     """Where the index of `root` built with `options` is saved below `index_dir` (see `shelf`).
 
-    Raises `CorpusError` when the corpus would read the index's own files as articles.
+    Raises `CorpusError` when the corpus would read the index's own files as articles, or
+    when the place is a symbolic link.
     """
     if shelf.read_as_corpus(index_dir, root):
         raise CorpusError(
@@ -691,7 +692,13 @@ def _place(index_dir: Path, root: Path, options: LibraryOptions) -> Path:
             "corpus folder, or give it a name that starts with a dot (as .newsbot-index)"
         )
     shelf.adopt_top_level(index_dir, _DEFAULT_RECORD)
-    return shelf.place(index_dir, root, custom=options.record() != _DEFAULT_RECORD)
+    place = shelf.place(index_dir, root, custom=options.record() != _DEFAULT_RECORD)
+    if place.is_symlink():  # made by no build: whoever may write the index folder put it there
+        raise CorpusError(
+            f"the saved index's folder {str(place)!r} is a symbolic link: a build would remove "
+            "and write files where it leads, and answers would come from what is there; remove the link"
+        )
+    return place
 
 
 def _nothing_readable(root: Path, problems: Sequence[LoadProblem]) -> CorpusError:

@@ -221,3 +221,19 @@ def test_a_build_never_writes_through_a_link_planted_at_its_temporary_files(tmp_
     assert [victim.read_text() for victim in victims.values()] == ["keep me\n"] * 3
     again = Library.load(root, index_dir=index)
     assert memory_mapped(again) and again.search("ferries").hits
+
+
+def test_a_build_removes_nothing_through_a_place_swapped_for_a_link(tmp_path: Path) -> None:
+    # a build removes the builds of its place that are not current (a killed one's): with
+    # the place swapped for a link, it removed every build-* folder where the link led
+    index, root = tmp_path / "index", corpus(tmp_path, "news", "ferries")
+    Library.load(root, index_dir=index)
+    place = shelf.place(index, root)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "build-theirs").mkdir(parents=True)
+    (elsewhere / "build-theirs" / "kept.txt").write_text("keep me")
+    shutil.rmtree(place)
+    place.symlink_to(elsewhere)
+    with pytest.raises(CorpusError, match="symbolic link"):
+        Library.load(root, index_dir=index)
+    assert sorted(path.name for path in elsewhere.rglob("*")) == ["build-theirs", "kept.txt"]
