@@ -135,11 +135,16 @@ def prune(index_dir: Path, keep: Path) -> list[str]:
     """Remove the saved indexes of corpus folders gone for `GONE_FOR`; their paths, for a log line.
 
     Only places this module made are looked at: a folder whose `corpus` file names a path
-    that leads back to that very folder.
+    that leads back to that very folder, and not a link to one, since its `missing` mark
+    would be made or removed where the link leads.
     """
     removed: list[str] = []
     try:
-        folders = [folder for folder in index_dir.iterdir() if folder != keep and folder.is_dir()]
+        folders = [
+            folder
+            for folder in index_dir.iterdir()
+            if folder != keep and folder.is_dir() and not folder.is_symlink()
+        ]
     except OSError:
         return removed
     for folder in folders:

@@ -237,3 +237,23 @@ def test_a_build_removes_nothing_through_a_place_swapped_for_a_link(tmp_path: Pa
     with pytest.raises(CorpusError, match="symbolic link"):
         Library.load(root, index_dir=index)
     assert sorted(path.name for path in elsewhere.rglob("*")) == ["build-theirs", "kept.txt"]
+
+
+def test_pruning_neither_removes_nor_makes_a_file_through_a_link_in_the_index_folder(tmp_path: Path) -> None:
+    # a link named as a place, to a folder naming that place's corpus: the prune after a
+    # build removed the `missing` file where it led, or made one there
+    index, news = tmp_path / "index", corpus(tmp_path, "news", "ferries")
+    Library.load(news, index_dir=index)
+    links = {}
+    for name, named in (("found", tmp_path / "other"), ("gone", tmp_path / "nowhere")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / shelf.MARKER).write_bytes(os.fsencode(named) + b"\n")
+        links[name] = folder
+    (tmp_path / "other").mkdir()
+    (links["found"] / shelf.MISSING).write_text("keep me")
+    for folder, named in ((links["found"], tmp_path / "other"), (links["gone"], tmp_path / "nowhere")):
+        shelf.place(index, named).symlink_to(folder)
+    Library.load(corpus(tmp_path, "later", "glaciers"), index_dir=index)  # a build, then a prune
+    assert (links["found"] / shelf.MISSING).read_text() == "keep me"
+    assert not (links["gone"] / shelf.MISSING).exists()
