@@ -16,12 +16,14 @@ bot runs it in a child process, so that extracting pages never holds up its answ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import json
 import logging
 import os
 import re
+import sqlite3
 import stat
 import sys
 import threading
@@ -342,6 +344,12 @@ class _Ingest:
                 self.db.link_failed(key, f"could not be saved ({error})", backlog, counted=False)
             self.problem(where, f"could not be saved ({error}); tried again next round")
             return False
+        except sqlite3.Error as error:  # the state file full, or locked past its wait: not the link's fault
+            if backlog:  # still the publisher's backlog when a later round saves it, if it can be told
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.link_failed(key, f"could not be recorded ({error})", backlog, counted=False)
+            self.problem(where, f"could not be recorded in the state file ({error}); tried again next round")
+            return False
         except Exception as error:
             logger.exception("feed round: %s failed", where)
             self.problem(where, f"unexpected {type(error).__name__}: {error}")
@@ -424,7 +432,11 @@ def _save(
     if db.article_with_text(fingerprint) is not None or db.article_for_link(key) is not None:
         return db.claim_article(**fields)  # known already: nothing to write
     written = write_article(corpus_dir, folder, name, render_markdown(article))
-    outcome, stored = db.claim_article(**fields)
+    try:
+        outcome, stored = db.claim_article(**fields)
+    except BaseException:  # not recorded: no file the state file does not know (it would alert no one)
+        written.unlink(missing_ok=True)
+        raise
     if outcome != "saved" and stored.path != relative:
         written.unlink(missing_ok=True)
     return outcome, stored

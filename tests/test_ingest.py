@@ -11,6 +11,7 @@ import itertools
 import logging
 import os
 import signal
+import sqlite3
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -189,6 +190,29 @@ async def test_an_item_that_cannot_be_written_costs_its_link_none_of_its_tries(
         assert (await fetch_round(options)).saved == []
     blocked.unlink()
     assert len((await fetch_round(options)).saved) == 1
+
+
+async def test_an_item_the_state_file_cannot_record_leaves_no_file_and_is_tried_again_next_round(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # The article is written, then the state file refuses it (full, or locked past its wait by
+    # another process): a file it does not know would be indexed and alert no one, and the
+    # feed's validators kept would leave the item unread until the publisher adds one.
+    subscribe(db, publish(site, "daily", 1))
+    refusing = sqlite3.connect(db.path, isolation_level=None)
+    refusing.execute(
+        "CREATE TRIGGER full BEFORE INSERT ON articles"
+        " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    first = await fetch_round(options)
+    assert first.saved == [] and len(first.problems) == 1 and "tried again next round" in first.problems[0]
+    assert not list((options.corpus_dir / "feeds").rglob("*.md"))  # no file the state file does not know
+    refusing.execute("DROP TRIGGER full")
+    refusing.close()
+    second = await fetch_round(options)
+    assert (len(second.saved), second.problems) == (1, [])
+    assert [article.path for article in db.articles()] == second.saved
+    assert [article.backlog for article in db.articles()] == [True]  # the feed's first read: alerts no one
 
 
 async def test_a_changed_feed_brings_only_its_new_items(
