@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -223,16 +225,48 @@ def alive(pid: int) -> bool:
         return False
 
 
-def indexing_processes(corpus: Path) -> list[int]:
-    """Process ids of live `python -m retrieval` processes working on `corpus`."""
+def child_processes(module: str, path: Path) -> list[int]:
+    """Process ids of live `python -m <module>` processes whose arguments name `path`."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"retrieval" in args and str(corpus).encode() in args:
+        if module.encode() in args and any(str(path).encode() in arg for arg in args):
             found.append(int(cmdline.parent.name))
+    return found
+
+
+def indexing_processes(corpus: Path) -> list[int]:
+    """Process ids of live `python -m retrieval` processes working on `corpus`."""
+    return child_processes("retrieval", corpus)
+
+
+async def kill_indexing(corpus: Path) -> None:
+    """Wait for the indexing child of `corpus` to run, then kill it as the system does when
+    memory runs out (SIGKILL)."""
+    async with asyncio.timeout(60):
+        while not (children := indexing_processes(corpus)):
+            await asyncio.sleep(0.01)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+
+
+async def cancelled_with_children_stopped(
+    work: Coroutine[Any, Any, Any], children: Callable[[], list[int]]
+) -> list[int]:
+    """Start `work`, stop its child processes where they are once they run (so that they are
+    caught before they are done, however fast the machine), cancel it and wait for it to end.
+    Returns the children's ids."""
+    task = asyncio.ensure_future(work)
+    while not (found := children()):
+        await asyncio.sleep(0.01)
+    for pid in found:
+        os.kill(pid, signal.SIGSTOP)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
     return found
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import resource
 import shutil
@@ -17,7 +16,13 @@ import pytest
 import retrieval
 from bot.reloading import index_in_child_process
 from retrieval import Library, store
-from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, indexing_processes
+from tests.conftest import (
+    SHIPPED_CORPUS,
+    WriteCorpus,
+    article,
+    cancelled_with_children_stopped,
+    indexing_processes,
+)
 
 
 def index(corpus: Path, cache: Path, **run: object) -> subprocess.CompletedProcess[str]:
@@ -222,12 +227,6 @@ async def test_a_cancelled_reload_returns_once_its_killed_child_is_reaped(
     # A stopping bot cancels its reload and closes its event loop just after; a child reaped
     # later reached a closed loop, and its pipes wrote "Event loop is closed" tracebacks.
     corpus = write_corpus({f"f{n:03d}.txt": article("2024-01-01", f"Filler {n}", "Rain.") for n in range(50)})
-    reload = asyncio.ensure_future(index_in_child_process(corpus, tmp_path / "index"))
-    while not (children := indexing_processes(corpus)):
-        await asyncio.sleep(0.01)
-    for pid in children:  # caught before it is done, however fast the machine
-        os.kill(pid, signal.SIGSTOP)
-    reload.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await reload
+    reload = index_in_child_process(corpus, tmp_path / "index")
+    children = await cancelled_with_children_stopped(reload, lambda: indexing_processes(corpus))
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []

@@ -9,8 +9,6 @@ import gzip
 import html
 import itertools
 import logging
-import os
-import signal
 import sqlite3
 import tracemalloc
 import zlib
@@ -26,7 +24,7 @@ from bot.ingest import MAX_ATTEMPTS, FeedCheck, IngestOptions, NotAnArticle, add
 from bot.links import LinkError
 from bot.statedb import StateDB, open_state
 from retrieval import Library
-from tests.conftest import LOCAL_NETWORKS
+from tests.conftest import LOCAL_NETWORKS, cancelled_with_children_stopped, child_processes
 from tests.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
@@ -686,25 +684,10 @@ async def test_a_feed_removed_while_its_round_reads_it_keeps_the_articles_the_ro
 async def test_a_cancelled_feed_round_returns_once_its_killed_child_is_reaped(options: IngestOptions) -> None:
     # A stopping bot cancels its jobs and closes its event loop just after; a child reaped
     # later reached a closed loop, and its pipes wrote "Event loop is closed" tracebacks.
-    def round_processes() -> list[int]:
-        found = []
-        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-            try:
-                args = cmdline.read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"bot.ingest" in args and any(str(options.state_dir).encode() in arg for arg in args):
-                found.append(int(cmdline.parent.name))
-        return found
-
-    feed_round = asyncio.ensure_future(run_round_in_child(options, stopping=lambda: False))
-    while not (children := round_processes()):
-        await asyncio.sleep(0.01)
-    for pid in children:  # caught before it is done, however fast the machine
-        os.kill(pid, signal.SIGSTOP)
-    feed_round.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await feed_round
+    feed_round = run_round_in_child(options, stopping=lambda: False)
+    children = await cancelled_with_children_stopped(
+        feed_round, lambda: child_processes("bot.ingest", options.state_dir)
+    )
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
 
 

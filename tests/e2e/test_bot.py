@@ -8,10 +8,8 @@ import datetime as dt
 import html
 import json
 import logging
-import os
 import re
 import shutil
-import signal
 import time
 from typing import Any
 
@@ -19,7 +17,7 @@ import pytest
 
 from bench.load import generate_corpus
 from retrieval import Library, SearchResult
-from tests.conftest import ROOT, article, indexing_processes
+from tests.conftest import ROOT, article, kill_indexing
 from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, TOKEN, RunningBot, StartBot, wait_for_log
 from tests.e2e.fake_api import MAX_ENTITIES, Fault, entities
 
@@ -674,11 +672,7 @@ async def test_a_reload_whose_indexing_process_is_killed_keeps_the_old_corpus_an
     (bot.corpus / "archive").mkdir()
     generate_corpus(bot.corpus / "archive", passages=8_000, seed=5)  # seconds of reading
     bot.api.push_message("/reload", user_id=ADMIN)
-    async with asyncio.timeout(60):
-        while not (children := indexing_processes(bot.corpus)):
-            await asyncio.sleep(0.01)
-    for pid in children:
-        os.kill(pid, signal.SIGKILL)
+    await kill_indexing(bot.corpus)
     (reply,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=1)
     assert "memory runs out" in reply.params["text"]
     assert state.library is served

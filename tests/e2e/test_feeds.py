@@ -6,8 +6,6 @@ import asyncio
 import datetime as dt
 import gzip
 import logging
-import os
-import signal
 import sqlite3
 import sys
 import time
@@ -22,7 +20,7 @@ from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from bot.statedb import StateDB
-from tests.conftest import LOCAL_NETWORKS, indexing_processes
+from tests.conftest import LOCAL_NETWORKS, kill_indexing
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
 from tests.e2e.fake_api import Fault
 from tests.e2e.test_fairness import Gate
@@ -261,11 +259,7 @@ async def test_an_added_link_whose_indexing_fails_is_said_to_be_saved_not_indexe
         "v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30))
     )
     bot.api.push_message(f"/add {url}", user_id=ADMIN)
-    async with asyncio.timeout(60):
-        while not (children := indexing_processes(bot.corpus)):
-            await asyncio.sleep(0.01)
-    for pid in children:
-        os.kill(pid, signal.SIGKILL)
+    await kill_indexing(bot.corpus)
     (reply,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=60)
     head, headline = reply.params["text"].splitlines()[:2]
     assert (head, headline) == (
