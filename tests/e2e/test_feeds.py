@@ -56,6 +56,14 @@ def ferry_feed(site: Newsroom) -> str:
     return feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT)])
 
 
+async def ferry_follower(start_bot: StartBot) -> tuple[RunningBot, int]:
+    """A bot reading feeds (`FAST`) whose reader 7 follows "Zanzibar ferry", and how many
+    messages that reader had been sent by then."""
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    return bot, len(bot.api.sent("sendMessage", 7))
+
+
 async def read_feed(bot: RunningBot, site: Newsroom) -> None:
     """Add an empty feed and read it once, as an admin's feed added some time ago: from now
     on, what it brings is news (a new feed's first read is its backlog, and alerts no one)."""
@@ -66,6 +74,22 @@ async def read_feed(bot: RunningBot, site: Newsroom) -> None:
 def state(bot: RunningBot) -> BotState:
     found: BotState = bot.application.bot_data["state"]
     return found
+
+
+async def ferry_match_held(bot: RunningBot, site: Newsroom) -> tuple[Gate, asyncio.Task[int]]:
+    """A ferry article saved, as `newsbot fetch` saves it, and indexed; then the topics being
+    matched against it, held at the index by the gate until it is released."""
+    await read_feed(bot, site)
+    ferry_feed(site)
+    await fetch_round(options_from(bot.settings))
+    served = state(bot)
+    library = await served.reloads.run(bot.corpus, bot.settings.index_dir)
+    assert library is not None
+    gate = Gate("zanzibar")
+    served.library = gate.around_index(library)
+    settling = asyncio.create_task(settle(bot.application))
+    await gate.until_running(1)
+    return gate, settling
 
 
 async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -487,9 +511,7 @@ async def test_a_matching_article_alerts_its_follower_once_with_headline_date_pa
 async def test_a_new_feeds_backlog_and_old_news_alert_no_one_and_fresh_news_does(
     site: Newsroom, start_bot: StartBot
 ) -> None:
-    bot = await start_bot(**FAST)
-    await bot.ask("/follow Zanzibar ferry", user_id=7)
-    before = len(bot.api.sent("sendMessage", 7))
+    bot, before = await ferry_follower(start_bot)
     backlog = [
         story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT),  # fresh, but backlog
         story(site, "old", "Zanzibar ferry timetable", f"{FERRY} Timetable.", RECENT - dt.timedelta(days=30)),
@@ -518,9 +540,7 @@ async def test_a_backlog_item_that_failed_at_the_feeds_first_read_alerts_no_one_
 ) -> None:
     # A new feed's first read meets a page its site cannot serve just then (a 503, a timeout):
     # the item is read again next round, and is still what the publisher had before, not news.
-    bot = await start_bot(**FAST)
-    await bot.ask("/follow Zanzibar ferry", user_id=7)
-    before = len(bot.api.sent("sendMessage", 7))
+    bot, before = await ferry_follower(start_bot)
     link = site.fault("ferry.html", status=503)
     service = feed_service(bot.application)
     service.db.add_feed(feed(site, [Item("Zanzibar ferry service resumes", link, RECENT)]), "h", "Harbour")
@@ -562,19 +582,8 @@ async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an
 
 
 async def test_a_slow_topic_match_does_not_hold_up_answers(site: Newsroom, start_bot: StartBot) -> None:
-    bot = await start_bot(**FAST)
-    await bot.ask("/follow Zanzibar ferry", user_id=7)
-    before = len(bot.api.sent("sendMessage", 7))
-    await read_feed(bot, site)
-    ferry_feed(site)
-    await fetch_round(options_from(bot.settings))  # saved, as `newsbot fetch` saves ...
-    served = state(bot)
-    library = await served.reloads.run(bot.corpus, bot.settings.index_dir)  # ... and indexed
-    assert library is not None
-    gate = Gate("zanzibar")
-    served.library = gate.around_index(library)
-    settling = asyncio.create_task(settle(bot.application))
-    await gate.until_running(1)  # the topic is being matched against the new article
+    bot, before = await ferry_follower(start_bot)
+    gate, settling = await ferry_match_held(bot, site)
     try:
         other = await bot.ask("Where did the talks collapse?", user_id=12)
         assert "Istanbul" in other.params["text"]
@@ -591,19 +600,8 @@ async def test_a_topic_unfollowed_while_it_is_matched_sends_no_alert_on_it(
 ) -> None:
     # Matching thousands of topics takes a while, and a reader may /unfollow one meanwhile:
     # "Stopped following" must not be followed by an alert on it.
-    bot = await start_bot(**FAST)
-    await bot.ask("/follow Zanzibar ferry", user_id=7)
-    before = len(bot.api.sent("sendMessage", 7))
-    await read_feed(bot, site)
-    ferry_feed(site)
-    await fetch_round(options_from(bot.settings))
-    served = state(bot)
-    library = await served.reloads.run(bot.corpus, bot.settings.index_dir)
-    assert library is not None
-    gate = Gate("zanzibar")
-    served.library = gate.around_index(library)
-    settling = asyncio.create_task(settle(bot.application))
-    await gate.until_running(1)  # the topic is being matched against the new article
+    bot, before = await ferry_follower(start_bot)
+    gate, settling = await ferry_match_held(bot, site)
     try:
         await bot.ask("/unfollow 1", user_id=7)
     finally:
@@ -739,9 +737,7 @@ async def test_a_clock_set_back_does_not_hold_a_readers_alerts_until_it_catches_
 async def test_an_alert_whose_answer_is_lost_is_not_sent_again(site: Newsroom, start_bot: StartBot) -> None:
     # Telegram took the alert and the connection dropped before its answer: the reader may have it,
     # so the next delivery (a minute later) must not send it again, as no answer is sent twice.
-    bot = await start_bot(**FAST)
-    await bot.ask("/follow Zanzibar ferry", user_id=7)
-    before = len(bot.api.sent("sendMessage", 7))
+    bot, before = await ferry_follower(start_bot)
     await read_feed(bot, site)
     ferry_feed(site)
     bot.api.fail("sendMessage", Fault(drop=True, delivered=True))
