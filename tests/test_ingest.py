@@ -91,17 +91,20 @@ async def test_a_round_saves_each_article_as_an_md_file_the_corpus_loads(
     assert hit.passage.text.startswith(paragraphs("rss0")[0][:40])  # the page's text, not the teaser
 
 
+def whole_story_feed(site: Newsroom, name: str, feed_title: str, headline: str) -> str:
+    """Serve a feed `name` of one story whose whole text it carries; return the feed's URL."""
+    content = "".join(f"<p>{p}</p>" for p in paragraphs(name, count=3))
+    item = Item(headline, site.url(f"{name}/story.html"), WHEN, content=content)
+    return site.put(f"{name}.xml", rss(feed_title, [item]), RSS)
+
+
 async def test_a_feed_titled_at_great_length_brings_articles_the_corpus_loads(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
     # the feed's title is each article's outlet: 18,000 characters of it made a front
     # matter over the 16 KB the corpus reads, and every article a file it refused
     title = "Daily news " * 1700
-    url = site.url("long/story.html")
-    content = "".join(f"<p>{p}</p>" for p in paragraphs("long", count=3))
-    db.add_feed(
-        site.put("long.xml", rss(title, [Item("Story", url, WHEN, content=content)]), RSS), "long", None
-    )
+    db.add_feed(whole_story_feed(site, "long", title, "Story"), "long", None)
     report = await fetch_round(options)
     assert len(report.saved) == 1
     library = Library.load(options.corpus_dir)
@@ -116,9 +119,7 @@ async def test_a_headline_in_four_byte_letters_is_saved_under_a_name_the_system_
     # 60 letters of a CJK extension (4 bytes each in UTF-8) made a file name of 265 bytes:
     # the system refused it (at most 255), and the item was tried again every round, never saved
     title = "\U00020000\U0002a700" * 30
-    url = site.url("cjk/story.html")
-    content = "".join(f"<p>{p}</p>" for p in paragraphs("cjk", count=3))
-    subscribe(db, site.put("cjk.xml", rss("CJK", [Item(title, url, WHEN, content=content)]), RSS))
+    subscribe(db, whole_story_feed(site, "cjk", "CJK", title))
     report = await fetch_round(options)
     assert (len(report.saved), report.problems) == (1, [])
     (article,) = Library.load(options.corpus_dir).articles
