@@ -10,12 +10,14 @@ import json
 import logging
 import re
 import shutil
+import sqlite3
 import time
 from typing import Any
 
 import pytest
 
 from bench.load import generate_corpus
+from bot.feed_jobs import feed_service
 from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, kill_indexing
 from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, TOKEN, RunningBot, StartBot, wait_for_log
@@ -130,6 +132,26 @@ async def test_buttons_sent_before_a_restart_still_turn_the_pages(start_bot: Sta
     await before.application.stop()
     after = await start_bot(articles=GRAIN)  # the same corpus and state file
     assert (await press(after, data)).params["text"] == second.params["text"]
+
+
+async def test_a_state_file_locked_by_another_process_holds_up_no_answer_with_pages(
+    start_bot: StartBot,
+) -> None:
+    # The question behind the buttons is saved behind the answer: a `sqlite3` shell left in a
+    # transaction must not hold up the answer, nor its pages, for the file's 30-second wait.
+    bot = await start_bot(articles=GRAIN)
+    other = sqlite3.connect(feed_service(bot.application).db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        first = await bot.ask("grain exports")
+        second = await press(bot, buttons(first)[-1][1])
+        assert second.params["text"].startswith("<b>4. ")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await bot.application.bot_data["state"].queries.saved()
+    key = buttons(first)[-1][1].split(":")[1]
+    assert feed_service(bot.application).db.asked(key) is not None  # saved once the lock was let go
 
 
 async def test_the_page_counter_does_nothing_and_a_single_page_has_no_buttons(start_bot: StartBot) -> None:
