@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
@@ -131,6 +132,9 @@ def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> P
     is a symlink; an existing file of that name is replaced. The folders are opened one
     by one without following links and the file is written and renamed relative to the
     folder's descriptor, so a folder swapped for a link meanwhile is never written through.
+    The file is flushed to disk before the rename and the folder after it (as a saved
+    index is): a power cut after the rename otherwise could leave an empty article where
+    the state file records a saved one, never fetched again.
     """
     if not (_SAFE_NAME.fullmatch(folder) and _SAFE_NAME.fullmatch(file_name)) or ".." in folder + file_name:
         raise OutsideFolderError(f"refusing unsafe names {folder!r} / {file_name!r}")
@@ -150,7 +154,10 @@ def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> P
             with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
                 os.fchmod(stream.fileno(), 0o644)  # readable as any article file
                 stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
             os.replace(temporary, file_name, src_dir_fd=directory, dst_dir_fd=directory)
+            _flush_folder(directory)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=directory)
@@ -160,10 +167,25 @@ def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> P
     return corpus_dir.resolve() / FEEDS_DIR / folder / file_name
 
 
+def _flush_folder(directory: int) -> None:
+    """Flush the entries of the folder open as `directory` to disk, so a rename in it lasts.
+
+    Some file systems (network shares, FUSE) refuse to flush a folder (EINVAL): their
+    entries then last as they do there, as the saved index accepts too.
+    """
+    try:
+        os.fsync(directory)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+
+
 def _enter(parent: int, name: str, corpus_dir: Path) -> int:
-    """The folder `name` in the folder open as `parent`, made if need be, never through a link."""
+    """The folder `name` in the folder open as `parent`, made if need be, never through a link;
+    a folder made is flushed into its parent, so its articles outlast a power cut too."""
     with contextlib.suppress(FileExistsError):
         os.mkdir(name, dir_fd=parent)
+        _flush_folder(parent)
     try:
         return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
     except OSError:

@@ -66,6 +66,32 @@ def test_another_writer_of_the_same_file_is_left_to_finish(tmp_path: Path) -> No
     assert sorted(p.name for p in folder.iterdir()) == [theirs.name, "story.md"]  # no temporary left
 
 
+def test_an_article_is_on_disk_before_its_name_and_its_name_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a power cut after the rename must find the whole text under the name: the file is
+    # flushed while it is still the temporary, and the folder once the name is in it
+    synced: list[tuple[str, list[str]]] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{descriptor}")
+        synced.append((path, sorted(os.listdir(path)) if os.path.isdir(path) else []))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    path = write_article(tmp_path, "daily", "story.md", render_markdown(ARTICLE))
+    folder = str(path.parent)
+    feeds = str(path.parent.parent)
+    made, temporary, named = synced[:2], synced[2][0], synced[3:]
+    assert made == [(str(tmp_path), ["feeds"]), (feeds, ["daily"])]  # the new folders' names
+    assert os.path.dirname(temporary) == folder and os.path.basename(temporary).startswith(".story.md.")
+    assert named == [(folder, ["story.md"])]
+    synced.clear()
+    write_article(tmp_path, "daily", "other.md", render_markdown(ARTICLE))  # folders made already
+    assert [where for where, _ in synced[1:]] == [folder]
+
+
 def test_rendered_file_reads_back_through_the_corpus_loader(tmp_path: Path) -> None:
     path = write_article(tmp_path, "daily", "story.md", render_markdown(ARTICLE))
     (article,), problems = parse_file(tmp_path, path)
