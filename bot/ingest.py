@@ -43,7 +43,6 @@ from .articles_out import (
     NewArticle,
     OutsideFolderError,
     article_file_name,
-    folder_name,
     render_markdown,
     text_fingerprint,
     write_article,
@@ -261,8 +260,7 @@ def _parse_page(page: Page) -> ParsedFeed:
 
 def add_feed(db: StateDB, check: FeedCheck, name: str | None) -> FeedRow:
     """Store a checked feed under a folder name of its own (from `name`, else its title)."""
-    folder = folder_name(name or check.title or _host(check.url), db.names_taken())
-    return db.add_feed(check.url, folder, name or check.title)
+    return db.add_feed(check.url, name or check.title or _host(check.url), name or check.title)
 
 
 class _Ingest:

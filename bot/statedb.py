@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, ParamSpec, TypeVar
 
+from .articles_out import folder_name
+
 __all__ = [
     "DB_NAME",
     "MIGRATIONS",
@@ -386,11 +388,17 @@ class StateDB:
     # --- feeds -------------------------------------------------------------------------
 
     def add_feed(self, url: str, name: str, title: str | None) -> FeedRow:
-        """Store a new feed; `sqlite3.IntegrityError` if its URL or name is taken."""
+        """Store a new feed in a folder named after `name` that no feed has had (`folder_name`);
+        `sqlite3.IntegrityError` if its URL is taken.
+
+        The folder is chosen in the transaction that stores the feed: chosen before it, a
+        feed of the same name that another process (a second bot, `newsbot feeds add`)
+        stored meanwhile took the folder first, and this one was refused as listed already.
+        """
         with self._write() as db:
             db.execute(
                 "INSERT INTO feeds (url, name, title, added_at) VALUES (?, ?, ?, ?)",
-                (url, name, title, time.time()),
+                (url, folder_name(name, _names_taken(db)), title, time.time()),
             )
         feed = self.feed_by_url(url)
         assert feed is not None
@@ -412,16 +420,6 @@ class StateDB:
     def feed_by_url(self, url: str) -> FeedRow | None:
         """The feed with this URL, if any."""
         return next((feed for feed in self.feeds() if feed.url == url), None)
-
-    def names_taken(self) -> set[str]:
-        """Folder names in use by feeds, or holding the articles of a feed removed: a new
-        feed given one saved into it, and deleting the folder to drop the removed feed's
-        articles, as `/feeds remove` suggests, dropped the new feed's too."""
-        folders = self._db.execute(
-            "SELECT DISTINCT substr(path, 7, instr(substr(path, 7), '/') - 1) FROM articles"
-            " WHERE path LIKE 'feeds/%/%'"
-        )
-        return {row[0] for row in self._db.execute("SELECT name FROM feeds")} | {row[0] for row in folders}
 
     def remove_feed(self, feed_id: int, done: CommandDone | None = None) -> None:
         """Forget a feed; its articles stay in the corpus and in the seen links. `done`: the
@@ -771,6 +769,17 @@ def _article(row: tuple[object, ...]) -> SavedArticle:
 
 def _date(value: object) -> dt.date:
     return dt.date.fromisoformat(str(value))
+
+
+def _names_taken(db: sqlite3.Connection) -> set[str]:
+    """Folder names in use by feeds, or holding the articles of a feed removed: a new feed
+    given one saved into it, and deleting the folder to drop the removed feed's articles,
+    as `/feeds remove` suggests, dropped the new feed's too."""
+    folders = db.execute(
+        "SELECT DISTINCT substr(path, 7, instr(substr(path, 7), '/') - 1) FROM articles"
+        " WHERE path LIKE 'feeds/%/%'"
+    )
+    return {row[0] for row in db.execute("SELECT name FROM feeds")} | {row[0] for row in folders}
 
 
 def _record(db: sqlite3.Connection, done: CommandDone | None) -> None:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
+from bot.ingest import FeedCheck, add_feed
 from bot.statedb import (
     COMMANDS_KEPT,
     DB_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,
     CommandDone,
+    FeedRow,
+    StateDB,
     StateError,
     open_state,
 )
@@ -178,6 +184,36 @@ def test_follows_racing_over_two_connections_keep_to_the_limit(tmp_path: Path) -
         thread.join()
     assert sorted(outcomes) == ["added"] * 10 + ["full"] * 10
     assert len(connections[0].topics(7)) == 10
+
+
+def test_feeds_of_one_name_added_at_once_over_two_connections_each_get_a_folder(tmp_path: Path) -> None:
+    # a bot's /feeds add and `newsbot feeds add` on one state file: the bot's add comes to
+    # store its feed just as the other stores one of the same name; a folder chosen before
+    # that made the bot's add refused as "already listed", though its address was new
+    bot, command = open_state(tmp_path), open_state(tmp_path)
+    storing, stored = threading.Event(), threading.Event()
+
+    def pause_when_storing(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is StateDB.add_feed.__code__:
+            storing.set()
+            stored.wait()
+
+    def add_from_the_bot() -> FeedRow:
+        sys.settrace(pause_when_storing)
+        try:
+            return add_feed(bot, FeedCheck("http://a/rss", "Harbour", 1), None)
+        finally:
+            sys.settrace(None)
+
+    with ThreadPoolExecutor(1) as pool:
+        from_the_bot = pool.submit(add_from_the_bot)
+        assert storing.wait(60)
+        from_the_command = add_feed(command, FeedCheck("http://b/rss", "Harbour", 1), None)
+        stored.set()
+        assert (from_the_command.name, from_the_bot.result().name) == ("harbour", "harbour-2")
+    with pytest.raises(sqlite3.IntegrityError):  # the same address twice is refused, truly listed
+        add_feed(bot, FeedCheck("http://b/rss", "Another", 1), None)
+    assert [feed.url for feed in command.feeds()] == ["http://b/rss", "http://a/rss"]
 
 
 def test_forget_user_drops_topics_and_unsent_alerts_only_of_that_user(tmp_path: Path) -> None:
