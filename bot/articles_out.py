@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import fcntl
 import hashlib
 import os
 import re
 import secrets
 import stat
+import time
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -27,12 +29,14 @@ import yaml
 from .render import shorten
 
 __all__ = [
+    "ABANDONED_AFTER",
     "FEEDS_DIR",
     "LINKS_FOLDER",
     "NewArticle",
     "OutsideFolderError",
     "article_file_name",
     "folder_name",
+    "remove_abandoned",
     "render_markdown",
     "text_fingerprint",
     "write_article",
@@ -51,6 +55,11 @@ corpus refused."""
 _NOT_WORD = re.compile(r"[\W_]+")
 _SAFE_NAME = re.compile(r"[\w][\w.-]{0,150}")
 _WORDS = re.compile(r"\w+")
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
+"""A temporary of `write_article`: `.NAME.HEX.tmp`."""
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+ABANDONED_AFTER = 60
+"""Seconds after which a temporary no writer locks is abandoned: a writer locks it at once."""
 
 
 class OutsideFolderError(OSError):
@@ -151,7 +160,9 @@ def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> P
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         descriptor = os.open(temporary, flags, 0o600, dir_fd=directory)
         try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            with contextlib.suppress(OSError):  # a file system without locks: see `remove_abandoned`
+                fcntl.flock(descriptor, fcntl.LOCK_EX)  # held until renamed: this writer lives
+            with os.fdopen(descriptor, "w", encoding="utf-8", closefd=False) as stream:
                 os.fchmod(stream.fileno(), 0o644)  # readable as any article file
                 stream.write(text)
                 stream.flush()
@@ -162,9 +173,64 @@ def write_article(corpus_dir: Path, folder: str, file_name: str, text: str) -> P
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=directory)
             raise
+        finally:
+            os.close(descriptor)
     finally:
         os.close(directory)
     return corpus_dir.resolve() / FEEDS_DIR / folder / file_name
+
+
+def remove_abandoned(corpus_dir: Path) -> int:
+    """Remove the temporaries of writers killed mid-write from the folders under `feeds/`; how many.
+
+    A process killed while it wrote an article (SIGKILL, a feed round ended by a stopping
+    bot) leaves its hidden `.NAME.HEX.tmp`, which no one would ever remove. A writer locks
+    its temporary until it is renamed (`write_article`), and the lock goes with the
+    process however it ends; so one that can be locked has no writer left, while one of a
+    live writer (another bot, `newsbot fetch`, a process suspended for days) stays. One
+    made under `ABANDONED_AFTER` seconds ago stays too: its writer may not have locked it yet.
+    """
+    removed = 0
+    try:
+        feeds = os.open(corpus_dir / FEEDS_DIR, _FOLDER)
+    except OSError:  # no feed saved yet, or not ours to look into
+        return 0
+    try:
+        with os.scandir(feeds) as entries:
+            folders = [entry.name for entry in entries]
+        for name in folders:
+            try:
+                folder = os.open(name, _FOLDER, dir_fd=feeds)
+            except OSError:  # a file, a link, or gone meanwhile
+                continue
+            try:
+                with os.scandir(folder) as entries:
+                    names = [entry.name for entry in entries if _TEMPORARY.fullmatch(entry.name)]
+                removed += sum(_remove_if_abandoned(folder, name) for name in names)
+            finally:
+                os.close(folder)
+    finally:
+        os.close(feeds)
+    return removed
+
+
+def _remove_if_abandoned(folder: int, name: str) -> bool:
+    """Remove the temporary `name` of the folder open as `folder` if no writer holds it."""
+    try:
+        descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder)
+    except OSError:
+        return False
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or time.time() - status.st_mtime < ABANDONED_AFTER:
+            return False
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live writer's: BlockingIOError
+        os.unlink(name, dir_fd=folder)
+    except OSError:  # held, gone meanwhile, or a file system without locks: left as it is
+        return False
+    finally:
+        os.close(descriptor)
+    return True
 
 
 def _flush_folder(directory: int) -> None:

@@ -43,6 +43,7 @@ from .articles_out import (
     NewArticle,
     OutsideFolderError,
     article_file_name,
+    remove_abandoned,
     render_markdown,
     text_fingerprint,
     write_article,
@@ -168,10 +169,13 @@ async def fetch_round(
     """Poll every feed once and save what is new; never raises for a feed's or an item's fault.
 
     `progress` hears how many feeds of how many are done, with the report so far: at the
-    start, then as each feed is done.
+    start, then as each feed is done. What writers killed mid-write left in the feeds'
+    folders is removed first (`remove_abandoned`).
     """
     started = time.monotonic()
     report = RoundReport()
+    if removed := await asyncio.to_thread(remove_abandoned, options.corpus_dir):
+        logger.info("feed round: removed %d temporary files of writers killed mid-write", removed)
     db = open_state(options.state_dir)
     try:
         feeds = db.feeds()

@@ -270,6 +270,36 @@ async def cancelled_with_children_stopped(
     return found
 
 
+AT_RENAME = (
+    "import os, signal, sys\n"
+    "renames = 0\n"
+    "def at_rename(frame, event, arg):\n"
+    "    global renames\n"
+    "    if event == 'c_call' and arg is os.replace:\n"
+    "        renames += 1\n"
+    "        if renames == int(os.environ['AT_RENAME_NUMBER']):\n"
+    "            os.kill(os.getpid(), getattr(signal, os.environ['AT_RENAME']))\n"
+    "sys.setprofile(at_rename)\n"
+)
+
+
+def signalled_at_rename(
+    code: str, how: signal.Signals, *args: str, number: int = 1
+) -> subprocess.Popen[bytes]:
+    """Run Python `code` in a child that sends itself `how` as it is about to rename a file into
+    place (`os.replace`, the `number`th time): a writer killed (SIGKILL) or suspended with
+    Ctrl-Z (SIGSTOP) between writing a temporary and renaming it. Returns once it is dead
+    or stopped; a stopped one goes on at SIGCONT."""
+    environment = {**os.environ, "AT_RENAME": how.name, "AT_RENAME_NUMBER": str(number)}
+    child = subprocess.Popen([sys.executable, "-c", AT_RENAME + code, *args], env=environment)
+    if how == signal.SIGSTOP:
+        _, status = os.waitpid(child.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), f"the writer ended before its rename: {status}"
+    else:
+        assert child.wait(timeout=120) == -how
+    return child
+
+
 def damage_state(folder: Path, how: str) -> None:
     """A state file of feeds that opens, yet holds damage its reads would meet later."""
     db = open_state(folder)

@@ -9,7 +9,10 @@ import gzip
 import html
 import itertools
 import logging
+import os
+import signal
 import sqlite3
+import time
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -24,7 +27,12 @@ from bot.ingest import MAX_ATTEMPTS, FeedCheck, IngestOptions, NotAnArticle, add
 from bot.links import LinkError
 from bot.statedb import StateDB, open_state
 from retrieval import Library
-from tests.conftest import LOCAL_NETWORKS, cancelled_with_children_stopped, child_processes
+from tests.conftest import (
+    LOCAL_NETWORKS,
+    cancelled_with_children_stopped,
+    child_processes,
+    signalled_at_rename,
+)
 from tests.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
@@ -65,6 +73,37 @@ def front_matters(options: IngestOptions) -> dict[str, dict[str, str]]:
             path.read_text().split("---")[1]
         )
     return found
+
+
+WRITE_STORY = (
+    "from pathlib import Path\nfrom bot.articles_out import write_article\n"
+    "write_article(Path(sys.argv[1]), sys.argv[2], 'story.md', '---\\ntitle: T\\n---\\n\\nText.\\n')\n"
+)
+
+
+async def test_a_round_removes_what_a_writer_killed_mid_write_left_but_not_a_live_writers(
+    options: IngestOptions, db: StateDB
+) -> None:
+    # a round killed as the bot stopped, and `newsbot fetch` suspended with Ctrl-Z, both
+    # between writing an article and renaming it, an hour ago
+    signalled_at_rename(WRITE_STORY, signal.SIGKILL, str(options.corpus_dir), "daily")
+    live = signalled_at_rename(WRITE_STORY, signal.SIGSTOP, str(options.corpus_dir), "links")
+    try:
+        feeds = options.corpus_dir / "feeds"
+        left = sorted(feeds.glob("*/.story.md.*.tmp"))
+        assert [path.parent.name for path in left] == ["daily", "links"]
+        for path in left:
+            os.utime(path, (time.time() - 3600,) * 2)
+        await fetch_round(options)
+        assert sorted(feeds.glob("*/.story.md.*.tmp")) == left[1:]  # the live writer's stays
+    finally:
+        live.send_signal(signal.SIGCONT)
+        assert live.wait(timeout=120) == 0
+    assert sorted(path.relative_to(feeds).as_posix() for path in feeds.rglob("*")) == [
+        "daily",
+        "links",
+        "links/story.md",
+    ]
 
 
 async def test_a_round_saves_each_article_as_an_md_file_the_corpus_loads(
