@@ -15,13 +15,14 @@ import pytest
 
 import retrieval
 from bot.reloading import index_in_child_process
-from retrieval import Library, store
+from retrieval import Library, shelf, store
 from tests.conftest import (
     SHIPPED_CORPUS,
     WriteCorpus,
     article,
     cancelled_with_children_stopped,
     indexing_processes,
+    signalled_at_rename,
 )
 
 
@@ -138,6 +139,32 @@ def test_a_second_indexer_of_one_corpus_waits_for_the_first_and_builds_nothing(t
     assert b"3000 articles" in out
     library = Library.open_current(corpus, cache)
     assert library is not None and len(library.articles) == 3000
+
+
+BUILD = "from retrieval import Library\nLibrary.load(sys.argv[1], index_dir=sys.argv[2])\n"
+"""A build of the saved index, as `newsbot ask` or the bot's indexer makes it."""
+FERRY = article("2024-05-01", "Ferry", "The ferry sails.")
+
+
+@pytest.mark.parametrize(
+    ("number", "left"),
+    [(1, f".{shelf.MARKER}.tmp"), (2, f".{store.CHECKED}.tmp"), (3, f".{store.POINTER}.tmp")],
+)
+def test_a_temporary_of_a_build_killed_before_its_rename_is_removed_by_the_next_start(
+    write_corpus: WriteCorpus, tmp_path: Path, number: int, left: str
+) -> None:
+    # killed (SIGKILL, memory run out) after writing the corpus's name, the folder check or
+    # the pointer, before renaming it into place: each stayed until that very file was saved again
+    corpus, cache = (
+        write_corpus({"a.txt": article("2024-05-01", "Ferry", "The ferry sails.")}),
+        tmp_path / "index",
+    )
+    signalled_at_rename(BUILD, signal.SIGKILL, str(corpus), str(cache), number=number)
+    place = shelf.place(cache, corpus)
+    assert [path.name for path in place.glob(".*.tmp")] == [left]
+    done = index(corpus, cache, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert list(place.glob(".*.tmp")) == []
 
 
 def test_an_index_saved_by_an_older_release_is_built_again_by_the_upgraded_code(
