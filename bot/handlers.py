@@ -312,16 +312,28 @@ async def reload_command(update: Update, context: Context) -> None:
         await message.reply_text(tr.gettext("Sorry, only the bot's admins can reload the corpus."))
         return
     if state.reloads.running:  # another admin's, or the update for new articles from the feeds
-        try:  # the reload it promises runs whatever became of the notice
-            await message.reply_text(
-                tr.gettext("A reload is already running; yours starts when it ends, and I will report.")
+        await tell_reload_waits(
+            message, tr.gettext("A reload is already running; yours starts when it ends, and I will report.")
+        )
+
+    def held_by(pid: str) -> None:  # heard from the indexing process as it starts waiting
+        text = (
+            tr.gettext(
+                "Another process (pid {pid}) is working on the saved index, perhaps suspended with "
+                "Ctrl-Z; the reload waits for it to end, and I will report."
+            ).format(pid=pid)
+            if pid
+            else tr.gettext(
+                "Another process is working on the saved index, perhaps suspended with Ctrl-Z; "
+                "the reload waits for it to end, and I will report."
             )
-        except TelegramError as error:
-            logger.warning("could not tell chat %s that its reload waits: %s", message.chat.id, error)
+        )
+        context.application.create_task(tell_reload_waits(message, text), update=update)
+
     before = state.sizes
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:
-        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
+        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, held_by)
     except CorpusError as error:
         logger.warning("reload failed, keeping the old corpus: %s", error)
         await message.reply_text(
@@ -336,6 +348,14 @@ async def reload_command(update: Update, context: Context) -> None:
     await message.reply_text(
         render.render_reload(tr, before, state.sizes, library.report), parse_mode=ParseMode.HTML
     )
+
+
+async def tell_reload_waits(message: Message, text: str) -> None:
+    """Tell an admin why the reload waits; the reload it promises runs whatever became of the notice."""
+    try:
+        await message.reply_text(text)
+    except TelegramError as error:
+        logger.warning("could not tell chat %s that its reload waits: %s", message.chat.id, error)
 
 
 def refused_sender(update: Update) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from retrieval import CorpusError, Library, LibraryOptions, ProgressLog
+from retrieval.shelf import holder_waited_for
 
 from .settings import secret_variables
 
@@ -40,6 +41,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+Waiting = Callable[[str], None]
+"""Told, with the holder's process id ("" if unknown), that the indexing waits for another
+process that holds the saved index (`newsbot ask` suspended with Ctrl-Z, a second bot)."""
 _LOG_LINE = re.compile(r"(DEBUG|INFO|WARNING|ERROR|CRITICAL) ([\w.]+): (.*)")
 """A record as `python -m retrieval` logs it (its `LOG_FORMAT`)."""
 
@@ -64,15 +68,20 @@ class Reloads:
         return self._reloads > 0
 
     async def run(
-        self, corpus: Path, index_dir: Path, options: LibraryOptions | None = None
+        self,
+        corpus: Path,
+        index_dir: Path,
+        options: LibraryOptions | None = None,
+        waiting: Waiting | None = None,
     ) -> Library | None:
-        """The library read again from `corpus`, or None if the bot stopped first.
+        """The library read again from `corpus`, or None if the bot stopped first; `waiting`
+        is told if it waits for another process holding the saved index.
 
         Raises `CorpusError` when the corpus cannot be read; the caller keeps the old library.
         """
         self._reloads += 1
         try:
-            return await self._in_turn(lambda: reload_library(corpus, index_dir, options))
+            return await self._in_turn(lambda: reload_library(corpus, index_dir, options, waiting))
         finally:
             self._reloads -= 1
 
@@ -105,13 +114,15 @@ class Reloads:
             self._task.cancel()
 
 
-async def reload_library(corpus: Path, index_dir: Path, options: LibraryOptions | None = None) -> Library:
+async def reload_library(
+    corpus: Path, index_dir: Path, options: LibraryOptions | None = None, waiting: Waiting | None = None
+) -> Library:
     """Index `corpus` in a child process, then map what it saved (or build here, if it could not).
 
     `options` only choose how the library ranks (`LEXICAL_ONLY`): the child builds the same
-    index either way.
+    index either way. `waiting`: see `index_in_child_process`.
     """
-    indexed = await index_in_child_process(corpus, index_dir)
+    indexed = await index_in_child_process(corpus, index_dir, waiting)
     return await in_daemon_thread(open_saved, corpus, index_dir, indexed, options)
 
 
@@ -136,7 +147,7 @@ def open_saved(
     return Library.load(corpus, options, index_dir, progress=ProgressLog())
 
 
-async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
+async def index_in_child_process(corpus: Path, index_dir: Path, waiting: Waiting | None = None) -> bool:
     """Build or update the saved index of `corpus` in a child process, and wait for it.
 
     Tells whether the child succeeded, and never raises for a failed build: the load that
@@ -145,7 +156,9 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
     ran out of memory and killed it, and the same build here would take as much memory
     and the bot with it. A cancelled wait, as at shutdown, kills the child; so does this
     process's exit, as the child's standard input then closes. The child's environment
-    holds none of the bot's secrets. What it logs is logged here as it comes (`relay_log`).
+    holds none of the bot's secrets. What it logs is logged here as it comes (`relay_log`),
+    and `waiting` is told at once if the child waits for another process that holds the
+    saved index, which may hold it for as long as it is suspended.
     """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -160,7 +173,7 @@ async def index_in_child_process(corpus: Path, index_dir: Path) -> bool:
     )
     assert child.stderr is not None
     try:
-        said = await relay_log(child.stderr)
+        said = await relay_log(child.stderr, waiting=waiting)
         code = await child.wait()
     except asyncio.CancelledError:
         child.kill()
@@ -186,9 +199,12 @@ def _killed(number: int) -> str:
     return f"the indexing process was killed by {name}{likely}; the corpus was not read again"
 
 
-async def relay_log(stream: asyncio.StreamReader, keep: int = 20) -> list[str]:
+async def relay_log(
+    stream: asyncio.StreamReader, keep: int = 20, waiting: Waiting | None = None
+) -> list[str]:
     """Log each record a child writes to `stream`, at its level and under its logger's name,
-    until the stream ends; the last `keep` other lines (an error message, a traceback)."""
+    until the stream ends; the last `keep` other lines (an error message, a traceback).
+    `waiting` is told when a record says the child waits for the saved index's holder."""
     other: collections.deque[str] = collections.deque(maxlen=keep)
     while True:
         try:
@@ -204,6 +220,8 @@ async def relay_log(stream: asyncio.StreamReader, keep: int = 20) -> list[str]:
         else:
             level, name, message = record.groups()
             logging.getLogger(name).log(logging.getLevelNamesMapping()[level], "%s", message)
+            if waiting is not None and (holder := holder_waited_for(message)) is not None:
+                waiting(holder)
 
 
 def environment_without_secrets() -> dict[str, str]:

@@ -40,7 +40,17 @@ import xxhash
 
 from . import store
 
-__all__ = ["GONE_FOR", "adopt_top_level", "claim", "exclusive", "in_use", "place", "prune", "read_as_corpus"]
+__all__ = [
+    "GONE_FOR",
+    "adopt_top_level",
+    "claim",
+    "exclusive",
+    "holder_waited_for",
+    "in_use",
+    "place",
+    "prune",
+    "read_as_corpus",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -99,36 +109,78 @@ def exclusive(folder: Path) -> Iterator[None]:
     Two processes on one corpus (the bot's indexer and `newsbot ask`, two bots) would
     otherwise both build it, and the first to finish would remove the other's
     half-written build, which then builds everything again in memory. The second waits
-    its turn instead, and opens what the first saved. The lock goes with the process,
-    however it ends. A folder where the lock cannot be made (read-only) is used without
-    it: nothing can be saved there either. So is one whose file system takes no locks
-    (NFS without its lock service: ENOLCK), with a warning: the index is still saved and
-    served, only two processes on it take no turns.
+    its turn instead, and opens what the first saved; its warning names the holder's
+    process id, which the holder writes in the lock file, so that one suspended with
+    Ctrl-Z can be found. The lock goes with the process, however it ends. A folder where
+    the lock cannot be made (read-only) is used without it: nothing can be saved there
+    either. So is one whose file system takes no locks (NFS without its lock service:
+    ENOLCK), with a warning: the index is still saved and served, only two processes on
+    it take no turns.
     """
     descriptor = _lock_file(folder)
     if descriptor is None:
         yield
         return
+    held = False
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
         except BlockingIOError:
-            logger.warning("another process is working on the saved index in %s; waiting for it", folder)
+            logger.warning(WAITING, _holder(descriptor), folder)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
+            held = True
         except OSError as error:
             logger.warning("cannot lock the saved index in %s (%s); using it without the lock", folder, error)
+        if held:
+            _write_holder(descriptor, f"{os.getpid()}\n")
         yield
     finally:
+        if held:  # the next holder writes its own id
+            _write_holder(descriptor, "")
         os.close(descriptor)
 
 
+WAITING = "another process (%s) is working on the saved index in %s; waiting for it"
+_WAITING_LINE = re.compile(
+    r"another process \((?:process (\d+)|its process id unknown)\)"
+    r" is working on the saved index in .*; waiting for it"
+)
+
+
+def holder_waited_for(message: str) -> str | None:
+    """The process id a log record of `exclusive` says it waits for ("" if unknown); None if
+    the record is no such wait. A process that indexes in a child hears so from its log."""
+    waiting = _WAITING_LINE.fullmatch(message)
+    return None if waiting is None else waiting.group(1) or ""
+
+
+def _write_holder(descriptor: int, text: str) -> None:
+    with contextlib.suppress(OSError):  # a lock file this process may only read
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, text.encode(), 0)
+
+
+def _holder(descriptor: int) -> str:
+    """Who holds the lock of `descriptor`, as its lock file says: `process 1234`, if known."""
+    try:
+        written = os.pread(descriptor, 32, 0).strip()
+    except OSError:
+        written = b""
+    return f"process {int(written)}" if written.isdigit() else "its process id unknown"
+
+
 def _lock_file(folder: Path) -> int | None:
-    """A descriptor of the place's lock file, made if need be; None if it cannot be."""
+    """A descriptor of the place's lock file, made if need be (for reading only where it
+    cannot be written); None if it cannot be opened at all."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        return os.open(folder / LOCK, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError:
         return None
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY | os.O_CREAT):
+        with contextlib.suppress(OSError):
+            return os.open(folder / LOCK, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    return None
 
 
 def prune(index_dir: Path, keep: Path) -> list[str]:

@@ -283,6 +283,11 @@ AT_RENAME = (
 )
 
 
+BUILD_INDEX = "from retrieval import Library\nLibrary.load(sys.argv[1], index_dir=sys.argv[2])\n"
+"""Code for `signalled_at_rename`: a build of the saved index of the corpus `argv[1]` in
+`argv[2]`, as `newsbot ask` or the bot's indexer makes it."""
+
+
 def signalled_at_rename(
     code: str, how: signal.Signals, *args: str, number: int = 1
 ) -> subprocess.Popen[bytes]:

@@ -17,6 +17,7 @@ import retrieval
 from bot.reloading import index_in_child_process
 from retrieval import Library, shelf, store
 from tests.conftest import (
+    BUILD_INDEX,
     SHIPPED_CORPUS,
     WriteCorpus,
     article,
@@ -141,8 +142,6 @@ def test_a_second_indexer_of_one_corpus_waits_for_the_first_and_builds_nothing(t
     assert library is not None and len(library.articles) == 3000
 
 
-BUILD = "from retrieval import Library\nLibrary.load(sys.argv[1], index_dir=sys.argv[2])\n"
-"""A build of the saved index, as `newsbot ask` or the bot's indexer makes it."""
 FERRY = article("2024-05-01", "Ferry", "The ferry sails.")
 
 
@@ -159,12 +158,45 @@ def test_a_temporary_of_a_build_killed_before_its_rename_is_removed_by_the_next_
         write_corpus({"a.txt": article("2024-05-01", "Ferry", "The ferry sails.")}),
         tmp_path / "index",
     )
-    signalled_at_rename(BUILD, signal.SIGKILL, str(corpus), str(cache), number=number)
+    signalled_at_rename(BUILD_INDEX, signal.SIGKILL, str(corpus), str(cache), number=number)
     place = shelf.place(cache, corpus)
     assert [path.name for path in place.glob(".*.tmp")] == [left]
     done = index(corpus, cache, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     assert list(place.glob(".*.tmp")) == []
+
+
+def test_a_build_suspended_before_its_rename_keeps_its_temporary_and_is_named_by_the_next(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    """`newsbot ask` suspended with Ctrl-Z while it saves: the next indexer (the bot's
+    /reload) says which process it waits for, removes nothing of it, and both finish once
+    it goes on."""
+    corpus, cache = (
+        write_corpus({"a.txt": article("2024-05-01", "Ferry", "The ferry sails.")}),
+        tmp_path / "index",
+    )
+    suspended = signalled_at_rename(BUILD_INDEX, signal.SIGSTOP, str(corpus), str(cache), number=3)
+    place = shelf.place(cache, corpus)
+    try:
+        run = [sys.executable, "-m", "retrieval", str(corpus), str(cache)]
+        second = subprocess.Popen(
+            run, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert second.stderr is not None
+        said = []
+        while line := second.stderr.readline().decode():  # until it waits, or ends
+            said.append(line)
+            if "waiting for it" in line:
+                break
+        assert f"another process (process {suspended.pid}) is working on the saved index" in said[-1]
+        assert [path.name for path in place.glob(".*.tmp")] == [f".{store.POINTER}.tmp"]
+    finally:
+        suspended.send_signal(signal.SIGCONT)
+    assert suspended.wait(timeout=120) == 0
+    assert second.wait(timeout=120) == 0
+    assert list(place.glob(".*.tmp")) == []
+    assert Library.open_current(corpus, cache) is not None
 
 
 def test_an_index_saved_by_an_older_release_is_built_again_by_the_upgraded_code(

@@ -16,7 +16,15 @@ import pytest
 
 from retrieval import folder as folder_module
 from retrieval.store import DAMAGED, POINTER, TEXTS
-from tests.conftest import SHIPPED_CORPUS, article, indexing_processes, saved_place
+from tests.conftest import (
+    BUILD_INDEX,
+    SHIPPED_CORPUS,
+    alive,
+    article,
+    indexing_processes,
+    saved_place,
+    signalled_at_rename,
+)
 from tests.e2e.conftest import ADMIN, StartBot, wait_for_log
 
 QUESTION = "Who negotiated with Abramovich?"
@@ -68,6 +76,52 @@ async def test_reload_replaces_texts_edited_while_the_bot_runs_before_any_answer
     assert rebuilt != build
     assert b"FORGED" not in (rebuilt / TEXTS).read_bytes()
     assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]
+
+
+async def test_a_reload_behind_a_suspended_holder_of_the_index_says_so_at_once_and_reports_when_it_goes_on(
+    start_bot: StartBot,
+) -> None:
+    # `newsbot ask` suspended with Ctrl-Z while it saves the index /reload reads: the admin
+    # waited with no word why, for as long as it stayed suspended
+    bot = await start_bot()
+    holder = await asyncio.to_thread(
+        signalled_at_rename, BUILD_INDEX, signal.SIGSTOP, str(bot.corpus), str(bot.settings.index_dir)
+    )
+    try:
+        bot.api.push_message("/reload", user_id=ADMIN)
+        (notice,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)
+        said = (
+            f"Another process (pid {holder.pid}) is working on the saved index, perhaps suspended with Ctrl-Z"
+        )
+        assert notice.params["text"].startswith(said)
+        assert bot.application.bot_data["state"].reloads.running  # waiting still, not failed
+    finally:
+        holder.send_signal(signal.SIGCONT)
+    assert await asyncio.to_thread(holder.wait, 120) == 0
+    report = (await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=2, timeout=120))[1]
+    assert "Corpus reloaded" in report.params["text"]
+    assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]
+
+
+async def test_a_stop_while_a_reload_waits_for_a_suspended_holder_of_the_index_ends_the_reload_alone(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot()
+    holder = await asyncio.to_thread(
+        signalled_at_rename, BUILD_INDEX, signal.SIGSTOP, str(bot.corpus), str(bot.settings.index_dir)
+    )
+    try:
+        bot.api.push_message("/reload", user_id=ADMIN)
+        await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)  # told why it waits
+        waiting = indexing_processes(bot.corpus)  # the reload's own child, not the holder
+        assert waiting and holder.pid not in waiting
+        await bot.application.updater.stop()
+        await bot.application.stop()  # at once, though the holder may stay suspended for days
+        assert not any(alive(pid) for pid in waiting) and alive(holder.pid)
+    finally:
+        holder.send_signal(signal.SIGCONT)
+    assert await asyncio.to_thread(holder.wait, 120) == 0
+    assert len(bot.api.sent("sendMessage", ADMIN)) == 1  # no report of a reload that never ran
 
 
 @pytest.fixture
