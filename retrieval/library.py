@@ -159,8 +159,9 @@ class Library:
         the corpus folders when the last check recorded them (`store.looks_unchanged`):
         a file added, removed or renamed is seen, a file edited in place is not, so the
         caller must run the full check later (as the bot does in the background). Without
-        a record of the folders it checks every file. Raises `CorpusError` when
-        `index_dir` lies inside the corpus folder, as `load` does.
+        a record of the folders it checks every file; it records its check only while no
+        other process holds the place (`shelf.exclusive`), never waiting for one. Raises
+        `CorpusError` when `index_dir` lies inside the corpus folder, as `load` does.
         """
         root, options = Path(folder), options or LibraryOptions()
         cache = _place(Path(index_dir), root, options)
@@ -177,7 +178,10 @@ class Library:
         now = store.fingerprint(root, saved_print, stamps)
         if store.changed_files(saved_print, now):
             return None
-        store.record_unchanged(cache, saved.build, stamps, now)
+        # in turn, or not at all: two records written at once take each other's temporary
+        with shelf.exclusive(cache, wait=False) as held:
+            if held:
+                store.record_unchanged(cache, saved.build, stamps, now)
         return library
 
     def is_current(self) -> bool:

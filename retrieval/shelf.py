@@ -103,7 +103,7 @@ def claim(folder: Path, corpus: Path) -> None:
 
 
 @contextlib.contextmanager
-def exclusive(folder: Path) -> Iterator[None]:
+def exclusive(folder: Path, wait: bool = True) -> Iterator[bool]:
     """Hold the place `folder` while its saved index is opened, updated or built.
 
     Two processes on one corpus (the bot's indexer and `newsbot ask`, two bots) would
@@ -111,7 +111,8 @@ def exclusive(folder: Path) -> Iterator[None]:
     half-written build, which then builds everything again in memory. The second waits
     its turn instead, and opens what the first saved; its warning names the holder's
     process id, which the holder writes in the lock file, so that one suspended with
-    Ctrl-Z can be found. The lock goes with the process, however it ends. A folder where
+    Ctrl-Z can be found. Without `wait`, it yields False at once instead of waiting, and
+    True once held. The lock goes with the process, however it ends. A folder where
     the lock cannot be made (read-only) is used without it: nothing can be saved there
     either. So is one whose file system takes no locks (NFS without its lock service:
     ENOLCK), with a warning: the index is still saved and served, only two processes on
@@ -119,7 +120,7 @@ def exclusive(folder: Path) -> Iterator[None]:
     """
     descriptor = _lock_file(folder)
     if descriptor is None:
-        yield
+        yield True
         return
     held = False
     try:
@@ -127,6 +128,9 @@ def exclusive(folder: Path) -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             held = True
         except BlockingIOError:
+            if not wait:
+                yield False
+                return
             logger.warning(WAITING, _holder(descriptor), folder)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             held = True
@@ -134,7 +138,7 @@ def exclusive(folder: Path) -> Iterator[None]:
             logger.warning("cannot lock the saved index in %s (%s); using it without the lock", folder, error)
         if held:
             _write_holder(descriptor, f"{os.getpid()}\n")
-        yield
+        yield True
     finally:
         if held:  # the next holder writes its own id
             _write_holder(descriptor, "")

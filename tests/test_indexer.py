@@ -16,6 +16,7 @@ import pytest
 import retrieval
 from bot.reloading import index_in_child_process
 from retrieval import Library, shelf, store
+from retrieval import folder as folder_module
 from tests.conftest import (
     BUILD_INDEX,
     SHIPPED_CORPUS,
@@ -197,6 +198,35 @@ def test_a_build_suspended_before_its_rename_keeps_its_temporary_and_is_named_by
     assert second.wait(timeout=120) == 0
     assert list(place.glob(".*.tmp")) == []
     assert Library.open_current(corpus, cache) is not None
+
+
+def test_a_check_suspended_before_renaming_its_record_keeps_its_temporary_while_another_checks(
+    write_corpus: WriteCorpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `newsbot ask` suspended with Ctrl-Z as it records that the corpus is unchanged, while
+    # the bot starts on the same index: the bot's record removed the other's temporary at
+    # its fixed name and wrote its own there, which the other then renamed as its own
+    monkeypatch.setattr(folder_module, "RECENT_NS", 0)  # trust times of just now (tests/test_store.py)
+    corpus, cache = write_corpus({"a.txt": FERRY}), tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    place = shelf.place(cache, corpus)
+    recorded = (place / store.CHECKED).read_bytes()
+    (corpus / "draft.txt").touch()  # the folder changes, its articles do not: a new record
+    (corpus / "draft.txt").unlink()
+    check = (
+        "from retrieval import Library, folder\nfolder.RECENT_NS = 0\n"
+        "Library.open_current(sys.argv[1], sys.argv[2])\n"
+    )
+    suspended = signalled_at_rename(check, signal.SIGSTOP, str(corpus), str(cache))
+    try:
+        assert [path.name for path in place.glob(".*.tmp")] == [f".{store.CHECKED}.tmp"]
+        assert Library.open_current(corpus, cache) is not None  # served, as the bot starts
+        assert [path.name for path in place.glob(".*.tmp")] == [f".{store.CHECKED}.tmp"]
+    finally:
+        suspended.send_signal(signal.SIGCONT)
+    assert suspended.wait(timeout=120) == 0
+    assert list(place.glob(".*.tmp")) == []
+    assert (place / store.CHECKED).read_bytes() != recorded  # the suspended one's record, renamed
 
 
 def test_an_index_saved_by_an_older_release_is_built_again_by_the_upgraded_code(
