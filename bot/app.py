@@ -33,6 +33,7 @@ from retrieval import Library, LibraryOptions
 from retrieval.warmup import compile_search
 
 from . import chat_share, feed_handlers, feed_jobs, handlers, inline
+from .articles_out import remove_abandoned
 from .backlog import UpdateBacklog, confirm_answered
 from .delivery import RetryingRateLimiter
 from .fairness import QuestionRateLimit
@@ -160,9 +161,11 @@ def feed_service(settings: Settings, db: StateDB | None = None) -> FeedService:
 
 
 async def started(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menu, start compiling the search code (see `retrieval.warmup`),
+    """Remove what writers killed mid-write left in the feeds' folders (`remove_abandoned`),
+    publish the command menu, start compiling the search code (see `retrieval.warmup`),
     and start checking every corpus file if the start did not."""
     state: BotState = application.bot_data["state"]
+    await asyncio.to_thread(remove_abandoned, state.corpus_dir)  # where no feed round runs, /add's
     # a thread of its own, not the loop's pool: a stop during the first compile never waits for it
     threading.Thread(target=_compile_search, name="search compile", daemon=True).start()
     if state.check_corpus:  # a stop abandons it (`NewsbotApplication.stop`), as it does a reload

@@ -13,6 +13,7 @@ import datetime as dt
 import errno
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -41,6 +42,8 @@ __all__ = [
     "text_fingerprint",
     "write_article",
 ]
+
+logger = logging.getLogger(__name__)
 
 FEEDS_DIR = "feeds"
 LINKS_FOLDER = "links"
@@ -189,10 +192,11 @@ def remove_abandoned(corpus_dir: Path) -> int:
     process however it ends; so one that can be locked has no writer left, while one of a
     live writer (another bot, `newsbot fetch`, a process suspended for days) stays. One
     made under `ABANDONED_AFTER` seconds ago stays too: its writer may not have locked it yet.
+    Run as the bot starts and as each feed round does.
     """
-    removed = 0
+    removed, feeds_dir = 0, corpus_dir / FEEDS_DIR
     try:
-        feeds = os.open(corpus_dir / FEEDS_DIR, _FOLDER)
+        feeds = os.open(feeds_dir, _FOLDER)
     except OSError:  # no feed saved yet, or not ours to look into
         return 0
     try:
@@ -211,6 +215,8 @@ def remove_abandoned(corpus_dir: Path) -> int:
                 os.close(folder)
     finally:
         os.close(feeds)
+    if removed:
+        logger.info("removed %d temporary files that writers killed mid-write left in %s", removed, feeds_dir)
     return removed
 
 

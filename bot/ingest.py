@@ -174,8 +174,7 @@ async def fetch_round(
     """
     started = time.monotonic()
     report = RoundReport()
-    if removed := await asyncio.to_thread(remove_abandoned, options.corpus_dir):
-        logger.info("feed round: removed %d temporary files of writers killed mid-write", removed)
+    await asyncio.to_thread(remove_abandoned, options.corpus_dir)
     db = open_state(options.state_dir)
     try:
         feeds = db.feeds()

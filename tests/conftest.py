@@ -288,6 +288,14 @@ BUILD_INDEX = "from retrieval import Library\nLibrary.load(sys.argv[1], index_di
 `argv[2]`, as `newsbot ask` or the bot's indexer makes it."""
 
 
+WRITE_ARTICLE = (
+    "from pathlib import Path\nfrom bot.articles_out import write_article\n"
+    "write_article(Path(sys.argv[1]), sys.argv[2], 'story.md', '---\\ntitle: T\\n---\\n\\nText.\\n')\n"
+)
+"""Code for `signalled_at_rename`: an article written to `feeds/<argv[2]>/story.md` of the
+corpus `argv[1]`, as a feed round or `/add` writes one."""
+
+
 def signalled_at_rename(
     code: str, how: signal.Signals, *args: str, number: int = 1
 ) -> subprocess.Popen[bytes]:

@@ -29,6 +29,7 @@ from bot.statedb import StateDB, open_state
 from retrieval import Library
 from tests.conftest import (
     LOCAL_NETWORKS,
+    WRITE_ARTICLE,
     cancelled_with_children_stopped,
     child_processes,
     signalled_at_rename,
@@ -75,19 +76,13 @@ def front_matters(options: IngestOptions) -> dict[str, dict[str, str]]:
     return found
 
 
-WRITE_STORY = (
-    "from pathlib import Path\nfrom bot.articles_out import write_article\n"
-    "write_article(Path(sys.argv[1]), sys.argv[2], 'story.md', '---\\ntitle: T\\n---\\n\\nText.\\n')\n"
-)
-
-
 async def test_a_round_removes_what_a_writer_killed_mid_write_left_but_not_a_live_writers(
     options: IngestOptions, db: StateDB
 ) -> None:
     # a round killed as the bot stopped, and `newsbot fetch` suspended with Ctrl-Z, both
     # between writing an article and renaming it, an hour ago
-    signalled_at_rename(WRITE_STORY, signal.SIGKILL, str(options.corpus_dir), "daily")
-    live = signalled_at_rename(WRITE_STORY, signal.SIGSTOP, str(options.corpus_dir), "links")
+    signalled_at_rename(WRITE_ARTICLE, signal.SIGKILL, str(options.corpus_dir), "daily")
+    live = signalled_at_rename(WRITE_ARTICLE, signal.SIGSTOP, str(options.corpus_dir), "links")
     try:
         feeds = options.corpus_dir / "feeds"
         left = sorted(feeds.glob("*/.story.md.*.tmp"))

@@ -6,6 +6,9 @@ import asyncio
 import datetime as dt
 import gzip
 import logging
+import os
+import shutil
+import signal
 import sqlite3
 import sys
 import time
@@ -20,7 +23,7 @@ from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from bot.statedb import StateDB
-from tests.conftest import LOCAL_NETWORKS, kill_indexing
+from tests.conftest import LOCAL_NETWORKS, SHIPPED_CORPUS, WRITE_ARTICLE, kill_indexing, signalled_at_rename
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
 from tests.e2e.fake_api import Fault
 from tests.e2e.test_fairness import Gate
@@ -110,6 +113,27 @@ async def test_admin_adds_a_feed_and_its_articles_soon_answer_questions(
     answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer and "2024-05-03" in answer
     assert site.url("ferry.html") in answer
+
+
+async def test_a_start_removes_what_a_writer_killed_mid_write_left_but_not_a_live_writers(
+    start_bot: StartBot, tmp_path: Path
+) -> None:
+    # /add cut short by a hard kill of the bot, where no feed round runs (FEED_INTERVAL=0,
+    # no cron), and `newsbot fetch` suspended with Ctrl-Z, each between writing an article
+    # and renaming it, an hour ago
+    corpus = tmp_path / "corpus"  # the bot's corpus (see `start_bot`), written here first
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    signalled_at_rename(WRITE_ARTICLE, signal.SIGKILL, str(corpus), "links")
+    live = signalled_at_rename(WRITE_ARTICLE, signal.SIGSTOP, str(corpus), "daily")
+    try:
+        for path in corpus.glob("feeds/*/.story.md.*.tmp"):
+            os.utime(path, (time.time() - 3600,) * 2)
+        await start_bot(feed_interval=0, **FAST)
+        assert [path.parent.name for path in corpus.glob("feeds/*/.story.md.*.tmp")] == ["daily"]
+    finally:
+        live.send_signal(signal.SIGCONT)
+    assert await asyncio.to_thread(live.wait, 120) == 0
+    assert sorted(path.name for path in corpus.glob("feeds/*/*")) == ["story.md"]
 
 
 async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot) -> None:
