@@ -18,7 +18,16 @@ from .alerts import MAX_TOPIC_CHARS, MAX_TOPICS, topic_terms
 from .feed_jobs import feed_service, index_new, poll_now, settle
 from .feeds import FeedParseError
 from .fetching import FetchError
-from .handlers import NO_PREVIEW, Context, bot_state, clean, is_admin, question_message, refused_sender
+from .handlers import (
+    NO_PREVIEW,
+    Context,
+    bot_state,
+    clean,
+    is_admin,
+    question_message,
+    refused_sender,
+    tell_if_held,
+)
 from .i18n import N_, Translations, for_user
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
@@ -161,7 +170,8 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
         return
     logger.info("link %s added by an admin: %s", added.article.url, added.outcome)
     outcome: str = added.outcome
-    if outcome == "saved" and not await index_new(context.application):  # indexed before the reply
+    held = tell_if_held(context, message, tr)
+    if outcome == "saved" and not await index_new(context.application, held):  # indexed before the reply
         outcome = "unindexed"  # saved all the same; the alerts' update below tries again
     await message.reply_text(
         feed_render.render_added(tr, added.article, outcome),

@@ -42,7 +42,7 @@ from . import alerts
 from .delivery import MaybeDelivered
 from .feed_render import render_alert, render_digest
 from .ingest import IngestOptions, RoundReport
-from .reloading import environment_without_secrets
+from .reloading import Waiting, environment_without_secrets
 from .state import BotState
 from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow, off_loop
 
@@ -195,25 +195,27 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
     return queued
 
 
-async def index_new(application: Application) -> bool:  # type: ignore[type-arg]
+async def index_new(application: Application, waiting: Waiting | None = None) -> bool:  # type: ignore[type-arg]
     """Make the articles saved but not yet matched answer questions; False if that failed.
 
     Waits for no matching nor delivery, so that an admin's /add is answered while a
-    long delivery of alerts goes on.
+    long delivery of alerts goes on. `waiting`: see `reloading.index_in_child_process`.
     """
     service = feed_service(application)
     state: BotState = application.bot_data["state"]
-    return await _index_new(state, service, await off_loop(service.db.unmatched_articles))
+    return await _index_new(state, service, await off_loop(service.db.unmatched_articles), waiting)
 
 
-async def _index_new(state: BotState, service: FeedService, pending: list[SavedArticle]) -> bool:
+async def _index_new(
+    state: BotState, service: FeedService, pending: list[SavedArticle], waiting: Waiting | None = None
+) -> bool:
     async with service.index_lock:
         wanted = {article.corpus_id for article in pending}
         if len(positions(state.library, wanted)) == len(wanted):
             return True
         before = state.sizes
         try:
-            updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
+            updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, waiting)
         except CorpusError as error:
             logger.warning("could not index new articles, keeping the old corpus: %s", error)
             return False

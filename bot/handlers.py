@@ -24,6 +24,7 @@ from .delivery import MaybeDelivered
 from .fairness import Verdict
 from .i18n import N_, Translations, for_user, translations, user_language
 from .pages import COUNTER, MAX_PAGES, PAGE_PREFIX, hits_needed, layout, page_keyboard, paginate
+from .reloading import Waiting
 from .state import BotState
 from .statedb import Asked
 
@@ -312,28 +313,14 @@ async def reload_command(update: Update, context: Context) -> None:
         await message.reply_text(tr.gettext("Sorry, only the bot's admins can reload the corpus."))
         return
     if state.reloads.running:  # another admin's, or the update for new articles from the feeds
-        await tell_reload_waits(
+        await tell_it_waits(
             message, tr.gettext("A reload is already running; yours starts when it ends, and I will report.")
         )
-
-    def held_by(pid: str) -> None:  # heard from the indexing process as it starts waiting
-        text = (
-            tr.gettext(
-                "Another process (pid {pid}) is working on the saved index, perhaps suspended with "
-                "Ctrl-Z; the reload waits for it to end, and I will report."
-            ).format(pid=pid)
-            if pid
-            else tr.gettext(
-                "Another process is working on the saved index, perhaps suspended with Ctrl-Z; "
-                "the reload waits for it to end, and I will report."
-            )
-        )
-        context.application.create_task(tell_reload_waits(message, text), update=update)
-
     before = state.sizes
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:
-        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, held_by)
+        held = tell_if_held(context, message, tr)
+        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, held)
     except CorpusError as error:
         logger.warning("reload failed, keeping the old corpus: %s", error)
         await message.reply_text(
@@ -350,12 +337,33 @@ async def reload_command(update: Update, context: Context) -> None:
     )
 
 
-async def tell_reload_waits(message: Message, text: str) -> None:
-    """Tell an admin why the reload waits; the reload it promises runs whatever became of the notice."""
+def tell_if_held(context: Context, message: Message, tr: Translations) -> Waiting:
+    """What tells an admin at once that their reload or `/add` waits for another process
+    working on the saved index (`newsbot ask` suspended with Ctrl-Z may hold it for days)."""
+
+    def held_by(pid: str) -> None:
+        text = (
+            tr.gettext(
+                "Another process (pid {pid}) is working on the saved index, perhaps suspended with "
+                "Ctrl-Z; I wait for it to end, and will report."
+            ).format(pid=pid)
+            if pid
+            else tr.gettext(
+                "Another process is working on the saved index, perhaps suspended with Ctrl-Z; "
+                "I wait for it to end, and will report."
+            )
+        )
+        context.application.create_task(tell_it_waits(message, text), name="tell why it waits")
+
+    return held_by
+
+
+async def tell_it_waits(message: Message, text: str) -> None:
+    """Tell an admin why their command waits; what it promises runs whatever became of the notice."""
     try:
         await message.reply_text(text)
     except TelegramError as error:
-        logger.warning("could not tell chat %s that its reload waits: %s", message.chat.id, error)
+        logger.warning("could not tell chat %s that its command waits: %s", message.chat.id, error)
 
 
 def refused_sender(update: Update) -> str:

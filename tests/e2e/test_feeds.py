@@ -23,7 +23,14 @@ from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from bot.statedb import StateDB
-from tests.conftest import LOCAL_NETWORKS, SHIPPED_CORPUS, WRITE_ARTICLE, kill_indexing, signalled_at_rename
+from tests.conftest import (
+    BUILD_INDEX,
+    LOCAL_NETWORKS,
+    SHIPPED_CORPUS,
+    WRITE_ARTICLE,
+    kill_indexing,
+    signalled_at_rename,
+)
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
 from tests.e2e.fake_api import Fault
 from tests.e2e.test_fairness import Gate
@@ -331,6 +338,30 @@ async def test_a_bare_link_from_an_admin_in_private_is_added_and_from_others_is_
     assert added.startswith("Added and indexed:\n<b>Volcano erupts</b>")
     asked = (await bot.ask(f"what does {url} say about the volcano?", user_id=ADMIN)).params["text"]
     assert "<b>1. Volcano erupts</b>" in asked  # a link inside a question is a question
+
+
+async def test_add_behind_a_suspended_holder_of_the_index_says_so_at_once_and_answers_when_it_goes_on(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # `newsbot ask` suspended with Ctrl-Z while it saves the index the new article goes in:
+    # the admin waited with no word why, for as long as it stayed suspended
+    bot = await start_bot(feed_interval=0, **FAST)
+    holder = await asyncio.to_thread(
+        signalled_at_rename, BUILD_INDEX, signal.SIGSTOP, str(bot.corpus), str(bot.settings.index_dir)
+    )
+    url = site.put(
+        "v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30))
+    )
+    try:
+        bot.api.push_message(f"/add {url}", user_id=ADMIN)
+        (notice,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)
+        said = f"Another process (pid {holder.pid}) is working on the saved index, perhaps suspended"
+        assert notice.params["text"].startswith(said)
+    finally:
+        holder.send_signal(signal.SIGCONT)
+    assert await asyncio.to_thread(holder.wait, 120) == 0
+    added = (await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=2, timeout=120))[1]
+    assert added.params["text"].startswith("Added and indexed:\n<b>Volcano erupts</b>")
 
 
 @pytest.mark.parametrize(
