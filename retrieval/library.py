@@ -112,10 +112,11 @@ class Library:
                 return cls._build_saved(root, options, cache, workers, report)
             library, saved = opened
             stamps: store.FolderStamps = {}
-            now = store.fingerprint(root, saved_print, stamps)
-            changed = store.changed_files(saved_print, now)
+            known = saved_print | store.recorded_prints(cache, saved.build)  # touched files as last found
+            now = store.fingerprint(root, known, stamps)
+            changed = store.changed_files(known, now)
             if not changed:
-                store.record_unchanged(cache, saved.build, stamps, now)
+                store.record_unchanged(cache, saved.build, stamps, now, saved_print)
                 return library
             logger.info("corpus files changed: %d; reading only those again", len(changed))
             report(BuildStep("update", 0, len(changed)))
@@ -175,13 +176,14 @@ class Library:
         if saved_print is None:
             return None
         stamps: store.FolderStamps = {}
-        now = store.fingerprint(root, saved_print, stamps)
-        if store.changed_files(saved_print, now):
+        known = saved_print | store.recorded_prints(cache, saved.build)
+        now = store.fingerprint(root, known, stamps)
+        if store.changed_files(known, now):
             return None
         # in turn, or not at all: two records written at once take each other's temporary
         with shelf.exclusive(cache, wait=False) as held:
             if held:
-                store.record_unchanged(cache, saved.build, stamps, now)
+                store.record_unchanged(cache, saved.build, stamps, now, saved_print)
         return library
 
     def is_current(self) -> bool:

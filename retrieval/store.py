@@ -68,6 +68,7 @@ __all__ = [
     "load_saved",
     "looks_unchanged",
     "record_unchanged",
+    "recorded_prints",
     "save",
     "unsettled",
 ]
@@ -107,7 +108,8 @@ CODE = _code_digest()
 POINTER = "current"
 _POINTER_LINE = re.compile(rb"(build-[A-Za-z0-9_]+) ([0-9a-f]{16})\n")
 CHECKED = "checked"
-"""Beside the pointer: the folder stamps of the corpus as last found unchanged (see `looks_unchanged`)."""
+"""Beside the pointer: the folder stamps of the corpus as last found unchanged (see `looks_unchanged`),
+and the files found with a new time alone (see `recorded_prints`)."""
 MANIFEST = "manifest.json"
 DAMAGED = "damaged"
 """Written into a build folder found damaged while serving: no later start or reload opens it."""
@@ -372,14 +374,34 @@ def current_build(index_dir: Path) -> str | None:
     return named.group(1).decode() if named else None
 
 
-def record_unchanged(index_dir: Path, build: str, stamps: FolderStamps, corpus_print: Fingerprint) -> None:
+def record_unchanged(
+    index_dir: Path,
+    build: str,
+    stamps: FolderStamps,
+    corpus_print: Fingerprint,
+    saved_print: Fingerprint | None = None,
+) -> None:
     """Record that the corpus, with its folders stamped `stamps`, was found as `build` was saved from.
 
     A start then checks those stamps instead of every file (`looks_unchanged`). The record
     only ever makes a start skip the file-by-file check while no folder changed; if it is
-    missing, damaged or out of date, the start checks every file, as without it.
+    missing, damaged or out of date, the start checks every file, as without it. The
+    prints of `corpus_print` that differ from `saved_print`, the one `build` was saved
+    with, in their trusted time alone (a `touch`, or a time trusted since) are recorded
+    too (`recorded_prints`): without them, every later check read and hashed those files
+    again until the next save. Callers hold the place (`shelf.exclusive`) as they write it.
     """
-    body = json.dumps({"build": build, "folders": stamps, "unsettled": unsettled(corpus_print)}).encode()
+    retimed = {
+        name: found
+        for name, found in corpus_print.items()
+        if saved_print is not None
+        and found[1] is not None
+        and name in saved_print
+        and found != saved_print[name]
+        and found[0::2] == saved_print[name][0::2]
+    }
+    record = {"build": build, "folders": stamps, "unsettled": unsettled(corpus_print), "retimed": retimed}
+    body = json.dumps(record).encode()
     content = _checksum(body).encode() + b"\n" + body
     path = index_dir / CHECKED
     with contextlib.suppress(OSError):
@@ -393,6 +415,26 @@ def record_unchanged(index_dir: Path, build: str, stamps: FolderStamps, corpus_p
         logger.info("could not record the corpus check in %s: %s", index_dir, error)
 
 
+def _record(index_dir: Path, build: str) -> dict[str, Any] | None:
+    """The last check's record (`record_unchanged`) if it is whole and of `build`."""
+    try:
+        checksum, _, body = (index_dir / CHECKED).read_bytes().partition(b"\n")
+        if checksum.decode() != _checksum(body):
+            return None
+        record = json.loads(body)
+        return record if isinstance(record, dict) and record.get("build") == build else None
+    except (OSError, ValueError):
+        return None
+
+
+def recorded_prints(index_dir: Path, build: str) -> Fingerprint:
+    """The prints the last check of `build` found in place of the saved ones, their times alone
+    changed: the next check compares the files' times with these, not reading them again."""
+    record = _record(index_dir, build)
+    retimed = record.get("retimed") if record is not None else None
+    return retimed if isinstance(retimed, dict) else {}
+
+
 def looks_unchanged(index_dir: Path, corpus: Path, build: str) -> bool:
     """Whether, as far as a check of its folders tells, the corpus is as `build` was saved from.
 
@@ -401,12 +443,9 @@ def looks_unchanged(index_dir: Path, corpus: Path, build: str) -> bool:
     not be trusted still hold the same bytes. A file edited in place, which changes no
     folder, is not seen: only comparing every file's print tells that (`fingerprint`).
     """
+    record = _record(index_dir, build)
     try:
-        checksum, _, body = (index_dir / CHECKED).read_bytes().partition(b"\n")
-        if checksum.decode() != _checksum(body):
-            return False
-        record = json.loads(body)
-        if record["build"] != build or not stamps_match(corpus, record["folders"]):
+        if record is None or not stamps_match(corpus, record["folders"]):
             return False
         recorded: Fingerprint = record["unsettled"]
     except (OSError, ValueError, KeyError, TypeError):

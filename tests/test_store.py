@@ -608,3 +608,21 @@ def test_a_check_of_every_file_that_finds_no_change_lets_the_next_start_check_fo
     assert (saved_place(cache) / CHECKED).read_bytes() != record
     edit_in_place(corpus / "chess.txt")
     assert Library.open_current(corpus, cache, check="folders") is not None  # folders only now
+
+
+def test_a_file_touched_but_unchanged_is_read_once_not_at_every_check(corpus: Path, tmp_path: Path) -> None:
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for path in corpus.iterdir():
+        os.utime(path, ns=(hour_ago, hour_ago))  # settled: a check trusts their times
+    cache = tmp_path / "index"
+    built = Library.load(corpus, index_dir=cache)
+    chess = corpus / "chess.txt"
+    touched = hour_ago + 60 * 10**9
+    os.utime(chess, ns=(0, touched))  # `touch`: a new time, the same content; atime 0 shows a read
+    assert Library.load(corpus, index_dir=cache).build == built.build  # /reload: unchanged, served as saved
+    assert chess.stat().st_atime_ns != 0  # its time changed: its content was read to tell
+    for check in (lambda: Library.load(corpus, index_dir=cache), lambda: Library.open_current(corpus, cache)):
+        os.utime(chess, ns=(0, touched))
+        library = check()
+        assert library is not None and library.build == built.build
+        assert chess.stat().st_atime_ns == 0  # the time was recorded as found: not read again
