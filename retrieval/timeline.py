@@ -283,7 +283,13 @@ class EventTerms:
                 headline = headlines[event.article_id] = frozenset(analyze(event.headline))
             sentence = sentences[number] if sentences is not None else frozenset(analyze(event.sentence))
             pieces += (sentence, headline)
-        vocabulary = list(dict.fromkeys(chain.from_iterable(pieces)))  # in order of first use, at C speed
+        # In order of first use, a piece's new terms sorted: a set's own order is its process's
+        # hash seed's, and two builds of one corpus saved different bytes.
+        first_use: dict[str, None] = {}
+        for piece in pieces:
+            if new := piece.difference(first_use):
+                first_use.update(dict.fromkeys(sorted(new)))
+        vocabulary = list(first_use)
         ids = dict(zip(vocabulary, range(len(vocabulary)), strict=True))
         sizes = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
         terms = np.fromiter(map(ids.__getitem__, chain.from_iterable(pieces)), np.int64, int(sizes.sum()))

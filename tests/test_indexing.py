@@ -147,6 +147,32 @@ Library.load(sys.argv[1], index_dir=sys.argv[2], workers=2)
 """
 
 
+BUILD_WITH = """
+import sys
+from retrieval import Library
+Library.load(sys.argv[1], index_dir=sys.argv[2], workers=int(sys.argv[3]))
+"""
+
+
+def test_two_builds_of_one_corpus_save_the_same_bytes(write_corpus: WriteCorpus, tmp_path: Path) -> None:
+    """Each process orders sets of strings by its own hash seed: what a build saves must not."""
+    root = varied_corpus(write_corpus)
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for path in root.rglob("*"):
+        os.utime(path, ns=(hour_ago, hour_ago))  # settled: both builds trust every file's time
+    builds = []
+    for seed, workers in (("1", 2), ("2", 1)):
+        index = tmp_path / f"index-{seed}"
+        command = [sys.executable, "-c", BUILD_WITH, root, index, str(workers)]
+        subprocess.run(command, env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        (place,) = index.iterdir()
+        builds.append(place / (place / "current").read_text().split()[0])
+    first, second = ({path.name: path.read_bytes() for path in build.iterdir()} for build in builds)
+    assert "event_terms.txt" in first
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+
+
 def test_workers_exit_when_the_build_is_killed(write_corpus: WriteCorpus, tmp_path: Path) -> None:
     """A bot that stops kills its indexing child; the child's workers must not work on."""
     filler = "Weather report number {n} with rain and wind over the harbour. " * 60
