@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import indexing, shelf, store
+from .analyzer import analyze
 from .corpus import DUPLICATE_ID, load_files
 from .errors import CorpusError, IndexFileError, MissingCorpusError
 from .folder import CorpusFolder, corpus_files
@@ -336,6 +337,8 @@ class Library:
         old_events = list(self.events)
         keep_event = np.fromiter((e.article_id in still_there for e in old_events), bool, len(old_events))
         added_events = [event for article in added for event in extract_events(article)]
+        # analyzed once, for the topics' lists of events and for settling their dates
+        added_terms = [frozenset(analyze(event.sentence)) for event in added_events]
         events = [old_events[number] for number in np.flatnonzero(keep_event).tolist()] + added_events
         # the timeline is settled again only on the dates whose events came or went
         changed_dates = {(e.date, e.precision) for e in added_events} | {
@@ -344,7 +347,10 @@ class Library:
         }
         shown = np.asarray(self.timeline.positions, dtype=np.int64)
         previous = (np.cumsum(keep_event, dtype=np.int64) - 1)[shown[keep_event[shown]]]
-        terms = EventTerms.joined([self.timeline.terms.kept(keep_event), EventTerms.of(added_events)])
+        terms = EventTerms.joined(
+            [self.timeline.terms.kept(keep_event), EventTerms.of(added_events, added_terms)]
+        )
+        sentences = [None] * (len(events) - len(added_events)) + added_terms
         return self._assemble(
             articles,
             np.r_[renumber[self.passages.owner[kept_passages]], passages.owner()].astype(np.int32),
@@ -352,7 +358,7 @@ class Library:
             index,
             LoadReport(files, len(articles), (*sorted(problems + new_problems, key=_by_path),)),
             events,
-            Timeline.updated(events, previous.tolist(), changed_dates, terms),
+            Timeline.updated(events, previous.tolist(), changed_dates, terms, sentences),
             self.options,
             np.concatenate(
                 (self.article_vectors[kept], indexing.article_vectors(added, self.options)), dtype=np.float16

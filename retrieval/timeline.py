@@ -122,17 +122,19 @@ def updated_order(
     previous: Iterable[int],
     changed: Collection[Bucket],
     today: dt.date | None = None,
+    terms: Sequence[frozenset[str] | None] | None = None,
 ) -> list[int]:
     """`timeline_order(events)`, from the order of an earlier list of events: `previous`
     holds its positions renumbered into `events` (events since removed left out), and the
     events of every date and precision not in `changed` are those of the earlier list.
     Only the events of `changed` are analyzed and settled again: adding one article to a
-    corpus of 15,000 re-analyzed 160,000 sentences, 8 of the update's 10 seconds.
+    corpus of 15,000 re-analyzed 160,000 sentences, 8 of the update's 10 seconds. `terms`
+    holds the sentences' terms where analyzed already (an update's new events), else None.
     """
     shown = [number for number in previous if (events[number].date, events[number].precision) not in changed]
     touched = (number for number, event in enumerate(events) if (event.date, event.precision) in changed)
     for numbers in _by_date(events, touched).values():
-        shown += _told_once(events, numbers, None, today)
+        shown += _told_once(events, numbers, terms, today)
     return _newest_first_order(events, shown)
 
 
@@ -148,13 +150,14 @@ def _by_date(events: Sequence[Event], numbers: Iterable[int]) -> dict[Bucket, li
 def _told_once(
     events: Sequence[Event],
     numbers: Sequence[int],
-    terms: Sequence[frozenset[str]] | None = None,
+    terms: Sequence[frozenset[str] | None] | None = None,
     today: dt.date | None = None,
 ) -> list[int]:
     """Those of `numbers`, events of one date and precision, that are not near-duplicates of
-    one from a newer source published by `today` (see `timeline_order`)."""
+    one from a newer source published by `today` (see `timeline_order`). `terms` holds the
+    sentences' terms where analyzed already, else None: those are analyzed here."""
     today = today or dt.date.today()
-    sets = {n: terms[n] if terms is not None else frozenset(analyze(events[n].sentence)) for n in numbers}
+    sets = {n: _sentence_terms(events, terms, n) for n in numbers}
     frequency = Counter(term for these in sets.values() for term in these)
     shown: list[int] = []
     by_prefix: dict[str, list[int]] = {}
@@ -174,6 +177,14 @@ def _told_once(
             if len(listed) < MAX_RIVALS:  # the newest sources' events, the first compared
                 listed.append(number)
     return shown
+
+
+def _sentence_terms(
+    events: Sequence[Event], terms: Sequence[frozenset[str] | None] | None, number: int
+) -> frozenset[str]:
+    """Event `number`'s sentence's terms: from `terms` if analyzed already, else analyzed now."""
+    known = terms[number] if terms is not None else None
+    return known if known is not None else frozenset(analyze(events[number].sentence))
 
 
 def _source_first(event: Event, today: dt.date) -> tuple[bool, dt.date, str]:
@@ -226,10 +237,16 @@ class Timeline:
 
     @classmethod
     def updated(
-        cls, events: Sequence[Event], previous: Iterable[int], changed: Collection[Bucket], terms: EventTerms
+        cls,
+        events: Sequence[Event],
+        previous: Iterable[int],
+        changed: Collection[Bucket],
+        terms: EventTerms,
+        sentences: Sequence[frozenset[str] | None] | None = None,
     ) -> Timeline:
-        """The timeline of `events` as `from_events` makes it, from an earlier one (see `updated_order`)."""
-        order = updated_order(events, previous, changed)
+        """The timeline of `events` as `from_events` makes it, from an earlier one (see `updated_order`);
+        `sentences` holds their sentences' terms where analyzed already, else None."""
+        order = updated_order(events, previous, changed, terms=sentences)
         return cls((events[number] for number in order), order, terms)
 
     def latest(self, limit: int, topic: str | None = None) -> list[Event]:

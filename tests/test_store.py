@@ -7,15 +7,17 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
 import pytest
 import xxhash
 
-from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, indexing, store
+from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, analyze, indexing, store
 from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files
 from retrieval.store import CHECKED, MANIFEST, POINTER, fingerprint
@@ -277,6 +279,29 @@ def test_an_update_reads_only_the_files_that_changed(
     assert updated.search("India olympiad").hits[0].article.id == "chess"
     assert not updated.search("Ghana").hits
     assert "corpus files changed: 1; reading only those again" in caplog.text
+
+
+def test_an_update_analyzes_each_new_event_once(corpus: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    sentence = "On October 27, Armenia drew with Norway in Budapest."  # one of a paragraph's two
+    text = article("2024-10-30", "Round", f"The last round began. {sentence}", "On October 29, Ukraine won.")
+    (corpus / "round.txt").write_text(text)
+    analyzed: list[str] = []
+
+    def watch(frame: FrameType, event: str, arg: object) -> None:
+        """Note each call of the analyzer, as a profiler sees it."""
+        if event == "call" and frame.f_code is analyze.__code__:
+            analyzed.append(frame.f_locals["text"])
+
+    sys.setprofile(watch)
+    try:
+        updated = Library.load(corpus, index_dir=cache)
+    finally:
+        sys.setprofile(None)
+    assert sentence in [event.sentence for event in updated.timeline.latest(5, "Armenia Norway")]
+    assert analyzed.count(sentence) == 1  # for the topics' lists and the timeline's order alike
+    assert analyzed.count("On October 29, Ukraine won.") == 1
 
 
 def test_a_dangling_link_is_reported_not_fatal_with_a_saved_index(corpus: Path, tmp_path: Path) -> None:
