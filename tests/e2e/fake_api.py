@@ -222,9 +222,11 @@ class FakeBotApi:
         ]
 
     async def wait_for(
-        self, method: str = "sendMessage", *, chat_id: int | None = None, count: int = 1, timeout: float = 10
+        self, method: str = "sendMessage", *, chat_id: int | None = None, count: int = 1, timeout: float = 120
     ) -> list[Call]:
-        """Wait until `count` calls of `method` (to `chat_id`) have been made; return them."""
+        """Wait until `count` calls of `method` (to `chat_id`) have been made; return them.
+
+        `timeout` only stops a hang: the wait ends with the call, however busy the machine."""
         async with self._changed:
             await asyncio.wait_for(
                 self._changed.wait_for(lambda: len(self.sent(method, chat_id)) >= count), timeout
