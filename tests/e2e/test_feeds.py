@@ -673,11 +673,16 @@ async def test_alerts_go_out_while_a_long_round_still_runs(site: Newsroom, start
     service = feed_service(bot.application)
     service.settle_during_round = 0.5
     await read_feed(bot, site)
-    slow = Item("Slow page", site.fault("slow.html", delay=20.0), RECENT)  # holds the round for 20 s
+    held = asyncio.Event()
+    slow = Item("Slow page", site.fault("slow.html", gate=held), RECENT)  # holds the round until released
     feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT), slow])
     before = len(bot.api.sent("sendMessage", 7))
-    await poll_now(bot.application)
-    alert = bot.api.sent("sendMessage", 7)[before]
+    polling = asyncio.create_task(poll_now(bot.application))
+    try:
+        alert = (await bot.api.wait_for("sendMessage", chat_id=7, count=before + 1))[before]
+    finally:
+        held.set()
+    await polling
     assert alert.params["text"].startswith("<b>Zanzibar ferry service resumes</b>")
     assert service.round_ended_at is not None
     assert alert.at + (time.time() - time.monotonic()) < service.round_ended_at  # sent before the round ended
