@@ -260,8 +260,9 @@ async def cancelled_with_children_stopped(
     caught before they are done, however fast the machine), cancel it and wait for it to end.
     Returns the children's ids."""
     task = asyncio.ensure_future(work)
-    while not (found := children()):
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(60):  # a guard against a hang only: the wait ends when they run
+        while not (found := children()):
+            await asyncio.sleep(0.01)
     for pid in found:
         os.kill(pid, signal.SIGSTOP)
     task.cancel()
