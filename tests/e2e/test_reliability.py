@@ -85,7 +85,7 @@ async def test_polling_survives_an_outage_without_losing_or_repeating_updates(st
     assert bot.api.sent("sendMessage") == []
     bot.api.down = False
     for number in range(5):
-        await bot.api.wait_for("sendMessage", chat_id=100 + number, timeout=30)
+        await bot.api.wait_for("sendMessage", chat_id=100 + number)
     await asyncio.sleep(0.5)
     assert len(bot.api.sent("sendMessage")) == 5  # each answered exactly once
 
@@ -115,7 +115,7 @@ async def test_a_burst_is_answered_once_each_and_in_order_per_user(start_bot: St
         for user in range(users):
             bot.api.push_message(f"zzq{user}x{turn}", user_id=200 + user)
     for user in range(users):
-        calls = await bot.api.wait_for("sendMessage", chat_id=200 + user, count=per_user, timeout=30)
+        calls = await bot.api.wait_for("sendMessage", chat_id=200 + user, count=per_user)
         asked = [NOTHING.search(call.params["text"]).group(1) for call in calls]  # type: ignore[union-attr]
         assert asked == [f"zzq{user}x{turn}" for turn in range(per_user)]
     assert len(bot.api.sent("sendMessage")) == users * per_user
@@ -164,7 +164,7 @@ async def test_token_is_in_no_log_line_at_any_level(
     bot = await start_bot()
     bot.api.fail("sendMessage", Fault(400, f"Bad Request: echo {TOKEN}"))  # the token in an error
     bot.api.push_message("Istanbul", user_id=9)
-    await bot.api.wait_for("sendMessage", chat_id=9, timeout=30)  # the apology, after the failures
+    await bot.api.wait_for("sendMessage", chat_id=9)  # the apology, after the failures
     await asyncio.sleep(0.2)
     assert caplog.records  # something was logged at this level
     assert TOKEN not in caplog.text

@@ -189,7 +189,7 @@ async def test_a_stop_during_the_background_check_kills_its_child_and_keeps_the_
             os.kill(pid, signal.SIGSTOP)
         assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]  # answered meanwhile
         await bot.application.updater.stop()
-        await asyncio.wait_for(bot.application.stop(), 30)
+        await asyncio.wait_for(bot.application.stop(), 60)
         await wait_for_log(caplog, "background check of the corpus abandoned")
         assert not indexing_processes(bot.corpus)  # the stop killed the (frozen) child
     finally:

@@ -120,7 +120,7 @@ async def test_the_indexing_child_gets_no_secrets_and_nothing_dumps_core(tmp_pat
         (reply,) = await api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)
         assert "Corpus reloaded" in reply.params["text"]
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:
         if process.returncode is None:
             process.kill()

@@ -89,8 +89,8 @@ async def webhook_bot(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Web
         rest = asyncio.create_task(process.stderr.read())  # type: ignore[union-attr]
         yield bot
         process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), 30)
-        log = started + (await asyncio.wait_for(rest, 30)).decode()
+        await asyncio.wait_for(process.wait(), 60)
+        log = started + (await asyncio.wait_for(rest, 60)).decode()
         assert process.returncode == 0
         assert SECRET_HALF.lower() not in log.lower()
         assert not bot.secret or bot.secret not in log  # the generated secret is redacted like the token
@@ -113,7 +113,7 @@ async def test_a_forged_update_is_refused_and_telegrams_is_answered(webhook_bot:
     assert await webhook_bot.post(forged_reload, secret="guessed") == 403
     assert await webhook_bot.post(message_update(2, "Who negotiated with Abramovich?"), secret=None) == 403
     assert await webhook_bot.post(message_update(3, "/help"), secret=webhook_bot.secret) == 200
-    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)
+    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7)
     assert "/timeline" in reply.params["text"]  # the answer to /help, not to the forged question
     assert webhook_bot.api.sent("sendMessage", chat_id=ADMIN) == []
 
@@ -127,14 +127,14 @@ async def test_an_oversized_body_is_refused_before_it_is_read(webhook_bot: Webho
         await raw_post(webhook_bot.port, None, content_length=None, body_bytes=90 * MB)
     assert webhook_bot.peak_memory_kb() - before < 30 * 1024  # 90 MB bodies held whole would add far more
     assert await webhook_bot.post(message_update(4, "/help"), secret=webhook_bot.secret) == 200
-    await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)  # and it keeps serving
+    await webhook_bot.api.wait_for("sendMessage", chat_id=7)  # and it keeps serving
 
 
 async def test_a_body_one_byte_over_a_mebibyte_is_refused(webhook_bot: WebhookBot) -> None:
     head = await raw_post(webhook_bot.port, webhook_bot.secret, content_length=MB + 1, body_bytes=0)
     assert head.startswith(b"HTTP/1.1 400")  # from the Content-Length alone, even with the secret
     assert await webhook_bot.post(message_update(5, "/help"), secret=webhook_bot.secret) == 200
-    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)
+    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7)
     assert "/timeline" in reply.params["text"]
 
 
@@ -150,7 +150,7 @@ async def test_only_the_path_of_webhook_url_is_served(webhook_bot: WebhookBot) -
     ):
         assert response.status == 404  # even with the secret: no handler sees it
     assert await webhook_bot.post(message_update(7, "/help"), secret=webhook_bot.secret) == 200
-    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7, timeout=30)
+    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7)
     assert "/timeline" in reply.params["text"]
     assert webhook_bot.api.sent("sendMessage", chat_id=ADMIN) == []
 
@@ -188,7 +188,7 @@ async def raw_post(port: int, secret: str | None, content_length: int | None, bo
         if content_length is None:
             writer.write(b"0\r\n\r\n")
             await writer.drain()
-        return await asyncio.wait_for(reader.readline(), 30)
+        return await asyncio.wait_for(reader.readline(), 60)
     except (ConnectionResetError, BrokenPipeError):  # refused mid-body: the server hung up
         return b""
     finally:
