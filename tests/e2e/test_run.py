@@ -119,17 +119,19 @@ async def test_a_webhook_secret_telegram_would_refuse_exits_2_without_showing_it
 
 @pytest.mark.parametrize("listen", ["127.0.0.1", "192.0.2.1"])  # a port in use; an address not this machine's
 async def test_a_webhook_port_the_bot_cannot_listen_on_exits_2_before_the_build(
-    tmp_path: Path, unused_tcp_port: int, listen: str, api: FakeBotApi
+    tmp_path: Path, listen: str, api: FakeBotApi
 ) -> None:
-    holder = socket.create_server(("127.0.0.1", unused_tcp_port))  # another program on the port
+    # another program on the port: one the system gives it, never one found free a moment before
+    holder = socket.create_server(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
     env = clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=api.base_url,
         CORPUS_DIR=str(SHIPPED_CORPUS),
         INDEX_DIR=str(tmp_path / "index"),
-        WEBHOOK_URL=f"http://127.0.0.1:{unused_tcp_port}/hook",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
         WEBHOOK_LISTEN=listen,
-        WEBHOOK_PORT=str(unused_tcp_port),
+        WEBHOOK_PORT=str(port),
     )
     try:
         returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
@@ -137,7 +139,7 @@ async def test_a_webhook_port_the_bot_cannot_listen_on_exits_2_before_the_build(
         holder.close()
     assert returncode == 2  # a traceback and 1 before, after the build
     (line,) = stderr.splitlines()
-    where = f"{listen}:{unused_tcp_port}"
+    where = f"{listen}:{port}"
     assert line.startswith(f"newsbot: WEBHOOK_LISTEN, WEBHOOK_PORT: cannot listen on {where} (")
     assert not (tmp_path / "index").exists() and api.sent("setWebhook") == []
 
