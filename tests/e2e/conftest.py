@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import shutil
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,23 @@ class RunningBot:
 
 
 StartBot = Callable[..., Awaitable[RunningBot]]
+
+
+@pytest.fixture
+def unused_tcp_port() -> int:
+    """A free port on 127.0.0.1 below the range the system hands out to servers on port 0 and
+    to outgoing connections, where pytest-asyncio's own is found: the bot binds it a moment or
+    seconds later, and on a busy machine another server or connection can be given a port of
+    that range meanwhile."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(1024, low), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # a program listens on it
+                continue
+        return port
+    raise AssertionError(f"no free port from 1024 to {low - 1}")
 
 
 async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 30) -> None:
