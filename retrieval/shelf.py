@@ -176,14 +176,27 @@ def _holder(descriptor: int) -> str:
 
 def _lock_file(folder: Path) -> int | None:
     """A descriptor of the place's lock file, made if need be (for reading only where it
-    cannot be written); None if it cannot be opened at all."""
+    cannot be written); None if it cannot be opened at all. A symbolic link planted at its
+    name is replaced by a file, never followed: the file it leads to stays untouched."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
+    lock = folder / LOCK
+    if lock.is_symlink():  # never followed; left there, it would turn the lock off unseen
+        try:
+            lock.unlink()
+        except OSError as error:
+            logger.warning(
+                "the saved index's lock file in %s is a symbolic link (%s); using the index without the lock",
+                folder,
+                error,
+            )
+        else:
+            logger.warning("the index's lock file in %s was a symbolic link; replaced by a file", folder)
     for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY | os.O_CREAT):
         with contextlib.suppress(OSError):
-            return os.open(folder / LOCK, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+            return os.open(lock, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     return None
 
 

@@ -257,3 +257,22 @@ def test_pruning_neither_removes_nor_makes_a_file_through_a_link_in_the_index_fo
     Library.load(corpus(tmp_path, "later", "glaciers"), index_dir=index)  # a build, then a prune
     assert (links["found"] / shelf.MISSING).read_text() == "keep me"
     assert not (links["gone"] / shelf.MISSING).exists()
+
+
+def test_a_link_planted_at_the_lock_file_is_replaced_and_the_lock_still_taken(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the lock file is never opened through a link; one planted there had the index used
+    # by every process without the lock, two builds at once, and nothing logged
+    root = corpus(tmp_path, "news", "ferries")
+    place = shelf.place(tmp_path / "index", root)
+    place.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    (place / shelf.LOCK).symlink_to(victim)
+    caplog.set_level(logging.WARNING, logger="retrieval")
+    with shelf.exclusive(place) as held, shelf.exclusive(place, wait=False) as second:
+        assert held and not second
+    assert not (place / shelf.LOCK).is_symlink()
+    assert victim.read_text() == "keep me\n"
+    assert f"lock file in {place} was a symbolic link; replaced" in caplog.text
