@@ -120,10 +120,13 @@ async def reload_library(
     """Index `corpus` in a child process, then map what it saved (or build here, if it could not).
 
     `options` only choose how the library ranks (`LEXICAL_ONLY`): the child builds the same
-    index either way. `waiting`: see `index_in_child_process`.
+    index either way. `waiting`: see `index_in_child_process`; it is told too if the read here
+    waits for the holder (after a failed child, which may have held nothing).
     """
     indexed = await index_in_child_process(corpus, index_dir, waiting)
-    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, options)
+    loop = asyncio.get_running_loop()
+    told = None if waiting is None else lambda pid: loop.call_soon_threadsafe(waiting, pid)
+    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, options, told)
 
 
 async def catch_up(corpus: Path, index_dir: Path, served: Library) -> Library:
@@ -136,15 +139,20 @@ async def catch_up(corpus: Path, index_dir: Path, served: Library) -> Library:
 
 
 def open_saved(
-    corpus: Path, index_dir: Path, checked: bool, options: LibraryOptions | None = None
+    corpus: Path,
+    index_dir: Path,
+    checked: bool,
+    options: LibraryOptions | None = None,
+    waiting: Waiting | None = None,
 ) -> Library:
     """The saved library of `corpus`: after the child `checked` every file, only the corpus
-    folders are looked at again; otherwise every file is, and the index updated here."""
+    folders are looked at again; otherwise every file is, and the index updated here, in
+    turn with other processes (`waiting` is told, in this thread, if it waits for one)."""
     if checked:
         library = Library.open_current(corpus, index_dir, options, check="folders")
         if library is not None:
             return library
-    return Library.load(corpus, options, index_dir, progress=ProgressLog())
+    return Library.load(corpus, options, index_dir, progress=ProgressLog(), waiting=waiting)
 
 
 async def index_in_child_process(corpus: Path, index_dir: Path, waiting: Waiting | None = None) -> bool:

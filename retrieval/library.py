@@ -80,6 +80,7 @@ class Library:
         check_texts: bool = False,
         workers: int | None = None,
         progress: Callable[[BuildStep], None] | None = None,
+        waiting: Callable[[str], None] | None = None,
     ) -> Library:
         """Read and index a corpus folder; raise `CorpusError` if nothing can serve.
 
@@ -95,7 +96,8 @@ class Library:
         not every text. `check_texts` checks every saved article text now rather than each
         one when it is read (the indexer does, off the serving path). `progress` hears
         how far a build or an update is (see `progress`); an index opened as saved is
-        neither.
+        neither. `waiting` is told the process id of another process holding the saved
+        index ("" if unknown) before this one waits for it (see `shelf.exclusive`).
         """
         root = Path(folder)
         options = options or LibraryOptions()
@@ -105,7 +107,7 @@ class Library:
         if index_dir is None:
             return cls._build(root, options, report)[0]
         cache = _place(Path(index_dir), root, options)
-        with shelf.exclusive(cache):  # another process's build of it, done first, is opened
+        with shelf.exclusive(cache, waiting=waiting):  # another process's build of it, done first, is opened
             shelf.in_use(cache)
             opened = cls._open_saved(cache, root, options, check_texts)
             saved_print = cls._saved_print(opened)

@@ -32,7 +32,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,9 @@ def claim(folder: Path, corpus: Path) -> None:
 
 
 @contextlib.contextmanager
-def exclusive(folder: Path, wait: bool = True) -> Iterator[bool]:
+def exclusive(
+    folder: Path, wait: bool = True, waiting: Callable[[str], None] | None = None
+) -> Iterator[bool]:
     """Hold the place `folder` while its saved index is opened, updated or built.
 
     Two processes on one corpus (the bot's indexer and `newsbot ask`, two bots) would
@@ -111,7 +113,8 @@ def exclusive(folder: Path, wait: bool = True) -> Iterator[bool]:
     half-written build, which then builds everything again in memory. The second waits
     its turn instead, and opens what the first saved; its warning names the holder's
     process id, which the holder writes in the lock file, so that one suspended with
-    Ctrl-Z can be found. Without `wait`, it yields False at once instead of waiting, and
+    Ctrl-Z can be found; `waiting` is told that id ("" if unknown) before it waits, so a
+    caller can tell whoever waits on it. Without `wait`, it yields False at once instead of waiting, and
     True once held. The lock goes with the process, however it ends. A folder where
     the lock cannot be made (read-only) is used without it: nothing can be saved there
     either. So is one whose file system takes no locks (NFS without its lock service:
@@ -131,7 +134,10 @@ def exclusive(folder: Path, wait: bool = True) -> Iterator[bool]:
             if not wait:
                 yield False
                 return
-            logger.warning(WAITING, _holder(descriptor), folder)
+            pid = _holder(descriptor)
+            logger.warning(WAITING, f"process {pid}" if pid else "its process id unknown", folder)
+            if waiting is not None:
+                waiting(pid)
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             held = True
         except OSError as error:
@@ -166,12 +172,12 @@ def _write_holder(descriptor: int, text: str) -> None:
 
 
 def _holder(descriptor: int) -> str:
-    """Who holds the lock of `descriptor`, as its lock file says: `process 1234`, if known."""
+    """The process id of who holds the lock of `descriptor`, as its lock file says ("" if unknown)."""
     try:
         written = os.pread(descriptor, 32, 0).strip()
     except OSError:
         written = b""
-    return f"process {int(written)}" if written.isdigit() else "its process id unknown"
+    return str(int(written)) if written.isdigit() else ""
 
 
 def _lock_file(folder: Path) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import retrieval
-from bot.reloading import index_in_child_process
+from bot.reloading import index_in_child_process, reload_library
 from retrieval import Library, shelf, store
 from retrieval import folder as folder_module
 from tests.conftest import (
@@ -319,3 +320,26 @@ async def test_a_cancelled_reload_returns_once_its_killed_child_is_reaped(
     reload = index_in_child_process(corpus, tmp_path / "index")
     children = await cancelled_with_children_stopped(reload, lambda: indexing_processes(corpus))
     assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+
+
+async def test_a_reload_whose_child_failed_says_so_when_it_waits_for_a_suspended_holder_itself(
+    write_corpus: WriteCorpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # after a failed indexing child (here one that cannot start at all) the bot reads the
+    # corpus itself, which waits for the saved index's holder too: the admin heard nothing
+    corpus, cache = write_corpus({"ferry.txt": FERRY}), tmp_path / "index"
+    holder = await asyncio.to_thread(
+        signalled_at_rename, BUILD_INDEX, signal.SIGSTOP, str(corpus), str(cache)
+    )
+    told: asyncio.Queue[str] = asyncio.Queue()
+    try:
+        monkeypatch.setattr(sys, "executable", shutil.which("false"))
+        reload = asyncio.ensure_future(reload_library(corpus, cache, waiting=told.put_nowait))
+        async with asyncio.timeout(120):
+            assert await told.get() == str(holder.pid)
+        assert not reload.done()
+    finally:
+        holder.send_signal(signal.SIGCONT)
+    assert await asyncio.to_thread(holder.wait, 120) == 0
+    library = await reload
+    assert library.search("ferry").hits
