@@ -119,12 +119,7 @@ def test_a_second_indexer_of_one_corpus_waits_for_the_first_and_builds_nothing(t
             second = subprocess.Popen(
                 run, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
-            assert second.stderr is not None
-            said = []
-            while line := second.stderr.readline().decode():  # until it waits, or ends
-                said.append(line)
-                if "waiting for it" in line:
-                    break
+            said = said_until_it_waits(second)
             for pid in frozen:
                 os.kill(pid, signal.SIGCONT)
             frozen = []
@@ -142,6 +137,17 @@ def test_a_second_indexer_of_one_corpus_waits_for_the_first_and_builds_nothing(t
     assert b"3000 articles" in out
     library = Library.open_current(corpus, cache)
     assert library is not None and len(library.articles) == 3000
+
+
+def said_until_it_waits(indexer: subprocess.Popen[bytes]) -> list[str]:
+    """The lines an indexer logs until it says it waits for another process, or ends."""
+    assert indexer.stderr is not None
+    said = []
+    while line := indexer.stderr.readline().decode():
+        said.append(line)
+        if "waiting for it" in line:
+            break
+    return said
 
 
 FERRY = article("2024-05-01", "Ferry", "The ferry sails.")
@@ -185,12 +191,7 @@ def test_a_build_suspended_before_its_rename_keeps_its_temporary_and_is_named_by
         second = subprocess.Popen(
             run, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
-        assert second.stderr is not None
-        said = []
-        while line := second.stderr.readline().decode():  # until it waits, or ends
-            said.append(line)
-            if "waiting for it" in line:
-                break
+        said = said_until_it_waits(second)
         assert f"another process (process {suspended.pid}) is working on the saved index" in said[-1]
         assert [path.name for path in place.glob(".*.tmp")] == [f".{store.POINTER}.tmp"]
     finally:

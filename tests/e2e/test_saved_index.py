@@ -9,7 +9,8 @@ import os
 import resource
 import shutil
 import signal
-from collections.abc import Callable, Iterator
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ from tests.conftest import (
     saved_place,
     signalled_at_rename,
 )
-from tests.e2e.conftest import ADMIN, StartBot, wait_for_log
+from tests.e2e.conftest import ADMIN, RunningBot, StartBot, wait_for_log
+from tests.e2e.fake_api import Call
 
 QUESTION = "Who negotiated with Abramovich?"
 
@@ -78,26 +80,36 @@ async def test_reload_replaces_texts_edited_while_the_bot_runs_before_any_answer
     assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]
 
 
-async def test_a_reload_behind_a_suspended_holder_of_the_index_says_so_at_once_and_reports_when_it_goes_on(
-    start_bot: StartBot,
-) -> None:
-    # `newsbot ask` suspended with Ctrl-Z while it saves the index /reload reads: the admin
-    # waited with no word why, for as long as it stayed suspended
-    bot = await start_bot()
+@contextlib.asynccontextmanager
+async def reload_behind_a_suspended_holder(
+    bot: RunningBot,
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], Call]]:
+    """An admin's /reload behind a build suspended (SIGSTOP) as it saves the index: the
+    holder and the bot's first reply; the holder goes on when the block ends, and ends well."""
     holder = await asyncio.to_thread(
         signalled_at_rename, BUILD_INDEX, signal.SIGSTOP, str(bot.corpus), str(bot.settings.index_dir)
     )
     try:
         bot.api.push_message("/reload", user_id=ADMIN)
         (notice,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)
+        yield holder, notice
+    finally:
+        holder.send_signal(signal.SIGCONT)
+    assert await asyncio.to_thread(holder.wait, 120) == 0
+
+
+async def test_a_reload_behind_a_suspended_holder_of_the_index_says_so_at_once_and_reports_when_it_goes_on(
+    start_bot: StartBot,
+) -> None:
+    # `newsbot ask` suspended with Ctrl-Z while it saves the index /reload reads: the admin
+    # waited with no word why, for as long as it stayed suspended
+    bot = await start_bot()
+    async with reload_behind_a_suspended_holder(bot) as (holder, notice):
         said = (
             f"Another process (pid {holder.pid}) is working on the saved index, perhaps suspended with Ctrl-Z"
         )
         assert notice.params["text"].startswith(said)
         assert bot.application.bot_data["state"].reloads.running  # waiting still, not failed
-    finally:
-        holder.send_signal(signal.SIGCONT)
-    assert await asyncio.to_thread(holder.wait, 120) == 0
     report = (await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=2, timeout=120))[1]
     assert "Corpus reloaded" in report.params["text"]
     assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]
@@ -107,20 +119,12 @@ async def test_a_stop_while_a_reload_waits_for_a_suspended_holder_of_the_index_e
     start_bot: StartBot,
 ) -> None:
     bot = await start_bot()
-    holder = await asyncio.to_thread(
-        signalled_at_rename, BUILD_INDEX, signal.SIGSTOP, str(bot.corpus), str(bot.settings.index_dir)
-    )
-    try:
-        bot.api.push_message("/reload", user_id=ADMIN)
-        await bot.api.wait_for("sendMessage", chat_id=ADMIN, timeout=120)  # told why it waits
+    async with reload_behind_a_suspended_holder(bot) as (holder, _told_why_it_waits):
         waiting = indexing_processes(bot.corpus)  # the reload's own child, not the holder
         assert waiting and holder.pid not in waiting
         await bot.application.updater.stop()
         await bot.application.stop()  # at once, though the holder may stay suspended for days
         assert not any(alive(pid) for pid in waiting) and alive(holder.pid)
-    finally:
-        holder.send_signal(signal.SIGCONT)
-    assert await asyncio.to_thread(holder.wait, 120) == 0
     assert len(bot.api.sent("sendMessage", ADMIN)) == 1  # no report of a reload that never ran
 
 
