@@ -41,7 +41,7 @@ WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def options(tmp_path: Path) -> IngestOptions:
-    fetch = FetchOptions(timeout=3.0, max_bytes=1_000_000, host_delay=0.0, private_networks=LOCAL_NETWORKS)
+    fetch = FetchOptions(timeout=6.0, max_bytes=1_000_000, host_delay=0.0, private_networks=LOCAL_NETWORKS)
     return IngestOptions(tmp_path / "corpus", tmp_path / "state", fetch)
 
 
@@ -305,7 +305,7 @@ FEED_FAULTS = [
     # (what the bad feed does, what the round must report)
     ({"status": 404}, "404 Not Found"),
     ({"status": 500}, "500 Internal Server Error"),
-    ({"delay": 30.0}, "within 3 s"),  # the server never answers in time
+    ({"delay": 30.0}, "within 6 s"),  # the server never answers in time
     ({"redirect": "/bad/feed.xml"}, "redirects (a loop?)"),  # redirects to itself
     ({"body": b"<rss><channel><item><<>>garbage", "content_type": RSS}, "malformed XML"),
     ({"body": b"this is not xml <<<>>>", "content_type": RSS}, "not an RSS or Atom feed"),
@@ -375,8 +375,8 @@ ITEM_FAULTS = [
     # (the item's link, how its page answers, what the round must report)
     ("missing.html", None, "404 Not Found"),
     ("broken.html", {"status": 500}, "500 Internal Server Error"),
-    ("slow.html", {"delay": 30.0}, "within 3 s"),
-    ("drip.html", {"drip": 0.25}, "within 3 s"),  # each byte in httpx's time: 100 s in all
+    ("slow.html", {"delay": 30.0}, "within 6 s"),
+    ("drip.html", {"drip": 0.25}, "within 6 s"),  # each byte in httpx's time: 100 s in all
     ("loop.html", {"redirect": "/loop.html"}, "redirects"),
     ("huge.html", {"endless": True}, "byte limit"),
     ("report.pdf", {"body": b"%PDF-1.4", "content_type": "application/pdf"}, "application/pdf, not HTML"),
@@ -603,7 +603,7 @@ async def test_add_link_saves_the_article_under_links(
     ("path", "page", "error", "reason"),
     [
         ("missing.html", None, FetchError, "404"),
-        ("slow.html", {"delay": 30.0}, FetchError, "within 3 s"),
+        ("slow.html", {"delay": 30.0}, FetchError, "within 6 s"),
         ("doc.pdf", {"body": b"%PDF", "content_type": "application/pdf"}, NotAnArticle, "not HTML"),
         ("empty.html", {"body": b"<html><body>Hi</body></html>"}, NotAnArticle, "no article text"),
     ],
