@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import socket
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -65,7 +66,7 @@ class Fault:
     With `delivered`, the request is acted on first (recorded as a call) and only its
     answer is lost: dropped, or sent `delay` seconds late (past the client's timeout).
     `refuse` acts on the call and answers it, then closes the connection and refuses new
-    ones until `accept_connections()`.
+    ones until `accept_connections()`, keeping the port bound meanwhile.
     """
 
     status: int = 500
@@ -114,6 +115,7 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
+        self._port_holder: socket.socket | None = None
         self.port = 0
 
     @property
@@ -126,18 +128,24 @@ class FakeBotApi:
         app.router.add_get("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
+        self._port_holder = _bound_port()
+        self.port = self._port_holder.getsockname()[1]
         await self.accept_connections()
 
     async def accept_connections(self) -> None:
-        """Listen (again, on the same port after a `Fault(refuse=True)`)."""
+        """Listen (again after a `Fault(refuse=True)`) on the port held since `start`.
+
+        The holder stays bound but never listens, so a connection meanwhile is refused and no
+        other program can take the port before the server listens on it again."""
         assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_port=True)
         await self._site.start()
-        self.port = self._site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._port_holder is not None:
+            self._port_holder.close()
 
     # --- what tests do -------------------------------------------------------------
 
@@ -358,6 +366,14 @@ class FakeBotApi:
                 message["reply_markup"] = params["reply_markup"]
             return message
         return True
+
+
+def _bound_port() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, that the server's listening sockets share."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(("127.0.0.1", 0))
+    return holder
 
 
 def _error(fault: Fault) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 
 import pytest
 
@@ -47,9 +48,12 @@ async def test_a_refused_connection_is_retried_and_the_answer_arrives_once(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = await start_bot()
-    bot.api.fail("sendChatAction", Fault(refuse=True))  # "typing…" goes out, then the port closes
+    bot.api.fail("sendChatAction", Fault(refuse=True))  # "typing…" goes out, then no one listens
     bot.api.push_message("Istanbul", user_id=7)
     await wait_for_log(caplog, "sendMessage failed (httpx.ConnectError")  # refused: nothing was sent
+    with socket.socket() as other, pytest.raises(OSError, match="in use"):  # the port is not let go
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a server's, asyncio's
+        other.bind(("127.0.0.1", bot.api.port))
     await bot.api.accept_connections()
     (reply,) = await bot.api.wait_for("sendMessage", chat_id=7)
     assert "Istanbul" in reply.params["text"]
