@@ -615,6 +615,8 @@ async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an
     site: Newsroom, start_bot: StartBot
 ) -> None:
     bot = await start_bot(**FAST)
+    (every_minute,) = bot.application.job_queue.get_jobs_by_name("new articles and alerts")
+    every_minute.schedule_removal()  # it too sends alerts: only the /add's own may here
     eruption = "The volcano on the island erupted. The island fled the volcano, whose ash fell on the island."
     followed = (await bot.ask("/follow volcano island", user_id=7, language_code="uk")).params["text"]
     assert followed.startswith("Стежу за")  # the reply is in the reader's language ...
