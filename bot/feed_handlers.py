@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.constants import ChatType, ParseMode
 
 from . import feed_render
@@ -28,7 +28,7 @@ from .handlers import (
     refused_sender,
     tell_if_held,
 )
-from .i18n import N_, Translations, for_user
+from .i18n import N_, Translations, for_user, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
 from .statedb import CommandDone, StateDB, off_loop
@@ -224,6 +224,7 @@ async def follow_command(update: Update, context: Context) -> None:
         )
         return
     service = feed_service(context)
+    await _remember_language(service.db, message.from_user)
     followed = await off_loop(service.db.topics, message.from_user.id)
     # each topic's words analyzed anew, as they are matched: stored terms may be an older analyzer's
     if any(set(topic_terms(library, topic.words)) == set(terms) for topic in followed):
@@ -257,7 +258,10 @@ async def following_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.from_user is None:
         return
-    topics = await off_loop(feed_service(context).db.topics, message.from_user.id)
+    db = feed_service(context).db
+    topics = await off_loop(db.topics, message.from_user.id)
+    if topics:
+        await _remember_language(db, message.from_user)
     text = feed_render.render_topics(for_user(message.from_user), topics, MAX_TOPICS)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
@@ -276,6 +280,7 @@ async def unfollow_command(update: Update, context: Context) -> None:
     if not topics:
         await message.reply_text(tr.gettext("You follow no topic."))
         return
+    await _remember_language(service.db, message.from_user)
     if len(args) != 1 or not (args[0].isdecimal() and len(args[0]) <= 6 and 1 <= int(args[0]) <= len(topics)):
         await message.reply_text(
             tr.gettext("Usage: /unfollow N, N from 1 to {most} (see /following).").format(most=len(topics))
@@ -285,6 +290,11 @@ async def unfollow_command(update: Update, context: Context) -> None:
     reply = tr.gettext("Stopped following “{topic}”.").format(topic=topic.words)
     await off_loop(service.db.unfollow, topic.id, CommandDone(message.chat_id, message.message_id, reply))
     await message.reply_text(reply)
+
+
+async def _remember_language(db: StateDB, user: User) -> None:
+    """Write `user`'s alerts in their app's language, as of this topic command of theirs."""
+    await off_loop(db.remember_language, user.id, user_language(user))
 
 
 async def _admin(update: Update, message: Message, context: Context, refusal: str) -> bool:

@@ -14,8 +14,9 @@ a cron `newsbot fetch` saved are picked up too:
    and the alerts queued, in one transaction with marking them all matched, so nothing
    is alerted twice;
 3. queued alerts are sent within each user's hourly limit, the rest as one digest, each
-   recorded as sent just before it goes (never twice, even across a hard kill). A user
-   who blocked the bot (403) loses their topics.
+   recorded as sent just before it goes (never twice, even across a hard kill), in the
+   language of the reader's app at their last topic command. A user who blocked the bot
+   (403) loses their topics.
 
 Each step has a lock of its own, and an admin's /add waits for the first alone: its
 reply never waits for a delivery that Telegram's flood limits pace for minutes.
@@ -41,6 +42,7 @@ from retrieval import CorpusError, Library
 from . import alerts
 from .delivery import MaybeDelivered
 from .feed_render import render_alert, render_digest
+from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets
 from .state import BotState
@@ -306,9 +308,10 @@ async def deliver(
         pending = await off_loop(db.pending_alerts, user_id)
         plan = alerts.plan_delivery(pending, recipient.singles, recipient.last_digest, now, per_hour)
         messages: list[tuple[list[PendingAlert], str, Literal["alert", "digest"]]]
-        messages = [([alert], render_alert(alert), "alert") for alert in plan.singles]
+        tr = translations(language_of(recipient.language))
+        messages = [([alert], render_alert(alert, tr), "alert") for alert in plan.singles]
         if plan.digest:
-            messages.append((list(plan.digest), render_digest(plan.digest), "digest"))
+            messages.append((list(plan.digest), render_digest(plan.digest, tr), "digest"))
         for batch, text, kind in messages:
             if stopping():
                 logger.info("stopping: the alerts still waiting go out after the next start")

@@ -2,7 +2,8 @@
 
 Escaping, highlighting and the 4,096-character bound come from `render`, as for answers,
 and the words around them from the reader's catalog (`i18n`). Alerts are sent without a
-reader's message to take a language from: they are in English unless given one.
+reader's message to take a language from: they get the one the state file kept from the
+reader's last topic command, English unless given one.
 """
 
 from __future__ import annotations

@@ -162,6 +162,14 @@ MIGRATIONS: tuple[str, ...] = (
         layout BLOB NOT NULL
     );
     """,
+    # 8: the language each reader's alerts are written in: their Telegram app's, as of
+    # their last topic command (alerts go out with no message of theirs to read it from).
+    """
+    CREATE TABLE readers (
+        user_id INTEGER PRIMARY KEY,
+        language TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -284,6 +292,8 @@ class Recipient:
     """Single alerts sent to them in the last hour."""
     last_digest: float | None
     """Unix time their last digest went out, if one did."""
+    language: str | None = None
+    """The language code their alerts are written in, if known (see `StateDB.remember_language`)."""
 
 
 async def off_loop(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -646,9 +656,20 @@ class StateDB:
                     (*other, alert_id),
                 )
 
+    def remember_language(self, user_id: int, language: str) -> None:
+        """Write `user_id`'s alerts in `language` from now on: the one their app had at their
+        last topic command, the only moments the bot hears from a reader about alerts."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO readers (user_id, language) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+                (user_id, language),
+            )
+
     def forget_user(self, user_id: int) -> int:
         """Drop a user's topics and unsent alerts (they blocked the bot); return topics dropped."""
         with self._write() as db:
+            db.execute("DELETE FROM readers WHERE user_id = ?", (user_id,))
             dropped = db.execute("DELETE FROM topics WHERE user_id = ?", (user_id,)).rowcount
             db.execute(
                 "UPDATE alerts SET sent_at = ?, kind = 'dropped' WHERE user_id = ? AND sent_at IS NULL",
@@ -694,11 +715,13 @@ class StateDB:
             "  AND s.sent_at < ? AND s.kind = 'alert'),"
             " (SELECT max(d.sent_at) FROM alerts d WHERE d.user_id = w.user_id AND d.sent_at < ?"
             "  AND d.kind = 'digest')"
+            " , r.language"
             " FROM (SELECT user_id, min(id) AS first FROM alerts WHERE sent_at IS NULL GROUP BY user_id) w"
+            " LEFT JOIN readers r ON r.user_id = w.user_id"
             " ORDER BY w.first",
             (since, until, until),
         ).fetchall()
-        return [Recipient(int(r[0]), int(r[1]), r[2]) for r in rows]
+        return [Recipient(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
 
     def pending_alerts(self, user_id: int | None = None) -> list[PendingAlert]:
         """One user's unsent alerts (or everyone's), oldest first."""

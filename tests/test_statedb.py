@@ -230,6 +230,23 @@ def test_forget_user_drops_topics_and_unsent_alerts_only_of_that_user(tmp_path: 
     assert db.unmatched_articles() == []
 
 
+def test_a_readers_alerts_take_the_language_of_their_last_topic_command(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    _, article = claim(db, "http://n/1", "aaa")
+    for user in (7, 8, 9):
+        db.follow(user, user, "grain", ("grain",), limit=10)
+    db.queue_alerts(
+        [(user, user, article.id, "grain", 0.9, "t", "grain") for user in (7, 8, 9)], [article.id]
+    )
+    db.remember_language(7, "uk")
+    db.remember_language(8, "uk")
+    db.remember_language(8, "ru")  # their app's language changed since
+    languages = {r.user_id: r.language for r in db.alert_recipients(since=0, until=time.time() + 60)}
+    assert languages == {7: "uk", 8: "ru", 9: None}  # 9 followed before languages were kept
+    db.forget_user(8)  # blocked the bot: nothing of theirs stays
+    assert sqlite3.connect(tmp_path / DB_NAME).execute("SELECT user_id FROM readers").fetchall() == [(7,)]
+
+
 def test_one_alert_per_user_and_article_whatever_topics_matched(tmp_path: Path) -> None:
     db = open_state(tmp_path)
     _, article = claim(db, "http://n/1", "aaa")

@@ -612,7 +612,7 @@ async def test_a_backlog_item_that_failed_at_the_feeds_first_read_alerts_no_one_
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer
 
 
-async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an_old_link_alerts_no_one(
+async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_their_language_an_old_link_no_one(
     site: Newsroom, start_bot: StartBot
 ) -> None:
     bot = await start_bot(**FAST)
@@ -620,7 +620,7 @@ async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an
     every_minute.schedule_removal()  # it too sends alerts: only the /add's own may here
     eruption = "The volcano on the island erupted. The island fled the volcano, whose ash fell on the island."
     followed = (await bot.ask("/follow volcano island", user_id=7, language_code="uk")).params["text"]
-    assert followed.startswith("Стежу за")  # the reply is in the reader's language ...
+    assert followed.startswith("Стежу за")  # the reply is in the reader's language, ...
     before = len(bot.api.sent("sendMessage", 7))
     old = site.put(
         "old.html", article_page("Island volcano wakes", [eruption, *paragraphs("o")], dt.date(2024, 4, 30))
@@ -633,7 +633,7 @@ async def test_a_fresh_article_sent_to_add_alerts_its_follower_in_english_and_an
     (alert,) = (await bot.api.wait_for(chat_id=7, count=before + 1))[before:]
     text = alert.params["text"]
     assert text.startswith(f"<b>Volcano erupts</b>\n{RECENT.date()}\n") and fresh in text
-    assert "<i>You follow: volcano island</i>" in text  # ... the alert in English
+    assert "<i>Ваша тема: volcano island</i> · /following" in text  # ... and so is the alert
     assert (
         (await bot.ask(f"/add {fresh}", user_id=ADMIN)).params["text"].startswith("I have that link already")
     )
@@ -714,6 +714,28 @@ async def test_past_the_hourly_limit_alerts_come_as_one_digest(site: Newsroom, s
     await poll_now(bot.application)
     assert len(bot.api.sent("sendMessage", 7)) == before + 3  # the hour is spent: it waits
     assert len(service.db.pending_alerts()) == 1
+
+
+async def test_alerts_and_digests_take_the_language_of_the_readers_last_topic_command(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # A reader followed a topic from an English app, then switched it to Russian and listed
+    # their topics: the alerts, sent with no message of theirs, are in Russian from then on.
+    bot = await start_bot(alerts_per_hour=1, **FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    listed = (await bot.ask("/following", user_id=7, language_code="ru-RU")).params["text"]
+    assert "Zanzibar ferry" in listed and "You follow" not in listed
+    await read_feed(bot, site)
+    feed(
+        site,
+        [story(site, f"f{n}", f"Zanzibar ferry news {n}", f"{FERRY} Report {n}.", RECENT) for n in range(3)],
+    )
+    before = len(bot.api.sent("sendMessage", 7))
+    await poll_now(bot.application)
+    alert, digest = [call.params["text"] for call in bot.api.sent("sendMessage", 7)[before:]]
+    assert "<i>Ваша тема: Zanzibar ferry</i>" in alert
+    assert digest.startswith("<b>Ещё 2 новые статьи по вашим темам</b>")
+    assert "тема <i>Zanzibar ferry</i>" in digest
 
 
 async def test_a_backlog_of_alerts_is_read_one_reader_at_a_time_and_not_while_the_limit_holds_it(
