@@ -658,7 +658,13 @@ class StateDB:
 
     def remember_language(self, user_id: int, language: str) -> None:
         """Write `user_id`'s alerts in `language` from now on: the one their app had at their
-        last topic command, the only moments the bot hears from a reader about alerts."""
+        last topic command, the only moments the bot hears from a reader about alerts.
+
+        Written only when it changed: `/following` stays a read, which another process
+        holding the file's lock (a `sqlite3` shell in a transaction) never holds up."""
+        known = self._db.execute("SELECT language FROM readers WHERE user_id = ?", (user_id,)).fetchone()
+        if known is not None and known[0] == language:
+            return
         with self._write() as db:
             db.execute(
                 "INSERT INTO readers (user_id, language) VALUES (?, ?)"

@@ -247,6 +247,22 @@ def test_a_readers_alerts_take_the_language_of_their_last_topic_command(tmp_path
     assert sqlite3.connect(tmp_path / DB_NAME).execute("SELECT user_id FROM readers").fetchall() == [(7,)]
 
 
+def test_a_language_kept_already_is_not_written_again(tmp_path: Path) -> None:
+    # /following remembers its reader's language: while another process holds the state
+    # file's write lock (a `sqlite3` shell in a transaction), an unchanged one must not wait for it.
+    db = open_state(tmp_path)
+    db.remember_language(7, "uk")
+    other = sqlite3.connect(tmp_path / DB_NAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        db.remember_language(7, "uk")  # a write would wait for the lock, then fail
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    db.remember_language(7, "ru")
+    assert sqlite3.connect(tmp_path / DB_NAME).execute("SELECT * FROM readers").fetchall() == [(7, "ru")]
+
+
 def test_one_alert_per_user_and_article_whatever_topics_matched(tmp_path: Path) -> None:
     db = open_state(tmp_path)
     _, article = claim(db, "http://n/1", "aaa")
