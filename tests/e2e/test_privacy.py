@@ -1,0 +1,68 @@
+"""What readers write stays out of the log: a question, a topic, an inline query, a name."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import pytest
+
+from bot.statedb import DB_NAME
+from tests.e2e.conftest import StartBot, wait_for_log
+from tests.e2e.fake_api import Fault
+
+MARK = "Quetzalcoatlus"
+"""In every text and name a reader sends here, so that any log line holding one shows it."""
+
+
+async def test_readers_words_and_names_never_reach_the_log(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(questions_per_minute=4)
+    reader = {"id": 7, "is_bot": False, "first_name": MARK, "last_name": MARK, "username": MARK}
+
+    async def ask(text: str) -> str:
+        before = len(bot.api.sent("sendMessage", 7))
+        bot.api.push_message(text, user_id=7, **{"from": reader})
+        return str(
+            (await bot.api.wait_for("sendMessage", chat_id=7, count=before + 1))[before].params["text"]
+        )
+
+    assert "Abramovich" in await ask(f"Who negotiated with Abramovich near {MARK}?")
+    # the failures that log most: an answer Telegram refuses, one it fails, an update that fails whole
+    bot.api.fail("sendMessage", Fault(500), Fault(400, "Bad Request: message is too long"))
+    await ask(f"Who negotiated with Abramovich, {MARK}?")
+    assert "Following" in await ask(f"/follow {MARK} negotiations")
+    assert "admins" in await ask(f"/reload {MARK}")  # refused, and logged against the user's id
+    bot.api.push_inline_query(f"{MARK} talks", user_id=7)
+    await bot.api.wait_for("answerInlineQuery")
+    for _ in range(4):  # past the limit, which is logged too
+        bot.api.push_message(f"{MARK}?", user_id=7, **{"from": reader})
+    await wait_for_log(caplog, "sender 7 is over 4 requests a minute", timeout=120)
+    logged = [r for r in caplog.records if r.levelno >= logging.INFO and r.name.split(".")[0] != "tests"]
+    assert any(r.exc_text or r.exc_info for r in logged)  # a failure was logged with its traceback
+    for record in logged:
+        text = record.getMessage() + (
+            logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+        )
+        assert MARK not in text, record.getMessage()
+
+
+async def test_a_question_leaves_no_trace_on_disk(start_bot: StartBot) -> None:
+    # Only what README's list names is kept: a topic followed is; a question answered on one
+    # page (no buttons to turn) is answered and forgotten, in the state file as everywhere else.
+    bot = await start_bot()
+    assert "Abramovich" in (await bot.ask(f"Who negotiated with Abramovich near {MARK}?")).params["text"]
+    assert "Following" in (await bot.ask(f"/follow {MARK} talks")).params["text"]
+    db = sqlite3.connect(bot.settings.state_dir / DB_NAME)
+    holding = {
+        table
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for row in db.execute(f"SELECT * FROM {table}")
+        if MARK.lower() in repr(row).lower()
+    }
+    assert holding == {"topics"}
+    roots = {bot.settings.index_dir, bot.corpus, bot.settings.state_dir}
+    files = [path for root in roots for path in root.rglob("*") if path.is_file()]
+    marked = {path for path in files if MARK.lower().encode() in path.read_bytes().lower()}
+    assert marked and all(path.name.startswith(DB_NAME) for path in marked)  # the state file's alone
