@@ -138,7 +138,9 @@ def build_application(
     application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(MessageHandler(message & filters.COMMAND, handlers.unknown_command))
     application.add_handler(MessageHandler(private_link, feed_handlers.link_message, block=False))
-    application.add_handler(MessageHandler(message & filters.TEXT, handlers.question_message))
+    application.add_handler(
+        MessageHandler(message & (filters.TEXT | filters.CAPTION), handlers.question_message)
+    )
     sent_by_reader = ~filters.TEXT & ~filters.StatusUpdate.ALL  # not a pin or a chat setting changed
     application.add_handler(MessageHandler(message & sent_by_reader, handlers.non_text_message))
     application.add_error_handler(handlers.error_handler)

@@ -100,19 +100,23 @@ async def ask_command(update: Update, context: Context) -> None:
 
 
 async def question_message(update: Update, context: Context) -> None:
-    """Answer a plain text message; in groups only when addressed to the bot.
+    """Answer a plain text message, or the caption of a photo or file; in groups only when
+    addressed to the bot.
 
-    A message sent via the bot is an inline answer a reader chose, posted as it stands: in
-    the bot's own chat too, it is an answer, not a question.
+    A caption is the reader's words: a question written on a photo is asked all the same,
+    not answered "I can only read text". A message sent via the bot is an inline answer a
+    reader chose, posted as it stands: in the bot's own chat too, it is an answer, not a
+    question.
     """
     message = update.effective_message
-    if message is None or message.text is None:
+    text = (message.text or message.caption) if message is not None else None
+    if message is None or text is None:
         return
     if message.via_bot is not None and message.via_bot.id == context.bot.id:
         return
     if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context):
         return
-    question = strip_mention(clean(message.text), context.bot.username)
+    question = strip_mention(clean(text), context.bot.username)
     if not question.strip():
         tr = for_user(message.from_user)
         await message.reply_text(
@@ -441,14 +445,14 @@ async def show_typing(message: Message, context: Context) -> None:
 
 
 def addressed_to_bot(message: Message, context: Context) -> bool:
-    """In a group: a reply to the bot, or a message that mentions it."""
+    """In a group: a reply to the bot, or a message (or a photo's caption) that mentions it."""
     bot = context.bot
     replied = message.reply_to_message
     if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
         return True
-    for entity, text in message.parse_entities(
-        [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
-    ).items():
+    kinds: list[str | None] = [MessageEntityType.MENTION, MessageEntityType.TEXT_MENTION]
+    mentions = message.parse_entities(kinds) if message.text else message.parse_caption_entities(kinds)
+    for entity, text in mentions.items():
         if entity.type == MessageEntityType.TEXT_MENTION and entity.user and entity.user.id == bot.id:
             return True
         if entity.type == MessageEntityType.MENTION and text.lower() == f"@{bot.username}".lower():

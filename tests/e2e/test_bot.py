@@ -770,6 +770,26 @@ async def test_non_text_messages_get_a_hint(
     assert expected in (await bot.ask(None, **update)).params["text"]  # type: ignore[arg-type]
 
 
+async def test_a_question_written_on_a_photo_is_answered(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    reply = await bot.ask(None, photo=photo, caption="Where did the talks collapse?")  # type: ignore[arg-type]
+    assert "Istanbul" in reply.params["text"]  # not "I can only read text"
+    group = {"chat_id": -100, "chat_type": "group"}
+    bot.api.push_message(None, user_id=7, photo=photo, caption="where did the talks collapse?", **group)
+    mention = {"type": "mention", "offset": 0, "length": len("@news_test_bot")}
+    addressed = await bot.ask(
+        None,  # type: ignore[arg-type]
+        user_id=7,
+        photo=photo,
+        caption="@news_test_bot where did the talks collapse?",
+        caption_entities=[mention],
+        **group,
+    )
+    assert "Istanbul" in addressed.params["text"]
+    assert len(bot.api.sent("sendMessage", -100)) == 1  # the photo not addressed to the bot got nothing
+
+
 @pytest.mark.parametrize(
     "service",
     [
