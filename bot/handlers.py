@@ -116,6 +116,8 @@ async def question_message(update: Update, context: Context) -> None:
         return
     if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context):
         return
+    if message.media_group_id is not None:  # a caption on an album's photo: answered for the album
+        bot_state(context).replied_albums.append(message.media_group_id)
     question = strip_mention(clean(text), context.bot.username)
     if not question.strip():
         tr = for_user(message.from_user)
@@ -400,10 +402,16 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 
 async def non_text_message(update: Update, context: Context) -> None:
-    """Answer a sticker, photo or other non-text message with a hint (private chats only)."""
+    """Answer a sticker, photo or other non-text message with a hint (private chats only), once
+    an album."""
     message = update.effective_message
     if message is None or message.chat.type != ChatType.PRIVATE:
         return
+    album, replied = message.media_group_id, bot_state(context).replied_albums
+    if album is not None:
+        if album in replied:  # another photo of an album replied to: ten photos got ten hints
+            return
+        replied.append(album)
     tr = for_user(message.from_user)
     await message.reply_text(tr.gettext("I can only read text. Send me a question in words, or try /latest."))
 

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import secrets
 import sqlite3
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,8 @@ from .reloading import Reloads
 from .statedb import QUESTIONS_KEPT, Asked, StateDB, off_loop
 
 SEARCHES_AT_ONCE = 2
+ALBUMS_KEPT = 1000
+"""Albums replied to that are remembered: an album's items arrive together, so a few suffice."""
 """Searches running in worker threads at one time (the machine's cores); more wait their turn."""
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -125,6 +127,9 @@ class BotState:
     """The library was opened on the cheap check of the corpus folders: `catch_up` checks every file."""
     background: set[asyncio.Task[None]] = field(default_factory=set)
     """Tasks nobody awaits, held here so that they run to their end."""
+    replied_albums: deque[str] = field(default_factory=lambda: deque(maxlen=ALBUMS_KEPT))
+    """The latest albums (`media_group_id`) replied to. Telegram delivers each photo of an
+    album as a message of its own, the caption on one: the others get no hint of their own."""
 
     async def search(self, question: str, k: int, now: dt.date) -> SearchResult:
         """Rank passages for a question in a worker thread (see `in_worker`)."""

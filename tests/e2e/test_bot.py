@@ -790,6 +790,25 @@ async def test_a_question_written_on_a_photo_is_answered(start_bot: StartBot) ->
     assert len(bot.api.sent("sendMessage", -100)) == 1  # the photo not addressed to the bot got nothing
 
 
+async def test_an_album_gets_one_reply_not_one_for_each_photo(start_bot: StartBot) -> None:
+    # Telegram delivers each photo of an album as a message of its own, the caption on one
+    bot = await start_bot()
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    bot.api.push_message(
+        None, user_id=7, photo=photo, media_group_id="1", caption="Where did the talks collapse?"
+    )
+    for album in ("1", "1", "2", "2", "2"):  # the rest of the captioned album, then one with no caption
+        bot.api.push_message(None, user_id=7, photo=photo, media_group_id=album)
+    bot.api.push_message("/latest", user_id=7)  # answered after them: one chat's updates go in order
+    replies = await bot.api.wait_for("sendMessage", chat_id=7)
+    while "newest" not in replies[-1].params["text"]:
+        replies = await bot.api.wait_for("sendMessage", chat_id=7, count=len(replies) + 1)
+    texts = [reply.params["text"] for reply in replies]
+    assert len(texts) == 3, texts  # the answer, one hint, /latest
+    assert "Istanbul" in texts[0]
+    assert texts[1].startswith("I can only read text")  # once for the album with no caption
+
+
 @pytest.mark.parametrize(
     "service",
     [
