@@ -20,6 +20,7 @@ from .feeds import FeedParseError
 from .fetching import FetchError
 from .handlers import (
     NO_PREVIEW,
+    NO_SEARCHABLE_TOPIC,
     Context,
     bot_state,
     clean,
@@ -217,11 +218,7 @@ async def follow_command(update: Update, context: Context) -> None:
     library = bot_state(context).library
     terms = topic_terms(library, words)
     if not terms:
-        await message.reply_text(
-            tr.gettext(
-                "That topic has no searchable words, only stop words or symbols. Try names, places or events."
-            )
-        )
+        await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))
         return
     service = feed_service(context)
     await _remember_language(service.db, message.from_user)

@@ -17,7 +17,7 @@ from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMod
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from retrieval import CorpusError
+from retrieval import CorpusError, analyze
 
 from . import render
 from .delivery import MaybeDelivered
@@ -58,6 +58,9 @@ GROUP_ANONYMOUS_BOT = 1087968824
 Context = ContextTypes.DEFAULT_TYPE
 SLOW_DOWN = N_("You are asking faster than I can answer well. Please wait a minute, then ask again.")
 EXPIRED = N_("This button has expired. Please ask your question again.")
+NO_SEARCHABLE_TOPIC = N_(
+    "That topic has no searchable words, only stop words or symbols. Try names, places or events."
+)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -295,6 +298,9 @@ async def timeline_command(update: Update, context: Context) -> None:
     if topic is not None and not await within_limit(message, state, tr):  # a topic is a search
         return
     events = await state.timeline(count, topic, local_today(message.date))
+    if topic is not None and not events and not analyze(topic):  # its words loaded by that search
+        await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))  # not "No dated events about the"
+        return
     await message.reply_text(render.render_timeline(tr, events, topic), parse_mode=ParseMode.HTML)
 
 

@@ -984,6 +984,13 @@ async def test_timeline_with_a_bad_count_shows_usage(start_bot: StartBot, comman
     assert (await bot.ask(command)).params["text"].startswith("Usage: /timeline [N] [topic]")
 
 
+@pytest.mark.parametrize("command", ["/timeline the of", "/timeline 5 and", "/timeline і в на"])
+async def test_a_timeline_topic_of_stop_words_only_is_told_so(start_bot: StartBot, command: str) -> None:
+    bot = await start_bot()
+    text = (await bot.ask(command)).params["text"]  # not "No dated events about the of"
+    assert text.startswith("That topic has no searchable words, only stop words or symbols.")
+
+
 async def test_timeline_is_rebuilt_by_reload(start_bot: StartBot) -> None:
     bot = await start_bot()
     (bot.corpus / "chess.txt").write_text(
