@@ -399,12 +399,22 @@ def is_admin(update: Update, admin_ids: frozenset[int]) -> bool:
 
 
 async def unknown_command(update: Update, context: Context) -> None:
-    """Point to /help for a command the bot does not know (private chats only)."""
+    """Point to /help for a command the bot does not know: in a private chat, or in a group
+    when named for this bot (`/latets@this_bot`); a bare `/frobnicate` there may be another bot's."""
     message = update.effective_message
-    if message is None or message.chat.type != ChatType.PRIVATE:
+    if message is None:
+        return
+    if message.chat.type != ChatType.PRIVATE and not named_for(message, context.bot.username):
         return
     tr = for_user(message.from_user)
     await message.reply_text(tr.gettext("I don't know that command. /help lists what I can do."))
+
+
+def named_for(message: Message, username: str | None) -> bool:
+    """Whether `message` starts with a command addressed to `username` by name (`/cmd@username`)."""
+    words = (message.text or "").split(maxsplit=1)
+    _, at, addressee = (words[0] if words else "").partition("@")
+    return bool(at and username) and addressee.lower() == (username or "").lower()
 
 
 async def non_text_message(update: Update, context: Context) -> None:
