@@ -30,9 +30,9 @@ from .reloading import Reloads
 from .statedb import QUESTIONS_KEPT, Asked, StateDB, off_loop
 
 SEARCHES_AT_ONCE = 2
+"""Searches running in worker threads at one time (the machine's cores); more wait their turn."""
 ALBUMS_KEPT = 1000
 """Albums replied to that are remembered: an album's items arrive together, so a few suffice."""
-"""Searches running in worker threads at one time (the machine's cores); more wait their turn."""
 P = ParamSpec("P")
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
