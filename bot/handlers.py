@@ -50,6 +50,8 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 LATEST_DEFAULT, LATEST_MAX = 5, 20
 TIMELINE_DEFAULT, TIMELINE_MAX = 10, 30
 NUMBER = re.compile(r"[-+]?\d+")
+YEAR = re.compile(r"\d{4}")
+"""A year opens a timeline's topic (`/timeline 2022 talks`): never a count, at most 30."""
 _PAGE_DATA = re.compile(rf"{PAGE_PREFIX}:([A-Za-z0-9_-]{{8}}):([1-9])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Telegram's id for the account that speaks for anonymous group admins.
@@ -283,7 +285,7 @@ async def timeline_command(update: Update, context: Context) -> None:
     tr = for_user(message.from_user)
     args = [clean(arg) for arg in context.args or []]
     count = TIMELINE_DEFAULT
-    if args and NUMBER.fullmatch(args[0]):
+    if args and NUMBER.fullmatch(args[0]) and not YEAR.fullmatch(args[0]):
         parsed = parse_count(args[:1], TIMELINE_DEFAULT, TIMELINE_MAX)
         if parsed is None:
             await message.reply_text(

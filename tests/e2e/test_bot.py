@@ -997,6 +997,14 @@ async def test_timeline_with_a_bad_count_shows_usage(start_bot: StartBot, comman
     assert (await bot.ask(command)).params["text"].startswith("Usage: /timeline [N] [topic]")
 
 
+@pytest.mark.parametrize("command", ["/timeline 2022", "/timeline 2022 talks"])
+async def test_a_year_first_is_the_timelines_topic_not_its_count(start_bot: StartBot, command: str) -> None:
+    bot = await start_bot()
+    text = (await bot.ask(command)).params["text"]  # not "Usage: /timeline [N] [topic], N from 1 to 30"
+    assert text.startswith(f"<b>Timeline: <i>{command.removeprefix('/timeline ')}</i></b>")
+    assert "<b>2022</b>\n• Ukrainian Defense Minister Rustem Umerov revealed" in text
+
+
 @pytest.mark.parametrize("command", ["/timeline the of", "/timeline 5 and", "/timeline і в на"])
 async def test_a_timeline_topic_of_stop_words_only_is_told_so(start_bot: StartBot, command: str) -> None:
     bot = await start_bot()
