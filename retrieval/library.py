@@ -30,7 +30,7 @@ from .index import BM25Index, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .options import LibraryOptions
 from .progress import BuildStep
-from .query import RECENT_CUES, most_selective, topical
+from .query import RECENT_CUES, most_selective, topical, topical_terms
 from .rerank import EVENT_KEY, CorpusSignals, QueryTerm, rerank
 from .semantic import embedder, question_text
 from .stories import fold_same_story, same_story_by
@@ -538,8 +538,8 @@ class Library:
 
     def query_terms(self, question: str) -> tuple[str, ...]:
         """The terms a question is scored on: analyzed, then bounded to the most selective."""
-        words = question if self.options.plain else topical(question)
-        return most_selective(self.options.terms(words), self.index.doc_freq, self.options.max_terms)
+        terms = self.options.terms(question) if self.options.plain else topical_terms(question)
+        return most_selective(terms, self.index.doc_freq, self.options.max_terms)
 
     def _rerank(
         self,

@@ -11,19 +11,44 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
-__all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "topical"]
+from .analyzer import analyze, analyze_spans
+
+__all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "topical", "topical_terms"]
 
 DEFAULT_MAX_TERMS = 32
 """Distinct terms a question is scored on: more than any question asked in words has,
 far fewer than the hundreds of a pasted article (measured with `bench/query_cap.py`)."""
 
+_APOSTROPHE = "['’ʼ]"
+"""The three ways Ukrainian writes its apostrophe (`ім'я`, `ім’я`, `імʼя`)."""
+_CYRILLIC_AHEAD = "(?=[\u0400-\u04ff])"
+"""Before the Ukrainian and Russian words of a pattern: where no Cyrillic letter follows,
+they are not tried, and a pasted English article is searched as fast as before them."""
+
 QUIZ_NOISE = re.compile(
     r"\b(?:which (?:one )?of (?:the following|these)|according to (?:reports|news reports)|"
-    r"what is the name of|in the news)\b",
+    r"what is the name of|in the news"
+    # Ukrainian: of the following, according to reports, what is the name of, in the news
+    rf"|{_CYRILLIC_AHEAD}(?:(?:з|із|зі)\s+(?:нижче)?(?:наведен|перелічен)\w*|за\s+повідомленнями(?:\s+(?:ЗМІ|медіа))?"
+    rf"|як\s+(?:називається|називався|називалася|звуть|звали)|яке\s+ім{_APOSTROPHE}я|(?:у|в)\s+новинах"
+    # Russian, ё or е alike (`приведённых`, `приведенных`)
+    r"|из\s+(?:ниже)?(?:перечисл|привед|следующ)\w*|по\s+сообщениям(?:\s+СМИ)?"
+    r"|как\s+(?:называется|назывался|называлась|зовут|звали)|в\s+новостях))\b",
     re.IGNORECASE,
 )
 RECENT_CUES = re.compile(
-    r"\b(?:this (?:week|month|year)|last week|latest|recent(?:ly)?|now|today|currently|so far)\b",
+    r"\b(?:this (?:week|month|year)|last week|latest|recent(?:ly)?|now|today|currently|so far"
+    # Ukrainian: this week, month, year; last week; latest, lately; recently; now; today;
+    # currently; so far. `\b` holds for Cyrillic words, as re reads str patterns as Unicode.
+    rf"|{_CYRILLIC_AHEAD}(?:"
+    r"(?:цього|цей|цьому|поточного|поточному)\s+(?:тиждень|тижня|тижні|місяць|місяця|місяці|рік|року|році)"
+    r"|(?:минулого|минулий|минулому)\s+(?:тиждень|тижня|тижні)|останн\w*(?:\s+часом)?|нещодавн\w*|недавн\w*"
+    r"|зараз|нині|тепер|наразі|сьогодні|сьогоднішн\w*(?:\s+день)?|на\s+даний\s+момент|досі|поки\s+що|дотепер"
+    # Russian, the same
+    r"|(?:эт(?:а|у|ой|от|ом|ого)|текущ(?:ая|ую|ей|ий|ем|его))\s+(?:неделя|неделю|неделе|недели|месяц|месяца"
+    r"|месяце|год|года|году)|прошл(?:ая|ую|ой)\s+(?:неделя|неделю|неделе|недели)|последн\w*(?:\s+время)?"
+    r"|на\s+днях|сейчас|ныне|нынче|теперь|сегодня|сегодняшн\w*(?:\s+день)?|в\s+(?:настоящее\s+время|данный\s+момент)"
+    r"|на\s+данный\s+момент|пока\s+что|до\s+сих\s+пор))\b",
     re.IGNORECASE,
 )
 
@@ -37,12 +62,33 @@ def topical(question: str) -> str:
     made only of such words is kept whole.
 
     The last 64 questions are remembered: a search rewrites its question twice, for its
-    terms and for its vector, and a pasted article takes 0.1 to 0.2 ms each time. The
+    terms and for its vector, and a pasted article takes 0.1 to 0.25 ms each time. The
     cache is keyed by the question alone, all this reads, and searches in several
     threads may share it (at worst two of them rewrite the same question).
     """
     stripped = QUIZ_NOISE.sub(" ", RECENT_CUES.sub(" ", question))
     return stripped if stripped.strip(" ?.!") else question
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def topical_terms(question: str) -> list[str]:
+    """The terms of `topical(question)`, its Cyrillic words read as the whole question reads them.
+
+    A Cyrillic word that reads two ways is read as Russian where more of its text's words
+    tell Russian than Ukrainian (`analyzer`), and the words left out may be the only ones
+    that do: without `этой`, "Новости Харькова на этой неделе" would read `новости` as
+    Ukrainian and miss the `новости` of Russian articles.
+    """
+    stripped = topical(question)
+    if stripped == question or not _CYRILLIC.search(question):
+        return analyze(stripped)
+    left_out = bytearray(len(question))  # 1 where a word left out stands
+    for pattern in (RECENT_CUES, QUIZ_NOISE):
+        for found in pattern.finditer(question):
+            left_out[found.start() : found.end()] = b"\x01" * (found.end() - found.start())
+    return [term for term, start, _ in analyze_spans(question) if not left_out[start]]
 
 
 def most_selective(terms: Sequence[str], doc_freq: Callable[[str], int], limit: int) -> tuple[str, ...]:

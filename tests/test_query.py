@@ -1,12 +1,14 @@
 import dataclasses
+import datetime as dt
 import json
 import shutil
 
 import pytest
 
-from retrieval import Library, LibraryOptions
-from retrieval.query import DEFAULT_MAX_TERMS, most_selective
-from tests.conftest import ROOT, SHIPPED_CORPUS
+from retrieval import Library, LibraryOptions, analyze
+from retrieval.query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical, topical_terms
+from tests.conftest import ROOT, SHIPPED_CORPUS, WriteCorpus
+from tests.conftest import article as article_text
 
 EVAL = ROOT / "tests" / "fixtures" / "eval"
 # How many passages hold each term, for the table below.
@@ -86,3 +88,73 @@ def test_the_cap_is_a_library_option(news: Library) -> None:
     assert max(frequency[term] for term in kept) <= min(f for t, f in frequency.items() if t not in kept)
     with pytest.raises(ValueError, match="max_terms must be at least 1"):
         LibraryOptions(max_terms=0)
+
+
+@pytest.mark.parametrize(
+    ("question", "recent", "terms"),
+    [
+        ("What happened this week in Odesa?", True, ["happen", "odesa"]),
+        ("Що сталося цього тижня в Одесі?", True, ["стат", "одес"]),
+        ("ЩО СТАЛОСЯ НА ЦЬОМУ ТИЖНІ В ОДЕСІ?", True, ["стат", "одес"]),  # capitals, і and І
+        ("Что случилось на этой неделе в Одессе?", True, ["случ", "одесс"]),
+        ("Що нещодавно відкрили в Одесі?", True, ["відкрит", "одес"]),
+        ("Что недавно открыли в Одессе?", True, ["откр", "одесс"]),
+        ("Останні новини з Одеси", True, ["новин", "одес"]),
+        ("Що останнім часом відбувається в Одесі?", True, ["відбуват", "одес"]),  # "lately": both words
+        ("Последние новости из Одессы", True, ["новост", "одесс"]),
+        ("Що сьогодні відбувається в Одесі?", True, ["відбуват", "одес"]),
+        ("Что в Одессе происходит сегодня?", True, ["одесс", "происход"]),
+        ("Чи досі закритий порт?", True, ["закрит", "порт"]),
+        ("Порт до сих пор закрыт?", True, ["порт", "закр"]),
+        ("Скільки зерна вивезли цього року?", True, ["зерн", "вивезт"]),
+        ("Сколько зерна вывезли в этом году?", True, ["зерн", "вывезл"]),
+        # \b holds in Cyrillic: `заразна` (contagious) and `нинішній` (current) are no cues
+        ("Заразна хвороба в Одесі", False, ["заразн", "хвороб", "одес"]),
+        ("Нинішній мер Одеси", False, ["нинішні", "мер", "одес"]),
+        # a period, as "last year" is in English: no cue, its words kept
+        ("Що сталося в Одесі минулого року?", False, ["стат", "одес", "минул", "рік"]),
+        # quiz form: "which of the following", any Ukrainian apostrophe, ё or е
+        ("Що з наведеного сталося в Одесі?", False, ["стат", "одес"]),
+        ("Яке ім'я нового мера Одеси?", False, ["нов", "мер", "одес"]),
+        ("Яке ім’я нового мера Одеси?", False, ["нов", "мер", "одес"]),
+        ("Яке імʼя нового мера Одеси?", False, ["нов", "мер", "одес"]),
+        ("Какой из приведённых портов закрыли?", False, ["порт", "закр"]),
+        ("Какой из приведенных портов закрыли?", False, ["порт", "закр"]),
+        ("Как называется порт, по сообщениям СМИ?", False, ["порт"]),
+        # nothing else to ask: kept whole
+        ("цього тижня", True, ["тижден"]),
+    ],
+)
+def test_words_about_the_recent_past_or_quiz_form_are_left_out_in_three_languages(
+    question: str, recent: bool, terms: list[str]
+) -> None:
+    assert (RECENT_CUES.search(question) is not None) == recent
+    assert analyze(topical(question)) == topical_terms(question) == terms
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Новости Харькова на этой неделе",  # `этой` alone tells Russian
+        "Новости Харькова сейчас",  # `сейчас` alone, a Russian stop word
+        "Новости Харькова из перечисленных",  # quiz words too
+    ],
+)
+def test_a_question_is_read_in_its_language_by_the_words_left_out_too(
+    write_corpus: WriteCorpus, question: str
+) -> None:
+    library = Library.load(
+        write_corpus(
+            {
+                "kharkiv.txt": article_text(
+                    "2024-06-20", "Новости Харькова", "Метро Харькова снова работает после ремонта."
+                ),
+                "odesa.txt": article_text("2024-06-20", "Новости Одессы", "Пляжи Одессы открыты после зимы."),
+                "kyiv.txt": article_text("2024-06-20", "Новини Києва", "У Києві відкрили новий міст."),
+            }
+        )
+    )
+    result = library.search(question, now=dt.date(2024, 6, 21))
+    # read as Ukrainian without them, `новости` was `новіст` and met no Russian article
+    assert result.terms == ("новост", "харьков")
+    assert [hit.article.id for hit in result.hits] == ["kharkiv", "odesa"]

@@ -287,3 +287,58 @@ def test_only_the_best_lexical_candidates_are_scored_again(write_corpus: WriteCo
         .article.id
         == "call-up"
     )
+
+
+CYRILLIC_HARBOUR = {
+    "uk": {
+        # the older report matches best on words alone: the harbour, twice, in a short text
+        "march.txt": article("2024-03-01", "Новини гавані", "Одеська гавань і крани гавані були в ремонті."),
+        "june.txt": article(
+            "2024-06-20",
+            "Новини порту",
+            "Одеська гавань знову відкрилася для суден після довгого ремонту причалів.",
+        ),
+        "week.txt": article("2024-06-18", "Календар", "Наступного тижня буде як цього тижня."),
+    },
+    "ru": {
+        "march.txt": article(
+            "2024-03-01", "Новости гавани", "Одесская гавань и краны гавани были в ремонте."
+        ),
+        "june.txt": article(
+            "2024-06-20",
+            "Новости порта",
+            "Одесская гавань снова открылась для судов после долгого ремонта причалов.",
+        ),
+        "week.txt": article("2024-06-18", "Календарь", "На следующей неделе будет как на этой неделе."),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "recent"),
+    [
+        ("uk", "Одеська гавань", None),
+        ("uk", "Одеська гавань цього тижня", "тижден"),
+        ("uk", "Що нового в одеській гавані на цьому тижні?", "тижден"),
+        ("uk", "ОДЕСЬКА ГАВАНЬ: ОСТАННІ НОВИНИ", "останні"),  # capitals
+        ("uk", "Що нещодавно сталося в одеській гавані?", "нещодавн"),
+        ("ru", "Одесская гавань", None),
+        ("ru", "Одесская гавань на этой неделе", "недел"),
+        ("ru", "Что нового в одесской гавани на этой неделе?", "недел"),
+        ("ru", "Одесская гавань: последние новости", "последн"),
+        ("ru", "Что недавно произошло в одесской гавани?", "недавн"),
+    ],
+)
+def test_a_ukrainian_or_russian_question_about_the_recent_past_prefers_recent_articles(
+    write_corpus: WriteCorpus, language: str, question: str, recent: str | None
+) -> None:
+    """As "latest" and "this week" do in English (tests/test_library.py): the cue's words
+    are not matched, and the stronger recency prior lifts the newer report."""
+    library = Library.load(write_corpus(CYRILLIC_HARBOUR[language]))
+    result = library.search(question, now=dt.date(2024, 6, 21))
+    undated = [hit.article.id for hit in library.search(question).hits]
+    assert recent not in result.terms
+    assert [hit.article.id for hit in result.hits] == (
+        ["march", "june"] if recent is None else ["june", "march"]
+    )
+    assert undated == ["march", "june"]  # no date, no prior; and the calendar never matches
