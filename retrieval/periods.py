@@ -3,9 +3,10 @@
 Resolved against the day the question is asked exactly as the timeline resolves a
 sentence against its article's publication day (`dates.find_dates`): "in March" is the
 latest March on or before that day, "on October 16" the latest October 16, "last year"
-the calendar year before. "This year" is the year of asking. A date after the day of
-asking is a plan, not a period to look in, and is ignored, as is a question that names
-no date at all (its time is "recently", which `rerank` handles with a recency prior).
+the calendar year before. "This year" (`цього року`, `в этом году`) is the year of
+asking. A date after the day of asking is a plan, not a period to look in, and is
+ignored, as is a question that names no date at all (its time is "recently", which
+`rerank` handles with a recency prior).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from .models import Precision
 
 __all__ = ["Period", "question_period"]
 
-_THIS_YEAR = re.compile(r"\bthis\s+year\b", re.IGNORECASE)
+_THIS_YEAR = re.compile(
+    r"\b(?:this\s+year|(?=[\u0400-\u04ff])(?:(?:цього|цей|цьому|поточного|поточному)\s+(?:рік|року|році)"
+    r"|(?:этот|этом|этого|текущий|текущем|текущего)\s+(?:год|года|году)))\b",
+    re.IGNORECASE,
+)
+"""The Cyrillic words are tried only where a Cyrillic letter follows, so that a pasted
+English article is searched as fast as before them."""
 
 
 @dataclass(frozen=True, slots=True)
