@@ -3,6 +3,7 @@
 Used to split long paragraphs, to cut snippets and to find dated sentences. News text
 is full of `Mr.`, `U.S.` and initials, so a full stop ends a sentence only when a capital,
 digit or quote follows and the word before it is not a known abbreviation or an initial.
+Ukrainian and Russian news quote in «» and „“ and abbreviate `вул.` and `ім.`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ _ABBREVIATIONS = frozenset(
     mr mrs ms dr st jr sr gen col lt sgt capt cmdr adm maj gov sen rep prof rev hon pres
     inc ltd co corp bros vs etc vol fig jan feb mar apr jun jul aug sep sept oct nov dec
     u.s u.k u.n e.u d.c a.m p.m
+    вул просп пл бульв пров ім проф акад ген св ст тов ул пер
     """.split()
 )
-_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+\s++(?=[\"'“‘(\[]?[A-Z0-9\u0400-\u042f])")
+"""Cyrillic ones are those that stand before a name or a number (`вул. Хрещатик`, `ім.
+Шевченка`, `ул. Пушкина`, `ст. 111`), Ukrainian first, then Russian; not Russian `им.`
+or `пр.`, as often the pronoun `им` or `и пр.` (etc.) ending a sentence."""
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]»]*+\s++(?=[\"'“‘(\[«„]?[A-Z0-9\u0400-\u042f\u0490])")
 """Starts at the first mark of a run only, and never gives back what it took: a match must
 take a run of marks whole, as what follows it is no mark, but tried from each mark of a
 run with no boundary after it (`a.....x`), each shorter, a run of 40,000 took 13 s."""
