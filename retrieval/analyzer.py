@@ -23,7 +23,16 @@ import Stemmer
 
 from . import languages
 
-__all__ = ["STOP_WORDS", "VERSION", "analyze", "analyze_spans", "matched_spans", "term", "term_set"]
+__all__ = [
+    "STOP_WORDS",
+    "VERSION",
+    "analyze",
+    "analyze_spans",
+    "matched_spans",
+    "question_spans",
+    "term",
+    "term_set",
+]
 
 VERSION = 3
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
@@ -213,6 +222,31 @@ def analyze_spans(text: str) -> Iterator[tuple[str, int, int]]:
             found = _russian.get(word, found)
         if found:
             yield found, match.start(), match.end()
+
+
+def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """`analyze_spans` for a question, which may be too short to tell its language.
+
+    Where no word of it tells Ukrainian or Russian ("Матч в марте", "Новости Харькова"),
+    a word that reads two ways gives both of its terms, as `matched_spans` matches
+    either: read as Ukrainian alone, `марте` (a form of `марити`) and `новости` would
+    miss every Russian article that names March or news.
+    """
+    if len(_cache) >= _CACHE_LIMIT:
+        _forget()
+    matches = list(_TOKEN.finditer(text))
+    words = [match.group() for match in matches]
+    terms = [term(word) for word in words]  # first, so that `_russian` and the tells know them
+    unsure = _tell_russian.isdisjoint(words) and _tell_ukrainian.isdisjoint(words)
+    russian = not unsure and _reads_russian(text, words)
+    for match, word, found in zip(matches, words, terms, strict=True):
+        other = _russian.get(word)
+        if russian and other is not None:
+            found, other = other, None
+        if found:
+            yield found, match.start(), match.end()
+        if unsure and other:
+            yield other, match.start(), match.end()
 
 
 def matched_spans(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int, int]]:

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
-from .analyzer import analyze, analyze_spans
+from .analyzer import analyze, question_spans
 
 __all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "topical", "topical_terms"]
 
@@ -74,21 +74,22 @@ _CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 
 def topical_terms(question: str) -> list[str]:
-    """The terms of `topical(question)`, its Cyrillic words read as the whole question reads them.
+    """The terms of `topical(question)`, its Cyrillic words read as the whole question reads
+    them (`analyzer.question_spans`).
 
     A Cyrillic word that reads two ways is read as Russian where more of its text's words
-    tell Russian than Ukrainian (`analyzer`), and the words left out may be the only ones
-    that do: without `этой`, "Новости Харькова на этой неделе" would read `новости` as
-    Ukrainian and miss the `новости` of Russian articles.
+    tell Russian than Ukrainian, and the words left out may be the only ones that do:
+    without `этой`, "Новости Харькова на этой неделе" would read `новости` as Ukrainian
+    and miss the `новости` of Russian articles.
     """
     stripped = topical(question)
-    if stripped == question or not _CYRILLIC.search(question):
+    if not _CYRILLIC.search(question):
         return analyze(stripped)
     left_out = bytearray(len(question))  # 1 where a word left out stands
-    for pattern in (RECENT_CUES, QUIZ_NOISE):
+    for pattern in (RECENT_CUES, QUIZ_NOISE) if stripped != question else ():
         for found in pattern.finditer(question):
             left_out[found.start() : found.end()] = b"\x01" * (found.end() - found.start())
-    return [term for term, start, _ in analyze_spans(question) if not left_out[start]]
+    return [term for term, start, _ in question_spans(question) if not left_out[start]]
 
 
 def most_selective(terms: Sequence[str], doc_freq: Callable[[str], int], limit: int) -> tuple[str, ...]:

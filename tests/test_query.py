@@ -158,3 +158,26 @@ def test_a_question_is_read_in_its_language_by_the_words_left_out_too(
     # read as Ukrainian without them, `новости` was `новіст` and met no Russian article
     assert result.terms == ("новост", "харьков")
     assert [hit.article.id for hit in result.hits] == ["kharkiv", "odesa"]
+
+
+def test_a_word_of_a_question_that_tells_no_language_is_read_both_ways(write_corpus: WriteCorpus) -> None:
+    library = Library.load(
+        write_corpus(
+            {
+                "final.txt": article_text(
+                    "2024-03-01", "Финал", "Финальный матч сыграют в марте, это решил клуб."
+                ),
+                "cup.txt": article_text(
+                    "2024-03-01", "Кубок", "Матч кубка и ещё один матч перенесли, это решил клуб."
+                ),
+                "weather.txt": article_text("2024-03-01", "Погода", "Это был тёплый день."),
+            }
+        )
+    )
+    # no word of it is only Russian or only Ukrainian; read as Ukrainian alone, `марте` was
+    # a form of `марити` and met no article, and the report naming the match twice came first
+    result = library.search("Матч в марте")
+    assert result.terms == ("матч", "марит", "март")
+    assert [hit.article.id for hit in result.hits] == ["final", "cup"]
+    # a question that tells its language is read in it alone
+    assert library.search("Матч в марте, это финал?").terms == ("матч", "март", "фина")
