@@ -11,7 +11,9 @@ the Ukrainian and Russian test set in tests/fixtures/uk:
   the question's terms found in the gold passage (a finer measure than R@1 on a set
   this small);
 - forms.tsv: word pairs that should meet on one term or stay apart, each word alone
-  and inside a sentence of its language.
+  and inside a sentence of its language;
+- the meaning signal alone: where each question's cosine with the article vectors
+  places its gold article (the English evaluation fixture beside them).
 
 Then the analyzer's speed on English (corpus/), Ukrainian and Russian articles: words a
 second with the per-word cache warm (as bench/retrieval.py --corpus measures it), and
@@ -38,6 +40,7 @@ from retrieval.corpus import load_corpus  # noqa: E402
 from retrieval.evaluation import Question, parse_questions  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "uk"
+EVAL = ROOT / "tests" / "fixtures" / "eval"
 Readings = Callable[[str], tuple[str, str]]
 """A way of reading a case-folded Cyrillic word: its Ukrainian and its Russian term."""
 UKRAINIAN, RUSSIAN = frozenset("іїєґ"), frozenset("ыэъё")
@@ -176,6 +179,33 @@ def rank_quality(library: Library, asked: list[Question]) -> tuple[float, float,
     return first / len(asked), reciprocal / len(asked), statistics.mean(shares), missed
 
 
+def meaning_table() -> None:
+    """The meaning signal alone in Ukrainian and Russian: each question's cosine with every
+    article's vector (headline and lead, as the second ranking stage compares them), the
+    gold article's place among them; the English fixture beside them for scale."""
+    from retrieval.semantic import article_text, embedder, question_text
+
+    print("\n| questions | articles | cosine alone: R@1 | mean place of the gold article | at random |")
+    print("| --- | --- | --- | --- | --- |")
+    for folder, name in [
+        (FIXTURES, "questions.jsonl"),
+        (FIXTURES, "questions-cross.jsonl"),
+        (EVAL, "questions.jsonl"),
+    ]:
+        articles, _ = load_corpus(folder / "corpus")
+        model = embedder()
+        vectors = model.embed([article_text(article) for article in articles]).astype("float64")
+        places = []
+        for question in parse_questions((folder / name).read_text(encoding="utf-8")):
+            cosine = vectors @ model.embed_one(question_text(question.question)).astype("float64")
+            ranked = [articles[n].id for n in sorted(range(len(articles)), key=lambda n: -cosine[n])]
+            golds = [ranked.index(gold) + 1 for gold in question.gold_article_ids if gold in ranked]
+            places += [min(golds)] if golds else []  # a question the corpus cannot answer: left out
+        first = sum(place == 1 for place in places) / len(places)
+        label, chance = f"{folder.name}/{name}: {len(places)}", (len(articles) + 1) / 2
+        print(f"| {label} | {len(articles)} | {first:.2f} | {statistics.mean(places):.1f} | {chance:.1f} |")
+
+
 def forms() -> list[tuple[str, str, bool, str]]:
     rows = []
     for line in (FIXTURES / "forms.tsv").read_text(encoding="utf-8").splitlines():
@@ -266,6 +296,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.speed_only:
         quality_table()
+        meaning_table()
     speed_table()
 
 
