@@ -518,10 +518,13 @@ async def test_a_page_of_ten_articles_keeps_every_heading_and_link_within_what_t
 async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "group"}
-    bot.api.push_message("Where did the talks collapse?", user_id=7, **group)  # not addressed: ignored
-    mention = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **group)
+    bot.api.push_message("Where did the talks collapse?", user_id=7, message_id=501, **group)  # ignored
+    mention = await bot.ask(
+        "@news_test_bot where did the talks collapse?", user_id=7, message_id=502, **group
+    )
     assert "Istanbul" in mention.params["text"]
-    assert len(bot.api.sent("sendMessage", -100)) == 1
+    # a chat's messages are answered in order: the first answer is the mention's, none came before
+    assert mention.params["reply_parameters"]["message_id"] == 502
     replied = {
         "message_id": 5,
         "date": 0,
@@ -529,11 +532,14 @@ async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> No
         "from": {"id": 999, "is_bot": True, "first_name": "News"},
         "text": "x",
     }
-    reply = await bot.ask("and the grain exports?", user_id=7, reply_to_message=replied, **group)
+    reply = await bot.ask(
+        "and the grain exports?", user_id=7, message_id=503, reply_to_message=replied, **group
+    )
     assert "grain" in reply.params["text"]
-    ask = await bot.ask("/ask humanitarian corridor", user_id=7, **group)
+    ask = await bot.ask("/ask humanitarian corridor", user_id=7, message_id=504, **group)
     assert "corridor" in ask.params["text"]
-    assert len(bot.api.sent("sendMessage", -100)) == 3
+    answered = [call.params["reply_parameters"]["message_id"] for call in bot.api.sent("sendMessage", -100)]
+    assert answered == [502, 503, 504]
 
 
 async def test_a_question_deleted_before_its_answer_still_gets_the_answer(start_bot: StartBot) -> None:
@@ -562,9 +568,11 @@ async def test_in_a_group_what_is_not_addressed_to_the_bot_gets_nothing(start_bo
     bot.api.push_message("@other_bot where did the talks collapse?", user_id=7, **group)
     bot.api.push_message("/frobnicate", user_id=7, **group)  # another bot's command, perhaps
     bot.api.push_message(None, user_id=7, location={"latitude": 1.0, "longitude": 2.0}, **group)
-    search = await bot.ask("/search where did the talks collapse?", user_id=7, **group)  # in order, last
+    search = await bot.ask("/search where did the talks collapse?", user_id=7, message_id=601, **group)
     assert "Istanbul" in search.params["text"]
-    assert len(bot.api.sent("sendMessage", -100)) == 1  # only /search was for the bot
+    # answered in order, /search last: its answer is the chat's first, so nothing before it got one
+    assert search.params["reply_parameters"]["message_id"] == 601
+    assert len(bot.api.sent("sendMessage", -100)) == 1
 
 
 async def test_admin_reload_finds_a_new_article(start_bot: StartBot) -> None:
