@@ -69,6 +69,14 @@ def test_ask_shows_an_articles_headline_once_above_its_passages(capsys: pytest.C
     assert out.count("score ") == 1 and "\n   —\n" in out  # two scores on one line, passages apart
 
 
+def test_ask_prints_as_many_passages_as_k(capsys: pytest.CaptureFixture[str]) -> None:
+    question = ["ask", "Umerov negotiations", "--json", "--corpus", str(SHIPPED_CORPUS)]
+    assert main(question) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2  # both of the article's passages
+    assert main([*question, "-k", "1"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
+
+
 def test_ask_with_a_byte_that_is_not_utf8_in_its_question_answers() -> None:
     # a Latin-1 terminal's "é" reaches Python as a lone surrogate, which the tokenizer of
     # the question's vector refused with a TypeError: a traceback and exit code 1
