@@ -311,4 +311,6 @@ def test_timeline_prints_events_newest_first(capsys: pytest.CaptureFixture[str])
     lines = capsys.readouterr().out.splitlines()
     assert [line[:10] for line in lines[::2]] == ["2024-10-18", "2024-10-11"]
     assert lines[1].strip().startswith("(Ukraine's Minister of Defense")
+    assert main(["timeline", "--limit", "1", "--topic", "Zelenskyy", "--corpus", str(SHIPPED_CORPUS)]) == 0
+    assert [line[:10] for line in capsys.readouterr().out.splitlines()[::2]] == ["2024-10-18"]
     assert main(["timeline", "--topic", "zyzzyva", "--corpus", str(SHIPPED_CORPUS)]) == 1
