@@ -226,13 +226,21 @@ def test_front_matter_nests_up_to_20_levels(write_corpus: WriteCorpus, levels: i
 
 def test_escapes_that_spell_half_a_utf16_pair_refuse_the_article(write_corpus: WriteCorpus) -> None:
     good = {"id": 2, "title": "Fine", "date": "2024-01-02", "text": "Body."}
-    lines = ['{"id": 1, "title": "T", "date": "2024-01-01", "text": "Body \\udcff."}', json.dumps(good)]
+    lines = [
+        '{"id": 1, "title": "T", "date": "2024-01-01", "text": "Body \\udcff."}',
+        json.dumps(good),
+        '{"id": 3, "title": "T", "date": "2024-01-01", "text": "Body.", "url": "https://x.org/\\udc80"}',
+    ]
     md = '---\ntitle: "Caf\\ud800"\ndate: 2024-01-01\n---\nBody.\n'
-    articles, report = load_corpus(write_corpus({"feed.jsonl": "\n".join(lines), "half.md": md}))
+    source = '---\ntitle: Fine\ndate: 2024-01-01\nsource: "Gazette \\udfff"\n---\nBody.\n'
+    files = {"feed.jsonl": "\n".join(lines), "half.md": md, "source.md": source}
+    articles, report = load_corpus(write_corpus(files))
     assert [a.id for a in articles] == ["feed#2"]
     assert [str(problem) for problem in report.problems] == [
         "feed.jsonl:1: holds \\udcff, half of a UTF-16 pair, which is not text",
+        "feed.jsonl:3: holds \\udc80, half of a UTF-16 pair, which is not text",  # in the url
         "half.md: holds \\ud800, half of a UTF-16 pair, which is not text",
+        "source.md: holds \\udfff, half of a UTF-16 pair, which is not text",  # in the outlet's name
     ]
 
 
