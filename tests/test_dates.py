@@ -36,6 +36,8 @@ PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
         # the anchor is the first past date; later dates in the sentence are not events
         ("On October 11, he hoped the war would end no later than 2025.", "2024-10-11", "day"),
         ("On October 18, he said a plan will be ready in November.", "2024-10-18", "day"),
+        # a date after publication is no event, even with no future cue before it
+        ("The summit of 5 March 2025 was agreed on October 11.", "2024-10-11", "day"),
     ],
 )
 def test_anchor_date(sentence: str, date: str, precision: str) -> None:
@@ -50,6 +52,7 @@ def test_anchor_date(sentence: str, date: str, precision: str) -> None:
         "A plan will be ready in November.",  # a plan, not an event
         "The war should end no later than 2025.",  # after publication
         "Elections are due by March 2025.",
+        "The summit of 2025-03-05 was announced.",  # after publication, with no future cue
         "Talks continued for months.",  # no date at all
         "He won 16 per cent in the poll.",
         "On February 30 nothing happened.",  # no such day
