@@ -260,6 +260,8 @@ def test_unit_runs_as_its_own_user_in_its_state_folder() -> None:
 def test_unit_sandbox_leaves_numba_its_executable_memory() -> None:
     service_section = unit()["Service"]
     assert service_section["ProtectSystem"] == ["strict"] and service_section["NoNewPrivileges"] == ["yes"]
+    for named_in_readme in ("ProtectHome", "PrivateTmp", "PrivateDevices"):
+        assert service_section[named_in_readme] == ["yes"], named_in_readme
     assert "MemoryDenyWriteExecute" not in service_section  # numba compiles code into memory
     assert service_section["CapabilityBoundingSet"] == [""]  # none
     assert service_section["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"]
