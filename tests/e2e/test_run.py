@@ -183,8 +183,11 @@ async def test_a_token_read_with_its_line_end_is_sent_without_it(
     assert len(api.sent("getMe")) == 1
 
 
-async def test_a_token_with_a_control_character_inside_exits_2_without_showing_it(tmp_path: Path) -> None:
-    token = TOKEN.replace("-", "\x07", 1)  # no request can carry it
+@pytest.mark.parametrize("inside", ["\x07", " "])
+async def test_a_token_with_a_control_character_or_a_space_inside_exits_2_without_showing_it(
+    tmp_path: Path, inside: str
+) -> None:
+    token = TOKEN.replace("-", inside, 1)  # no request can carry it
     returncode, stderr = await run_to_exit(
         [NEWSBOT, "run"], tmp_path, clean_env(TELEGRAM_BOT_TOKEN=token, CORPUS_DIR=str(SHIPPED_CORPUS))
     )
