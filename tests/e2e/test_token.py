@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 from pathlib import Path
 
@@ -110,7 +111,13 @@ async def test_the_indexing_child_gets_no_secrets_and_nothing_dumps_core(tmp_pat
         LOG_LEVEL="debug",
     )
     process = await asyncio.create_subprocess_exec(
-        NEWSBOT, "run", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        NEWSBOT,
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=allow_core_files,
     )
     try:
         child = await running_child(process.pid, b"retrieval")
@@ -173,6 +180,14 @@ async def running_child(parent: int, marker: bytes) -> tuple[bytes, str]:
                 continue
         await asyncio.sleep(0.01)
     raise AssertionError(f"no child of {parent} running {marker!r} was seen")
+
+
+def allow_core_files() -> None:
+    """Start as from a shell with `ulimit -c unlimited` (or as high as the hard limit lets):
+    where core files are off already, as on many test machines, the bot's own turning them
+    off would go unchecked."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
 
 
 def core_file_limit(limits: str) -> str:
