@@ -1050,6 +1050,14 @@ async def test_questions_are_answered_as_of_the_message_date(start_bot: StartBot
     assert "2099-01-01" in then.params["text"]
 
 
+async def test_latest_is_as_of_the_message_date_as_answers_are(start_bot: StartBot) -> None:
+    embargoed = article("2099-01-01", "Secret talks in Geneva", "Umerov held secret talks in Geneva.")
+    bot = await start_bot(articles={"embargoed.txt": embargoed})
+    assert "Geneva" not in (await bot.ask("/latest")).params["text"]  # not published yet
+    then = await bot.ask("/latest", date=int(dt.datetime(2099, 6, 1, tzinfo=dt.UTC).timestamp()))
+    assert then.params["text"].splitlines()[1] == "2099-01-01 · Secret talks in Geneva"
+
+
 @pytest.mark.parametrize("command", ["/timeline 2", "/timeline 2 talks"])
 async def test_the_timeline_is_as_of_the_message_date_as_answers_are(
     start_bot: StartBot, command: str
