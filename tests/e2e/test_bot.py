@@ -1058,6 +1058,22 @@ async def test_latest_is_as_of_the_message_date_as_answers_are(start_bot: StartB
     assert then.params["text"].splitlines()[1] == "2099-01-01 · Secret talks in Geneva"
 
 
+async def test_a_press_turns_the_pages_as_of_the_questions_date(start_bot: StartBot) -> None:
+    # dated later, it would rank first and shift every page: a press searches as of the
+    # question's date, as the first page did, so the pages first seen turn
+    embargoed = article(
+        "2099-01-01", "Grain exports grain exports", "Grain exports set a record: grain exports."
+    )
+    bot = await start_bot(articles={**GRAIN, "embargoed.txt": embargoed})
+    first = await bot.ask("grain exports")
+    bot.api.push_callback(buttons(first)[-1][1], bot_message())
+    (pressed,) = await bot.api.wait_for("answerCallbackQuery")
+    assert "expired" not in pressed.params.get("text", "")
+    (second,) = await bot.api.wait_for("editMessageText")
+    assert second.params["text"].startswith("<b>4. ")
+    assert "2099" not in first.params["text"] + second.params["text"]
+
+
 @pytest.mark.parametrize("command", ["/timeline 2", "/timeline 2 talks"])
 async def test_the_timeline_is_as_of_the_message_date_as_answers_are(
     start_bot: StartBot, command: str
