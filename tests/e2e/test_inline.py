@@ -93,6 +93,15 @@ async def test_at_most_ten_results_ranked_as_a_message_is(
     assert [result["title"] for result in results[: len(shown)]] == shown
 
 
+async def test_a_story_several_outlets_told_is_listed_without_interface_words(start_bot: StartBot) -> None:
+    bot = await start_bot(articles=ONE_STORY)
+    results = (await inline(bot, "grain exports record")).params["results"]
+    assert len(results) < len(ONE_STORY)  # tellings folded into a result with the others beside it
+    # the other outlets are left out of the message: "Also reported by" would be English for
+    # every reader Telegram shares the list with
+    assert not [r for r in results if "reported by" in r["input_message_content"]["message_text"].lower()]
+
+
 def next_page(page: Any) -> str | None:
     """The data of the "▶" button under a page of answers; None on the last page."""
     markup = page.params.get("reply_markup")
