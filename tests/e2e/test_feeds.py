@@ -17,8 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from telegram import Update
 
 from bench.load import generate_corpus
+from bot.feed_handlers import link_message
 from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
@@ -341,6 +343,26 @@ async def test_a_bare_link_from_an_admin_in_private_is_added_and_from_others_is_
     assert added.startswith("Added and indexed:\n<b>Volcano erupts</b>")
     asked = (await bot.ask(f"what does {url} say about the volcano?", user_id=ADMIN)).params["text"]
     assert "<b>1. Volcano erupts</b>" in asked  # a link inside a question is a question
+
+
+async def test_a_bare_link_is_an_add_in_a_private_chat_only(start_bot: StartBot) -> None:
+    # in a group an admin's link is chatter, not for the bot: the link handler never takes it
+    # (it runs apart from the chat's turn, so a reply it did not send could not be awaited)
+    bot = await start_bot()
+    (handler,) = [
+        handler
+        for handlers in bot.application.handlers.values()
+        for handler in handlers
+        if getattr(handler, "callback", None) is link_message
+    ]
+
+    def link_from_admin(chat: dict[str, object]) -> Update:
+        message = {"message_id": 1, "date": 0, "chat": chat, "text": "https://example.com/news/story.html"}
+        admin = {"id": ADMIN, "is_bot": False, "first_name": "A"}
+        return Update.de_json({"update_id": 1, "message": {**message, "from": admin}}, bot.application.bot)
+
+    assert handler.check_update(link_from_admin({"id": ADMIN, "type": "private"}))
+    assert not handler.check_update(link_from_admin({"id": -100, "type": "supergroup", "title": "G"}))
 
 
 async def test_add_behind_a_suspended_holder_of_the_index_says_so_at_once_and_answers_when_it_goes_on(
