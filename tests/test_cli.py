@@ -286,7 +286,9 @@ def test_stats_prints_sizes_and_problems(
     )
     assert main(["stats", "--corpus", str(root)]) == 0
     out = capsys.readouterr().out
+    assert "files       3" in out
     assert "articles    2" in out
+    assert "vocabulary  4" in out  # good, fine, text, older
     assert "dates       2023-05-06 to 2024-01-01" in out
     assert "passages    2" in out
     assert "problems    1" in out
