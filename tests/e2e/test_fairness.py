@@ -255,7 +255,7 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
     bot.api.push_message("/ask Istanbul", user_id=71, **group)  # taken; its answer waits
     bot.api.push_message("nice weather today", user_id=72, **group)  # chatter: dropped, no note
     bot.api.push_message("/ask@other_bot Istanbul", user_id=72, **group)  # another bot's command: the same
-    bot.api.push_message("/ask Abramovich", user_id=73, **group)  # dropped, and the chat is told
+    bot.api.push_message("/ask Abramovich", user_id=73, message_id=773, **group)  # dropped, and told
     bot.api.push_message("@news_test_bot Umerov?", user_id=74, **group)  # dropped within the minute: silence
     bot.api.push_callback("page:AAAAAAAA:3", bot_message(-701), user_id=75)  # a press: the same
     try:
@@ -266,6 +266,8 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
     texts = [reply.params["text"] for reply in bot.api.sent("sendMessage", -701)]
     answers = [text for text in texts if text != BUSY]  # the answer and the note, in either order
     assert len(texts) == 2 and len(answers) == 1 and "Istanbul" in answers[0]
+    (note,) = [reply for reply in bot.api.sent("sendMessage", -701) if reply.params["text"] == BUSY]
+    assert note.params["reply_parameters"]["message_id"] == 773  # not the chatter before it
     assert bot.api.sent("answerCallbackQuery") == []
     assert "chat -701 has 1 updates in flight, its share: told it is busy" in caplog.text
 
