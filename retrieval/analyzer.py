@@ -17,6 +17,7 @@ import contextlib
 import re
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import chain
 
 import Stemmer
@@ -75,16 +76,36 @@ _POSSESSIVE = re.compile(r"['’]s$")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENGLISH = Stemmer.Stemmer("english")
 _CACHE_LIMIT = 2_000_000
-_cache: dict[str, str] = {}
-_russian: dict[str, str] = {}
-"""Words whose Russian term differs from their Ukrainian one (in `_cache`), for Russian texts."""
-_tell_russian: set[str] = set()
-_tell_ukrainian: set[str] = set()
-"""Words that show their text's language (see `languages.Reading.tells`)."""
 _PIECES_LIMIT = 1_000_000
-_pieces: dict[str, tuple[str, ...]] = {}
-"""Text between blanks -> its terms, stop words left out; only pieces none of whose words
-reads two ways or tells a text's language, so that their terms are the same in any text."""
+
+
+@dataclass(slots=True)
+class _Caches:
+    """What the analyzer has read. Full, it is replaced whole, never emptied in place: each
+    call reads and fills the one it began with, so a text read in one thread while another
+    thread replaces them still finds each of its words' Russian term and tells beside its term."""
+
+    terms: dict[str, str] = field(default_factory=dict)
+    russian: dict[str, str] = field(default_factory=dict)
+    """Words whose Russian term differs from their Ukrainian one (in `terms`), for Russian texts."""
+    tell_russian: set[str] = field(default_factory=set)
+    tell_ukrainian: set[str] = field(default_factory=set)
+    """Words that show their text's language (see `languages.Reading.tells`)."""
+    pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Text between blanks -> its terms, stop words left out; only pieces none of whose words
+    reads two ways or tells a text's language, so that their terms are the same in any text."""
+
+    def term(self, word: str) -> str:
+        """`term`, kept here; the Russian term and tells are kept first, so that a word found
+        in `terms` by another thread has them too."""
+        cached = self.terms.get(word)
+        if cached is not None:
+            return cached
+        result = self.terms[word] = _normalise(word, self)
+        return result
+
+
+_caches = _Caches()
 
 
 def term(word: str) -> str:
@@ -96,30 +117,33 @@ def term(word: str) -> str:
     Ukrainian term (see `languages`), which `analyze` swaps for the Russian one in a
     Russian text. `US`, `WHO` and dotted acronyms in capitals are names, not stop words.
     """
-    cached = _cache.get(word)
-    if cached is not None:
-        return cached
-    result = _cache[word] = _normalise(word)
-    return result
+    return _caches.term(word)
 
 
-def _forget() -> None:
-    """Empty the caches, which `analyze` does when they are full, between texts: the words
+def _forget() -> _Caches:
+    """Start afresh, which `analyze` does when the caches are full, between texts: the words
     of a text must all be known when `_reads_russian` weighs them."""
-    for kept in (_cache, _russian, _tell_russian, _tell_ukrainian, _pieces):
-        kept.clear()
+    global _caches
+    _caches = _Caches()
+    return _caches
 
 
-def _normalise(word: str) -> str:
+def _current() -> _Caches:
+    """The caches a call works with from start to end: the current ones, or fresh ones if full."""
+    caches = _caches
+    return caches if len(caches.terms) < _CACHE_LIMIT else _forget()
+
+
+def _normalise(word: str, caches: _Caches) -> str:
     folded = unicodedata.normalize("NFKC", word).casefold()
     if folded[0].isdigit():
         return folded.replace(",", "")
     if _CYRILLIC.search(folded):
         reading = languages.read(folded)
         if reading.russian != reading.ukrainian:
-            _russian[word] = reading.russian
+            caches.russian[word] = reading.russian
         if reading.tells:
-            (_tell_russian if reading.tells == "ru" else _tell_ukrainian).add(word)
+            (caches.tell_russian if reading.tells == "ru" else caches.tell_ukrainian).add(word)
         return reading.ukrainian
     if folded.endswith("."):  # a dotted acronym: `U.S.` -> `us`
         folded = folded.replace(".", "")
@@ -130,15 +154,15 @@ def _normalise(word: str) -> str:
     return stem
 
 
-def _reads_russian(text: str, words: list[str]) -> bool:
+def _reads_russian(text: str, words: list[str], caches: _Caches) -> bool:
     """Whether the words of `text` that read two ways should read as Russian: more of its
     words tell Russian than Ukrainian. Set operations over the words, which stop at the
     first find where they can: this runs for every Cyrillic passage."""
-    if text.isascii() or _tell_russian.isdisjoint(words) or _russian.keys().isdisjoint(words):
+    if text.isascii() or caches.tell_russian.isdisjoint(words) or caches.russian.keys().isdisjoint(words):
         return False
-    if _tell_ukrainian.isdisjoint(words):
+    if caches.tell_ukrainian.isdisjoint(words):
         return True
-    return len(_tell_russian.intersection(words)) > len(_tell_ukrainian.intersection(words))
+    return len(caches.tell_russian.intersection(words)) > len(caches.tell_ukrainian.intersection(words))
 
 
 def _is_capital_name(word: str) -> bool:
@@ -154,14 +178,13 @@ def analyze(text: str) -> list[str]:
     are looked up, and only a piece seen for the first time is cut into words. A text with
     a word that reads two ways or tells its language is read word by word.
     """
-    if len(_cache) >= _CACHE_LIMIT:
-        _forget()
+    caches = _current()
     pieces = text.split()
-    found: list[tuple[str, ...] | None] = list(map(_pieces.get, pieces))
+    found: list[tuple[str, ...] | None] = list(map(caches.pieces.get, pieces))
     for position in _missing(found):
-        found[position] = _piece_terms(pieces[position])
+        found[position] = _piece_terms(pieces[position], caches)
         if found[position] is None:
-            return _analyze_words(text)
+            return _analyze_words(text, caches)
     return list(chain.from_iterable(found))  # type: ignore[arg-type]  # no None is left
 
 
@@ -174,25 +197,25 @@ def _missing(found: list[tuple[str, ...] | None]) -> Iterator[int]:
             yield position
 
 
-def _piece_terms(piece: str) -> tuple[str, ...] | None:
+def _piece_terms(piece: str, caches: _Caches) -> tuple[str, ...] | None:
     """A piece's terms, cached; None when one of its words reads as its text does."""
     words = _TOKEN.findall(piece)
-    terms = tuple(filter(None, map(term, words)))  # first, so that `_russian` and the tells know them
-    if not (_russian.keys().isdisjoint(words) and _tell_russian.isdisjoint(words)):
+    terms = tuple(filter(None, map(caches.term, words)))  # first, so that `russian` and the tells know them
+    if not (caches.russian.keys().isdisjoint(words) and caches.tell_russian.isdisjoint(words)):
         return None
-    if len(_pieces) >= _PIECES_LIMIT:
-        _pieces.clear()
-    _pieces[piece] = terms
+    if len(caches.pieces) >= _PIECES_LIMIT:
+        caches.pieces.clear()
+    caches.pieces[piece] = terms
     return terms
 
 
-def _analyze_words(text: str) -> list[str]:
+def _analyze_words(text: str, caches: _Caches) -> list[str]:
     """`analyze` word by word, for a text whose words may read as Russian."""
     words = _TOKEN.findall(text)
-    cached = _cache.get  # a hit without a call of `term`: nearly every word after the first passages
-    terms = [found if (found := cached(word)) is not None else term(word) for word in words]
-    if _reads_russian(text, words):
-        terms = list(map(_russian.get, words, terms))
+    cached = caches.terms.get  # a hit without a call of `term`: nearly every word after the first passages
+    terms = [found if (found := cached(word)) is not None else caches.term(word) for word in words]
+    if _reads_russian(text, words, caches):
+        terms = list(map(caches.russian.get, words, terms))
     return list(filter(None, terms))
 
 
@@ -211,15 +234,14 @@ def plain_terms(text: str) -> list[str]:
 
 def analyze_spans(text: str) -> Iterator[tuple[str, int, int]]:
     """Yield `(term, start, end)` for each indexed word, as `analyze` reads it."""
-    if len(_cache) >= _CACHE_LIMIT:
-        _forget()
+    caches = _current()
     matches = list(_TOKEN.finditer(text))
     words = [match.group() for match in matches]
-    terms = [term(word) for word in words]  # first, so that `_russian` knows them
-    russian = _reads_russian(text, words)
+    terms = [caches.term(word) for word in words]  # first, so that `russian` knows them
+    russian = _reads_russian(text, words, caches)
     for match, word, found in zip(matches, words, terms, strict=True):
         if russian:
-            found = _russian.get(word, found)
+            found = caches.russian.get(word, found)
         if found:
             yield found, match.start(), match.end()
 
@@ -232,15 +254,14 @@ def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
     either: read as Ukrainian alone, `марте` (a form of `марити`) and `новости` would
     miss every Russian article that names March or news.
     """
-    if len(_cache) >= _CACHE_LIMIT:
-        _forget()
+    caches = _current()
     matches = list(_TOKEN.finditer(text))
     words = [match.group() for match in matches]
-    terms = [term(word) for word in words]  # first, so that `_russian` and the tells know them
-    unsure = _tell_russian.isdisjoint(words) and _tell_ukrainian.isdisjoint(words)
-    russian = not unsure and _reads_russian(text, words)
+    terms = [caches.term(word) for word in words]  # first, so that `russian` and the tells know them
+    unsure = caches.tell_russian.isdisjoint(words) and caches.tell_ukrainian.isdisjoint(words)
+    russian = not unsure and _reads_russian(text, words, caches)
     for match, word, found in zip(matches, words, terms, strict=True):
-        other = _russian.get(word)
+        other = caches.russian.get(word)
         if russian and other is not None:
             found, other = other, None
         if found:
@@ -255,11 +276,10 @@ def matched_spans(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int
     A word with two readings (see `languages`) is matched by either: a snippet cut from
     a passage may have too few words to tell its language the way the passage did.
     """
-    if len(_cache) >= _CACHE_LIMIT:
-        _forget()
+    caches = _current()
     spans = []
     for match in _TOKEN.finditer(text):
         word = match.group()
-        if term(word) in terms or _russian.get(word) in terms:
+        if caches.term(word) in terms or caches.russian.get(word) in terms:
             spans.append(match.span())
     return spans

@@ -1,8 +1,14 @@
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retrieval import analyze, analyzer, matched_spans
+from retrieval import analyze, analyze_spans, analyzer, matched_spans
 
 
 @pytest.mark.parametrize(
@@ -91,4 +97,72 @@ def test_reading_pieces_between_blanks_gives_the_terms_of_reading_word_by_word(
         if number == 3:
             analyzer._forget()
         text = "".join(word + glue for word, glue in pairs)
-        assert analyze(text) == analyzer._analyze_words(text)
+        assert analyze(text) == analyzer._analyze_words(text, analyzer._caches)
+
+
+def _read_while_the_caches_are_emptied(
+    read: Callable[[], list[str]], pause_in: Callable[..., object], at: str
+) -> list[str]:
+    """Run `read` in a thread paused at the `at` event ("call", "return") of `pause_in`,
+    while this thread reads a text with the caches full, which empties them; then let it go."""
+    paused, emptied = threading.Event(), threading.Event()
+
+    def pause(frame: FrameType, event: str, arg: object) -> Callable[..., object] | None:
+        if frame.f_code is not pause_in.__code__:
+            return None
+        if event == at and not paused.is_set():
+            paused.set()
+            emptied.wait()
+        return pause  # to be told of its return too
+
+    def traced() -> list[str]:
+        sys.settrace(pause)
+        try:
+            return read()
+        finally:
+            sys.settrace(None)
+
+    with ThreadPoolExecutor(1) as pool, pytest.MonkeyPatch.context() as patch:
+        result = pool.submit(traced)
+        try:
+            assert paused.wait(60)
+            patch.setattr("retrieval.analyzer._CACHE_LIMIT", 0)  # full: the next text empties them
+            analyze("talks")
+        finally:
+            patch.undo()
+            emptied.set()
+        return result.result()
+
+
+RUSSIAN = "Что случилось с мосту?"  # `мосту` reads `міст` in Ukrainian, `мост` in Russian
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda: analyze(RUSSIAN),  # a question, or a passage indexed
+        lambda: [found for found, _, _ in analyze_spans(RUSSIAN)],  # a snippet's highlighted words
+        lambda: [found for found, _, _ in analyzer.question_spans(RUSSIAN)],  # a question's terms
+    ],
+    ids=["analyze", "analyze_spans", "question_spans"],
+)
+def test_a_russian_text_is_read_as_russian_while_another_thread_empties_the_full_caches(
+    read: Callable[[], list[str]],
+) -> None:
+    """Two searches run at once: one has read its words, the other finds the caches full
+    and empties them before the first weighs its words' language. It read `мосту` as
+    Ukrainian, a term its passages do not have."""
+    assert read() == ["случ", "мост"]
+    weighing = analyzer._reads_russian
+    assert _read_while_the_caches_are_emptied(read, weighing, "call") == ["случ", "мост"]
+
+
+def test_a_word_read_while_another_thread_empties_the_full_caches_keeps_its_russian_reading() -> None:
+    """The caches emptied between a new word's reading and its caching: the word was kept
+    with its Ukrainian term alone, and every Russian text read it as Ukrainian until the
+    caches filled up again (two million words later)."""
+    analyzer._forget()
+    reading_a_new_word = analyzer._normalise
+    _read_while_the_caches_are_emptied(lambda: analyze("мосту"), reading_a_new_word, "return")
+    assert analyze(RUSSIAN) == ["случ", "мост"]
+    assert analyze("Що сталося з мосту?") == ["стат", "міст"]
