@@ -12,7 +12,7 @@ from .models import Article, Event, Hit, LoadProblem, LoadReport, Passage, Searc
 from .options import LibraryOptions
 from .passages import split_passages
 from .progress import BuildStep, ProgressLog
-from .query import most_selective
+from .query import most_selective, readings
 from .sentences import sentence_spans
 from .timeline import Timeline, format_event_date
 
@@ -41,6 +41,7 @@ __all__ = [
     "load_corpus",
     "matched_spans",
     "most_selective",
+    "readings",
     "sentence_spans",
     "split_passages",
 ]

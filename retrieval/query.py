@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from .analyzer import analyze, question_spans
 
-__all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "topical", "topical_terms"]
+__all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "readings", "topical", "topical_terms"]
 
 DEFAULT_MAX_TERMS = 32
 """Distinct terms a question is scored on: more than any question asked in words has,
@@ -90,6 +90,30 @@ def topical_terms(question: str) -> list[str]:
         for found in pattern.finditer(question):
             left_out[found.start() : found.end()] = b"\x01" * (found.end() - found.start())
     return [term for term, start, _ in question_spans(question) if not left_out[start]]
+
+
+def readings(topic: str) -> list[tuple[str, ...]]:
+    """A topic's terms as each language it may be in reads them, as a question's are read
+    (`analyzer.question_spans`): one reading, or, where a Cyrillic topic tells no language
+    and has a word that reads two ways, the Ukrainian one and then the Russian one.
+
+    `/follow Новости Харькова` and `/timeline матч в марте` are too short to tell Ukrainian
+    from Russian; read as Ukrainian alone (`новіст`, `марит`) they missed every Russian
+    article. The readings are kept apart so that an alert's 0-1 relevance is the best
+    reading's: a Russian article cannot hold the Ukrainian `новіст`, and counting it would
+    keep it under the threshold.
+    """
+    ukrainian: list[str] = []
+    russian: list[str] = []
+    last = -1
+    for found, start, _ in question_spans(topic):
+        if start == last:  # the word's second, Russian term
+            russian[-1] = found
+            continue
+        ukrainian.append(found)
+        russian.append(found)
+        last = start
+    return [tuple(ukrainian)] if russian == ukrainian else [tuple(ukrainian), tuple(russian)]
 
 
 def most_selective(terms: Sequence[str], doc_freq: Callable[[str], int], limit: int) -> tuple[str, ...]:

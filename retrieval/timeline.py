@@ -21,6 +21,7 @@ import numpy.typing as npt
 from .analyzer import analyze
 from .dates import anchor_date, might_hold_date
 from .models import Article, Event, Precision
+from .query import readings
 from .sentences import sentence_spans
 from .stories import similarity
 
@@ -250,12 +251,13 @@ class Timeline:
         return cls((events[number] for number in order), order, terms)
 
     def latest(self, limit: int, topic: str | None = None) -> list[Event]:
-        """The newest `limit` events; with a topic, only those sharing a term with it."""
+        """The newest `limit` events; with a topic, only those sharing a term with it, in any
+        of its readings (`query.readings`: a short Cyrillic topic may be Ukrainian or Russian)."""
         if limit <= 0:
             return []
         if topic is None or not topic.strip():
             return list(self.events[:limit])
-        found = self._places[self.terms.events_with(analyze(topic))]
+        found = self._places[self.terms.events_with(chain.from_iterable(readings(topic)))]
         return [self.events[place] for place in np.sort(found[found >= 0])[:limit].tolist()]
 
 

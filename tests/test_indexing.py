@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from retrieval import BM25Params, BuildStep, CorpusError, Event, Library, LibraryOptions, analyze
+from retrieval import BM25Params, BuildStep, CorpusError, Event, Library, LibraryOptions, analyze, readings
 from retrieval.indexing import HEADLINE_TERMS
 from tests.conftest import ROOT, WriteCorpus, alive, article, children_of
 
@@ -203,7 +203,7 @@ def test_workers_exit_when_the_build_is_killed(write_corpus: WriteCorpus, tmp_pa
 def by_testing_every_event(library: Library, topic: str) -> list[Event]:
     """A topic's events found as the first topic question once found them: every event's
     sentence and headline analyzed and tested, in timeline order."""
-    wanted = set(analyze(topic))
+    wanted = {term for reading in readings(topic) for term in reading}
     return [
         event
         for event in library.timeline.events
@@ -230,8 +230,13 @@ def test_a_topic_finds_what_testing_every_event_finds_built_saved_and_updated(
         analyzed.append(text)
         return analyze(text)
 
+    def counted_readings(text: str) -> list[tuple[str, ...]]:
+        analyzed.append(text)
+        return readings(text)
+
     with monkeypatch.context() as spied:
         spied.setattr("retrieval.timeline.analyze", counted)
+        spied.setattr("retrieval.timeline.readings", counted_readings)  # how a topic is read
         saved = Library.load(root, index_dir=cache)
         assert saved.build == built.build and saved.timeline.latest(3, "grain exports")
         assert analyzed == ["grain exports"]

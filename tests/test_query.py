@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from retrieval import Library, LibraryOptions, analyze
-from retrieval.query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, topical, topical_terms
+from retrieval.query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, readings, topical, topical_terms
 from tests.conftest import ROOT, SHIPPED_CORPUS, WriteCorpus
 from tests.conftest import article as article_text
 
@@ -181,3 +181,22 @@ def test_a_word_of_a_question_that_tells_no_language_is_read_both_ways(write_cor
     assert [hit.article.id for hit in result.hits] == ["final", "cup"]
     # a question that tells its language is read in it alone
     assert library.search("Матч в марте, это финал?").terms == ("матч", "март", "фина")
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        # tells no language: the Ukrainian reading, then the Russian one
+        ("Новости Харькова", [("новіст", "харьков"), ("новост", "харьков")]),
+        ("в марте", [("марит",), ("март",)]),
+        # `этой` tells Russian: one reading, kept though it is a cue a question leaves out
+        ("Новости Харькова на этой неделе", [("новост", "харьков", "недел")]),
+        ("матч", [("матч",)]),  # no word that reads two ways
+        ("grain exports", [("grain", "export")]),
+        ("the of", [()]),
+    ],
+)
+def test_a_topic_is_read_as_a_question_is_each_reading_apart(
+    topic: str, expected: list[tuple[str, ...]]
+) -> None:
+    assert readings(topic) == expected

@@ -97,6 +97,16 @@ def test_a_topic_finds_its_events_in_any_form_of_ukrainian_or_russian() -> None:
     assert timeline.latest(5, "переговори") == genitive == timeline.latest(5, "переговоры")  # Russian too
 
 
+def test_a_topic_that_tells_no_language_finds_its_events_in_either_reading() -> None:
+    articles, _ = load_corpus(ROOT / "tests" / "fixtures" / "uk" / "corpus")
+    timeline = Timeline.from_articles(articles)
+    # `в марте` tells neither Ukrainian nor Russian: read as Ukrainian alone, `марте` was a form
+    # of `марити`, and the Russian metro article's `с марта 2022 года` (`март`) was missed. The
+    # hospital's short sentence tells no language either, and holds `марте` as `марит`.
+    found = [(event.article_id, event.date.isoformat()) for event in timeline.latest(5, "в марте")]
+    assert found == [("ru-dnipro-hospital", "2023-03-01"), ("ru-kharkiv-metro", "2022-03-01")]
+
+
 def test_long_sentences_are_trimmed_at_a_word() -> None:
     article = make("a", "2024-10-23", "On October 16, " + "very long words " * 40 + "end.")
     event = extract_events(article)[1]
