@@ -14,8 +14,10 @@ out a new feed's backlog and articles dated days before they arrived or before t
 was followed; those are indexed and answer questions, and alert no one.
 
 A topic is scored like a question, on at most `LibraryOptions.max_terms` distinct terms
-(its most selective), so no topic can hold the index for long. Matching is pure and
-blocking: the bot runs it in worker threads, a few topics at a time, as it runs searches.
+(its most selective), so no topic can hold the index for long. A Cyrillic topic too short
+to tell Ukrainian from Russian is read both ways, as a question is (`topic_readings`), and
+a passage's relevance is its best reading's. Matching is pure and blocking: the bot runs
+it in worker threads, a few topics at a time, as it runs searches.
 
 Throttling is pure: `plan_delivery` gets what was sent in the last hour and returns
 what to send now; `may_send` tells, before a user's waiting alerts are read, whether
@@ -27,11 +29,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
 
-from retrieval import Library, most_selective
+from retrieval import Library, most_selective, readings
 
 from .statedb import PendingAlert, SavedArticle, TopicRow
 
@@ -51,6 +54,7 @@ __all__ = [
     "plan_delivery",
     "relevance",
     "scored_terms",
+    "topic_readings",
     "topic_terms",
 ]
 
@@ -94,9 +98,17 @@ class DeliveryPlan:
     digest: tuple[PendingAlert, ...]
 
 
+def topic_readings(library: Library, words: str) -> tuple[tuple[str, ...], ...]:
+    """A topic's readings (`retrieval.readings`, as questions are read), each term once a reading."""
+    if library.options.plain:
+        return (tuple(dict.fromkeys(library.options.terms(words))),)
+    return tuple(tuple(dict.fromkeys(reading)) for reading in readings(words))
+
+
 def topic_terms(library: Library, words: str) -> tuple[str, ...]:
-    """A topic's index terms, each once, in order (the same analyzer as questions)."""
-    return tuple(dict.fromkeys(library.options.terms(words)))
+    """A topic's index terms, each once, in order: those of all its readings, which tell
+    the topics a reader follows apart."""
+    return tuple(dict.fromkeys(chain.from_iterable(topic_readings(library, words))))
 
 
 def scored_terms(library: Library, terms: Sequence[str]) -> tuple[str, ...]:
@@ -138,20 +150,22 @@ def match_articles(
     owner = library.passages.owner
     passages = np.flatnonzero(np.isin(owner, np.asarray(articles, dtype=np.int64)))
     matches: list[Match] = []
-    by_terms: dict[tuple[str, ...], list[TopicRow]] = {}
+    by_readings: dict[tuple[tuple[str, ...], ...], list[TopicRow]] = {}
     for topic in topics:  # its words analyzed anew: an older analyzer's stored terms may meet nothing
-        by_terms.setdefault(topic_terms(library, topic.words), []).append(topic)
-    for analyzed, rows in by_terms.items():
-        terms = scored_terms(library, analyzed)
-        if not terms:
+        by_readings.setdefault(topic_readings(library, topic.words), []).append(topic)
+    for analyzed, rows in by_readings.items():
+        bounded = [scored_terms(library, reading) for reading in analyzed]
+        scored = [(terms, relevance(library, terms, passages)) for terms in bounded if terms]
+        if not scored:
             continue
-        scores = relevance(library, terms, passages)
+        scores = np.max([reading_scores for _, reading_scores in scored], axis=0)  # the best reading's
         best: dict[int, int] = {}
         for row in np.flatnonzero(scores >= threshold).tolist():
             article = int(owner[passages[row]])
             if article not in best or scores[row] > scores[best[article]]:
                 best[article] = row
         for article, row in best.items():
+            terms = next(terms for terms, reading_scores in scored if reading_scores[row] == scores[row])
             passage = passages[row : row + 1].astype(np.int32)
             matched = frozenset(t for t in terms if library.index.contains(t, passage)[0])
             matches.extend(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +24,8 @@ from bot.alerts import (
 from bot.feed_render import render_digest
 from bot.statedb import PendingAlert, SavedArticle, TopicRow
 from retrieval import Article, Library, LibraryOptions, analyze
+from tests.conftest import ROOT
+from tests.conftest import article as article_text
 from tests.e2e.fake_api import shown_length
 
 DAY = dt.date(2024, 5, 3)
@@ -108,6 +112,54 @@ def test_a_topic_without_searchable_words_has_no_terms(library: Library) -> None
 
 def test_a_single_word_topic_meets_the_stemmer_as_the_readme_warns(library: Library) -> None:
     assert topic_terms(library, "ferry") == topic_terms(library, "Ferris")  # both `ferri`
+
+
+def test_a_topic_that_tells_no_language_alerts_on_the_russian_article_it_names(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "uk" / "corpus", corpus)
+    (corpus / "ru-futsal-final.txt").write_text(
+        article_text(
+            "2024-03-01",
+            "Финал кубка по футзалу перенесли",
+            "Финальный матч кубка Украины по футзалу сыграют в марте, это решила федерация. Матч в "
+            "марте пройдет в Харькове, а билеты на матч начнут продавать в конце февраля.",
+        ),
+        encoding="utf-8",
+    )
+    (corpus / "ru-kharkiv-news.txt").write_text(
+        article_text(
+            "2024-03-01",
+            "Что нового в Харькове",
+            "Новости Харькова за неделю: в Харькове открыли ещё одну подземную школу. Это главная из "
+            "новостей недели, говорят в мэрии Харькова.",
+        ),
+        encoding="utf-8",
+    )
+    library = Library.load(corpus)
+    new = [
+        n
+        for n, article in enumerate(library.articles)
+        if article.id in ("ru-futsal-final", "ru-kharkiv-news")
+    ]
+    # Neither topic tells Ukrainian from Russian. Read as Ukrainian alone, `марте` was a form of
+    # `марити` and `новости` was `новіст`, which no Russian article holds: each article reached
+    # 0.33, under the threshold, and no one was alerted. Each reading is scored apart, as the
+    # Ukrainian one, counted in, would keep a Russian article under it.
+    topics = [topic("Матч в марте", library, 1), topic("Новости Харькова", library, 2)]
+    matches = match_articles(library, new, topics)
+    assert [(m.topic.words, library.articles[m.article].id, m.matched) for m in matches] == [
+        ("Новости Харькова", "ru-kharkiv-news", {"новост", "харьков"}),
+        ("Матч в марте", "ru-futsal-final", {"матч", "март"}),
+    ]
+    # a topic is the same topic however it is written, its terms those of both readings ...
+    assert (
+        set(topic_terms(library, "новости  ХАРЬКОВА"))
+        == set(topics[1].terms)
+        == {"новіст", "новост", "харьков"}
+    )
+    # ... and one followed when it was read as Ukrainian alone is matched by its words
+    followed = TopicRow(3, 7, 7, "Новости Харькова", ("новіст", "харьков"), followed_at=0.0)
+    assert [m.article for m in match_articles(library, new, [followed])] == [matches[0].article]
 
 
 def pending(count: int) -> list[PendingAlert]:

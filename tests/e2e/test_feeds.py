@@ -534,6 +534,19 @@ async def test_a_topic_followed_under_an_older_analyzer_is_followed_already(star
     assert "You follow 1 of at most 10 topics" in (await bot.ask("/following")).params["text"]
 
 
+async def test_a_topic_read_both_ways_is_followed_already_however_it_was_stored(start_bot: StartBot) -> None:
+    # "Новости Харькова" tells neither Ukrainian nor Russian: its terms are both readings'
+    # (`новіст`, `новост`); followed when it was read as Ukrainian alone, it stored `новіст харьков`.
+    bot = await start_bot()
+    await bot.ask("/follow Новости Харькова")
+    assert "already" in (await bot.ask("/follow новости  ХАРЬКОВА")).params["text"]
+    older = sqlite3.connect(feed_service(bot.application).db.path, isolation_level=None)
+    older.execute("UPDATE topics SET terms = 'новіст харьков'")
+    older.close()
+    assert "already" in (await bot.ask("/follow Новости Харькова")).params["text"]
+    assert "You follow 1 of at most 10 topics" in (await bot.ask("/following")).params["text"]
+
+
 @pytest.mark.parametrize(
     ("command", "reply"),
     [
