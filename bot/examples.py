@@ -46,7 +46,7 @@ _EN_IRREGULAR = frozenset(
     "shot fled found became brought kept set put went came wrote saw chose drew fell ran beat".split()
 )
 _EN_PAST = re.compile(r"[a-z]{2,}ed")
-_UK_RU_PAST = re.compile(r"[а-яіїєґё']{2,}(?:в|л|ла|ли|ло)")
+_UK_RU_PAST = re.compile(r"[а-яіїєґё'’ʼ]{2,}(?:в|л|ла|ли|ло)")
 _SINGULAR = re.compile(r"(?<=[аеиіоуяю])(?:ла|ли|ло)$")
 _EN_STOP = (", ", " and ", " but ", " while ", " amid ", "; ", " — ", " – ", " which ", " who ")
 _EN_STOP_IN_CLAUSE = (", ", "; ", " — ", " – ")
