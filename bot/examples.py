@@ -199,7 +199,20 @@ def _is_past_verb(word: str, language: str) -> bool:
     out, as their subject is seldom the one who acted."""
     if language == "en":
         return word in _EN_IRREGULAR or _EN_PAST.fullmatch(word) is not None
-    return _UK_RU_PAST.fullmatch(word) is not None
+    if _UK_RU_PAST.fullmatch(word) is None:
+        return False
+    if word.endswith("в"):  # also a genitive plural: `фінансів`, `депутатов`
+        return language == "uk" and _ukrainian_verb(word)
+    return True
+
+
+def _ukrainian_verb(word: str) -> bool:
+    """Whether a Ukrainian word in -в is a verb (`заявив`, `розповів`) rather than a noun
+    (`фінансів`, `кров`): its dictionary lemma is an infinitive, or it is not in the
+    dictionary, where its form is all there is to go by. Russian has no past in -в."""
+    if not simplemma.is_known(word, lang="uk"):
+        return True
+    return simplemma.lemmatize(word, lang="uk").endswith(("ти", "тися", "ть", "тись"))
 
 
 def _has_named_subject(words: list[str], verb_at: int) -> bool:
