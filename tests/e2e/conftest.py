@@ -92,13 +92,32 @@ class RunningBot:
     settings: Settings
     corpus: Path
 
-    async def ask(self, text: str, *, user_id: int = 7, **extra: Any) -> Call:
-        """Send a message and return the bot's next reply in that chat."""
+    async def ask(self, text: str, *, user_id: int = 7, quoted: bool | None = None, **extra: Any) -> Call:
+        """Send a message and return the bot's answer to it: the chat's next message, which must
+        answer this one and no other.
+
+        In a group the bot quotes the message it answers (`reply_parameters`), so the answer must
+        quote this one: the answer to an earlier message of the chat is never taken for its
+        own. In a private chat the bot quotes nothing, and the answer must quote nothing; there
+        the answer is told by the chat's order alone, so a test that sends other messages to the
+        chat first waits for their answers before it asks. `quoted` sets the expectation
+        where it differs (True: must quote this message, False: must quote none)."""
         chat_id = extra.get("chat_id", user_id)
+        message_id = extra.pop("message_id", None) or self.api.new_message_id()
+        if quoted is None:
+            quoted = extra.get("chat_type", "private") != "private"
         before = len(self.api.sent("sendMessage", chat_id))
-        self.api.push_message(text, user_id=user_id, **extra)
-        calls = await self.api.wait_for("sendMessage", chat_id=chat_id, count=before + 1)
-        return calls[before]
+        self.api.push_message(text, user_id=user_id, message_id=message_id, **extra)
+        answer = (await self.api.wait_for("sendMessage", chat_id=chat_id, count=before + 1))[before]
+        replied = answer.params.get("reply_parameters")
+        if quoted:
+            assert replied is not None and replied["message_id"] == message_id, (
+                f"the chat's next message answers {replied and replied['message_id']}, not {message_id}: "
+                f"{answer.params['text'][:200]!r}"
+            )
+        else:
+            assert replied is None, f"quotes {replied['message_id']}: {answer.params['text'][:200]!r}"
+        return answer
 
 
 StartBot = Callable[..., Awaitable[RunningBot]]

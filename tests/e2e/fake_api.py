@@ -186,6 +186,10 @@ class FakeBotApi:
         message.update(extra)
         return self.push_update({kind: message})
 
+    def new_message_id(self) -> int:
+        """An id for a message of a user, as `push_message` gives one when none is passed."""
+        return next(self._message_ids)
+
     def push_callback(
         self, data: str, message: dict[str, Any], user_id: int = 1, language_code: str | None = None
     ) -> int:
