@@ -847,14 +847,15 @@ async def test_edited_messages_and_unknown_commands(start_bot: StartBot) -> None
 async def test_in_a_group_an_unknown_command_named_for_the_bot_points_to_help(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "supergroup"}
-    bot.api.push_message("/frobnicate@other_bot", user_id=7, **group)  # another bot's
-    bot.api.push_message("/frobnicate", user_id=7, **group)  # perhaps another bot's
-    bot.api.push_message("/latets@News_Test_Bot", user_id=7, **group)  # a typo, but named for this bot
+    bot.api.push_message("/frobnicate@other_bot", user_id=7, message_id=801, **group)  # another bot's
+    bot.api.push_message("/frobnicate", user_id=7, message_id=802, **group)  # perhaps another bot's
+    bot.api.push_message("/latets@News_Test_Bot", user_id=7, message_id=803, **group)  # a typo, named for it
     bot.api.push_message("/latest", user_id=7, **group)  # answered after them: one chat's updates go in order
     replies = await bot.api.wait_for("sendMessage", chat_id=-100)
     while "newest" not in replies[-1].params["text"]:
         replies = await bot.api.wait_for("sendMessage", chat_id=-100, count=len(replies) + 1)
     assert [reply.params["text"][:29] for reply in replies[:-1]] == ["I don't know that command. /h"]
+    assert replies[0].params["reply_parameters"]["message_id"] == 803  # the typo's, not the bare command's
 
 
 @pytest.mark.parametrize(
