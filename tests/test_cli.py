@@ -61,6 +61,20 @@ def test_ask_json_lists_hits_for_scripts(capsys: pytest.CaptureFixture[str]) -> 
     assert set(hit) >= {"headline", "score", "position", "url"}
 
 
+def test_ask_json_matched_lists_the_headlines_words_as_it_writes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # README: `matched` lists the question's words as they appear, the headline's among them
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ferry.txt").write_text(article("2024-10-24", "Danube Ferry resumes", "The crossing reopened."))
+    (corpus / "grain.txt").write_text(article("2024-10-23", "Grain prices", "Wheat rose again."))
+    (corpus / "talks.txt").write_text(article("2024-10-22", "Talks in Geneva", "The delegations met."))
+    assert main(["ask", "danube ferry crossing", "-k", "1", "--json", "--corpus", str(corpus)]) == 0
+    (hit,) = json.loads(capsys.readouterr().out)
+    assert hit["matched"] == ["crossing", "Danube", "Ferry"]  # the passage's, then the headline's
+
+
 def test_ask_shows_an_articles_headline_once_above_its_passages(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "Umerov negotiations", "--corpus", str(SHIPPED_CORPUS)]) == 0
     out = capsys.readouterr().out
