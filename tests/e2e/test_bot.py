@@ -637,6 +637,16 @@ async def test_forwarded_or_anonymous_reload_is_not_an_admin(
     assert "only the bot's admins" in text
 
 
+async def test_telegrams_account_for_anonymous_admins_is_no_admin_even_if_listed(start_bot: StartBot) -> None:
+    # every anonymous group admin of every group writes as this one account: its id copied
+    # into ADMIN_IDS (the log names no other) must make none of them an admin
+    telegrams_account = 1087968824  # GroupAnonymousBot
+    bot = await start_bot(admin_ids=frozenset({ADMIN, telegrams_account}))
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    text = (await bot.ask("/reload", user_id=telegrams_account, **group)).params["text"]
+    assert text.startswith("Sorry, only the bot's admins")
+
+
 @pytest.mark.parametrize("command", ["/reload", "/feeds", "/add https://example.com/news"])
 async def test_an_anonymous_admins_refusal_is_logged_with_no_user_id_to_copy_into_admin_ids(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture, command: str
