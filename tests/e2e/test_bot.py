@@ -1069,6 +1069,17 @@ async def test_latest_is_as_of_the_message_date_as_answers_are(start_bot: StartB
     assert then.params["text"].splitlines()[1] == "2099-01-01 · Secret talks in Geneva"
 
 
+async def test_the_bots_today_is_the_day_already_begun_somewhere_on_earth(start_bot: StartBot) -> None:
+    # an article carries its outlet's local date: at 10:30 UTC it is already the next day at
+    # UTC+14, the earliest time zone, and an article of that day is published; at 09:30, not yet
+    dawn = article("2024-10-25", "Ferry resumes at dawn", "The Danube ferry sailed at dawn.")
+    bot = await start_bot(articles={"dawn.txt": dawn})
+    for hour, minute, shown in ((9, 30, False), (10, 30, True)):
+        when = int(dt.datetime(2024, 10, 24, hour, minute, tzinfo=dt.UTC).timestamp())
+        text = (await bot.ask("/latest", date=when)).params["text"]
+        assert ("Ferry resumes at dawn" in text) is shown, (hour, minute, text)
+
+
 async def test_a_press_turns_the_pages_as_of_the_questions_date(start_bot: StartBot) -> None:
     # dated later, it would rank first and shift every page: a press searches as of the
     # question's date, as the first page did, so the pages first seen turn
