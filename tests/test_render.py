@@ -283,6 +283,7 @@ def test_passages_of_one_article_share_one_heading() -> None:
     assert text.count(headline) == 1
     assert text.count('<a href="https://x.org/a">x.org</a>') == 1  # the site, linked, once
     assert text.index("began") < text.index("ended") < text.index("Another outlet")
+    assert "<b>Talks</b> began.\n—\n<b>Talks</b> ended." in text  # parted by a — line (README)
     assert "<b>4. Minister" in text and "<b>5. Another outlet</b>" in text
 
 
