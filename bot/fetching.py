@@ -127,9 +127,11 @@ class Fetcher:
     async def _get(self, url: str, accept: str, etag: str | None, last_modified: str | None) -> Page | None:
         assert self._client is not None, "use the Fetcher in `async with`"
         headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
-        if etag:
+        # a validator outside ASCII (a Last-Modified in the server's locale) cannot be sent:
+        # the feed is read whole instead, where sending it failed this read and every later one
+        if etag and etag.isascii():
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and last_modified.isascii():
             headers["If-Modified-Since"] = last_modified
         limit = self.options.max_bytes
         try:

@@ -187,6 +187,29 @@ async def test_an_unchanged_feed_costs_a_304_and_nothing_is_saved_twice(
     assert len(front_matters(options)) == 3
 
 
+@pytest.mark.parametrize(
+    "validator",
+    [
+        {"etag": '"café-2024"'},
+        {"headers": {"Last-Modified": "Пт, 03 мая 2024 09:00:00 GMT"}},  # a date in the server's locale
+    ],
+)
+async def test_a_feed_whose_validators_are_not_ascii_is_still_read_every_round(
+    site: Newsroom, options: IngestOptions, db: StateDB, validator: dict[str, object]
+) -> None:
+    # A header value outside ASCII cannot be sent back in a request: sent as a validator
+    # of the next read, it failed that read and every one after it, the feed dead for good.
+    feed = publish(site, "daily", 2)
+    vars(site.resources["daily/feed.xml"]).update(validator)
+    subscribe(db, feed)
+    assert len((await fetch_round(options)).saved) == 2
+    publish(site, "daily", 3)
+    vars(site.resources["daily/feed.xml"]).update(validator)
+    again = await fetch_round(options)
+    assert (len(again.saved), again.problems) == (1, [])
+    assert db.feeds()[0].error is None
+
+
 def block_folder(options: IngestOptions, name: str) -> Path:
     """Put a file where feed `name`'s folder goes, so its articles cannot be saved (as on a full disk)."""
     blocked = options.corpus_dir / "feeds" / name
