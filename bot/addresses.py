@@ -106,6 +106,8 @@ async def resolve_host(host: str, port: int) -> list[Address]:
         )
     except socket.gaierror as error:
         raise httpx.ConnectError(f"cannot resolve {host}: {error.strerror}") from None
+    except UnicodeError:  # a redirect to a name with an empty label (a doubled dot) or too long a one
+        raise httpx.ConnectError(f"cannot resolve {host}: not a valid host name") from None
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found))
 
 

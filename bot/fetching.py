@@ -110,9 +110,11 @@ class Fetcher:
         """Download `url`; None when the server says it has not changed (304)."""
         try:
             checked_url(url)
+            host = httpx.URL(url).raw_host.decode("ascii")
         except LinkError as error:
             raise FetchError(str(error), "address") from None
-        host = httpx.URL(url).host
+        except httpx.InvalidURL as error:  # a host httpx reads no address in (999.1.1.1)
+            raise FetchError(f"the address is malformed ({error})", "address") from None
         lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
         async with lock:  # one request at a time per host, `host_delay` apart
             wait = last[0] + self.options.host_delay - time.monotonic()

@@ -38,7 +38,10 @@ def checked_url(text: str) -> str:
         raise LinkError(f"the address is {len(url):,} characters long; at most {MAX_URL:,} are accepted")
     if any(ord(char) < 33 for char in url):
         raise LinkError("the address contains spaces or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # an unclosed `[` of an IPv6 address
+        raise LinkError(f"the address is malformed ({error})") from None
     scheme = parts.scheme.lower()
     if not scheme or (not parts.netloc and scheme not in SCHEMES and "." in scheme):
         raise LinkError("the address does not start with http:// or https://")
@@ -50,6 +53,10 @@ def checked_url(text: str) -> str:
         raise LinkError("the address has an invalid port") from None
     if not hostname:
         raise LinkError("the address has no host name")
+    try:
+        hostname.encode("idna")
+    except UnicodeError:  # an empty label (a doubled dot) or one of over 63 letters
+        raise LinkError(f"{hostname!r} is not a valid host name") from None
     return url
 
 

@@ -425,6 +425,34 @@ async def test_add_failures_get_a_clear_reply_and_nothing_is_saved(
     assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # and the bot keeps serving
 
 
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        (
+            "/add https://news..example.com/story",
+            "I can't add that: 'news..example.com' is not a valid host name",
+        ),
+        ("/add http://[::1/story", "I can't add that: the address is malformed (Invalid IPv6 URL)"),
+        ("/add {typo}", "I could not fetch that page: cannot connect: cannot resolve news..example.com"),
+        (
+            "/add http://999.1.1.1/story",
+            "I could not fetch that page: the address is malformed (Invalid IPv4",
+        ),
+        ("/feeds add https://news..example.com/rss", "I could not add that feed: 'news..example.com' is not"),
+        ("/feeds add http://[::1/rss", "I could not add that feed: the address is malformed"),
+        ("/feeds add {typo}", "I could not add that feed: cannot connect: cannot resolve news..example.com"),
+    ],
+)
+async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
+    site: Newsroom, start_bot: StartBot, command: str, reply: str
+) -> None:
+    # a typo an admin makes (a doubled dot), or a page that redirects to one: the reply was
+    # "something went wrong on my side", with a traceback in the log
+    bot = await start_bot(**FAST)
+    typo = site.fault("moved.html", redirect="http://news..example.com/story")
+    assert (await bot.ask(command.format(typo=typo), user_id=ADMIN)).params["text"].startswith(reply)
+
+
 async def test_links_and_feeds_at_private_addresses_are_refused_by_default(
     site: Newsroom, start_bot: StartBot
 ) -> None:
