@@ -274,6 +274,8 @@ class _Ingest:
         self.fetcher = fetcher
         self.corpus_dir = corpus_dir
         self.report = report
+        self.links: dict[str, asyncio.Task[bool]] = {}
+        """Each canonical link's one try this round, whichever items of whichever feeds list it."""
 
     def problem(self, where: str, what: object) -> None:
         line = f"{where}: {what}"
@@ -327,6 +329,21 @@ class _Ingest:
             self.problem(where, error)
             return True
         key = canonical_url(url)
+        if key not in self.links:  # a live blog's updates share one page: one request, one try a round
+            self.links[key] = asyncio.ensure_future(self.link(feed, parsed, entry, url, key, backlog, where))
+        return await self.links[key]
+
+    async def link(
+        self,
+        feed: FeedRow,
+        parsed: ParsedFeed,
+        entry: FeedEntry,
+        url: str,
+        key: str,
+        backlog: bool,
+        where: str,
+    ) -> bool:
+        """Save the article at one checked link if new; False when it failed and is worth another try."""
         known = self.db.link_outcome(key)
         if known is not None and (known[0] != "failed" or known[1] >= MAX_ATTEMPTS):
             return True

@@ -471,6 +471,25 @@ async def test_a_failing_item_is_tried_again_next_round_then_given_up(
     assert len(site.hits("flaky.html")) == 3
 
 
+async def test_a_link_listed_many_times_is_fetched_once_a_round_and_tried_in_as_many_rounds(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # A live blog's updates, each an item linking to the one page (`#update-N`), and the story
+    # also in the publisher's second feed: each was a request, and a failed attempt, of its own.
+    site.fault("live.html", status=503)
+    updates = [Item(f"Update {n}", site.url(f"live.html#update-{n}"), WHEN) for n in range(4)]
+    top = site.put("top.xml", rss("Top", updates[:1]), RSS)
+    subscribe(db, site.put("feed.xml", rss("Live", updates), RSS), top)
+    for attempt in (1, 2):
+        report = await fetch_round(options)
+        assert len(site.hits("live.html")) == attempt  # one request a round
+        assert {problem.split(": ", 1)[1] for problem in report.problems} == {
+            f"503 Service Unavailable (attempt {attempt} of 3)"
+        }
+    site.put("live.html", article_page("Live", paragraphs("live")))
+    assert len((await fetch_round(options)).saved) == 1  # its third try, as for a link listed once
+
+
 async def test_an_item_that_fails_once_lands_when_it_recovers(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
