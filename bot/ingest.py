@@ -183,7 +183,13 @@ async def fetch_round(
 
         async def read(feed: FeedRow) -> None:
             nonlocal done
-            await ingest.feed(feed)
+            try:
+                await ingest.feed(feed)
+            except sqlite3.Error as error:  # the state file full, or locked past its wait: not the feed
+                ingest.problem(
+                    f"feed {feed.name} ({feed.url})",
+                    f"could not be recorded in the state file ({error}); read again next round",
+                )
             done += 1
             if progress is not None:
                 progress(done, len(feeds), report)

@@ -271,6 +271,27 @@ async def test_an_item_the_state_file_cannot_record_leaves_no_file_and_is_tried_
     assert [article.backlog for article in db.articles()] == [True]  # the feed's first read: alerts no one
 
 
+async def test_a_feed_whose_read_the_state_file_cannot_record_costs_no_other_feed_its_round(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # The state file full, or locked past its wait, as one feed's read is recorded: the round
+    # stopped there with a traceback, its report lost and the feeds still being read cut off.
+    subscribe(db, publish(site, "first", 1), publish(site, "second", 1))
+    refusing = sqlite3.connect(db.path, isolation_level=None)
+    refusing.execute(
+        "CREATE TRIGGER full BEFORE UPDATE ON feeds WHEN NEW.name = 'feed0'"
+        " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    site.resources["second/feed.xml"].delay = 0.5  # still being read when the first is recorded
+    report = await fetch_round(options)
+    assert [Path(path).parent.name for path in report.saved] == ["feed0", "feed1"]
+    (problem,) = report.problems
+    assert problem.startswith("feed feed0 (") and "could not be recorded in the state file" in problem
+    refusing.execute("DROP TRIGGER full")
+    refusing.close()
+    assert (await fetch_round(options)).problems == []
+
+
 async def test_a_changed_feed_brings_only_its_new_items(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
