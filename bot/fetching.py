@@ -33,7 +33,7 @@ __all__ = ["FetchError", "FetchOptions", "Fetcher", "Page"]
 DEFAULT_USER_AGENT = "newsbot/0.1 (news feed reader for a Telegram question-answering bot)"
 ACCEPT_ENCODING = "gzip, deflate"
 """The content codings `_Inflater` reads, one at a time."""
-FailureKind = Literal["status", "timeout", "too_large", "redirects", "network", "address"]
+FailureKind = Literal["status", "timeout", "too_large", "redirects", "network", "address", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +105,19 @@ class Fetcher:
             await self._client.aclose()
 
     async def get(
-        self, url: str, *, accept: str, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        accept: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        deadline: float | None = None,
     ) -> Page | None:
-        """Download `url`; None when the server says it has not changed (304)."""
+        """Download `url`; None when the server says it has not changed (304).
+
+        A download whose turn (its host's, or a free slot) comes past `deadline` (monotonic
+        time) is not started: `FetchError` of kind "deferred".
+        """
         try:
             checked_url(url)
             host = httpx.URL(url).raw_host.decode("ascii")
@@ -117,14 +127,16 @@ class Fetcher:
             raise FetchError(f"the address is malformed ({error})", "address") from None
         lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
         async with lock:  # one request at a time per host, `host_delay` apart
+            _in_time(deadline)
             wait = last[0] + self.options.host_delay - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            try:
-                async with self._slots:  # taken only to download, never to wait for a host
+            async with self._slots:  # taken only to download, never to wait for a host
+                _in_time(deadline)
+                try:
                     return await self._get(url, accept, etag, last_modified)
-            finally:
-                last[0] = time.monotonic()
+                finally:
+                    last[0] = time.monotonic()
 
     async def _get(self, url: str, accept: str, etag: str | None, last_modified: str | None) -> Page | None:
         assert self._client is not None, "use the Fetcher in `async with`"
@@ -239,6 +251,11 @@ class _Inflater:
         if self.size > self.limit:
             raise FetchError(f"over the {self.limit:,}-byte limit", "too_large")
         return data
+
+
+def _in_time(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise FetchError("left for the next round, this one's time being up", "deferred")
 
 
 def _one_line(error: Exception) -> str:

@@ -75,6 +75,9 @@ HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 MAX_ATTEMPTS = 3
 """A link whose page failed this many rounds is given up."""
 FUTURE_SLACK = dt.timedelta(days=1)
+ROUND_SECONDS = 15 * 60.0
+"""How long a round starts item pages, unless `FEED_INTERVAL` says otherwise: one slow site's
+thousand items, each taking its whole `FEED_TIMEOUT`, held every feed's next read for hours."""
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -89,6 +92,8 @@ class IngestOptions:
     corpus_dir: Path
     state_dir: Path
     fetch: FetchOptions = field(default_factory=FetchOptions)
+    round_seconds: float = ROUND_SECONDS
+    """How long a round starts item pages: those of a slow site left by then wait for the next."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -96,6 +101,7 @@ class IngestOptions:
                 "corpus_dir": str(self.corpus_dir),
                 "state_dir": str(self.state_dir),
                 "fetch": asdict(self.fetch),
+                "round_seconds": self.round_seconds,
             }
         )
 
@@ -103,7 +109,9 @@ class IngestOptions:
     def from_json(cls, text: str) -> IngestOptions:
         raw = json.loads(text)
         fetch = {**raw["fetch"], "private_networks": tuple(raw["fetch"]["private_networks"])}
-        return cls(Path(raw["corpus_dir"]), Path(raw["state_dir"]), FetchOptions(**fetch))
+        return cls(
+            Path(raw["corpus_dir"]), Path(raw["state_dir"]), FetchOptions(**fetch), raw["round_seconds"]
+        )
 
 
 @dataclass
@@ -160,7 +168,8 @@ def options_from(settings: Settings, corpus_dir: Path | None = None) -> IngestOp
         user_agent=settings.feed_user_agent,
         private_networks=tuple(str(network) for network in settings.feed_private_networks),
     )
-    return IngestOptions(corpus_dir or settings.corpus_dir, settings.state_dir, fetch)
+    round_seconds = settings.feed_interval * 60.0 or ROUND_SECONDS
+    return IngestOptions(corpus_dir or settings.corpus_dir, settings.state_dir, fetch, round_seconds)
 
 
 async def fetch_round(
@@ -197,7 +206,7 @@ async def fetch_round(
         if progress is not None:
             progress(0, len(feeds), report)
         async with Fetcher(options.fetch) as fetcher:
-            ingest = _Ingest(db, fetcher, options.corpus_dir, report)
+            ingest = _Ingest(db, fetcher, options.corpus_dir, report, started + options.round_seconds)
             await asyncio.gather(*map(read, feeds))
     finally:
         db.close()
@@ -275,11 +284,17 @@ def add_feed(db: StateDB, check: FeedCheck, name: str | None) -> FeedRow:
 class _Ingest:
     """One round's work over a shared fetcher, state file and report."""
 
-    def __init__(self, db: StateDB, fetcher: Fetcher, corpus_dir: Path, report: RoundReport) -> None:
+    def __init__(
+        self, db: StateDB, fetcher: Fetcher, corpus_dir: Path, report: RoundReport, deadline: float
+    ) -> None:
         self.db = db
         self.fetcher = fetcher
         self.corpus_dir = corpus_dir
         self.report = report
+        self.deadline = deadline
+        """Monotonic time past which no item page is started: the rest waits for the next round."""
+        self.left: dict[int, int] = {}
+        """Items of each feed (by id) left for the next round so."""
         self.links: dict[str, asyncio.Task[bool]] = {}
         """Each canonical link's one try this round, whichever items of whichever feeds list it."""
 
@@ -317,6 +332,8 @@ class _Ingest:
         outcomes = await asyncio.gather(
             *(self.entry(feed, parsed, entry, backlog) for entry in parsed.entries)
         )
+        if left := self.left.get(feed.id):
+            self.problem(where, f"{left} items left for the next round, this one's time being up")
         if all(outcomes):  # else keep the old validators, so that failed items are tried again
             self.db.feed_checked(
                 feed.id, etag=page.etag, last_modified=page.last_modified, title=parsed.title
@@ -357,6 +374,11 @@ class _Ingest:
             article = await self.article(feed, parsed, entry, url)
             outcome, stored = _save(self.db, self.corpus_dir, feed.name, article, key, feed.id, backlog)
         except (FetchError, NotAnArticle) as error:
+            if isinstance(error, FetchError) and error.kind == "deferred":  # no fault of the link's
+                if backlog:  # still the publisher's backlog when a later round saves it
+                    self.db.link_failed(key, str(error), backlog, counted=False)
+                self.left[feed.id] = self.left.get(feed.id, 0) + 1
+                return False
             attempts = self.db.link_failed(key, str(error), backlog)
             self.problem(where, f"{error} (attempt {attempts} of {MAX_ATTEMPTS})")
             return attempts >= MAX_ATTEMPTS
@@ -391,8 +413,11 @@ class _Ingest:
         if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS or entry.published is None:
             try:
                 extracted = await self.page(url)
-            except (FetchError, NotAnArticle):
-                if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
+            except (FetchError, NotAnArticle) as error:
+                if (
+                    sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS
+                    or getattr(error, "kind", "") == "deferred"
+                ):
                     raise
                 # the feed's text is whole; only the page's date is missing
         if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
@@ -417,7 +442,7 @@ class _Ingest:
         )
 
     async def page(self, url: str) -> Extracted:
-        page = await self.fetcher.get(url, accept=ACCEPT_HTML)
+        page = await self.fetcher.get(url, accept=ACCEPT_HTML, deadline=self.deadline)
         assert page is not None
         return await asyncio.to_thread(_extract_page, page)
 

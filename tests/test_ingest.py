@@ -24,7 +24,7 @@ import yaml
 from bot.feed_jobs import run_round_in_child
 from bot.fetching import Fetcher, FetchError, FetchOptions
 from bot.ingest import MAX_ATTEMPTS, FeedCheck, IngestOptions, NotAnArticle, add_feed, add_link, fetch_round
-from bot.links import LinkError
+from bot.links import LinkError, canonical_url
 from bot.statedb import StateDB, open_state
 from retrieval import Library
 from tests.conftest import (
@@ -400,6 +400,41 @@ async def test_a_huge_feed_being_parsed_costs_no_other_feed_its_deadline(
     finally:
         await publisher.stop()
     assert (len(report.saved), report.problems) == (1, [])
+
+
+async def test_a_slow_sites_many_items_are_left_for_the_next_round_once_its_time_is_up(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # 40 summary-only items whose pages never answer in time, one after the other on their
+    # host: the round lasted 40 deadlines (hours at 1,000 items and 20 s), and no feed was read
+    # again until it ended.
+    slow = await Newsroom("127.0.0.2").start()
+    try:
+        items = [Item(f"Slow {n}", slow.fault(f"{n}.html", delay=30.0), WHEN) for n in range(40)]
+        whole = "".join(f"<p>{p}</p>" for p in paragraphs("whole"))  # needs no page, so no time
+        daily = site.put(
+            "daily.xml", rss("Daily", [Item("Whole", site.url("whole.html"), WHEN, content=whole)]), RSS
+        )
+        subscribe(db, slow.put("feed.xml", rss("Slow", items), RSS), daily)
+        brief = dataclasses.replace(options, round_seconds=1.0)
+        report = await asyncio.wait_for(fetch_round(brief), 60)  # a hang guard: 240 s without a bound
+        assert [Path(path).parent.name for path in report.saved] == ["feed1"]
+        tried = len([r for r in slow.requests if r.path.endswith(".html")])
+        assert tried < 40
+        assert (
+            f"feed feed0 ({slow.url('feed.xml')}): {40 - tried} items left for the next round"
+            in "\n".join(report.problems)
+        )
+        assert db.link_outcome(canonical_url(items[-1].link)) == ("failed", 0)  # no try spent
+        for number in range(40):
+            slow.put(f"{number}.html", article_page(f"Slow {number}", paragraphs(f"slow{number}")))
+        again = await asyncio.wait_for(fetch_round(options), 60)
+        # the feed read again, not a 304 (its validators were not kept): what was left lands,
+        # as the backlog of its feed's first read, which alerts no one
+        assert (len(again.saved), again.problems) == (40, [])
+        assert [article.backlog for article in db.articles()] == [True] * 41
+    finally:
+        await slow.stop()
 
 
 async def test_a_feed_that_disappears_is_reported_failing_and_the_others_go_on(
