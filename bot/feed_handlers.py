@@ -169,6 +169,10 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
         text = tr.gettext("I can't add that: {error}. I read HTML news pages.")
         await message.reply_text(text.format(error=error))
         return
+    except (OSError, sqlite3.Error) as error:  # a full disk, a folder or state file the bot may not write
+        logger.warning("link could not be saved: %s", error)
+        await message.reply_text(tr.gettext("I could not save that article: {error}.").format(error=error))
+        return
     logger.info("link %s added by an admin: %s", added.article.url, added.outcome)
     outcome: str = added.outcome
     held = tell_if_held(context, message, tr)

@@ -307,6 +307,20 @@ async def test_add_saves_indexes_and_replies_with_headline_and_date(
     assert again.startswith("I have that link already:")
 
 
+async def test_an_added_link_that_cannot_be_saved_gets_a_reply_that_says_why(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a full disk, or a folder the bot may not write: the reply was "Sorry, something went
+    # wrong on my side. Please try again.", and trying again could only fail the same way
+    bot = await start_bot(**FAST)
+    (bot.corpus / "feeds").mkdir()
+    (bot.corpus / "feeds" / "links").write_text("a file where the links' folder goes")
+    url = site.put("v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")]))
+    reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert reply.startswith("I could not save that article: [Errno 20] Not a directory")
+    assert feed_service(bot.application).db.articles_count() == 0
+
+
 async def test_an_added_link_whose_indexing_fails_is_said_to_be_saved_not_indexed_and_is_indexed_later(
     site: Newsroom, start_bot: StartBot
 ) -> None:
