@@ -113,7 +113,7 @@ class Fetcher:
         last_modified: str | None = None,
         deadline: float | None = None,
     ) -> Page | None:
-        """Download `url`; None when the server says it has not changed (304).
+        """Download `url`; None when the server says it has not changed since `etag` or `last_modified` (304).
 
         A download whose turn (its host's, or a free slot) comes past `deadline` (monotonic
         time) is not started: `FetchError` of kind "deferred".
@@ -151,8 +151,10 @@ class Fetcher:
         try:
             async with asyncio.timeout(self.options.timeout):
                 async with self._client.stream("GET", url, headers=headers) as response:
-                    if response.status_code == 304:
-                        return None
+                    if response.status_code == 304 and (
+                        "If-None-Match" in headers or "If-Modified-Since" in headers
+                    ):
+                        return None  # else a broken cache's answer, a failure as any other status
                     if not response.is_success:
                         reason = f"{response.status_code} {response.reason_phrase}".strip()
                         raise FetchError(reason, "status", response.status_code)

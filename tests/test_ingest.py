@@ -460,6 +460,7 @@ ITEM_FAULTS = [
     ("huge.html", {"endless": True}, "byte limit"),
     ("report.pdf", {"body": b"%PDF-1.4", "content_type": "application/pdf"}, "application/pdf, not HTML"),
     ("index.html", {"body": b"<html><body><nav>Home</nav></body></html>"}, "no article text"),
+    ("cached.html", {"status": 304}, "304 Not Modified (attempt 1 of 3)"),  # though nothing was compared
     ("file:///etc/passwd", None, "not file:"),
     ("javascript:alert(document.cookie)", None, "not javascript:"),
     ("", None, "no link"),
@@ -704,6 +705,8 @@ async def test_add_link_saves_the_article_under_links(
         ("slow.html", {"delay": 30.0}, FetchError, "within 6 s"),
         ("doc.pdf", {"body": b"%PDF", "content_type": "application/pdf"}, NotAnArticle, "not HTML"),
         ("empty.html", {"body": b"<html><body>Hi</body></html>"}, NotAnArticle, "no article text"),
+        # "not modified" to a request that compared with nothing: a broken cache in front of the site
+        ("cached.html", {"status": 304}, FetchError, "304 Not Modified"),
     ],
 )
 async def test_add_link_failures_say_why(
