@@ -3,7 +3,7 @@
 A library on its own: it imports nothing of the Telegram bot.
 """
 
-from .analyzer import analyze, analyze_spans, matched_spans
+from .analyzer import analyze, analyze_spans, article_is_russian, matched_spans
 from .corpus import load_corpus
 from .errors import CorpusError, IndexFileError, MissingCorpusError, RetrievalError
 from .index import BM25Index, BM25Params
@@ -37,6 +37,7 @@ __all__ = [
     "Timeline",
     "analyze",
     "analyze_spans",
+    "article_is_russian",
     "format_event_date",
     "load_corpus",
     "matched_spans",

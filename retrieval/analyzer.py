@@ -8,7 +8,8 @@ every word is a cache hit. A second cache holds the terms of whole pieces of tex
 between blanks (`talks,`, `U.S.-led`), so that most of a text is read by splitting it at
 blanks and one lookup a piece, without the word pattern. Cyrillic words go to `languages`
 (Ukrainian and Russian); the few that read differently in each language are read as the
-text they stand in is.
+text they stand in is, or, where its words tell neither language more, as its article is
+(`article_is_russian`).
 """
 
 from __future__ import annotations
@@ -16,29 +17,34 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 
 import Stemmer
 
 from . import languages
+from .models import Article
 
 __all__ = [
+    "ARTICLE_LEAD",
     "STOP_WORDS",
     "VERSION",
     "analyze",
     "analyze_spans",
+    "article_is_russian",
     "matched_spans",
     "question_spans",
+    "russian_articles",
     "term",
     "term_set",
 ]
 
-VERSION = 3
+VERSION = 4
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
-and dotted acronyms are names; the pronoun `us` is a stop word."""
+and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
+event sentence that tells neither Ukrainian nor Russian more is read as its article is."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -77,6 +83,8 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENGLISH = Stemmer.Stemmer("english")
 _CACHE_LIMIT = 2_000_000
 _PIECES_LIMIT = 1_000_000
+ARTICLE_LEAD = 600
+"""How many characters of an article, its headline and then its body, tell its language."""
 
 
 @dataclass(slots=True)
@@ -154,15 +162,53 @@ def _normalise(word: str, caches: _Caches) -> str:
     return stem
 
 
-def _reads_russian(text: str, words: list[str], caches: _Caches) -> bool:
+def _reads_russian(text: str, words: list[str], caches: _Caches, russian_article: bool = False) -> bool:
     """Whether the words of `text` that read two ways should read as Russian: more of its
-    words tell Russian than Ukrainian. Set operations over the words, which stop at the
-    first find where they can: this runs for every Cyrillic passage."""
-    if text.isascii() or caches.tell_russian.isdisjoint(words) or caches.russian.keys().isdisjoint(words):
+    words tell Russian than Ukrainian, or as many (none, in a short text) and its article
+    reads as Russian."""
+    if text.isascii() or caches.russian.keys().isdisjoint(words):
         return False
+    return _tells_russian(words, caches, russian_article)
+
+
+def _tells_russian(words: list[str], caches: _Caches, tie: bool) -> bool:
+    """Whether more of `words` tell Russian than Ukrainian, or `tie` where as many do. Set
+    operations over the words, which stop at the first find where they can: this runs for
+    every Cyrillic passage."""
+    if caches.tell_russian.isdisjoint(words):
+        return tie and caches.tell_ukrainian.isdisjoint(words)
     if caches.tell_ukrainian.isdisjoint(words):
         return True
-    return len(caches.tell_russian.intersection(words)) > len(caches.tell_ukrainian.intersection(words))
+    russian = len(caches.tell_russian.intersection(words))
+    ukrainian = len(caches.tell_ukrainian.intersection(words))
+    return russian > ukrainian or (tie and russian == ukrainian)
+
+
+def article_is_russian(article: Article) -> bool:
+    """Whether an article reads as Russian: more words of its headline and the start of its
+    body (`ARTICLE_LEAD` characters in all) tell Russian than Ukrainian (see `languages`).
+
+    A text of it that tells neither language more by its own words is read in its article's
+    (`analyze`): a headline as often as not ("Новости Харькова"), and many a short sentence,
+    which read alone are read as Ukrainian. The start alone, so that a long article is not
+    read twice: a few sentences tell.
+    """
+    text = f"{article.headline}\n{article.text}"
+    lead = text[:ARTICLE_LEAD]
+    if lead.isascii() or not _CYRILLIC.search(lead):
+        return False
+    if len(text) > ARTICLE_LEAD:  # the last word left out: cut short, it may tell (`изменения` -> `из`)
+        lead = " ".join(lead.split()[:-1])
+    caches = _current()
+    words = _TOKEN.findall(lead)
+    for word in words:  # first, so that the tells know them
+        caches.term(word)
+    return _tells_russian(words, caches, tie=False)
+
+
+def russian_articles(articles: Iterable[Article]) -> frozenset[str]:
+    """The ids of the articles that read as Russian (`article_is_russian`)."""
+    return frozenset(article.id for article in articles if article_is_russian(article))
 
 
 def _is_capital_name(word: str) -> bool:
@@ -170,8 +216,12 @@ def _is_capital_name(word: str) -> bool:
     return word in CAPITAL_NAMES or (word.endswith(".") and word.isupper())
 
 
-def analyze(text: str) -> list[str]:
+def analyze(text: str, russian_article: bool = False) -> list[str]:
     """Return the index terms of a text, in order, stop words left out.
+
+    A Cyrillic word that reads two ways is read as Russian where more of the text's words
+    tell Russian than Ukrainian, and where as many do (none, in a short text) if
+    `russian_article`, the text's article reading as Russian (`article_is_russian`).
 
     No word spans a blank, and a blank ends a number as the end of a text does, so the
     words of a text are those of its pieces between blanks, in turn: each piece's terms
@@ -184,7 +234,7 @@ def analyze(text: str) -> list[str]:
     for position in _missing(found):
         found[position] = _piece_terms(pieces[position], caches)
         if found[position] is None:
-            return _analyze_words(text, caches)
+            return _analyze_words(text, caches, russian_article)
     return list(chain.from_iterable(found))  # type: ignore[arg-type]  # no None is left
 
 
@@ -209,12 +259,12 @@ def _piece_terms(piece: str, caches: _Caches) -> tuple[str, ...] | None:
     return terms
 
 
-def _analyze_words(text: str, caches: _Caches) -> list[str]:
+def _analyze_words(text: str, caches: _Caches, russian_article: bool = False) -> list[str]:
     """`analyze` word by word, for a text whose words may read as Russian."""
     words = _TOKEN.findall(text)
     cached = caches.terms.get  # a hit without a call of `term`: nearly every word after the first passages
     terms = [found if (found := cached(word)) is not None else caches.term(word) for word in words]
-    if _reads_russian(text, words, caches):
+    if _reads_russian(text, words, caches, russian_article):
         terms = list(map(caches.russian.get, words, terms))
     return list(filter(None, terms))
 
@@ -232,13 +282,13 @@ def plain_terms(text: str) -> list[str]:
     return _PLAIN.findall(text.lower())
 
 
-def analyze_spans(text: str) -> Iterator[tuple[str, int, int]]:
+def analyze_spans(text: str, russian_article: bool = False) -> Iterator[tuple[str, int, int]]:
     """Yield `(term, start, end)` for each indexed word, as `analyze` reads it."""
     caches = _current()
     matches = list(_TOKEN.finditer(text))
     words = [match.group() for match in matches]
     terms = [caches.term(word) for word in words]  # first, so that `russian` knows them
-    russian = _reads_russian(text, words, caches)
+    russian = _reads_russian(text, words, caches, russian_article)
     for match, word, found in zip(matches, words, terms, strict=True):
         if russian:
             found = caches.russian.get(word, found)

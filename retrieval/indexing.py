@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .analyzer import analyze
+from .analyzer import analyze, russian_articles
 from .corpus import load_files
 from .folder import FilePrint, sorted_entries
 from .models import Article, Event, LoadProblem, LoadReport
@@ -78,22 +78,28 @@ of it on line 1, took 24 s and 2.4 GB to build."""
 class Passages:
     """Splits articles into passages for an index build, keeping each one's article and span."""
 
-    def __init__(self, options: LibraryOptions, first_owner: int = 0) -> None:
+    def __init__(self, options: LibraryOptions, russian: Container[str], first_owner: int = 0) -> None:
+        """`russian` holds the ids of the articles that read as Russian (`analyzer.russian_articles`)."""
         self.options = options
+        self.russian = russian
         self.first_owner = first_owner
         self._spans: list[tuple[int, int]] = []
         self._owner: list[int] = []
 
     def terms(self, articles: Sequence[Article]) -> Iterator[list[str]]:
-        """Each passage's terms in turn, headline first, so no list of all of them is kept."""
+        """Each passage's terms in turn, headline first, so no list of all of them is kept.
+
+        The headline and each passage are read in their article's language where their own
+        words tell neither Ukrainian nor Russian more."""
         options = self.options
         for number, article in enumerate(articles, start=self.first_owner):
-            headline = [] if options.plain else analyze(article.headline)[:HEADLINE_TERMS]
+            russian = article.id in self.russian
+            headline = [] if options.plain else analyze(article.headline, russian)[:HEADLINE_TERMS]
             headline_terms = headline * options.headline_weight
             for passage in split_passages(article, options.min_chars, options.max_chars):
                 self._spans.append((passage.start, passage.end))
                 self._owner.append(number)
-                yield headline_terms + options.terms(passage.text)
+                yield headline_terms + options.terms(passage.text, russian)
 
     def owner(self) -> npt.NDArray[np.int32]:
         return np.asarray(self._owner, dtype=np.int32)
@@ -155,7 +161,8 @@ def analyze_files(task: Task) -> Chunk:
     """
     loaded = load_files(task.root, [Path(path) for path in task.paths], task.taken)
     articles = loaded.articles
-    passages = Passages(task.options)
+    russian = russian_articles(articles)
+    passages = Passages(task.options, russian)
     terms: list[str] = []
     lengths = array.array("i")
     for passage_terms in passages.terms(articles):
@@ -202,7 +209,7 @@ def analyze_files(task: Task) -> Chunk:
         },
         sentences=[event.sentence for event in events],
         event_terms=sentence_terms,
-        topic_terms=EventTerms.of(events, sentence_terms),
+        topic_terms=EventTerms.of(events, sentence_terms, russian),
     )
 
 

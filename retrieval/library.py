@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import indexing, shelf, store
-from .analyzer import analyze
+from .analyzer import analyze, russian_articles
 from .corpus import DUPLICATE_ID, load_files
 from .errors import CorpusError, IndexFileError, MissingCorpusError
 from .folder import CorpusFolder, corpus_files
@@ -286,7 +286,8 @@ class Library:
         articles a changed file holds.
         """
         options = options or LibraryOptions()
-        passages = indexing.Passages(options)
+        russian = russian_articles(articles)
+        passages = indexing.Passages(options, russian)
         index = BM25Index.build(passages.terms(articles), options.bm25)
         events = [event for article in articles for event in extract_events(article)]
         return cls._assemble(
@@ -296,7 +297,7 @@ class Library:
             index,
             report or LoadReport(files=0, articles=len(articles)),
             events,
-            Timeline.from_events(events),
+            Timeline.from_events(events, russian),
             options,
             indexing.article_vectors(articles, options),
         )
@@ -331,7 +332,8 @@ class Library:
         if not len(kept) and not added:
             raise _nothing_readable(root, sorted(problems + new_problems, key=_by_path))
         articles = ArticleTable.joined(self.articles, kept, added, sources)
-        passages = indexing.Passages(self.options, first_owner=len(kept))
+        russian = russian_articles(added)
+        passages = indexing.Passages(self.options, russian, first_owner=len(kept))
         kept_passages = keep[self.passages.owner]
         index = self.index.updated(kept_passages, passages.terms(added))
         renumber = np.cumsum(keep, dtype=np.int64) - 1
@@ -350,7 +352,7 @@ class Library:
         shown = np.asarray(self.timeline.positions, dtype=np.int64)
         previous = (np.cumsum(keep_event, dtype=np.int64) - 1)[shown[keep_event[shown]]]
         terms = EventTerms.joined(
-            [self.timeline.terms.kept(keep_event), EventTerms.of(added_events, added_terms)]
+            [self.timeline.terms.kept(keep_event), EventTerms.of(added_events, added_terms, russian)]
         )
         sentences = [None] * (len(events) - len(added_events)) + added_terms
         return self._assemble(

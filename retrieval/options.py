@@ -52,9 +52,9 @@ class LibraryOptions:
         if self.max_terms < 1:
             raise ValueError(f"max_terms must be at least 1, got {self.max_terms}")
 
-    def terms(self, text: str) -> list[str]:
+    def terms(self, text: str, russian_article: bool = False) -> list[str]:
         """The analyzer these options choose, for passages and questions alike."""
-        return plain_terms(text) if self.plain else analyze(text)
+        return plain_terms(text) if self.plain else analyze(text, russian_article)
 
     def record(self) -> dict[str, Any]:
         """The options as saved beside an index, so that one built otherwise is not reused."""

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Container, Iterable, Sequence
 from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
 
-from .analyzer import analyze
+from .analyzer import analyze, russian_articles
 from .dates import anchor_date, might_hold_date
 from .models import Article, Event, Precision
 from .query import readings
@@ -227,14 +227,17 @@ class Timeline:
     @classmethod
     def from_articles(cls, articles: Iterable[Article]) -> Timeline:
         """Extract, deduplicate (newer source wins) and order the events of `articles`."""
-        return cls.from_events([event for article in articles for event in extract_events(article)])
+        articles = list(articles)
+        events = [event for article in articles for event in extract_events(article)]
+        return cls.from_events(events, russian_articles(articles))
 
     @classmethod
-    def from_events(cls, events: Sequence[Event]) -> Timeline:
-        """The timeline of events as `extract_events` gives them, duplicates included."""
+    def from_events(cls, events: Sequence[Event], russian: Container[str] = frozenset()) -> Timeline:
+        """The timeline of events as `extract_events` gives them, duplicates included;
+        `russian` holds the ids of their articles that read as Russian (see `EventTerms.of`)."""
         sentences = [frozenset(analyze(event.sentence)) for event in events]
         order = timeline_order(events, sentences)
-        return cls((events[number] for number in order), order, EventTerms.of(events, sentences))
+        return cls((events[number] for number in order), order, EventTerms.of(events, sentences, russian))
 
     @classmethod
     def updated(
@@ -266,6 +269,12 @@ class EventTerms:
     ascending, one run a term: an event's terms are those of its sentence and of its
     article's headline.
 
+    An event's headline and sentence are read in its article's language where their own
+    words tell neither Ukrainian nor Russian more (`analyzer.russian_articles`), as its
+    article's passages are: read alone, the headline "Новости Харькова" of a Russian article
+    was Ukrainian (`новіст`), and a Russian topic missed it. Settling the timeline compares
+    sentences read alone (`timeline_order`), as an update reads again those it keeps.
+
     A topic question reads its terms' runs alone. Made with the build, where each event's
     sentence is analyzed anyway, saved with the index and carried across updates
     (`kept`, `joined`): analyzing every event on the first topic question after each
@@ -291,16 +300,27 @@ class EventTerms:
         self.events = events
 
     @classmethod
-    def of(cls, events: Sequence[Event], sentences: Sequence[frozenset[str]] | None = None) -> EventTerms:
-        """The terms of each event's sentence (`sentences`, if analyzed already) and of its
-        article's headline (analyzed once an article)."""
+    def of(
+        cls,
+        events: Sequence[Event],
+        sentences: Sequence[frozenset[str]] | None = None,
+        russian: Container[str] = frozenset(),
+    ) -> EventTerms:
+        """The terms of each event's sentence (`sentences`, if analyzed alone already) and of
+        its article's headline (analyzed once an article). `russian` holds the ids of the
+        articles that read as Russian: their sentences are analyzed again, in Russian where
+        their own words tell neither language more, and so are their headlines."""
         headlines: dict[str, frozenset[str]] = {}
         pieces: list[frozenset[str]] = []  # each event's sentence's terms, then its headline's
         for number, event in enumerate(events):
+            in_russian = event.article_id in russian
             headline = headlines.get(event.article_id)
             if headline is None:
-                headline = headlines[event.article_id] = frozenset(analyze(event.headline))
-            sentence = sentences[number] if sentences is not None else frozenset(analyze(event.sentence))
+                headline = headlines[event.article_id] = frozenset(analyze(event.headline, in_russian))
+            if sentences is not None and not in_russian:
+                sentence = sentences[number]
+            else:
+                sentence = frozenset(analyze(event.sentence, in_russian))
             pieces += (sentence, headline)
         # In order of first use, a piece's new terms sorted: a set's own order is its process's
         # hash seed's, and two builds of one corpus saved different bytes.

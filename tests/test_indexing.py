@@ -3,6 +3,7 @@ and workers that never outlive the process that started them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -17,9 +18,20 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from retrieval import BM25Params, BuildStep, CorpusError, Event, Library, LibraryOptions, analyze, readings
+from retrieval import (
+    BM25Params,
+    BuildStep,
+    CorpusError,
+    Event,
+    Library,
+    LibraryOptions,
+    analyze,
+    article_is_russian,
+    readings,
+)
 from retrieval.indexing import HEADLINE_TERMS
 from tests.conftest import ROOT, WriteCorpus, alive, article, children_of
+from tests.test_library import kharkiv_news
 
 ORACLES = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
 TOPICS = ("grain exports", "port repairs", "chess olympiad", "ferry crossing", "power plant")
@@ -93,9 +105,11 @@ def test_a_build_over_worker_processes_is_the_build_in_one_process(
     for library in (spread, here, Library.load(root, options, index_dir=tmp_path / "spread")):
         same_library(library, alone)
 
-    # every score is rank-bm25's over the same passages' terms: headline, then the passage's
-    documents = [analyze(p.text) for p in spread.passages]
-    headlines = [analyze(spread.articles[int(owner)].headline) for owner in spread.passage_article]
+    # every score is rank-bm25's over the same passages' terms: headline, then the passage's,
+    # each read in its article's language where it tells none
+    owners = [spread.articles[int(owner)] for owner in spread.passage_article]
+    documents = [analyze(p.text, article_is_russian(a)) for p, a in zip(spread.passages, owners, strict=True)]
+    headlines = [analyze(a.headline, article_is_russian(a)) for a in owners]
     tokens = [headline + terms for headline, terms in zip(headlines, documents, strict=True)]
     params = options.bm25
     delta = {} if variant == "okapi" else {"delta": params.lower_bound}
@@ -204,10 +218,15 @@ def by_testing_every_event(library: Library, topic: str) -> list[Event]:
     """A topic's events found as the first topic question once found them: every event's
     sentence and headline analyzed and tested, in timeline order."""
     wanted = {term for reading in readings(topic) for term in reading}
+    russian = {article.id for article in library.articles if article_is_russian(article)}
     return [
         event
         for event in library.timeline.events
-        if wanted & (set(analyze(event.sentence)) | set(analyze(event.headline)))
+        if wanted
+        & {
+            *analyze(event.sentence, event.article_id in russian),
+            *analyze(event.headline, event.article_id in russian),
+        }
     ]
 
 
@@ -259,6 +278,30 @@ def test_a_topic_finds_what_testing_every_event_finds_built_saved_and_updated(
             assert library.timeline.latest(2, topic) == expected[:2]
     assert updated.timeline.latest(1000, "bridge tolls")
     assert fresh.timeline.latest(1000, "Зерно") == updated.timeline.latest(1000, "Зерно") != []
+
+
+def test_a_headline_is_read_in_its_articles_language_over_workers_and_after_an_update(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    root = kharkiv_news(write_corpus)
+    cache = tmp_path / "index"
+    spread = Library.load(root, index_dir=cache, workers=2)
+    same_library(spread, Library.load(root))
+    # `Новости Харькова` tells no language; its article is Russian
+    assert "новост" in spread.index.vocabulary
+    assert "новіст" not in spread.index.vocabulary
+    (root / "odesa.txt").write_text(
+        article("2024-06-21", "Новости Одессы", "В порту приняли больше судов, чем год назад, это рекорд.")
+    )
+    updated = Library.load(root, index_dir=cache)
+    assert "новіст" not in updated.index.vocabulary
+    assert [event.article_id for event in updated.timeline.latest(5, "новости культуры")] == [
+        "odesa",
+        "kharkiv",
+    ]
+    result = updated.search("Новости из Одессы", now=dt.date(2024, 6, 22))
+    assert result.hits[0].article.id == "odesa"
+    assert result.hits[0].matched == {"новост", "одесс"}
 
 
 def test_a_text_on_the_first_line_counts_in_each_passage_only_as_far_as_any_headline(

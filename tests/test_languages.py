@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 from bot.i18n import ENGLISH
 from bot.render import highlight, render_hit
-from retrieval import Library, analyze, matched_spans
+from retrieval import Article, Library, analyze, analyze_spans, article_is_russian, load_corpus, matched_spans
 from tests.conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "uk"
@@ -109,6 +109,38 @@ def test_numerals_are_not_stop_words() -> None:
 )
 def test_analyze_by_letters_and_by_text(text: str, terms: list[str]) -> None:
     assert analyze(text) == terms
+
+
+@pytest.mark.parametrize(
+    ("text", "russian_article", "terms"),
+    [
+        # no word of it tells Ukrainian or Russian: read as its article is
+        ("Новости Харькова", True, ["новост", "харьков"]),
+        ("Новости Харькова", False, ["новіст", "харьков"]),
+        ("Ремонт мосту завершили", False, ["ремонт", "міст", "завершит"]),
+        # its own words tell: read so in an article of either language
+        ("Ремонт мосту та доріг", True, ["ремонт", "міст", "дорог"]),  # `та`, `доріг`
+        ("Ремонт мосту и дорог", False, ["ремонт", "мост", "дорог"]),  # `и`
+        # as many of its words tell each: its article decides
+        ("Новости и Київ", True, ["новост", "ки"]),
+        ("Новости и Київ", False, ["новіст", "ки"]),
+        ("Kyiv's talks", True, ["kyiv", "talk"]),  # Latin words keep the English analysis
+    ],
+)
+def test_a_text_that_tells_no_language_is_read_in_its_articles(
+    text: str, russian_article: bool, terms: list[str]
+) -> None:
+    assert analyze(text, russian_article=russian_article) == terms
+    assert [term for term, _, _ in analyze_spans(text, russian_article=russian_article)] == terms
+
+
+def test_each_article_of_the_fixtures_reads_in_its_own_language() -> None:
+    articles, _ = load_corpus(FIXTURES / "corpus")
+    russian = {article.id for article in articles if article_is_russian(article)}
+    assert russian == {article.id for article in articles if article.id.startswith("ru-")}
+    assert not article_is_russian(
+        Article("en", "News of Kharkiv", dt.date(2024, 6, 20), ("“Talks” went on.",))
+    )
 
 
 def test_highlighting_bolds_cyrillic_matches_and_never_stop_words() -> None:

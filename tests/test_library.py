@@ -109,6 +109,47 @@ def test_headline_words_match_every_passage_of_the_article(write_corpus: WriteCo
     assert all(heavier.score > hit.score for heavier, hit in zip(twice.hits, once.hits, strict=True))
 
 
+def kharkiv_news(write_corpus: WriteCorpus) -> Path:
+    """A Russian article whose headline tells no language, beside others on Kharkiv and in Ukrainian."""
+    return write_corpus(
+        {
+            "kharkiv.txt": article(
+                "2024-06-20",
+                "Новости Харькова",  # no word only Russian or only Ukrainian
+                "В метро открыли новую станцию, поезда ходят каждые пять минут.",
+            ),
+            "weather.txt": article(
+                "2024-06-20", "Погода в Харькове", "В Харькове завтра ожидаются дожди и ветер."
+            ),
+            "grain.txt": article(
+                "2024-06-20", "Цены на пшеницу выросли", "Трейдеры связывают рост со спросом."
+            ),
+            "bridge.txt": article(
+                "2024-06-20", "Ремонт мосту завершили", "У Києві відкрили міст після ремонту, що тривав рік."
+            ),
+            "school.txt": article("2024-06-20", "Школа в метро", "У Харкові діти вчаться на станції метро."),
+        }
+    )
+
+
+def test_a_headline_that_tells_no_language_is_read_in_the_language_of_its_article(
+    write_corpus: WriteCorpus,
+) -> None:
+    library = Library.load(kharkiv_news(write_corpus))
+    # read alone, `Новости Харькова` was Ukrainian (`новіст`) in an article read as Russian
+    assert "новост" in library.index.vocabulary
+    assert "новіст" not in library.index.vocabulary
+    # a Ukrainian article's headline stays Ukrainian: `завершили` is `завершит`, not `заверш`
+    assert "завершит" in library.index.vocabulary
+    assert "заверш" not in library.index.vocabulary
+    # a Russian question (`из`) meets the headline in its Russian reading alone: before, the
+    # weather report, naming Kharkiv twice, came first
+    result = library.search("Новости из Харькова", now=dt.date(2024, 6, 21))
+    assert result.terms == ("новост", "харьков")
+    assert [hit.article.id for hit in result.hits][:2] == ["kharkiv", "weather"]
+    assert result.hits[0].matched == {"новост", "харьков"}
+
+
 def test_latest_lists_newest_first() -> None:
     articles = [
         Article(name, name, dt.date(2024, 1, day), ("Body text.",))

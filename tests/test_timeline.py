@@ -102,9 +102,40 @@ def test_a_topic_that_tells_no_language_finds_its_events_in_either_reading() -> 
     timeline = Timeline.from_articles(articles)
     # `в марте` tells neither Ukrainian nor Russian: read as Ukrainian alone, `марте` was a form
     # of `марити`, and the Russian metro article's `с марта 2022 года` (`март`) was missed. The
-    # hospital's short sentence tells no language either, and holds `марте` as `марит`.
+    # hospital's short sentence tells no language either, and is read as its Russian article.
     found = [(event.article_id, event.date.isoformat()) for event in timeline.latest(5, "в марте")]
     assert found == [("ru-dnipro-hospital", "2023-03-01"), ("ru-kharkiv-metro", "2022-03-01")]
+
+
+def test_a_headline_or_sentence_that_tells_no_language_is_read_in_the_language_of_its_article() -> None:
+    russian = make(
+        "kharkiv",
+        "2024-06-20",
+        "В метро открыли новую станцию, поезда ходят каждые пять минут.",
+        "Строительство началось в марте.",
+        headline="Новости Харькова",
+    )
+    ukrainian = make(
+        "kyiv",
+        "2024-06-20",
+        "У Києві відкрили міст після ремонту, що тривав рік.",
+        headline="Ремонт мосту завершили",
+    )
+    timeline = Timeline.from_articles([russian, ukrainian])
+    # A Russian topic (`культуры`, `что`) meets them in their Russian reading alone: read on
+    # their own as Ukrainian, the headline was `новіст` and the sentence's `марте` `марит`.
+    # An event's terms are its sentence's and its article's headline's.
+    found = [(event.date.isoformat(), event.sentence) for event in timeline.latest(5, "новости культуры")]
+    assert found == [("2024-06-20", "Новости Харькова"), ("2024-03-01", "Строительство началось в марте.")]
+    assert [event.sentence for event in timeline.latest(5, "что было в марте")] == [
+        "Строительство началось в марте."
+    ]
+    # the Ukrainian article's headline stays Ukrainian: `мосту` is `міст`, not `мост`
+    assert [event.article_id for event in timeline.latest(5, "ремонт моста и дорог")] == [
+        "kyiv"
+    ]  # by `ремонт`
+    assert timeline.terms.events_with(["мост"]).tolist() == []
+    assert len(timeline.terms.events_with(["міст"])) == 1
 
 
 def test_long_sentences_are_trimmed_at_a_word() -> None:
