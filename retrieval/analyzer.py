@@ -79,7 +79,6 @@ _TOKEN = re.compile(
     rf"|{_WORD}(?:['’]{_WORD})*"
 )
 _POSSESSIVE = re.compile(r"['’]s$")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _ENGLISH = Stemmer.Stemmer("english")
 _CACHE_LIMIT = 2_000_000
 _PIECES_LIMIT = 1_000_000
@@ -146,7 +145,7 @@ def _normalise(word: str, caches: _Caches) -> str:
     folded = unicodedata.normalize("NFKC", word).casefold()
     if folded[0].isdigit():
         return folded.replace(",", "")
-    if _CYRILLIC.search(folded):
+    if languages.CYRILLIC.search(folded):
         reading = languages.read(folded)
         if reading.russian != reading.ukrainian:
             caches.russian[word] = reading.russian
@@ -195,7 +194,7 @@ def article_is_russian(article: Article) -> bool:
     """
     text = f"{article.headline}\n{article.text}"
     lead = text[:ARTICLE_LEAD]
-    if lead.isascii() or not _CYRILLIC.search(lead):
+    if lead.isascii() or not languages.CYRILLIC.search(lead):
         return False
     if len(text) > ARTICLE_LEAD:  # the last word left out: cut short, it may tell (`изменения` -> `из`)
         lead = " ".join(lead.split()[:-1])

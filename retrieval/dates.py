@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from . import dates_uk_ru
+from .languages import CYRILLIC
 from .models import Precision
 
 __all__ = ["DateMention", "anchor_date", "find_dates", "might_hold_date"]
@@ -91,9 +92,6 @@ _NEEDS = {
 """What each English pattern needs in a sentence to match it: a sentence without skips it."""
 _MONTH_STEMS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 """How every English month name and abbreviation begins."""
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
-"""Every Ukrainian and Russian pattern needs a Cyrillic letter: a sentence without one skips
-them, two thirds of the time the patterns take over English news."""
 _ALL_MONTHS = {**_MONTHS, **dates_uk_ru.MONTHS}
 _ALL_WEEKDAYS = {**_WEEKDAYS, **dates_uk_ru.WEEKDAYS}
 _RELATIVE_DAYS = {"today": 0, "yesterday": 1, **dates_uk_ru.RELATIVE_DAYS}
@@ -187,7 +185,9 @@ def _patterns_for(sentence: str) -> list[tuple[str, re.Pattern[str]]]:
         "last": "last" in folded,
     }
     patterns = [(kind, pattern) for kind, pattern in _ENGLISH_PATTERNS if all(map(present.get, _NEEDS[kind]))]
-    return patterns + dates_uk_ru.PATTERNS if _CYRILLIC.search(sentence) else patterns
+    # every Ukrainian and Russian pattern needs a Cyrillic letter: a sentence without one
+    # skips them, two thirds of the time the patterns take over English news
+    return patterns + dates_uk_ru.PATTERNS if CYRILLIC.search(sentence) else patterns
 
 
 def anchor_date(sentence: str, published: dt.date) -> DateMention | None:

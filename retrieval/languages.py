@@ -19,6 +19,7 @@ by those letters or as function words only one language has (`что`, `и` agai
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Literal, NamedTuple
 
@@ -26,7 +27,11 @@ import simplemma
 import Stemmer
 from simplemma.strategies import DictionaryLookupStrategy
 
-__all__ = ["RUSSIAN_STOP_WORDS", "UKRAINIAN_STOP_WORDS", "Reading", "read"]
+__all__ = ["CYRILLIC", "RUSSIAN_STOP_WORDS", "UKRAINIAN_STOP_WORDS", "Reading", "read"]
+
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+"""A Cyrillic letter: a text without one has no Ukrainian or Russian word, and skips what
+reads them (the analyzer's Cyrillic words, the dates and question words of both languages)."""
 
 # Snowball's Russian stop-word list (snowballstem.org, algorithms/russian/stop.txt), less
 # the numerals один, два, три (news answers are numbers: "три місяці"), plus это (the

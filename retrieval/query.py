@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .analyzer import analyze, question_spans
+from .languages import CYRILLIC
 
 __all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "readings", "topical", "topical_terms"]
 
@@ -21,7 +22,7 @@ far fewer than the hundreds of a pasted article (measured with `bench/query_cap.
 
 _APOSTROPHE = "['’ʼ]"
 """The three ways Ukrainian writes its apostrophe (`ім'я`, `ім’я`, `імʼя`)."""
-_CYRILLIC_AHEAD = "(?=[\u0400-\u04ff])"
+_CYRILLIC_AHEAD = f"(?={CYRILLIC.pattern})"
 """Before the Ukrainian and Russian words of a pattern: where no Cyrillic letter follows,
 they are not tried, and a pasted English article is searched as fast as before them."""
 
@@ -70,9 +71,6 @@ def topical(question: str) -> str:
     return stripped if stripped.strip(" ?.!") else question
 
 
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
-
-
 def topical_terms(question: str) -> list[str]:
     """The terms of `topical(question)`, its Cyrillic words read as the whole question reads
     them (`analyzer.question_spans`).
@@ -83,7 +81,7 @@ def topical_terms(question: str) -> list[str]:
     and miss the `новости` of Russian articles.
     """
     stripped = topical(question)
-    if not _CYRILLIC.search(question):
+    if not CYRILLIC.search(question):
         return analyze(stripped)
     left_out = bytearray(len(question))  # 1 where a word left out stands
     for pattern in (RECENT_CUES, QUIZ_NOISE) if stripped != question else ():
