@@ -17,7 +17,7 @@ from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMod
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from retrieval import CorpusError, analyze
+from retrieval import CorpusError, readings
 
 from . import render
 from .delivery import MaybeDelivered
@@ -300,7 +300,7 @@ async def timeline_command(update: Update, context: Context) -> None:
     if topic is not None and not await within_limit(message, state, tr):  # a topic is a search
         return
     events = await state.timeline(count, topic, local_today(message.date))
-    if topic is not None and not events and not analyze(topic):  # its words loaded by that search
+    if topic is not None and not events and not any(readings(topic)):  # read as that search read it
         await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))  # not "No dated events about the"
         return
     await message.reply_text(render.render_timeline(tr, events, topic), parse_mode=ParseMode.HTML)
