@@ -44,6 +44,9 @@ FIRST_WINDOW = 256
 """The first window's size; each next one doubles, up to the `window` asked for."""
 LOWEST = -(2**61)
 """Below any fixed-point score: the threshold while fewer than k documents are kept."""
+FLOOR_POSTINGS = 8
+"""Without a cap per group, the search starts from a floor for the k-th best found among
+the rarest terms' documents, up to this many times k postings of them (see `_floor`)."""
 
 
 def _compiled(function: F) -> F:
@@ -363,6 +366,77 @@ def _offer(
 
 
 @_compiled
+def _floor(
+    postings: Any,
+    weighting: Any,
+    starts: Any,
+    ends: Any,
+    weights: Any,
+    k: int,
+    recency: Any,
+    until: int,
+    scale: float,
+    constant: float,
+    decay: float,
+    days: float,
+) -> float:
+    """A score that k eligible documents reach at least: -inf when none is found cheaply.
+
+    The eligible documents of the rarest terms (up to `FLOOR_POSTINGS` x k postings of
+    them) are scored on those terms alone. A score of part of a document's terms is at
+    most its whole score (no weight is negative), and the prior only lowers a lower
+    score, so the k-th best of these is at most the k-th best of all. Looking the other
+    terms up for a closer floor cost more than it saved.
+    """
+    _, doc_ids, tfs, lengths = postings
+    terms = len(starts)
+    dated = len(recency) > 0
+    if terms == 0 or weights.min() < 0:  # a term left out would lift a partial score
+        return -np.inf
+    sizes = ends - starts
+    by_size = np.argsort(sizes, kind="mergesort")
+    budget = FLOOR_POSTINGS * k
+    total = 0
+    chosen = 0
+    while chosen < terms and total + sizes[by_size[chosen]] <= budget:
+        total += sizes[by_size[chosen]]
+        chosen += 1
+    if total < k:
+        return -np.inf
+    # the chosen terms' postings of eligible documents, as (document, contribution)
+    keys = np.empty(total, np.int64)
+    parts = np.empty(total, np.int64)
+    filled = 0
+    for i in range(chosen):
+        t = by_size[i]
+        weight = weights[t]
+        for p in range(starts[t], ends[t]):
+            doc = doc_ids[p]
+            if dated and until >= 0 and recency[doc] > until:
+                continue
+            keys[filled] = doc
+            parts[filled] = _fixed(weight * _lookup(tfs[p], lengths[doc], weighting))
+            filled += 1
+    order = np.argsort(keys[:filled])  # integers add up alike in any order
+    docs = np.empty(filled, np.int64)
+    fixed = np.zeros(filled, np.int64)
+    found = 0
+    for j in order:
+        if found == 0 or docs[found - 1] != keys[j]:
+            docs[found] = keys[j]
+            found += 1
+        fixed[found - 1] += parts[j]
+    if found < k:
+        return -np.inf
+    docs, fixed = docs[:found], fixed[:found]
+    scores = np.empty(len(docs), np.float64)
+    for c in range(len(docs)):
+        when = recency[docs[c]] if dated else 0
+        scores[c] = _final(fixed[c], scale, constant, until - when, decay, days)
+    return np.partition(scores, len(docs) - k)[len(docs) - k]  # type: ignore[no-any-return]
+
+
+@_compiled
 def top_k(
     postings: Any,
     weighting: Any,
@@ -398,6 +472,11 @@ def top_k(
     bounds respect. `groups` (empty for none) keeps at most `per_group` documents of one
     group: the k-th best is then that of this capped selection, which only rises as
     documents arrive, so pruning against it stays exact.
+
+    Without groups the threshold starts at a floor that k documents are known to reach
+    (`_floor`), not at the lowest score: the first windows would otherwise keep whatever
+    they hold and walk the common terms' postings until k good documents had turned up,
+    which for the second ranking stage's 200 candidates is far into the index.
     """
     offsets, doc_ids, tfs, lengths = postings
     size = len(lengths)
@@ -420,6 +499,12 @@ def top_k(
     kept_recency = np.empty(k, np.int64)
     kept = 0
     threshold = LOWEST
+    if len(groups) == 0 and k > 1:
+        floor = _floor(
+            postings, weighting, starts, ends, weights, k, recency, until, scale, constant, decay, days
+        )
+        if floor > -np.inf:
+            threshold = _threshold(floor, scale, constant, decay)
 
     buffer = np.zeros(window, np.int64)
     marks = np.zeros(window // 64, np.uint64)
@@ -502,7 +587,7 @@ def top_k(
                 doc, score, when, k, kept_docs, kept_scores, kept_recency, kept, groups, per_group
             )
             if changed and kept == k:
-                threshold = _threshold(kept_scores[0], scale, constant, decay)
+                threshold = max(threshold, _threshold(kept_scores[0], scale, constant, decay))
 
     for end in range(kept - 1, 0, -1):  # heap sort: the worst left goes last each time
         _swap(0, end, kept_docs, kept_scores, kept_recency)

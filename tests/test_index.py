@@ -137,6 +137,38 @@ def test_pruned_top_k_equals_exhaustive_scoring(
         assert list(zip(ids.tolist(), scores.tolist(), strict=True)) == expected
 
 
+@pytest.mark.parametrize("variant", ["okapi", "l", "plus"])
+def test_a_floor_for_the_kth_best_is_found_among_the_rarest_terms_documents_and_never_above_it(
+    variant: str,
+) -> None:
+    from retrieval import kernels
+
+    rng = random.Random(5)
+    documents, vocabulary = generated_corpus(3000)
+    index = BM25Index.build(documents, BM25Params(variant))  # type: ignore[arg-type]
+    recency = np.asarray([rng.randint(700, 760) for _ in documents], dtype=np.int32)
+    found = 0
+    for _ in range(90):
+        # a few common words beside rarer ones, as a news question has
+        query = rng.sample(vocabulary[:30], 2) + rng.sample(vocabulary[100:], rng.randint(3, 8))
+        k = rng.choice([5, 40, 200])
+        until, decay = rng.choice([(None, 0.0), (730, 0.0), (745, 0.3), (760, 1.0)])
+        prepared = index._prepare(query)
+        assert prepared is not None
+        starts, ends = index.offsets[prepared.rows], index.offsets[prepared.rows + 1]
+        floor = kernels._floor(
+            index._postings, index._weighting, starts, ends, prepared.weights, k, recency,
+            -1 if until is None else until, prepared.scale, prepared.constant, decay, 14.0,
+        )  # fmt: skip
+        ranking = Ranking(recency, until=until, decay=(decay, 14.0) if decay else None)
+        expected = exhaustive_top(index, query, k, ranking)
+        if floor > -math.inf:
+            found += 1
+            assert len(expected) == k and floor <= expected[-1][1]
+            assert index.top(query, k, ranking)[1].tolist() == [score for _, score in expected]
+    assert found >= 30  # most of these questions have rare enough words
+
+
 @pytest.mark.parametrize("decay", [0.0, 0.15, 0.5, 1.0])
 def test_the_pruning_threshold_is_the_least_fixed_point_score_able_to_reach_the_kth_best(
     decay: float,
