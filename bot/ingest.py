@@ -135,7 +135,9 @@ class RoundReport:
         )
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        """One line of ASCII, whatever a site put in a problem: the bot reads the child's
+        last line, and a NEL or line separator (U+0085, U+2028) left as it is ends one."""
+        return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> RoundReport:

@@ -840,3 +840,15 @@ async def test_a_feed_added_under_a_removed_feeds_name_gets_a_folder_of_its_own(
     assert len((await fetch_round(options)).saved) == 2
     folder = options.corpus_dir / "feeds" / old.name
     assert sorted(f"feeds/{old.name}/{path.name}" for path in folder.iterdir()) == sorted(first)
+
+
+async def test_a_rounds_report_reaches_the_bot_whatever_line_breaks_a_site_puts_in_its_problems(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # a content type with a NEL (U+0085) in it, which a site is free to send: the round's
+    # report, one line of JSON from the child, was cut at it and lost
+    page = site.put("odd.html", b"%PDF-1.4", content_type="application/pdf\u0085x")
+    subscribe(db, site.put("feed.xml", rss("F", [Item("Odd", page, WHEN)]), RSS))
+    report = await run_round_in_child(options, stopping=lambda: False)
+    assert report is not None
+    assert len(report.problems) == 1 and "\x85" in report.problems[0]
