@@ -34,6 +34,7 @@ __all__ = [
     "analyze_spans",
     "article_is_russian",
     "matched_spans",
+    "matched_terms",
     "question_spans",
     "russian_articles",
     "term",
@@ -317,6 +318,18 @@ def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
             yield found, match.start(), match.end()
         if unsure and other:
             yield other, match.start(), match.end()
+
+
+def matched_terms(text: str, terms: frozenset[str] | set[str]) -> list[str]:
+    """Return the term in `terms` of each word of `text` that has one, in order; a word
+    with two readings is matched by either, as in `matched_spans`."""
+    caches = _current()
+    found = []
+    for word in _TOKEN.findall(text):
+        term = caches.term(word)  # first, so that `russian` knows the word
+        if term in terms or (term := caches.russian.get(word, "")) in terms:
+            found.append(term)
+    return found
 
 
 def matched_spans(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int, int]]:

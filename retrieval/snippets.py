@@ -7,7 +7,7 @@ by whole sentences around it.
 
 from __future__ import annotations
 
-from .analyzer import analyze_spans
+from .analyzer import matched_spans, matched_terms
 from .sentences import sentence_spans
 
 __all__ = ["snippet_span"]
@@ -34,7 +34,7 @@ def snippet_span(text: str, terms: frozenset[str], max_chars: int) -> tuple[int,
 
 
 def _weight(text: str, span: tuple[int, int], terms: frozenset[str]) -> tuple[int, int]:
-    found = [term for term, _, _ in analyze_spans(text[span[0] : span[1]]) if term in terms]
+    found = matched_terms(text[span[0] : span[1]], terms)  # a sentence may be too short to tell its language
     return len(set(found)), len(found)
 
 
@@ -42,7 +42,7 @@ def _cut_around_first_match(
     text: str, span: tuple[int, int], terms: frozenset[str], max_chars: int
 ) -> tuple[int, int]:
     start, end = span
-    first = next((s + start for term, s, _ in analyze_spans(text[start:end]) if term in terms), start)
+    first = next((s + start for s, _ in matched_spans(text[start:end], terms)), start)
     start = max(start, min(first - max_chars // 4, end - max_chars))
     if start > span[0]:
         space = text.find(" ", start, first)

@@ -29,3 +29,14 @@ def test_one_overlong_sentence_is_cut_around_the_first_match() -> None:
     start, end = snippet_span(text, frozenset(analyze("Abramovich")), 100)
     assert end - start <= 100
     assert "Abramovich" in text[start:end]
+
+
+def test_a_sentence_too_short_to_tell_its_language_is_weighed_by_either_reading() -> None:
+    # "Новости Харькова." tells no language, and read alone as Ukrainian its `новости` is
+    # `новіст`: the Russian question's `новост` went unseen, and the sentence that names
+    # Kharkiv alone was shown in its place
+    text = "В Харькове было тихо весь день и ночь. Новости Харькова. " + "Синоптики уверены в погоде. " * 4
+    terms = frozenset(analyze("Это новости Харькова"))
+    assert {"новост", "харьков"} <= terms
+    start, end = snippet_span(text, terms, 30)
+    assert text[start:end] == "Новости Харькова."
