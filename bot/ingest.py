@@ -376,7 +376,7 @@ class _Ingest:
             article = await self.article(feed, parsed, entry, url)
             outcome, stored = _save(self.db, self.corpus_dir, feed.name, article, key, feed.id, backlog)
         except (FetchError, NotAnArticle) as error:
-            if isinstance(error, FetchError) and error.kind == "deferred":  # no fault of the link's
+            if _deferred(error):  # no fault of the link's
                 if backlog:  # still the publisher's backlog when a later round saves it
                     self.db.link_failed(key, str(error), backlog, counted=False)
                 self.left[feed.id] = self.left.get(feed.id, 0) + 1
@@ -416,10 +416,7 @@ class _Ingest:
             try:
                 extracted = await self.page(url)
             except (FetchError, NotAnArticle) as error:
-                if (
-                    sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS
-                    or getattr(error, "kind", "") == "deferred"
-                ):
+                if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS or _deferred(error):
                     raise
                 # the feed's text is whole; only the page's date is missing
         if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
@@ -499,6 +496,11 @@ def _plausible(date: dt.date | None, now: dt.datetime) -> bool:
 
 def _plain(title: str) -> str:
     return " ".join(html.unescape(_TAGS.sub(" ", title)).split())[:300]
+
+
+def _deferred(error: Exception) -> bool:
+    """Whether a download was not started, the round's time being up (`Fetcher.get`'s deadline)."""
+    return isinstance(error, FetchError) and error.kind == "deferred"
 
 
 def _host(url: str) -> str:
