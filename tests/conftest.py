@@ -42,6 +42,15 @@ LOCAL_NETWORKS = ("127.0.0.0/8", "::1")
 """Where the tests' news sites run: allowed to fetch from, as an operator allows an intranet."""
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the processes the tests start take Ctrl-C as a terminal user's would. Started as a
+    background job of a script (`.ci/run &`, a CI runner), the suite inherits SIGINT ignored,
+    every child would inherit that too, and each test of Ctrl-C would see its command run on
+    to the end. A handler of Python's own is reset to the default in a child."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def search_compiled() -> None:
     """Compile the search code before any test waits on an answer with a deadline: a clean
