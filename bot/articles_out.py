@@ -121,15 +121,20 @@ def text_fingerprint(paragraphs: tuple[str, ...] | list[str]) -> str:
 
 
 def render_markdown(article: NewArticle) -> str:
-    """The file's text: front matter (`title`, `date`, `url`, `source`, `date_source`), then paragraphs."""
+    """The file's text: front matter (`title`, `date`, `url`, `source`, `date_source`), then paragraphs.
+
+    An article with no `url` (a feed item without a link) has none in its front matter."""
+    meta = {
+        "title": shorten(article.title, TITLE_CHARS),
+        "date": article.date.isoformat(),
+        "url": article.url,
+        "source": shorten(article.source, SOURCE_CHARS),
+        "date_source": article.date_source,
+    }
+    if not article.url:
+        del meta["url"]
     front = yaml.safe_dump(
-        {
-            "title": shorten(article.title, TITLE_CHARS),
-            "date": article.date.isoformat(),
-            "url": article.url,
-            "source": shorten(article.source, SOURCE_CHARS),
-            "date_source": article.date_source,
-        },
+        meta,
         allow_unicode=True,
         sort_keys=False,
         width=1_000_000,

@@ -37,12 +37,13 @@ def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
     # the headline's bold, the topic's italics and the link Telegram finds in the URL: 3 entities
     shown = (ELLIPSIS if start else "") + highlight(text[start:end], alert.terms, MAX_ENTITIES - 3)
     shown += ELLIPSIS if end < len(text) else ""
+    link = [escape(shorten(alert.url, URL_CHARS))] if alert.url else []  # a feed item may have none
     return "\n".join(
         [
             f"<b>{escape(shorten(alert.title, HEADLINE_CHARS))}</b>",
             alert.date.isoformat(),
             shown,
-            escape(shorten(alert.url, URL_CHARS)),
+            *link,
             "<i>"
             + tr.gettext("You follow: {topic}").format(topic=escape(shorten(alert.topic, 100)))
             + "</i> · /following",
@@ -63,7 +64,8 @@ def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH) ->
             date=alert.date.isoformat(),
             topic=f"<i>{escape(shorten(alert.topic, 60))}</i>",
         )
-        lines.append(f"• {on_topic}\n  {escape(shorten(alert.url, URL_CHARS))}")
+        link = f"\n  {escape(shorten(alert.url, URL_CHARS))}" if alert.url else ""
+        lines.append(f"• {on_topic}{link}")
     return fit_lines(tr, lines)
 
 

@@ -43,6 +43,8 @@ class FeedEntry:
     content: str | None
     """The full article as HTML, when the feed carries it (`content:encoded`, Atom `content`)."""
     summary: str | None
+    id: str | None = None
+    """The item's own id (RSS `guid`, Atom `id`), which tells apart items that share a link."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,7 @@ def _entry(raw: Any) -> FeedEntry:
         published=_moment(raw),
         content=max(contents, key=len) if contents else None,
         summary=_text(raw.get("summary")),
+        id=_text(raw.get("id")),
     )
 
 

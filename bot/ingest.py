@@ -2,7 +2,8 @@
 
 A round downloads each feed (conditional GET), reads its entries, fetches the article
 page when an entry carries only a summary (or no date), extracts the text, skips what
-was seen before (by canonical URL, then by text), and saves the rest as `.md` files.
+was seen before (by the item's own id or its canonical URL, then by text), and saves the
+rest as `.md` files.
 Each feed and each item fails alone: the problem is logged and reported, and every
 other feed still lands. The state file decides every save in one transaction, so the
 bot and `newsbot fetch` can run rounds at the same time. What a feed's first read saves
@@ -298,7 +299,9 @@ class _Ingest:
         self.left: dict[int, int] = {}
         """Items of each feed (by id) left for the next round so."""
         self.links: dict[str, asyncio.Task[bool]] = {}
-        """Each canonical link's one try this round, whichever items of whichever feeds list it."""
+        """Each item's one try this round (by `_key`), whichever feeds list it."""
+        self.pages: dict[str, asyncio.Task[Extracted]] = {}
+        """Each canonical link's page, fetched once this round however many items need it."""
 
     def problem(self, where: str, what: object) -> None:
         line = f"{where}: {what}"
@@ -346,16 +349,19 @@ class _Ingest:
     async def entry(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry, backlog: bool) -> bool:
         """Save one entry if new; False when it failed and is worth another try."""
         where = f"feed {feed.name}, item {(entry.link or entry.title or '?')[:200]!r}"
+        text = _whole_text(entry)
         try:
-            if not entry.link:
+            url = checked_url(entry.link) if entry.link else None
+            if url is None and not (text and entry.id):
                 raise LinkError("the item has no link")
-            url = checked_url(entry.link)
         except LinkError as error:
             self.problem(where, error)
             return True
-        key = canonical_url(url)
-        if key not in self.links:  # a live blog's updates share one page: one request, one try a round
-            self.links[key] = asyncio.ensure_future(self.link(feed, parsed, entry, url, key, backlog, where))
+        key = _key(feed, entry, url, text)
+        if key not in self.links:  # a live blog's teasers share one page: one request, one try a round
+            self.links[key] = asyncio.ensure_future(
+                self.link(feed, parsed, entry, url, text, key, backlog, where)
+            )
         return await self.links[key]
 
     async def link(
@@ -363,17 +369,18 @@ class _Ingest:
         feed: FeedRow,
         parsed: ParsedFeed,
         entry: FeedEntry,
-        url: str,
+        url: str | None,
+        text: list[str],
         key: str,
         backlog: bool,
         where: str,
     ) -> bool:
-        """Save the article at one checked link if new; False when it failed and is worth another try."""
+        """Save one item's article if new; False when it failed and is worth another try."""
         known = self.db.link_outcome(key)
         if known is not None and (known[0] != "failed" or known[1] >= MAX_ATTEMPTS):
             return True
         try:
-            article = await self.article(feed, parsed, entry, url)
+            article = await self.article(feed, parsed, entry, url, text)
             outcome, stored = _save(self.db, self.corpus_dir, feed.name, article, key, feed.id, backlog)
         except (FetchError, NotAnArticle) as error:
             if _deferred(error):  # no fault of the link's
@@ -408,18 +415,20 @@ class _Ingest:
             self.report.duplicates += 1
         return True
 
-    async def article(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry, url: str) -> NewArticle:
-        """The entry as an article: the feed's text when it is whole, else the page's."""
-        paragraphs = html_paragraphs(entry.content) if entry.content else []
+    async def article(
+        self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry, url: str | None, text: list[str]
+    ) -> NewArticle:
+        """The entry as an article: the feed's `text` when it is whole, else the page's."""
+        paragraphs = text
         extracted: Extracted | None = None
-        if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS or entry.published is None:
+        if url is not None and (not paragraphs or entry.published is None):
             try:
                 extracted = await self.page(url)
             except (FetchError, NotAnArticle) as error:
-                if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS or _deferred(error):
+                if not paragraphs or _deferred(error):
                     raise
                 # the feed's text is whole; only the page's date is missing
-        if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
+        if not paragraphs:
             assert extracted is not None
             paragraphs = list(extracted.paragraphs)
         now = dt.datetime.now(dt.UTC)
@@ -435,15 +444,40 @@ class _Ingest:
             title=title,
             date=date,
             date_source=date_source,
-            url=url,
+            url=url or "",
             source=feed.title or parsed.title or feed.name,
             paragraphs=tuple(paragraphs),
         )
 
     async def page(self, url: str) -> Extracted:
+        """The article on the page at `url`, fetched once a round (undated updates of a live blog
+        each want its date)."""
+        link = canonical_url(url)
+        if link not in self.pages:
+            self.pages[link] = asyncio.ensure_future(self._page(url))
+        return await self.pages[link]
+
+    async def _page(self, url: str) -> Extracted:
         page = await self.fetcher.get(url, accept=ACCEPT_HTML, deadline=self.deadline)
         assert page is not None
         return await asyncio.to_thread(_extract_page, page)
+
+
+def _whole_text(entry: FeedEntry) -> list[str]:
+    """The entry's paragraphs when the feed carries its whole text, else none."""
+    paragraphs = html_paragraphs(entry.content) if entry.content else []
+    return paragraphs if sum(map(len, paragraphs)) >= MIN_ARTICLE_CHARS else []
+
+
+def _key(feed: FeedRow, entry: FeedEntry, url: str | None, text: list[str]) -> str:
+    """What tells an item from others: its canonical link; or, when it carries its whole text
+    and an id of its own, that id at its link (at its feed's address if it has none), so that
+    a live blog's updates under one page are each an article. The `#` keeps the two kinds apart:
+    no canonical link has one."""
+    if text and entry.id:
+        return f"{canonical_url(url or feed.url)}#{entry.id}"
+    assert url is not None
+    return canonical_url(url)
 
 
 def _extract_page(page: Page) -> Extracted:
@@ -469,7 +503,8 @@ def _save(
     name = article_file_name(article, key)
     relative = f"{FEEDS_DIR}/{folder}/{name}"
     fields: dict[str, Any] = {
-        "url": key,
+        "key": key,
+        "url": canonical_url(article.url) if article.url else "",
         "text_hash": fingerprint,
         "path": relative,
         "title": article.title,

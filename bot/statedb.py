@@ -462,7 +462,8 @@ class StateDB:
     # --- links and articles ------------------------------------------------------------
 
     def link_outcome(self, url: str) -> tuple[str, int] | None:
-        """What happened to this canonical URL before: (outcome, attempts), or None if new."""
+        """What happened to this canonical URL (or item key, see `claim_article`) before:
+        (outcome, attempts), or None if new."""
         row = self._db.execute("SELECT outcome, attempts FROM links WHERE url = ?", (url,)).fetchone()
         return (str(row[0]), int(row[1])) if row else None
 
@@ -488,20 +489,37 @@ class StateDB:
         date: dt.date,
         feed_id: int | None,
         backlog: bool = False,
+        key: str | None = None,
     ) -> tuple[Claim, SavedArticle]:
-        """Record an article whose file is written, unless its URL or text is known already.
+        """Record an article whose file is written, unless its item or text is known already.
 
         Decided in one write transaction, so when the bot and `newsbot fetch` meet the
         same article at once exactly one of them keeps it. Returns the outcome and the
         stored article (the earlier one for "seen" and "duplicate"). A `backlog` article
         came with a new feed's first read (or failed there, `link_failed`, and is read
-        only now): it is indexed, and alerts no one.
+        only now): it is indexed, and alerts no one. `key` tells the item from others in
+        `links`: its `url` (the default), or an id of its own at that URL (`url#id`, see
+        `ingest`). An item met by its link alone before (read from its page, or saved before
+        ids told items apart) is not saved again once it comes with its id: the article its
+        link led to, under the same headline and claimed by no other id, is that item.
         """
         now = time.time()
+        key = key or url
         with self._write() as db:
-            known = db.execute(
-                _ARTICLE_COLUMNS + " WHERE id = (SELECT article_id FROM links WHERE url = ?)", (url,)
-            ).fetchone()
+            led_to = _ARTICLE_COLUMNS + " WHERE id = (SELECT article_id FROM links WHERE url = ?)"
+            known = db.execute(led_to, (key,)).fetchone()
+            if known is None and key != url:
+                known = db.execute(  # the ids at `url` sort between `url#` and `url$`
+                    led_to + " AND title = ? AND NOT EXISTS (SELECT 1 FROM links l WHERE l.url > ?"
+                    " AND l.url < ? AND l.article_id = articles.id)",
+                    (url, title, url + "#", url + "$"),
+                ).fetchone()
+                if known:
+                    db.execute(
+                        "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
+                        " VALUES (?, 'saved', ?, ?)",
+                        (key, known[0], now),
+                    )
             if known:
                 return "seen", _article(known)
             same_text = db.execute(_ARTICLE_COLUMNS + " WHERE text_hash = ?", (text_hash,)).fetchone()
@@ -509,11 +527,11 @@ class StateDB:
                 db.execute(
                     "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
                     " VALUES (?, 'duplicate', ?, ?)",
-                    (url, same_text[0], now),
+                    (key, same_text[0], now),
                 )
                 return "duplicate", _article(same_text)
             failed_first = "SELECT 1 FROM links WHERE url = ? AND outcome = 'failed' AND backlog"
-            backlog = backlog or db.execute(failed_first, (url,)).fetchone() is not None
+            backlog = backlog or db.execute(failed_first, (key,)).fetchone() is not None
             cursor = db.execute(  # a feed removed since it was read keeps its articles, as `remove_feed` does
                 "INSERT INTO articles (url, text_hash, path, title, date, feed_id, saved_at, backlog)"
                 " VALUES (?, ?, ?, ?, ?, (SELECT id FROM feeds WHERE id = ?), ?, ?)",
@@ -521,7 +539,7 @@ class StateDB:
             )
             db.execute(
                 "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at) VALUES (?, 'saved', ?, ?)",
-                (url, cursor.lastrowid, now),
+                (key, cursor.lastrowid, now),
             )
             row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (cursor.lastrowid,)).fetchone()
         return "saved", _article(row)

@@ -189,6 +189,8 @@ class Item:
     summary: str = "A short teaser."
     content: str | None = None
     """Full article HTML (`content:encoded` / Atom `content`), or None for summary only."""
+    guid: str | None = None
+    """The item's id (RSS `guid`, not a permalink; Atom `id`, where the link stands in without one)."""
 
 
 def rss(title: str, items: list[Item]) -> bytes:
@@ -199,7 +201,11 @@ def rss(title: str, items: list[Item]) -> bytes:
         f"<title>{html.escape(title)}</title><link>http://example.invalid/</link>",
     ]
     for item in items:
-        parts.append(f"<item><title>{html.escape(item.title)}</title><link>{html.escape(item.link)}</link>")
+        parts.append(f"<item><title>{html.escape(item.title)}</title>")
+        if item.link:
+            parts.append(f"<link>{html.escape(item.link)}</link>")
+        if item.guid:
+            parts.append(f'<guid isPermaLink="false">{html.escape(item.guid)}</guid>')
         if item.date:
             parts.append(f"<pubDate>{format_datetime(item.date)}</pubDate>")
         parts.append(f"<description>{html.escape(item.summary)}</description>")
@@ -216,10 +222,10 @@ def atom(title: str, items: list[Item]) -> bytes:
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">',
         f"<title>{html.escape(title)}</title><id>urn:feed</id><updated>2024-05-01T00:00:00Z</updated>",
     ]
-    for number, item in enumerate(items):
+    for item in items:
         parts.append(
             f'<entry><title>{html.escape(item.title)}</title><link href="{html.escape(item.link)}"/>'
-            f"<id>urn:item:{number}</id>"
+            f"<id>{html.escape(item.guid or item.link)}</id>"
         )
         if item.date:
             parts.append(f"<updated>{item.date.isoformat()}</updated>")

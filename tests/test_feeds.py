@@ -47,6 +47,15 @@ def test_full_content_and_summary_are_told_apart() -> None:
     assert teaser.summary == "A short teaser."
 
 
+def test_an_items_id_is_its_rss_guid_or_atom_id() -> None:
+    items = [Item("One", "http://n/1", guid="tag:n,2024:1"), Item("Two", "http://n/2")]
+    assert [entry.id for entry in parse_feed(rss("F", items), BASE).entries] == ["tag:n,2024:1", None]
+    assert [entry.id for entry in parse_feed(atom("F", items), BASE).entries] == [
+        "tag:n,2024:1",
+        "http://n/2",
+    ]
+
+
 def test_relative_links_resolve_against_the_feed_address() -> None:
     (entry,) = parse_feed(rss("F", [Item("One", "/world/1")]), BASE).entries
     assert entry.link == "http://news.example/world/1"

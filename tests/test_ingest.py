@@ -547,6 +547,90 @@ async def test_a_link_listed_many_times_is_fetched_once_a_round_and_tried_in_as_
     assert len((await fetch_round(options)).saved) == 1  # its third try, as for a link listed once
 
 
+def whole(seed: str) -> str:
+    """An article's whole text as a feed carries it (`content:encoded`)."""
+    return "".join(f"<p>{p}</p>" for p in paragraphs(seed, count=3))
+
+
+def updates(page: str, count: int, *, ids: bool = True, dated: bool = True) -> list[Item]:
+    """A live blog's updates, newest first, each with its whole text, all under the one `page`."""
+    return [
+        Item(
+            f"Update {n}",
+            page,
+            WHEN + dt.timedelta(minutes=n) if dated else None,
+            content=whole(f"update{n}"),
+            guid=f"live-{n}" if ids else None,
+        )
+        for n in reversed(range(count))
+    ]
+
+
+async def test_a_live_blogs_updates_with_their_own_text_and_ids_are_each_an_article(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # Each update carries its whole text and an id of its own, all under the live page's one
+    # address: the first was saved, and every other update, then and later, was lost.
+    page = site.url("live.html")  # never served: the feed's text is whole
+    subscribe(db, site.put("feed.xml", rss("Live", updates(page, 3)), RSS))
+    assert len((await fetch_round(options)).saved) == 3
+    site.put("feed.xml", rss("Live", updates(page, 4)), RSS)
+    report = await fetch_round(options)
+    assert (len(report.saved), report.duplicates, report.problems) == (1, 0, [])
+    assert site.hits("live.html") == []
+    articles = Library.load(options.corpus_dir).articles
+    assert sorted(article.headline for article in articles) == [f"Update {n}" for n in range(4)]
+    assert {article.url for article in articles} == {page}  # readers are sent to the page
+
+
+async def test_undated_updates_sharing_a_page_fetch_it_once_a_round_for_their_date(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    page = site.put("live.html", article_page("Live", paragraphs("live"), date=dt.date(2024, 5, 2)))
+    subscribe(db, site.put("feed.xml", rss("Live", updates(page, 3, dated=False)), RSS))
+    assert len((await fetch_round(options)).saved) == 3
+    assert len(site.hits("live.html")) == 1
+    dates = {(meta["date"], meta["date_source"]) for meta in front_matters(options).values()}
+    assert dates == {("2024-05-02", "page")}
+
+
+async def test_an_item_saved_under_its_link_alone_is_not_saved_again_once_its_feed_gives_ids(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # What a state file holds from before items were told apart by their ids, or from a feed
+    # that gave none: one update saved under the page's address, the others never. Once
+    # the ids count, that update is not saved a second time, though edited since; the others land.
+    page = site.url("live.html")
+    subscribe(db, site.put("feed.xml", rss("Live", updates(page, 3, ids=False)), RSS))
+    (first,) = (await fetch_round(options)).saved
+    edited = [dataclasses.replace(item, content=whole(f"{item.title} edited")) for item in updates(page, 3)]
+    site.put("feed.xml", rss("Live", edited), RSS)
+    assert len((await fetch_round(options)).saved) == 2
+    assert (await fetch_round(options)).saved == []
+    headlines = [article.title for article in db.articles()]
+    assert sorted(headlines) == [f"Update {n}" for n in range(3)]
+    assert (options.corpus_dir / first).exists()
+
+
+async def test_an_item_without_a_link_is_saved_when_it_carries_its_text_and_an_id(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    items = [
+        Item("Council notice", "", WHEN, content=whole("notice"), guid="notice-1"),
+        Item("Teaser", "", WHEN, guid="teaser-1"),  # nothing to read it from
+        Item("Whole, no id", "", WHEN, content=whole("anonymous")),  # nothing to know it again by
+    ]
+    subscribe(db, site.url("feed.xml"))
+    for order in (items, items[::-1]):  # read again (a new order is a new document): known by its id
+        site.put("feed.xml", rss("Notices", order), RSS)
+        report = await fetch_round(options)
+        assert [problem.split(": ", 1)[1] for problem in report.problems] == ["the item has no link"] * 2
+    (meta,) = front_matters(options).values()
+    assert (meta["title"], meta["source"], "url" in meta) == ("Council notice", "Feed 0", False)
+    (article,) = Library.load(options.corpus_dir).articles
+    assert (article.url, article.source) == (None, "Feed 0")  # the outlet is shown, linked to nothing
+
+
 async def test_an_item_that_fails_once_lands_when_it_recovers(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:

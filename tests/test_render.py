@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from bot.feed_render import render_alert
+from bot.feed_render import render_alert, render_digest
 from bot.i18n import ENGLISH, translations
 from bot.render import (
     DESCRIPTION_CHARS,
@@ -373,3 +373,12 @@ def test_an_alert_dense_with_its_topic_stays_within_the_entities_telegram_shows(
     )
     text = render_alert(alert)
     assert text.count("<b>") + text.count("<i>") + 1 == MAX_ENTITIES  # and the link Telegram finds
+
+
+def test_an_alert_on_an_article_with_no_link_shows_no_empty_line() -> None:
+    # a feed item with no link of its own, saved from the feed's text
+    alert = PendingAlert(
+        1, 7, 7, "oil", 0.9, "Oil prices fell.", frozenset({"oil"}), "Oil", dt.date(2024, 10, 1), "", 0
+    )
+    assert "" not in render_alert(alert).splitlines()
+    assert [line for line in render_digest([alert, alert]).splitlines() if not line.strip()] == []
