@@ -8,7 +8,9 @@ a cron `newsbot fetch` saved are picked up too:
 
 1. articles saved but not yet matched are looked up in the served library; if some are
    missing, the library is updated through the same path as /reload (child process,
-   incremental, answers go on meanwhile; never at the same time as an admin's /reload);
+   incremental, answers go on meanwhile; never at the same time as an admin's /reload).
+   While that keeps failing (the corpus folder gone, the child killed as memory runs
+   out), it is tried ever less often (`IndexRetry`), not every minute;
 2. those that are news (`alerts.is_news`: not a new feed's backlog, recently dated) are
    matched against every followed topic, in worker threads (as questions are searched),
    and the alerts queued, in one transaction with marking them all matched, so nothing
@@ -38,6 +40,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from retrieval import CorpusError, Library
+from retrieval.progress import counted
 
 from . import alerts
 from .delivery import MaybeDelivered
@@ -48,7 +51,15 @@ from .reloading import Waiting, environment_without_secrets
 from .state import BotState
 from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow, off_loop
 
-__all__ = ["FeedService", "index_new", "poll_feeds", "run_round_in_child", "settle", "settle_job"]
+__all__ = [
+    "FeedService",
+    "IndexRetry",
+    "index_new",
+    "poll_feeds",
+    "run_round_in_child",
+    "settle",
+    "settle_job",
+]
 
 logger = logging.getLogger(__name__)
 SETTLE_EVERY = 60.0
@@ -56,10 +67,39 @@ SETTLE_EVERY = 60.0
 SETTLE_DURING_ROUND = 15.0
 """Seconds between two updates while a long round is still running, so that alerts need
 not wait for its last feed."""
+INDEX_RETRY_MAX = 3600.0
+"""Seconds at most between two tries of an indexing that keeps failing."""
 TOPICS_PER_TURN = 50
 """Topics matched in one worker-thread call: each costs about what a question costs."""
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass
+class IndexRetry:
+    """When the settles may index new articles again, while indexing keeps failing.
+
+    Each failed try starts an indexing child, which may take all the memory there is before
+    it is killed again: after one failure the next settle tries again (as /add's reply
+    promises), then 2, 4, 8 ... minutes later, at most an hour; a success ends the wait. An
+    admin's /add tries at once and starts the count afresh; /reload does not wait either.
+    """
+
+    failures: int = 0
+    """Failed tries in a row."""
+    due: float = 0.0
+    """Monotonic time from which the settles try again."""
+
+    def failed(self, now: float) -> float:
+        """Count one more failure at `now`; the seconds until the next try."""
+        self.failures += 1
+        wait = 0.0 if self.failures < 2 else min(INDEX_RETRY_MAX, SETTLE_EVERY * 2 ** (self.failures - 1))
+        self.due = now + wait
+        return wait
+
+    def succeeded(self) -> None:
+        """Indexing worked (or the articles are served already): the next failure counts from one."""
+        self.failures, self.due = 0, 0.0
 
 
 @dataclass
@@ -79,6 +119,7 @@ class FeedService:
     """Held while alerts are delivered, which Telegram's flood limits may pace for minutes:
     one delivery at a time, so each counts what the one before it sent."""
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    index_retry: IndexRetry = field(default_factory=IndexRetry)
     last_round: RoundReport | None = None
     round_ended_at: float | None = None
     """Unix time the last round's child process finished."""
@@ -205,24 +246,36 @@ async def index_new(application: Application, waiting: Waiting | None = None) ->
     """
     service = feed_service(application)
     state: BotState = application.bot_data["state"]
+    service.index_retry.succeeded()  # an admin's try: whatever failed before, the count starts afresh
     return await _index_new(state, service, await off_loop(service.db.unmatched_articles), waiting)
 
 
 async def _index_new(
     state: BotState, service: FeedService, pending: list[SavedArticle], waiting: Waiting | None = None
 ) -> bool:
+    retry = service.index_retry
     async with service.index_lock:
         wanted = {article.corpus_id for article in pending}
         if len(positions(state.library, wanted)) == len(wanted):
+            retry.succeeded()  # a /reload may have brought them in
             return True
+        if time.monotonic() < retry.due:
+            return False
         before = state.sizes
         try:
             updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, waiting)
         except CorpusError as error:
-            logger.warning("could not index new articles, keeping the old corpus: %s", error)
+            wait = retry.failed(time.monotonic())
+            logger.warning(
+                "could not index new articles (%s in a row), keeping the old corpus; next try %s: %s",
+                counted(retry.failures, "failure"),
+                f"in {wait / 60:.0f} minutes" if wait else "within a minute",
+                error,
+            )
             return False
         if updated is None:  # the bot is stopping
             return False
+        retry.succeeded()
         state.library = updated
         logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
         return True

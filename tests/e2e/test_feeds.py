@@ -1086,3 +1086,36 @@ async def test_a_feed_removal_handed_out_again_after_a_hard_kill_removes_no_othe
     assert copies[0].startswith("Removed feed 1: Island Post.") and copies[1] == copies[0]
     listing = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
     assert "1. <b>Reef Gazette</b>" in listing and "2. " not in listing
+
+
+async def test_indexing_that_keeps_failing_is_tried_ever_less_often_and_an_admins_reload_at_once(
+    site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # While indexing new articles failed (here the corpus folder is gone, a share unmounted),
+    # every minute's settle started another indexing child, which failed again.
+    bot = await start_bot(feed_interval=0, **FAST)
+    (every_minute,) = bot.application.job_queue.get_jobs_by_name("new articles and alerts")
+    every_minute.schedule_removal()  # the settles are run by hand below
+
+    def failures() -> int:
+        return sum("could not index new articles" in record.getMessage() for record in caplog.records)
+
+    feed_service(bot.application).db.add_feed(ferry_feed(site), "h", None)
+    await fetch_round(options_from(bot.settings))  # as `newsbot fetch` would
+    away = bot.corpus.rename(bot.corpus.with_name("away"))
+    for _ in range(4):
+        await settle(bot.application)
+    assert failures() == 2  # the first settle's, and the next one's; then it waits two minutes
+    away.rename(bot.corpus)
+    reply = await bot.ask("/reload", user_id=ADMIN)  # not held back by the wait
+    assert "Corpus reloaded" in reply.params["text"]
+    await settle(bot.application)  # the articles are served: the wait is over
+    assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
+    feed_service(bot.application).db.add_feed(
+        feed(site, [story(site, "v", "Volcano", VOLCANO)], "v.xml"), "v", None
+    )
+    await fetch_round(options_from(bot.settings))
+    away = bot.corpus.rename(bot.corpus.with_name("away"))
+    for _ in range(2):
+        await settle(bot.application)
+    assert failures() == 4  # counted from one again
