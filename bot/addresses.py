@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import httpx
@@ -38,6 +40,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolve = Callable[[str, int], Awaitable[list[Address]]]
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 """IPv6 addresses that a NAT64 gateway turns into the IPv4 address in their last 32 bits."""
+LOOKUPS_AT_ONCE = 16
+"""Host lookups running at once; past that, a fetch fails at once rather than wait for one."""
+_lookup_slots = threading.BoundedSemaphore(LOOKUPS_AT_ONCE)
+_looking_up: dict[tuple[str, int], Future[list[Any]]] = {}
+"""Each name's lookup in flight, by name and port, which later fetches of that name share."""
 
 
 class AddressRefused(Exception):
@@ -99,16 +106,45 @@ def parse_networks(text: str | Iterable[object]) -> tuple[Network, ...]:
 
 
 async def resolve_host(host: str, port: int) -> list[Address]:
-    """The addresses `host` resolves to, in the system's order of preference."""
+    """The addresses `host` resolves to, in the system's order of preference.
+
+    Each lookup runs in a daemon thread of its own, not in the event loop's default pool:
+    questions are searched there, and Telegram's own addresses looked up, and a resolver
+    that hangs held its threads past every fetch's deadline until none was left. A name
+    being looked up is not looked up again meanwhile, so one that hangs holds one thread
+    however often it is fetched, and at most `LOOKUPS_AT_ONCE` run at once. The fetch's
+    deadline ends the wait; the lookup runs on, and a stopping process does not wait for it.
+    """
+    lookup = _looking_up.get((host, port))
+    if lookup is None:
+        if not _lookup_slots.acquire(blocking=False):
+            raise httpx.ConnectError(
+                f"cannot resolve {host}: {LOOKUPS_AT_ONCE} lookups wait for the resolver"
+            )
+        lookup = _looking_up[host, port] = Future()
+        lookup.set_running_or_notify_cancel()  # a fetch past its deadline cancels its wait, not the lookup
+        threading.Thread(target=_look_up, args=(host, port, lookup), name="host-lookup", daemon=True).start()
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG
-        )
+        found = await asyncio.wrap_future(lookup)
     except socket.gaierror as error:
         raise httpx.ConnectError(f"cannot resolve {host}: {error.strerror}") from None
     except UnicodeError:  # a redirect to a name with an empty label (a doubled dot) or too long a one
         raise httpx.ConnectError(f"cannot resolve {host}: not a valid host name") from None
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found))
+
+
+def _look_up(host: str, port: int, lookup: Future[list[Any]]) -> None:
+    """Look `host` up for `resolve_host`, in this thread, and hand the outcome to `lookup`."""
+    try:
+        try:
+            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG)
+        finally:  # the next fetch of the name looks it up anew
+            del _looking_up[host, port]
+            _lookup_slots.release()
+    except Exception as error:  # handed to whoever waits
+        lookup.set_exception(error)
+    else:
+        lookup.set_result(found)
 
 
 class PublicOnlyTransport(httpx.AsyncBaseTransport):

@@ -6,9 +6,13 @@ are only ever judged, never contacted; the sites fetched from run on 127.0.0.x.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
 import ssl
+import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -181,3 +185,41 @@ async def test_feeds_are_fetched_directly_whatever_proxy_the_environment_names(
         page = await fetcher.get(site.url("page.html"), accept="text/html")
     assert page is not None and page.content == PAGE
     assert len(site.hits("page.html")) == 1 and other_site.requests == []
+
+
+async def test_host_lookups_that_hang_hold_none_of_the_threads_questions_are_searched_in(
+    site: Newsroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name whose DNS servers never answer: each lookup outlived its fetch's deadline in a
+    # thread of the event loop's default pool, where questions are searched (and Telegram's
+    # own addresses looked up), until none was left and the bot answered no one.
+    released = threading.Event()
+    looked_up: list[str] = []
+    system_lookup = socket.getaddrinfo
+
+    def resolver(host: object, *args: object, **kwargs: object) -> object:
+        if str(host).endswith(".hang.test"):
+            looked_up.append(str(host))
+            released.wait(120)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return system_lookup(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    pool = 4  # the default pool of a machine of few cores (min(32, cores + 4) threads)
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(pool))
+    options = FetchOptions(timeout=0.5, host_delay=0.0, private_networks=LOCAL_NETWORKS)
+    hanging = [f"http://n{n}.hang.test/feed.xml" for n in range(pool + 1)]
+    try:
+        async with Fetcher(options) as fetcher:
+            failed = await asyncio.gather(
+                *(fetcher.get(url, accept="*/*") for url in hanging + hanging[:1] * 2), return_exceptions=True
+            )
+            assert all(isinstance(error, FetchError) and error.kind == "timeout" for error in failed)
+            async with asyncio.timeout(60):  # a guard against a hang only
+                assert await asyncio.to_thread(str, "searched") == "searched"  # as a question is
+                site.put("page.html", PAGE)  # and other hosts are still fetched
+                page = await fetcher.get(site.url("page.html"), accept="text/html")
+                assert page is not None and page.content == PAGE
+    finally:
+        released.set()
+    assert sorted(looked_up) == sorted(set(looked_up))  # a name fetched thrice was looked up once
