@@ -123,7 +123,15 @@ async def resolve_host(host: str, port: int) -> list[Address]:
             )
         lookup = _looking_up[host, port] = Future()
         lookup.set_running_or_notify_cancel()  # a fetch past its deadline cancels its wait, not the lookup
-        threading.Thread(target=_look_up, args=(host, port, lookup), name="host-lookup", daemon=True).start()
+        try:
+            threading.Thread(
+                target=_look_up, args=(host, port, lookup), name="host-lookup", daemon=True
+            ).start()
+        except RuntimeError as error:  # no thread to be had: the next fetch of the name tries again
+            del _looking_up[host, port]
+            _lookup_slots.release()
+            lookup.set_exception(error)
+            raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
     try:
         found = await asyncio.wrap_future(lookup)
     except socket.gaierror as error:

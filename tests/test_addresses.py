@@ -19,7 +19,7 @@ import httpx
 import pytest
 import trustme
 
-from bot.addresses import Address, PublicOnlyTransport, not_public, parse_networks, refusal
+from bot.addresses import Address, PublicOnlyTransport, not_public, parse_networks, refusal, resolve_host
 from bot.fetching import Fetcher, FetchError, FetchOptions
 from bot.settings import SettingsError, load_settings
 from tests.conftest import LOCAL_NETWORKS
@@ -223,3 +223,22 @@ async def test_host_lookups_that_hang_hold_none_of_the_threads_questions_are_sea
     finally:
         released.set()
     assert sorted(looked_up) == sorted(set(looked_up))  # a name fetched thrice was looked up once
+
+
+async def test_a_lookup_that_could_not_start_leaves_the_name_to_be_looked_up_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A process at its limit of threads: the lookup's thread would not start, and the name
+    # stayed "being looked up" for good, so that every later fetch of it waited in vain.
+    start = threading.Thread.start
+
+    def no_thread(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with pytest.raises(httpx.ConnectError, match="can't start new thread"):
+        await resolve_host("localhost", 80)
+    monkeypatch.setattr(threading.Thread, "start", start)
+    async with asyncio.timeout(60):  # a guard against a hang only
+        found = await resolve_host("localhost", 80)
+    assert ipaddress.ip_address("127.0.0.1") in found or ipaddress.ip_address("::1") in found
