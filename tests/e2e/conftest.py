@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import random
+import re
 import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -81,6 +83,17 @@ GRAIN = {
 }
 """Twelve one-passage articles, each its own story, on grain exports: with the shipped one,
 thirteen articles answer "grain exports"."""
+
+
+NOTHING = re.compile(r"I found nothing for <i>(.*?)</i>")
+
+
+def nothing_for(answer: Call) -> str:
+    """The question a "found nothing" answer names: what tells one answer from another where
+    nothing else does (a private chat's answers quote no question)."""
+    found = NOTHING.search(answer.params["text"])
+    assert found is not None, answer.params["text"][:200]
+    return html.unescape(found.group(1))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from bot.chat_share import BUSY
 from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
 from bot.state import BotState
 from retrieval import Event, Library, SearchResult, Timeline
-from tests.e2e.conftest import GRAIN, StartBot
+from tests.e2e.conftest import GRAIN, StartBot, nothing_for
 from tests.e2e.fake_api import Call
 
 
@@ -176,15 +176,17 @@ async def test_searches_run_two_at_a_time_and_the_rest_wait_their_turn(start_bot
     bot = await start_bot()
     state, gate = state_of(bot), Gate("Istanbul")
     state.library = gate.around(state.library)
-    users = range(20, 26)
-    for user in users:
-        bot.api.push_message("Istanbul", user_id=user)
-    await bot.api.wait_for("sendChatAction", count=len(users))  # every chat is about to search
+    # a word of the passage beside Istanbul for each user: bold in that user's answer alone
+    words = dict(enumerate(["poisoning", "oligarch", "channel", "breakthroughs", "Abramovich", "March"], 20))
+    for user, word in words.items():
+        bot.api.push_message(f"Istanbul {word}", user_id=user)
+    await bot.api.wait_for("sendChatAction", count=len(words))  # every chat is about to search
     await gate.until_running(2)
     gate.release.set()
-    for user in users:
+    for user, word in words.items():
         (reply,) = await bot.api.wait_for("sendMessage", chat_id=user)
-        assert "Istanbul" in reply.params["text"]
+        assert [bold for bold in words.values() if f"<b>{bold}</b>" in reply.params["text"]] == [word]
+        assert "<b>Istanbul</b>" in reply.params["text"]
     assert gate.most == 2
 
 
@@ -194,8 +196,11 @@ async def test_a_flood_in_one_chat_leaves_the_processing_slots_to_other_chats(st
     bot = await start_bot(max_unanswered_updates=1000, max_unanswered_per_chat=1000)
     state, gate = state_of(bot), Gate("flood")
     state.library = gate.around(state.library)
-    for number in range(300):  # more updates than are processed at once (256)
-        bot.api.push_message(f"/ask flood {number}", user_id=50, chat_id=-900, chat_type="supergroup")
+    asked = [bot.api.new_message_id() for _ in range(300)]
+    for number, message_id in enumerate(asked):  # more updates than are processed at once (256)
+        bot.api.push_message(
+            f"/ask flood zzq{number}", user_id=50, chat_id=-900, chat_type="supergroup", message_id=message_id
+        )
     await gate.until_running(1)  # the first is being answered; the others wait for their chat
     try:
         other = await bot.ask("Where did the talks collapse?", user_id=51)
@@ -204,7 +209,10 @@ async def test_a_flood_in_one_chat_leaves_the_processing_slots_to_other_chats(st
     finally:
         gate.release.set()
     replies = await bot.api.wait_for("sendMessage", chat_id=-900, count=21)
-    assert replies[20].params["text"] == SLOW_DOWN  # twenty answered, then told once
+    # twenty answered, each quoting and answering its own question in the chat's order, then told once
+    assert [reply.params["reply_parameters"]["message_id"] for reply in replies[:21]] == asked[:21]
+    assert [nothing_for(reply) for reply in replies[:20]] == [f"flood zzq{number}" for number in range(20)]
+    assert replies[20].params["text"] == SLOW_DOWN
 
 
 def backlog_of(bot: Any) -> UpdateBacklog:
@@ -225,9 +233,12 @@ async def test_a_busy_group_holds_only_its_share_and_every_other_chat_is_answere
     bot = await start_bot(max_unanswered_updates=20, max_unanswered_per_chat=5)
     group = -700
     bot.api.held[group] = asyncio.Event()  # its messages wait, as at Telegram's 20 a minute in a group
-    for number in range(30):  # more questions than the bot takes before answering
+    asked = {bot.api.new_message_id(): f"zzq{number}" for number in range(30)}
+    for number, (message_id, question) in enumerate(
+        asked.items()
+    ):  # more than the bot takes before answering
         bot.api.push_message(
-            f"/ask Istanbul {number}", user_id=600 + number, chat_id=group, chat_type="group"
+            f"/ask {question}", user_id=600 + number, chat_id=group, chat_type="group", message_id=message_id
         )
     try:
         other = await bot.ask("Where did the talks collapse?", user_id=699)  # fetched after all of them
@@ -240,10 +251,14 @@ async def test_a_busy_group_holds_only_its_share_and_every_other_chat_is_answere
     await until(lambda: backlog_of(bot).unanswered == 0)
     replies = bot.api.sent("sendMessage", group)
     notes = [reply for reply in replies if reply.params["text"] == BUSY]
-    answers = [reply for reply in replies if "Istanbul" in reply.params["text"]]
+    answers = [reply for reply in replies if reply.params["text"] != BUSY]
     assert (len(notes), len(answers), len(replies)) == (1, 5, 6)
-    asked = sorted(reply.params["reply_parameters"]["message_id"] for reply in answers)
-    assert notes[0].params["reply_parameters"]["message_id"] == asked[0] + 5  # the first dropped question
+    quoted = [reply.params["reply_parameters"]["message_id"] for reply in answers]
+    assert quoted == list(asked)[:5]  # the first five, in order ...
+    assert [nothing_for(reply) for reply in answers] == [
+        asked[message_id] for message_id in quoted
+    ]  # ... each its own
+    assert notes[0].params["reply_parameters"]["message_id"] == list(asked)[5]  # the first dropped question
 
 
 async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_nothing(
@@ -252,7 +267,7 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
     bot = await start_bot(max_unanswered_per_chat=1)
     group = {"chat_id": -701, "chat_type": "group"}
     bot.api.held[-701] = asyncio.Event()
-    bot.api.push_message("/ask Istanbul", user_id=71, **group)  # taken; its answer waits
+    bot.api.push_message("/ask Istanbul", user_id=71, message_id=771, **group)  # taken; its answer waits
     bot.api.push_message("nice weather today", user_id=72, **group)  # chatter: dropped, no note
     bot.api.push_message("/ask@other_bot Istanbul", user_id=72, **group)  # another bot's command: the same
     bot.api.push_message("/ask Abramovich", user_id=73, message_id=773, **group)  # dropped, and told
@@ -264,8 +279,11 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
         bot.api.held[-701].set()
     await until(lambda: backlog_of(bot).unanswered == 0)
     texts = [reply.params["text"] for reply in bot.api.sent("sendMessage", -701)]
-    answers = [text for text in texts if text != BUSY]  # the answer and the note, in either order
-    assert len(texts) == 2 and len(answers) == 1 and "Istanbul" in answers[0]
+    answers = [reply for reply in bot.api.sent("sendMessage", -701) if reply.params["text"] != BUSY]
+    assert len(texts) == 2 and len(answers) == 1  # the answer and the note, in either order
+    assert (
+        "Istanbul" in answers[0].params["text"] and answers[0].params["reply_parameters"]["message_id"] == 771
+    )
     (note,) = [reply for reply in bot.api.sent("sendMessage", -701) if reply.params["text"] == BUSY]
     assert note.params["reply_parameters"]["message_id"] == 773  # not the chatter before it
     assert bot.api.sent("answerCallbackQuery") == []
@@ -277,7 +295,7 @@ async def test_reactions_and_edits_in_a_busy_group_take_none_of_its_share(start_
     bot = await start_bot(max_unanswered_per_chat=2)
     group = {"chat_id": -702, "chat_type": "supergroup"}
     bot.api.held[-702] = asyncio.Event()
-    bot.api.push_message("/ask Istanbul", user_id=71, **group)  # taken; its answer waits
+    bot.api.push_message("/ask Istanbul", user_id=71, message_id=781, **group)  # taken; its answer waits
     member = {"id": 72, "is_bot": False, "first_name": "Member"}
     chat = {"id": -702, "type": "supergroup", "title": "Group"}
     reaction = {"chat": chat, "message_id": 1, "date": 1, "user": member, "old_reaction": []}
@@ -285,15 +303,19 @@ async def test_reactions_and_edits_in_a_busy_group_take_none_of_its_share(start_
         {"message_reaction": {**reaction, "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}
     )
     bot.api.push_message("nice weather, edited", user_id=72, kind="edited_message", edit_date=1, **group)
-    last = bot.api.push_message("/ask Abramovich", user_id=73, **group)  # within the share of two
+    last = bot.api.push_message(
+        "/ask Abramovich", user_id=73, message_id=783, **group
+    )  # within the share of two
     try:
         await until(lambda: backlog_of(bot).last_update_id == last)
         assert backlog_of(bot).unanswered == 2  # the two questions, the second in line: nothing else
     finally:
         bot.api.held[-702].set()
     await until(lambda: backlog_of(bot).unanswered == 0)
-    texts = [reply.params["text"] for reply in bot.api.sent("sendMessage", -702)]
-    assert BUSY not in texts and len(texts) == 2
+    replies = bot.api.sent("sendMessage", -702)
+    assert [reply.params["reply_parameters"]["message_id"] for reply in replies] == [781, 783]  # in order
+    assert "Istanbul" in replies[0].params["text"] and "<b>Abramovich</b>" in replies[1].params["text"]
+    assert BUSY not in [reply.params["text"] for reply in replies]
 
 
 async def test_a_page_press_over_its_chats_share_is_answered_busy(start_bot: StartBot) -> None:
@@ -350,20 +372,24 @@ async def test_a_page_button_works_only_in_the_chat_it_was_sent_to(start_bot: St
 async def test_anonymous_admins_are_limited_per_group(start_bot: StartBot) -> None:
     bot = await start_bot(questions_per_minute=2)
 
-    def ask_anonymously(group: int) -> None:
+    def ask_anonymously(group: int, question: str) -> int:
         chat = {"id": group, "type": "supergroup", "title": f"Group {group}"}
+        message_id = bot.api.new_message_id()
         bot.api.push_message(
-            "/ask Istanbul",
+            f"/ask {question}",
             user_id=GROUP_ANONYMOUS_BOT,
             chat_id=group,
             chat_type="supergroup",
             sender_chat=chat,
+            message_id=message_id,
         )
+        return message_id
 
-    for _ in range(3):
-        ask_anonymously(-801)
+    asked = [ask_anonymously(-801, question) for question in ("zzq1", "zzq2", "zzq3")]
     replies = await bot.api.wait_for("sendMessage", chat_id=-801, count=3)
+    assert [reply.params["reply_parameters"]["message_id"] for reply in replies] == asked
+    assert [nothing_for(reply) for reply in replies[:2]] == ["zzq1", "zzq2"]
     assert replies[2].params["text"] == SLOW_DOWN
-    ask_anonymously(-802)  # anonymous admins of another group are other people
+    ask_anonymously(-802, "Istanbul")  # anonymous admins of another group are other people
     (answer,) = await bot.api.wait_for("sendMessage", chat_id=-802)
     assert "Istanbul" in answer.params["text"]
