@@ -1,9 +1,11 @@
 import dataclasses
 import datetime as dt
+import html
 
 import pytest
 
 from bot.feed_render import render_alert, render_digest
+from bot.handlers import LATEST_DEFAULT, TIMELINE_DEFAULT
 from bot.i18n import ENGLISH, translations
 from bot.render import (
     DESCRIPTION_CHARS,
@@ -26,6 +28,7 @@ from bot.render import (
     shorten,
     web_link,
 )
+from bot.settings import Settings
 from bot.statedb import PendingAlert
 from retrieval import Article, Event, Hit, LoadProblem, LoadReport, Passage, analyze
 from tests.e2e.fake_api import shown_length
@@ -382,3 +385,57 @@ def test_an_alert_on_an_article_with_no_link_shows_no_empty_line() -> None:
     )
     assert "" not in render_alert(alert).splitlines()
     assert [line for line in render_digest([alert, alert]).splitlines() if not line.strip()] == []
+
+
+LONG_HEADLINE = (
+    "Zelenskyy says Ukraine will present its victory plan to Biden, Harris and Trump in September, "
+    "and that its first point concerns Ukraine's place in the security architecture of the world, "
+    "its second weapons and strikes at long range"
+)
+"""A headline as long as outlets and feeds write them (234 characters)."""
+OVERLONG_HEADLINE = (
+    "A feed that puts its whole article in the title, sentence after sentence. " * 70
+).strip()
+"""5,000 characters: what no headline is, and what a feed's title can still be."""
+
+
+def headline_event(n: int, headline: str) -> Event:
+    """An article's headline as the timeline lists it, on its publication day."""
+    day = dt.date(2024, 10, 1) + dt.timedelta(days=n)
+    return Event(day, "day", headline, f"a{n}", headline, day)
+
+
+def test_a_headline_as_long_as_outlets_write_them_is_shown_whole() -> None:
+    article = Article("a", LONG_HEADLINE, dt.date(2024, 10, 23), ("Talks went on.",))
+    shown = html.escape(LONG_HEADLINE)
+    assert f"<b>1. {shown}</b>" in render_answer(ENGLISH, [hit("Talks went on.", headline=LONG_HEADLINE)])
+    assert f"2024-10-23 · {shown}" in render_latest(ENGLISH, [article])
+    assert f"📰 <b>{shown}</b>" in render_timeline(ENGLISH, [headline_event(1, LONG_HEADLINE)], None)
+
+
+def test_a_page_of_articles_with_overlong_headlines_shows_each_passage_as_an_answer_of_one_does() -> None:
+    # A default page (TOP_K passages) fits one message with every passage as long as a lone
+    # answer shows it: an overlong headline is cut before it would shorten the passages that answer.
+    body = "Talks went on in Geneva and in Istanbul, and the delegations met again. " * 30
+
+    def passages(headline: str, count: int) -> list[list[str]]:
+        hits = [
+            hit(body, headline=f"{n}: {headline}", url=f"https://example.org/{n}", question="talks geneva")
+            for n in range(count)
+        ]
+        return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
+
+    (alone,) = passages("Talks in Geneva", 1)
+    per_page = Settings.model_fields["top_k"].default
+    assert passages(OVERLONG_HEADLINE, per_page) == [alone] * per_page
+
+
+def test_the_default_latest_and_timeline_list_whole_whatever_their_headlines() -> None:
+    # /latest and /timeline without a number show their default count in one message: a
+    # headline is cut before it would push articles or events out of the message
+    articles = [Article(f"a{n}", OVERLONG_HEADLINE, dt.date(2024, 10, 23), ("Body.",)) for n in range(20)]
+    latest = render_latest(ENGLISH, articles[:LATEST_DEFAULT]).splitlines()
+    assert len(latest) == 1 + LATEST_DEFAULT and "more" not in latest[-1]
+    events = [headline_event(n, OVERLONG_HEADLINE) for n in range(TIMELINE_DEFAULT)]
+    timeline = render_timeline(ENGLISH, events, None)
+    assert timeline.count("📰 ") == TIMELINE_DEFAULT and "more." not in timeline
