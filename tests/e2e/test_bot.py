@@ -106,6 +106,22 @@ async def test_answers_page_back_and_forth_with_every_headline_once(start_bot: S
     assert len(headlines) == 13 == len(set(headlines))  # each article on one page, under one heading
 
 
+async def test_an_answer_of_two_pages_turns_them(start_bot: StartBot) -> None:
+    chess = {
+        "opens.txt": article("2024-10-21", "Chess olympiad opens", "The chess olympiad opened in Budapest."),
+        "ends.txt": article("2024-10-29", "India wins gold", "India won the chess olympiad on Sunday."),
+    }
+    bot = await start_bot(articles=chess, top_k=1)
+    first = await bot.ask("chess olympiad")
+    (counter, _), (forward, data) = buttons(first)
+    assert (counter, forward) == ("1/2", "▶")
+    second = await press(bot, data)
+    assert [label for label, _ in buttons(second)] == ["◀", "2/2"]
+    assert first.params["text"].startswith("<b>1. ") and second.params["text"].startswith("<b>2. ")
+    shown = {page.params["text"].split("</b>")[0][6:] for page in (first, second)}
+    assert shown == {"Chess olympiad opens", "India wins gold"}  # each article on its own page
+
+
 async def test_pages_after_a_reload_are_the_pages_first_seen_or_expired(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN)
     first = await bot.ask("grain exports")
