@@ -22,8 +22,17 @@ from bench.load import generate_corpus
 from bot.feed_jobs import feed_service
 from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, indexing_processes, kill_indexing
-from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, TOKEN, RunningBot, StartBot, wait_for_log
-from tests.e2e.fake_api import MAX_ENTITIES, Fault, entities
+from tests.e2e.conftest import (
+    ADMIN,
+    GRAIN,
+    GRAIN_NEWS,
+    TOKEN,
+    RunningBot,
+    StartBot,
+    nothing_for,
+    wait_for_log,
+)
+from tests.e2e.fake_api import BOT_USER, MAX_ENTITIES, Fault, entities
 
 pytestmark = pytest.mark.asyncio
 UK_CORPUS = ROOT / "tests" / "fixtures" / "uk" / "corpus"
@@ -556,6 +565,26 @@ async def test_group_chat_answers_only_when_addressed(start_bot: StartBot) -> No
     assert "corridor" in ask.params["text"]
     answered = [call.params["reply_parameters"]["message_id"] for call in bot.api.sent("sendMessage", -100)]
     assert answered == [502, 503, 504]
+
+
+async def test_in_a_group_a_mention_is_the_bots_in_any_case_and_a_text_mention_only_if_it_names_the_bot(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    # a member without a username is mentioned by a link to them (text_mention): not the bot
+    olena = {"id": 8, "is_bot": False, "first_name": "Olena"}
+    to_olena = [{"type": "text_mention", "offset": 0, "length": 5, "user": olena}]
+    bot.api.push_message("Olena, where did the talks collapse?", user_id=7, entities=to_olena, **group)
+    to_bot = [{"type": "text_mention", "offset": 0, "length": 4, "user": BOT_USER}]
+    linked = await bot.ask("News, where did the talks collapse?", user_id=7, entities=to_bot, **group)
+    assert "Istanbul" in linked.params["text"]  # the chat's first answer: Olena's message got none
+    # a mention as the reader typed it is the bot's whatever its case, and no word of the question
+    bare = await bot.ask("@News_Test_Bot", user_id=7, **group)
+    assert bare.params["text"].startswith("Please send a question in words")
+    nothing = await bot.ask("@NEWS_TEST_BOT zyzzyva", user_id=7, **group)
+    assert nothing_for(nothing) == "zyzzyva"
+    assert len(bot.api.sent("sendMessage", -100)) == 3
 
 
 async def test_a_question_deleted_before_its_answer_still_gets_the_answer(start_bot: StartBot) -> None:
