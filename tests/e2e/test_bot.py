@@ -510,7 +510,10 @@ async def test_a_page_of_ten_articles_with_links_shows_all_ten(start_bot: StartB
     first = await bot.ask("grain exports")
     ranks = re.findall(r"^<b>(\d+)\. ", first.params["text"], flags=re.MULTILINE)
     assert ranks == [str(rank) for rank in range(1, 11)]  # none left out: page 2 starts at 11
-    assert (await press(bot, buttons(first)[-1][1])).params["text"].startswith("<b>11. ")
+    second = await press(bot, buttons(first)[-1][1])
+    assert second.params["text"].startswith("<b>11. ")
+    for page in (first, second):  # ten links, and no preview of the first one's page under them
+        assert page.params["link_preview_options"] == {"is_disabled": True}
 
 
 async def test_a_page_of_ten_articles_keeps_every_heading_and_link_within_what_telegram_shows(

@@ -217,6 +217,7 @@ async def test_a_chosen_answer_posts_the_passage_under_its_headline_date_and_lin
     )
     bot = await start_bot(articles={"harbour.md": harbour})
     (first, *_) = (await inline(bot, "Odesa harbour reopened")).params["results"]
+    assert first["input_message_content"]["link_preview_options"] == {"is_disabled": True}
     lines = first["input_message_content"]["message_text"].splitlines()
     assert lines[0] == "<b>Odesa harbour reopens</b>"
     assert lines[1] == '2024-10-20 · <a href="https://news.example.com/odesa?a=1&amp;b=2">Harbour Times</a>'
