@@ -52,6 +52,32 @@ async def test_a_question_lists_passages_with_headline_date_and_snippet(start_bo
     assert len(set(ids)) == len(ids) and all(len(i.encode()) <= 64 for i in ids)
 
 
+async def test_a_results_description_is_its_date_then_the_sentence_that_answers_whole(
+    start_bot: StartBot,
+) -> None:
+    # Telegram shows two lines of a description: the sentence that answers comes first, whole,
+    # not after the sentences before it, nor cut short
+    bot = await start_bot()
+    for question, sentence in [
+        (
+            "Who negotiated with Abramovich?",
+            "The Washington Post also reported that Umerov conducted unofficial negotiations with Russian "
+            "oligarch Roman Abramovich during the early months of the full-scale war.",
+        ),
+        (
+            "Where did the talks collapse?",
+            "…However, these talks collapsed in March 2022 in Istanbul amid reports of poisoning.",
+        ),
+        (
+            "how many people escaped through the corridor",
+            '…One significant outcome was the creation of a "humanitarian corridor," which allowed '
+            "approximately 400,000 people to escape from occupied territories.",
+        ),
+    ]:
+        (first, *_) = (await inline(bot, question)).params["results"]
+        assert first["description"].startswith(f"2024-10-23 · {sentence}"), first["description"]
+
+
 ONE_STORY = {
     f"record-{n:02}.txt": article(
         f"2024-08-{n + 1:02}",
