@@ -409,6 +409,7 @@ async def test_search_is_ask_by_another_name(start_bot: StartBot) -> None:
         ("/latest 0", "Usage: /latest [N]"),  # below the range
         ("/latest 99999", "Usage: /latest [N]"),  # above the range
         ("/latest -1", "Usage: /latest [N]"),
+        ("/latest ²", "Usage: /latest [N]"),  # a digit, but no number: not "something went wrong"
     ],
 )
 async def test_latest(start_bot: StartBot, command: str, expected: str) -> None:
