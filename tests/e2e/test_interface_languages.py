@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import article
 from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, StartBot
+from tests.e2e.fake_api import Fault
 
 pytestmark = pytest.mark.asyncio
 
@@ -137,3 +138,20 @@ async def test_pages_keep_the_askers_language_whoever_presses(start_bot: StartBo
     (edit,) = await bot.api.wait_for("editMessageText")
     assert edit.params["text"].startswith("<b>2. ")
     assert "<i>Також повідомили:" in edit.params["text"]  # the message stays in one language
+
+
+async def test_hints_and_the_apology_for_a_failure_are_in_the_senders_language(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1}
+    sticker |= {"is_animated": False, "is_video": False}
+    hint = await bot.ask(None, language_code="uk", sticker=sticker)  # type: ignore[arg-type]
+    assert hint.params["text"] == "Я читаю лише текст. Надішліть запитання словами або спробуйте /latest."
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    empty = await bot.ask("@news_test_bot", language_code="ru", **group)
+    assert empty.params["text"].startswith("Пришлите, пожалуйста, вопрос словами")
+    topic = await bot.ask("/timeline the of", language_code="uk")
+    assert topic.params["text"].startswith("У цій темі немає слів для пошуку")
+    bot.api.fail("sendMessage", Fault(400, "Bad Request: can't parse entities"))
+    bot.api.push_message("Abramovich", user_id=7, language_code="uk")
+    sorry = (await bot.api.wait_for("sendMessage", chat_id=7, count=3))[2]
+    assert sorry.params["text"] == "Вибачте, у мене щось пішло не так. Спробуйте ще раз."
