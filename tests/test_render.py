@@ -155,6 +155,7 @@ def test_fit_lines_drops_the_tail_with_a_count(lines: list[str], kept: int) -> N
 def test_shorten_cuts_at_a_word() -> None:
     assert shorten("alpha beta gamma delta", 12) == "alpha beta…"
     assert shorten("short", 12) == "short"
+    assert shorten("exactly twelve", 14) == "exactly twelve"  # as long as the limit: whole
 
 
 def test_also_reported_by_names_the_other_sources() -> None:
@@ -317,6 +318,16 @@ def test_one_article_saved_twice_is_one_heading() -> None:
         (None, "ftp://x.org/a", "2024-10-23"),
         (None, "https://x.org/" + "a" * 600, "2024-10-23"),  # too long to be a link
         ("<Wire>", None, "2024-10-23 · &lt;Wire&gt;"),
+        (
+            "Ekonomichna Pravda, the business desk of Ukrainska Pravda",  # a long outlet's name: whole
+            None,
+            "2024-10-23 · Ekonomichna Pravda, the business desk of Ukrainska Pravda",
+        ),
+        (
+            "Kyiv " * 60,
+            None,
+            "2024-10-23 · " + "Kyiv " * 19 + "Kyiv…",
+        ),  # a feed's title run on: cut at a word
     ],
 )
 def test_byline_names_the_outlet_or_site_once(source: str | None, url: str | None, shown: str) -> None:
