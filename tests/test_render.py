@@ -24,6 +24,7 @@ from bot.render import (
     render_answer,
     render_latest,
     render_reload,
+    render_reload_failed,
     render_timeline,
     shorten,
     web_link,
@@ -103,6 +104,9 @@ def test_long_passage_is_cut_at_a_sentence_with_an_ellipsis() -> None:
     rendered = render_answer(ENGLISH, [hit(text)])
     assert rendered.rstrip().endswith("<b>Talks</b> resumed in Geneva.")
     assert "…Sentence" in rendered
+    opening = render_answer(ENGLISH, [hit("Talks resumed in Geneva. " + text)])
+    assert opening.splitlines()[2].startswith("<b>Talks</b> resumed in Geneva.")
+    assert opening.endswith(" says nothing.…")  # cut at its end: the ellipsis says so there too
 
 
 def test_url_is_linked_and_escaped() -> None:
@@ -162,6 +166,13 @@ def test_also_reported_by_names_the_other_sources() -> None:
     other = Article("b", "Same story", dt.date(2024, 10, 20), ("Talks.",), source="Wire <Agency>")
     folded = dataclasses.replace(hit("Talks."), also_reported_by=(other,))
     assert "<i>Also reported by Wire &lt;Agency&gt; (2024-10-20)</i>" in render_answer(ENGLISH, [folded])
+    others = tuple(dataclasses.replace(other, id=name, source=name) for name in ("AP", "AFP", "DPA", "EFE"))
+    three = render_answer(ENGLISH, [dataclasses.replace(folded, also_reported_by=others[:3])])
+    assert (
+        "<i>Also reported by AP (2024-10-20), AFP (2024-10-20), DPA (2024-10-20)</i>" in three
+    )  # not "and 0 more"
+    four = render_answer(ENGLISH, [dataclasses.replace(folded, also_reported_by=others)])
+    assert "<i>Also reported by AP (2024-10-20), AFP (2024-10-20), DPA (2024-10-20) and 1 more</i>" in four
 
 
 def event(
@@ -299,6 +310,10 @@ def test_one_article_saved_twice_is_one_heading() -> None:
         second, article=dataclasses.replace(second.article, date=dt.date(2024, 1, 1))
     )
     assert len(by_article([first, other_day])) == 2
+    other_outlet = dataclasses.replace(
+        second, article=dataclasses.replace(second.article, source="Another outlet")
+    )
+    assert len(by_article([first, other_outlet])) == 2  # a wire story under its headline in two outlets
 
 
 @pytest.mark.parametrize(
@@ -450,3 +465,19 @@ def test_the_default_latest_and_timeline_list_whole_whatever_their_headlines() -
     events = [headline_event(n, OVERLONG_HEADLINE) for n in range(TIMELINE_DEFAULT)]
     timeline = render_timeline(ENGLISH, events, None)
     assert timeline.count("📰 ") == TIMELINE_DEFAULT and "more." not in timeline
+
+
+def test_a_failed_reloads_reason_of_any_length_is_shown_within_one_message() -> None:
+    reason = "corpus/a.txt: " + "a reason that goes on and on " * 500
+    text = render_reload_failed(ENGLISH, reason, (1, 2))
+    assert shown_length(text) <= MAX_MESSAGE
+    assert text.splitlines()[1].startswith("Reason: corpus/a.txt: a reason that goes on")
+
+
+def test_a_timeline_topic_of_any_length_is_shown_within_one_message() -> None:
+    topic = "Umerov " * 580  # as long as a message can be
+    events = [headline_event(1, "Umerov held talks")]
+    for shown in (render_timeline(ENGLISH, events, topic), render_timeline(ENGLISH, [], topic)):
+        assert shown_length(shown) <= MAX_MESSAGE
+        assert "<i>Umerov Umerov" in shown.splitlines()[0]
+    assert "Umerov held talks" in render_timeline(ENGLISH, events, topic)
