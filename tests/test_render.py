@@ -32,7 +32,8 @@ from bot.render import (
 from bot.settings import Settings
 from bot.statedb import PendingAlert
 from retrieval import Article, Event, Hit, LoadProblem, LoadReport, Passage, analyze
-from tests.e2e.fake_api import shown_length
+from tests.e2e import fake_api
+from tests.e2e.fake_api import entities, shown_length
 
 
 def hit(text: str, headline: str = "Headline", question: str = "talks", url: str | None = None) -> Hit:
@@ -481,3 +482,43 @@ def test_a_timeline_topic_of_any_length_is_shown_within_one_message() -> None:
         assert shown_length(shown) <= MAX_MESSAGE
         assert "<i>Umerov Umerov" in shown.splitlines()[0]
     assert "Umerov held talks" in render_timeline(ENGLISH, events, topic)
+
+
+def ten_articles(headline: str, body: str, source: str, question: str, told_by: int) -> list[Hit]:
+    """Ten articles, each its own heading, linked, with its outlet and `told_by` other tellings."""
+    hits = []
+    for n in range(10):
+        article = Article(
+            f"a{n}",
+            f"{n} {headline}",
+            dt.date(2024, 10, 23),
+            (body,),
+            url=f"https://x.org/{n}",
+            source=source,
+        )
+        others = tuple(
+            dataclasses.replace(article, id=f"b{n}{m}", source=f"{source} {m}") for m in range(told_by)
+        )
+        passage = Passage(article.id, 0, 0, len(body), body)
+        hits.append(Hit(passage, article, 1.0, frozenset(analyze(question)), also_reported_by=others))
+    return hits
+
+
+def test_a_page_too_long_even_shortened_leaves_out_its_last_articles_and_still_goes_out() -> None:
+    # Emoji count twice in Telegram's length: ten articles shortened as far as they go are still
+    # too long for one message, and the answer is sent with the first ones, not refused whole.
+    hits = ten_articles("🙂" * 400, "🙂 Talks went on. " * 300, "🙂" * 200, "talks", told_by=3)
+    text = render_answer(ENGLISH, hits)
+    assert shown_length(text) <= fake_api.MAX_MESSAGE and fits(text)
+    assert text.startswith("<b>1. 0 🙂") and 1 < text.count('<a href="') < 10
+
+
+def test_a_page_of_ten_articles_told_by_other_outlets_keeps_within_the_entities_telegram_shows() -> None:
+    # each "Also reported by" is a formatting entity too: counted, the question's words bolded
+    # in the passages leave room for it, and the last article's note is still in italics
+    market = "Wheat exports rose, corn exports fell and barley exports held; wheat prices, corn prices. " * 3
+    hits = ten_articles(
+        "Grain report", market, "Agrarian News", "wheat corn barley exports prices", told_by=1
+    )
+    text = render_answer(ENGLISH, hits)
+    assert entities(text) <= fake_api.MAX_ENTITIES and text.count("<i>Also reported by") == 10
