@@ -1078,6 +1078,8 @@ async def test_a_timeline_topic_of_stop_words_only_is_told_so(start_bot: StartBo
     bot = await start_bot()
     text = (await bot.ask(command)).params["text"]  # not "No dated events about the of"
     assert text.startswith("That topic has no searchable words, only stop words or symbols.")
+    unknown = (await bot.ask("/timeline zyzzyva")).params["text"]  # words, in no event: said so
+    assert unknown.startswith("No dated events about <i>zyzzyva</i>. Try other words")
 
 
 async def test_timeline_is_rebuilt_by_reload(start_bot: StartBot) -> None:
