@@ -522,3 +522,16 @@ def test_a_page_of_ten_articles_told_by_other_outlets_keeps_within_the_entities_
     )
     text = render_answer(ENGLISH, hits)
     assert entities(text) <= fake_api.MAX_ENTITIES and text.count("<i>Also reported by") == 10
+
+
+def test_a_page_of_articles_with_two_passages_each_keeps_within_the_entities_telegram_shows() -> None:
+    # the question's words bolded are shared among the page's passages, not its articles
+    market = "Wheat exports rose, corn exports fell and barley exports held; wheat prices, corn prices. " * 3
+    hits = []
+    for hit_ in ten_articles("Grain report", market, "Agrarian News", "wheat corn barley exports prices", 0)[
+        :5
+    ]:
+        again = dataclasses.replace(hit_, passage=dataclasses.replace(hit_.passage, position=1))
+        hits += [hit_, again]
+    text = render_answer(ENGLISH, hits)
+    assert entities(text) <= fake_api.MAX_ENTITIES and text.count('">Agrarian News</a>') == 5
