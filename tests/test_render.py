@@ -535,3 +535,16 @@ def test_a_page_of_articles_with_two_passages_each_keeps_within_the_entities_tel
         hits += [hit_, again]
     text = render_answer(ENGLISH, hits)
     assert entities(text) <= fake_api.MAX_ENTITIES and text.count('">Agrarian News</a>') == 5
+
+
+def test_a_sentence_that_repeats_the_headline_on_another_day_is_an_event_not_the_headline() -> None:
+    # a feed's lead that repeats the headline, dated by its own words: 📰 marks the publication day only
+    said = "On October 16, Scholz said he was ready to talk to Putin"
+    events = [
+        event("2024-10-20", said, "s", said, "2024-10-20"),
+        event("2024-10-16", "On October 16, Umerov spoke.", "u", "Umerov speaks", "2024-10-23"),
+        event("2024-10-16", said, "s", said, "2024-10-20"),
+    ]
+    lines = render_timeline(ENGLISH, events, "Scholz").splitlines()
+    assert [line for line in lines if line.startswith("📰 ")] == [f"📰 <b>{said}</b> [1]"]
+    assert f"• {said} [1]" in lines
