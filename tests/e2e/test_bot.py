@@ -337,6 +337,15 @@ async def test_help_example_is_answered_by_its_own_article_when_a_reader_asks_it
     assert any(after_the_verb in event.sentence for event in events), (question, headline)
 
 
+async def test_help_example_is_made_as_of_the_messages_date(start_bot: StartBot) -> None:
+    # as a question is answered as of its message's date: an event dated later is no example yet
+    bot = await start_bot(articles=mines_cleared(5, again=None))
+    later = int((dt.datetime.now(dt.UTC) + dt.timedelta(days=10)).timestamp())
+    then = (await bot.ask("/help", date=later)).params["text"]
+    assert "For example: <i>Who announced that navy divers cleared two mines near Constanta?</i>" in then
+    assert "Constanta" not in (await bot.ask("/help")).params["text"]
+
+
 async def test_help_searches_for_its_example_once_a_corpus(
     start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
