@@ -548,3 +548,27 @@ def test_a_sentence_that_repeats_the_headline_on_another_day_is_an_event_not_the
     lines = render_timeline(ENGLISH, events, "Scholz").splitlines()
     assert [line for line in lines if line.startswith("📰 ")] == [f"📰 <b>{said}</b> [1]"]
     assert f"• {said} [1]" in lines
+
+
+def test_a_list_of_headlines_in_emoji_is_cut_by_telegrams_length_not_pythons() -> None:
+    # an emoji is two of the UTF-16 units Telegram counts: twenty such headlines are within
+    # 4,096 Python characters and past 4,096 of Telegram's, so the last are counted, not sent
+    articles = [Article(f"a{n}", "🌾" * 100, dt.date(2024, 10, 23), ("Body.",)) for n in range(20)]
+    listed = "\n".join(f"2024-10-23 · {article.headline}" for article in articles)
+    assert len(listed) < fake_api.MAX_MESSAGE < shown_length(listed)
+    text = render_latest(ENGLISH, articles)
+    assert shown_length(text) <= fake_api.MAX_MESSAGE and text.endswith(" more.")
+
+
+def test_a_page_dense_with_ampersands_shows_each_passage_as_an_answer_of_one_does() -> None:
+    # `&amp;` is one character of the message: counted as five, a page of "AT&T"s and "P&G"s
+    # would be taken for too long and its passages shortened for nothing
+    body = "Deals of AT&T & P&G & S&P & M&S & H&M & B&Q & J&J & AB&C. " * 40
+
+    def passages(count: int) -> list[list[str]]:
+        hits = [hit(body, headline=f"Talks {n}", question="deals") for n in range(count)]
+        return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
+
+    (alone,) = passages(1)
+    per_page = Settings.model_fields["top_k"].default
+    assert passages(per_page) == [alone] * per_page
