@@ -396,6 +396,11 @@ def test_latest_counts_its_articles_in_the_readers_language(language: str, count
     assert render_latest(translations(language), [article] * count).splitlines()[0] == title
 
 
+def test_latest_with_no_article_yet_says_so() -> None:
+    # /latest as of a day before every article: not "The 0 newest articles"
+    assert render_latest(ENGLISH, []) == "The corpus has no articles yet."
+
+
 def test_an_alert_dense_with_its_topic_stays_within_the_entities_telegram_shows() -> None:
     passage = " ".join(["Oil"] * 300)  # a market table: 125 of its words in the passage shown
     alert = PendingAlert(
