@@ -374,7 +374,7 @@ async def deliver(
                 break
             outcome = await _send(bot, db, batch[0].chat_id, user_id, text)
             if outcome == "retry":
-                await off_loop(db.put_back, ids)
+                await off_loop(db.put_back, batch)
                 break
             if outcome != "sent":
                 await off_loop(db.mark_sent, ids, "dropped")

@@ -170,6 +170,13 @@ MIGRATIONS: tuple[str, ...] = (
         language TEXT NOT NULL
     );
     """,
+    # 9: an alert sent or given up keeps its reader, article, time and kind alone (`_clear_shown`).
+    """
+    DELETE FROM alert_topics WHERE alert_id IN (SELECT id FROM alerts WHERE sent_at IS NOT NULL);
+    INSERT OR REPLACE INTO alerts (id, user_id, chat_id, article_id, topic, relevance, passage, terms,
+        created_at, sent_at, kind) SELECT id, user_id, chat_id, article_id, '', 0, '', '', created_at,
+        sent_at, kind FROM alerts WHERE sent_at IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -338,6 +345,7 @@ class StateDB:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA secure_delete = ON")  # text cleared leaves no copy in free space
             self._check()
             self.migrate()
         except sqlite3.OperationalError as error:  # locked past the timeout, or not openable
@@ -663,6 +671,7 @@ class StateDB:
                     db.execute(
                         "UPDATE alerts SET sent_at = ?, kind = 'dropped' WHERE id = ?", (now, alert_id)
                     )
+                    _clear_shown(db, [alert_id])
                     continue
                 db.execute(  # the topic left stays a match, should it be followed again
                     "INSERT OR IGNORE INTO alert_topics (alert_id, topic, relevance, passage, terms)"
@@ -695,10 +704,13 @@ class StateDB:
         with self._write() as db:
             db.execute("DELETE FROM readers WHERE user_id = ?", (user_id,))
             dropped = db.execute("DELETE FROM topics WHERE user_id = ?", (user_id,)).rowcount
-            db.execute(
-                "UPDATE alerts SET sent_at = ?, kind = 'dropped' WHERE user_id = ? AND sent_at IS NULL",
-                (time.time(), user_id),
+            waiting = "SELECT id FROM alerts WHERE user_id = ? AND sent_at IS NULL"
+            alert_ids = [row[0] for row in db.execute(waiting, (user_id,)).fetchall()]
+            now = time.time()
+            db.executemany(
+                "UPDATE alerts SET sent_at = ?, kind = 'dropped' WHERE id = ?", [(now, i) for i in alert_ids]
             )
+            _clear_shown(db, alert_ids)
         return int(dropped)
 
     def queue_alerts(self, alerts: list[QueuedAlert], matched: list[int]) -> None:
@@ -769,8 +781,9 @@ class StateDB:
         any is no longer waiting, as when another bot on this state file took it first.
 
         Recorded first, so that no alert is ever sent twice: a hard kill while one is on its
-        way loses it rather than send it again after a restart. `put_back` undoes this for a
-        message that surely did not go.
+        way loses it rather than send it again after a restart. What its message shows is
+        cleared in the same write (`_clear_shown`). `put_back` undoes this for a message that
+        surely did not go.
         """
         now = time.time()
         try:
@@ -781,15 +794,20 @@ class StateDB:
                 ).rowcount
                 if taken != len(alert_ids):
                     raise _TakenAlready
+                _clear_shown(db, alert_ids)
         except _TakenAlready:
             return False
         return True
 
-    def put_back(self, alert_ids: list[int]) -> None:
-        """Make alerts wait again: their message surely did not reach Telegram."""
+    def put_back(self, alerts: list[PendingAlert]) -> None:
+        """Make alerts taken for sending wait again, as `alerts` were read: their message
+        surely did not reach Telegram. The other topics each matched are not kept: one
+        unfollowed meanwhile drops it (`unfollow`)."""
         with self._write() as db:
             db.executemany(
-                "UPDATE alerts SET sent_at = NULL, kind = NULL WHERE id = ?", [(i,) for i in alert_ids]
+                "UPDATE alerts SET sent_at = NULL, kind = NULL, topic = ?, relevance = ?, passage = ?,"
+                " terms = ? WHERE id = ?",
+                [(a.topic, a.relevance, a.passage, " ".join(sorted(a.terms)), a.id) for a in alerts],
             )
 
     def mark_sent(self, alert_ids: list[int], kind: Literal["alert", "digest", "dropped"]) -> None:
@@ -799,6 +817,23 @@ class StateDB:
             db.executemany(
                 "UPDATE alerts SET sent_at = ?, kind = ? WHERE id = ?", [(now, kind, i) for i in alert_ids]
             )
+            _clear_shown(db, alert_ids)
+
+
+def _clear_shown(db: sqlite3.Connection, alert_ids: list[int]) -> None:
+    """Clear what alerts sent (or given up) showed, and the other topics they matched: only
+    their reader, article, time and kind are needed, so that no article is alerted twice
+    and the reader's hour is counted.
+
+    Each row is written anew rather than updated: SQLite leaves the page of a row an update
+    shrank as empty as that, and the file kept a page for every two alerts ever sent."""
+    db.executemany("DELETE FROM alert_topics WHERE alert_id = ?", [(i,) for i in alert_ids])
+    db.executemany(
+        "INSERT OR REPLACE INTO alerts (id, user_id, chat_id, article_id, topic, relevance, passage,"
+        " terms, created_at, sent_at, kind) SELECT id, user_id, chat_id, article_id, '', 0, '', '',"
+        " created_at, sent_at, kind FROM alerts WHERE id = ?",
+        [(i,) for i in alert_ids],
+    )
 
 
 class _TakenAlready(Exception):

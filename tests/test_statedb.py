@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import sys
@@ -356,3 +357,128 @@ def test_a_feeds_number_is_its_place_whatever_was_added_after_it(tmp_path: Path)
     assert (db.feed_number(first.id), db.feed_number(second.id)) == (1, 2)
     db.remove_feed(first.id)
     assert db.feed_number(second.id) == 1 and [feed.name for feed in db.feeds()] == ["b"]
+
+
+GRAIN = "Silos at the harbour held the grain for export. " * 100
+PORTS = "The ports reopened to ships after the storm. " * 100
+"""Passages as long as a real one (kept past a page of the file, in pages of their own)."""
+
+
+def grain_and_ports_alert(db: StateDB) -> int:
+    """Reader 7 follows "grain" and "ports", and one article matched both: its alert's id."""
+    _, article = claim(db, "http://n/1", "aaa")
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    db.follow(7, 7, "ports", ("port",), limit=10)
+    db.queue_alerts(
+        [(7, 7, article.id, "grain", 0.9, GRAIN, "grain"), (7, 7, article.id, "ports", 0.7, PORTS, "port")],
+        [article.id],
+    )
+    (alert,) = db.pending_alerts(7)
+    return alert.id
+
+
+def alert_done(db: StateDB, alert_id: int, how: str) -> None:
+    if how in ("alert", "digest"):
+        assert db.take_for_sending([alert_id], "alert" if how == "alert" else "digest")
+    elif how == "refused":  # Telegram refused the message (400): given up
+        assert db.take_for_sending([alert_id], "alert")
+        db.mark_sent([alert_id], "dropped")
+    elif how == "unfollowed":
+        for topic in db.topics(7):
+            db.unfollow(topic.id)
+    else:  # the reader blocked the bot
+        db.forget_user(7)
+
+
+@pytest.mark.parametrize(
+    ("how", "kind"),
+    [
+        ("alert", "alert"),
+        ("digest", "digest"),
+        ("refused", "dropped"),
+        ("unfollowed", "dropped"),
+        ("blocked", "dropped"),
+    ],
+)
+def test_an_alert_done_keeps_only_its_reader_article_time_and_kind(
+    tmp_path: Path, how: str, kind: str
+) -> None:
+    # Every alert row kept the passage it matched, and its other topics' passages, for good: the
+    # file grew with readers times matches, and a reader's matched passages stayed once sent.
+    db = open_state(tmp_path)
+    alert_id = grain_and_ports_alert(db)
+    alert_done(db, alert_id, how)
+    with contextlib.closing(sqlite3.connect(db.path)) as other:
+        kept = other.execute(
+            "SELECT user_id, article_id, sent_at IS NOT NULL, kind, topic, passage, terms FROM alerts"
+        ).fetchall()
+        assert kept == [(7, 1, 1, kind, "", "", "")]
+        assert other.execute("SELECT count(*) FROM alert_topics").fetchone() == (0,)
+    db.close()
+    for file in tmp_path.iterdir():  # not even in the file's free space
+        assert b"Silos at the harbour" not in file.read_bytes() and b"ports reopened" not in file.read_bytes()
+    db = open_state(tmp_path)
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    db.queue_alerts([(7, 7, 1, "grain", 0.9, GRAIN, "grain")], [1])
+    assert db.pending_alerts() == []  # what is kept is enough: the article is never alerted twice
+
+
+def test_an_alert_put_back_waits_with_what_its_message_shows(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    alert_id = grain_and_ports_alert(db)
+    waiting = db.pending_alerts(7)
+    assert db.take_for_sending([alert_id], "alert")
+    db.put_back(waiting)  # the message surely did not reach Telegram
+    assert db.pending_alerts(7) == waiting
+
+
+def test_sent_alerts_of_an_older_file_keep_only_their_reader_article_time_and_kind(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(";".join(MIGRATIONS[:8]) + "; PRAGMA user_version = 8;")
+    old.execute(
+        "INSERT INTO articles (url, text_hash, path, title, date, saved_at)"
+        " VALUES ('http://n/1', 'h', 'feeds/n/1.md', 'T', '2024-05-03', 1.5)"
+    )
+    old.executemany(
+        "INSERT INTO alerts (user_id, chat_id, article_id, topic, relevance, passage, terms, created_at,"
+        " sent_at, kind) VALUES (?, ?, 1, 'grain', 0.9, ?, 'grain', 1.0, ?, ?)",
+        [(7, 7, GRAIN, 2.0, "alert"), (8, 8, GRAIN, None, None)],
+    )
+    old.executemany(
+        "INSERT INTO alert_topics (alert_id, topic, relevance, passage, terms)"
+        " VALUES (?, 'ports', 0.7, ?, 'port')",
+        [(1, PORTS), (2, PORTS)],
+    )
+    old.close()
+    db = open_state(folder)
+    with contextlib.closing(sqlite3.connect(db.path)) as other:
+        assert other.execute("SELECT user_id, kind, topic, passage FROM alerts ORDER BY id").fetchall() == [
+            (7, "alert", "", ""),
+            (8, None, "grain", GRAIN),  # still waiting: sent as it was
+        ]
+        assert other.execute("SELECT alert_id FROM alert_topics").fetchall() == [(2,)]
+
+
+def test_alerts_sent_take_no_room_for_the_passages_they_showed(tmp_path: Path) -> None:
+    # cleared in place, a sent alert's row left its page as empty as that: a page per two alerts
+    db = open_state(tmp_path)
+    passage = "Silos at the harbour held the grain for export. " * 60  # 2,880 bytes, as a real one
+    readers = range(100)
+    for user in readers:
+        db.follow(user, user, "grain", ("grain",), limit=10)
+
+    def sent_round(number: int) -> int:
+        """A round of 100 alerts, one a reader, sent: the state file's size after it."""
+        _, article = claim(db, f"http://n/{number}", f"h{number}")
+        db.queue_alerts([(u, u, article.id, "grain", 0.9, passage, "grain") for u in readers], [article.id])
+        for alert in db.pending_alerts():
+            assert db.take_for_sending([alert.id], "alert")
+        with contextlib.closing(sqlite3.connect(db.path)) as other:
+            pages = other.execute("PRAGMA page_count").fetchone()[0]
+            return int(pages * other.execute("PRAGMA page_size").fetchone()[0])
+
+    first = sent_round(0)
+    last = [sent_round(number) for number in range(1, 11)][-1]
+    assert last - first < len(passage) * len(readers)  # 1,000 alerts sent since, in less than 100 passages

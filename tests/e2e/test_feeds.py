@@ -916,6 +916,22 @@ async def test_an_alert_whose_answer_is_lost_is_not_sent_again(site: Newsroom, s
     assert feed_service(bot.application).db.pending_alerts() == []
 
 
+async def test_an_alert_telegram_surely_did_not_take_waits_and_goes_out_later_as_it_was(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # Taken for sending, an alert no longer keeps what its message shows; put back, it has it again.
+    bot, before = await ferry_follower(start_bot)
+    await read_feed(bot, site)
+    ferry_feed(site)
+    bot.api.fail("sendMessage", *[Fault()] * 5)  # answered 500 at the first try and every retry
+    await poll_now(bot.application)
+    assert bot.api.sent("sendMessage", 7)[before:] == []
+    await settle(bot.application)
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    assert "The <b>Zanzibar</b> <b>ferry</b> service resumed" in alert.params["text"]
+    assert "You follow: Zanzibar ferry" in alert.params["text"]
+
+
 async def test_add_is_answered_while_a_delivery_of_alerts_waits_for_telegram(
     site: Newsroom, start_bot: StartBot
 ) -> None:

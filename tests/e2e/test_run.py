@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -394,3 +395,52 @@ async def test_a_hard_kill_while_an_alert_is_on_its_way_never_sends_it_twice(tmp
                 process.kill()
         await api.stop()
     assert len(api.sent("sendMessage", 7)) == 1
+
+
+async def test_a_hard_kill_while_an_alert_is_on_its_way_leaves_none_of_its_passages_in_the_state_file(
+    tmp_path: Path,
+) -> None:
+    # What a sent alert showed is cleared as it is taken for sending, in the same write: a
+    # kill before Telegram answers leaves neither a second alert nor the reader's passages.
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    api.held[7] = asyncio.Event()  # Telegram never answers the alert
+    state_dir = Path(os.environ["STATE_DIR"])
+    db = open_state(state_dir)
+    db.follow(7, 7, "Zanzibar ferry", ("zanzibar", "ferri"), limit=10)
+    db.follow(7, 7, "ferry", ("ferri",), limit=10)
+    _, saved = db.claim_article(
+        url="https://news.example.com/7",
+        text_hash="t7",
+        path="feeds/links/7.md",
+        title="Ferry",
+        date=dt.date.today(),
+        feed_id=None,
+    )
+    passages = {
+        "Zanzibar ferry": "The Zanzibar ferry sailed at dawn. " * 150,
+        "ferry": "A ferry came in. " * 300,
+    }
+    db.queue_alerts(
+        [(7, 7, saved.id, topic, 0.9, passage, "ferri") for topic, passage in passages.items()], [saved.id]
+    )
+    process = await start_newsbot(api, tmp_path, FEED_INTERVAL="0")
+    try:
+        async with asyncio.timeout(60):
+            while db.pending_alerts(7):  # until the bot takes it for sending
+                await asyncio.sleep(0.05)
+        process.kill()
+        await process.wait()
+    finally:
+        api.held[7].set()
+        if process.returncode is None:
+            process.kill()
+        await api.stop()
+    db.close()
+    open_state(state_dir).close()  # as the next start finds it
+    for file in state_dir.iterdir():
+        assert b"sailed at dawn" not in file.read_bytes() and b"came in" not in file.read_bytes()
+    with contextlib.closing(sqlite3.connect(state_dir / DB_NAME)) as kept:  # never to be sent again
+        assert kept.execute("SELECT user_id, article_id, kind FROM alerts WHERE sent_at > 0").fetchall() == [
+            (7, saved.id, "alert")
+        ]
