@@ -190,6 +190,25 @@ def _lock_file(folder: Path) -> int | None:
         return None
     lock = folder / LOCK
     if lock.is_symlink():  # never followed; left there, it would turn the lock off unseen
+        _remove_link(lock)
+    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY | os.O_CREAT):
+        with contextlib.suppress(OSError):
+            return os.open(lock, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    return None
+
+
+def _remove_link(lock: Path) -> None:
+    """Remove the symbolic link found at `lock`, its folder locked meanwhile (where it can
+    be): two processes that found it at once each removed what was there, the later one the
+    file the other had made and locked in its place, and each held a lock of its own."""
+    folder = lock.parent
+    with contextlib.ExitStack() as held:
+        with contextlib.suppress(OSError):
+            descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            held.callback(os.close, descriptor)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        if not lock.is_symlink():  # the other process replaced it first
+            return
         try:
             lock.unlink()
         except OSError as error:
@@ -200,10 +219,6 @@ def _lock_file(folder: Path) -> int | None:
             )
         else:
             logger.warning("the index's lock file in %s was a symbolic link; replaced by a file", folder)
-    for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY | os.O_CREAT):
-        with contextlib.suppress(OSError):
-            return os.open(lock, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
-    return None
 
 
 def prune(index_dir: Path, keep: Path) -> list[str]:

@@ -7,6 +7,9 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -276,3 +279,44 @@ def test_a_link_planted_at_the_lock_file_is_replaced_and_the_lock_still_taken(
     assert not (place / shelf.LOCK).is_symlink()
     assert victim.read_text() == "keep me\n"
     assert f"lock file in {place} was a symbolic link; replaced" in caplog.text
+
+
+STOPPED_ON_A_LINK = (
+    "import os, signal, sys\n"
+    "from pathlib import Path\n"
+    "from retrieval import shelf\n"
+    "def on_a_link(frame, event, arg):\n"
+    "    if event == 'return' and frame.f_code.co_name == 'is_symlink' and arg is True:\n"
+    "        sys.setprofile(None)\n"
+    "        os.kill(os.getpid(), signal.SIGSTOP)\n"
+    "sys.setprofile(on_a_link)\n"
+    "with shelf.exclusive(Path(sys.argv[1]), wait=False) as held:\n"
+    "    print(held, flush=True)\n"
+)
+"""Code for a child that takes the lock of the place `argv[1]` without waiting, and prints
+whether it got it; it stops itself (SIGSTOP) as it finds a link at the lock file."""
+
+
+def test_a_link_at_the_lock_file_found_by_two_processes_at_once_still_lets_one_hold_it(
+    tmp_path: Path,
+) -> None:
+    # both found the link; the first replaced it with a file and locked that, then the
+    # second removed that file, the first one's lock with it, and locked a file of its own
+    place = tmp_path / "index" / "place"
+    place.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    (place / shelf.LOCK).symlink_to(victim)
+    other = subprocess.Popen([sys.executable, "-c", STOPPED_ON_A_LINK, str(place)], stdout=subprocess.PIPE)
+    try:
+        _, status = os.waitpid(other.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status)  # it found the link
+        with shelf.exclusive(place) as held:
+            assert held
+            other.send_signal(signal.SIGCONT)
+            printed, _ = other.communicate(timeout=120)
+    finally:
+        other.kill()
+        other.wait()
+    assert printed == b"False\n"  # the place was held
+    assert victim.read_text() == "keep me\n" and not (place / shelf.LOCK).is_symlink()
