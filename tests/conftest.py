@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
 import resource
@@ -235,14 +236,16 @@ def alive(pid: int) -> bool:
 
 
 def child_processes(module: str, path: Path) -> list[int]:
-    """Process ids of live `python -m <module>` processes whose arguments name `path`."""
+    """Process ids of live `python -m <module>` processes whose arguments name `path`, as it
+    is or written in JSON (a feed round's options, where `ї` is `\\u0457`)."""
+    names = (str(path).encode(), json.dumps(str(path))[1:-1].encode())
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             args = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
-        if module.encode() in args and any(str(path).encode() in arg for arg in args):
+        if module.encode() in args and any(name in arg for arg in args for name in names):
             found.append(int(cmdline.parent.name))
     return found
 
