@@ -290,7 +290,7 @@ def test_the_install_ships_the_code_and_the_interface_catalogs(image: Image) -> 
         text=True,
         check=True,
     )
-    assert all(Path(line).is_relative_to(venv) for line in result.stdout.split())  # not this checkout
+    assert all(Path(line).is_relative_to(venv) for line in result.stdout.splitlines())  # not this checkout
     catalogs = {path.parent.parent.name for path in venv.rglob("bot/locale/*/LC_MESSAGES/newsbot.mo")}
     assert catalogs == set(LANGUAGES) - {DEFAULT_LANGUAGE}  # compiled, committed, and in the wheel
     assert not image.host("/src").exists() and image.host("/data/corpus/000_eba0014b280aac67.txt").exists()
