@@ -270,10 +270,12 @@ def test_unit_sandbox_leaves_numba_its_executable_memory() -> None:
 
 
 def installable_unit(tmp_path: Path) -> Path:
-    """The unit with its ExecStart pointing at this checkout's `newsbot`, which does exist."""
+    """The unit with its ExecStart pointing at this checkout's `newsbot`, which does exist
+    (quoted as systemd reads a command, for a checkout whose path holds a space)."""
     newsbot = Path(sys.executable).with_name("newsbot")
     assert newsbot.exists()
-    text = UNIT.read_text().replace("/srv/newsbot/.venv/bin/newsbot", str(newsbot))
+    quoted = '"' + str(newsbot).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    text = UNIT.read_text().replace("/srv/newsbot/.venv/bin/newsbot", quoted)
     path = tmp_path / UNIT.name
     path.write_text(text)
     return path
