@@ -811,13 +811,13 @@ class StateDB:
             )
 
     def mark_sent(self, alert_ids: list[int], kind: Literal["alert", "digest", "dropped"]) -> None:
-        """Record alerts as delivered (or given up)."""
+        """Record alerts taken for sending as delivered (or given up); `take_for_sending`
+        cleared what they showed already."""
         now = time.time()
         with self._write() as db:
             db.executemany(
                 "UPDATE alerts SET sent_at = ?, kind = ? WHERE id = ?", [(now, kind, i) for i in alert_ids]
             )
-            _clear_shown(db, alert_ids)
 
 
 def _clear_shown(db: sqlite3.Connection, alert_ids: list[int]) -> None:
