@@ -52,11 +52,12 @@ logger = logging.getLogger(__name__)
 
 WEBHOOK_MAX_BODY_BYTES = 1 << 20
 """An update is a few kilobytes; a bigger request body is refused before it is read."""
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 """The kinds of update a handler acts on; Telegram sends the bot no others. Every other
-kind (reactions, edits, members joining, ... in a group the bot is an admin of) waited in
-its chat's line behind the answers Telegram paces there and took a place of the chat's
-share, so that a question was then dropped as busy (`bot.ordering`)."""
+kind (reactions, members joining, ... in a group the bot is an admin of) waited in its
+chat's line behind the answers Telegram paces there and took a place of the chat's share,
+so that a question was then dropped as busy (`bot.ordering`); so would a group's edits,
+but that only those that ask the bot something are taken in (`chat_share.worth_taking`)."""
 REPLY_EVEN_IF_DELETED = Defaults(allow_sending_without_reply=True)
 """A reply in a group quotes its question; Telegram refuses one whose question was deleted
 meanwhile (by the asker, or a moderation bot that clears commands at once) unless told to
@@ -101,7 +102,7 @@ def build_application(
         .get_updates_request(UpdatesRequest(connection_pool_size=1))  # as python-telegram-bot's own
         .defaults(REPLY_EVEN_IF_DELETED)
         .post_init(started)
-        .update_queue(UpdateBacklog(settings.max_unanswered_updates))
+        .update_queue(backlog := UpdateBacklog(settings.max_unanswered_updates))
         .concurrent_updates(PerChatUpdateProcessor(per_chat=settings.max_unanswered_per_chat))
         .rate_limiter(RetryingRateLimiter())
         .build()
@@ -118,8 +119,12 @@ def build_application(
         options=LibraryOptions(lexical_only=settings.lexical_only),
         check_corpus=check_corpus,
     )
-    message = filters.UpdateType.MESSAGE
+    backlog.takes = lambda update: chat_share.worth_taking(update, application.bot)
+    message, edited = filters.UpdateType.MESSAGE, filters.UpdateType.EDITED_MESSAGE
     private_link = message & filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT)
+    admins_link = (
+        filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT) & filters.User(list(settings.admin_ids))
+    )
     application.add_handler(TypeHandler(Update, chat_share.busy_gate), group=-1)  # before all others
     application.add_handler(CommandHandler("start", handlers.start_command, filters=message))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=message))
@@ -141,6 +146,11 @@ def build_application(
     application.add_handler(
         MessageHandler(message & (filters.TEXT | filters.CAPTION), handlers.question_message)
     )
+    # an edited question is answered again, in place of its answer; an edited command or
+    # an admin's link (an /add) is not run again
+    application.add_handler(CommandHandler(["ask", "search"], handlers.ask_command, filters=edited))
+    edited_question = edited & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~admins_link
+    application.add_handler(MessageHandler(edited_question, handlers.question_message))
     sent_by_reader = ~filters.TEXT & ~filters.StatusUpdate.ALL  # not a pin or a chat setting changed
     application.add_handler(MessageHandler(message & sent_by_reader, handlers.non_text_message))
     application.add_error_handler(handlers.error_handler)

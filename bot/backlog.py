@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -34,7 +35,8 @@ class UpdateBacklog(asyncio.Queue[object]):
     `asyncio.Queue` counts an item as unfinished from `put` until `task_done`, which the
     application calls once it has processed the update (its handlers, answer included,
     have returned); that count is what is bounded. Items other than updates (the
-    application's stop signal) are never held back.
+    application's stop signal) are never held back. An update `takes` refuses (one no
+    handler acts on) is not queued at all: it is confirmed with its batch, and holds no place.
     """
 
     def __init__(self, limit: int) -> None:
@@ -42,6 +44,7 @@ class UpdateBacklog(asyncio.Queue[object]):
             raise ValueError(f"limit {limit}: at least 1 update must be allowed in flight")
         super().__init__()
         self.limit = limit
+        self.takes: Callable[[object], bool] = lambda update: True
         self.unanswered = 0
         self.last_update_id: int | None = None
         self._room = asyncio.Event()
@@ -49,6 +52,9 @@ class UpdateBacklog(asyncio.Queue[object]):
 
     async def put(self, item: object) -> None:
         """Queue `item`; an update waits until fewer than `limit` are unanswered."""
+        if isinstance(item, Update) and not self.takes(item):
+            self.last_update_id = max(self.last_update_id or 0, item.update_id)
+            return
         while isinstance(item, Update) and self.unanswered >= self.limit:
             self._room.clear()
             await self._room.wait()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import Message, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
@@ -23,7 +23,7 @@ from .handlers import Context, addressed_to_bot, bot_state
 from .i18n import N_, for_user
 from .ordering import PerChatUpdateProcessor
 
-__all__ = ["BUSY", "asks_the_bot", "busy_gate"]
+__all__ = ["BUSY", "asks_the_bot", "busy_gate", "worth_taking"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,30 +41,46 @@ async def busy_gate(update: object, context: Context) -> None:
         return
     assert isinstance(update, Update) and update.effective_chat is not None
     chat = update.effective_chat.id
-    if asks_the_bot(update, context) and bot_state(context).busy_notes.due(chat, time.monotonic()):
+    if asks_the_bot(update, context.bot) and bot_state(context).busy_notes.due(chat, time.monotonic()):
         logger.info("chat %s has %d updates in flight, its share: told it is busy", chat, processor.per_chat)
         try:
             busy = for_user(update.effective_user).gettext(BUSY)
             if update.callback_query is not None:
                 await update.callback_query.answer(busy)
-            elif update.message is not None:
-                await update.message.reply_text(busy)
+            elif update.effective_message is not None:  # a message, or an edited one
+                await update.effective_message.reply_text(busy)
         except TelegramError as error:  # never an apology on top: the chat is busy enough
             logger.warning("could not tell chat %s it is busy: %s", chat, error)
     raise ApplicationHandlerStop
 
 
-def asks_the_bot(update: Update, context: Context) -> bool:
+def asks_the_bot(update: Update, bot: Bot) -> bool:
     """Whether the bot would answer `update`: a button press, anything in a private chat, and
-    in a group a command for this bot or a message addressed to it (a mention, a reply)."""
+    in a group a command for this bot or a message addressed to it (a mention, a reply); of
+    an edited message, only its words (a live location moving asks nothing)."""
     if update.callback_query is not None:
         return True
-    message = update.message
+    message = update.message or update.edited_message
     if message is None:
+        return False
+    if message is update.edited_message and message.text is None and message.caption is None:
         return False
     if message.chat.type == ChatType.PRIVATE:
         return True
-    return command_for_bot(message, context.bot.username) or addressed_to_bot(message, context)
+    return command_for_bot(message, bot.username) or addressed_to_bot(message, bot)
+
+
+def worth_taking(update: object, bot: Bot) -> bool:
+    """Whether an update is to be taken in at all: any but an edit that asks the bot nothing.
+
+    Telegram sends a bot every edit in a group it is an admin of, and every move of a live
+    location; taken in, each would wait in its chat's line behind the answers Telegram
+    paces there and take a place of the chat's share, so that a question was dropped as
+    busy. Such an edit is confirmed to Telegram with its batch, and never handled.
+    """
+    if not isinstance(update, Update) or update.edited_message is None:
+        return True
+    return asks_the_bot(update, bot)
 
 
 def command_for_bot(message: Message, username: str | None) -> bool:

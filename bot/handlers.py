@@ -12,7 +12,7 @@ import logging
 import re
 import time
 
-from telegram import CallbackQuery, LinkPreviewOptions, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 from retrieval import CorpusError, readings
 
 from . import render
+from .answered import Answer
 from .delivery import MaybeDelivered
 from .fairness import Verdict
 from .i18n import N_, Translations, for_user, translations, user_language
@@ -111,7 +112,7 @@ async def question_message(update: Update, context: Context) -> None:
     A caption is the reader's words: a question written on a photo is asked all the same,
     not answered "I can only read text". A message sent via the bot is an inline answer a
     reader chose, posted as it stands: in the bot's own chat too, it is an answer, not a
-    question.
+    question. An edited message is asked again by the same rules (see `answer`).
     """
     message = update.effective_message
     text = (message.text or message.caption) if message is not None else None
@@ -119,42 +120,122 @@ async def question_message(update: Update, context: Context) -> None:
         return
     if message.via_bot is not None and message.via_bot.id == context.bot.id:
         return
-    if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context):
+    if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context.bot):
         return
     if message.media_group_id is not None:  # a caption on an album's photo: answered for the album
         bot_state(context).replied_albums.append(message.media_group_id)
     question = strip_mention(clean(text), context.bot.username)
     if not question.strip():
+        if unchanged(message, question, bot_state(context)):
+            return
         tr = for_user(message.from_user)
-        await message.reply_text(
-            tr.gettext("Please send a question in words, e.g. who negotiated with Abramovich?")
-        )
+        words = tr.gettext("Please send a question in words, e.g. who negotiated with Abramovich?")
+        await respond(message, question, context, words)
         return
     await answer(message, question, context)
 
 
 async def answer(message: Message, question: str, context: Context) -> None:
-    """Search, then reply with the first page of the answer and ◀ / ▶ buttons if there are more."""
+    """Search, then reply with the first page of the answer and ◀ / ▶ buttons if there are more.
+
+    An edited question is asked as of its edit, and its answer replaces the earlier one
+    (see `respond`); an edit that leaves its words as they were is not asked again.
+    """
     state, tr = bot_state(context), for_user(message.from_user)
+    if unchanged(message, question, state):
+        return
     if not await within_limit(message, state, tr):
         return
     await show_typing(message, context)
-    as_of = local_today(message.date)
+    as_of = local_today(message.edit_date or message.date)
     result = await state.search(question, k=hits_needed(state.top_k), now=as_of)
     if not result.hits:
         text = render.render_no_match(tr, question, searchable=bool(result.terms))
-        await message.reply_text(text, parse_mode=ParseMode.HTML)
+        await respond(message, question, context, text, parse_mode=ParseMode.HTML)
         return
     pages = paginate(result.hits, state.top_k)
     key = ""
     if len(pages) > 1:
         language = user_language(message.from_user)
         key = state.queries.add(Asked(message.chat.id, question, as_of, language, layout(pages)))
-    await message.reply_text(
+    await respond(
+        message,
+        question,
+        context,
         render.render_answer(tr, pages[0].hits, pages[0].first_rank),
         parse_mode=ParseMode.HTML,
         reply_markup=page_keyboard(key, 1, len(pages)),
-        link_preview_options=NO_PREVIEW,
+        preview=NO_PREVIEW,
+        key=key,
+    )
+
+
+def unchanged(message: Message, question: str, state: BotState) -> bool:
+    """Whether `message` is an edit whose question has the words its remembered answer answers
+    (its formatting changed, a photo swapped under its caption)."""
+    if message.edit_date is None:
+        return False
+    earlier = state.answered.get(message.chat.id, message.message_id)
+    return earlier is not None and earlier.words == state.answered.fingerprint(question)
+
+
+async def respond(
+    message: Message,
+    question: str,
+    context: Context,
+    text: str,
+    *,
+    parse_mode: str | None = None,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    preview: LinkPreviewOptions | None = None,
+    key: str = "",
+) -> None:
+    """Send the answer to `message`, and remember it as that question's answer.
+
+    The answer to an edited question replaces the earlier answer in place, buttons and all,
+    so the chat does not fill with answers; the questions behind the earlier buttons are
+    forgotten. When the bot does not know the earlier answer (a restart, an old question,
+    one never answered) or it was deleted, the edit is answered as a new question, quoting it.
+    """
+    state, chat = bot_state(context), message.chat.id
+    earlier = state.answered.get(chat, message.message_id) if message.edit_date is not None else None
+    answered = None
+    if earlier is not None:
+        try:
+            await context.bot.edit_message_text(
+                text,
+                chat_id=chat,
+                message_id=earlier.message_id,
+                parse_mode=parse_mode,
+                reply_markup=reply_markup,
+                link_preview_options=preview,
+            )
+            answered = earlier.message_id
+        except BadRequest as error:  # the same answer as before; one deleted meanwhile
+            reason = str(error).lower()
+            if "not modified" in reason:
+                answered = earlier.message_id
+            elif "message to edit not found" not in reason:
+                raise
+            else:
+                logger.info(
+                    "answer %d in chat %s is gone: its edited question is answered anew",
+                    earlier.message_id,
+                    chat,
+                )
+        if earlier.key:
+            await state.queries.forget(earlier.key)
+    if answered is None:
+        sent = await message.reply_text(
+            text,
+            parse_mode=parse_mode,
+            reply_markup=reply_markup,
+            link_preview_options=preview,
+            do_quote=True if message.edit_date is not None else None,  # an edit may be far up the chat
+        )
+        answered = sent.message_id
+    state.answered.remember(
+        chat, message.message_id, Answer(answered, state.answered.fingerprint(question), key)
     )
 
 
@@ -470,9 +551,8 @@ async def show_typing(message: Message, context: Context) -> None:
         logger.info("typing indicator failed in chat %s: %s", message.chat.id, error)
 
 
-def addressed_to_bot(message: Message, context: Context) -> bool:
+def addressed_to_bot(message: Message, bot: Bot) -> bool:
     """In a group: a reply to the bot, or a message (or a photo's caption) that mentions it."""
-    bot = context.bot
     replied = message.reply_to_message
     if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
         return True

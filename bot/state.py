@@ -25,6 +25,7 @@ from retrieval import (
 )
 
 from . import examples
+from .answered import AnsweredQuestions
 from .fairness import BusyNotes, QuestionRateLimit
 from .reloading import Reloads
 from .statedb import QUESTIONS_KEPT, Asked, StateDB, off_loop
@@ -78,6 +79,17 @@ class QueryStore:
                 logger.warning("the question behind a page button could not be read: %s", error)
         return asked if asked is not None and asked.chat_id == chat_id else None
 
+    async def forget(self, key: str) -> None:
+        """Forget the question behind `key`, in memory and in the state file: its answer's
+        buttons are gone (the question was edited, and its answer with it)."""
+        self._recent.pop(key, None)
+        try:
+            await off_loop(self.db.forget_question, key)  # after its saving: one thread, in turn
+        except sqlite3.Error as error:  # pushed out by newer ones in time, as any other
+            logger.warning(
+                "the question behind page buttons replaced by an edit was not forgotten: %s", error
+            )
+
     async def saved(self) -> None:
         """Wait until every question added so far is saved (or failed to be)."""
         await asyncio.gather(*self._saving)
@@ -127,6 +139,8 @@ class BotState:
     """The library was opened on the cheap check of the corpus folders: `catch_up` checks every file."""
     background: set[asyncio.Task[None]] = field(default_factory=set)
     """Tasks nobody awaits, held here so that they run to their end."""
+    answered: AnsweredQuestions = field(default_factory=AnsweredQuestions)
+    """Which message answered which question, so that an edited question edits its answer."""
     replied_albums: deque[str] = field(default_factory=lambda: deque(maxlen=ALBUMS_KEPT))
     """The latest albums (`media_group_id`) replied to. Telegram delivers each photo of an
     album as a message of its own, the caption on one: the others get no hint of their own."""

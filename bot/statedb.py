@@ -596,6 +596,11 @@ class StateDB:
             )
             db.execute("DELETE FROM questions WHERE rowid <= last_insert_rowid() - ?", (QUESTIONS_KEPT,))
 
+    def forget_question(self, key: str) -> None:
+        """Forget the question kept under `key`: its answer now answers another (it was edited)."""
+        with self._write() as db:
+            db.execute("DELETE FROM questions WHERE key = ?", (key,))
+
     def asked(self, key: str) -> Asked | None:
         """The question kept under `key`, or None if there is none (forgotten, or never issued)."""
         row = self._db.execute(

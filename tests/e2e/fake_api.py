@@ -8,7 +8,7 @@ update the bot asked for (`allowed_updates`), refuses a text longer than
 Telegram's 4,096 characters as Telegram does (and counts the formatting entities it
 would show, `entities`), and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
-(403), refuse a reply to a message deleted meanwhile (`deleted`), refuse a chat the bot has
+(403), refuse a reply to a message deleted meanwhile, or its edit (`deleted`), refuse a chat the bot has
 never met (`unknown_chats`) or hold a chat's messages (`held`), to test the bot's handling of
 faults.
 """
@@ -55,6 +55,8 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    result: Any = None
+    """What the server answered (a message sent or edited: its `message_id`)."""
 
 
 @dataclass
@@ -186,6 +188,12 @@ class FakeBotApi:
         message.update(extra)
         return self.push_update({kind: message})
 
+    def push_edit(self, text: str | None, message_id: int, *, user_id: int = 1, **extra: Any) -> int:
+        """Queue the edit of a message a user sent before (`message_id`), as Telegram sends it: the
+        message whole, with its new text, its first `date` and the time of the edit (`edit_date`)."""
+        extra.setdefault("edit_date", int(time.time()))
+        return self.push_message(text, user_id=user_id, message_id=message_id, kind="edited_message", **extra)
+
     def new_message_id(self) -> int:
         """An id for a message of a user, as `push_message` gives one when none is passed."""
         return next(self._message_ids)
@@ -272,6 +280,8 @@ class FakeBotApi:
             return _error(Fault(400, "Bad Request: message is too long"))
         if self._to_unknown_chat(method, params):
             return _error(Fault(400, "Bad Request: chat not found"))
+        if method == "editMessageText" and (params.get("chat_id"), params.get("message_id")) in self.deleted:
+            return _error(Fault(400, "Bad Request: message to edit not found"))
         if method == "sendMessage" and self._replies_to_deleted(params):
             return _error(Fault(400, "Bad Request: message to be replied not found"))
         if method == "sendMessage" and params.get("chat_id") in self.blocked:
@@ -286,7 +296,7 @@ class FakeBotApi:
             result: Any = await self._get_updates(params)
         else:
             result = self._result(method, params)
-        self.calls.append(Call(method, params))
+        self.calls.append(Call(method, params, result=result))
         await self._notify()
         await asyncio.sleep(self.latency.get(method, 0.0))
         response = web.json_response({"ok": True, "result": result})
@@ -326,7 +336,7 @@ class FakeBotApi:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hold.wait(), 0.5)
         result = self._result(method, params)
-        self.calls.append(Call(method, params))
+        self.calls.append(Call(method, params, result=result))
         await self._notify()
         await response.write(json.dumps({"ok": True, "result": result}).encode())
         await response.write_eof()

@@ -215,8 +215,8 @@ async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path
         api.push_message("Who negotiated with Abramovich?", user_id=7)
         (reply,) = await api.wait_for("sendMessage", chat_id=7)
         assert "Abramovich" in reply.params["text"]
-        # only the kinds of update it acts on: a group's reactions and edits never take its share
-        assert api.allowed_updates == {"message", "callback_query", "inline_query"}
+        # only the kinds of update it acts on: a group's reactions never take its share
+        assert api.allowed_updates == {"message", "edited_message", "callback_query", "inline_query"}
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:

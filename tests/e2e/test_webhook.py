@@ -80,7 +80,12 @@ async def webhook_bot(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Web
     try:
         (registered,) = await api.wait_for("setWebhook", timeout=60)
         assert registered.params["url"] == url
-        assert set(registered.params["allowed_updates"]) == {"message", "callback_query", "inline_query"}
+        assert set(registered.params["allowed_updates"]) == {
+            "message",
+            "edited_message",
+            "callback_query",
+            "inline_query",
+        }
         bot = WebhookBot(process, api, url, unused_tcp_port, registered.params.get("secret_token", ""))
         await listening(unused_tcp_port)
         # the search code compiles in the background as the bot starts: tests measure after it
