@@ -806,13 +806,19 @@ class StateDB:
 
     def put_back(self, alerts: list[PendingAlert]) -> None:
         """Make alerts taken for sending wait again, as `alerts` were read: their message
-        surely did not reach Telegram. The other topics each matched are not kept: one
-        unfollowed meanwhile drops it (`unfollow`)."""
+        surely did not reach Telegram. One whose topic its reader unfollowed while it was on
+        its way stays given up (`unfollow` left it, as it was not waiting), and the other
+        topics each matched are not kept: one unfollowed later drops it (`unfollow`)."""
         with self._write() as db:
             db.executemany(
                 "UPDATE alerts SET sent_at = NULL, kind = NULL, topic = ?, relevance = ?, passage = ?,"
-                " terms = ? WHERE id = ?",
-                [(a.topic, a.relevance, a.passage, " ".join(sorted(a.terms)), a.id) for a in alerts],
+                " terms = ? WHERE id = ? AND EXISTS (SELECT 1 FROM topics WHERE topics.user_id ="
+                " alerts.user_id AND topics.words = ?)",
+                [(a.topic, a.relevance, a.passage, " ".join(sorted(a.terms)), a.id, a.topic) for a in alerts],
+            )
+            db.executemany(
+                "UPDATE alerts SET kind = 'dropped' WHERE id = ? AND sent_at IS NOT NULL",
+                [(a.id,) for a in alerts],
             )
 
     def mark_sent(self, alert_ids: list[int], kind: Literal["alert", "digest", "dropped"]) -> None:

@@ -432,6 +432,34 @@ def test_an_alert_put_back_waits_with_what_its_message_shows(tmp_path: Path) -> 
     assert db.pending_alerts(7) == waiting
 
 
+def test_an_alert_put_back_under_a_topic_unfollowed_on_its_way_is_given_up(tmp_path: Path) -> None:
+    # Unfollowing finds an alert on its way taken, not waiting, and leaves it; put back, it was
+    # sent at the next round, after "Stopped following".
+    db = open_state(tmp_path)
+    alert_id = grain_and_ports_alert(db)
+    waiting = db.pending_alerts(7)
+    assert db.take_for_sending([alert_id], "alert")
+    (grain,) = [topic for topic in db.topics(7) if topic.words == "grain"]
+    db.unfollow(grain.id)
+    db.put_back(waiting)
+    assert db.pending_alerts(7) == []
+    with contextlib.closing(sqlite3.connect(db.path)) as other:
+        assert other.execute("SELECT sent_at IS NOT NULL, kind, passage FROM alerts").fetchall() == [
+            (1, "dropped", "")
+        ]
+
+
+def test_an_alert_put_back_waits_while_its_own_topic_is_followed(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    alert_id = grain_and_ports_alert(db)
+    waiting = db.pending_alerts(7)
+    assert db.take_for_sending([alert_id], "alert")
+    (ports,) = [topic for topic in db.topics(7) if topic.words == "ports"]
+    db.unfollow(ports.id)
+    db.put_back(waiting)
+    assert db.pending_alerts(7) == waiting
+
+
 def test_sent_alerts_of_an_older_file_keep_only_their_reader_article_time_and_kind(tmp_path: Path) -> None:
     folder = tmp_path / "state"
     folder.mkdir()
