@@ -17,6 +17,8 @@ import lxml.html
 from charset_normalizer import from_bytes
 from trafilatura import bare_extraction
 
+from .i18n import N_, Told
+
 __all__ = ["ExtractError", "Extracted", "decode_html", "extract_article", "html_paragraphs"]
 
 MIN_ARTICLE_CHARS = 200
@@ -33,7 +35,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\xa0]*\n")
 _DATE_OPTIONS = {"extensive_search": False, "original_date": True}
 
 
-class ExtractError(ValueError):
+class ExtractError(Told, ValueError):
     """A page that holds no article; the message says what was found instead."""
 
 
@@ -81,7 +83,7 @@ def extract_article(html: str, url: str) -> Extracted:
     if paragraphs and title and paragraphs[0].casefold() == title.casefold():
         paragraphs = paragraphs[1:]  # the headline repeated as the first line of the text
     if sum(len(p) for p in paragraphs) < MIN_ARTICLE_CHARS:
-        raise ExtractError("no article text found on the page")
+        raise ExtractError(N_("no article text found on the page"))
     return Extracted(
         title=title,
         date=_date(getattr(document, "date", None)),

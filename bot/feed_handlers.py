@@ -29,7 +29,7 @@ from .handlers import (
     refused_sender,
     tell_if_held,
 )
-from .i18n import N_, Translations, for_user, user_language
+from .i18n import N_, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
 from .statedb import CommandDone, StateDB, off_loop
@@ -65,7 +65,9 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
     try:
         check = await check_feed(service.options.fetch, url)
     except (LinkError, FetchError, FeedParseError) as error:
-        await message.reply_text(tr.gettext("I could not add that feed: {error}.").format(error=error))
+        await message.reply_text(
+            tr.gettext("I could not add that feed: {error}.").format(error=told(error, tr))
+        )
         return
     if await off_loop(service.db.feed_by_url, check.url) is not None:
         await message.reply_text(tr.gettext(ALREADY_LISTED))
@@ -160,14 +162,14 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
     try:
         added = await add_link(service.db, service.options, url)
     except LinkError as error:
-        await message.reply_text(tr.gettext("I can't add that: {error}.").format(error=error))
+        await message.reply_text(tr.gettext("I can't add that: {error}.").format(error=told(error, tr)))
         return
     except FetchError as error:
         await message.reply_text(fetch_failure(tr, error, service.options.fetch.timeout))
         return
     except NotAnArticle as error:
         text = tr.gettext("I can't add that: {error}. I read HTML news pages.")
-        await message.reply_text(text.format(error=error))
+        await message.reply_text(text.format(error=told(error, tr)))
         return
     except (OSError, sqlite3.Error) as error:  # a full disk, a folder or state file the bot may not write
         logger.warning("link could not be saved: %s", error)
@@ -190,14 +192,14 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
 def fetch_failure(tr: Translations, error: FetchError, timeout: float) -> str:
     """A failed download in an admin's words."""
     if error.status == 404 or error.status == 410:
-        return tr.gettext("That page does not exist ({error}). Check the link.").format(error=error)
+        return tr.gettext("That page does not exist ({error}). Check the link.").format(error=told(error, tr))
     if error.kind == "timeout":
         return tr.gettext("The site did not answer within {seconds:g} seconds. Try again later.").format(
             seconds=timeout
         )
     if error.kind == "too_large":
-        return tr.gettext("That page is too large to read ({error}).").format(error=error)
-    return tr.gettext("I could not fetch that page: {error}.").format(error=error)
+        return tr.gettext("That page is too large to read ({error}).").format(error=told(error, tr))
+    return tr.gettext("I could not fetch that page: {error}.").format(error=told(error, tr))
 
 
 async def follow_command(update: Update, context: Context) -> None:

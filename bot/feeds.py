@@ -16,6 +16,8 @@ from urllib.parse import urljoin
 import feedparser
 import lxml.html
 
+from .i18n import N_, Told
+
 __all__ = ["FEED_TYPES", "FeedEntry", "FeedParseError", "ParsedFeed", "discover_feeds", "parse_feed"]
 
 FEED_TYPES = (
@@ -28,7 +30,7 @@ FEED_TYPES = (
 ACCEPT_FEED = ", ".join(FEED_TYPES) + ", */*;q=0.5"
 
 
-class FeedParseError(ValueError):
+class FeedParseError(Told, ValueError):
     """A document that is no readable feed; the message says what was found."""
 
 
@@ -70,12 +72,13 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
     entries = tuple(entry for entry in map(_entry, parsed.entries) if entry.link or entry.title)
     if not entries and (problem or not parsed.get("version")):
         if _looks_like_html(content):
-            found = "HTML, not a feed"
+            found, broken = N_("HTML, not a feed"), N_("HTML, not a feed ({problem})")
         elif parsed.get("version"):
-            found = "malformed XML: no item could be read"
+            found = N_("malformed XML: no item could be read")
+            broken = N_("malformed XML: no item could be read ({problem})")
         else:
-            found = "not an RSS or Atom feed"
-        raise FeedParseError(found + (f" ({problem})" if problem else ""))
+            found, broken = N_("not an RSS or Atom feed"), N_("not an RSS or Atom feed ({problem})")
+        raise FeedParseError(broken, problem=problem) if problem else FeedParseError(found)
     title = _text(parsed.feed.get("title"))
     return ParsedFeed(title, entries, problem)
 

@@ -26,6 +26,7 @@ from typing import Literal
 import httpx
 
 from .addresses import AddressRefused, PublicOnlyTransport, parse_networks
+from .i18n import N_, Told
 from .links import LinkError, checked_url
 
 __all__ = ["FetchError", "FetchOptions", "Fetcher", "Page"]
@@ -65,11 +66,13 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FetchError(Exception):
+class FetchError(Told):
     """A download that failed; `str()` is a short reason such as `404 Not Found`."""
 
-    def __init__(self, reason: str, kind: FailureKind, status: int | None = None) -> None:
-        super().__init__(reason)
+    def __init__(
+        self, reason: str, kind: FailureKind, status: int | None = None, /, **values: object
+    ) -> None:
+        super().__init__(reason, **values)
         self.kind = kind
         self.status = status
 
@@ -122,9 +125,9 @@ class Fetcher:
             checked_url(url)
             host = httpx.URL(url).raw_host.decode("ascii")
         except LinkError as error:
-            raise FetchError(str(error), "address") from None
+            raise FetchError(error.text, "address", **error.values) from None
         except httpx.InvalidURL as error:  # a host httpx reads no address in (999.1.1.1)
-            raise FetchError(f"the address is malformed ({error})", "address") from None
+            raise FetchError(N_("the address is malformed ({error})"), "address", error=error) from None
         lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
         async with lock:  # one request at a time per host, `host_delay` apart
             _in_time(deadline)
@@ -157,11 +160,14 @@ class Fetcher:
                         return None  # else a broken cache's answer, a failure as any other status
                     if not response.is_success:
                         reason = f"{response.status_code} {response.reason_phrase}".strip()
-                        raise FetchError(reason, "status", response.status_code)
+                        raise FetchError(reason, "status", response.status_code)  # as the server says it
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise FetchError(
-                            f"{int(declared):,} bytes, over the {limit:,}-byte limit", "too_large"
+                            N_("{size:,} bytes, over the {limit:,}-byte limit"),
+                            "too_large",
+                            size=int(declared),
+                            limit=limit,
                         )
                     inflater = _Inflater(response.headers.get("content-encoding", ""), limit)
                     chunks = [inflater.feed(chunk) async for chunk in response.aiter_raw()]
@@ -178,20 +184,26 @@ class Fetcher:
                     )
         except AddressRefused as error:
             raise FetchError(
-                f"refused: {error} (FEED_PRIVATE_NETWORKS lists networks to allow)", "address"
+                N_("refused: {error} (FEED_PRIVATE_NETWORKS lists networks to allow)"), "address", error=error
             ) from None
         except TimeoutError:
-            raise FetchError(f"no complete answer within {self.options.timeout:g} s", "timeout") from None
+            raise FetchError(
+                N_("no complete answer within {seconds:g} s"), "timeout", seconds=self.options.timeout
+            ) from None
         except httpx.TimeoutException:
-            raise FetchError(f"no answer within {self.options.timeout:g} s", "timeout") from None
+            raise FetchError(
+                N_("no answer within {seconds:g} s"), "timeout", seconds=self.options.timeout
+            ) from None
         except httpx.TooManyRedirects:
             raise FetchError(
-                f"more than {self.options.max_redirects} redirects (a loop?)", "redirects"
+                N_("more than {count} redirects (a loop?)"), "redirects", count=self.options.max_redirects
             ) from None
         except httpx.UnsupportedProtocol as error:
-            raise FetchError(f"redirected to an address that cannot be fetched: {error}", "address") from None
+            raise FetchError(
+                N_("redirected to an address that cannot be fetched: {error}"), "address", error=error
+            ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise FetchError(f"cannot connect: {_one_line(error)}", "network") from None
+            raise FetchError(N_("cannot connect: {error}"), "network", error=_one_line(error)) from None
 
 
 _CODINGS = ("gzip", "x-gzip", "deflate")
@@ -209,7 +221,9 @@ class _Inflater:
         codings = [c for c in (c.strip().lower() for c in encoding.split(",")) if c in _CODINGS]
         if len(codings) > 1:
             raise FetchError(
-                f"served in stacked encodings, which I do not read ({encoding.strip()})", "network"
+                N_("served in stacked encodings, which I do not read ({encoding})"),
+                "network",
+                encoding=encoding.strip(),
             )
         self.coding = codings[0] if codings else None
         # gzip and zlib headers are told apart by zlib itself (32); raw deflate is tried on failure
@@ -232,7 +246,9 @@ class _Inflater:
         try:
             return self._count(self._inflate.flush())
         except zlib.error as error:
-            raise FetchError(f"broken {self.coding} content: {error}", "network") from None
+            raise FetchError(
+                N_("broken {coding} content: {error}"), "network", coding=self.coding, error=error
+            ) from None
 
     def _decompress(self, data: bytes) -> bytes:
         assert self._inflate is not None
@@ -241,7 +257,9 @@ class _Inflater:
             out = self._inflate.decompress(data, room)
         except zlib.error as error:
             if not (self._raw_deflate and not self._started):
-                raise FetchError(f"broken {self.coding} content: {error}", "network") from None
+                raise FetchError(
+                    N_("broken {coding} content: {error}"), "network", coding=self.coding, error=error
+                ) from None
             self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # "deflate" sent without its zlib header
             self._raw_deflate = False
             return self._decompress(data)
@@ -251,13 +269,13 @@ class _Inflater:
     def _count(self, data: bytes) -> bytes:
         self.size += len(data)
         if self.size > self.limit:
-            raise FetchError(f"over the {self.limit:,}-byte limit", "too_large")
+            raise FetchError(N_("over the {limit:,}-byte limit"), "too_large", limit=self.limit)
         return data
 
 
 def _in_time(deadline: float | None) -> None:
     if deadline is not None and time.monotonic() >= deadline:
-        raise FetchError("left for the next round, this one's time being up", "deferred")
+        raise FetchError(N_("left for the next round, this one's time being up"), "deferred")
 
 
 def _one_line(error: Exception) -> str:

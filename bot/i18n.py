@@ -15,8 +15,10 @@ import functools
 import gettext
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from telegram import User
+if TYPE_CHECKING:  # the feed rounds' child process raises `Told` reasons without loading Telegram's library
+    from telegram import User
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +68,26 @@ def for_user(user: User | None) -> Translations:
 def N_(message: str) -> str:
     """Mark a text for the catalogs where it is defined; it is translated where it is shown."""
     return message
+
+
+class Told(Exception):
+    """An error whose reason its reader gets in their language: an interface text (marked
+    with `N_` where it is raised) and the values it names. `str()` is the English, for the
+    log, the state file and the command line; `told` is what a reader is shown: an admin
+    who reads Ukrainian got "Не можу це додати: 'news..example.com' is not a valid host name".
+    Values such as an address or a server's own words are shown as they are."""
+
+    def __init__(self, text: str, /, **values: object) -> None:
+        super().__init__(text.format(**values) if values else text)
+        self.text = text
+        self.values = values
+
+    def told(self, tr: Translations) -> str:
+        """The reason in the language of `tr`."""
+        shown = tr.gettext(self.text)
+        return shown.format(**self.values) if self.values else shown
+
+
+def told(error: BaseException, tr: Translations) -> str:
+    """Why `error` happened, in the language of `tr` where it is `Told`, else as it says."""
+    return error.told(tr) if isinstance(error, Told) else str(error)

@@ -52,6 +52,7 @@ from .articles_out import (
 from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, extract_article, html_paragraphs
 from .feeds import ACCEPT_FEED, FeedEntry, FeedParseError, ParsedFeed, discover_feeds, parse_feed
 from .fetching import Fetcher, FetchError, FetchOptions, Page
+from .i18n import N_, Told
 from .links import LinkError, canonical_url, checked_url
 from .logs import LOG_FORMAT
 from .settings import Settings
@@ -82,7 +83,7 @@ thousand items, each taking its whole `FEED_TIMEOUT`, held every feed's next rea
 _TAGS = re.compile(r"<[^>]*>")
 
 
-class NotAnArticle(ValueError):
+class NotAnArticle(Told, ValueError):
     """A link that leads to no article: not HTML, or no article text on the page."""
 
 
@@ -353,7 +354,7 @@ class _Ingest:
         try:
             url = checked_url(entry.link) if entry.link else None
             if url is None and not (text and entry.id):
-                raise LinkError("the item has no link")
+                raise LinkError(N_("the item has no link"))
         except LinkError as error:
             self.problem(where, error)
             return True
@@ -482,11 +483,11 @@ def _key(feed: FeedRow, entry: FeedEntry, url: str | None, text: list[str]) -> s
 
 def _extract_page(page: Page) -> Extracted:
     if page.media_type not in HTML_TYPES:
-        raise NotAnArticle(f"the page is {page.media_type}, not HTML")
+        raise NotAnArticle(N_("the page is {type}, not HTML"), type=page.media_type)
     try:
         return extract_article(decode_html(page.content, page.charset), page.url)
     except ExtractError as error:
-        raise NotAnArticle(str(error)) from None
+        raise NotAnArticle(error.text, **error.values) from None
 
 
 def _save(

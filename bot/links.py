@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from .i18n import N_, Told
+
 __all__ = ["URL_IN_TEXT", "LinkError", "canonical_url", "checked_url"]
 
 SCHEMES = ("http", "https")
@@ -25,7 +27,7 @@ URL_IN_TEXT = re.compile(r"^\s*((?:[A-Za-z][\w+.-]*://|javascript:|data:|mailto:
 """A message that is one address and nothing else (any scheme, so that bad ones get an answer)."""
 
 
-class LinkError(ValueError):
+class LinkError(Told, ValueError):
     """An address that cannot be fetched; the message says why, for the admin who sent it."""
 
 
@@ -33,30 +35,36 @@ def checked_url(text: str) -> str:
     """The address in `text`, stripped, if it is an http(s) URL with a host; else `LinkError`."""
     url = text.strip().strip("<>")
     if not url:
-        raise LinkError("no address given")
+        raise LinkError(N_("no address given"))
     if len(url) > MAX_URL:
-        raise LinkError(f"the address is {len(url):,} characters long; at most {MAX_URL:,} are accepted")
+        raise LinkError(
+            N_("the address is {length:,} characters long; at most {most:,} are accepted"),
+            length=len(url),
+            most=MAX_URL,
+        )
     if any(ord(char) < 33 for char in url):
-        raise LinkError("the address contains spaces or control characters")
+        raise LinkError(N_("the address contains spaces or control characters"))
     try:
         parts = urlsplit(url)
     except ValueError as error:  # an unclosed `[` of an IPv6 address
-        raise LinkError(f"the address is malformed ({error})") from None
+        raise LinkError(N_("the address is malformed ({error})"), error=error) from None
     scheme = parts.scheme.lower()
     if not scheme or (not parts.netloc and scheme not in SCHEMES and "." in scheme):
-        raise LinkError("the address does not start with http:// or https://")
+        raise LinkError(N_("the address does not start with http:// or https://"))
     if scheme not in SCHEMES:
-        raise LinkError(f"only http:// and https:// addresses can be fetched, not {scheme}:")
+        raise LinkError(
+            N_("only http:// and https:// addresses can be fetched, not {scheme}:"), scheme=scheme
+        )
     try:
         hostname, _ = parts.hostname, parts.port  # the port is checked when read
     except ValueError:
-        raise LinkError("the address has an invalid port") from None
+        raise LinkError(N_("the address has an invalid port")) from None
     if not hostname:
-        raise LinkError("the address has no host name")
+        raise LinkError(N_("the address has no host name"))
     try:
         hostname.encode("idna")
     except UnicodeError:  # an empty label (a doubled dot) or one of over 63 letters
-        raise LinkError(f"{hostname!r} is not a valid host name") from None
+        raise LinkError(N_("{host} is not a valid host name"), host=repr(hostname)) from None
     return url
 
 

@@ -467,6 +467,57 @@ async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
     assert (await bot.ask(command.format(typo=typo), user_id=ADMIN)).params["text"].startswith(reply)
 
 
+@pytest.mark.parametrize(
+    ("language_code", "command", "reply"),
+    [
+        (
+            "uk",
+            "/add https://news..example.com/story",
+            "Не можу це додати: 'news..example.com' — недійсне ім'я хоста.",
+        ),
+        (
+            "ru",
+            "/add https://news..example.com/story",
+            "Не могу это добавить: 'news..example.com' — недопустимое имя хоста.",
+        ),
+        (
+            "uk",
+            "/add ftp://example.com/story",
+            "Не можу це додати: завантажувати можна лише адреси http:// і https://, а не ftp:.",
+        ),
+        (
+            "uk",
+            "/add {pdf}",
+            "Не можу це додати: сторінка має тип application/pdf, а не HTML. Я читаю HTML-сторінки новин.",
+        ),
+        ("ru", "/add {bare}", "Не могу это добавить: на странице не найден текст статьи."),
+        ("ru", "/feeds add {page}", "Не удалось добавить эту ленту: это HTML, а не лента."),
+        (
+            "uk",
+            "/add {typo}",
+            "Не вдалося завантажити цю сторінку: не вдалося з'єднатися: cannot resolve news..example.com",
+        ),
+        ("uk", "/add {loop}", "Не вдалося завантажити цю сторінку: понад 5 переспрямувань (петля?)."),
+    ],
+    ids=["uk-host", "ru-host", "uk-scheme", "uk-pdf", "ru-no-text", "ru-not-a-feed", "uk-connect", "uk-loop"],
+)
+async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
+    site: Newsroom, start_bot: StartBot, language_code: str, command: str, reply: str
+) -> None:
+    # the frame was translated, the reason inside it was English: "Не можу це додати: 'news..example.com'
+    # is not a valid host name."
+    bot = await start_bot(**FAST)
+    addresses = {
+        "pdf": site.put("doc.pdf", b"%PDF-1.4", content_type="application/pdf"),
+        "bare": site.put("bare.html", "<html><body><p>Hi.</p></body></html>"),
+        "page": site.put("home.html", "<html><body><p>Not a feed.</p></body></html>"),
+        "typo": site.fault("moved.html", redirect="http://news..example.com/story"),
+        "loop": site.fault("loop.html", redirect=site.url("loop.html")),
+    }
+    asked = await bot.ask(command.format(**addresses), user_id=ADMIN, language_code=language_code)
+    assert asked.params["text"].startswith(reply)
+
+
 async def test_links_and_feeds_at_private_addresses_are_refused_by_default(
     site: Newsroom, start_bot: StartBot
 ) -> None:
