@@ -169,6 +169,7 @@ def feed_service(settings: Settings, db: StateDB | None = None) -> FeedService:
         options=options_from(settings),
         interval=settings.feed_interval,
         alerts_per_hour=settings.alerts_per_hour,
+        notify_after=settings.feed_notify_after,
     )
 
 

@@ -48,6 +48,7 @@ async def feeds_command(update: Update, context: Context) -> None:
     if message is None or not await _admin(update, message, context, MANAGE_FEEDS):
         return
     service, tr = feed_service(context), for_user(message.from_user)
+    await _remember_admin_language(context, message)
     args = [clean(arg) for arg in context.args or []]
     if not args:
         text = feed_render.render_feeds(tr, await off_loop(service.db.feeds), service.interval)
@@ -159,6 +160,7 @@ async def link_message(update: Update, context: Context) -> None:
 
 async def _add_link(message: Message, context: Context, url: str) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
+    await _remember_admin_language(context, message)
     try:
         added = await add_link(service.db, service.options, url)
     except LinkError as error:
@@ -298,6 +300,14 @@ async def unfollow_command(update: Update, context: Context) -> None:
 async def _remember_language(db: StateDB, user: User) -> None:
     """Write `user`'s alerts in their app's language, as of this topic command of theirs."""
     await off_loop(db.remember_language, user.id, user_language(user))
+
+
+async def _remember_admin_language(context: Context, message: Message) -> None:
+    """Write an admin's feed notices (`feed_jobs.tell_admins`) in their app's language, as of
+    this feed or link command of theirs (not an anonymous admin's: no one can be told)."""
+    user = message.from_user
+    if user is not None and user.id in bot_state(context).admin_ids:
+        await _remember_language(feed_service(context).db, user)
 
 
 async def _admin(update: Update, message: Message, context: Context, refusal: str) -> bool:

@@ -44,7 +44,7 @@ from retrieval.progress import counted
 
 from . import alerts
 from .delivery import MaybeDelivered
-from .feed_render import render_alert, render_digest
+from .feed_render import render_alert, render_digest, render_feed_notice
 from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets
@@ -110,6 +110,8 @@ class FeedService:
     options: IngestOptions
     interval: int
     alerts_per_hour: int
+    notify_after: int = 4
+    """Rounds in a row a feed fails before the admins are told (`tell_admins`); 0: never."""
     settle_during_round: float = SETTLE_DURING_ROUND
     settle_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while new articles are indexed and matched, so that each is matched once."""
@@ -235,7 +237,39 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
         await deliver(
             application.bot, service.db, service.alerts_per_hour, stopping=lambda: not application.running
         )
+    await tell_admins(application.bot, service, state.admin_ids)
     return queued
+
+
+async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int]) -> int:
+    """Tell each admin, in a private message, of a feed failing `notify_after` rounds in a
+    row, and of one told so that reads again; return messages sent.
+
+    `/feeds` shows each feed's health, but no one reads it every day, and a feed that went
+    dead (a moved address, a site down) brings nothing in unseen. Each notice is recorded
+    before it is sent (`take_feed_notice`), so it is sent once, by one bot on a state file;
+    an admin Telegram will not reach (one who never wrote to the bot) is skipped.
+    """
+    if not service.notify_after or not admin_ids:
+        return 0
+    sent = 0
+    for feed in await off_loop(service.db.feed_notices, service.notify_after):
+        if not await off_loop(service.db.take_feed_notice, feed):
+            continue
+        for admin_id in sorted(admin_ids):
+            tr = translations(language_of(await off_loop(service.db.language, admin_id)))
+            try:
+                await bot.send_message(
+                    admin_id,
+                    render_feed_notice(tr, feed),
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=NO_PREVIEW,
+                )
+            except TelegramError as error:
+                logger.info("admin %s not told of feed %s: %s", admin_id, feed.id, error)
+                continue
+            sent += 1
+    return sent
 
 
 async def index_new(application: Application, waiting: Waiting | None = None) -> bool:  # type: ignore[type-arg]

@@ -134,6 +134,19 @@ def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
     return tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))
 
 
+def render_feed_notice(tr: Translations, feed: FeedRow) -> str:
+    """What each admin is told of a feed failing round after round, or reading again."""
+    name = escape(feed_title(feed))
+    if feed.error is None:
+        return tr.gettext("✅ The feed <b>{feed}</b> reads again.").format(feed=name)
+    failing = tr.ngettext(
+        "⚠️ The feed <b>{feed}</b> failed {count} round in a row: {error}",
+        "⚠️ The feed <b>{feed}</b> failed {count} rounds in a row: {error}",
+        feed.failures,
+    ).format(feed=name, count=feed.failures, error=escape(shorten(feed.error, 200)))
+    return failing + "\n" + tr.gettext("/feeds shows every feed's health; I tell you again when it reads.")
+
+
 def render_added(tr: Translations, article: SavedArticle, outcome: str) -> str:
     """The reply to /add: what was saved, or which article it already was."""
     head = {

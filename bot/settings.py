@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     feed_private_networks: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
     """Networks feeds and links may be fetched from although not public, written `10.20.0.0/16,
     192.168.1.7`; every other private, loopback or link-local address is refused."""
+    feed_notify_after: int = Field(4, ge=0, le=10_000)
+    """Rounds in a row a feed must fail before the admins are told, in a private message (once,
+    and once more when it reads again); 0: never."""
     alerts_per_hour: int = Field(3, ge=1, le=100)
     """Topic alerts one user gets per hour, one message each; more arrive as one digest."""
 

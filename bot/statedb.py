@@ -177,6 +177,11 @@ MIGRATIONS: tuple[str, ...] = (
         created_at, sent_at, kind) SELECT id, user_id, chat_id, article_id, '', 0, '', '', created_at,
         sent_at, kind FROM alerts WHERE sent_at IS NOT NULL;
     """,
+    # 10: whether the admins were told that a feed keeps failing: told once, and once more
+    # when it reads again.
+    """
+    ALTER TABLE feeds ADD COLUMN failing_told INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -459,6 +464,30 @@ class StateDB:
                 (etag, last_modified, title, now, now, feed_id),
             )
 
+    def feed_notices(self, after: int) -> list[FeedRow]:
+        """Feeds the admins are to be told of: failing `after` rounds in a row or more and not
+        told yet (`error` set), or told and reading again (`error` None)."""
+        rows = self._db.execute(
+            "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at,"
+            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)"
+            " FROM feeds f WHERE (failing_told = 0 AND failures >= ?) OR (failing_told = 1 AND failures = 0)"
+            " ORDER BY f.id",
+            (after,),
+        ).fetchall()
+        return [FeedRow(*row) for row in rows]
+
+    def take_feed_notice(self, feed: FeedRow) -> bool:
+        """Record that the admins are told of `feed` as `feed_notices` read it, just before they
+        are, so that no notice is sent twice; False (nothing recorded) if it changed since, or
+        another bot on this state file took it first."""
+        failing = feed.error is not None
+        with self._write() as db:
+            taken = db.execute(
+                "UPDATE feeds SET failing_told = ? WHERE id = ? AND failing_told = ? AND (failures > 0) = ?",
+                (int(failing), feed.id, int(not failing), int(failing)),
+            ).rowcount
+        return taken == 1
+
     def feed_failed(self, feed_id: int, error: str) -> None:
         """Record a failed fetch; the feed is tried again next round."""
         with self._write() as db:
@@ -687,6 +716,11 @@ class StateDB:
                     "UPDATE alerts SET topic = ?, relevance = ?, passage = ?, terms = ? WHERE id = ?",
                     (*other, alert_id),
                 )
+
+    def language(self, user_id: int) -> str | None:
+        """The language `remember_language` keeps for `user_id`, if any."""
+        row = self._db.execute("SELECT language FROM readers WHERE user_id = ?", (user_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def remember_language(self, user_id: int, language: str) -> None:
         """Write `user_id`'s alerts in `language` from now on: the one their app had at their

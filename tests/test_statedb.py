@@ -510,3 +510,25 @@ def test_alerts_sent_take_no_room_for_the_passages_they_showed(tmp_path: Path) -
     first = sent_round(0)
     last = [sent_round(number) for number in range(1, 11)][-1]
     assert last - first < len(passage) * len(readers)  # 1,000 alerts sent since, in less than 100 passages
+
+
+def test_a_feed_notice_is_taken_once_and_not_once_the_feed_changed(tmp_path: Path) -> None:
+    db, other = open_state(tmp_path), open_state(tmp_path)  # two bots on one state file
+    feed = db.add_feed("http://n/rss", "harbour", None)
+    for _ in range(3):
+        db.feed_failed(feed.id, "404 Not Found")
+    assert db.feed_notices(4) == []
+    db.feed_failed(feed.id, "404 Not Found")
+    (failing,) = db.feed_notices(4)
+    assert failing.failures == 4 and failing.error == "404 Not Found"
+    assert db.take_feed_notice(failing)
+    assert not other.take_feed_notice(failing)  # the other bot read it too: told once
+    assert db.feed_notices(4) == []
+    db.feed_checked(feed.id, etag=None, last_modified=None, title=None)
+    (reading,) = db.feed_notices(4)
+    assert reading.error is None
+    db.feed_failed(feed.id, "500 Internal Server Error")  # failing again before the notice went
+    assert not db.take_feed_notice(reading)  # "reads again" would be untrue: not sent
+    db.feed_checked(feed.id, etag=None, last_modified=None, title=None)
+    assert db.take_feed_notice(db.feed_notices(4)[0])
+    assert db.feed_notices(4) == []

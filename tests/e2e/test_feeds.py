@@ -1186,3 +1186,59 @@ async def test_indexing_that_keeps_failing_is_tried_ever_less_often_and_an_admin
     for _ in range(2):
         await settle(bot.application)
     assert failures() == 4  # counted from one again
+
+
+def notices(bot: RunningBot, chat_id: int = ADMIN) -> list[str]:
+    """The feed notices sent to an admin's private chat, oldest first."""
+    sent = [call.params["text"] for call in bot.api.sent(chat_id=chat_id)]
+    return [text for text in sent if "The feed" in text or "Стрічка" in text]
+
+
+async def test_a_feed_failing_round_after_round_is_told_to_the_admins_once_and_again_when_it_reads(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a feed that went dead (a moved address, a site down) was shown failing in /feeds alone,
+    # which no one reads every day: it brought nothing in, unseen, for weeks
+    other, stranger = 4242, 5151
+    bot = await start_bot(feed_notify_after=3, admin_ids=frozenset({ADMIN, other, stranger}), **FAST)
+    bot.api.unknown_chats.add(stranger)  # an admin who never wrote to the bot: Telegram refuses
+    address = feed(site, [story(site, "ferry", "Ferry", FERRY)], title="Harbour Times")
+    feed_service(bot.application).db.add_feed(address, "harbour", None)
+    await poll_now(bot.application)
+    site.remove("feed.xml")  # 404 from now on
+    for _ in range(2):
+        await poll_now(bot.application)
+    assert notices(bot) == []  # two rounds failing: perhaps a blip
+    await poll_now(bot.application)
+    (told,) = notices(bot)
+    assert told.startswith("⚠️ The feed <b>Harbour Times</b> failed 3 rounds in a row: 404 Not Found")
+    assert notices(bot, other) == [told]
+    await poll_now(bot.application)
+    await settle(bot.application)
+    assert notices(bot) == [told]  # told once, not at every round or minute after
+    feed(site, [story(site, "ferry", "Ferry", FERRY)], title="Harbour Times")
+    await poll_now(bot.application)
+    assert notices(bot) == [told, "✅ The feed <b>Harbour Times</b> reads again."]
+    assert len(notices(bot, other)) == 2
+    await settle(bot.application)
+    assert len(notices(bot)) == 2
+
+
+async def test_a_feed_notice_is_in_the_language_of_the_admins_app(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(feed_notify_after=1, **FAST)
+    await bot.ask("/feeds", user_id=ADMIN, language_code="uk")  # the language their app has
+    feed_service(bot.application).db.add_feed(site.url("gone.xml"), "harbour", None)
+    await poll_now(bot.application)
+    (told,) = notices(bot)
+    assert told.startswith("⚠️ Стрічка <b>harbour</b> не читається 1 раз поспіль: 404 Not Found")
+
+
+async def test_no_feed_notice_with_notify_after_zero(site: Newsroom, start_bot: StartBot) -> None:
+    bot = await start_bot(feed_notify_after=0, **FAST)
+    feed_service(bot.application).db.add_feed(site.url("gone.xml"), "harbour", None)
+    for _ in range(3):
+        await poll_now(bot.application)
+    assert feed_service(bot.application).db.feeds()[0].failures == 3
+    assert notices(bot) == []
