@@ -170,6 +170,7 @@ def feed_service(settings: Settings, db: StateDB | None = None) -> FeedService:
         interval=settings.feed_interval,
         alerts_per_hour=settings.alerts_per_hour,
         notify_after=settings.feed_notify_after,
+        watch_corpus=settings.watch_corpus,
     )
 
 

@@ -47,7 +47,7 @@ from .delivery import MaybeDelivered
 from .feed_render import render_alert, render_digest, render_feed_notice
 from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
-from .reloading import Waiting, environment_without_secrets
+from .reloading import Waiting, environment_without_secrets, in_daemon_thread
 from .state import BotState
 from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow, off_loop
 
@@ -122,6 +122,10 @@ class FeedService:
     one delivery at a time, so each counts what the one before it sent."""
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     index_retry: IndexRetry = field(default_factory=IndexRetry)
+    watch_corpus: bool = True
+    """Serve files dropped into the corpus folder within a minute (`serve_corpus_changes`)."""
+    watch_retry: IndexRetry = field(default_factory=IndexRetry)
+    """Spaces out the reads of a corpus whose folders look changed while none of its files is."""
     last_round: RoundReport | None = None
     round_ended_at: float | None = None
     """Unix time the last round's child process finished."""
@@ -233,6 +237,7 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
     state: BotState = application.bot_data["state"]
     async with service.settle_lock:
         queued = await _match_new_articles(state, service)
+    await serve_corpus_changes(state, service)
     async with service.delivery_lock:
         await deliver(
             application.bot, service.db, service.alerts_per_hour, stopping=lambda: not application.running
@@ -312,6 +317,44 @@ async def _index_new(
         retry.succeeded()
         state.library = updated
         logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
+        return True
+
+
+async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
+    """Serve the files added to, removed from or renamed in the corpus folder since the served
+    library was saved, as /reload does (in a child process, only those files); True if served.
+
+    A newsroom drops articles into the folder and asks: no one should have to send /reload
+    first. A stat of each corpus folder a minute tells (`Library.folders_unchanged`); a file
+    edited in place is not seen (/reload is). Folders that look changed while no file is (one
+    that cannot be listed) are read again after 1, 2, 4 ... minutes, at most an hour apart,
+    and a failing read keeps the library served and waits as the indexing of new articles
+    does (`IndexRetry`).
+    """
+    library = state.library
+    if not service.watch_corpus or state.reloads.running or time.monotonic() < service.watch_retry.due:
+        return False
+    if await in_daemon_thread(library.folders_unchanged, state.corpus_dir) is not False:
+        return False
+    async with service.index_lock:
+        if state.library is not library:  # a /reload or new articles were served meanwhile
+            return False
+        logger.info("the corpus folder changed; reading its new, removed and renamed files")
+        before = state.sizes
+        try:
+            updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
+        except CorpusError as error:
+            service.watch_retry.failed(time.monotonic())
+            logger.warning("could not read the changed corpus, keeping the one served: %s", error)
+            return False
+        if updated is None:  # the bot is stopping
+            return False
+        if updated.build == library.build:  # nothing was added after all
+            service.watch_retry.failed(time.monotonic())
+            return False
+        service.watch_retry.succeeded()
+        state.library = updated
+        logger.info("serving the changed corpus: %s -> %s articles and passages", before, state.sizes)
         return True
 
 

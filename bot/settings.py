@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     so 10 are answered within 30 s, and one busy group cannot hold every update in flight."""
     state_dir: Path = Path(".newsbot-state")
     """Where the SQLite file of feeds, seen links and topic subscriptions lives."""
+    watch_corpus: bool = True
+    """Look at the corpus folders every minute and serve the files added, removed or renamed
+    there, as /reload would; false: only /reload (and feeds) change what is served."""
     feed_interval: int = Field(15, ge=0, le=10_080)
     """Minutes between two polls of every feed by the running bot; 0 turns polling off."""
     feed_timeout: float = Field(20.0, gt=0, le=600)

@@ -189,6 +189,15 @@ class Library:
                 store.record_unchanged(cache, saved.build, stamps, now, saved_print)
         return library
 
+    def folders_unchanged(self, folder: str | os.PathLike[str]) -> bool | None:
+        """Whether a look at the folders of `folder` finds it as this library was saved from: no
+        file added, removed or renamed below it since (`store.looks_unchanged`; a file edited
+        in place is not seen). A stat of each folder, so that it can be asked every minute;
+        None for a library that was never saved, which has no record of them."""
+        if self.saved_in is None or self.build is None:
+            return None
+        return store.looks_unchanged(self.saved_in, Path(folder), self.build)
+
     def is_current(self) -> bool:
         """Whether its corpus's saved index is this library's build still: false once another was saved."""
         return self.saved_in is not None and store.current_build(self.saved_in) == self.build
