@@ -100,3 +100,14 @@ async def test_watch_corpus_false_leaves_dropped_files_to_reload(start_bot: Star
     (bot.corpus / "ferry.txt").write_text(FERRY, encoding="utf-8")
     await settle(bot.application)
     assert HEADLINE not in await answers(bot, "Zanzibar ferry")
+
+
+async def test_a_corpus_folder_gone_keeps_the_corpus_served_and_is_tried_ever_less_often(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(saved_index=True)
+    bot.corpus.rename(bot.corpus.with_name("moved"))  # a mount gone, a folder moved away
+    for _ in range(4):
+        await settle(bot.application)
+    assert "Umerov" in await answers(bot, "Who negotiated with Abramovich?")
+    assert caplog.text.count("could not read the changed corpus, keeping the one served") == 2
