@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from retrieval.snippets import snippet_span
 
-from .i18n import ENGLISH, Translations
+from .i18n import ENGLISH, Translations, told_record
 from .render import (
     ELLIPSIS,
     HEADLINE_CHARS,
@@ -128,7 +128,7 @@ def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
             "failing, {count} round in a row: {error}",
             "failing, {count} rounds in a row: {error}",
             feed.failures,
-        ).format(count=feed.failures, error=escape(shorten(feed.error, 200)))
+        ).format(count=feed.failures, error=escape(shorten(last_error(feed, tr), 200)))
     if feed.ok_at is None:
         return tr.gettext("not read yet")
     return tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))
@@ -143,8 +143,14 @@ def render_feed_notice(tr: Translations, feed: FeedRow) -> str:
         "⚠️ The feed <b>{feed}</b> failed {count} round in a row: {error}",
         "⚠️ The feed <b>{feed}</b> failed {count} rounds in a row: {error}",
         feed.failures,
-    ).format(feed=name, count=feed.failures, error=escape(shorten(feed.error, 200)))
+    ).format(feed=name, count=feed.failures, error=escape(shorten(last_error(feed, tr), 200)))
     return failing + "\n" + tr.gettext("/feeds shows every feed's health; I tell you again when it reads.")
+
+
+def last_error(feed: FeedRow, tr: Translations) -> str:
+    """A failing feed's last error in the language of `tr` where it is an interface text."""
+    told = told_record(feed.reason, tr) if feed.reason else None
+    return told or feed.error or ""
 
 
 def render_added(tr: Translations, article: SavedArticle, outcome: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import gettext
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,3 +92,28 @@ class Told(Exception):
 def told(error: BaseException, tr: Translations) -> str:
     """Why `error` happened, in the language of `tr` where it is `Told`, else as it says."""
     return error.told(tr) if isinstance(error, Told) else str(error)
+
+
+def reason_record(error: BaseException) -> str | None:
+    """Why `error` happened as JSON that `told_record` tells later in any reader's language (a
+    feed's last error, shown to each admin who asks); None if it is not `Told`."""
+    if not isinstance(error, Told):
+        return None
+    values = {
+        name: value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        for name, value in error.values.items()
+    }
+    return json.dumps({"text": error.text, "values": values}, ensure_ascii=False)
+
+
+def told_record(record: str, tr: Translations) -> str | None:
+    """A `reason_record` in the language of `tr`; None if it cannot be read (a damaged state file)."""
+    try:
+        reason = json.loads(record)
+        text, values = reason["text"], reason["values"]
+        if not isinstance(text, str) or not isinstance(values, dict):
+            return None
+        shown = tr.gettext(text)
+        return str(shown.format(**values) if values else shown)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None

@@ -52,7 +52,7 @@ from .articles_out import (
 from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, extract_article, html_paragraphs
 from .feeds import ACCEPT_FEED, FeedEntry, FeedParseError, ParsedFeed, discover_feeds, parse_feed
 from .fetching import Fetcher, FetchError, FetchOptions, Page
-from .i18n import N_, Told
+from .i18n import N_, Told, reason_record
 from .links import LinkError, canonical_url, checked_url
 from .logs import LOG_FORMAT
 from .settings import Settings
@@ -325,7 +325,7 @@ class _Ingest:
             parsed = await asyncio.to_thread(_parse_page, page)
         except (FetchError, FeedParseError) as error:
             self.problem(where, error)
-            self.db.feed_failed(feed.id, str(error))
+            self.db.feed_failed(feed.id, str(error), reason_record(error))
             return
         except Exception as error:  # a fault of ours must not cost the other feeds
             logger.exception("feed round: %s failed", where)

@@ -178,9 +178,11 @@ MIGRATIONS: tuple[str, ...] = (
         sent_at, kind FROM alerts WHERE sent_at IS NOT NULL;
     """,
     # 10: whether the admins were told that a feed keeps failing: told once, and once more
-    # when it reads again.
+    # when it reads again; and its last error as an interface text, told in each admin's
+    # language (`i18n.reason_record`).
     """
     ALTER TABLE feeds ADD COLUMN failing_told INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN reason TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -236,6 +238,8 @@ class FeedRow:
     error: str | None
     failures: int
     articles: int
+    reason: str | None = None
+    """`error` as an interface text and its values, told in each reader's language (`i18n.told_record`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,7 +435,7 @@ class StateDB:
         """Every feed, in the order they were added (their numbers in `feeds list`)."""
         rows = self._db.execute(
             "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at,"
-            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)"
+            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason"
             " FROM feeds f ORDER BY f.id"
         ).fetchall()
         return [FeedRow(*row) for row in rows]
@@ -460,7 +464,7 @@ class StateDB:
         with self._write() as db:
             db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(title, ?),"
-                " checked_at = ?, ok_at = ?, error = NULL, failures = 0 WHERE id = ?",
+                " checked_at = ?, ok_at = ?, error = NULL, reason = NULL, failures = 0 WHERE id = ?",
                 (etag, last_modified, title, now, now, feed_id),
             )
 
@@ -469,7 +473,7 @@ class StateDB:
         told yet (`error` set), or told and reading again (`error` None)."""
         rows = self._db.execute(
             "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at,"
-            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id)"
+            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason"
             " FROM feeds f WHERE (failing_told = 0 AND failures >= ?) OR (failing_told = 1 AND failures = 0)"
             " ORDER BY f.id",
             (after,),
@@ -488,12 +492,13 @@ class StateDB:
             ).rowcount
         return taken == 1
 
-    def feed_failed(self, feed_id: int, error: str) -> None:
-        """Record a failed fetch; the feed is tried again next round."""
+    def feed_failed(self, feed_id: int, error: str, reason: str | None = None) -> None:
+        """Record a failed fetch (`reason`: see `FeedRow.reason`); the feed is tried again next round."""
         with self._write() as db:
             db.execute(
-                "UPDATE feeds SET checked_at = ?, error = ?, failures = failures + 1 WHERE id = ?",
-                (time.time(), error, feed_id),
+                "UPDATE feeds SET checked_at = ?, error = ?, reason = ?, failures = failures + 1"
+                " WHERE id = ?",
+                (time.time(), error, reason, feed_id),
             )
 
     # --- links and articles ------------------------------------------------------------

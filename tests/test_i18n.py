@@ -15,7 +15,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, translations
+from bot.fetching import FetchError
+from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, reason_record, told_record, translations
 from tests.conftest import ROOT
 
 TRANSLATED = [language for language in LANGUAGES if language != "en"]
@@ -151,3 +152,20 @@ def test_a_missing_catalog_answers_in_english(monkeypatch: pytest.MonkeyPatch, t
 def fields(text: str) -> list[str]:
     """The `{name}` placeholders of a text, in order, without their format specs."""
     return sorted(name for _, name, _, _ in string.Formatter().parse(text) if name is not None)
+
+
+def test_a_stored_reason_is_told_in_each_language_and_a_damaged_one_is_not() -> None:
+    error = FetchError(
+        "{size:,} bytes, over the {limit:,}-byte limit", "too_large", size=12_345_678, limit=10_000_000
+    )
+    record = reason_record(error)
+    assert record is not None
+    assert (
+        told_record(record, translations("en"))
+        == str(error)
+        == "12,345,678 bytes, over the 10,000,000-byte limit"
+    )
+    assert told_record(record, translations("uk")) == "12,345,678 байтів, більше за межу в 10,000,000 байтів"
+    assert reason_record(ValueError("not told")) is None
+    for damaged in ("", "{", '{"text": "{x}", "values": {"y": 1}}', '{"text": 7, "values": {}}', "[]"):
+        assert told_record(damaged, translations("uk")) is None

@@ -1235,6 +1235,23 @@ async def test_a_feed_notice_is_in_the_language_of_the_admins_app(
     assert told.startswith("⚠️ Стрічка <b>harbour</b> не читається 1 раз поспіль: 404 Not Found")
 
 
+async def test_a_failing_feeds_last_error_is_told_in_the_language_of_whoever_asks(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the error was stored as English text, and /feeds showed it so in a Ukrainian sentence
+    bot = await start_bot(**FAST)
+    page = site.put("moved.xml", "<html><body><p>We moved our feed.</p></body></html>")
+    feed_service(bot.application).db.add_feed(page, "harbour", None)
+    await poll_now(bot.application)
+    ukrainian = (await bot.ask("/feeds", user_id=ADMIN, language_code="uk")).params["text"]
+    assert "збій 1 раз поспіль: це HTML, а не стрічка" in ukrainian
+    russian = (await bot.ask("/feeds", user_id=ADMIN, language_code="ru")).params["text"]
+    assert "сбой 1 раз подряд: это HTML, а не лента" in russian
+    english = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert "failing, 1 round in a row: HTML, not a feed" in english
+    assert feed_service(bot.application).db.feeds()[0].error == "HTML, not a feed"  # the CLI's and the log's
+
+
 async def test_no_feed_notice_with_notify_after_zero(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(feed_notify_after=0, **FAST)
     feed_service(bot.application).db.add_feed(site.url("gone.xml"), "harbour", None)
