@@ -433,11 +433,7 @@ class StateDB:
 
     def feeds(self) -> list[FeedRow]:
         """Every feed, in the order they were added (their numbers in `feeds list`)."""
-        rows = self._db.execute(
-            "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at,"
-            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason"
-            " FROM feeds f ORDER BY f.id"
-        ).fetchall()
+        rows = self._db.execute(f"{_FEED_COLUMNS} ORDER BY f.id").fetchall()
         return [FeedRow(*row) for row in rows]
 
     def feed_number(self, feed_id: int) -> int:
@@ -472,10 +468,8 @@ class StateDB:
         """Feeds the admins are to be told of: failing `after` rounds in a row or more and not
         told yet (`error` set), or told and reading again (`error` None)."""
         rows = self._db.execute(
-            "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at,"
-            " f.error, f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason"
-            " FROM feeds f WHERE (failing_told = 0 AND failures >= ?) OR (failing_told = 1 AND failures = 0)"
-            " ORDER BY f.id",
+            f"{_FEED_COLUMNS} WHERE (failing_told = 0 AND failures >= ?)"
+            " OR (failing_told = 1 AND failures = 0) ORDER BY f.id",
             (after,),
         ).fetchall()
         return [FeedRow(*row) for row in rows]
@@ -890,6 +884,11 @@ class _TakenAlready(Exception):
     """An alert to be sent was no longer waiting: the transaction that would take it is undone."""
 
 
+_FEED_COLUMNS = (
+    "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at, f.error,"
+    " f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason FROM feeds f"
+)
+"""A feed's `FeedRow`, in its fields' order."""
 _ARTICLE_COLUMNS = "SELECT id, url, path, title, date, saved_at, backlog FROM articles"
 
 
