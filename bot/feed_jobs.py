@@ -44,7 +44,7 @@ from retrieval.progress import counted
 
 from . import alerts
 from .delivery import MaybeDelivered
-from .feed_render import render_alert, render_digest, render_feed_notice
+from .feed_render import render_alert, render_digest, render_feed_notices
 from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets, in_daemon_thread
@@ -247,8 +247,8 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
 
 
 async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int]) -> int:
-    """Tell each admin, in a private message, of a feed failing `notify_after` rounds in a
-    row, and of one told so that reads again; return messages sent.
+    """Tell each admin, in one private message, of the feeds failing `notify_after` rounds
+    in a row, and of those told so that read again; return messages sent.
 
     `/feeds` shows each feed's health, but no one reads it every day, and a feed that went
     dead (a moved address, a site down) brings nothing in unseen. Each notice is recorded
@@ -257,23 +257,27 @@ async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int])
     """
     if not service.notify_after or not admin_ids:
         return 0
+    feeds = [
+        feed
+        for feed in await off_loop(service.db.feed_notices, service.notify_after)
+        if await off_loop(service.db.take_feed_notice, feed)
+    ]
+    if not feeds:
+        return 0
     sent = 0
-    for feed in await off_loop(service.db.feed_notices, service.notify_after):
-        if not await off_loop(service.db.take_feed_notice, feed):
+    for admin_id in sorted(admin_ids):
+        tr = translations(language_of(await off_loop(service.db.language, admin_id)))
+        try:
+            await bot.send_message(
+                admin_id,
+                render_feed_notices(tr, feeds),
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            )
+        except TelegramError as error:
+            logger.info("admin %s not told of %d feeds: %s", admin_id, len(feeds), error)
             continue
-        for admin_id in sorted(admin_ids):
-            tr = translations(language_of(await off_loop(service.db.language, admin_id)))
-            try:
-                await bot.send_message(
-                    admin_id,
-                    render_feed_notice(tr, feed),
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=NO_PREVIEW,
-                )
-            except TelegramError as error:
-                logger.info("admin %s not told of feed %s: %s", admin_id, feed.id, error)
-                continue
-            sent += 1
+        sent += 1
     return sent
 
 

@@ -134,17 +134,25 @@ def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
     return tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))
 
 
-def render_feed_notice(tr: Translations, feed: FeedRow) -> str:
-    """What each admin is told of a feed failing round after round, or reading again."""
-    name = escape(feed_title(feed))
-    if feed.error is None:
-        return tr.gettext("✅ The feed <b>{feed}</b> reads again.").format(feed=name)
-    failing = tr.ngettext(
-        "⚠️ The feed <b>{feed}</b> failed {count} round in a row: {error}",
-        "⚠️ The feed <b>{feed}</b> failed {count} rounds in a row: {error}",
-        feed.failures,
-    ).format(feed=name, count=feed.failures, error=escape(shorten(last_error(feed, tr), 200)))
-    return failing + "\n" + tr.gettext("/feeds shows every feed's health; I tell you again when it reads.")
+def render_feed_notices(tr: Translations, feeds: Sequence[FeedRow]) -> str:
+    """What each admin is told of feeds failing round after round (`error` set) or reading
+    again: one message for all, as a network gone down fails every feed at once."""
+    lines = []
+    for feed in feeds:
+        name = escape(feed_title(feed))
+        if feed.error is None:
+            lines.append(tr.gettext("✅ The feed <b>{feed}</b> reads again.").format(feed=name))
+            continue
+        lines.append(
+            tr.ngettext(
+                "⚠️ The feed <b>{feed}</b> failed {count} round in a row: {error}",
+                "⚠️ The feed <b>{feed}</b> failed {count} rounds in a row: {error}",
+                feed.failures,
+            ).format(feed=name, count=feed.failures, error=escape(shorten(last_error(feed, tr), 200)))
+        )
+    if any(feed.error is not None for feed in feeds):
+        lines.append(tr.gettext("/feeds shows every feed's health; I tell you when each reads again."))
+    return fit_lines(tr, lines)
 
 
 def last_error(feed: FeedRow, tr: Translations) -> str:

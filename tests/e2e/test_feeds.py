@@ -1259,3 +1259,19 @@ async def test_no_feed_notice_with_notify_after_zero(site: Newsroom, start_bot: 
         await poll_now(bot.application)
     assert feed_service(bot.application).db.feeds()[0].failures == 3
     assert notices(bot) == []
+
+
+async def test_feeds_failing_at_once_are_told_in_one_message(site: Newsroom, start_bot: StartBot) -> None:
+    # a network gone down fails every feed at once: one message each, fifty at a time, was a flood
+    bot = await start_bot(feed_notify_after=1, **FAST)
+    db = feed_service(bot.application).db
+    for name in ("harbour", "ferries", "weather"):
+        db.add_feed(site.url(f"{name}.xml"), name, None)
+    await poll_now(bot.application)
+    (told,) = notices(bot)
+    assert [line.split("</b>")[0] for line in told.splitlines()[:3]] == [
+        "⚠️ The feed <b>harbour",
+        "⚠️ The feed <b>ferries",
+        "⚠️ The feed <b>weather",
+    ]
+    assert told.endswith("/feeds shows every feed's health; I tell you when each reads again.")
