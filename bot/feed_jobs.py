@@ -227,12 +227,13 @@ async def run_round_in_child(options: IngestOptions, stopping: Any) -> RoundRepo
 
 
 async def settle_job(context: Context) -> None:
-    """The every-minute job: articles others saved, alerts and digests due."""
+    """The every-minute job: articles others saved or dropped in, alerts and digests due, feed notices."""
     await settle(context.application)
 
 
 async def settle(application: Application) -> int:  # type: ignore[type-arg]
-    """Index new articles, match them to topics, deliver alerts; return alerts queued."""
+    """Index new articles and match them to topics, serve files dropped into the corpus,
+    deliver alerts, tell the admins of failing feeds; return alerts queued."""
     service = feed_service(application)
     state: BotState = application.bot_data["state"]
     async with service.settle_lock:
