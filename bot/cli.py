@@ -34,7 +34,9 @@ from retrieval import (
     Library,
     LibraryOptions,
     LoadProblem,
+    LoadReport,
     MissingCorpusError,
+    NoArticleError,
     format_event_date,
     matched_spans,
 )
@@ -335,20 +337,32 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the corpus's size and its load report."""
-    library = _library(args, settings)
-    report = library.report
-    print(f"files       {report.files}")
-    print(f"articles    {len(library.articles)}")
-    print(f"passages    {len(library.passages)}")
-    print(f"vocabulary  {library.vocabulary_size}")
+    try:
+        library = _library(args, settings)
+    except NoArticleError as error:  # no file loads: when the list of why is wanted most
+        print_stats(error.report, articles=0, passages=0, vocabulary=0, dates=None)
+        raise  # and exit 2, saying the corpus cannot serve
+    dates = None
     if len(library.articles):
         ordinals = library.articles.ordinals
-        first, last = dt.date.fromordinal(int(ordinals.min())), dt.date.fromordinal(int(ordinals.max()))
-        print(f"dates       {first} to {last}")
+        dates = dt.date.fromordinal(int(ordinals.min())), dt.date.fromordinal(int(ordinals.max()))
+    print_stats(library.report, len(library.articles), len(library.passages), library.vocabulary_size, dates)
+    return EXIT_FOUND
+
+
+def print_stats(
+    report: LoadReport, articles: int, passages: int, vocabulary: int, dates: tuple[dt.date, dt.date] | None
+) -> None:
+    """The corpus's size, its date range, and every problem of its load report."""
+    print(f"files       {report.files}")
+    print(f"articles    {articles}")
+    print(f"passages    {passages}")
+    print(f"vocabulary  {vocabulary}")
+    if dates is not None:
+        print(f"dates       {dates[0]} to {dates[1]}")
     print(f"problems    {len(report.problems)}")
     for problem in report.problems:
         print(f"  {problem}")
-    return EXIT_FOUND
 
 
 def timeline_command(args: argparse.Namespace, settings: Settings) -> int:

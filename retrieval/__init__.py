@@ -5,7 +5,7 @@ A library on its own: it imports nothing of the Telegram bot.
 
 from .analyzer import analyze, analyze_spans, article_is_russian, matched_spans
 from .corpus import load_corpus
-from .errors import CorpusError, IndexFileError, MissingCorpusError, RetrievalError
+from .errors import CorpusError, IndexFileError, MissingCorpusError, NoArticleError, RetrievalError
 from .index import BM25Index, BM25Params
 from .library import Library
 from .models import Article, Event, Hit, LoadProblem, LoadReport, Passage, SearchResult
@@ -30,6 +30,7 @@ __all__ = [
     "LoadProblem",
     "LoadReport",
     "MissingCorpusError",
+    "NoArticleError",
     "Passage",
     "ProgressLog",
     "RetrievalError",

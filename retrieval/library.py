@@ -24,7 +24,7 @@ import numpy.typing as npt
 from . import indexing, shelf, store
 from .analyzer import analyze, russian_articles
 from .corpus import DUPLICATE_ID, load_files
-from .errors import CorpusError, IndexFileError, MissingCorpusError
+from .errors import CorpusError, IndexFileError, MissingCorpusError, NoArticleError
 from .folder import CorpusFolder, corpus_files
 from .index import BM25Index, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
@@ -247,7 +247,7 @@ class Library:
             with store.NewBuild(cache) as target:
                 built = indexing.build(root, options, target, workers, report)
                 if not built.parts["article_columns"]["id"]:
-                    raise _nothing_readable(root, built.parts["report"].problems)
+                    raise _nothing_readable(root, built.parts["report"])
                 indexed = time.perf_counter()
                 saved = target.commit(root, built.prints, built.stamps, options.record(), built.parts)
         except OSError as error:
@@ -274,7 +274,7 @@ class Library:
         report(BuildStep("build", 0, len(files)))
         loaded = load_files(root, files)
         if not loaded.articles:
-            raise _nothing_readable(root, loaded.problems)
+            raise _nothing_readable(root, LoadReport(len(files), 0, tuple(loaded.problems)))
         load_report = LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
         library = cls.from_articles(loaded.articles, load_report, options, loaded.sources)
         count = len(files)
@@ -339,7 +339,8 @@ class Library:
         kept_ids = [self.articles.ids[number] for number in kept.tolist()]
         added, sources, new_problems = loaded.articles, loaded.sources, loaded.problems
         if not len(kept) and not added:
-            raise _nothing_readable(root, sorted(problems + new_problems, key=_by_path))
+            every = tuple(sorted(problems + new_problems, key=_by_path))
+            raise _nothing_readable(root, LoadReport(files, 0, every))
         articles = ArticleTable.joined(self.articles, kept, added, sources)
         russian = russian_articles(added)
         passages = indexing.Passages(self.options, russian, first_owner=len(kept))
@@ -726,9 +727,9 @@ def _place(index_dir: Path, root: Path, options: LibraryOptions) -> Path:
     return place
 
 
-def _nothing_readable(root: Path, problems: Sequence[LoadProblem]) -> CorpusError:
-    reasons = "; ".join(str(problem) for problem in problems[:3]) or "it holds no files"
-    return CorpusError(f"corpus folder {str(root)!r} has no readable article: {reasons}")
+def _nothing_readable(root: Path, report: LoadReport) -> NoArticleError:
+    reasons = "; ".join(str(problem) for problem in report.problems[:3]) or "it holds no files"
+    return NoArticleError(f"corpus folder {str(root)!r} has no readable article: {reasons}", report)
 
 
 def _by_path(problem: LoadProblem) -> tuple[str, float]:

@@ -322,6 +322,29 @@ def test_stats_lists_every_problem_of_a_hostile_corpus(write_corpus: WriteCorpus
     assert set(listed) == {*names, *(f"junk.jsonl:{n}" for n in range(1, 3001))}
 
 
+@pytest.mark.parametrize("saved", [False, True])
+def test_stats_of_a_corpus_where_no_file_loads_still_lists_every_problem(
+    write_corpus: WriteCorpus, saved: bool
+) -> None:
+    # a folder of articles all in a wrong format (or encoding) is when the list is needed most
+    bad = {f"{number}.txt": f"Headline {number}\n\nBody.\n" for number in range(5)}
+    root = write_corpus({**bad, "cp1251.txt": article("2024-01-01", "Новини", "Текст.")})
+    if saved:  # an index saved while one file loaded, updated when it no longer does
+        assert run("stats", "--corpus", str(root)).returncode == 0
+    (root / "cp1251.txt").write_bytes(article("2024-01-01", "Новини", "Текст.").encode("cp1251"))
+    done = run("stats", "--corpus", str(root))
+    assert done.returncode == 2
+    assert done.stdout.startswith("files       6\narticles    0\n"), done.stdout
+    assert "problems    6\n" in done.stdout
+    listed = [line.strip() for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert listed == [
+        *(f"{number}.txt: line 1 is not ' date YYYY-MM-DD headline'" for number in range(5)),
+        "cp1251.txt: is not UTF-8 text (byte 17)",
+    ]
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("newsbot:")]  # and why not
+    assert line.startswith(f"newsbot: corpus folder {str(root)!r} has no readable article: 0.txt: ")
+
+
 def test_timeline_prints_events_newest_first(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["timeline", "--limit", "3", "--topic", "Zelenskyy", "--corpus", str(SHIPPED_CORPUS)]) == 0
     lines = capsys.readouterr().out.splitlines()
