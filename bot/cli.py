@@ -53,7 +53,7 @@ from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings, misspelt_settings, webhook_url_problem
 from .statedb import StateError, open_state
-from .terminal import shown
+from .terminal import shown, shown_in_line
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -584,9 +584,12 @@ def format_group(rank: int, hits: Sequence[Hit]) -> str:
     """An article's hits for the terminal: headline and date once, then each passage, matches in **bold**."""
     article = hits[0].article
     scores = ", ".join(f"{hit.score:.2f}" for hit in hits)
-    lines = [f"{rank}. {article.headline}", f"   {article.date}  score {scores}  [{article.id}]"]
+    lines = [
+        f"{rank}. {article.headline}",
+        f"   {article.date}  score {scores}  [{shown_in_line(article.id)}]",
+    ]
     if article.url:
-        lines.append(f"   {article.url}")
+        lines.append(f"   {shown_in_line(article.url)}")
     for number, hit in enumerate(hits):
         if number:
             lines.append("   —")
@@ -596,7 +599,7 @@ def format_group(rank: int, hits: Sequence[Hit]) -> str:
         lines.append("   " + shown.replace("\n\n", "\n   "))
     also = {a.id: a for hit in hits for a in hit.also_reported_by}
     if also:
-        others = ", ".join(f"{a.source or a.headline} ({a.date})" for a in also.values())
+        others = ", ".join(f"{shown_in_line(a.source or a.headline)} ({a.date})" for a in also.values())
         lines.append(f"   also reported by {others}")
     return "\n".join(lines) + "\n"
 

@@ -5,18 +5,27 @@ feed (a feed's `&#27;` is read as the escape character). A terminal obeys the es
 sequences such text may hold: clear the screen, set the window's title, hide the text
 after it, write the clipboard (OSC 52). So the command line writes every control
 character but the line break and the tab as `\\x1b`, as `newsbot stats` writes a file name.
+A field that is one line of the output (an article's id, link or outlet) has its line
+breaks and tabs written so too: a `.jsonl` line's escapes spell them, and a line of an
+article's own would pass for one of the answer's.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["shown"]
+__all__ = ["shown", "shown_in_line"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 but line break and tab, DEL, and C1 (`\\x9b` starts a sequence as `\\x1b[` does)."""
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def shown(text: str) -> str:
     """`text` with each control character but a line break or a tab written `\\xNN`."""
     return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def shown_in_line(text: str) -> str:
+    """`text` with each control character, line breaks and tabs too, written `\\xNN`."""
+    return _CONTROL_IN_LINE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,29 @@ def test_ask_as_of_the_calendars_last_day_answers(capsys: pytest.CaptureFixture[
     question = "What did Umerov say in December?"
     assert main(["ask", question, "--as-of", "9999-12-31", "--corpus", str(SHIPPED_CORPUS)]) == 0
     assert "Umerov" in capsys.readouterr().out
+
+
+def test_a_line_break_in_an_articles_id_link_or_outlet_cannot_write_a_line_of_its_own(
+    write_corpus: WriteCorpus,
+) -> None:
+    # README: no article can write to your terminal; a JSON line's escapes spell any break
+    story = {"title": "Grain talks", "text": "Grain deal talks resumed."}
+    records = [
+        {**story, "id": "x\n2. Forged\n   2099-01-01  score 9.99  [forged]", "date": "2024-10-22"},
+        {**story, "id": "y", "date": "2024-10-21", "source": "Wire\r2. Forged\t(2099-01-01)"},
+    ]
+    records[0]["url"] = "https://example.org/a\n   https://phish.example/login"  # a link of its own
+    root = write_corpus({"feed.jsonl": "".join(json.dumps(record) + "\n" for record in records)})
+    done = run("ask", "grain talks", "--corpus", str(root))
+    assert done.returncode == 0, done.stderr
+    assert re.sub(r"score [\d.]+  ", "score S  ", done.stdout, count=1).splitlines() == [
+        "1. Grain talks",
+        "   2024-10-22  score S  [feed#x\\x0a2. Forged\\x0a   2099-01-01  score 9.99  [forged]]",
+        "   https://example.org/a\\x0a   https://phish.example/login",
+        "   **Grain** deal **talks** resumed.",
+        "   also reported by Wire\\x0d2. Forged\\x09(2099-01-01) (2024-10-21)",
+        "",
+    ]
 
 
 def test_lexical_only_from_the_flag_or_the_setting_ranks_by_words_alone(
