@@ -197,7 +197,7 @@ def _parse_txt(text: str, article_id: str) -> Article:
 def _parse_md(text: str, article_id: str) -> Article:
     if not text.startswith("---\n"):
         raise _BadArticle("has no YAML front matter (a first line '---')")
-    end = text.find("\n---", 4)
+    end = text.find("\n---", 3)  # from the first line's own break: an empty front matter closes there
     if end < 0:
         raise _BadArticle("front matter is not closed by a line '---'")
     front = text[4:end]
@@ -223,6 +223,8 @@ def _safe_yaml(front: str) -> dict[str, Any]:
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
         meta = yaml.load(front, Loader=_FrontMatterLoader)
+        if meta is None:  # empty, or blank lines and comments alone: no fields, each missing one told
+            meta = {}
     except yaml.YAMLError as error:
         raise _BadArticle(f"front matter is not valid YAML: {_one_line(error)}") from None
     if not isinstance(meta, dict):

@@ -62,6 +62,9 @@ def test_one_good_file_loads_and_four_bad_ones_are_reported(write_corpus: WriteC
         ("nodate.md", "---\ntitle: x\n---\nBody.\n", "no 'date'"),
         ("bomb.md", "---\na: &a [x, x]\nb: [*a, *a]\ntitle: t\ndate: 2024-01-01\n---\nBody.\n", "aliases"),
         ("list.md", "---\n- a\n- b\n---\nBody.\n", "not a mapping"),
+        # an empty front matter is closed, and lacks its fields: not "not closed", nor "not a mapping"
+        ("empty-front.md", "---\n---\nBody.\n", "has no 'date'"),
+        ("blank-front.md", "---\n\n---\nBody.\n", "has no 'date'"),
         # PyYAML's own date conversion raises a bare ValueError on an impossible day
         ("leap.md", "---\ntitle: x\ndate: 2024-02-30\n---\nBody.\n", "'2024-02-30' is not a real calendar"),
         ("tagged.md", "---\ntitle: x\ndate: !!timestamp 2023-02-29\n---\nBody.\n", "not a real calendar"),
