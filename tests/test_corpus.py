@@ -137,6 +137,24 @@ def test_crlf_and_bom_and_leading_blanks_are_accepted(write_corpus: WriteCorpus)
     assert loaded.paragraphs == ("First line same paragraph.", "Second.")
 
 
+def test_crlf_and_bom_are_accepted_in_markdown_and_jsonl_too(write_corpus: WriteCorpus) -> None:
+    # as a Windows editor or CMS export saves them: the front matter's `---` and the first
+    # JSON object must still be seen behind the byte order mark, and no field keep a \r
+    md = "\ufeff---\r\ntitle: Windows notes\r\ndate: 2024-02-03\r\n---\r\nFirst.\r\n\r\nSecond.\r\n"
+    lines = [
+        json.dumps({"id": "a", "title": "Export one", "date": "2024-02-04", "text": "One.\r\n\r\nTwo."}),
+        json.dumps({"id": "b", "title": "Export two", "date": "2024-02-05", "text": "Three."}),
+    ]
+    root = write_corpus({"w.md": md.encode(), "x.jsonl": ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()})
+    articles, report = load_corpus(root)
+    assert report.problems == ()
+    assert [(a.id, a.headline, str(a.date), a.paragraphs) for a in articles] == [
+        ("w", "Windows notes", "2024-02-03", ("First.", "Second.")),
+        ("x#a", "Export one", "2024-02-04", ("One.", "Two.")),
+        ("x#b", "Export two", "2024-02-05", ("Three.",)),
+    ]
+
+
 def test_missing_folder_is_a_corpus_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(tmp_path / "gone")
