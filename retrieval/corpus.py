@@ -236,6 +236,7 @@ def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], lis
     articles: list[Article] = []
     problems: list[LoadProblem] = []
     for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removeprefix("\ufeff")  # one opens each export of files joined (`cat a.jsonl b.jsonl`)
         if not line.strip():
             continue
         try:

@@ -155,6 +155,18 @@ def test_crlf_and_bom_are_accepted_in_markdown_and_jsonl_too(write_corpus: Write
     ]
 
 
+def test_jsonl_exports_joined_into_one_file_load_behind_each_byte_order_mark(
+    write_corpus: WriteCorpus,
+) -> None:
+    # `cat monday.jsonl tuesday.jsonl > week.jsonl` of two exports that each begin with one:
+    # the second's first line was "not valid JSON: Unexpected UTF-8 BOM (decode using utf-8-sig)"
+    one = json.dumps({"id": "a", "title": "Monday", "date": "2024-02-05", "text": "One."})
+    two = json.dumps({"id": "b", "title": "Tuesday", "date": "2024-02-06", "text": "Two."})
+    articles, report = load_corpus(write_corpus({"week.jsonl": f"\ufeff{one}\r\n\ufeff{two}\r\n".encode()}))
+    assert report.problems == ()
+    assert [a.id for a in articles] == ["week#a", "week#b"]
+
+
 def test_missing_folder_is_a_corpus_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(tmp_path / "gone")
