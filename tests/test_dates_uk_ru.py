@@ -1,11 +1,13 @@
 """Ukrainian and Russian dates, in the cases news puts them in, resolved as the English ones are."""
 
 import datetime as dt
+import re
 
 import pytest
 
 from retrieval import dates_uk_ru
 from retrieval.dates import anchor_date, find_dates, might_hold_date
+from tests.conftest import ROOT
 
 PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
 
@@ -138,3 +140,27 @@ def test_each_ukrainian_and_russian_pattern_needs_a_cyrillic_letter(sentence: st
     latin = sentence.translate(LOOKALIKES)
     latin = "".join("x" if "\u0400" <= char <= "\u04ff" else char for char in latin)
     assert not any(pattern.search(latin) for _, pattern in dates_uk_ru.PATTERNS)
+
+
+def _readme_forms(after: str, before: str) -> list[str]:
+    """The date forms the README's Timeline section names between two of its phrases."""
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    start = readme.index(after) + len(after)
+    passage = readme[start : readme.index(before, start)]
+    return [form for form in re.findall(r"`([^`]+)`", passage) if not form.endswith(".py")]
+
+
+@pytest.mark.parametrize(
+    "form", _readme_forms("resolved against that day:", "A day and month without a year")
+)
+def test_every_date_form_the_readme_names_anchors_its_sentence(form: str) -> None:
+    anchor = anchor_date(f"{form} рада зібралася.", PUBLISHED)
+    assert anchor is not None and anchor.start < len(form)  # the form's own date, not another
+    assert anchor.date <= PUBLISHED
+
+
+@pytest.mark.parametrize("form", _readme_forms("Only the date that anchors a sentence counts:", "Months and"))
+def test_every_later_date_the_readme_names_is_no_event_of_its_own(form: str) -> None:
+    assert anchor_date(f"{form}.", PUBLISHED) is None
+    anchor = anchor_date(f"On October 16, {form}.", PUBLISHED)  # the day it was said
+    assert anchor is not None and anchor.date == dt.date(2024, 10, 16)
