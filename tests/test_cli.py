@@ -76,6 +76,22 @@ def test_ask_json_matched_lists_the_headlines_words_as_it_writes_them(
     assert hit["matched"] == ["crossing", "Danube", "Ferry"]  # the passage's, then the headline's
 
 
+def test_ask_json_matched_lists_a_dotted_word_as_the_passage_writes_it(
+    write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # README: `matched` lists `negotiations` and `U.S.`, not the stems `negoti` and `us`
+    root = write_corpus(
+        {
+            "talks.txt": article("2024-10-16", "Talks", "The U.S. knew of the negotiations, officials said."),
+            "grain.txt": article("2024-10-17", "Grain", "Wheat prices rose."),
+            "ports.txt": article("2024-10-18", "Ports", "Ships sailed from Odesa."),
+        }
+    )
+    assert main(["ask", "Did the US follow the negotiation?", "--json", "--corpus", str(root)]) == 0
+    (hit,) = json.loads(capsys.readouterr().out)
+    assert hit["matched"] == ["U.S.", "negotiations"]
+
+
 def test_ask_shows_an_articles_headline_once_above_its_passages(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "Umerov negotiations", "--corpus", str(SHIPPED_CORPUS)]) == 0
     out = capsys.readouterr().out
