@@ -288,7 +288,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(value: str) -> int:
-    number = int(value) if value.isdigit() else 0
+    number = int(value) if value.isdecimal() else 0  # `isdigit` takes `²`, which `int` refuses
     if not 1 <= number <= 100:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to 100")
     return number

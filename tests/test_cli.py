@@ -268,6 +268,25 @@ def test_bad_usage_exits_2(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("ask", "-k", "²"),  # a digit to str.isdigit, and no number to int: "invalid _positive value"
+        ("ask", "-k", "101"),
+        ("timeline", "--limit", "0"),
+        ("timeline", "--limit", "½"),
+    ],
+)
+def test_a_count_out_of_bounds_or_no_number_is_named_with_what_is_allowed(
+    command: str, option: str, value: str
+) -> None:
+    args = ["q", option, value] if command == "ask" else [option, value]
+    done = run(command, *args, "--corpus", str(SHIPPED_CORPUS))
+    assert done.returncode == 2
+    assert f"argument {option}: '{value}' is not a whole number from 1 to 100" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
     ("option", "value"),
     [
         ("--k1", "nan"),  # passed BM25's k1 >= 0 check, and the table was measured on it
