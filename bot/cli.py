@@ -39,6 +39,7 @@ from retrieval import (
     NoArticleError,
     format_event_date,
     matched_spans,
+    readings,
 )
 from retrieval.evaluation import CUTOFFS, Metrics, Question, Ranked, Report, evaluate, parse_questions
 from retrieval.library import DEFAULT_PER_ARTICLE
@@ -371,8 +372,11 @@ def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
     for event in events:
         print(shown(f"{format_event_date(event):<10}  {event.sentence}"))
         print(shown(f"{'':<10}  ({event.headline}, {event.published})"))
-    if not events:
-        print("No dated events found.", file=sys.stderr)
+    if not events:  # with a topic alone: every article's headline is an event
+        why = "no event's sentence or headline shares a word with the topic"
+        if not any(readings(args.topic or "")):
+            why = "the topic has no searchable words, only stop words or symbols"
+        print(f"No dated events found: {why}.", file=sys.stderr)
     return EXIT_FOUND if events else EXIT_NOTHING
 
 

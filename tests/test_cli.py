@@ -412,3 +412,20 @@ def test_timeline_prints_events_newest_first(capsys: pytest.CaptureFixture[str])
     assert main(["timeline", "--limit", "1", "--topic", "Zelenskyy", "--corpus", str(SHIPPED_CORPUS)]) == 0
     assert [line[:10] for line in capsys.readouterr().out.splitlines()[::2]] == ["2024-10-18"]
     assert main(["timeline", "--topic", "zyzzyva", "--corpus", str(SHIPPED_CORPUS)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("topic", "reason"),
+    [
+        ("zyzzyva", "no event's sentence or headline shares a word with the topic"),
+        ("the of and", "the topic has no searchable words, only stop words or symbols"),  # not "no events"
+    ],
+)
+def test_a_timeline_that_finds_nothing_exits_1_saying_why(
+    capsys: pytest.CaptureFixture[str], topic: str, reason: str
+) -> None:
+    # README: exit code 1, nothing found, the reason printed; as ask tells its reasons apart
+    assert main(["timeline", "--topic", topic, "--corpus", str(SHIPPED_CORPUS)]) == 1
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err.endswith(f"No dated events found: {reason}.\n")
