@@ -54,7 +54,7 @@ from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings, misspelt_settings, webhook_url_problem
 from .statedb import StateError, open_state
-from .terminal import shown, shown_in_line
+from .terminal import json_shown, shown, shown_in_line
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -327,7 +327,7 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the best passages for a question."""
     result = _library(args, settings).search(args.question, k=args.k, now=args.as_of)
     if args.json:
-        print(json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2))
+        print(json_shown(json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2)))
     else:
         for rank, group in enumerate(by_article(result.hits), start=1):
             print(shown(format_group(rank, group)))

@@ -7,18 +7,20 @@ after it, write the clipboard (OSC 52). So the command line writes every control
 character but the line break and the tab as `\\x1b`, as `newsbot stats` writes a file name.
 A field that is one line of the output (an article's id, link or outlet) has its line
 breaks and tabs written so too: a `.jsonl` line's escapes spell them, and a line of an
-article's own would pass for one of the answer's.
+article's own would pass for one of the answer's. JSON escapes C0 itself; DEL and C1,
+which it leaves as they are, are written as its `\\u009b`, which reads back the same.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["shown", "shown_in_line"]
+__all__ = ["json_shown", "shown", "shown_in_line"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """C0 but line break and tab, DEL, and C1 (`\\x9b` starts a sequence as `\\x1b[` does)."""
 _CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_JSON_LEAVES = re.compile(r"[\x7f-\x9f]")
 
 
 def shown(text: str) -> str:
@@ -29,3 +31,10 @@ def shown(text: str) -> str:
 def shown_in_line(text: str) -> str:
     """`text` with each control character, line breaks and tabs too, written `\\xNN`."""
     return _CONTROL_IN_LINE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def json_shown(document: str) -> str:
+    """A JSON document with DEL and C1 written `\\u00NN`: the same JSON to whoever reads it.
+
+    They can only stand inside its strings, where the escape means the very character."""
+    return _CONTROL_JSON_LEAVES.sub(lambda match: f"\\u{ord(match.group()):04x}", document)

@@ -76,6 +76,24 @@ def test_ask_json_matched_lists_the_headlines_words_as_it_writes_them(
     assert hit["matched"] == ["crossing", "Danube", "Ferry"]  # the passage's, then the headline's
 
 
+def test_ask_json_writes_control_characters_as_escapes_a_script_reads_back(write_corpus: WriteCorpus) -> None:
+    # README: no article can write to your terminal; JSON itself escapes C0 (\x1b) but not
+    # DEL or C1, and `\x9b` is a whole escape sequence's opening, as `\x1b[` is
+    headline, text = "Grain \x9b2J talks", "Grain deal talks \x9b31m resumed \x7f today."
+    root = write_corpus(
+        {
+            "talks.txt": article("2024-10-16", headline, text),
+            "wheat.txt": article("2024-10-17", "Wheat", "Wheat prices rose."),
+            "ports.txt": article("2024-10-18", "Ports", "Ships sailed."),
+        }
+    )
+    done = run("ask", "grain talks", "--json", "--corpus", str(root))
+    assert done.returncode == 0, done.stderr
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", done.stdout)
+    (hit,) = json.loads(done.stdout)
+    assert (hit["headline"], hit["text"]) == (headline, text)  # the same text, to a script
+
+
 def test_ask_json_matched_lists_a_dotted_word_as_the_passage_writes_it(
     write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
 ) -> None:
