@@ -9,7 +9,8 @@ between blanks (`talks,`, `U.S.-led`), so that most of a text is read by splitti
 blanks and one lookup a piece, without the word pattern. Cyrillic words go to `languages`
 (Ukrainian and Russian); the few that read differently in each language are read as the
 text they stand in is, or, where its words tell neither language more, as its article is
-(`article_is_russian`).
+(`article_is_russian`). A Cyrillic word written as a name also gives its name key, the same
+for its Ukrainian and Russian spellings, right after its term.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ __all__ = [
     "term_set",
 ]
 
-VERSION = 4
+VERSION = 5
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
-event sentence that tells neither Ukrainian nor Russian more is read as its article is."""
+event sentence that tells neither Ukrainian nor Russian more is read as its article is.
+5: a Cyrillic word written as a name has a name key after its term (`languages.name_key`),
+so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -99,6 +102,8 @@ class _Caches:
     tell_russian: set[str] = field(default_factory=set)
     tell_ukrainian: set[str] = field(default_factory=set)
     """Words that show their text's language (see `languages.Reading.tells`)."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Cyrillic words written as names -> their name key (`languages.name_key`), the same in any text."""
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Text between blanks -> its terms, stop words left out; only pieces none of whose words
     reads two ways or tells a text's language, so that their terms are the same in any text."""
@@ -152,6 +157,8 @@ def _normalise(word: str, caches: _Caches) -> str:
             caches.russian[word] = reading.russian
         if reading.tells:
             (caches.tell_russian if reading.tells == "ru" else caches.tell_ukrainian).add(word)
+        if _is_name(word, folded, reading) and (key := languages.name_key(folded)):
+            caches.names[word] = key
         return reading.ukrainian
     if folded.endswith("."):  # a dotted acronym: `U.S.` -> `us`
         folded = folded.replace(".", "")
@@ -160,6 +167,21 @@ def _normalise(word: str, caches: _Caches) -> str:
         return ""
     stem: str = _ENGLISH.stemWord(folded)
     return stem
+
+
+_ACRONYM = 4
+"""The longest word in capitals read as an acronym (`ЗСУ`, `НАТО`, `ДСНС`), given no name key:
+its consonants are too few to tell it from a name. A longer one (`ХАРКІВ`) is read as a name."""
+
+
+def _is_name(word: str, folded: str, reading: languages.Reading) -> bool:
+    """Whether a Cyrillic word is written as a name: with a capital, no acronym (`ЗСУ`), no stop
+    word (a question's first word) and no word the Ukrainian dictionary knows in lower case
+    alone (a sentence's first word: `Ремонт`). A word with Russian letters is not looked up,
+    as the Ukrainian dictionary has none: a Russian sentence's first word has a key too."""
+    if not reading.ukrainian or not word[0].isupper() or (word.isupper() and len(word) <= _ACRONYM):
+        return False
+    return reading.tells == "ru" or not languages.common_word(folded)
 
 
 def _reads_russian(text: str, words: list[str], caches: _Caches, russian_article: bool = False) -> bool:
@@ -250,7 +272,9 @@ def _missing(found: list[tuple[str, ...] | None]) -> Iterator[int]:
 def _piece_terms(piece: str, caches: _Caches) -> tuple[str, ...] | None:
     """A piece's terms, cached; None when one of its words reads as its text does."""
     words = _TOKEN.findall(piece)
-    terms = tuple(filter(None, map(caches.term, words)))  # first, so that `russian` and the tells know them
+    each = list(map(caches.term, words))  # first, so that `russian`, the tells and `names` know them
+    named = not caches.names.keys().isdisjoint(words)
+    terms = tuple(_with_keys(words, each, caches) if named else filter(None, each))
     if not (caches.russian.keys().isdisjoint(words) and caches.tell_russian.isdisjoint(words)):
         return None
     if len(caches.pieces) >= _PIECES_LIMIT:
@@ -266,7 +290,15 @@ def _analyze_words(text: str, caches: _Caches, russian_article: bool = False) ->
     terms = [found if (found := cached(word)) is not None else caches.term(word) for word in words]
     if _reads_russian(text, words, caches, russian_article):
         terms = list(map(caches.russian.get, words, terms))
-    return list(filter(None, terms))
+    if caches.names.keys().isdisjoint(words):
+        return list(filter(None, terms))
+    return _with_keys(words, terms, caches)
+
+
+def _with_keys(words: list[str], terms: list[str], caches: _Caches) -> list[str]:
+    """The terms of `words`, one a word or "" for a stop word, stop words left out and each
+    name's key after its term."""
+    return list(filter(None, chain.from_iterable(zip(terms, map(caches.names.get, words), strict=True))))
 
 
 def term_set(text: str) -> frozenset[str]:
@@ -294,6 +326,8 @@ def analyze_spans(text: str, russian_article: bool = False) -> Iterator[tuple[st
             found = caches.russian.get(word, found)
         if found:
             yield found, match.start(), match.end()
+        if key := caches.names.get(word):
+            yield key, match.start(), match.end()
 
 
 def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
@@ -318,6 +352,8 @@ def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
             yield found, match.start(), match.end()
         if unsure and other:
             yield other, match.start(), match.end()
+        if key := caches.names.get(word):
+            yield key, match.start(), match.end()
 
 
 def matched_terms(text: str, terms: frozenset[str] | set[str]) -> list[str]:
@@ -326,8 +362,12 @@ def matched_terms(text: str, terms: frozenset[str] | set[str]) -> list[str]:
     caches = _current()
     found = []
     for word in _TOKEN.findall(text):
-        term = caches.term(word)  # first, so that `russian` knows the word
-        if term in terms or (term := caches.russian.get(word, "")) in terms:
+        term = caches.term(word)  # first, so that `russian` and `names` know the word
+        if (
+            term in terms
+            or (term := caches.russian.get(word, "")) in terms
+            or (term := caches.names.get(word, "")) in terms
+        ):
             found.append(term)
     return found
 
@@ -342,6 +382,6 @@ def matched_spans(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int
     spans = []
     for match in _TOKEN.finditer(text):
         word = match.group()
-        if caches.term(word) in terms or caches.russian.get(word) in terms:
+        if caches.term(word) in terms or caches.russian.get(word) in terms or caches.names.get(word) in terms:
             spans.append(match.span())
     return spans

@@ -25,9 +25,18 @@ from typing import Literal, NamedTuple
 
 import simplemma
 import Stemmer
-from simplemma.strategies import DictionaryLookupStrategy
+from simplemma.strategies import DefaultDictionaryFactory, DictionaryLookupStrategy
 
-__all__ = ["CYRILLIC", "RUSSIAN_STOP_WORDS", "UKRAINIAN_STOP_WORDS", "Reading", "read"]
+__all__ = [
+    "CYRILLIC",
+    "NAME_KEY",
+    "RUSSIAN_STOP_WORDS",
+    "UKRAINIAN_STOP_WORDS",
+    "Reading",
+    "common_word",
+    "name_key",
+    "read",
+]
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
 """A Cyrillic letter: a text without one has no Ukrainian or Russian word, and skips what
@@ -69,6 +78,27 @@ UKRAINIAN_STOP_WORDS: frozenset[str] = frozenset(
     """.split()
 )
 STOP_WORDS = RUSSIAN_STOP_WORDS | UKRAINIAN_STOP_WORDS
+
+NAME_KEY = "~"
+"""What a name's key term begins with: no word's term holds it, so a key meets only keys."""
+# The endings a name takes in its cases, either language's, longest first. A nominative that
+# ends as a case does loses its end too: `Рим` keeps too little for a key, and `Карабах`
+# (`Караб`) does not meet `Карабаху` (`Карабах`) on its key, only on its term.
+_NAME_ENDINGS = tuple("ого его ому ему ими ыми ами ями ом ем ой ей ою ею ам ям ах ях им ым ий ый".split())
+_NAME_VOWELS = "аеєиіїоуыэюяёйь"
+_NAME_SKELETON = str.maketrans({**dict.fromkeys("аеєиіїоуыэюяёйьъ'"), "ґ": "г"})
+_NAME_LAST = str.maketrans("цз", "кг")  # Америка / Америці, Люксембург / Люксембурзі
+_DOUBLED = re.compile(r"(.)\1+")
+_NOT_NAMES = frozenset(
+    """
+    яку якій яким якими якою якому котрий котра котре котрі котрого котрої котрих котрому
+    чий чия чиє чиї чийого чиєї кого кому ким чим наскільки відколи доки скількох скількома
+    какие каких какую каком какого какому каким какими какое который которая которое
+    которые которого которой которых кому кем чей чья чьё чье чьи насколько скольких скольким
+    """.split()
+)
+"""Question words neither stop-word list has: a question's first word is capitalised, and
+is no name."""
 
 _UKRAINIAN_LETTERS = frozenset("іїєґ")
 _RUSSIAN_LETTERS = frozenset("ыэъё")
@@ -114,6 +144,32 @@ def read(word: str) -> Reading:
     return Reading(ukrainian, russian, tells)
 
 
+def name_key(word: str) -> str:
+    """The key of a case-folded Cyrillic word written as a name, or "" for a question word
+    or a key of one consonant: `NAME_KEY` and the consonants left once a case ending is
+    removed, with no vowel of either language, no й, ь, ъ or apostrophe, ґ as г and a
+    doubled letter once.
+
+    The Ukrainian and the Russian spelling of one place or person differ most in their
+    vowels (Харків / Харьков, Київ / Киев, Запоріжжя / Запорожье, Одеса / Одесса), which
+    neither the Ukrainian lemma nor Russian Snowball bring together; their consonants
+    agree. Names whose consonants differ stay apart (Миколаїв / Николаев).
+    """
+    word = word.translate(_APOSTROPHES)
+    if word in _NOT_NAMES:
+        return ""
+    for ending in _NAME_ENDINGS:
+        if word.endswith(ending):
+            word = word[: -len(ending)]
+            break
+    else:
+        word = word.rstrip(_NAME_VOWELS)
+    skeleton = _DOUBLED.sub(r"\1", word.translate(_NAME_SKELETON))
+    if len(skeleton) < 2:
+        return ""
+    return NAME_KEY + skeleton[:-1] + skeleton[-1].translate(_NAME_LAST)
+
+
 def _tells(word: str) -> Literal["uk", "ru"] | None:
     if not _UKRAINIAN_LETTERS.isdisjoint(word) or word in _UKRAINIAN_FUNCTION_WORDS:
         return "uk"
@@ -127,12 +183,25 @@ def _stem(word: str) -> str:
     return stem
 
 
+_DICTIONARIES = DefaultDictionaryFactory()
+
+
 @cache
 def _lemmatizer() -> simplemma.Lemmatizer:
     """simplemma's dictionary lookup, made on first use: its Ukrainian dictionary takes
     about a second and 60 MB to load, which English-only corpora never pay."""
     # no cache of its own: the analyzer caches every word's term
-    return simplemma.Lemmatizer(cache_max_size=0, lemmatization_strategy=DictionaryLookupStrategy())
+    strategy = DictionaryLookupStrategy(dictionary_factory=_DICTIONARIES)
+    return simplemma.Lemmatizer(cache_max_size=0, lemmatization_strategy=strategy)
+
+
+def common_word(word: str) -> bool:
+    """Whether simplemma's Ukrainian dictionary, whose names are written with a capital,
+    holds a case-folded word in lower case and not with a capital (`ремонт`, `мосту`, not
+    `Одесі`): written with a capital, it begins a sentence and names nothing."""
+    word = word.translate(_APOSTROPHES)
+    dictionary = _DICTIONARIES.get_dictionary("uk")
+    return word in dictionary and word[:1].upper() + word[1:] not in dictionary
 
 
 def _ukrainian_lemma(word: str) -> str:

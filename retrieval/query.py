@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .analyzer import analyze, question_spans
-from .languages import CYRILLIC
+from .languages import CYRILLIC, NAME_KEY
 
 __all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "readings", "topical", "topical_terms"]
 
@@ -105,7 +105,7 @@ def readings(topic: str) -> list[tuple[str, ...]]:
     russian: list[str] = []
     last = -1
     for found, start, _ in question_spans(topic):
-        if start == last:  # the word's second, Russian term
+        if start == last and not found.startswith(NAME_KEY):  # the word's second, Russian term
             russian[-1] = found
             continue
         ukrainian.append(found)

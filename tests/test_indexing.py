@@ -301,7 +301,7 @@ def test_a_headline_is_read_in_its_articles_language_over_workers_and_after_an_u
     ]
     result = updated.search("Новости из Одессы", now=dt.date(2024, 6, 22))
     assert result.hits[0].article.id == "odesa"
-    assert result.hits[0].matched == {"новост", "одесс"}
+    assert result.hits[0].matched == {"новост", "одесс", "~дс"}
 
 
 def test_a_text_on_the_first_line_counts_in_each_passage_only_as_far_as_any_headline(

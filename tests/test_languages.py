@@ -4,6 +4,7 @@ and answers over the Ukrainian and Russian test corpus in tests/fixtures/uk."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -44,6 +45,69 @@ def library() -> Library:
 )
 def test_forms_meet_on_one_term(left: str, right: str) -> None:
     assert analyze(left) == analyze(right) != []
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("Харків", "Харьков"),  # Ukrainian and Russian spellings of one name
+        ("Харкові", "Харькове"),
+        ("Харьков", "Харькове"),  # Snowball leaves `харьк` and `харьков`
+        ("Київ", "Киев"),
+        ("Києві", "Киеве"),
+        ("Львів", "Львова"),
+        ("Львові", "Львове"),
+        ("Дніпро", "Днепр"),
+        ("Дніпрі", "Днепре"),
+        ("Зеленський", "Зеленский"),
+        ("Зеленського", "Зеленскому"),
+        ("Запоріжжя", "Запорожье"),
+        ("Запоріжжі", "Запорожья"),
+        ("Одеса", "Одесса"),
+        ("Умєров", "Умеровым"),
+        ("Володимир", "Владимир"),
+        ("Америці", "Америке"),  # к / ц alternation
+    ],
+)
+def test_a_name_spelled_either_language_s_way_meets_on_its_key(left: str, right: str) -> None:
+    """A word written as a name has a key besides its term (`languages.name_key`): its
+    consonants, which Ukrainian and Russian spellings share where their vowels differ."""
+    keys = {term for term in analyze(left) if term.startswith("~")}
+    assert len(keys) == 1
+    assert keys == {term for term in analyze(right) if term.startswith("~")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Миколаїв Николаев",  # different consonants: the names stay apart
+        "обмін обмен",  # no capital: a common noun has no key, and its spellings stay apart
+    ],
+)
+def test_words_whose_consonants_differ_or_that_are_no_names_do_not_meet(text: str) -> None:
+    left, right = text.split()
+    assert not set(analyze(left)) & set(analyze(right))
+    assert not set(analyze(left.capitalize())) & set(analyze(right.lower()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ЗСУ НАТО ДСНС",  # acronyms in capitals
+        "Що Скільки Какие Яку",  # a question's first word: stop words and question words
+        "Ремонт Переговори Кава",  # a sentence's first word the Ukrainian dictionary knows in lower case
+        "Рим",  # one consonant left: too short a key
+    ],
+)
+def test_no_name_key_for_acronyms_question_words_or_common_words(text: str) -> None:
+    assert not [term for term in analyze(text) if term.startswith("~")]
+
+
+def test_a_name_matched_by_its_key_is_bolded_and_listed_as_the_passage_writes_it() -> None:
+    terms = frozenset(analyze("Что открыли в Харькове?"))
+    text = "У Харкові відкрили школу, а Харківська область чекає на нову."
+    assert [text[start:end] for start, end in matched_spans(text, terms)] == ["Харкові"]
+    assert "<b>Харкові</b>" in highlight(text, terms)
 
 
 @pytest.mark.parametrize(
@@ -94,17 +158,20 @@ def test_numerals_are_not_stop_words() -> None:
 @pytest.mark.parametrize(
     ("text", "terms"),
     [
-        # Ukrainian letters: simplemma's lemma, then stemmed
-        ("Умєров провів переговори з Абрамовичем", ["умєр", "провест", "переговор", "абрамович"]),
+        # Ukrainian letters: simplemma's lemma, then stemmed; a name's key after its term
+        (
+            "Умєров провів переговори з Абрамовичем",
+            ["умєр", "~мрв", "провест", "переговор", "абрамович", "~брмвч"],
+        ),
         # Russian letters: Snowball alone
-        ("Умеров вел переговоры с Абрамовичем", ["умер", "вел", "переговор", "абрамович"]),
+        ("Умеров вел переговоры с Абрамовичем", ["умер", "~мрв", "вел", "переговор", "абрамович", "~брмвч"]),
         # `марте` has no telling letter: read as Russian in a Russian text (`Что`)
         ("Что случилось в марте?", ["случ", "март"]),
         # `мосту` is Ukrainian in a Ukrainian text (`Що`): it meets `міст`
         ("Що сталося з мосту?", ["стат", "міст"]),
         # and Russian in a Russian one, where it meets `мост`
         ("Что случилось с мосту?", ["случ", "мост"]),
-        ("Київ and Kyiv's", ["ки", "kyiv"]),  # Latin words keep the English analysis
+        ("Київ and Kyiv's", ["ки", "~кв", "kyiv"]),  # Latin words keep the English analysis
     ],
 )
 def test_analyze_by_letters_and_by_text(text: str, terms: list[str]) -> None:
@@ -115,15 +182,15 @@ def test_analyze_by_letters_and_by_text(text: str, terms: list[str]) -> None:
     ("text", "russian_article", "terms"),
     [
         # no word of it tells Ukrainian or Russian: read as its article is
-        ("Новости Харькова", True, ["новост", "харьков"]),
-        ("Новости Харькова", False, ["новіст", "харьков"]),
+        ("Новости Харькова", True, ["новост", "харьков", "~хркв"]),
+        ("Новости Харькова", False, ["новіст", "харьков", "~хркв"]),
         ("Ремонт мосту завершили", False, ["ремонт", "міст", "завершит"]),
         # its own words tell: read so in an article of either language
         ("Ремонт мосту та доріг", True, ["ремонт", "міст", "дорог"]),  # `та`, `доріг`
         ("Ремонт мосту и дорог", False, ["ремонт", "мост", "дорог"]),  # `и`
         # as many of its words tell each: its article decides
-        ("Новости и Київ", True, ["новост", "ки"]),
-        ("Новости и Київ", False, ["новіст", "ки"]),
+        ("Новости и Київ", True, ["новост", "ки", "~кв"]),
+        ("Новости и Київ", False, ["новіст", "ки", "~кв"]),
         ("Kyiv's talks", True, ["kyiv", "talk"]),  # Latin words keep the English analysis
     ],
 )
@@ -170,10 +237,13 @@ def test_an_answer_shows_cyrillic_matches_in_bold(library: Library) -> None:
     assert "<b>з</b>" not in html and "<b>про</b>" not in html
 
 
-@pytest.mark.parametrize("questions", ["questions.jsonl", "questions-cross.jsonl"])
+@pytest.mark.parametrize("questions", ["questions.jsonl", "questions-cross.jsonl", "questions-names.jsonl"])
 def test_every_question_ranks_its_article_first(questions: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Ukrainian and Russian questions on articles in their own language (some with
-    inflected forms: `переговорів` against `переговори`), and on each other's articles."""
+    inflected forms: `переговорів` against `переговори`), on each other's articles, and
+    on places and people the other language spells another way (`Харьков` and `Харків`,
+    `Киеве` and `Києві`, `Зеленский` and `Зеленський`), where only the name tells which
+    of several articles on one subject answers."""
     arguments = ["eval", str(FIXTURES / questions), "--corpus", str(FIXTURES / "corpus")]
     assert main([*arguments, "--as-of", "question_date"]) == 0
     gold = re.search(r"gold article \((\d+)\)\s+([\d.]+)\s+([\d.]+)", capsys.readouterr().out)
@@ -199,6 +269,27 @@ def test_timeline_reads_ukrainian_and_russian_dates(library: Library) -> None:
         ("ru-kharkiv-metro", dt.date(2022, 3, 1), "month"),  # с марта 2022 года
     ]:
         assert expected in events
+
+
+def test_ask_json_lists_a_name_matched_by_its_key_as_the_passage_writes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    question = "Сколько километров дорожек для велосипедов проложили в Запорожье?"
+    arguments = ["ask", question, "-k", "1", "--json", "--corpus", str(FIXTURES / "corpus")]
+    assert main([*arguments, "--as-of", "2024-06-01"]) == 0
+    (hit,) = json.loads(capsys.readouterr().out)
+    assert hit["article_id"] == "bikes-zaporizhzhia"
+    assert "Запоріжжя" in hit["matched"] and "Запоріжжі" in hit["matched"]  # the passage's, the headline's
+
+
+def test_a_timeline_topic_spelled_the_other_language_s_way_finds_the_name(library: Library) -> None:
+    """`/timeline Харьков` finds the Ukrainian articles that write `Харкові`, and the reverse."""
+    assert {e.article_id for e in library.timeline.latest(30, "Харьков")} >= {
+        "ru-kharkiv-bus",
+        "underground-school",
+        "bikes-kharkiv",
+    }
+    assert {e.article_id for e in library.timeline.latest(30, "Київ")} >= {"bridge-kyiv", "ru-kyiv-bus"}
 
 
 def test_timeline_topic_matches_inflected_forms(library: Library) -> None:
