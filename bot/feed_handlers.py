@@ -194,14 +194,14 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
 def fetch_failure(tr: Translations, error: FetchError, timeout: float) -> str:
     """A failed download in an admin's words."""
     if error.status == 404 or error.status == 410:
-        return tr.gettext("That page does not exist ({error}). Check the link.").format(error=told(error, tr))
+        return tr.gettext("That page does not exist ({error}). Check the link.").format(error=error.told(tr))
     if error.kind == "timeout":
         return tr.gettext("The site did not answer within {seconds:g} seconds. Try again later.").format(
             seconds=timeout
         )
     if error.kind == "too_large":
-        return tr.gettext("That page is too large to read ({error}).").format(error=told(error, tr))
-    return tr.gettext("I could not fetch that page: {error}.").format(error=told(error, tr))
+        return tr.gettext("That page is too large to read ({error}).").format(error=error.told(tr))
+    return tr.gettext("I could not fetch that page: {error}.").format(error=error.told(tr))
 
 
 async def follow_command(update: Update, context: Context) -> None:
