@@ -91,16 +91,23 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def ask_command(update: Update, context: Context) -> None:
-    """Answer the question written after /ask (or /search)."""
+    """Answer the question written after /ask (or /search); with none, give the usage line.
+
+    The usage line is its answer (`respond`): an /ask edited down to nothing gets it in
+    place of its earlier answer, and one edited to ask something gets its answer in place
+    of the usage line.
+    """
     message = update.effective_message
     if message is None:
         return
     question = clean(" ".join(context.args or []))
     if not question.strip():
+        if unchanged(message, question, bot_state(context)):
+            return
         command = (message.text or "/ask").split()[0].split("@")[0]
         tr = for_user(message.from_user)
         usage = tr.gettext("Usage: {command} <question>, e.g. {command} who negotiated with Abramovich?")
-        await message.reply_text(usage.format(command=command))
+        await respond(message, question, context, usage.format(command=command))
         return
     await answer(message, question, context)
 

@@ -135,6 +135,30 @@ async def test_an_edit_that_leaves_the_words_as_they_were_gets_nothing(start_bot
     assert len(bot.api.sent("sendChatAction", 7)) == 2  # and no search for the edits
 
 
+async def test_an_ask_edited_to_nothing_gets_its_usage_line_in_place_of_its_answer(
+    start_bot: StartBot,
+) -> None:
+    # the usage line came as a new reply, and the answer above it stayed, answering words no
+    # longer there; the usage line is that message's answer as any other is
+    bot = await start_bot()
+    asked = bot.api.new_message_id()
+    answer = await bot.ask(f"/ask {FIXED}", message_id=asked)
+    usage = await edit(bot, "/ask", asked)
+    assert usage.params["message_id"] == answer.result["message_id"]
+    assert usage.params["text"].startswith("Usage: /ask <question>")
+    again = await edit(bot, f"/ask {FIXED}", asked)  # a question again: the same message
+    assert again.params["message_id"] == answer.result["message_id"]
+    assert "<b>Abramovich</b>" in again.params["text"]
+    bare = bot.api.new_message_id()
+    first = await bot.ask("/search", message_id=bare)  # sent with nothing, then the question added
+    assert first.params["text"].startswith("Usage: /search <question>")
+    fixed = await edit(bot, f"/search {FIXED}", bare)
+    assert fixed.params["message_id"] == first.result["message_id"]
+    assert "<b>Abramovich</b>" in fixed.params["text"]
+    await settled(bot)
+    assert len(bot.api.sent("sendMessage", 7)) == 2  # one answer each, edited in place
+
+
 async def test_an_edit_is_asked_as_of_the_day_of_the_edit(start_bot: StartBot) -> None:
     # A message written before an article was published, edited after: the edit's question
     # is asked as of the edit, so it may find the article.
