@@ -254,7 +254,9 @@ async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int])
     `/feeds` shows each feed's health, but no one reads it every day, and a feed that went
     dead (a moved address, a site down) brings nothing in unseen. Each notice is recorded
     before it is sent (`take_feed_notice`), so it is sent once, by one bot on a state file;
-    an admin Telegram will not reach (one who never wrote to the bot) is skipped.
+    an admin Telegram will not reach (one who never wrote to the bot, or blocked it) is
+    skipped. One Telegram could not take (a network fault, its servers failing) is kept for
+    that admin alone (`owe_feed_notices`) and goes with their next notice, at the next look.
     """
     if not service.notify_after or not admin_ids:
         return 0
@@ -263,20 +265,30 @@ async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int])
         for feed in await off_loop(service.db.feed_notices, service.notify_after)
         if await off_loop(service.db.take_feed_notice, feed)
     ]
-    if not feeds:
-        return 0
     sent = 0
     for admin_id in sorted(admin_ids):
+        owed = await off_loop(service.db.take_owed_notices, admin_id)
+        told = sorted({feed.id: feed for feed in owed + feeds}.values(), key=lambda feed: feed.id)
+        if not told:
+            continue
         tr = translations(language_of(await off_loop(service.db.language, admin_id)))
         try:
             await bot.send_message(
                 admin_id,
-                render_feed_notices(tr, feeds),
+                render_feed_notices(tr, told),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
             )
+        except (Forbidden, BadRequest) as error:  # one who never wrote to the bot, or blocked it
+            logger.info("admin %s not told of %d feeds: %s", admin_id, len(told), error)
+            continue
+        except MaybeDelivered as error:  # the admin may have it: counted as sent, never sent twice
+            logger.warning("feed notice to admin %s: %s", admin_id, error)
         except TelegramError as error:
-            logger.info("admin %s not told of %d feeds: %s", admin_id, len(feeds), error)
+            await off_loop(service.db.owe_feed_notices, admin_id, told)
+            logger.warning(
+                "admin %s not told of %d feeds, told at the next look: %s", admin_id, len(told), error
+            )
             continue
         sent += 1
     return sent

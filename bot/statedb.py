@@ -21,7 +21,7 @@ import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,6 +183,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN failing_told INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN reason TEXT;
+    """,
+    # 11: the feed notices an admin is owed: Telegram could not take one (a network fault,
+    # its servers failing), and it goes with that admin's next notice (`owe_feed_notices`).
+    """
+    CREATE TABLE notices_owed (
+        admin_id INTEGER NOT NULL,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+        failing INTEGER NOT NULL,
+        PRIMARY KEY (admin_id, feed_id)
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -485,6 +495,33 @@ class StateDB:
                 (int(failing), feed.id, int(not failing), int(failing)),
             ).rowcount
         return taken == 1
+
+    def owe_feed_notices(self, admin_id: int, feeds: Sequence[FeedRow]) -> None:
+        """Keep the notice of `feeds` for `admin_id`, whom Telegram could not reach with it (a
+        network fault): `take_owed_notices` gives it back at their next notice. Taken for all
+        admins at once (`take_feed_notice`), it was lost to this one for good."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO notices_owed (admin_id, feed_id, failing)"
+                " SELECT ?, id, ? FROM feeds WHERE id = ?",  # not a feed removed meanwhile
+                [(admin_id, int(feed.error is not None), feed.id) for feed in feeds],
+            )
+
+    def take_owed_notices(self, admin_id: int) -> list[FeedRow]:
+        """The feeds `admin_id` is owed a notice of (`owe_feed_notices`), as they are now, taken
+        so that no other bot on this state file sends them too; a notice no longer true (a
+        failing feed reads again, or the reverse) is dropped, as `take_feed_notice` drops it."""
+        owed = "FROM notices_owed WHERE admin_id = ?"
+        if self._db.execute(f"SELECT 1 {owed} LIMIT 1", (admin_id,)).fetchone() is None:
+            return []  # the look of every minute writes nothing
+        with self._write() as db:
+            rows = db.execute(
+                f"{_FEED_COLUMNS} JOIN notices_owed o ON o.feed_id = f.id"
+                " WHERE o.admin_id = ? AND (f.failures > 0) = o.failing ORDER BY f.id",
+                (admin_id,),
+            ).fetchall()
+            db.execute(f"DELETE {owed}", (admin_id,))
+        return [FeedRow(*row) for row in rows]
 
     def feed_failed(self, feed_id: int, error: str, reason: str | None = None) -> None:
         """Record a failed fetch (`reason`: see `FeedRow.reason`); the feed is tried again next round."""

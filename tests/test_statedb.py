@@ -532,3 +532,27 @@ def test_a_feed_notice_is_taken_once_and_not_once_the_feed_changed(tmp_path: Pat
     db.feed_checked(feed.id, etag=None, last_modified=None, title=None)
     assert db.take_feed_notice(db.feed_notices(4)[0])
     assert db.feed_notices(4) == []
+
+
+def test_a_feed_notice_owed_to_an_admin_is_taken_once_while_it_is_true(tmp_path: Path) -> None:
+    db, other = open_state(tmp_path), open_state(tmp_path)  # two bots on one state file
+    harbour = db.add_feed("http://n/rss", "harbour", None)
+    ferries = db.add_feed("http://f/rss", "ferries", None)
+    for feed in (harbour, ferries):
+        db.feed_failed(feed.id, "404 Not Found")
+    failing = db.feed_notices(1)
+    assert all(db.take_feed_notice(feed) for feed in failing)
+    db.owe_feed_notices(42, failing)  # Telegram could not take admin 42's notice
+    assert db.take_owed_notices(7) == []  # another admin's is not theirs
+    db.feed_failed(harbour.id, "404 Not Found")  # a round since: told as it is now
+    assert [(feed.name, feed.failures) for feed in other.take_owed_notices(42)] == [
+        ("harbour", 2),
+        ("ferries", 1),
+    ]
+    assert db.take_owed_notices(42) == []  # the other bot took it: sent once
+    db.owe_feed_notices(42, db.feeds())
+    db.feed_checked(ferries.id, etag=None, last_modified=None, title=None)  # reads again before it went
+    assert [feed.name for feed in db.take_owed_notices(42)] == ["harbour"]  # "failing" is untrue now
+    db.owe_feed_notices(42, db.feeds())
+    db.remove_feed(harbour.id)
+    assert [feed.name for feed in db.take_owed_notices(42)] == ["ferries"]  # "reads again", and still true

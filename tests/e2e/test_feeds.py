@@ -1224,6 +1224,27 @@ async def test_a_feed_failing_round_after_round_is_told_to_the_admins_once_and_a
     assert len(notices(bot)) == 2
 
 
+async def test_a_feed_notice_telegram_could_not_take_goes_out_at_the_next_look(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # recorded as told before it went, a notice that a network fault kept from an admin was
+    # lost for good: that admin never learnt that the feed had gone dead
+    other = 4242
+    bot = await start_bot(feed_notify_after=1, admin_ids=frozenset({ADMIN, other}), **FAST)
+    for job in bot.application.job_queue.jobs():  # the test's own looks alone
+        job.schedule_removal()
+    feed_service(bot.application).db.add_feed(site.url("gone.xml"), "harbour", None)
+    bot.api.fail("sendMessage", *[Fault()] * 5)  # the first admin's: 500 at the first try and every retry
+    await poll_now(bot.application)
+    assert notices(bot) == []
+    (told,) = notices(bot, other)  # the refusal costs the other admin nothing
+    assert told.startswith("⚠️ The feed <b>harbour</b> failed 1 round in a row: 404 Not Found")
+    await settle(bot.application)
+    assert notices(bot) == [told]
+    await settle(bot.application)
+    assert (notices(bot), notices(bot, other)) == ([told], [told])  # each told once
+
+
 async def test_a_feed_notice_is_in_the_language_of_the_admins_app(
     site: Newsroom, start_bot: StartBot
 ) -> None:
