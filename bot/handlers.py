@@ -17,7 +17,7 @@ from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMod
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from retrieval import CorpusError, readings
+from retrieval import CorpusError, latest_today, readings
 
 from . import render
 from .answered import Answer
@@ -339,12 +339,8 @@ def sender(message: Message) -> int:
 
 
 def local_today(moment: dt.datetime) -> dt.date:
-    """The latest calendar date anywhere on Earth at `moment` (UTC+14).
-
-    Articles carry local dates; asking "as of" this date never hides an article that is
-    already published somewhere, and still hides every one dated later.
-    """
-    return (moment.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
+    """The latest calendar date anywhere on Earth at `moment` (`retrieval.latest_today`)."""
+    return latest_today(moment)
 
 
 async def latest_command(update: Update, context: Context) -> None:

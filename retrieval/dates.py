@@ -35,9 +35,11 @@ from . import dates_uk_ru
 from .languages import CYRILLIC
 from .models import Precision
 
-__all__ = ["DateMention", "anchor_date", "find_dates", "might_hold_date"]
+__all__ = ["DateMention", "anchor_date", "find_dates", "latest_today", "might_hold_date"]
 
 logger = logging.getLogger(__name__)
+LATEST_ZONE = dt.timezone(dt.timedelta(hours=14))
+"""UTC+14, where each day begins first."""
 
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
@@ -276,3 +278,12 @@ def _last(word: str, published: dt.date, start: int, end: int) -> DateMention:
         previous = published.replace(day=1) - dt.timedelta(days=1)
         return DateMention(previous.replace(day=1), "month", start, end)
     return DateMention(dt.date(published.year - 1, 1, 1), "year", start, end)
+
+
+def latest_today(moment: dt.datetime | None = None) -> dt.date:
+    """The latest calendar date anywhere on Earth at `moment` (default: now), UTC+14's.
+
+    Articles carry their outlet's local date: as of this date, no article already published
+    somewhere is hidden, and every one dated later still is.
+    """
+    return (dt.datetime.now(dt.UTC) if moment is None else moment).astimezone(LATEST_ZONE).date()

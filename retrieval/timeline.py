@@ -5,6 +5,9 @@ its publication day. When two articles tell the same event (same date, near-iden
 sentence) it is listed once, from the newer source: the newer of those published by the
 day the timeline is settled, so that an article dated later (an embargo, a year mistyped),
 which the bot does not show before its date, does not hide an event another article told.
+That day is the latest date on Earth (`latest_today`), the bot's cut-off: the machine's
+own date, behind it for part of every day, took an article published somewhere already
+for one dated later, and let an older source, or a mistyped one the bot hides, tell its event.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .analyzer import analyze, russian_articles
-from .dates import anchor_date, might_hold_date
+from .dates import anchor_date, latest_today, might_hold_date
 from .models import Article, Event, Precision
 from .query import readings
 from .sentences import sentence_spans
@@ -157,7 +160,7 @@ def _told_once(
     """Those of `numbers`, events of one date and precision, that are not near-duplicates of
     one from a newer source published by `today` (see `timeline_order`). `terms` holds the
     sentences' terms where analyzed already, else None: those are analyzed here."""
-    today = today or dt.date.today()
+    today = today or latest_today()
     sets = {n: _sentence_terms(events, terms, n) for n in numbers}
     frequency = Counter(term for these in sets.values() for term in these)
     shown: list[int] = []

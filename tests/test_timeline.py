@@ -1,7 +1,10 @@
 import datetime as dt
 import random
+import time
+from collections.abc import Iterator
 
 import numpy as np
+import pytest
 
 from retrieval import Article, analyze, load_corpus
 from retrieval.timeline import (
@@ -69,6 +72,34 @@ def test_same_event_from_two_articles_is_listed_once_from_the_newer() -> None:
     )
     events = [e for e in Timeline.from_articles([older, newer]).latest(10) if e.date == dt.date(2024, 10, 16)]
     assert [e.article_id for e in events] == ["new"]
+
+
+@pytest.fixture
+def machine_in_utc_minus_12(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's clock in the last time zone, a day or two behind the first (UTC+14)."""
+    monkeypatch.setenv("TZ", "<-12>12")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("older", [False, True])
+@pytest.mark.usefixtures("machine_in_utc_minus_12")
+def test_an_article_of_a_day_begun_somewhere_tells_its_event_whatever_the_machines_time_zone(
+    older: bool,
+) -> None:
+    # settled as of the machine's own date, behind UTC+14's, the article of the day that had
+    # begun there was taken for one dated later: an older source told its event instead, or,
+    # with none, a mistyped 2092 one, which the bot hides, so that the event was not shown at all
+    today = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)).date()  # UTC+14's, the bot's
+    told = "On October 16, 2024, Scholz expressed readiness to negotiate with Putin."
+    articles = [make("today", today.isoformat(), told), make("typo", "2092-10-23", told)]
+    if older:
+        articles.append(make("older", "2024-10-20", told))
+    events = Timeline.from_articles(articles).latest(30)
+    shown = [e.article_id for e in events if e.date == dt.date(2024, 10, 16) and e.published <= today]
+    assert shown == ["today"]
 
 
 def test_different_events_on_one_day_are_both_kept() -> None:
