@@ -37,7 +37,9 @@ from retrieval import (
     LoadReport,
     MissingCorpusError,
     NoArticleError,
+    Timeline,
     format_event_date,
+    latest_today,
     matched_spans,
     readings,
 )
@@ -53,6 +55,7 @@ from .logs import redact_secrets
 from .reloading import reload_library
 from .render import by_article
 from .settings import Settings, SettingsError, load_settings, misspelt_settings, webhook_url_problem
+from .state import published_by
 from .statedb import StateError, open_state
 from .terminal import json_shown, shown, shown_in_line
 
@@ -156,6 +159,12 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=_positive, default=10, metavar="N", help="how many events (default 10)"
     )
     timeline.add_argument("--topic", metavar="WORDS", help="only events about these words")
+    timeline.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="as on that day: no article published later (default: today, as the bot's /timeline)",
+    )
     timeline.set_defaults(command=timeline_command)
 
     evaluate = command("eval", "measure answer quality on a labelled questions file")
@@ -367,17 +376,29 @@ def print_stats(
 
 
 def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the newest dated events, on a topic if given."""
-    events = _library(args, settings).timeline.latest(args.limit, args.topic)
+    """Print the newest dated events of the articles published by `--as-of`, on a topic if given.
+
+    Without `--as-of`, as of today: the latest date on Earth, as the bot's /timeline, so
+    that an article dated later (an embargo, a year mistyped) does not top the timeline.
+    """
+    as_of = args.as_of or latest_today()
+    timeline = _library(args, settings).timeline
+    events = published_by(timeline, args.limit, args.topic, as_of)
     for event in events:
         print(shown(f"{format_event_date(event):<10}  {event.sentence}"))
         print(shown(f"{'':<10}  ({event.headline}, {event.published})"))
-    if not events:  # with a topic alone: every article's headline is an event
-        why = "no event's sentence or headline shares a word with the topic"
-        if not any(readings(args.topic or "")):
-            why = "the topic has no searchable words, only stop words or symbols"
-        print(f"No dated events found: {why}.", file=sys.stderr)
+    if not events:
+        print(f"No dated events found: {_no_events(timeline, args.topic, as_of)}.", file=sys.stderr)
     return EXIT_FOUND if events else EXIT_NOTHING
+
+
+def _no_events(timeline: Timeline, topic: str | None, as_of: dt.date) -> str:
+    """Why a timeline as of `as_of` holds no event (on `topic`, if given)."""
+    if topic is not None and not any(readings(topic)):
+        return "the topic has no searchable words, only stop words or symbols"
+    if timeline.latest(1, topic):  # there are some, of articles dated later
+        return f"no article dated {as_of} or earlier" + (" tells of the topic" if topic else "")
+    return "no event's sentence or headline shares a word with the topic"
 
 
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:

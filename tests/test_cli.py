@@ -432,6 +432,31 @@ def test_timeline_prints_events_newest_first(capsys: pytest.CaptureFixture[str])
     assert main(["timeline", "--topic", "zyzzyva", "--corpus", str(SHIPPED_CORPUS)]) == 1
 
 
+def test_timeline_is_as_of_today_as_the_bots_unless_told_another_day(
+    write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a date mistyped in the future topped the timeline, which /timeline in the bot cuts at the
+    # message's date: the command line had no date at all
+    root = write_corpus(
+        {
+            "grain.txt": article("2024-10-23", "Grain deal signed", "The grain deal was signed in Istanbul."),
+            "typo.txt": article("2092-10-23", "Ferry talks resume", "Ferry talks resumed in Odesa."),
+        }
+    )
+    assert main(["timeline", "--corpus", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2024-10-23  Grain deal signed\n")
+    assert "Ferry" not in out
+    assert main(["timeline", "--as-of", "2092-10-23", "--corpus", str(root)]) == 0
+    assert capsys.readouterr().out.startswith("2092-10-23  Ferry talks resume\n")
+    assert main(["timeline", "--as-of", "2024-10-22", "--corpus", str(root)]) == 1
+    assert capsys.readouterr().err.endswith(
+        "No dated events found: no article dated 2024-10-22 or earlier.\n"
+    )
+    assert main(["timeline", "--topic", "ferry", "--corpus", str(root)]) == 1
+    assert capsys.readouterr().err.endswith(" or earlier tells of the topic.\n")  # today's, as above
+
+
 @pytest.mark.parametrize(
     ("topic", "reason"),
     [
