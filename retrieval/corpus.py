@@ -248,7 +248,8 @@ def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], lis
             text_field = record.get("text")
             if not isinstance(text_field, str):
                 raise _BadArticle("has no 'text' string")
-            articles.append(_from_fields(record, f"{file_id}#{record['id']}", _paragraphs(text_field)))
+            fields = {key: _scalar_text(value) for key, value in record.items()}
+            articles.append(_from_fields(fields, f"{file_id}#{record['id']}", _paragraphs(text_field)))
         except _BadArticle as error:
             problems.append(LoadProblem(name, str(error), number))
         except json.JSONDecodeError as error:
@@ -260,6 +261,12 @@ def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], lis
     if not articles and not problems:
         problems.append(LoadProblem(name, "holds no articles"))
     return articles, problems
+
+
+def _scalar_text(value: Any) -> Any:
+    """A JSON number or truth as JSON text (`1984`, `3.5`, `true`), as a front matter's fields
+    are read (`_FrontMatterLoader`): `"title": 1984` is a title, not an article without one."""
+    return json.dumps(value) if isinstance(value, int | float) else value
 
 
 def _json_int(digits: str) -> int:

@@ -232,6 +232,21 @@ def test_a_front_matter_title_yaml_reads_as_a_truth_or_a_number_is_its_text(
     assert (loaded.headline, loaded.source) == (title, "off")
 
 
+@pytest.mark.parametrize("written", ["1984", "3.5", "true"])
+def test_a_jsonl_title_written_as_a_number_or_a_truth_is_its_text_as_in_a_front_matter(
+    write_corpus: WriteCorpus, written: str
+) -> None:
+    # "has no 'title'", and the article left out, while `title: 1984` in a front matter was kept
+    line = f'{{"id": 1, "title": {written}, "date": "2024-01-01", "text": "Body.", "source": {written}}}'
+    md = f"---\ntitle: {written}\ndate: 2024-01-01\nsource: {written}\n---\nBody.\n"
+    articles, report = load_corpus(write_corpus({"feed.jsonl": line, "a.md": md}))
+    assert report.problems == ()
+    assert [(a.headline, a.source) for a in articles] == [(written, written)] * 2
+    numbered = line.replace('"2024-01-01"', "20240101")
+    (problem,) = load_corpus(write_corpus({"feed.jsonl": numbered}))[1].problems
+    assert problem.reason == "date '20240101' is not YYYY-MM-DD"  # as `date: 20240101` in a front matter
+
+
 def test_a_jsonl_line_with_a_5000_digit_number_is_that_lines_problem(write_corpus: WriteCorpus) -> None:
     good = {"id": 2, "title": "Fine", "date": "2024-01-02", "text": "Body."}
     lines = ['{"id": 1, "title": "Big", "date": "2024-01-01", "text": "x", "views": ' + "7" * 5000 + "}"]
