@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import resource
 import signal
 import sys
@@ -66,6 +67,7 @@ DEFAULT_BM25 = BM25Params()
 DEFAULT_OPTIONS = LibraryOptions()
 DEFAULT_RERANK = RerankOptions()
 SNIPPET_CHARS = 700
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 GUARD_DAYS = 30
 
 
@@ -316,10 +318,12 @@ def _finite(value: str) -> float:
 
 
 def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD") from None
+    """A day written YYYY-MM-DD, and no other way: `date.fromisoformat` also takes `20241023`
+    and ISO weeks, and `2024-W43` asked silently as of that week's Monday."""
+    if ISO_DAY.fullmatch(value):
+        with contextlib.suppress(ValueError):  # not a day of the calendar: 2024-02-30
+            return dt.date.fromisoformat(value)
+    raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD")
 
 
 def _library(args: argparse.Namespace, settings: Settings, options: LibraryOptions | None = None) -> Library:

@@ -144,6 +144,19 @@ def test_ask_as_of_a_date_before_the_corpus_finds_nothing(capsys: pytest.Capture
     assert run("ask", "Umerov", "--as-of", "23/10/2024").returncode == 2
 
 
+@pytest.mark.parametrize("written", ["20241023", "2024-W43", "2024-W43-3", "2024W433", "2024-02-30"])
+@pytest.mark.parametrize("command", [["ask", "Umerov"], ["timeline"]])
+def test_as_of_takes_a_date_written_yyyy_mm_dd_alone(
+    capsys: pytest.CaptureFixture[str], command: list[str], written: str
+) -> None:
+    # Python's ISO reading took 20241023 and weeks: 2024-W43 asked silently as of its Monday
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, "--as-of", written, "--corpus", str(SHIPPED_CORPUS)])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert said.endswith(f"argument --as-of: {written!r} is not a date written YYYY-MM-DD\n")
+
+
 def test_ask_as_of_the_calendars_last_day_answers(capsys: pytest.CaptureFixture[str]) -> None:
     # "in December" as of 9999-12-31 is December 9999, which ends past the calendar: no period
     question = "What did Umerov say in December?"
