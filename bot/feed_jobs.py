@@ -77,12 +77,15 @@ Context = ContextTypes.DEFAULT_TYPE
 
 @dataclass
 class IndexRetry:
-    """When the settles may index new articles again, while indexing keeps failing.
+    """When the settles may try an indexing again, while it keeps failing: of new articles
+    (`FeedService.index_retry`), or of a corpus folder that looks changed
+    (`FeedService.watch_retry`, where a read that finds no file changed counts as failed).
 
     Each failed try starts an indexing child, which may take all the memory there is before
     it is killed again: after one failure the next settle tries again (as /add's reply
     promises), then 2, 4, 8 ... minutes later, at most an hour; a success ends the wait. An
-    admin's /add tries at once and starts the count afresh; /reload does not wait either.
+    admin's /add tries new articles at once and starts their count afresh; /reload does not
+    wait either.
     """
 
     failures: int = 0

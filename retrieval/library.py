@@ -273,9 +273,9 @@ class Library:
         files = corpus_files(root)
         report(BuildStep("build", 0, len(files)))
         loaded = load_files(root, files)
-        if not loaded.articles:
-            raise _nothing_readable(root, LoadReport(len(files), 0, tuple(loaded.problems)))
         load_report = LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
+        if not loaded.articles:
+            raise _nothing_readable(root, load_report)
         library = cls.from_articles(loaded.articles, load_report, options, loaded.sources)
         count = len(files)
         report(BuildStep("build", count, count, len(library.articles), len(library.passages), finished=True))
