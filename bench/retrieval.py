@@ -381,6 +381,8 @@ def agrees(ids: list[int], got: list[float], scores: np.ndarray) -> bool:
 def run_size(
     size: int, engines: list[str], count: int, oracle_count: int, seed: int, keep: Path | None
 ) -> dict[str, Any]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"bench-{label(size)}-", dir=keep))
     try:
         corpus = scratch / "corpus"
