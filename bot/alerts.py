@@ -11,7 +11,9 @@ chosen by measurement.
 
 Alerts are for news that arrives while a reader follows: `is_news` and `news_to` leave
 out a new feed's backlog and articles dated days before they arrived or before the topic
-was followed; those are indexed and answer questions, and alert no one.
+was followed; those are indexed and answer questions, and alert no one. A file dropped
+into the corpus folder arrives when the bot first serves it (`dropped_articles`); the
+corpus served at start alerts no one.
 
 A topic is scored like a question, on at most `LibraryOptions.max_terms` distinct terms
 (its most selective), so no topic can hold the index for long. A Cyrillic topic too short
@@ -27,6 +29,7 @@ anything can go.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -34,9 +37,13 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from retrieval import Library, most_selective, readings
+from retrieval import IndexFileError, Library, most_selective, readings
+from retrieval.folder import printable
 
-from .statedb import PendingAlert, SavedArticle, TopicRow
+from .articles_out import FEEDS_DIR, text_fingerprint
+from .links import canonical_url
+from .render import web_link
+from .statedb import Dropped, PendingAlert, SavedArticle, TopicRow
 
 __all__ = [
     "ALERT_THRESHOLD",
@@ -46,7 +53,9 @@ __all__ = [
     "NEWS_WINDOW",
     "DeliveryPlan",
     "Match",
+    "arrived_recently",
     "best_first",
+    "dropped_articles",
     "is_news",
     "match_articles",
     "may_send",
@@ -58,6 +67,7 @@ __all__ = [
     "topic_terms",
 ]
 
+logger = logging.getLogger(__name__)
 ALERT_THRESHOLD = 0.6
 """Measured on 312 hand-labelled (topic, article) pairs of 25 topics (`bench/alerts.py`):
 alerts at 0.6 are relevant 86% of the time and catch an estimated 56% of the relevant
@@ -182,7 +192,68 @@ def best_first(matches: Sequence[Match]) -> list[Match]:
 def is_news(article: SavedArticle) -> bool:
     """Whether an article may alert anyone: it is not a new feed's backlog, and it is
     dated at most `NEWS_WINDOW` before it arrived."""
-    return not article.backlog and article.date >= _utc_day(article.saved_at) - NEWS_WINDOW
+    return not article.backlog and arrived_recently(article.date, article.saved_at)
+
+
+def arrived_recently(published: dt.date, arrived: float) -> bool:
+    """Whether an article dated `published` was dated at most `NEWS_WINDOW` before it arrived."""
+    return published >= _utc_day(arrived) - NEWS_WINDOW
+
+
+def dropped_articles(served: Library, library: Library, now: float) -> tuple[list[Dropped], list[Dropped]]:
+    """The articles `library` holds that `served` did not, and those it lost: files dropped
+    into the corpus folder, and removed from it (or both, for a file renamed), between the
+    two. Both are recorded in the state file (`StateDB.note_dropped`), the first to alert
+    as a feed's articles do, the second so that a file renamed, or removed and copied back,
+    is known for the article it was and alerts no one.
+
+    Only articles dated at most `NEWS_WINDOW` before `now` are read: older ones alert no
+    one whatever becomes of them, and a /reload that brings an archive of 100,000 files
+    reads none of their texts. Files under `feeds/` are the feeds' and links' own, which
+    the state file knows as theirs: a feed round writes its file before it records it.
+    """
+    before, after = set(served.articles.ids), set(library.articles.ids)
+    return _recent(library, after - before, now), _recent(served, before - after, now)
+
+
+def _recent(library: Library, corpus_ids: set[str], now: float) -> list[Dropped]:
+    found: list[Dropped] = []
+    if not corpus_ids:
+        return found
+    table = library.articles
+    for number, corpus_id in enumerate(table.ids):
+        path = table.files[number]
+        if corpus_id not in corpus_ids or path.startswith(f"{FEEDS_DIR}/"):
+            continue
+        published = dt.date.fromordinal(int(table.ordinals[number]))
+        if not arrived_recently(published, now):
+            continue
+        try:
+            article = table[number]
+        except IndexFileError as error:  # its saved text damaged: it alerts no one, as it answers no one
+            logger.warning("article %s not looked at for alerts: %s", printable(corpus_id), error)
+            continue
+        found.append(
+            Dropped(
+                corpus_id,
+                path,
+                article.headline,
+                published,
+                _link(article.url),
+                " ".join(article.source.split()) if article.source else None,  # one line in an alert
+                text_fingerprint(article.paragraphs),
+            )
+        )
+    return found
+
+
+def _link(url: str | None) -> str:
+    """A file's `url` as feeds store theirs (`canonical_url`), if it is a web link; else ""."""
+    link = web_link(url)
+    try:
+        return canonical_url(link) if link else ""
+    except ValueError:  # a port out of range
+        return ""
 
 
 def news_to(topic: TopicRow, published: dt.date, now: float) -> bool:

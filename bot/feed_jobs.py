@@ -10,7 +10,10 @@ a cron `newsbot fetch` saved are picked up too:
    missing, the library is updated through the same path as /reload (child process,
    incremental, answers go on meanwhile; never at the same time as an admin's /reload).
    While that keeps failing (the corpus folder gone, the child killed as memory runs
-   out), it is tried ever less often (`IndexRetry`), not every minute;
+   out), it is tried ever less often (`IndexRetry`), not every minute. The articles of
+   files dropped into the corpus folder while the bot runs, which a /reload, the watch of
+   the folder (`serve_corpus_changes`) or such an update brought (`BotState.serve`), are
+   recorded as arrived then (`note_dropped`), and go on as a feed's do;
 2. those that are news (`alerts.is_news`: not a new feed's backlog, recently dated) are
    matched against every followed topic, in worker threads (as questions are searched),
    and the alerts queued, in one transaction with marking them all matched, so nothing
@@ -27,6 +30,7 @@ reply never waits for a delivery that Telegram's flood limits pace for minutes.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import sys
 import time
@@ -45,6 +49,7 @@ from retrieval.progress import counted
 from . import alerts
 from .delivery import MaybeDelivered
 from .feed_render import render_alert, render_digest, render_feed_notices
+from .handlers import local_today
 from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets, in_daemon_thread
@@ -241,7 +246,9 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
     state: BotState = application.bot_data["state"]
     async with service.settle_lock:
         queued = await _match_new_articles(state, service)
-    await serve_corpus_changes(state, service)
+    if await serve_corpus_changes(state, service):  # its files dropped in alert now, not a minute later
+        async with service.settle_lock:
+            queued += await _match_new_articles(state, service)
     async with service.delivery_lock:
         await deliver(
             application.bot, service.db, service.alerts_per_hour, stopping=lambda: not application.running
@@ -335,7 +342,7 @@ async def _index_new(
         if updated is None:  # the bot is stopping
             return False
         retry.succeeded()
-        state.library = updated
+        await state.serve(updated)
         logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
         return True
 
@@ -373,13 +380,14 @@ async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
             service.watch_retry.failed(time.monotonic())
             return False
         service.watch_retry.succeeded()
-        state.library = updated
+        await state.serve(updated)
         logger.info("serving the changed corpus: %s -> %s articles and passages", before, state.sizes)
         return True
 
 
 async def _match_new_articles(state: BotState, service: FeedService) -> int:
-    pending = await off_loop(service.db.unmatched_articles)
+    await note_dropped(state, service)
+    pending = await off_loop(service.db.unmatched_articles, published_by=local_today(dt.datetime.now(dt.UTC)))
     if not pending or not await _index_new(state, service, pending):
         return 0
     wanted = {article.corpus_id for article in pending}
@@ -416,6 +424,19 @@ async def _match_new_articles(state: BotState, service: FeedService) -> int:
     if rows:
         logger.info("%d alerts queued for %d new articles", len(rows), len(pending))
     return len(rows)
+
+
+async def note_dropped(state: BotState, service: FeedService) -> None:
+    """Record in the state file the articles of the files dropped into (and removed from) the
+    corpus folder that the libraries served since the last look brought (`BotState.serve`):
+    from then on they are matched against topics as a feed's new articles are, and alert once,
+    even after a restart. Those a failed write could not record wait for the next look."""
+    while state.dropped:
+        arrived, gone = state.dropped[0]
+        new = await off_loop(service.db.note_dropped, arrived, gone)
+        state.dropped.pop(0)
+        if new:
+            logger.info("%d articles dropped into the corpus folder are to be matched to topics", new)
 
 
 async def match_in_turns(

@@ -31,7 +31,8 @@ FEED_TITLE_CHARS = 80
 
 
 def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
-    """One alert: the headline, its date, the best passage for the topic, the link."""
+    """One alert: the headline, its date (and the outlet a file dropped in names), the best
+    passage for the topic, the link if it has one."""
     text = alert.passage
     start, end = snippet_span(text, alert.terms, ALERT_PASSAGE_CHARS)
     # the headline's bold, the topic's italics and the link Telegram finds in the URL: 3 entities
@@ -41,7 +42,7 @@ def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
     return "\n".join(
         [
             f"<b>{escape(shorten(alert.title, HEADLINE_CHARS))}</b>",
-            alert.date.isoformat(),
+            _dated(alert, 100),
             shown,
             *link,
             "<i>"
@@ -61,12 +62,20 @@ def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH) ->
     for alert in alerts:
         on_topic = tr.gettext("{headline} ({date}), on {topic}").format(
             headline=escape(shorten(alert.title, 150)),
-            date=alert.date.isoformat(),
+            date=_dated(alert, 60),
             topic=f"<i>{escape(shorten(alert.topic, 60))}</i>",
         )
         link = f"\n  {escape(shorten(alert.url, URL_CHARS))}" if alert.url else ""
         lines.append(f"• {on_topic}{link}")
     return fit_lines(tr, lines)
+
+
+def _dated(alert: PendingAlert, outlet_chars: int) -> str:
+    """`2024-10-24`, or `2024-10-24 · Outlet` when its article names one: a file dropped in
+    may have no link to tell where it comes from."""
+    if not alert.source:
+        return alert.date.isoformat()
+    return f"{alert.date.isoformat()} · {escape(shorten(alert.source, outlet_chars))}"
 
 
 def render_topics(tr: Translations, topics: Sequence[TopicRow], limit: int) -> str:

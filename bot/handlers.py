@@ -428,7 +428,7 @@ async def reload_command(update: Update, context: Context) -> None:
     if library is None:
         logger.warning("reload abandoned: the bot is stopping; the next start reads the corpus again")
         return
-    state.library = library
+    await state.serve(library)
     logger.info("reloaded: %s -> %s articles and passages", before, state.sizes)
     await message.reply_text(
         render.render_reload(tr, before, state.sizes, library.report), parse_mode=ParseMode.HTML

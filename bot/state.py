@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import secrets
 import sqlite3
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,11 +25,11 @@ from retrieval import (
     Timeline,
 )
 
-from . import examples
+from . import alerts, examples
 from .answered import AnsweredQuestions
 from .fairness import BusyNotes, QuestionRateLimit
 from .reloading import Reloads
-from .statedb import QUESTIONS_KEPT, Asked, StateDB, off_loop
+from .statedb import QUESTIONS_KEPT, Asked, Dropped, StateDB, off_loop
 
 SEARCHES_AT_ONCE = 2
 """Searches running in worker threads at one time (the machine's cores); more wait their turn."""
@@ -144,6 +145,21 @@ class BotState:
     replied_albums: deque[str] = field(default_factory=lambda: deque(maxlen=ALBUMS_KEPT))
     """The latest albums (`media_group_id`) replied to. Telegram delivers each photo of an
     album as a message of its own, the caption on one: the others get no hint of their own."""
+    dropped: list[tuple[list[Dropped], list[Dropped]]] = field(default_factory=list)
+    """The articles each library served since the last look brought and lost (`serve`), for
+    the topic alerts to record (`feed_jobs`)."""
+
+    async def serve(self, library: Library) -> None:
+        """Serve `library` from now on, in place of the one served: its articles that the one
+        served lacked, files dropped into the corpus folder while the bot runs, wait in
+        `dropped` for the topic alerts, with those it lost (`alerts.dropped_articles`).
+        Whatever brought it (/reload, the watch, new articles from the feeds): an article
+        alerts once it is served, and the corpus served at start alerts no one."""
+        served, self.library = self.library, library
+        if library is not served:
+            found = await asyncio.to_thread(alerts.dropped_articles, served, library, time.time())
+            if any(found):
+                self.dropped.append(found)
 
     async def search(self, question: str, k: int, now: dt.date) -> SearchResult:
         """Rank passages for a question in a worker thread (see `in_worker`)."""
@@ -205,5 +221,6 @@ class BotState:
         elif library is self.library or library.build == self.library.build:  # a /reload came first
             logger.info("every corpus file is as the saved index was built from")
         else:
-            before, self.library = self.sizes, library
+            before = self.sizes
+            await self.serve(library)
             logger.info("corpus changed since it was saved: %s -> %s articles, passages", before, self.sizes)

@@ -35,6 +35,7 @@ __all__ = [
     "MIGRATIONS",
     "Claim",
     "CommandDone",
+    "Dropped",
     "FeedRow",
     "PendingAlert",
     "Recipient",
@@ -194,6 +195,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (admin_id, feed_id)
     );
     """,
+    # 12: articles of files dropped into the corpus folder while the bot runs, which alert as a
+    # feed's do: their id in the corpus (a `.jsonl` line's is not its path's) and the outlet
+    # their file names, shown in alerts in place of a link they may lack.
+    """
+    ALTER TABLE articles ADD COLUMN corpus_id TEXT;
+    ALTER TABLE articles ADD COLUMN source TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -254,7 +262,8 @@ class FeedRow:
 
 @dataclass(frozen=True, slots=True)
 class SavedArticle:
-    """An article some feed or link brought in: its corpus file and where it came from."""
+    """An article some feed or link brought in, or a file dropped into the corpus folder
+    (`note_dropped`): its corpus file and where it came from."""
 
     id: int
     url: str
@@ -263,13 +272,36 @@ class SavedArticle:
     title: str
     date: dt.date
     saved_at: float
+    """Unix time it arrived: saved by a feed or link, or found in the corpus folder."""
     backlog: bool
     """Saved by its feed's first read: what the publisher had before the feed was added."""
+    dropped_as: str | None = None
+    """A dropped file's article id in the corpus, which a `.jsonl` line's path does not tell."""
+    source: str | None = None
+    """The outlet a dropped file names."""
 
     @property
     def corpus_id(self) -> str:
-        """The id the corpus loader gives the file: its path without the extension."""
-        return self.path.rsplit(".", 1)[0]
+        """The id the corpus loader gives the article: a feed's or link's file's path without
+        the extension."""
+        return self.dropped_as or self.path.rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """The article of a file that appeared in the corpus folder, or left it, while the bot ran
+    (`note_dropped`)."""
+
+    corpus_id: str
+    path: str
+    """Its file, relative to the corpus folder."""
+    title: str
+    date: dt.date
+    url: str
+    """Its canonical link, or "" if the file names none."""
+    source: str | None
+    text_hash: str
+    """`articles_out.text_fingerprint` of its text, as a feed's article is known by."""
 
 
 QueuedAlert = tuple[int, int, int, str, float, str, str]
@@ -307,6 +339,8 @@ class PendingAlert:
     date: dt.date
     url: str
     created_at: float
+    source: str | None = None
+    """The outlet a dropped file names (see `SavedArticle.source`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -633,19 +667,80 @@ class StateDB:
             row = db.execute("SELECT attempts FROM links WHERE url = ?", (url,)).fetchone()
         return int(row[0])
 
-    def unmatched_articles(self, limit: int = 1000) -> list[SavedArticle]:
-        """Articles not yet matched against readers' topics, oldest first."""
+    def note_dropped(self, arrived: Sequence[Dropped], gone: Sequence[Dropped] = ()) -> int:
+        """Record the articles of files dropped into the corpus folder (`arrived`), to be
+        matched against readers' topics as a feed's are, and of files removed from it
+        (`gone`); return how many arrived that were new.
+
+        An article is known by its text, as a feed's is: one known already alerts no one
+        again, be it a file renamed, removed and copied back, copied twice, or the copy of an
+        article a feed or link brought. A file removed that alerted no one (it was there at
+        the bot's start) is recorded so, as matched. An article naming a link that a feed, a
+        link or another file brought is known too, and its own link is recorded as seen, so
+        that a feed bringing it later does not save it again. One write transaction: two
+        bots on one state file record each article once.
+        """
+        now = time.time()
+        new = 0
+        with self._write() as db:
+            for article in gone:  # first: a file renamed is one gone and one arrived, of one text
+                self._insert_dropped(db, article, now, matched=True)
+            for article in arrived:
+                moved = db.execute(  # renamed before it was matched: matched under its new name
+                    "UPDATE articles SET corpus_id = ?, path = ? WHERE text_hash = ?"
+                    " AND corpus_id IS NOT NULL AND matched = 0",
+                    (article.corpus_id, article.path, article.text_hash),
+                )
+                known = "SELECT 1 FROM articles WHERE text_hash = ?"
+                if moved.rowcount or db.execute(known, (article.text_hash,)).fetchone() is not None:
+                    continue
+                seen = "SELECT 1 FROM links WHERE url = ? AND outcome != 'failed'"
+                if article.url and db.execute(seen, (article.url,)).fetchone() is not None:
+                    continue
+                self._insert_dropped(db, article, now, matched=False)
+                new += 1
+        return new
+
+    @staticmethod
+    def _insert_dropped(db: sqlite3.Connection, article: Dropped, now: float, matched: bool) -> None:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO articles (url, text_hash, path, title, date, saved_at, matched, corpus_id,"
+            " source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.url,
+                article.text_hash,
+                article.path,
+                article.title,
+                article.date.isoformat(),
+                now,
+                matched,
+                article.corpus_id,
+                article.source,
+            ),
+        )
+        if cursor.rowcount and article.url and not matched:
+            db.execute(
+                "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at) VALUES (?, 'saved', ?, ?)",
+                (article.url, cursor.lastrowid, now),
+            )
+
+    def unmatched_articles(
+        self, limit: int = 1000, published_by: dt.date | None = None
+    ) -> list[SavedArticle]:
+        """Articles not yet matched against readers' topics, oldest first; with `published_by`,
+        a dropped file's article dated later (an embargo) waits for its day, as answers do."""
         rows = self._db.execute(
-            _ARTICLE_COLUMNS + " WHERE matched = 0 ORDER BY id LIMIT ?", (limit,)
+            _ARTICLE_COLUMNS + " WHERE matched = 0 AND (corpus_id IS NULL OR date <= ?) ORDER BY id LIMIT ?",
+            ((published_by or dt.date.max).isoformat(), limit),
         ).fetchall()
         return [_article(row) for row in rows]
 
     def articles(self) -> list[SavedArticle]:
-        """Every article feeds and links brought in, oldest first."""
+        """Every article feeds, links and files dropped in brought, oldest first."""
         return [_article(row) for row in self._db.execute(_ARTICLE_COLUMNS + " ORDER BY id").fetchall()]
 
     def articles_count(self) -> int:
-        """How many articles feeds and links have brought in."""
+        """How many articles feeds, links and files dropped in have brought."""
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     # --- questions behind page buttons --------------------------------------------------
@@ -839,14 +934,25 @@ class StateDB:
         where = "al.sent_at IS NULL" + (" AND al.user_id = ?" if user_id is not None else "")
         rows = self._db.execute(
             "SELECT al.id, al.user_id, al.chat_id, al.topic, al.relevance, al.passage, al.terms,"
-            " ar.title, ar.date, ar.url, al.created_at"
+            " ar.title, ar.date, ar.url, al.created_at, ar.source"
             " FROM alerts al JOIN articles ar ON ar.id = al.article_id"
             f" WHERE {where} ORDER BY al.id",
             () if user_id is None else (user_id,),
         ).fetchall()
         return [
             PendingAlert(
-                r[0], r[1], r[2], r[3], r[4], r[5], frozenset(r[6].split()), r[7], _date(r[8]), r[9], r[10]
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                frozenset(r[6].split()),
+                r[7],
+                _date(r[8]),
+                r[9],
+                r[10],
+                r[11],
             )
             for r in rows
         ]
@@ -926,13 +1032,23 @@ _FEED_COLUMNS = (
     " f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason FROM feeds f"
 )
 """A feed's `FeedRow`, in its fields' order."""
-_ARTICLE_COLUMNS = "SELECT id, url, path, title, date, saved_at, backlog FROM articles"
+_ARTICLE_COLUMNS = "SELECT id, url, path, title, date, saved_at, backlog, corpus_id, source FROM articles"
 
 
 def _article(row: tuple[object, ...]) -> SavedArticle:
-    number, url, path, title, date, saved_at, backlog = row
+    number, url, path, title, date, saved_at, backlog, corpus_id, source = row
     assert isinstance(number, int) and isinstance(saved_at, float)
-    return SavedArticle(number, str(url), str(path), str(title), _date(date), saved_at, bool(backlog))
+    return SavedArticle(
+        number,
+        str(url),
+        str(path),
+        str(title),
+        _date(date),
+        saved_at,
+        bool(backlog),
+        None if corpus_id is None else str(corpus_id),
+        None if source is None else str(source),
+    )
 
 
 def _date(value: object) -> dt.date:

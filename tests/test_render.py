@@ -419,6 +419,29 @@ def test_an_alert_on_an_article_with_no_link_shows_no_empty_line() -> None:
     assert [line for line in render_digest([alert, alert]).splitlines() if not line.strip()] == []
 
 
+def test_an_alert_on_a_dropped_file_names_the_outlet_it_names_in_place_of_a_link() -> None:
+    alert = PendingAlert(
+        1,
+        7,
+        7,
+        "oil",
+        0.9,
+        "Oil prices fell.",
+        frozenset({"oil"}),
+        "Oil",
+        dt.date(2024, 10, 1),
+        "",
+        0,
+        "Harbour",
+    )
+    assert render_alert(alert).splitlines()[:3] == [
+        "<b>Oil</b>",
+        "2024-10-01 · Harbour",
+        "<b>Oil</b> prices fell.",
+    ]
+    assert "• Oil (2024-10-01 · Harbour), on <i>oil</i>" in render_digest([alert, alert]).splitlines()
+
+
 LONG_HEADLINE = (
     "Zelenskyy says Ukraine will present its victory plan to Biden, Harris and Trump in September, "
     "and that its first point concerns Ukraine's place in the security architecture of the world, "

@@ -21,6 +21,7 @@ from bot.statedb import (
     MIGRATIONS,
     SCHEMA_VERSION,
     CommandDone,
+    Dropped,
     FeedRow,
     StateDB,
     StateError,
@@ -556,3 +557,78 @@ def test_a_feed_notice_owed_to_an_admin_is_taken_once_while_it_is_true(tmp_path:
     db.owe_feed_notices(42, db.feeds())
     db.remove_feed(harbour.id)
     assert [feed.name for feed in db.take_owed_notices(42)] == ["ferries"]  # "reads again", and still true
+
+
+def dropped(name: str, text: str, url: str = "", date: dt.date = DATE) -> Dropped:
+    """The article of a file `name` dropped into the corpus folder, of text `text`."""
+    return Dropped(name, f"{name}.md", name.title(), date, url, "Harbour Times", text)
+
+
+def test_a_file_dropped_in_is_recorded_once_by_its_text_whatever_its_name(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    assert db.note_dropped([dropped("desk/ferry", "aaa")]) == 1
+    (article,) = db.unmatched_articles()
+    assert (article.corpus_id, article.source, article.url) == ("desk/ferry", "Harbour Times", "")
+    # renamed before it was matched: matched under its new name
+    assert db.note_dropped([dropped("desk/ferry-2", "aaa")], [dropped("desk/ferry", "aaa")]) == 0
+    assert [a.corpus_id for a in db.unmatched_articles()] == ["desk/ferry-2"]
+    db.queue_alerts([], [article.id])
+    assert db.note_dropped([dropped("copy", "aaa")]) == 0  # copied again, or back: known
+    assert db.unmatched_articles() == []
+
+
+def test_a_file_removed_that_was_there_at_start_is_known_when_copied_back(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    assert db.note_dropped([], [dropped("ferry", "aaa")]) == 0
+    assert db.unmatched_articles() == []  # recorded as matched: it alerts no one
+    assert db.note_dropped([dropped("ferry", "aaa")]) == 0
+
+
+def test_a_dropped_file_is_known_by_a_feeds_text_or_link_and_its_link_by_feeds(tmp_path: Path) -> None:
+    db = open_state(tmp_path)
+    claim(db, "http://n/1", "aaa")
+    assert db.note_dropped([dropped("copy", "aaa")]) == 0  # the copy of a feed's article
+    assert db.note_dropped([dropped("other", "bbb", url="http://n/1")]) == 0  # naming its link
+    assert db.note_dropped([dropped("own", "ccc", url="http://n/2")]) == 1
+    assert claim(db, "http://n/2", "ddd")[0] == "seen"  # a feed bringing its link later
+
+
+def test_two_connections_recording_one_dropped_file_record_it_once(tmp_path: Path) -> None:
+    one, two = open_state(tmp_path), open_state(tmp_path)
+    assert one.note_dropped([dropped("ferry", "aaa")]) + two.note_dropped([dropped("ferry", "aaa")]) == 1
+
+
+def test_a_dropped_file_dated_ahead_is_matched_from_its_day(tmp_path: Path) -> None:
+    # an embargo: answers show it from its date, and so do alerts
+    db = open_state(tmp_path)
+    db.note_dropped([dropped("ferry", "aaa", date=DATE + dt.timedelta(days=2))])
+    assert db.unmatched_articles(published_by=DATE + dt.timedelta(days=1)) == []
+    assert len(db.unmatched_articles(published_by=DATE + dt.timedelta(days=2))) == 1
+    claim(db, "http://n/1", "bbb")  # a feed's article is matched at once, whatever its date, as before
+    assert len(db.unmatched_articles(published_by=DATE - dt.timedelta(days=1))) == 1
+
+
+def test_a_file_of_the_previous_version_keeps_its_articles_and_alerts(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(";".join(MIGRATIONS[:11]) + "; PRAGMA user_version = 11;")
+    old.execute(
+        "INSERT INTO articles (url, text_hash, path, title, date, saved_at)"
+        " VALUES ('http://n/1', 'h', 'feeds/n/1.md', 'T', '2024-05-03', 1.5)"
+    )
+    old.execute(
+        "INSERT INTO topics (user_id, chat_id, words, terms, created_at) VALUES (7, 7, 'grain', 'grain', 1)"
+    )
+    old.execute(
+        "INSERT INTO alerts (user_id, chat_id, article_id, topic, relevance, passage, terms, created_at)"
+        " VALUES (7, 7, 1, 'grain', 0.9, 'Grain.', 'grain', 1.0)"
+    )
+    old.close()
+    db = open_state(folder)
+    assert db.version == SCHEMA_VERSION == 12
+    (article,) = db.unmatched_articles()
+    assert (article.corpus_id, article.source) == ("feeds/n/1", None)  # a feed's, by its path
+    (alert,) = db.pending_alerts()
+    assert (alert.url, alert.source) == ("http://n/1", None)
+    assert db.note_dropped([dropped("ferry", "aaa")]) == 1

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import shutil
+from pathlib import Path
 
 import pytest
 
-from bot.feed_jobs import feed_service, settle
+from bot.feed_jobs import feed_service, poll_now, settle
+from bot.ingest import fetch_round, options_from
 from bot.state import BotState
 from retrieval.folder import RECENT_NS
 from tests.conftest import article
-from tests.e2e.conftest import RunningBot, StartBot
+from tests.e2e.conftest import ADMIN, RunningBot, StartBot
+from tests.e2e.test_feeds import FAST, ferry_feed, read_feed, until
+from tests.newsroom import Newsroom
 
 pytestmark = pytest.mark.asyncio
 
@@ -111,3 +117,191 @@ async def test_a_corpus_folder_gone_keeps_the_corpus_served_and_is_tried_ever_le
         await settle(bot.application)
     assert "Umerov" in await answers(bot, "Who negotiated with Abramovich?")
     assert caplog.text.count("could not read the changed corpus, keeping the one served") == 2
+
+
+TODAY = dt.datetime.now(dt.UTC).date()
+"""News: a file alerts when it is dated at most two days before it is dropped in."""
+
+
+def ferry_file(date: dt.date = TODAY, headline: str = HEADLINE, extra: str = "") -> str:
+    """An article on the Zanzibar ferry as a newsroom's `.md` file, naming its outlet and no link."""
+    return (
+        f"---\ntitle: {headline}\ndate: {date.isoformat()}\nsource: Harbour Times\n---\n\n"
+        "The Zanzibar ferry service resumed on Monday after the harbour repairs were finished; "
+        f"the first ferry from Zanzibar carried 300 passengers.{extra}\n"
+    )
+
+
+def alerts_to(bot: RunningBot, chat: int) -> list[str]:
+    """The alerts chat `chat` was sent: the messages that name a followed topic."""
+    return [
+        call.params["text"]
+        for call in bot.api.sent("sendMessage", chat)
+        if "You follow:" in call.params["text"] or "Ваша тема:" in call.params["text"]
+    ]
+
+
+async def alerted(bot: RunningBot, chat: int, count: int = 1) -> list[str]:
+    """The alerts chat `chat` was sent, once it has `count`: the every-minute job may be the
+    one that sends them, a moment after a test's own look."""
+    await until(lambda: len(alerts_to(bot, chat)) >= count)
+    return alerts_to(bot, chat)
+
+
+async def test_a_file_dropped_in_alerts_its_topics_follower_once_and_no_one_else(start_bot: StartBot) -> None:
+    # a newsroom copies its articles into the folder: its readers' topic alerts were for what
+    # feeds and /add brought alone
+    bot = await start_bot(saved_index=True)
+    await bot.ask("/follow Zanzibar ferry", user_id=7, language_code="uk")
+    await bot.ask("/follow volcano eruption", user_id=8)
+    (bot.corpus / "desk").mkdir()
+    (bot.corpus / "desk" / "ferry.md").write_text(ferry_file(), encoding="utf-8")
+    await settle(bot.application)  # the every-minute job
+    (alert,) = await alerted(bot, 7)
+    # no link to give: its date names the outlet the file names, in the reader's language
+    assert alert.startswith(f"<b>{HEADLINE}</b>\n{TODAY.isoformat()} · Harbour Times\nThe <b>Zanzibar</b>")
+    assert "<i>Ваша тема: Zanzibar ferry</i> · /following" in alert and "http" not in alert
+    assert alerts_to(bot, 8) == []
+    (bot.corpus / "desk" / "ferry.md").rename(bot.corpus / "desk" / "ferry-2.md")  # renamed: the same article
+    await settle(bot.application)
+    assert "desk/ferry-2" in list(state(bot).library.articles.ids)
+    (bot.corpus / "desk" / "ferry-copy.md").write_text(ferry_file(), encoding="utf-8")  # copied twice
+    await settle(bot.application)
+    await bot.ask("/reload", user_id=ADMIN)  # the same files read again
+    await settle(bot.application)
+    edited = ferry_file(extra=" A second ferry sails from Friday.")
+    (bot.corpus / "desk" / "ferry-2.md").write_text(edited, encoding="utf-8")  # edited in place
+    await bot.ask("/reload", user_id=ADMIN)
+    await settle(bot.application)
+    assert "Friday" in await answers(bot, "second Zanzibar ferry")
+    assert len(alerts_to(bot, 7)) == 1
+
+
+async def test_the_corpus_there_at_start_alerts_no_one(start_bot: StartBot) -> None:
+    # a first start on a folder builds its index: none of its articles is news to anyone,
+    # however fresh, nor after a /reload that reads them again
+    bot = await start_bot(articles={"ferry.md": ferry_file()})
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    assert "Corpus reloaded." in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    await settle(bot.application)
+    assert alerts_to(bot, 7) == []
+    assert HEADLINE in await answers(bot, "Zanzibar ferry")
+
+
+async def test_a_file_there_at_start_renamed_or_removed_and_copied_back_alerts_no_one(
+    start_bot: StartBot, tmp_path: Path
+) -> None:
+    bot = await start_bot(saved_index=True, articles={"ferry.md": ferry_file()})
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    (bot.corpus / "ferry.md").rename(bot.corpus / "ferry-renamed.md")
+    await settle(bot.application)
+    assert "ferry-renamed" in list(state(bot).library.articles.ids)
+    shutil.move(bot.corpus / "ferry-renamed.md", tmp_path / "ferry.md")  # removed ...
+    await settle(bot.application)
+    assert "ferry-renamed" not in list(state(bot).library.articles.ids)
+    shutil.copy(tmp_path / "ferry.md", bot.corpus / "ferry.md")  # ... and copied back
+    await settle(bot.application)
+    assert "ferry" in list(state(bot).library.articles.ids)
+    assert alerts_to(bot, 7) == []
+
+
+async def test_a_dropped_file_alerts_once_across_a_restart_and_when_removed_and_copied_back(
+    start_bot: StartBot, tmp_path: Path
+) -> None:
+    first = await start_bot(saved_index=True)
+    await first.ask("/follow Zanzibar ferry", user_id=7)
+    (first.corpus / "ferry.md").write_text(ferry_file(), encoding="utf-8")
+    await settle(first.application)
+    assert len(await alerted(first, 7)) == 1
+    await first.application.updater.stop()
+    await first.application.stop()
+    stopped = ferry_file(headline="Zanzibar ferry adds a boat", extra=" A second boat joins.")
+    (first.corpus / "while-stopped.md").write_text(stopped, encoding="utf-8")  # there at the next start
+    second = await start_bot(saved_index=True)  # on the same corpus and state file
+    await settle(second.application)
+    assert "while-stopped" in list(state(second).library.articles.ids)
+    shutil.move(second.corpus / "ferry.md", tmp_path / "ferry.md")
+    await settle(second.application)
+    shutil.copy(tmp_path / "ferry.md", second.corpus / "ferry.md")
+    await settle(second.application)
+    assert "ferry" in list(state(second).library.articles.ids)
+    assert alerts_to(second, 7) == []
+
+
+async def test_a_dropped_file_dated_days_before_alerts_no_one_and_one_dated_ahead_waits_for_its_day(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(saved_index=True)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    old = ferry_file(TODAY - dt.timedelta(days=3), "Zanzibar ferry archive", " From the archive.")
+    (bot.corpus / "archive.md").write_text(old, encoding="utf-8")
+    ahead = ferry_file(TODAY + dt.timedelta(days=3), "Zanzibar ferry embargoed", " Embargoed.")
+    (bot.corpus / "embargoed.md").write_text(ahead, encoding="utf-8")
+    await settle(bot.application)
+    assert {"archive", "embargoed"} <= set(state(bot).library.articles.ids)
+    assert alerts_to(bot, 7) == []
+    assert "Zanzibar ferry archive" in await answers(bot, "Zanzibar ferry")  # answered, as any article
+    (waiting,) = feed_service(bot.application).db.unmatched_articles()  # matched on its day
+    assert waiting.title == "Zanzibar ferry embargoed"
+
+
+async def test_a_feeds_article_is_not_alerted_again_when_its_file_is_seen_or_copied_elsewhere(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(saved_index=True, **FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await read_feed(bot, site)
+    ferry_feed(site)
+    await poll_now(bot.application)
+    (saved,) = feed_service(bot.application).db.articles()
+    assert len(await alerted(bot, 7)) == 1  # the feed's file, which the watch saw too, alerted once
+    shutil.copy(bot.corpus / saved.path, bot.corpus / "ferry.md")  # a newsroom's copy of it
+    await settle(bot.application)
+    assert "ferry" in list(state(bot).library.articles.ids)
+    assert len(alerts_to(bot, 7)) == 1
+
+
+async def test_a_file_naming_a_link_is_not_saved_again_when_a_feed_brings_that_link(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(saved_index=True, **FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await read_feed(bot, site)
+    url = site.url("ferry.html")
+    copied = ferry_file().replace("source: Harbour Times", f"source: Harbour Times\nurl: {url}")
+    (bot.corpus / "ferry.md").write_text(copied.replace("300", "three hundred"), encoding="utf-8")
+    await settle(bot.application)
+    (alert,) = await alerted(bot, 7)
+    assert url in alert
+    ferry_feed(site)  # the same link, its page's words not quite the newsroom's
+    await fetch_round(options_from(bot.settings))
+    assert [article.path for article in feed_service(bot.application).db.articles()] == ["ferry.md"]
+    await settle(bot.application)
+    assert len(alerts_to(bot, 7)) == 1
+
+
+async def test_two_bots_on_one_state_file_alert_a_dropped_file_once(start_bot: StartBot) -> None:
+    first = await start_bot(saved_index=True)
+    second = await start_bot(saved_index=True)  # by mistake, on the same folders
+    await first.ask("/follow Zanzibar ferry", user_id=7)
+    (first.corpus / "ferry.md").write_text(ferry_file(), encoding="utf-8")
+    await asyncio.gather(settle(first.application), settle(second.application))
+    await asyncio.gather(settle(first.application), settle(second.application))
+    assert len(alerts_to(first, 7)) + len(alerts_to(second, 7)) == 1
+
+
+async def test_files_dropped_in_past_the_hourly_limit_come_as_a_digest_naming_their_outlet(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(saved_index=True, alerts_per_hour=1)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    (bot.corpus / "ferry.md").write_text(ferry_file(), encoding="utf-8")
+    boat = ferry_file(headline="Zanzibar ferry adds a boat", extra=" A second boat joins.")
+    (bot.corpus / "boat.md").write_text(boat, encoding="utf-8")
+    await settle(bot.application)
+    sent = await bot.api.wait_for(chat_id=7, count=before + 2)
+    alert, digest = (call.params["text"] for call in sent[before:])
+    assert "You follow: Zanzibar ferry" in alert
+    assert digest.startswith("<b>1 more new article on your topics</b>")
+    assert f"({TODAY.isoformat()} · Harbour Times), on <i>Zanzibar ferry</i>" in digest
