@@ -377,7 +377,12 @@ async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
         if updated is None:  # the bot is stopping
             return False
         if updated.build == library.build:  # nothing was added after all
-            service.watch_retry.failed(time.monotonic())
+            # Read because a folder changed too recently to stamp (a feed round's files, saved at
+            # once), the read stamped it, and the next look is a stat again: no failure to wait on.
+            if await in_daemon_thread(updated.folders_unchanged, state.corpus_dir):
+                service.watch_retry.succeeded()
+            else:
+                service.watch_retry.failed(time.monotonic())
             return False
         service.watch_retry.succeeded()
         await state.serve(updated)

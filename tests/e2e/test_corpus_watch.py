@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -88,17 +89,39 @@ async def test_a_change_that_adds_no_article_is_read_once(
 async def test_folders_that_look_changed_for_good_are_read_ever_less_often(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # a folder that cannot be listed keeps no stamp, so the folders never look as recorded:
-    # read again at every settle, the whole corpus was checked in a child process each minute
+    # a folder whose time lies ahead (a copy from a machine whose clock ran fast) keeps no stamp,
+    # as one that cannot be listed does, so the folders never look as recorded: read again at
+    # every settle, the whole corpus was checked in a child process each minute
     bot = await start_bot(saved_index=True)
-    record = next(state(bot).library.saved_in.glob("*checked*"))  # type: ignore[union-attr]
+    ahead = dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp()
+    (bot.corpus / "desk").mkdir()
+    os.utime(bot.corpus / "desk", (ahead, ahead))
     service = feed_service(bot.application)
     caplog.set_level(logging.INFO)
     for _ in range(4):
-        record.write_bytes(b"damaged")  # as if every folder's stamp were unknown
         await settle(bot.application)
     assert caplog.text.count(WATCHING) == 2  # at once, then one minute later (the settles here are not)
     assert service.watch_retry.failures == 2
+
+
+async def test_reads_that_find_nothing_new_do_not_hold_back_the_next_dropped_file(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a feed round saves its files within the clock tick of their folder's change, so the
+    # folder keeps no stamp and the next look reads the corpus and finds nothing new: each such
+    # read counted as failed, and after a few rounds the watch looked only hourly
+    bot = await start_bot(saved_index=True)
+    service = feed_service(bot.application)
+    caplog.set_level(logging.INFO)
+    for number in range(3):  # a change that adds no article, as a saved round looks to the watch
+        (bot.corpus / f".notes-{number}.txt").write_text("not an article", encoding="utf-8")
+        await asyncio.sleep(RECENT_NS / 1e9)  # older than a tick, so the read stamps the folder
+        await settle(bot.application)
+    assert caplog.text.count(WATCHING) == 3
+    assert service.watch_retry.failures == 0
+    (bot.corpus / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    await settle(bot.application)
+    assert HEADLINE in await answers(bot, "Zanzibar ferry")
 
 
 async def test_watch_corpus_false_leaves_dropped_files_to_reload(start_bot: StartBot) -> None:
