@@ -30,7 +30,6 @@ reply never waits for a delivery that Telegram's flood limits pace for minutes.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import sys
 import time
@@ -43,13 +42,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from retrieval import CorpusError, Library
+from retrieval import CorpusError, Library, latest_today
 from retrieval.progress import counted
 
 from . import alerts
 from .delivery import MaybeDelivered
 from .feed_render import render_alert, render_digest, render_feed_notices
-from .handlers import local_today
 from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets, in_daemon_thread
@@ -392,7 +390,7 @@ async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
 
 async def _match_new_articles(state: BotState, service: FeedService) -> int:
     await note_dropped(state, service)
-    pending = await off_loop(service.db.unmatched_articles, published_by=local_today(dt.datetime.now(dt.UTC)))
+    pending = await off_loop(service.db.unmatched_articles, published_by=latest_today())
     if not pending or not await _index_new(state, service, pending):
         return 0
     wanted = {article.corpus_id for article in pending}

@@ -7,7 +7,6 @@ raises and returns values.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import time
@@ -85,7 +84,7 @@ async def help_command(update: Update, context: Context) -> None:
     state, tr = bot_state(context), for_user(update.effective_user)
     commands = COMMANDS + (ADMIN_COMMANDS if is_admin(update, state.admin_ids) else ())
     inline = context.bot.username if context.bot.supports_inline_queries else None
-    example = await state.example_question(local_today(update.effective_message.date))
+    example = await state.example_question(latest_today(update.effective_message.date))
     text = render.render_help(tr, example, commands, len(state.library.articles), inline)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
@@ -154,7 +153,7 @@ async def answer(message: Message, question: str, context: Context) -> None:
     if not await within_limit(message, state, tr):
         return
     await show_typing(message, context)
-    as_of = local_today(message.edit_date or message.date)
+    as_of = latest_today(message.edit_date or message.date)
     result = await state.search(question, k=hits_needed(state.top_k), now=as_of)
     if not result.hits:
         text = render.render_no_match(tr, question, searchable=bool(result.terms))
@@ -338,11 +337,6 @@ def sender(message: Message) -> int:
     return user.id
 
 
-def local_today(moment: dt.datetime) -> dt.date:
-    """The latest calendar date anywhere on Earth at `moment` (`retrieval.latest_today`)."""
-    return latest_today(moment)
-
-
 async def latest_command(update: Update, context: Context) -> None:
     """List the newest articles: /latest [N]."""
     message = update.effective_message
@@ -357,7 +351,7 @@ async def latest_command(update: Update, context: Context) -> None:
             )
         )
         return
-    articles = await bot_state(context).latest(count, local_today(message.date))
+    articles = await bot_state(context).latest(count, latest_today(message.date))
     await message.reply_text(render.render_latest(tr, articles), parse_mode=ParseMode.HTML)
 
 
@@ -383,7 +377,7 @@ async def timeline_command(update: Update, context: Context) -> None:
     state = bot_state(context)
     if topic is not None and not await within_limit(message, state, tr):  # a topic is a search
         return
-    events = await state.timeline(count, topic, local_today(message.date))
+    events = await state.timeline(count, topic, latest_today(message.date))
     if topic is not None and not events and not any(readings(topic)):  # read as that search read it
         await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))  # not "No dated events about the"
         return

@@ -9,7 +9,6 @@ is answered as of its arrival, the way a message is answered as of its date.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import logging
 
@@ -23,11 +22,11 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from retrieval import Hit
+from retrieval import Hit, latest_today
 
 from . import render
 from .fairness import Verdict
-from .handlers import NO_PREVIEW, Context, bot_state, clean, judge, local_today, too_old
+from .handlers import NO_PREVIEW, Context, bot_state, clean, judge, too_old
 from .i18n import ENGLISH, N_, Translations, for_user
 from .pages import INLINE_RESULTS, hits_needed
 
@@ -62,7 +61,7 @@ async def inline_query(update: Update, context: Context) -> None:
         await _answer(query, [], _button(tr, TOO_FAST))
         return
     question = clean(query.query).strip()
-    as_of = local_today(dt.datetime.now(dt.UTC))  # no date on an inline query: its arrival
+    as_of = latest_today()  # no date on an inline query: its arrival
     if question:  # searched as a message is (see `hits_needed`), the best ten listed
         result = await state.search(question, k=hits_needed(state.top_k), now=as_of)
         hits = list(result.hits)
