@@ -117,7 +117,7 @@ async def test_reads_that_find_nothing_new_do_not_hold_back_the_next_dropped_fil
         (bot.corpus / f".notes-{number}.txt").write_text("not an article", encoding="utf-8")
         await asyncio.sleep(RECENT_NS / 1e9)  # older than a tick, so the read stamps the folder
         await settle(bot.application)
-    assert caplog.text.count(WATCHING) == 3
+    assert caplog.text.count(WATCHING) >= 3  # each change read (the minute job may read one too)
     assert service.watch_retry.failures == 0
     (bot.corpus / "ferry.txt").write_text(FERRY, encoding="utf-8")
     await settle(bot.application)
