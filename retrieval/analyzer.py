@@ -42,14 +42,13 @@ __all__ = [
     "term_set",
 ]
 
-VERSION = 6
+VERSION = 5
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
 event sentence that tells neither Ukrainian nor Russian more is read as its article is.
 5: a Cyrillic word written as a name has a name key after its term (`languages.name_key`),
-so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`). 6: a Cyrillic word written
-with a capital is looked up in the Ukrainian dictionary with it (`Києві`: `київ`, not `ки`)."""
+so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -153,7 +152,7 @@ def _normalise(word: str, caches: _Caches) -> str:
     if folded[0].isdigit():
         return folded.replace(",", "")
     if languages.CYRILLIC.search(folded):
-        reading = languages.read(folded, capital=word[:1].isupper())
+        reading = languages.read(folded)
         if reading.russian != reading.ukrainian:
             caches.russian[word] = reading.russian
         if reading.tells:

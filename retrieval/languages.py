@@ -129,12 +129,8 @@ class Reading(NamedTuple):
     only that language has (`що`, `та`; `что`, `и`), if it shows one."""
 
 
-def read(word: str, capital: bool = False) -> Reading:
-    """The Ukrainian and the Russian term of a case-folded Cyrillic word, and what it tells.
-
-    `capital`: the word was written with a capital, and is looked up in the Ukrainian
-    dictionary so first, as its names are written: `Києві` is a form of `Київ`, `києві`
-    of `кий` (a cue stick), `Максима` of `Максим`, `максима` of `максима` (a maxim)."""
+def read(word: str) -> Reading:
+    """The Ukrainian and the Russian term of a case-folded Cyrillic word, and what it tells."""
     word = word.translate(_APOSTROPHES)
     tells = _tells(word)
     if word in STOP_WORDS:
@@ -142,7 +138,7 @@ def read(word: str, capital: bool = False) -> Reading:
     russian = _stem(word)
     if tells == "ru":
         return Reading(russian, russian, tells)
-    ukrainian = _stem(_ukrainian_lemma(word[:1].upper() + word[1:] if capital else word))
+    ukrainian = _stem(_ukrainian_lemma(word))
     if tells == "uk":
         return Reading(ukrainian, ukrainian, tells)
     return Reading(ukrainian, russian, tells)
@@ -209,6 +205,4 @@ def common_word(word: str) -> bool:
 
 
 def _ukrainian_lemma(word: str) -> str:
-    """The lemma of a word as written, case-folded: simplemma tries the other case of its
-    first letter only when the word is not found as it is."""
     return _lemmatizer().lemmatize(word, "uk").casefold()
