@@ -150,7 +150,7 @@ async def answer(message: Message, question: str, context: Context) -> None:
     state, tr = bot_state(context), for_user(message.from_user)
     if unchanged(message, question, state):
         return
-    if not await within_limit(message, state, tr):
+    if not await within_limit(message, context, question):
         return
     await show_typing(message, context)
     as_of = latest_today(message.edit_date or message.date)
@@ -195,6 +195,7 @@ async def respond(
     reply_markup: InlineKeyboardMarkup | None = None,
     preview: LinkPreviewOptions | None = None,
     key: str = "",
+    answers: bool = True,
 ) -> None:
     """Send the answer to `message`, and remember it as that question's answer.
 
@@ -202,6 +203,8 @@ async def respond(
     so the chat does not fill with answers; the questions behind the earlier buttons are
     forgotten. When the bot does not know the earlier answer (a restart, an old question,
     one never answered) or it was deleted, the edit is answered as a new question, quoting it.
+    `answers` is False for a text that does not answer the words (over the sender's limit):
+    a later edit that keeps them is then asked, not taken for one already answered.
     """
     state, chat = bot_state(context), message.chat.id
     earlier = state.answered.get(chat, message.message_id) if message.edit_date is not None else None
@@ -240,9 +243,8 @@ async def respond(
             do_quote=True if message.edit_date is not None else None,  # an edit may be far up the chat
         )
         answered = sent.message_id
-    state.answered.remember(
-        chat, message.message_id, Answer(answered, state.answered.fingerprint(question), key)
-    )
+    words = state.answered.fingerprint(question) if answers else b""
+    state.answered.remember(chat, message.message_id, Answer(answered, words, key))
 
 
 async def page_callback(update: Update, context: Context) -> None:
@@ -308,11 +310,16 @@ def too_old(error: BadRequest) -> bool:
     return "query is too old" in reason or "query id is invalid" in reason
 
 
-async def within_limit(message: Message, state: BotState, tr: Translations) -> bool:
-    """Count a search against its sender's limit; over it, say so once, then stay silent."""
-    verdict = judge(state, sender(message))
+async def within_limit(message: Message, context: Context, question: str) -> bool:
+    """Count a search against its sender's limit; over it, say so once, then stay silent.
+
+    Said as an answer is (`respond`): an edited question's answer is replaced by it in
+    place, as it no longer answers the words, and a later edit finds it to replace in turn.
+    """
+    verdict = judge(bot_state(context), sender(message))
     if verdict is Verdict.WARN:
-        await message.reply_text(tr.gettext(SLOW_DOWN))
+        text = for_user(message.from_user).gettext(SLOW_DOWN)
+        await respond(message, question, context, text, answers=False)
     return verdict is Verdict.ANSWER
 
 
@@ -375,7 +382,7 @@ async def timeline_command(update: Update, context: Context) -> None:
         count, args = parsed, args[1:]
     topic = " ".join(args) or None
     state = bot_state(context)
-    if topic is not None and not await within_limit(message, state, tr):  # a topic is a search
+    if topic is not None and not await within_limit(message, context, topic):  # a topic is a search
         return
     events = await state.timeline(count, topic, latest_today(message.date))
     if topic is not None and not events and not any(readings(topic)):  # read as that search read it

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.backlog import UpdateBacklog
+from bot.handlers import SLOW_DOWN
 from tests.conftest import article
 from tests.e2e.conftest import GRAIN, RunningBot, StartBot
 from tests.e2e.fake_api import Call
@@ -173,14 +174,22 @@ async def test_an_edit_is_asked_as_of_the_day_of_the_edit(start_bot: StartBot) -
     assert "Talks in Geneva" in edited.params["text"]
 
 
-async def test_an_edit_counts_against_the_senders_limit(start_bot: StartBot) -> None:
-    bot = await start_bot(questions_per_minute=1)
+async def test_an_edit_over_the_senders_limit_is_told_so_in_place_of_its_answer(start_bot: StartBot) -> None:
+    # An edit counts against the limit as a message does; over it, the answer to the words
+    # before the edit no longer answers the question, and its place says why, as the usage
+    # line takes it for an /ask edited down to nothing: the chat gains no message.
+    bot = await start_bot(questions_per_minute=1, top_k=1, articles=GRAIN)
     asked = bot.api.new_message_id()
-    await bot.ask(TYPO, message_id=asked)
-    bot.api.push_edit(FIXED, asked, user_id=7)
-    (_, slow) = await bot.api.wait_for("sendMessage", chat_id=7, count=2)
-    assert slow.params["text"].startswith("You are asking faster than I can answer well.")
-    assert bot.api.sent("editMessageText") == []
+    answer = await bot.ask("grain exports", message_id=asked)
+    assert buttons(answer)  # pages of the words before the edit
+    slow = await edit(bot, FIXED, asked)
+    assert slow.params["message_id"] == answer.result["message_id"]
+    assert slow.params["text"] == SLOW_DOWN
+    assert buttons(slow) == []  # the earlier question's pages are gone with its answer
+    bot.api.push_edit("Where did talks break down, Istanbul?", asked, user_id=7)  # over it again: silence
+    await settled(bot)
+    assert len(bot.api.sent("sendMessage", 7)) == 1
+    assert len(bot.api.sent("editMessageText")) == 1
 
 
 async def test_in_a_group_an_edit_is_answered_only_when_it_is_addressed_to_the_bot(
