@@ -24,6 +24,7 @@ from .delivery import MaybeDelivered
 from .fairness import Verdict
 from .i18n import N_, Translations, for_user, translations, user_language
 from .pages import COUNTER, MAX_PAGES, PAGE_PREFIX, hits_needed, layout, page_keyboard, paginate
+from .reasons import error_told
 from .reloading import Waiting
 from .state import BotState
 from .statedb import Asked
@@ -423,7 +424,7 @@ async def reload_command(update: Update, context: Context) -> None:
     except CorpusError as error:
         logger.warning("reload failed, keeping the old corpus: %s", error)
         await message.reply_text(
-            render.render_reload_failed(tr, str(error), before), parse_mode=ParseMode.HTML
+            render.render_reload_failed(tr, error_told(error, tr), before), parse_mode=ParseMode.HTML
         )
         return
     if library is None:

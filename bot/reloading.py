@@ -28,9 +28,11 @@ from typing import Any, TypeVar
 from retrieval import CorpusError, Library, LibraryOptions, ProgressLog
 from retrieval.shelf import holder_waited_for
 
+from .i18n import N_, Told
 from .settings import secret_variables
 
 __all__ = [
+    "IndexingKilled",
     "Reloads",
     "catch_up",
     "in_daemon_thread",
@@ -190,21 +192,29 @@ async def index_in_child_process(corpus: Path, index_dir: Path, waiting: Waiting
         await child.wait()
         raise
     if code < 0:
-        raise CorpusError(_killed(-code))
+        raise IndexingKilled(-code)
     if code != 0:
         reason = "\n".join(said)[-500:]
         logger.warning("indexing in a child process failed (%s): %s", code, reason)
     return code == 0
 
 
-def _killed(number: int) -> str:
-    """Why a reload failed whose indexing process a signal ended."""
-    try:
-        name = signal.Signals(number).name
-    except ValueError:
-        name = f"signal {number}"
-    likely = " (the system kills it so when memory runs out)" if number == signal.SIGKILL else ""
-    return f"the indexing process was killed by {name}{likely}; the corpus was not read again"
+class IndexingKilled(Told, CorpusError):
+    """A reload failed as a signal ended its indexing process; told in the admin's language."""
+
+    def __init__(self, number: int) -> None:
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = str(number)
+        if number == signal.SIGKILL:
+            text = N_(
+                "the indexing process was killed by {signal} (the system kills it so when memory "
+                "runs out); the corpus was not read again"
+            )
+        else:
+            text = N_("the indexing process was killed by {signal}; the corpus was not read again")
+        super().__init__(text, signal=name)
 
 
 async def relay_log(

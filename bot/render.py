@@ -20,6 +20,7 @@ from retrieval import Article, Event, Hit, LoadReport, Passage, format_event_dat
 from retrieval.snippets import snippet_span
 
 from .i18n import Translations
+from .reasons import problem_told
 
 MAX_MESSAGE = 4096
 MAX_MARKUP = 8192
@@ -416,7 +417,8 @@ def _problems(tr: Translations, report: LoadReport) -> list[str]:
             count,
         ).format(count=count)
     ]
-    lines += [f"• {_escaped_within(str(problem), 600)}" for problem in report.problems[:PROBLEMS_SHOWN]]
+    shown = report.problems[:PROBLEMS_SHOWN]
+    lines += [f"• {_escaped_within(problem_told(problem, tr), 600)}" for problem in shown]
     if count > PROBLEMS_SHOWN:
         lines.append(
             tr.gettext("… and {count:,} more; <code>newsbot stats</code> lists them all.").format(

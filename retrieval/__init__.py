@@ -14,10 +14,12 @@ from .options import LibraryOptions
 from .passages import split_passages
 from .progress import BuildStep, ProgressLog
 from .query import most_selective, readings
+from .reasons import REASONS, Reason
 from .sentences import sentence_spans
 from .timeline import Timeline, format_event_date
 
 __all__ = [
+    "REASONS",
     "Article",
     "BM25Index",
     "BM25Params",
@@ -34,6 +36,7 @@ __all__ = [
     "NoArticleError",
     "Passage",
     "ProgressLog",
+    "Reason",
     "RetrievalError",
     "SearchResult",
     "Timeline",

@@ -29,8 +29,9 @@ from typing import Any
 import yaml
 
 from .errors import MissingCorpusError
-from .folder import MAX_FILE_BYTES, CorpusFolder, FilePrint, corpus_files
+from .folder import MAX_FILE_BYTES, CorpusFolder, FilePrint, corpus_files, not_read
 from .models import Article, LoadProblem, LoadReport
+from .reasons import Reason
 
 __all__ = [
     "ARTICLE_SUFFIXES",
@@ -50,7 +51,8 @@ _MAX_NESTING = 20
 """Front matter fields are flat; nesting deeper than this is refused before it is built."""
 _MAX_DIGITS = 100
 """No article field needs a longer number; Python refuses to convert one of 4,300 digits."""
-DUPLICATE_ID = "duplicate article id"
+DUPLICATE_ID = "duplicate_id"
+"""The kind of the problem of an article whose id an earlier one holds."""
 
 _DATE_LINE = re.compile(r"\s*date\s+(\S+)\s*(.*)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -62,7 +64,11 @@ _SPACES = re.compile(r"\s+")
 
 
 class _BadArticle(ValueError):
-    """A file's content is not an article; the message is the load report's reason."""
+    """A file's content is not an article, for `reason`, the load report's."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
@@ -115,7 +121,7 @@ def load_corpus(folder: str | os.PathLike[str]) -> tuple[list[Article], LoadRepo
     """
     root = Path(folder)
     if not root.is_dir():
-        raise MissingCorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
+        raise MissingCorpusError(Reason.of("no_corpus_folder", folder=repr(str(root))))
     files = corpus_files(root)
     loaded = load_files(root, files)
     return loaded.articles, LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
@@ -137,7 +143,7 @@ def load_files(root: Path, paths: Iterable[Path], taken: Iterable[str] = ()) -> 
         loaded.problems.extend(problems)
         for article in found:
             if article.id in seen:
-                loaded.problems.append(LoadProblem(name, f"{DUPLICATE_ID} {article.id!r}"))
+                loaded.problems.append(LoadProblem.of(name, Reason.of(DUPLICATE_ID, id=repr(article.id))))
                 continue
             seen.add(article.id)
             loaded.articles.append(article)
@@ -158,30 +164,32 @@ def _parse(name: str, data: bytes | None, file_print: FilePrint) -> tuple[list[A
     article_id = name.rsplit(".", 1)[0] if "." in file_name.name else name
     try:
         if data is None:
-            raise _BadArticle(file_print[2])
+            return [], [LoadProblem.of(name, not_read(file_print))]
         suffix = file_name.suffix.lower()
         if suffix not in ARTICLE_SUFFIXES:
             known = ", ".join(ARTICLE_SUFFIXES)
-            raise _BadArticle(f"unknown extension {file_name.suffix or '(none)'!r}; articles are {known}")
+            if not file_name.suffix:
+                raise _BadArticle(Reason.of("no_extension", known=known))
+            raise _BadArticle(Reason.of("unknown_extension", extension=repr(file_name.suffix), known=known))
         text = _decode(data)
         if suffix == ".jsonl":
             return _parse_jsonl(text, article_id, name)
         parse = _parse_txt if suffix == ".txt" else _parse_md
         return [parse(text, article_id)], []
     except _BadArticle as error:
-        return [], [LoadProblem(name, str(error))]
+        return [], [LoadProblem.of(name, error.reason)]
     except Exception as error:  # whatever the bytes, one file never stops the load
         logger.warning("%s: unexpected %s while parsing", name, type(error).__name__, exc_info=True)
-        return [], [LoadProblem(name, f"could not be parsed: {_unexpected(error)}")]
+        return [], [LoadProblem.of(name, Reason.of("unparsable", error=_unexpected(error)))]
 
 
 def _decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise _BadArticle(f"is not UTF-8 text (byte {error.start})") from None
+        raise _BadArticle(Reason.of("not_utf8", byte=error.start)) from None
     if "\x00" in text:
-        raise _BadArticle("is binary, not text (it contains NUL bytes)")
+        raise _BadArticle(Reason.of("binary"))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -189,20 +197,20 @@ def _parse_txt(text: str, article_id: str) -> Article:
     first, _, body = text.lstrip("\n").partition("\n")
     match = _DATE_LINE.fullmatch(first)
     if match is None:
-        raise _BadArticle("line 1 is not ' date YYYY-MM-DD headline'")
+        raise _BadArticle(Reason.of("no_date_line"))
     date = _parse_date(match.group(1))
     return _article(article_id, match.group(2), date, _paragraphs(body))
 
 
 def _parse_md(text: str, article_id: str) -> Article:
     if not text.startswith("---\n"):
-        raise _BadArticle("has no YAML front matter (a first line '---')")
+        raise _BadArticle(Reason.of("no_front_matter"))
     end = text.find("\n---", 3)  # from the first line's own break: an empty front matter closes there
     if end < 0:
-        raise _BadArticle("front matter is not closed by a line '---'")
+        raise _BadArticle(Reason.of("front_matter_unclosed"))
     front = text[4:end]
     if len(front) > _MAX_FRONT_MATTER:
-        raise _BadArticle(f"front matter is over {_MAX_FRONT_MATTER:,} characters")
+        raise _BadArticle(Reason.of("front_matter_too_long", most=_MAX_FRONT_MATTER))
     meta = _safe_yaml(front)
     body = text[end + 4 :].partition("\n")[2]
     return _from_fields(meta, article_id, [p.lstrip("#").strip() for p in _paragraphs(body)])
@@ -215,20 +223,20 @@ def _safe_yaml(front: str) -> dict[str, Any]:
         depth = 0
         for event in yaml.parse(front, Loader=_FrontMatterLoader):
             if isinstance(event, yaml.AliasEvent):
-                raise _BadArticle("front matter uses YAML aliases, which are not allowed")
+                raise _BadArticle(Reason.of("yaml_aliases"))
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > _MAX_NESTING:
-                    raise _BadArticle(f"front matter is nested over {_MAX_NESTING} levels deep")
+                    raise _BadArticle(Reason.of("front_matter_too_deep", most=_MAX_NESTING))
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
         meta = yaml.load(front, Loader=_FrontMatterLoader)
         if meta is None:  # empty, or blank lines and comments alone: no fields, each missing one told
             meta = {}
     except yaml.YAMLError as error:
-        raise _BadArticle(f"front matter is not valid YAML: {_one_line(error)}") from None
+        raise _BadArticle(Reason.of("yaml_invalid", error=_one_line(error))) from None
     if not isinstance(meta, dict):
-        raise _BadArticle("front matter is not a mapping of fields")
+        raise _BadArticle(Reason.of("front_matter_not_mapping"))
     return meta
 
 
@@ -242,24 +250,24 @@ def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], lis
         try:
             record = json.loads(line, parse_int=_json_int)
             if not isinstance(record, dict):
-                raise _BadArticle("is not a JSON object")
+                raise _BadArticle(Reason.of("not_json_object"))
             if record.get("id") in (None, ""):
-                raise _BadArticle("has no 'id'")
+                raise _BadArticle(Reason.of("no_id"))
             text_field = record.get("text")
             if not isinstance(text_field, str):
-                raise _BadArticle("has no 'text' string")
+                raise _BadArticle(Reason.of("no_text"))
             fields = {key: _scalar_text(value) for key, value in record.items()}
             articles.append(_from_fields(fields, f"{file_id}#{record['id']}", _paragraphs(text_field)))
         except _BadArticle as error:
-            problems.append(LoadProblem(name, str(error), number))
+            problems.append(LoadProblem.of(name, error.reason, number))
         except json.JSONDecodeError as error:
-            problems.append(LoadProblem(name, f"is not valid JSON: {error.msg}", number))
+            problems.append(LoadProblem.of(name, Reason.of("json_invalid", error=error.msg), number))
         except RecursionError:
-            problems.append(LoadProblem(name, "is nested too deeply to read", number))
+            problems.append(LoadProblem.of(name, Reason.of("nested_too_deep"), number))
         except Exception as error:  # one line never costs the file's other articles
-            problems.append(LoadProblem(name, f"could not be parsed: {_unexpected(error)}", number))
+            problems.append(LoadProblem.of(name, Reason.of("unparsable", error=_unexpected(error)), number))
     if not articles and not problems:
-        problems.append(LoadProblem(name, "holds no articles"))
+        problems.append(LoadProblem.of(name, Reason.of("no_articles")))
     return articles, problems
 
 
@@ -271,18 +279,18 @@ def _scalar_text(value: Any) -> Any:
 
 def _json_int(digits: str) -> int:
     if len(digits) > _MAX_DIGITS:
-        raise _BadArticle(f"holds a {len(digits):,}-digit number; at most {_MAX_DIGITS} digits are read")
+        raise _BadArticle(Reason.of("long_number", digits=len(digits), most=_MAX_DIGITS))
     return int(digits)
 
 
 def _from_fields(meta: dict[str, Any], article_id: str, paragraphs: list[str]) -> Article:
     raw_date = meta.get("date")
     if not isinstance(raw_date, str):
-        raise _BadArticle("has no 'date' (YYYY-MM-DD)")
+        raise _BadArticle(Reason.of("no_date"))
     date = _parse_date(raw_date[:10] if _TIME_OF_DAY.match(raw_date, 10) else raw_date)
     title = meta.get("title")
     if not isinstance(title, str):
-        raise _BadArticle("has no 'title'")
+        raise _BadArticle(Reason.of("no_title"))
     url, source = _optional(meta, "url"), _optional(meta, "source")
     _refuse_lone_surrogates(article_id, title, url, source, *paragraphs)
     return _article(article_id, title, date, paragraphs, url=url, source=source)
@@ -296,7 +304,7 @@ def _refuse_lone_surrogates(*values: str | None) -> None:
             value.encode("utf-8")
         except UnicodeEncodeError as error:
             half = ord(error.object[error.start])
-            raise _BadArticle(f"holds \\u{half:04x}, half of a UTF-16 pair, which is not text") from None
+            raise _BadArticle(Reason.of("lone_surrogate", escape=f"\\u{half:04x}")) from None
 
 
 def _optional(meta: dict[str, Any], key: str) -> str | None:
@@ -306,11 +314,11 @@ def _optional(meta: dict[str, Any], key: str) -> str | None:
 
 def _parse_date(value: str) -> dt.date:
     if not _ISO_DATE.fullmatch(value):
-        raise _BadArticle(f"date {value[:40]!r} is not YYYY-MM-DD")
+        raise _BadArticle(Reason.of("date_not_iso", date=repr(value[:40])))
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise _BadArticle(f"date {value!r} is not a real calendar date") from None
+        raise _BadArticle(Reason.of("date_not_real", date=repr(value))) from None
 
 
 def _paragraphs(body: str) -> list[str]:
@@ -329,11 +337,11 @@ def _article(
 ) -> Article:
     headline = _SPACES.sub(" ", headline).strip()
     if not headline:
-        raise _BadArticle("has no headline")
+        raise _BadArticle(Reason.of("no_headline"))
     caption = next((p for p in paragraphs if _CAPTION.fullmatch(p)), None)
     body = tuple(p for p in paragraphs if p is not caption)
     if not body:
-        raise _BadArticle("has no body text")
+        raise _BadArticle(Reason.of("no_body"))
     return Article(article_id, headline, date, body, url=url, source=source, caption=caption)
 
 

@@ -10,10 +10,16 @@ RetrievalError
 from __future__ import annotations
 
 from .models import LoadReport
+from .reasons import Reason
 
 
 class RetrievalError(Exception):
-    """Base of every error retrieval raises on purpose."""
+    """Base of every error retrieval raises on purpose: the message is the English of `reason`,
+    which a caller may word in another language (see `reasons`), or a plain message."""
+
+    def __init__(self, reason: Reason | str) -> None:
+        super().__init__(reason)
+        self.reason = reason if isinstance(reason, Reason) else None
 
 
 class CorpusError(RetrievalError):
@@ -28,12 +34,15 @@ class NoArticleError(CorpusError):
     """No file of the corpus folder loads: the message names the first problems, `report`
     holds every one, for `newsbot stats` to list as it lists them of any corpus."""
 
-    def __init__(self, message: str, report: LoadReport) -> None:
-        super().__init__(message)
+    NAMED = 3
+    """How many of the report's problems the message names (the `problems` of its reason)."""
+
+    def __init__(self, reason: Reason | str, report: LoadReport) -> None:
+        super().__init__(reason)
         self.report = report
 
-    def __reduce__(self) -> tuple[type[NoArticleError], tuple[str, LoadReport]]:
-        return type(self), (str(self), self.report)
+    def __reduce__(self) -> tuple[type[NoArticleError], tuple[Reason | str, LoadReport]]:
+        return type(self), (self.reason or str(self), self.report)
 
 
 class IndexFileError(RetrievalError):

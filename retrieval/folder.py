@@ -30,6 +30,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .reasons import Reason
+
 __all__ = [
     "MAX_FILE_BYTES",
     "CorpusFolder",
@@ -37,6 +39,7 @@ __all__ = [
     "FolderStamp",
     "NotRead",
     "corpus_files",
+    "not_read",
     "sorted_entries",
     "stamps_match",
 ]
@@ -50,7 +53,7 @@ RECENT_NS = 2_000_000_000
 FilePrint = list[Any]
 """An entry as last read: `[size, mtime_ns, sha256]` of the bytes read, `mtime_ns` None
 when the file was changing or too recently changed for its time to be trusted; or
-`[None, None, reason]` for an entry that is not read."""
+`[None, None, [kind, facts]]` for an entry that is not read, and why (see `not_read`)."""
 
 FolderStamp = list[int] | None
 """A folder as listed: `[inode, mtime_ns, ctime_ns]`, taken just before its listing, or None
@@ -60,18 +63,28 @@ the modification time is set back, as `rsync -a` does), but not when a file in i
 edited in place."""
 
 _KINDS = (
-    (stat.S_ISDIR, "is a link to a folder; links to folders are not followed"),
-    (stat.S_ISFIFO, "is a named pipe, not a regular file; only regular files are read"),
-    (stat.S_ISCHR, "is a character device, not a regular file; only regular files are read"),
-    (stat.S_ISBLK, "is a block device, not a regular file; only regular files are read"),
-    (stat.S_ISSOCK, "is a socket, not a regular file; only regular files are read"),
+    (stat.S_ISDIR, "link_to_folder"),
+    (stat.S_ISFIFO, "named_pipe"),
+    (stat.S_ISCHR, "character_device"),
+    (stat.S_ISBLK, "block_device"),
+    (stat.S_ISSOCK, "socket"),
 )
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class NotRead(Exception):
-    """An entry that is not read as an article file; the message is the reason."""
+    """An entry that is not read as an article file, for `reason`."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def not_read(found: FilePrint) -> Reason:
+    """Why the entry of print `found` (`[None, None, [kind, facts]]`) is not read."""
+    kind, facts = found[2]
+    return Reason.of(kind, **facts)
 
 
 def corpus_files(root: Path, stamps: dict[str, FolderStamp] | None = None) -> list[Path]:
@@ -146,29 +159,31 @@ class CorpusFolder:
                 return None, known
             return _read_beneath(self.real, parts)
         except NotRead as why:
-            return None, [None, None, str(why)]
+            return None, _unread(why.reason)
         except OSError as error:
-            return None, [None, None, f"cannot be read: {_describe(error)}"]
+            if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                return None, _unread(Reason.of("link_appeared"))
+            return None, _unread(Reason.of("unreadable", error=error.strerror or str(error)))
 
     def _check(self, path: str, relative: str) -> tuple[os.stat_result, list[str]]:
         """The entry's status and its real path's parts below the folder, if it is to be read."""
         if not _is_utf8(relative):
-            raise NotRead("its name is not valid UTF-8; rename it (a file's name becomes its article id)")
+            raise NotRead(Reason.of("name_not_utf8"))
         info = os.lstat(path)
         if stat.S_ISDIR(info.st_mode):  # listed only when it could not be listed itself
-            raise NotRead(_unlistable(path))
+            raise _unlistable(path)
         parts = relative.split("/")
         if stat.S_ISLNK(info.st_mode):
             target = os.path.realpath(path)
             if not target.startswith(self._inside):
-                raise NotRead(f"is a link to {printable(target)}, outside the corpus folder; not followed")
+                raise NotRead(Reason.of("link_outside", target=printable(target)))
             try:
                 info = os.stat(target)
             except FileNotFoundError:
-                raise NotRead("is a link to a file that does not exist") from None
+                raise NotRead(Reason.of("link_to_nothing")) from None
             except OSError as error:
                 if error.errno == errno.ELOOP:
-                    raise NotRead("is a link that leads back to itself") from None
+                    raise NotRead(Reason.of("link_loop")) from None
                 raise
             parts = target[len(self._inside) :].split(os.sep)
         _check_regular(info)
@@ -251,14 +266,18 @@ def _listed(
     return (entry for entry in entries if not entry.name.startswith("."))
 
 
-def _unlistable(path: str) -> str:
+def _unlistable(path: str) -> NotRead:
     """Why the folder at `path` is reported: the articles in it are not served."""
     try:
         with os.scandir(path):
-            reason = "could not be listed as the corpus was read"
+            return NotRead(Reason.of("folder_not_listed"))
     except OSError as error:
-        reason = f"cannot be listed: {error.strerror or error}"
-    return f"is a folder that {reason}; the articles in it are left out until it can be"
+        return NotRead(Reason.of("folder_unlistable", error=error.strerror or str(error)))
+
+
+def _unread(reason: Reason) -> FilePrint:
+    """The print of an entry that is not read, for `reason` (JSON, as the saved index keeps it)."""
+    return [None, None, [reason.kind, dict(reason.facts)]]
 
 
 def _stamp(info: os.stat_result) -> FolderStamp:
@@ -272,10 +291,9 @@ def _stamp(info: os.stat_result) -> FolderStamp:
 def _check_regular(info: os.stat_result) -> None:
     if stat.S_ISREG(info.st_mode):
         if info.st_size > MAX_FILE_BYTES:
-            raise NotRead(f"is {info.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit")
+            raise NotRead(Reason.of("too_large", size=info.st_size, most=MAX_FILE_BYTES))
         return
-    reason = next((why for kind, why in _KINDS if kind(info.st_mode)), "is not a regular file")
-    raise NotRead(reason)
+    raise NotRead(Reason.of(next((why for kind, why in _KINDS if kind(info.st_mode)), "not_regular")))
 
 
 def _read_beneath(root: str, parts: Sequence[str]) -> tuple[bytes, FilePrint]:
@@ -289,7 +307,7 @@ def _read_beneath(root: str, parts: Sequence[str]) -> tuple[bytes, FilePrint]:
     finally:
         os.close(descriptor)
     if len(data) > MAX_FILE_BYTES:
-        raise NotRead(f"grew over the {MAX_FILE_BYTES:,}-byte limit while it was read")
+        raise NotRead(Reason.of("grew_too_large", most=MAX_FILE_BYTES))
     steady = before.st_mtime_ns == after.st_mtime_ns and before.st_size == after.st_size == len(data)
     settled = time.time_ns() - after.st_mtime_ns >= RECENT_NS
     mtime = after.st_mtime_ns if steady and settled else None  # None: hash it again next time
@@ -322,9 +340,3 @@ def _read_at_most(descriptor: int, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
-
-
-def _describe(error: OSError) -> str:
-    if error.errno in (errno.ELOOP, errno.ENOTDIR):
-        return "a link appeared in its path while it was read"
-    return error.strerror or str(error)

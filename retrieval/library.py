@@ -31,6 +31,7 @@ from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .options import LibraryOptions
 from .progress import BuildStep
 from .query import RECENT_CUES, most_selective, topical, topical_terms
+from .reasons import Reason
 from .rerank import EVENT_KEY, CorpusSignals, QueryTerm, rerank
 from .semantic import embedder, question_text
 from .stories import fold_same_story, same_story_by
@@ -103,7 +104,7 @@ class Library:
         options = options or LibraryOptions()
         report = progress or _no_progress
         if not root.is_dir():
-            raise MissingCorpusError(f"corpus folder {str(root)!r} does not exist or is not a folder")
+            raise MissingCorpusError(Reason.of("no_corpus_folder", folder=repr(str(root))))
         if index_dir is None:
             return cls._build(root, options, report)[0]
         cache = _place(Path(index_dir), root, options)
@@ -319,7 +320,7 @@ class Library:
         changed files are read and analyzed again. Searches answer with the same scores
         as a library built from scratch; passages are numbered differently.
         """
-        duplicates = {p.path for p in self.report.problems if p.reason.startswith(DUPLICATE_ID)}
+        duplicates = {p.path for p in self.report.problems if p.kind == DUPLICATE_ID}
         changed = {*changed, *duplicates}  # the id a duplicate wanted may be free now
         # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
         paths = {name: path for name, _, path in CorpusFolder(root).listing()}
@@ -713,23 +714,22 @@ def _place(index_dir: Path, root: Path, options: LibraryOptions) -> Path:
     """
     if shelf.read_as_corpus(index_dir, root):
         raise CorpusError(
-            f"index folder {str(index_dir)!r} lies inside the corpus folder {str(root)!r}: its saved "
-            "files would be read as articles, and change the corpus at every save; move it out of the "
-            "corpus folder, or give it a name that starts with a dot (as .newsbot-index)"
+            Reason.of("index_inside_corpus", index=repr(str(index_dir)), folder=repr(str(root)))
         )
     shelf.adopt_top_level(index_dir, _DEFAULT_RECORD)
     place = shelf.place(index_dir, root, custom=options.record() != _DEFAULT_RECORD)
     if place.is_symlink():  # made by no build: whoever may write the index folder put it there
-        raise CorpusError(
-            f"the saved index's folder {str(place)!r} is a symbolic link: a build would remove "
-            "and write files where it leads, and answers would come from what is there; remove the link"
-        )
+        raise CorpusError(Reason.of("index_folder_is_link", place=repr(str(place))))
     return place
 
 
 def _nothing_readable(root: Path, report: LoadReport) -> NoArticleError:
-    reasons = "; ".join(str(problem) for problem in report.problems[:3]) or "it holds no files"
-    return NoArticleError(f"corpus folder {str(root)!r} has no readable article: {reasons}", report)
+    """The error of a corpus of which no file loads; the first few problems say why."""
+    folder = repr(str(root))
+    if not report.problems:
+        return NoArticleError(Reason.of("no_files", folder=folder), report)
+    problems = "; ".join(str(problem) for problem in report.problems[: NoArticleError.NAMED])
+    return NoArticleError(Reason.of("no_readable_article", folder=folder, problems=problems), report)
 
 
 def _by_path(problem: LoadProblem) -> tuple[str, float]:

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .reasons import Facts, Reason
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
@@ -71,13 +73,24 @@ class SearchResult:
 
 @dataclass(frozen=True, slots=True)
 class LoadProblem:
-    """A file (or a line of one) that could not be read as an article."""
+    """A file (or a line of one) that could not be read as an article.
+
+    `reason` is in English; `kind` and `facts` tell it for a caller to word in another
+    language (see `reasons`). A problem saved without them (`kind` "") has its English alone.
+    """
 
     path: str
     """The file, as shown (see `folder.printable`)."""
     reason: str
     line: int | None = None
     """The line of a `.jsonl` file; kept apart, as a file's own name may end in `:12`."""
+    kind: str = ""
+    facts: Facts = ()
+
+    @classmethod
+    def of(cls, path: str, reason: Reason, line: int | None = None) -> LoadProblem:
+        """The problem of `path` (at `line`) for `reason`."""
+        return cls(path, str(reason), line, reason.kind, reason.facts)
 
     @property
     def where(self) -> str:

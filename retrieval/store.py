@@ -648,7 +648,7 @@ def _print_arrays(corpus_print: Fingerprint) -> dict[str, Any]:
 
 def _from_print_arrays(
     names: list[str],
-    unread: dict[str, str],
+    unread: dict[str, Any],
     sizes: npt.NDArray[np.int64],
     times: npt.NDArray[np.int64],
     hashes: npt.NDArray[np.uint8],
@@ -810,16 +810,23 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _problems(report: LoadReport) -> list[list[str | int | None]]:
-    return [[problem.path, problem.reason, problem.line] for problem in report.problems]
+def _problems(report: LoadReport) -> list[list[Any]]:
+    return [
+        [problem.path, problem.reason, problem.line, problem.kind, dict(problem.facts)]
+        for problem in report.problems
+    ]
 
 
 _OLD_JSONL_LINE = re.compile(r"(.+\.jsonl):(\d+)", re.IGNORECASE)
 
 
 def _problem(saved: list[Any]) -> LoadProblem:
-    """A saved problem: `[file, reason, line]`, or `[where, reason]` as saved before lines were
-    kept apart (`feed.jsonl:12` then read as line 12 of `feed.jsonl`)."""
+    """A saved problem: `[file, reason, line, kind, facts]`; `[file, reason, line]` as saved
+    before reasons were told by kind (their English alone); or `[where, reason]` as saved
+    before lines were kept apart (`feed.jsonl:12` then read as line 12 of `feed.jsonl`)."""
+    if len(saved) == 5:
+        path, reason, line, kind, facts = saved
+        return LoadProblem(path, reason, line, kind, tuple(facts.items()))
     if len(saved) == 3:
         return LoadProblem(*saved)
     where, reason = saved

@@ -7,7 +7,15 @@ import pytest
 
 from retrieval import CorpusError, load_corpus
 from retrieval.corpus import MAX_FILE_BYTES, _paragraphs
-from retrieval.folder import CorpusFolder, NotRead, _open_beneath, _read_beneath, corpus_files, sorted_entries
+from retrieval.folder import (
+    CorpusFolder,
+    NotRead,
+    _open_beneath,
+    _read_beneath,
+    corpus_files,
+    not_read,
+    sorted_entries,
+)
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes
 
 GOOD = article("2024-10-23", "Talks resumed", "Negotiators met in Istanbul on Monday.")
@@ -387,7 +395,8 @@ def test_a_pipe_or_device_swapped_in_after_the_check_is_refused_without_waiting(
 
 def test_a_device_is_reported_and_refused_once_open_without_being_read() -> None:
     _, printed = CorpusFolder(Path("/dev")).read("/dev/zero", "zero")
-    assert printed == [None, None, "is a character device, not a regular file; only regular files are read"]
+    assert printed == [None, None, ["character_device", {}]]
+    assert str(not_read(printed)) == "is a character device, not a regular file; only regular files are read"
     with pytest.raises(NotRead, match="character device"):
         finishes(_read_beneath, "/dev", ["zero"])
 

@@ -6,6 +6,7 @@ import fnmatch
 import gettext
 import io
 import re
+import signal
 import string
 import tomllib
 from pathlib import Path
@@ -17,6 +18,9 @@ from babel.messages.pofile import read_po
 
 from bot.fetching import FetchError
 from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, reason_record, told_record, translations
+from bot.reasons import TEXTS, error_told, problem_told
+from bot.reloading import IndexingKilled
+from retrieval import REASONS, LoadProblem, Reason
 from tests.conftest import ROOT
 
 TRANSLATED = [language for language in LANGUAGES if language != "en"]
@@ -169,3 +173,34 @@ def test_a_stored_reason_is_told_in_each_language_and_a_damaged_one_is_not() -> 
     assert reason_record(ValueError("not told")) is None
     for damaged in ("", "{", '{"text": "{x}", "values": {"y": 1}}', '{"text": 7, "values": {}}', "[]"):
         assert told_record(damaged, translations("uk")) is None
+
+
+def test_every_reason_retrieval_tells_has_a_text_in_the_catalogs_in_its_english() -> None:
+    # The bot's English of a skipped file is what `newsbot stats` prints, word for word.
+    assert TEXTS == REASONS
+
+
+@pytest.mark.parametrize(
+    ("language", "told"),
+    [
+        ("en", "the indexing process was killed by SIGKILL (the system kills it so when memory runs out)"),
+        (
+            "uk",
+            "процес індексування завершено сигналом SIGKILL (так система завершує його, коли бракує пам'яті)",
+        ),
+        (
+            "ru",
+            "процесс индексирования завершён сигналом SIGKILL (так система завершает его, когда не хватает",
+        ),
+    ],
+)
+def test_a_reload_whose_indexing_process_was_killed_says_so_in_the_admins_language(
+    language: str, told: str
+) -> None:
+    assert error_told(IndexingKilled(signal.SIGKILL), translations(language)).startswith(told)
+
+
+def test_a_problem_saved_without_its_kind_is_told_in_its_english() -> None:
+    assert problem_told(LoadProblem("a.txt", "has no date"), translations("uk")) == "a.txt: has no date"
+    told = LoadProblem.of("a.txt", Reason.of("not_utf8", byte=3), 2)
+    assert problem_told(told, translations("uk")) == "a.txt:2: не є текстом UTF-8 (байт 3)"

@@ -20,7 +20,7 @@ import xxhash
 
 from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, analyze, indexing, store
 from retrieval import folder as folder_module
-from retrieval.folder import CorpusFolder, corpus_files
+from retrieval.folder import CorpusFolder, corpus_files, not_read
 from retrieval.store import CHECKED, MANIFEST, POINTER, fingerprint
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child, saved_place
 
@@ -161,6 +161,35 @@ def test_an_index_saved_before_the_timeline_terms_is_rebuilt_for_its_format(
     assert "saved index not used, building it again: saved index format 6 is not 7" in caplog.text
     assert library.timeline.latest(10, "olympiad") == expected != []
     assert memory_mapped(Library.load(corpus, index_dir=cache))
+
+
+def test_an_index_saved_before_problems_were_told_by_kind_is_built_again_with_their_kinds(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Such an index kept each problem in English alone: built again, as any index of other
+    code is, its problems are told by kind, which the bot words in each admin's language."""
+    (corpus / "broken.txt").write_bytes(b" date 2024-01-01 Talks\n\nGen\xe8ve.\n")
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    folder = current(cache)
+    manifest = json.loads((folder / MANIFEST).read_bytes())
+    manifest["report"]["problems"] = [saved[:3] for saved in manifest["report"]["problems"]]
+    manifest["code"] = "0" * 16  # the code before
+    written = json.dumps(manifest).encode()
+    (folder / MANIFEST).write_bytes(written)
+    (folder.parent / POINTER).write_text(f"{folder.name} {xxhash.xxh3_64_hexdigest(written)}\n")
+    caplog.set_level(logging.INFO, logger="retrieval")
+    library = Library.load(corpus, index_dir=cache)
+    assert (
+        "saved index not used, building it again: saved index was made by other newsbot code" in caplog.text
+    )
+    (problem,) = library.report.problems
+    assert (problem.kind, problem.facts, problem.reason) == (
+        "not_utf8",
+        (("byte", 27),),
+        "is not UTF-8 text (byte 27)",
+    )
+    assert store._problem(["broken.txt", "is not UTF-8 text (byte 27)", None]).kind == ""  # its English alone
 
 
 def test_an_unwritable_cache_does_not_stop_the_load(corpus: Path, tmp_path: Path) -> None:
@@ -404,7 +433,7 @@ def test_the_fingerprint_lists_exactly_the_entries_the_loader_reads(corpus: Path
     }
     assert printed["alias.txt"][2] == printed["chess.txt"][2]  # the content hash of the target
     assert printed["pipe.txt"][:2] == [None, None]  # not read, and why
-    assert printed["pipe.txt"][2].startswith("is a named pipe")
+    assert str(not_read(printed["pipe.txt"])).startswith("is a named pipe")
 
 
 def test_pipes_links_and_bad_names_with_a_saved_index_are_problems_saved_and_served(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import shutil
+
 import pytest
 
 from tests.conftest import article
@@ -155,3 +158,37 @@ async def test_hints_and_the_apology_for_a_failure_are_in_the_senders_language(s
     bot.api.push_message("Abramovich", user_id=7, language_code="uk")
     sorry = (await bot.api.wait_for("sendMessage", chat_id=7, count=3))[2]
     assert sorry.params["text"] == "Вибачте, у мене щось пішло не так. Спробуйте ще раз."
+
+
+async def test_a_reload_tells_an_admin_the_files_it_skipped_in_their_language(start_bot: StartBot) -> None:
+    # Each problem is saved in the index as its kind and facts: the second reload, which reads
+    # no file again, tells the same problems in the second admin's language.
+    bot = await start_bot()
+    (bot.corpus / "broken.txt").write_bytes(b" date 2024-01-01 Talks\n\nGen\xe8ve talks.\n")
+    (bot.corpus / "notes.pdf").write_text("not an article")
+    (bot.corpus / "feed.jsonl").write_text('{"id": "a", "date": "2024-01-01", "text": "Body."}\n[1]\n')
+    uk = html.unescape((await bot.ask("/reload", user_id=ADMIN, language_code="uk")).params["text"])
+    assert "Не вдалося завантажити 4 файли або рядки:" in uk
+    assert "• broken.txt: не є текстом UTF-8 (байт 27)" in uk
+    assert "• feed.jsonl:1: не має поля 'title'" in uk
+    assert "• feed.jsonl:2: не є об'єктом JSON" in uk
+    assert "• notes.pdf: невідоме розширення '.pdf'; статті — це .txt, .md, .jsonl" in uk
+    ru = html.unescape((await bot.ask("/reload", user_id=ADMIN, language_code="ru")).params["text"])
+    assert "• broken.txt: не является текстом UTF-8 (байт 27)" in ru
+    assert "• feed.jsonl:1: нет поля 'title'" in ru
+    assert "• notes.pdf: неизвестное расширение '.pdf'; статьи — это .txt, .md, .jsonl" in ru
+    en = html.unescape((await bot.ask("/reload", user_id=ADMIN)).params["text"])
+    assert "• broken.txt: is not UTF-8 text (byte 27)" in en  # as `newsbot stats` says it
+
+
+async def test_a_failed_reload_tells_an_admin_why_in_their_language(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    for served in bot.corpus.iterdir():
+        served.write_bytes(b"\x00 binary, not an article")
+    uk = html.unescape((await bot.ask("/reload", user_id=ADMIN, language_code="uk")).params["text"])
+    assert uk.startswith("<b>Перезавантаження не вдалося</b>")
+    assert f"Причина: у теці корпусу '{bot.corpus}' немає жодної статті, яку можна прочитати: " in uk
+    assert "000_eba0014b280aac67.txt: двійковий файл, не текст (містить байти NUL)" in uk
+    shutil.rmtree(bot.corpus)
+    ru = html.unescape((await bot.ask("/reload", user_id=ADMIN, language_code="ru")).params["text"])
+    assert f"Причина: папки корпуса '{bot.corpus}' не существует или это не папка" in ru
