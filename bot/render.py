@@ -380,8 +380,9 @@ def render_reload(
     tr: Translations, before: tuple[int, int], after: tuple[int, int], report: LoadReport
 ) -> str:
     """Counts before and after a reload, and the files that could not be loaded."""
+    title = tr.gettext("Corpus reloaded.")  # outside the f-string, where the catalogs' extractor finds it
     lines = [
-        f"<b>{tr.gettext('Corpus reloaded.')}</b>",
+        f"<b>{title}</b>",
         tr.gettext("Articles: {before} → {after}").format(before=before[0], after=after[0]),
         tr.gettext("Passages: {before} → {after}").format(before=before[1], after=after[1]),
     ]

@@ -168,12 +168,14 @@ async def test_a_reload_tells_an_admin_the_files_it_skipped_in_their_language(st
     (bot.corpus / "notes.pdf").write_text("not an article")
     (bot.corpus / "feed.jsonl").write_text('{"id": "a", "date": "2024-01-01", "text": "Body."}\n[1]\n')
     uk = html.unescape((await bot.ask("/reload", user_id=ADMIN, language_code="uk")).params["text"])
+    assert uk.startswith("<b>Корпус перезавантажено.</b>\nСтатей: 1 → 1")
     assert "Не вдалося завантажити 4 файли або рядки:" in uk
     assert "• broken.txt: не є текстом UTF-8 (байт 27)" in uk
     assert "• feed.jsonl:1: не має поля 'title'" in uk
     assert "• feed.jsonl:2: не є об'єктом JSON" in uk
     assert "• notes.pdf: невідоме розширення '.pdf'; статті — це .txt, .md, .jsonl" in uk
     ru = html.unescape((await bot.ask("/reload", user_id=ADMIN, language_code="ru")).params["text"])
+    assert ru.startswith("<b>Корпус перезагружен.</b>")
     assert "• broken.txt: не является текстом UTF-8 (байт 27)" in ru
     assert "• feed.jsonl:1: нет поля 'title'" in ru
     assert "• notes.pdf: неизвестное расширение '.pdf'; статьи — это .txt, .md, .jsonl" in ru
