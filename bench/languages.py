@@ -118,7 +118,7 @@ def variants() -> dict[str, Readings]:
         "(d') as (d), letter-free words in simplemma's dictionary as Ukrainian": stopped(
             per_word(lambda w: stem(lemma(w)), known_then_stem)
         ),
-        "(e) chosen: as (d), letter-free words by their text": lambda w: CHOSEN(w)[:2],
+        "(e) chosen: as (d), letter-free words by their text": chosen,
         "(e') as (e), with simplemma's rules for words its dictionary lacks": stopped(
             per_text(lambda w: stem(lemma_with_rules(w)))
         ),
@@ -140,6 +140,11 @@ def variants() -> dict[str, Readings]:
 CHOSEN = languages.read
 
 
+def chosen(word: str) -> tuple[str, str]:
+    """(e), the analyzer's own: swapped in as `languages.read` itself, a name's capital kept."""
+    return CHOSEN(word)[:2]
+
+
 def empty_caches() -> None:
     analyzer._forget()
 
@@ -150,7 +155,9 @@ def use(readings: Readings) -> None:
     What a word tells of its text's language stays as `languages` decides it.
     """
 
-    def read(word: str) -> languages.Reading:
+    def read(word: str, capital: bool = False) -> languages.Reading:
+        if readings is chosen:
+            return CHOSEN(word, capital)
         ukrainian, russian = readings(word)
         return languages.Reading(ukrainian, russian, CHOSEN(word).tells)
 

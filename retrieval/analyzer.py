@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from typing import NamedTuple
 
 import Stemmer
 
@@ -37,18 +38,21 @@ __all__ = [
     "matched_spans",
     "matched_terms",
     "question_spans",
+    "question_words",
     "russian_articles",
     "term",
     "term_set",
 ]
 
-VERSION = 5
+VERSION = 6
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
 event sentence that tells neither Ukrainian nor Russian more is read as its article is.
 5: a Cyrillic word written as a name has a name key after its term (`languages.name_key`),
-so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`)."""
+so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`). 6: a Cyrillic word
+written with a capital is looked up in the Ukrainian dictionary with it (`Києві`: `київ`,
+not `ки`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -104,6 +108,9 @@ class _Caches:
     """Words that show their text's language (see `languages.Reading.tells`)."""
     names: dict[str, str] = field(default_factory=dict)
     """Cyrillic words written as names -> their name key (`languages.name_key`), the same in any text."""
+    named: dict[str, str] = field(default_factory=dict)
+    """Cyrillic words written in lower case that read otherwise as a name -> that term
+    (`languages.Reading.name`), matched in questions beside their own."""
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Text between blanks -> its terms, stop words left out; only pieces none of whose words
     reads two ways or tells a text's language, so that their terms are the same in any text."""
@@ -152,7 +159,9 @@ def _normalise(word: str, caches: _Caches) -> str:
     if folded[0].isdigit():
         return folded.replace(",", "")
     if languages.CYRILLIC.search(folded):
-        reading = languages.read(folded)
+        reading = languages.read(folded, capital=word[:1].isupper())
+        if reading.name:
+            caches.named[word] = reading.name
         if reading.russian != reading.ukrainian:
             caches.russian[word] = reading.russian
         if reading.tells:
@@ -330,14 +339,23 @@ def analyze_spans(text: str, russian_article: bool = False) -> Iterator[tuple[st
             yield key, match.start(), match.end()
 
 
-def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
-    """`analyze_spans` for a question, which may be too short to tell its language.
+class QuestionWord(NamedTuple):
+    """The terms a question's word is matched on, "" where it has none of a kind."""
 
-    Where no word of it tells Ukrainian or Russian ("Матч в марте", "Новости Харькова"),
-    a word that reads two ways gives both of its terms, as `matched_spans` matches
-    either: read as Ukrainian alone, `марте` (a form of `марити`) and `новости` would
-    miss every Russian article that names March or news.
-    """
+    start: int
+    end: int
+    term: str
+    """Its term as the question reads it ("" for a stop word)."""
+    other: str
+    """Its Russian term, where the question tells no language and the word reads two ways."""
+    name: str
+    """Its term as a name, where it is written in lower case (`києві`: `київ`, beside `ки`)."""
+    key: str
+    """Its name key (`languages.name_key`)."""
+
+
+def question_words(text: str) -> Iterator[QuestionWord]:
+    """Each word of a question with the terms it is matched on (see `question_spans`)."""
     caches = _current()
     matches = list(_TOKEN.finditer(text))
     words = [match.group() for match in matches]
@@ -345,15 +363,31 @@ def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
     unsure = caches.tell_russian.isdisjoint(words) and caches.tell_ukrainian.isdisjoint(words)
     russian = not unsure and _reads_russian(text, words, caches)
     for match, word, found in zip(matches, words, terms, strict=True):
-        other = caches.russian.get(word)
-        if russian and other is not None:
-            found, other = other, None
-        if found:
-            yield found, match.start(), match.end()
-        if unsure and other:
-            yield other, match.start(), match.end()
-        if key := caches.names.get(word):
-            yield key, match.start(), match.end()
+        other = caches.russian.get(word, "")
+        if russian and other:
+            found, other = other, ""
+        if not unsure:
+            other = ""
+        name = caches.named.get(word, "")
+        if name in (found, other):
+            name = ""
+        yield QuestionWord(match.start(), match.end(), found, other, name, caches.names.get(word, ""))
+
+
+def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """`analyze_spans` for a question, which may be too short to tell its language.
+
+    Where no word of it tells Ukrainian or Russian ("Матч в марте", "Новости Харькова"),
+    a word that reads two ways gives both of its terms, as `matched_spans` matches
+    either: read as Ukrainian alone, `марте` (a form of `марити`) and `новости` would
+    miss every Russian article that names March or news. A word typed in lower case that
+    reads otherwise as a name gives the name's term too: a chat's `що в києві` would read
+    `києві` as a form of `кий` alone, and miss the articles that write `Києві`.
+    """
+    for word in question_words(text):
+        for found in (word.term, word.other, word.name, word.key):
+            if found:
+                yield found, word.start, word.end
 
 
 def matched_terms(text: str, terms: frozenset[str] | set[str]) -> list[str]:

@@ -127,10 +127,19 @@ class Reading(NamedTuple):
     tells: Literal["uk", "ru"] | None
     """The language the word shows its text is in, by its letters or as a function word
     only that language has (`що`, `та`; `что`, `и`), if it shows one."""
+    name: str = ""
+    """Its term read as a name, for a word written in lower case that the Ukrainian dictionary
+    knows with a capital as a name that reads otherwise (`києві`: `київ`, beside `ки`), else ""."""
 
 
-def read(word: str) -> Reading:
-    """The Ukrainian and the Russian term of a case-folded Cyrillic word, and what it tells."""
+def read(word: str, capital: bool = False) -> Reading:
+    """The Ukrainian and the Russian term of a case-folded Cyrillic word, and what it tells.
+
+    `capital`: the word was written with a capital, and is looked up in the Ukrainian
+    dictionary so first, as its names are written: `Києві` is a form of `Київ`, `києві`
+    of `кий` (a cue stick), `Максима` of `Максим`, `максима` of `максима` (a maxim). A word
+    written in lower case that the dictionary also knows as a name that reads otherwise
+    gives that name's term too (`Reading.name`), for a question typed in lower case."""
     word = word.translate(_APOSTROPHES)
     tells = _tells(word)
     if word in STOP_WORDS:
@@ -138,10 +147,18 @@ def read(word: str) -> Reading:
     russian = _stem(word)
     if tells == "ru":
         return Reading(russian, russian, tells)
-    ukrainian = _stem(_ukrainian_lemma(word))
+    capitalised = word[:1].upper() + word[1:]
+    ukrainian = _stem(_ukrainian_lemma(capitalised if capital else word))
+    name = ""
+    if (
+        not capital
+        and (lemma := _name_lemma(capitalised))
+        and (named := _stem(lemma.casefold())) != ukrainian
+    ):
+        name = named
     if tells == "uk":
-        return Reading(ukrainian, ukrainian, tells)
-    return Reading(ukrainian, russian, tells)
+        return Reading(ukrainian, ukrainian, tells, name)
+    return Reading(ukrainian, russian, tells, name)
 
 
 def name_key(word: str) -> str:
@@ -204,5 +221,14 @@ def common_word(word: str) -> bool:
     return word in dictionary and word[:1].upper() + word[1:] not in dictionary
 
 
+def _name_lemma(capitalised: str) -> str:
+    """The name a word written with a capital is a form of, as simplemma's Ukrainian
+    dictionary writes it (`Києві`: `Київ`), or "" where the dictionary knows it as no name."""
+    lemma = _DICTIONARIES.get_dictionary("uk").get(capitalised, "")
+    return lemma if lemma[:1].isupper() else ""
+
+
 def _ukrainian_lemma(word: str) -> str:
+    """The lemma of a word as written, case-folded: simplemma tries the other case of its
+    first letter only when the word is not found as it is."""
     return _lemmatizer().lemmatize(word, "uk").casefold()

@@ -11,8 +11,8 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 
-from .analyzer import analyze, question_spans
-from .languages import CYRILLIC, NAME_KEY
+from .analyzer import analyze, question_spans, question_words
+from .languages import CYRILLIC
 
 __all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "readings", "topical", "topical_terms"]
 
@@ -93,25 +93,26 @@ def topical_terms(question: str) -> list[str]:
 def readings(topic: str) -> list[tuple[str, ...]]:
     """A topic's terms as each language it may be in reads them, as a question's are read
     (`analyzer.question_spans`): one reading, or, where a Cyrillic topic tells no language
-    and has a word that reads two ways, the Ukrainian one and then the Russian one.
+    and has a word that reads two ways, the Ukrainian one and then the Russian one; and
+    where a word typed in lower case reads otherwise as a name, one more with it read so.
 
     `/follow Новости Харькова` and `/timeline матч в марте` are too short to tell Ukrainian
     from Russian; read as Ukrainian alone (`новіст`, `марит`) they missed every Russian
     article. The readings are kept apart so that an alert's 0-1 relevance is the best
     reading's: a Russian article cannot hold the Ukrainian `новіст`, and counting it would
-    keep it under the threshold.
+    keep it under the threshold; nor an article on Kyiv the `ки` of `/follow київ`.
     """
     ukrainian: list[str] = []
     russian: list[str] = []
-    last = -1
-    for found, start, _ in question_spans(topic):
-        if start == last and not found.startswith(NAME_KEY):  # the word's second, Russian term
-            russian[-1] = found
-            continue
-        ukrainian.append(found)
-        russian.append(found)
-        last = start
-    return [tuple(ukrainian)] if russian == ukrainian else [tuple(ukrainian), tuple(russian)]
+    named: list[str] = []
+    for word in question_words(topic):
+        for reading, found in (
+            (ukrainian, word.term),
+            (russian, word.other or word.term),
+            (named, word.name or word.term),
+        ):
+            reading.extend(term for term in (found, word.key) if term)
+    return list(dict.fromkeys((tuple(ukrainian), tuple(russian), tuple(named))))
 
 
 def most_selective(terms: Sequence[str], doc_freq: Callable[[str], int], limit: int) -> tuple[str, ...]:

@@ -193,6 +193,9 @@ def test_a_word_of_a_question_that_tells_no_language_is_read_both_ways(write_cor
         # `этой` tells Russian: one reading, kept though it is a cue a question leaves out
         ("Новости Харькова на этой неделе", [("новост", "харьков", "~хркв", "недел")]),
         ("матч", [("матч",)]),  # no word that reads two ways
+        # typed in lower case, `київ` is also a form of `кий`: a reading with the name's term too
+        ("київ", [("ки",), ("київ",)]),
+        ("новини києва", [("новин", "київ")]),  # `києва` is no common word's
         ("grain exports", [("grain", "export")]),
         ("the of", [()]),
     ],
