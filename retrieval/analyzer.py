@@ -52,7 +52,7 @@ event sentence that tells neither Ukrainian nor Russian more is read as its arti
 5: a Cyrillic word written as a name has a name key after its term (`languages.name_key`),
 so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`). 6: a Cyrillic word
 written with a capital is looked up in the Ukrainian dictionary with it (`Києві`: `київ`,
-not `ки`)."""
+not `ки`), and a name's key is its nominative's (`Карабаху`, `Вадимові`: `~крб`, `~вд`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.

@@ -81,11 +81,15 @@ STOP_WORDS = RUSSIAN_STOP_WORDS | UKRAINIAN_STOP_WORDS
 
 NAME_KEY = "~"
 """What a name's key term begins with: no word's term holds it, so a key meets only keys."""
-# The endings a name takes in its cases, either language's, longest first. A nominative that
-# ends as a case does loses its end too: `Рим` keeps too little for a key, and `Карабах`
-# (`Караб`) does not meet `Карабаху` (`Карабах`) on its key, only on its term.
-_NAME_ENDINGS = tuple("ого его ому ему ими ыми ами ями ом ем ой ей ою ею ам ям ах ях им ым ий ый".split())
+# The endings a name takes in its cases, either language's, longest first. They are taken
+# off again while one is left and at least `_NAME_STEM` letters stay, so that a nominative
+# that ends as a case does and its other forms lose the same: `Карабах` and `Карабаху` both
+# `караб`, `Крым` and `Крыму` both `крым` (`кр` would be too little, and meet `Корея`).
+_NAME_ENDINGS = tuple(
+    "ові еві єві ого его ому ему ими ыми ами ями ом ем ём ой ей ою ею ам ям ах ях им ым ий ый".split()
+)
 _NAME_VOWELS = "аеєиіїоуыэюяёйь"
+_NAME_STEM = 3
 _NAME_SKELETON = str.maketrans({**dict.fromkeys("аеєиіїоуыэюяёйьъ'"), "ґ": "г"})
 _NAME_LAST = str.maketrans("цз", "кг")  # Америка / Америці, Люксембург / Люксембурзі
 _DOUBLED = re.compile(r"(.)\1+")
@@ -148,7 +152,8 @@ def read(word: str, capital: bool = False) -> Reading:
     if tells == "ru":
         return Reading(russian, russian, tells)
     capitalised = word[:1].upper() + word[1:]
-    ukrainian = _stem(_ukrainian_lemma(capitalised if capital else word))
+    lemma = _name_lemma(capitalised).casefold() if capital else ""
+    ukrainian = _stem(lemma or _ukrainian_lemma(capitalised if capital else word))
     name = ""
     if (
         not capital
@@ -163,9 +168,11 @@ def read(word: str, capital: bool = False) -> Reading:
 
 def name_key(word: str) -> str:
     """The key of a case-folded Cyrillic word written as a name, or "" for a question word
-    or a key of one consonant: `NAME_KEY` and the consonants left once a case ending is
+    or a key of one consonant: `NAME_KEY` and the consonants left once its case endings are
     removed, with no vowel of either language, no й, ь, ъ or apostrophe, ґ as г and a
-    doubled letter once.
+    doubled letter once. A form simplemma's Ukrainian dictionary knows as a name's is keyed
+    by that name's nominative (`Києві`, `Кримом`, `Вадимові`, `Шевченкові` as `Київ`,
+    `Крим`, `Вадим`, `Шевченко`), the endings alone only for words it lacks.
 
     The Ukrainian and the Russian spelling of one place or person differ most in their
     vowels (Харків / Харьков, Київ / Киев, Запоріжжя / Запорожье, Одеса / Одесса), which
@@ -175,12 +182,15 @@ def name_key(word: str) -> str:
     word = word.translate(_APOSTROPHES)
     if word in _NOT_NAMES:
         return ""
-    for ending in _NAME_ENDINGS:
-        if word.endswith(ending):
-            word = word[: -len(ending)]
+    if _RUSSIAN_LETTERS.isdisjoint(word):  # a word with Russian letters is in no Ukrainian dictionary
+        word = _name_lemma(word[:1].upper() + word[1:]).casefold() or word
+    while True:
+        stem = next((word[: -len(ending)] for ending in _NAME_ENDINGS if word.endswith(ending)), None)
+        if stem is None:
+            stem = word.rstrip(_NAME_VOWELS)
+        if stem == word or len(stem) < _NAME_STEM:
             break
-    else:
-        word = word.rstrip(_NAME_VOWELS)
+        word = stem
     skeleton = _DOUBLED.sub(r"\1", word.translate(_NAME_SKELETON))
     if len(skeleton) < 2:
         return ""
@@ -224,7 +234,13 @@ def common_word(word: str) -> bool:
 def _name_lemma(capitalised: str) -> str:
     """The name a word written with a capital is a form of, as simplemma's Ukrainian
     dictionary writes it (`Києві`: `Київ`), or "" where the dictionary knows it as no name."""
-    lemma = _DICTIONARIES.get_dictionary("uk").get(capitalised, "")
+    dictionary = _DICTIONARIES.get_dictionary("uk")
+    lemma = dictionary.get(capitalised, "")
+    if lemma.endswith(("ов", "ів")) and capitalised.endswith("ові") and capitalised[:-3] == lemma[:-2]:
+        # `Іванові` is listed as a form of the surname `Іванов` alone, not as the dative of
+        # `Іван`; where the dictionary knows that first name, the word is read as it
+        own = dictionary.get(capitalised[:-3], "")
+        lemma = own if own[:1].isupper() else lemma
     return lemma if lemma[:1].isupper() else ""
 
 

@@ -157,10 +157,44 @@ def test_a_name_spelled_either_language_s_way_meets_on_its_key(left: str, right:
     assert keys == {term for term in analyze(right) if term.startswith("~")}
 
 
+def names() -> list[tuple[list[str], list[str]]]:
+    """tests/fixtures/uk/names.tsv: a name's Ukrainian forms and its Russian spelling's."""
+    lines = (FIXTURES / "names.tsv").read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    return [(ukrainian.split(), russian.split()) for ukrainian, russian in rows]
+
+
+NOT_IN_THE_DICTIONARY = {"Карабах", "Буданов", "Умєров", "Макрон", "Ердоган", "Шульженко", "Дейнека"}
+"""Names simplemma's Ukrainian dictionary lacks: Russian Snowball stems their forms unevenly
+(`Карабах` `караб`, `Карабаху` `карабах`), and they meet on their key alone."""
+
+
+@pytest.mark.parametrize(("ukrainian", "russian"), names(), ids=lambda forms: forms[0] if forms else "")
+def test_a_name_s_forms_in_either_language_meet_on_its_key(ukrainian: list[str], russian: list[str]) -> None:
+    """Cities, regions, countries, first names and surnames in several cases: the key is the
+    nominative's where the Ukrainian dictionary knows the form (`Вадимові`: `Вадим`), so a
+    nominative that ends as a case does meets its other forms (`Карабах`, `Карабаху`)."""
+    keys = {tuple(term for term in analyze(form) if term.startswith("~")) for form in ukrainian + russian}
+    assert len(keys) == 1
+    assert keys != {()}
+
+
+@pytest.mark.parametrize(
+    "ukrainian",
+    [ukrainian for ukrainian, _ in names() if ukrainian[0] not in NOT_IN_THE_DICTIONARY],
+    ids=lambda forms: forms[0],
+)
+def test_a_name_s_ukrainian_forms_share_its_term(ukrainian: list[str]) -> None:
+    """`Іванові` is read as the dative of `Іван`, though the dictionary lists it under `Іванов`."""
+    terms = {tuple(term for term in analyze(form) if not term.startswith("~")) for form in ukrainian}
+    assert len(terms) == 1
+
+
 @pytest.mark.parametrize(
     "text",
     [
         "Миколаїв Николаев",  # different consonants: the names stay apart
+        "Крим Корея",  # `Крим` kept `кр` alone, as `Корея` does
         "обмін обмен",  # no capital: a common noun has no key, and its spellings stay apart
     ],
 )
@@ -176,7 +210,7 @@ def test_words_whose_consonants_differ_or_that_are_no_names_do_not_meet(text: st
         "ЗСУ НАТО ДСНС",  # acronyms in capitals
         "Що Скільки Какие Яку",  # a question's first word: stop words and question words
         "Ремонт Переговори Кава",  # a sentence's first word the Ukrainian dictionary knows in lower case
-        "Рим",  # one consonant left: too short a key
+        "Оля",  # one consonant: too short a key
     ],
 )
 def test_no_name_key_for_acronyms_question_words_or_common_words(text: str) -> None:
