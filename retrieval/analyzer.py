@@ -108,6 +108,8 @@ class _Caches:
     """Words that show their text's language (see `languages.Reading.tells`)."""
     names: dict[str, str] = field(default_factory=dict)
     """Cyrillic words written as names -> their name key (`languages.name_key`), the same in any text."""
+    lower_keys: dict[str, str] = field(default_factory=dict)
+    """Cyrillic words asked in lower case -> their name key, "" for none (`_lower_key`)."""
     named: dict[str, str] = field(default_factory=dict)
     """Cyrillic words written in lower case that read otherwise as a name -> that term
     (`languages.Reading.name`), matched in questions beside their own."""
@@ -351,7 +353,9 @@ class QuestionWord(NamedTuple):
     name: str
     """Its term as a name, where it is written in lower case (`києві`: `київ`, beside `ки`)."""
     key: str
-    """Its name key (`languages.name_key`)."""
+    """Its name key (`languages.name_key`), where it is written as a name."""
+    lower_key: str
+    """Its name key, where it is typed in lower case and may be a name (`харькове`)."""
 
 
 def question_words(text: str) -> Iterator[QuestionWord]:
@@ -371,7 +375,27 @@ def question_words(text: str) -> Iterator[QuestionWord]:
         name = caches.named.get(word, "")
         if name in (found, other):
             name = ""
-        yield QuestionWord(match.start(), match.end(), found, other, name, caches.names.get(word, ""))
+        key = caches.names.get(word, "")
+        lower_key = "" if key else _lower_key(word, found, caches)
+        yield QuestionWord(match.start(), match.end(), found, other, name, key, lower_key)
+
+
+def _lower_key(word: str, found: str, caches: _Caches) -> str:
+    """The name key of a question's Cyrillic word typed in lower case, "" for a stop word, a
+    question word or a word simplemma's Ukrainian dictionary knows in lower case alone: a
+    name typed so (`харькове`, `києві`) meets the articles that write it with a capital, in
+    either language. Made for questions alone, as an article writes its names with a capital."""
+    key = caches.lower_keys.get(word)
+    if key is None:
+        folded = unicodedata.normalize("NFKC", word).casefold()
+        named = (
+            found
+            and word == folded
+            and languages.CYRILLIC.search(folded)
+            and not languages.common_word(folded)
+        )
+        key = caches.lower_keys[word] = languages.name_key(folded) if named else ""
+    return key
 
 
 def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
@@ -382,10 +406,12 @@ def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
     either: read as Ukrainian alone, `марте` (a form of `марити`) and `новости` would
     miss every Russian article that names March or news. A word typed in lower case that
     reads otherwise as a name gives the name's term too: a chat's `що в києві` would read
-    `києві` as a form of `кий` alone, and miss the articles that write `Києві`.
+    `києві` as a form of `кий` alone, and miss the articles that write `Києві`; and a word
+    typed in lower case that may be a name gives its name key, as one with a capital does,
+    so `в харькове` finds `у Харкові`.
     """
     for word in question_words(text):
-        for found in (word.term, word.other, word.name, word.key):
+        for found in (word.term, word.other, word.name, word.key, word.lower_key):
             if found:
                 yield found, word.start, word.end
 

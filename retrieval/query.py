@@ -93,25 +93,23 @@ def topical_terms(question: str) -> list[str]:
 def readings(topic: str) -> list[tuple[str, ...]]:
     """A topic's terms as each language it may be in reads them, as a question's are read
     (`analyzer.question_spans`): one reading, or, where a Cyrillic topic tells no language
-    and has a word that reads two ways, the Ukrainian one and then the Russian one; and
-    where a word typed in lower case reads otherwise as a name, one more with it read so.
+    and has a word that reads two ways, the Ukrainian one and then the Russian one; and one
+    more where a word typed in lower case may be a name, with the name's term and key.
 
     `/follow Новости Харькова` and `/timeline матч в марте` are too short to tell Ukrainian
     from Russian; read as Ukrainian alone (`новіст`, `марит`) they missed every Russian
     article. The readings are kept apart so that an alert's 0-1 relevance is the best
     reading's: a Russian article cannot hold the Ukrainian `новіст`, and counting it would
-    keep it under the threshold; nor an article on Kyiv the `ки` of `/follow київ`.
+    keep it under the threshold; nor an article on Kyiv the `ки` of `/follow київ`, nor
+    most articles the key of a word typed in lower case that names nothing (`~зкрл`).
     """
     ukrainian: list[str] = []
     russian: list[str] = []
     named: list[str] = []
     for word in question_words(topic):
-        for reading, found in (
-            (ukrainian, word.term),
-            (russian, word.other or word.term),
-            (named, word.name or word.term),
-        ):
+        for reading, found in ((ukrainian, word.term), (russian, word.other or word.term)):
             reading.extend(term for term in (found, word.key) if term)
+        named.extend(term for term in (word.name or word.term, word.key or word.lower_key) if term)
     return list(dict.fromkeys((tuple(ukrainian), tuple(russian), tuple(named))))
 
 

@@ -179,6 +179,17 @@ def test_a_name_s_forms_in_either_language_meet_on_its_key(ukrainian: list[str],
     assert keys != {()}
 
 
+@pytest.mark.parametrize(("ukrainian", "russian"), names(), ids=lambda forms: forms[0] if forms else "")
+def test_a_name_asked_in_lower_case_meets_either_spelling_on_its_key(
+    ukrainian: list[str], russian: list[str]
+) -> None:
+    """A question's name typed in lower case (`в харькове`, `що в києві`) gets the key it
+    has with a capital, and finds the articles that write it either language's way."""
+    (key,) = {term for term in analyze(ukrainian[0]) if term.startswith("~")}
+    for form in ukrainian + russian:
+        assert [term for term in topical_terms(f"що в {form.lower()}") if term.startswith("~")] == [key]
+
+
 @pytest.mark.parametrize(
     "ukrainian",
     [ukrainian for ukrainian, _ in names() if ukrainian[0] not in NOT_IN_THE_DICTIONARY],

@@ -96,19 +96,19 @@ def test_the_cap_is_a_library_option(news: Library) -> None:
         ("What happened this week in Odesa?", True, ["happen", "odesa"]),
         ("Що сталося цього тижня в Одесі?", True, ["стат", "одес", "~дс"]),
         ("ЩО СТАЛОСЯ НА ЦЬОМУ ТИЖНІ В ОДЕСІ?", True, ["стат", "одес", "~дс"]),  # capitals, і and І
-        ("Что случилось на этой неделе в Одессе?", True, ["случ", "одесс", "~дс"]),
+        ("Что случилось на этой неделе в Одессе?", True, ["случ", "~слчлс", "одесс", "~дс"]),
         ("Що нещодавно відкрили в Одесі?", True, ["відкрит", "одес", "~дс"]),
-        ("Что недавно открыли в Одессе?", True, ["откр", "одесс", "~дс"]),
+        ("Что недавно открыли в Одессе?", True, ["откр", "~ткрл", "одесс", "~дс"]),
         ("Останні новини з Одеси", True, ["новин", "одес", "~дс"]),
         # "lately": both words
         ("Що останнім часом відбувається в Одесі?", True, ["відбуват", "одес", "~дс"]),
         ("Последние новости из Одессы", True, ["новост", "одесс", "~дс"]),
         ("Що сьогодні відбувається в Одесі?", True, ["відбуват", "одес", "~дс"]),
-        ("Что в Одессе происходит сегодня?", True, ["одесс", "~дс", "происход"]),
+        ("Что в Одессе происходит сегодня?", True, ["одесс", "~дс", "происход", "~прсхдт"]),
         ("Чи досі закритий порт?", True, ["закрит", "порт"]),
-        ("Порт до сих пор закрыт?", True, ["порт", "закр"]),
+        ("Порт до сих пор закрыт?", True, ["порт", "закр", "~зкрт"]),
         ("Скільки зерна вивезли цього року?", True, ["зерн", "вивезт"]),
-        ("Сколько зерна вывезли в этом году?", True, ["зерн", "вывезл"]),
+        ("Сколько зерна вывезли в этом году?", True, ["зерн", "вывезл", "~взл"]),
         # \b holds in Cyrillic: `заразна` (contagious) and `нинішній` (current) are no cues
         ("Заразна хвороба в Одесі", False, ["заразн", "~зрзн", "хвороб", "одес", "~дс"]),
         ("Нинішній мер Одеси", False, ["нинішні", "мер", "одес", "~дс"]),
@@ -119,8 +119,9 @@ def test_the_cap_is_a_library_option(news: Library) -> None:
         ("Яке ім'я нового мера Одеси?", False, ["нов", "мер", "одес", "~дс"]),
         ("Яке ім’я нового мера Одеси?", False, ["нов", "мер", "одес", "~дс"]),
         ("Яке імʼя нового мера Одеси?", False, ["нов", "мер", "одес", "~дс"]),
-        ("Какой из приведённых портов закрыли?", False, ["порт", "закр"]),
-        ("Какой из приведенных портов закрыли?", False, ["порт", "закр"]),
+        # a Russian word in lower case may be a name (`в харькове`): its key too
+        ("Какой из приведённых портов закрыли?", False, ["порт", "~пртв", "закр", "~зкрл"]),
+        ("Какой из приведенных портов закрыли?", False, ["порт", "~пртв", "закр", "~зкрл"]),
         ("Как называется порт, по сообщениям СМИ?", False, ["порт"]),
         # nothing else to ask: kept whole
         ("цього тижня", True, ["тижден"]),
@@ -130,7 +131,8 @@ def test_words_about_the_recent_past_or_quiz_form_are_left_out_in_three_language
     question: str, recent: bool, terms: list[str]
 ) -> None:
     assert (RECENT_CUES.search(question) is not None) == recent
-    assert analyze(topical(question)) == topical_terms(question) == terms
+    assert topical_terms(question) == terms
+    assert set(analyze(topical(question))) <= set(terms)  # a question adds the keys of words in lower case
 
 
 @pytest.mark.parametrize(
@@ -181,7 +183,7 @@ def test_a_word_of_a_question_that_tells_no_language_is_read_both_ways(write_cor
     assert result.terms == ("матч", "марит", "март")
     assert [hit.article.id for hit in result.hits] == ["final", "cup"]
     # a question that tells its language is read in it alone
-    assert library.search("Матч в марте, это финал?").terms == ("матч", "март", "фина")
+    assert library.search("Матч в марте, это финал?").terms == ("матч", "март", "фина", "~фнл")
 
 
 @pytest.mark.parametrize(
@@ -191,11 +193,16 @@ def test_a_word_of_a_question_that_tells_no_language_is_read_both_ways(write_cor
         ("Новости Харькова", [("новіст", "харьков", "~хркв"), ("новост", "харьков", "~хркв")]),
         ("в марте", [("марит",), ("март",)]),
         # `этой` tells Russian: one reading, kept though it is a cue a question leaves out
-        ("Новости Харькова на этой неделе", [("новост", "харьков", "~хркв", "недел")]),
+        (
+            "Новости Харькова на этой неделе",
+            [("новост", "харьков", "~хркв", "недел"), ("новост", "харьков", "~хркв", "недел", "~ндл")],
+        ),
         ("матч", [("матч",)]),  # no word that reads two ways
         # typed in lower case, `київ` is also a form of `кий`: a reading with the name's term too
-        ("київ", [("ки",), ("київ",)]),
-        ("новини києва", [("новин", "київ")]),  # `києва` is no common word's
+        # and the keys of words in lower case that may be names, which a topic's first
+        # readings leave out: a key no article holds would weigh against each of them
+        ("київ", [("ки",), ("київ", "~кв")]),
+        ("новини києва", [("новин", "київ"), ("новин", "київ", "~кв")]),
         ("grain exports", [("grain", "export")]),
         ("the of", [()]),
     ],
