@@ -50,7 +50,7 @@ from bench import dev_split  # noqa: E402
 from bench.learn_ranking import DEPTH, Asked, ask_all  # noqa: E402
 from retrieval import Library, LibraryOptions, analyze, kernels  # noqa: E402
 from retrieval.index import WINDOW, BM25Index, Ranking, top_k  # noqa: E402
-from retrieval.rerank import QueryTerm, RerankOptions, article_coverage, rerank  # noqa: E402
+from retrieval.rerank import QueryTerms, RerankOptions, article_coverage, rerank  # noqa: E402
 
 FloatArray = npt.NDArray[np.float64]
 Expansion = list[tuple[int, float]]
@@ -181,7 +181,9 @@ class Lab:
         docs, scores = self.reranked[position]
         best = self.library.passages.owner[docs[np.argmax(scores) : np.argmax(scores) + 1]]
         terms = self.asked[position].terms
-        return float(article_coverage(terms, best, self.signals.article_bounds())[0]) if terms else 1.0
+        if not len(terms.rows):
+            return 1.0
+        return float(article_coverage(terms, best, self.signals.article_bounds())[0])
 
     def question_rows(self, one: Asked) -> list[int]:
         vocabulary = self.library.index.vocabulary
@@ -246,10 +248,12 @@ class Lab:
         shares = []
         for position in range(len(self.asked)):
             _, terms = self.expand(position, variant)
-            postings = [QueryTerm(self.library.index._row(r)[0], w) for r, w in terms]
+            index = self.library.index
+            rows = np.asarray([r for r, _ in terms], dtype=np.int64)
+            postings = QueryTerms(index.doc_ids, index.offsets, rows, np.asarray([w for _, w in terms]))
             articles = self.library.passages.owner[self.reranked[position][0]]
             shares.append(
-                article_coverage(postings, articles, bounds) if postings else np.zeros(len(articles))
+                article_coverage(postings, articles, bounds) if len(rows) else np.zeros(len(articles))
             )
         return shares
 

@@ -35,7 +35,7 @@ from bench import dev_split  # noqa: E402
 from retrieval import Library  # noqa: E402
 from retrieval.evaluation import Question  # noqa: E402
 from retrieval.index import Ranking, top_k  # noqa: E402
-from retrieval.rerank import QueryTerm, RerankOptions, rerank  # noqa: E402
+from retrieval.rerank import QueryTerms, RerankOptions, rerank  # noqa: E402
 
 GRID: dict[str, tuple[float, ...]] = {
     "semantic_weight": (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
@@ -66,7 +66,7 @@ class Asked:
     doc_ids: npt.NDArray[np.int32]
     scores: npt.NDArray[np.float64]
     vector: npt.NDArray[np.float32]
-    terms: Sequence[QueryTerm]
+    terms: QueryTerms
     gold: npt.NDArray[np.bool_]
     """Candidates of a gold article."""
     answer: npt.NDArray[np.bool_]

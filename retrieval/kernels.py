@@ -26,7 +26,7 @@ __all__ = [
     "PLUS",
     "L",
     "exhaustive",
-    "first_at_least",
+    "held_in_runs",
     "matches",
     "summed_rows",
     "term_bound",
@@ -157,15 +157,27 @@ def matches(offsets: Any, doc_ids: Any, rows: Any, docs: Any) -> Any:
 
 
 @_compiled
-def first_at_least(ids: Any, values: Any) -> Any:
-    """For each of ascending `values`, the first position in ascending `ids` holding one at
-    least as large: `np.searchsorted(ids, values)`, each search galloping on from the last."""
-    out = np.empty(len(values), np.int64)
-    p = 0
-    for i in range(len(values)):
-        p = _advance(ids, p, len(ids), values[i])
-        out[i] = p
-    return out
+def held_in_runs(doc_ids: Any, offsets: Any, rows: Any, bounds: Any, runs: Any) -> Any:
+    """For each term row of `rows` (its postings: `doc_ids[offsets[row]:offsets[row + 1]]`,
+    ascending) and each of `runs`, whether the row holds a number from `bounds[run]` up to
+    `bounds[run + 1]` (ascending too). The runs' edges are searched in ascending order, each
+    search galloping on from the last: two a row and run, all rows in one call."""
+    count = len(runs)
+    edges = np.empty(2 * count, np.int64)
+    for i in range(count):
+        edges[i] = bounds[runs[i]]
+        edges[count + i] = bounds[runs[i] + 1]
+    order = np.argsort(edges)
+    found = np.empty(2 * count, np.int64)
+    held = np.zeros((len(rows), count), np.bool_)
+    for t in range(len(rows)):
+        p, end = offsets[rows[t]], offsets[rows[t] + 1]
+        for i in order:
+            p = _advance(doc_ids, p, end, edges[i])
+            found[i] = p
+        for i in range(count):
+            held[t, i] = found[count + i] > found[i]
+    return held
 
 
 @_compiled

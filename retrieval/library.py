@@ -32,7 +32,7 @@ from .options import LibraryOptions
 from .progress import BuildStep
 from .query import RECENT_CUES, most_selective, topical, topical_terms
 from .reasons import Reason
-from .rerank import EVENT_KEY, CorpusSignals, QueryTerm, rerank
+from .rerank import EVENT_KEY, CorpusSignals, QueryTerms, rerank
 from .semantic import embedder, question_text
 from .stories import fold_same_story, same_story_by
 from .tables import ArticleTable, EventTable, PassageTable, encoded_body
@@ -581,14 +581,12 @@ class Library:
         topical words (`topical`), and of a pasted text's start alone (`question_text`)."""
         return embedder(self.article_vectors.shape[1]).embed_one(question_text(topical(question)))
 
-    def query_postings(self, terms: Sequence[str]) -> list[QueryTerm]:
-        """The passages holding each distinct term the index knows, and its idf: what article
-        coverage (`rerank`) searches."""
-        vocabulary, idf = self.index.vocabulary, self.index.idf
-        rows = [vocabulary[t] for t in sorted(set(terms)) if t in vocabulary]
-        # plain views of the postings: slicing a memory map costs more than the search it serves
-        holders, offsets = np.asarray(self.index.doc_ids), np.asarray(self.index.offsets)
-        return [QueryTerm(holders[offsets[row] : offsets[row + 1]], float(idf[row])) for row in rows]
+    def query_postings(self, terms: Sequence[str]) -> QueryTerms:
+        """Where the index holds the postings of each distinct term it knows, and their idf:
+        what article coverage (`rerank`) searches."""
+        vocabulary, index = self.index.vocabulary, self.index
+        rows = np.asarray([vocabulary[t] for t in sorted(set(terms)) if t in vocabulary], dtype=np.int64)
+        return QueryTerms(index.doc_ids, index.offsets, rows, np.asarray(index.idf[rows], dtype=np.float64))
 
     def rerank_signals(self) -> CorpusSignals:
         """What the second stage reads of this corpus (`rerank`), its arrays made on first use."""

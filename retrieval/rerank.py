@@ -22,7 +22,7 @@ docs/quality.md).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +31,7 @@ import numpy.typing as npt
 from .periods import Period, question_period
 from .query import RECENT_CUES
 
-__all__ = ["CorpusSignals", "QueryTerm", "RerankOptions", "article_coverage", "recency_prior", "rerank"]
+__all__ = ["CorpusSignals", "QueryTerms", "RerankOptions", "article_coverage", "recency_prior", "rerank"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -79,12 +79,17 @@ class CorpusSignals:
 
 
 @dataclass(frozen=True, slots=True)
-class QueryTerm:
-    """One distinct term of the question, as the index holds it."""
+class QueryTerms:
+    """The question's distinct terms that the index knows, where the index holds their postings."""
 
-    postings: npt.NDArray[np.int32]
-    """The ascending numbers of the passages that hold it."""
-    idf: float
+    doc_ids: npt.NDArray[np.int32]
+    """The index's postings, term row after term row, each row's passage numbers ascending."""
+    offsets: IntArray
+    """Row r's passages are doc_ids[offsets[r] : offsets[r + 1]]."""
+    rows: IntArray
+    """The terms' rows."""
+    idf: FloatArray
+    """Each term's weight, in the order of `rows`."""
 
 
 EVENT_KEY = 1 << 22
@@ -107,7 +112,7 @@ def rerank(
     now: dt.date | None,
     question_vector: Callable[[], npt.NDArray[np.float32]],
     keep: int,
-    terms: Sequence[QueryTerm] = (),
+    terms: QueryTerms | None = None,
 ) -> tuple[npt.NDArray[np.int32], FloatArray]:
     """The best `max(options.candidates, keep)` candidates and their new scores.
 
@@ -137,7 +142,7 @@ def rerank(
         vectors = np.asarray(signals.article_vectors[articles], dtype=np.float64)
         cosine = (vectors * question_vector().astype(np.float64)).sum(axis=1)
         scores = scores + options.semantic_weight * cosine
-    if options.coverage_weight and terms:
+    if options.coverage_weight and terms is not None and len(terms.rows):
         coverage = article_coverage(terms, articles, signals.article_bounds())
         scores = scores + options.coverage_weight * coverage
     if period is not None and (options.period_weight or options.period_event_weight):
@@ -145,31 +150,23 @@ def rerank(
     return doc_ids, scores
 
 
-def article_coverage(
-    terms: Sequence[QueryTerm], articles: npt.NDArray[np.int32], bounds: IntArray
-) -> FloatArray:
+def article_coverage(terms: QueryTerms, articles: npt.NDArray[np.int32], bounds: IntArray) -> FloatArray:
     """For each article, the share of the terms' idf that any of its passages holds.
 
     BM25 scores a passage; a web search engine scores the whole page, and the article
     that holds all of the question's rare words ("Gelof", "called up", "infielder") is
     more often about it than one whose one passage repeats a few of them. Two searches
-    per term and article, in compiled code: an article's passages are numbered in a run.
+    per term and article, in compiled code, over the index's postings as they lie: an
+    article's passages are numbered in a run (`kernels.held_in_runs`).
     """
     from . import kernels  # compiled code, loaded by the search that asks for this anyway
 
-    weights = np.asarray([term.idf for term in terms], dtype=np.float64)
+    weights = np.asarray(terms.idf, dtype=np.float64)
     total = float(weights.sum())
     if total <= 0:
         return np.zeros(len(articles), dtype=np.float64)
-    # sorted, so each search gallops on from where the last ended
-    edges = np.concatenate([bounds[articles], bounds[articles + 1]]).astype(np.int64)
-    order = np.argsort(edges, kind="stable")
-    ordered = edges[order]
-    found = np.empty((len(terms), len(edges)), dtype=np.int64)
-    for row, term in enumerate(terms):
-        found[row, order] = kernels.first_at_least(np.asarray(term.postings), ordered)
-    count = len(articles)
-    return np.asarray(weights @ (found[:, count:] > found[:, :count]) / total, dtype=np.float64)
+    held = kernels.held_in_runs(terms.doc_ids, terms.offsets, terms.rows, bounds, articles)
+    return np.asarray(weights @ held / total, dtype=np.float64)
 
 
 def _period_lift(

@@ -31,7 +31,8 @@ def compile_search() -> None:
     found, _ = index.top(["grain", "talks"], 2, ranked)
     index.holding(["grain", "odesa"], found)
     # the second ranking stage's: article coverage, and the question's vector
-    kernels.first_at_least(index.doc_ids, np.arange(2, dtype=np.int64))
+    bounds = np.arange(len(_DOCUMENTS) + 1, dtype=np.int64)
+    kernels.held_in_runs(index.doc_ids, index.offsets, np.arange(2, dtype=np.int64), bounds, every)
     halves = np.zeros((2, 4), dtype=np.uint16)
     halves.flags.writeable = False  # as the model's table is handed over
     kernels.summed_rows(halves, np.zeros(1 << 16, dtype=np.float32), np.arange(2, dtype=np.int64))

@@ -199,16 +199,6 @@ def test_the_pruning_threshold_is_the_least_fixed_point_score_able_to_reach_the_
             assert kernels._ceiling(found, scale, constant, decay) >= score
 
 
-def test_first_at_least_finds_what_a_binary_search_finds() -> None:
-    from retrieval import kernels
-
-    rng = np.random.default_rng(3)
-    for size in (0, 1, 5, 1000):
-        ids = np.unique(rng.integers(0, 3000, size=size)).astype(np.int32)
-        values = np.sort(rng.integers(-5, 3100, size=int(rng.integers(0, 400)))).astype(np.int64)
-        assert kernels.first_at_least(ids, values).tolist() == np.searchsorted(ids, values).tolist()
-
-
 @pytest.mark.parametrize("variant", ["okapi", "l", "plus"])
 def test_top_k_scores_equal_rank_bm25(variant: str) -> None:
     documents, vocabulary = generated_corpus(2000)

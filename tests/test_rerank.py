@@ -9,7 +9,7 @@ from rank_bm25 import BM25Plus
 
 from retrieval import Library, LibraryOptions, analyze
 from retrieval.library import topical
-from retrieval.rerank import QueryTerm, RerankOptions, article_coverage
+from retrieval.rerank import QueryTerms, RerankOptions, article_coverage
 from retrieval.semantic import QUESTION_CHARS, embedder, question_text
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
 
@@ -184,9 +184,11 @@ def test_the_second_stage_reads_each_known_term_once_with_its_postings_and_idf(
     index = library.index
     known = sorted(t for t in set(terms) if t in index.vocabulary)
     assert len(known) < len(terms)
-    assert [(term.postings.tolist(), term.idf) for term in library.query_postings(terms)] == [
-        (index.postings(t)[0].tolist(), float(index.idf[index.vocabulary[t]])) for t in known
-    ]
+    found = library.query_postings(terms)
+    assert found.rows.tolist() == [index.vocabulary[t] for t in known]
+    assert found.idf.tolist() == [float(index.idf[index.vocabulary[t]]) for t in known]
+    held = [found.doc_ids[found.offsets[row] : found.offsets[row + 1]].tolist() for row in found.rows]
+    assert held == [index.postings(t)[0].tolist() for t in known]
 
 
 def test_a_questions_vector_leaves_out_all_past_a_pasted_texts_start(write_corpus: WriteCorpus) -> None:
@@ -248,10 +250,47 @@ def test_the_article_holding_all_of_the_questions_words_beats_a_passage_repeatin
 def test_article_coverage_is_the_share_of_idf_held_anywhere_in_the_article(
     postings: list[tuple[list[int], float]], expected: list[float]
 ) -> None:
-    terms = [QueryTerm(np.asarray(ids, dtype=np.int32), idf) for ids, idf in postings]
+    terms = query_terms([ids for ids, _ in postings], [idf for _, idf in postings])
     bounds = np.asarray([0, 2, 3, 6], dtype=np.int64)
     articles = np.asarray([0, 1, 2], dtype=np.int32)
     assert article_coverage(terms, articles, bounds) == pytest.approx(expected)
+
+
+def query_terms(postings: list[list[int]], idf: list[float], rows: list[int] | None = None) -> QueryTerms:
+    """Terms whose postings are laid end to end, as the index holds them."""
+    offsets = np.cumsum([0, *map(len, postings)]).astype(np.int64)
+    doc_ids = np.asarray([doc for ids in postings for doc in ids], dtype=np.int32)
+    picked = np.arange(len(postings)) if rows is None else np.asarray(rows)
+    return QueryTerms(doc_ids, offsets, picked.astype(np.int64), np.asarray(idf, dtype=np.float64))
+
+
+def test_article_coverage_reads_each_terms_postings_in_the_index_as_a_search_of_each_would() -> None:
+    # many articles and terms, in any order and repeated; articles of one passage and of many;
+    # terms of no passage, of one, of every passage; the rows asked, not the index's others
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        sizes = rng.integers(1, 6, size=int(rng.integers(1, 60)))
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        passages = int(bounds[-1])
+        postings = [
+            np.flatnonzero(rng.random(passages) < density).tolist()
+            for density in rng.choice([0.0, 0.02, 0.3, 1.0], size=int(rng.integers(1, 40)))
+        ]
+        rows = rng.choice(len(postings), size=int(rng.integers(0, len(postings) + 1)), replace=False).tolist()
+        idf = rng.random(len(rows)).tolist()
+        articles = rng.integers(0, len(sizes), size=int(rng.integers(1, 250))).astype(np.int32)
+        held = np.asarray(
+            [
+                [np.searchsorted(postings[row], bounds[a + 1]) > np.searchsorted(postings[row], bounds[a])
+                 for a in articles]
+                for row in rows
+            ],
+            dtype=bool,
+        ).reshape(len(rows), len(articles))  # fmt: skip
+        weights = np.asarray(idf, dtype=np.float64)
+        expected = weights @ held / weights.sum() if weights.sum() > 0 else np.zeros(len(articles))
+        found = article_coverage(query_terms(postings, idf, rows), articles, bounds)
+        assert found.tobytes() == np.asarray(expected, dtype=np.float64).tobytes()
 
 
 def test_only_the_best_lexical_candidates_are_scored_again(write_corpus: WriteCorpus) -> None:

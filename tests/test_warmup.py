@@ -13,7 +13,7 @@ from retrieval import kernels
 from retrieval.warmup import compile_search
 functions = [
     kernels.weight_table, kernels.term_bound, kernels.exhaustive, kernels.matches, kernels.top_k,
-    kernels.first_at_least, kernels.summed_rows,
+    kernels.held_in_runs, kernels.summed_rows,
 ]
 assert not any(function.signatures for function in functions)
 compile_search()
