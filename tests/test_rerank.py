@@ -1,16 +1,19 @@
 """The second stage of ranking: meaning, periods, recency, and LEXICAL_ONLY keeping words alone."""
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
-from retrieval import Library, LibraryOptions, analyze
+from retrieval import Library, LibraryOptions, analyze, semantic
 from retrieval.library import topical
 from retrieval.rerank import QueryTerms, RerankOptions, article_coverage
-from retrieval.semantic import QUESTION_CHARS, embedder, question_text
+from retrieval.semantic import QUESTION_CHARS, embedder, question_text, reads_by_words
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article
 
 LEXICAL = LibraryOptions(lexical_only=True)
@@ -167,6 +170,50 @@ def test_a_questions_vector_is_the_one_embed_gives(dims: int) -> None:
     texts = ["Who negotiated with Abramovich?", "Умєров провів переговори", "", "🙂", "grain exports " * 300]
     for text, vector in zip(texts, model.embed(texts), strict=True):
         assert np.array_equal(model.embed_one(text), vector.astype(np.float32))  # bit for bit
+
+
+WORD_PIECE_TEXTS = [
+    "Who negotiated with Abramovich?",
+    "Умєров провів переговори з Абрамовичем у Стамбулі",
+    "U.S.-led talks, 400,000 tonnes 🙂 — «grain» in 2024",
+    "",
+    " ",
+    "  two  blanks  before,  between and after  ",
+    "tabs\tand\nnew lines\r\n, a non-breaking\u00a0space",
+    "\u2581the model's own blank\u2581\u2581 typed in \u2581",
+    "a <s> start, an </s> end and an <unk> in the text",
+    "ǅ ﬁ Ⅻ 𝔊 ⁂ \x00 \ue000",  # rare and private characters: the tokenizer falls back to bytes
+    "Grain ships left Odesa under the corridor deal. " * 30,
+]
+
+
+def test_a_questions_word_pieces_are_the_tokenizers_read_a_word_at_a_time() -> None:
+    model = embedder()
+    assert model.by_words  # the shipped tokenizer's form, which reading by words relies on
+    for text in WORD_PIECE_TEXTS:
+        whole = model.tokenizer.encode(text, add_special_tokens=False).ids
+        assert model.pieces(text) == whole
+        assert model.pieces(text) == whole  # again, its words remembered
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab ▁ \n<s/>чї🙂é\u0301\x00")), max_size=40))
+def test_any_texts_word_pieces_are_the_tokenizers(text: str) -> None:
+    model = embedder()
+    assert model.pieces(text) == model.tokenizer.encode(text, add_special_tokens=False).ids
+
+
+def test_a_tokenizer_of_another_form_reads_a_text_whole() -> None:
+    # the model's files, read where the package lies: importing it would configure logging
+    config = json.loads((semantic._package_folder() / semantic._TOKENIZER).read_text(encoding="utf-8"))
+    assert reads_by_words(config)
+    pre_tokenized = {**config, "pre_tokenizer": {"type": "Whitespace"}}
+    a_blank_inside = {
+        **config,
+        "model": {**config["model"], "vocab": {**config["model"]["vocab"], "a\u2581b": 32000}},
+    }
+    no_marks = {**config, "normalizer": None}
+    words_whole = {**config, "model": {**config["model"], "ignore_merges": True}}
+    assert not any(map(reads_by_words, (pre_tokenized, a_blank_inside, no_marks, words_whole)))
 
 
 def test_a_pasted_texts_vector_is_of_its_start_and_a_typed_question_is_whole() -> None:
