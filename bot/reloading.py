@@ -39,6 +39,7 @@ __all__ = [
     "index_in_child_process",
     "open_saved",
     "reload_library",
+    "signal_name",
 ]
 
 logger = logging.getLogger(__name__)
@@ -203,18 +204,26 @@ class IndexingKilled(Told, CorpusError):
     """A reload failed as a signal ended its indexing process; told in the admin's language."""
 
     def __init__(self, number: int) -> None:
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = str(number)
+        super().__init__(self._text(number), signal=signal_name(number))
+
+    @staticmethod
+    def _text(number: int) -> str:
         if number == signal.SIGKILL:
-            text = N_(
+            return N_(
                 "the indexing process was killed by {signal} (the system kills it so when memory "
                 "runs out); the corpus was not read again"
             )
-        else:
-            text = N_("the indexing process was killed by {signal}; the corpus was not read again")
-        super().__init__(text, signal=name)
+        return N_("the indexing process was killed by {signal}; the corpus was not read again")
+
+
+def signal_name(number: int) -> str:
+    """A signal's name as `kill -l` prints it, a real-time one's too (`SIGRTMIN+6`), which
+    `signal.Signals` does not name: "killed by 40" said nothing."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        low, high = getattr(signal, "SIGRTMIN", 0), getattr(signal, "SIGRTMAX", -1)
+        return f"SIGRTMIN+{number - low}" if low < number <= high else f"signal {number}"
 
 
 async def relay_log(

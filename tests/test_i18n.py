@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 from bot.fetching import FetchError
 from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, reason_record, told_record, translations
 from bot.reasons import error_told, problem_told
-from bot.reloading import IndexingKilled
+from bot.reloading import IndexingKilled, signal_name
 from retrieval import REASONS, LoadProblem, Reason
 from tests.conftest import ROOT
 
@@ -226,3 +226,9 @@ def test_a_problem_saved_without_its_kind_is_told_in_its_english() -> None:
     assert problem_told(LoadProblem("a.txt", "has no date"), translations("uk")) == "a.txt: has no date"
     told = LoadProblem.of("a.txt", Reason.of("not_utf8", byte=3), 2)
     assert problem_told(told, translations("uk")) == "a.txt:2: не є текстом UTF-8 (байт 3)"
+
+
+def test_a_reload_killed_by_a_real_time_signal_names_it() -> None:
+    killed = error_told(IndexingKilled(signal.SIGRTMIN + 6), translations("en"))
+    assert killed == "the indexing process was killed by SIGRTMIN+6; the corpus was not read again"
+    assert signal_name(signal.SIGTERM) == "SIGTERM"
