@@ -386,13 +386,13 @@ def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
     that an article dated later (an embargo, a year mistyped) does not top the timeline.
     """
     as_of = args.as_of or latest_today()
-    timeline = _library(args, settings).timeline
-    events = published_by(timeline, args.limit, args.topic, as_of)
+    library = _library(args, settings)
+    events = published_by(library, args.limit, args.topic, as_of)
     for event in events:
         print(shown(f"{format_event_date(event):<10}  {event.sentence}"))
         print(shown(f"{'':<10}  ({event.headline}, {event.published})"))
     if not events:
-        print(f"No dated events found: {_no_events(timeline, args.topic, as_of)}.", file=sys.stderr)
+        print(f"No dated events found: {_no_events(library.timeline, args.topic, as_of)}.", file=sys.stderr)
     return EXIT_FOUND if events else EXIT_NOTHING
 
 

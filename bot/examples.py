@@ -182,7 +182,8 @@ def for_library(
 
     if previous is not None and answers_first(*previous):
         return previous
-    return example_question(library.timeline.events, answers_first)
+    timeline = library.timeline if now is None else library.timeline_as_of(now)
+    return example_question(timeline.events, answers_first)
 
 
 def _language(text: str) -> str | None:

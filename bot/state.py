@@ -22,7 +22,6 @@ from retrieval import (
     LibraryOptions,
     LoadReport,
     SearchResult,
-    Timeline,
 )
 
 from . import alerts, examples
@@ -102,17 +101,11 @@ class QueryStore:
             logger.warning("the question behind page buttons was not saved: %s", error)
 
 
-def published_by(timeline: Timeline, count: int, topic: str | None, now: dt.date) -> list[Event]:
+def published_by(library: Library, count: int, topic: str | None, now: dt.date) -> list[Event]:
     """The newest `count` events of the articles published by `now`, as questions and /latest
-    see the corpus: an article dated later (an embargo, a year mistyped) is not shown yet.
-    More events are asked for only when some were left out, so most timelines take one call."""
-    asked = count
-    while True:
-        events = timeline.latest(asked, topic)
-        shown = [event for event in events if event.published <= now]
-        if len(shown) >= count or len(events) < asked:
-            return shown[:count]
-        asked *= 4
+    see the corpus: an article dated later (an embargo, a year mistyped) is not shown yet, and
+    an event it tells again is shown from those published by then (`Library.timeline_as_of`)."""
+    return library.timeline_as_of(now).latest(count, topic)
 
 
 @dataclass
@@ -172,7 +165,7 @@ class BotState:
     async def timeline(self, count: int, topic: str | None, now: dt.date) -> list[Event]:
         """The newest dated events of articles published by `now`, on a topic if given, in a
         worker thread (see `in_worker`)."""
-        return await self.in_worker(published_by, self.library.timeline, count, topic, now)
+        return await self.in_worker(published_by, self.library, count, topic, now)
 
     async def example_question(self, now: dt.date) -> str | None:
         """A question the current library answers as of `now`, as a question asked then is

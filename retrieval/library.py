@@ -35,8 +35,8 @@ from .reasons import Reason
 from .rerank import EVENT_KEY, CorpusSignals, QueryTerms, rerank
 from .semantic import embedder, question_text
 from .stories import fold_same_story, same_story_by
-from .tables import ArticleTable, EventTable, PassageTable, encoded_body
-from .timeline import EventTerms, Timeline, extract_events
+from .tables import PRECISIONS, ArticleTable, EventTable, PassageTable, encoded_body
+from .timeline import EventTerms, Timeline, extract_events, order_as_of
 
 __all__ = ["Library"]
 
@@ -61,7 +61,8 @@ class Library:
     article_vectors: npt.NDArray[np.float16]
     """One unit vector per article, of its headline and lead (see `semantic`)."""
     _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    """Arrays made on first use from the others (the timeline's events by article)."""
+    """Arrays made on first use from the others (the timeline's events by article), and the
+    timeline as of the last day before its newest article's that was asked (`timeline_as_of`)."""
     build: str | None = None
     """The saved build this library was opened from or saved as (see `is_current`)."""
     saved_in: Path | None = None
@@ -602,13 +603,52 @@ class Library:
         """Each timeline event as (article, date) in one sorted int64, made once."""
         keys = self._derived.get("event_keys")
         if keys is None:
-            events = self.events
-            if not isinstance(events, EventTable) or events.rows is not None:
-                events = EventTable.of(self.events, self.articles)
-            columns = events.columns
+            columns = self._event_columns()
             keys = np.sort(columns["article"].astype(np.int64) * EVENT_KEY + columns["date"])
             self._derived["event_keys"] = keys
         return np.asarray(keys)
+
+    def _event_columns(self) -> dict[str, npt.NDArray[np.int32]]:
+        """Every event's date, precision and article position (`EventTable`), as saved or made now."""
+        events = self.events
+        if not isinstance(events, EventTable) or events.rows is not None:
+            events = EventTable.of(self.events, self.articles)
+        return events.columns
+
+    def timeline_as_of(self, now: dt.date) -> Timeline:
+        """The timeline of the articles published by `now`, as a reader that day sees it.
+
+        `timeline` is settled for the newest articles: an event that an article published
+        after `now` retells is shown there from that article alone. The dates such articles
+        tell are settled again here (`timeline.order_as_of`), so that the event is shown
+        from the newest article published by `now`. Most days no article is dated later, and
+        this is `timeline` itself; else the last day asked is kept.
+        """
+        ordinals = self.articles.ordinals
+        if not len(ordinals) or int(ordinals.max()) <= now.toordinal():
+            return self.timeline
+        asked = self._derived.get("timeline_as_of")
+        if asked is not None and asked[0] == now:
+            known: Timeline = asked[1]
+            return known
+        columns = self._event_columns()
+        late = ordinals[columns["article"]] > now.toordinal()
+        dates = columns["date"].astype(np.int64) * len(PRECISIONS) + columns["precision"]
+        shown = np.asarray(self.timeline.positions, dtype=np.int64)
+        told = np.zeros(len(late), dtype=bool)
+        told[shown] = True
+        # The dates, with their precision, on which a later article tells an event shown: one
+        # whose events a later article only retold (hidden already) keeps what was settled.
+        touched = np.isin(dates, dates[late & told])
+        kept = shown[~touched[shown]].tolist()
+        order = order_as_of(self.events, kept, np.flatnonzero(touched & ~late).tolist(), now)
+        events = self.events
+        chosen = events.select(order) if isinstance(events, EventTable) and events.rows is None else None
+        timeline = Timeline(
+            chosen if chosen is not None else [events[n] for n in order], order, self.timeline.terms
+        )
+        self._derived["timeline_as_of"] = (now, timeline)
+        return timeline
 
     def _article_bounds(self) -> npt.NDArray[np.int64]:
         """Where each article's run of passages starts, and where the last one ends; made once.

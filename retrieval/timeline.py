@@ -8,6 +8,9 @@ which the bot does not show before its date, does not hide an event another arti
 That day is the latest date on Earth (`latest_today`), the bot's cut-off: the machine's
 own date, behind it for part of every day, took an article published somewhere already
 for one dated later, and let an older source, or a mistyped one the bot hides, tell its event.
+A timeline asked as of an earlier day (`Library.timeline_as_of`) settles again the dates that
+an article published after that day tells (`order_as_of`): the event is then told by the
+newest of the articles published by that day, where it was left out with its later source.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = [
     "Timeline",
     "extract_events",
     "format_event_date",
+    "order_as_of",
     "timeline_order",
     "updated_order",
 ]
@@ -140,6 +144,48 @@ def updated_order(
     for numbers in _by_date(events, touched).values():
         shown += _told_once(events, numbers, terms, today)
     return _newest_first_order(events, shown)
+
+
+def order_as_of(
+    events: Sequence[Event], kept: Sequence[int], again: Iterable[int], now: dt.date
+) -> list[int]:
+    """The order of the events published by `now`, from an order settled on a later day.
+
+    Which of two tellings of an event is shown is settled for the newest articles: as of a
+    day before the retelling was published, the first telling is shown, not neither.
+    `kept` holds the earlier order's positions of the dates and precisions that no article
+    published after `now` tells, which it keeps as they are; `again` the events published by
+    `now` of the other dates, settled here as of `now`, as `timeline_order` would.
+    """
+    settled = [
+        number
+        for numbers in _by_date(events, again).values()
+        for number in _told_once(events, numbers, today=now)
+    ]
+    return _merged(events, kept, settled)
+
+
+def _merged(events: Sequence[Event], ordered: Sequence[int], more: Iterable[int]) -> list[int]:
+    """`ordered` (newest first, `_newest_first_order`) with `more` in their places: a few
+    among many, each placed by a binary search, so that most events are never made."""
+
+    def key(number: int) -> tuple[tuple[dt.date, int, dt.date, str], int]:
+        return _newest_first(events[number]), number
+
+    merged: list[int] = []
+    start = 0
+    for number in _newest_first_order(events, more):
+        placed, low, high = key(number), start, len(ordered)
+        while low < high:  # the first of `ordered` to sort after it
+            middle = (low + high) // 2
+            if key(ordered[middle]) > placed:
+                low = middle + 1
+            else:
+                high = middle
+        merged += ordered[start:low]
+        merged.append(number)
+        start = low
+    return merged + list(ordered[start:])
 
 
 def _by_date(events: Sequence[Event], numbers: Iterable[int]) -> dict[Bucket, list[int]]:

@@ -470,6 +470,40 @@ def test_timeline_is_as_of_today_as_the_bots_unless_told_another_day(
     assert capsys.readouterr().err.endswith(" or earlier tells of the topic.\n")  # today's, as above
 
 
+def test_a_timeline_as_of_a_day_before_an_event_was_retold_shows_it_from_the_first_telling(
+    write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the newer telling of an event hid the older one once for all: as of a day before the
+    # retelling, the event was missing, as the newer article is not shown yet
+    root = write_corpus(
+        {
+            "first.txt": article(
+                "2024-10-20",
+                "Berlin offers talks",
+                "On October 16, Scholz expressed readiness to negotiate with Putin.",
+            ),
+            "retold.txt": article(
+                "2024-10-23",
+                "Scholz again",
+                "On October 16, Scholz expressed his readiness to negotiate with Putin.",
+            ),
+        }
+    )
+    for as_of, told in [
+        ("2024-10-21", "Berlin offers talks, 2024-10-20"),
+        ("2024-10-23", "Scholz again, 2024-10-23"),
+    ]:
+        for topic in ([], ["--topic", "Scholz"]):
+            assert main(["timeline", "--as-of", as_of, *topic, "--corpus", str(root)]) == 0
+            lines = capsys.readouterr().out.splitlines()
+            tellings = [
+                source
+                for when, source in zip(lines[::2], lines[1::2], strict=True)
+                if when.startswith("2024-10-16")
+            ]
+            assert [source.strip() for source in tellings] == [f"({told})"]
+
+
 @pytest.mark.parametrize(
     ("topic", "reason"),
     [

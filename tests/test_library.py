@@ -382,3 +382,39 @@ def test_search_with_pruning_answers_as_scoring_every_passage_would(monkeypatch:
         assert [(hit.passage, hit.score, hit.also_reported_by) for hit in got] == [
             (hit.passage, hit.score, hit.also_reported_by) for hit in expected
         ]
+
+
+def test_a_timeline_as_of_any_day_is_that_of_the_articles_published_by_then(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    # articles of a week retell one another's events, some published after the day asked (one
+    # a mistyped year): the events they retell are told by the newest article published by then,
+    # as in a timeline of those articles alone, whether the library is built, saved or updated
+    rng = random.Random(5)
+    facts = [f"the council of town {n} approved the new budget for roads and schools" for n in range(6)]
+    days = ["October 14", "October 15", "October 16"]
+    published = [f"2024-10-{17 + n % 6:02}" for n in range(29)] + ["2092-10-20"]
+    root = write_corpus(
+        {
+            f"a{n:02}.txt": article(
+                date, f"Report {n}", *(f"On {rng.choice(days)}, {rng.choice(facts)}." for _ in range(3))
+            )
+            for n, date in enumerate(published)
+        }
+    )
+    built = Library.load(root)
+    saved = Library.load(root, index_dir=tmp_path / "index")
+    saved = Library.load(root, index_dir=tmp_path / "index")  # opened as saved
+    (root / "a00.txt").unlink()
+    updated = Library.load(root, index_dir=tmp_path / "index")
+    for library in (built, saved, updated):
+        articles = list(library.articles)
+        for day in range(16, 24):
+            now = dt.date(2024, 10, day)
+            alone = Library.from_articles([a for a in articles if a.date <= now]) if day > 16 else None
+            expected = alone.timeline.events if alone is not None else []
+            assert list(library.timeline_as_of(now).events) == list(expected)
+            assert library.timeline_as_of(now).latest(5, "budget") == (
+                alone.timeline.latest(5, "budget") if alone else []
+            )
+        assert library.timeline_as_of(dt.date(2092, 10, 20)) is library.timeline

@@ -485,6 +485,28 @@ async def test_timeline_shows_ten_events_by_default_and_thirty_at_most(start_bot
     assert usage.startswith("Usage: /timeline [N] [topic], N from 1 to 30 (default 10).")
 
 
+async def test_a_timeline_asked_before_an_event_was_retold_shows_it_from_its_first_telling(
+    start_bot: StartBot,
+) -> None:
+    # the retelling published later hid the first telling at the build: a message dated
+    # before the retelling (its day on Earth: UTC+14's) got a timeline without the event
+    told = "On October 16, the council of Mykolaiv approved the new budget for roads and schools."
+    bot = await start_bot(
+        saved_index=True,
+        articles={
+            "first.txt": article("2024-10-20", "Mykolaiv budget", told),
+            "retold.txt": article("2024-10-23", "Mykolaiv again", told.replace("new", "city’s new")),
+        },
+    )
+    before = int(dt.datetime(2024, 10, 21, 9, tzinfo=dt.UTC).timestamp())  # 2024-10-21 on Earth
+    then = timeline_events((await bot.ask("/timeline 5 Mykolaiv", date=before)).params["text"])
+    assert [line for line in then if line.startswith("• ")] == [f"• {told}"]
+    now = timeline_events((await bot.ask("/timeline 5 Mykolaiv")).params["text"])
+    assert [line.removesuffix(" [1]") for line in now if line.startswith("• ")] == [
+        f"• {html.escape(told.replace('new', 'city’s new'))}"
+    ]
+
+
 async def test_a_timeline_too_long_for_one_message_counts_the_events_left_out(start_bot: StartBot) -> None:
     at_length = "and discussed the harbour, the grain terminals and the ferry timetable at great length " * 3
     sessions = {
