@@ -330,7 +330,8 @@ class _Ingest:
         except Exception as error:  # a fault of ours must not cost the other feeds
             logger.exception("feed round: %s failed", where)
             self.problem(where, f"unexpected {type(error).__name__}: {error}")
-            self.db.feed_failed(feed.id, f"unexpected {type(error).__name__}")
+            unexpected = Told(N_("unexpected {error}"), error=type(error).__name__)
+            self.db.feed_failed(feed.id, str(unexpected), reason_record(unexpected))
             return
         if parsed.problem:
             self.problem(where, f"malformed XML ({parsed.problem}); {len(parsed.entries)} items read anyway")

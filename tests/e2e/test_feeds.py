@@ -1273,6 +1273,25 @@ async def test_a_failing_feeds_last_error_is_told_in_the_language_of_whoever_ask
     assert feed_service(bot.application).db.feeds()[0].error == "HTML, not a feed"  # the CLI's and the log's
 
 
+async def test_a_feeds_unexpected_failure_is_told_in_the_language_of_whoever_asks(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a failure no reason foresaw (here the feed reader's, on a character beyond Unicode) was
+    # stored as English alone: "збій 1 раз поспіль: unexpected OverflowError"
+    bot = await start_bot(**FAST)
+    odd = rss("Harbour Times", [story(site, "ferry", "Ferry", FERRY)]).replace(b"Times", b"&#99999999999;")
+    address = site.put("odd.xml", odd, RSS)
+    feed_service(bot.application).db.add_feed(address, "harbour", None)
+    await poll_now(bot.application)
+    ukrainian = (await bot.ask("/feeds", user_id=ADMIN, language_code="uk")).params["text"]
+    assert "збій 1 раз поспіль: неочікувана помилка OverflowError" in ukrainian
+    russian = (await bot.ask("/feeds", user_id=ADMIN, language_code="ru")).params["text"]
+    assert "сбой 1 раз подряд: непредвиденная ошибка OverflowError" in russian
+    english = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert "failing, 1 round in a row: unexpected OverflowError" in english
+    assert feed_service(bot.application).db.feeds()[0].error == "unexpected OverflowError"  # the CLI's
+
+
 async def test_no_feed_notice_with_notify_after_zero(site: Newsroom, start_bot: StartBot) -> None:
     bot = await start_bot(feed_notify_after=0, **FAST)
     feed_service(bot.application).db.add_feed(site.url("gone.xml"), "harbour", None)
