@@ -514,11 +514,16 @@ def _save(
         "feed_id": feed_id,
         "backlog": backlog,
     }
-    if db.article_with_text(fingerprint) is not None or db.article_for_link(key) is not None:
-        return db.claim_article(**fields)  # known already: nothing to write
+
+    def in_corpus(path: str) -> bool:
+        return (corpus_dir / path).is_file()
+
+    same_text = db.article_with_text(fingerprint)
+    if db.article_for_link(key) is not None or (same_text is not None and in_corpus(same_text.path)):
+        return db.claim_article(**fields, in_corpus=in_corpus)  # known already: nothing to write
     written = write_article(corpus_dir, folder, name, render_markdown(article))
     try:
-        outcome, stored = db.claim_article(**fields)
+        outcome, stored = db.claim_article(**fields, in_corpus=in_corpus)
     except BaseException:  # not recorded: no file the state file does not know (it would alert no one)
         written.unlink(missing_ok=True)
         raise

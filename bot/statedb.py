@@ -597,6 +597,7 @@ class StateDB:
         feed_id: int | None,
         backlog: bool = False,
         key: str | None = None,
+        in_corpus: Callable[[str], bool] = lambda path: True,
     ) -> tuple[Claim, SavedArticle]:
         """Record an article whose file is written, unless its item or text is known already.
 
@@ -609,6 +610,12 @@ class StateDB:
         `ingest`). An item met by its link alone before (read from its page, or saved before
         ids told items apart) is not saved again once it comes with its id: the article its
         link led to, under the same headline and claimed by no other id, is that item.
+
+        An item known by its link stays out once its article's file is deleted: a feed that
+        lists it again does not bring it back. The text of such an article under another
+        link is saved, not taken for a duplicate of what the corpus no longer holds: the
+        article it was (`in_corpus(path)` false) takes the new link and file, so that it
+        alerts no reader a second time (`queue_alerts`).
         """
         now = time.time()
         key = key or url
@@ -630,6 +637,20 @@ class StateDB:
             if known:
                 return "seen", _article(known)
             same_text = db.execute(_ARTICLE_COLUMNS + " WHERE text_hash = ?", (text_hash,)).fetchone()
+            if same_text and not in_corpus(_article(same_text).path):
+                db.execute(  # its file deleted: the article is this one's now, matched anew
+                    "UPDATE articles SET url = ?, path = ?, title = ?, date = ?, feed_id = (SELECT id FROM"
+                    " feeds WHERE id = ?), saved_at = ?, backlog = ?, matched = 0, corpus_id = NULL,"
+                    " source = NULL WHERE id = ?",
+                    (url, path, title, date.isoformat(), feed_id, now, backlog, same_text[0]),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
+                    " VALUES (?, 'saved', ?, ?)",
+                    (key, same_text[0], now),
+                )
+                row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (same_text[0],)).fetchone()
+                return "saved", _article(row)
             if same_text:
                 db.execute(
                     "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"

@@ -135,6 +135,36 @@ def test_claims_decide_saved_seen_and_duplicate(tmp_path: Path) -> None:
     assert db.articles_count() == 1
 
 
+def test_a_text_whose_file_is_gone_is_saved_under_a_new_link_as_the_article_it_was(tmp_path: Path) -> None:
+    # recorded as a duplicate of an article whose file was deleted, the text never came back
+    db = open_state(tmp_path)
+    _, first = claim(db, "http://n/1", "aaa")
+    db.follow(7, 7, "grain", ("grain",), limit=10)
+    db.queue_alerts([(7, 7, first.id, "grain", 0.9, "t", "grain")], [first.id])
+    gone = {first.path}
+    outcome, again = db.claim_article(
+        url="http://m/moved",
+        text_hash="aaa",
+        path="feeds/y/moved.md",
+        title="Moved",
+        date=DATE,
+        feed_id=None,
+        in_corpus=lambda path: path not in gone,
+    )
+    assert (outcome, again.id, again.url, again.path) == (
+        "saved",
+        first.id,
+        "http://m/moved",
+        "feeds/y/moved.md",
+    )
+    assert db.unmatched_articles() == [again]  # indexed and matched anew
+    db.queue_alerts([(7, 7, again.id, "grain", 0.9, "t", "grain")], [again.id])
+    assert len(db.pending_alerts()) == 1  # the reader it alerted is not alerted again
+    assert db.article_for_link("http://n/1") == again  # its old link stays out: seen
+    assert claim(db, "http://n/1", "aaa")[0] == "seen"
+    assert db.articles_count() == 1
+
+
 def test_two_connections_racing_for_one_article_store_it_once(tmp_path: Path) -> None:
     one, two = open_state(tmp_path), open_state(tmp_path)
     outcomes = [claim(one, "http://n/1", "same")[0], claim(two, "http://n/1", "same")[0]]

@@ -126,6 +126,36 @@ async def test_admin_adds_a_feed_and_its_articles_soon_answer_questions(
     assert site.url("ferry.html") in answer
 
 
+async def test_a_text_whose_file_was_deleted_comes_back_under_a_new_link_but_not_under_its_old_one(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # once its file was deleted, the same words under another link were recorded as a duplicate
+    # of the article gone, and the corpus never held them again
+    bot = await start_bot(**FAST)
+    for job in bot.application.job_queue.jobs():  # the test's own rounds alone
+        job.schedule_removal()
+    first = story(site, "ferry", "Zanzibar ferry service resumes", FERRY)
+    feed(site, [first])
+    db = feed_service(bot.application).db
+    db.add_feed(site.url("feed.xml"), "harbour", None)
+    await poll_now(bot.application)
+    (saved,) = db.articles()
+    (bot.corpus / saved.path).unlink()  # an editor deletes it
+    assert "Articles: 2 → 1" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert "I found nothing" in (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    await poll_now(bot.application)  # the feed lists it still: deleted, it stays out
+    assert not (bot.corpus / saved.path).exists() and [a.path for a in db.articles()] == [saved.path]
+    page = article_page(first.title, [FERRY, *paragraphs("ferry", count=2)])  # the words of ferry.html
+    moved = Item(first.title, site.put("ferry-moved.html", page), WHEN)  # at a new address
+    feed(site, [first, moved])
+    await poll_now(bot.application)
+    (again,) = db.articles()
+    assert again.id == saved.id and again.url == site.url("ferry-moved.html")
+    assert (bot.corpus / again.path).is_file()
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "<b>1. Zanzibar ferry service resumes</b>" in answer and site.url("ferry-moved.html") in answer
+
+
 async def test_a_start_removes_what_a_writer_killed_mid_write_left_but_not_a_live_writers(
     start_bot: StartBot, tmp_path: Path
 ) -> None:
