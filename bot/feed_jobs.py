@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from telegram import Bot, LinkPreviewOptions
@@ -151,6 +152,18 @@ def positions(library: Library, corpus_ids: set[str]) -> dict[str, int]:
             if len(found) == len(corpus_ids):
                 break
     return found
+
+
+def _worth_indexing(corpus_dir: Path, articles: list[SavedArticle]) -> bool:
+    """Whether indexing the corpus again may bring in any of these articles: one whose file is
+    there, or whose folder is not either (the corpus folder gone, a share unmounted: the
+    indexing fails and is tried again later). One whose file alone is gone from its folder
+    below the corpus folder was deleted, and no indexing brings it in."""
+    for article in articles:
+        file = corpus_dir / article.path
+        if file.is_file() or file.parent == corpus_dir or not file.parent.is_dir():
+            return True
+    return False
 
 
 def feed_service(context: Context | Application) -> FeedService:  # type: ignore[type-arg]
@@ -319,9 +332,10 @@ async def _index_new(
 ) -> bool:
     retry = service.index_retry
     async with service.index_lock:
-        wanted = {article.corpus_id for article in pending}
-        if len(positions(state.library, wanted)) == len(wanted):
-            retry.succeeded()  # a /reload may have brought them in
+        found = positions(state.library, {article.corpus_id for article in pending})
+        missing = [article for article in pending if article.corpus_id not in found]
+        if not await off_loop(_worth_indexing, state.corpus_dir, missing):
+            retry.succeeded()  # a /reload may have brought them in; one whose file is gone, none will
             return True
         if time.monotonic() < retry.due:
             return False

@@ -156,6 +156,27 @@ async def test_a_text_whose_file_was_deleted_comes_back_under_a_new_link_but_not
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer and site.url("ferry-moved.html") in answer
 
 
+async def test_an_article_whose_file_is_gone_before_the_bot_looks_costs_no_indexing(
+    site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # recorded but not in the corpus, it was never found in the library served, and the
+    # corpus was indexed again for it before it was given up
+    bot = await start_bot(watch_corpus=False, **FAST)
+    for job in bot.application.job_queue.jobs():  # the test's own looks alone
+        job.schedule_removal()
+    await read_feed(bot, site)
+    ferry_feed(site)
+    await fetch_round(options_from(bot.settings))  # as `newsbot fetch` saves it
+    db = feed_service(bot.application).db
+    (saved,) = db.articles()
+    (bot.corpus / saved.path).unlink()  # deleted before the bot's next look
+    served = state(bot).library
+    caplog.clear()
+    await settle(bot.application)
+    assert state(bot).library is served and "indexed new articles" not in caplog.text
+    assert "is not in the corpus" in caplog.text and db.unmatched_articles() == []
+
+
 async def test_a_start_removes_what_a_writer_killed_mid_write_left_but_not_a_live_writers(
     start_bot: StartBot, tmp_path: Path
 ) -> None:
