@@ -86,10 +86,11 @@ class IndexRetry:
     (`FeedService.watch_retry`, where a read that finds no file changed counts as failed).
 
     Each failed try starts an indexing child, which may take all the memory there is before
-    it is killed again: after one failure the next settle tries again (as /add's reply
-    promises), then 2, 4, 8 ... minutes later, at most an hour; a success ends the wait. An
-    admin's /add tries new articles at once and starts their count afresh; /reload does not
-    wait either.
+    it is killed again; a try whose child could not save the index (a full disk) builds the
+    whole corpus in the bot's own process, served but counted as failed. After one failure
+    the next settle tries again (as /add's reply promises), then 2, 4, 8 ... minutes later,
+    at most an hour; a success ends the wait. An admin's /add tries new articles at once
+    and starts their count afresh; /reload does not wait either.
     """
 
     failures: int = 0
@@ -353,7 +354,15 @@ async def _index_new(
             return False
         if updated is None:  # the bot is stopping
             return False
-        retry.succeeded()
+        if updated.build is None:  # not saved (a full disk): built whole here, as each try would be
+            wait = retry.failed(time.monotonic())
+            logger.warning(
+                "new articles indexed in memory only, the saved index not written (%s in a row); next try %s",
+                counted(retry.failures, "failure"),
+                f"in {wait / 60:.0f} minutes" if wait else "within a minute",
+            )
+        else:
+            retry.succeeded()
         await state.serve(updated)
         logger.info("indexed new articles: %s -> %s articles and passages", before, state.sizes)
         return True

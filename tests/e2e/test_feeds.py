@@ -177,6 +177,30 @@ async def test_an_article_whose_file_is_gone_before_the_bot_looks_costs_no_index
     assert "is not in the corpus" in caplog.text and db.unmatched_articles() == []
 
 
+async def test_new_articles_a_saved_index_cannot_take_are_indexed_in_memory_then_with_a_back_off(
+    site: Newsroom, start_bot: StartBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the indexing process could not save the index (a full disk; here INDEX_DIR lies under a
+    # file), and the bot built the whole corpus again in its own process for each batch of
+    # new articles, every minute, however long the fault lasted
+    (tmp_path / "taken").write_text("")
+    bot = await start_bot(index_dir=tmp_path / "taken" / "index", watch_corpus=False, **FAST)
+    for job in bot.application.job_queue.jobs():  # the test's own looks alone
+        job.schedule_removal()
+    await read_feed(bot, site)
+    items: list[Item] = []
+    served = []
+    for n in range(3):
+        items.append(story(site, f"harbour-{n}", f"Harbour report {n}", f"The harbour report number {n}."))
+        feed(site, items)
+        await fetch_round(options_from(bot.settings))  # as `newsbot fetch` saves them
+        await settle(bot.application)
+        served.append(len(state(bot).library.articles))
+    assert served == [2, 3, 3]  # indexed in memory at once, and again at the next look; then it waits
+    assert "could not save the index" in caplog.text and "next try in 2 minutes" in caplog.text
+    assert len(feed_service(bot.application).db.unmatched_articles()) == 1  # the third, waiting its turn
+
+
 async def test_a_start_removes_what_a_writer_killed_mid_write_left_but_not_a_live_writers(
     start_bot: StartBot, tmp_path: Path
 ) -> None:
