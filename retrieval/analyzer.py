@@ -41,7 +41,6 @@ __all__ = [
     "question_words",
     "russian_articles",
     "term",
-    "term_set",
 ]
 
 VERSION = 6
@@ -310,11 +309,6 @@ def _with_keys(words: list[str], terms: list[str], caches: _Caches) -> list[str]
     """The terms of `words`, one a word or "" for a stop word, stop words left out and each
     name's key after its term."""
     return list(filter(None, chain.from_iterable(zip(terms, map(caches.names.get, words), strict=True))))
-
-
-def term_set(text: str) -> frozenset[str]:
-    """The distinct index terms of a text, as story folding compares them."""
-    return frozenset(analyze(text))
 
 
 _PLAIN = re.compile(r"\w+")

@@ -2,7 +2,10 @@
 
 Wire copy runs in many outlets, and a developing story is re-published with each update.
 Showing the same paragraph three times wastes the reader's screen, so hits whose passages
-share most of their words are folded into the newest one, which names the others. Other
+share most of their words are folded into the newest one, which names the others. Copies
+are told apart by their surface words, as near-duplicate detection usually does, not by
+the analyzer's terms: a copy has the very words of its original, and reading a passage's
+words takes a small part of the time the analyzer takes over words it has not seen. Other
 outlets tell the same story in their own words: two articles published within
 `STORY_DAYS` of each other whose headline-and-lead vectors are `SAME_ARTICLE_STORY`
 alike are one story too, answered by the better-ranked of them.
@@ -10,19 +13,27 @@ alike are one story too, answered by the better-ranked of them.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
-from .analyzer import term_set
 from .models import Hit
 
-__all__ = ["SAME_ARTICLE_STORY", "SAME_STORY", "STORY_DAYS", "fold_same_story", "same_story_by", "similarity"]
+__all__ = [
+    "SAME_ARTICLE_STORY",
+    "SAME_STORY",
+    "STORY_DAYS",
+    "fold_same_story",
+    "same_story_by",
+    "similarity",
+    "words",
+]
 
 SAME_STORY = 0.7
-"""Jaccard similarity of two passages' term sets from which they tell the same story."""
+"""Jaccard similarity of two passages' `words` from which they tell the same story."""
 STORY_DAYS = 3
 SAME_ARTICLE_STORY = 0.85
 """Cosine of two articles' vectors from which, published within `STORY_DAYS`, they are one story."""
@@ -46,10 +57,24 @@ def same_story_by(
     return same
 
 
+_AROUND_WORDS = string.punctuation + "«»‹›“”„‘’‚–—…"
+"""What a word may carry on either side in a text split at blanks: `said,` `(Reuters)` `«Укренерго»`."""
+
+
+def words(text: str) -> frozenset[str]:
+    """The distinct words of a passage as folding compares them: case-folded, without the
+    punctuation around them (`Said,` is `said`) or apostrophes, which outlets type in three
+    ways (`Об'єднаних`, `Об’єднаних`, `Обʼєднаних`), as the analyzer drops them too."""
+    folded = text.casefold().replace("'", "").replace("’", "").replace("ʼ", "")
+    return frozenset({piece.strip(_AROUND_WORDS) for piece in set(folded.split())}) - {""}
+
+
 def similarity(left: frozenset[str], right: frozenset[str]) -> float:
-    """Jaccard similarity of two term sets (0 when both are empty)."""
-    union = len(left | right)
-    return len(left & right) / union if union else 0.0
+    """Jaccard similarity of two sets of words or terms (0 when both are empty); the union
+    is counted from the sizes, not made."""
+    shared = len(left & right)
+    union = len(left) + len(right) - shared
+    return shared / union if union else 0.0
 
 
 def fold_same_story(
@@ -63,10 +88,10 @@ def fold_same_story(
     says tells the same story is folded into the kept one, which stays as it is.
     """
     kept: list[Hit] = []
-    terms: list[frozenset[str]] = []
+    read: list[frozenset[str]] = []
     for hit in hits:
-        these = term_set(hit.passage.text)
-        same = next((i for i, seen in enumerate(terms) if similarity(these, seen) >= threshold), None)
+        these = words(hit.passage.text)
+        same = next((i for i, seen in enumerate(read) if similarity(these, seen) >= threshold), None)
         if same is not None:
             kept[same] = _merge(kept[same], hit)
             continue
@@ -78,7 +103,7 @@ def fold_same_story(
         if len(kept) == k:
             break
         kept.append(hit)
-        terms.append(these)
+        read.append(these)
     return kept
 
 

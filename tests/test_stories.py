@@ -1,11 +1,16 @@
 import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+import pytest
 
-from retrieval import Article, Hit, Passage
-from retrieval.stories import fold_same_story, same_story_by
+from retrieval import Article, Hit, Passage, analyzer, load_corpus
+from retrieval.stories import fold_same_story, same_story_by, words
 
 WIRE = "Ukraine and Russia exchanged 95 prisoners of war on Friday, officials in Kyiv said."
+UK_CORPUS = Path(__file__).parent / "fixtures" / "uk" / "corpus"
 
 
 def hit(article_id: str, day: int, text: str, score: float) -> Hit:
@@ -67,3 +72,88 @@ def test_an_article_is_never_folded_into_itself() -> None:
     first, second = hit("a", 1, WIRE, 5), hit("a", 1, "Officials in Kyiv gave no figure.", 4)
     same = same_story_by(vectors(a=0.0))
     assert fold_same_story([first, second], k=2, same_story=same) == [first, second]
+
+
+def article_text(name: str) -> str:
+    """The body of a Ukrainian or Russian fixture article."""
+    (found,) = [article for article in load_corpus(UK_CORPUS)[0] if article.id == name]
+    return found.text
+
+
+def without_punctuation(text: str) -> str:
+    return re.sub(r"[^\w\s]", "", text)
+
+
+def edited(*edits: tuple[str, str]) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        for old, new in edits:
+            assert old in text
+            text = text.replace(old, new)
+        return text
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("name", "copy"),
+    [
+        ("prisoner-exchange", str.upper),  # a copy set in capitals, as some wires send it
+        ("ru-kyiv-bus", str.upper),  # the analyzer read Russian words in capitals as names
+        ("drone-factory", without_punctuation),  # a third of its words carried some
+        ("prisoner-exchange", without_punctuation),  # its apostrophe too: `Обєднаних`
+        (  # an outlet's own typography: other apostrophes and quotes, a dash for a colon
+            "prisoner-exchange",
+            edited(("Об'єднаних", "Обʼєднаних"), (":", " —"), ("Вчора", "«Вчора»")),
+        ),
+        (  # a light edit: a verb's other form, another case after another preposition
+            "prisoner-exchange",
+            edited(("повернулися 189", "повернулись 189"), ("за посередництва", "при посередництві")),
+        ),
+        (  # Russian: a participle for the verb, another case
+            "ru-kharkiv-bus",
+            edited(("открыли", "открыт"), ("новом маршруте", "новым маршрутом")),
+        ),
+        ("bikes-lviv", edited(("Львів отримав", "Львів, як повідомили, отримав"))),
+    ],
+)
+def test_a_copy_in_other_capitals_punctuation_or_a_few_forms_is_folded(
+    name: str, copy: Callable[[str], str]
+) -> None:
+    original = article_text(name)
+    hits = [hit("first", 10, original, 9.0), hit("copy", 11, copy(original), 8.0)]
+    folded = fold_same_story(hits, k=2)
+    assert [h.article.id for h in folded] == ["copy"]
+    assert [a.id for a in folded[0].also_reported_by] == ["first"]
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("Officials in Kyiv said, (Reuters)", {"officials", "in", "kyiv", "said", "reuters"}),
+        ("OFFICIALS said: officials", {"officials", "said"}),  # case-folded
+        ("Об'єднаних Обʼєднаних Об’єднаних", {"обєднаних"}),  # three apostrophes, one word
+        ("«Укренерго» — «укренерго»…", {"укренерго"}),  # quotes, a dash alone, an ellipsis
+        ("U.S.-led talks", {"u.s.-led", "talks"}),  # punctuation inside a word stays
+    ],
+    ids=["punctuation", "case", "apostrophes", "quotes and dashes", "inside a word"],
+)
+def test_the_words_folding_compares(text: str, read: set[str]) -> None:
+    assert words(text) == read
+
+
+def test_one_kind_of_story_in_other_cities_is_kept_apart() -> None:
+    """Articles written to one pattern (a new bus route, new bike lanes), other places and figures."""
+    names = ["ru-kyiv-bus", "ru-kharkiv-bus", "ru-lviv-bus", "bikes-kyiv", "bikes-lviv", "bikes-dnipro"]
+    hits = [hit(name, 10, article_text(name), 9.0 - n) for n, name in enumerate(names)]
+    assert fold_same_story(hits, k=6) == hits
+
+
+def test_folding_reads_passages_without_the_analyzer() -> None:
+    """Copies are told by their surface words: the analyzer's reading of words it has not met
+    (stemming, dictionaries, name keys) was most of what folding a long question's hits cost."""
+    copied = article_text("ru-kyiv-bus")
+    texts = [copied, copied.replace("Автобусы", "автобусы"), article_text("bikes-lviv")]
+    analyzer._forget()
+    folded = fold_same_story([hit(f"a{n}", 10 + n, text, 9.0 - n) for n, text in enumerate(texts)], k=3)
+    assert [h.article.id for h in folded] == ["a1", "a2"]
+    assert analyzer._caches.terms == {} and analyzer._caches.pieces == {}
