@@ -30,7 +30,7 @@ from .index import BM25Index, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .options import LibraryOptions
 from .progress import BuildStep
-from .query import RECENT_CUES, most_selective, topical, topical_terms
+from .query import most_selective, recent_cue, topical, topical_terms
 from .reasons import Reason
 from .rerank import EVENT_KEY, CorpusSignals, QueryTerms, rerank
 from .semantic import embedder, question_text
@@ -663,7 +663,7 @@ class Library:
 
     def _wants_recent(self, question: str) -> bool:
         mode = "off" if self.options.plain else self.options.recency
-        return mode == "always" or (mode == "cues" and RECENT_CUES.search(question) is not None)
+        return mode == "always" or (mode == "cues" and recent_cue(question))
 
     def latest(self, count: int, now: dt.date | None = None) -> list[Article]:
         """The newest `count` articles, newest first (ties by id, for a stable order).

@@ -14,7 +14,15 @@ from collections.abc import Callable, Sequence
 from .analyzer import analyze, question_spans, question_words
 from .languages import CYRILLIC
 
-__all__ = ["DEFAULT_MAX_TERMS", "RECENT_CUES", "most_selective", "readings", "topical", "topical_terms"]
+__all__ = [
+    "DEFAULT_MAX_TERMS",
+    "RECENT_CUES",
+    "most_selective",
+    "readings",
+    "recent_cue",
+    "topical",
+    "topical_terms",
+]
 
 DEFAULT_MAX_TERMS = 32
 """Distinct terms a question is scored on: more than any question asked in words has,
@@ -54,21 +62,38 @@ RECENT_CUES = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=64)
 def topical(question: str) -> str:
     """The question without words about time or quiz form, which match passages at random.
 
     "this week" or "which of the following" say when or how something is asked, not what
     about; left in, `week` and `follow` would match any passage that uses them. A question
     made only of such words is kept whole.
+    """
+    return _rewritten(question)[0]
+
+
+def recent_cue(question: str) -> bool:
+    """Whether the question asks about the recent past (`RECENT_CUES`: "latest", "this week").
+
+    Told by the rewriting `topical` makes anyway, which leaves those words out: searching
+    the pattern again took 0.3 to 0.7 ms of a pasted text's every search.
+    """
+    return _rewritten(question)[1]
+
+
+@functools.lru_cache(maxsize=64)
+def _rewritten(question: str) -> tuple[str, bool]:
+    """`topical(question)`, and whether `RECENT_CUES` found anything in it.
 
     The last 64 questions are remembered: a search rewrites its question twice, for its
-    terms and for its vector, and a pasted article takes 0.1 to 0.25 ms each time. The
-    cache is keyed by the question alone, all this reads, and searches in several
-    threads may share it (at worst two of them rewrite the same question).
+    terms and for its vector, and asks whether it is about the recent past, and a pasted
+    article takes 0.1 to 0.25 ms each time. The cache is keyed by the question alone, all
+    this reads, and searches in several threads may share it (at worst two of them rewrite
+    the same question).
     """
-    stripped = QUIZ_NOISE.sub(" ", RECENT_CUES.sub(" ", question))
-    return stripped if stripped.strip(" ?.!") else question
+    without_cues, cues = RECENT_CUES.subn(" ", question)
+    stripped = QUIZ_NOISE.sub(" ", without_cues)
+    return (stripped if stripped.strip(" ?.!") else question), cues > 0
 
 
 def topical_terms(question: str) -> list[str]:

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .periods import Period, question_period
-from .query import RECENT_CUES
+from .query import recent_cue
 
 __all__ = ["CorpusSignals", "QueryTerms", "RerankOptions", "article_coverage", "recency_prior", "rerank"]
 
@@ -128,7 +128,7 @@ def rerank(
     asked = now or dt.date.fromordinal(int(signals.article_dates.max()))
     period = question_period(question, asked)
     if now is not None and period is None:
-        cue = RECENT_CUES.search(question) is not None
+        cue = recent_cue(question)
         weight, days = (
             (options.cue_weight, options.cue_days) if cue else (options.recency_weight, options.recency_days)
         )

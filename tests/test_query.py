@@ -6,7 +6,15 @@ import shutil
 import pytest
 
 from retrieval import Library, LibraryOptions, analyze
-from retrieval.query import DEFAULT_MAX_TERMS, RECENT_CUES, most_selective, readings, topical, topical_terms
+from retrieval.query import (
+    DEFAULT_MAX_TERMS,
+    RECENT_CUES,
+    most_selective,
+    readings,
+    recent_cue,
+    topical,
+    topical_terms,
+)
 from tests.conftest import ROOT, SHIPPED_CORPUS, WriteCorpus
 from tests.conftest import article as article_text
 
@@ -131,8 +139,58 @@ def test_words_about_the_recent_past_or_quiz_form_are_left_out_in_three_language
     question: str, recent: bool, terms: list[str]
 ) -> None:
     assert (RECENT_CUES.search(question) is not None) == recent
+    assert recent_cue(question) == recent
     assert topical_terms(question) == terms
     assert set(analyze(topical(question))) <= set(terms)  # a question adds the keys of words in lower case
+
+
+# Each way of saying "recently" the pattern knows, as a reader may write it.
+CUES = [
+    *("this week", "This Month", "THIS YEAR", "last week", "latest", "Recent", "recently"),
+    *("now", "today", "currently", "so far", "Сьогодні"),
+    *("цього тижня", "цей місяць", "цьому році", "поточного року", "поточному місяці", "минулого тижня"),
+    *("минулий тиждень", "минулому тижні", "останні", "останнім часом", "нещодавно", "недавно", "зараз"),
+    *("Нині", "тепер", "наразі", "сьогодні", "сьогоднішній день", "на даний момент", "досі", "поки що"),
+    *("дотепер", "эта неделя", "эту неделю", "этой неделе", "этот месяц", "этом году", "этого года"),
+    *("текущая неделя", "текущую неделю", "текущей неделе", "текущий месяц", "текущем году"),
+    *("текущего месяца", "прошлая неделя", "прошлую неделю", "прошлой неделе", "последние"),
+    *("последнее время", "на днях", "сейчас", "ныне", "нынче", "теперь", "СЕГОДНЯ", "сегодняшний день"),
+    *("в настоящее время", "в данный момент", "на данный момент", "пока что", "до сих пор"),
+]
+# Words that hold a cue's letters but are no cue: `\b` keeps them out, and English cues' words
+# are parted by one space.
+NEAR_CUES = [
+    *("known", "snow", "nowhere", "todays", "заразна", "нинішній", "сейчасный"),
+    *("this\tyear", "so  far"),
+]
+
+
+def pasted_texts() -> list[str]:
+    """Articles pasted as questions, 4,000 characters each, in the three languages."""
+    files = sorted((ROOT / "tests" / "fixtures" / "uk" / "corpus").glob("*.txt"))
+    files += sorted((EVAL / "corpus").rglob("*.txt"))[:10]
+    return [file.read_text(encoding="utf-8")[:4000] for file in files]
+
+
+def test_a_question_is_about_the_recent_past_exactly_when_the_cues_pattern_finds_a_cue() -> None:
+    """`recent_cue` is told by `topical`'s rewriting, not by searching the question again; it
+    must say what the pattern's search says of every text, pasted or typed, whichever asks first."""
+    texts = pasted_texts()
+    assert len(texts) > 30
+    assert all(RECENT_CUES.search(word) for word in CUES)
+    assert not any(RECENT_CUES.search(word) for word in NEAR_CUES)
+    asked = [*texts, *CUES, *NEAR_CUES]
+    for text in texts[:6]:
+        for word in [*CUES, *NEAR_CUES]:
+            # at the start, in the middle, at the end of a pasted text; and as the whole question
+            asked += [f"{word} {text}", f"{text[:2000]} {word}, {text[2000:]}", f"{text}\n{word}?"]
+            asked += [f"What happened {word}?", f"Що сталося ({word})", word.upper()]
+    for number, text in enumerate(asked):
+        expected = RECENT_CUES.search(text) is not None
+        if number % 2:
+            topical(text)  # the rewriting made first, as a search makes it
+        assert recent_cue(text) == expected, text[:80]
+        assert recent_cue(text) == expected  # and remembered
 
 
 @pytest.mark.parametrize(
