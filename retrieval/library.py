@@ -535,12 +535,19 @@ class Library:
         terms: Sequence[str],
         holding: npt.NDArray[np.bool_],
     ) -> Iterator[Hit]:
-        """The picked passages as hits, made as folding asks for them: it stops at k stories."""
+        """The picked passages as hits, made as folding asks for them: it stops at k stories.
+
+        An article is made (its body read, checked, decoded and split) once, for all its hits.
+        """
         owner = self.passages.owner
+        made: dict[int, tuple[Article, str]] = {}
         for doc, score, row in zip(picked.tolist(), scores.tolist(), holding.tolist(), strict=True):
+            number = int(owner[doc])
             try:
-                article = self.articles[owner[doc]]
-                passage = self.passages.in_article(doc, article)
+                if number not in made:
+                    made[number] = self.articles.with_text(number)
+                article, text = made[number]
+                passage = self.passages.in_article(doc, article, text)
             except IndexFileError:  # its saved text is damaged and its file changed since: not shown
                 continue
             yield Hit(

@@ -103,18 +103,26 @@ class ArticleTable(_Table[Article]):
         return cls(columns, ordinals, body)
 
     def _item(self, number: int) -> Article:
+        return self._made[number] if self._made is not None else self.with_text(number)[0]
+
+    def with_text(self, number: int) -> tuple[Article, str]:
+        """Article `number` (0 <= number < len) and its `text`, decoded once from its body:
+        a hit's passage is cut from the text, which `Article.text` would join again."""
         if self._made is not None:
-            return self._made[number]
+            made = self._made[number]
+            return made, made.text
         columns = self.columns
-        return Article(
+        text = self.body(number).decode("utf-8")
+        article = Article(
             self.ids[number],
             self.headlines[number],
             dt.date.fromordinal(int(self.ordinals[number])),
-            tuple(self.body(number).decode("utf-8").split(PARAGRAPH_BREAK)),
+            tuple(text.split(PARAGRAPH_BREAK)),
             columns["url"][number],
             columns["source"][number],
             columns["caption"][number],
         )
+        return article, text
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -142,11 +150,12 @@ class PassageTable(_Table[Passage]):
     def _item(self, number: int) -> Passage:
         return self.in_article(number, self.articles[int(self.owner[number])])
 
-    def in_article(self, number: int, article: Article) -> Passage:
-        """Passage `number`, cut from its `article` made already: a hit needs both, and
-        making an article reads and decodes its body."""
-        start, end = (int(x) for x in self.spans[number])
-        return Passage(article.id, int(self.positions[number]), start, end, article.text[start:end])
+    def in_article(self, number: int, article: Article, text: str | None = None) -> Passage:
+        """Passage `number`, cut from its `article` made already (and its `text`, if at hand):
+        a hit needs both, and making an article reads and decodes its body."""
+        start, end = self.spans[number].tolist()
+        whole = article.text if text is None else text
+        return Passage(article.id, int(self.positions[number]), start, end, whole[start:end])
 
 
 class EventTable(_Table[Event]):

@@ -7,6 +7,7 @@ import pytest
 
 from retrieval import Article, CorpusError, Hit, Library, LibraryOptions
 from retrieval.index import Ranking
+from retrieval.passages import split_passages
 from retrieval.stories import fold_same_story
 from tests.conftest import HOSTILE, SHIPPED_CORPUS, WriteCorpus, add_hostile, article, load_in_child
 from tests.test_index import exhaustive_top
@@ -418,3 +419,36 @@ def test_a_timeline_as_of_any_day_is_that_of_the_articles_published_by_then(
                 alone.timeline.latest(5, "budget") if alone else []
             )
         assert library.timeline_as_of(dt.date(2092, 10, 20)) is library.timeline
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_hits_are_cut_from_their_articles_text_two_of_one_article_too(
+    write_corpus: WriteCorpus, tmp_path: Path, saved: bool
+) -> None:
+    # paragraphs of 800 characters or more: each a passage, two of one article unlike enough not
+    # to be one story; Ukrainian letters, an apostrophe and a dash, whose UTF-8 is longer than
+    # their text, so a span is not a byte offset
+    uk = "Міст через Дніпро у Києві знову відкрили для руху. Ім’я підрядника — «Мостобуд». Ремонт йшов рік. "
+    uk2 = "Мер Києва сказав, що міст відкрили вчасно, а Дніпро перетнули автобуси. Пасажири раді. "
+    en = "The bridge over the Dnipro in Kyiv reopened to traffic after repairs. Work took a year. "
+    en2 = "The mayor of Kyiv said the bridge reopened on time as buses crossed the Dnipro. Riders cheered. "
+    root = write_corpus(
+        {
+            "uk.txt": article("2024-06-20", "Міст у Києві", uk * 12, uk2 * 12),
+            "en.txt": article("2024-06-21", "Kyiv bridge", en * 12, en2 * 12),
+            "other.txt": article("2024-06-19", "Weather", "Rain is expected in Lviv on Tuesday. " * 30),
+        }
+    )
+    index_dir = tmp_path / "index" if saved else None
+    if saved:
+        Library.load(root, index_dir=index_dir)  # built and saved: the next load serves it
+    library = Library.load(root, index_dir=index_dir)
+    for question in ("Міст Дніпро Києві відкрили", "bridge Dnipro Kyiv reopened"):
+        hits = library.search(question, k=5, per_article=2).hits
+        assert len({hit.article.id for hit in hits}) < len(hits)  # two passages of one article
+        for hit in hits:
+            assert hit.passage == split_passages(hit.article)[hit.passage.position]
+            assert hit.article.id == hit.passage.article_id
+    for number in range(len(library.articles)):
+        made, text = library.articles.with_text(number)
+        assert made == library.articles[number] and text == made.text
