@@ -43,7 +43,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 6
+VERSION = 7
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -51,7 +51,8 @@ event sentence that tells neither Ukrainian nor Russian more is read as its arti
 5: a Cyrillic word written as a name has a name key after its term (`languages.name_key`),
 so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`). 6: a Cyrillic word
 written with a capital is looked up in the Ukrainian dictionary with it (`Києві`: `київ`,
-not `ки`), and a name's key is its nominative's (`Карабаху`, `Вадимові`: `~крб`, `~вд`)."""
+not `ки`), and a name's key is its nominative's (`Карабаху`, `Вадимові`: `~крб`, `~вд`).
+7: a Ukrainian lemma in `-ія` is stemmed as its Russian cognate in `-ия` (`компанія`: `компан`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.

@@ -153,12 +153,12 @@ def read(word: str, capital: bool = False) -> Reading:
         return Reading(russian, russian, tells)
     capitalised = word[:1].upper() + word[1:]
     lemma = _name_lemma(capitalised).casefold() if capital else ""
-    ukrainian = _stem(lemma or _ukrainian_lemma(capitalised if capital else word))
+    ukrainian = _stem_lemma(lemma or _ukrainian_lemma(capitalised if capital else word))
     name = ""
     if (
         not capital
         and (lemma := _name_lemma(capitalised))
-        and (named := _stem(lemma.casefold())) != ukrainian
+        and (named := _stem_lemma(lemma.casefold())) != ukrainian
     ):
         name = named
     if tells == "uk":
@@ -208,6 +208,13 @@ def _tells(word: str) -> Literal["uk", "ru"] | None:
 def _stem(word: str) -> str:
     stem: str = _RUSSIAN.stemWord(word.replace("'", ""))
     return stem
+
+
+def _stem_lemma(lemma: str) -> str:
+    """A Ukrainian lemma stemmed as its Russian cognate is: a noun in `-ія` as one in `-ия`
+    (`компанія`, `компания`: `компан`), whose ending Russian Snowball knows, where it takes
+    the `я` of `-ія` alone (`компані`)."""
+    return _stem(lemma[:-2] + "ия" if lemma.endswith("ія") else lemma)
 
 
 _DICTIONARIES = DefaultDictionaryFactory()

@@ -41,6 +41,9 @@ def library() -> Library:
         ("Одессе", "Одесса"),
         ("объём", "объем"),  # ё written as е
         ("переговорів", "переговоров"),  # across the languages: Ukrainian lemma, Russian stem
+        ("компанія", "компания"),  # a Ukrainian noun in -ія stemmed as its Russian cognate in -ия
+        ("реконструкції", "реконструкции"),
+        ("делегацією", "делегации"),
         ("Абрамовичем", "Абрамович"),
     ],
 )
@@ -364,7 +367,13 @@ def test_an_answer_shows_cyrillic_matches_in_bold(library: Library) -> None:
 
 @pytest.mark.parametrize(
     "questions",
-    ["questions.jsonl", "questions-cross.jsonl", "questions-names.jsonl", "questions-lower.jsonl"],
+    [
+        "questions.jsonl",
+        "questions-cross.jsonl",
+        "questions-names.jsonl",
+        "questions-lower.jsonl",
+        "questions-russian.jsonl",
+    ],
 )
 def test_every_question_ranks_its_article_first(questions: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Ukrainian and Russian questions on articles in their own language (some with
@@ -372,7 +381,8 @@ def test_every_question_ranks_its_article_first(questions: str, capsys: pytest.C
     on places and people the other language spells another way (`Харьков` and `Харків`,
     `Киеве` and `Києві`, `Зеленский` and `Зеленський`), where only the name tells which
     of several articles on one subject answers; and the same questions typed in lower
-    case, as a chat's often are."""
+    case, as a chat's often are; and questions as a Russian reader types them, names in
+    their cases (`Киев` as a subject, `Литвином`), on articles of either language."""
     arguments = ["eval", str(FIXTURES / questions), "--corpus", str(FIXTURES / "corpus")]
     assert main([*arguments, "--as-of", "question_date"]) == 0
     gold = re.search(r"gold article \((\d+)\)\s+([\d.]+)\s+([\d.]+)", capsys.readouterr().out)
