@@ -43,7 +43,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 7
+VERSION = 8
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -52,7 +52,9 @@ event sentence that tells neither Ukrainian nor Russian more is read as its arti
 so that its Ukrainian and Russian spellings meet (`Харків`, `Харьков`). 6: a Cyrillic word
 written with a capital is looked up in the Ukrainian dictionary with it (`Києві`: `київ`,
 not `ки`), and a name's key is its nominative's (`Карабаху`, `Вадимові`: `~крб`, `~вд`).
-7: a Ukrainian lemma in `-ія` is stemmed as its Russian cognate in `-ия` (`компанія`: `компан`)."""
+7: a Ukrainian lemma in `-ія` is stemmed as its Russian cognate in `-ия` (`компанія`: `компан`).
+8: a Russian name is read as its nominative in simplemma's Russian dictionary, and a name a
+dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `киев`; `Умеров`: `умеров`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -113,6 +115,9 @@ class _Caches:
     named: dict[str, str] = field(default_factory=dict)
     """Cyrillic words written in lower case that read otherwise as a name -> that term
     (`languages.Reading.name`), matched in questions beside their own."""
+    named_russian: dict[str, str] = field(default_factory=dict)
+    """Words whose term as a name read as Russian differs from `named`'s
+    (`languages.Reading.russian_name`)."""
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Text between blanks -> its terms, stop words left out; only pieces none of whose words
     reads two ways or tells a text's language, so that their terms are the same in any text."""
@@ -164,6 +169,8 @@ def _normalise(word: str, caches: _Caches) -> str:
         reading = languages.read(folded, capital=word[:1].isupper())
         if reading.name:
             caches.named[word] = reading.name
+        if reading.russian_name != reading.name:
+            caches.named_russian[word] = reading.russian_name
         if reading.russian != reading.ukrainian:
             caches.russian[word] = reading.russian
         if reading.tells:
@@ -195,11 +202,14 @@ def _is_name(word: str, folded: str, reading: languages.Reading) -> bool:
     return reading.tells == "ru" or not languages.common_word(folded)
 
 
-def _reads_russian(text: str, words: list[str], caches: _Caches, russian_article: bool = False) -> bool:
+def _reads_russian(
+    text: str, words: list[str], caches: _Caches, russian_article: bool = False, names: bool = False
+) -> bool:
     """Whether the words of `text` that read two ways should read as Russian: more of its
     words tell Russian than Ukrainian, or as many (none, in a short text) and its article
-    reads as Russian."""
-    if text.isascii() or caches.russian.keys().isdisjoint(words):
+    reads as Russian. `names`: their terms as names too (`Reading.russian_name`)."""
+    two_ways = not caches.russian.keys().isdisjoint(words)
+    if text.isascii() or not (two_ways or (names and not caches.named_russian.keys().isdisjoint(words))):
         return False
     return _tells_russian(words, caches, russian_article)
 
@@ -346,7 +356,10 @@ class QuestionWord(NamedTuple):
     other: str
     """Its Russian term, where the question tells no language and the word reads two ways."""
     name: str
-    """Its term as a name, where it is written in lower case (`києві`: `київ`, beside `ки`)."""
+    """Its term as a name, where it is written in lower case (`києві`: `київ`, beside `ки`;
+    `ивана`: `иван`, beside `ива`)."""
+    other_name: str
+    """Its Russian term as a name, where the question tells no language."""
     key: str
     """Its name key (`languages.name_key`), where it is written as a name."""
     lower_key: str
@@ -360,7 +373,7 @@ def question_words(text: str) -> Iterator[QuestionWord]:
     words = [match.group() for match in matches]
     terms = [caches.term(word) for word in words]  # first, so that `russian` and the tells know them
     unsure = caches.tell_russian.isdisjoint(words) and caches.tell_ukrainian.isdisjoint(words)
-    russian = not unsure and _reads_russian(text, words, caches)
+    russian = not unsure and _reads_russian(text, words, caches, names=True)
     for match, word, found in zip(matches, words, terms, strict=True):
         other = caches.russian.get(word, "")
         if russian and other:
@@ -368,11 +381,18 @@ def question_words(text: str) -> Iterator[QuestionWord]:
         if not unsure:
             other = ""
         name = caches.named.get(word, "")
+        other_name = caches.named_russian.get(word, name)
+        if russian:
+            name, other_name = other_name, ""
+        if not unsure or other_name == name:
+            other_name = ""
         if name in (found, other):
             name = ""
+        if other_name in (found, other):
+            other_name = ""
         key = caches.names.get(word, "")
         lower_key = "" if key else _lower_key(word, found, caches)
-        yield QuestionWord(match.start(), match.end(), found, other, name, key, lower_key)
+        yield QuestionWord(match.start(), match.end(), found, other, name, other_name, key, lower_key)
 
 
 def _lower_key(word: str, found: str, caches: _Caches) -> str:
@@ -406,7 +426,7 @@ def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
     so `в харькове` finds `у Харкові`.
     """
     for word in question_words(text):
-        for found in (word.term, word.other, word.name, word.key, word.lower_key):
+        for found in (word.term, word.other, word.name, word.other_name, word.key, word.lower_key):
             if found:
                 yield found, word.start, word.end
 

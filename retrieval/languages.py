@@ -1,6 +1,8 @@
 """Ukrainian and Russian words -> index terms.
 
-Russian words are stemmed with Snowball. Snowball has no Ukrainian, so a Ukrainian word
+Russian words are stemmed with Snowball, and Russian names read as their nominative in
+simplemma's Russian dictionary, as Snowball reads many a name's nominative as a plural's
+or a verb's form (`Киев` `ки`, `Киеве` `киев`). Snowball has no Ukrainian, so a Ukrainian word
 is first looked up in simplemma's Ukrainian dictionary of word forms (`переговорів` ->
 `переговори`, `мосту` -> `міст`; simplemma's rules for words it lacks are not used,
 since they make Russian words into false Ukrainian ones) and its lemma is then stemmed
@@ -132,38 +134,46 @@ class Reading(NamedTuple):
     """The language the word shows its text is in, by its letters or as a function word
     only that language has (`що`, `та`; `что`, `и`), if it shows one."""
     name: str = ""
-    """Its term read as a name, for a word written in lower case that the Ukrainian dictionary
-    knows with a capital as a name that reads otherwise (`києві`: `київ`, beside `ки`), else ""."""
+    """Its term read as a name, for a word written in lower case that the dictionary of its
+    language knows with a capital as a name or lacks (`києві`: `київ`, beside `ки`; `ивана`:
+    `иван`, beside `ива`), else ""."""
+    russian_name: str = ""
+    """Its term read as a Russian name: the same unless the word has none of the telling letters."""
 
 
 def read(word: str, capital: bool = False) -> Reading:
     """The Ukrainian and the Russian term of a case-folded Cyrillic word, and what it tells.
 
-    `capital`: the word was written with a capital, and is looked up in the Ukrainian
-    dictionary so first, as its names are written: `Києві` is a form of `Київ`, `києві`
-    of `кий` (a cue stick), `Максима` of `Максим`, `максима` of `максима` (a maxim). A word
-    written in lower case that the dictionary also knows as a name that reads otherwise
-    gives that name's term too (`Reading.name`), for a question typed in lower case."""
+    `capital`: the word was written with a capital, and is looked up in simplemma's
+    dictionaries so first, as they write their names: `Києві` is a form of `Київ`, `києві`
+    of `кий` (a cue stick), `Максима` of `Максим`, `максима` of `максима` (a maxim); read as
+    Russian, `Киеве` is a form of `Киев` (`_russian_name`). A name the dictionary of its
+    language lacks is its letters with its case endings off (`_name_stem`). A word written
+    in lower case that a dictionary knows as a name or lacks gives its term as a name too
+    (`Reading.name`, `Reading.russian_name`), for a question typed in lower case."""
     word = word.translate(_APOSTROPHES)
     tells = _tells(word)
     if word in STOP_WORDS:
         return Reading("", "", tells)
-    russian = _stem(word)
-    if tells == "ru":
-        return Reading(russian, russian, tells)
     capitalised = word[:1].upper() + word[1:]
-    lemma = _name_lemma(capitalised).casefold() if capital else ""
-    ukrainian = _stem_lemma(lemma or _ukrainian_lemma(capitalised if capital else word))
-    name = ""
-    if (
-        not capital
-        and (lemma := _name_lemma(capitalised))
-        and (named := _stem_lemma(lemma.casefold())) != ukrainian
-    ):
-        name = named
+    lemma = _name_lemma(capitalised) if tells != "ru" else ""
+    russian_name = _russian_name(word, capitalised, bool(lemma)) if tells != "uk" else ""
+    russian = russian_name if capital and russian_name else _stem(word)
+    if tells == "ru":
+        russian_name = "" if capital else russian_name
+        return Reading(russian, russian, tells, russian_name, russian_name)
+    if lemma:
+        name = _stem_lemma(lemma.casefold())
+    elif _unknown(word, capitalised, "uk"):  # a name, unless the Russian dictionary knows it as none
+        name = _name_stem(word) if tells == "uk" else russian_name
+    else:
+        name = ""
+    ukrainian = name if capital and name else _stem_lemma(_ukrainian_lemma(capitalised if capital else word))
+    if capital:
+        name = russian_name = ""
     if tells == "uk":
-        return Reading(ukrainian, ukrainian, tells, name)
-    return Reading(ukrainian, russian, tells, name)
+        return Reading(ukrainian, ukrainian, tells, name, name)
+    return Reading(ukrainian, russian, tells, name, russian_name)
 
 
 def name_key(word: str) -> str:
@@ -184,17 +194,24 @@ def name_key(word: str) -> str:
         return ""
     if _RUSSIAN_LETTERS.isdisjoint(word):  # a word with Russian letters is in no Ukrainian dictionary
         word = _name_lemma(word[:1].upper() + word[1:]).casefold() or word
+    skeleton = _DOUBLED.sub(r"\1", _name_stem(word).translate(_NAME_SKELETON))
+    if len(skeleton) < 2:
+        return ""
+    return NAME_KEY + skeleton[:-1] + skeleton[-1].translate(_NAME_LAST)
+
+
+def _name_stem(word: str) -> str:
+    """A name's letters once its case endings are taken off, again while one is left and at
+    least `_NAME_STEM` letters stay, so that a nominative that ends as a case does and its
+    other forms lose the same (`Карабах`, `Карабаху`: `караб`), ё as е, no apostrophe."""
+    word = word.replace("ё", "е").replace("'", "")
     while True:
         stem = next((word[: -len(ending)] for ending in _NAME_ENDINGS if word.endswith(ending)), None)
         if stem is None:
             stem = word.rstrip(_NAME_VOWELS)
         if stem == word or len(stem) < _NAME_STEM:
-            break
+            return word
         word = stem
-    skeleton = _DOUBLED.sub(r"\1", word.translate(_NAME_SKELETON))
-    if len(skeleton) < 2:
-        return ""
-    return NAME_KEY + skeleton[:-1] + skeleton[-1].translate(_NAME_LAST)
 
 
 def _tells(word: str) -> Literal["uk", "ru"] | None:
@@ -223,7 +240,8 @@ _DICTIONARIES = DefaultDictionaryFactory()
 @cache
 def _lemmatizer() -> simplemma.Lemmatizer:
     """simplemma's dictionary lookup, made on first use: its Ukrainian dictionary takes
-    about a second and 60 MB to load, which English-only corpora never pay."""
+    about a second and 60 MB to load, its Russian one (`_russian_name`) one more second and
+    160 MB, which English-only corpora never pay."""
     # no cache of its own: the analyzer caches every word's term
     strategy = DictionaryLookupStrategy(dictionary_factory=_DICTIONARIES)
     return simplemma.Lemmatizer(cache_max_size=0, lemmatization_strategy=strategy)
@@ -249,6 +267,33 @@ def _name_lemma(capitalised: str) -> str:
         own = dictionary.get(capitalised[:-3], "")
         lemma = own if own[:1].isupper() else lemma
     return lemma if lemma[:1].isupper() else ""
+
+
+def _unknown(word: str, capitalised: str, language: Literal["uk", "ru"]) -> bool:
+    """Whether simplemma's dictionary of a language lacks a case-folded word, with a capital
+    and without."""
+    dictionary = _DICTIONARIES.get_dictionary(language)
+    return word not in dictionary and capitalised not in dictionary
+
+
+def _russian_name(word: str, capitalised: str, named: bool) -> str:
+    """The term of a case-folded word read as a Russian name: the nominative of the name
+    simplemma's Russian dictionary lists it as a form of with a capital (`Нидерландов`:
+    `Нидерланды`), else the word itself, with its case endings off (`_name_stem`: `Киев`,
+    `Киеве`, `Киевом` all `киев`); "" for a word the dictionary knows in lower case alone,
+    unless the Ukrainian dictionary knows it as a name's form (`named`: `Максимом`). Russian
+    Snowball reads many a name's nominative as a plural's or a verb's (`Киев` `ки`, a cue
+    stick's term, `Харьков` `харьк`, `Богдан` `богда`, `Умеров` `умер`) and its other forms
+    whole (`Киеве` `киев`, `Богдану` `богдан`)."""
+    dictionary = _DICTIONARIES.get_dictionary("ru")
+    lemma = dictionary.get(capitalised, "")
+    if not lemma[:1].isupper() and lemma != word.replace("ё", "е") and word in dictionary:
+        # it lists names with a capital, a few of them with their lemma in lower case
+        # (`Чернигова`: `чернигов`), and sentences' first words too (`Одно`: `один`, `Тех`: `тот`)
+        lemma = ""
+        if not named:
+            return ""
+    return _name_stem(lemma.casefold() or word)
 
 
 def _ukrainian_lemma(word: str) -> str:
