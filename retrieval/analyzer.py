@@ -110,7 +110,7 @@ class _Caches:
     """Words that show their text's language (see `languages.Reading.tells`)."""
     names: dict[str, str] = field(default_factory=dict)
     """Cyrillic words written as names -> their name key (`languages.name_key`), the same in any text."""
-    lower_keys: dict[str, str] = field(default_factory=dict)
+    lower_keys: dict[tuple[str, bool], str] = field(default_factory=dict)
     """Cyrillic words asked in lower case -> their name key, "" for none (`_lower_key`)."""
     named: dict[str, str] = field(default_factory=dict)
     """Cyrillic words written in lower case that read otherwise as a name -> that term
@@ -374,6 +374,7 @@ def question_words(text: str) -> Iterator[QuestionWord]:
     terms = [caches.term(word) for word in words]  # first, so that `russian` and the tells know them
     unsure = caches.tell_russian.isdisjoint(words) and caches.tell_ukrainian.isdisjoint(words)
     russian = not unsure and _reads_russian(text, words, caches, names=True)
+    ukrainian = not unsure and not _tells_russian(words, caches, tie=True)  # more of its words tell it
     for match, word, found in zip(matches, words, terms, strict=True):
         other = caches.russian.get(word, "")
         if russian and other:
@@ -391,25 +392,27 @@ def question_words(text: str) -> Iterator[QuestionWord]:
         if other_name in (found, other):
             other_name = ""
         key = caches.names.get(word, "")
-        lower_key = "" if key else _lower_key(word, found, caches)
+        lower_key = "" if key else _lower_key(word, found, caches, russian=not ukrainian)
         yield QuestionWord(match.start(), match.end(), found, other, name, other_name, key, lower_key)
 
 
-def _lower_key(word: str, found: str, caches: _Caches) -> str:
+def _lower_key(word: str, found: str, caches: _Caches, russian: bool) -> str:
     """The name key of a question's Cyrillic word typed in lower case, "" for a stop word, a
-    question word or a word simplemma's Ukrainian dictionary knows in lower case alone: a
+    question word or a word simplemma's Ukrainian dictionary knows in lower case alone, or in
+    a question that may be Russian (`russian`) its Russian one (`languages.common_word`): a
     name typed so (`харькове`, `києві`) meets the articles that write it with a capital, in
-    either language. Made for questions alone, as an article writes its names with a capital."""
-    key = caches.lower_keys.get(word)
+    either language, and a common word (`вечера`) no name with its consonants (`Вчера`). Made
+    for questions alone, as an article writes its names with a capital."""
+    key = caches.lower_keys.get((word, russian))
     if key is None:
         folded = unicodedata.normalize("NFKC", word).casefold()
         named = (
             found
             and word == folded
             and languages.CYRILLIC.search(folded)
-            and not languages.common_word(folded)
+            and not languages.common_word(folded, russian)
         )
-        key = caches.lower_keys[word] = languages.name_key(folded) if named else ""
+        key = caches.lower_keys[word, russian] = languages.name_key(folded) if named else ""
     return key
 
 

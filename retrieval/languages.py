@@ -247,13 +247,23 @@ def _lemmatizer() -> simplemma.Lemmatizer:
     return simplemma.Lemmatizer(cache_max_size=0, lemmatization_strategy=strategy)
 
 
-def common_word(word: str) -> bool:
+def common_word(word: str, russian: bool = False) -> bool:
     """Whether simplemma's Ukrainian dictionary, whose names are written with a capital,
     holds a case-folded word in lower case and not with a capital (`ремонт`, `мосту`, not
-    `Одесі`): written with a capital, it begins a sentence and names nothing."""
+    `Одесі`): written with a capital, it begins a sentence and names nothing. `russian`: or
+    its Russian one, which writes most of its names so too, holds a word with no Ukrainian
+    letter so (`вечера`, `открыли`, not `харькове`), and the Ukrainian one knows it as no
+    name's form (`трампу`, `романом`: Russian nouns, and forms of names in Ukrainian)."""
     word = word.translate(_APOSTROPHES)
-    dictionary = _DICTIONARIES.get_dictionary("uk")
-    return word in dictionary and word[:1].upper() + word[1:] not in dictionary
+    capitalised = word[:1].upper() + word[1:]
+    if _RUSSIAN_LETTERS.isdisjoint(word):
+        ukrainian = _DICTIONARIES.get_dictionary("uk")
+        if word in ukrainian and capitalised not in ukrainian:
+            return True
+    if not russian or not _UKRAINIAN_LETTERS.isdisjoint(word):
+        return False
+    dictionary = _DICTIONARIES.get_dictionary("ru")
+    return word in dictionary and capitalised not in dictionary and not _name_lemma(capitalised)
 
 
 def _name_lemma(capitalised: str) -> str:
