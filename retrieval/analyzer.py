@@ -43,7 +43,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 8
+VERSION = 9
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -54,7 +54,9 @@ written with a capital is looked up in the Ukrainian dictionary with it (`Киє
 not `ки`), and a name's key is its nominative's (`Карабаху`, `Вадимові`: `~крб`, `~вд`).
 7: a Ukrainian lemma in `-ія` is stemmed as its Russian cognate in `-ия` (`компанія`: `компан`).
 8: a Russian name is read as its nominative in simplemma's Russian dictionary, and a name a
-dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `киев`; `Умеров`: `умеров`)."""
+dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `киев`; `Умеров`: `умеров`).
+9: a Russian name's key is its nominative's in simplemma's Russian dictionary (`Нидерландов`:
+`~ндрлнд`, as `Нидерланды`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.

@@ -192,8 +192,13 @@ def name_key(word: str) -> str:
     word = word.translate(_APOSTROPHES)
     if word in _NOT_NAMES:
         return ""
+    lemma = ""
+    capitalised = word[:1].upper() + word[1:]
     if _RUSSIAN_LETTERS.isdisjoint(word):  # a word with Russian letters is in no Ukrainian dictionary
-        word = _name_lemma(word[:1].upper() + word[1:]).casefold() or word
+        lemma = _name_lemma(capitalised).casefold()
+    if not lemma and _UKRAINIAN_LETTERS.isdisjoint(word):
+        lemma = _russian_lemma(word, capitalised)
+    word = lemma or word
     skeleton = _DOUBLED.sub(r"\1", _name_stem(word).translate(_NAME_SKELETON))
     if len(skeleton) < 2:
         return ""
@@ -288,22 +293,32 @@ def _unknown(word: str, capitalised: str, language: Literal["uk", "ru"]) -> bool
 
 def _russian_name(word: str, capitalised: str, named: bool) -> str:
     """The term of a case-folded word read as a Russian name: the nominative of the name
-    simplemma's Russian dictionary lists it as a form of with a capital (`Нидерландов`:
-    `Нидерланды`), else the word itself, with its case endings off (`_name_stem`: `Киев`,
-    `Киеве`, `Киевом` all `киев`); "" for a word the dictionary knows in lower case alone,
-    unless the Ukrainian dictionary knows it as a name's form (`named`: `Максимом`). Russian
-    Snowball reads many a name's nominative as a plural's or a verb's (`Киев` `ки`, a cue
-    stick's term, `Харьков` `харьк`, `Богдан` `богда`, `Умеров` `умер`) and its other forms
-    whole (`Киеве` `киев`, `Богдану` `богдан`)."""
+    simplemma's Russian dictionary lists it as a form of (`_russian_lemma`), else the word
+    itself, with its case endings off (`_name_stem`: `Киев`, `Киеве`, `Киевом` all `киев`);
+    "" for a word the dictionary knows in lower case alone, unless the Ukrainian dictionary
+    knows it as a name's form (`named`: `Максимом`). Russian Snowball reads many a name's
+    nominative as a plural's or a verb's (`Киев` `ки`, a cue stick's term, `Харьков`
+    `харьк`, `Богдан` `богда`, `Умеров` `умер`) and its other forms whole (`Киеве` `киев`,
+    `Богдану` `богдан`)."""
+    lemma = _russian_lemma(word, capitalised)
+    if not lemma and not named and word in _DICTIONARIES.get_dictionary("ru"):
+        return ""
+    return _name_stem(lemma or word)
+
+
+def _russian_lemma(word: str, capitalised: str) -> str:
+    """The nominative, case-folded, of the name simplemma's Russian dictionary lists a word
+    written with a capital as a form of (`Нидерландов`: `Нидерланды`), or "". It lists names
+    so, a few of them with their lemma in lower case (`Чернигова`: `чернигов`), and a few
+    hundred sentences' first words and words of longer names, which are left out: a lemma in
+    lower case that begins otherwise (`Тех`: `тот`, `Эгейском`: `море`), or that is not the
+    word itself while the dictionary knows the word in lower case (`Одно`: `один`)."""
     dictionary = _DICTIONARIES.get_dictionary("ru")
     lemma = dictionary.get(capitalised, "")
-    if not lemma[:1].isupper() and lemma != word.replace("ё", "е") and word in dictionary:
-        # it lists names with a capital, a few of them with their lemma in lower case
-        # (`Чернигова`: `чернигов`), and sentences' first words too (`Одно`: `один`, `Тех`: `тот`)
-        lemma = ""
-        if not named:
-            return ""
-    return _name_stem(lemma.casefold() or word)
+    folded, plain = lemma.casefold().replace("ё", "е"), word.replace("ё", "е")
+    if lemma[:1].islower() and (folded[:3] != plain[:3] or (folded != plain and word in dictionary)):
+        return ""
+    return folded
 
 
 def _ukrainian_lemma(word: str) -> str:

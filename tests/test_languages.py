@@ -152,6 +152,7 @@ def test_a_question_finds_the_articles_on_a_name_whatever_case_it_is_typed_in(
         ("Умєров", "Умеровым"),
         ("Володимир", "Владимир"),
         ("Америці", "Америке"),  # к / ц alternation
+        ("Нидерландов", "Нідерландів"),  # a plural's genitive, keyed by its nominative in either dictionary
     ],
 )
 def test_a_name_spelled_either_language_s_way_meets_on_its_key(left: str, right: str) -> None:
@@ -258,6 +259,7 @@ def test_a_name_s_ukrainian_forms_share_its_term(ukrainian: list[str]) -> None:
         "Миколаїв Николаев",  # different consonants: the names stay apart
         "Крим Корея",  # `Крим` kept `кр` alone, as `Корея` does
         "обмін обмен",  # no capital: a common noun has no key, and its spellings stay apart
+        "Эгейском море",  # the Russian dictionary lists the first under the second, of `Эгейское море`
     ],
 )
 def test_words_whose_consonants_differ_or_that_are_no_names_do_not_meet(text: str) -> None:
