@@ -223,12 +223,14 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     """Fetch one page, extract its article and save it under `feeds/links/`.
 
     Raises `LinkError` (not http(s)), `FetchError` (404, timeout, too large ...) or
-    `NotAnArticle` (not HTML, no article text), each with a message for the admin.
+    `NotAnArticle` (not HTML, no article text), each with a message for the admin. A link
+    whose article's file was deleted is fetched and saved again, as the article it was
+    (`StateDB.claim_article`): the admin asks for it back, which a feed listing it does not.
     """
     url = checked_url(text)
     key = canonical_url(url)
     known = await off_loop(db.article_for_link, key)
-    if known is not None:
+    if known is not None and (options.corpus_dir / known.path).is_file():
         return AddedLink("seen", known)
     async with Fetcher(options.fetch) as fetcher:
         page = await fetcher.get(url, accept=ACCEPT_HTML)
@@ -244,7 +246,9 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
         source=extracted.site or _host(page.url),
         paragraphs=extracted.paragraphs,
     )
-    outcome, stored = await off_loop(_save, db, options.corpus_dir, LINKS_FOLDER, article, key, feed_id=None)
+    outcome, stored = await off_loop(
+        _save, db, options.corpus_dir, LINKS_FOLDER, article, key, feed_id=None, restore=True
+    )
     return AddedLink(outcome, stored)
 
 
@@ -499,8 +503,10 @@ def _save(
     key: str,
     feed_id: int | None,
     backlog: bool = False,
+    restore: bool = False,
 ) -> tuple[Claim, SavedArticle]:
-    """Write the file, then let the state file decide; a loser's own file is removed."""
+    """Write the file, then let the state file decide; a loser's own file is removed.
+    `restore`: an admin's /add, which brings back an article whose file was deleted."""
     fingerprint = text_fingerprint(article.paragraphs)
     name = article_file_name(article, key)
     relative = f"{FEEDS_DIR}/{folder}/{name}"
@@ -515,15 +521,16 @@ def _save(
         "backlog": backlog,
     }
 
-    def in_corpus(path: str) -> bool:
-        return (corpus_dir / path).is_file()
+    def in_corpus(path: str) -> bool:  # the file written here brings an article back, it holds none yet
+        return path != relative and (corpus_dir / path).is_file()
 
-    same_text = db.article_with_text(fingerprint)
-    if db.article_for_link(key) is not None or (same_text is not None and in_corpus(same_text.path)):
-        return db.claim_article(**fields, in_corpus=in_corpus)  # known already: nothing to write
+    known, same_text = db.article_for_link(key), db.article_with_text(fingerprint)
+    kept = known is not None and (not restore or in_corpus(known.path))
+    if kept or (same_text is not None and in_corpus(same_text.path)):  # known already: nothing to write
+        return db.claim_article(**fields, in_corpus=in_corpus, restore=restore)
     written = write_article(corpus_dir, folder, name, render_markdown(article))
     try:
-        outcome, stored = db.claim_article(**fields, in_corpus=in_corpus)
+        outcome, stored = db.claim_article(**fields, in_corpus=in_corpus, restore=restore)
     except BaseException:  # not recorded: no file the state file does not know (it would alert no one)
         written.unlink(missing_ok=True)
         raise

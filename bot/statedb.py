@@ -598,6 +598,7 @@ class StateDB:
         backlog: bool = False,
         key: str | None = None,
         in_corpus: Callable[[str], bool] = lambda path: True,
+        restore: bool = False,
     ) -> tuple[Claim, SavedArticle]:
         """Record an article whose file is written, unless its item or text is known already.
 
@@ -615,7 +616,8 @@ class StateDB:
         lists it again does not bring it back. The text of such an article under another
         link is saved, not taken for a duplicate of what the corpus no longer holds: the
         article it was (`in_corpus(path)` false) takes the new link and file, so that it
-        alerts no reader a second time (`queue_alerts`).
+        alerts no reader a second time (`queue_alerts`). An admin's /add (`restore`) brings
+        such an article back under its own link too, with its page's text as it is now.
         """
         now = time.time()
         key = key or url
@@ -634,30 +636,31 @@ class StateDB:
                         " VALUES (?, 'saved', ?, ?)",
                         (key, known[0], now),
                     )
-            if known:
+            if known and (not restore or in_corpus(_article(known).path)):
                 return "seen", _article(known)
             same_text = db.execute(_ARTICLE_COLUMNS + " WHERE text_hash = ?", (text_hash,)).fetchone()
-            if same_text and not in_corpus(_article(same_text).path):
-                db.execute(  # its file deleted: the article is this one's now, matched anew
-                    "UPDATE articles SET url = ?, path = ?, title = ?, date = ?, feed_id = (SELECT id FROM"
-                    " feeds WHERE id = ?), saved_at = ?, backlog = ?, matched = 0, corpus_id = NULL,"
-                    " source = NULL WHERE id = ?",
-                    (url, path, title, date.isoformat(), feed_id, now, backlog, same_text[0]),
-                )
-                db.execute(
-                    "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
-                    " VALUES (?, 'saved', ?, ?)",
-                    (key, same_text[0], now),
-                )
-                row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (same_text[0],)).fetchone()
-                return "saved", _article(row)
-            if same_text:
+            if same_text and in_corpus(_article(same_text).path):
                 db.execute(
                     "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
                     " VALUES (?, 'duplicate', ?, ?)",
                     (key, same_text[0], now),
                 )
                 return "duplicate", _article(same_text)
+            gone = same_text or known  # an article whose file was deleted (`known` only to `restore`)
+            if gone:  # the article is this one's now, matched anew
+                db.execute(
+                    "UPDATE articles SET url = ?, text_hash = ?, path = ?, title = ?, date = ?, feed_id ="
+                    " (SELECT id FROM feeds WHERE id = ?), saved_at = ?, backlog = ?, matched = 0,"
+                    " corpus_id = NULL, source = NULL WHERE id = ?",
+                    (url, text_hash, path, title, date.isoformat(), feed_id, now, backlog, gone[0]),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
+                    " VALUES (?, 'saved', ?, ?)",
+                    (key, gone[0], now),
+                )
+                row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (gone[0],)).fetchone()
+                return "saved", _article(row)
             failed_first = "SELECT 1 FROM links WHERE url = ? AND outcome = 'failed' AND backlog"
             backlog = backlog or db.execute(failed_first, (key,)).fetchone() is not None
             cursor = db.execute(  # a feed removed since it was read keeps its articles, as `remove_feed` does

@@ -382,6 +382,32 @@ async def test_add_saves_indexes_and_replies_with_headline_and_date(
     assert again.startswith("I have that link already:")
 
 
+async def test_an_added_link_whose_file_was_deleted_is_added_again_and_alerts_no_one_twice(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the reply was "I have that link already", pointing at a file that was gone: an admin
+    # had no way to bring the article back
+    bot, before = await ferry_follower(start_bot)
+    (every_minute,) = bot.application.job_queue.get_jobs_by_name("new articles and alerts")
+    every_minute.schedule_removal()  # it too sends alerts: only the /add's own may here
+    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT).link
+    assert "Added and indexed" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    await bot.api.wait_for(chat_id=7, count=before + 1)
+    db = feed_service(bot.application).db
+    (saved,) = db.articles()
+    (bot.corpus / saved.path).unlink()  # an editor deletes it
+    assert "Articles: 2 → 1" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    again = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert again.startswith("Added and indexed:\n<b>Zanzibar ferry service resumes</b>")
+    (back,) = db.articles()
+    assert back.id == saved.id and (bot.corpus / back.path).is_file()
+    answer = (await bot.ask("When did the Zanzibar ferry resume?", user_id=8)).params["text"]
+    assert "<b>1. Zanzibar ferry service resumes</b>" in answer
+    await settle(bot.application)
+    assert len(bot.api.sent("sendMessage", 7)) == before + 1  # the reader it alerted is not alerted again
+    assert (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"].startswith("I have that link already")
+
+
 async def test_an_added_link_that_cannot_be_saved_gets_a_reply_that_says_why(
     site: Newsroom, start_bot: StartBot
 ) -> None:
