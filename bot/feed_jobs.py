@@ -457,9 +457,13 @@ async def note_dropped(state: BotState, service: FeedService) -> None:
     corpus folder that the libraries served since the last look brought (`BotState.serve`):
     from then on they are matched against topics as a feed's new articles are, and alert once,
     even after a restart. Those a failed write could not record wait for the next look."""
+
+    def in_corpus(path: str) -> bool:
+        return (state.corpus_dir / path).is_file()
+
     while state.dropped:
         arrived, gone = state.dropped[0]
-        new = await off_loop(service.db.note_dropped, arrived, gone)
+        new = await off_loop(service.db.note_dropped, arrived, gone, in_corpus)
         state.dropped.pop(0)
         if new:
             logger.info("%d articles dropped into the corpus folder are to be matched to topics", new)

@@ -691,15 +691,23 @@ class StateDB:
             row = db.execute("SELECT attempts FROM links WHERE url = ?", (url,)).fetchone()
         return int(row[0])
 
-    def note_dropped(self, arrived: Sequence[Dropped], gone: Sequence[Dropped] = ()) -> int:
+    def note_dropped(
+        self,
+        arrived: Sequence[Dropped],
+        gone: Sequence[Dropped] = (),
+        in_corpus: Callable[[str], bool] = lambda path: True,
+    ) -> int:
         """Record the articles of files dropped into the corpus folder (`arrived`), to be
         matched against readers' topics as a feed's are, and of files removed from it
         (`gone`); return how many arrived that were new.
 
         An article is known by its text, as a feed's is: one known already alerts no one
         again, be it a file renamed, removed and copied back, copied twice, or the copy of an
-        article a feed or link brought. A file removed that alerted no one (it was there at
-        the bot's start) is recorded so, as matched. An article naming a link that a feed, a
+        article a feed or link brought; when that article's file is gone (`in_corpus(path)`
+        false: deleted, or moved out of `feeds/`), the new file is its file from then on, so
+        that a feed bringing its words again takes them for the duplicate they are. A file
+        removed that alerted no one (it was there at the bot's start) is recorded so, as
+        matched. An article naming a link that a feed, a
         link or another file brought is known too, and its own link is recorded as seen, so
         that a feed bringing it later does not save it again. One write transaction: two
         bots on one state file record each article once.
@@ -715,8 +723,15 @@ class StateDB:
                     " AND corpus_id IS NOT NULL AND matched = 0",
                     (article.corpus_id, article.path, article.text_hash),
                 )
-                known = "SELECT 1 FROM articles WHERE text_hash = ?"
-                if moved.rowcount or db.execute(known, (article.text_hash,)).fetchone() is not None:
+                if moved.rowcount:
+                    continue
+                known = db.execute("SELECT id, path FROM articles WHERE text_hash = ?", (article.text_hash,))
+                if (row := known.fetchone()) is not None:
+                    if row[1] != article.path and not in_corpus(row[1]):  # the file it had is gone
+                        db.execute(
+                            "UPDATE articles SET corpus_id = ?, path = ? WHERE id = ?",
+                            (article.corpus_id, article.path, row[0]),
+                        )
                     continue
                 seen = "SELECT 1 FROM links WHERE url = ? AND outcome != 'failed'"
                 if article.url and db.execute(seen, (article.url,)).fetchone() is not None:

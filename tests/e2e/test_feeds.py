@@ -201,6 +201,35 @@ async def test_new_articles_a_saved_index_cannot_take_are_indexed_in_memory_then
     assert len(feed_service(bot.application).db.unmatched_articles()) == 1  # the third, waiting its turn
 
 
+async def test_an_article_moved_out_of_its_feeds_folder_is_known_there_and_not_saved_again(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # its record kept the path gone, so a new link with its words saved a second copy beside it
+    bot = await start_bot(**FAST)
+    for job in bot.application.job_queue.jobs():  # the test's own rounds alone
+        job.schedule_removal()
+    first = story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT)
+    feed(site, [first])
+    db = feed_service(bot.application).db
+    db.add_feed(site.url("feed.xml"), "harbour", None)
+    await poll_now(bot.application)
+    (saved,) = db.articles()
+    (bot.corpus / "desk").mkdir()
+    (bot.corpus / saved.path).rename(bot.corpus / "desk" / "ferry.md")  # an editor files it away
+    assert "Articles: 2 → 2" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    await settle(bot.application)
+    (known,) = db.articles()
+    assert (known.id, known.path) == (saved.id, "desk/ferry.md")
+    page = article_page(first.title, [FERRY, *paragraphs("ferry", count=2)])  # the words of ferry.html
+    moved = Item(first.title, site.put("ferry-moved.html", page), RECENT)  # at a new address
+    feed(site, [first, moved])
+    await poll_now(bot.application)
+    assert [article.path for article in db.articles()] == ["desk/ferry.md"]
+    assert list((bot.corpus / "feeds" / "harbour").iterdir()) == []  # no second copy
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert answer.count("Zanzibar ferry service resumes") == 1
+
+
 async def test_a_start_removes_what_a_writer_killed_mid_write_left_but_not_a_live_writers(
     start_bot: StartBot, tmp_path: Path
 ) -> None:
