@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 import xml.sax
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ FEED_TYPES = (
     "text/xml",
 )
 ACCEPT_FEED = ", ".join(FEED_TYPES) + ", */*;q=0.5"
+_CHARACTER_REFERENCE = re.compile(rb"&#(?:([0-9]+)|[xX]([0-9a-fA-F]+));")
 
 
 class FeedParseError(Told, ValueError):
@@ -65,10 +67,22 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+        first_unreadable = None
+    except (OverflowError, ValueError):
+        # feedparser's lenient reader, which reads what is not well-formed XML, raises on a
+        # reference to no character (`&#99999999999;`, `&#xD800;`): read with U+FFFD there
+        content, first_unreadable = _without_references_to_no_character(content)
+        if first_unreadable is None:
+            raise
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
     error = parsed.get("bozo_exception")
     # Only broken XML counts; feedparser also flags harmless things, like a wrong declared charset.
     problem = _describe(error) if isinstance(error, xml.sax.SAXException) else None
+    if first_unreadable is not None and not _before(error, first_unreadable):  # the first the XML parser met
+        line, column = first_unreadable
+        problem = f"<unknown>:{line}:{column}: reference to invalid character number"  # as the parser says it
     entries = tuple(entry for entry in map(_entry, parsed.entries) if entry.link or entry.title)
     if not entries and (problem or not parsed.get("version")):
         if _looks_like_html(content):
@@ -129,6 +143,36 @@ def _text(value: object) -> str | None:
 def _looks_like_html(content: bytes) -> bool:
     head = content[:2048].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+def _without_references_to_no_character(content: bytes) -> tuple[bytes, tuple[int, int] | None]:
+    """`content` with each character reference that names no character (beyond Unicode, or
+    a surrogate) made U+FFFD's; and the line and column of the first, counted as the XML
+    parser counts them, or None if there was none."""
+    first: tuple[int, int] | None = None
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        nonlocal first
+        decimal, hexadecimal = match.groups()
+        digits = (decimal or hexadecimal).lstrip(b"0")
+        if len(digits) <= 7:  # else beyond Unicode (and perhaps too long for `int` to read)
+            code = int(digits or b"0", 10 if decimal else 16)
+            if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                return match[0]
+        if first is None:
+            before = content[: match.start()]
+            line = before[before.rfind(b"\n") + 1 :]
+            first = before.count(b"\n") + 1, len(line.decode("utf-8", "replace"))
+        return b"&#xFFFD;"
+
+    return _CHARACTER_REFERENCE.sub(replace, content), first
+
+
+def _before(error: object, place: tuple[int, int]) -> bool:
+    """Whether the XML parser's `error` is at a line and column before `place`."""
+    if not isinstance(error, xml.sax.SAXParseException):
+        return False
+    return (error.getLineNumber(), error.getColumnNumber()) < place
 
 
 def _describe(error: object) -> str:

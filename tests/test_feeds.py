@@ -82,6 +82,32 @@ def test_a_truncated_feed_keeps_the_entries_it_has_and_says_it_is_malformed() ->
     assert feed.problem
 
 
+@pytest.mark.parametrize(
+    "reference",
+    [
+        b"&#99999999999;",  # beyond any integer a character is made of: OverflowError
+        b"&#x110000;",  # beyond Unicode: ValueError
+        b"&#xD800;",  # half of a UTF-16 pair, no character alone: UnicodeEncodeError
+        b"&#55296;",  # the same, in decimal
+    ],
+)
+def test_a_reference_to_no_character_is_malformed_xml_and_the_items_are_read_anyway(reference: bytes) -> None:
+    # the feed reader raised on it, and the feed failed every round as an unexpected fault
+    document = rss("Harbour Times", [Item("Ferry resumes", "http://n/1"), Item("Storm", "http://n/2")])
+    feed = parse_feed(
+        document.replace(b"Times", b"Times " + reference).replace(b"Storm", b"Storm" + reference), BASE
+    )
+    assert feed.title == "Harbour Times \ufffd"
+    assert [(entry.title, entry.link) for entry in feed.entries] == [
+        ("Ferry resumes", "http://n/1"),
+        ("Storm\ufffd", "http://n/2"),
+    ]
+    assert feed.problem is not None and "reference to invalid character number" in feed.problem
+    lone = rss("Harbour Times", []).replace(b"Times", b"Times " + reference)
+    with pytest.raises(FeedParseError, match="malformed XML: no item could be read"):
+        parse_feed(lone, BASE)
+
+
 def test_an_impossible_date_is_no_date() -> None:
     document = RSS_091.replace(
         b"<description>", b"<pubDate>Mon, 99 Foo 20245 99:99:99</pubDate><description>"

@@ -1406,20 +1406,38 @@ async def test_a_failing_feeds_last_error_is_told_in_the_language_of_whoever_ask
 async def test_a_feeds_unexpected_failure_is_told_in_the_language_of_whoever_asks(
     site: Newsroom, start_bot: StartBot
 ) -> None:
-    # a failure no reason foresaw (here the feed reader's, on a character beyond Unicode) was
-    # stored as English alone: "збій 1 раз поспіль: unexpected OverflowError"
+    # a failure no reason foresaw (here the feed reader's, on a charset that names Python's
+    # codec of no text) was stored as English alone: "збій 1 раз поспіль: unexpected UnicodeError"
     bot = await start_bot(**FAST)
-    odd = rss("Harbour Times", [story(site, "ferry", "Ferry", FERRY)]).replace(b"Times", b"&#99999999999;")
-    address = site.put("odd.xml", odd, RSS)
+    feed = rss("Harbour Times", [story(site, "ferry", "Ferry", FERRY)])
+    address = site.put("odd.xml", feed, f"{RSS}; charset=undefined")
     feed_service(bot.application).db.add_feed(address, "harbour", None)
     await poll_now(bot.application)
     ukrainian = (await bot.ask("/feeds", user_id=ADMIN, language_code="uk")).params["text"]
-    assert "збій 1 раз поспіль: неочікувана помилка OverflowError" in ukrainian
+    assert "збій 1 раз поспіль: неочікувана помилка UnicodeError" in ukrainian
     russian = (await bot.ask("/feeds", user_id=ADMIN, language_code="ru")).params["text"]
-    assert "сбой 1 раз подряд: непредвиденная ошибка OverflowError" in russian
+    assert "сбой 1 раз подряд: непредвиденная ошибка UnicodeError" in russian
     english = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
-    assert "failing, 1 round in a row: unexpected OverflowError" in english
-    assert feed_service(bot.application).db.feeds()[0].error == "unexpected OverflowError"  # the CLI's
+    assert "failing, 1 round in a row: unexpected UnicodeError" in english
+    assert feed_service(bot.application).db.feeds()[0].error == "unexpected UnicodeError"  # the CLI's
+
+
+async def test_a_feed_with_a_reference_to_no_character_is_read_as_malformed_xml(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the feed reader raised OverflowError on it, and the feed failed every round as an
+    # "unexpected OverflowError", its articles never read
+    bot = await start_bot(**FAST)
+    odd = rss("Harbour Times", [story(site, "ferry", "Ferry", FERRY)]).replace(b"Times", b"&#99999999999;")
+    feed_service(bot.application).db.add_feed(site.put("odd.xml", odd, RSS), "harbour", None)
+    report = await poll_now(bot.application)
+    assert report is not None and len(report.saved) == 1
+    (problem,) = report.problems
+    assert "malformed XML (<unknown>:1:" in problem and "reference to invalid character number" in problem
+    assert "1 items read anyway" in problem
+    assert feed_service(bot.application).db.feeds()[0].error is None
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "<b>1. Ferry</b>" in answer
 
 
 async def test_no_feed_notice_with_notify_after_zero(site: Newsroom, start_bot: StartBot) -> None:
