@@ -7,6 +7,7 @@ at all is a `FeedParseError`, so one broken feed never costs a round the others.
 from __future__ import annotations
 
 import calendar
+import codecs
 import datetime as dt
 import re
 import xml.sax
@@ -30,6 +31,21 @@ FEED_TYPES = (
 )
 ACCEPT_FEED = ", ".join(FEED_TYPES) + ", */*;q=0.5"
 _CHARACTER_REFERENCE = re.compile(rb"&#(?:([0-9]+)|[xX]([0-9a-fA-F]+));")
+_XML_DECLARED_ENCODING = re.compile(rb"""^<\?.*encoding=['"](.*?)['"].*\?>""")  # as feedparser finds it
+_SNIFFED = (  # the document's first bytes -> its encoding, as feedparser sniffs them: (BOM, encoding)
+    (codecs.BOM_UTF32_BE, "utf-32be"),
+    (codecs.BOM_UTF32_LE, "utf-32le"),
+    (codecs.BOM_UTF16_BE, "utf-16be"),
+    (codecs.BOM_UTF16_LE, "utf-16le"),
+    (codecs.BOM_UTF8, "utf-8"),
+)
+_MARKERS = (  # '<?' in encodings that are no superset of ASCII, without a BOM
+    (b"\x4c\x6f\xa7\x94", "cp037"),
+    (b"\x00\x3c\x00\x3f", "utf-16be"),
+    (b"\x3c\x00\x3f\x00", "utf-16le"),
+    (b"\x00\x00\x00\x3c", "utf-32be"),
+    (b"\x3c\x00\x00\x00", "utf-32le"),
+)
 
 
 class FeedParseError(Told, ValueError):
@@ -64,6 +80,7 @@ class ParsedFeed:
 
 def parse_feed(content: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a downloaded feed; relative links resolve against `url`."""
+    content, content_type = _charsets_that_decode_no_text_left_out(content, content_type)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -166,6 +183,52 @@ def _without_references_to_no_character(content: bytes) -> tuple[bytes, tuple[in
         return b"&#xFFFD;"
 
     return _CHARACTER_REFERENCE.sub(replace, content), first
+
+
+def _charsets_that_decode_no_text_left_out(
+    content: bytes, content_type: str | None
+) -> tuple[bytes, str | None]:
+    """`content` and its `content_type` without a charset they declare whose codec Python
+    knows but decodes no text with (`undefined`, `punycode` on ASCII): the feed reader
+    passes over a name it does not know, or one whose bytes do not decode, and reads the
+    feed as UTF-8 (or by the next name declared), as a browser does; on these it raised."""
+    bom, encoding = next(((bom, name) for bom, name in _SNIFFED if content.startswith(bom)), (b"", None))
+    if not bom:
+        encoding = next((name for marker, name in _MARKERS if content.startswith(marker)), None)
+    body = content[len(bom) :]  # what the names are tried on
+    if content_type:
+        kind, *parameters = content_type.split(";")  # as feedparser reads the header
+        charset = [
+            value
+            for key, _, value in (p.partition("=") for p in parameters)
+            if key.strip().lower() == "charset"
+        ]
+        if charset and not _decodes_or_is_passed_over(charset[-1].strip().strip("\"'"), body):
+            content_type = ";".join(
+                [kind, *(p for p in parameters if p.partition("=")[0].strip().lower() != "charset")]
+            )
+    try:
+        head = body.decode(encoding).encode("utf-8") if encoding else body
+    except UnicodeDecodeError:
+        return content, content_type  # nor does feedparser find a declaration then
+    declared = _XML_DECLARED_ENCODING.match(head)
+    if declared and not _decodes_or_is_passed_over(declared[1].decode("utf-8", "replace").lower(), body):
+        # the encoding its first bytes tell (UTF-16 ...), else none: encoding=""
+        head = head[: declared.start(1)] + (encoding or "").encode() + head[declared.end(1) :]
+        content = bom + (head.decode("utf-8").encode(encoding) if encoding else head)
+    return content, content_type
+
+
+def _decodes_or_is_passed_over(charset: str, content: bytes) -> bool:
+    """Whether feedparser decodes `content` as `charset`, or passes over the name (one it
+    does not know, or one the bytes are not in); not when the codec raises otherwise."""
+    try:
+        content.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        pass
+    except Exception:  # UnicodeError: `undefined` decodes nothing, `punycode` only names of hosts
+        return False
+    return True
 
 
 def _before(error: object, place: tuple[int, int]) -> bool:

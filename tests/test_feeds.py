@@ -108,6 +108,39 @@ def test_a_reference_to_no_character_is_malformed_xml_and_the_items_are_read_any
         parse_feed(lone, BASE)
 
 
+@pytest.mark.parametrize(
+    ("encoding", "bom", "declared"),
+    [
+        ("utf-8", "", "undefined"),  # a codec that decodes nothing: UnicodeError
+        ("ascii", "", "punycode"),  # one of host names, which raises on a document in ASCII
+        ("utf-8", "\ufeff", "undefined"),
+        ("utf-16-le", "\ufeff", "undefined"),  # the encoding the BOM tells is read
+        ("utf-16-be", "", "undefined"),  # or that '<?' is written in
+        ("utf-32-le", "\ufeff", "punycode"),
+    ],
+)
+def test_a_declared_encoding_that_decodes_no_text_is_passed_over(
+    encoding: str, bom: str, declared: str
+) -> None:
+    # Python knows these names, but the feed reader raised on them where it passes over a
+    # name it does not know, and the feed failed every round as an unexpected fault
+    document = rss("Harbour Times", [Item("Ferry resumes", "http://n/1")]).decode()
+    document = bom + document.replace('encoding="utf-8"', f'encoding="{declared}"')
+    feed = parse_feed(document.encode(encoding), BASE)
+    assert (feed.title, feed.problem) == ("Harbour Times", None)
+    assert [(entry.title, entry.link) for entry in feed.entries] == [("Ferry resumes", "http://n/1")]
+
+
+@pytest.mark.parametrize(
+    ("charset", "title"),
+    [("undefined", "Гавань"), ('"undefined"; format=flowed', "Гавань"), ("punycode", "Harbour Times")],
+)
+def test_a_charset_in_the_header_that_decodes_no_text_is_passed_over(charset: str, title: str) -> None:
+    document = rss(title, [Item("Ferry resumes", "http://n/1")])
+    feed = parse_feed(document, BASE, f"application/rss+xml; charset={charset}")
+    assert (feed.title, feed.entries[0].title, feed.problem) == (title, "Ferry resumes", None)
+
+
 def test_an_impossible_date_is_no_date() -> None:
     document = RSS_091.replace(
         b"<description>", b"<pubDate>Mon, 99 Foo 20245 99:99:99</pubDate><description>"

@@ -1406,20 +1406,20 @@ async def test_a_failing_feeds_last_error_is_told_in_the_language_of_whoever_ask
 async def test_a_feeds_unexpected_failure_is_told_in_the_language_of_whoever_asks(
     site: Newsroom, start_bot: StartBot
 ) -> None:
-    # a failure no reason foresaw (here the feed reader's, on a charset that names Python's
-    # codec of no text) was stored as English alone: "збій 1 раз поспіль: unexpected UnicodeError"
+    # a failure no reason foresaw (here the feed reader's, on an XML declaration whose
+    # encoding's name is no UTF-8) was stored as English alone: "збій 1 раз поспіль: unexpected ..."
     bot = await start_bot(**FAST)
     feed = rss("Harbour Times", [story(site, "ferry", "Ferry", FERRY)])
-    address = site.put("odd.xml", feed, f"{RSS}; charset=undefined")
+    address = site.put("odd.xml", feed.replace(b'encoding="utf-8"', b'encoding="utf-8\xa0"'), RSS)
     feed_service(bot.application).db.add_feed(address, "harbour", None)
     await poll_now(bot.application)
     ukrainian = (await bot.ask("/feeds", user_id=ADMIN, language_code="uk")).params["text"]
-    assert "збій 1 раз поспіль: неочікувана помилка UnicodeError" in ukrainian
+    assert "збій 1 раз поспіль: неочікувана помилка UnicodeDecodeError" in ukrainian
     russian = (await bot.ask("/feeds", user_id=ADMIN, language_code="ru")).params["text"]
-    assert "сбой 1 раз подряд: непредвиденная ошибка UnicodeError" in russian
+    assert "сбой 1 раз подряд: непредвиденная ошибка UnicodeDecodeError" in russian
     english = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
-    assert "failing, 1 round in a row: unexpected UnicodeError" in english
-    assert feed_service(bot.application).db.feeds()[0].error == "unexpected UnicodeError"  # the CLI's
+    assert "failing, 1 round in a row: unexpected UnicodeDecodeError" in english
+    assert feed_service(bot.application).db.feeds()[0].error == "unexpected UnicodeDecodeError"  # the CLI's
 
 
 async def test_a_feed_with_a_reference_to_no_character_is_read_as_malformed_xml(
@@ -1438,6 +1438,33 @@ async def test_a_feed_with_a_reference_to_no_character_is_read_as_malformed_xml(
     assert feed_service(bot.application).db.feeds()[0].error is None
     answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
     assert "<b>1. Ferry</b>" in answer
+
+
+@pytest.mark.parametrize(
+    ("charset", "declared", "title"),
+    [
+        ("undefined", "utf-8", "Гавань"),  # in the HTTP header
+        (None, "punycode", "Harbour Times"),  # in the XML declaration (punycode's raises on ASCII alone)
+        ("punycode", "undefined", "Гавань"),  # in both
+    ],
+)
+async def test_a_feed_declaring_a_charset_that_decodes_no_text_is_read_as_utf8(
+    site: Newsroom, start_bot: StartBot, charset: str | None, declared: str, title: str
+) -> None:
+    # Python knows these names, but their codecs decode no text: the feed reader raised on
+    # them, and the feed failed every round as an "unexpected UnicodeError", its articles
+    # never read. A name it does not know at all it passes over, as a browser does
+    bot = await start_bot(**FAST)
+    document = rss(title, [story(site, "ferry", "Ferry to Zanzibar", FERRY)])
+    document = document.replace(b'encoding="utf-8"', f'encoding="{declared}"'.encode())
+    address = site.put("odd.xml", document, f"{RSS}; charset={charset}" if charset else RSS)
+    feed_service(bot.application).db.add_feed(address, "harbour", None)
+    report = await poll_now(bot.application)
+    assert report is not None and len(report.saved) == 1 and report.problems == []
+    (row,) = feed_service(bot.application).db.feeds()
+    assert (row.error, row.title, row.articles) == (None, title, 1)
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "<b>1. Ferry to Zanzibar</b>" in answer
 
 
 async def test_no_feed_notice_with_notify_after_zero(site: Newsroom, start_bot: StartBot) -> None:
