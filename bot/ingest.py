@@ -46,6 +46,7 @@ from .articles_out import (
     article_file_name,
     remove_abandoned,
     render_markdown,
+    slug,
     text_fingerprint,
     write_article,
 )
@@ -226,6 +227,7 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     `NotAnArticle` (not HTML, no article text), each with a message for the admin. A link
     whose article's file was deleted is fetched and saved again, as the article it was
     (`StateDB.claim_article`): the admin asks for it back, which a feed listing it does not.
+    A feed's article goes back into its feed's folder, and is still that feed's.
     """
     url = checked_url(text)
     key = canonical_url(url)
@@ -246,10 +248,25 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
         source=extracted.site or _host(page.url),
         paragraphs=extracted.paragraphs,
     )
+    folder = LINKS_FOLDER if known is None else _folder_of(known.path)
     outcome, stored = await off_loop(
-        _save, db, options.corpus_dir, LINKS_FOLDER, article, key, feed_id=None, restore=True
+        _save, db, options.corpus_dir, folder, article, key, feed_id=None, restore=True
     )
     return AddedLink(outcome, stored)
+
+
+def _folder_of(path: str) -> str:
+    """The folder under `feeds/` a feed's or a link's article file was in; the links' folder
+    for a file put elsewhere (dropped into the corpus folder)."""
+    parts = path.split("/")
+    if (
+        len(parts) == 3
+        and parts[0] == FEEDS_DIR
+        and parts[2].endswith(".md")
+        and slug(parts[1], 40) == parts[1]
+    ):
+        return parts[1]
+    return LINKS_FOLDER
 
 
 async def check_feed(options: FetchOptions, text: str) -> FeedCheck:

@@ -617,7 +617,8 @@ class StateDB:
         link is saved, not taken for a duplicate of what the corpus no longer holds: the
         article it was (`in_corpus(path)` false) takes the new link and file, so that it
         alerts no reader a second time (`queue_alerts`). An admin's /add (`restore`) brings
-        such an article back under its own link too, with its page's text as it is now.
+        such an article back under its own link too, with its page's text as it is now, and
+        its feed's still (the feed it came from and whether it was that feed's backlog).
         """
         now = time.time()
         key = key or url
@@ -648,11 +649,13 @@ class StateDB:
                 return "duplicate", _article(same_text)
             gone = same_text or known  # an article whose file was deleted (`known` only to `restore`)
             if gone:  # the article is this one's now, matched anew
+                own = restore and known is not None and known[0] == gone[0]  # brought back by its link
                 db.execute(
                     "UPDATE articles SET url = ?, text_hash = ?, path = ?, title = ?, date = ?, feed_id ="
-                    " (SELECT id FROM feeds WHERE id = ?), saved_at = ?, backlog = ?, matched = 0,"
-                    " corpus_id = NULL, source = NULL WHERE id = ?",
-                    (url, text_hash, path, title, date.isoformat(), feed_id, now, backlog, gone[0]),
+                    " CASE WHEN ? THEN feed_id ELSE (SELECT id FROM feeds WHERE id = ?) END, saved_at = ?,"
+                    " backlog = CASE WHEN ? THEN backlog ELSE ? END, matched = 0, corpus_id = NULL,"
+                    " source = NULL WHERE id = ?",
+                    (url, text_hash, path, title, date.isoformat(), own, feed_id, now, own, backlog, gone[0]),
                 )
                 db.execute(
                     "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"

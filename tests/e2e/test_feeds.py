@@ -437,6 +437,31 @@ async def test_an_added_link_whose_file_was_deleted_is_added_again_and_alerts_no
     assert (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"].startswith("I have that link already")
 
 
+async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_folder(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # it came back in feeds/links/, its feed's no more: /feeds counted it no longer, and
+    # deleting the feed's folder to drop its articles left it in the corpus
+    bot = await start_bot(**FAST)
+    db = feed_service(bot.application).db
+    db.add_feed(feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)]), "harbour", None)
+    await poll_now(bot.application)
+    (saved,) = db.articles()
+    assert saved.path.startswith("feeds/harbour/") and db.feeds()[0].articles == 1
+    (bot.corpus / saved.path).unlink()  # an editor deletes it
+    assert "Articles: 2 → 1" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    again = (await bot.ask(f"/add {saved.url}", user_id=ADMIN)).params["text"]
+    assert again.startswith("Added and indexed:\n<b>Zanzibar ferry service resumes</b>")
+    assert "<code>feeds/harbour/" in again
+    (back,) = db.articles()
+    assert (back.id, back.backlog) == (saved.id, saved.backlog) and back.path.startswith("feeds/harbour/")
+    assert (bot.corpus / back.path).is_file() and not (bot.corpus / "feeds" / "links").exists()
+    listed = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert "1 article in feeds/harbour/" in listed
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "<b>1. Zanzibar ferry service resumes</b>" in answer
+
+
 async def test_an_added_link_that_cannot_be_saved_gets_a_reply_that_says_why(
     site: Newsroom, start_bot: StartBot
 ) -> None:
