@@ -618,7 +618,10 @@ class StateDB:
         article it was (`in_corpus(path)` false) takes the new link and file, so that it
         alerts no reader a second time (`queue_alerts`). An admin's /add (`restore`) brings
         such an article back under its own link too, with its page's text as it is now, and
-        its feed's still (the feed it came from and whether it was that feed's backlog).
+        its feed's still (the feed it came from and whether it was that feed's backlog). When
+        that text is another article's in the corpus, the link is not recorded as its
+        duplicate: it stays the link of its own article, whose file is gone, so that an /add
+        once the page holds its words again brings it back.
         """
         now = time.time()
         key = key or url
@@ -641,11 +644,12 @@ class StateDB:
                 return "seen", _article(known)
             same_text = db.execute(_ARTICLE_COLUMNS + " WHERE text_hash = ?", (text_hash,)).fetchone()
             if same_text and in_corpus(_article(same_text).path):
-                db.execute(
-                    "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
-                    " VALUES (?, 'duplicate', ?, ?)",
-                    (key, same_text[0], now),
-                )
+                if not (restore and known):  # else the link stays its article's, to be brought back
+                    db.execute(  # once its page holds that article's words again
+                        "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
+                        " VALUES (?, 'duplicate', ?, ?)",
+                        (key, same_text[0], now),
+                    )
                 return "duplicate", _article(same_text)
             gone = same_text or known  # an article whose file was deleted (`known` only to `restore`)
             if gone:  # the article is this one's now, matched anew

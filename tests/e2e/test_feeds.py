@@ -23,6 +23,7 @@ from bench.load import generate_corpus
 from bot.feed_handlers import link_message
 from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
+from bot.links import canonical_url
 from bot.state import BotState
 from bot.statedb import StateDB
 from tests.conftest import (
@@ -435,6 +436,34 @@ async def test_an_added_link_whose_file_was_deleted_is_added_again_and_alerts_no
     await settle(bot.application)
     assert len(bot.api.sent("sendMessage", 7)) == before + 1  # the reader it alerted is not alerted again
     assert (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"].startswith("I have that link already")
+
+
+async def test_an_added_link_whose_page_holds_another_articles_words_for_now_stays_its_articles(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the link was recorded as the other article's duplicate, while its own article kept the
+    # link and the file gone: once the page held its words again, /add answered "I have that
+    # link already" with the other article, and nothing brought the link's article back
+    bot = await start_bot(**FAST)
+    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link
+    other = story(site, "volcano", "Volcano erupts", VOLCANO).link
+    for link in (url, other):
+        assert "Added and indexed" in (await bot.ask(f"/add {link}", user_id=ADMIN)).params["text"]
+    await settle(bot.application)  # the adds' alerts looked for: no update runs
+    db = feed_service(bot.application).db
+    saved, volcano = db.articles()
+    (bot.corpus / saved.path).unlink()  # an editor deletes it
+    assert "Articles: 3 → 2" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
+    reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert reply.startswith("I have that article already, from another link:\n<b>Volcano erupts</b>")
+    assert db.article_for_link(canonical_url(url)) == saved  # the link is still its article's, gone
+    story(site, "ferry", "Zanzibar ferry service resumes", FERRY)  # the page is the ferry's again
+    again = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert again.startswith("Added and indexed:\n<b>Zanzibar ferry service resumes</b>")
+    back, _ = db.articles()
+    assert back.id == saved.id and (bot.corpus / back.path).is_file()
+    assert db.article_for_link(canonical_url(other)) == volcano
 
 
 async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_folder(
