@@ -24,14 +24,18 @@ from typing import Any
 
 import httpx
 
+from .i18n import N_, Told
+
 __all__ = [
     "Address",
     "AddressRefused",
+    "HostNotResolved",
     "Network",
     "PublicOnlyTransport",
     "not_public",
     "parse_networks",
     "refusal",
+    "refused_address",
     "resolve_host",
 ]
 
@@ -45,10 +49,31 @@ LOOKUPS_AT_ONCE = 16
 _lookup_slots = threading.BoundedSemaphore(LOOKUPS_AT_ONCE)
 _looking_up: dict[tuple[str, int], Future[list[Any]]] = {}
 """Each name's lookup in flight, by name and port, which later fetches of that name share."""
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+"""What the resolver says of a name that has no address: "Name or service not known"."""
 
 
 class AddressRefused(Exception):
     """A request to an address that is not public and not allowed; the message says which."""
+
+    def __init__(self, host: str, address: Address, kind: str) -> None:
+        self.host, self.address, self.kind = host, str(address), kind
+        """The host asked for, the address it is or resolves to, and what kind of address that is."""
+        where = f"{address} is" if self.named_by_address else f"{host} resolves to {address},"
+        super().__init__(f"{where} a {kind} address, not a public one")
+
+    @property
+    def named_by_address(self) -> bool:
+        """Whether the host asked for was the address itself (`http://127.0.0.1/`)."""
+        return self.address == self.host.strip("[]")
+
+
+class HostNotResolved(httpx.ConnectError):
+    """A host name that leads to no address; `reason` says why in any reader's language."""
+
+    def __init__(self, text: str, /, **values: object) -> None:
+        self.reason = Told(text, **values)
+        super().__init__(str(self.reason))
 
 
 def not_public(address: Address) -> str | None:
@@ -76,7 +101,15 @@ def not_public(address: Address) -> str | None:
 
 
 def refusal(host: str, addresses: Sequence[Address], allowed: Sequence[Network]) -> str | None:
-    """Why a request to `host`, which resolves to `addresses`, is refused; None if it is not.
+    """Why a request to `host`, which resolves to `addresses`, is refused; None if it is not."""
+    refused = refused_address(host, addresses, allowed)
+    return None if refused is None else str(refused)
+
+
+def refused_address(
+    host: str, addresses: Sequence[Address], allowed: Sequence[Network]
+) -> AddressRefused | None:
+    """The refusal of a request to `host`, which resolves to `addresses`; None if it is not refused.
 
     One address that is neither public nor allowed refuses the host: its name's owner
     chose to point it there.
@@ -84,8 +117,7 @@ def refusal(host: str, addresses: Sequence[Address], allowed: Sequence[Network])
     for address in addresses:
         kind = not_public(address)
         if kind is not None and not any(address in network for network in allowed):
-            where = f"{address} is" if str(address) == host.strip("[]") else f"{host} resolves to {address},"
-            return f"{where} a {kind} address, not a public one"
+            return AddressRefused(host, address, kind)
     return None
 
 
@@ -118,8 +150,10 @@ async def resolve_host(host: str, port: int) -> list[Address]:
     lookup = _looking_up.get((host, port))
     if lookup is None:
         if not _lookup_slots.acquire(blocking=False):
-            raise httpx.ConnectError(
-                f"cannot resolve {host}: {LOOKUPS_AT_ONCE} lookups wait for the resolver"
+            raise HostNotResolved(
+                N_("cannot resolve {host}: {count} lookups wait for the resolver"),
+                host=host,
+                count=LOOKUPS_AT_ONCE,
             )
         lookup = _looking_up[host, port] = Future()
         lookup.set_running_or_notify_cancel()  # a fetch past its deadline cancels its wait, not the lookup
@@ -131,13 +165,21 @@ async def resolve_host(host: str, port: int) -> list[Address]:
             del _looking_up[host, port]
             _lookup_slots.release()
             lookup.set_exception(error)
-            raise httpx.ConnectError(f"cannot resolve {host}: {error}") from None
+            raise HostNotResolved(N_("cannot resolve {host}: {error}"), host=host, error=error) from None
     try:
         found = await asyncio.wrap_future(lookup)
     except socket.gaierror as error:
-        raise httpx.ConnectError(f"cannot resolve {host}: {error.strerror}") from None
+        if error.errno in _NO_SUCH_NAME:
+            raise HostNotResolved(N_("cannot resolve {host}: no such host name"), host=host) from None
+        if error.errno == socket.EAI_AGAIN:
+            raise HostNotResolved(
+                N_("cannot resolve {host}: the name server did not answer; try again later"), host=host
+            ) from None
+        raise HostNotResolved(  # as the system says it
+            N_("cannot resolve {host}: {error}"), host=host, error=error.strerror or error
+        ) from None
     except UnicodeError:  # a redirect to a name with an empty label (a doubled dot) or too long a one
-        raise httpx.ConnectError(f"cannot resolve {host}: not a valid host name") from None
+        raise HostNotResolved(N_("cannot resolve {host}: not a valid host name"), host=host) from None
     return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found))
 
 
@@ -178,10 +220,10 @@ class PublicOnlyTransport(httpx.AsyncBaseTransport):
         port = url.port or (443 if url.scheme == "https" else 80)
         addresses = await self._resolve(host, port)
         if not addresses:
-            raise httpx.ConnectError(f"cannot resolve {host}: no address")
-        reason = refusal(host, addresses, self.allowed)
-        if reason is not None:
-            raise AddressRefused(reason)
+            raise HostNotResolved(N_("cannot resolve {host}: no address"), host=host)
+        refused = refused_address(host, addresses, self.allowed)
+        if refused is not None:
+            raise refused
         key = (url.scheme, host, port)
         pool = self._pools.get(key)
         if pool is None:

@@ -17,6 +17,7 @@ one the operator allows (`private_networks`): see `bot.addresses`.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Literal
 
 import httpx
 
-from .addresses import AddressRefused, PublicOnlyTransport, parse_networks
+from .addresses import AddressRefused, HostNotResolved, PublicOnlyTransport, parse_networks
 from .i18n import N_, Told
 from .links import LinkError, checked_url
 
@@ -183,9 +184,28 @@ class Fetcher:
                         headers=dict(response.headers),
                     )
         except AddressRefused as error:
+            if error.named_by_address:
+                raise FetchError(
+                    N_(
+                        "refused: {address} is a {kind} address, not a public one"
+                        " (FEED_PRIVATE_NETWORKS lists networks to allow)"
+                    ),
+                    "address",
+                    address=error.address,
+                    kind=error.kind,
+                ) from None
             raise FetchError(
-                N_("refused: {error} (FEED_PRIVATE_NETWORKS lists networks to allow)"), "address", error=error
+                N_(
+                    "refused: {host} resolves to {address}, a {kind} address, not a public one"
+                    " (FEED_PRIVATE_NETWORKS lists networks to allow)"
+                ),
+                "address",
+                host=error.host,
+                address=error.address,
+                kind=error.kind,
             ) from None
+        except HostNotResolved as error:
+            raise FetchError(error.reason.text, "network", **error.reason.values) from None
         except TimeoutError:
             raise FetchError(
                 N_("no complete answer within {seconds:g} s"), "timeout", seconds=self.options.timeout
@@ -203,7 +223,7 @@ class Fetcher:
                 N_("redirected to an address that cannot be fetched: {error}"), "address", error=error
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise FetchError(N_("cannot connect: {error}"), "network", error=_one_line(error)) from None
+            raise _network_failure(error) from None
 
 
 _CODINGS = ("gzip", "x-gzip", "deflate")
@@ -278,5 +298,28 @@ def _in_time(deadline: float | None) -> None:
         raise FetchError(N_("left for the next round, this one's time being up"), "deferred")
 
 
-def _one_line(error: Exception) -> str:
+def _network_failure(error: Exception) -> FetchError:
+    """A connection's failure as the admin is told it: the common ones in their language,
+    any other as the library says it."""
+    causes: list[BaseException] = []
+    cause: BaseException | None = error
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError):  # its reason as OpenSSL words it
+            why = cause.verify_message or _one_line(cause)
+            return FetchError(
+                N_("cannot connect: the site's certificate is not valid ({error})"), "network", error=why
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            return FetchError(N_("cannot connect: the site refused the connection"), "network")
+        if isinstance(cause, ConnectionResetError):
+            return FetchError(N_("the site broke off the connection"), "network")
+    if isinstance(error, httpx.RemoteProtocolError) and str(error).startswith("Server disconnected without"):
+        return FetchError(N_("the site closed the connection without answering"), "network")
+    return FetchError(N_("cannot connect: {error}"), "network", error=_one_line(error))
+
+
+def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())[:200] or type(error).__name__

@@ -19,8 +19,17 @@ import httpx
 import pytest
 import trustme
 
-from bot.addresses import Address, PublicOnlyTransport, not_public, parse_networks, refusal, resolve_host
+from bot.addresses import (
+    Address,
+    HostNotResolved,
+    PublicOnlyTransport,
+    not_public,
+    parse_networks,
+    refusal,
+    resolve_host,
+)
 from bot.fetching import Fetcher, FetchError, FetchOptions
+from bot.i18n import translations
 from bot.settings import SettingsError, load_settings
 from tests.conftest import LOCAL_NETWORKS
 from tests.newsroom import Newsroom, article_page, paragraphs
@@ -165,7 +174,7 @@ async def test_https_to_the_checked_address_still_checks_the_certificate_by_name
         async with Fetcher(options) as fetcher:
             page = await fetcher.get(secure.url("page.html", host="localhost"), accept="text/html")
             assert page is not None and page.content == PAGE
-            with pytest.raises(FetchError, match="certificate verify failed"):  # issued to localhost only
+            with pytest.raises(FetchError, match="certificate is not valid"):  # issued to localhost only
                 await fetcher.get(secure.url("page.html"), accept="text/html")
     finally:
         await secure.stop()
@@ -242,3 +251,37 @@ async def test_a_lookup_that_could_not_start_leaves_the_name_to_be_looked_up_aga
     async with asyncio.timeout(60):  # a guard against a hang only
         found = await resolve_host("localhost", 80)
     assert ipaddress.ip_address("127.0.0.1") in found or ipaddress.ip_address("::1") in found
+
+
+@pytest.mark.parametrize(
+    ("errno", "strerror", "english", "ukrainian"),
+    [
+        (socket.EAI_NONAME, "Name or service not known", "no such host name", "хоста з таким ім'ям немає"),
+        (
+            socket.EAI_AGAIN,
+            "Temporary failure in name resolution",
+            "the name server did not answer",
+            "DNS-сервер",
+        ),
+        (
+            socket.EAI_FAIL,
+            "Non-recoverable failure",
+            "Non-recoverable failure",
+            "Non-recoverable failure",
+        ),  # as it is
+    ],
+)
+async def test_why_a_name_did_not_resolve_is_told_in_the_readers_language(
+    monkeypatch: pytest.MonkeyPatch, errno: int, strerror: str, english: str, ukrainian: str
+) -> None:
+    # the resolver's own English was told inside a translated frame: "не вдалося з'єднатися:
+    # cannot resolve news.example: Name or service not known"
+    def failing(*args: object, **kwargs: object) -> list[object]:
+        raise socket.gaierror(errno, strerror)
+
+    monkeypatch.setattr(socket, "getaddrinfo", failing)
+    with pytest.raises(HostNotResolved) as raised:
+        await resolve_host("news.example", 80)
+    assert str(raised.value).startswith(f"cannot resolve news.example: {english}")
+    told = raised.value.reason.told(translations("uk"))
+    assert told.startswith("не вдалося знайти адресу news.example: ") and ukrainian in told

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import ssl
 import sys
 import time
 import tracemalloc
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import trustme
 from telegram import Update
 
 from bench.load import generate_corpus
@@ -631,14 +633,14 @@ async def test_add_failures_get_a_clear_reply_and_nothing_is_saved(
             "I can't add that: 'news..example.com' is not a valid host name",
         ),
         ("/add http://[::1/story", "I can't add that: the address is malformed (Invalid IPv6 URL)"),
-        ("/add {typo}", "I could not fetch that page: cannot connect: cannot resolve news..example.com"),
+        ("/add {typo}", "I could not fetch that page: cannot resolve news..example.com: not a valid host"),
         (
             "/add http://999.1.1.1/story",
             "I could not fetch that page: the address is malformed (Invalid IPv4",
         ),
         ("/feeds add https://news..example.com/rss", "I could not add that feed: 'news..example.com' is not"),
         ("/feeds add http://[::1/rss", "I could not add that feed: the address is malformed"),
-        ("/feeds add {typo}", "I could not add that feed: cannot connect: cannot resolve news..example.com"),
+        ("/feeds add {typo}", "I could not add that feed: cannot resolve news..example.com: not a valid"),
     ],
 )
 async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
@@ -679,7 +681,7 @@ async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
         (
             "uk",
             "/add {typo}",
-            "Не вдалося завантажити цю сторінку: не вдалося з'єднатися: cannot resolve news..example.com",
+            "Не вдалося завантажити цю сторінку: не вдалося знайти адресу news..example.com: недійсне ім'я",
         ),
         ("uk", "/add {loop}", "Не вдалося завантажити цю сторінку: понад 5 переспрямувань (петля?)."),
     ],
@@ -700,6 +702,78 @@ async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
     }
     asked = await bot.ask(command.format(**addresses), user_id=ADMIN, language_code=language_code)
     assert asked.params["text"].startswith(reply)
+
+
+@pytest.mark.parametrize(
+    ("language_code", "site_is", "command", "reply"),
+    [
+        (
+            "uk",
+            "closed",
+            "/add {url}",
+            "Не вдалося завантажити цю сторінку: не вдалося з'єднатися: сайт відхилив з'єднання.",
+        ),
+        (
+            "ru",
+            "silent",
+            "/add {url}",
+            "Не удалось загрузить эту страницу: сайт закрыл соединение, не ответив.",
+        ),
+        (
+            "uk",
+            "untrusted",
+            "/feeds add {url}",
+            "Не вдалося додати цю стрічку: не вдалося з'єднатися: сертифікат сайту недійсний (unable to get",
+        ),
+        (
+            "ru",
+            "private",
+            "/add {url}",
+            "Не удалось загрузить эту страницу: отклонено: 127.0.0.1 — не публичный адрес (loopback) (разреш",
+        ),
+        (
+            "uk",
+            "private by name",
+            "/feeds add {url}",
+            "Не вдалося додати цю стрічку: відхилено: localhost веде на 127.0.0.1, не публічну адресу (loopb",
+        ),
+    ],
+)
+async def test_why_a_site_could_not_be_reached_is_told_in_the_admins_language(
+    site: Newsroom, start_bot: StartBot, language_code: str, site_is: str, command: str, reply: str
+) -> None:
+    # the frame was translated, the connection's failure inside it was the library's English:
+    # "не вдалося з'єднатися: All connection attempts failed"
+    private = site_is.startswith("private")
+    bot = await start_bot(**({"feed_private_networks": ""} if private else {}), **FAST)
+    servers: list[asyncio.Server] = []
+    secure: Newsroom | None = None
+    if site_is == "closed":  # nothing listens there
+        listening = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/story"
+        listening.close()
+        await listening.wait_closed()
+    elif site_is == "silent":  # it takes the connection and closes it
+        server = await asyncio.start_server(lambda reader, writer: writer.close(), "127.0.0.1", 0)
+        servers.append(server)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/story"
+    elif site_is == "untrusted":  # a certificate no authority the bot trusts issued
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        trustme.CA().issue_cert("localhost").configure_cert(tls)
+        secure = await Newsroom(tls=tls).start()
+        url = secure.put("feed.xml", rss("Harbour Times", []), RSS)
+    else:
+        url = site.put("v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")]))
+        url = url.replace("127.0.0.1", "localhost") if site_is == "private by name" else url
+    try:
+        asked = await bot.ask(command.format(url=url), user_id=ADMIN, language_code=language_code)
+        assert asked.params["text"].startswith(reply)
+        assert feed_service(bot.application).db.feeds() == []
+    finally:
+        for server in servers:
+            server.close()
+        if secure is not None:
+            await secure.stop()
 
 
 async def test_links_and_feeds_at_private_addresses_are_refused_by_default(
