@@ -61,7 +61,7 @@ def decode_html(content: bytes, charset: str | None = None) -> str:
     for name in candidates:
         try:
             return content.decode(name)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError):  # UnicodeError: a codec of no text (`undefined`, `punycode`)
             continue
     guess = from_bytes(content[:200_000]).best()
     return content.decode(guess.encoding if guess else "cp1252", errors="replace")

@@ -493,6 +493,26 @@ async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer
 
 
+@pytest.mark.parametrize(
+    ("header", "meta", "title"),
+    [
+        ("undefined", "utf-8", "Вулкан прокинувся"),  # in the HTTP header
+        (None, "undefined", "Вулкан прокинувся"),  # in the page's <meta charset>
+        ("punycode", "utf-8", "Volcano erupts"),  # punycode's raises on ASCII alone
+    ],
+)
+async def test_a_page_declaring_a_charset_that_decodes_no_text_is_read_as_utf8(
+    site: Newsroom, start_bot: StartBot, header: str | None, meta: str, title: str
+) -> None:
+    # Python knows these names, but their codecs decode no text: reading the page raised, and
+    # /add answered "Sorry, something went wrong on my side", as a feed's item failed every round
+    bot = await start_bot(**FAST)
+    page = article_page(title, [VOLCANO, *paragraphs("v")]).replace(b"utf-8", meta.encode())
+    url = site.put("v.html", page, f"text/html; charset={header}" if header else "text/html")
+    reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert reply.startswith(f"Added and indexed:\n<b>{title}</b>")
+
+
 async def test_an_added_link_that_cannot_be_saved_gets_a_reply_that_says_why(
     site: Newsroom, start_bot: StartBot
 ) -> None:
