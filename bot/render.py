@@ -48,6 +48,10 @@ TIMELINE_SOURCE_CHARS = 120
 PASSAGE_BREAK = "\n—\n"
 """Between two passages of one article: they are excerpts, not consecutive paragraphs."""
 _TAG = re.compile(r"<[^>]*>")
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+"""Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), left out of what is
+shown: one a feed's title, a headline or a passage left open turned the rest of the
+message around (a right-to-left override wrote what followed it backwards)."""
 
 
 def telegram_length(text: str) -> int:
@@ -72,12 +76,15 @@ def fits(markup: str) -> bool:
 
 
 def escape(text: str) -> str:
-    """Escape text for Telegram's HTML parse mode (`<`, `>`, `&`; quotes too, for attributes)."""
-    return html.escape(text, quote=True)
+    """Escape text for Telegram's HTML parse mode (`<`, `>`, `&`; quotes too, for attributes),
+    without bidi controls (`_BIDI_CONTROLS`)."""
+    return html.escape(text.translate(_BIDI_CONTROLS), quote=True)
 
 
 def shorten(text: str, limit: int) -> str:
-    """Cut plain text at a word boundary, with an ellipsis, when longer than `limit`."""
+    """Cut plain text at a word boundary, with an ellipsis, when longer than `limit`; without
+    bidi controls (`_BIDI_CONTROLS`), as it is shown."""
+    text = text.translate(_BIDI_CONTROLS)
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)

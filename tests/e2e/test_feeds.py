@@ -972,6 +972,40 @@ async def test_a_matching_article_alerts_its_follower_once_with_headline_date_pa
     assert len(bot.api.sent("sendMessage", 7)) == before[7] + 1  # never twice
 
 
+async def test_bidi_controls_in_titles_headlines_and_passages_are_not_shown(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a right-to-left override (U+202E) in a feed's title, a headline or a passage, shown as
+    # it was, turned the rest of the message right to left in Telegram: "…sesumer ecivres"
+    rlo, lri, pdf = "\u202e", "\u2066", "\u202c"
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    db = feed_service(bot.application).db
+    db.add_feed(feed(site, [], title=f"Harbour {rlo}Times"), "h", None)
+    await fetch_round(options_from(bot.settings))  # its first read: what it held then alerts no one
+    ferry = story(site, "ferry", f"Zanzibar {rlo}ferry service{pdf} resumes", f"{rlo}{FERRY}", RECENT)
+    feed(site, [ferry], title=f"Harbour {rlo}Times")
+    before = len(bot.api.sent("sendMessage", 7))
+    await poll_now(bot.application)
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    (bot.corpus / "volcano.md").write_text(
+        f"---\ntitle: Volcano {lri}erupts\ndate: 2024-05-01\n---\n\n{VOLCANO} {rlo}Ash fell on the town.\n"
+    )
+    assert "Articles: 2 → 3" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    shown = {
+        "alert": alert.params["text"],
+        "/feeds": (await bot.ask("/feeds", user_id=ADMIN)).params["text"],
+        "/latest": (await bot.ask("/latest")).params["text"],
+        "ferry": (await bot.ask("When did the Zanzibar ferry resume?")).params["text"],
+        "volcano": (await bot.ask("Which volcano erupted overnight?")).params["text"],
+    }
+    for where, text in shown.items():
+        assert not set(text) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), where
+    assert "<b>Zanzibar ferry service resumes</b>" in shown["alert"]
+    assert "Harbour Times" in shown["/feeds"] and "Volcano erupts" in shown["/latest"]
+    assert "<b>1. Volcano erupts</b>" in shown["volcano"] and "Ash fell on the town" in shown["volcano"]
+
+
 async def test_a_new_feeds_backlog_and_old_news_alert_no_one_and_fresh_news_does(
     site: Newsroom, start_bot: StartBot
 ) -> None:
