@@ -48,7 +48,9 @@ logger = logging.getLogger(__name__)
 FEEDS_DIR = "feeds"
 LINKS_FOLDER = "links"
 """Where articles added one link at a time (`/add URL`) go: a name no feed may take."""
-DateSource = Literal["feed", "page", "fetch time"]
+DateSource = Literal["feed", "page", "fetch time", "saved before"]
+"""Where an article's date came from; "saved before": an article brought back from an undated page
+keeps the date it was saved with."""
 TITLE_CHARS = 1000
 SOURCE_CHARS = 300
 """What is saved of a title and an outlet's name: more than answers show of them (300 and

@@ -240,6 +240,8 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     extracted = await asyncio.to_thread(_extract_page, page)
     now = dt.datetime.now(dt.UTC)
     date, source = (extracted.date, "page") if _plausible(extracted.date, now) else (now.date(), "fetch time")
+    if known is not None and source == "fetch time":  # brought back: the date it had, not today's
+        date, source = known.date, "saved before"
     article = NewArticle(
         title=extracted.title or _host(page.url),
         date=date,  # type: ignore[arg-type]

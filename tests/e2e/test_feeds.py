@@ -483,9 +483,11 @@ async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_
     assert "Articles: 2 → 1" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
     again = (await bot.ask(f"/add {saved.url}", user_id=ADMIN)).params["text"]
     assert again.startswith("Added and indexed:\n<b>Zanzibar ferry service resumes</b>")
-    assert "<code>feeds/harbour/" in again
+    assert f"{WHEN.date()} · <code>feeds/harbour/" in again  # its page has no date: the one it had, not today
     (back,) = db.articles()
-    assert (back.id, back.backlog) == (saved.id, saved.backlog) and back.path.startswith("feeds/harbour/")
+    assert (back.id, back.backlog, back.date) == (saved.id, saved.backlog, saved.date)
+    assert back.path.startswith("feeds/harbour/")
+    assert "date_source: saved before" in (bot.corpus / back.path).read_text()
     assert (bot.corpus / back.path).is_file() and not (bot.corpus / "feeds" / "links").exists()
     listed = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
     assert "1 article in feeds/harbour/" in listed
