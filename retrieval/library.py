@@ -617,10 +617,14 @@ class Library:
 
     def _event_columns(self) -> dict[str, npt.NDArray[np.int32]]:
         """Every event's date, precision and article position (`EventTable`), as saved or made now."""
+        return self._event_table().columns
+
+    def _event_table(self) -> EventTable:
+        """Every event as columns (`EventTable`), as saved or made now."""
         events = self.events
-        if not isinstance(events, EventTable) or events.rows is not None:
+        if not (isinstance(events, EventTable) and events.rows is None and events.articles is self.articles):
             events = EventTable.of(self.events, self.articles)
-        return events.columns
+        return events
 
     def timeline_as_of(self, now: dt.date) -> Timeline:
         """The timeline of the articles published by `now`, as a reader that day sees it.
@@ -638,7 +642,8 @@ class Library:
         if asked is not None and asked[0] == now:
             known: Timeline = asked[1]
             return known
-        columns = self._event_columns()
+        table = self._event_table()
+        columns = table.columns
         late = ordinals[columns["article"]] > now.toordinal()
         dates = columns["date"].astype(np.int64) * len(PRECISIONS) + columns["precision"]
         shown = np.asarray(self.timeline.positions, dtype=np.int64)
@@ -647,8 +652,8 @@ class Library:
         # The dates, with their precision, on which a later article tells an event shown: one
         # whose events a later article only retold (hidden already) keeps what was settled.
         touched = np.isin(dates, dates[late & told])
-        kept = shown[~touched[shown]].tolist()
-        order = order_as_of(self.events, kept, np.flatnonzero(touched & ~late).tolist(), now)
+        kept = shown[~touched[shown]]
+        order = order_as_of(table, kept, np.flatnonzero(touched & ~late), now)
         events = self.events
         chosen = events.select(order) if isinstance(events, EventTable) and events.rows is None else None
         timeline = Timeline(

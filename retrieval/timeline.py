@@ -30,6 +30,7 @@ from .models import Article, Event, Precision
 from .query import readings
 from .sentences import sentence_spans
 from .stories import similarity
+from .tables import EventTable
 
 __all__ = [
     "MAX_SENTENCE",
@@ -147,7 +148,7 @@ def updated_order(
 
 
 def order_as_of(
-    events: Sequence[Event], kept: Sequence[int], again: Iterable[int], now: dt.date
+    events: EventTable, kept: npt.NDArray[np.int64], again: npt.NDArray[np.int64], now: dt.date
 ) -> list[int]:
     """The order of the events published by `now`, from an order settled on a later day.
 
@@ -156,36 +157,43 @@ def order_as_of(
     `kept` holds the earlier order's positions of the dates and precisions that no article
     published after `now` tells, which it keeps as they are; `again` the events published by
     `now` of the other dates, settled here as of `now`, as `timeline_order` would.
+
+    Sorted by the events' columns, not by `Event`s, and merged into `kept` by binary searches
+    over them: as of a month before the newest of 15,000 news articles, 41,000 events are
+    settled again among 114,000 kept, and making the events the sorts compared took two
+    thirds of the time.
     """
-    settled = [
-        number
-        for numbers in _by_date(events, again).values()
-        for number in _told_once(events, numbers, today=now)
-    ]
-    return _merged(events, kept, settled)
+    date, precision = events.columns["date"], events.columns["precision"]
+    published, named = events.articles.ordinals[events.columns["article"]], events.articles.id_order()
+    named = named[events.columns["article"]]
+    rows = np.asarray(again, dtype=np.int64)
+    # by date and precision, each date's newest source first (`_source_first`), one article's
+    # events in their order, as `_told_once` takes them
+    source, later = published[rows], published[rows] > now.toordinal()
+    rows = rows[np.lexsort((rows, -named[rows], -source, later, date[rows], precision[rows]))]
+    bucket = date[rows].astype(np.int64) * len(_FINENESS) + precision[rows]
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]]).tolist()
+    told: list[int] = []
+    for numbers in np.split(rows, starts[1:]):
+        ordered = numbers.tolist()
+        told += _first_tellings(ordered, {n: frozenset(analyze(events.sentences[n])) for n in ordered})
+    # newest first, as `_newest_first_order` sorts, as one key that ascends: a coarser event
+    # after the finer ones of its period (precision ascending: day, week, month, year)
+    key = np.dtype([("when", np.int64), ("who", np.int64)])
 
+    def keys(numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.void]:
+        found = np.empty(len(numbers), dtype=key)
+        found["when"] = (precision[numbers] - date[numbers].astype(np.int64) * 4) * (1 << 23)
+        found["when"] -= published[numbers]  # an ordinal: under 2**22
+        found["who"] = -(named[numbers] * (1 << 32) + numbers)
+        return found
 
-def _merged(events: Sequence[Event], ordered: Sequence[int], more: Iterable[int]) -> list[int]:
-    """`ordered` (newest first, `_newest_first_order`) with `more` in their places: a few
-    among many, each placed by a binary search, so that most events are never made."""
-
-    def key(number: int) -> tuple[tuple[dt.date, int, dt.date, str], int]:
-        return _newest_first(events[number]), number
-
-    merged: list[int] = []
-    start = 0
-    for number in _newest_first_order(events, more):
-        placed, low, high = key(number), start, len(ordered)
-        while low < high:  # the first of `ordered` to sort after it
-            middle = (low + high) // 2
-            if key(ordered[middle]) > placed:
-                low = middle + 1
-            else:
-                high = middle
-        merged += ordered[start:low]
-        merged.append(number)
-        start = low
-    return merged + list(ordered[start:])
+    settled = np.asarray(told, dtype=np.int64)
+    settled_keys = keys(settled)
+    settled = settled[np.argsort(settled_keys, order=("when", "who"))]
+    kept = np.asarray(kept, dtype=np.int64)
+    order: list[int] = np.insert(kept, np.searchsorted(keys(kept), np.sort(settled_keys)), settled).tolist()
+    return order
 
 
 def _by_date(events: Sequence[Event], numbers: Iterable[int]) -> dict[Bucket, list[int]]:
@@ -208,10 +216,17 @@ def _told_once(
     sentences' terms where analyzed already, else None: those are analyzed here."""
     today = today or latest_today()
     sets = {n: _sentence_terms(events, terms, n) for n in numbers}
+    return _first_tellings(sorted(numbers, key=lambda n: _source_first(events[n], today), reverse=True), sets)
+
+
+def _first_tellings(ordered: Sequence[int], sets: dict[int, frozenset[str]]) -> list[int]:
+    """Those of `ordered`, events of one date and precision, their sources in the order that
+    wins (`_source_first`), that are not near-duplicates of one before them; `sets` holds each
+    one's sentence's terms."""
     frequency = Counter(term for these in sets.values() for term in these)
     shown: list[int] = []
     by_prefix: dict[str, list[int]] = {}
-    for number in sorted(numbers, key=lambda n: _source_first(events[n], today), reverse=True):
+    for number in ordered:
         these = sets[number]
         prefix = _prefix(these, frequency)
         rivals: set[int] = set()
