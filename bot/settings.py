@@ -229,8 +229,10 @@ def misspelt_settings(env_file: Path = Path(".env")) -> list[str]:
     names = [name.upper() for name in Settings.model_fields]
     lines = []
     for key in keys:
+        if key.upper() in names:  # a setting: no near name to look for
+            continue
         meant = difflib.get_close_matches(key.upper(), names, n=1, cutoff=0.8)
-        if key.upper() not in names and meant:
+        if meant:
             lines.append(f"{env_file}: {key} is not a setting, and is ignored; did you mean {meant[0]}?")
     return lines
 
