@@ -45,6 +45,9 @@ QUIZ_NOISE = re.compile(
     r"|как\s+(?:называется|назывался|называлась|зовут|звали)|в\s+новостях))\b",
     re.IGNORECASE,
 )
+_QUIZ_STARTS = (b"which of", b"which one of", b"according to ", b"what is the name of", b"in the news")
+"""How each English match of `QUIZ_NOISE` begins, in lower case (see `_subn_at`): an English
+phrase added to the pattern needs its first words here."""
 RECENT_CUES = re.compile(
     r"\b(?:this (?:week|month|year)|last week|latest|recent(?:ly)?|now|today|currently|so far"
     # Ukrainian: this week, month, year; last week; latest, lately; recently; now; today;
@@ -60,6 +63,16 @@ RECENT_CUES = re.compile(
     r"|на\s+данный\s+момент|пока\s+что|до\s+сих\s+пор))\b",
     re.IGNORECASE,
 )
+_RECENT_STARTS = tuple(
+    b"this week|this month|this year|last week|latest|recent|now|today|currently|so far".split(b"|")
+)
+"""How each English match of `RECENT_CUES` begins, in lower case (see `_subn_at`): an English
+cue added to the pattern needs its first words here."""
+_READ_BY_SCANNING = re.compile("[\u0400-\u04ff\u0130\u0131\u017f\u212a\u1c80-\u1c88]")
+"""What makes a question's rewriting scan it whole with both patterns: a Cyrillic letter, or a
+letter `re` takes for another ASCII or Cyrillic one when it ignores case (İ and ı for i, ſ for
+s, the Kelvin sign for k, old forms of Cyrillic letters such as ᲀ for в). In a text without
+them, an English match's letters are ASCII, and the patterns' Cyrillic words are out of reach."""
 
 
 def topical(question: str) -> str:
@@ -87,13 +100,50 @@ def _rewritten(question: str) -> tuple[str, bool]:
 
     The last 64 questions are remembered: a search rewrites its question twice, for its
     terms and for its vector, and asks whether it is about the recent past, and a pasted
-    article takes 0.1 to 0.25 ms each time. The cache is keyed by the question alone, all
-    this reads, and searches in several threads may share it (at worst two of them rewrite
-    the same question).
+    article takes 0.05 to 0.1 ms each time (English; 0.6 ms Ukrainian or Russian). The
+    cache is keyed by the question alone, all this reads, and searches in several threads
+    may share it (at worst two of them rewrite the same question).
     """
-    without_cues, cues = RECENT_CUES.subn(" ", question)
-    stripped = QUIZ_NOISE.sub(" ", without_cues)
+    if not question.isascii() and _READ_BY_SCANNING.search(question):
+        without_cues, cues = RECENT_CUES.subn(" ", question)
+        stripped = QUIZ_NOISE.sub(" ", without_cues)
+    else:
+        folded = _folded(question)
+        without_cues, cues = _subn_at(RECENT_CUES, _RECENT_STARTS, question, folded)
+        stripped = _subn_at(
+            QUIZ_NOISE, _QUIZ_STARTS, without_cues, _folded(without_cues) if cues else folded
+        )[0]
     return (stripped if stripped.strip(" ?.!") else question), cues > 0
+
+
+def _folded(text: str) -> bytes:
+    """The text's ASCII letters in lower case, any other character one `?`, in their places."""
+    return text.encode("ascii", "replace").lower()
+
+
+def _subn_at(
+    pattern: re.Pattern[str], starts: tuple[bytes, ...], text: str, folded: bytes
+) -> tuple[str, int]:
+    """`pattern.subn(" ", text)` for a text that `_READ_BY_SCANNING` finds nothing in, the
+    pattern tried only where one of `starts` begins in the text `_folded`.
+
+    Both patterns start with `\\b` and ignore case, so `re` tries them at every position: 0.15
+    to 0.4 ms a pasted 4,000-character text. Their starts are found at the speed of C.
+    """
+    places: set[int] = set()
+    for start in starts:
+        place = folded.find(start)
+        while place >= 0:
+            places.add(place)
+            place = folded.find(start, place + 1)
+    parts: list[str] = []
+    end = 0
+    for place in sorted(places):
+        found = pattern.match(text, place) if place >= end else None
+        if found is not None:  # what a scan from the left finds: the first match, then past its end
+            parts += (text[end:place], " ")
+            end = found.end()
+    return "".join((*parts, text[end:])), len(parts) // 2
 
 
 def topical_terms(question: str) -> list[str]:

@@ -1,13 +1,20 @@
 import dataclasses
 import datetime as dt
 import json
+import random
+import re
 import shutil
+import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from retrieval import Library, LibraryOptions, analyze
 from retrieval.query import (
+    _READ_BY_SCANNING,
     DEFAULT_MAX_TERMS,
+    QUIZ_NOISE,
     RECENT_CUES,
     most_selective,
     readings,
@@ -191,6 +198,63 @@ def test_a_question_is_about_the_recent_past_exactly_when_the_cues_pattern_finds
             topical(text)  # the rewriting made first, as a search makes it
         assert recent_cue(text) == expected, text[:80]
         assert recent_cue(text) == expected  # and remembered
+
+
+# Each English quiz phrase the pattern knows, and phrases near them that are none.
+QUIZ = ["which of the following", "Which one of these", "WHICH OF THESE", "according to reports"]
+QUIZ += ["According to News Reports", "what is the name of", "In the news"]
+NEAR_QUIZ = ["which of them", "according to the reports", "in the newsroom", "what is the names of"]
+
+
+def rewritten_by_scanning(question: str) -> tuple[str, bool]:
+    """The rewriting as both patterns' scans of the whole question make it."""
+    without_cues, cues = RECENT_CUES.subn(" ", question)
+    stripped = QUIZ_NOISE.sub(" ", without_cues)
+    return (stripped if stripped.strip(" ?.!") else question), cues > 0
+
+
+def test_re_takes_no_letter_for_an_english_or_cyrillic_one_but_its_cases_and_those_read_apart() -> None:
+    # the rewriting finds where an English cue may start in the text's ASCII letters in lower
+    # case, and leaves the Cyrillic words out of a text without a Cyrillic letter, unless it
+    # holds a letter `re` takes for an ASCII or a Cyrillic one (`_READ_BY_SCANNING`): over all
+    # of Unicode, those are the only ones
+    every = "".join(chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code < 0xE000)
+    for letters in ("a-zA-Z", "\u0400-\u04ff"):
+        taken = set(re.findall(f"(?i)[{letters}]", every)) - set(re.findall(f"[{letters}]", every))
+        assert taken
+        assert all(_READ_BY_SCANNING.fullmatch(letter) for letter in taken), sorted(taken)
+    assert all(_READ_BY_SCANNING.fullmatch(letter) for letter in re.findall("[\u0400-\u04ff]", every))
+
+
+def test_the_rewriting_is_that_of_scanning_the_whole_question_with_both_patterns() -> None:
+    # cues and quiz phrases in every case, at the start, in the middle and at the end of
+    # pasted texts, twice over, next to words holding their letters, after letters `re` takes
+    # for an ASCII one (`thıs week`: read by scanning)
+    texts = pasted_texts()
+    rng = random.Random(7)
+    english = [text for text in texts if not re.search("[\u0400-\u04ff]", text)]
+    phrases = [*CUES[:11], *NEAR_CUES, *QUIZ, *NEAR_QUIZ, "thıs week", "ſo far", "this wee\u212a", "now’s"]
+    asked = [*texts, *phrases]
+    for text in [*english[:6], *texts[:3]]:
+        for phrase in phrases:
+            for written in (phrase, phrase.upper(), phrase.title(), phrase.swapcase()):
+                middle = rng.randrange(len(text))
+                asked += [
+                    f"{written} {text}",
+                    f"{text[:middle]}{written}, {text[middle:]}",
+                    f"{text}\n{written}?",
+                ]
+                asked += [f"{written} {written}", f"{written}{written}", f"({written})", written]
+    for question in asked:
+        assert (topical(question), recent_cue(question)) == rewritten_by_scanning(question), question[:80]
+
+
+@given(st.lists(st.sampled_from([*CUES[:11], *NEAR_CUES, *QUIZ, *NEAR_QUIZ, " ", ",", "x", "’", "ı", "é"])))
+def test_a_text_of_cues_quiz_phrases_and_what_parts_them_is_rewritten_as_by_scanning(
+    parts: list[str],
+) -> None:
+    question = "".join(parts)
+    assert (topical(question), recent_cue(question)) == rewritten_by_scanning(question)
 
 
 @pytest.mark.parametrize(
