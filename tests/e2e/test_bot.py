@@ -1012,6 +1012,33 @@ async def test_the_apology_for_a_failure_in_a_forum_topic_lands_in_that_topic(st
     assert sorry.params.get("message_thread_id") == 77  # ... and so does the apology, not to General
 
 
+async def test_a_chain_of_replies_in_a_group_without_topics_is_no_topic_to_post_in(
+    start_bot: StartBot,
+) -> None:
+    # Telegram gives a reply in a plain group the id of its chain's first message as its thread;
+    # a message sent with that thread is refused ("message thread not found"): only a forum
+    # topic's thread (`is_topic_message`) is one to post in.
+    bot = await start_bot()
+    group = {"user_id": 7, "chat_id": -1002, "chat_type": "supergroup"}
+    answer = {
+        "message_id": 5,
+        "date": 0,
+        "chat": {"id": -1002, "type": "supergroup"},
+        "from": BOT_USER,
+        "text": "x",
+    }
+    chain = {"message_thread_id": 5, "reply_to_message": answer}
+    reply = await bot.ask("and where did the talks collapse?", **group, **chain)
+    assert "Istanbul" in reply.params["text"] and "message_thread_id" not in reply.params
+    (typing,) = bot.api.sent("sendChatAction", -1002)
+    assert "message_thread_id" not in typing.params
+    bot.api.fail("sendMessage", Fault(400, "Bad Request: can't parse entities"))
+    bot.api.push_message("who negotiated with Abramovich?", **group, **chain)
+    (sorry,) = (await bot.api.wait_for("sendMessage", chat_id=-1002, count=2))[1:]
+    assert "something went wrong" in sorry.params["text"]
+    assert "message_thread_id" not in sorry.params  # in the chat, as the answer would have been
+
+
 async def test_token_never_reaches_the_logs_even_on_failing_requests(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
