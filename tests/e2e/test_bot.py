@@ -984,6 +984,28 @@ async def test_long_passages_are_cut_at_a_sentence_with_an_ellipsis(start_bot: S
     assert "…" in text
 
 
+async def test_an_answer_shows_about_700_characters_of_a_long_passage_centred_on_its_best_sentence(
+    start_bot: StartBot,
+) -> None:
+    # docs/quality.md: "Answers show about 700 characters of a passage, centred on its best
+    # sentence for the question": a passage of 2,300 characters, its answer in the middle
+    before = " ".join(f"Report {i} from the valley was routine." for i in range(28))
+    after = " ".join(f"Note {i} on the valley said nothing new." for i in range(28))
+    best = "The lighthouse on Zmiinyi island was relit tonight."
+    body = f"{before} {best} {after}"
+    assert 2000 < len(body) < 2500  # one passage: not split, not joined to another
+    bot = await start_bot(articles={"lighthouse.txt": article("2024-10-25", "Valley notes", body)})
+    text = (await bot.ask("Zmiinyi lighthouse relit")).params["text"]
+    headline, _, passage = text.split("\n")
+    assert headline == "<b>1. Valley notes</b>"
+    shown = html.unescape(re.sub(r"<[^>]*>", "", passage))
+    assert shown.startswith("…") and shown.endswith("…")
+    shown = shown.strip("…")
+    assert 600 <= len(shown) <= 700 and shown in body
+    ahead, behind = shown.split(best)
+    assert abs(len(ahead) - len(behind)) < 100  # a sentence more on one side at most
+
+
 async def test_error_handler_logs_and_tells_the_user(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
