@@ -293,7 +293,9 @@ async def unfollow_command(update: Update, context: Context) -> None:
         return
     topic = topics[int(args[0]) - 1]
     reply = tr.gettext("Stopped following “{topic}”.").format(topic=topic.words)
-    await off_loop(service.db.unfollow, topic.id, CommandDone(message.chat_id, message.message_id, reply))
+    done = CommandDone(message.chat_id, message.message_id, reply)
+    admin = message.from_user.id in bot_state(context).admin_ids  # their feed notices keep their language
+    await off_loop(service.db.unfollow, topic.id, done, keep_language=admin)
     await message.reply_text(reply)
 
 

@@ -856,10 +856,12 @@ class StateDB:
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def unfollow(self, topic_id: int, done: CommandDone | None = None) -> None:
+    def unfollow(self, topic_id: int, done: CommandDone | None = None, keep_language: bool = False) -> None:
         """Drop one topic and its unsent alerts: those past the hour's limit wait for up to an
         hour, and "Stopped following" must not be followed by alerts on it. An alert that also
         matched another topic its reader still follows waits on, under the best of those.
+        The reader's language goes with their last topic, as no alert is written in it any more,
+        unless `keep_language` (an admin's feed notices are written in it).
         `done`: the command that asked for it, recorded with it (see `reply_given`)."""
         with self._write() as db:
             _record(db, done)
@@ -868,6 +870,11 @@ class StateDB:
                 return
             db.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
             user_id, now = row[0], time.time()
+            if not keep_language:
+                followed = "SELECT 1 FROM topics WHERE user_id = ?"
+                db.execute(
+                    f"DELETE FROM readers WHERE user_id = ? AND NOT EXISTS ({followed})", (user_id, user_id)
+                )
             waiting = db.execute(
                 "SELECT id FROM alerts WHERE user_id = ? AND topic = ? AND sent_at IS NULL", row
             ).fetchall()

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from bot.statedb import DB_NAME
-from tests.e2e.conftest import StartBot, wait_for_log
+from tests.e2e.conftest import ADMIN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
 
 MARK = "Quetzalcoatlus"
@@ -66,3 +66,23 @@ async def test_a_question_leaves_no_trace_on_disk(start_bot: StartBot) -> None:
     files = [path for root in roots for path in root.rglob("*") if path.is_file()]
     marked = {path for path in files if MARK.lower().encode() in path.read_bytes().lower()}
     assert marked and all(path.name.startswith(DB_NAME) for path in marked)  # the state file's alone
+
+
+async def test_a_reader_who_unfollows_every_topic_leaves_no_language_behind(start_bot: StartBot) -> None:
+    # A reader's app language is kept for their alerts while they follow topics; once they follow
+    # none, no alert is written in it, and the state file kept it (with their user id) for good.
+    # An admin's stays: their feed notices are written in it.
+    bot = await start_bot()
+    for user in (7, ADMIN):
+        for topic in (f"{MARK} talks", "grain exports"):
+            assert (
+                "/following"
+                in (await bot.ask(f"/follow {topic}", user_id=user, language_code="uk")).params["text"]
+            )
+        for _ in range(2):
+            await bot.ask("/unfollow 1", user_id=user, language_code="uk")
+    db = sqlite3.connect(bot.settings.state_dir / DB_NAME)
+    assert db.execute("SELECT * FROM topics").fetchall() == []
+    assert db.execute("SELECT * FROM readers").fetchall() == [(ADMIN, "uk")]
+    await bot.ask("/follow grain exports", user_id=7, language_code="ru")  # following again: kept again
+    assert db.execute("SELECT * FROM readers ORDER BY user_id").fetchall() == [(7, "ru"), (ADMIN, "uk")]
