@@ -40,6 +40,9 @@ FEEDS_USAGE = N_("Usage: /feeds, /feeds add URL [name], /feeds remove N")
 MANAGE_FEEDS = N_("Sorry, only the bot's admins can manage feeds.")
 ADD_ARTICLES = N_("Sorry, only the bot's admins can add articles.")
 ALREADY_LISTED = N_("That feed is in the list already: /feeds shows it.")
+TOPICS_IN_PRIVATE = N_(
+    "I show your topics, and stop one, in a private chat with me only: a group would see them."
+)
 
 
 async def feeds_command(update: Update, context: Context) -> None:
@@ -261,7 +264,7 @@ async def follow_command(update: Update, context: Context) -> None:
 async def following_command(update: Update, context: Context) -> None:
     """List the topics you follow, numbered for /unfollow."""
     message = update.effective_message
-    if message is None or message.from_user is None:
+    if message is None or message.from_user is None or not await _in_private(message):
         return
     db = feed_service(context).db
     topics = await off_loop(db.topics, message.from_user.id)
@@ -274,7 +277,7 @@ async def following_command(update: Update, context: Context) -> None:
 async def unfollow_command(update: Update, context: Context) -> None:
     """Stop following topic N of /following."""
     message = update.effective_message
-    if message is None or message.from_user is None:
+    if message is None or message.from_user is None or not await _in_private(message):
         return
     service, tr = feed_service(context), for_user(message.from_user)
     if (before := await off_loop(service.db.reply_given, message.chat_id, message.message_id)) is not None:
@@ -297,6 +300,15 @@ async def unfollow_command(update: Update, context: Context) -> None:
     admin = message.from_user.id in bot_state(context).admin_ids  # their feed notices keep their language
     await off_loop(service.db.unfollow, topic.id, done, keep_language=admin)
     await message.reply_text(reply)
+
+
+async def _in_private(message: Message) -> bool:
+    """Whether `message` is in a private chat; if not, point to one: a reader's topics are
+    theirs, and a group's members would read them in the list or in "Stopped following"."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    await message.reply_text(for_user(message.from_user).gettext(TOPICS_IN_PRIVATE))
+    return False
 
 
 async def _remember_language(db: StateDB, user: User) -> None:

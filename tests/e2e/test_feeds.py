@@ -951,6 +951,27 @@ async def test_follow_in_a_group_points_to_a_private_chat(start_bot: StartBot) -
     assert feed_service(bot.application).db.topics() == []
 
 
+async def test_following_and_unfollow_in_a_group_point_to_a_private_chat_and_show_no_topic(
+    start_bot: StartBot,
+) -> None:
+    # Topics are followed in a private chat, and are the reader's own: in a group, /following
+    # listed the sender's topics to every member, and /unfollow told them which one went.
+    bot = await start_bot()
+    for topic in ("Zanzibar ferry", "volcano"):
+        await bot.ask(f"/follow {topic}", user_id=7)
+    group = {"user_id": 7, "chat_id": -100, "chat_type": "supergroup"}
+    for command in ("/following", "/unfollow 1", "/following@news_test_bot"):
+        text = (await bot.ask(command, **group)).params["text"]
+        assert "private chat" in text and "Zanzibar" not in text and "volcano" not in text, command
+    ukrainian = (await bot.ask("/following", language_code="uk", **group)).params["text"]
+    assert "особистому чаті" in ukrainian and "Zanzibar" not in ukrainian
+    assert [topic.words for topic in feed_service(bot.application).db.topics()] == [
+        "Zanzibar ferry",
+        "volcano",
+    ]
+    assert "1. Zanzibar ferry\n2. volcano" in (await bot.ask("/following", user_id=7)).params["text"]
+
+
 async def test_a_matching_article_alerts_its_follower_once_with_headline_date_passage_and_link(
     site: Newsroom, start_bot: StartBot
 ) -> None:
