@@ -1029,6 +1029,43 @@ async def test_bidi_controls_in_titles_headlines_and_passages_are_not_shown(
     assert "<b>1. Volcano erupts</b>" in shown["volcano"] and "Ash fell on the town" in shown["volcano"]
 
 
+async def test_a_topic_that_tells_no_language_alerts_on_the_russian_article_in_the_readers_language(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # README: a topic too short to tell Ukrainian from Russian is read both ways, and an article is
+    # matched on the reading that fits it; the alert bolds the topic's words as the article writes them
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Новости Харькова", user_id=7, language_code="uk")
+    before = len(bot.api.sent("sendMessage", 7))
+    await read_feed(bot, site)
+    kharkiv = [
+        "Новости Харькова за неделю: в Харькове открыли ещё одну подземную школу. Это главная из "
+        "новостей недели, говорят в мэрии Харькова.",
+        "Школа рассчитана на тысячу учеников и будет работать в две смены. Под землёй дети учатся "
+        "без перерывов на воздушные тревоги, а родители спокойны за них во время уроков.",
+        "Строительство заняло восемь месяцев; деньги на него дали город и международные партнёры.",
+    ]
+    futsal = [
+        "Финальный матч кубка Украины по футзалу сыграют в марте во Львове, так решила федерация. "
+        "Билеты на матч начнут продавать в конце февраля, в кассах арены и на сайте клуба.",
+        "В полуфиналах команды забили двенадцать голов, а лучшим игроком турнира назвали вратаря.",
+    ]
+    pages = [("kharkiv", "Что нового в Харькове", kharkiv), ("futsal", "Финал кубка по футзалу", futsal)]
+    feed(
+        site,
+        [
+            Item(title, site.put(f"{slug}.html", article_page(title, body)), RECENT)
+            for slug, title, body in pages
+        ],
+    )
+    await poll_now(bot.application)
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    text = alert.params["text"]
+    assert text.startswith(f"<b>Что нового в Харькове</b>\n{RECENT.date()}\n")
+    assert "<b>Новости</b> <b>Харькова</b> за неделю: в <b>Харькове</b> открыли" in text
+    assert "<i>Ваша тема: Новости Харькова</i>" in text  # in the reader's language, the topic as written
+
+
 async def test_a_new_feeds_backlog_and_old_news_alert_no_one_and_fresh_news_does(
     site: Newsroom, start_bot: StartBot
 ) -> None:
