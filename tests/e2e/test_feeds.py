@@ -1462,6 +1462,51 @@ async def test_a_user_who_blocked_the_bot_loses_their_topics(
     assert service.db.pending_alerts() == []
 
 
+async def test_a_reader_who_blocked_the_bot_leaves_only_the_record_of_alerts_sent(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # README: a reader who blocks the bot loses their topics, their language and the alerts
+    # waiting; the record of those sent stays (their ids, the article, when, how), and nothing
+    # of the passage an alert waiting held stays in the file, free space and log included.
+    bot = await start_bot(**FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7, language_code="uk")
+    await read_feed(bot, site)
+    first = story(site, "ferry", "Zanzibar ferry service resumes", FERRY, RECENT)
+    feed(site, [first])
+    await poll_now(bot.application)
+    texts = [call.params["text"] for call in bot.api.sent("sendMessage", 7)]
+    assert any(text.startswith("<b>Zanzibar ferry service resumes</b>") for text in texts)  # sent
+    bot.api.blocked.add(7)
+    waiting = {  # two alerts waiting as the first of them meets the block: one taken, one left
+        "night": ("Zanzibar ferry adds a night crossing", "The night crossing to Pemba carried pilgrims."),
+        "cargo": ("Zanzibar ferry takes cargo again", "Lorries of cloves and coconuts boarded at dawn."),
+    }
+    stories = [
+        story(site, slug, title, f"{FERRY} {extra}", RECENT) for slug, (title, extra) in waiting.items()
+    ]
+    feed(site, [first, *stories])
+    await poll_now(bot.application)
+    await settle(bot.application)
+    db = sqlite3.connect(bot.settings.state_dir / "newsbot.sqlite3", isolation_level=None)
+    assert db.execute("SELECT count(*) FROM topics").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM readers").fetchone() == (0,)
+    alerts = db.execute(
+        "SELECT a.user_id, a.chat_id, r.title, a.kind, a.topic, a.passage, a.terms FROM alerts a"
+        " JOIN articles r ON r.id = a.article_id ORDER BY a.id"
+    ).fetchall()
+    assert sorted(alerts) == [
+        (7, 7, "Zanzibar ferry adds a night crossing", "dropped", "", "", ""),
+        (7, 7, "Zanzibar ferry service resumes", "alert", "", "", ""),  # sent: never sent again
+        (7, 7, "Zanzibar ferry takes cargo again", "dropped", "", "", ""),
+    ]
+    assert db.execute("SELECT count(*) FROM alert_topics").fetchone() == (0,)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    state_files = list(bot.settings.state_dir.glob("newsbot.sqlite3*"))
+    for _, extra in waiting.values():
+        assert not any(extra.encode() in path.read_bytes() for path in state_files), extra
+
+
 async def test_new_articles_wait_for_an_admins_reload_and_never_reload_alongside_it(
     site: Newsroom, start_bot: StartBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
