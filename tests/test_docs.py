@@ -173,7 +173,12 @@ def test_console_examples_print_what_the_docs_show() -> None:
         ("FEED_HOST_DELAY", 1),  # "`FEED_HOST_DELAY` seconds apart (default 1)"
         ("FEED_TIMEOUT", 20),  # "`FEED_TIMEOUT` seconds for a whole download (default 20)"
         ("FEED_MAX_BYTES", 10_000_000),  # "at most `FEED_MAX_BYTES` (default 10 MB"
+        ("ALERTS_PER_HOUR", 3),  # "At most `ALERTS_PER_HOUR` (default 3) single alerts"
+        ("CORPUS_DIR", Path("corpus")),  # "`CORPUS_DIR` (the articles, default `corpus/`)"
+        ("INDEX_DIR", Path(".newsbot-index")),  # "`INDEX_DIR` (the saved index, default `.newsbot-index`)"
+        ("STATE_DIR", Path(".newsbot-state")),  # "`STATE_DIR` (feeds and topics, default `.newsbot-state`)"
+        ("LOG_LEVEL", "INFO"),  # "The log (at the default `LOG_LEVEL=INFO`)"
     ],
 )
-def test_the_defaults_the_readme_states_are_the_settings_own(name: str, default: int) -> None:
+def test_the_defaults_the_readme_states_are_the_settings_own(name: str, default: object) -> None:
     assert Settings.model_fields[name.lower()].default == default  # .env.example shows the same
