@@ -136,6 +136,32 @@ async def test_an_edit_that_leaves_the_words_as_they_were_gets_nothing(start_bot
     assert len(bot.api.sent("sendChatAction", 7)) == 2  # and no search for the edits
 
 
+async def test_an_edited_topic_command_is_not_run_again(start_bot: StartBot) -> None:
+    # README: an edited command other than /ask or /search is not run again. "/unfollow 3" edited
+    # to "/unfollow 1" would drop a second topic, and a /follow edited would add one unasked.
+    bot = await start_bot()
+    for topic in ("Zanzibar ferry", "volcano", "grain exports"):
+        await bot.ask(f"/follow {topic}")
+    unfollow, follow = bot.api.new_message_id(), bot.api.new_message_id()
+    assert (await bot.ask("/unfollow 3", message_id=unfollow)).params[
+        "text"
+    ] == "Stopped following “grain exports”."
+    assert (
+        (await bot.ask("/follow harbour", message_id=follow))
+        .params["text"]
+        .startswith("Following “harbour”.")
+    )
+    before = len(bot.api.sent("sendMessage", 7))
+    bot.api.push_edit("/unfollow 1", unfollow, user_id=7)
+    bot.api.push_edit("/follow volcano ash", follow, user_id=7)
+    listing = (await bot.ask("/following")).params[
+        "text"
+    ]  # answered after them: one chat's updates go in order
+    assert "1. Zanzibar ferry\n2. volcano\n3. harbour\n" in listing and "ash" not in listing
+    assert len(bot.api.sent("sendMessage", 7)) == before + 1  # the edits got no reply
+    assert bot.api.sent("editMessageText") == []
+
+
 async def test_an_ask_edited_to_nothing_gets_its_usage_line_in_place_of_its_answer(
     start_bot: StartBot,
 ) -> None:
