@@ -456,6 +456,14 @@ async def test_latest_shows_five_by_default_and_twenty_at_most(start_bot: StartB
     )
 
 
+@pytest.mark.parametrize("command", ["/latest 0", "/latest -1", "/latest five", "/latest 3 4", "/latest 2.5"])
+async def test_latest_with_a_bad_count_shows_usage(start_bot: StartBot, command: str) -> None:
+    # "/latest [N]: default 5, at most 20": a count that is no whole number from 1 to 20 gets the
+    # usage line, never a list of some other length
+    bot = await start_bot()
+    assert (await bot.ask(command)).params["text"] == "Usage: /latest [N], N from 1 to 20 (default 5)."
+
+
 async def test_latest_twenty_long_headlines_fit_one_message_and_count_the_rest(start_bot: StartBot) -> None:
     long_headline = "reporters, ministers and farmers all named in one headline of a feed " * 5  # 345 chars
     wordy = {
