@@ -253,7 +253,8 @@ async def settle_job(context: Context) -> None:
 
 async def settle(application: Application) -> int:  # type: ignore[type-arg]
     """Index new articles and match them to topics, serve files dropped into the corpus,
-    deliver alerts, tell the admins of failing feeds; return alerts queued."""
+    deliver alerts, tell the admins of failing feeds, forget week-old commands; return alerts
+    queued."""
     service = feed_service(application)
     state: BotState = application.bot_data["state"]
     async with service.settle_lock:
@@ -266,6 +267,7 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
             application.bot, service.db, service.alerts_per_hour, stopping=lambda: not application.running
         )
     await tell_admins(application.bot, service, state.admin_ids)
+    await off_loop(service.db.forget_old_commands)
     return queued
 
 

@@ -856,6 +856,16 @@ class StateDB:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def forget_old_commands(self, now: float | None = None) -> None:
+        """Forget the commands recorded more than `COMMANDS_KEPT` ago (`reply_given`), their
+        replies with the topics and feeds they name. Each recorded one forgets them too, but a
+        quiet bot may record none for months. Written only when one is due, so that the
+        every-minute look does not wait for another process holding the file's lock."""
+        before = (time.time() if now is None else now) - COMMANDS_KEPT
+        if self._db.execute("SELECT 1 FROM commands_done WHERE done_at < ? LIMIT 1", (before,)).fetchone():
+            with self._write() as db:
+                db.execute("DELETE FROM commands_done WHERE done_at < ?", (before,))
+
     def unfollow(self, topic_id: int, done: CommandDone | None = None, keep_language: bool = False) -> None:
         """Drop one topic and its unsent alerts: those past the hour's limit wait for up to an
         hour, and "Stopped following" must not be followed by alerts on it. An alert that also

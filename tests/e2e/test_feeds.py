@@ -27,7 +27,7 @@ from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.links import canonical_url
 from bot.state import BotState
-from bot.statedb import StateDB
+from bot.statedb import COMMANDS_KEPT, DB_NAME, StateDB
 from tests.conftest import (
     BUILD_INDEX,
     LOCAL_NETWORKS,
@@ -1548,6 +1548,30 @@ async def test_an_unfollow_handed_out_again_after_a_hard_kill_is_answered_not_ap
     listing = (await bot.ask("/following", user_id=7)).params["text"]
     assert "1. volcano\n2. grain exports" in listing
     assert (await bot.ask("/unfollow 1", user_id=7)).params["text"] == "Stopped following “volcano”."
+
+
+async def test_the_reply_to_an_unfollow_is_forgotten_after_a_week_though_no_command_follows(
+    start_bot: StartBot,
+) -> None:
+    # README: the state file keeps the reply to each /unfollow N for 7 days. Week-old replies were
+    # forgotten only as the next /unfollow or /feeds remove was recorded: on a quiet bot the
+    # topic one names stayed in the file for good, after its reader had stopped following it.
+    bot = await start_bot()
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await bot.ask("/unfollow 1", user_id=7)
+    db = sqlite3.connect(bot.settings.state_dir / DB_NAME, isolation_level=None)
+    assert db.execute("SELECT reply FROM commands_done").fetchall() == [
+        ("Stopped following “Zanzibar ferry”.",)
+    ]
+    await settle(bot.application)  # the every-minute job, within the week: kept
+    assert db.execute("SELECT count(*) FROM commands_done").fetchone() == (1,)
+    db.execute("UPDATE commands_done SET done_at = done_at - ?", (COMMANDS_KEPT + 60,))  # a week has passed
+    await settle(bot.application)
+    assert db.execute("SELECT count(*) FROM commands_done").fetchone() == (0,)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    for path in bot.settings.state_dir.glob(f"{DB_NAME}*"):
+        assert b"Zanzibar ferry" not in path.read_bytes(), path.name
 
 
 async def test_a_feed_removal_handed_out_again_after_a_hard_kill_removes_no_other_feed(
