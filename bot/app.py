@@ -108,6 +108,7 @@ def build_application(
         .build()
     )
     service = application.bot_data["feeds"] = feed_service(settings, db)
+    service.db.forget_former_readers(settings.admin_ids)  # an admin no longer listed is told nothing
     application.bot_data["state"] = BotState(
         library=library,
         corpus_dir=settings.corpus_dir,

@@ -932,6 +932,26 @@ class StateDB:
                 (user_id, language),
             )
 
+    def forget_former_readers(self, admin_ids: frozenset[int]) -> None:
+        """Forget the language of each user who follows no topic and is no admin (one no longer
+        in `admin_ids`), and the feed notices owed to one who is no admin: nothing is written
+        to them any more. Written only when there is one, as the bot starts: admins change
+        with a restart alone, and a reader's last /unfollow takes their language with it."""
+        unused = "SELECT user_id FROM readers WHERE user_id NOT IN (SELECT user_id FROM topics)"
+        readers = [row[0] for row in self._db.execute(unused) if row[0] not in admin_ids]
+        owed = [row[0] for row in self._db.execute("SELECT DISTINCT admin_id FROM notices_owed")]
+        former = [admin_id for admin_id in owed if admin_id not in admin_ids]
+        if not readers and not former:
+            return
+        with self._write() as db:
+            db.executemany(
+                "DELETE FROM readers WHERE user_id = ? AND user_id NOT IN (SELECT user_id FROM topics)",
+                [(user_id,) for user_id in readers],
+            )
+            db.executemany(
+                "DELETE FROM notices_owed WHERE admin_id = ?", [(admin_id,) for admin_id in former]
+            )
+
     def forget_user(self, user_id: int) -> int:
         """Drop a user's topics and unsent alerts (they blocked the bot); return topics dropped."""
         with self._write() as db:

@@ -86,3 +86,30 @@ async def test_a_reader_who_unfollows_every_topic_leaves_no_language_behind(star
     assert db.execute("SELECT * FROM readers").fetchall() == [(ADMIN, "uk")]
     await bot.ask("/follow grain exports", user_id=7, language_code="ru")  # following again: kept again
     assert db.execute("SELECT * FROM readers ORDER BY user_id").fetchall() == [(7, "ru"), (ADMIN, "uk")]
+
+
+async def test_an_admin_no_longer_listed_leaves_no_language_or_owed_notice_at_the_next_start(
+    start_bot: StartBot,
+) -> None:
+    # An admin's language (and a feed notice Telegram could not take) is kept for their feed
+    # notices; once ADMIN_IDS no longer lists them, no notice goes to them, and the state file
+    # kept both under their user id for good. One who follows topics keeps their language.
+    former, follower = 43, 44
+    first = await start_bot(admin_ids=frozenset({ADMIN, former, follower}))
+    for admin in (ADMIN, former, follower):
+        await first.ask("/feeds", user_id=admin, language_code="uk")
+    await first.ask("/follow grain exports", user_id=follower, language_code="uk")
+    db = first.application.bot_data["feeds"].db
+    db.add_feed("http://feeds.example/rss", "f", None)
+    (feed,) = db.feeds()
+    for admin in (ADMIN, former):
+        db.owe_feed_notices(admin, [feed])
+    await first.application.updater.stop()
+    await first.application.stop()
+    await start_bot(admin_ids=frozenset({ADMIN}))  # the same state file, ADMIN_IDS changed
+    state = sqlite3.connect(first.settings.state_dir / DB_NAME)
+    assert state.execute("SELECT * FROM readers ORDER BY user_id").fetchall() == [
+        (ADMIN, "uk"),
+        (follower, "uk"),
+    ]
+    assert state.execute("SELECT admin_id FROM notices_owed").fetchall() == [(ADMIN,)]
