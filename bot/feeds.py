@@ -9,8 +9,10 @@ from __future__ import annotations
 import calendar
 import codecs
 import datetime as dt
+import functools
 import re
 import xml.sax
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -46,6 +48,36 @@ _MARKERS = (  # '<?' in encodings that are no superset of ASCII, without a BOM
     (b"\x00\x00\x00\x3c", "utf-32be"),
     (b"\x3c\x00\x00\x00", "utf-32le"),
 )
+
+
+def _skipped_where_it_fails(handler: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(handler)
+    def handle(self: object, *args: Any) -> Any:
+        try:
+            return handler(self, *args)
+        except LookupError:
+            return None
+
+    return handle
+
+
+def _forgiving(parser: type) -> type:
+    """`parser` with each element's handler skipped where it fails: feedparser's handlers
+    store an element's value in what its start prepared (the item's `links`, `tags`, the
+    feed's `textinput`), and raised KeyError or IndexError where that is not there, as when
+    a truncated item ends before its `<link>` does (`</item</link>`) or a `<textinput>`
+    sits in an item; the whole feed was lost. Such an element's value is left out, the rest
+    of the feed read (a start's handler is the last thing `unknown_starttag` does; an end's
+    is `_end_*` or `pop`, before `unknown_endtag` closes the element)."""
+    names = ["unknown_starttag", "pop", *(name for name in dir(parser) if name.startswith("_end_"))]
+    return type(
+        parser.__name__, (parser,), {name: _skipped_where_it_fails(getattr(parser, name)) for name in names}
+    )
+
+
+# feedparser.parse builds its parsers from these two names (the package imports its `api`)
+feedparser.api.StrictFeedParser = _forgiving(feedparser.api.StrictFeedParser)
+feedparser.api.LooseFeedParser = _forgiving(feedparser.api.LooseFeedParser)
 
 
 class FeedParseError(Told, ValueError):

@@ -108,6 +108,62 @@ def test_a_reference_to_no_character_is_malformed_xml_and_the_items_are_read_any
         parse_feed(lone, BASE)
 
 
+TWO = rss("Harbour Times", [Item("Ferry", "http://n/1"), Item("Storm", "http://n/2")])
+TEASER = b"<description>A short teaser.</description></item>"
+
+
+@pytest.mark.parametrize(
+    ("document", "malformed"),
+    [
+        # the feed reader's handlers store an element's value in what its start prepared
+        # (the item's links, tags; the feed's textinput) and raised KeyError or IndexError
+        # where that was not there: the whole feed failed as an unexpected fault.
+        # `<>` repeats the last tag (`<link>`); `</item` ends the item before it ends
+        (
+            TWO.replace(b"<link>http://example.invalid/</link>", b"").replace(TEASER, b"<></item</link>", 1),
+            True,
+        ),
+        (TWO.replace(TEASER, b"<category>Sea</item</category>", 1), True),  # its `tags`
+        # an image's link inside an item that ends after the item's own: IndexError
+        (
+            TWO.replace(
+                b"<link>http://n/1</link>",
+                b"<image><link>http://n/i.png</image></link><link>http://n/1</link>",
+                1,
+            ),
+            True,
+        ),
+        # well-formed: a search box inside an item
+        (
+            TWO.replace(
+                b"</item>", b"<textinput><title>Find</title><link>http://n/find</link></textinput></item>", 1
+            ),
+            False,
+        ),
+    ],
+)
+def test_an_element_out_of_its_place_is_left_out_and_the_items_are_read(
+    document: bytes, malformed: bool
+) -> None:
+    feed = parse_feed(document, BASE)
+    assert feed.title == "Harbour Times"
+    assert [(entry.title, entry.link) for entry in feed.entries] == [
+        ("Ferry", "http://n/1"),
+        ("Storm", "http://n/2"),
+    ]
+    assert (feed.problem is not None) == malformed
+
+
+def test_a_feed_cut_where_its_item_ends_before_its_link_is_read_as_malformed_xml() -> None:
+    document = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Times</title>'
+        b"<item><title>Ferry</title><link>http://n/1</link><></item</link>"
+    )
+    feed = parse_feed(document, BASE)
+    assert [(entry.title, entry.link) for entry in feed.entries] == [("Ferry", "http://n/1")]
+    assert feed.problem == "<unknown>:1:144: not well-formed (invalid token)"
+
+
 @pytest.mark.parametrize(
     ("encoding", "bom", "declared"),
     [

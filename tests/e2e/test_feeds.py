@@ -1751,6 +1751,28 @@ async def test_a_feed_with_a_reference_to_no_character_is_read_as_malformed_xml(
     assert "<b>1. Ferry</b>" in answer
 
 
+async def test_a_truncated_feed_whose_item_ends_before_its_link_is_read_as_malformed_xml(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the feed reader raised KeyError('links') on it (`<>` repeats the last tag, `<link>`, which
+    # `</item` ended the item before), and the feed failed every round as an "unexpected
+    # KeyError", its articles never read
+    bot = await start_bot(**FAST)
+    document = rss("Harbour Times", [story(site, "ferry", "Ferry", FERRY)])
+    document = document.replace(b"<link>http://example.invalid/</link>", b"")
+    cut = document[: document.index(b"</link>") + len(b"</link>")] + b"<></item</link>"  # the item's
+    feed_service(bot.application).db.add_feed(site.put("cut.xml", cut, RSS), "harbour", None)
+    report = await poll_now(bot.application)
+    assert report is not None and len(report.saved) == 1
+    (problem,) = report.problems
+    assert "malformed XML (<unknown>:1:" in problem and "not well-formed (invalid token)" in problem
+    assert "1 items read anyway" in problem
+    (row,) = feed_service(bot.application).db.feeds()
+    assert (row.error, row.title, row.articles) == (None, "Harbour Times", 1)
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "<b>1. Ferry</b>" in answer
+
+
 @pytest.mark.parametrize(
     ("charset", "declared", "title"),
     [
