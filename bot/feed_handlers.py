@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from pathlib import Path
 
 from telegram import Message, Update, User
 from telegram.constants import ChatType, ParseMode
@@ -32,7 +33,7 @@ from .handlers import (
 from .i18n import N_, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
-from .statedb import CommandDone, StateDB, off_loop
+from .statedb import CommandDone, StateDB, in_corpus, off_loop
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ async def feeds_command(update: Update, context: Context) -> None:
     await _remember_admin_language(context, message)
     args = [clean(arg) for arg in context.args or []]
     if not args:
-        text = feed_render.render_feeds(tr, await off_loop(service.db.feeds), service.interval)
+        feeds = await off_loop(service.db.feeds, in_corpus(service.options.corpus_dir))
+        text = feed_render.render_feeds(tr, feeds, service.interval)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     elif args[0] == "add" and len(args) >= 2:
         await _add_feed(message, context, args[1], " ".join(args[2:]) or None)
@@ -104,11 +106,11 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
 
 async def _remove_feed(message: Message, context: Context, number: str) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
-    reply = await off_loop(_remove_numbered, service.db, message, number, tr)
+    reply = await off_loop(_remove_numbered, service.db, message, number, tr, service.options.corpus_dir)
     await message.reply_text(reply, link_preview_options=NO_PREVIEW)
 
 
-def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translations) -> str:
+def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translations, corpus_dir: Path) -> str:
     """Remove feed `number` of /feeds and say so, in one call on the state file's thread.
 
     A copy of the command that Telegram hands out again after a hard kill finds it done and
@@ -117,7 +119,7 @@ def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translation
     """
     if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
         return before
-    feeds = db.feeds()
+    feeds = db.feeds(in_corpus(corpus_dir))
     if not feeds:  # "N from 1 to 0" would ask for a number no one can give
         return tr.gettext("No feeds yet, so none to remove. Add one with /feeds add URL.")
     if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(feeds)):

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, ParamSpec, TypeVar
 
@@ -43,6 +43,7 @@ __all__ = [
     "StateDB",
     "StateError",
     "TopicRow",
+    "in_corpus",
     "off_loop",
     "open_state",
 ]
@@ -367,6 +368,11 @@ async def off_loop(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
     return await loop.run_in_executor(STATE_THREAD, functools.partial(call, *args, **kwargs))
 
 
+def in_corpus(corpus_dir: Path) -> Callable[[str], bool]:
+    """Whether the file of an article (its path in the corpus) is there."""
+    return lambda path: (corpus_dir / path).is_file()
+
+
 def open_state(state_dir: Path) -> StateDB:
     """Open (creating or migrating) the state file in `state_dir`."""
     try:
@@ -475,10 +481,20 @@ class StateDB:
         assert feed is not None
         return feed
 
-    def feeds(self) -> list[FeedRow]:
-        """Every feed, in the order they were added (their numbers in `feeds list`)."""
+    def feeds(self, in_corpus: Callable[[str], bool] | None = None) -> list[FeedRow]:
+        """Every feed, in the order they were added (their numbers in `feeds list`). With
+        `in_corpus`, a feed's `articles` counts those whose file is there, in its folder
+        (not one deleted or moved out of it), as `/feeds` says; else all it brought."""
         rows = self._db.execute(f"{_FEED_COLUMNS} ORDER BY f.id").fetchall()
-        return [FeedRow(*row) for row in rows]
+        feeds = [FeedRow(*row) for row in rows]
+        if in_corpus is None:
+            return feeds
+        present: dict[int, int] = dict.fromkeys((feed.id for feed in feeds), 0)
+        folders = {feed.id: f"feeds/{feed.name}/" for feed in feeds}
+        for feed_id, path in self._db.execute("SELECT feed_id, path FROM articles WHERE feed_id IS NOT NULL"):
+            if feed_id in folders and path.startswith(folders[feed_id]) and in_corpus(path):
+                present[feed_id] += 1
+        return [replace(feed, articles=present[feed.id]) for feed in feeds]
 
     def feed_number(self, feed_id: int) -> int:
         """A feed's number in `feeds` (from 1): its place, whatever was added since."""

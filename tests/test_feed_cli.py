@@ -61,9 +61,12 @@ async def test_feeds_add_list_fetch_remove(site: Newsroom, tmp_path: Path) -> No
     assert out.startswith(f"1. Daily Wire  {url}\n   feeds/daily-wire/  2 articles  ok, read ")
     code, out, _ = await newsbot(tmp_path, "ask", "Story 1", "-k", "1")
     assert code == 0 and "Story 1" in out  # ordinary corpus files: the command line answers from them
+    min(tmp_path.glob("corpus/feeds/daily-wire/*.md")).unlink()  # counted no more: it is not there
+    code, out, _ = await newsbot(tmp_path, "feeds", "list")
+    assert out.startswith(f"1. Daily Wire  {url}\n   feeds/daily-wire/  1 article  ok, read ")
     code, out, _ = await newsbot(tmp_path, "feeds", "remove", "1")
-    assert (code, out) == (0, "removed Daily Wire; 2 articles stay in feeds/daily-wire/\n")
-    assert len(list((tmp_path / "corpus" / "feeds" / "daily-wire").glob("*.md"))) == 2
+    assert (code, out) == (0, "removed Daily Wire; 1 article stays in feeds/daily-wire/\n")
+    assert len(list((tmp_path / "corpus" / "feeds" / "daily-wire").glob("*.md"))) == 1
     code, _, err = await newsbot(tmp_path, "feeds", "list")
     assert code == 1 and "No feeds" in err
 

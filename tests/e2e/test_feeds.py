@@ -273,6 +273,24 @@ async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot
     assert none_left == "No feeds yet, so none to remove. Add one with /feeds add URL."
 
 
+async def test_feeds_counts_the_articles_whose_files_are_in_its_folder(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the count was of every article the feed ever brought: "2 articles in feeds/harbour/"
+    # with one of the two files deleted, and "Its 2 articles stay" once the feed was removed
+    bot = await start_bot(**FAST)
+    ferry = story(site, "ferry", "Zanzibar ferry service resumes", FERRY)
+    volcano = story(site, "volcano", "Volcano erupts", VOLCANO)
+    feed_service(bot.application).db.add_feed(feed(site, [ferry, volcano]), "harbour", None)
+    await poll_now(bot.application)
+    assert "· 2 articles in feeds/harbour/" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    (deleted, _kept) = sorted((bot.corpus / "feeds" / "harbour").iterdir())
+    deleted.unlink()
+    assert "· 1 article in feeds/harbour/" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    removed = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
+    assert "Its 1 article stays in feeds/harbour/" in removed
+
+
 async def test_a_feed_with_a_title_of_pages_is_added_and_removed_with_a_reply_that_fits(
     site: Newsroom, start_bot: StartBot
 ) -> None:
