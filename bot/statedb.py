@@ -637,7 +637,9 @@ class StateDB:
         its feed's still (the feed it came from and whether it was that feed's backlog). When
         that text is another article's in the corpus, the link is not recorded as its
         duplicate: it stays the link of its own article, whose file is gone, so that an /add
-        once the page holds its words again brings it back.
+        once the page holds its words again brings it back. When that text is another
+        article's whose file was deleted too, that article comes back with the file, as a
+        feed's link would bring it, and the link stays its own article's all the same.
         """
         now = time.time()
         key = key or url
@@ -677,11 +679,12 @@ class StateDB:
                     " source = NULL WHERE id = ?",
                     (url, text_hash, path, title, date.isoformat(), own, feed_id, now, own, backlog, gone[0]),
                 )
-                db.execute(
-                    "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
-                    " VALUES (?, 'saved', ?, ?)",
-                    (key, gone[0], now),
-                )
+                if not (restore and known and not own):  # else the link stays its article's, as above
+                    db.execute(
+                        "INSERT OR REPLACE INTO links (url, outcome, article_id, seen_at)"
+                        " VALUES (?, 'saved', ?, ?)",
+                        (key, gone[0], now),
+                    )
                 row = db.execute(_ARTICLE_COLUMNS + " WHERE id = ?", (gone[0],)).fetchone()
                 return "saved", _article(row)
             failed_first = "SELECT 1 FROM links WHERE url = ? AND outcome = 'failed' AND backlog"

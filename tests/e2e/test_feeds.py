@@ -486,6 +486,38 @@ async def test_an_added_link_whose_page_holds_another_articles_words_for_now_sta
     assert db.article_for_link(canonical_url(other)) == volcano
 
 
+async def test_an_added_link_whose_page_holds_a_deleted_articles_words_brings_them_back_but_stays_its_own(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the link moved to the other article, brought back with the page's words, and its own
+    # article was left with no link and its file gone: nothing could bring it back
+    bot = await start_bot(**FAST)
+    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link
+    other = story(site, "volcano", "Volcano erupts", VOLCANO).link
+    for link in (url, other):
+        assert "Added and indexed" in (await bot.ask(f"/add {link}", user_id=ADMIN)).params["text"]
+    await settle(bot.application)  # the adds' alerts looked for: no update runs
+    db = feed_service(bot.application).db
+    saved, volcano = db.articles()
+    for article in (saved, volcano):
+        (bot.corpus / article.path).unlink()  # an editor deletes both
+    await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
+    await until(lambda: any("Articles: 3 → 1" in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
+    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
+    reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert reply.startswith("Added and indexed:\n<b>Volcano erupts</b>")
+    assert db.article_for_link(canonical_url(url)) == saved  # the link is still its article's, gone
+    (back_volcano,) = [article for article in db.articles() if article.id == volcano.id]
+    assert (bot.corpus / back_volcano.path).is_file()  # the words it holds, as the article they were
+    story(site, "ferry", "Zanzibar ferry service resumes", FERRY)  # the page is the ferry's again
+    again = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert again.startswith("Added and indexed:\n<b>Zanzibar ferry service resumes</b>")
+    (back,) = [article for article in db.articles() if article.id == saved.id]
+    assert (bot.corpus / back.path).is_file()
+    assert db.article_for_link(canonical_url(url)) == back
+    assert db.article_for_link(canonical_url(other)) == back_volcano
+
+
 async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_folder(
     site: Newsroom, start_bot: StartBot
 ) -> None:
