@@ -227,7 +227,7 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     `NotAnArticle` (not HTML, no article text), each with a message for the admin. A link
     whose article's file was deleted is fetched and saved again, as the article it was
     (`StateDB.claim_article`): the admin asks for it back, which a feed listing it does not.
-    A feed's article goes back into its feed's folder, and is still that feed's.
+    A feed's article goes back into its feed's folder, and is still that feed's, named for it.
     """
     url = checked_url(text)
     key = canonical_url(url)
@@ -242,12 +242,14 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     date, source = (extracted.date, "page") if _plausible(extracted.date, now) else (now.date(), "fetch time")
     if known is not None and source == "fetch time":  # brought back: the date it had, not today's
         date, source = known.date, "saved before"
+    brought_by = None if known is None else await off_loop(db.feed_of, known.id)
     article = NewArticle(
         title=extracted.title or _host(page.url),
         date=date,  # type: ignore[arg-type]
         date_source=source,  # type: ignore[arg-type]
         url=url,
-        source=extracted.site or _host(page.url),
+        # a feed's article brought back: named for its feed, as when the feed brought it
+        source=(brought_by.title or brought_by.name) if brought_by else extracted.site or _host(page.url),
         paragraphs=extracted.paragraphs,
     )
     folder = LINKS_FOLDER if known is None else _folder_of(known.path)

@@ -602,6 +602,13 @@ class StateDB:
         ).fetchone()
         return _article(row) if row else None
 
+    def feed_of(self, article_id: int) -> FeedRow | None:
+        """The feed that brought an article, while it is listed."""
+        row = self._db.execute(
+            f"{_FEED_COLUMNS} WHERE f.id = (SELECT feed_id FROM articles WHERE id = ?)", (article_id,)
+        ).fetchone()
+        return FeedRow(*row) if row else None
+
     def claim_article(
         self,
         *,

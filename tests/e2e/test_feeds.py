@@ -545,6 +545,26 @@ async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer
 
 
+async def test_a_feeds_article_an_added_link_brings_back_keeps_its_feeds_name_as_its_outlet(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # it came back named for its page's site (here its host, 127.0.0.1:PORT), where its feed
+    # had named it "Harbour Times", as the feed's other articles are
+    bot = await start_bot(**FAST)
+    db = feed_service(bot.application).db
+    db.add_feed(feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)]), "harbour", None)
+    await poll_now(bot.application)
+    (saved,) = db.articles()
+    assert "source: Harbour Times" in (bot.corpus / saved.path).read_text()
+    (bot.corpus / saved.path).unlink()  # an editor deletes it
+    assert "Articles: 2 → 1" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert "Added and indexed" in (await bot.ask(f"/add {saved.url}", user_id=ADMIN)).params["text"]
+    (back,) = db.articles()
+    assert "source: Harbour Times" in (bot.corpus / back.path).read_text()
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "Harbour Times</a>" in answer
+
+
 @pytest.mark.parametrize(
     ("header", "meta", "title"),
     [
