@@ -9,6 +9,9 @@ A field that is one line of the output (an article's id, link or outlet) has its
 breaks and tabs written so too: a `.jsonl` line's escapes spell them, and a line of an
 article's own would pass for one of the answer's. JSON escapes C0 itself; DEL and C1,
 which it leaves as they are, are written as its `\\u009b`, which reads back the same.
+Bidi controls (U+202A-U+202E embeddings and overrides, U+2066-U+2069 isolates) are
+written `\\u202e` everywhere: one left open turns the rest of the line around, and in
+some terminals what is written after it too.
 """
 
 from __future__ import annotations
@@ -17,24 +20,33 @@ import re
 
 __all__ = ["json_shown", "shown", "shown_in_line"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-"""C0 but line break and tab, DEL, and C1 (`\\x9b` starts a sequence as `\\x1b[` does)."""
-_CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_JSON_LEAVES = re.compile(r"[\x7f-\x9f]")
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}]")
+"""C0 but line break and tab, DEL, C1 (`\\x9b` starts a sequence as `\\x1b[` does), bidi controls."""
+_CONTROL_IN_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}]")
+_CONTROL_JSON_LEAVES = re.compile(f"[\\x7f-\\x9f{_BIDI}]")
 
 
 def shown(text: str) -> str:
-    """`text` with each control character but a line break or a tab written `\\xNN`."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    """`text` with each control character but a line break or a tab written `\\xNN` (a bidi
+    control `\\u202e`)."""
+    return _CONTROL.sub(_escaped, text)
 
 
 def shown_in_line(text: str) -> str:
-    """`text` with each control character, line breaks and tabs too, written `\\xNN`."""
-    return _CONTROL_IN_LINE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    """`text` with each control character, line breaks and tabs too, written `\\xNN` (a bidi
+    control `\\u202e`)."""
+    return _CONTROL_IN_LINE.sub(_escaped, text)
 
 
 def json_shown(document: str) -> str:
-    """A JSON document with DEL and C1 written `\\u00NN`: the same JSON to whoever reads it.
+    """A JSON document with DEL, C1 and bidi controls written `\\u00NN`, `\\u202e`: the same
+    JSON to whoever reads it.
 
     They can only stand inside its strings, where the escape means the very character."""
     return _CONTROL_JSON_LEAVES.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"

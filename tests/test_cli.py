@@ -94,6 +94,27 @@ def test_ask_json_writes_control_characters_as_escapes_a_script_reads_back(write
     assert (hit["headline"], hit["text"]) == (headline, text)  # the same text, to a script
 
 
+def test_ask_shows_bidi_controls_escaped_and_never_obeyed(write_corpus: WriteCorpus) -> None:
+    # a right-to-left override left open in a headline turned the rest of the line, and of
+    # what the terminal wrote after it, around, as it did in the bot's replies
+    headline, text = "Grain \u202etalks\u2066", "Grain deal talks \u202bresumed\u202c today."
+    root = write_corpus(
+        {
+            "talks.txt": article("2024-10-16", headline, text),
+            "wheat.txt": article("2024-10-17", "Wheat", "Wheat prices rose."),
+            "ports.txt": article("2024-10-18", "Ports", "Ships sailed."),
+        }
+    )
+    done = run("ask", "grain talks", "--corpus", str(root))
+    assert done.returncode == 0, done.stderr
+    assert not re.search("[\u202a-\u202e\u2066-\u2069]", done.stdout)
+    assert "Grain \\u202etalks\\u2066" in done.stdout and "\\u202bresumed\\u202c" in done.stdout
+    done = run("ask", "grain talks", "--json", "--corpus", str(root))
+    assert not re.search("[\u202a-\u202e\u2066-\u2069]", done.stdout)
+    (hit,) = json.loads(done.stdout)
+    assert (hit["headline"], hit["text"]) == (headline, text)  # the same text, to a script
+
+
 def test_ask_json_matched_lists_a_dotted_word_as_the_passage_writes_it(
     write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ from bot.terminal import shown
         ("a\x9b8mb", "a\\x9b8mb"),  # C1's one-character CSI
         ("fake\rline", "fake\\x0dline"),  # a carriage return would write over the line
         ("soft\u00adhyphen and zero\u200bwidth", "soft\u00adhyphen and zero\u200bwidth"),  # not controls
+        ("\u202eemordnilap\u202c and \u2067isolate", "\\u202eemordnilap\\u202c and \\u2067isolate"),  # bidi
     ],
 )
 def test_control_characters_are_shown_escaped(text: str, expected: str) -> None:
