@@ -43,7 +43,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 9
+VERSION = 10
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -56,7 +56,8 @@ not `ки`), and a name's key is its nominative's (`Карабаху`, `Вади
 8: a Russian name is read as its nominative in simplemma's Russian dictionary, and a name a
 dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `киев`; `Умеров`: `умеров`).
 9: a Russian name's key is its nominative's in simplemma's Russian dictionary (`Нидерландов`:
-`~ндрлнд`, as `Нидерланды`)."""
+`~ндрлнд`, as `Нидерланды`). 10: a noun Russian Snowball reads as a verb's form is stemmed as a
+noun (`финал`, `футзал`: `финал`, `футзал`, not `фина`, `футза`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.

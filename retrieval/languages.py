@@ -233,9 +233,70 @@ def _tells(word: str) -> Literal["uk", "ru"] | None:
     return None
 
 
+# Russian Snowball's verb endings (those of its first group follow а or я), less those an
+# adjective's ending is too, which it takes off as an adjective's first; then a noun's endings.
+_VERB_AFTER_A = frozenset("ла на ете йте ли й л н ло но ет ют ны ть ешь нно".split())
+_VERB = frozenset(
+    "ила ыла ена ейте уйте ите или ыли уй ил ыл ен ило ыло ено ят ует уют ит ыт ены ить ыть ишь ю".split()
+)
+_NOUN = tuple(
+    sorted(
+        """а ев ов ие ье е иями ями ами еи ии и ией ей ой ий й иям ям ием ем ам ом о у ах иях ях ы ь
+        ию ью ю ия ья я""".split(),
+        key=len,
+        reverse=True,
+    )
+)
+_SNOWBALL_VOWELS = "аеиоуыэюя"
+# What a verb's stem or a short adjective's ends with in the dictionary form it is listed under
+_VERB_AFTER_A_LEMMAS = ("ть", "ться", "нный", "ный")
+_VERB_LEMMAS = (
+    *(
+        end + reflexive
+        for end in "ить ыть еть ать ять уть оть овать евать".split()
+        for reflexive in ("", "ся")
+    ),
+    "ный",
+)
+
+
 def _stem(word: str) -> str:
-    stem: str = _RUSSIAN.stemWord(word.replace("'", ""))
-    return stem
+    """Russian Snowball's stem, but of a noun it reads as a verb's form: the stem a noun's
+    case ending off leaves. Snowball tries a verb's endings before a noun's, so it takes
+    `-л`, `-ла` off `финал`, `финала`, `футзал` (`фина`, `футза`) and `-ит` off `визит`
+    (`виз`), while their other cases keep the `л`, the `т` (`финале`, `визита`: `финал`,
+    `визит`), and a Ukrainian lemma met the Russian forms of its cognate on neither. Where
+    the Russian dictionary holds the word's stem as a noun would leave it (`финал`,
+    `визит`) and no verb or adjective it would be a form of (`финать`, `визить`), that stem
+    is the word's; a verb keeps Snowball's (`сказала`: `сказа`, of `сказать`)."""
+    word = word.replace("'", "").replace("ё", "е")
+    stem: str = _RUSSIAN.stemWord(word)
+    ending = word[len(stem) :]
+    if not word.startswith(stem) or not (
+        ending in _VERB or (ending in _VERB_AFTER_A and stem.endswith(("а", "я")))
+    ):
+        return stem
+    noun = _noun_stem(word)
+    dictionary = _russian_dictionary()
+    if noun == stem or noun not in dictionary:
+        return stem
+    lemmas = _VERB_LEMMAS if ending in _VERB else _VERB_AFTER_A_LEMMAS
+    return stem if any(stem + end in dictionary for end in lemmas) else noun
+
+
+def _noun_stem(word: str) -> str:
+    """A word's stem as Snowball leaves a noun's: its longest noun ending off, after its first
+    vowel, then a last `и`, and a last `ь` or the second `н` of `нн`."""
+    region = next((place + 1 for place, letter in enumerate(word) if letter in _SNOWBALL_VOWELS), len(word))
+    ending = next(
+        (ending for ending in _NOUN if word.endswith(ending) and len(word) - len(ending) >= region), ""
+    )
+    word = word[: len(word) - len(ending)]
+    if word.endswith("и") and len(word) > region:
+        word = word[:-1]
+    if word.endswith("нн") and len(word) - 1 > region:
+        return word[:-1]
+    return word[:-1] if word.endswith("ь") and len(word) > region else word
 
 
 def _stem_lemma(lemma: str) -> str:

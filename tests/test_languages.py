@@ -47,6 +47,12 @@ def library() -> Library:
         ("реконструкції", "реконструкции"),
         ("делегацією", "делегации"),
         ("Абрамовичем", "Абрамович"),
+        # a noun's nominative Russian Snowball read as a past tense or a present (`футза`,
+        # `фина`, `виз`), its other cases whole: a topic `футзал` missed `футзалу`
+        ("футзал", "футзалу"),
+        ("футзал", "футзала"),
+        ("финал", "финале"),
+        ("визит", "визита"),
     ],
 )
 def test_forms_meet_on_one_term(left: str, right: str) -> None:
@@ -304,11 +310,11 @@ def test_different_words_stay_apart(left: str, right: str) -> None:
     assert analyze(left) != analyze(right)
 
 
-@pytest.mark.parametrize(("in_a_sentence", "meet", "apart"), [(True, 87, 7), (False, 86, 7)])
+@pytest.mark.parametrize(("in_a_sentence", "meet", "apart"), [(True, 88, 7), (False, 87, 7)])
 def test_measured_forms_table_holds(in_a_sentence: bool, meet: int, apart: int) -> None:
     """The figures bench/languages.py prints and docs/quality.md quotes: of 89 pairs of forms
-    of one word, 87 meet inside a sentence of their language (after `і` or `и`, which
-    tell it) and 86 alone; of 9 pairs of different words, 7 stay apart."""
+    of one word, 88 meet inside a sentence of their language (after `і` or `и`, which
+    tell it) and 87 alone; of 9 pairs of different words, 7 stay apart."""
     met = parted = 0
     for line in (FIXTURES / "forms.tsv").read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
