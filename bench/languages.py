@@ -138,6 +138,7 @@ def variants() -> dict[str, Readings]:
 
 
 CHOSEN = languages.read
+CHOSEN_NAMES = languages.names
 
 
 def chosen(word: str) -> tuple[str, str]:
@@ -161,7 +162,13 @@ def use(readings: Readings) -> None:
         ukrainian, russian = readings(word)
         return languages.Reading(ukrainian, russian, CHOSEN(word).tells)
 
+    def names(word: str) -> tuple[str, str]:
+        """A question's word typed in lower case read as a name: the analyzer's own reading's
+        alone, as the others read no word as a name."""
+        return CHOSEN_NAMES(word) if readings is chosen else ("", "")
+
     languages.read = read
+    languages.names = names
     empty_caches()
 
 
@@ -258,6 +265,7 @@ def quality_table() -> None:
             f"| {meet} / {alone} of {of} | {apart} of {of_apart} | {', '.join(missed) or 'none'} |"
         )
     languages.read = CHOSEN
+    languages.names = CHOSEN_NAMES
     empty_caches()
 
 

@@ -116,11 +116,10 @@ class _Caches:
     lower_keys: dict[tuple[str, bool], str] = field(default_factory=dict)
     """Cyrillic words asked in lower case -> their name key, "" for none (`_lower_key`)."""
     named: dict[str, str] = field(default_factory=dict)
-    """Cyrillic words written in lower case that read otherwise as a name -> that term
-    (`languages.Reading.name`), matched in questions beside their own."""
+    """Cyrillic words a question typed in lower case -> their term as a name, "" for none
+    (`languages.names`), matched beside their own; made for questions alone (`_read_names`)."""
     named_russian: dict[str, str] = field(default_factory=dict)
-    """Words whose term as a name read as Russian differs from `named`'s
-    (`languages.Reading.russian_name`)."""
+    """Words whose term as a name read as Russian differs from `named`'s."""
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Text between blanks -> its terms, stop words left out; only pieces none of whose words
     reads two ways or tells a text's language, so that their terms are the same in any text."""
@@ -170,10 +169,6 @@ def _normalise(word: str, caches: _Caches) -> str:
         return folded.replace(",", "")
     if languages.CYRILLIC.search(folded):
         reading = languages.read(folded, capital=word[:1].isupper())
-        if reading.name:
-            caches.named[word] = reading.name
-        if reading.russian_name != reading.name:
-            caches.named_russian[word] = reading.russian_name
         if reading.russian != reading.ukrainian:
             caches.russian[word] = reading.russian
         if reading.tells:
@@ -210,7 +205,7 @@ def _reads_russian(
 ) -> bool:
     """Whether the words of `text` that read two ways should read as Russian: more of its
     words tell Russian than Ukrainian, or as many (none, in a short text) and its article
-    reads as Russian. `names`: their terms as names too (`Reading.russian_name`)."""
+    reads as Russian. `names`: their terms as names too (`_read_names`, made first)."""
     two_ways = not caches.russian.keys().isdisjoint(words)
     if text.isascii() or not (two_ways or (names and not caches.named_russian.keys().isdisjoint(words))):
         return False
@@ -375,6 +370,7 @@ def question_words(text: str) -> Iterator[QuestionWord]:
     matches = list(_TOKEN.finditer(text))
     words = [match.group() for match in matches]
     terms = [caches.term(word) for word in words]  # first, so that `russian` and the tells know them
+    _read_names(words, caches)
     unsure = caches.tell_russian.isdisjoint(words) and caches.tell_ukrainian.isdisjoint(words)
     russian = not unsure and _reads_russian(text, words, caches, names=True)
     ukrainian = not unsure and not _tells_russian(words, caches, tie=True)  # more of its words tell it
@@ -397,6 +393,20 @@ def question_words(text: str) -> Iterator[QuestionWord]:
         key = caches.names.get(word, "")
         lower_key = "" if key else _lower_key(word, found, caches, russian=not ukrainian)
         yield QuestionWord(match.start(), match.end(), found, other, name, other_name, key, lower_key)
+
+
+def _read_names(words: list[str], caches: _Caches) -> None:
+    """Keep the terms as names of a question's Cyrillic words typed in lower case
+    (`languages.names`) in `named` and `named_russian`, once a word: an article's words never
+    need them, and reading them for each, at every build, cost a dictionary lookup or more."""
+    for word in words:
+        if word in caches.named or word[:1].isupper() or not languages.CYRILLIC.search(word):
+            continue
+        folded = unicodedata.normalize("NFKC", word).casefold()
+        name, russian_name = ("", "") if folded[0].isdigit() else languages.names(folded)
+        if russian_name != name:
+            caches.named_russian[word] = russian_name
+        caches.named[word] = name  # last: a word found here has its Russian name too
 
 
 def _lower_key(word: str, found: str, caches: _Caches, russian: bool) -> str:

@@ -42,6 +42,7 @@ __all__ = [
     "Reading",
     "common_word",
     "name_key",
+    "names",
     "read",
 ]
 
@@ -138,12 +139,6 @@ class Reading(NamedTuple):
     tells: Literal["uk", "ru"] | None
     """The language the word shows its text is in, by its letters or as a function word
     only that language has (`що`, `та`; `что`, `и`), if it shows one."""
-    name: str = ""
-    """Its term read as a name, for a word written in lower case that the dictionary of its
-    language knows with a capital as a name or lacks (`києві`: `київ`, beside `ки`; `ивана`:
-    `иван`, beside `ива`), else ""."""
-    russian_name: str = ""
-    """Its term read as a Russian name: the same unless the word has none of the telling letters."""
 
 
 def read(word: str, capital: bool = False) -> Reading:
@@ -154,31 +149,51 @@ def read(word: str, capital: bool = False) -> Reading:
     of `кий` (a cue stick), `Максима` of `Максим`, `максима` of `максима` (a maxim); read as
     Russian, `Киеве` is a form of `Киев` (`_russian_name`). A name the dictionary of its
     language lacks is its letters with its case endings off (`_name_stem`). A word written
-    in lower case that a dictionary knows as a name or lacks gives its term as a name too
-    (`Reading.name`, `Reading.russian_name`), for a question typed in lower case."""
+    in lower case is read as a word; what it gives read as a name (`names`) only a question
+    asks for."""
     word = word.translate(_APOSTROPHES)
     tells = _tells(word)
     if word in STOP_WORDS:
         return Reading("", "", tells)
+    if capital:
+        name, russian_name = _name_terms(word, tells)
+        ukrainian = name or _stem_lemma(_ukrainian_lemma(word[:1].upper() + word[1:]))
+    else:
+        russian_name = ""
+        ukrainian = _stem_lemma(_ukrainian_lemma(word)) if tells != "ru" else ""
+    if tells == "uk":
+        return Reading(ukrainian, ukrainian, tells)
+    russian = russian_name or _stem(word)
+    return Reading(russian, russian, tells) if tells == "ru" else Reading(ukrainian, russian, tells)
+
+
+def names(word: str) -> tuple[str, str]:
+    """A case-folded Cyrillic word typed in lower case read as a name, as Ukrainian and as
+    Russian ("" for none): the term of the name the dictionary of its language knows it as a
+    form of with a capital, or of the word as a name where the dictionary lacks it (`києві`:
+    `київ`, beside `ки`; `ивана`: `иван`, beside `ива`), for a question typed in lower case.
+    Made apart from `read`, as only questions ask for it: an article writes its names with a
+    capital."""
+    word = word.translate(_APOSTROPHES)
+    if word in STOP_WORDS:
+        return "", ""
+    return _name_terms(word, _tells(word))
+
+
+def _name_terms(word: str, tells: Literal["uk", "ru"] | None) -> tuple[str, str]:
+    """A word read as a name, as Ukrainian and as Russian (see `read` and `names`)."""
     capitalised = word[:1].upper() + word[1:]
     lemma = _name_lemma(capitalised) if tells != "ru" else ""
     russian_name = _russian_name(word, capitalised, bool(lemma)) if tells != "uk" else ""
-    russian = russian_name if capital and russian_name else _stem(word)
     if tells == "ru":
-        russian_name = "" if capital else russian_name
-        return Reading(russian, russian, tells, russian_name, russian_name)
+        return russian_name, russian_name
     if lemma:
         name = _stem_lemma(lemma.casefold())
     elif _unknown(word, capitalised, "uk"):  # a name, unless the Russian dictionary knows it as none
         name = _name_stem(word) if tells == "uk" else russian_name
     else:
         name = ""
-    ukrainian = name if capital and name else _stem_lemma(_ukrainian_lemma(capitalised if capital else word))
-    if capital:
-        name = russian_name = ""
-    if tells == "uk":
-        return Reading(ukrainian, ukrainian, tells, name, name)
-    return Reading(ukrainian, russian, tells, name, russian_name)
+    return name, name if tells == "uk" else russian_name
 
 
 def name_key(word: str) -> str:

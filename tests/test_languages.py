@@ -15,7 +15,16 @@ import pytest
 from bot.cli import main
 from bot.i18n import ENGLISH
 from bot.render import highlight, render_hit
-from retrieval import Article, Library, analyze, analyze_spans, article_is_russian, load_corpus, matched_spans
+from retrieval import (
+    Article,
+    Library,
+    analyze,
+    analyze_spans,
+    analyzer,
+    article_is_russian,
+    load_corpus,
+    matched_spans,
+)
 from retrieval.query import topical_terms
 from tests.conftest import ROOT
 
@@ -113,6 +122,16 @@ def test_a_name_meets_its_article_on_its_term_whatever_case_either_side_writes_i
     knows as a name that reads otherwise is also matched on the name's term."""
     article = {term for term in analyze(f"Новини: {written} і світ") if not term.startswith("~")}
     assert article & set(topical_terms(asked))
+
+
+def test_words_in_lower_case_are_read_as_names_for_questions_alone() -> None:
+    """An article writes its names with a capital: its words in lower case are not looked up
+    as names at every build, only a question's (`що в києві` asks for `Києві`)."""
+    analyzer._forget()
+    analyze("Що сталося в києві та з ивана")
+    assert analyzer._current().named == {}
+    assert "київ" in topical_terms("що в києві")
+    assert analyzer._current().named["києві"] == "київ"
 
 
 @pytest.fixture(scope="module")
