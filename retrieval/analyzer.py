@@ -43,7 +43,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 10
+VERSION = 11
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -57,7 +57,8 @@ not `ки`), and a name's key is its nominative's (`Карабаху`, `Вади
 dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `киев`; `Умеров`: `умеров`).
 9: a Russian name's key is its nominative's in simplemma's Russian dictionary (`Нидерландов`:
 `~ндрлнд`, as `Нидерланды`). 10: a noun Russian Snowball reads as a verb's form is stemmed as a
-noun (`финал`, `футзал`: `финал`, `футзал`, not `фина`, `футза`)."""
+noun (`финал`, `футзал`: `финал`, `футзал`, not `фина`, `футза`). 11: a sentence's first word
+that simplemma's Russian dictionary knows in lower case alone has no name key (`Переговоры`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -113,6 +114,9 @@ class _Caches:
     """Words that show their text's language (see `languages.Reading.tells`)."""
     names: dict[str, str] = field(default_factory=dict)
     """Cyrillic words written as names -> their name key (`languages.name_key`), the same in any text."""
+    common_first: set[str] = field(default_factory=set)
+    """Words of `names` that simplemma's Russian dictionary knows in lower case alone
+    (`Переговоры`, `Сумы`): at a sentence's start that word, with no key (`_sentence_starts`)."""
     lower_keys: dict[tuple[str, bool], str] = field(default_factory=dict)
     """Cyrillic words asked in lower case -> their name key, "" for none (`_lower_key`)."""
     named: dict[str, str] = field(default_factory=dict)
@@ -174,6 +178,8 @@ def _normalise(word: str, caches: _Caches) -> str:
         if reading.tells:
             (caches.tell_russian if reading.tells == "ru" else caches.tell_ukrainian).add(word)
         if _is_name(word, folded, reading) and (key := languages.name_key(folded)):
+            if languages.common_word(folded, russian=True):
+                caches.common_first.add(word)
             caches.names[word] = key
         return reading.ukrainian
     if folded.endswith("."):  # a dotted acronym: `U.S.` -> `us`
@@ -194,7 +200,8 @@ def _is_name(word: str, folded: str, reading: languages.Reading) -> bool:
     """Whether a Cyrillic word is written as a name: with a capital, no acronym (`ЗСУ`), no stop
     word (a question's first word) and no word the Ukrainian dictionary knows in lower case
     alone (a sentence's first word: `Ремонт`). A word with Russian letters is not looked up,
-    as the Ukrainian dictionary has none: a Russian sentence's first word has a key too."""
+    as the Ukrainian dictionary has none: a Russian sentence's first word is told by the
+    Russian dictionary, where the word stands (`common_first`)."""
     if not reading.ukrainian or not word[0].isupper() or (word.isupper() and len(word) <= _ACRONYM):
         return False
     return reading.tells == "ru" or not languages.common_word(folded)
@@ -294,7 +301,11 @@ def _piece_terms(piece: str, caches: _Caches) -> tuple[str, ...] | None:
     each = list(map(caches.term, words))  # first, so that `russian`, the tells and `names` know them
     named = not caches.names.keys().isdisjoint(words)
     terms = tuple(_with_keys(words, each, caches) if named else filter(None, each))
-    if not (caches.russian.keys().isdisjoint(words) and caches.tell_russian.isdisjoint(words)):
+    if not (
+        caches.russian.keys().isdisjoint(words)
+        and caches.tell_russian.isdisjoint(words)
+        and caches.common_first.isdisjoint(words)
+    ):
         return None
     if len(caches.pieces) >= _PIECES_LIMIT:
         caches.pieces.clear()
@@ -311,13 +322,38 @@ def _analyze_words(text: str, caches: _Caches, russian_article: bool = False) ->
         terms = list(map(caches.russian.get, words, terms))
     if caches.names.keys().isdisjoint(words):
         return list(filter(None, terms))
-    return _with_keys(words, terms, caches)
+    if caches.common_first.isdisjoint(words):
+        return _with_keys(words, terms, caches)
+    return _with_keys(words, terms, caches, _sentence_starts(list(_TOKEN.finditer(text)), text, caches))
 
 
-def _with_keys(words: list[str], terms: list[str], caches: _Caches) -> list[str]:
+def _with_keys(words: list[str], terms: list[str], caches: _Caches, starts: Iterable[int] = ()) -> list[str]:
     """The terms of `words`, one a word or "" for a stop word, stop words left out and each
-    name's key after its term."""
-    return list(filter(None, chain.from_iterable(zip(terms, map(caches.names.get, words), strict=True))))
+    name's key after its term, but for the words at `starts`."""
+    keys = list(map(caches.names.get, words))
+    for place in starts:
+        keys[place] = None
+    return list(filter(None, chain.from_iterable(zip(terms, keys, strict=True))))
+
+
+_SENTENCE_END = re.compile(r"[.!?…\n]")
+
+
+def _sentence_starts(matches: list[re.Match[str]], text: str, caches: _Caches) -> list[int]:
+    """The places of the words of `common_first` that begin a sentence: the text's first, or
+    one after a full stop, `!`, `?`, `…` or a line's end. A Russian sentence's first word is
+    written with a capital, and simplemma's Russian dictionary, which writes its names so,
+    tells it from a name where it knows it in lower case alone (`Переговоры`, `Автобусы`); the
+    same word inside a sentence is a name (`в Сумы`)."""
+    starts = []
+    end = 0
+    for place, match in enumerate(matches):
+        if match.group() in caches.common_first and (
+            place == 0 or _SENTENCE_END.search(text, end, match.start())
+        ):
+            starts.append(place)
+        end = match.end()
+    return starts
 
 
 _PLAIN = re.compile(r"\w+")
@@ -335,12 +371,13 @@ def analyze_spans(text: str, russian_article: bool = False) -> Iterator[tuple[st
     words = [match.group() for match in matches]
     terms = [caches.term(word) for word in words]  # first, so that `russian` knows them
     russian = _reads_russian(text, words, caches, russian_article)
-    for match, word, found in zip(matches, words, terms, strict=True):
+    starts = set() if caches.common_first.isdisjoint(words) else set(_sentence_starts(matches, text, caches))
+    for place, (match, word, found) in enumerate(zip(matches, words, terms, strict=True)):
         if russian:
             found = caches.russian.get(word, found)
         if found:
             yield found, match.start(), match.end()
-        if key := caches.names.get(word):
+        if (key := caches.names.get(word)) and place not in starts:
             yield key, match.start(), match.end()
 
 

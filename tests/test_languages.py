@@ -206,8 +206,12 @@ NOT_IN_THE_DICTIONARY = {"Карабах", "Буданов", "Умєров", "М
 def test_a_name_s_forms_in_either_language_meet_on_its_key(ukrainian: list[str], russian: list[str]) -> None:
     """Cities, regions, countries, first names and surnames in several cases: the key is the
     nominative's where the Ukrainian dictionary knows the form (`Вадимові`: `Вадим`), so a
-    nominative that ends as a case does meets its other forms (`Карабах`, `Карабаху`)."""
-    keys = {tuple(term for term in analyze(form) if term.startswith("~")) for form in ukrainian + russian}
+    nominative that ends as a case does meets its other forms (`Карабах`, `Карабаху`). Inside
+    a sentence: at its start, a name the Russian dictionary holds as a common word in lower
+    case alone is read as that word (`Сумы`, `Макрон`: `test_a_sentence_s_first_word_...`)."""
+    keys = {
+        tuple(term for term in analyze(f"в {form}") if term.startswith("~")) for form in ukrainian + russian
+    }
     assert len(keys) == 1
     assert keys != {()}
 
@@ -224,7 +228,7 @@ def test_a_name_asked_in_lower_case_meets_either_spelling_on_its_key(
 ) -> None:
     """A question's name typed in lower case (`в харькове`, `що в києві`) gets the key it
     has with a capital, and finds the articles that write it either language's way."""
-    (key,) = {term for term in analyze(ukrainian[0]) if term.startswith("~")}
+    (key,) = {term for term in analyze(f"в {ukrainian[0]}") if term.startswith("~")}
     for question, forms in (("що в", ukrainian), ("что в", russian)):
         for form in forms:
             keys = [term for term in topical_terms(f"{question} {form.lower()}") if term.startswith("~")]
@@ -245,9 +249,9 @@ def test_a_name_asked_in_lower_case_meets_either_spelling_on_its_key(
 )
 def test_a_russian_common_word_typed_in_lower_case_gets_no_name_key(question: str, written: str) -> None:
     """simplemma's Russian dictionary tells a Russian word in lower case from a name, as its
-    Ukrainian one does a Ukrainian word: a question's common word meets no name or
-    sentence's first word with the same consonants."""
-    keys = {term for term in analyze(written) if term.startswith("~")}
+    Ukrainian one does a Ukrainian word: a question's common word meets no name with the
+    same consonants (written inside a sentence, as a name is)."""
+    keys = {term for term in analyze(f"и {written}") if term.startswith("~")}
     assert keys
     assert not keys & set(topical_terms(question))
 
@@ -313,6 +317,32 @@ def test_a_name_matched_by_its_key_is_bolded_and_listed_as_the_passage_writes_it
     text = "У Харкові відкрили школу, а Харківська область чекає на нову."
     assert [text[start:end] for start, end in matched_spans(text, terms)] == ["Харкові"]
     assert "<b>Харкові</b>" in highlight(text, terms)
+
+
+def test_a_sentence_s_first_word_the_russian_dictionary_knows_in_lower_case_has_no_key() -> None:
+    """Written with a capital as any sentence's first word is (`Переговоры`, `Автобусы`), it
+    is that common word, and met names with its consonants; inside a sentence, a capital
+    still makes a name of it (`в Сумы`), at a sentence's start it does not (`Сумы ждут`)."""
+    text = "Переговоры продолжатся. Автобусы ходят, и в Сумы пришли.\nСумы ждут!"
+    assert [term for term in analyze(text) if term.startswith("~")] == ["~см"]
+    assert [term for term, _, _ in analyze_spans(text) if term.startswith("~")] == ["~см"]
+    assert [term for term in analyze("Умеров вел переговоры") if term.startswith("~")] == [
+        "~мрв"
+    ]  # no dictionary's
+
+
+@pytest.mark.parametrize(
+    ("question", "unrelated"),
+    [
+        ("Что случилось в Вене?", "ru-odesa-beaches"),  # `Военная администрация`: `~вн`
+        ("Кто такой Прут?", "ru-odesa-port-ships"),  # `Порты Одессы`, a headline: `~прт`
+        ("Зачем Цона приехал?", "ru-grain-prices"),  # `Цены на пшеницу`, a headline: `~цн`
+    ],
+)
+def test_a_name_meets_no_russian_sentence_s_first_word_with_its_consonants(
+    library: Library, question: str, unrelated: str
+) -> None:
+    assert unrelated not in {hit.article.id for hit in library.search(question, k=10).hits}
 
 
 @pytest.mark.parametrize(
