@@ -458,24 +458,35 @@ async def test_an_added_link_whose_file_was_deleted_is_added_again_and_alerts_no
     assert (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"].startswith("I have that link already")
 
 
-async def test_an_added_link_whose_page_holds_another_articles_words_for_now_stays_its_articles(
-    site: Newsroom, start_bot: StartBot
-) -> None:
-    # the link was recorded as the other article's duplicate, while its own article kept the
-    # link and the file gone: once the page held its words again, /add answered "I have that
-    # link already" with the other article, and nothing brought the link's article back
+async def _ferry_page_showing_the_volcano(
+    site: Newsroom, start_bot: StartBot, deleted: int
+) -> tuple[RunningBot, str, str]:
+    """A bot with the ferry's and the volcano's links added, the first `deleted` of their
+    files deleted and reloaded, and the ferry's page showing the volcano's words for now."""
     bot = await start_bot(**FAST)
     url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link
     other = story(site, "volcano", "Volcano erupts", VOLCANO).link
     for link in (url, other):
         assert "Added and indexed" in (await bot.ask(f"/add {link}", user_id=ADMIN)).params["text"]
     await settle(bot.application)  # the adds' alerts looked for: no update runs
+    for article in feed_service(bot.application).db.articles()[:deleted]:
+        (bot.corpus / article.path).unlink()  # an editor deletes it
+    await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
+    left = f"Articles: 3 → {3 - deleted}"
+    await until(lambda: any(left in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
+    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
+    return bot, url, other
+
+
+async def test_an_added_link_whose_page_holds_another_articles_words_for_now_stays_its_articles(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the link was recorded as the other article's duplicate, while its own article kept the
+    # link and the file gone: once the page held its words again, /add answered "I have that
+    # link already" with the other article, and nothing brought the link's article back
+    bot, url, other = await _ferry_page_showing_the_volcano(site, start_bot, deleted=1)
     db = feed_service(bot.application).db
     saved, volcano = db.articles()
-    (bot.corpus / saved.path).unlink()  # an editor deletes it
-    await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
-    await until(lambda: any("Articles: 3 → 2" in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
-    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
     reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     assert reply.startswith("I have that article already, from another link:\n<b>Volcano erupts</b>")
     assert db.article_for_link(canonical_url(url)) == saved  # the link is still its article's, gone
@@ -492,19 +503,9 @@ async def test_an_added_link_whose_page_holds_a_deleted_articles_words_brings_th
 ) -> None:
     # the link moved to the other article, brought back with the page's words, and its own
     # article was left with no link and its file gone: nothing could bring it back
-    bot = await start_bot(**FAST)
-    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link
-    other = story(site, "volcano", "Volcano erupts", VOLCANO).link
-    for link in (url, other):
-        assert "Added and indexed" in (await bot.ask(f"/add {link}", user_id=ADMIN)).params["text"]
-    await settle(bot.application)  # the adds' alerts looked for: no update runs
+    bot, url, other = await _ferry_page_showing_the_volcano(site, start_bot, deleted=2)
     db = feed_service(bot.application).db
     saved, volcano = db.articles()
-    for article in (saved, volcano):
-        (bot.corpus / article.path).unlink()  # an editor deletes both
-    await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
-    await until(lambda: any("Articles: 3 → 1" in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
-    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
     reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     assert reply.startswith("Added and indexed:\n<b>Volcano erupts</b>")
     assert db.article_for_link(canonical_url(url)) == saved  # the link is still its article's, gone
