@@ -41,8 +41,9 @@ def test_forms_meet_on_one_term(left: str, right: str) -> None:
         ("the 1990s", ["1990s"]),  # a number glued to letters stays a word
         ("G7 summit", ["g7", "summit"]),
         ("full-scale war", ["full", "scale", "war"]),  # hyphens separate
-        # Russian: Snowball stems, "в" a stop word; a word with a capital gives a name key too
-        ("Переговоры в Стамбуле", ["переговор", "~пргвр", "стамбул", "~стмбл"]),
+        # Russian: Snowball stems, "в" a stop word; a word with a capital gives a name key too,
+        # but not a sentence's first word the Russian dictionary knows in lower case alone
+        ("Переговоры в Стамбуле", ["переговор", "стамбул", "~стмбл"]),
     ],
 )
 def test_analyze(text: str, terms: list[str]) -> None:
