@@ -47,6 +47,7 @@ from .passages import split_passages
 from .progress import BuildStep
 from .semantic import article_text, embedder
 from .store import COLUMNS, FolderStamps, NewBuild, event_term_parts, text_checksum
+from .stories import MARKS, word_marks
 from .tables import PRECISIONS, encoded_body
 from .timeline import EventTerms, extract_events, timeline_order
 
@@ -76,7 +77,8 @@ of it on line 1, took 24 s and 2.4 GB to build."""
 
 
 class Passages:
-    """Splits articles into passages for an index build, keeping each one's article and span."""
+    """Splits articles into passages for an index build, keeping each one's article, span
+    and `WordMarks` (what story folding tells copies apart by without reading them)."""
 
     def __init__(self, options: LibraryOptions, russian: Container[str], first_owner: int = 0) -> None:
         """`russian` holds the ids of the articles that read as Russian (`analyzer.russian_articles`)."""
@@ -85,6 +87,8 @@ class Passages:
         self.first_owner = first_owner
         self._spans: list[tuple[int, int]] = []
         self._owner: list[int] = []
+        self._word_counts = array.array("i")
+        self._marks = bytearray()
 
     def terms(self, articles: Sequence[Article]) -> Iterator[list[str]]:
         """Each passage's terms in turn, headline first, so no list of all of them is kept.
@@ -99,6 +103,9 @@ class Passages:
             for passage in split_passages(article, options.min_chars, options.max_chars):
                 self._spans.append((passage.start, passage.end))
                 self._owner.append(number)
+                count, bits = word_marks(passage.text)
+                self._word_counts.append(count)
+                self._marks += bits.to_bytes(MARKS // 8, "little")
                 yield headline_terms + options.terms(passage.text, russian)
 
     def owner(self) -> npt.NDArray[np.int32]:
@@ -106,6 +113,14 @@ class Passages:
 
     def spans(self) -> npt.NDArray[np.int64]:
         return np.asarray(self._spans, dtype=np.int64).reshape(-1, 2)
+
+    def word_counts(self) -> npt.NDArray[np.int32]:
+        """Each passage's count of distinct words (`WordMarks.size`)."""
+        return np.frombuffer(self._word_counts, dtype=np.int32).copy()
+
+    def marks(self) -> npt.NDArray[np.uint64]:
+        """Each passage's marks (`WordMarks.bits`), a row of little-endian 64-bit words."""
+        return np.frombuffer(self._marks, dtype="<u8").astype(np.uint64).reshape(-1, MARKS // 64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +156,8 @@ class Chunk:
     owner: npt.NDArray[np.int32]
     """Each passage's article, numbered within the chunk."""
     spans: npt.NDArray[np.int64]
+    word_counts: npt.NDArray[np.int32]
+    marks: npt.NDArray[np.uint64]
     lengths: npt.NDArray[np.int32]
     vocabulary: list[str]
     """The chunk's terms, in order of first use; postings are grouped by them, in this order."""
@@ -199,6 +216,8 @@ def analyze_files(task: Task) -> Chunk:
         vectors=article_vectors(articles, task.options),
         owner=passages.owner(),
         spans=passages.spans(),
+        word_counts=passages.word_counts(),
+        marks=passages.marks(),
         lengths=counts.copy(),
         vocabulary=vocabulary,
         doc_freqs=doc_freqs,
@@ -452,6 +471,8 @@ class _Merged:
             "article_dates": [np.empty(0, dtype=np.int32)],
             "passage_article": [np.empty(0, dtype=np.int32)],
             "passage_spans": [np.empty((0, 2), dtype=np.int64)],
+            "passage_words": [np.empty(0, dtype=np.int32)],
+            "passage_marks": [np.empty((0, MARKS // 64), dtype=np.uint64)],
             "doc_lengths": [np.empty(0, dtype=np.int32)],
             **{f"event_{name}": [np.empty(0, dtype=np.int32)] for name in ("date", "precision", "article")},
         }
@@ -486,6 +507,8 @@ class _Merged:
             ("article_dates", chunk.dates),
             ("passage_article", chunk.owner + self.articles),
             ("passage_spans", chunk.spans),
+            ("passage_words", chunk.word_counts),
+            ("passage_marks", chunk.marks),
             ("doc_lengths", chunk.lengths),
             ("event_date", chunk.events["date"]),
             ("event_precision", chunk.events["precision"]),

@@ -305,6 +305,8 @@ class Library:
             ArticleTable.in_memory(articles, files or [a.id for a in articles]),
             passages.owner(),
             passages.spans(),
+            passages.word_counts(),
+            passages.marks(),
             index,
             report or LoadReport(files=0, articles=len(articles)),
             events,
@@ -371,6 +373,8 @@ class Library:
             articles,
             np.r_[renumber[self.passages.owner[kept_passages]], passages.owner()].astype(np.int32),
             np.r_[self.passages.spans[kept_passages], passages.spans()].astype(np.int64).reshape(-1, 2),
+            np.r_[self.passages.word_counts[kept_passages], passages.word_counts()].astype(np.int32),
+            np.concatenate((self.passages.marks[kept_passages], passages.marks()), dtype=np.uint64),
             index,
             LoadReport(files, len(articles), (*sorted(problems + new_problems, key=_by_path),)),
             events,
@@ -410,6 +414,8 @@ class Library:
             articles,
             parts["passage_article"],
             parts["passage_spans"],
+            parts["passage_words"],
+            parts["passage_marks"],
             index,
             parts["report"],
             events,
@@ -426,6 +432,8 @@ class Library:
         articles: ArticleTable,
         owner: npt.NDArray[np.int32],
         spans: npt.NDArray[np.int64],
+        word_counts: npt.NDArray[np.int32],
+        marks: npt.NDArray[np.uint64],
         index: BM25Index,
         report: LoadReport,
         events: Sequence[Event],
@@ -437,7 +445,7 @@ class Library:
     ) -> Library:
         return cls(
             articles=articles,
-            passages=PassageTable(articles, owner, spans),
+            passages=PassageTable(articles, owner, spans, word_counts, marks),
             index=index,
             report=report,
             events=events,
@@ -458,6 +466,8 @@ class Library:
             **store.index_parts(self.index),
             "passage_article": self.passages.owner,
             "passage_spans": self.passages.spans,
+            "passage_words": self.passages.word_counts,
+            "passage_marks": self.passages.marks,
             "article_columns": self.articles.columns,
             "article_dates": self.articles.ordinals,
             **{f"event_{name}": column for name, column in events.columns.items()},
@@ -519,7 +529,23 @@ class Library:
             vectors = np.asarray(self.article_vectors[rows], dtype=np.float32)
             ids = [self.articles.ids[row] for row in rows.tolist()]
             same_story = same_story_by(dict(zip(ids, vectors, strict=True)))
-        return SearchResult(tuple(fold_same_story(hits, k, same_story=same_story)), terms)
+        # each shown passage's saved word marks, so that folding reads only passages that may be copies
+        marks = {
+            (self.articles.ids[row], position): found
+            for row, position, found in zip(
+                owner[picked].tolist(),
+                self.passages.positions[picked].tolist(),
+                self.passages.word_marks(picked),
+                strict=True,
+            )
+        }
+        folded = fold_same_story(
+            hits,
+            k,
+            same_story=same_story,
+            marks=lambda hit: marks.get((hit.passage.article_id, hit.passage.position)),
+        )
+        return SearchResult(tuple(folded), terms)
 
     def _why_none(self, terms: tuple[str, ...], now: dt.date | None) -> str:
         """Why no passage was found; asked as of a day, passages of later articles may hold its words,

@@ -52,6 +52,7 @@ from .errors import IndexFileError
 from .folder import CorpusFolder, FilePrint, FolderStamp, stamps_match
 from .index import BM25Index, BM25Params
 from .models import LoadProblem, LoadReport
+from .stories import MARKS
 from .timeline import EventTerms
 
 __all__ = [
@@ -75,7 +76,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 
 
 READING_PACKAGES = ("PyStemmer", "simplemma", "wordllama", "tokenizers", "PyYAML")
@@ -116,9 +117,9 @@ DAMAGED = "damaged"
 SCRATCH = "scratch"
 """A folder inside a build being written, for a build's passing files; removed before it is made current."""
 POSTINGS = ("doc_ids", "term_freqs")
-MAPPED = (*POSTINGS, "article_vectors", "event_term_numbers")
-"""Memory-mapped, not read into memory: the postings, the article vectors and the
-timeline's terms' events are nearly all of the index's bytes."""
+MAPPED = (*POSTINGS, "article_vectors", "event_term_numbers", "passage_marks")
+"""Memory-mapped, not read into memory: the postings, the article vectors, the
+timeline's terms' events and the passages' word marks are nearly all of the index's bytes."""
 ARRAYS = (
     "offsets",
     "doc_ids",
@@ -126,6 +127,8 @@ ARRAYS = (
     "doc_lengths",
     "passage_article",
     "passage_spans",
+    "passage_words",
+    "passage_marks",
     "article_dates",
     "text_offsets",
     "timeline",
@@ -729,8 +732,11 @@ def _check_consistent(parts: dict[str, Any], sizes: dict[str, int], texts_size: 
         raise IndexFileError("saved index postings do not match its vocabulary")
     if int(offsets[0]) != 0 or np.any(np.diff(offsets) < 0):
         raise IndexFileError("saved index postings offsets are out of order")
-    if len(parts["passage_article"]) != passages or len(parts["passage_spans"]) != passages:
+    if any(len(parts[name]) != passages for name in ("passage_article", "passage_spans", "passage_words")):
         raise IndexFileError("saved index passages do not match its documents")
+    marks = parts["passage_marks"]
+    if marks.shape != (passages, MARKS // 64) or marks.dtype != np.uint64:
+        raise IndexFileError("saved index passages' word marks do not match its passages")
     articles = len(parts["article_dates"])
     if len(parts["article_vectors"]) != articles:
         raise IndexFileError("saved index article vectors do not match its articles")

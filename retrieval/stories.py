@@ -5,7 +5,10 @@ Showing the same paragraph three times wastes the reader's screen, so hits whose
 share most of their words are folded into the newest one, which names the others. Copies
 are told apart by their surface words, as near-duplicate detection usually does, not by
 the analyzer's terms: a copy has the very words of its original, and reading a passage's
-words takes a small part of the time the analyzer takes over words it has not seen. Other
+words takes a small part of the time the analyzer takes over words it has not seen. Most
+hits are not copies of one another, and telling so needs no reading at all: a build saves
+each passage's `WordMarks` (how many distinct words it has and which of 512 marks they
+set), and two passages whose marks cannot reach `SAME_STORY` are not compared. Other
 outlets tell the same story in their own words: two articles published within
 `STORY_DAYS` of each other whose headline-and-lead vectors are `SAME_ARTICLE_STORY`
 alike are one story too, answered by the better-ranked of them.
@@ -16,19 +19,26 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from .models import Hit
 
 __all__ = [
+    "MARKS",
     "SAME_ARTICLE_STORY",
     "SAME_STORY",
     "STORY_DAYS",
+    "WordMarks",
     "fold_same_story",
+    "marked",
+    "may_be_same",
     "same_story_by",
     "similarity",
+    "word_marks",
     "words",
 ]
 
@@ -69,6 +79,48 @@ def words(text: str) -> frozenset[str]:
     return frozenset({piece.strip(_AROUND_WORDS) for piece in set(folded.split())}) - {""}
 
 
+MARKS = 512
+"""The marks a passage's words set: each word sets one, chosen by a hash of it."""
+_POWERS = [1 << mark for mark in range(MARKS)]
+
+
+class WordMarks(NamedTuple):
+    """What a passage's `words` tell of its likeness to another's without being read:
+    how many there are, and which of `MARKS` marks they set (bit n of `bits`)."""
+
+    size: int
+    bits: int
+
+
+def word_marks(text: str) -> WordMarks:
+    """The `WordMarks` of a passage's text, as a build saves them."""
+    return marked(words(text))
+
+
+def marked(found: frozenset[str]) -> WordMarks:
+    """The `WordMarks` of a set of `words`."""
+    bits = 0
+    for word in found:
+        bits |= _POWERS[xxhash.xxh3_64_intdigest(word.encode("utf-8", "surrogatepass")) % MARKS]
+    return WordMarks(len(found), bits)
+
+
+def may_be_same(left: WordMarks, right: WordMarks, threshold: float = SAME_STORY) -> bool:
+    """False when two passages' `words` cannot be `threshold` alike, by their marks alone.
+
+    Every mark set by one passage and not by the other was set by a word the other lacks,
+    so each such mark takes one word out of what the two can share; the similarity those
+    shared words could give is computed as `similarity` computes it, and division rounds
+    monotonically, so a pair this says False for has a lower `similarity` too.
+    """
+    shared = min(
+        left.size - (left.bits & ~right.bits).bit_count(),
+        right.size - (right.bits & ~left.bits).bit_count(),
+    )
+    union = left.size + right.size - shared
+    return (shared / union if union else 0.0) >= threshold
+
+
 def similarity(left: frozenset[str], right: frozenset[str]) -> float:
     """Jaccard similarity of two sets of words or terms (0 when both are empty); the union
     is counted from the sizes, not made."""
@@ -78,7 +130,11 @@ def similarity(left: frozenset[str], right: frozenset[str]) -> float:
 
 
 def fold_same_story(
-    hits: Iterable[Hit], k: int, threshold: float = SAME_STORY, same_story: SameStory | None = None
+    hits: Iterable[Hit],
+    k: int,
+    threshold: float = SAME_STORY,
+    same_story: SameStory | None = None,
+    marks: Callable[[Hit], WordMarks | None] | None = None,
 ) -> list[Hit]:
     """Keep the first `k` distinct stories, in rank order.
 
@@ -86,12 +142,27 @@ def fold_same_story(
     kept hit is then the newer of the two (it keeps the better rank), and the older
     article is listed in `also_reported_by`. A hit of another article that `same_story`
     says tells the same story is folded into the kept one, which stays as it is.
+    `marks` gives a hit's saved `WordMarks`, if known: two passages whose marks say they
+    cannot be alike are not read (the same folding, with less reading).
     """
     kept: list[Hit] = []
-    read: list[frozenset[str]] = []
+    first: list[Hit] = []  # each kept story's first hit, whose passage it is compared by
+    first_marks: list[WordMarks | None] = []
+    read: dict[int, frozenset[str]] = {}
     for hit in hits:
-        these = words(hit.passage.text)
-        same = next((i for i, seen in enumerate(read) if similarity(these, seen) >= threshold), None)
+        mark = marks(hit) if marks is not None else None
+        these: frozenset[str] | None = None
+        same = None
+        for i, (seen, seen_mark) in enumerate(zip(first, first_marks, strict=True)):
+            if mark is not None and seen_mark is not None and not may_be_same(mark, seen_mark, threshold):
+                continue
+            if these is None:
+                these = words(hit.passage.text)
+            if i not in read:
+                read[i] = words(seen.passage.text)
+            if similarity(these, read[i]) >= threshold:
+                same = i
+                break
         if same is not None:
             kept[same] = _merge(kept[same], hit)
             continue
@@ -102,8 +173,11 @@ def fold_same_story(
             continue
         if len(kept) == k:
             break
+        if these is not None:
+            read[len(kept)] = these
         kept.append(hit)
-        read.append(these)
+        first.append(hit)
+        first_marks.append(mark)
     return kept
 
 

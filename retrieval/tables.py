@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .models import Article, Event, Passage, Precision
+from .stories import WordMarks
 
 __all__ = ["ArticleColumns", "ArticleTable", "EventTable", "PassageTable", "encoded_body"]
 
@@ -139,18 +140,26 @@ class ArticleTable(_Table[Article]):
 
 
 class PassageTable(_Table[Passage]):
-    """Passages as spans of their article's text: `owner` article and `spans` (start, end).
+    """Passages as spans of their article's text: `owner` article and `spans` (start, end),
+    with each one's `WordMarks` as `word_counts` and rows of `marks`.
 
     Passages of one article are consecutive and articles come in table order, so
     `owner` is sorted.
     """
 
     def __init__(
-        self, articles: Sequence[Article], owner: npt.NDArray[np.int32], spans: npt.NDArray[np.int64]
+        self,
+        articles: Sequence[Article],
+        owner: npt.NDArray[np.int32],
+        spans: npt.NDArray[np.int64],
+        word_counts: npt.NDArray[np.int32],
+        marks: npt.NDArray[np.uint64],
     ):
         self.articles = articles
         self.owner = owner
         self.spans = spans
+        self.word_counts = word_counts
+        self.marks = marks
         first = np.searchsorted(owner, owner, side="left") if len(owner) else owner
         self.positions = np.arange(len(owner)) - first
 
@@ -159,6 +168,15 @@ class PassageTable(_Table[Passage]):
 
     def _item(self, number: int) -> Passage:
         return self.in_article(number, self.articles[int(self.owner[number])])
+
+    def word_marks(self, numbers: npt.NDArray[np.integer]) -> list[WordMarks]:
+        """The `WordMarks` of the passages `numbers`, as their build saved them."""
+        rows = np.asarray(self.marks[numbers], dtype="<u8")
+        sizes = self.word_counts[numbers].tolist()
+        return [
+            WordMarks(size, int.from_bytes(row.tobytes(), "little"))
+            for size, row in zip(sizes, rows, strict=True)
+        ]
 
     def in_article(self, number: int, article: Article, text: str | None = None) -> Passage:
         """Passage `number`, cut from its `article` made already (and its `text`, if at hand):

@@ -81,6 +81,8 @@ def same_library(library: Library, alone: Library) -> None:
     assert list(library.articles) == list(alone.articles)
     np.testing.assert_array_equal(library.article_vectors, alone.article_vectors)
     assert list(library.passages) == list(alone.passages)
+    np.testing.assert_array_equal(library.passages.word_counts, alone.passages.word_counts)
+    np.testing.assert_array_equal(library.passages.marks, alone.passages.marks)
     assert list(library.events) == list(alone.events)
     assert list(library.timeline.events) == list(alone.timeline.events)
     assert library.report == alone.report

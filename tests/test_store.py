@@ -158,9 +158,37 @@ def test_an_index_saved_before_the_timeline_terms_is_rebuilt_for_its_format(
     caplog.set_level(logging.INFO, logger="retrieval")
     library = Library.load(corpus, index_dir=cache)
     assert not memory_mapped(library)
-    assert "saved index not used, building it again: saved index format 6 is not 7" in caplog.text
+    assert "saved index not used, building it again: saved index format 6 is not 8" in caplog.text
     assert library.timeline.latest(10, "olympiad") == expected != []
     assert memory_mapped(Library.load(corpus, index_dir=cache))
+
+
+def test_an_index_saved_before_the_passages_word_marks_is_rebuilt_for_its_format(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Format 7 saved no word marks of its passages, which story folding reads: such an index
+    is built again, with them, rather than opened and each search failing."""
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    folder = current(cache)
+    manifest = json.loads((folder / MANIFEST).read_bytes())
+    for name in ("passage_words", "passage_marks"):
+        (folder / f"{name}.npy").unlink()
+        del manifest["files"][f"{name}.npy"]
+        del manifest["sizes"][name]
+    manifest["format"] = 7
+    written = json.dumps(manifest).encode()
+    (folder / MANIFEST).write_bytes(written)
+    (folder.parent / POINTER).write_text(f"{folder.name} {xxhash.xxh3_64_hexdigest(written)}\n")
+    caplog.set_level(logging.INFO, logger="retrieval")
+    library = Library.load(corpus, index_dir=cache)
+    assert not memory_mapped(library)
+    assert "saved index not used, building it again: saved index format 7 is not 8" in caplog.text
+    assert library.search("Abramovich").hits
+    saved = Library.load(corpus, index_dir=cache)
+    assert memory_mapped(saved)
+    marks = saved.passages.marks
+    assert isinstance(marks, np.memmap) and marks.shape == (len(saved.passages), 8)
 
 
 def test_an_index_saved_before_problems_were_told_by_kind_is_built_again_with_their_kinds(

@@ -1,16 +1,31 @@
 import datetime as dt
+import itertools
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from retrieval import Article, Hit, Passage, analyzer, load_corpus
-from retrieval.stories import fold_same_story, same_story_by, words
+from retrieval import Article, Hit, Passage, analyzer, load_corpus, split_passages
+from retrieval.stories import (
+    MARKS,
+    WordMarks,
+    fold_same_story,
+    marked,
+    may_be_same,
+    same_story_by,
+    similarity,
+    word_marks,
+    words,
+)
 
 WIRE = "Ukraine and Russia exchanged 95 prisoners of war on Friday, officials in Kyiv said."
 UK_CORPUS = Path(__file__).parent / "fixtures" / "uk" / "corpus"
+EVAL_CORPUS = Path(__file__).parent / "fixtures" / "eval" / "corpus"
 
 
 def hit(article_id: str, day: int, text: str, score: float) -> Hit:
@@ -157,3 +172,84 @@ def test_folding_reads_passages_without_the_analyzer() -> None:
     folded = fold_same_story([hit(f"a{n}", 10 + n, text, 9.0 - n) for n, text in enumerate(texts)], k=3)
     assert [h.article.id for h in folded] == ["a1", "a2"]
     assert analyzer._caches.terms == {} and analyzer._caches.pieces == {}
+
+
+def passages_and_copies() -> list[str]:
+    """Every passage of the test corpora, and copies of each: in capitals, without
+    punctuation, a word in ten dropped, its first or second half alone."""
+    texts = [
+        passage.text
+        for corpus in (UK_CORPUS, EVAL_CORPUS)
+        for found in load_corpus(corpus)[0]
+        for passage in split_passages(found)
+    ]
+    rng = random.Random(3)
+    copies = []
+    for text in texts:
+        pieces = text.split()
+        copies += [
+            text.upper(),
+            without_punctuation(text),
+            " ".join(piece for piece in pieces if rng.random() > 0.1),
+            " ".join(pieces[: len(pieces) // 2]),
+            " ".join(pieces[len(pieces) // 3 :]),
+        ]
+    return texts + copies
+
+
+def test_word_marks_never_keep_apart_two_passages_alike_enough() -> None:
+    """Folding compares two passages' words only where their marks say they may be alike: no
+    pair of the test corpora's passages and their copies at a threshold is told apart by its
+    marks, and most pairs that fold at no threshold up to 0.7 need no reading."""
+    texts = passages_and_copies()
+    read = [words(text) for text in texts]
+    marks = [word_marks(text) for text in texts]
+    assert marks == [WordMarks(len(found), marks[n].bits) for n, found in enumerate(read)]
+    alike, apart = 0, 0
+    for left, right in itertools.combinations(range(len(texts)), 2):
+        near = similarity(read[left], read[right])
+        for threshold in (0.3, 0.5, 0.7, 0.9, 1.0):
+            if near >= threshold:
+                alike += 1
+                assert may_be_same(marks[left], marks[right], threshold), (texts[left], texts[right])
+        apart += near < 0.3 and not may_be_same(marks[left], marks[right], 0.7)
+    pairs = len(texts) * (len(texts) - 1) // 2
+    assert alike > 1000 and apart > 0.9 * pairs
+
+
+@given(
+    st.lists(st.sets(st.integers(0, 2000), max_size=700), min_size=2, max_size=2),
+    st.sampled_from([0.2, 0.5, 0.7, 0.9, 1.0]),
+)
+def test_word_marks_bound_the_similarity_of_any_two_sets_of_words(
+    drawn: list[set[int]], threshold: float
+) -> None:
+    # sets of more words than there are marks: many words share one
+    left, right = (frozenset(f"w{number}" for number in numbers) for numbers in drawn)
+    if similarity(left, right) >= threshold:
+        assert may_be_same(marked(left), marked(right), threshold)
+    assert marked(left).bits < 2**MARKS and marked(left).size == len(left)
+
+
+def test_folding_by_saved_marks_folds_as_reading_every_passage() -> None:
+    """The same stories, the same hits kept and the same articles named as also reporting,
+    whether folding is given the passages' marks or reads every passage it compares."""
+    texts = passages_and_copies()
+    originals = len(texts) // 6
+    rng = random.Random(8)
+    folded = 0
+    for trial in range(300):
+        chosen = rng.sample(range(len(texts)), rng.randint(2, 12))
+        if trial % 2:  # passages side by side with copies of them
+            some = rng.sample(range(originals), 4)
+            chosen += some + [originals + 5 * n + rng.randrange(5) for n in some]
+            rng.shuffle(chosen)
+        hits = [
+            hit(f"a{n}", 1 + rng.randrange(28), texts[number], 20.0 - n) for n, number in enumerate(chosen)
+        ]
+        known = {id(found): word_marks(found.passage.text) for found in hits}
+        k = rng.choice([1, 3, 5])
+        with_marks = fold_same_story(hits, k, marks=lambda found, known=known: known.get(id(found)))
+        assert with_marks == fold_same_story(hits, k)
+        folded += sum(len(found.also_reported_by) for found in with_marks)
+    assert folded > 50
