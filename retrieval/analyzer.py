@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import NamedTuple
@@ -119,6 +119,9 @@ class _Caches:
     (`Переговоры`, `Сумы`): at a sentence's start that word, with no key (`_sentence_starts`)."""
     lower_keys: dict[tuple[str, bool], str] = field(default_factory=dict)
     """Cyrillic words asked in lower case -> their name key, "" for none (`_lower_key`)."""
+    held_keys: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Cyrillic words asked in lower case -> their name key where only simplemma's Russian
+    dictionary holds them as common words, and their other spellings' terms (`_held_key`)."""
     named: dict[str, str] = field(default_factory=dict)
     """Cyrillic words a question typed in lower case -> their term as a name, "" for none
     (`languages.names`), matched beside their own; made for questions alone (`_read_names`)."""
@@ -399,6 +402,12 @@ class QuestionWord(NamedTuple):
     """Its name key (`languages.name_key`), where it is written as a name."""
     lower_key: str
     """Its name key, where it is typed in lower case and may be a name (`харькове`)."""
+    held_key: str
+    """Its name key, where it is typed in lower case in a question that may be Russian and only
+    simplemma's Russian dictionary holds it as a common word (`виннице`, `изюме`: a wine
+    cellar's, raisins'): matched where the corpus names it so (`spellings`, `question_spans`)."""
+    spellings: tuple[str, ...]
+    """The terms of `held_key`'s word as a name spelled the other language's way (`вінниц`)."""
 
 
 def question_words(text: str) -> Iterator[QuestionWord]:
@@ -429,7 +438,10 @@ def question_words(text: str) -> Iterator[QuestionWord]:
             other_name = ""
         key = caches.names.get(word, "")
         lower_key = "" if key else _lower_key(word, found, caches, russian=not ukrainian)
-        yield QuestionWord(match.start(), match.end(), found, other, name, other_name, key, lower_key)
+        held_key, spellings = ("", ()) if key or lower_key or ukrainian else _held_key(word, found, caches)
+        yield QuestionWord(
+            match.start(), match.end(), found, other, name, other_name, key, lower_key, held_key, spellings
+        )
 
 
 def _read_names(words: list[str], caches: _Caches) -> None:
@@ -466,7 +478,33 @@ def _lower_key(word: str, found: str, caches: _Caches, russian: bool) -> str:
     return key
 
 
-def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
+def _held_key(word: str, found: str, caches: _Caches) -> tuple[str, tuple[str, ...]]:
+    """The name key of a question's Cyrillic word typed in lower case that simplemma's Russian
+    dictionary alone holds in lower case alone, and the terms its other spellings have as names
+    (`languages.other_spellings`); ("", ()) for any other word, or one with no such spelling.
+    `_lower_key` gives it none, as most such words name nothing (`вечера`, `войны`), but a few
+    are names too (`виннице`, `изюме`): the corpus tells which (`question_spans`)."""
+    held = caches.held_keys.get(word)
+    if held is None:
+        folded = unicodedata.normalize("NFKC", word).casefold()
+        held = ("", ())
+        if (
+            found
+            and word == folded
+            and languages.CYRILLIC.search(folded)
+            and languages.common_word(folded, russian=True)
+            and not languages.common_word(folded)
+            and (key := languages.name_key(folded))
+            and (spellings := languages.other_spellings(folded))
+        ):
+            held = (key, spellings)
+        caches.held_keys[word] = held
+    return held
+
+
+def question_spans(
+    text: str, names: Callable[[str, tuple[str, ...]], bool] | None = None
+) -> Iterator[tuple[str, int, int]]:
     """`analyze_spans` for a question, which may be too short to tell its language.
 
     Where no word of it tells Ukrainian or Russian ("Матч в марте", "Новости Харькова"),
@@ -476,12 +514,16 @@ def question_spans(text: str) -> Iterator[tuple[str, int, int]]:
     reads otherwise as a name gives the name's term too: a chat's `що в києві` would read
     `києві` as a form of `кий` alone, and miss the articles that write `Києві`; and a word
     typed in lower case that may be a name gives its name key, as one with a capital does,
-    so `в харькове` finds `у Харкові`.
+    so `в харькове` finds `у Харкові`. A word simplemma's Russian dictionary alone holds as a
+    common word (`виннице`, `изюме`) gives it where `names` tells that the corpus names it,
+    the key and a term of its other spelling in one passage (`Вінниці`: `~внк`, `вінниц`).
     """
     for word in question_words(text):
         for found in (word.term, word.other, word.name, word.other_name, word.key, word.lower_key):
             if found:
                 yield found, word.start, word.end
+        if word.held_key and names is not None and names(word.held_key, word.spellings):
+            yield word.held_key, word.start, word.end
 
 
 def matched_terms(text: str, terms: frozenset[str] | set[str]) -> list[str]:

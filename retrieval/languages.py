@@ -21,6 +21,7 @@ by those letters or as function words only one language has (`что`, `и` agai
 
 from __future__ import annotations
 
+import itertools
 import re
 from array import array
 from bisect import bisect_left
@@ -43,6 +44,7 @@ __all__ = [
     "common_word",
     "name_key",
     "names",
+    "other_spellings",
     "read",
 ]
 
@@ -223,6 +225,31 @@ def name_key(word: str) -> str:
     if len(skeleton) < 2:
         return ""
     return NAME_KEY + skeleton[:-1] + skeleton[-1].translate(_NAME_LAST)
+
+
+# How a Russian name's letters may be written in its Ukrainian spelling (`Винница`, `Вінниця`;
+# `Изюм`, `Ізюм`; `Крым`, `Крим`; `Эрдоган`, `Ердоган`; `Умеров`, `Умєров`), and how many of a
+# word's spellings are tried at most
+_UKRAINIAN_SPELLINGS = {"и": "иі", "ы": "и", "э": "е", "ё": "е", "е": "еє"}
+_SPELLINGS = 16
+
+
+def other_spellings(word: str) -> tuple[str, ...]:
+    """The terms a case-folded Russian word typed in lower case would have as a name spelled
+    the Ukrainian way, its own letters otherwise, none its own term: `виннице` (`винниц`) as
+    `вінниц`, `изюме` as `ізюм`, each vowel of its name's letters (`_name_stem`) swapped as the
+    other spelling may write it (`_UKRAINIAN_SPELLINGS`), at most `_SPELLINGS` of them. A corpus
+    that holds one of them with the word's key names what the word may be typed for."""
+    word = word.translate(_APOSTROPHES)
+    own = {_stem(word)}
+    spellings: list[str] = []
+    for stem in dict.fromkeys((_name_stem(word), *own)):
+        choices = [_UKRAINIAN_SPELLINGS.get(letter, letter) for letter in stem]
+        for letters in itertools.islice(itertools.product(*choices), _SPELLINGS):
+            spelling = "".join(letters)
+            if spelling not in own and spelling not in spellings:
+                spellings.append(spelling)
+    return tuple(spellings)
 
 
 def _name_stem(word: str) -> str:

@@ -585,8 +585,19 @@ class Library:
 
     def query_terms(self, question: str) -> tuple[str, ...]:
         """The terms a question is scored on: analyzed, then bounded to the most selective."""
-        terms = self.options.terms(question) if self.options.plain else topical_terms(question)
+        terms = (
+            self.options.terms(question) if self.options.plain else topical_terms(question, self.holds_name)
+        )
         return most_selective(terms, self.index.doc_freq, self.options.max_terms)
+
+    def holds_name(self, key: str, spellings: Sequence[str]) -> bool:
+        """Whether a passage holds a name's `key` with one of `spellings`, its terms as a name:
+        the corpus names it (`Вінниці`: `вінниц`, `~внк`), where a question typed it in lower
+        case as a common word's form (`виннице`, of a wine cellar; `analyzer.question_spans`)."""
+        index = self.index
+        if not index.doc_freq(key):
+            return False
+        return any(index.contains(key, index.postings(spelling)[0]).any() for spelling in spellings)
 
     def _rerank(
         self,

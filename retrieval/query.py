@@ -150,9 +150,10 @@ def _subn_at(
     return "".join((*parts, text[end:])), len(parts) // 2
 
 
-def topical_terms(question: str) -> list[str]:
+def topical_terms(question: str, names: Callable[[str, tuple[str, ...]], bool] | None = None) -> list[str]:
     """The terms of `topical(question)`, its Cyrillic words read as the whole question reads
-    them (`analyzer.question_spans`).
+    them (`analyzer.question_spans`; `names`: whether the corpus names a word typed in lower
+    case that only the Russian dictionary holds as a common word, `виннице`).
 
     A Cyrillic word that reads two ways is read as Russian where more of its text's words
     tell Russian than Ukrainian, and the words left out may be the only ones that do:
@@ -166,7 +167,7 @@ def topical_terms(question: str) -> list[str]:
     for pattern in (RECENT_CUES, QUIZ_NOISE) if stripped != question else ():
         for found in pattern.finditer(question):
             left_out[found.start() : found.end()] = b"\x01" * (found.end() - found.start())
-    return [term for term, start, _ in question_spans(question) if not left_out[start]]
+    return [term for term, start, _ in question_spans(question, names) if not left_out[start]]
 
 
 def readings(topic: str) -> list[tuple[str, ...]]:

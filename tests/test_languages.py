@@ -247,13 +247,34 @@ def test_a_name_asked_in_lower_case_meets_either_spelling_on_its_key(
         ("Где ближайшее укрытие?", "Укриття"),
     ],
 )
-def test_a_russian_common_word_typed_in_lower_case_gets_no_name_key(question: str, written: str) -> None:
+def test_a_russian_common_word_typed_in_lower_case_gets_no_name_key(
+    library: Library, question: str, written: str
+) -> None:
     """simplemma's Russian dictionary tells a Russian word in lower case from a name, as its
     Ukrainian one does a Ukrainian word: a question's common word meets no name with the
-    same consonants (written inside a sentence, as a name is)."""
+    same consonants (written inside a sentence, as a name is), nor does it where the corpus
+    holds such a key (`Бойко`, `Укриття`), as no passage holds it with the word's letters
+    spelled the other way."""
     keys = {term for term in analyze(f"и {written}") if term.startswith("~")}
     assert keys
     assert not keys & set(topical_terms(question))
+    assert not keys & set(library.query_terms(question))
+
+
+@pytest.mark.parametrize(
+    ("question", "key"),
+    [
+        ("что нового в виннице", "~внк"),  # `винница`, a wine cellar; the corpus writes `Вінниці`
+        ("что открыли в изюме", "~зм"),  # `изюм`, raisins; `Ізюмі`
+    ],
+)
+def test_a_name_the_russian_dictionary_holds_as_a_common_word_is_keyed_where_the_corpus_names_it(
+    library: Library, question: str, key: str
+) -> None:
+    """Typed in lower case, such a word gets its key where a passage holds it with the word's
+    letters spelled the Ukrainian way, as a name (`Вінниці`: `вінниц`, `~внк`)."""
+    assert key not in topical_terms(question)
+    assert key in library.query_terms(question)
 
 
 @pytest.mark.parametrize(
