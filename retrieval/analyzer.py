@@ -119,9 +119,9 @@ class _Caches:
     (`Переговоры`, `Сумы`): at a sentence's start that word, with no key (`_sentence_starts`)."""
     lower_keys: dict[tuple[str, bool], str] = field(default_factory=dict)
     """Cyrillic words asked in lower case -> their name key, "" for none (`_lower_key`)."""
-    held_keys: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    """Cyrillic words asked in lower case -> their name key where only simplemma's Russian
-    dictionary holds them as common words, and their other spellings' terms (`_held_key`)."""
+    held_keys: dict[tuple[str, bool], tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Cyrillic words asked -> a name key the corpus decides on, and the terms that tell it
+    (`_held_key`), as read with a name key of their own (True) or without one (False)."""
     named: dict[str, str] = field(default_factory=dict)
     """Cyrillic words a question typed in lower case -> their term as a name, "" for none
     (`languages.names`), matched beside their own; made for questions alone (`_read_names`)."""
@@ -403,11 +403,13 @@ class QuestionWord(NamedTuple):
     lower_key: str
     """Its name key, where it is typed in lower case and may be a name (`харькове`)."""
     held_key: str
-    """Its name key, where it is typed in lower case in a question that may be Russian and only
+    """A name key it is matched on where the corpus names it so (`spellings`, `question_spans`):
+    its own, where it is typed in lower case in a question that may be Russian and only
     simplemma's Russian dictionary holds it as a common word (`виннице`, `изюме`: a wine
-    cellar's, raisins'): matched where the corpus names it so (`spellings`, `question_spans`)."""
+    cellar's, raisins'); or that of a surname neither dictionary holds, without its `-ов`, as
+    its dative or locative in `-ові` is keyed (`Умерова`: `~мр`, as `Умєрові`)."""
     spellings: tuple[str, ...]
-    """The terms of `held_key`'s word as a name spelled the other language's way (`вінниц`)."""
+    """The terms a passage holds with `held_key` where it names the word so (`вінниц`, `умєр`)."""
 
 
 def question_words(text: str) -> Iterator[QuestionWord]:
@@ -438,7 +440,10 @@ def question_words(text: str) -> Iterator[QuestionWord]:
             other_name = ""
         key = caches.names.get(word, "")
         lower_key = "" if key else _lower_key(word, found, caches, russian=not ukrainian)
-        held_key, spellings = ("", ()) if key or lower_key or ukrainian else _held_key(word, found, caches)
+        if key or lower_key:
+            held_key, spellings = _held_key(word, True, caches)
+        else:
+            held_key, spellings = ("", ()) if ukrainian else _held_key(word, False, caches, found)
         yield QuestionWord(
             match.start(), match.end(), found, other, name, other_name, key, lower_key, held_key, spellings
         )
@@ -478,17 +483,21 @@ def _lower_key(word: str, found: str, caches: _Caches, russian: bool) -> str:
     return key
 
 
-def _held_key(word: str, found: str, caches: _Caches) -> tuple[str, tuple[str, ...]]:
-    """The name key of a question's Cyrillic word typed in lower case that simplemma's Russian
-    dictionary alone holds in lower case alone, and the terms its other spellings have as names
-    (`languages.other_spellings`); ("", ()) for any other word, or one with no such spelling.
-    `_lower_key` gives it none, as most such words name nothing (`вечера`, `войны`), but a few
-    are names too (`виннице`, `изюме`): the corpus tells which (`question_spans`)."""
-    held = caches.held_keys.get(word)
+def _held_key(word: str, keyed: bool, caches: _Caches, found: str = "") -> tuple[str, tuple[str, ...]]:
+    """A name key of a question's Cyrillic word that the corpus decides on, and the terms that
+    tell it (`question_spans`); ("", ()) for none. A word with a key of its own (`keyed`): that
+    of a surname neither dictionary holds, without its `-ов` (`languages.surname_key`). A word
+    with none, typed in lower case, that simplemma's Russian dictionary alone holds in lower
+    case alone: its own key, and the terms its other spellings have as names
+    (`languages.other_spellings`). `_lower_key` gives it none, as most such words name nothing
+    (`вечера`, `войны`), but a few are names too (`виннице`, `изюме`)."""
+    held = caches.held_keys.get((word, keyed))
     if held is None:
         folded = unicodedata.normalize("NFKC", word).casefold()
         held = ("", ())
-        if (
+        if keyed:
+            held = languages.surname_key(folded)
+        elif (
             found
             and word == folded
             and languages.CYRILLIC.search(folded)
@@ -498,7 +507,7 @@ def _held_key(word: str, found: str, caches: _Caches) -> tuple[str, tuple[str, .
             and (spellings := languages.other_spellings(folded))
         ):
             held = (key, spellings)
-        caches.held_keys[word] = held
+        caches.held_keys[word, keyed] = held
     return held
 
 
@@ -516,7 +525,9 @@ def question_spans(
     typed in lower case that may be a name gives its name key, as one with a capital does,
     so `в харькове` finds `у Харкові`. A word simplemma's Russian dictionary alone holds as a
     common word (`виннице`, `изюме`) gives it where `names` tells that the corpus names it,
-    the key and a term of its other spelling in one passage (`Вінниці`: `~внк`, `вінниц`).
+    the key and a term of its other spelling in one passage (`Вінниці`: `~внк`, `вінниц`); so
+    does a surname neither dictionary holds its key without `-ов` (`Умерова`; `Умєрові`: `~мр`,
+    `умєр`).
     """
     for word in question_words(text):
         for found in (word.term, word.other, word.name, word.other_name, word.key, word.lower_key):

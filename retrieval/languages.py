@@ -46,6 +46,7 @@ __all__ = [
     "names",
     "other_spellings",
     "read",
+    "surname_key",
 ]
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -241,15 +242,38 @@ def other_spellings(word: str) -> tuple[str, ...]:
     other spelling may write it (`_UKRAINIAN_SPELLINGS`), at most `_SPELLINGS` of them. A corpus
     that holds one of them with the word's key names what the word may be typed for."""
     word = word.translate(_APOSTROPHES)
-    own = {_stem(word)}
-    spellings: list[str] = []
-    for stem in dict.fromkeys((_name_stem(word), *own)):
-        choices = [_UKRAINIAN_SPELLINGS.get(letter, letter) for letter in stem]
-        for letters in itertools.islice(itertools.product(*choices), _SPELLINGS):
-            spelling = "".join(letters)
-            if spelling not in own and spelling not in spellings:
-                spellings.append(spelling)
-    return tuple(spellings)
+    own = _stem(word)
+    spellings = dict.fromkeys(itertools.chain(_spelled(_name_stem(word)), _spelled(own)))
+    return tuple(spelling for spelling in spellings if spelling != own)
+
+
+def _spelled(letters: str) -> Iterator[str]:
+    """A name's letters as either language may spell them, themselves first (`_SPELLINGS`)."""
+    choices = [_UKRAINIAN_SPELLINGS.get(letter, letter) for letter in letters]
+    for spelled in itertools.islice(itertools.product(*choices), _SPELLINGS):
+        yield "".join(spelled)
+
+
+_SURNAME_ENDINGS = ("ов", "ев", "єв")
+
+
+def surname_key(word: str) -> tuple[str, tuple[str, ...]]:
+    """The key and the terms, in either spelling, that a case-folded name neither dictionary
+    holds whose letters end in `-ов`, `-ев` or `-єв` (`_name_stem`: `Умєров`, `Умерова`) has in a
+    text that writes its dative or locative in `-ові`: `Умєрові` is keyed and read without the
+    `-ов` (`~мр`, `умєр`), as nothing tells it from the `-ові` of a name in another consonant
+    (`Макронові`, `Макрон`), which most such forms are; ("", ()) for any other word."""
+    word = word.translate(_APOSTROPHES)
+    stem = _name_stem(word)
+    if not stem.endswith(_SURNAME_ENDINGS) or len(stem) - 2 < _NAME_STEM:
+        return "", ()
+    dictionary = _russian_dictionary()
+    for form in (word, stem):  # the name, if its nominative is listed (`Петровым`, `Петров`)
+        capitalised = form[:1].upper() + form[1:]
+        if not _unknown(form, capitalised, "uk") or form in dictionary or capitalised in dictionary:
+            return "", ()
+    key = name_key(stem[:-2])
+    return (key, tuple(_spelled(stem[:-2]))) if key else ("", ())
 
 
 def _name_stem(word: str) -> str:

@@ -277,6 +277,20 @@ def test_a_name_the_russian_dictionary_holds_as_a_common_word_is_keyed_where_the
     assert key in library.query_terms(question)
 
 
+def test_a_surname_neither_dictionary_holds_meets_its_form_in_ovi_where_the_corpus_writes_it(
+    library: Library,
+) -> None:
+    """`Умєрові` is keyed without its `-ов` (`~мр`), as the `-ові` of most names is their
+    dative's ending alone (`Макронові`); a question naming the surname in another form (`~мрв`)
+    asks for that key too where a passage holds it with the name's letters so (`умєр`). A
+    surname a dictionary holds is read by it (`Петрові`, `Петровым`: `~птрв`), and asks for none."""
+    assert "~мр" in analyze("і при Умєрові")
+    for question in ("Что решили у Умерова?", "що вирішили в умєрова", "Що сказав Умєров?"):
+        assert "~мр" in library.query_terms(question)
+        assert "~мр" not in topical_terms(question)
+    assert not [word.held_key for word in analyzer.question_words("Что с Петровым?") if word.held_key]
+
+
 @pytest.mark.parametrize(
     ("ukrainian", "russian"), [row for row in names() if row[1]], ids=lambda forms: forms[0] if forms else ""
 )
