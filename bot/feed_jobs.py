@@ -21,7 +21,7 @@ a cron `newsbot fetch` saved are picked up too:
 3. queued alerts are sent within each user's hourly limit, the rest as one digest, each
    recorded as sent just before it goes (never twice, even across a hard kill), in the
    language of the reader's app at their last topic command. A user who blocked the bot
-   (403) loses their topics.
+   (403, met here or at an answer to them) loses their topics (`forget_blocked`).
 
 Each step has a lock of its own, and an admin's /add waits for the first alone: its
 reply never waits for a delivery that Telegram's flood limits pace for minutes.
@@ -58,6 +58,7 @@ from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow, off_loop
 __all__ = [
     "FeedService",
     "IndexRetry",
+    "forget_blocked",
     "index_new",
     "poll_feeds",
     "run_round_in_child",
@@ -539,8 +540,7 @@ async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) ->
     try:
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     except Forbidden as error:
-        dropped = await off_loop(db.forget_user, user_id)
-        logger.info("user %s blocked the bot (%s): %d topics dropped", user_id, error, dropped)
+        await forget_blocked(db, user_id, error)
         return "blocked"
     except BadRequest as error:
         logger.warning("alert to chat %s refused, not retried: %s", chat_id, error)
@@ -552,3 +552,11 @@ async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) ->
         logger.warning("alert to chat %s failed, to be retried: %s", chat_id, error)
         return "retry"
     return "sent"
+
+
+async def forget_blocked(db: StateDB, user_id: int, error: Forbidden) -> None:
+    """Forget what the bot keeps to write to `user_id`, whose private chat Telegram refused
+    (they blocked the bot): their topics, their language, the alerts and notices waiting.
+    Met at an alert or at an ordinary answer alike, it is no failure of the bot's."""
+    dropped = await off_loop(db.forget_user, user_id)
+    logger.info("user %s blocked the bot (%s): %d topics dropped", user_id, error, dropped)

@@ -13,7 +13,7 @@ import time
 
 from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from retrieval import CorpusError, latest_today, readings
@@ -22,6 +22,7 @@ from . import render
 from .answered import Answer
 from .delivery import MaybeDelivered
 from .fairness import Verdict
+from .feed_jobs import forget_blocked
 from .i18n import N_, Translations, for_user, translations, user_language
 from .pages import COUNTER, MAX_PAGES, PAGE_PREFIX, hits_needed, layout, page_keyboard, paginate
 from .reasons import error_told
@@ -521,8 +522,12 @@ async def non_text_message(update: Update, context: Context) -> None:
 
 
 async def error_handler(update: object, context: Context) -> None:
-    """Log the failure with its update id, then tell the user, unless the reply may have arrived."""
+    """Log the failure with its update id, then tell the user, unless the reply may have arrived
+    or the chat refuses the bot (`writing_refused`)."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Forbidden):  # no failure: the chat will take nothing, "sorry" neither
+        await writing_refused(update, context, context.error)
+        return
     if isinstance(context.error, MaybeDelivered):  # the reply may have arrived: no second message
         logger.warning("update %s: %s", update_id, context.error)
         return
@@ -535,6 +540,17 @@ async def error_handler(update: object, context: Context) -> None:
             await context.bot.send_message(update.effective_chat.id, sorry, message_thread_id=thread)
         except TelegramError:
             logger.warning("could not tell chat %s about the failure", update.effective_chat.id)
+
+
+async def writing_refused(update: object, context: Context, error: Forbidden) -> None:
+    """Take a 403 for what it says: a reader who blocked the bot is forgotten at once, as an
+    alert refused so forgets them; a group that put the bot out is logged, its asker kept."""
+    chat = update.effective_chat if isinstance(update, Update) else None
+    user = update.effective_user if isinstance(update, Update) else None
+    if chat is not None and user is not None and chat.type == ChatType.PRIVATE:
+        await forget_blocked(context.bot_data["feeds"].db, user.id, error)
+    else:
+        logger.info("chat %s refused the bot's message: %s", chat.id if chat else None, error)
 
 
 def topic_of(message: Message | None) -> int | None:
@@ -552,6 +568,8 @@ async def show_typing(message: Message, context: Context) -> None:
         await context.bot.send_chat_action(
             message.chat.id, ChatAction.TYPING, message_thread_id=topic_of(message)
         )
+    except Forbidden as error:  # blocked, or put out of the group: the answer meets it, and says so
+        logger.debug("typing indicator refused in chat %s: %s", message.chat.id, error)
     except TelegramError as error:
         logger.info("typing indicator failed in chat %s: %s", message.chat.id, error)
 

@@ -97,7 +97,7 @@ class FakeBotApi:
         self.inline_mode = True
         """Whether `getMe` says inline mode is on, as @BotFather's /setinline switches it."""
         self.blocked: set[int] = set()
-        """Chats whose user blocked the bot: sending to them is a 403."""
+        """Chats whose user blocked the bot: sending to them (a message, "typing…") is a 403."""
         self.too_long: list[Call] = []
         """Messages refused for their length, as Telegram refuses them."""
         self.unknown_chats: set[int] = set()
@@ -284,7 +284,7 @@ class FakeBotApi:
             return _error(Fault(400, "Bad Request: message to edit not found"))
         if method == "sendMessage" and self._replies_to_deleted(params):
             return _error(Fault(400, "Bad Request: message to be replied not found"))
-        if method == "sendMessage" and params.get("chat_id") in self.blocked:
+        if method in ("sendMessage", "sendChatAction") and params.get("chat_id") in self.blocked:
             return web.json_response(
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
                 status=403,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 import sqlite3
 
 import pytest
 
 from bot.statedb import DB_NAME
-from tests.e2e.conftest import ADMIN, StartBot, wait_for_log
+from tests.e2e.conftest import ADMIN, GRAIN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
 
 MARK = "Quetzalcoatlus"
@@ -113,3 +115,78 @@ async def test_an_admin_no_longer_listed_leaves_no_language_or_owed_notice_at_th
         (follower, "uk"),
     ]
     assert state.execute("SELECT admin_id FROM notices_owed").fetchall() == [(ADMIN,)]
+
+
+async def test_a_reader_who_blocked_the_bot_after_asking_is_forgotten_at_the_refused_answer(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # README: a reader who blocks the bot loses their topics, their language and the alerts
+    # waiting. One who asks, then blocks the bot before the answer, meets the block at that
+    # answer, not at an alert hours later: the 403 is no failure of the bot, logged once
+    # without a traceback, and what the bot keeps about them (an admin's feed notice owed
+    # too, and the questions behind their answers' page buttons) goes at once. Another reader
+    # keeps theirs.
+    bot = await start_bot(articles=GRAIN)
+    service = bot.application.bot_data["feeds"]
+    for user in (7, 8, ADMIN):
+        await bot.ask("/follow grain exports", user_id=user, language_code="uk")
+        assert "reply_markup" in (await bot.ask(f"{MARK} grain exports?", user_id=user)).params
+    await bot.application.bot_data["state"].queries.saved()
+    _, article = service.db.claim_article(
+        url="http://n/1", text_hash="h1", path="n/1.md", title="Grain", date=dt.date.today(), feed_id=None
+    )
+    passage = f"{MARK} grain exports rose."
+    service.db.queue_alerts([(7, 7, article.id, "grain exports", 0.9, passage, "grain export")], [article.id])
+    service.db.add_feed("http://feeds.example/rss", "f", None)
+    (feed,) = service.db.feeds()
+    service.db.owe_feed_notices(ADMIN, [feed])
+    bot.api.blocked.update({7, ADMIN})
+    for user in (7, ADMIN):
+        bot.api.push_message("Who negotiated with Abramovich?", user_id=user)
+
+    def refusals() -> list[logging.LogRecord]:
+        said = [r for r in caplog.records if r.name.startswith("bot") and r.levelno >= logging.INFO]
+        return [r for r in said if "blocked" in r.getMessage() or r.exc_info or r.levelno >= logging.ERROR]
+
+    async with asyncio.timeout(60):
+        while len(refusals()) < 2:
+            await asyncio.sleep(0.02)
+    await bot.ask("/following", user_id=8)  # a later update, answered
+    told = sorted((r.getMessage().split(" (")[0], r.levelno) for r in refusals())
+    assert told == [(f"user {user} blocked the bot", logging.INFO) for user in (ADMIN, 7)]
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("bot") and r.levelno >= logging.INFO]
+    assert [m for m in said if "Forbidden" in m] == [m for m in said if "blocked the bot" in m]  # once each
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not [r for r in caplog.records if "could not tell" in r.getMessage()]
+    db = sqlite3.connect(bot.settings.state_dir / DB_NAME)
+    assert db.execute("SELECT user_id FROM topics").fetchall() == [(8,)]
+    assert db.execute("SELECT user_id FROM readers").fetchall() == [(8,)]
+    assert db.execute("SELECT count(*) FROM notices_owed").fetchone() == (0,)
+    assert db.execute("SELECT kind, passage FROM alerts").fetchall() == [("dropped", "")]
+    assert db.execute("SELECT chat_id FROM questions").fetchall() == [(8,)]
+
+
+async def test_a_group_that_put_the_bot_out_costs_its_asker_nothing(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Telegram refuses a group's answer with 403 once the bot was removed from it: the asker did
+    # not block the bot, and keeps their topics; the refusal is logged once, without a traceback.
+    bot = await start_bot()
+    await bot.ask("/follow grain exports", user_id=7, language_code="uk")
+    bot.api.fail("sendMessage", Fault(403, "Forbidden: bot was kicked from the group chat"))
+    bot.api.push_message("/ask Who negotiated with Abramovich?", user_id=7, chat_id=-100, chat_type="group")
+
+    def said() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name.startswith("bot")]
+
+    async with asyncio.timeout(60):
+        while not [r for r in said() if "refused" in r.getMessage() or r.exc_info]:
+            await asyncio.sleep(0.02)
+    await bot.ask("/following", user_id=7, language_code="uk")  # a later update, answered
+    assert [r.getMessage() for r in said() if "refused" in r.getMessage() or r.exc_info] == [
+        "chat -100 refused the bot's message: Forbidden: bot was kicked from the group chat"
+    ]
+    assert not [r for r in said() if r.levelno >= logging.ERROR or r.exc_info]
+    db = sqlite3.connect(bot.settings.state_dir / DB_NAME)
+    assert db.execute("SELECT user_id FROM topics").fetchall() == [(7,)]
+    assert db.execute("SELECT user_id, language FROM readers").fetchall() == [(7, "uk")]
