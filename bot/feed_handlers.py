@@ -233,15 +233,16 @@ async def follow_command(update: Update, context: Context) -> None:
     if not terms:
         await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))
         return
-    service = feed_service(context)
-    await _remember_language(service.db, message.from_user)
-    followed = await off_loop(service.db.topics, message.from_user.id)
+    service, user = feed_service(context), message.from_user
+    followed = await off_loop(service.db.topics, user.id)
     # each topic's words analyzed anew, as they are matched: stored terms may be an older analyzer's
     if any(set(topic_terms(library, topic.words)) == set(terms) for topic in followed):
         outcome = "known"
-    else:
+        await _remember_language(service.db, user)
+    else:  # the language with the topic, in one write: never a language kept for no topic
+        language = user_language(user)
         outcome = await off_loop(
-            service.db.follow, message.from_user.id, message.chat.id, words, terms, MAX_TOPICS
+            service.db.follow, user.id, message.chat.id, words, terms, MAX_TOPICS, language
         )
     if outcome == "known":
         await message.reply_text(tr.gettext("You follow that topic already. /following lists your topics."))

@@ -856,10 +856,26 @@ class StateDB:
         ).fetchall()
         return [TopicRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), r[5]) for r in rows]
 
-    def follow(self, user_id: int, chat_id: int, words: str, terms: tuple[str, ...], limit: int) -> str:
+    def follow(
+        self,
+        user_id: int,
+        chat_id: int,
+        words: str,
+        terms: tuple[str, ...],
+        limit: int,
+        language: str | None = None,
+    ) -> str:
         """Add a topic: "added", "known" (the same terms, in any order, already followed) or
-        "full" (at `limit`). A topic matches its terms in any order, so order makes no new topic."""
+        "full" (at `limit`). A topic matches its terms in any order, so order makes no new topic.
+        `language`: the reader's app's, kept for their alerts (`remember_language`) in the same
+        transaction, so that a topic refused or a hard kill leaves no language for no topic."""
         with self._write() as db:
+            if language is not None:
+                db.execute(
+                    "INSERT INTO readers (user_id, language) VALUES (?, ?)"
+                    " ON CONFLICT (user_id) DO UPDATE SET language = excluded.language",
+                    (user_id, language),
+                )
             followed = [
                 row[0].split() for row in db.execute("SELECT terms FROM topics WHERE user_id = ?", (user_id,))
             ]

@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 
+from bot.i18n import translations
 from bot.statedb import DB_NAME
 from tests.e2e.conftest import ADMIN, GRAIN, StartBot, wait_for_log
 from tests.e2e.fake_api import Fault
@@ -190,3 +191,26 @@ async def test_a_group_that_put_the_bot_out_costs_its_asker_nothing(
     db = sqlite3.connect(bot.settings.state_dir / DB_NAME)
     assert db.execute("SELECT user_id FROM topics").fetchall() == [(7,)]
     assert db.execute("SELECT user_id, language FROM readers").fetchall() == [(7, "uk")]
+
+
+async def test_a_follow_the_state_file_refuses_keeps_no_language(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A reader's language is kept for their topics' alerts alone: /follow writes it and the
+    # topic in one transaction, so that a topic the file refuses (or a hard kill between the
+    # two) leaves no language of a reader who follows nothing; one it takes lands both.
+    bot = await start_bot()
+    db = sqlite3.connect(bot.settings.state_dir / DB_NAME, isolation_level=None)
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON topics WHEN NEW.words LIKE '%volcano%'"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    refused = await bot.ask("/follow volcano eruption", user_id=9, language_code="uk")
+    assert refused.params["text"] == translations("uk").gettext(
+        "Sorry, something went wrong on my side. Please try again."
+    )
+    assert db.execute("SELECT * FROM topics").fetchall() == []
+    assert db.execute("SELECT * FROM readers").fetchall() == []
+    await bot.ask("/follow grain exports", user_id=9, language_code="uk")
+    assert db.execute("SELECT user_id, words FROM topics").fetchall() == [(9, "grain exports")]
+    assert db.execute("SELECT * FROM readers").fetchall() == [(9, "uk")]
