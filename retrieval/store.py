@@ -323,7 +323,9 @@ class NewBuild:
             "sizes": {name: len(parts[name]) for name in ARRAYS},
             "files": files,
         }
-        manifest_bytes = _json(manifest)
+        # ASCII, escapes and all: a corpus folder's path need not be UTF-8 (`caf\xe9`, held as
+        # a lone surrogate), and its escape reads back as the same path
+        manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
         _write(target / MANIFEST, manifest_bytes)
         _flush_folder(target)
         # Before the switch: a record of a build that never became current is never used.

@@ -540,3 +540,17 @@ def test_a_timeline_that_finds_nothing_exits_1_saying_why(
     printed = capsys.readouterr()
     assert printed.out == ""
     assert printed.err.endswith(f"No dated events found: {reason}.\n")
+
+
+def test_a_corpus_folder_whose_name_is_not_utf8_is_asked_and_its_index_served_again(tmp_path: Path) -> None:
+    # A folder's name is bytes on Linux (`café` in Latin-1, from an old archive or a mount):
+    # its saved index is written and found again like any other's, never a traceback.
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    shutil.copytree(SHIPPED_CORPUS, folder)
+    question = ("ask", "Who did Umerov negotiate with unofficially?", "--corpus", str(folder))
+    first = run(*question, cwd=tmp_path)
+    assert (first.returncode, "Traceback" in first.stderr) == (0, False), first.stderr
+    assert "build: done" in first.stderr
+    again = run(*question, cwd=tmp_path)
+    assert (again.returncode, again.stderr) == (0, "")  # served from the index saved, not built again
+    assert again.stdout == first.stdout
