@@ -229,8 +229,13 @@ def lead(article: Article) -> Hit:
 
 
 def inline_title(article: Article) -> str:
-    """An inline result's title: the headline, plain text, one line."""
-    return shorten(" ".join(article.headline.split()), TITLE_CHARS)
+    """An inline result's title: the headline, plain text, one line; the article's first words
+    for a headline of bidi controls alone, left out as everywhere: Telegram refuses a whole
+    list for one empty title."""
+    for text in (article.headline, *article.paragraphs[:1]):
+        if title := shorten(" ".join(text.translate(_BIDI_CONTROLS).split()), TITLE_CHARS):
+            return title
+    return article.date.isoformat()
 
 
 def inline_description(hit: Hit) -> str:

@@ -6,7 +6,8 @@ it had not confirmed), answers the methods the bot calls with plausible objects,
 every call (`answerInlineQuery` with its results decoded), hands out only the kinds of
 update the bot asked for (`allowed_updates`), refuses a text longer than
 Telegram's 4,096 characters as Telegram does (and counts the formatting entities it
-would show, `entities`), and can be told to fail a method
+would show, `entities`), refuses an inline answer with an empty title in it
+(`ARTICLE_TITLE_EMPTY`), and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
 (403), refuse a reply to a message deleted meanwhile, or its edit (`deleted`), refuse a chat the bot has
 never met (`unknown_chats`) or hold a chat's messages (`held`), to test the bot's handling of
@@ -282,6 +283,8 @@ class FakeBotApi:
             return _error(Fault(400, "Bad Request: chat not found"))
         if method == "editMessageText" and (params.get("chat_id"), params.get("message_id")) in self.deleted:
             return _error(Fault(400, "Bad Request: message to edit not found"))
+        if method == "answerInlineQuery" and any(not r.get("title") for r in params.get("results", [])):
+            return _error(Fault(400, "Bad Request: ARTICLE_TITLE_EMPTY"))  # one empty title refuses the list
         if method == "sendMessage" and self._replies_to_deleted(params):
             return _error(Fault(400, "Bad Request: message to be replied not found"))
         if method in ("sendMessage", "sendChatAction") and params.get("chat_id") in self.blocked:

@@ -151,6 +151,21 @@ async def test_an_empty_query_lists_the_latest_articles_as_of_now(start_bot: Sta
     assert "Ukrainian Defense Minister Rustem Umerov revealed that" in lead  # its first paragraph
 
 
+async def test_a_headline_of_bidi_controls_alone_still_gets_its_article_listed(start_bot: StartBot) -> None:
+    # A headline is shown without its bidi controls; one made of them alone would leave its
+    # result no title, and Telegram refuses a whole list for one such (ARTICLE_TITLE_EMPTY).
+    # It is titled by its first words instead: the newest articles and a search list it.
+    blank = {
+        "blank.jsonl": '{"id": "x", "title": "\\u202e \\u202c", "date": "2024-10-24", "text": "'
+        'Harbour cranes in Izmail loaded a record ten barges on Thursday."}\n'
+    }
+    bot = await start_bot(articles=blank)
+    for query in ("", "Izmail harbour cranes"):
+        results = (await inline(bot, query)).params["results"]
+        assert results[0]["title"] == "Harbour cranes in Izmail loaded a record ten barges on Thursday."
+        assert all(result["title"].strip() for result in results)
+
+
 async def test_results_are_as_of_the_query_not_later(start_bot: StartBot) -> None:
     future = {
         "future.txt": article("2099-01-01", "Abramovich interview", "Abramovich gave a long interview.")
