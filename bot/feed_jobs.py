@@ -279,9 +279,10 @@ async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int])
     `/feeds` shows each feed's health, but no one reads it every day, and a feed that went
     dead (a moved address, a site down) brings nothing in unseen. Each notice is recorded
     before it is sent (`take_feed_notice`), so it is sent once, by one bot on a state file;
-    an admin Telegram will not reach (one who never wrote to the bot, or blocked it) is
-    skipped. One Telegram could not take (a network fault, its servers failing) is kept for
-    that admin alone (`owe_feed_notices`) and goes with their next notice, at the next look.
+    an admin Telegram will not reach (one who never wrote to the bot) is skipped, and one
+    who blocked it forgotten (`forget_blocked`). One Telegram could not take (a network
+    fault, its servers failing) is kept for that admin alone (`owe_feed_notices`) and goes
+    with their next notice, at the next look.
     """
     if not service.notify_after or not admin_ids:
         return 0
@@ -304,7 +305,10 @@ async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int])
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
             )
-        except (Forbidden, BadRequest) as error:  # one who never wrote to the bot, or blocked it
+        except Forbidden as error:  # one who blocked the bot: forgotten, as a reader is
+            await forget_blocked(service.db, admin_id, error)
+            continue
+        except BadRequest as error:  # one who never wrote to the bot
             logger.info("admin %s not told of %d feeds: %s", admin_id, len(told), error)
             continue
         except MaybeDelivered as error:  # the admin may have it: counted as sent, never sent twice

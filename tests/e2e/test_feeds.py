@@ -1769,6 +1769,25 @@ async def test_a_feed_notice_is_in_the_language_of_the_admins_app(
     assert told.startswith("⚠️ Стрічка <b>harbour</b> не читається 1 раз поспіль: 404 Not Found")
 
 
+async def test_an_admin_who_blocked_the_bot_is_forgotten_at_the_feed_notice_refused(
+    site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # README: a reader who blocks the bot loses their topics and their language once Telegram
+    # refuses them something; a feed notice refused so (403) forgets an admin as an alert does,
+    # where it kept their topics until an alert met the block. Another admin is told.
+    other = 4242
+    bot = await start_bot(feed_notify_after=1, admin_ids=frozenset({ADMIN, other}), **FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=ADMIN, language_code="uk")
+    bot.api.blocked.add(ADMIN)
+    feed_service(bot.application).db.add_feed(site.url("gone.xml"), "harbour", None)
+    await poll_now(bot.application)
+    assert len(notices(bot, other)) == 1
+    state = sqlite3.connect(bot.settings.state_dir / DB_NAME)
+    assert state.execute("SELECT * FROM topics").fetchall() == []
+    assert state.execute("SELECT * FROM readers").fetchall() == []
+    assert f"user {ADMIN} blocked the bot" in caplog.text
+
+
 async def test_a_failing_feeds_last_error_is_told_in_the_language_of_whoever_asks(
     site: Newsroom, start_bot: StartBot
 ) -> None:
