@@ -221,9 +221,10 @@ def _charsets_that_decode_no_text_left_out(
     content: bytes, content_type: str | None
 ) -> tuple[bytes, str | None]:
     """`content` and its `content_type` without a charset they declare whose codec Python
-    knows but decodes no text with (`undefined`, `punycode` on ASCII): the feed reader
-    passes over a name it does not know, or one whose bytes do not decode, and reads the
-    feed as UTF-8 (or by the next name declared), as a browser does; on these it raised."""
+    knows but decodes no text with (`undefined`, `punycode` on ASCII), nor an XML
+    declaration's name that is no UTF-8 (`encoding="\\xff\\xfe"`, no charset's): the feed
+    reader passes over a name it does not know, or one whose bytes do not decode, and reads
+    the feed as UTF-8 (or by the next name declared), as a browser does; on these it raised."""
     bom, encoding = next(((bom, name) for bom, name in _SNIFFED if content.startswith(bom)), (b"", None))
     if not bom:
         encoding = next((name for marker, name in _MARKERS if content.startswith(marker)), None)
@@ -244,11 +245,21 @@ def _charsets_that_decode_no_text_left_out(
     except UnicodeDecodeError:
         return content, content_type  # nor does feedparser find a declaration then
     declared = _XML_DECLARED_ENCODING.match(head)
-    if declared and not _decodes_or_is_passed_over(declared[1].decode("utf-8", "replace").lower(), body):
+    if declared and not _declared_name_is_read(declared[1], body):
         # the encoding its first bytes tell (UTF-16 ...), else none: encoding=""
         head = head[: declared.start(1)] + (encoding or "").encode() + head[declared.end(1) :]
         content = bom + (head.decode("utf-8").encode(encoding) if encoding else head)
     return content, content_type
+
+
+def _declared_name_is_read(name: bytes, content: bytes) -> bool:
+    """Whether feedparser reads an XML declaration's encoding `name` without raising: it
+    reads the name as UTF-8, strictly, then decodes `content` so or passes the name over."""
+    try:
+        charset = name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _decodes_or_is_passed_over(charset.lower(), content)
 
 
 def _decodes_or_is_passed_over(charset: str, content: bytes) -> bool:

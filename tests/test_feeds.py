@@ -188,6 +188,25 @@ def test_a_declared_encoding_that_decodes_no_text_is_passed_over(
 
 
 @pytest.mark.parametrize(
+    ("name", "content_type", "encoding"),
+    [
+        (b"\xff\xfe", None, "utf-8"),
+        (b"utf-8\xa0", None, "utf-8"),
+        (b"\xff\xfe", "application/rss+xml; charset=windows-1251", "cp1251"),  # the other name is read
+    ],
+)
+def test_a_declared_encoding_whose_name_is_no_utf8_is_passed_over(
+    name: bytes, content_type: str | None, encoding: str
+) -> None:
+    # no charset has such a name, but the feed reader raised UnicodeDecodeError on it, and the
+    # feed failed every round as an unexpected fault
+    document = rss("Гавань", [Item("Ferry resumes", "http://n/1")]).decode().replace("utf-8", "@@", 1)
+    feed = parse_feed(document.encode(encoding).replace(b"@@", name), BASE, content_type)
+    assert (feed.title, feed.problem) == ("Гавань", None)
+    assert [(entry.title, entry.link) for entry in feed.entries] == [("Ferry resumes", "http://n/1")]
+
+
+@pytest.mark.parametrize(
     ("charset", "title"),
     [("undefined", "Гавань"), ('"undefined"; format=flowed', "Гавань"), ("punycode", "Harbour Times")],
 )

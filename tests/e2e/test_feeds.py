@@ -1808,20 +1808,27 @@ async def test_a_failing_feeds_last_error_is_told_in_the_language_of_whoever_ask
 async def test_a_feeds_unexpected_failure_is_told_in_the_language_of_whoever_asks(
     site: Newsroom, start_bot: StartBot
 ) -> None:
-    # a failure no reason foresaw (here the feed reader's, on an XML declaration whose
-    # encoding's name is no UTF-8) was stored as English alone: "збій 1 раз поспіль: unexpected ..."
+    # a failure no reason foresaw (here the feed reader's, on a GML point whose coordinate
+    # system's EPSG code is no number) was stored as English alone: "збій 1 раз поспіль: unexpected ..."
     bot = await start_bot(**FAST)
     feed = rss("Harbour Times", [story(site, "ferry", "Ferry", FERRY)])
-    address = site.put("odd.xml", feed.replace(b'encoding="utf-8"', b'encoding="utf-8\xa0"'), RSS)
+    namespaces = b' xmlns:georss="http://www.georss.org/georss" xmlns:gml="http://www.opengis.net/gml"'
+    point = (
+        b'<georss:where><gml:Point srsName="EPSG:4326x"><gml:pos>45 10</gml:pos></gml:Point></georss:where>'
+    )
+    feed = feed.replace(b'<rss version="2.0"', b'<rss version="2.0"' + namespaces).replace(
+        b"</item>", point + b"</item>"
+    )
+    address = site.put("odd.xml", feed, RSS)
     feed_service(bot.application).db.add_feed(address, "harbour", None)
     await poll_now(bot.application)
     ukrainian = (await bot.ask("/feeds", user_id=ADMIN, language_code="uk")).params["text"]
-    assert "збій 1 раз поспіль: неочікувана помилка UnicodeDecodeError" in ukrainian
+    assert "збій 1 раз поспіль: неочікувана помилка ValueError" in ukrainian
     russian = (await bot.ask("/feeds", user_id=ADMIN, language_code="ru")).params["text"]
-    assert "сбой 1 раз подряд: непредвиденная ошибка UnicodeDecodeError" in russian
+    assert "сбой 1 раз подряд: непредвиденная ошибка ValueError" in russian
     english = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
-    assert "failing, 1 round in a row: unexpected UnicodeDecodeError" in english
-    assert feed_service(bot.application).db.feeds()[0].error == "unexpected UnicodeDecodeError"  # the CLI's
+    assert "failing, 1 round in a row: unexpected ValueError" in english
+    assert feed_service(bot.application).db.feeds()[0].error == "unexpected ValueError"  # the CLI's
 
 
 async def test_a_feed_with_a_reference_to_no_character_is_read_as_malformed_xml(
@@ -1887,6 +1894,32 @@ async def test_a_feed_declaring_a_charset_that_decodes_no_text_is_read_as_utf8(
     assert report is not None and len(report.saved) == 1 and report.problems == []
     (row,) = feed_service(bot.application).db.feeds()
     assert (row.error, row.title, row.articles) == (None, title, 1)
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "<b>1. Ferry to Zanzibar</b>" in answer
+
+
+@pytest.mark.parametrize(
+    ("charset", "encoding"),
+    [
+        (None, "utf-8"),  # read as UTF-8
+        ("windows-1251", "cp1251"),  # read by the charset its HTTP header declares
+    ],
+)
+async def test_a_feed_declaring_an_encoding_whose_name_is_no_utf8_is_read_as_its_other_charset(
+    site: Newsroom, start_bot: StartBot, charset: str | None, encoding: str
+) -> None:
+    # no charset has such a name (`encoding="\xff\xfe"`): the feed reader raised
+    # UnicodeDecodeError on it, and the feed failed every round as an "unexpected
+    # UnicodeDecodeError", its articles never read
+    bot = await start_bot(**FAST)
+    document = rss("Гавань", [story(site, "ferry", "Ferry to Zanzibar", FERRY)]).decode()
+    odd = document.replace('encoding="utf-8"', 'encoding="@@"').encode(encoding).replace(b"@@", b"\xff\xfe")
+    address = site.put("odd.xml", odd, f"{RSS}; charset={charset}" if charset else RSS)
+    feed_service(bot.application).db.add_feed(address, "harbour", None)
+    report = await poll_now(bot.application)
+    assert report is not None and len(report.saved) == 1 and report.problems == []
+    (row,) = feed_service(bot.application).db.feeds()
+    assert (row.error, row.title, row.articles) == (None, "Гавань", 1)
     answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
     assert "<b>1. Ferry to Zanzibar</b>" in answer
 
