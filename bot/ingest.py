@@ -228,6 +228,8 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     whose article's file was deleted is fetched and saved again, as the article it was
     (`StateDB.claim_article`): the admin asks for it back, which a feed listing it does not.
     A feed's article goes back into its feed's folder, and is still that feed's, named for it.
+    So does another article whose file was deleted, when the page holds its words: it comes
+    back as itself, with its feed and the date it was saved with when the page gives none.
     """
     url = checked_url(text)
     key = canonical_url(url)
@@ -240,9 +242,13 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     extracted = await asyncio.to_thread(_extract_page, page)
     now = dt.datetime.now(dt.UTC)
     date, source = (extracted.date, "page") if _plausible(extracted.date, now) else (now.date(), "fetch time")
-    if known is not None and source == "fetch time":  # brought back: the date it had, not today's
-        date, source = known.date, "saved before"
-    brought_by = None if known is None else await off_loop(db.feed_of, known.id)
+    back = known
+    words_of = await off_loop(db.article_with_text, text_fingerprint(extracted.paragraphs))
+    if words_of is not None and words_of != known and not (options.corpus_dir / words_of.path).is_file():
+        back = words_of  # another article whose file was deleted: its words bring it back, as itself
+    if back is not None and source == "fetch time":  # brought back: the date it had, not today's
+        date, source = back.date, "saved before"
+    brought_by = None if back is None else await off_loop(db.feed_of, back.id)
     article = NewArticle(
         title=extracted.title or _host(page.url),
         date=date,  # type: ignore[arg-type]
@@ -252,9 +258,12 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
         source=(brought_by.title or brought_by.name) if brought_by else extracted.site or _host(page.url),
         paragraphs=extracted.paragraphs,
     )
-    folder = LINKS_FOLDER if known is None else _folder_of(known.path)
+    folder = LINKS_FOLDER if back is None else _folder_of(back.path)
+    feed_id, backlog = None, False  # the link's own article keeps its feed and backlog (`claim_article`)
+    if back is not None and back is not known:  # so does another: its feed's still, its backlog if it was
+        feed_id, backlog = (brought_by.id if brought_by else None), back.backlog
     outcome, stored = await off_loop(
-        _save, db, options.corpus_dir, folder, article, key, feed_id=None, restore=True
+        _save, db, options.corpus_dir, folder, article, key, feed_id=feed_id, backlog=backlog, restore=True
     )
     return AddedLink(outcome, stored)
 

@@ -645,8 +645,9 @@ class StateDB:
         that text is another article's in the corpus, the link is not recorded as its
         duplicate: it stays the link of its own article, whose file is gone, so that an /add
         once the page holds its words again brings it back. When that text is another
-        article's whose file was deleted too, that article comes back with the file, as a
-        feed's link would bring it, and the link stays its own article's all the same.
+        article's whose file was deleted too, that article comes back with the file (as
+        itself: `ingest.add_link` gives its feed and backlog), and the link stays its own
+        article's all the same.
         """
         now = time.time()
         key = key or url

@@ -547,6 +547,39 @@ async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer
 
 
+async def test_a_feeds_deleted_article_whose_words_an_added_link_brings_back_comes_back_as_itself(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # it came back into the link's article's folder (feeds/links/), its feed's no more, named
+    # for the page's site and dated as the link's article, where its feed had saved it
+    bot = await start_bot(**FAST)
+    db = feed_service(bot.application).db
+    db.add_feed(feed(site, [story(site, "volcano", "Volcano erupts", VOLCANO)]), "harbour", None)
+    await poll_now(bot.application)
+    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link  # its page has no date
+    assert "Added and indexed" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    volcano, saved = db.articles()
+    assert volcano.path.startswith("feeds/harbour/") and saved.path.startswith("feeds/links/")
+    assert volcano.date == WHEN.date() != saved.date
+    for article in (volcano, saved):
+        (bot.corpus / article.path).unlink()  # an editor deletes them
+    assert "Articles: 3 → 1" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
+    reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert reply.startswith(
+        f"Added and indexed:\n<b>Volcano erupts</b>\n{WHEN.date()} · <code>feeds/harbour/"
+    )
+    (back,) = [article for article in db.articles() if article.id == volcano.id]
+    assert back.path.startswith("feeds/harbour/") and (bot.corpus / back.path).is_file()
+    assert (back.date, back.backlog) == (volcano.date, volcano.backlog)
+    text = (bot.corpus / back.path).read_text()
+    assert "source: Harbour Times" in text and "date_source: saved before" in text
+    assert db.feed_of(back.id) == db.feeds()[0]
+    assert not any((bot.corpus / "feeds" / "links").iterdir())
+    assert "1 article in feeds/harbour/" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert db.article_for_link(canonical_url(url)) == saved  # the link is still its article's, gone
+
+
 async def test_a_feeds_article_an_added_link_brings_back_keeps_its_feeds_name_as_its_outlet(
     site: Newsroom, start_bot: StartBot
 ) -> None:
