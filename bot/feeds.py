@@ -75,9 +75,37 @@ def _forgiving(parser: type) -> type:
     )
 
 
+def _stored_where_begun(parser: Any) -> type:
+    """`parser` storing no element's value past the item it began in: feedparser stores a
+    value where the parser is at the element's end, so an item's `<title>` left open past
+    the item's end (`<title>Ferry</item>`) became the feed's title, with all up to the next
+    `</title>` (the next item's link and title). Such a value is left out."""
+
+    def where(self: Any) -> int:  # the item the parser is in (counted from 1), 0 outside items
+        return len(self.entries) if self.inentry else 0
+
+    def push(self: Any, element: str, expecting_text: object) -> None:
+        parser.push(self, element, expecting_text)
+        self.__dict__.setdefault("begun_in", []).append(where(self))
+
+    def pop(self: Any, element: str, strip_whitespace: int = 1) -> Any:
+        if not (self.elementstack and self.elementstack[-1][0] == element):
+            return parser.pop(self, element, strip_whitespace)  # not the element open: nothing popped
+        if self.begun_in.pop() == where(self):
+            return parser.pop(self, element, strip_whitespace)
+        places = self.inentry, self.infeed, self.insource
+        self.inentry = self.infeed = self.insource = 0  # in no item nor feed, the value is stored nowhere
+        try:
+            return parser.pop(self, element, strip_whitespace)
+        finally:
+            self.inentry, self.infeed, self.insource = places
+
+    return type(parser.__name__, (parser,), {"push": push, "pop": pop})
+
+
 # feedparser.parse builds its parsers from these two names (the package imports its `api`)
-feedparser.api.StrictFeedParser = _forgiving(feedparser.api.StrictFeedParser)
-feedparser.api.LooseFeedParser = _forgiving(feedparser.api.LooseFeedParser)
+feedparser.api.StrictFeedParser = _forgiving(_stored_where_begun(feedparser.api.StrictFeedParser))
+feedparser.api.LooseFeedParser = _forgiving(_stored_where_begun(feedparser.api.LooseFeedParser))
 
 
 class FeedParseError(Told, ValueError):

@@ -164,6 +164,19 @@ def test_a_feed_cut_where_its_item_ends_before_its_link_is_read_as_malformed_xml
     assert feed.problem == "<unknown>:1:144: not well-formed (invalid token)"
 
 
+def test_an_items_title_left_open_past_its_end_leaves_the_feeds_title_its_own() -> None:
+    # feedparser stored the title where it ended, in the feed: the item's title and what
+    # followed up to the next </title> became the feed's title ("Ferryhttp://n/2Volcano")
+    document = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Times</title>'
+        b"<item><link>http://n/1</link><title>Ferry</item>"
+        b"<item><link>http://n/2</link><title>Volcano</title></item></channel></rss>"
+    )
+    feed = parse_feed(document, BASE)
+    assert (feed.title, feed.entries[0].link) == ("Harbour Times", "http://n/1")
+    assert feed.problem == "<unknown>:1:137: mismatched tag"
+
+
 @pytest.mark.parametrize(
     ("encoding", "bom", "declared"),
     [

@@ -1904,6 +1904,31 @@ async def test_a_truncated_feed_whose_item_ends_before_its_link_is_read_as_malfo
     assert "<b>1. Ferry</b>" in answer
 
 
+async def test_an_items_title_left_open_past_its_end_leaves_the_feeds_title_its_own(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the feed reader gave the title what the item's title held and all after it up to the next
+    # </title> ("Zanzibar ferry service resumeshttp://127.0.0.1:PORT/volcano.htmlVolcano
+    # erupts"), and the feed was shown so in /feeds and named so as each article's outlet
+    bot = await start_bot(**FAST)
+    ferry = story(site, "ferry", "Zanzibar ferry service resumes", FERRY)
+    volcano = story(site, "volcano", "Volcano erupts", VOLCANO)
+    document = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Times</title>'
+        f"<item><link>{ferry.link}</link><title>{ferry.title}</item>"  # its </title> left out
+        f"<item><link>{volcano.link}</link><title>{volcano.title}</title></item></channel></rss>"
+    )
+    address = site.put("open.xml", document.encode(), RSS)
+    feed_service(bot.application).db.add_feed(address, "harbour", None)
+    report = await poll_now(bot.application)
+    assert report is not None and len(report.saved) >= 1
+    (row,) = feed_service(bot.application).db.feeds()
+    assert (row.error, row.title) == (None, "Harbour Times")
+    assert "Harbour Times" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert "Harbour Times</a>" in answer
+
+
 @pytest.mark.parametrize(
     ("charset", "declared", "title"),
     [
