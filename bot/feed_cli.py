@@ -20,7 +20,7 @@ from .ingest import RoundReport, add_feed, check_feed, fetch_round, options_from
 from .links import LinkError
 from .progress import counted, meter
 from .settings import Settings
-from .statedb import in_corpus, open_state
+from .statedb import open_state
 from .terminal import shown
 
 __all__ = ["add_corpus_option", "add_feed_commands"]
@@ -101,7 +101,7 @@ def feeds_list_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the feeds, numbered as `feeds remove` takes them."""
     db = open_state(settings.state_dir)
     try:
-        feeds = db.feeds(in_corpus(settings.corpus_dir))
+        feeds = db.feeds(settings.corpus_dir)
     finally:
         db.close()
     if not feeds:
@@ -117,7 +117,7 @@ def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
     """Forget a feed by number or address; its article files stay."""
     db = open_state(settings.state_dir)
     try:
-        feeds = db.feeds(in_corpus(settings.corpus_dir))
+        feeds = db.feeds(settings.corpus_dir)
         chosen = [feed for number, feed in enumerate(feeds, start=1) if args.feed in (str(number), feed.url)]
         if not chosen:
             print(f"newsbot: no feed {args.feed!r}; `newsbot feeds list` shows them", file=sys.stderr)

@@ -33,7 +33,7 @@ from .handlers import (
 from .i18n import N_, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
-from .statedb import CommandDone, StateDB, in_corpus, off_loop
+from .statedb import CommandDone, StateDB, off_loop
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ async def feeds_command(update: Update, context: Context) -> None:
     await _remember_admin_language(context, message)
     args = [clean(arg) for arg in context.args or []]
     if not args:
-        feeds = await off_loop(service.db.feeds, in_corpus(service.options.corpus_dir))
+        feeds = await off_loop(service.db.feeds, service.options.corpus_dir)
         text = feed_render.render_feeds(tr, feeds, service.interval)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     elif args[0] == "add" and len(args) >= 2:
@@ -119,7 +119,7 @@ def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translation
     """
     if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
         return before
-    feeds = db.feeds(in_corpus(corpus_dir))
+    feeds = db.feeds(corpus_dir)
     if not feeds:  # "N from 1 to 0" would ask for a number no one can give
         return tr.gettext("No feeds yet, so none to remove. Add one with /feeds add URL.")
     if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(feeds)):

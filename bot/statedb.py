@@ -16,8 +16,10 @@ Times are Unix seconds (floats).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
+import os
 import sqlite3
 import threading
 import time
@@ -28,7 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, ParamSpec, TypeVar
 
-from .articles_out import folder_name
+from .articles_out import FEEDS_DIR, folder_name
 
 __all__ = [
     "DB_NAME",
@@ -43,7 +45,6 @@ __all__ = [
     "StateDB",
     "StateError",
     "TopicRow",
-    "in_corpus",
     "off_loop",
     "open_state",
 ]
@@ -368,9 +369,19 @@ async def off_loop(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T
     return await loop.run_in_executor(STATE_THREAD, functools.partial(call, *args, **kwargs))
 
 
-def in_corpus(corpus_dir: Path) -> Callable[[str], bool]:
-    """Whether the file of an article (its path in the corpus) is there."""
-    return lambda path: (corpus_dir / path).is_file()
+def _files_in(folder: Path) -> frozenset[str]:
+    """The names of the files in `folder` (a link to a file too, as `Path.is_file` counts
+    it), read in one listing; none when it is no folder."""
+    names = set()
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):  # as `Path.is_file`: one that cannot be looked at is none
+                    if entry.is_file():
+                        names.add(entry.name)
+    except OSError:
+        pass
+    return frozenset(names)
 
 
 def open_state(state_dir: Path) -> StateDB:
@@ -481,18 +492,22 @@ class StateDB:
         assert feed is not None
         return feed
 
-    def feeds(self, in_corpus: Callable[[str], bool] | None = None) -> list[FeedRow]:
+    def feeds(self, corpus_dir: Path | None = None) -> list[FeedRow]:
         """Every feed, in the order they were added (their numbers in `feeds list`). With
-        `in_corpus`, a feed's `articles` counts those whose file is there, in its folder
-        (not one deleted or moved out of it), as `/feeds` says; else all it brought."""
+        `corpus_dir`, a feed's `articles` counts those whose file is there, in its folder
+        (not one deleted or moved out of it), as `/feeds` says; else all it brought. Each
+        feed's folder is listed once: a look at each article's file held the state file's
+        thread, and every chat's call waiting for it, 0.7 s at 50,000 articles (0.2 s so)."""
         rows = self._db.execute(f"{_FEED_COLUMNS} ORDER BY f.id").fetchall()
         feeds = [FeedRow(*row) for row in rows]
-        if in_corpus is None:
+        if corpus_dir is None:
             return feeds
         present: dict[int, int] = dict.fromkeys((feed.id for feed in feeds), 0)
-        folders = {feed.id: f"feeds/{feed.name}/" for feed in feeds}
+        folders = {feed.id: f"{FEEDS_DIR}/{feed.name}/" for feed in feeds}
+        files = {feed.id: _files_in(corpus_dir / FEEDS_DIR / feed.name) for feed in feeds}
         for feed_id, path in self._db.execute("SELECT feed_id, path FROM articles WHERE feed_id IS NOT NULL"):
-            if feed_id in folders and path.startswith(folders[feed_id]) and in_corpus(path):
+            folder = folders.get(feed_id)
+            if folder is not None and path.startswith(folder) and path[len(folder) :] in files[feed_id]:
                 present[feed_id] += 1
         return [replace(feed, articles=present[feed.id]) for feed in feeds]
 
