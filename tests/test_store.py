@@ -136,6 +136,22 @@ def test_an_index_not_of_this_format_or_gone_is_rebuilt(
     assert memory_mapped(Library.load(corpus, index_dir=cache))
 
 
+def saved_as_format(cache: Path, version: int, arrays: tuple[str, ...], files: tuple[str, ...] = ()) -> None:
+    """Makes the current saved index look as an older format `version` saved it: without `arrays`
+    (and other `files`), its manifest and pointer rewritten to match."""
+    folder = current(cache)
+    manifest = json.loads((folder / MANIFEST).read_bytes())
+    for name in (*(f"{array}.npy" for array in arrays), *files):
+        (folder / name).unlink()
+        del manifest["files"][name]
+    for array in arrays:
+        del manifest["sizes"][array]
+    manifest["format"] = version
+    written = json.dumps(manifest).encode()
+    (folder / MANIFEST).write_bytes(written)
+    (folder.parent / POINTER).write_text(f"{folder.name} {xxhash.xxh3_64_hexdigest(written)}\n")
+
+
 def test_an_index_saved_before_the_timeline_terms_is_rebuilt_for_its_format(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -144,17 +160,7 @@ def test_an_index_saved_before_the_timeline_terms_is_rebuilt_for_its_format(
     cache = tmp_path / "index"
     expected = Library.load(corpus).timeline.latest(10, "olympiad")
     Library.load(corpus, index_dir=cache)
-    folder = current(cache)
-    manifest = json.loads((folder / MANIFEST).read_bytes())
-    for name in ("event_term_offsets.npy", "event_term_numbers.npy", "event_terms.txt"):
-        (folder / name).unlink()
-        del manifest["files"][name]
-    for name in ("event_term_offsets", "event_term_numbers"):
-        del manifest["sizes"][name]
-    manifest["format"] = 6
-    written = json.dumps(manifest).encode()
-    (folder / MANIFEST).write_bytes(written)
-    (folder.parent / POINTER).write_text(f"{folder.name} {xxhash.xxh3_64_hexdigest(written)}\n")
+    saved_as_format(cache, 6, ("event_term_offsets", "event_term_numbers"), ("event_terms.txt",))
     caplog.set_level(logging.INFO, logger="retrieval")
     library = Library.load(corpus, index_dir=cache)
     assert not memory_mapped(library)
@@ -170,16 +176,7 @@ def test_an_index_saved_before_the_passages_word_marks_is_rebuilt_for_its_format
     is built again, with them, rather than opened and each search failing."""
     cache = tmp_path / "index"
     Library.load(corpus, index_dir=cache)
-    folder = current(cache)
-    manifest = json.loads((folder / MANIFEST).read_bytes())
-    for name in ("passage_words", "passage_marks"):
-        (folder / f"{name}.npy").unlink()
-        del manifest["files"][f"{name}.npy"]
-        del manifest["sizes"][name]
-    manifest["format"] = 7
-    written = json.dumps(manifest).encode()
-    (folder / MANIFEST).write_bytes(written)
-    (folder.parent / POINTER).write_text(f"{folder.name} {xxhash.xxh3_64_hexdigest(written)}\n")
+    saved_as_format(cache, 7, ("passage_words", "passage_marks"))
     caplog.set_level(logging.INFO, logger="retrieval")
     library = Library.load(corpus, index_dir=cache)
     assert not memory_mapped(library)
