@@ -16,10 +16,10 @@ import time
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatType, MessageEntityType
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from .handlers import Context, addressed_to_bot, bot_state
+from .handlers import Context, addressed_to_bot, bot_state, refused_by
 from .i18n import N_, for_user
 from .ordering import PerChatUpdateProcessor
 
@@ -49,6 +49,8 @@ async def busy_gate(update: object, context: Context) -> None:
                 await update.callback_query.answer(busy)
             elif update.effective_message is not None:  # a message, or an edited one
                 await update.effective_message.reply_text(busy)
+        except Forbidden as error:  # a reader who blocked the bot: forgotten, as at an answer
+            await refused_by(context, update.effective_chat, update.effective_user, error)
         except TelegramError as error:  # never an apology on top: the chat is busy enough
             logger.warning("could not tell chat %s it is busy: %s", chat, error)
     raise ApplicationHandlerStop

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
@@ -415,7 +415,9 @@ async def reload_command(update: Update, context: Context) -> None:
         return
     if state.reloads.running:  # another admin's, or the update for new articles from the feeds
         await tell_it_waits(
-            message, tr.gettext("A reload is already running; yours starts when it ends, and I will report.")
+            context,
+            message,
+            tr.gettext("A reload is already running; yours starts when it ends, and I will report."),
         )
     before = state.sizes
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
@@ -454,15 +456,19 @@ def tell_if_held(context: Context, message: Message, tr: Translations) -> Waitin
                 "I wait for it to end, and will report."
             )
         )
-        context.application.create_task(tell_it_waits(message, text), name="tell why it waits")
+        context.application.create_task(tell_it_waits(context, message, text), name="tell why it waits")
 
     return held_by
 
 
-async def tell_it_waits(message: Message, text: str) -> None:
-    """Tell an admin why their command waits; what it promises runs whatever became of the notice."""
+async def tell_it_waits(context: Context, message: Message, text: str) -> None:
+    """Tell an admin why their command waits; what it promises runs whatever became of the notice.
+    One who blocked the bot meanwhile is forgotten now (`refused_by`), not at the report, which
+    may wait for days."""
     try:
         await message.reply_text(text)
+    except Forbidden as error:
+        await refused_by(context, message.chat, message.from_user, error)
     except TelegramError as error:
         logger.warning("could not tell chat %s that its command waits: %s", message.chat.id, error)
 
@@ -547,6 +553,12 @@ async def writing_refused(update: object, context: Context, error: Forbidden) ->
     alert refused so forgets them; a group that put the bot out is logged, its asker kept."""
     chat = update.effective_chat if isinstance(update, Update) else None
     user = update.effective_user if isinstance(update, Update) else None
+    await refused_by(context, chat, user, error)
+
+
+async def refused_by(context: Context, chat: Chat | None, user: User | None, error: Forbidden) -> None:
+    """Take a 403 from `chat` for what it says, whatever message met it (an answer, a note that
+    the chat is busy or that a command waits): in a private chat its reader blocked the bot."""
     if chat is not None and user is not None and chat.type == ChatType.PRIVATE:
         await forget_blocked(context.bot_data["feeds"].db, user.id, error)
     else:

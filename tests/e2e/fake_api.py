@@ -110,6 +110,8 @@ class FakeBotApi:
         self.held: dict[int, asyncio.Event] = {}
         """Chats whose messages wait until their event is set, as a group's do at Telegram's 20 a
         minute; the server sends blanks meanwhile, so that no client timeout ends the wait."""
+        self.holding = 0
+        """Messages waiting in `held` chats now."""
         self.allowed_updates: set[str] | None = None
         """The kinds of update the bot asked for (`allowed_updates`); None for every kind."""
         self._updates: list[dict[str, Any]] = []
@@ -254,6 +256,11 @@ class FakeBotApi:
             )
         return self.sent(method, chat_id)
 
+    async def until_holding(self, count: int, timeout: float = 120) -> None:
+        """Wait until `count` messages wait in `held` chats (`timeout` only stops a hang)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.holding >= count), timeout)
+
     # --- the server ----------------------------------------------------------------
 
     async def _notify(self) -> None:
@@ -334,10 +341,13 @@ class FakeBotApi:
         """Act on the call once `hold` is set; until then, send a blank (valid before JSON) now and then."""
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(request)
+        self.holding += 1
+        await self._notify()
         while not hold.is_set():
             await response.write(b" ")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hold.wait(), 0.5)
+        self.holding -= 1
         result = self._result(method, params)
         self.calls.append(Call(method, params, result=result))
         await self._notify()

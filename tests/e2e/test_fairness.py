@@ -393,3 +393,27 @@ async def test_anonymous_admins_are_limited_per_group(start_bot: StartBot) -> No
     ask_anonymously(-802, "Istanbul")  # anonymous admins of another group are other people
     (answer,) = await bot.api.wait_for("sendMessage", chat_id=-802)
     assert "Istanbul" in answer.params["text"]
+
+
+async def test_a_reader_who_blocked_the_bot_is_forgotten_at_the_busy_note_refused(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # README: a reader who blocks the bot loses their topics once Telegram refuses a message to
+    # them. The note that their chat is busy is such a message: its 403 forgets them as an
+    # answer's does, once, without a traceback; the answer Telegram took before goes out.
+    bot = await start_bot(max_unanswered_per_chat=1)
+    await bot.ask("/follow grain exports", user_id=7)
+    bot.api.held[7] = asyncio.Event()
+    bot.api.push_message("Istanbul", user_id=7)  # taken; its answer waits at Telegram
+    await bot.api.until_holding(1)
+    bot.api.blocked.add(7)
+    bot.api.push_message("Abramovich", user_id=7)  # over the share: told it is busy, refused
+    try:
+        await until(lambda: "blocked the bot" in caplog.text or "could not tell" in caplog.text, 60)
+    finally:
+        bot.api.held[7].set()
+    await until(lambda: backlog_of(bot).unanswered == 0)
+    assert bot.application.bot_data["feeds"].db.topics() == []
+    assert "user 7 blocked the bot" in caplog.text
+    assert "could not tell chat 7 it is busy" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]

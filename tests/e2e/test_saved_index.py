@@ -115,6 +115,31 @@ async def test_a_reload_behind_a_suspended_holder_of_the_index_says_so_at_once_a
     assert "Abramovich" in (await bot.ask(QUESTION)).params["text"]
 
 
+async def test_an_admin_who_blocked_the_bot_is_forgotten_at_the_notice_that_their_reload_waits(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # README: a reader who blocks the bot loses their topics once Telegram refuses a message
+    # to them. The notice that a /reload waits for another process is one: its 403 forgets the
+    # admin then, not only at the report, which waits as long as that process stays suspended.
+    bot = await start_bot()
+    await bot.ask("/follow grain exports", user_id=ADMIN)
+    holder = await asyncio.to_thread(
+        signalled_at_rename, BUILD_INDEX, signal.SIGSTOP, str(bot.corpus), str(bot.settings.index_dir)
+    )
+    try:
+        bot.api.blocked.add(ADMIN)
+        bot.api.push_message("/reload", user_id=ADMIN)
+        async with asyncio.timeout(60):
+            while "blocked the bot" not in caplog.text and "that its command waits" not in caplog.text:
+                await asyncio.sleep(0.02)
+        assert bot.application.bot_data["state"].reloads.running  # the reload still waits
+        assert f"user {ADMIN} blocked the bot" in caplog.text
+        assert bot.application.bot_data["feeds"].db.topics() == []
+    finally:
+        holder.send_signal(signal.SIGCONT)
+    assert await asyncio.to_thread(holder.wait, 120) == 0
+
+
 async def test_a_stop_while_a_reload_waits_for_a_suspended_holder_of_the_index_ends_the_reload_alone(
     start_bot: StartBot,
 ) -> None:
