@@ -52,7 +52,7 @@ from .feed_render import render_alert, render_digest, render_feed_notices
 from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets, in_daemon_thread
-from .state import BotState
+from .state import BotState, QueryStore
 from .statedb import PendingAlert, SavedArticle, StateDB, TopicRow, off_loop
 
 __all__ = [
@@ -265,14 +265,20 @@ async def settle(application: Application) -> int:  # type: ignore[type-arg]
             queued += await _match_new_articles(state, service)
     async with service.delivery_lock:
         await deliver(
-            application.bot, service.db, service.alerts_per_hour, stopping=lambda: not application.running
+            application.bot,
+            service.db,
+            service.alerts_per_hour,
+            stopping=lambda: not application.running,
+            queries=state.queries,
         )
-    await tell_admins(application.bot, service, state.admin_ids)
+    await tell_admins(application.bot, service, state.admin_ids, state.queries)
     await off_loop(service.db.forget_old_commands)
     return queued
 
 
-async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int]) -> int:
+async def tell_admins(
+    bot: Bot, service: FeedService, admin_ids: frozenset[int], queries: QueryStore | None = None
+) -> int:
     """Tell each admin, in one private message, of the feeds failing `notify_after` rounds
     in a row, and of those told so that read again; return messages sent.
 
@@ -306,7 +312,7 @@ async def tell_admins(bot: Bot, service: FeedService, admin_ids: frozenset[int])
                 link_preview_options=NO_PREVIEW,
             )
         except Forbidden as error:  # one who blocked the bot: forgotten, as a reader is
-            await forget_blocked(service.db, admin_id, error)
+            await forget_blocked(service.db, admin_id, error, queries)
             continue
         except BadRequest as error:  # one who never wrote to the bot
             logger.info("admin %s not told of %d feeds: %s", admin_id, len(told), error)
@@ -497,6 +503,7 @@ async def deliver(
     per_hour: int,
     now: float | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    queries: QueryStore | None = None,
 ) -> int:
     """Send what each user's hourly limit allows; return messages sent.
 
@@ -527,7 +534,7 @@ async def deliver(
             ids = [alert.id for alert in batch]
             if not await off_loop(db.take_for_sending, ids, kind):  # another bot on this state file sent them
                 break
-            outcome = await _send(bot, db, batch[0].chat_id, user_id, text)
+            outcome = await _send(bot, db, batch[0].chat_id, user_id, text, queries)
             if outcome == "retry":
                 await off_loop(db.put_back, batch)
                 break
@@ -539,12 +546,14 @@ async def deliver(
     return sent
 
 
-async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) -> str:
+async def _send(
+    bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str, queries: QueryStore | None
+) -> str:
     """Send one alert message: "sent" (or perhaps sent), "blocked" (topics dropped), "dropped" or "retry"."""
     try:
         await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     except Forbidden as error:
-        await forget_blocked(db, user_id, error)
+        await forget_blocked(db, user_id, error, queries)
         return "blocked"
     except BadRequest as error:
         logger.warning("alert to chat %s refused, not retried: %s", chat_id, error)
@@ -558,9 +567,14 @@ async def _send(bot: Bot, db: StateDB, chat_id: int, user_id: int, text: str) ->
     return "sent"
 
 
-async def forget_blocked(db: StateDB, user_id: int, error: Forbidden) -> None:
+async def forget_blocked(
+    db: StateDB, user_id: int, error: Forbidden, queries: QueryStore | None = None
+) -> None:
     """Forget what the bot keeps to write to `user_id`, whose private chat Telegram refused
-    (they blocked the bot): their topics, their language, the alerts and notices waiting.
+    (they blocked the bot): their topics, their language, the alerts and notices waiting, the
+    questions behind their page buttons (in `queries` too, which holds the latest in memory).
     Met at an alert or at an ordinary answer alike, it is no failure of the bot's."""
+    if queries is not None:
+        queries.forget_chat(user_id)  # their private chat's id
     dropped = await off_loop(db.forget_user, user_id)
     logger.info("user %s blocked the bot (%s): %d topics dropped", user_id, error, dropped)

@@ -560,7 +560,7 @@ async def refused_by(context: Context, chat: Chat | None, user: User | None, err
     """Take a 403 from `chat` for what it says, whatever message met it (an answer, a note that
     the chat is busy or that a command waits): in a private chat its reader blocked the bot."""
     if chat is not None and user is not None and chat.type == ChatType.PRIVATE:
-        await forget_blocked(context.bot_data["feeds"].db, user.id, error)
+        await forget_blocked(context.bot_data["feeds"].db, user.id, error, bot_state(context).queries)
     else:
         logger.info("chat %s refused the bot's message: %s", chat.id if chat else None, error)
 

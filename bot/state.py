@@ -90,6 +90,13 @@ class QueryStore:
                 "the question behind page buttons replaced by an edit was not forgotten: %s", error
             )
 
+    def forget_chat(self, chat_id: int) -> None:
+        """Forget, in memory, the questions asked in `chat_id` (a reader who blocked the bot, whose
+        questions `StateDB.forget_user` drops from the state file): their buttons expire now, not
+        at a restart."""
+        for key in [key for key, asked in self._recent.items() if asked.chat_id == chat_id]:
+            del self._recent[key]
+
     async def saved(self) -> None:
         """Wait until every question added so far is saved (or failed to be)."""
         await asyncio.gather(*self._saving)

@@ -12,7 +12,7 @@ import pytest
 from bot.i18n import translations
 from bot.statedb import DB_NAME
 from tests.e2e.conftest import ADMIN, GRAIN, StartBot, wait_for_log
-from tests.e2e.fake_api import Fault
+from tests.e2e.fake_api import Call, Fault
 
 MARK = "Quetzalcoatlus"
 """In every text and name a reader sends here, so that any log line holding one shows it."""
@@ -214,3 +214,31 @@ async def test_a_follow_the_state_file_refuses_keeps_no_language(
     await bot.ask("/follow grain exports", user_id=9, language_code="uk")
     assert db.execute("SELECT user_id, words FROM topics").fetchall() == [(9, "grain exports")]
     assert db.execute("SELECT * FROM readers").fetchall() == [(9, "uk")]
+
+
+async def test_the_page_buttons_of_a_reader_who_blocked_the_bot_are_forgotten_in_memory_too(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # README: a reader who blocks the bot loses the questions behind the page buttons of their
+    # private chat. The bot held them in memory too, where the latest 10,000 are answered from:
+    # a reader who unblocked it turned the pages of an answer from before until a restart.
+    bot = await start_bot(top_k=1, articles=GRAIN)
+    reply = await bot.ask("grain exports", user_id=7)
+    other = await bot.ask("grain exports", user_id=8)
+    await bot.application.bot_data["state"].queries.saved()
+    bot.api.blocked.add(7)
+    bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
+    await wait_for_log(caplog, "user 7 blocked the bot", timeout=60)
+    bot.api.blocked.discard(7)  # unblocked: the buttons of the answer before are pressed again
+
+    def press(answer: Call, user_id: int) -> None:
+        data = answer.params["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
+        message = {**answer.result, "chat": {"id": user_id, "type": "private"}}
+        bot.api.push_callback(data, message, user_id=user_id)
+
+    press(reply, 7)
+    (pressed,) = await bot.api.wait_for("answerCallbackQuery")
+    assert "expired" in pressed.params.get("text", "")
+    assert bot.api.sent("editMessageText") == []
+    press(other, 8)  # another reader's turn as before
+    await bot.api.wait_for("editMessageText")
