@@ -1011,12 +1011,14 @@ class StateDB:
             )
 
     def forget_user(self, user_id: int) -> int:
-        """Drop a user's topics, language, unsent alerts, owed feed notices and the questions
-        behind page buttons in their private chat (they blocked the bot); return topics dropped."""
+        """Drop a user's topics, language, unsent alerts, owed feed notices, and the questions
+        behind page buttons and the replies to commands (an `/unfollow` names the topic it
+        dropped) in their private chat (they blocked the bot); return topics dropped."""
         with self._write() as db:
             db.execute("DELETE FROM readers WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM notices_owed WHERE admin_id = ?", (user_id,))
             db.execute("DELETE FROM questions WHERE chat_id = ?", (user_id,))  # their private chat's id
+            db.execute("DELETE FROM commands_done WHERE chat_id = ?", (user_id,))
             dropped = db.execute("DELETE FROM topics WHERE user_id = ?", (user_id,)).rowcount
             waiting = "SELECT id FROM alerts WHERE user_id = ? AND sent_at IS NULL"
             alert_ids = [row[0] for row in db.execute(waiting, (user_id,)).fetchall()]

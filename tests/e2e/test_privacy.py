@@ -242,3 +242,28 @@ async def test_the_page_buttons_of_a_reader_who_blocked_the_bot_are_forgotten_in
     assert bot.api.sent("editMessageText") == []
     press(other, 8)  # another reader's turn as before
     await bot.api.wait_for("editMessageText")
+
+
+async def test_a_reader_who_blocked_the_bot_loses_the_recorded_replies_naming_their_topics(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # README: a reader who blocks the bot loses their topics. The reply to their /unfollow,
+    # kept so that one handed out again is not applied twice, names the topic it dropped: it
+    # stayed in the state file, after the reader's other topics were gone.
+    bot = await start_bot()
+    for words in ("Zanzibar ferry", "volcano"):
+        await bot.ask(f"/follow {words}", user_id=7)
+    await bot.ask("/unfollow 1", user_id=7)
+    await bot.ask("/follow grain exports", user_id=8)
+    await bot.ask("/unfollow 1", user_id=8)
+    bot.api.blocked.add(7)
+    bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
+    await wait_for_log(caplog, "user 7 blocked the bot", timeout=60)
+    db = sqlite3.connect(bot.settings.state_dir / DB_NAME, isolation_level=None)
+    assert db.execute("SELECT chat_id, reply FROM commands_done").fetchall() == [
+        (8, "Stopped following “grain exports”.")  # another reader's, kept
+    ]
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    for path in bot.settings.state_dir.glob(f"{DB_NAME}*"):
+        assert b"Zanzibar ferry" not in path.read_bytes(), path.name
