@@ -217,8 +217,10 @@ class CommandDone:
     reply: str
 
 
-COMMANDS_KEPT = 7 * 86400
-"""Seconds a command is remembered: Telegram keeps an unconfirmed update for 24 hours."""
+COMMANDS_KEPT = 25 * 3600
+"""Seconds a command is remembered: Telegram keeps an unconfirmed update for 24 hours, and
+hands out none older; an hour more for a clock corrected meanwhile. Its reply names the topic
+or feed it dropped, so it stays no longer than it can be of use."""
 
 
 QUESTIONS_KEPT = 10_000
