@@ -144,7 +144,7 @@ def render_article(
     """
     article = hits[0].article
     number = f"{rank}. " if rank is not None else ""
-    headline = shorten(article.headline, COMPACT_HEADLINE_CHARS if compact else HEADLINE_CHARS)
+    headline = shorten(shown_headline(article), COMPACT_HEADLINE_CHARS if compact else HEADLINE_CHARS)
     lines = [f"<b>{number}{escape(headline)}</b>", byline(article)]
     passages = []
     for hit in hits:
@@ -162,7 +162,7 @@ def render_article(
 
 def also_reported(tr: Translations, articles: Sequence[Article], most: int = 3) -> str:
     """`Reuters (2024-10-10), AP (2024-10-09) and 2 more`: the other tellings of a story."""
-    names = [f"{shorten(a.source or a.headline, 60)} ({a.date.isoformat()})" for a in articles]
+    names = [f"{shorten(a.source or shown_headline(a), 60)} ({a.date.isoformat()})" for a in articles]
     shown = ", ".join(names[:most])
     if len(names) <= most:
         return shown
@@ -228,14 +228,20 @@ def lead(article: Article) -> Hit:
     return Hit(Passage(article.id, 0, 0, len(text), text), article, 0.0, frozenset())
 
 
-def inline_title(article: Article) -> str:
-    """An inline result's title: the headline, plain text, one line; the article's first words
-    for a headline of bidi controls alone, left out as everywhere: Telegram refuses a whole
-    list for one empty title."""
+def shown_headline(article: Article) -> str:
+    """The headline as replies show it; the article's first words (else its date) for a headline
+    of bidi controls alone, which are left out as everywhere: it would show as nothing, an
+    answer's bold heading empty, an inline result's title refused (Telegram refuses a whole
+    list for one empty title)."""
     for text in (article.headline, *article.paragraphs[:1]):
-        if title := shorten(" ".join(text.translate(_BIDI_CONTROLS).split()), TITLE_CHARS):
-            return title
+        if text.translate(_BIDI_CONTROLS).strip():
+            return text if text is article.headline else " ".join(text.split())
     return article.date.isoformat()
+
+
+def inline_title(article: Article) -> str:
+    """An inline result's title: the headline (`shown_headline`), plain text, one line."""
+    return shorten(" ".join(shown_headline(article).translate(_BIDI_CONTROLS).split()), TITLE_CHARS)
 
 
 def inline_description(hit: Hit) -> str:
@@ -273,7 +279,9 @@ def render_latest(tr: Translations, articles: Sequence[Article]) -> str:
     title = tr.ngettext("The newest article", "The {count} newest articles", count).format(count=count)
     lines = [f"<b>{title}</b>"]
     for article in articles:
-        lines.append(f"{article.date.isoformat()} · {escape(shorten(article.headline, HEADLINE_CHARS))}")
+        lines.append(
+            f"{article.date.isoformat()} · {escape(shorten(shown_headline(article), HEADLINE_CHARS))}"
+        )
     return fit_lines(tr, lines)
 
 

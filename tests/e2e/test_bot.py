@@ -1278,3 +1278,21 @@ async def test_the_bot_compiles_the_search_code_as_it_starts(
 ) -> None:
     await start_bot()  # no question asked: the start itself gets the compiled code ready
     await wait_for_log(caplog, "search code compiled")
+
+
+async def test_a_headline_of_bidi_controls_alone_is_titled_by_its_first_words_in_answers(
+    start_bot: StartBot,
+) -> None:
+    # Bidi controls are left out of replies: a headline made of them alone gave an answer an
+    # empty bold heading ("1. " and nothing), and /latest a date with nothing after it. Inline
+    # mode titled such an article by its first words already; answers and /latest now agree.
+    blank = {
+        "blank.jsonl": '{"id": "x", "title": "\\u202e \\u202c", "date": "2024-10-24", "text": "'
+        'Harbour cranes in Izmail loaded a record ten barges on Thursday."}\n'
+    }
+    bot = await start_bot(articles=blank)
+    first = "Harbour cranes in Izmail loaded a record ten barges on Thursday."
+    answer = (await bot.ask("Izmail harbour cranes")).params["text"]
+    assert answer.startswith(f"<b>1. {first}</b>\n2024-10-24"), answer[:120]
+    latest = (await bot.ask("/latest 1")).params["text"]
+    assert latest.endswith(f"2024-10-24 · {first}"), latest
