@@ -52,8 +52,9 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 LATEST_DEFAULT, LATEST_MAX = 5, 20
 TIMELINE_DEFAULT, TIMELINE_MAX = 10, 30
 NUMBER = re.compile(r"[-+]?\d+")
-YEAR = re.compile(r"\d{4}")
-"""A year opens a timeline's topic (`/timeline 2022 talks`): never a count, at most 30."""
+YEAR = re.compile(r"[1-9]\d{3}")
+"""A year opens a timeline's topic (`/timeline 2022 talks`): never a count, at most 30. Four
+digits with a zero first (`/timeline 0010`) are a count written with zeros, not the year 10."""
 _PAGE_DATA = re.compile(rf"{PAGE_PREFIX}:([A-Za-z0-9_-]{{8}}):([1-9])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Telegram's id for the account that speaks for anonymous group admins.
@@ -360,6 +361,8 @@ async def latest_command(update: Update, context: Context) -> None:
             )
         )
         return
+    if not await within_limit(message, context, message.text or ""):  # a library call, and a message
+        return
     articles = await bot_state(context).latest(count, latest_today(message.date))
     await message.reply_text(render.render_latest(tr, articles), parse_mode=ParseMode.HTML)
 
@@ -384,7 +387,7 @@ async def timeline_command(update: Update, context: Context) -> None:
         count, args = parsed, args[1:]
     topic = " ".join(args) or None
     state = bot_state(context)
-    if topic is not None and not await within_limit(message, context, topic):  # a topic is a search
+    if not await within_limit(message, context, topic or message.text or ""):  # a topic is a search
         return
     events = await state.timeline(count, topic, latest_today(message.date))
     if topic is not None and not events and not any(readings(topic)):  # read as that search read it

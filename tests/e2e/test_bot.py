@@ -1163,6 +1163,18 @@ async def test_a_year_first_is_the_timelines_topic_not_its_count(start_bot: Star
     assert "<b>2022</b>\n• Ukrainian Defense Minister Rustem Umerov revealed" in text
 
 
+async def test_a_count_with_leading_zeros_is_the_timelines_count_not_a_year(start_bot: StartBot) -> None:
+    # `/timeline 0002` was read as the year 2 (any four digits were a year), its topic, and
+    # found no event: a count written with zeros before it is that count
+    bot = await start_bot()
+    two = (await bot.ask("/timeline 2")).params["text"]
+    assert (await bot.ask("/timeline 0002")).params["text"] == two
+    assert (await bot.ask("/timeline 0002 negotiations")).params["text"] == (
+        await bot.ask("/timeline 2 negotiations")
+    ).params["text"]
+    assert (await bot.ask("/timeline 0031")).params["text"].startswith("Usage: /timeline [N] [topic]")
+
+
 @pytest.mark.parametrize("command", ["/timeline the of", "/timeline 5 and", "/timeline і в на"])
 async def test_a_timeline_topic_of_stop_words_only_is_told_so(start_bot: StartBot, command: str) -> None:
     bot = await start_bot()
