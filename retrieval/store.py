@@ -37,6 +37,7 @@ import mmap
 import os
 import re
 import shutil
+import stat
 import tempfile
 import weakref
 from collections.abc import Callable, Iterable
@@ -114,6 +115,8 @@ and the files found with a new time alone (see `recorded_prints`)."""
 MANIFEST = "manifest.json"
 DAMAGED = "damaged"
 """Written into a build folder found damaged while serving: no later start or reload opens it."""
+DAMAGE_SHOWN = 1000
+"""Bytes of a damage mark shown as why: what `mark_damaged` writes is one line."""
 SCRATCH = "scratch"
 """A folder inside a build being written, for a build's passing files; removed before it is made current."""
 POSTINGS = ("doc_ids", "term_freqs")
@@ -487,8 +490,8 @@ def load_saved(
         raise IndexFileError(f"{pointer} does not name a build of format {FORMAT_VERSION}: {line[:60]!r}")
     folder = index_dir / named.group(1).decode()
     try:
-        if (folder / DAMAGED).exists():
-            why = (folder / DAMAGED).read_text(encoding="utf-8", errors="replace")
+        why = damage_noted(folder)
+        if why is not None:
             raise IndexFileError(f"saved index in {folder} was found damaged while serving: {why}")
         manifest_bytes = (folder / MANIFEST).read_bytes()
     except OSError as error:
@@ -579,9 +582,30 @@ class SavedTexts:
         return text_checksum(body) == int(self.checksums[number])
 
     def mark_damaged(self, why: str) -> None:
-        """Record in the build folder that it is damaged, so that no later start or reload opens it."""
+        """Record in the build folder that it is damaged, so that no later start or reload opens it.
+
+        The mark is a file made anew (`fresh_file`): a link planted at its name is not written
+        through, nor a named pipe waited on. A path in bytes that are no UTF-8 (`caf\\xe9`)
+        is written in its own bytes."""
         with contextlib.suppress(OSError):  # replaced and removed by a newer build already
-            (self.path.parent / DAMAGED).write_text(why, encoding="utf-8")
+            _write(self.path.parent / DAMAGED, why.encode("utf-8", "surrogateescape"))
+
+
+def damage_noted(folder: Path) -> str | None:
+    """Why the build in `folder` was marked damaged while serving (`SavedTexts.mark_damaged`),
+    or None if it was not. Whatever stands at the mark's name is a mark; only a file's own
+    first `DAMAGE_SHOWN` bytes are read as why, never through a link nor from a named pipe,
+    which would hold the opening until someone wrote to it."""
+    try:
+        descriptor = os.open(folder / DAMAGED, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as error:  # a link (ELOOP), or a mark that cannot be opened: damaged all the same
+        return f"{DAMAGED} cannot be read: {error.strerror}"
+    with os.fdopen(descriptor, "rb") as mark:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return f"{DAMAGED} is not a file"
+        return mark.read(DAMAGE_SHOWN).decode("utf-8", "replace")
 
 
 def _checksum(data: bytes | mmap.mmap | memoryview) -> str:

@@ -7,6 +7,7 @@ in exactly one log line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import json
@@ -15,6 +16,7 @@ import os
 import random
 import shutil
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -316,3 +318,54 @@ def test_mapped_arrays_edited_under_a_running_library_are_rebuilt_by_the_next_re
     reloaded = Library.load(corpus, index_dir=cache)
     assert memory_mapped(reloaded)
     same_answers(reloaded, fresh)
+
+
+@pytest.mark.parametrize("planted", ["fifo", "symlink"])
+def test_a_damage_mark_that_is_no_file_is_damage_and_never_waited_on(
+    corpus: Path, fresh: Library, cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, planted: str
+) -> None:
+    # Whoever may write the index folder can plant a named pipe or a link at the name of the
+    # mark a damaged build gets (`damaged`). Opening the index read the mark whole: a
+    # pipe no one writes held the start (or a /reload) for good, and a link to /dev/zero would
+    # read until memory ran out. A mark of any kind is damage: the index is built again.
+    folder = saved_file(cache, MANIFEST).parent
+    mark = folder / DAMAGED
+    if planted == "fifo":
+        os.mkfifo(mark)
+    else:
+        big = tmp_path / "big"
+        big.write_bytes(b"x" * 5_000_000)
+        mark.symlink_to(big)
+    released = threading.Event()
+
+    def release() -> None:  # a hang guard: let a reader stuck on the pipe go
+        released.set()
+        with contextlib.suppress(OSError):
+            os.close(os.open(mark, os.O_WRONLY | os.O_NONBLOCK))
+
+    guard = threading.Timer(60, release)
+    guard.start()
+    try:
+        library = Library.load(corpus, index_dir=cache)
+    finally:
+        guard.cancel()
+    assert not released.is_set()
+    assert saved_file(cache, MANIFEST).parent != folder  # built again
+    same_answers(library, fresh)
+    (line,) = [line for line in warnings(caplog) if "damaged while serving" in line]
+    assert len(line) < 2000
+
+
+def test_texts_damaged_while_serving_are_marked_under_an_index_folder_named_in_no_utf8(
+    corpus: Path, fresh: Library, tmp_path: Path
+) -> None:
+    # A path need not be UTF-8 (`caf\xe9`): the mark's reason names the texts' path, and
+    # writing it as UTF-8 raised UnicodeEncodeError, which failed the answer that met the
+    # damage and left no mark, so that no later start or /reload rebuilt the index.
+    cache = tmp_path / os.fsdecode(b"caf\xe9") / "index"
+    Library.load(corpus, index_dir=cache)
+    running = Library.open_current(corpus, cache)
+    assert running is not None
+    damage_in_place(saved_file(cache, TEXTS), "edit")
+    same_answers(running, fresh)
+    assert b"/caf\xe9/" in saved_file(cache, DAMAGED).read_bytes()  # the path's own bytes

@@ -64,6 +64,39 @@ async def test_texts_damaged_under_the_running_bot_are_never_shown_and_reload_re
     assert "FORGED" not in str(bot.api.calls)
 
 
+@pytest.mark.parametrize("planted", ["symlink", "fifo"])
+async def test_texts_damaged_under_the_running_bot_are_marked_so_in_a_new_file_whatever_was_planted_there(
+    start_bot: StartBot, tmp_path: Path, planted: str
+) -> None:
+    # Whoever may write the index folder can plant a link or a named pipe at the name of the
+    # mark that a damaged saved index gets (`damaged`). The mark was written through a link
+    # (over the file it leads to: the bot's .env, its state file), and into a pipe no one
+    # reads it waited for good, holding a search thread and the answer, and a stop with them.
+    bot = await start_bot(saved_index=True)
+    answer = (await bot.ask(QUESTION)).params["text"]
+    build = current_build(bot.settings.index_dir)
+    precious = tmp_path / "precious.env"
+    precious.write_text("TELEGRAM_BOT_TOKEN=kept\n")
+    if planted == "symlink":
+        (build / DAMAGED).symlink_to(precious)
+    else:
+        os.mkfifo(build / DAMAGED)
+    with (build / TEXTS).open("r+b") as texts:
+        texts.seek(200)
+        texts.write(b"FORGED")
+    try:
+        assert (await bot.ask(QUESTION)).params["text"] == answer  # read again from the corpus file
+    finally:
+        if (build / DAMAGED).is_fifo():  # let a writer stuck on it go, whatever the outcome
+            with contextlib.suppress(OSError):
+                os.close(os.open(build / DAMAGED, os.O_RDONLY | os.O_NONBLOCK))
+    assert precious.read_text() == "TELEGRAM_BOT_TOKEN=kept\n"
+    assert (build / DAMAGED).is_file() and not (build / DAMAGED).is_symlink()
+    assert f"{TEXTS}: article 0" in (build / DAMAGED).read_text()
+    assert "Corpus reloaded" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert current_build(bot.settings.index_dir) != build
+
+
 async def test_reload_replaces_texts_edited_while_the_bot_runs_before_any_answer_reads_them(
     start_bot: StartBot,
 ) -> None:
