@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
 import threading
 from typing import Any
@@ -244,7 +245,9 @@ def webhook_options(settings: Settings, secret_token: str) -> dict[str, Any]:
     return {
         "listen": settings.webhook_listen,
         "port": settings.webhook_port,
-        "url_path": urlparse(url).path.strip("/") or "telegram",
+        # WEBHOOK_URL's own path, as Telegram posts to it (`/` for none): python-telegram-bot
+        # serves it as a pattern, so a `+` or `(` in it stands for itself
+        "url_path": re.escape(urlparse(url).path.rstrip("/")),
         "webhook_url": url,
         "secret_token": secret_token,
         "allowed_updates": ALLOWED_UPDATES,

@@ -53,11 +53,14 @@ class WebhookBot:
 
 
 @pytest.fixture
-async def webhook_bot(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[WebhookBot]:
-    """The bot in webhook mode with no WEBHOOK_SECRET_TOKEN set; stopped with SIGTERM after the test."""
+async def webhook_bot(
+    tmp_path: Path, unused_tcp_port: int, request: pytest.FixtureRequest
+) -> AsyncIterator[WebhookBot]:
+    """The bot in webhook mode with no WEBHOOK_SECRET_TOKEN set, its URL's path `/hook` unless the
+    test names another (`indirect`); stopped with SIGTERM after the test."""
     api = FakeBotApi(TOKEN)
     await api.start()
-    url = f"http://127.0.0.1:{unused_tcp_port}/hook"
+    url = f"http://127.0.0.1:{unused_tcp_port}{getattr(request, 'param', '/hook')}"
     env = clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=api.base_url,
@@ -223,3 +226,13 @@ async def listening(port: int) -> None:
         writer.close()
         return
     raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.mark.parametrize("webhook_bot", ["", "/", "/hook+1", "/(bot)"], indirect=True)
+async def test_the_path_of_webhook_url_is_served_as_written(webhook_bot: WebhookBot) -> None:
+    # README: WEBHOOK_URL's path is the path served. A URL with none (a host of the bot's own,
+    # `https://bot.example.com`) was served at /telegram, and one whose path holds a character
+    # a pattern reads (`+`, `(`) at a path no request has: Telegram's every post got a 404.
+    assert await webhook_bot.post(message_update(8, "/help"), secret=webhook_bot.secret) == 200
+    (reply,) = await webhook_bot.api.wait_for("sendMessage", chat_id=7)
+    assert "/timeline" in reply.params["text"]
