@@ -55,7 +55,7 @@ def _skipped_where_it_fails(handler: Callable[..., Any]) -> Callable[..., Any]:
     def handle(self: object, *args: Any) -> Any:
         try:
             return handler(self, *args)
-        except LookupError:
+        except (LookupError, ValueError):
             return None
 
     return handle
@@ -66,9 +66,11 @@ def _forgiving(parser: type) -> type:
     store an element's value in what its start prepared (the item's `links`, `tags`, the
     feed's `textinput`), and raised KeyError or IndexError where that is not there, as when
     a truncated item ends before its `<link>` does (`</item</link>`) or a `<textinput>`
-    sits in an item; the whole feed was lost. Such an element's value is left out, the rest
-    of the feed read (a start's handler is the last thing `unknown_starttag` does; an end's
-    is `_end_*` or `pop`, before `unknown_endtag` closes the element)."""
+    sits in an item; the whole feed was lost. So it was where a handler reads a value it
+    cannot (ValueError: a GML point whose coordinate system's EPSG code is no number,
+    `srsName="EPSG:4326x"`). Such an element's value is left out, the rest of the feed
+    read (a start's handler is the last thing `unknown_starttag` does; an end's is `_end_*`
+    or `pop`, before `unknown_endtag` closes the element)."""
     names = ["unknown_starttag", "pop", *(name for name in dir(parser) if name.startswith("_end_"))]
     return type(
         parser.__name__, (parser,), {name: _skipped_where_it_fails(getattr(parser, name)) for name in names}

@@ -133,6 +133,13 @@ TEASER = b"<description>A short teaser.</description></item>"
             ),
             True,
         ),
+        # well-formed: a GML point whose coordinate system's EPSG code is no number: ValueError
+        (
+            TWO.replace(b'version="2.0"', b'version="2.0" xmlns:gml="http://www.opengis.net/gml"').replace(
+                TEASER, b'<gml:Point srsName="EPSG:4326x"><gml:pos>45 10</gml:pos></gml:Point></item>', 1
+            ),
+            False,
+        ),
         # well-formed: a search box inside an item
         (
             TWO.replace(
