@@ -81,7 +81,9 @@ def _stored_where_begun(parser: Any) -> type:
     """`parser` storing no element's value past the item it began in: feedparser stores a
     value where the parser is at the element's end, so an item's `<title>` left open past
     the item's end (`<title>Ferry</item>`) became the feed's title, with all up to the next
-    `</title>` (the next item's link and title). Such a value is left out."""
+    `</title>` (the next item's link and title). Such a value is left out, and the item's end
+    ends it: feedparser read what followed as the open element's text, and the next item was
+    lost."""
 
     def where(self: Any) -> int:  # the item the parser is in (counted from 1), 0 outside items
         return len(self.entries) if self.inentry else 0
@@ -102,7 +104,21 @@ def _stored_where_begun(parser: Any) -> type:
         finally:
             self.inentry, self.infeed, self.insource = places
 
-    return type(parser.__name__, (parser,), {"push": push, "pop": pop})
+    def unknown_endtag(self: Any, tag: str) -> None:
+        open_ = [name for name, _, _ in self.elementstack]
+        if tag.rpartition(":")[2] in ("item", "entry") and "item" in open_ and open_[-1] != "item":
+            places = self.inentry, self.infeed, self.insource
+            self.inentry = self.infeed = self.insource = 0  # the elements left open are stored nowhere
+            try:
+                while self.elementstack[-1][0] != "item":
+                    self.pop(self.elementstack[-1][0])
+            finally:
+                self.inentry, self.infeed, self.insource = places
+            self.incontent = 0  # no item is inside a content element
+            self.contentparams.clear()
+        parser.unknown_endtag(self, tag)
+
+    return type(parser.__name__, (parser,), {"push": push, "pop": pop, "unknown_endtag": unknown_endtag})
 
 
 # feedparser.parse builds its parsers from these two names (the package imports its `api`)

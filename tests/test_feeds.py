@@ -185,6 +185,33 @@ def test_an_items_title_left_open_past_its_end_leaves_the_feeds_title_its_own() 
 
 
 @pytest.mark.parametrize(
+    "end",
+    [
+        b"</item>",
+        b"<description>A teaser</item>",  # two elements left open
+    ],
+)
+def test_the_items_after_an_item_that_leaves_an_element_open_are_read(end: bytes) -> None:
+    # feedparser read what followed, up to the next </title>, as the open title's text: the
+    # next item was lost
+    document = (
+        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Times</title>'
+        b"<item><link>http://n/1</link><title>Ferry"
+        + end
+        + b"<item><link>http://n/2</link><title>Volcano</title></item>"
+        b"<item><link>http://n/3</link><title>Storm</title></item></channel></rss>"
+    )
+    feed = parse_feed(document, BASE)
+    assert feed.title == "Harbour Times"
+    assert [(entry.title, entry.link) for entry in feed.entries] == [
+        (None, "http://n/1"),  # its title left out
+        ("Volcano", "http://n/2"),
+        ("Storm", "http://n/3"),
+    ]
+    assert feed.problem is not None and "mismatched tag" in feed.problem
+
+
+@pytest.mark.parametrize(
     ("encoding", "bom", "declared"),
     [
         ("utf-8", "", "undefined"),  # a codec that decodes nothing: UnicodeError

@@ -1999,6 +1999,32 @@ async def test_an_items_title_left_open_past_its_end_leaves_the_feeds_title_its_
     assert "Harbour Times</a>" in answer
 
 
+async def test_the_items_after_an_item_whose_title_is_left_open_are_read(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the feed reader read the next item, up to the next </title>, as the open title's text:
+    # its article was never saved, and the feed's next round, listing it again, lost it again
+    bot = await start_bot(**FAST)
+    ferry = story(site, "ferry", "Zanzibar ferry service resumes", FERRY)
+    volcano = story(site, "volcano", "Volcano erupts", VOLCANO)
+    storm = story(site, "storm", "Storm closes the port", "A storm closed the port of Dar es Salaam.")
+    items = "".join(
+        f"<item><link>{item.link}</link><title>{item.title}</title></item>" for item in (volcano, storm)
+    )
+    document = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Times</title>'
+        f"<item><link>{ferry.link}</link><title>{ferry.title}</item>{items}</channel></rss>"
+    )
+    address = site.put("open.xml", document.encode(), RSS)
+    feed_service(bot.application).db.add_feed(address, "harbour", None)
+    report = await poll_now(bot.application)
+    assert report is not None and len(report.saved) == 3
+    (row,) = feed_service(bot.application).db.feeds()
+    assert (row.error, row.title, row.articles) == (None, "Harbour Times", 3)
+    answer = (await bot.ask("When did the volcano erupt?")).params["text"]
+    assert "<b>1. Volcano erupts</b>" in answer
+
+
 @pytest.mark.parametrize(
     ("charset", "declared", "title"),
     [
