@@ -204,6 +204,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE articles ADD COLUMN corpus_id TEXT;
     ALTER TABLE articles ADD COLUMN source TEXT;
     """,
+    # 13: the articles of each feed, which /feeds counts (else each count reads every article).
+    """
+    CREATE INDEX articles_feed ON articles(feed_id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -64,6 +64,21 @@ def test_an_older_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     assert db.follow(1, 1, "grain", ("grain",), limit=10) == "added"  # the second step's table
 
 
+def test_an_older_file_gets_the_index_that_counts_a_feeds_articles(tmp_path: Path) -> None:
+    # /feeds counts each feed's articles: with no index on their feed, each count read every
+    # article the state file holds
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(";".join(MIGRATIONS[:12]) + "; PRAGMA user_version = 12;")  # before the index
+    old.close()
+    open_state(folder).close()
+    state = sqlite3.connect(folder / DB_NAME)
+    assert "articles_feed" in [row[1] for row in state.execute("PRAGMA index_list(articles)")]
+    count = "EXPLAIN QUERY PLAN SELECT count(*) FROM articles WHERE feed_id = 1"
+    assert "USING COVERING INDEX articles_feed" in state.execute(count).fetchone()[-1]
+
+
 def test_articles_saved_before_the_backlog_column_are_not_backlog(tmp_path: Path) -> None:
     folder = tmp_path / "state"
     folder.mkdir()
@@ -656,7 +671,7 @@ def test_a_file_of_the_previous_version_keeps_its_articles_and_alerts(tmp_path: 
     )
     old.close()
     db = open_state(folder)
-    assert db.version == SCHEMA_VERSION == 12
+    assert db.version == SCHEMA_VERSION == 13
     (article,) = db.unmatched_articles()
     assert (article.corpus_id, article.source) == ("feeds/n/1", None)  # a feed's, by its path
     (alert,) = db.pending_alerts()
