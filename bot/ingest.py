@@ -229,7 +229,8 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     (`StateDB.claim_article`): the admin asks for it back, which a feed listing it does not.
     A feed's article goes back into its feed's folder, and is still that feed's, named for it.
     So does another article whose file was deleted, when the page holds its words: it comes
-    back as itself, with its feed and the date it was saved with when the page gives none.
+    back as itself, under its own link, with its feed and the date it was saved with when
+    the page gives none.
     """
     url = checked_url(text)
     key = canonical_url(url)
@@ -253,7 +254,7 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
         title=extracted.title or _host(page.url),
         date=date,  # type: ignore[arg-type]
         date_source=source,  # type: ignore[arg-type]
-        url=url,
+        url=back.url if back is not None and back is not known else url,  # another article: its own link
         # a feed's article brought back: named for its feed, as when the feed brought it
         source=(brought_by.title or brought_by.name) if brought_by else extracted.site or _host(page.url),
         paragraphs=extracted.paragraphs,

@@ -667,7 +667,7 @@ class StateDB:
         duplicate: it stays the link of its own article, whose file is gone, so that an /add
         once the page holds its words again brings it back. When that text is another
         article's whose file was deleted too, that article comes back with the file (as
-        itself: `ingest.add_link` gives its feed and backlog), and the link stays its own
+        itself: `ingest.add_link` gives its link, feed and backlog), and the link stays its own
         article's all the same.
         """
         now = time.time()

@@ -621,6 +621,32 @@ async def test_a_feeds_deleted_article_whose_words_an_added_link_brings_back_com
     assert db.article_for_link(canonical_url(url)) == saved  # the link is still its article's, gone
 
 
+async def test_a_deleted_article_whose_words_an_added_link_brings_back_keeps_its_own_link(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # it came back under the added link: answers gave the ferry's page as the volcano
+    # article's source, and the state file held the ferry's link as its
+    bot = await start_bot(**FAST)
+    db = feed_service(bot.application).db
+    db.add_feed(feed(site, [story(site, "volcano", "Volcano erupts", VOLCANO)]), "harbour", None)
+    await poll_now(bot.application)
+    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link
+    assert "Added and indexed" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    volcano, saved = db.articles()
+    for article in (volcano, saved):
+        (bot.corpus / article.path).unlink()  # an editor deletes them
+    await bot.ask("/reload", user_id=ADMIN)
+    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
+    assert "<b>Volcano erupts</b>" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    (back,) = [article for article in db.articles() if article.id == volcano.id]
+    assert back.url == volcano.url == site.url("volcano.html")
+    assert f"url: {site.url('volcano.html')}" in (bot.corpus / back.path).read_text()
+    answer = (await bot.ask("When did the volcano erupt?")).params["text"]
+    assert "<b>1. Volcano erupts</b>" in answer
+    assert site.url("volcano.html") in answer and url not in answer
+    assert db.article_for_link(canonical_url(url)) == saved  # the link is still its article's, gone
+
+
 async def test_a_feeds_article_an_added_link_brings_back_keeps_its_feeds_name_as_its_outlet(
     site: Newsroom, start_bot: StartBot
 ) -> None:
