@@ -7,6 +7,7 @@ quoted as the library words them.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
 from pathlib import Path
@@ -30,7 +31,7 @@ from .handlers import (
     refused_sender,
     tell_if_held,
 )
-from .i18n import N_, Translations, for_user, told, user_language
+from .i18n import N_, Told, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
 from .statedb import CommandDone, StateDB, off_loop
@@ -180,7 +181,8 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
         return
     except (OSError, sqlite3.Error) as error:  # a full disk, a folder or state file the bot may not write
         logger.warning("link could not be saved: %s", error)
-        await message.reply_text(tr.gettext("I could not save that article: {error}.").format(error=error))
+        text = tr.gettext("I could not save that article: {error}.")
+        await message.reply_text(text.format(error=saving_failure(error).told(tr)))
         return
     logger.info("link %s added by an admin: %s", added.article.url, added.outcome)
     outcome: str = added.outcome
@@ -207,6 +209,40 @@ def fetch_failure(tr: Translations, error: FetchError, timeout: float) -> str:
     if error.kind == "too_large":
         return tr.gettext("That page is too large to read ({error}).").format(error=error.told(tr))
     return tr.gettext("I could not fetch that page: {error}.").format(error=error.told(tr))
+
+
+_NOT_WRITTEN = {  # why the system wrote no file, by its errno
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EDQUOT: N_("the disk is full"),  # the bot's user's share of it
+    errno.EACCES: N_("the bot may not write to the corpus folder"),
+    errno.EPERM: N_("the bot may not write to the corpus folder"),
+    errno.EROFS: N_("the corpus folder is on a read-only disk"),
+    errno.ENOTDIR: N_("a file stands where its folder goes"),
+}
+_NOT_RECORDED = {  # why SQLite did not record it, by its primary result code
+    sqlite3.SQLITE_FULL: N_("the state file's disk is full"),
+    sqlite3.SQLITE_BUSY: N_("another process holds the state file locked"),
+    sqlite3.SQLITE_LOCKED: N_("another process holds the state file locked"),
+    sqlite3.SQLITE_READONLY: N_("the bot may not write to the state file"),
+    sqlite3.SQLITE_PERM: N_("the bot may not write to the state file"),
+    sqlite3.SQLITE_CANTOPEN: N_("the bot may not write to the state file"),
+}
+
+
+def saving_failure(error: OSError | sqlite3.Error) -> Told:
+    """Why an article could not be written or recorded, in words each language has; the
+    system's own English (`[Errno 28] No space left on device`) is for the log. A cause not
+    foreseen is named by its code (`EIO`, `SQLITE_IOERR_WRITE`)."""
+    if isinstance(error, OSError):
+        if error.errno in _NOT_WRITTEN:
+            return Told(_NOT_WRITTEN[error.errno])
+        code = errno.errorcode.get(error.errno or 0, type(error).__name__)
+        return Told(N_("the system wrote no file ({code})"), code=code)
+    primary = getattr(error, "sqlite_errorcode", None)
+    if primary is not None and primary & 0xFF in _NOT_RECORDED:
+        return Told(_NOT_RECORDED[primary & 0xFF])
+    code = getattr(error, "sqlite_errorname", None) or type(error).__name__
+    return Told(N_("the state file could not record it ({code})"), code=code)
 
 
 async def follow_command(update: Update, context: Context) -> None:

@@ -218,9 +218,14 @@ class Fetcher:
             raise FetchError(
                 N_("more than {count} redirects (a loop?)"), "redirects", count=self.options.max_redirects
             ) from None
-        except httpx.UnsupportedProtocol as error:
+        except httpx.UnsupportedProtocol as error:  # a redirect: `checked_url` took the link's own scheme
             raise FetchError(
-                N_("redirected to an address that cannot be fetched: {error}"), "address", error=error
+                N_(
+                    "redirected to a {scheme}: address, and only http:// and https:// addresses"
+                    " can be fetched"
+                ),
+                "address",
+                scheme=_scheme_of(error),
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise _network_failure(error) from None
@@ -319,6 +324,14 @@ def _network_failure(error: Exception) -> FetchError:
     if isinstance(error, httpx.RemoteProtocolError) and str(error).startswith("Server disconnected without"):
         return FetchError(N_("the site closed the connection without answering"), "network")
     return FetchError(N_("cannot connect: {error}"), "network", error=_one_line(error))
+
+
+def _scheme_of(error: httpx.UnsupportedProtocol) -> str:
+    """The scheme of the address a download was redirected to, which httpx does not fetch."""
+    try:
+        return error.request.url.scheme or "?"
+    except RuntimeError:  # no request is known (httpx tells it for every redirect it follows)
+        return "?"
 
 
 def _one_line(error: BaseException) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import errno
 import fnmatch
 import gettext
 import io
 import re
 import signal
+import sqlite3
 import string
 import tomllib
 from pathlib import Path
@@ -17,6 +19,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.feed_handlers import saving_failure
 from bot.fetching import FetchError
 from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, language_of, reason_record, told_record, translations
 from bot.reasons import error_told, problem_told
@@ -232,3 +235,30 @@ def test_a_reload_killed_by_a_real_time_signal_names_it() -> None:
     killed = error_told(IndexingKilled(signal.SIGRTMIN + 6), translations("en"))
     assert killed == "the indexing process was killed by SIGRTMIN+6; the corpus was not read again"
     assert signal_name(signal.SIGTERM) == "SIGTERM"
+
+
+def sqlite_error(code: int, name: str) -> sqlite3.Error:
+    """An error as SQLite's module raises it, with its result code and that code's name."""
+    error = sqlite3.OperationalError("the English SQLite gives")
+    error.sqlite_errorcode, error.sqlite_errorname = code, name  # type: ignore[attr-defined]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "ukrainian"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "диск заповнено"),
+        (PermissionError(errno.EACCES, "Permission denied"), "бот не має права писати в теку корпусу"),
+        (OSError(errno.EROFS, "Read-only file system"), "тека корпусу на диску лише для читання"),
+        (OSError(errno.EIO, "Input/output error"), "система не записала файл (EIO)"),  # named by its code
+        (sqlite_error(13, "SQLITE_FULL"), "диск файлу стану заповнено"),
+        (sqlite_error(5, "SQLITE_BUSY"), "файл стану заблокував інший процес"),
+        (sqlite_error(8 | 1 << 8, "SQLITE_READONLY_RECOVERY"), "бот не має права писати у файл стану"),
+        (sqlite_error(778, "SQLITE_IOERR_WRITE"), "файл стану не зміг це записати (SQLITE_IOERR_WRITE)"),
+    ],
+)
+def test_why_an_article_could_not_be_saved_is_told_without_the_systems_english(
+    error: OSError | sqlite3.Error, ukrainian: str
+) -> None:
+    # an admin who reads Ukrainian got "Не вдалося зберегти цю статтю: [Errno 28] No space left on device"
+    assert saving_failure(error).told(translations("uk")) == ukrainian

@@ -355,7 +355,7 @@ FEED_FAULTS = [
     ({"body": b"this is not xml <<<>>>", "content_type": RSS}, "not an RSS or Atom feed"),
     ({"body": b"<rss>" + b" " * 50_000_000, "content_type": RSS}, "over the 1,000,000-byte limit"),  # 50 MB
     ({"endless": True, "content_type": RSS}, "over the 1,000,000-byte limit"),  # 50 MB+ without a length
-    ({"redirect": "file:///etc/passwd"}, "cannot be fetched"),
+    ({"redirect": "file:///etc/passwd"}, "redirected to a file: address"),
 ]
 
 

@@ -697,8 +697,13 @@ async def test_an_added_link_that_cannot_be_saved_gets_a_reply_that_says_why(
     (bot.corpus / "feeds" / "links").write_text("a file where the links' folder goes")
     url = site.put("v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")]))
     reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
-    assert reply.startswith("I could not save that article: [Errno 20] Not a directory")
+    assert reply == "I could not save that article: a file stands where its folder goes."
     assert feed_service(bot.application).db.articles_count() == 0
+    # the system's words were English inside the translation: "...: [Errno 20] Not a directory: ..."
+    ukrainian = (await bot.ask(f"/add {url}", user_id=ADMIN, language_code="uk")).params["text"]
+    assert ukrainian == "Не вдалося зберегти цю статтю: на місці її теки стоїть файл."
+    russian = (await bot.ask(f"/add {url}", user_id=ADMIN, language_code="ru")).params["text"]
+    assert russian == "Не удалось сохранить эту статью: на месте её папки стоит файл."
 
 
 async def test_an_added_link_whose_indexing_fails_is_said_to_be_saved_not_indexed_and_is_indexed_later(
@@ -878,8 +883,31 @@ async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
             "Не вдалося завантажити цю сторінку: не вдалося знайти адресу news..example.com: недійсне ім'я",
         ),
         ("uk", "/add {loop}", "Не вдалося завантажити цю сторінку: понад 5 переспрямувань (петля?)."),
+        (  # redirected elsewhere than http(s): "... завантажити: Request URL has an unsupported protocol"
+            "uk",
+            "/add {ftp}",
+            "Не вдалося завантажити цю сторінку: переспрямовано на адресу ftp:, а завантажувати можна лише"
+            " адреси http:// і https://.",
+        ),
+        (
+            "ru",
+            "/feeds add {file}",
+            "Не удалось добавить эту ленту: перенаправлено на адрес file:, а загружать можно только"
+            " адреса http:// и https://.",
+        ),
     ],
-    ids=["uk-host", "ru-host", "uk-scheme", "uk-pdf", "ru-no-text", "ru-not-a-feed", "uk-connect", "uk-loop"],
+    ids=[
+        "uk-host",
+        "ru-host",
+        "uk-scheme",
+        "uk-pdf",
+        "ru-no-text",
+        "ru-not-a-feed",
+        "uk-connect",
+        "uk-loop",
+        "uk-redirect-scheme",
+        "ru-redirect-scheme",
+    ],
 )
 async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
     site: Newsroom, start_bot: StartBot, language_code: str, command: str, reply: str
@@ -893,6 +921,8 @@ async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
         "page": site.put("home.html", "<html><body><p>Not a feed.</p></body></html>"),
         "typo": site.fault("moved.html", redirect="http://news..example.com/story"),
         "loop": site.fault("loop.html", redirect=site.url("loop.html")),
+        "ftp": site.fault("ftp.html", redirect="ftp://127.0.0.1/story"),
+        "file": site.fault("file.xml", redirect="file:///etc/passwd"),
     }
     asked = await bot.ask(command.format(**addresses), user_id=ADMIN, language_code=language_code)
     assert asked.params["text"].startswith(reply)
