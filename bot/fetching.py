@@ -23,6 +23,7 @@ import zlib
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -99,6 +100,7 @@ class Fetcher:
             timeout=httpx.Timeout(options.timeout),
             headers={"User-Agent": options.user_agent},
             transport=transport,
+            event_hooks={"response": [_refuse_other_schemes]},
         )
         return self
 
@@ -218,17 +220,26 @@ class Fetcher:
             raise FetchError(
                 N_("more than {count} redirects (a loop?)"), "redirects", count=self.options.max_redirects
             ) from None
-        except httpx.UnsupportedProtocol as error:  # a redirect: `checked_url` took the link's own scheme
-            raise FetchError(
-                N_(
-                    "redirected to a {scheme}: address, and only http:// and https:// addresses"
-                    " can be fetched"
-                ),
-                "address",
-                scheme=_scheme_of(error),
-            ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise _network_failure(error) from None
+
+
+async def _refuse_other_schemes(response: httpx.Response) -> None:
+    """Refuse a redirect to an address that is not http(s), as its answer comes: httpx
+    looked up the host of an `ftp://` one before refusing it (a host that does not resolve
+    was told instead), and refused a `mailto:` one as a malformed URL, in its own English
+    (`checked_url` took the link's own scheme)."""
+    location = response.headers.get("location") if response.is_redirect else None
+    try:
+        scheme = urlsplit(location).scheme.lower() if location else ""
+    except ValueError:  # no address at all (`http://[::1/`): httpx refuses it as malformed
+        return
+    if scheme and scheme not in ("http", "https"):
+        raise FetchError(
+            N_("redirected to a {scheme}: address, and only http:// and https:// addresses can be fetched"),
+            "address",
+            scheme=scheme,
+        )
 
 
 _CODINGS = ("gzip", "x-gzip", "deflate")
@@ -324,14 +335,6 @@ def _network_failure(error: Exception) -> FetchError:
     if isinstance(error, httpx.RemoteProtocolError) and str(error).startswith("Server disconnected without"):
         return FetchError(N_("the site closed the connection without answering"), "network")
     return FetchError(N_("cannot connect: {error}"), "network", error=_one_line(error))
-
-
-def _scheme_of(error: httpx.UnsupportedProtocol) -> str:
-    """The scheme of the address a download was redirected to, which httpx does not fetch."""
-    try:
-        return error.request.url.scheme or "?"
-    except RuntimeError:  # no request is known (httpx tells it for every redirect it follows)
-        return "?"
 
 
 def _one_line(error: BaseException) -> str:

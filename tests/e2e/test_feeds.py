@@ -895,6 +895,12 @@ async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
             "Не удалось добавить эту ленту: перенаправлено на адрес file:, а загружать можно только"
             " адреса http:// и https://.",
         ),
+        (  # "не удалось соединиться: For absolute URLs, path must be empty or begin with '/'"
+            "ru",
+            "/add {mailto}",
+            "Не удалось загрузить эту страницу: перенаправлено на адрес mailto:, а загружать можно только"
+            " адреса http:// и https://.",
+        ),
     ],
     ids=[
         "uk-host",
@@ -907,6 +913,7 @@ async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
         "uk-loop",
         "uk-redirect-scheme",
         "ru-redirect-scheme",
+        "ru-redirect-mailto",
     ],
 )
 async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
@@ -921,7 +928,8 @@ async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
         "page": site.put("home.html", "<html><body><p>Not a feed.</p></body></html>"),
         "typo": site.fault("moved.html", redirect="http://news..example.com/story"),
         "loop": site.fault("loop.html", redirect=site.url("loop.html")),
-        "ftp": site.fault("ftp.html", redirect="ftp://127.0.0.1/story"),
+        "ftp": site.fault("ftp.html", redirect="ftp://news.example.com/story"),  # its host not looked up
+        "mailto": site.fault("mail.html", redirect="mailto:desk@news.example.com"),
         "file": site.fault("file.xml", redirect="file:///etc/passwd"),
     }
     asked = await bot.ask(command.format(**addresses), user_id=ADMIN, language_code=language_code)
