@@ -604,7 +604,8 @@ async def test_a_feeds_deleted_article_whose_words_an_added_link_brings_back_com
     assert volcano.date == WHEN.date() != saved.date
     for article in (volcano, saved):
         (bot.corpus / article.path).unlink()  # an editor deletes them
-    assert "Articles: 3 → 1" in (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
+    await until(lambda: any("Articles: 3 → 1" in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
     site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
     reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     assert reply.startswith(
@@ -635,7 +636,8 @@ async def test_a_deleted_article_whose_words_an_added_link_brings_back_keeps_its
     volcano, saved = db.articles()
     for article in (volcano, saved):
         (bot.corpus / article.path).unlink()  # an editor deletes them
-    await bot.ask("/reload", user_id=ADMIN)
+    await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
+    await until(lambda: any("Articles: 3 → 1" in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
     site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
     assert "<b>Volcano erupts</b>" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     (back,) = [article for article in db.articles() if article.id == volcano.id]
