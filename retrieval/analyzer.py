@@ -43,7 +43,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 11
+VERSION = 12
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -58,7 +58,8 @@ dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `к�
 9: a Russian name's key is its nominative's in simplemma's Russian dictionary (`Нидерландов`:
 `~ндрлнд`, as `Нидерланды`). 10: a noun Russian Snowball reads as a verb's form is stemmed as a
 noun (`финал`, `футзал`: `финал`, `футзал`, not `фина`, `футза`). 11: a sentence's first word
-that simplemma's Russian dictionary knows in lower case alone has no name key (`Переговоры`)."""
+that simplemma's Russian dictionary knows in lower case alone has no name key (`Переговоры`).
+12: a name's first half before a hyphen is keyed with the second (`Івано-Франківськ`: `~вн-фрнквск`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -303,7 +304,7 @@ def _piece_terms(piece: str, caches: _Caches) -> tuple[str, ...] | None:
     words = _TOKEN.findall(piece)
     each = list(map(caches.term, words))  # first, so that `russian`, the tells and `names` know them
     named = not caches.names.keys().isdisjoint(words)
-    terms = tuple(_with_keys(words, each, caches) if named else filter(None, each))
+    terms = tuple(_with_keys(words, each, caches, text=piece) if named else filter(None, each))
     if not (
         caches.russian.keys().isdisjoint(words)
         and caches.tell_russian.isdisjoint(words)
@@ -326,17 +327,38 @@ def _analyze_words(text: str, caches: _Caches, russian_article: bool = False) ->
     if caches.names.keys().isdisjoint(words):
         return list(filter(None, terms))
     if caches.common_first.isdisjoint(words):
-        return _with_keys(words, terms, caches)
-    return _with_keys(words, terms, caches, _sentence_starts(list(_TOKEN.finditer(text)), text, caches))
+        return _with_keys(words, terms, caches, text=text)
+    return _with_keys(words, terms, caches, _sentence_starts(list(_TOKEN.finditer(text)), text, caches), text)
 
 
-def _with_keys(words: list[str], terms: list[str], caches: _Caches, starts: Iterable[int] = ()) -> list[str]:
-    """The terms of `words`, one a word or "" for a stop word, stop words left out and each
-    name's key after its term, but for the words at `starts`."""
+def _with_keys(
+    words: list[str], terms: list[str], caches: _Caches, starts: Iterable[int] = (), text: str = ""
+) -> list[str]:
+    """The terms of `words`, the words of `text`, one a word or "" for a stop word, stop words
+    left out and each name's key after its term, but for the words at `starts`, and a name's
+    first half joined to the next by a hyphen keyed with it (`_join_hyphenated`)."""
     keys = list(map(caches.names.get, words))
     for place in starts:
         keys[place] = None
+    if _HYPHEN.search(text):
+        _join_hyphenated(keys, list(_TOKEN.finditer(text)), text)
     return list(filter(None, chain.from_iterable(zip(terms, keys, strict=True))))
+
+
+_HYPHEN = re.compile("[-\u2010\u2011]")
+
+
+def _join_hyphenated(keys: list[str | None] | list[str], matches: list[re.Match[str]], text: str) -> None:
+    """Key a name written before a hyphen, where the word after it has a key too
+    (`Івано-Франківськ`, `Ивано-Франковск`, `Санкт-Петербург`), by both: `~вн-фрнквск`, not
+    `Івано`'s own `~вн`, which met `Вене`, `Иван` and any name with those two consonants. The
+    second half keeps its own key (`~фрнквск`), so a question naming the city either way
+    meets it on both. `keys`, one a word of `matches` ("" or None for none), changed in place."""
+    for place in range(len(keys) - 1):
+        first, second = keys[place], keys[place + 1]
+        end = matches[place].end()
+        if first and second and matches[place + 1].start() == end + 1 and _HYPHEN.match(text, end):
+            keys[place] = f"{first}-{second[len(languages.NAME_KEY) :]}"
 
 
 _SENTENCE_END = re.compile(r"[.!?…\n]")
@@ -374,13 +396,18 @@ def analyze_spans(text: str, russian_article: bool = False) -> Iterator[tuple[st
     words = [match.group() for match in matches]
     terms = [caches.term(word) for word in words]  # first, so that `russian` knows them
     russian = _reads_russian(text, words, caches, russian_article)
-    starts = set() if caches.common_first.isdisjoint(words) else set(_sentence_starts(matches, text, caches))
-    for place, (match, word, found) in enumerate(zip(matches, words, terms, strict=True)):
+    keys = list(map(caches.names.get, words))
+    if not caches.common_first.isdisjoint(words):
+        for place in _sentence_starts(matches, text, caches):
+            keys[place] = None
+    if _HYPHEN.search(text):
+        _join_hyphenated(keys, matches, text)
+    for match, word, found, key in zip(matches, words, terms, keys, strict=True):
         if russian:
             found = caches.russian.get(word, found)
         if found:
             yield found, match.start(), match.end()
-        if (key := caches.names.get(word)) and place not in starts:
+        if key:
             yield key, match.start(), match.end()
 
 
@@ -422,6 +449,26 @@ def question_words(text: str) -> Iterator[QuestionWord]:
     unsure = caches.tell_russian.isdisjoint(words) and caches.tell_ukrainian.isdisjoint(words)
     russian = not unsure and _reads_russian(text, words, caches, names=True)
     ukrainian = not unsure and not _tells_russian(words, caches, tie=True)  # more of its words tell it
+    read = list(_question_words(matches, words, terms, caches, unsure, russian, ukrainian))
+    if _HYPHEN.search(text):  # a name's first half keyed with the second (`івано-франківськ`)
+        keys = [word.key or word.lower_key for word in read]
+        _join_hyphenated(keys, matches, text)
+        for place, (word, key) in enumerate(zip(read, keys, strict=True)):
+            if key != (word.key or word.lower_key):
+                read[place] = word._replace(key=key) if word.key else word._replace(lower_key=key)
+    yield from read
+
+
+def _question_words(
+    matches: list[re.Match[str]],
+    words: list[str],
+    terms: list[str],
+    caches: _Caches,
+    unsure: bool,
+    russian: bool,
+    ukrainian: bool,
+) -> Iterator[QuestionWord]:
+    """`question_words` word by word, each read alone."""
     for match, word, found in zip(matches, words, terms, strict=True):
         other = caches.russian.get(word, "")
         if russian and other:

@@ -381,6 +381,43 @@ def test_a_name_meets_no_russian_sentence_s_first_word_with_its_consonants(
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "на Івано-Франківщині",
+        "на Ивано-Франковщине",
+        "на ивано-франковщине",  # a question typed in lower case; an article writes a name with a capital
+    ],
+)
+def test_a_hyphenated_name_s_first_half_is_keyed_with_the_second(text: str) -> None:
+    """`Івано` alone was keyed `~вн`, as `Вене` and `Иван` are: a question on Vienna found the
+    article on floods near Ivano-Frankivsk. The first half is keyed with the second, which
+    keeps its own key; either spelling, written or asked, meets on both."""
+    keys = ["~вн-фрнквщн", "~фрнквщн"]
+    written = keys if text != text.lower() else []
+    assert [term for term in analyze(text) if term.startswith("~")] == written
+    assert [term for term, _, _ in analyze_spans(text) if term.startswith("~")] == written
+    assert [term for term in topical_terms(text) if term.startswith("~")] == keys
+    assert [term for term in analyze("Ростов-на-Дону и Нью-Йорк") if term.startswith("~")] == [
+        "~рств-н-дн",  # the dictionary's own name; `на` has no key to join
+        "~дн",
+        "~рк",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "unrelated"),
+    [
+        ("Что затопило в Вене?", "flood-frankivsk"),  # `Івано-Франківщині`: `~вн` by `Івано`
+        ("Кто такой Иван?", "flood-frankivsk"),
+    ],
+)
+def test_a_name_meets_no_hyphenated_name_s_first_half_with_its_consonants(
+    library: Library, question: str, unrelated: str
+) -> None:
+    assert unrelated not in {hit.article.id for hit in library.search(question, k=10).hits}
+
+
+@pytest.mark.parametrize(
     ("left", "right"),
     [
         ("міст", "місто"),  # bridge and city
