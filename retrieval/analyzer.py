@@ -434,7 +434,8 @@ class QuestionWord(NamedTuple):
     its own, where it is typed in lower case in a question that may be Russian and only
     simplemma's Russian dictionary holds it as a common word (`виннице`, `изюме`: a wine
     cellar's, raisins'); or that of a surname neither dictionary holds, without its `-ов`, as
-    its dative or locative in `-ові` is keyed (`Умерова`: `~мр`, as `Умєрові`)."""
+    its dative or locative in `-ові` is keyed (`Умерова`: `~мр`, as `Умєрові`), or, for that
+    form in `-ові`, with it (`Умєрові`: `~мрв`, as `Умєров`)."""
     spellings: tuple[str, ...]
     """The terms a passage holds with `held_key` where it names the word so (`вінниц`, `умєр`)."""
 

@@ -255,6 +255,7 @@ def _spelled(letters: str) -> Iterator[str]:
 
 
 _SURNAME_ENDINGS = ("ов", "ев", "єв")
+_SURNAME_DATIVES = ("ові", "еві", "єві")
 
 
 def surname_key(word: str) -> tuple[str, tuple[str, ...]]:
@@ -262,16 +263,25 @@ def surname_key(word: str) -> tuple[str, tuple[str, ...]]:
     holds whose letters end in `-ов`, `-ев` or `-єв` (`_name_stem`: `Умєров`, `Умерова`) has in a
     text that writes its dative or locative in `-ові`: `Умєрові` is keyed and read without the
     `-ов` (`~мр`, `умєр`), as nothing tells it from the `-ові` of a name in another consonant
-    (`Макронові`, `Макрон`), which most such forms are; ("", ()) for any other word."""
+    (`Макронові`, `Макрон`), which most such forms are; ("", ()) for any other word. And the
+    other way: a form in `-ові`, `-еві` or `-єві` itself (`Умєрові`) gets the key and the terms
+    of its nominative in `-ов`, `-ев` or `-єв` (`~мрв`; `умєров`, `умеров`), which a text writing
+    that nominative (`Умєров`) or its other cases (`Умєрова`) has."""
     word = word.translate(_APOSTROPHES)
     stem = _name_stem(word)
-    if not stem.endswith(_SURNAME_ENDINGS) or len(stem) - 2 < _NAME_STEM:
+    dative = word.endswith(_SURNAME_DATIVES) and len(word) - 3 >= _NAME_STEM
+    if dative:
+        stem = word[:-1]  # `умєрові` -> `умєров`
+    elif not stem.endswith(_SURNAME_ENDINGS) or len(stem) - 2 < _NAME_STEM:
         return "", ()
     dictionary = _russian_dictionary()
     for form in (word, stem):  # the name, if its nominative is listed (`Петровым`, `Петров`)
         capitalised = form[:1].upper() + form[1:]
         if not _unknown(form, capitalised, "uk") or form in dictionary or capitalised in dictionary:
             return "", ()
+    if dative:
+        key = name_key(stem)
+        return (key, tuple(dict.fromkeys((stem, *_spelled(stem.replace("є", "е")))))) if key else ("", ())
     key = name_key(stem[:-2])
     return (key, tuple(_spelled(stem[:-2]))) if key else ("", ())
 

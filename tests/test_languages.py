@@ -291,6 +291,16 @@ def test_a_surname_neither_dictionary_holds_meets_its_form_in_ovi_where_the_corp
     assert not [word.held_key for word in analyzer.question_words("Что с Петровым?") if word.held_key]
 
 
+def test_a_surname_in_ovi_asked_meets_its_nominative_where_the_corpus_writes_it(library: Library) -> None:
+    """The other way: a question's `Умєрові` (`~мр`) asks for the nominative's key too
+    (`~мрв`) where a passage holds it with the name's letters (`Умєров`: `умєров`), typed with a
+    capital or in lower case; a name the dictionary holds in `-ові` asks for none (`Макронові`)."""
+    for question in ("Що доповіли Умєрові?", "що доповіли умєрові"):
+        assert "~мрв" in library.query_terms(question)
+        assert "~мрв" not in topical_terms(question)
+    assert not [word.held_key for word in analyzer.question_words("Що сказали Макронові?") if word.held_key]
+
+
 @pytest.mark.parametrize(
     ("ukrainian", "russian"), [row for row in names() if row[1]], ids=lambda forms: forms[0] if forms else ""
 )
