@@ -112,7 +112,7 @@ def topic_readings(library: Library, words: str) -> tuple[tuple[str, ...], ...]:
     """A topic's readings (`retrieval.readings`, as questions are read), each term once a reading."""
     if library.options.plain:
         return (tuple(dict.fromkeys(library.options.terms(words))),)
-    return tuple(tuple(dict.fromkeys(reading)) for reading in readings(words))
+    return tuple(tuple(dict.fromkeys(reading)) for reading in readings(words, library.holds_name))
 
 
 def topic_terms(library: Library, words: str) -> tuple[str, ...]:

@@ -38,7 +38,6 @@ from retrieval import (
     LoadReport,
     MissingCorpusError,
     NoArticleError,
-    Timeline,
     format_event_date,
     latest_today,
     matched_spans,
@@ -392,15 +391,15 @@ def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
         print(shown(f"{format_event_date(event):<10}  {event.sentence}"))
         print(shown(f"{'':<10}  ({event.headline}, {event.published})"))
     if not events:
-        print(f"No dated events found: {_no_events(library.timeline, args.topic, as_of)}.", file=sys.stderr)
+        print(f"No dated events found: {_no_events(library, args.topic, as_of)}.", file=sys.stderr)
     return EXIT_FOUND if events else EXIT_NOTHING
 
 
-def _no_events(timeline: Timeline, topic: str | None, as_of: dt.date) -> str:
-    """Why a timeline as of `as_of` holds no event (on `topic`, if given)."""
+def _no_events(library: Library, topic: str | None, as_of: dt.date) -> str:
+    """Why the timeline as of `as_of` holds no event (on `topic`, if given)."""
     if topic is not None and not any(readings(topic)):
         return "the topic has no searchable words, only stop words or symbols"
-    if timeline.latest(1, topic):  # there are some, of articles dated later
+    if library.timeline.latest(1, topic, library.holds_name):  # there are some, of articles dated later
         return f"no article dated {as_of} or earlier" + (" tells of the topic" if topic else "")
     return "no event's sentence or headline shares a word with the topic"
 

@@ -112,7 +112,7 @@ def published_by(library: Library, count: int, topic: str | None, now: dt.date) 
     """The newest `count` events of the articles published by `now`, as questions and /latest
     see the corpus: an article dated later (an embargo, a year mistyped) is not shown yet, and
     an event it tells again is shown from those published by then (`Library.timeline_as_of`)."""
-    return library.timeline_as_of(now).latest(count, topic)
+    return library.timeline_as_of(now).latest(count, topic, library.holds_name)
 
 
 @dataclass

@@ -170,11 +170,18 @@ def topical_terms(question: str, names: Callable[[str, tuple[str, ...]], bool] |
     return [term for term, start, _ in question_spans(question, names) if not left_out[start]]
 
 
-def readings(topic: str) -> list[tuple[str, ...]]:
+def readings(
+    topic: str, names: Callable[[str, tuple[str, ...]], bool] | None = None
+) -> list[tuple[str, ...]]:
     """A topic's terms as each language it may be in reads them, as a question's are read
     (`analyzer.question_spans`): one reading, or, where a Cyrillic topic tells no language
     and has a word that reads two ways, the Ukrainian one and then the Russian one; and one
     more where a word typed in lower case may be a name, with the name's term and key.
+    `names`, as for a question (`topical_terms`): whether the corpus names a word by a key it
+    decides on (`/timeline виннице`: `~внк`, where a passage writes `Вінниці`), given to the
+    readings that hold the word's own key, or where it has none to the last, in place of the
+    word's term as a name, which such an article does not hold (`винниц`): an alert's relevance
+    counts each term of a reading.
 
     `/follow Новости Харькова` and `/timeline матч в марте` are too short to tell Ukrainian
     from Russian; read as Ukrainian alone (`новіст`, `марит`) they missed every Russian
@@ -187,9 +194,17 @@ def readings(topic: str) -> list[tuple[str, ...]]:
     russian: list[str] = []
     named: list[str] = []
     for word in question_words(topic):
+        held = (
+            word.held_key
+            if word.held_key and names is not None and names(word.held_key, word.spellings)
+            else ""
+        )
         for reading, found in ((ukrainian, word.term), (russian, word.other or word.term)):
-            reading.extend(term for term in (found, word.key) if term)
-        named.extend(term for term in (word.name or word.term, word.key or word.lower_key) if term)
+            reading.extend(term for term in (found, word.key, held if word.key else "") if term)
+        if held and not (word.key or word.lower_key):  # named so by the corpus alone: its key alone
+            named.append(held)
+        else:
+            named.extend(term for term in (word.name or word.term, word.key or word.lower_key, held) if term)
     return list(dict.fromkeys((tuple(ukrainian), tuple(russian), tuple(named))))
 
 

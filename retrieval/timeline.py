@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Collection, Container, Iterable, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Sequence
 from itertools import chain
 
 import numpy as np
@@ -317,14 +317,20 @@ class Timeline:
         order = updated_order(events, previous, changed, terms=sentences)
         return cls((events[number] for number in order), order, terms)
 
-    def latest(self, limit: int, topic: str | None = None) -> list[Event]:
+    def latest(
+        self,
+        limit: int,
+        topic: str | None = None,
+        names: Callable[[str, tuple[str, ...]], bool] | None = None,
+    ) -> list[Event]:
         """The newest `limit` events; with a topic, only those sharing a term with it, in any
-        of its readings (`query.readings`: a short Cyrillic topic may be Ukrainian or Russian)."""
+        of its readings (`query.readings`: a short Cyrillic topic may be Ukrainian or Russian;
+        `names`: whether the corpus names a word so, `Library.holds_name`)."""
         if limit <= 0:
             return []
         if topic is None or not topic.strip():
             return list(self.events[:limit])
-        found = self._places[self.terms.events_with(chain.from_iterable(readings(topic)))]
+        found = self._places[self.terms.events_with(chain.from_iterable(readings(topic, names)))]
         return [self.events[place] for place in np.sort(found[found >= 0])[:limit].tolist()]
 
 
