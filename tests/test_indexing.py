@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -251,9 +252,11 @@ def test_a_topic_finds_what_testing_every_event_finds_built_saved_and_updated(
         analyzed.append(text)
         return analyze(text)
 
-    def counted_readings(text: str) -> list[tuple[str, ...]]:
+    def counted_readings(
+        text: str, names: Callable[[str, tuple[str, ...]], bool] | None = None
+    ) -> list[tuple[str, ...]]:
         analyzed.append(text)
-        return readings(text)
+        return readings(text, names)
 
     with monkeypatch.context() as spied:
         spied.setattr("retrieval.timeline.analyze", counted)
