@@ -28,7 +28,7 @@ from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.links import canonical_url
 from bot.state import BotState
-from bot.statedb import DB_NAME, StateDB, off_loop
+from bot.statedb import DB_NAME, SavedArticle, StateDB, off_loop
 from tests.conftest import (
     BUILD_INDEX,
     LOCAL_NETWORKS,
@@ -588,16 +588,16 @@ async def test_an_added_link_brings_a_feeds_deleted_article_back_into_its_feeds_
     assert "<b>1. Zanzibar ferry service resumes</b>" in answer
 
 
-async def test_a_feeds_deleted_article_whose_words_an_added_link_brings_back_comes_back_as_itself(
+async def _ferry_page_showing_a_deleted_feed_volcano(
     site: Newsroom, start_bot: StartBot
-) -> None:
-    # it came back into the link's article's folder (feeds/links/), its feed's no more, named
-    # for the page's site and dated as the link's article, where its feed had saved it
+) -> tuple[RunningBot, str, SavedArticle, SavedArticle]:
+    """A bot with a feed's volcano article and the ferry's added link (its page has no date),
+    both files deleted and reloaded, and the ferry's page showing the volcano's words for now."""
     bot = await start_bot(**FAST)
     db = feed_service(bot.application).db
     db.add_feed(feed(site, [story(site, "volcano", "Volcano erupts", VOLCANO)]), "harbour", None)
     await poll_now(bot.application)
-    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link  # its page has no date
+    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link
     assert "Added and indexed" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     volcano, saved = db.articles()
     assert volcano.path.startswith("feeds/harbour/") and saved.path.startswith("feeds/links/")
@@ -607,6 +607,16 @@ async def test_a_feeds_deleted_article_whose_words_an_added_link_brings_back_com
     await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
     await until(lambda: any("Articles: 3 → 1" in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
     site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
+    return bot, url, volcano, saved
+
+
+async def test_a_feeds_deleted_article_whose_words_an_added_link_brings_back_comes_back_as_itself(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # it came back into the link's article's folder (feeds/links/), its feed's no more, named
+    # for the page's site and dated as the link's article, where its feed had saved it
+    bot, url, volcano, saved = await _ferry_page_showing_a_deleted_feed_volcano(site, start_bot)
+    db = feed_service(bot.application).db
     reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     assert reply.startswith(
         f"Added and indexed:\n<b>Volcano erupts</b>\n{WHEN.date()} · <code>feeds/harbour/"
@@ -627,18 +637,8 @@ async def test_a_deleted_article_whose_words_an_added_link_brings_back_keeps_its
 ) -> None:
     # it came back under the added link: answers gave the ferry's page as the volcano
     # article's source, and the state file held the ferry's link as its
-    bot = await start_bot(**FAST)
+    bot, url, volcano, saved = await _ferry_page_showing_a_deleted_feed_volcano(site, start_bot)
     db = feed_service(bot.application).db
-    db.add_feed(feed(site, [story(site, "volcano", "Volcano erupts", VOLCANO)]), "harbour", None)
-    await poll_now(bot.application)
-    url = story(site, "ferry", "Zanzibar ferry service resumes", FERRY).link
-    assert "Added and indexed" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
-    volcano, saved = db.articles()
-    for article in (volcano, saved):
-        (bot.corpus / article.path).unlink()  # an editor deletes them
-    await bot.ask("/reload", user_id=ADMIN)  # run now, or once the indexing of the adds ends
-    await until(lambda: any("Articles: 3 → 1" in call.params["text"] for call in bot.api.sent(chat_id=ADMIN)))
-    site.put("ferry.html", site.resources["volcano.html"].body)  # for now, the site shows the volcano there
     assert "<b>Volcano erupts</b>" in (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     (back,) = [article for article in db.articles() if article.id == volcano.id]
     assert back.url == volcano.url == site.url("volcano.html")
