@@ -589,28 +589,35 @@ def matched_terms(text: str, terms: frozenset[str] | set[str]) -> list[str]:
     """Return the term in `terms` of each word of `text` that has one, in order; a word
     with two readings is matched by either, as in `matched_spans`."""
     caches = _current()
-    found = []
-    for word in _TOKEN.findall(text):
-        term = caches.term(word)  # first, so that `russian` and `names` know the word
-        if (
-            term in terms
-            or (term := caches.russian.get(word, "")) in terms
-            or (term := caches.names.get(word, "")) in terms
-        ):
-            found.append(term)
-    return found
+    matches = list(_TOKEN.finditer(text))
+    return [term for _, term in _matched(text, matches, terms, caches)]
 
 
 def matched_spans(text: str, terms: frozenset[str] | set[str]) -> list[tuple[int, int]]:
     """Return the character spans of the words in `text` whose term is in `terms`.
 
     A word with two readings (see `languages`) is matched by either: a snippet cut from
-    a passage may have too few words to tell its language the way the passage did.
+    a passage may have too few words to tell its language the way the passage did. A name's
+    first half before a hyphen is matched by the key it shares with the second
+    (`Івано-Франківщині`: `~вн-фрнквщн`), as the passage is indexed on it.
     """
     caches = _current()
-    spans = []
-    for match in _TOKEN.finditer(text):
-        word = match.group()
-        if caches.term(word) in terms or caches.russian.get(word) in terms or caches.names.get(word) in terms:
-            spans.append(match.span())
-    return spans
+    matches = list(_TOKEN.finditer(text))
+    return [matches[place].span() for place, _ in _matched(text, matches, terms, caches)]
+
+
+def _matched(
+    text: str, matches: list[re.Match[str]], terms: frozenset[str] | set[str], caches: _Caches
+) -> Iterator[tuple[int, str]]:
+    """The place of each word of `matches` that has a term in `terms`, and that term: its
+    own, its Russian one, its name key or its key joined with the next word's (`_join_hyphenated`)."""
+    words = [match.group() for match in matches]
+    found = [caches.term(word) for word in words]  # first, so that `russian` and `names` know the words
+    keys = list(map(caches.names.get, words))
+    if _HYPHEN.search(text):
+        _join_hyphenated(keys, matches, text)
+    for place, (word, term) in enumerate(zip(words, found, strict=True)):
+        for each in (term, caches.russian.get(word, ""), caches.names.get(word, ""), keys[place]):
+            if each and each in terms:
+                yield place, each
+                break

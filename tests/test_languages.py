@@ -28,6 +28,7 @@ from retrieval import (
     load_corpus,
     matched_spans,
 )
+from retrieval.analyzer import matched_terms
 from retrieval.query import topical_terms
 from tests.conftest import ROOT
 
@@ -415,6 +416,19 @@ def test_a_hyphenated_name_s_first_half_is_keyed_with_the_second(text: str) -> N
         "~дн",
         "~рк",
     ]
+
+
+def test_a_hyphenated_name_s_first_half_is_bolded_by_its_joined_key(library: Library) -> None:
+    """A Russian question on the article that writes `Івано-Франківщині` meets `Івано` on the
+    key it shares with the word after the hyphen (`~вн-фрнквщн`) alone: highlighting knew a
+    word's own key (`~вн`) alone, and left `Івано` plain while `Франківщині` was bolded."""
+    text = "Повінь на Івано-Франківщині зруйнувала мости"
+    terms = frozenset(topical_terms("Что затопило на Ивано-Франковщине?"))
+    assert [text[start:end] for start, end in matched_spans(text, terms)] == ["Івано", "Франківщині"]
+    assert matched_terms(text, terms) == ["~вн-фрнквщн", "~фрнквщн"]
+    hit = library.search("Сколько мостов разрушили ливни на Ивано-Франковщине?").hits[0]
+    assert hit.article.id == "flood-frankivsk" and "~вн-фрнквщн" in hit.matched
+    assert "<b>Івано</b>-<b>Франківщин" in render_hit(ENGLISH, 1, hit)
 
 
 @pytest.mark.parametrize(
