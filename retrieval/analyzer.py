@@ -43,7 +43,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 12
+VERSION = 13
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -59,7 +59,8 @@ dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `к�
 `~ндрлнд`, as `Нидерланды`). 10: a noun Russian Snowball reads as a verb's form is stemmed as a
 noun (`финал`, `футзал`: `финал`, `футзал`, not `фина`, `футза`). 11: a sentence's first word
 that simplemma's Russian dictionary knows in lower case alone has no name key (`Переговоры`).
-12: a name's first half before a hyphen is keyed with the second (`Івано-Франківськ`: `~вн-фрнквск`)."""
+12: a name's first half before a hyphen is keyed with the second (`Івано-Франківськ`: `~вн-фрнквск`).
+13: and read by its letters (`Івано`: `івано`, not the first name's `іван`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -341,24 +342,42 @@ def _with_keys(
     for place in starts:
         keys[place] = None
     if _HYPHEN.search(text):
-        _join_hyphenated(keys, list(_TOKEN.finditer(text)), text)
+        for place in _join_hyphenated(keys, list(_TOKEN.finditer(text)), text):
+            terms[place] = _first_half(words[place])
     return list(filter(None, chain.from_iterable(zip(terms, keys, strict=True))))
 
 
 _HYPHEN = re.compile("[-\u2010\u2011]")
 
 
-def _join_hyphenated(keys: list[str | None] | list[str], matches: list[re.Match[str]], text: str) -> None:
+def _join_hyphenated(
+    keys: list[str | None] | list[str], matches: list[re.Match[str]], text: str
+) -> list[int]:
     """Key a name written before a hyphen, where the word after it has a key too
     (`Івано-Франківськ`, `Ивано-Франковск`, `Санкт-Петербург`), by both: `~вн-фрнквск`, not
     `Івано`'s own `~вн`, which met `Вене`, `Иван` and any name with those two consonants. The
     second half keeps its own key (`~фрнквск`), so a question naming the city either way
-    meets it on both. `keys`, one a word of `matches` ("" or None for none), changed in place."""
+    meets it on both. `keys`, one a word of `matches` ("" or None for none), changed in place;
+    returns the places of the first halves so keyed, whose term is their letters (`_first_half`)."""
+    joined = []
     for place in range(len(keys) - 1):
         first, second = keys[place], keys[place + 1]
         end = matches[place].end()
         if first and second and matches[place + 1].start() == end + 1 and _HYPHEN.match(text, end):
             keys[place] = f"{first}-{second[len(languages.NAME_KEY) :]}"
+            joined.append(place)
+    return joined
+
+
+def _first_half(word: str) -> str:
+    """The term of a name's first half joined to the next by a hyphen (`_join_hyphenated`):
+    its letters, case-folded, ё as е, no apostrophe. Read as a word, `Івано` was a form of the
+    first name `Іван` (`іван`, as `Ивано` is Snowball's `иван`), and met it."""
+    folded = unicodedata.normalize("NFKC", word).casefold().translate(_APOSTROPHES)
+    return folded.replace("ё", "е")
+
+
+_APOSTROPHES = str.maketrans(dict.fromkeys("'’ʼ"))
 
 
 _SENTENCE_END = re.compile(r"[.!?…\n]")
@@ -400,11 +419,12 @@ def analyze_spans(text: str, russian_article: bool = False) -> Iterator[tuple[st
     if not caches.common_first.isdisjoint(words):
         for place in _sentence_starts(matches, text, caches):
             keys[place] = None
+    if russian:
+        terms = [caches.russian.get(word, found) for word, found in zip(words, terms, strict=True)]
     if _HYPHEN.search(text):
-        _join_hyphenated(keys, matches, text)
-    for match, word, found, key in zip(matches, words, terms, keys, strict=True):
-        if russian:
-            found = caches.russian.get(word, found)
+        for place in _join_hyphenated(keys, matches, text):
+            terms[place] = _first_half(words[place])
+    for match, found, key in zip(matches, terms, keys, strict=True):
         if found:
             yield found, match.start(), match.end()
         if key:
@@ -453,10 +473,10 @@ def question_words(text: str) -> Iterator[QuestionWord]:
     read = list(_question_words(matches, words, terms, caches, unsure, russian, ukrainian))
     if _HYPHEN.search(text):  # a name's first half keyed with the second (`івано-франківськ`)
         keys = [word.key or word.lower_key for word in read]
-        _join_hyphenated(keys, matches, text)
-        for place, (word, key) in enumerate(zip(read, keys, strict=True)):
-            if key != (word.key or word.lower_key):
-                read[place] = word._replace(key=key) if word.key else word._replace(lower_key=key)
+        for place in _join_hyphenated(keys, matches, text):
+            word, key = read[place], keys[place]
+            word = word._replace(term=_first_half(words[place]), other="", name="", other_name="")
+            read[place] = word._replace(key=key) if word.key else word._replace(lower_key=key)
     yield from read
 
 
@@ -614,10 +634,15 @@ def _matched(
     words = [match.group() for match in matches]
     found = [caches.term(word) for word in words]  # first, so that `russian` and `names` know the words
     keys = list(map(caches.names.get, words))
+    readings: list[tuple[str, ...]] = [
+        (term, caches.russian.get(word, ""), caches.names.get(word, ""))
+        for word, term in zip(words, found, strict=True)
+    ]
     if _HYPHEN.search(text):
-        _join_hyphenated(keys, matches, text)
-    for place, (word, term) in enumerate(zip(words, found, strict=True)):
-        for each in (term, caches.russian.get(word, ""), caches.names.get(word, ""), keys[place]):
+        for place in _join_hyphenated(keys, matches, text):
+            readings[place] = (_first_half(words[place]),)
+    for place, (read, key) in enumerate(zip(readings, keys, strict=True)):
+        for each in (*read, key):
             if each and each in terms:
                 yield place, each
                 break

@@ -418,6 +418,28 @@ def test_a_hyphenated_name_s_first_half_is_keyed_with_the_second(text: str) -> N
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "hyphenated"),
+    [
+        ("Іван", "на Івано-Франківщині"),  # `Івано` was read as a form of `Іван`: `іван`
+        ("Івана", "в Івано-Франківську"),
+        ("Иван", "на Ивано-Франковщине"),  # Snowball: `иван`
+        ("іван", "на івано-франківщині"),  # typed in lower case
+    ],
+)
+def test_a_hyphenated_name_s_first_half_meets_no_first_name_on_its_term(name: str, hyphenated: str) -> None:
+    """Keyed with the second half, `Івано` still had the term of the first name `Іван`, so
+    either met the other: a name's first half joined to the next is read by its letters."""
+    assert not set(topical_terms(name)) & set(analyze(hyphenated.title()))
+    assert not set(topical_terms(hyphenated)) & set(analyze(name.title()))
+    assert not {term for term, _, _ in analyze_spans(hyphenated.title())} & set(analyze(name.title()))
+    passage, terms = hyphenated.title(), set(topical_terms(hyphenated))
+    assert set(analyze(passage)) <= terms  # asked, it still meets every term of the passage
+    assert [passage[start:end] for start, end in matched_spans(passage, terms)] == passage.split()[1].split(
+        "-"
+    )
+
+
 def test_a_hyphenated_name_s_first_half_is_bolded_by_its_joined_key(library: Library) -> None:
     """A Russian question on the article that writes `Івано-Франківщині` meets `Івано` on the
     key it shares with the word after the hyphen (`~вн-фрнквщн`) alone: highlighting knew a
