@@ -43,6 +43,7 @@ __all__ = [
     "Reading",
     "common_word",
     "name_key",
+    "name_spellings",
     "names",
     "other_spellings",
     "read",
@@ -232,6 +233,9 @@ def name_key(word: str) -> str:
 # `Изюм`, `Ізюм`; `Крым`, `Крим`; `Эрдоган`, `Ердоган`; `Умеров`, `Умєров`), and how many of a
 # word's spellings are tried at most
 _UKRAINIAN_SPELLINGS = {"и": "иі", "ы": "и", "э": "е", "ё": "е", "е": "еє"}
+# and a Ukrainian name's in its Russian spelling (`Вінниця`, `Винница`; `Київ`, `Киев`; `Дніпро`,
+# `Днепр`; `Крим`, `Крым`; `Ердоган`, `Эрдоган`)
+_RUSSIAN_SPELLINGS = {"і": "иео", "ї": "еи", "є": "е", "и": "иы", "е": "еэ"}
 _SPELLINGS = 16
 
 
@@ -247,9 +251,27 @@ def other_spellings(word: str) -> tuple[str, ...]:
     return tuple(spelling for spelling in spellings if spelling != own)
 
 
-def _spelled(letters: str) -> Iterator[str]:
+def name_spellings(word: str) -> tuple[str, ...]:
+    """The terms a case-folded Cyrillic word written as a name would have spelled the other
+    language's way, none its own letters: a word with a Ukrainian letter as Russian (`києві`:
+    `киев`, `дніпро`: `днепр`), any other as Ukrainian (`винница`: `вінниц`), each vowel of
+    its name's letters (`_name_stem` of the nominative a dictionary lists it under, as for
+    `name_key`) swapped as the other spelling may write it, at most
+    `_SPELLINGS` of them. A corpus that holds one with the word's key writes the name so."""
+    word = word.translate(_APOSTROPHES)
+    capitalised = word[:1].upper() + word[1:]
+    lemma = _name_lemma(capitalised).casefold() if _RUSSIAN_LETTERS.isdisjoint(word) else ""
+    if not lemma and _UKRAINIAN_LETTERS.isdisjoint(word):
+        lemma = _russian_lemma(word, capitalised)
+    letters = _name_stem(lemma or word)
+    ukrainian = not _UKRAINIAN_LETTERS.isdisjoint(lemma or word)
+    spelled = _spelled(letters, _RUSSIAN_SPELLINGS if ukrainian else _UKRAINIAN_SPELLINGS)
+    return tuple(spelling for spelling in dict.fromkeys(spelled) if spelling != letters)
+
+
+def _spelled(letters: str, spellings: dict[str, str] = _UKRAINIAN_SPELLINGS) -> Iterator[str]:
     """A name's letters as either language may spell them, themselves first (`_SPELLINGS`)."""
-    choices = [_UKRAINIAN_SPELLINGS.get(letter, letter) for letter in letters]
+    choices = [spellings.get(letter, letter) for letter in letters]
     for spelled in itertools.islice(itertools.product(*choices), _SPELLINGS):
         yield "".join(spelled)
 

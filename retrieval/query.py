@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 
 from .analyzer import analyze, question_spans, question_words
-from .languages import CYRILLIC
+from .languages import CYRILLIC, NAME_KEY, name_spellings
 
 __all__ = [
     "DEFAULT_MAX_TERMS",
@@ -190,22 +191,38 @@ def readings(
     keep it under the threshold; nor an article on Kyiv the `ки` of `/follow київ`, nor
     most articles the key of a word typed in lower case that names nothing (`~зкрл`).
     """
-    ukrainian: list[str] = []
-    russian: list[str] = []
-    named: list[str] = []
+    read: tuple[list[str], ...] = ([], [], [])  # Ukrainian, Russian, with names' terms
+    respelled: tuple[list[str], ...] = ([], [], [])  # the same, names spelled as the corpus does
+    spelled_any = False
     for word in question_words(topic):
         held = (
             word.held_key
             if word.held_key and names is not None and names(word.held_key, word.spellings)
             else ""
         )
-        for reading, found in ((ukrainian, word.term), (russian, word.other or word.term)):
-            reading.extend(term for term in (found, word.key, held if word.key else "") if term)
-        if held and not (word.key or word.lower_key):  # named so by the corpus alone: its key alone
-            named.append(held)
+        key = word.key or word.lower_key
+        spelled = _spelled_as_held(topic[word.start : word.end], key, names) if key and names else ""
+        spelled_any = spelled_any or bool(spelled)
+        parts = [
+            [term for term in (found, word.key, held if word.key else "") if term]
+            for found in (word.term, word.other or word.term)
+        ]
+        if held and not key:  # named so by the corpus alone: its key alone
+            parts.append([held])
         else:
-            named.extend(term for term in (word.name or word.term, word.key or word.lower_key, held) if term)
-    return list(dict.fromkeys((tuple(ukrainian), tuple(russian), tuple(named))))
+            parts.append([term for term in (word.name or word.term, key, held) if term])
+        for reading, again, terms in zip(read, respelled, parts, strict=True):
+            reading.extend(terms)
+            again.extend(terms if not spelled or terms[0].startswith(NAME_KEY) else (spelled, *terms[1:]))
+    return list(dict.fromkeys(tuple(reading) for reading in (*read, *(respelled if spelled_any else ()))))
+
+
+def _spelled_as_held(word: str, key: str, names: Callable[[str, tuple[str, ...]], bool]) -> str:
+    """The term a name in a topic has spelled the other language's way where a passage holds
+    it with the name's `key` (`Винница`: `вінниц`, `Києві`: `киев`; `languages.name_spellings`),
+    or "": its own term, which such a passage does not hold, weighed against the reading."""
+    folded = unicodedata.normalize("NFKC", word).casefold()
+    return next((spelling for spelling in name_spellings(folded) if names(key, (spelling,))), "")
 
 
 def most_selective(terms: Sequence[str], doc_freq: Callable[[str], int], limit: int) -> tuple[str, ...]:
