@@ -12,6 +12,10 @@ the Ukrainian and Russian test set in tests/fixtures/uk:
   this small);
 - forms.tsv: word pairs that should meet on one term or stay apart, each word alone
   and inside a sentence of its language;
+- cognates.tsv: common news words and their other language's cognate (`выборы`, `вибори`),
+  each asked alone over a corpus that holds the other: the pairs that meet on a term, with
+  and without the cognates a question asks for (`languages.cognates`); and the words of the
+  articles whose cognate meets another word of them, each listed to be judged;
 - the meaning signal alone: where each question's cosine with the article vectors
   places its gold article (the English evaluation fixture beside them).
 
@@ -242,6 +246,59 @@ def form_quality(context: bool) -> tuple[int, int, int, int]:
     return meet, should_meet, apart, should_part
 
 
+def cognate_table() -> None:
+    """Pairs of cognates that meet, asked either way, without and with a question's cognates;
+    then every word of the fixture articles asked alone over their index, and the terms of
+    other words its cognate meets there, to judge by hand (a false friend: `неделю`, a week,
+    and `неділю`, a Sunday)."""
+    from retrieval.query import topical_terms
+
+    pairs = [
+        tuple(line.split("\t"))
+        for line in (FIXTURES / "cognates.tsv").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    met = {False: 0, True: 0}
+    for russian, ukrainian in pairs:
+        held_russian, held_ukrainian = set(analyze("и " + russian)), set(analyze("і " + ukrainian))
+        for cognates in (False, True):
+            asked_russian = set(
+                topical_terms(russian, held=held_ukrainian.__contains__ if cognates else None)
+            )
+            asked_ukrainian = set(
+                topical_terms(ukrainian, held=held_russian.__contains__ if cognates else None)
+            )
+            met[cognates] += bool(asked_russian & held_ukrainian) and bool(asked_ukrainian & held_russian)
+    print(
+        f"\n{len(pairs)} pairs of cognates (cognates.tsv) meeting, asked either way: "
+        f"{met[False]} without a question's cognates, {met[True]} with them"
+    )
+    library = Library.load(FIXTURES / "corpus")
+    words: dict[str, set[str]] = {}
+    for number in range(len(library.articles)):
+        article, text = library.articles.with_text(number)
+        for word in analyzer._TOKEN.findall(f"{article.headline}\n{text}"):
+            if languages.CYRILLIC.search(word):
+                words.setdefault(word.lower(), set())
+    for word in words:
+        words[word] = set(analyze(word)) | set(analyze("и " + word)) | set(analyze("і " + word))
+    by_term: dict[str, set[str]] = {}
+    for word, terms in words.items():
+        for term in terms:
+            by_term.setdefault(term, set()).add(word)
+    found = []
+    for word, own in sorted(words.items()):
+        extra = set(topical_terms(word, held=library.holds_term)) - set(topical_terms(word)) - own
+        found += [
+            f"{word} -> {term} ({', '.join(sorted(by_term.get(term, {'?'}))[:3])})" for term in sorted(extra)
+        ]
+    print(
+        f"{len(words)} words of the articles, each asked alone: {len(found)} meet another word's term "
+        "by a cognate:"
+    )
+    print("\n".join(found))
+
+
 def quality_table() -> None:
     corpus = FIXTURES / "corpus"
     own, cross = questions("questions.jsonl"), questions("questions-cross.jsonl")
@@ -311,6 +368,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.speed_only:
         quality_table()
+        cognate_table()
         meaning_table()
     speed_table()
 

@@ -128,6 +128,9 @@ class _Caches:
     """Cyrillic words a question typed in lower case -> their term as a name, "" for none
     (`languages.names`), matched beside their own; made for questions alone (`_read_names`)."""
     named_russian: dict[str, str] = field(default_factory=dict)
+    cognates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Cyrillic words a question asks -> the terms of their other language's cognates
+    (`languages.cognates`), matched where the index holds one; made for questions alone."""
     """Words whose term as a name read as Russian differs from `named`'s."""
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Text between blanks -> its terms, stop words left out; only pieces none of whose words
@@ -580,7 +583,9 @@ def _held_key(word: str, keyed: bool, caches: _Caches, found: str = "") -> tuple
 
 
 def question_spans(
-    text: str, names: Callable[[str, tuple[str, ...]], bool] | None = None
+    text: str,
+    names: Callable[[str, tuple[str, ...]], bool] | None = None,
+    held: Callable[[str], bool] | None = None,
 ) -> Iterator[tuple[str, int, int]]:
     """`analyze_spans` for a question, which may be too short to tell its language.
 
@@ -595,14 +600,33 @@ def question_spans(
     common word (`виннице`, `изюме`) gives it where `names` tells that the corpus names it,
     the key and a term of its other spelling in one passage (`Вінниці`: `~внк`, `вінниц`); so
     does a surname neither dictionary holds its key without `-ов` (`Умерова`; `Умєрові`: `~мр`,
-    `умєр`).
+    `умєр`). With `held` (whether the index holds a term), a word also gives the first term of
+    its other language's cognate the index holds (`выборы`: `вибор`, of `вибори`;
+    `languages.cognates`), so that a Russian question meets a Ukrainian article's word, and back.
     """
+    caches = _current()
     for word in question_words(text):
-        for found in (word.term, word.other, word.name, word.other_name, word.key, word.lower_key):
+        own = (word.term, word.other, word.name, word.other_name)
+        for found in (*own, word.key, word.lower_key):
             if found:
                 yield found, word.start, word.end
+        if held is not None and word.term:
+            cognate = next((c for c in _cognates(text[word.start : word.end], caches) if held(c)), "")
+            if cognate and cognate not in own:
+                yield cognate, word.start, word.end
         if word.held_key and names is not None and names(word.held_key, word.spellings):
             yield word.held_key, word.start, word.end
+
+
+def _cognates(word: str, caches: _Caches) -> tuple[str, ...]:
+    """`languages.cognates` of a question's word, once a word."""
+    found = caches.cognates.get(word)
+    if found is None:
+        folded = unicodedata.normalize("NFKC", word).casefold()
+        found = caches.cognates[word] = (
+            languages.cognates(folded) if languages.CYRILLIC.search(folded) else ()
+        )
+    return found
 
 
 def matched_terms(text: str, terms: frozenset[str] | set[str]) -> list[str]:

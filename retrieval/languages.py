@@ -41,6 +41,7 @@ __all__ = [
     "RUSSIAN_STOP_WORDS",
     "UKRAINIAN_STOP_WORDS",
     "Reading",
+    "cognates",
     "common_word",
     "name_key",
     "name_spellings",
@@ -274,6 +275,64 @@ def _spelled(letters: str, spellings: dict[str, str] = _UKRAINIAN_SPELLINGS) -> 
     choices = [spellings.get(letter, letter) for letter in letters]
     for spelled in itertools.islice(itertools.product(*choices), _SPELLINGS):
         yield "".join(spelled)
+
+
+# How a common word's letters change in the other language's cognate (`выборы`, `вибори`;
+# `министр`, `міністр`; `снег`, `сніг`; `мост`, `міст`; `сборная`, `збірна`): letters the
+# other language lacks, each swapped always, and letters it shares, at most `_COGNATE_SWAPS`
+# of them swapped in one word; a first `с` or `з` before a consonant as the other.
+_TO_UKRAINIAN = ({"ы": "и", "э": "е", "ё": "ео", "ъ": "'"}, {"и": "і", "е": "ієїи", "о": "і"}, "сз")
+_TO_RUSSIAN = ({"і": "иео", "ї": "еи", "є": "е", "'": "ъ"}, {"и": "ы", "е": "э"}, "зс")
+_COGNATE_SWAPS = 2
+_COGNATE_LETTERS = 4
+"""The fewest letters a word has a cognate by: a shorter one meets too many others by chance
+(`пік`, a peak, spelled `пок`, as `поки`, while, is read), and an acronym (`ЕС`, `ЄС`) may meet
+articles its own letters did not."""
+_VOWELS = "аеєиіїоуыэюяё"
+
+
+def cognates(word: str) -> tuple[str, ...]:
+    """The terms a case-folded Cyrillic word would have as the other language's cognate, spelled
+    by the letters the two languages swap most (`_TO_UKRAINIAN`, `_TO_RUSSIAN`) and read as that
+    language reads it, the fewest swaps first, none of the word's own terms: `выборы` gives
+    `вибор` (`вибори`), `цены` `ціна` (`ціни`), `сборная` `збірни` (`збірна`), `обстріл`
+    `обстрел`; none of a word shorter than `_COGNATE_LETTERS`. A word with neither kind of
+    telling letter is spelled both ways, but not as a language whose dictionary holds it as
+    written (`мосту` is Ukrainian as it stands, and `місту` a form of `місто`). Which of them
+    name anything, only a corpus tells: a question asks for those its index holds."""
+    word = word.translate(_APOSTROPHES)
+    if len(word) < _COGNATE_LETTERS or word in STOP_WORDS or not CYRILLIC.search(word):
+        return ()
+    own = set(read(word)[:2])
+    found: dict[str, None] = {}
+    if _UKRAINIAN_LETTERS.isdisjoint(word) and word not in _DICTIONARIES.get_dictionary("uk"):
+        for spelling in _cognate_spellings(word, *_TO_UKRAINIAN):
+            found[_stem_lemma(_ukrainian_lemma(spelling))] = None
+    if _RUSSIAN_LETTERS.isdisjoint(word) and word not in _russian_dictionary():
+        for spelling in _cognate_spellings(word, *_TO_RUSSIAN):
+            found[_stem(spelling)] = None
+    return tuple(term for term in found if term and term not in own)
+
+
+def _cognate_spellings(
+    word: str, always: dict[str, str], at_most: dict[str, str], first: str
+) -> Iterator[str]:
+    """`word` spelled as the other language may write it (`cognates`), the fewest swaps first."""
+    kept: list[tuple[str, ...]] = []  # each letter as it stays unless swapped: itself, or its options
+    swapped: dict[int, str] = {}
+    for place, letter in enumerate(word):
+        kept.append(tuple(always[letter]) if letter in always else (letter,))
+        other = at_most.get(letter, "")
+        if place == 0 and letter == first[0] and word[1:2] and word[1] not in _VOWELS:
+            other += first[1]
+        if other and letter not in always:
+            swapped[place] = other
+    for swaps in range(_COGNATE_SWAPS + 1):
+        for places in itertools.combinations(swapped, swaps):
+            letters = [tuple(swapped[place]) if place in places else each for place, each in enumerate(kept)]
+            for spelled in itertools.product(*letters):
+                if (spelling := "".join(spelled)) != word:
+                    yield spelling
 
 
 _SURNAME_ENDINGS = ("ов", "ев", "єв")

@@ -586,9 +586,16 @@ class Library:
     def query_terms(self, question: str) -> tuple[str, ...]:
         """The terms a question is scored on: analyzed, then bounded to the most selective."""
         terms = (
-            self.options.terms(question) if self.options.plain else topical_terms(question, self.holds_name)
+            self.options.terms(question)
+            if self.options.plain
+            else topical_terms(question, self.holds_name, self.holds_term)
         )
         return most_selective(terms, self.index.doc_freq, self.options.max_terms)
+
+    def holds_term(self, term: str) -> bool:
+        """Whether a passage holds `term`: a question asks for a word's other language's
+        cognate where one does (`analyzer.question_spans`)."""
+        return self.index.doc_freq(term) > 0
 
     def holds_name(self, key: str, spellings: Sequence[str]) -> bool:
         """Whether a passage holds a name's `key` with one of `spellings`, its terms as a name:

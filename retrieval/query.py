@@ -151,7 +151,11 @@ def _subn_at(
     return "".join((*parts, text[end:])), len(parts) // 2
 
 
-def topical_terms(question: str, names: Callable[[str, tuple[str, ...]], bool] | None = None) -> list[str]:
+def topical_terms(
+    question: str,
+    names: Callable[[str, tuple[str, ...]], bool] | None = None,
+    held: Callable[[str], bool] | None = None,
+) -> list[str]:
     """The terms of `topical(question)`, its Cyrillic words read as the whole question reads
     them (`analyzer.question_spans`; `names`: whether the corpus names a word typed in lower
     case that only the Russian dictionary holds as a common word, `виннице`).
@@ -168,7 +172,7 @@ def topical_terms(question: str, names: Callable[[str, tuple[str, ...]], bool] |
     for pattern in (RECENT_CUES, QUIZ_NOISE) if stripped != question else ():
         for found in pattern.finditer(question):
             left_out[found.start() : found.end()] = b"\x01" * (found.end() - found.start())
-    return [term for term, start, _ in question_spans(question, names) if not left_out[start]]
+    return [term for term, start, _ in question_spans(question, names, held) if not left_out[start]]
 
 
 def readings(
