@@ -461,6 +461,10 @@ class QuestionWord(NamedTuple):
     form in `-ові`, with it (`Умєрові`: `~мрв`, as `Умєров`)."""
     spellings: tuple[str, ...]
     """The terms a passage holds with `held_key` where it names the word so (`вінниц`, `умєр`)."""
+    lower: str = ""
+    """Its term typed in lower case, where it begins a sentence of the question written as a
+    name that no dictionary holds, which nothing tells from a common word (`Масована`: `масова`,
+    beside its name's `масован`)."""
 
 
 def question_words(text: str) -> Iterator[QuestionWord]:
@@ -474,6 +478,13 @@ def question_words(text: str) -> Iterator[QuestionWord]:
     russian = not unsure and _reads_russian(text, words, caches, names=True)
     ukrainian = not unsure and not _tells_russian(words, caches, tie=True)  # more of its words tell it
     read = list(_question_words(matches, words, terms, caches, unsure, russian, ukrainian))
+    for place in _unknown_starts(matches, text, caches):
+        lower = words[place].lower()
+        found = caches.term(lower)
+        found = caches.russian.get(lower, found) if russian else found
+        word = read[place]
+        if found not in (word.term, word.other, word.name, word.other_name):
+            read[place] = word._replace(lower=found)
     if _HYPHEN.search(text):  # a name's first half keyed with the second (`івано-франківськ`)
         keys = [word.key or word.lower_key for word in read]
         for place in _join_hyphenated(keys, matches, text):
@@ -481,6 +492,24 @@ def question_words(text: str) -> Iterator[QuestionWord]:
             word = word._replace(term=_first_half(words[place]), other="", name="", other_name="")
             read[place] = word._replace(key=key) if word.key else word._replace(lower_key=key)
     yield from read
+
+
+def _unknown_starts(matches: list[re.Match[str]], text: str, caches: _Caches) -> Iterator[int]:
+    """The places of a question's words written as names that begin a sentence (its first, or
+    one after a full stop, `!`, `?`, `…` or a line's end) and that no dictionary holds
+    (`languages.unknown_word`): a word that begins a sentence has a capital, name or not
+    (`Масована`, `Ердоган`)."""
+    end = 0
+    for place, match in enumerate(matches):
+        word = match.group()
+        if (
+            word in caches.names
+            and not word.isupper()
+            and (place == 0 or _SENTENCE_END.search(text, end, match.start()))
+            and languages.unknown_word(unicodedata.normalize("NFKC", word).casefold())
+        ):
+            yield place
+        end = match.end()
 
 
 def _question_words(
@@ -607,7 +636,7 @@ def question_spans(
     caches = _current()
     for word in question_words(text):
         own = (word.term, word.other, word.name, word.other_name)
-        for found in (*own, word.key, word.lower_key):
+        for found in (*own, word.key, word.lower_key, word.lower):
             if found:
                 yield found, word.start, word.end
         if held is not None and word.term:

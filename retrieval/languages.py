@@ -49,6 +49,7 @@ __all__ = [
     "other_spellings",
     "read",
     "surname_key",
+    "unknown_word",
 ]
 
 CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -534,6 +535,19 @@ def common_word(word: str, russian: bool = False) -> bool:
         return False
     dictionary = _russian_dictionary()
     return word in dictionary and capitalised not in dictionary and not _name_lemma(capitalised)
+
+
+def unknown_word(word: str) -> bool:
+    """Whether a case-folded Cyrillic word may be a common word neither of simplemma's
+    dictionaries holds, with a capital or without (`масована`; not `ремонт`, `харків`,
+    `переговоры`), nor a surname in `-ов`, `-ев` or `-єв` (`Умеров`, whose `умер` in lower case is
+    Snowball's `умер`, died)."""
+    word = word.translate(_APOSTROPHES)
+    capitalised = word[:1].upper() + word[1:]
+    dictionary = _russian_dictionary()
+    if not _unknown(word, capitalised, "uk") or word in dictionary or capitalised in dictionary:
+        return False
+    return not _name_stem(word).endswith(_SURNAME_ENDINGS)
 
 
 def _name_lemma(capitalised: str) -> str:

@@ -466,6 +466,33 @@ def test_a_name_meets_no_hyphenated_name_s_first_half_with_its_consonants(
     assert unrelated not in {hit.article.id for hit in library.search(question, k=10).hits}
 
 
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("Масована атака пошкодила що?", "масова"),  # no dictionary holds `масована`
+        ("Що пошкодила атака? Масована атака на що?", "масова"),  # a second sentence's first word
+        ("масована атака пошкодила що?", "масова"),  # typed in lower case, as before
+    ],
+)
+def test_a_question_s_first_word_no_dictionary_holds_meets_it_inside_a_sentence(
+    tmp_path: Path, question: str, term: str
+) -> None:
+    """A sentence's first word that no dictionary holds is read as a name, as nothing tells it
+    from one (`Масована`: `масован`, `~мсвн`), and a question starting with it missed the
+    articles that write it inside a sentence (`масована`: Snowball's `масова`). A question's
+    word so placed also gives the term it has in lower case; its name's terms stay."""
+    for name, headline, body in [
+        ("attack", "Енергетики відновлюють станції", "Вночі масована атака пошкодила станцію."),
+        ("repairs", "Ремонт мосту завершили", "Атака дронів пошкодила міст торік."),
+        ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
+    ]:
+        (tmp_path / f"{name}.txt").write_text(f" date 2025-01-15 {headline}\n\n{body}\n", encoding="utf-8")
+    result = Library.load(tmp_path).search(question, k=3)
+    assert term in result.terms and "масован" in result.terms  # its name's term kept
+    assert result.hits[0].article.id == "attack"
+    assert term in result.hits[0].matched
+
+
 @pytest.fixture(scope="module")
 def cognates(tmp_path_factory: pytest.TempPathFactory) -> Library:
     """Articles in each language on words whose cognates differ by a letter or two."""
