@@ -158,7 +158,8 @@ def topical_terms(
 ) -> list[str]:
     """The terms of `topical(question)`, its Cyrillic words read as the whole question reads
     them (`analyzer.question_spans`; `names`: whether the corpus names a word typed in lower
-    case that only the Russian dictionary holds as a common word, `виннице`).
+    case that only the Russian dictionary holds as a common word, `виннице`; `held`: whether
+    the index holds a term, which a word's other language's cognate is asked for where it does).
 
     A Cyrillic word that reads two ways is read as Russian where more of its text's words
     tell Russian than Ukrainian, and the words left out may be the only ones that do:
@@ -186,7 +187,9 @@ def readings(
     decides on (`/timeline виннице`: `~внк`, where a passage writes `Вінниці`), given to the
     readings that hold the word's own key, or where it has none to the last, in place of the
     word's term as a name, which such an article does not hold (`винниц`): an alert's relevance
-    counts each term of a reading.
+    counts each term of a reading. For the same reason a name the corpus writes the other
+    language's way gets one more reading with that spelling's term in place of its own
+    (`/follow Винница`: `вінниц`, where a passage holds it with `~внк`).
 
     `/follow Новости Харькова` and `/timeline матч в марте` are too short to tell Ukrainian
     from Russian; read as Ukrainian alone (`новіст`, `марит`) they missed every Russian
