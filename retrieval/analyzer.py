@@ -128,10 +128,10 @@ class _Caches:
     """Cyrillic words a question typed in lower case -> their term as a name, "" for none
     (`languages.names`), matched beside their own; made for questions alone (`_read_names`)."""
     named_russian: dict[str, str] = field(default_factory=dict)
+    """Words whose term as a name read as Russian differs from `named`'s."""
     cognates: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Cyrillic words a question asks -> the terms of their other language's cognates
     (`languages.cognates`), matched where the index holds one; made for questions alone."""
-    """Words whose term as a name read as Russian differs from `named`'s."""
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Text between blanks -> its terms, stop words left out; only pieces none of whose words
     reads two ways or tells a text's language, so that their terms are the same in any text."""
