@@ -55,7 +55,7 @@ def _skipped_where_it_fails(handler: Callable[..., Any]) -> Callable[..., Any]:
     def handle(self: object, *args: Any) -> Any:
         try:
             return handler(self, *args)
-        except (LookupError, ValueError):
+        except (LookupError, ValueError, TypeError):
             return None
 
     return handle
@@ -69,8 +69,11 @@ def _forgiving(parser: type) -> type:
     sits in an item; the whole feed was lost. So it was where a handler reads a value it
     cannot (ValueError: a GML point whose coordinate system's EPSG code is no number,
     `srsName="EPSG:4326x"`). Such an element's value is left out, the rest of the feed
-    read (a start's handler is the last thing `unknown_starttag` does; an end's is `_end_*`
-    or `pop`, before `unknown_endtag` closes the element)."""
+    read. So too where a handler meets a value its own reading of another gave up on
+    (TypeError: a GML polygon whose ring's coordinates are no numbers, `<gml:posList>north
+    east</gml:posList>`, read as no ring, whose coordinates were then taken). (A start's
+    handler is the last thing `unknown_starttag` does; an end's is `_end_*`
+    or `pop`, before `unknown_endtag` closes the element.)"""
     names = ["unknown_starttag", "pop", *(name for name in dir(parser) if name.startswith("_end_"))]
     return type(
         parser.__name__, (parser,), {name: _skipped_where_it_fails(getattr(parser, name)) for name in names}

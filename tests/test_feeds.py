@@ -140,6 +140,20 @@ TEASER = b"<description>A short teaser.</description></item>"
             ),
             False,
         ),
+        # well-formed: a GML polygon whose ring's coordinates are no numbers: the feed reader's
+        # ring was None, and it raised TypeError taking its coordinates
+        (
+            TWO.replace(
+                b'version="2.0"',
+                b'version="2.0" xmlns:georss="http://www.georss.org/georss" xmlns:gml="http://www.opengis.net/gml"',
+            ).replace(
+                TEASER,
+                b"<georss:where><gml:Polygon><gml:exterior><gml:LinearRing><gml:posList>north east"
+                b"</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon></georss:where></item>",
+                1,
+            ),
+            False,
+        ),
         # well-formed: a search box inside an item
         (
             TWO.replace(
