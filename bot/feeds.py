@@ -86,7 +86,8 @@ def _stored_where_begun(parser: Any) -> type:
     the item's end (`<title>Ferry</item>`) became the feed's title, with all up to the next
     `</title>` (the next item's link and title). Such a value is left out, and the item's end
     ends it: feedparser read what followed as the open element's text, and the next item was
-    lost."""
+    lost. So does the next item's start (`<title>Ferry<item>`), which ends the item open, as
+    items do not nest: feedparser read the next item as markup in the open title's text."""
 
     def where(self: Any) -> int:  # the item the parser is in (counted from 1), 0 outside items
         return len(self.entries) if self.inentry else 0
@@ -107,6 +108,18 @@ def _stored_where_begun(parser: Any) -> type:
         finally:
             self.inentry, self.infeed, self.insource = places
 
+    def unknown_starttag(self: Any, tag: str, attrs: Any) -> Any:
+        prefix, _, local = tag.rpartition(":")
+        open_ = [name for name, _, _ in self.elementstack]
+        if (
+            local in ("item", "entry")
+            and not self.namespacemap.get(prefix, prefix)  # an item of the feed's, not of a namespace's
+            and "item" in open_
+            and open_[-1] != "item"
+        ):
+            unknown_endtag(self, tag)  # items do not nest: the one open ends, and what it left open
+        return parser.unknown_starttag(self, tag, attrs)
+
     def unknown_endtag(self: Any, tag: str) -> None:
         open_ = [name for name, _, _ in self.elementstack]
         if tag.rpartition(":")[2] in ("item", "entry") and "item" in open_ and open_[-1] != "item":
@@ -121,7 +134,11 @@ def _stored_where_begun(parser: Any) -> type:
             self.contentparams.clear()
         parser.unknown_endtag(self, tag)
 
-    return type(parser.__name__, (parser,), {"push": push, "pop": pop, "unknown_endtag": unknown_endtag})
+    return type(
+        parser.__name__,
+        (parser,),
+        {"push": push, "pop": pop, "unknown_starttag": unknown_starttag, "unknown_endtag": unknown_endtag},
+    )
 
 
 # feedparser.parse builds its parsers from these two names (the package imports its `api`)

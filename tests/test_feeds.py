@@ -203,6 +203,7 @@ def test_an_items_title_left_open_past_its_end_leaves_the_feeds_title_its_own() 
     [
         b"</item>",
         b"<description>A teaser</item>",  # two elements left open
+        b"<item>",  # the next item opens while the title is open: it was read as the title's text
     ],
 )
 def test_the_items_after_an_item_that_leaves_an_element_open_are_read(end: bytes) -> None:

@@ -2072,11 +2072,13 @@ async def test_an_items_title_left_open_past_its_end_leaves_the_feeds_title_its_
     assert "Harbour Times</a>" in answer
 
 
+@pytest.mark.parametrize("end", ["</item>", ""], ids=["item-ends", "next-item-starts"])
 async def test_the_items_after_an_item_whose_title_is_left_open_are_read(
-    site: Newsroom, start_bot: StartBot
+    site: Newsroom, start_bot: StartBot, end: str
 ) -> None:
     # the feed reader read the next item, up to the next </title>, as the open title's text:
-    # its article was never saved, and the feed's next round, listing it again, lost it again
+    # its article was never saved, and the feed's next round, listing it again, lost it again.
+    # So it did where the next item starts before the open item ends (`<title>Ferry<item>`)
     bot = await start_bot(**FAST)
     ferry = story(site, "ferry", "Zanzibar ferry service resumes", FERRY)
     volcano = story(site, "volcano", "Volcano erupts", VOLCANO)
@@ -2086,7 +2088,7 @@ async def test_the_items_after_an_item_whose_title_is_left_open_are_read(
     )
     document = (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Times</title>'
-        f"<item><link>{ferry.link}</link><title>{ferry.title}</item>{items}</channel></rss>"
+        f"<item><link>{ferry.link}</link><title>{ferry.title}{end}{items}</channel></rss>"
     )
     address = site.put("open.xml", document.encode(), RSS)
     feed_service(bot.application).db.add_feed(address, "harbour", None)
