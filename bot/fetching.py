@@ -29,7 +29,7 @@ import httpx
 
 from .addresses import AddressRefused, HostNotResolved, PublicOnlyTransport, parse_networks
 from .i18n import N_, Told
-from .links import LinkError, checked_url
+from .links import LinkError, checked_url, malformed
 
 __all__ = ["FetchError", "FetchOptions", "Fetcher", "Page"]
 
@@ -126,11 +126,9 @@ class Fetcher:
         """
         try:
             checked_url(url)
-            host = httpx.URL(url).raw_host.decode("ascii")
+            host = _readable(url).raw_host.decode("ascii")
         except LinkError as error:
             raise FetchError(error.text, "address", **error.values) from None
-        except httpx.InvalidURL as error:  # a host httpx reads no address in (999.1.1.1)
-            raise FetchError(N_("the address is malformed ({error})"), "address", error=error) from None
         lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
         async with lock:  # one request at a time per host, `host_delay` apart
             _in_time(deadline)
@@ -224,17 +222,39 @@ class Fetcher:
             raise _network_failure(error) from None
 
 
+def _readable(url: str) -> httpx.URL:
+    """`url` as httpx reads it to fetch it, or `LinkError` naming the fault in the admin's
+    language: httpx said it in its own English (a host it reads no address in, 999.1.1.1),
+    and raised UnicodeError, which no one caught, on a host with a label in the form of an
+    IDNA name that decodes to none (`xn--a`)."""
+    try:
+        address = httpx.URL(url)
+        _ = address.host  # decoded to make the request: a label `xn--a` decodes to nothing
+    except httpx.InvalidURL as error:
+        raise malformed(str(error)) from None
+    except UnicodeError:  # idna.IDNAError
+        raise LinkError(N_("{host} is not a valid host name"), host=repr(urlsplit(url).hostname)) from None
+    return address
+
+
 async def _refuse_other_schemes(response: httpx.Response) -> None:
-    """Refuse a redirect to an address that is not http(s), as its answer comes: httpx
-    looked up the host of an `ftp://` one before refusing it (a host that does not resolve
-    was told instead), and refused a `mailto:` one as a malformed URL, in its own English
+    """Refuse a redirect to an address that is not http(s), or that httpx cannot read, as its
+    answer comes: httpx looked up the host of an `ftp://` one before refusing it (a host that
+    does not resolve was told instead), and refused a `mailto:` one, or one with a host it
+    reads no address in (`http://999.1.1.1/`), as a malformed URL in its own English
     (`checked_url` took the link's own scheme)."""
     location = response.headers.get("location") if response.is_redirect else None
-    try:
-        scheme = urlsplit(location).scheme.lower() if location else ""
-    except ValueError:  # no address at all (`http://[::1/`): httpx refuses it as malformed
+    if not location:
         return
-    if scheme and scheme not in ("http", "https"):
+    try:
+        scheme = urlsplit(location).scheme.lower()
+        if scheme in ("http", "https", ""):  # "": relative, to the same host
+            _readable(location)
+    except (ValueError, LinkError):  # LinkError is a ValueError too
+        raise FetchError(
+            N_("redirected to a malformed address ({address})"), "address", address=location[:200]
+        ) from None
+    if scheme not in ("http", "https", ""):
         raise FetchError(
             N_("redirected to a {scheme}: address, and only http:// and https:// addresses can be fetched"),
             "address",

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from .i18n import N_, Told
 
-__all__ = ["URL_IN_TEXT", "LinkError", "canonical_url", "checked_url"]
+__all__ = ["URL_IN_TEXT", "LinkError", "canonical_url", "checked_url", "malformed"]
 
 SCHEMES = ("http", "https")
 MAX_URL = 2048
@@ -29,6 +29,33 @@ URL_IN_TEXT = re.compile(r"^\s*((?:[A-Za-z][\w+.-]*://|javascript:|data:|mailto:
 
 class LinkError(Told, ValueError):
     """An address that cannot be fetched; the message says why, for the admin who sent it."""
+
+
+_PARSERS_WORDS = (  # why a URL parser (urllib's, httpx's) refused an address, as it says it
+    (re.compile(r"Invalid IPv[46] address: (.*)"), N_("{host} is not a valid IP address")),
+    (
+        re.compile(r"(.*) does not appear to be an IPv4 or IPv6 address"),
+        N_("{host} is not a valid IP address"),
+    ),
+    (re.compile(r"Invalid IDNA hostname: (.*)"), N_("{host} is not a valid host name")),
+    (
+        re.compile(r"netloc (.*) contains invalid characters under NFKC normalization"),
+        N_("{host} is not a valid host name"),
+    ),
+    (re.compile(r"Invalid IPv6 URL"), N_("the address has an unclosed [")),
+    (re.compile(r"Invalid port.*"), N_("the address has an invalid port")),
+    (re.compile(r"URL (?:component '\w+' )?too long"), N_("the address is too long")),
+    (re.compile(r"Invalid URL component '\w+'"), N_("the address contains spaces or control characters")),
+)
+
+
+def malformed(reason: str) -> LinkError:
+    """Why a URL parser refused an address, as the admin is told it: the parser's English,
+    which a Ukrainian admin got inside their sentence, read for its kind and the host it names."""
+    for words, text in _PARSERS_WORDS:
+        if found := words.fullmatch(reason):
+            return LinkError(text, host=found[1]) if words.groups else LinkError(text)
+    return LinkError(N_("the address is malformed"))
 
 
 def checked_url(text: str) -> str:
@@ -46,8 +73,8 @@ def checked_url(text: str) -> str:
         raise LinkError(N_("the address contains spaces or control characters"))
     try:
         parts = urlsplit(url)
-    except ValueError as error:  # an unclosed `[` of an IPv6 address
-        raise LinkError(N_("the address is malformed ({error})"), error=error) from None
+    except ValueError as error:  # an unclosed `[` of an IPv6 address, or no address in it
+        raise malformed(str(error)) from None
     scheme = parts.scheme.lower()
     if not scheme or (not parts.netloc and scheme not in SCHEMES and "." in scheme):
         raise LinkError(N_("the address does not start with http:// or https://"))

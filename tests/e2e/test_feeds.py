@@ -833,25 +833,43 @@ async def test_add_failures_get_a_clear_reply_and_nothing_is_saved(
             "/add https://news..example.com/story",
             "I can't add that: 'news..example.com' is not a valid host name",
         ),
-        ("/add http://[::1/story", "I can't add that: the address is malformed (Invalid IPv6 URL)"),
+        ("/add http://[::1/story", "I can't add that: the address has an unclosed [."),
+        ("/add http://[::g]/story", "I can't add that: '::g' is not a valid IP address."),
         ("/add {typo}", "I could not fetch that page: cannot resolve news..example.com: not a valid host"),
+        ("/add http://999.1.1.1/story", "I could not fetch that page: '999.1.1.1' is not a valid IP address"),
+        # a label in the form of an IDNA name that decodes to none: "something went wrong on my side"
+        ("/add http://xn--a.example.com/story", "I could not fetch that page: 'xn--a.example.com' is not"),
         (
-            "/add http://999.1.1.1/story",
-            "I could not fetch that page: the address is malformed (Invalid IPv4",
+            "/add {ip}",
+            "I could not fetch that page: redirected to a malformed address (http://999.1.1.1/story).",
+        ),
+        (
+            "/add {idna}",
+            "I could not fetch that page: redirected to a malformed address (http://xn--a.example",
         ),
         ("/feeds add https://news..example.com/rss", "I could not add that feed: 'news..example.com' is not"),
-        ("/feeds add http://[::1/rss", "I could not add that feed: the address is malformed"),
+        ("/feeds add http://[::1/rss", "I could not add that feed: the address has an unclosed [."),
         ("/feeds add {typo}", "I could not add that feed: cannot resolve news..example.com: not a valid"),
+        (
+            "/feeds add {ip}",
+            "I could not add that feed: redirected to a malformed address (http://999.1.1.1/",
+        ),
     ],
 )
 async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
     site: Newsroom, start_bot: StartBot, command: str, reply: str
 ) -> None:
     # a typo an admin makes (a doubled dot), or a page that redirects to one: the reply was
-    # "something went wrong on my side", with a traceback in the log
+    # "something went wrong on my side", with a traceback in the log. The reason was told as
+    # the URL parser words it ("the address is malformed (Invalid IPv4 address: '999.1.1.1')",
+    # a redirect to it "cannot connect: Invalid URL in location header: ...")
     bot = await start_bot(**FAST)
-    typo = site.fault("moved.html", redirect="http://news..example.com/story")
-    assert (await bot.ask(command.format(typo=typo), user_id=ADMIN)).params["text"].startswith(reply)
+    addresses = {
+        "typo": site.fault("moved.html", redirect="http://news..example.com/story"),
+        "ip": site.fault("ip.html", redirect="http://999.1.1.1/story"),
+        "idna": site.fault("idna.html", redirect="http://xn--a.example.com/story"),
+    }
+    assert (await bot.ask(command.format(**addresses), user_id=ADMIN)).params["text"].startswith(reply)
 
 
 @pytest.mark.parametrize(
@@ -903,6 +921,18 @@ async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
             "Не удалось загрузить эту страницу: перенаправлено на адрес mailto:, а загружать можно только"
             " адреса http:// и https://.",
         ),
+        (  # "...: адреса має неправильний формат (Invalid IPv4 address: '999.1.1.1')."
+            "uk",
+            "/add http://999.1.1.1/story",
+            "Не вдалося завантажити цю сторінку: '999.1.1.1' — недійсна IP-адреса.",
+        ),
+        ("ru", "/feeds add http://[::1/rss", "Не удалось добавить эту ленту: в адресе не закрыта скобка [."),
+        (  # "...: не удалось соединиться: Invalid URL in location header: Invalid IPv4 address: ..."
+            "uk",
+            "/add {ip}",
+            "Не вдалося завантажити цю сторінку: переспрямовано на адресу неправильного формату"
+            " (http://999.1.1.1/story).",
+        ),
     ],
     ids=[
         "uk-host",
@@ -916,6 +946,9 @@ async def test_a_link_with_a_malformed_host_gets_a_reply_that_says_so(
         "uk-redirect-scheme",
         "ru-redirect-scheme",
         "ru-redirect-mailto",
+        "uk-ip",
+        "ru-unclosed",
+        "uk-redirect-malformed",
     ],
 )
 async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
@@ -933,6 +966,7 @@ async def test_why_a_link_or_feed_failed_is_told_in_the_admins_language(
         "ftp": site.fault("ftp.html", redirect="ftp://news.example.com/story"),  # its host not looked up
         "mailto": site.fault("mail.html", redirect="mailto:desk@news.example.com"),
         "file": site.fault("file.xml", redirect="file:///etc/passwd"),
+        "ip": site.fault("ip.html", redirect="http://999.1.1.1/story"),
     }
     asked = await bot.ask(command.format(**addresses), user_id=ADMIN, language_code=language_code)
     assert asked.params["text"].startswith(reply)
