@@ -7,9 +7,11 @@ quoted as the library words them.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from telegram import Message, Update, User
@@ -56,7 +58,7 @@ async def feeds_command(update: Update, context: Context) -> None:
     await _remember_admin_language(context, message)
     args = [clean(arg) for arg in context.args or []]
     if not args:
-        feeds = await off_loop(service.db.feeds, service.options.corpus_dir)
+        feeds = await asyncio.to_thread(service.db.feeds_apart, service.options.corpus_dir)
         text = feed_render.render_feeds(tr, feeds, service.interval)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     elif args[0] == "add" and len(args) >= 2:
@@ -120,12 +122,13 @@ def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translation
     """
     if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
         return before
-    feeds = db.feeds(corpus_dir)
+    feeds = db.feeds()  # counted in its folder below: the one removed alone
     if not feeds:  # "N from 1 to 0" would ask for a number no one can give
         return tr.gettext("No feeds yet, so none to remove. Add one with /feeds add URL.")
     if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(feeds)):
         return tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(feeds))
     feed = feeds[int(number) - 1]
+    feed = replace(feed, articles=db.in_folder(feed, corpus_dir))
     removed = tr.ngettext(
         "Removed feed {number}: {title}. Its {count} article stays in {folder}; "
         "delete that folder and /reload to drop it.",
