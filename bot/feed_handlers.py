@@ -59,6 +59,8 @@ async def feeds_command(update: Update, context: Context) -> None:
     args = [clean(arg) for arg in context.args or []]
     if not args:
         feeds = await asyncio.to_thread(service.db.feeds_apart, service.options.corpus_dir)
+        if message.from_user is not None:  # the numbers their /feeds remove N gives
+            service.listed[message.from_user.id] = tuple(feed.id for feed in feeds)
         text = feed_render.render_feeds(tr, feeds, service.interval)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     elif args[0] == "add" and len(args) >= 2:
@@ -87,6 +89,8 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
         await message.reply_text(tr.gettext(ALREADY_LISTED))
         return
     logger.info("feed %s (%s) added by an admin", feed.name, feed.url)
+    if message.from_user is not None and message.from_user.id in service.listed:  # numbered as now
+        service.listed[message.from_user.id] = tuple(row.id for row in await off_loop(service.db.feeds))
     when = (
         tr.gettext("Its articles are on their way.")
         if service.interval
@@ -107,27 +111,56 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
         context.application.create_task(poll_now(context.application), name="poll after /feeds add")
 
 
+def meaning(listed: tuple[int, ...] | None, ids: list[int]) -> list[int]:
+    """The feeds' ids as an admin numbers them: those /feeds `listed` to them, then those
+    added since (a feed is added last); the list as it is if they were listed none."""
+    if listed is None:
+        return ids
+    shown = set(listed)
+    return [*listed, *(feed_id for feed_id in ids if feed_id not in shown)]
+
+
 async def _remove_feed(message: Message, context: Context, number: str) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
-    reply = await off_loop(_remove_numbered, service.db, message, number, tr, service.options.corpus_dir)
+    listed = service.listed.get(message.from_user.id) if message.from_user is not None else None
+    reply = await off_loop(
+        _remove_numbered, service.db, message, number, tr, service.options.corpus_dir, listed
+    )
     await message.reply_text(reply, link_preview_options=NO_PREVIEW)
 
 
-def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translations, corpus_dir: Path) -> str:
-    """Remove feed `number` of /feeds and say so, in one call on the state file's thread.
+def _remove_numbered(
+    db: StateDB,
+    message: Message,
+    number: str,
+    tr: Translations,
+    corpus_dir: Path,
+    listed: tuple[int, ...] | None,
+) -> str:
+    """Remove feed `number` of the /feeds list the admin was last shown (`listed`, the feeds'
+    ids; None: the list as it is) and say so, in one call on the state file's thread.
 
-    A copy of the command that Telegram hands out again after a hard kill finds it done and
-    gets its reply (`StateDB.reply_given`), even when run beside it (/feeds runs apart from
-    a chat's other updates): checked, chosen and removed at once, no other feed is removed.
+    Numbered as the admin saw them, two admins who both remove the feed they were shown as
+    1 remove it once: the second is told it is gone, where it removed the feed that had
+    become 1. A copy of the command that Telegram hands out again after a hard kill finds it
+    done and gets its reply (`StateDB.reply_given`), even when run beside it (/feeds runs
+    apart from a chat's other updates): checked, chosen and removed at once, no other feed
+    is removed.
     """
     if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
         return before
     feeds = db.feeds()  # counted in its folder below: the one removed alone
     if not feeds:  # "N from 1 to 0" would ask for a number no one can give
         return tr.gettext("No feeds yet, so none to remove. Add one with /feeds add URL.")
-    if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(feeds)):
-        return tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(feeds))
-    feed = feeds[int(number) - 1]
+    meant = meaning(listed, [feed.id for feed in feeds])
+    if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(meant)):
+        return tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(meant))
+    feed = next((feed for feed in feeds if feed.id == meant[int(number) - 1]), None)
+    if feed is None:
+        return tr.gettext(
+            "Feed {number} of the list /feeds last showed you is gone already."
+            " /feeds shows the list as it is now."
+        ).format(number=number)
     feed = replace(feed, articles=db.in_folder(feed, corpus_dir))
     removed = tr.ngettext(
         "Removed feed {number}: {title}. Its {count} article stays in {folder}; "

@@ -1897,6 +1897,57 @@ async def test_a_feed_removal_handed_out_again_after_a_hard_kill_removes_no_othe
     assert "1. <b>Reef Gazette</b>" in listing and "2. " not in listing
 
 
+async def test_two_admins_removing_the_feed_they_were_shown_as_1_remove_it_once(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # each removed "feed 1" as the list stood when their command came: the second admin's
+    # /feeds remove 1 removed Island Post, which had become feed 1, and not Harbour Times
+    other = 4242
+    bot = await start_bot(feed_interval=0, admin_ids=frozenset({ADMIN, other}), **FAST)
+    db = feed_service(bot.application).db
+    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
+        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    for admin in (ADMIN, other):
+        assert "1. <b>Harbour Times</b>" in (await bot.ask("/feeds", user_id=admin)).params["text"]
+    first = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
+    assert first.startswith("Removed feed 1: Harbour Times.")
+    second = (await bot.ask("/feeds remove 1", user_id=other)).params["text"]
+    assert (
+        second
+        == "Feed 1 of the list /feeds last showed you is gone already. /feeds shows the list as it is now."
+    )
+    third = (await bot.ask("/feeds remove 3", user_id=other)).params["text"]
+    assert third.startswith("Removed feed 3: Reef Gazette.")  # as that admin was shown it
+    listing = (await bot.ask("/feeds", user_id=other)).params["text"]
+    assert "1. <b>Island Post</b>" in listing and "2. " not in listing
+    assert (
+        (await bot.ask("/feeds remove 1", user_id=other))
+        .params["text"]
+        .startswith("Removed feed 1: Island Post.")
+    )
+
+
+async def test_an_admin_who_adds_a_feed_after_a_listing_removes_it_by_the_number_the_add_gave(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    other = 4242
+    bot = await start_bot(feed_interval=0, admin_ids=frozenset({ADMIN, other}), **FAST)
+    db = feed_service(bot.application).db
+    for number, name in enumerate(["Harbour Times", "Island Post"]):
+        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    assert "2. <b>Island Post</b>" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert (await bot.ask("/feeds remove 1", user_id=other)).params["text"].startswith("Removed feed 1:")
+    url = feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)], "2.xml", "Reef Gazette")
+    added = (await bot.ask(f"/feeds add {url}", user_id=ADMIN)).params["text"]
+    assert added.startswith("Added feed 2: Reef Gazette")
+    removed = (await bot.ask("/feeds remove 2", user_id=ADMIN)).params["text"]
+    assert removed.startswith("Removed feed 2: Reef Gazette.")
+
+
+def slug_of(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
 async def test_indexing_that_keeps_failing_is_tried_ever_less_often_and_an_admins_reload_at_once(
     site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
