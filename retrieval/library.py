@@ -565,23 +565,18 @@ class Library:
 
         An article is made (its body read, checked, decoded and split) once, for all its hits.
         """
-        owner = self.passages.owner
+        passages = self.passages
         made: dict[int, tuple[Article, str]] = {}
-        for doc, score, row in zip(picked.tolist(), scores.tolist(), holding.tolist(), strict=True):
-            number = int(owner[doc])
+        columns = (picked.tolist(), passages.owner[picked].tolist(), scores.tolist(), holding.tolist())
+        for doc, number, score, row in zip(*columns, strict=True):
             try:
                 if number not in made:
                     made[number] = self.articles.with_text(number)
                 article, text = made[number]
-                passage = self.passages.in_article(doc, article, text)
+                passage = passages.in_article(doc, article, text)
             except IndexFileError:  # its saved text is damaged and its file changed since: not shown
                 continue
-            yield Hit(
-                passage,
-                article,
-                float(score),
-                frozenset(t for t, held in zip(terms, row, strict=True) if held),
-            )
+            yield Hit(passage, article, score, frozenset(itertools.compress(terms, row)))
 
     def query_terms(self, question: str) -> tuple[str, ...]:
         """The terms a question is scored on: analyzed, then bounded to the most selective."""

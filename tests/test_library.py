@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from retrieval import Article, CorpusError, Hit, Library, LibraryOptions
 from retrieval.index import Ranking
 from retrieval.passages import split_passages
 from retrieval.stories import fold_same_story, word_marks
-from retrieval.tables import PassageTable
+from retrieval.tables import PassageTable, paragraphs_of
 from tests.conftest import HOSTILE, ROOT, SHIPPED_CORPUS, WriteCorpus, add_hostile, article, load_in_child
 from tests.test_index import exhaustive_top
 
@@ -527,6 +529,28 @@ def test_folding_by_saved_word_marks_answers_as_reading_every_shown_passage(
             assert got == reading.search(question, k=3, now=now)
             folded += sum(len(hit.also_reported_by) for hit in got.hits)
     assert folded > 500
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "one paragraph",
+        "first\n\nsecond\n\nthird",
+        "\n\n",  # two empty paragraphs
+        "a\n\n\nb",  # three breaks: the first two are the pair, the third begins the next paragraph
+        "a\n\n\n\nb",  # an empty paragraph between two pairs
+        "a\nb\n\nc\n",  # a break alone is kept inside its paragraph, as at the end
+        "\nМіст\n\nу Києві — «Мостобуд»\n\n",  # letters beyond ASCII, breaks at both ends
+    ],
+)
+def test_paragraphs_of_a_body_split_as_str_split_does(text: str) -> None:
+    assert paragraphs_of(text) == tuple(text.split("\n\n"))
+
+
+@given(st.text(alphabet="\n a\u00e9\u0416\u2014", max_size=60))
+def test_paragraphs_of_any_text_split_as_str_split_does(text: str) -> None:
+    assert paragraphs_of(text) == tuple(text.split("\n\n"))
 
 
 @pytest.mark.parametrize("saved", [False, True])
