@@ -9,6 +9,8 @@ build an `Article`, `Passage` or `Event` when it is asked for.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar, overload
 
@@ -131,12 +133,19 @@ class ArticleTable(_Table[Article]):
         return self._made[number] if self._made is not None else self.with_text(number)[0]
 
     def id_order(self) -> npt.NDArray[np.int64]:
-        """Each article's place among them by id, in Python's order of strings; made once
-        (0.18 s for 250,000 articles). Ids are unique."""
+        """Each article's place among them by id, in Python's order of strings; made once.
+
+        Ids are unique, and a build lists its files in order, so they are often in order
+        already: then each is in its place, which a pass of comparisons tells (6 ms for
+        250,000 articles, where the sort took 26 ms; 0.19 s for ids in no order)."""
         if self._id_order is None:
-            order = np.empty(len(self.ids), dtype=np.int64)
-            order[sorted(range(len(self.ids)), key=self.ids.__getitem__)] = np.arange(len(self.ids))
-            self._id_order = order
+            ids = self.ids
+            if all(map(operator.lt, ids, itertools.islice(ids, 1, None))):
+                self._id_order = np.arange(len(ids), dtype=np.int64)
+            else:
+                order = np.empty(len(ids), dtype=np.int64)
+                order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+                self._id_order = order
         return self._id_order
 
     def with_text(self, number: int) -> tuple[Article, str]:

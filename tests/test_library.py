@@ -15,7 +15,7 @@ from retrieval import Article, CorpusError, Hit, Library, LibraryOptions
 from retrieval.index import Ranking
 from retrieval.passages import split_passages
 from retrieval.stories import fold_same_story, word_marks
-from retrieval.tables import PassageTable, paragraphs_of
+from retrieval.tables import ArticleTable, PassageTable, paragraphs_of
 from tests.conftest import HOSTILE, ROOT, SHIPPED_CORPUS, WriteCorpus, add_hostile, article, load_in_child
 from tests.test_index import exhaustive_top
 
@@ -546,6 +546,26 @@ def test_folding_by_saved_word_marks_answers_as_reading_every_shown_passage(
 )
 def test_paragraphs_of_a_body_split_as_str_split_does(text: str) -> None:
     assert paragraphs_of(text) == tuple(text.split("\n\n"))
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["b", "a\x00", "a/b", "a-b", "a", "\U0001f600", "\u00c4", "z" * 40 + "a", "z" * 40, "#7"],  # no order
+        ["#7", "a", "a\x00", "a-b", "a/b", "b", "\u00c4"],  # in order already, as a build lists files
+        ["a", "a-b", "a/b", "b", "c", "d", "f", "e"],  # in order but for the last two
+        ["a/b", "a-b"],  # a folder's file before a file beside it: not Python's order
+        ["only"],
+        [],
+    ],
+)
+def test_article_id_order_is_pythons_order_of_the_ids(ids: list[str]) -> None:
+    day = dt.date(2024, 1, 1)
+    table = ArticleTable.in_memory(
+        [Article(i, "h", day, ("p",)) for i in ids], [f"{n}.txt" for n in range(len(ids))]
+    )
+    ranks = {identifier: rank for rank, identifier in enumerate(sorted(ids))}
+    assert table.id_order().tolist() == [ranks[identifier] for identifier in ids]
 
 
 @given(st.text(alphabet="\n a\u00e9\u0416\u2014", max_size=60))
