@@ -18,6 +18,13 @@ process, as a restarted bot would, up to its first answer:
 - the checksum pass that every opening of a saved index makes (XXH3 over every saved file
   but the article texts, which are checked one by one as they are read).
 
+With `--build-cost N`, only the first start is timed, N times as the bot builds and N times
+without the second ranking stage's article vectors (each worker's `article_vectors` made
+zeros, so the embedder is never loaded, and the first answer by words alone), in turns,
+each into an index folder of its own: what the second stage costs a build, which may be
+at most 1.5 times the build without it. `LEXICAL_ONLY` cannot show that, as a build makes
+the vectors whatever it says (switching it needs no rebuild).
+
 Memory is sampled every 50 ms from /proc (resident memory of the process and all its
 descendants, summed; the tree is listed again every 0.5 s); the sum of each process's own
 peak (`VmHWM`) is printed beside it as an upper bound that no short spike can escape. The
@@ -33,6 +40,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +62,9 @@ corpus, index, question, how = sys.argv[1:5]
 if how == "cheap":
     library = Library.open_current(corpus, index, check="folders")
     assert library is not None, "the cheap check refused an unchanged corpus"
+elif how == "lexical":
+    from retrieval import LibraryOptions
+    library = Library.load(corpus, LibraryOptions(lexical_only=True), index_dir=index)
 else:
     library = Library.load(corpus, index_dir=index)
 hits = library.search(question).hits
@@ -62,7 +73,9 @@ from pathlib import Path
 from retrieval import shelf, store
 place = shelf.place(Path(index), Path(corpus))
 folders = store.looks_unchanged(place, Path(corpus), store.current_build(place))
-found = {"seconds": seconds, "passages": len(library.passages), "hits": len(hits), "folders": folders}
+own = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())["VmHWM"]
+found = {"seconds": seconds, "passages": len(library.passages), "hits": len(hits), "folders": folders,
+         "own_peak": int(own.split()[0]) * 1024}
 print(json.dumps(found))
 """
 CHECK = """
@@ -80,6 +93,19 @@ for path in folder.iterdir():
             size += len(data)
 print(f"{time.perf_counter() - started:.3f} {size / 1e6:.0f}")
 """
+VECTORLESS = """
+import numpy as np
+from retrieval import indexing
+
+
+def _no_vectors(articles, options):
+    return np.zeros((len(articles), options.semantic_dims), dtype=np.float16)
+
+
+indexing.article_vectors = _no_vectors
+"""
+"""A `sitecustomize` for the build without the article vectors: the probe and its workers
+(which inherit `PYTHONPATH`) import it as they start."""
 
 
 @dataclass(frozen=True)
@@ -105,12 +131,21 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corpus", type=Path, help="keep the generated corpus here (reused if present)")
+    parser.add_argument(
+        "--build-cost",
+        type=int,
+        metavar="N",
+        help="time only the first build, N times with and N without the article vectors, in turns",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         corpus = args.corpus or Path(scratch) / "corpus"
         index = Path(scratch) / "index"
         vocabulary = corpus_of(corpus, args.passages, args.seed)
         question = " ".join(vocabulary[500:503])
+        if args.build_cost:
+            build_cost(corpus, Path(scratch), question, args.build_cost)
+            return
         try:
             measure(corpus, index, question, args)
         finally:
@@ -161,8 +196,47 @@ def measure(corpus: Path, index: Path, question: str, args: argparse.Namespace) 
     print(f"{'of a start: checksums at open':<44} {float(seconds):>7.3f} s  ({megabytes} MB checked)")
 
 
-def probe(corpus: Path, index: Path, question: str, how: str) -> Run:
-    return sample([sys.executable, "-c", PROBE, str(corpus), str(index), question, how])
+def build_cost(corpus: Path, scratch: Path, question: str, rounds: int) -> None:
+    """The first build with and without the article vectors, `rounds` of each, in turns."""
+    (scratch / "vectorless").mkdir()
+    (scratch / "vectorless" / "sitecustomize.py").write_text(VECTORLESS)
+    paths = (str(ROOT), str(scratch / "vectorless"), os.environ.get("PYTHONPATH"))
+    path = os.pathsep.join(filter(None, paths))
+    kinds = {"as built": ("load", None), "without vectors": ("lexical", {**os.environ, "PYTHONPATH": path})}
+    runs: dict[str, list[Run]] = {kind: [] for kind in kinds}
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    for turn in range(rounds * len(kinds)):
+        kind = list(kinds)[(turn + turn // len(kinds)) % len(kinds)]  # which goes first alternates
+        how, environment = kinds[kind]
+        index = scratch / f"index-{turn}"
+        runs[kind].append(probe(corpus, index, question, how, environment))
+        shutil.rmtree(index)
+        show(f"first start, {kind}", runs[kind][-1])
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    medians = {kind: _medians(found) for kind, found in runs.items()}
+    for kind, (seconds, cpu, peak) in medians.items():
+        own = statistics.median(json.loads(run.stdout)["own_peak"] for run in runs[kind])
+        print(
+            f"median, {kind:<16} {seconds:>7.1f} s, {cpu:>7.1f} s CPU, {peak / 1e9:.2f} GB"
+            f" (the building process alone {own / 1e9:.2f} GB)"
+        )
+    (seconds, cpu, peak), (bare_seconds, bare_cpu, bare_peak) = medians.values()
+    print(f"ratio: wall {seconds / bare_seconds:.2f}, CPU {cpu / bare_cpu:.2f}, peak {peak / bare_peak:.2f}")
+
+
+def _medians(runs: list[Run]) -> tuple[float, float, float]:
+    """The median time to the first answer, processor time and peak memory (tree sum) of runs."""
+    return (
+        statistics.median(float(json.loads(run.stdout)["seconds"]) for run in runs),
+        statistics.median(run.cpu for run in runs),
+        statistics.median(run.peak_sum for run in runs),
+    )
+
+
+def probe(
+    corpus: Path, index: Path, question: str, how: str, environment: dict[str, str] | None = None
+) -> Run:
+    return sample([sys.executable, "-c", PROBE, str(corpus), str(index), question, how], environment)
 
 
 def show(label: str, run: Run, seconds: float | None = None) -> None:
@@ -174,11 +248,13 @@ def show(label: str, run: Run, seconds: float | None = None) -> None:
     print(f"{label:<44} {seconds:>7.2f} s  {memory:>20}  {run.cpu:>7.1f} s")
 
 
-def sample(command: list[str]) -> Run:
+def sample(command: list[str], environment: dict[str, str] | None = None) -> Run:
     """Run `command` to its end, sampling the memory of its process tree."""
     started, spent = time.perf_counter(), cpu_of_children()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, stdin=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            command, stdout=out, stderr=err, cwd=ROOT, stdin=subprocess.DEVNULL, env=environment
+        )
         peak_sum, peaks, tree = 0, dict[int, int](), [child.pid]
         for samples in itertools.count():
             if child.poll() is not None:
