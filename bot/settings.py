@@ -26,6 +26,19 @@ ADMIN_IDS_HELP = (
     "write numeric Telegram user ids (not @usernames) as 1,2,3; to find yours, message @userinfobot, "
     "or send /reload to this bot and its log says 'refused /reload from user <your id>'"
 )
+
+
+def _user_id(digits: str, written: str) -> None:
+    """Refuse `written`, an ADMIN_IDS entry, unless it is a user's id: `digits` (it without its
+    sign) are ASCII digits (`٤٢` is not read as 42) and it is above 0."""
+    if not (digits.isascii() and digits.isdecimal()):
+        raise ValueError(f"{written!r} is not a user id: {ADMIN_IDS_HELP}")
+    if written.startswith("-"):
+        raise ValueError(f"{written!r} is a group or channel id, not a user's: {ADMIN_IDS_HELP}")
+    if int(digits) == 0:
+        raise ValueError(f"{written!r} is no one's id: {ADMIN_IDS_HELP}")
+
+
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 """What Telegram's setWebhook takes as a secret token."""
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -113,12 +126,20 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):  # `1 2` is refused, not read as user 12: ids are never joined
             parts = [part for part in (part.strip() for part in value.split(",")) if part]
-            named = [part for part in parts if not part.isdecimal()]
-            if named:
-                raise ValueError(f"{named[0]!r} is not a user id: {ADMIN_IDS_HELP}")
+            for part in parts:
+                _user_id(part.removeprefix("-"), part)
             return frozenset(int(part) for part in parts)
         if isinstance(value, int):
             return frozenset({value})
+        return value
+
+    @field_validator("admin_ids")
+    @classmethod
+    def _users_only(cls, value: frozenset[int]) -> frozenset[int]:
+        """Refuse what names no user: 0, which no one has, and a negative id, a group's or a
+        channel's (a message there comes from its members, each with their own id)."""
+        for admin in sorted(value):
+            _user_id(str(abs(admin)), str(admin))
         return value
 
     @field_validator("feed_user_agent", mode="before")

@@ -359,6 +359,9 @@ def test_eval_refuses_a_weight_or_length_that_is_no_number(option: str, value: s
     [
         ("ADMIN_IDS", "alice"),
         ("ADMIN_IDS", "111 222"),  # two ids parted by a space: never joined into user 111222
+        ("ADMIN_IDS", "0"),  # no user has it: the bot started with an admin no one could be
+        ("ADMIN_IDS", "42,0"),
+        ("ADMIN_IDS", "٤٢"),  # Arabic-Indic digits, read as user 42
         ("TELEGRAM_BASE_URL", "localhost:8081/bot"),  # no scheme: every request would fail
         ("TELEGRAM_BASE_URL", "http://"),  # no host: the token was read as one, and run ended in a traceback
         ("TELEGRAM_BASE_URL", "http:///bot"),  # no host either: run retried its first request forever
@@ -371,6 +374,15 @@ def test_invalid_setting_exits_2_naming_the_variable(tmp_path: Path, name: str, 
     done = run("stats", env={name: value}, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith(f"newsbot: {name}: ")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["-1001234567890", "-42"])
+def test_a_group_chat_id_in_admin_ids_exits_2_saying_it_is_a_chat(tmp_path: Path, value: str) -> None:
+    # a negative id is a group's or a channel's, never a user's: the error spoke of @usernames
+    done = run("stats", env={"ADMIN_IDS": value}, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"newsbot: ADMIN_IDS: {value!r} is a group or channel id, not a user's")
     assert "Traceback" not in done.stderr
 
 
