@@ -299,7 +299,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _positive(value: str) -> int:
-    number = int(value) if value.isdecimal() else 0  # `isdigit` takes `²`, which `int` refuses
+    # ASCII digits alone: `isdigit` takes `²`, which `int` refuses, and `isdecimal` `٣`
+    number = int(value) if value.isascii() and value.isdecimal() else 0
     if not 1 <= number <= 100:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to 100")
     return number

@@ -32,6 +32,7 @@ from .handlers import (
     question_message,
     refused_sender,
     tell_if_held,
+    whole_number,
 )
 from .i18n import N_, Told, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
@@ -153,9 +154,10 @@ def _remove_numbered(
     if not feeds:  # "N from 1 to 0" would ask for a number no one can give
         return tr.gettext("No feeds yet, so none to remove. Add one with /feeds add URL.")
     meant = meaning(listed, [feed.id for feed in feeds])
-    if not (number.isdecimal() and len(number) <= 6 and 1 <= int(number) <= len(meant)):
+    chosen = whole_number(number, len(meant))
+    if chosen is None:
         return tr.gettext("Usage: /feeds remove N, N from 1 to {most} (see /feeds).").format(most=len(meant))
-    feed = next((feed for feed in feeds if feed.id == meant[int(number) - 1]), None)
+    feed = next((feed for feed in feeds if feed.id == meant[chosen - 1]), None)
     if feed is None:
         return tr.gettext(
             "Feed {number} of the list /feeds last showed you is gone already."
@@ -364,12 +366,13 @@ async def unfollow_command(update: Update, context: Context) -> None:
         await message.reply_text(tr.gettext("You follow no topic."))
         return
     await _remember_language(service.db, message.from_user)
-    if len(args) != 1 or not (args[0].isdecimal() and len(args[0]) <= 6 and 1 <= int(args[0]) <= len(topics)):
+    chosen = whole_number(args[0], len(topics)) if len(args) == 1 else None
+    if chosen is None:
         await message.reply_text(
             tr.gettext("Usage: /unfollow N, N from 1 to {most} (see /following).").format(most=len(topics))
         )
         return
-    topic = topics[int(args[0]) - 1]
+    topic = topics[chosen - 1]
     reply = tr.gettext("Stopped following “{topic}”.").format(topic=topic.words)
     done = CommandDone(message.chat_id, message.message_id, reply)
     admin = message.from_user.id in bot_state(context).admin_ids  # their feed notices keep their language

@@ -51,8 +51,10 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 LATEST_DEFAULT, LATEST_MAX = 5, 20
 TIMELINE_DEFAULT, TIMELINE_MAX = 10, 30
-NUMBER = re.compile(r"[-+]?\d+")
-YEAR = re.compile(r"[1-9]\d{3}")
+NUMBER = re.compile(r"[-+]?[0-9]+")
+"""What a command reads as a count, in ASCII digits alone: `\\d` takes `٢` and `２` too, and
+`/timeline ٢٠٢٢` was refused as a count out of range where it names a topic."""
+YEAR = re.compile(r"[1-9][0-9]{3}")
 """A year opens a timeline's topic (`/timeline 2022 talks`): never a count, at most 30. Four
 digits with a zero first (`/timeline 0010`) are a count written with zeros, not the year 10."""
 _PAGE_DATA = re.compile(rf"{PAGE_PREFIX}:([A-Za-z0-9_-]{{8}}):([1-9])")
@@ -400,8 +402,15 @@ def parse_count(args: list[str], default: int, maximum: int) -> int | None:
     """`[]` -> default; one whole number 1..maximum -> it; anything else -> None (usage)."""
     if not args:
         return default
-    if len(args) == 1 and args[0].isdecimal() and len(args[0]) <= 6 and 1 <= int(args[0]) <= maximum:
-        return int(args[0])
+    return whole_number(args[0], maximum) if len(args) == 1 else None
+
+
+def whole_number(text: str, maximum: int) -> int | None:
+    """`text` as a number from 1 to `maximum`, written in ASCII digits; else None (usage).
+
+    `isdecimal` takes `٣` and `３`, which `int` reads as 3; `isdigit` takes `²`, which it refuses."""
+    if text.isascii() and text.isdecimal() and len(text) <= 6 and 1 <= int(text) <= maximum:
+        return int(text)
     return None
 
 

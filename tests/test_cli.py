@@ -326,6 +326,7 @@ def test_bad_usage_exits_2(args: list[str]) -> None:
         ("ask", "-k", "101"),
         ("timeline", "--limit", "0"),
         ("timeline", "--limit", "½"),
+        ("timeline", "--limit", "٣"),  # Arabic-Indic: read as 3 by isdecimal and int
     ],
 )
 def test_a_count_out_of_bounds_or_no_number_is_named_with_what_is_allowed(

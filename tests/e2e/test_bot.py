@@ -1175,6 +1175,28 @@ async def test_a_count_with_leading_zeros_is_the_timelines_count_not_a_year(star
     assert (await bot.ask("/timeline 0031")).params["text"].startswith("Usage: /timeline [N] [topic]")
 
 
+@pytest.mark.parametrize("digits", ["٢٠٢٢", "２０２２", "٣"])
+async def test_digits_other_than_ascii_are_a_timelines_topic_not_its_count(
+    start_bot: StartBot, digits: str
+) -> None:
+    # `\d` took Arabic-Indic and full-width digits for a count: `/timeline ٢٠٢٢` got the usage
+    # line ("N from 1 to 30") and `/timeline ٣` three events; a count is written in ASCII digits
+    bot = await start_bot()
+    text = (await bot.ask(f"/timeline {digits}")).params["text"]
+    assert f"<i>{digits}</i>" in text.splitlines()[0], text[:200]
+
+
+@pytest.mark.parametrize("command", ["/latest ٣", "/latest ３", "/unfollow ١", "/unfollow １"])
+async def test_a_count_in_digits_other_than_ascii_gets_the_usage_line(
+    start_bot: StartBot, command: str
+) -> None:
+    # `isdecimal` took them too: `/latest ٣` listed three articles and `/unfollow ١` dropped a topic
+    bot = await start_bot()
+    await bot.ask("/follow grain exports")
+    assert (await bot.ask(command)).params["text"].startswith(f"Usage: {command.split()[0]} ")
+    assert "grain exports" in (await bot.ask("/following")).params["text"]
+
+
 @pytest.mark.parametrize("command", ["/timeline the of", "/timeline 5 and", "/timeline і в на"])
 async def test_a_timeline_topic_of_stop_words_only_is_told_so(start_bot: StartBot, command: str) -> None:
     bot = await start_bot()
