@@ -42,7 +42,7 @@ from retrieval.folder import printable
 
 from .articles_out import FEEDS_DIR, text_fingerprint
 from .links import canonical_url
-from .render import web_link
+from .render import shown_headline, web_link
 from .statedb import Dropped, PendingAlert, SavedArticle, TopicRow
 
 __all__ = [
@@ -237,7 +237,7 @@ def _recent(library: Library, corpus_ids: set[str], now: float) -> list[Dropped]
             Dropped(
                 corpus_id,
                 path,
-                article.headline,
+                shown_headline(article),  # as answers head it: a headline of bidi controls alone is blank
                 published,
                 _link(article.url),
                 " ".join(article.source.split()) if article.source else None,  # one line in an alert

@@ -53,7 +53,7 @@ from . import progress
 from .feed_cli import add_corpus_option, add_feed_commands
 from .logs import redact_secrets
 from .reloading import reload_library
-from .render import by_article
+from .render import by_article, shown_headline
 from .settings import Settings, SettingsError, load_settings, misspelt_settings, webhook_url_problem
 from .state import published_by
 from .statedb import StateError, open_state
@@ -614,7 +614,7 @@ def format_group(rank: int, hits: Sequence[Hit]) -> str:
     article = hits[0].article
     scores = ", ".join(f"{hit.score:.2f}" for hit in hits)
     lines = [
-        f"{rank}. {article.headline}",
+        f"{rank}. {shown_headline(article)}",
         f"   {article.date}  score {scores}  [{shown_in_line(article.id)}]",
     ]
     if article.url:
@@ -628,7 +628,8 @@ def format_group(rank: int, hits: Sequence[Hit]) -> str:
         lines.append("   " + shown.replace("\n\n", "\n   "))
     also = {a.id: a for hit in hits for a in hit.also_reported_by}
     if also:
-        others = ", ".join(f"{shown_in_line(a.source or a.headline)} ({a.date})" for a in also.values())
+        names = [(shown_in_line(a.source or shown_headline(a)), a.date) for a in also.values()]
+        others = ", ".join(f"{name} ({date})" for name, date in names)
         lines.append(f"   also reported by {others}")
     return "\n".join(lines) + "\n"
 

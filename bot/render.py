@@ -178,7 +178,8 @@ def by_article(hits: Sequence[Hit]) -> list[list[Hit]]:
     groups: dict[tuple[str, ...], list[Hit]] = {}
     for hit in hits:
         article = hit.article
-        same = (" ".join(article.headline.casefold().split()), article.date.isoformat(), article.source or "")
+        headline = shown_headline(article)  # two headlines of bidi controls alone: two articles
+        same = (" ".join(headline.casefold().split()), article.date.isoformat(), article.source or "")
         groups.setdefault(same, []).append(hit)
     return list(groups.values())
 
@@ -229,14 +230,21 @@ def lead(article: Article) -> Hit:
 
 
 def shown_headline(article: Article) -> str:
-    """The headline as replies show it; the article's first words (else its date) for a headline
-    of bidi controls alone, which are left out as everywhere: it would show as nothing, an
-    answer's bold heading empty, an inline result's title refused (Telegram refuses a whole
-    list for one empty title)."""
+    """The headline as every reply, alert and the command line show it; the article's first
+    words (else its date) for a headline of bidi controls alone, which are left out as
+    everywhere: it would show as nothing, an answer's bold heading empty, an inline result's
+    title refused (Telegram refuses a whole list for one empty title), a timeline's source
+    unnamed. The one place that rule lives: a timeline's events take it from here too
+    (`state.published_by`)."""
     for text in (article.headline, *article.paragraphs[:1]):
-        if text.translate(_BIDI_CONTROLS).strip():
+        if shows(text):
             return text if text is article.headline else " ".join(text.split())
     return article.date.isoformat()
+
+
+def shows(text: str) -> bool:
+    """Whether `text` shows anything once its bidi controls are left out (`_BIDI_CONTROLS`)."""
+    return bool(text.translate(_BIDI_CONTROLS).strip())
 
 
 def inline_title(article: Article) -> str:

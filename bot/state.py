@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import secrets
@@ -18,13 +19,14 @@ from retrieval import (
     Article,
     CorpusError,
     Event,
+    IndexFileError,
     Library,
     LibraryOptions,
     LoadReport,
     SearchResult,
 )
 
-from . import alerts, examples
+from . import alerts, examples, render
 from .answered import AnsweredQuestions
 from .fairness import BusyNotes, QuestionRateLimit
 from .reloading import Reloads
@@ -111,8 +113,40 @@ class QueryStore:
 def published_by(library: Library, count: int, topic: str | None, now: dt.date) -> list[Event]:
     """The newest `count` events of the articles published by `now`, as questions and /latest
     see the corpus: an article dated later (an embargo, a year mistyped) is not shown yet, and
-    an event it tells again is shown from those published by then (`Library.timeline_as_of`)."""
-    return library.timeline_as_of(now).latest(count, topic, library.holds_name)
+    an event it tells again is shown from those published by then (`Library.timeline_as_of`).
+
+    Each event names its article by the headline answers show (`render.shown_headline`), which
+    the bot's /timeline and `newsbot timeline` alike show."""
+    return titled(library, library.timeline_as_of(now).latest(count, topic, library.holds_name))
+
+
+def titled(library: Library, events: list[Event]) -> list[Event]:
+    """`events`, those of an article whose headline shows as nothing (bidi controls alone)
+    carrying the headline shown in its place, and its headline's event that headline as its
+    sentence. An event carries its article's headline alone: the rest of the article is read
+    only for such articles, which are rare."""
+    blank = {event.article_id for event in events if not render.shows(event.headline)}
+    if not blank:
+        return events
+    titles: dict[str, str] = {}
+    ids = library.articles.ids
+    for number in range(len(ids) - 1, -1, -1):  # where an update puts the articles it added
+        if ids[number] in blank:
+            try:
+                titles[ids[number]] = render.shown_headline(library.articles[number])
+            except IndexFileError:  # its saved text damaged (logged where found): its date, as for no words
+                titles[ids[number]] = dt.date.fromordinal(int(library.articles.ordinals[number])).isoformat()
+            if len(titles) == len(blank):
+                break
+
+    def shown(event: Event) -> Event:
+        title = titles.get(event.article_id)
+        if title is None:  # not in the library: cannot be, but never fail a timeline for it
+            return event
+        sentence = " ".join(title.split()) if render.is_headline(event) else event.sentence
+        return dataclasses.replace(event, headline=title, sentence=sentence)
+
+    return [shown(event) if event.article_id in blank else event for event in events]
 
 
 @dataclass

@@ -314,6 +314,21 @@ def test_unreadable_corpus_exits_2_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_headline_of_bidi_controls_alone_is_shown_by_its_first_words(tmp_path: Path) -> None:
+    # the bot heads such an article by its first words; the command line printed the headline's
+    # controls alone (`1. \\u202e \\u202c`), in answers and as the source of timeline events
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = "Harbour cranes in Izmail loaded a record ten barges. On 20 October 2024, Izmail ordered cranes."
+    line = {"id": "x", "title": "\u202e \u202c", "date": "2024-10-24", "text": text}
+    (corpus / "blank.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    asked = run("ask", "Izmail harbour cranes", "--corpus", str(corpus), cwd=tmp_path)
+    assert asked.returncode == 0
+    assert asked.stdout.startswith(f"1. {text}\n"), asked.stdout
+    events = run("timeline", "--corpus", str(corpus), cwd=tmp_path)
+    assert events.stdout.splitlines()[:2] == [f"2024-10-24  {text}", f"            ({text}, 2024-10-24)"]
+
+
 @pytest.mark.parametrize("args", [[], ["ask"], ["ask", "q", "-k", "0"], ["frobnicate"]])
 def test_bad_usage_exits_2(args: list[str]) -> None:
     assert run(*args).returncode == 2

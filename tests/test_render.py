@@ -303,6 +303,18 @@ def test_passages_of_one_article_share_one_heading() -> None:
     assert "<b>4. Minister" in text and "<b>5. Another outlet</b>" in text
 
 
+def test_two_articles_whose_headlines_are_bidi_controls_alone_are_two_headings() -> None:
+    # grouped by their headlines, which are nothing once the controls are left out, two articles
+    # of a day were one heading: the second's passage shown under the first's words
+    first = hit("Harbour cranes loaded ten barges.", headline="\u202e")
+    second = hit("Talks on the grain corridor resumed.", headline="\u202e")
+    second = dataclasses.replace(second, article=dataclasses.replace(second.article, id="b"))
+    assert len(by_article([first, second])) == 2
+    text = render_answer(ENGLISH, [first, second])
+    assert "<b>1. Harbour cranes loaded ten barges.</b>" in text
+    assert "<b>2. Talks on the grain corridor resumed.</b>" in text
+
+
 def test_one_article_saved_twice_is_one_heading() -> None:
     first, second = hit("Talks began.", headline="Talks  begin"), hit("Talks ended.", headline="talks begin")
     second = dataclasses.replace(second, article=dataclasses.replace(second.article, id="copy"))

@@ -1330,3 +1330,23 @@ async def test_a_headline_of_bidi_controls_alone_is_titled_by_its_first_words_in
     assert answer.startswith(f"<b>1. {first}</b>\n2024-10-24"), answer[:120]
     latest = (await bot.ask("/latest 1")).params["text"]
     assert latest.endswith(f"2024-10-24 · {first}"), latest
+
+
+async def test_a_headline_of_bidi_controls_alone_is_titled_by_its_first_words_in_the_timeline(
+    start_bot: StartBot,
+) -> None:
+    # The timeline's events carry their article's headline alone: the 📰 line of such an
+    # article was an empty bold, and the source its other events point to a blank name
+    blank = {
+        "blank.jsonl": '{"id": "x", "title": "\\u202e \\u202c", "date": "2024-10-24", "text": "'
+        "Harbour cranes in Izmail loaded a record ten barges. "
+        'On 20 October 2024, the port of Izmail ordered two more harbour cranes."}\n'
+    }
+    bot = await start_bot(articles=blank)
+    first = "Harbour cranes in Izmail loaded a record ten barges. On 20 October 2024, the port of"
+    newest = (await bot.ask("/timeline 1")).params["text"]
+    assert newest.splitlines()[-1].startswith(f"📰 <b>{first}"), newest
+    topic = (await bot.ask("/timeline ordered cranes")).params["text"]
+    assert "• On 20 October 2024, the port of Izmail ordered two more harbour cranes." in topic
+    assert topic.splitlines()[-1].startswith(f"<i>Source: {first}"), topic
+    assert topic.splitlines()[-1].endswith(", 2024-10-24</i>"), topic

@@ -200,6 +200,21 @@ async def test_a_file_dropped_in_alerts_its_topics_follower_once_and_no_one_else
     assert len(alerts_to(bot, 7)) == 1
 
 
+async def test_a_dropped_file_whose_headline_is_bidi_controls_alone_alerts_under_its_first_words(
+    start_bot: StartBot,
+) -> None:
+    # answers head such an article by its first words; its alert kept the headline as written,
+    # which shows as nothing once the controls are left out: an empty bold line
+    bot = await start_bot(saved_index=True)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    (bot.corpus / "desk").mkdir()
+    (bot.corpus / "desk" / "ferry.md").write_text(ferry_file(headline="\u202e\u202c"), encoding="utf-8")
+    await settle(bot.application)
+    (alert,) = await alerted(bot, 7)
+    assert alert.startswith("<b>The Zanzibar ferry service resumed on Monday after the harbour"), alert[:120]
+    assert alert.split("\n")[1] == f"{TODAY.isoformat()} · Harbour Times"
+
+
 async def test_the_corpus_there_at_start_alerts_no_one(start_bot: StartBot) -> None:
     # a first start on a folder builds its index: none of its articles is news to anyone,
     # however fresh, nor after a /reload that reads them again
