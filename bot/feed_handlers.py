@@ -26,6 +26,7 @@ from .handlers import (
     NO_PREVIEW,
     NO_SEARCHABLE_TOPIC,
     Context,
+    allowed,
     bot_state,
     clean,
     is_admin,
@@ -286,7 +287,7 @@ def saving_failure(error: OSError | sqlite3.Error) -> Told:
 async def follow_command(update: Update, context: Context) -> None:
     """Follow a topic: /follow WORDS; new articles that match it are sent to you."""
     message = update.effective_message
-    if message is None or message.from_user is None:
+    if message is None or message.from_user is None or not await allowed(message, context):
         return
     tr = for_user(message.from_user)
     if message.chat.type != ChatType.PRIVATE:
@@ -341,7 +342,9 @@ async def follow_command(update: Update, context: Context) -> None:
 async def following_command(update: Update, context: Context) -> None:
     """List the topics you follow, numbered for /unfollow."""
     message = update.effective_message
-    if message is None or message.from_user is None or not await _in_private(message):
+    if message is None or message.from_user is None or not await allowed(message, context):
+        return
+    if not await _in_private(message):
         return
     db = feed_service(context).db
     topics = await off_loop(db.topics, message.from_user.id)
@@ -354,7 +357,9 @@ async def following_command(update: Update, context: Context) -> None:
 async def unfollow_command(update: Update, context: Context) -> None:
     """Stop following topic N of /following."""
     message = update.effective_message
-    if message is None or message.from_user is None or not await _in_private(message):
+    if message is None or message.from_user is None or not await allowed(message, context):
+        return
+    if not await _in_private(message):
         return
     service, tr = feed_service(context), for_user(message.from_user)
     if (before := await off_loop(service.db.reply_given, message.chat_id, message.message_id)) is not None:
@@ -406,6 +411,8 @@ async def _admin(update: Update, message: Message, context: Context, refusal: st
     """Whether the sender is an admin; if not, say so (`refusal`, a catalog id) and log the refusal."""
     if is_admin(update, bot_state(context).admin_ids):
         return True
+    if not await allowed(message, context):  # a flood of refusals, and of lines in the log
+        return False
     user = update.effective_user
     logger.warning("refused %s from %s", (message.text or "")[:40], refused_sender(update))
     await message.reply_text(for_user(user).gettext(refusal))

@@ -84,7 +84,7 @@ async def start_command(update: Update, context: Context) -> None:
 
 async def help_command(update: Update, context: Context) -> None:
     """Explain the bot, its commands and an example question the current corpus answers."""
-    if update.effective_message is None:
+    if update.effective_message is None or not await allowed(update.effective_message, context):
         return
     state, tr = bot_state(context), for_user(update.effective_user)
     commands = COMMANDS + (ADMIN_COMMANDS if is_admin(update, state.admin_ids) else ())
@@ -107,6 +107,8 @@ async def ask_command(update: Update, context: Context) -> None:
     question = clean(" ".join(context.args or []))
     if not question.strip():
         if unchanged(message, question, bot_state(context)):
+            return
+        if not await within_limit(message, context, question):  # a usage line is a message too
             return
         command = (message.text or "/ask").split()[0].split("@")[0]
         tr = for_user(message.from_user)
@@ -138,6 +140,8 @@ async def question_message(update: Update, context: Context) -> None:
     question = strip_mention(clean(text), context.bot.username)
     if not question.strip():
         if unchanged(message, question, bot_state(context)):
+            return
+        if not await within_limit(message, context, question):  # a usage line is a message too
             return
         tr = for_user(message.from_user)
         words = tr.gettext("Please send a question in words, e.g. who negotiated with Abramovich?")
@@ -257,14 +261,14 @@ async def page_callback(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    if query.data == COUNTER:  # the "2/5" label: nothing to do
-        await answer_press(query)
-        return
     state, tr = bot_state(context), for_user(query.from_user)
-    verdict = judge(state, query.from_user.id)
+    verdict = judge(state, query.from_user.id)  # the "2/5" label too: each press is a call to Telegram
     if verdict is not Verdict.ANSWER:
         if verdict is Verdict.WARN:
             await answer_press(query, tr.gettext(SLOW_DOWN))
+        return
+    if query.data == COUNTER:  # the label: nothing to do
+        await answer_press(query)
         return
     match, message = _PAGE_DATA.fullmatch(query.data or ""), query.message
     key, number = (match.group(1), int(match.group(2))) if match else ("", 0)
@@ -328,8 +332,21 @@ async def within_limit(message: Message, context: Context, question: str) -> boo
     return verdict is Verdict.ANSWER
 
 
+async def allowed(message: Message, context: Context) -> bool:
+    """Count a message the bot replies to with no answer to a question (/help, a usage line, a
+    hint) against its sender's limit; over it, say so once (a plain reply), then stay silent.
+
+    Each such reply is a message Telegram limits for every reader of the bot alike: uncounted,
+    a flood of stickers or /help was answered message by message."""
+    verdict = judge(bot_state(context), sender(message))
+    if verdict is Verdict.WARN:
+        await message.reply_text(for_user(message.from_user).gettext(SLOW_DOWN))
+    return verdict is Verdict.ANSWER
+
+
 def judge(state: BotState, sender_id: int) -> Verdict:
-    """Count one question, inline query or page press against its sender's limit; log the first refusal."""
+    """Count one request (a message, inline query or press) against its sender's limit; log the
+    first refusal."""
     verdict = state.fairness.check(sender_id, time.monotonic())
     if verdict is Verdict.WARN:
         logger.info("sender %s is over %d requests a minute", sender_id, state.fairness.limit)
@@ -354,16 +371,16 @@ async def latest_command(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
+    if not await within_limit(message, context, message.text or ""):  # a library call, and a message
+        return
     tr = for_user(message.from_user)
     count = parse_count(context.args or [], LATEST_DEFAULT, LATEST_MAX)
-    if count is None:
+    if count is None:  # a message all the same: counted
         await message.reply_text(
             tr.gettext("Usage: /latest [N], N from 1 to {most} (default {default}).").format(
                 most=LATEST_MAX, default=LATEST_DEFAULT
             )
         )
-        return
-    if not await within_limit(message, context, message.text or ""):  # a library call, and a message
         return
     articles = await bot_state(context).latest(count, latest_today(message.date))
     await message.reply_text(render.render_latest(tr, articles), parse_mode=ParseMode.HTML)
@@ -373,6 +390,8 @@ async def timeline_command(update: Update, context: Context) -> None:
     """List dated events, newest first: /timeline [N] [topic words]."""
     message = update.effective_message
     if message is None:
+        return
+    if not await within_limit(message, context, message.text or ""):  # a search for a topic, and a message
         return
     tr = for_user(message.from_user)
     args = [clean(arg) for arg in context.args or []]
@@ -389,8 +408,6 @@ async def timeline_command(update: Update, context: Context) -> None:
         count, args = parsed, args[1:]
     topic = " ".join(args) or None
     state = bot_state(context)
-    if not await within_limit(message, context, topic or message.text or ""):  # a topic is a search
-        return
     events = await state.timeline(count, topic, latest_today(message.date))
     if topic is not None and not events and not any(readings(topic)):  # read as that search read it
         await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))  # not "No dated events about the"
@@ -422,6 +439,8 @@ async def reload_command(update: Update, context: Context) -> None:
     state, user = bot_state(context), update.effective_user
     tr = for_user(user)
     if not is_admin(update, state.admin_ids):
+        if not await allowed(message, context):  # a flood of refusals, and of lines in the log
+            return
         logger.warning("refused /reload from %s in chat %s", refused_sender(update), message.chat.id)
         await message.reply_text(tr.gettext("Sorry, only the bot's admins can reload the corpus."))
         return
@@ -513,6 +532,8 @@ async def unknown_command(update: Update, context: Context) -> None:
         return
     if message.chat.type != ChatType.PRIVATE and not named_for(message, context.bot.username):
         return
+    if not await allowed(message, context):
+        return
     tr = for_user(message.from_user)
     await message.reply_text(tr.gettext("I don't know that command. /help lists what I can do."))
 
@@ -535,6 +556,8 @@ async def non_text_message(update: Update, context: Context) -> None:
         if album in replied:  # another photo of an album replied to: ten photos got ten hints
             return
         replied.append(album)
+    if not await allowed(message, context):
+        return
     tr = for_user(message.from_user)
     await message.reply_text(tr.gettext("I can only read text. Send me a question in words, or try /latest."))
 

@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     lexical_only: bool = False
     """Rank by words alone, as before meaning, periods and the recency prior were added."""
     questions_per_minute: int = Field(20, ge=1, le=10_000)
-    """Questions one user may ask per minute before a polite "slow down"."""
+    """Questions one user may ask per minute before a polite "slow down"; every command, press and
+    inline query the bot replies to counts as one (`handlers.allowed`)."""
     max_unanswered_updates: int = Field(100, ge=1, le=10_000)
     """Updates the bot may take from Telegram before answering them: what a hard kill can lose.
 

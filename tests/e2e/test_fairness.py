@@ -14,6 +14,7 @@ import pytest
 from bot.backlog import UpdateBacklog
 from bot.chat_share import BUSY
 from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
+from bot.pages import COUNTER
 from bot.state import BotState
 from retrieval import Event, Library, SearchResult, Timeline
 from tests.e2e.conftest import GRAIN, StartBot, nothing_for
@@ -172,13 +173,66 @@ async def test_a_timeline_counts_as_a_question_with_a_topic_or_without(start_bot
     assert (await bot.ask("/timeline", user_id=15)).params["text"] == SLOW_DOWN
     for command in ("/timeline", "/latest", "/timeline 5 negotiations"):  # silence until the minute passed
         bot.api.push_message(command, user_id=15)
-    assert (await bot.ask("/help", user_id=15)).params[
-        "text"
-    ] != SLOW_DOWN  # not counted: in order, after them
+    bot.api.push_callback(COUNTER, bot_message(15), user_id=19)  # in order, after them
+    await bot.api.wait_for("answerCallbackQuery")
+    assert len(bot.api.sent("sendMessage", 15)) == 4
     assert (await bot.ask("/latest", user_id=16)).params["text"].startswith("<b>The newest article")
     for _ in range(2):
         assert (await bot.ask("/latest 1", user_id=16)).params["text"] != SLOW_DOWN
     assert (await bot.ask("/latest", user_id=16)).params["text"] == SLOW_DOWN
+
+
+STICKER = {
+    "file_id": "s",
+    "file_unique_id": "s",
+    "type": "regular",
+    "width": 1,
+    "height": 1,
+    "is_animated": False,
+    "is_video": False,
+}
+PHOTO = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+
+
+async def test_every_message_and_press_the_bot_replies_to_counts_against_the_limit(
+    start_bot: StartBot,
+) -> None:
+    # /help and /start, unknown commands, stickers and photos, /follow, /following, /unfollow,
+    # usage lines, non-admins' admin commands and the page label's presses each cost the bot a
+    # message or a call to Telegram, whose flood limits all readers share, and none counted: a
+    # flood of them was answered one by one. Now over the limit comes one "slow down", then silence.
+    bot = await start_bot(questions_per_minute=2, max_unanswered_per_chat=1000)
+    assert (await bot.ask("/help", user_id=15)).params["text"] != SLOW_DOWN
+    assert (await bot.ask("/start", user_id=15)).params["text"] != SLOW_DOWN
+    assert (await bot.ask("/help", user_id=15)).params["text"] == SLOW_DOWN
+    for text in ["/start", "/frobnicate", "/follow grain exports", "/following", "/unfollow 1"]:
+        bot.api.push_message(text, user_id=15)
+    for text in ["/latest abc", "/timeline 99", "/ask", "@news_test_bot", "/reload", "/feeds", "/add x"]:
+        bot.api.push_message(text, user_id=15)
+    bot.api.push_message(None, user_id=15, sticker=STICKER)
+    bot.api.push_message(None, user_id=15, photo=PHOTO)
+    for _ in range(5):
+        bot.api.push_callback(COUNTER, bot_message(15), user_id=15)  # the "1/5" label
+    # one chat's updates are handled in order: a press in it by a user within the limit ends the flood
+    bot.api.push_callback(COUNTER, bot_message(15), user_id=16)
+    (answered,) = await bot.api.wait_for("answerCallbackQuery")
+    assert answered.params.get("text") is None
+    assert len(bot.api.sent("sendMessage", 15)) == 3
+    assert bot.application.bot_data["feeds"].db.topics() == []  # /follow was not run either
+    assert (await bot.ask("/help", user_id=16)).params["text"] != SLOW_DOWN  # others are unaffected
+
+
+async def test_presses_of_the_page_label_count_against_the_limit(start_bot: StartBot) -> None:
+    # each press of "1/5" is a call to Telegram (the press's answer): a flood of them was
+    # answered press by press, with no limit
+    bot = await start_bot(questions_per_minute=3, max_unanswered_per_chat=1000)
+    for _ in range(50):
+        bot.api.push_callback(COUNTER, bot_message(17), user_id=17)
+    bot.api.push_callback(COUNTER, bot_message(17), user_id=18)  # the end of the flood
+    await bot.api.wait_for("answerCallbackQuery", count=5)
+    await until(lambda: backlog_of(bot).unanswered == 0)
+    answers = [call.params.get("text") for call in bot.api.sent("answerCallbackQuery")]
+    assert answers == [None, None, None, SLOW_DOWN, None]
 
 
 async def test_searches_run_two_at_a_time_and_the_rest_wait_their_turn(start_bot: StartBot) -> None:
