@@ -56,6 +56,7 @@ from .fetching import Fetcher, FetchError, FetchOptions, Page
 from .i18n import N_, Told, reason_record
 from .links import LinkError, canonical_url, checked_url
 from .logs import LOG_FORMAT
+from .render import shows
 from .settings import Settings
 from .statedb import Claim, FeedRow, SavedArticle, StateDB, off_loop, open_state
 
@@ -251,7 +252,7 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
         date, source = back.date, "saved before"
     brought_by = None if back is None else await off_loop(db.feed_of, back.id)
     article = NewArticle(
-        title=extracted.title or _host(page.url),
+        title=_title(extracted.title) or _host(page.url),
         date=date,  # type: ignore[arg-type]
         date_source=source,  # type: ignore[arg-type]
         url=back.url if back is not None and back is not known else url,  # another article: its own link
@@ -476,7 +477,8 @@ class _Ingest:
             date, date_source = extracted.date, "page"  # type: ignore[assignment]
         else:
             date, date_source = now.date(), "fetch time"
-        title = _plain(entry.title or "") or (extracted.title if extracted else None) or paragraphs[0][:120]
+        title = _title(_plain(entry.title or ""), extracted.title if extracted else None)
+        title = title or paragraphs[0][:120]
         return NewArticle(
             title=title,
             date=date,
@@ -576,6 +578,13 @@ def _plausible(date: dt.date | None, now: dt.datetime) -> bool:
 
 def _plain(title: str) -> str:
     return " ".join(html.unescape(_TAGS.sub(" ", title)).split())[:300]
+
+
+def _title(*candidates: str | None) -> str | None:
+    """The first of `candidates` that shows anything (`render.shows`): a title of bidi controls
+    alone, which are left out of the file as of every reply, was saved as `title: ''`, a file
+    the corpus refuses as having no headline (never answered, its alerts never sent)."""
+    return next((title for title in candidates if title and shows(title)), None)
 
 
 def _deferred(error: Exception) -> bool:

@@ -1327,6 +1327,27 @@ async def test_bidi_controls_in_titles_headlines_and_passages_are_not_shown(
     assert "<b>1. Volcano erupts</b>" in shown["volcano"] and "Ash fell on the town" in shown["volcano"]
 
 
+async def test_an_article_whose_title_is_bidi_controls_alone_is_saved_answered_and_alerted(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a feed's item or an added page titled with bidi controls alone was saved as `title: ''`
+    # (the controls are left out of what is written), a file the corpus refuses as having no
+    # headline: never answered, its alert never sent ("not in the corpus"), the /add reply an
+    # empty bold line. Such a title is no title: the item's is its first words, the page's its site
+    bot, before = await ferry_follower(start_bot)
+    await read_feed(bot, site)
+    feed(site, [story(site, "ferry", "\u202e\u202c", FERRY, RECENT)])
+    await poll_now(bot.application)
+    (alert,) = bot.api.sent("sendMessage", 7)[before:]
+    assert alert.params["text"].startswith("<b>The Zanzibar ferry service resumed on Monday after the")
+    answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
+    assert answer.startswith("<b>1. The Zanzibar ferry service resumed on Monday after the"), answer[:200]
+    url = site.put("v.html", article_page("\u2066 \u2069", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30)))
+    reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert reply.startswith("Added and indexed:\n<b>127.0.0.1</b>\n2024-04-30 · <code>feeds/links/"), reply
+    assert "<b>1. 127.0.0.1</b>" in (await bot.ask("Which volcano erupted overnight?")).params["text"]
+
+
 async def test_a_topic_that_tells_no_language_alerts_on_the_russian_article_in_the_readers_language(
     site: Newsroom, start_bot: StartBot
 ) -> None:
