@@ -27,14 +27,20 @@ ADMIN_IDS_HELP = (
     "or send /reload to this bot and its log says 'refused /reload from user <your id>'"
 )
 
+MAX_USER_ID = 2**52 - 1
+"""Telegram's user ids have at most 52 significant bits; a larger one (a typo) failed each
+feed notice look, as no SQLite integer holds it."""
+
 
 def _user_id(digits: str, written: str) -> None:
     """Refuse `written`, an ADMIN_IDS entry, unless it is a user's id: `digits` (it without its
-    sign) are ASCII digits (`٤٢` is not read as 42) and it is above 0."""
+    sign) are ASCII digits (`٤٢` is not read as 42) and it is from 1 to `MAX_USER_ID`."""
     if not (digits.isascii() and digits.isdecimal()):
         raise ValueError(f"{written!r} is not a user id: {ADMIN_IDS_HELP}")
     if written.startswith("-"):
         raise ValueError(f"{written!r} is a group or channel id, not a user's: {ADMIN_IDS_HELP}")
+    if len(digits.lstrip("0")) > 16 or int(digits) > MAX_USER_ID:
+        raise ValueError(f"{written[:30]!r} is larger than any Telegram id (52 bits): {ADMIN_IDS_HELP}")
     if int(digits) == 0:
         raise ValueError(f"{written!r} is no one's id: {ADMIN_IDS_HELP}")
 

@@ -378,6 +378,8 @@ def test_eval_refuses_a_weight_or_length_that_is_no_number(option: str, value: s
         ("ADMIN_IDS", "0"),  # no user has it: the bot started with an admin no one could be
         ("ADMIN_IDS", "42,0"),
         ("ADMIN_IDS", "٤٢"),  # Arabic-Indic digits, read as user 42
+        ("ADMIN_IDS", "100000000000000000000"),  # past SQLite's integers: every feed notice failed
+        ("ADMIN_IDS", "4503599627370496"),  # 2**52: Telegram's ids have at most 52 bits
         ("TELEGRAM_BASE_URL", "localhost:8081/bot"),  # no scheme: every request would fail
         ("TELEGRAM_BASE_URL", "http://"),  # no host: the token was read as one, and run ended in a traceback
         ("TELEGRAM_BASE_URL", "http:///bot"),  # no host either: run retried its first request forever
