@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate
@@ -52,6 +53,11 @@ _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2
 """Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), left out of what is
 shown: one a feed's title, a headline or a passage left open turned the rest of the
 message around (a right-to-left override wrote what followed it backwards)."""
+
+
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Hangul fillers and the blank Braille pattern: letters and symbols that show as nothing,
+the favourites of blank names."""
 
 
 def telegram_length(text: str) -> int:
@@ -243,8 +249,13 @@ def shown_headline(article: Article) -> str:
 
 
 def shows(text: str) -> bool:
-    """Whether `text` shows anything once its bidi controls are left out (`_BIDI_CONTROLS`)."""
-    return bool(text.translate(_BIDI_CONTROLS).strip())
+    """Whether `text` shows anything: a character that is no space, no control or format
+    character (bidi controls, left out of what is shown; zero-width spaces and joiners,
+    direction marks, soft hyphens) and no blank letter (`_BLANK_LETTERS`)."""
+    return any(
+        not char.isspace() and char not in _BLANK_LETTERS and unicodedata.category(char) not in ("Cc", "Cf")
+        for char in text
+    )
 
 
 def inline_title(article: Article) -> str:

@@ -27,6 +27,7 @@ from bot.render import (
     render_reload_failed,
     render_timeline,
     shorten,
+    shown_headline,
     web_link,
 )
 from bot.settings import Settings
@@ -313,6 +314,25 @@ def test_two_articles_whose_headlines_are_bidi_controls_alone_are_two_headings()
     text = render_answer(ENGLISH, [first, second])
     assert "<b>1. Harbour cranes loaded ten barges.</b>" in text
     assert "<b>2. Talks on the grain corridor resumed.</b>" in text
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "\u202e \u202c",  # bidi controls, left out of what is shown
+        "\u200b\u200d",  # zero-width space and joiner
+        "\u200e\u200f",  # left-to-right and right-to-left marks
+        "\ufeff\u2060\u00ad",  # zero-width no-break space, word joiner, soft hyphen
+        "\u3164\u2800",  # Hangul filler and the blank Braille pattern, blank names' favourites
+        "\x07\x1b",  # control characters
+    ],
+)
+def test_a_headline_that_shows_nothing_is_shown_as_its_first_words(headline: str) -> None:
+    # only bidi controls alone counted: a headline of zero-width or other invisible characters
+    # gave an answer a bold heading that shows nothing ("1. "), and /latest an empty line
+    article = hit("Harbour cranes loaded ten barges.", headline=headline).article
+    assert shown_headline(article) == "Harbour cranes loaded ten barges."
+    assert shown_headline(dataclasses.replace(article, headline=f"{headline}Ferry")) == f"{headline}Ferry"
 
 
 def test_one_article_saved_twice_is_one_heading() -> None:
