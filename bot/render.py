@@ -243,8 +243,10 @@ def shown_headline(article: Article) -> str:
     unnamed. The one place that rule lives: a timeline's events take it from here too
     (`state.published_by`)."""
     for text in (article.headline, *article.paragraphs[:1]):
-        if shows(text):
-            return text if text is article.headline else " ".join(text.split())
+        if shows(text[:LEAD_CHARS]):  # never the whole of a megabyte's paragraph, nor read whole
+            if text is article.headline:
+                return text
+            return shorten(" ".join(text[:LEAD_CHARS].split()), HEADLINE_CHARS)  # a headline's length
     return article.date.isoformat()
 
 

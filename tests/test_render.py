@@ -9,6 +9,7 @@ from bot.handlers import LATEST_DEFAULT, TIMELINE_DEFAULT
 from bot.i18n import ENGLISH, translations
 from bot.render import (
     DESCRIPTION_CHARS,
+    HEADLINE_CHARS,
     LEAD_CHARS,
     MAX_ENTITIES,
     MAX_MESSAGE,
@@ -333,6 +334,18 @@ def test_a_headline_that_shows_nothing_is_shown_as_its_first_words(headline: str
     article = hit("Harbour cranes loaded ten barges.", headline=headline).article
     assert shown_headline(article) == "Harbour cranes loaded ten barges."
     assert shown_headline(dataclasses.replace(article, headline=f"{headline}Ferry")) == f"{headline}Ferry"
+
+
+def test_first_words_shown_for_a_blank_headline_are_a_headlines_length() -> None:
+    # the whole first paragraph stood for the headline: a megabyte of it was joined word by
+    # word several times for each answer, on the event loop, and kept whole in the state
+    # file as a dropped file's alert title
+    words = "harbour cranes loaded barges " * 40_000
+    article = hit("Talks began.", headline="\u202e").article
+    article = dataclasses.replace(article, paragraphs=(words, "Talks began."))
+    shown = shown_headline(article)
+    assert len(shown) <= HEADLINE_CHARS + 1 and shown.startswith("harbour cranes loaded barges harbour")
+    assert shown.endswith("…")
 
 
 def test_one_article_saved_twice_is_one_heading() -> None:
