@@ -235,6 +235,27 @@ async def test_presses_of_the_page_label_count_against_the_limit(start_bot: Star
     assert answers == [None, None, None, SLOW_DOWN, None]
 
 
+async def test_a_readers_bare_link_is_a_question_answered_in_the_chats_order(start_bot: StartBot) -> None:
+    # a bare link from a reader who is no admin is a question, but it was handled apart from
+    # the chat's line, as an admin's link (an /add) is: the question sent after it was answered
+    # first while its search ran. In the line, the two hold the chat's share of 2, and a third
+    # message is told the chat is busy
+    bot = await start_bot(max_unanswered_per_chat=2)
+    state, gate = state_of(bot), Gate("zanzibar")
+    state.library = gate.around(state.library)
+    bot.api.push_message("https://example.com/zanzibar", user_id=7)
+    await gate.until_running(1)
+    bot.api.push_message("Where did the talks collapse?", user_id=7)
+    bot.api.push_message("zzq", user_id=7)
+    try:
+        (first,) = await bot.api.wait_for("sendMessage", chat_id=7)
+        assert first.params["text"] == BUSY, first.params["text"][:100]
+    finally:
+        gate.release.set()
+    _, link, talks = await bot.api.wait_for("sendMessage", chat_id=7, count=3)
+    assert "Istanbul" not in link.params["text"] and "Istanbul" in talks.params["text"]
+
+
 async def test_searches_run_two_at_a_time_and_the_rest_wait_their_turn(start_bot: StartBot) -> None:
     bot = await start_bot()
     state, gate = state_of(bot), Gate("Istanbul")
