@@ -124,10 +124,13 @@ def build_application(
     backlog.takes = lambda update: chat_share.worth_taking(update, application.bot)
     message, edited = filters.UpdateType.MESSAGE, filters.UpdateType.EDITED_MESSAGE
     admins_link = (
-        filters.ChatType.PRIVATE & filters.Regex(URL_IN_TEXT) & filters.User(list(settings.admin_ids))
+        filters.ChatType.PRIVATE
+        & filters.Regex(URL_IN_TEXT)
+        & filters.User(list(settings.admin_ids))
+        & ~filters.FORWARDED  # forwarded, it is not the admin's own: no admin command (`is_admin`)
     )
-    # an admin's link is an /add, run apart from the chat's line as /add is; anyone else's is a
-    # question, answered in the chat's order (`question_message`)
+    # an admin's link is an /add, run apart from the chat's line as /add is; anyone else's, or
+    # one an admin forwards, is a question, answered in the chat's order (`question_message`)
     private_link = message & admins_link
     application.add_handler(TypeHandler(Update, chat_share.busy_gate), group=-1)  # before all others
     application.add_handler(CommandHandler("start", handlers.start_command, filters=message))

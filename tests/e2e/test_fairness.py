@@ -17,7 +17,7 @@ from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
 from bot.pages import COUNTER
 from bot.state import BotState
 from retrieval import Event, Library, SearchResult, Timeline
-from tests.e2e.conftest import GRAIN, StartBot, nothing_for
+from tests.e2e.conftest import ADMIN, GRAIN, StartBot, nothing_for
 from tests.e2e.fake_api import Call
 
 
@@ -235,24 +235,38 @@ async def test_presses_of_the_page_label_count_against_the_limit(start_bot: Star
     assert answers == [None, None, None, SLOW_DOWN, None]
 
 
-async def test_a_readers_bare_link_is_a_question_answered_in_the_chats_order(start_bot: StartBot) -> None:
-    # a bare link from a reader who is no admin is a question, but it was handled apart from
-    # the chat's line, as an admin's link (an /add) is: the question sent after it was answered
-    # first while its search ran. In the line, the two hold the chat's share of 2, and a third
-    # message is told the chat is busy
+FORWARDED = {
+    "forward_origin": {
+        "type": "user",
+        "date": 0,
+        "sender_user": {"id": 3, "is_bot": False, "first_name": "A"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("user", "extra"), [(7, {}), (ADMIN, FORWARDED)]
+)  # a reader's; a link an admin forwards
+async def test_a_bare_link_that_is_a_question_is_answered_in_the_chats_order(
+    start_bot: StartBot, user: int, extra: dict[str, Any]
+) -> None:
+    # a bare link from a reader who is no admin (or forwarded by one) is a question, but it was
+    # handled apart from the chat's line, as an admin's link (an /add) is: the question sent
+    # after it was answered first while its search ran. In the line, the two hold the chat's
+    # share of 2, and a third message is told the chat is busy
     bot = await start_bot(max_unanswered_per_chat=2)
     state, gate = state_of(bot), Gate("zanzibar")
     state.library = gate.around(state.library)
-    bot.api.push_message("https://example.com/zanzibar", user_id=7)
+    bot.api.push_message("https://example.com/zanzibar", user_id=user, **extra)
     await gate.until_running(1)
-    bot.api.push_message("Where did the talks collapse?", user_id=7)
-    bot.api.push_message("zzq", user_id=7)
+    bot.api.push_message("Where did the talks collapse?", user_id=user)
+    bot.api.push_message("zzq", user_id=user)
     try:
-        (first,) = await bot.api.wait_for("sendMessage", chat_id=7)
+        (first,) = await bot.api.wait_for("sendMessage", chat_id=user)
         assert first.params["text"] == BUSY, first.params["text"][:100]
     finally:
         gate.release.set()
-    _, link, talks = await bot.api.wait_for("sendMessage", chat_id=7, count=3)
+    _, link, talks = await bot.api.wait_for("sendMessage", chat_id=user, count=3)
     assert "Istanbul" not in link.params["text"] and "Istanbul" in talks.params["text"]
 
 
