@@ -163,7 +163,7 @@ def _remove_numbered(
         return tr.gettext(
             "Feed {number} of the list /feeds last showed you is gone already."
             " /feeds shows the list as it is now."
-        ).format(number=number)
+        ).format(number=chosen)
     feed = replace(feed, articles=db.in_folder(feed, corpus_dir))
     removed = tr.ngettext(
         "Removed feed {number}: {title}. Its {count} article stays in {folder}; "
@@ -172,7 +172,7 @@ def _remove_numbered(
         "delete that folder and /reload to drop them.",
         feed.articles,
     ).format(
-        number=number, title=feed_render.feed_title(feed), count=feed.articles, folder=f"feeds/{feed.name}/"
+        number=chosen, title=feed_render.feed_title(feed), count=feed.articles, folder=f"feeds/{feed.name}/"
     )
     db.remove_feed(feed.id, CommandDone(message.chat_id, message.message_id, removed))
     logger.info("feed %s (%s) removed by an admin", feed.name, feed.url)
