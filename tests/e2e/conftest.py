@@ -25,6 +25,17 @@ from tests.e2e.fake_api import Call, FakeBotApi, shown_length
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 SECRET_HALF = TOKEN.split(":")[1]
 ADMIN = 42
+# a sticker's and a photo's fields as Telegram sends them, for the messages that are not text
+STICKER = {
+    "file_id": "s",
+    "file_unique_id": "s",
+    "type": "regular",
+    "width": 1,
+    "height": 1,
+    "is_animated": False,
+    "is_video": False,
+}
+PHOTO = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
 
 
 GRAIN_NEWS = [

@@ -26,6 +26,8 @@ from tests.e2e.conftest import (
     ADMIN,
     GRAIN,
     GRAIN_NEWS,
+    PHOTO,
+    STICKER,
     TOKEN,
     RunningBot,
     StartBot,
@@ -848,24 +850,8 @@ async def test_a_reload_told_to_wait_runs_even_if_that_notice_got_no_reply(start
 @pytest.mark.parametrize(
     ("update", "expected"),
     [
-        (
-            {
-                "sticker": {
-                    "file_id": "s",
-                    "file_unique_id": "s",
-                    "type": "regular",
-                    "width": 1,
-                    "height": 1,
-                    "is_animated": False,
-                    "is_video": False,
-                }
-            },
-            "I can only read text",
-        ),
-        (
-            {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]},
-            "I can only read text",
-        ),
+        ({"sticker": STICKER}, "I can only read text"),
+        ({"photo": PHOTO}, "I can only read text"),
         ({"location": {"latitude": 1.0, "longitude": 2.0}}, "I can only read text"),
     ],
 )
@@ -878,7 +864,7 @@ async def test_non_text_messages_get_a_hint(
 
 async def test_a_question_written_on_a_photo_is_answered(start_bot: StartBot) -> None:
     bot = await start_bot()
-    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    photo = PHOTO
     reply = await bot.ask(None, photo=photo, caption="Where did the talks collapse?")  # type: ignore[arg-type]
     assert "Istanbul" in reply.params["text"]  # not "I can only read text"
     group = {"chat_id": -100, "chat_type": "group"}

@@ -17,7 +17,7 @@ from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
 from bot.pages import COUNTER
 from bot.state import BotState
 from retrieval import Event, Library, SearchResult, Timeline
-from tests.e2e.conftest import ADMIN, GRAIN, StartBot, nothing_for
+from tests.e2e.conftest import ADMIN, GRAIN, PHOTO, STICKER, StartBot, nothing_for
 from tests.e2e.fake_api import Call
 
 
@@ -180,18 +180,6 @@ async def test_a_timeline_counts_as_a_question_with_a_topic_or_without(start_bot
     for _ in range(2):
         assert (await bot.ask("/latest 1", user_id=16)).params["text"] != SLOW_DOWN
     assert (await bot.ask("/latest", user_id=16)).params["text"] == SLOW_DOWN
-
-
-STICKER = {
-    "file_id": "s",
-    "file_unique_id": "s",
-    "type": "regular",
-    "width": 1,
-    "height": 1,
-    "is_animated": False,
-    "is_video": False,
-}
-PHOTO = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
 
 
 async def test_every_message_and_press_the_bot_replies_to_counts_against_the_limit(
