@@ -138,19 +138,26 @@ def test_words_in_lower_case_are_read_as_names_for_questions_alone() -> None:
     assert analyzer._current().named["києві"] == "київ"
 
 
+def _library_of(root: Path, articles: list[tuple[str, str, str]]) -> Library:
+    """A library of one-paragraph articles of one day, each `(name, headline, body)`."""
+    for name, headline, body in articles:
+        (root / f"{name}.txt").write_text(f" date 2025-01-15 {headline}\n\n{body}\n", encoding="utf-8")
+    return Library.load(root)
+
+
 @pytest.fixture(scope="module")
 def kyiv(tmp_path_factory: pytest.TempPathFactory) -> Library:
     """Two articles naming Kyiv, one writing `Києва`, one `Києві`; one on a cue stick (`кий`)."""
-    root = tmp_path_factory.mktemp("kyiv")
-    for name, headline, body in [
-        ("genitive", "Мер Києва відкрив новий міст", "Рух мостом почнеться в понеділок."),
-        ("locative", "Нову школу відкрили у Києві", "До школи записали триста учнів."),
-        ("cue", "Кий для більярду подорожчав", "Новий кий коштує тисячу гривень."),
-        ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
-        ("football", "Збірна зіграла внічию", "Матч завершився з рахунком один один."),
-    ]:
-        (root / f"{name}.txt").write_text(f" date 2025-01-15 {headline}\n\n{body}\n", encoding="utf-8")
-    return Library.load(root)
+    return _library_of(
+        tmp_path_factory.mktemp("kyiv"),
+        [
+            ("genitive", "Мер Києва відкрив новий міст", "Рух мостом почнеться в понеділок."),
+            ("locative", "Нову школу відкрили у Києві", "До школи записали триста учнів."),
+            ("cue", "Кий для більярду подорожчав", "Новий кий коштує тисячу гривень."),
+            ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
+            ("football", "Збірна зіграла внічию", "Матч завершився з рахунком один один."),
+        ],
+    )
 
 
 @pytest.mark.parametrize("question", ["київ", "Київ", "що в києві", "У Києві", "києва", "Києва", "КИЇВ"])
@@ -481,13 +488,14 @@ def test_a_question_s_first_word_no_dictionary_holds_meets_it_inside_a_sentence(
     from one (`Масована`: `масован`, `~мсвн`), and a question starting with it missed the
     articles that write it inside a sentence (`масована`: Snowball's `масова`). A question's
     word so placed also gives the term it has in lower case; its name's terms stay."""
-    for name, headline, body in [
-        ("attack", "Енергетики відновлюють станції", "Вночі масована атака пошкодила станцію."),
-        ("repairs", "Ремонт мосту завершили", "Атака дронів пошкодила міст торік."),
-        ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
-    ]:
-        (tmp_path / f"{name}.txt").write_text(f" date 2025-01-15 {headline}\n\n{body}\n", encoding="utf-8")
-    result = Library.load(tmp_path).search(question, k=3)
+    result = _library_of(
+        tmp_path,
+        [
+            ("attack", "Енергетики відновлюють станції", "Вночі масована атака пошкодила станцію."),
+            ("repairs", "Ремонт мосту завершили", "Атака дронів пошкодила міст торік."),
+            ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
+        ],
+    ).search(question, k=3)
     assert term in result.terms and "масован" in result.terms  # its name's term kept
     assert result.hits[0].article.id == "attack"
     assert term in result.hits[0].matched
@@ -496,17 +504,17 @@ def test_a_question_s_first_word_no_dictionary_holds_meets_it_inside_a_sentence(
 @pytest.fixture(scope="module")
 def cognates(tmp_path_factory: pytest.TempPathFactory) -> Library:
     """Articles in each language on words whose cognates differ by a letter or two."""
-    root = tmp_path_factory.mktemp("cognates")
-    for name, headline, body in [
-        ("elections", "Вибори до міської ради перенесли", "Нову дату виборів оголосять навесні."),
-        ("team", "Збірна України вийшла до фіналу", "Збірна зіграє у фіналі в неділю."),
-        ("ministers", "Міністр енергетики провів нараду", "Міністр пообіцяв ремонт до зими."),
-        ("prices-ru", "Цены на хлеб выросли", "Хлеб подорожал на десять процентов."),
-        ("shelling-ru", "Обстрел повредил мост", "После обстрела мост закрыли для машин."),
-        ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
-    ]:
-        (root / f"{name}.txt").write_text(f" date 2025-01-15 {headline}\n\n{body}\n", encoding="utf-8")
-    return Library.load(root)
+    return _library_of(
+        tmp_path_factory.mktemp("cognates"),
+        [
+            ("elections", "Вибори до міської ради перенесли", "Нову дату виборів оголосять навесні."),
+            ("team", "Збірна України вийшла до фіналу", "Збірна зіграє у фіналі в неділю."),
+            ("ministers", "Міністр енергетики провів нараду", "Міністр пообіцяв ремонт до зими."),
+            ("prices-ru", "Цены на хлеб выросли", "Хлеб подорожал на десять процентов."),
+            ("shelling-ru", "Обстрел повредил мост", "После обстрела мост закрыли для машин."),
+            ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
+        ],
+    )
 
 
 @pytest.mark.parametrize(
