@@ -56,7 +56,7 @@ from .fetching import Fetcher, FetchError, FetchOptions, Page
 from .i18n import N_, Told, reason_record
 from .links import LinkError, canonical_url, checked_url
 from .logs import LOG_FORMAT
-from .render import shows
+from .render import shorten, shows
 from .settings import Settings
 from .statedb import Claim, FeedRow, SavedArticle, StateDB, off_loop, open_state
 
@@ -478,7 +478,7 @@ class _Ingest:
         else:
             date, date_source = now.date(), "fetch time"
         title = _title(_plain(entry.title or ""), extracted.title if extracted else None)
-        title = title or paragraphs[0][:120]
+        title = title or shorten(paragraphs[0], 120)  # its first words, cut at a word
         return NewArticle(
             title=title,
             date=date,

@@ -1343,6 +1343,7 @@ async def test_an_article_whose_title_is_bidi_controls_alone_is_saved_answered_a
     assert alert.params["text"].startswith("<b>The Zanzibar ferry service resumed on Monday after the")
     answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
     assert answer.startswith("<b>1. The Zanzibar ferry service resumed on Monday after the"), answer[:200]
+    assert "the first ferry from Zanzibar…</b>" in answer  # cut at a word, not "Zanzibar carr"
     url = site.put("v.html", article_page("\u2066 \u2069", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30)))
     reply = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
     assert reply.startswith("Added and indexed:\n<b>127.0.0.1</b>\n2024-04-30 · <code>feeds/links/"), reply
