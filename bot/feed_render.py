@@ -131,7 +131,8 @@ def feed_title(feed: FeedRow) -> str:
 
 
 def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
-    """`ok, read 2024-05-03 10:15 UTC`, or the last error and since how many rounds (also for the CLI)."""
+    """`ok, read 2024-05-03 10:15 UTC` (and the older items past `FEED_MAX_ITEMS` it left unread),
+    or the last error and since how many rounds (also for the CLI)."""
     if feed.error:
         return tr.ngettext(
             "failing, {count} round in a row: {error}",
@@ -140,7 +141,15 @@ def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
         ).format(count=feed.failures, error=escape(shorten(last_error(feed, tr), 200)))
     if feed.ok_at is None:
         return tr.gettext("not read yet")
-    return tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))
+    health = tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))
+    if not feed.unread:
+        return health
+    unread = tr.ngettext(
+        "{count} older item left unread (FEED_MAX_ITEMS)",
+        "{count} older items left unread (FEED_MAX_ITEMS)",
+        feed.unread,
+    ).format(count=feed.unread)
+    return f"{health} · {unread}"
 
 
 def render_feed_notices(tr: Translations, feeds: Sequence[FeedRow]) -> str:

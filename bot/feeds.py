@@ -22,7 +22,15 @@ import lxml.html
 
 from .i18n import N_, Told
 
-__all__ = ["FEED_TYPES", "FeedEntry", "FeedParseError", "ParsedFeed", "discover_feeds", "parse_feed"]
+__all__ = [
+    "FEED_TYPES",
+    "FeedEntry",
+    "FeedParseError",
+    "ParsedFeed",
+    "discover_feeds",
+    "newest",
+    "parse_feed",
+]
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -214,6 +222,26 @@ def parse_feed(content: bytes, url: str, content_type: str | None = None) -> Par
         raise FeedParseError(broken, problem=problem) if problem else FeedParseError(found)
     title = _text(parsed.feed.get("title"))
     return ParsedFeed(title, entries, problem)
+
+
+def newest(entries: tuple[FeedEntry, ...], most: int) -> tuple[tuple[FeedEntry, ...], int]:
+    """The `most` newest of `entries`, in the feed's order, and how many were left out.
+
+    Newest by the items' dates; an undated item is as old as the dated one above it in the
+    feed (the newest, at its top), as feeds list their items newest first. Ties keep the
+    feed's order. A feed of 160,000 items must not cost a round 160,000 articles.
+    """
+    if len(entries) <= most:
+        return entries, 0
+    ages: list[float] = []
+    above = float("inf")  # an undated item at the top: the newest
+    for entry in entries:
+        if entry.published is not None:
+            above = entry.published.timestamp()
+        ages.append(above)
+    # stable: of equal dates, the first in the feed first
+    chosen = sorted(sorted(range(len(entries)), key=lambda number: -ages[number])[:most])
+    return tuple(entries[number] for number in chosen), len(entries) - most
 
 
 def discover_feeds(html: bytes, base_url: str) -> list[str]:

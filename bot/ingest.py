@@ -51,7 +51,7 @@ from .articles_out import (
     write_article,
 )
 from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, extract_article, html_paragraphs
-from .feeds import ACCEPT_FEED, FeedEntry, FeedParseError, ParsedFeed, discover_feeds, parse_feed
+from .feeds import ACCEPT_FEED, FeedEntry, FeedParseError, ParsedFeed, discover_feeds, newest, parse_feed
 from .fetching import Fetcher, FetchError, FetchOptions, Page
 from .i18n import N_, Told, reason_record
 from .links import LinkError, canonical_url, checked_url
@@ -82,6 +82,11 @@ FUTURE_SLACK = dt.timedelta(days=1)
 ROUND_SECONDS = 15 * 60.0
 """How long a round starts item pages, unless `FEED_INTERVAL` says otherwise: one slow site's
 thousand items, each taking its whole `FEED_TIMEOUT`, held every feed's next read for hours."""
+MAX_ITEMS = 200
+"""Items read from one feed in one round, the newest first, unless `FEED_MAX_ITEMS` says otherwise."""
+ITEMS_AT_ONCE = 8
+"""Items of one feed in hand at once: a feed of 160,000 items started them all, one task each
+(538 MB for the round)."""
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -98,6 +103,8 @@ class IngestOptions:
     fetch: FetchOptions = field(default_factory=FetchOptions)
     round_seconds: float = ROUND_SECONDS
     """How long a round starts item pages: those of a slow site left by then wait for the next."""
+    max_items: int = MAX_ITEMS
+    """Items read from one feed in a round, its newest (`feeds.newest`); the older are left unread."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -106,6 +113,7 @@ class IngestOptions:
                 "state_dir": str(self.state_dir),
                 "fetch": asdict(self.fetch),
                 "round_seconds": self.round_seconds,
+                "max_items": self.max_items,
             }
         )
 
@@ -114,7 +122,11 @@ class IngestOptions:
         raw = json.loads(text)
         fetch = {**raw["fetch"], "private_networks": tuple(raw["fetch"]["private_networks"])}
         return cls(
-            Path(raw["corpus_dir"]), Path(raw["state_dir"]), FetchOptions(**fetch), raw["round_seconds"]
+            Path(raw["corpus_dir"]),
+            Path(raw["state_dir"]),
+            FetchOptions(**fetch),
+            raw["round_seconds"],
+            raw["max_items"],
         )
 
 
@@ -175,7 +187,9 @@ def options_from(settings: Settings, corpus_dir: Path | None = None) -> IngestOp
         private_networks=tuple(str(network) for network in settings.feed_private_networks),
     )
     round_seconds = settings.feed_interval * 60.0 or ROUND_SECONDS
-    return IngestOptions(corpus_dir or settings.corpus_dir, settings.state_dir, fetch, round_seconds)
+    return IngestOptions(
+        corpus_dir or settings.corpus_dir, settings.state_dir, fetch, round_seconds, settings.feed_max_items
+    )
 
 
 async def fetch_round(
@@ -212,7 +226,8 @@ async def fetch_round(
         if progress is not None:
             progress(0, len(feeds), report)
         async with Fetcher(options.fetch) as fetcher:
-            ingest = _Ingest(db, fetcher, options.corpus_dir, report, started + options.round_seconds)
+            deadline = started + options.round_seconds
+            ingest = _Ingest(db, fetcher, options.corpus_dir, report, deadline, options.max_items)
             await asyncio.gather(*map(read, feeds))
     finally:
         db.close()
@@ -325,7 +340,13 @@ class _Ingest:
     """One round's work over a shared fetcher, state file and report."""
 
     def __init__(
-        self, db: StateDB, fetcher: Fetcher, corpus_dir: Path, report: RoundReport, deadline: float
+        self,
+        db: StateDB,
+        fetcher: Fetcher,
+        corpus_dir: Path,
+        report: RoundReport,
+        deadline: float,
+        max_items: int = MAX_ITEMS,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -333,6 +354,7 @@ class _Ingest:
         self.report = report
         self.deadline = deadline
         """Monotonic time past which no item page is started: the rest waits for the next round."""
+        self.max_items = max_items
         self.left: dict[int, int] = {}
         """Items of each feed (by id) left for the next round so."""
         self.links: dict[str, asyncio.Task[bool]] = {}
@@ -354,7 +376,9 @@ class _Ingest:
             )
             if page is None:
                 self.report.unchanged += 1
-                self.db.feed_checked(feed.id, etag=feed.etag, last_modified=feed.last_modified, title=None)
+                self.db.feed_checked(  # the same document: as many items left unread as before
+                    feed.id, etag=feed.etag, last_modified=feed.last_modified, title=None, unread=None
+                )
                 return
             # in a thread: a feed of megabytes parses for seconds, which the other feeds'
             # downloads, each against its own deadline, must not spend waiting
@@ -372,17 +396,32 @@ class _Ingest:
         if parsed.problem:
             self.problem(where, f"malformed XML ({parsed.problem}); {len(parsed.entries)} items read anyway")
         backlog = feed.ok_at is None  # its first read: what the publisher had before it was added
-        outcomes = await asyncio.gather(
-            *(self.entry(feed, parsed, entry, backlog) for entry in parsed.entries)
-        )
+        entries, unread = newest(parsed.entries, self.max_items)
+        if unread:
+            self.problem(where, f"{unread} older items left unread, past FEED_MAX_ITEMS={self.max_items}")
+        outcomes = await self.entries(feed, parsed, entries, backlog)
         if left := self.left.get(feed.id):
             self.problem(where, f"{left} items left for the next round, this one's time being up")
         if all(outcomes):  # else keep the old validators, so that failed items are tried again
             self.db.feed_checked(
-                feed.id, etag=page.etag, last_modified=page.last_modified, title=parsed.title
+                feed.id, etag=page.etag, last_modified=page.last_modified, title=parsed.title, unread=unread
             )
         else:
-            self.db.feed_checked(feed.id, etag=None, last_modified=None, title=parsed.title)
+            self.db.feed_checked(feed.id, etag=None, last_modified=None, title=parsed.title, unread=unread)
+
+    async def entries(
+        self, feed: FeedRow, parsed: ParsedFeed, entries: tuple[FeedEntry, ...], backlog: bool
+    ) -> list[bool]:
+        """`entry` for each of `entries`, `ITEMS_AT_ONCE` in hand at a time; their outcomes."""
+        outcomes: list[bool] = []
+        waiting = iter(entries)
+
+        async def take_turns() -> None:
+            for entry in waiting:  # shared: each entry is taken by one of them
+                outcomes.append(await self.entry(feed, parsed, entry, backlog))
+
+        await asyncio.gather(*(take_turns() for _ in range(min(ITEMS_AT_ONCE, len(entries)))))
+        return outcomes
 
     async def entry(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry, backlog: bool) -> bool:
         """Save one entry if new; False when it failed and is worth another try."""

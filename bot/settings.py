@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     """Seconds one feed or page download may take, start to finish."""
     feed_max_bytes: int = Field(10_000_000, ge=10_000, le=1_000_000_000)
     """A feed or page larger than this is skipped, not read."""
+    feed_max_items: int = Field(200, ge=1, le=100_000)
+    """Items read from one feed in one round, the newest first; the older ones are left unread,
+    and /feeds says how many."""
     feed_host_delay: float = Field(1.0, ge=0, le=600)
     """Seconds between two requests to one host: politeness towards publishers."""
     feed_user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, max_length=300)

@@ -208,6 +208,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX articles_feed ON articles(feed_id);
     """,
+    # 14: the older items of each feed its last read left unread, past `FEED_MAX_ITEMS`.
+    """
+    ALTER TABLE feeds ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -266,6 +270,8 @@ class FeedRow:
     articles: int
     reason: str | None = None
     """`error` as an interface text and its values, told in each reader's language (`i18n.told_record`)."""
+    unread: int = 0
+    """The older items its last read left unread, past `FEED_MAX_ITEMS`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,16 +565,23 @@ class StateDB:
             _record(db, done)
 
     def feed_checked(
-        self, feed_id: int, *, etag: str | None, last_modified: str | None, title: str | None
+        self,
+        feed_id: int,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None,
+        unread: int | None = 0,
     ) -> None:
-        """Record a successful fetch (or a 304), the validators for the next one, and the feed's
-        own title if it has no name yet."""
+        """Record a successful fetch (or a 304), the validators for the next one, the feed's
+        own title if it has no name yet, and the older items left `unread` (None: as before)."""
         now = time.time()
         with self._write() as db:
             db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(title, ?),"
-                " checked_at = ?, ok_at = ?, error = NULL, reason = NULL, failures = 0 WHERE id = ?",
-                (etag, last_modified, title, now, now, feed_id),
+                " checked_at = ?, ok_at = ?, error = NULL, reason = NULL, failures = 0,"
+                " unread = coalesce(?, unread) WHERE id = ?",
+                (etag, last_modified, title, now, now, unread, feed_id),
             )
 
     def feed_notices(self, after: int) -> list[FeedRow]:
@@ -1207,7 +1220,8 @@ class _TakenAlready(Exception):
 
 _FEED_COLUMNS = (
     "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at, f.error,"
-    " f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason FROM feeds f"
+    " f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason, f.unread"
+    " FROM feeds f"
 )
 """A feed's `FeedRow`, in its fields' order."""
 _FEED_PATHS = "SELECT feed_id, path FROM articles WHERE feed_id IS NOT NULL"

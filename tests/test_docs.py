@@ -173,6 +173,7 @@ def test_console_examples_print_what_the_docs_show() -> None:
         ("FEED_HOST_DELAY", 1),  # "`FEED_HOST_DELAY` seconds apart (default 1)"
         ("FEED_TIMEOUT", 20),  # "`FEED_TIMEOUT` seconds for a whole download (default 20)"
         ("FEED_MAX_BYTES", 10_000_000),  # "at most `FEED_MAX_BYTES` (default 10 MB"
+        ("FEED_MAX_ITEMS", 200),  # "at most `FEED_MAX_ITEMS` items of each feed (default 200)"
         ("ALERTS_PER_HOUR", 3),  # "At most `ALERTS_PER_HOUR` (default 3) single alerts"
         ("CORPUS_DIR", Path("corpus")),  # "`CORPUS_DIR` (the articles, default `corpus/`)"
         ("INDEX_DIR", Path(".newsbot-index")),  # "`INDEX_DIR` (the saved index, default `.newsbot-index`)"

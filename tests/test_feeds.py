@@ -339,3 +339,30 @@ def test_reading_nested_elements_costs_in_proportion_to_their_number() -> None:
         return count
 
     assert steps(2000) < 3 * steps(1000)
+
+
+def _dated(title: str, hours_ago: int | None) -> feeds.FeedEntry:
+    when = None if hours_ago is None else WHEN - dt.timedelta(hours=hours_ago)
+    return feeds.FeedEntry(f"http://news.example/{title}", title, when, None, None)
+
+
+@pytest.mark.parametrize(
+    ("ages", "kept"),
+    [
+        ([3, 0, 2, 1], ["1", "3"]),  # listed in no order: the dates decide
+        ([0, 1, 2, 3], ["0", "1"]),  # newest first, as most feeds list them
+        ([None, None, None], ["0", "1"]),  # no dates: the feed's own order, newest first
+        ([9, 5, None], ["1", "2"]),  # undated below a 5-hour-old item: as old as it, newer than 9 hours
+        ([None, 5, 0], ["0", "2"]),  # undated at the top of the feed: its newest
+        ([2, 2, 2], ["0", "1"]),  # ties keep the feed's order
+        ([1, 0], ["0", "1"]),  # no more than the limit: all, in the feed's order
+    ],
+)
+def test_the_newest_items_are_kept_by_their_dates_and_the_feeds_order(
+    ages: list[int | None], kept: list[str]
+) -> None:
+    entries = tuple(_dated(str(number), age) for number, age in enumerate(ages))
+    newest, left = feeds.newest(entries, 2)
+    assert sorted(entry.title or "" for entry in newest) == kept
+    assert left == len(ages) - len(kept)
+    assert [entry.title for entry in newest] == [e.title for e in entries if e in newest]  # feed order

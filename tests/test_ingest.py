@@ -936,3 +936,58 @@ async def test_a_rounds_report_reaches_the_bot_whatever_line_breaks_a_site_puts_
     report = await run_round_in_child(options, stopping=lambda: False)
     assert report is not None
     assert len(report.problems) == 1 and "\x85" in report.problems[0]
+
+
+def whole_stories(site: Newsroom, hours_ago: list[int]) -> str:
+    """Serve a feed of stories carrying their whole text, story N dated N hours before `WHEN`,
+    listed in the order of `hours_ago`; return the feed's URL."""
+    items = [
+        Item(
+            f"Story {n}",
+            site.url(f"{n}.html"),
+            WHEN - dt.timedelta(hours=n),
+            content="".join(f"<p>{p}</p>" for p in paragraphs(f"story {n}", count=3)),
+        )
+        for n in hours_ago
+    ]
+    return site.put("feed.xml", rss("Harbour Times", items), RSS)
+
+
+async def test_a_round_reads_a_feeds_newest_items_up_to_the_limit_and_tells_how_many_it_left(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # a 10 MB feed of 160,000 tiny items was read whole every round, each item started at once
+    subscribe(db, whole_stories(site, [7, 0, 11, 3, 9, 1, 5, 10, 2, 8, 4, 6]))
+    report = await fetch_round(dataclasses.replace(options, max_items=5))
+    saved = sorted(matter["title"] for matter in front_matters(options).values())
+    assert saved == [f"Story {n}" for n in range(5)] and len(report.saved) == 5  # the newest, by date
+    assert report.problems == [
+        f"feed feed0 ({site.url('feed.xml')}): 7 older items left unread, past FEED_MAX_ITEMS=5"
+    ]
+    assert db.feeds()[0].unread == 7
+    again = await fetch_round(dataclasses.replace(options, max_items=5))  # unchanged: a 304, still 7 left
+    assert (again.unchanged, again.saved, db.feeds()[0].unread) == (1, [], 7)
+    whole_stories(site, [12, 7, 0, 11, 3, 9, 1, 5, 10, 2, 8, 4, 6])  # changed: read again, limit raised
+    more = await fetch_round(dataclasses.replace(options, max_items=20))
+    assert (len(more.saved), more.problems, db.feeds()[0].unread) == (8, [], 0)
+
+
+async def test_a_round_starts_a_bounded_number_of_a_feeds_items_at_once(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # every item of the feed was started at once: one task each, 160,000 of them for a 10 MB feed
+    gate = asyncio.Event()
+    items = []
+    for n in range(200):
+        url = site.put(f"{n}.html", article_page(f"Story {n}", paragraphs(f"story {n}")), gate=gate)
+        items.append(Item(f"Story {n}", url, WHEN - dt.timedelta(minutes=n)))
+    subscribe(db, site.put("feed.xml", rss("Harbour Times", items), RSS))
+    round_ = asyncio.create_task(fetch_round(options))
+    async with asyncio.timeout(60):
+        while not site.hits("0.html"):  # the first page asked for, and held
+            await asyncio.sleep(0.02)
+    held = len(asyncio.all_tasks())
+    gate.set()
+    report = await round_
+    assert len(report.saved) == 200 and report.problems == []
+    assert held < 60

@@ -20,6 +20,7 @@ BOUNDS = [
     ("FEED_INTERVAL", "0", "10080", ["-1", "10081"]),  # 0 turns polling off; a week at most
     ("FEED_TIMEOUT", "0.001", "600", ["0", "600.5", "nan", "inf"]),  # nan passes a bare `> 0`
     ("FEED_MAX_BYTES", "10000", "1000000000", ["9999", "1000000001"]),
+    ("FEED_MAX_ITEMS", "1", "100000", ["0", "100001"]),
     ("FEED_HOST_DELAY", "0", "600", ["-0.5", "600.5", "nan", "inf"]),
     ("FEED_USER_AGENT", "n", "n" * 300, ["n" * 301, "   "]),  # spaces alone are no name
     ("ALERTS_PER_HOUR", "1", "100", ["0", "101"]),

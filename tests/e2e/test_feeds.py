@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import gzip
 import logging
@@ -441,6 +442,28 @@ async def test_a_huge_feed_being_added_does_not_hold_up_answers(site: Newsroom, 
     assert bot.api.sent(chat_id=ADMIN) == []  # answered while the feed was still being read
     (added,) = await bot.api.wait_for(chat_id=ADMIN, timeout=120)
     assert added.params["text"].startswith("Added feed 1: Big Times (4000 items)")
+
+
+async def test_feeds_tells_how_many_older_items_past_feed_max_items_a_feed_left_unread(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # every item of a feed was read each round, however many: 160,000 of a 10 MB feed at once
+    bot = await start_bot(feed_max_items=3, **FAST)
+    hours = (4, 0, 2, 1, 3)  # story N is N hours old
+    items = [Item(f"Story {n}", site.url(f"{n}.html"), WHEN - dt.timedelta(hours=n)) for n in hours]
+    items = [dataclasses.replace(item, content=" ".join(paragraphs(item.title))) for item in items]
+    url = site.put("feed.xml", rss("Harbour Times", items), RSS)
+    feed_service(bot.application).db.add_feed(url, "h", None)
+    report = await poll_now(bot.application)
+    assert report is not None and len(report.saved) == 3
+    assert report.problems == [f"feed h ({url}): 2 older items left unread, past FEED_MAX_ITEMS=3"]
+    listing = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert "· 3 articles in feeds/h/" in listing
+    assert " · 2 older items left unread (FEED_MAX_ITEMS)" in listing
+    ukrainian = (await bot.ask("/feeds", user_id=ADMIN, language_code="uk")).params["text"]
+    assert " · 2 старіші записи не прочитано (FEED_MAX_ITEMS)" in ukrainian
+    russian = (await bot.ask("/feeds", user_id=ADMIN, language_code="ru")).params["text"]
+    assert " · 2 более старые записи не прочитаны (FEED_MAX_ITEMS)" in russian
 
 
 @pytest.mark.parametrize(
