@@ -61,8 +61,9 @@ async def feeds_command(update: Update, context: Context) -> None:
     args = [clean(arg) for arg in context.args or []]
     if not args:
         feeds = await asyncio.to_thread(service.db.feeds_apart, service.options.corpus_dir)
-        if message.from_user is not None:  # the numbers their /feeds remove N gives
-            service.listed[message.from_user.id] = tuple(feed.id for feed in feeds)
+        if message.from_user is not None:  # the numbers their /feeds remove N gives, in this chat
+            ids = [feed.id for feed in feeds]
+            await off_loop(service.db.remember_listing, message.chat_id, message.from_user.id, ids)
         text = feed_render.render_feeds(tr, feeds, service.interval)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     elif args[0] == "add" and len(args) >= 2:
@@ -91,8 +92,8 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
         await message.reply_text(tr.gettext(ALREADY_LISTED))
         return
     logger.info("feed %s (%s) added by an admin", feed.name, feed.url)
-    if message.from_user is not None and message.from_user.id in service.listed:  # numbered as now
-        service.listed[message.from_user.id] = tuple(row.id for row in await off_loop(service.db.feeds))
+    if message.from_user is not None:  # numbered as now, as the reply numbers the new feed
+        await off_loop(service.db.renumber_listing, message.chat_id, message.from_user.id)
     when = (
         tr.gettext("Its articles are on their way.")
         if service.interval
@@ -124,23 +125,14 @@ def meaning(listed: tuple[int, ...] | None, ids: list[int]) -> list[int]:
 
 async def _remove_feed(message: Message, context: Context, number: str) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
-    listed = service.listed.get(message.from_user.id) if message.from_user is not None else None
-    reply = await off_loop(
-        _remove_numbered, service.db, message, number, tr, service.options.corpus_dir, listed
-    )
+    reply = await off_loop(_remove_numbered, service.db, message, number, tr, service.options.corpus_dir)
     await message.reply_text(reply, link_preview_options=NO_PREVIEW)
 
 
-def _remove_numbered(
-    db: StateDB,
-    message: Message,
-    number: str,
-    tr: Translations,
-    corpus_dir: Path,
-    listed: tuple[int, ...] | None,
-) -> str:
-    """Remove feed `number` of the /feeds list the admin was last shown (`listed`, the feeds'
-    ids; None: the list as it is) and say so, in one call on the state file's thread.
+def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translations, corpus_dir: Path) -> str:
+    """Remove feed `number` of the /feeds list the admin was last shown in this chat (kept in
+    the state file, so across a restart: `StateDB.listing`; none: the list as it is) and say
+    so, in one call on the state file's thread.
 
     Numbered as the admin saw them, two admins who both remove the feed they were shown as
     1 remove it once: the second is told it is gone, where it removed the feed that had
@@ -152,6 +144,8 @@ def _remove_numbered(
     if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
         return before
     feeds = db.feeds()  # counted in its folder below: the one removed alone
+    user = message.from_user
+    listed = db.listing(message.chat_id, user.id) if user is not None else None
     if not feeds:  # "N from 1 to 0" would ask for a number no one can give
         return tr.gettext("No feeds yet, so none to remove. Add one with /feeds add URL.")
     meant = meaning(listed, [feed.id for feed in feeds])

@@ -135,9 +135,6 @@ class FeedService:
     """Serve files dropped into the corpus folder within a minute (`serve_corpus_changes`)."""
     watch_retry: IndexRetry = field(default_factory=IndexRetry)
     """Spaces out the reads of a corpus whose folders look changed while none of its files is."""
-    listed: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    """The ids of the feeds /feeds last listed to each admin, in its order: what their
-    `/feeds remove N` means (`feed_handlers.meaning`). Forgotten at a stop."""
     last_round: RoundReport | None = None
     round_ended_at: float | None = None
     """Unix time the last round's child process finished."""

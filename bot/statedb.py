@@ -212,6 +212,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN unread INTEGER NOT NULL DEFAULT 0;
     """,
+    # 15: the feeds /feeds last listed to each admin in each chat, in its order (their ids,
+    # comma-separated): what their `/feeds remove N` means, across a restart.
+    """
+    CREATE TABLE feed_listings (
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        feed_ids TEXT NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -563,6 +573,32 @@ class StateDB:
         with self._write() as db:
             db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
             _record(db, done)
+
+    def remember_listing(self, chat_id: int, user_id: int, feed_ids: Sequence[int]) -> None:
+        """Keep the feeds /feeds listed to `user_id` in `chat_id`, in order: what their
+        `/feeds remove N` there means (`listing`)."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO feed_listings (chat_id, user_id, feed_ids) VALUES (?, ?, ?)",
+                (chat_id, user_id, ",".join(map(str, feed_ids))),
+            )
+
+    def renumber_listing(self, chat_id: int, user_id: int) -> None:
+        """Make the listing `user_id` was shown in `chat_id`, if any, the feeds as they are now:
+        their /feeds add gave the new feed its number in that list."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE feed_listings SET feed_ids = (SELECT coalesce(group_concat(id, ','), '')"
+                " FROM (SELECT id FROM feeds ORDER BY id)) WHERE chat_id = ? AND user_id = ?",
+                (chat_id, user_id),
+            )
+
+    def listing(self, chat_id: int, user_id: int) -> tuple[int, ...] | None:
+        """The feeds' ids /feeds last listed to `user_id` in `chat_id`, in its order; None if none."""
+        row = self._db.execute(
+            "SELECT feed_ids FROM feed_listings WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+        ).fetchone()
+        return None if row is None else tuple(int(part) for part in str(row[0]).split(",") if part)
 
     def feed_checked(
         self,
@@ -1056,12 +1092,14 @@ class StateDB:
             )
 
     def forget_user(self, user_id: int) -> int:
-        """Drop a user's topics, language, unsent alerts, owed feed notices, and the questions
-        behind page buttons and the replies to commands (an `/unfollow` names the topic it
-        dropped) in their private chat (they blocked the bot); return topics dropped."""
+        """Drop a user's topics, language, unsent alerts, owed feed notices, the feeds /feeds
+        listed to them, and the questions behind page buttons and the replies to commands (an
+        `/unfollow` names the topic it dropped) in their private chat (they blocked the bot);
+        return topics dropped."""
         with self._write() as db:
             db.execute("DELETE FROM readers WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM notices_owed WHERE admin_id = ?", (user_id,))
+            db.execute("DELETE FROM feed_listings WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM questions WHERE chat_id = ?", (user_id,))  # their private chat's id
             db.execute("DELETE FROM commands_done WHERE chat_id = ?", (user_id,))
             dropped = db.execute("DELETE FROM topics WHERE user_id = ?", (user_id,)).rowcount

@@ -1990,6 +1990,46 @@ async def test_an_admin_who_adds_a_feed_after_a_listing_removes_it_by_the_number
     assert removed.startswith("Removed feed 2: Reef Gazette.")
 
 
+async def test_feeds_remove_n_after_a_restart_removes_the_feed_the_admin_was_shown_as_n(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the numbers /feeds gave were kept in memory alone: after a restart, /feeds remove 2
+    # removed the feed that was 2 now (Reef Gazette, once another admin had removed Harbour
+    # Times), not the one the admin was shown as 2 (Island Post)
+    first = await start_bot(feed_interval=0, **FAST)
+    db = feed_service(first.application).db
+    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
+        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    assert "2. <b>Island Post</b>" in (await first.ask("/feeds", user_id=ADMIN)).params["text"]
+    db.remove_feed(db.feeds()[0].id)  # another admin, or `newsbot feeds remove 1`
+    await first.application.updater.stop()
+    await first.application.stop()
+    second = await start_bot(feed_interval=0, **FAST)  # the same state file
+    removed = (await second.ask("/feeds remove 2", user_id=ADMIN)).params["text"]
+    assert removed.startswith("Removed feed 2: Island Post.")
+    gone = (await second.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
+    assert gone.startswith("Feed 1 of the list /feeds last showed you is gone already.")
+
+
+async def test_the_numbers_feeds_gave_in_one_chat_are_not_those_of_another(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # one list for all an admin's chats: a /feeds in a group renumbered what the same admin's
+    # /feeds remove N meant in their private chat
+    bot = await start_bot(feed_interval=0, **FAST)
+    db = feed_service(bot.application).db
+    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
+        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    assert "1. <b>Harbour Times</b>" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    db.remove_feed(db.feeds()[0].id)
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    assert "1. <b>Island Post</b>" in (await bot.ask("/feeds", user_id=ADMIN, **group)).params["text"]
+    private = (await bot.ask("/feeds remove 2", user_id=ADMIN)).params["text"]
+    assert private.startswith("Removed feed 2: Island Post.")  # as the private chat's list numbered it
+    in_group = (await bot.ask("/feeds remove 2", user_id=ADMIN, **group)).params["text"]
+    assert in_group.startswith("Removed feed 2: Reef Gazette.")  # as the group's did
+
+
 def slug_of(name: str) -> str:
     return name.lower().replace(" ", "-")
 
