@@ -38,6 +38,7 @@ from .handlers import (
 from .i18n import N_, Told, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
+from .render import shorten
 from .statedb import CommandDone, StateDB, off_loop
 
 logger = logging.getLogger(__name__)
@@ -329,7 +330,7 @@ async def follow_command(update: Update, context: Context) -> None:
                 "Following “{topic}”. When a new article matches, I send you its headline, date, "
                 "best passage and link (at most {count} an hour; more arrive as one digest). "
                 "/following lists your topics."
-            ).format(topic=words, count=service.alerts_per_hour)
+            ).format(topic=shown_topic(words), count=service.alerts_per_hour)
         )
 
 
@@ -372,11 +373,17 @@ async def unfollow_command(update: Update, context: Context) -> None:
         )
         return
     topic = topics[chosen - 1]
-    reply = tr.gettext("Stopped following “{topic}”.").format(topic=topic.words)
+    reply = tr.gettext("Stopped following “{topic}”.").format(topic=shown_topic(topic.words))
     done = CommandDone(message.chat_id, message.message_id, reply)
     admin = message.from_user.id in bot_state(context).admin_ids  # their feed notices keep their language
     await off_loop(service.db.unfollow, topic.id, done, keep_language=admin)
     await message.reply_text(reply)
+
+
+def shown_topic(words: str) -> str:
+    """A reader's topic as a plain-text reply quotes it: without bidi controls, as their topics
+    and alerts show it (`render.shorten`); one left open turned the rest of the reply around."""
+    return shorten(words, MAX_TOPIC_CHARS)
 
 
 async def _in_private(message: Message) -> bool:

@@ -1163,6 +1163,19 @@ async def test_follow_following_and_unfollow(start_bot: StartBot) -> None:
     assert "1. volcano" in (await bot.ask("/following")).params["text"]
 
 
+async def test_follow_and_unfollow_replies_show_the_topic_without_its_bidi_controls(
+    start_bot: StartBot,
+) -> None:
+    # "Following “…”" and "Stopped following “…”" put the reader's words back as they came: a
+    # right-to-left override (U+202E) in them turned the rest of the reply around, "…gniwollof/"
+    rlo, lri = "\u202e", "\u2066"
+    bot = await start_bot()
+    followed = (await bot.ask(f"/follow Zanzibar {rlo}ferry{lri}")).params["text"]
+    assert followed.startswith("Following “Zanzibar ferry”. When a new article matches")
+    stopped = (await bot.ask("/unfollow 1")).params["text"]
+    assert stopped == "Stopped following “Zanzibar ferry”."
+
+
 async def test_a_topic_unfollowed_sends_none_of_the_alerts_still_waiting_for_it(start_bot: StartBot) -> None:
     bot = await start_bot()
     await bot.ask("/follow Zanzibar ferry", user_id=7)
