@@ -89,12 +89,37 @@ def escape(text: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     """Cut plain text at a word boundary, with an ellipsis, when longer than `limit`; without
-    bidi controls (`_BIDI_CONTROLS`), as it is shown."""
-    text = text.translate(_BIDI_CONTROLS)
+    bidi controls (`_BIDI_CONTROLS`), as it is shown.
+
+    Only what can be shown is read: a headline of a megabyte, cut to 300 characters, was
+    copied whole at each render first."""
+    text = _shown_head(text, limit + 1)
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
     return text[: cut if cut > limit // 2 else limit].rstrip() + ELLIPSIS
+
+
+def _shown_head(text: str, most: int) -> str:
+    """The first `most` characters of `text` without its bidi controls (all of it if fewer),
+    read in growing pieces: a text of controls alone is read to its end, once."""
+    head, start, step = "", 0, most
+    while len(head) < most and start < len(text):
+        head += text[start : start + step].translate(_BIDI_CONTROLS)
+        start, step = start + step, step * 2
+    return head[:most]
+
+
+def _one_line_head(text: str, most: int) -> str:
+    """The first `most` characters of `text` on one line: its runs of spaces and line breaks
+    one space, its bidi controls left out (all of it if fewer), from the fewest characters
+    of `text` that give them: a piece's line is the start of the whole's."""
+    end = most
+    while True:
+        line = " ".join(text[:end].translate(_BIDI_CONTROLS).split())
+        if len(line) >= most or end >= len(text):
+            return line[:most]
+        end *= 2
 
 
 def highlight(text: str, terms: frozenset[str], most: int | None = None) -> str:
@@ -262,7 +287,7 @@ def shows(text: str) -> bool:
 
 def inline_title(article: Article) -> str:
     """An inline result's title: the headline (`shown_headline`), plain text, one line."""
-    return shorten(" ".join(shown_headline(article).translate(_BIDI_CONTROLS).split()), TITLE_CHARS)
+    return shorten(_one_line_head(shown_headline(article), TITLE_CHARS + 1), TITLE_CHARS)
 
 
 def inline_description(hit: Hit) -> str:

@@ -1,6 +1,8 @@
 import dataclasses
 import datetime as dt
 import html
+import tracemalloc
+from collections.abc import Callable
 
 import pytest
 
@@ -163,6 +165,43 @@ def test_shorten_cuts_at_a_word() -> None:
     assert shorten("alpha beta gamma delta", 12) == "alpha beta…"
     assert shorten("short", 12) == "short"
     assert shorten("exactly twelve", 14) == "exactly twelve"  # as long as the limit: whole
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "shown"),
+    [
+        ("\u202ealpha\u202c beta", 10, "alpha beta"),  # the controls do not count: whole
+        ("\u202e" * 20 + "alpha beta gamma", 12, "alpha beta…"),  # more controls than the limit
+        ("alpha" + "\u2066" * 50 + " beta", 10, "alpha beta"),  # controls past the limit's first cut
+        ("alpha beta" + "\u202e" * 5000, 10, "alpha beta"),  # a tail of controls alone shows nothing more
+        ("alpha beta" + "\u202e" * 5000 + "!", 10, "alpha beta…"),  # ... but one thing after them does
+    ],
+)
+def test_shorten_counts_what_is_shown_and_leaves_out_bidi_controls(text: str, limit: int, shown: str) -> None:
+    assert shorten(text, limit) == shown
+
+
+def peak_bytes(work: Callable[[], str]) -> tuple[str, int]:
+    """What `work` gives, and the most memory it held at once on the way (bytes)."""
+    tracemalloc.start()
+    try:
+        done = work()
+        return done, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_shorten_and_an_inline_title_work_on_what_they_show_of_a_huge_headline() -> None:
+    # a headline of a megabyte, shown cut to 300 characters (100 in an inline title), was
+    # copied whole (its bidi controls left out, its spaces collapsed) at each render first
+    headline = "Ferry  \u202e" * 150_000
+    shown, peak = peak_bytes(lambda: shorten(headline, HEADLINE_CHARS))
+    assert shown == "Ferry  " * 42 + "Ferry…"
+    assert peak < 20_000  # bytes: what is shown, not the 1.2 MB headline (4.8 MB as it is held)
+    article = Article("a", headline, dt.date(2024, 10, 23), ("Body.",))
+    title, peak = peak_bytes(lambda: inline_title(article))
+    assert title == "Ferry " * 15 + "Ferry…"
+    assert peak < 20_000
 
 
 def test_also_reported_by_names_the_other_sources() -> None:
