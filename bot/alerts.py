@@ -18,8 +18,10 @@ corpus served at start alerts no one.
 A topic is scored like a question, on at most `LibraryOptions.max_terms` distinct terms
 (its most selective), so no topic can hold the index for long. A Cyrillic topic too short
 to tell Ukrainian from Russian is read both ways, as a question is (`topic_readings`), and
-a passage's relevance is its best reading's. Matching is pure and blocking: the bot runs
-it in worker threads, a few topics at a time, as it runs searches.
+so, where the corpus holds it, is one whose word an article may write otherwise (the other
+language's cognate, `вибори` for `выборы`); a passage's relevance is its best reading's.
+Matching is pure and blocking: the bot runs it in worker threads, a few topics at a time,
+as it runs searches.
 
 Throttling is pure: `plan_delivery` gets what was sent in the last hour and returns
 what to send now; `may_send` tells, before a user's waiting alerts are read, whether
@@ -112,7 +114,9 @@ def topic_readings(library: Library, words: str) -> tuple[tuple[str, ...], ...]:
     """A topic's readings (`retrieval.readings`, as questions are read), each term once a reading."""
     if library.options.plain:
         return (tuple(dict.fromkeys(library.options.terms(words))),)
-    return tuple(tuple(dict.fromkeys(reading)) for reading in readings(words, library.holds_name))
+    return tuple(
+        tuple(dict.fromkeys(reading)) for reading in readings(words, library.holds_name, library.holds_term)
+    )
 
 
 def topic_terms(library: Library, words: str) -> tuple[str, ...]:

@@ -400,7 +400,9 @@ def _no_events(library: Library, topic: str | None, as_of: dt.date) -> str:
     """Why the timeline as of `as_of` holds no event (on `topic`, if given)."""
     if topic is not None and not any(readings(topic)):
         return "the topic has no searchable words, only stop words or symbols"
-    if library.timeline.latest(1, topic, library.holds_name):  # there are some, of articles dated later
+    if library.timeline.latest(
+        1, topic, library.holds_name, library.holds_term
+    ):  # there are some, of articles dated later
         return f"no article dated {as_of} or earlier" + (" tells of the topic" if topic else "")
     return "no event's sentence or headline shares a word with the topic"
 

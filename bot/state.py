@@ -117,7 +117,9 @@ def published_by(library: Library, count: int, topic: str | None, now: dt.date) 
 
     Each event names its article by the headline answers show (`render.shown_headline`), which
     the bot's /timeline and `newsbot timeline` alike show."""
-    return titled(library, library.timeline_as_of(now).latest(count, topic, library.holds_name))
+    return titled(
+        library, library.timeline_as_of(now).latest(count, topic, library.holds_name, library.holds_term)
+    )
 
 
 def titled(library: Library, events: list[Event]) -> list[Event]:

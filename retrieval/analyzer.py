@@ -35,6 +35,7 @@ __all__ = [
     "analyze",
     "analyze_spans",
     "article_is_russian",
+    "held_cognate",
     "matched_spans",
     "matched_terms",
     "question_spans",
@@ -633,18 +634,26 @@ def question_spans(
     its other language's cognate the index holds (`выборы`: `вибор`, of `вибори`;
     `languages.cognates`), so that a Russian question meets a Ukrainian article's word, and back.
     """
-    caches = _current()
     for word in question_words(text):
         own = (word.term, word.other, word.name, word.other_name)
         for found in (*own, word.key, word.lower_key, word.lower):
             if found:
                 yield found, word.start, word.end
-        if held is not None and word.term:
-            cognate = next((c for c in _cognates(text[word.start : word.end], caches) if held(c)), "")
-            if cognate and cognate not in own:
-                yield cognate, word.start, word.end
+        if held is not None and (cognate := held_cognate(text, word, held)):
+            yield cognate, word.start, word.end
         if word.held_key and names is not None and names(word.held_key, word.spellings):
             yield word.held_key, word.start, word.end
+
+
+def held_cognate(text: str, word: QuestionWord, held: Callable[[str], bool]) -> str:
+    """The first term of a question's word's other language's cognate that the index holds
+    (`held`), where it is none of the word's own terms, else "" (`languages.cognates`; `text`
+    is the question the word is of): `выборы`, `вибор` where an article writes `вибори`."""
+    if not word.term:
+        return ""
+    found = _cognates(text[word.start : word.end], _current())
+    cognate = next((term for term in found if held(term)), "")
+    return "" if cognate in (word.term, word.other, word.name, word.other_name) else cognate
 
 
 def _cognates(word: str, caches: _Caches) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from .analyzer import analyze, question_spans, question_words
+from .analyzer import QuestionWord, analyze, held_cognate, question_spans, question_words
 from .languages import CYRILLIC, NAME_KEY, name_spellings
 
 __all__ = [
@@ -177,7 +177,9 @@ def topical_terms(
 
 
 def readings(
-    topic: str, names: Callable[[str, tuple[str, ...]], bool] | None = None
+    topic: str,
+    names: Callable[[str, tuple[str, ...]], bool] | None = None,
+    held: Callable[[str], bool] | None = None,
 ) -> list[tuple[str, ...]]:
     """A topic's terms as each language it may be in reads them, as a question's are read
     (`analyzer.question_spans`): one reading, or, where a Cyrillic topic tells no language
@@ -187,9 +189,16 @@ def readings(
     decides on (`/timeline виннице`: `~внк`, where a passage writes `Вінниці`), given to the
     readings that hold the word's own key, or where it has none to the last, in place of the
     word's term as a name, which such an article does not hold (`винниц`): an alert's relevance
-    counts each term of a reading. For the same reason a name the corpus writes the other
-    language's way gets one more reading with that spelling's term in place of its own
-    (`/follow Винница`: `вінниц`, where a passage holds it with `~внк`).
+    counts each term of a reading.
+
+    For the same reason each of those readings has a twin, made where some word of the topic
+    may be written otherwise in an article, with that writing's term in place of the word's
+    own: a name the corpus writes the other language's way, where a passage holds that
+    spelling with the name's key (`/follow Винница`: `вінниц`, `~внк`); else the other
+    language's cognate of a word where the index holds it (`held`, as for a question:
+    `/follow выборы`: `вибор`, of `вибори`); else, for a first word no dictionary holds, read
+    as a name (`Масована`: `масован`, `~мсвн`), its term in lower case (`масова`), which an
+    article writing it inside a sentence holds.
 
     `/follow Новости Харькова` and `/timeline матч в марте` are too short to tell Ukrainian
     from Russian; read as Ukrainian alone (`новіст`, `марит`) they missed every Russian
@@ -199,29 +208,52 @@ def readings(
     most articles the key of a word typed in lower case that names nothing (`~зкрл`).
     """
     read: tuple[list[str], ...] = ([], [], [])  # Ukrainian, Russian, with names' terms
-    respelled: tuple[list[str], ...] = ([], [], [])  # the same, names spelled as the corpus does
-    spelled_any = False
+    otherwise: tuple[list[str], ...] = ([], [], [])  # the same, words as an article may write them otherwise
+    written_otherwise = False
     for word in question_words(topic):
-        held = (
+        held_key = (
             word.held_key
             if word.held_key and names is not None and names(word.held_key, word.spellings)
             else ""
         )
         key = word.key or word.lower_key
-        spelled = _spelled_as_held(topic[word.start : word.end], key, names) if key and names else ""
-        spelled_any = spelled_any or bool(spelled)
         parts = [
-            [term for term in (found, word.key, held if word.key else "") if term]
+            [term for term in (found, word.key, held_key if word.key else "") if term]
             for found in (word.term, word.other or word.term)
         ]
-        if held and not key:  # named so by the corpus alone: its key alone
-            parts.append([held])
+        if held_key and not key:  # named so by the corpus alone: its key alone
+            parts.append([held_key])
         else:
-            parts.append([term for term in (word.name or word.term, key, held) if term])
-        for reading, again, terms in zip(read, respelled, parts, strict=True):
+            parts.append([term for term in (word.name or word.term, key, held_key) if term])
+        again = _written_otherwise(topic, word, key, parts, names, held)
+        written_otherwise = written_otherwise or again is not parts
+        for reading, other, terms, other_terms in zip(read, otherwise, parts, again, strict=True):
             reading.extend(terms)
-            again.extend(terms if not spelled or terms[0].startswith(NAME_KEY) else (spelled, *terms[1:]))
-    return list(dict.fromkeys(tuple(reading) for reading in (*read, *(respelled if spelled_any else ()))))
+            other.extend(other_terms)
+    return list(
+        dict.fromkeys(tuple(reading) for reading in (*read, *(otherwise if written_otherwise else ())))
+    )
+
+
+def _written_otherwise(
+    topic: str,
+    word: QuestionWord,
+    key: str,
+    parts: list[list[str]],
+    names: Callable[[str, tuple[str, ...]], bool] | None,
+    held: Callable[[str], bool] | None,
+) -> list[list[str]]:
+    """A topic's word's terms in each reading (`parts`) as an article may write it otherwise
+    (`readings`), or `parts` itself where it has no other writing."""
+    spelled = _spelled_as_held(topic[word.start : word.end], key, names) if key and names else ""
+    other = spelled or (held_cognate(topic, word, held) if held is not None else "")
+    if other:  # in place of its term, its key kept; not in a reading of its key alone
+        return [
+            terms if not terms or terms[0].startswith(NAME_KEY) else [other, *terms[1:]] for terms in parts
+        ]
+    if word.lower:  # read as a common word, with no key
+        return [[word.lower] for _ in parts]
+    return parts
 
 
 def _spelled_as_held(word: str, key: str, names: Callable[[str, tuple[str, ...]], bool]) -> str:

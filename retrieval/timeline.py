@@ -322,15 +322,17 @@ class Timeline:
         limit: int,
         topic: str | None = None,
         names: Callable[[str, tuple[str, ...]], bool] | None = None,
+        held: Callable[[str], bool] | None = None,
     ) -> list[Event]:
         """The newest `limit` events; with a topic, only those sharing a term with it, in any
         of its readings (`query.readings`: a short Cyrillic topic may be Ukrainian or Russian;
-        `names`: whether the corpus names a word so, `Library.holds_name`)."""
+        `names`: whether the corpus names a word so, `Library.holds_name`; `held`: whether it
+        holds a term, a word's other language's cognate, `Library.holds_term`)."""
         if limit <= 0:
             return []
         if topic is None or not topic.strip():
             return list(self.events[:limit])
-        found = self._places[self.terms.events_with(chain.from_iterable(readings(topic, names)))]
+        found = self._places[self.terms.events_with(chain.from_iterable(readings(topic, names, held)))]
         return [self.events[place] for place in np.sort(found[found >= 0])[:limit].tolist()]
 
 

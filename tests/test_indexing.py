@@ -253,10 +253,12 @@ def test_a_topic_finds_what_testing_every_event_finds_built_saved_and_updated(
         return analyze(text)
 
     def counted_readings(
-        text: str, names: Callable[[str, tuple[str, ...]], bool] | None = None
+        text: str,
+        names: Callable[[str, tuple[str, ...]], bool] | None = None,
+        held: Callable[[str], bool] | None = None,
     ) -> list[tuple[str, ...]]:
         analyzed.append(text)
-        return readings(text, names)
+        return readings(text, names, held)
 
     with monkeypatch.context() as spied:
         spied.setattr("retrieval.timeline.analyze", counted)

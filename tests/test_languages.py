@@ -540,6 +540,48 @@ def test_a_question_meets_the_other_language_s_cognate_of_its_word(
 
 
 @pytest.mark.parametrize(
+    ("topic", "other", "article"),
+    [
+        ("выборы", "вибори", "elections"),
+        ("сборная", "збірна", "team"),
+        ("министр энергетики", "міністр енергетики", "ministers"),
+        ("хліб", "хлеб", "prices-ru"),
+        ("обстріл", "обстрел", "shelling-ru"),
+    ],
+)
+def test_a_topic_meets_the_other_language_s_cognate_of_its_word_as_a_question_does(
+    cognates: Library, topic: str, other: str, article: str
+) -> None:
+    """`/follow выборы` scored 0 on the article writing `вибори`, and `/timeline выборы` found
+    none of its events, where the question `выборы` finds it: a topic's word now asks for its
+    cognate's term where the index holds it, in a reading of its own, so that the article is
+    as relevant as to the topic written its way."""
+    assert _relevance(cognates, topic, article) == pytest.approx(_relevance(cognates, other, article))
+    assert _relevance(cognates, topic, article) > 0.45  # 0 before
+    now = dt.date(2025, 1, 31)
+    assert article in {event.article_id for event in published_by(cognates, 10, topic, now)}
+
+
+def test_a_topic_s_first_word_no_dictionary_holds_meets_it_inside_a_sentence(tmp_path: Path) -> None:
+    """`/follow Масована атака` scored 0.08 on the article writing `масована атака` inside a
+    sentence, where `/follow масована атака` scored 0.38: the topic's first word, which no
+    dictionary holds, was read as a name alone (`масован`, `~мсвн`). A topic now also reads it
+    in lower case, as a question does, in a reading of its own; `/timeline Масована` finds it."""
+    library = _library_of(
+        tmp_path,
+        [
+            ("attack", "Енергетики відновлюють станції", "Вчора масована атака пошкодила станцію."),
+            ("repairs", "Ремонт мосту завершили", "Атака дронів пошкодила міст торік."),
+            ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
+        ],
+    )
+    typed = _relevance(library, "масована атака", "attack")
+    assert _relevance(library, "Масована атака", "attack") == pytest.approx(typed)
+    now = dt.date(2025, 1, 31)
+    assert {event.article_id for event in published_by(library, 10, "Масована", now)} == {"attack"}
+
+
+@pytest.mark.parametrize(
     ("left", "right"),
     [
         ("міст", "місто"),  # bridge and city

@@ -338,3 +338,31 @@ def test_a_topic_is_read_as_a_question_is_each_reading_apart(
     topic: str, expected: list[tuple[str, ...]]
 ) -> None:
     assert readings(topic) == expected
+
+
+@pytest.mark.parametrize(
+    ("topic", "held", "expected"),
+    [
+        # the other language's cognate where the index holds it, in a reading of its own: an
+        # article that writes `вибори` holds no `выбор`, which would weigh against it
+        ("выборы", {"вибор"}, [("выбор",), ("вибор",)]),
+        (
+            "обстріл мосту",
+            {"обстрел"},
+            [
+                ("обстріл", "міст"),
+                ("обстріл", "мост", "~мст"),
+                ("обстрел", "міст"),
+                ("обстрел", "мост", "~мст"),
+            ],
+        ),
+        ("выборы", set(), [("выбор",)]),  # no article holds it: as before
+        # a topic's first word no dictionary holds is a name's or a sentence's first word: a
+        # reading with its term in lower case, which an article writing it inside a sentence holds
+        ("Масована атака", set(), [("масован", "~мсвн", "атак"), ("масова", "атак")]),
+    ],
+)
+def test_a_topic_asks_for_what_a_question_asks_for_in_readings_of_their_own(
+    topic: str, held: set[str], expected: list[tuple[str, ...]]
+) -> None:
+    assert readings(topic, held=held.__contains__) == expected

@@ -1192,6 +1192,17 @@ async def test_a_timeline_topic_of_stop_words_only_is_told_so(start_bot: StartBo
     assert unknown.startswith("No dated events about <i>zyzzyva</i>. Try other words")
 
 
+async def test_a_timeline_topic_finds_the_events_that_write_its_word_as_the_other_language_does(
+    start_bot: StartBot,
+) -> None:
+    # `/timeline выборы` said "No dated events" over an article on `вибори` that the question
+    # `выборы` finds: a topic's word now asks for its cognate too, where an article holds it
+    elections = article("2024-10-20", "Вибори до міської ради перенесли", "Вчора депутати перенесли вибори.")
+    bot = await start_bot(articles={"elections.txt": elections})
+    text = (await bot.ask("/timeline выборы")).params["text"]
+    assert "Вчора депутати перенесли вибори." in text, text[:300]
+
+
 async def test_timeline_is_rebuilt_by_reload(start_bot: StartBot) -> None:
     bot = await start_bot()
     (bot.corpus / "chess.txt").write_text(
