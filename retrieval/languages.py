@@ -232,9 +232,9 @@ def name_key(word: str) -> str:
 
 
 # How a Russian name's letters may be written in its Ukrainian spelling (`Винница`, `Вінниця`;
-# `Изюм`, `Ізюм`; `Крым`, `Крим`; `Эрдоган`, `Ердоган`; `Умеров`, `Умєров`), and how many of a
-# word's spellings are tried at most
-_UKRAINIAN_SPELLINGS = {"и": "иі", "ы": "и", "э": "е", "ё": "е", "е": "еє"}
+# `Изюм`, `Ізюм`; `Крым`, `Крим`; `Эрдоган`, `Ердоган`; `Умеров`, `Умєров`; `Днепр`, `Дніпро`;
+# `Киев`, `Київ`; `Львов`, `Львів`), and how many of a word's vowel spellings are tried at most
+_UKRAINIAN_SPELLINGS = {"и": "иі", "ы": "и", "э": "е", "ё": "е", "е": "еєії", "о": "оі"}
 # and a Ukrainian name's in its Russian spelling (`Вінниця`, `Винница`; `Київ`, `Киев`; `Дніпро`,
 # `Днепр`; `Крим`, `Крым`; `Ердоган`, `Эрдоган`)
 _RUSSIAN_SPELLINGS = {"і": "иео", "ї": "еи", "є": "е", "и": "иы", "е": "еэ"}
@@ -258,8 +258,11 @@ def name_spellings(word: str) -> tuple[str, ...]:
     language's way, none its own letters: a word with a Ukrainian letter as Russian (`києві`:
     `киев`, `дніпро`: `днепр`), any other as Ukrainian (`винница`: `вінниц`), each vowel of
     its name's letters (`_name_stem` of the nominative a dictionary lists it under, as for
-    `name_key`) swapped as the other spelling may write it, at most
-    `_SPELLINGS` of them. A corpus that holds one with the word's key writes the name so."""
+    `name_key`) swapped as the other spelling may write it, at most `_SPELLINGS` of them; then
+    each of those with its consonants written otherwise (`_soft_or_doubled`: `харків` as
+    `харьков`, `одеса` as `одесс`, `запорожье` as `запоріжж`), which the name's key, made of
+    its consonants once each, ignores too. A corpus that holds one with the word's key writes
+    the name so."""
     word = word.translate(_APOSTROPHES)
     capitalised = word[:1].upper() + word[1:]
     lemma = _name_lemma(capitalised).casefold() if _RUSSIAN_LETTERS.isdisjoint(word) else ""
@@ -267,8 +270,31 @@ def name_spellings(word: str) -> tuple[str, ...]:
         lemma = _russian_lemma(word, capitalised)
     letters = _name_stem(lemma or word)
     ukrainian = not _UKRAINIAN_LETTERS.isdisjoint(lemma or word)
-    spelled = _spelled(letters, _RUSSIAN_SPELLINGS if ukrainian else _UKRAINIAN_SPELLINGS)
-    return tuple(spelling for spelling in dict.fromkeys(spelled) if spelling != letters)
+    spelled = list(_spelled(letters, _RUSSIAN_SPELLINGS if ukrainian else _UKRAINIAN_SPELLINGS))
+    written = itertools.chain(spelled, (each for spelling in spelled for each in _soft_or_doubled(spelling)))
+    return tuple(spelling for spelling in dict.fromkeys(written) if spelling != letters)
+
+
+def _soft_or_doubled(letters: str) -> Iterator[str]:
+    """A name's letters as the other language may write its consonants: with no soft sign and
+    no doubled letter (`харьков`: `харков`; `одесс`: `одес`; `запоріжж`: `запоріж`), or with one
+    soft sign more after a consonant another follows (`харков`: `харьков`; `зеленск`: `зеленськ`),
+    or with one consonant doubled (`одес`: `одесс`; `запоріж`: `запоріжж`)."""
+    plain = _DOUBLED.sub(r"\1", letters.replace("ь", ""))
+    if plain != letters:
+        yield plain
+    consonants = [  # not the first, nor one of a doubled pair
+        place
+        for place, letter in enumerate(letters)
+        if place
+        and letter not in _NAME_VOWELS
+        and letter not in (letters[place - 1], letters[place + 1 : place + 2])
+    ]
+    for place in consonants:
+        if place + 1 < len(letters) and letters[place + 1] not in _NAME_VOWELS:
+            yield letters[: place + 1] + "ь" + letters[place + 1 :]
+    for place in consonants:
+        yield letters[: place + 1] + letters[place] + letters[place + 1 :]
 
 
 def _spelled(letters: str, spellings: dict[str, str] = _UKRAINIAN_SPELLINGS) -> Iterator[str]:

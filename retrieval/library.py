@@ -599,7 +599,10 @@ class Library:
         index = self.index
         if not index.doc_freq(key):
             return False
-        return any(index.contains(key, index.postings(spelling)[0]).any() for spelling in spellings)
+        return any(
+            index.doc_freq(spelling) and index.contains(key, index.postings(spelling)[0]).any()
+            for spelling in spellings
+        )
 
     def _rerank(
         self,
