@@ -305,11 +305,12 @@ def _spelled(letters: str, spellings: dict[str, str] = _UKRAINIAN_SPELLINGS) -> 
 
 
 # How a common word's letters change in the other language's cognate (`выборы`, `вибори`;
-# `министр`, `міністр`; `снег`, `сніг`; `мост`, `міст`; `сборная`, `збірна`): letters the
-# other language lacks, each swapped always, and letters it shares, at most `_COGNATE_SWAPS`
-# of them swapped in one word; a first `с` or `з` before a consonant as the other.
-_TO_UKRAINIAN = ({"ы": "и", "э": "е", "ё": "ео", "ъ": "'"}, {"и": "і", "е": "ієїи", "о": "і"}, "сз")
-_TO_RUSSIAN = ({"і": "иео", "ї": "еи", "є": "е", "'": "ъ"}, {"и": "ы", "е": "э"}, "зс")
+# `министр`, `міністр`; `снег`, `сніг`; `мост`, `міст`; `сборная`, `збірна`; `беженцы`,
+# `біженці`; `інтерв'ю`, `интервью`): letters the other language lacks, each swapped always,
+# and letters it shares, at most `_COGNATE_SWAPS` of them swapped in one word; a first `с` or
+# `з` before a consonant as the other.
+_TO_UKRAINIAN = ({"ы": "иі", "э": "е", "ё": "ео", "ъ": "'"}, {"и": "і", "е": "ієїи", "о": "і"}, "сз")
+_TO_RUSSIAN = ({"і": "иео", "ї": "еи", "є": "е", "'": "ъь"}, {"и": "ы", "е": "э"}, "зс")
 _COGNATE_SWAPS = 2
 _COGNATE_LETTERS = 4
 """The fewest letters a word has a cognate by: a shorter one meets too many others by chance

@@ -540,6 +540,33 @@ def test_a_question_meets_the_other_language_s_cognate_of_its_word(
 
 
 @pytest.mark.parametrize(
+    ("question", "article", "cognate"),
+    [
+        ("Куда вернулись беженцы?", "refugees", "біженец"),  # ы as і: `біженці`, of `біженець`
+        ("Кому дав інтерв'ю міністр?", "interview-ru", "интерв"),  # the apostrophe as ь: `интервью`
+    ],
+)
+def test_a_question_meets_a_cognate_written_with_i_for_y_or_a_soft_sign_for_the_apostrophe(
+    tmp_path: Path, question: str, article: str, cognate: str
+) -> None:
+    """`беженцы` missed `біженці` and `інтерв'ю` missed `интервью` (2 of the 5 pairs of
+    `cognates.tsv` still apart): a Russian `ы` was spelled `и` alone, where a Ukrainian plural
+    after a soft consonant writes `і`, and a Ukrainian apostrophe `ъ` alone, where Russian
+    writes `ь` before `ю`, `я`, `е` as often (`комп'ютер`, `компьютер`)."""
+    library = _library_of(
+        tmp_path,
+        [
+            ("refugees", "Біженці повертаються до Харкова", "Біженці повертаються додому навесні."),
+            ("interview-ru", "Министр дал интервью газете", "В интервью министр рассказал о ремонте."),
+            ("weather", "Синоптики обіцяють дощ", "Дощ піде в середу."),
+        ],
+    )
+    result = library.search(question, k=3)
+    assert cognate in result.terms
+    assert result.hits[0].article.id == article
+
+
+@pytest.mark.parametrize(
     ("topic", "other", "article"),
     [
         ("выборы", "вибори", "elections"),
