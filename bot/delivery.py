@@ -1,7 +1,11 @@
 """Getting replies through Telegram's limits and hiccups, each one at most once.
 
-`AIORateLimiter` keeps bursts under Telegram's flood limits and waits out a 429's
-`retry_after`. On top of it, a request that surely did not reach Telegram is tried again
+`AIORateLimiter` keeps bursts under Telegram's flood limits. A 429 (`RetryAfter`) that
+names a chat is waited out by that chat alone, for at most `MAX_FLOOD_WAIT` seconds: the
+rate limiter paused every chat for it, so that one group asked to wait held up every
+answer, and for as long as Telegram asked (hours, for a bot that flooded a chat). A wait
+longer than that is not waited: the message is not sent (`FloodWait`), nor is any other to
+that chat until the wait is over. On top of it, a request that surely did not reach Telegram is tried again
 with exponential backoff: one Telegram answered with a 5xx (it did not act on it), or one
 whose connection could not be opened (refused, connect timeout, no free connection in the
 pool). A request that was sent and then got no answer (a read timeout, a connection
@@ -14,6 +18,7 @@ left to the updater, which has its own retry loop.)
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -22,13 +27,26 @@ import httpx
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
 
-__all__ = ["MaybeDelivered", "RetryingRateLimiter", "repeatable", "surely_not_delivered"]
+__all__ = [
+    "MAX_FLOOD_WAIT",
+    "FloodWait",
+    "MaybeDelivered",
+    "RetryingRateLimiter",
+    "repeatable",
+    "surely_not_delivered",
+]
 
 logger = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 # httpx raises these before a byte of the request has left: Telegram never saw it.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+MAX_FLOOD_WAIT = 30.0
+"""The longest wait a 429 for one chat is waited out (seconds): a group's own limit of 20
+messages a minute asks for less. An answer later than that is better asked again, and a stop
+(40 s of grace in the Compose and systemd files) would not wait for it."""
+FLOOD_RETRIES = 3
+"""How often one message is tried again after a 429 for its chat."""
 
 
 class MaybeDelivered(NetworkError):
@@ -37,6 +55,16 @@ class MaybeDelivered(NetworkError):
     def __init__(self, endpoint: str, error: NetworkError) -> None:
         super().__init__(f"{endpoint} got no answer ({error}); it may have reached Telegram: not sent again")
         self.endpoint = endpoint
+
+
+class FloodWait(TelegramError):
+    """Telegram asked a chat to wait longer than `MAX_FLOOD_WAIT` (or again after each try): the
+    message was not sent, and is not sent again."""
+
+    def __init__(self, chat_id: object, seconds: float) -> None:
+        super().__init__(f"not sent: Telegram asks chat {chat_id} to wait {seconds:.0f} s (429)")
+        self.chat_id = chat_id
+        self.seconds = seconds
 
 
 def surely_not_delivered(error: NetworkError) -> bool:
@@ -64,6 +92,7 @@ class RetryingRateLimiter(AIORateLimiter):
         self.network_retries = network_retries
         self.first_delay = first_delay
         self.max_delay = max_delay
+        self._resume: dict[object, float] = {}  # chat -> when Telegram takes its messages again (loop time)
 
     async def process_request(
         self,
@@ -81,6 +110,9 @@ class RetryingRateLimiter(AIORateLimiter):
         """
         if endpoint == "sendChatAction":
             return await callback(*args, **kwargs)
+        chat = data.get("chat_id")
+        if chat is not None:  # a 429 is waited out by its chat alone (`_for_chat`)
+            callback = self._for_chat(callback, chat)
         delay = self.first_delay
         for attempt in range(self.network_retries + 1):
             try:
@@ -98,3 +130,49 @@ class RetryingRateLimiter(AIORateLimiter):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _for_chat(
+        self, callback: Callable[..., Coroutine[Any, Any, JSONResult]], chat: object
+    ) -> Callable[..., Coroutine[Any, Any, JSONResult]]:
+        """`callback`, waiting out a 429 for `chat` (and the wait of an earlier one) itself.
+
+        The rate limiter never sees the 429, so it pauses no other chat: it runs `callback`
+        inside its limits, which hold nothing while it waits.
+        """
+
+        async def send(*args: Any, **kwargs: Any) -> JSONResult:
+            for attempt in range(FLOOD_RETRIES + 1):
+                await self._chat_free(chat)
+                try:
+                    return await callback(*args, **kwargs)
+                except RetryAfter as error:
+                    seconds = max(0.0, _seconds(error.retry_after)) + 0.1
+                    self._pause(chat, seconds)
+                    if seconds > MAX_FLOOD_WAIT or attempt == FLOOD_RETRIES:
+                        raise FloodWait(chat, seconds) from None
+                    logger.info("Telegram asks chat %s to wait %.1f s (429); sent then", chat, seconds)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return send
+
+    async def _chat_free(self, chat: object) -> None:
+        """Wait until `chat` takes messages again; refuse at once a wait too long to make."""
+        resume = self._resume.get(chat)
+        if resume is None:
+            return
+        left = resume - asyncio.get_running_loop().time()
+        if left > MAX_FLOOD_WAIT:
+            raise FloodWait(chat, left)
+        if left > 0:
+            await asyncio.sleep(left)
+
+    def _pause(self, chat: object, seconds: float) -> None:
+        """Remember that `chat` takes no message for `seconds`; forget the waits that are over."""
+        now = asyncio.get_running_loop().time()
+        self._resume = {known: at for known, at in self._resume.items() if at > now}
+        self._resume[chat] = max(self._resume.get(chat, now), now + seconds)
+
+
+def _seconds(wait: dt.timedelta | int | float) -> float:
+    """A 429's `retry_after` in seconds: a `timedelta` as `PTB_TIMEDELTA` has it, else a number."""
+    return wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)

@@ -20,7 +20,7 @@ from retrieval import CorpusError, latest_today, readings
 
 from . import render
 from .answered import Answer
-from .delivery import MaybeDelivered
+from .delivery import FloodWait, MaybeDelivered
 from .fairness import Verdict
 from .feed_jobs import forget_blocked
 from .i18n import N_, Translations, for_user, translations, user_language
@@ -563,14 +563,14 @@ async def non_text_message(update: Update, context: Context) -> None:
 
 
 async def error_handler(update: object, context: Context) -> None:
-    """Log the failure with its update id, then tell the user, unless the reply may have arrived
-    or the chat refuses the bot (`writing_refused`)."""
+    """Log the failure with its update id, then tell the user, unless the reply may have arrived,
+    the chat refuses the bot (`writing_refused`) or Telegram asks it to wait (`FloodWait`)."""
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(context.error, Forbidden):  # no failure: the chat will take nothing, "sorry" neither
         await writing_refused(update, context, context.error)
         return
-    if isinstance(context.error, MaybeDelivered):  # the reply may have arrived: no second message
-        logger.warning("update %s: %s", update_id, context.error)
+    if isinstance(context.error, MaybeDelivered | FloodWait):  # the reply may have arrived, or the
+        logger.warning("update %s: %s", update_id, context.error)  # chat takes nothing now: no apology
         return
     logger.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, TOKEN, StartBot, nothing_for, wait_for_log
+from tests.e2e.conftest import ADMIN, TOKEN, RunningBot, StartBot, nothing_for, wait_for_log
 from tests.e2e.fake_api import Fault
 
 
@@ -22,6 +22,40 @@ async def test_429_retry_after_is_waited_out_and_the_answer_arrives(
     assert "Istanbul" in reply.params["text"]
     assert asyncio.get_running_loop().time() - started >= 1.0
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]  # nor a warning logged
+
+
+async def until_taken(bot: RunningBot, method: str) -> None:
+    """Wait until the faults planned for `method` have all been met."""
+    async with asyncio.timeout(60):
+        while bot.api.faults.get(method):
+            await asyncio.sleep(0.01)
+
+
+async def test_a_429_for_one_chat_holds_up_no_other_chat(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendMessage", Fault(429, "Too Many Requests: retry after 20", retry_after=20))
+    bot.api.push_message("Istanbul", user_id=7)
+    await until_taken(bot, "sendMessage")  # chat 7 is told to wait 20 s
+    other = await bot.ask("Abramovich", user_id=8)  # another chat is answered meanwhile
+    assert "Abramovich" in other.params["text"]
+    assert bot.api.sent("sendMessage", 7) == []
+    (waited,) = await bot.api.wait_for("sendMessage", chat_id=7)  # and chat 7 once its wait is over
+    assert "Istanbul" in waited.params["text"]
+
+
+async def test_a_429_asking_a_chat_to_wait_hours_is_not_waited_for(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    bot.api.fail("sendMessage", Fault(429, "Too Many Requests: retry after 86400", retry_after=86400))
+    bot.api.push_message("Istanbul", user_id=7)
+    await until_taken(bot, "sendMessage")
+    other = await bot.ask("Abramovich", user_id=8)
+    assert "Abramovich" in other.params["text"]
+    await wait_for_log(caplog, "not sent: Telegram asks chat 7 to wait 86400 s")
+    assert bot.api.sent("sendMessage", 7) == []  # no apology either: the chat takes nothing for a day
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    # the stop that ends the test waits for no day-long sleep either
 
 
 @pytest.mark.parametrize(
