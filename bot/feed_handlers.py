@@ -47,6 +47,10 @@ FEEDS_USAGE = N_("Usage: /feeds, /feeds add URL [name], /feeds remove N")
 MANAGE_FEEDS = N_("Sorry, only the bot's admins can manage feeds.")
 ADD_ARTICLES = N_("Sorry, only the bot's admins can add articles.")
 ALREADY_LISTED = N_("That feed is in the list already: /feeds shows it.")
+REASON_CHARS = 300
+"""How much of a reason a reply quotes: a site's status line may hold thousands of words
+(`404` and 5,000 characters), and the reply quoting them whole was too long for Telegram,
+which refused it: the admin got "something went wrong" and no reason."""
 TOPICS_IN_PRIVATE = N_(
     "I show your topics, and stop one, in a private chat with me only: a group would see them."
 )
@@ -81,7 +85,7 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
         check = await check_feed(service.options.fetch, url)
     except (LinkError, FetchError, FeedParseError) as error:
         await message.reply_text(
-            tr.gettext("I could not add that feed: {error}.").format(error=told(error, tr))
+            tr.gettext("I could not add that feed: {error}.").format(error=why(error, tr))
         )
         return
     if await off_loop(service.db.feed_by_url, check.url) is not None:
@@ -204,14 +208,14 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
     try:
         added = await add_link(service.db, service.options, url)
     except LinkError as error:
-        await message.reply_text(tr.gettext("I can't add that: {error}.").format(error=told(error, tr)))
+        await message.reply_text(tr.gettext("I can't add that: {error}.").format(error=why(error, tr)))
         return
     except FetchError as error:
         await message.reply_text(fetch_failure(tr, error, service.options.fetch.timeout))
         return
     except NotAnArticle as error:
         text = tr.gettext("I can't add that: {error}. I read HTML news pages.")
-        await message.reply_text(text.format(error=told(error, tr)))
+        await message.reply_text(text.format(error=why(error, tr)))
         return
     except (OSError, sqlite3.Error) as error:  # a full disk, a folder or state file the bot may not write
         logger.warning("link could not be saved: %s", error)
@@ -235,14 +239,19 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
 def fetch_failure(tr: Translations, error: FetchError, timeout: float) -> str:
     """A failed download in an admin's words."""
     if error.status == 404 or error.status == 410:
-        return tr.gettext("That page does not exist ({error}). Check the link.").format(error=error.told(tr))
+        return tr.gettext("That page does not exist ({error}). Check the link.").format(error=why(error, tr))
     if error.kind == "timeout":
         return tr.gettext("The site did not answer within {seconds:g} seconds. Try again later.").format(
             seconds=timeout
         )
     if error.kind == "too_large":
-        return tr.gettext("That page is too large to read ({error}).").format(error=error.told(tr))
-    return tr.gettext("I could not fetch that page: {error}.").format(error=error.told(tr))
+        return tr.gettext("That page is too large to read ({error}).").format(error=why(error, tr))
+    return tr.gettext("I could not fetch that page: {error}.").format(error=why(error, tr))
+
+
+def why(error: BaseException, tr: Translations) -> str:
+    """Why `error` happened, in the language of `tr` (`told`), cut to `REASON_CHARS`."""
+    return shorten(told(error, tr), REASON_CHARS)
 
 
 _NOT_WRITTEN = {  # why the system wrote no file, by its errno

@@ -37,6 +37,8 @@ class Resource:
     body: bytes = b""
     content_type: str = HTML
     status: int = 200
+    reason: str | None = None
+    """The status line's words, when not the usual ones (`404 Not Found`)."""
     delay: float = 0.0
     """Seconds to wait before answering (a slow server)."""
     redirect: str | None = None
@@ -144,7 +146,9 @@ class Newsroom:
         headers = {"Content-Type": resource.content_type, **resource.headers}
         if resource.etag:
             headers["ETag"] = resource.etag
-        return web.Response(status=resource.status, body=resource.body, headers=headers)
+        return web.Response(
+            status=resource.status, reason=resource.reason, body=resource.body, headers=headers
+        )
 
 
 def paragraphs(seed: str, count: int = 4, words: int = 45) -> list[str]:

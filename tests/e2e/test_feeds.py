@@ -428,6 +428,32 @@ async def test_a_feed_that_cannot_be_read_is_not_added_and_the_reply_says_why(
     assert feed_service(bot.application).db.feeds() == []
 
 
+LONG_REASON = "Not Found " + "N" * 5000
+"""The words of a status line a hostile or broken server sends: any length h11 reads."""
+
+
+@pytest.mark.parametrize(
+    ("command", "page", "reply"),
+    [
+        ("/add", {"status": 404, "reason": LONG_REASON}, "That page does not exist (404 Not Found NNN"),
+        ("/add", {"status": 503, "reason": LONG_REASON}, "I could not fetch that page: 503 Not Found NNN"),
+        (
+            "/feeds add",
+            {"status": 503, "reason": LONG_REASON},
+            "I could not add that feed: 503 Not Found NNN",
+        ),
+    ],
+)
+async def test_a_sites_long_reason_is_quoted_cut_to_fit_one_message(
+    site: Newsroom, start_bot: StartBot, command: str, page: dict[str, object], reply: str
+) -> None:
+    bot = await start_bot(**FAST)
+    site.fault("page.html", **page)
+    text = (await bot.ask(f"{command} {site.url('page.html')}", user_id=ADMIN)).params["text"]
+    assert text.startswith(reply) and "…" in text  # the reason, cut: not "Sorry, something went wrong"
+    assert len(text) < 1000
+
+
 async def test_a_huge_feed_being_added_does_not_hold_up_answers(site: Newsroom, start_bot: StartBot) -> None:
     # 4,000 items of markup to sanitise (9 MB), gzipped to a small download: seconds of parsing,
     # under FEED_MAX_BYTES once decompressed. A question asked meanwhile must not wait for it.
