@@ -282,12 +282,18 @@ def limit_webhook_bodies(max_bytes: int = WEBHOOK_MAX_BODY_BYTES) -> None:
     HTTPServer.configure(None, max_body_size=max_bytes)
 
 
-def run(application: Application, settings: Settings, webhook: bool) -> None:  # type: ignore[type-arg]
-    """Serve until stopped: long polling, or webhooks for production."""
+def run(
+    application: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    webhook: bool,
+    secret: str | None = None,
+) -> None:
+    """Serve until stopped: long polling, or webhooks for production (with `secret`, the one
+    registered already, else `webhook_secret`'s)."""
     if webhook:
         logger.info("serving webhooks on %s:%s", settings.webhook_listen, settings.webhook_port)
         limit_webhook_bodies()
-        options = webhook_options(settings, webhook_secret(settings))
+        options = webhook_options(settings, secret or webhook_secret(settings))
         application.run_webhook(**options, bootstrap_retries=-1)
     else:
         logger.info("polling Telegram for updates")

@@ -536,9 +536,9 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """Start the bot and serve until stopped."""
     from telegram.error import InvalidToken  # Telegram is only imported to run the bot
 
-    from .app import build_application, run
+    from .app import build_application, run, webhook_options, webhook_secret
     from .logs import configure_logging
-    from .preflight import check_listen, check_token
+    from .preflight import check_listen, check_token, check_webhook
 
     token = settings.telegram_bot_token
     if token is None or not token.get_secret_value().strip():
@@ -553,8 +553,15 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.webhook and (problem := webhook_url_problem(settings)):
         raise SettingsError(problem)
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
+    secret = None
     if args.webhook:
         check_listen(settings.webhook_listen, settings.webhook_port)
+        secret = webhook_secret(settings)  # registered now, and again as the bot starts to serve
+        asyncio.run(
+            check_webhook(
+                token.get_secret_value(), settings.telegram_base_url, webhook_options(settings, secret)
+            )
+        )
     db = open_state(settings.state_dir)  # a damaged state file, too, is told of before it
     corpus = Path(args.corpus or settings.corpus_dir)
     options = LibraryOptions(lexical_only=settings.lexical_only)
@@ -566,7 +573,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         library = asyncio.run(reload_library(corpus, settings.index_dir, options))
     log_problems(library.report.problems)
     try:
-        run(build_application(settings, library, opened_on_folders, db), settings, webhook=args.webhook)
+        run(build_application(settings, library, opened_on_folders, db), settings, args.webhook, secret)
     except InvalidToken:  # refused after an outage hid it from the check; its message holds the token
         raise SettingsError(
             "TELEGRAM_BOT_TOKEN: rejected by the Bot API (or TELEGRAM_BASE_URL is wrong)"

@@ -1,18 +1,23 @@
-"""Before serving: ask the Bot API whether it knows the token, and try the webhook's port.
+"""Before serving: ask the Bot API whether it knows the token, try the webhook's port, and
+register the webhook.
 
 python-telegram-bot reports a refused token with an exception whose message holds the
 whole token, after logging a traceback of its own. Asking once, by hand, before the bot
 starts turns a typo in `TELEGRAM_BOT_TOKEN` or `TELEGRAM_BASE_URL` into one line that
 names the setting to fix, and it fails before a long first index build, not after. A
-webhook port in use, or an address the machine lacks, is told the same way.
+webhook port in use, or an address the machine lacks, is told the same way, and so is a
+`WEBHOOK_URL` the Bot API refuses to post to (a host it cannot resolve, a private address),
+which python-telegram-bot's start would try again every 30 s forever.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
 
 from telegram import Bot
-from telegram.error import NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from tornado.netutil import bind_sockets
 
 from .settings import TELEGRAM_API, SettingsError
@@ -33,6 +38,27 @@ async def check_token(token: str, base_url: str) -> None:
     problem = describe_refusal(status, base_url)
     if problem:
         raise SettingsError(problem)
+
+
+async def check_webhook(token: str, base_url: str, options: Mapping[str, Any]) -> None:
+    """Register the webhook as the start will (`app.webhook_options`); raise `SettingsError` when
+    the Bot API refuses it (400), with its reason. Any other failure, an outage included, is
+    left to the start, which registers it again and waits outages out."""
+    bot = Bot(token, base_url=base_url)
+    try:
+        async with bot:
+            await bot.set_webhook(
+                options["webhook_url"],
+                secret_token=options["secret_token"],
+                allowed_updates=options["allowed_updates"],
+            )
+    except BadRequest as error:
+        raise SettingsError(
+            f"WEBHOOK_URL: the Bot API refuses {options['webhook_url']!r} ({error.message}); "
+            "give the public https URL Telegram reaches this bot at"
+        ) from None
+    except TelegramError:
+        return
 
 
 def describe_refusal(status: int, base_url: str) -> str | None:

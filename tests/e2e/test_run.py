@@ -18,7 +18,7 @@ import pytest
 from bot.statedb import DB_NAME, open_state
 from tests.conftest import SHIPPED_CORPUS, damage_state, indexing_processes
 from tests.e2e.conftest import TOKEN
-from tests.e2e.fake_api import FakeBotApi
+from tests.e2e.fake_api import FakeBotApi, Fault
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 
@@ -143,6 +143,34 @@ async def test_a_webhook_port_the_bot_cannot_listen_on_exits_2_before_the_build(
     where = f"{listen}:{port}"
     assert line.startswith(f"newsbot: WEBHOOK_LISTEN, WEBHOOK_PORT: cannot listen on {where} (")
     assert not (tmp_path / "index").exists() and api.sent("setWebhook") == []
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        "Bad Request: bad webhook: Failed to resolve host: Name or service not known",  # a typo in the host
+        "Bad Request: bad webhook: IP address 10.0.0.5 is reserved",  # an address Telegram does not post to
+    ],
+)
+async def test_a_webhook_url_the_bot_api_refuses_exits_2_with_its_reason_before_the_build(
+    tmp_path: Path, unused_tcp_port: int, api: FakeBotApi, refusal: str
+) -> None:
+    api.fail("setWebhook", *[Fault(400, refusal)] * 100)  # refused at every try: it was tried every 30 s
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=api.base_url,
+        CORPUS_DIR=str(SHIPPED_CORPUS),
+        INDEX_DIR=str(tmp_path / "index"),
+        WEBHOOK_URL=f"http://127.0.0.1:{unused_tcp_port}/hook",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(unused_tcp_port),
+    )
+    returncode, stderr = await run_to_exit([NEWSBOT, "run", "--webhook"], tmp_path, env)
+    assert returncode == 2
+    (line,) = stderr.splitlines()
+    assert line.startswith("newsbot: WEBHOOK_URL: the Bot API refuses ")
+    assert refusal.split("webhook: ")[1].lower() in line.lower()  # as python-telegram-bot words it
+    assert not (tmp_path / "index").exists()
 
 
 async def test_a_damaged_state_file_stops_the_start_with_exit_2_and_what_to_do(
