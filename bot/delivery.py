@@ -5,14 +5,17 @@ names a chat is waited out by that chat alone, for at most `MAX_FLOOD_WAIT` seco
 rate limiter paused every chat for it, so that one group asked to wait held up every
 answer, and for as long as Telegram asked (hours, for a bot that flooded a chat). A wait
 longer than that is not waited: the message is not sent (`FloodWait`), nor is any other to
-that chat until the wait is over. On top of it, a request that surely did not reach Telegram is tried again
-with exponential backoff: one Telegram answered with a 5xx (it did not act on it), or one
-whose connection could not be opened (refused, connect timeout, no free connection in the
-pool). A request that was sent and then got no answer (a read timeout, a connection
-dropped after the request was written) may well have been acted on: a message is then
-not sent again, since the user would get it twice, and `MaybeDelivered` says so. Requests
-that are harmless to repeat (reads, settings) are retried either way. (`getUpdates` is
-left to the updater, which has its own retry loop.)
+that chat until the wait is over. A message to a group that has just become a supergroup
+(Telegram refuses it with the supergroup's id, `ChatMigrated`) goes to the supergroup: the
+question was asked there, as far as its asker can tell. On top of it, a request that
+surely did not reach Telegram is tried again with exponential backoff: one Telegram
+answered with a 5xx (it did not act on it), or one whose connection could not be opened
+(refused, connect timeout, no free connection in the pool). A request that was sent and
+then got no answer (a read timeout, a connection dropped after the request was written)
+may well have been acted on: a message is then not sent again, since the user would get it
+twice, and `MaybeDelivered` says so. Requests that are harmless to repeat (reads,
+settings) are retried either way. (`getUpdates` is left to the updater, which has its own
+retry loop.)
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
 
 __all__ = [
@@ -134,17 +137,24 @@ class RetryingRateLimiter(AIORateLimiter):
     def _for_chat(
         self, callback: Callable[..., Coroutine[Any, Any, JSONResult]], chat: object
     ) -> Callable[..., Coroutine[Any, Any, JSONResult]]:
-        """`callback`, waiting out a 429 for `chat` (and the wait of an earlier one) itself.
+        """`callback`, waiting out a 429 for `chat` (and the wait of an earlier one) itself, and
+        sent to the supergroup a group became.
 
         The rate limiter never sees the 429, so it pauses no other chat: it runs `callback`
         inside its limits, which hold nothing while it waits.
         """
 
         async def send(*args: Any, **kwargs: Any) -> JSONResult:
+            migrated = False
             for attempt in range(FLOOD_RETRIES + 1):
                 await self._chat_free(chat)
                 try:
                     return await callback(*args, **kwargs)
+                except ChatMigrated as error:
+                    if migrated or not _readdress(args, error.new_chat_id):
+                        raise
+                    migrated = True  # once: the supergroup is no group to upgrade
+                    logger.info("chat %s became supergroup %s: sent there", chat, error.new_chat_id)
                 except RetryAfter as error:
                     seconds = max(0.0, _seconds(error.retry_after)) + 0.1
                     self._pause(chat, seconds)
@@ -171,6 +181,17 @@ class RetryingRateLimiter(AIORateLimiter):
         now = asyncio.get_running_loop().time()
         self._resume = {known: at for known, at in self._resume.items() if at > now}
         self._resume[chat] = max(self._resume.get(chat, now), now + seconds)
+
+
+def _readdress(args: tuple[Any, ...], chat_id: int) -> bool:
+    """Point the request in `args` (python-telegram-bot's endpoint and data) at `chat_id`; whether
+    it could. An edit names a message of the group, which the supergroup numbers anew: it is
+    tried all the same, and its "not found" handled as for a message deleted."""
+    data = args[1] if len(args) > 1 and isinstance(args[1], dict) else None
+    if data is None or "chat_id" not in data:
+        return False
+    data["chat_id"] = chat_id
+    return True
 
 
 def _seconds(wait: dt.timedelta | int | float) -> float:

@@ -10,8 +10,8 @@ would show, `entities`), refuses an inline answer with an empty title in it
 (`ARTICLE_TITLE_EMPTY`), and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
 (403), refuse a reply to a message deleted meanwhile, or its edit (`deleted`), refuse a chat the bot has
-never met (`unknown_chats`) or hold a chat's messages (`held`), to test the bot's handling of
-faults.
+never met (`unknown_chats`) or a group upgraded to a supergroup (`migrated`), or hold a
+chat's messages (`held`), to test the bot's handling of faults.
 """
 
 from __future__ import annotations
@@ -107,6 +107,9 @@ class FakeBotApi:
         self.deleted: set[tuple[int, int]] = set()
         """(chat, message) ids of messages deleted from their chat: a reply to one is refused unless
         it allows sending without the reply, as Telegram does."""
+        self.migrated: dict[int, int] = {}
+        """Groups upgraded to a supergroup, each with the supergroup's id: a message or an edit
+        for one is refused with `migrate_to_chat_id`, as Telegram refuses it."""
         self.held: dict[int, asyncio.Event] = {}
         """Chats whose messages wait until their event is set, as a group's do at Telegram's 20 a
         minute; the server sends blanks meanwhile, so that no client timeout ends the wait."""
@@ -286,6 +289,11 @@ class FakeBotApi:
         if method in ("sendMessage", "editMessageText") and shown > MAX_MESSAGE:
             self.too_long.append(Call(method, params))
             return _error(Fault(400, "Bad Request: message is too long"))
+        if method in ("sendMessage", "editMessageText") and params.get("chat_id") in self.migrated:
+            return _error(
+                Fault(400, "Bad Request: group chat was upgraded to a supergroup chat"),
+                migrate_to_chat_id=self.migrated[params["chat_id"]],
+            )
         if self._to_unknown_chat(method, params):
             return _error(Fault(400, "Bad Request: chat not found"))
         if method == "editMessageText" and (params.get("chat_id"), params.get("message_id")) in self.deleted:
@@ -403,11 +411,13 @@ def _bound_port() -> socket.socket:
     return holder
 
 
-def _error(fault: Fault) -> web.Response:
-    """The error answer Telegram gives to a request it did not act on."""
+def _error(fault: Fault, **parameters: Any) -> web.Response:
+    """The error answer Telegram gives to a request it did not act on (with its `parameters`)."""
     body: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
     if fault.retry_after is not None:
-        body["parameters"] = {"retry_after": fault.retry_after}
+        parameters["retry_after"] = fault.retry_after
+    if parameters:
+        body["parameters"] = parameters
     return web.json_response(body, status=fault.status)
 
 

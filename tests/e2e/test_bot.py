@@ -644,6 +644,17 @@ async def test_a_question_deleted_before_its_answer_still_gets_the_answer(start_
     assert "Istanbul" in bot.api.sent("sendMessage", -100)[0].params["text"]
 
 
+async def test_a_question_asked_as_its_group_became_a_supergroup_is_answered_in_the_supergroup(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    bot.api.migrated[-100] = -1001234  # the group is upgraded before its answer goes out
+    bot.api.push_message("@news_test_bot Istanbul", user_id=7, chat_id=-100, chat_type="group")
+    (answer,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
+    assert "Istanbul" in answer.params["text"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
 async def test_in_a_group_what_is_not_addressed_to_the_bot_gets_nothing(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "supergroup"}
