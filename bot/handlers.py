@@ -622,7 +622,11 @@ async def show_typing(message: Message, context: Context) -> None:
 
 
 def addressed_to_bot(message: Message, bot: Bot) -> bool:
-    """In a group: a reply to the bot, or a message (or a photo's caption) that mentions it."""
+    """In a group: a reply to the bot, or a message (or a photo's caption) that mentions it; never
+    a channel's post that Telegram forwards into the group linked for its comments: a post that
+    recommends the bot (`Ask @news_bot`) asks it nothing, and each one got an answer."""
+    if message.is_automatic_forward:
+        return False
     replied = message.reply_to_message
     if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
         return True

@@ -655,6 +655,23 @@ async def test_a_question_asked_as_its_group_became_a_supergroup_is_answered_in_
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
+async def test_a_channel_post_that_names_the_bot_forwarded_into_its_discussion_group_gets_no_answer(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    channel = {"id": -1009, "type": "channel", "title": "Harbour Times"}
+    origin = {"type": "channel", "chat": channel, "message_id": 12, "date": int(time.time())}
+    # Telegram forwards each post of a channel into the group linked for its comments, from its
+    # own account: a post that recommends the bot asks it nothing, and got "I found nothing for"
+    post = "Questions about the talks? Ask @news_test_bot"
+    forwarded = {"is_automatic_forward": True, "sender_chat": channel, "forward_origin": origin}
+    bot.api.push_message(post, user_id=777000, **forwarded, **group)
+    asked = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **group)
+    assert "Istanbul" in asked.params["text"]  # the chat's first answer: the post got none
+    assert len(bot.api.sent("sendMessage", -100)) == 1
+
+
 async def test_in_a_group_what_is_not_addressed_to_the_bot_gets_nothing(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "supergroup"}
