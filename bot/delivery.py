@@ -115,7 +115,7 @@ class RetryingRateLimiter(AIORateLimiter):
             return await callback(*args, **kwargs)
         chat = data.get("chat_id")
         if chat is not None:  # a 429 is waited out by its chat alone (`_for_chat`)
-            callback = self._for_chat(callback, chat)
+            callback = self._for_chat(callback, chat, endpoint)
         delay = self.first_delay
         for attempt in range(self.network_retries + 1):
             try:
@@ -135,7 +135,7 @@ class RetryingRateLimiter(AIORateLimiter):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _for_chat(
-        self, callback: Callable[..., Coroutine[Any, Any, JSONResult]], chat: object
+        self, callback: Callable[..., Coroutine[Any, Any, JSONResult]], chat: object, endpoint: str
     ) -> Callable[..., Coroutine[Any, Any, JSONResult]]:
         """`callback`, waiting out a 429 for `chat` (and the wait of an earlier one) itself, and
         sent to the supergroup a group became.
@@ -151,7 +151,7 @@ class RetryingRateLimiter(AIORateLimiter):
                 try:
                     return await callback(*args, **kwargs)
                 except ChatMigrated as error:
-                    if migrated or not _readdress(args, error.new_chat_id):
+                    if migrated or endpoint != "sendMessage" or not _readdress(args, error.new_chat_id):
                         raise
                     migrated = True  # once: the supergroup is no group to upgrade
                     logger.info("chat %s became supergroup %s: sent there", chat, error.new_chat_id)
@@ -184,13 +184,15 @@ class RetryingRateLimiter(AIORateLimiter):
 
 
 def _readdress(args: tuple[Any, ...], chat_id: int) -> bool:
-    """Point the request in `args` (python-telegram-bot's endpoint and data) at `chat_id`; whether
-    it could. An edit names a message of the group, which the supergroup numbers anew: it is
-    tried all the same, and its "not found" handled as for a message deleted."""
+    """Point the message in `args` (python-telegram-bot's endpoint and data) at `chat_id`, quoting
+    nothing; whether it could. The supergroup numbers its messages anew: the question's number
+    there may be another message's, which the answer would quote. (An edit is not sent there
+    for that reason: it could rewrite another answer of the bot's.)"""
     data = args[1] if len(args) > 1 and isinstance(args[1], dict) else None
     if data is None or "chat_id" not in data:
         return False
     data["chat_id"] = chat_id
+    data.pop("reply_parameters", None)
     return True
 
 

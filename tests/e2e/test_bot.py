@@ -652,6 +652,7 @@ async def test_a_question_asked_as_its_group_became_a_supergroup_is_answered_in_
     bot.api.push_message("@news_test_bot Istanbul", user_id=7, chat_id=-100, chat_type="group")
     (answer,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
     assert "Istanbul" in answer.params["text"]
+    assert "reply_parameters" not in answer.params  # the supergroup numbers its messages anew
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
