@@ -69,6 +69,10 @@ NO_SEARCHABLE_TOPIC = N_(
     "That topic has no searchable words, only stop words or symbols. Try names, places or events."
 )
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+CHAT_REFUSES = ("not enough rights to send", "have no rights to send", "chat_write_forbidden", "topic_closed")
+"""How Telegram words a 400 for a chat that lets the bot write nothing there (a group that muted
+it, a forum topic closed meanwhile): the chat's setting, not the bot's failure, and an apology
+there is refused the same way."""
 
 
 def bot_state(context: Context) -> BotState:
@@ -564,10 +568,15 @@ async def non_text_message(update: Update, context: Context) -> None:
 
 async def error_handler(update: object, context: Context) -> None:
     """Log the failure with its update id, then tell the user, unless the reply may have arrived,
-    the chat refuses the bot (`writing_refused`) or Telegram asks it to wait (`FloodWait`)."""
+    the chat refuses the bot (`writing_refused`, `chat_refuses`) or Telegram asks it to wait
+    (`FloodWait`)."""
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(context.error, Forbidden):  # no failure: the chat will take nothing, "sorry" neither
         await writing_refused(update, context, context.error)
+        return
+    if isinstance(context.error, BadRequest) and chat_refuses(context.error):  # no apology it refuses too
+        chat = update.effective_chat if isinstance(update, Update) else None
+        logger.info("chat %s refused the bot's message: %s", chat.id if chat else None, context.error)
         return
     if isinstance(context.error, MaybeDelivered | FloodWait):  # the reply may have arrived, or the
         logger.warning("update %s: %s", update_id, context.error)  # chat takes nothing now: no apology
@@ -581,6 +590,12 @@ async def error_handler(update: object, context: Context) -> None:
             await context.bot.send_message(update.effective_chat.id, sorry, message_thread_id=thread)
         except TelegramError:
             logger.warning("could not tell chat %s about the failure", update.effective_chat.id)
+
+
+def chat_refuses(error: BadRequest) -> bool:
+    """Whether Telegram refused a message because its chat lets the bot write nothing (`CHAT_REFUSES`)."""
+    reason = str(error).lower()
+    return any(words in reason for words in CHAT_REFUSES)
 
 
 async def writing_refused(update: object, context: Context, error: Forbidden) -> None:

@@ -59,6 +59,29 @@ async def test_a_429_asking_a_chat_to_wait_hours_is_not_waited_for(
 
 
 @pytest.mark.parametrize(
+    "refusal",
+    [
+        "Bad Request: not enough rights to send text messages to the chat",  # the bot muted in the group
+        "Bad Request: CHAT_WRITE_FORBIDDEN",
+        "Bad Request: TOPIC_CLOSED",  # a forum topic closed while its question waited
+    ],
+)
+async def test_a_group_that_lets_the_bot_write_nothing_gets_no_apology_and_logs_no_error(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, refusal: str
+) -> None:
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    bot.api.fail("sendMessage", Fault(400, refusal))
+    bot.api.push_message("@news_test_bot Istanbul", user_id=7, **group)
+    await until_taken(bot, "sendMessage")
+    # the chat's next message answers the next question: no apology, which the chat refuses too
+    answer = await bot.ask("@news_test_bot Abramovich", user_id=7, **group)
+    assert "Abramovich" in answer.params["text"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert any("chat -100 refused the bot's message" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
     "faults",
     [
         [Fault(500), Fault(502, "Bad Gateway")],  # server errors: Telegram did not act on the request
