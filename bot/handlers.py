@@ -13,7 +13,7 @@ import time
 
 from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update, User
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from retrieval import CorpusError, latest_today, readings
@@ -568,8 +568,8 @@ async def non_text_message(update: Update, context: Context) -> None:
 
 async def error_handler(update: object, context: Context) -> None:
     """Log the failure with its update id, then tell the user, unless the reply may have arrived,
-    the chat refuses the bot (`writing_refused`, `chat_refuses`) or Telegram asks it to wait
-    (`FloodWait`)."""
+    the chat refuses the bot (`writing_refused`, `chat_refuses`), Telegram asks it to wait
+    (`FloodWait`) or the group became a supergroup, which numbers its messages anew (`ChatMigrated`)."""
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(context.error, Forbidden):  # no failure: the chat will take nothing, "sorry" neither
         await writing_refused(update, context, context.error)
@@ -577,6 +577,9 @@ async def error_handler(update: object, context: Context) -> None:
     if isinstance(context.error, BadRequest) and chat_refuses(context.error):  # no apology it refuses too
         chat = update.effective_chat if isinstance(update, Update) else None
         logger.info("chat %s refused the bot's message: %s", chat.id if chat else None, context.error)
+        return
+    if isinstance(context.error, ChatMigrated):  # an edit of a group's message, once a supergroup
+        logger.info("update %s not done: %s", update_id, context.error)  # (a message goes on: `delivery`)
         return
     if isinstance(context.error, MaybeDelivered | FloodWait):  # the reply may have arrived, or the
         logger.warning("update %s: %s", update_id, context.error)  # chat takes nothing now: no apology

@@ -656,6 +656,21 @@ async def test_a_question_asked_as_its_group_became_a_supergroup_is_answered_in_
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
+async def test_a_press_on_an_answer_of_a_group_that_became_a_supergroup_is_no_error(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot(articles=GRAIN)
+    group = {"chat_id": -100, "chat_type": "group"}
+    forward = buttons(await bot.ask("@news_test_bot grain exports", user_id=7, **group))[-1][1]
+    bot.api.migrated[-100] = -1001234  # its page is not edited there: the supergroup numbers anew
+    bot.api.push_callback(forward, {**bot_message(-100), "chat": {"id": -100, "type": "group"}}, user_id=7)
+    await bot.api.wait_for("answerCallbackQuery")
+    bot.api.push_message("@news_test_bot Istanbul", user_id=7, **group)  # answered after the press
+    (answer,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
+    assert "Istanbul" in answer.params["text"]  # the only message there: no apology came before it
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
 async def test_a_channel_post_that_names_the_bot_forwarded_into_its_discussion_group_gets_no_answer(
     start_bot: StartBot,
 ) -> None:
