@@ -336,7 +336,8 @@ def _in_time(deadline: float | None) -> None:
 
 def _network_failure(error: Exception) -> FetchError:
     """A connection's failure as the admin is told it: the common ones in their language,
-    any other as the library says it."""
+    any other as the library says it. A site that answered against HTTP (a Content-Length
+    that is no number) is told so, not as one that could not be reached."""
     causes: list[BaseException] = []
     cause: BaseException | None = error
     while cause is not None and len(causes) < 10:
@@ -352,8 +353,12 @@ def _network_failure(error: Exception) -> FetchError:
             return FetchError(N_("cannot connect: the site refused the connection"), "network")
         if isinstance(cause, ConnectionResetError):
             return FetchError(N_("the site broke off the connection"), "network")
-    if isinstance(error, httpx.RemoteProtocolError) and str(error).startswith("Server disconnected without"):
-        return FetchError(N_("the site closed the connection without answering"), "network")
+    if isinstance(error, httpx.RemoteProtocolError):  # connected, and answered against HTTP
+        if str(error).startswith("Server disconnected without"):
+            return FetchError(N_("the site closed the connection without answering"), "network")
+        if str(error).startswith("peer closed connection without sending complete message body"):
+            return FetchError(N_("the site broke off the connection"), "network")
+        return FetchError(N_("the site sent a malformed answer ({error})"), "network", error=_one_line(error))
     return FetchError(N_("cannot connect: {error}"), "network", error=_one_line(error))
 
 

@@ -23,6 +23,7 @@ import yaml
 
 from bot.feed_jobs import run_round_in_child
 from bot.fetching import Fetcher, FetchError, FetchOptions
+from bot.i18n import translations
 from bot.ingest import MAX_ATTEMPTS, FeedCheck, IngestOptions, NotAnArticle, add_feed, add_link, fetch_round
 from bot.links import LinkError, canonical_url
 from bot.statedb import StateDB, open_state
@@ -806,6 +807,46 @@ async def test_add_link_failures_say_why(
         site.fault(path, **page)
     with pytest.raises(error, match=reason):
         await add_link(db, options, site.url(path))
+    assert db.articles_count() == 0
+
+
+async def raw_answer(head: bytes) -> tuple[asyncio.Server, str]:
+    """A server on 127.0.0.1 that answers every request with `head` and the body "hello",
+    as written: what aiohttp would not send (a Content-Length that is no number)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(head + b"\r\n\r\nhello")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/story.html"
+
+
+@pytest.mark.parametrize(
+    ("head", "english", "ukrainian"),
+    [
+        # the site connected and answered, so "cannot connect: bad Content-Length" misled the admin
+        (b"HTTP/1.1 200 OK\r\nContent-Length: abc", "malformed answer", "некоректну відповідь"),
+        ("HTTP/1.1 200 OK\r\nContent-Length: \u0663".encode(), "malformed answer", "некоректну відповідь"),
+        (b"HTTP/1.1 200 OK\r\nbroken header line", "malformed answer", "некоректну відповідь"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100", "broke off", "розірвав"),  # 5 bytes of 100, then closed
+    ],
+    ids=["length-in-letters", "length-in-arabic-digits", "header-without-colon", "body-cut-short"],
+)
+async def test_a_site_that_answers_against_http_is_told_as_such_in_the_admins_language(
+    options: IngestOptions, db: StateDB, head: bytes, english: str, ukrainian: str
+) -> None:
+    server, url = await raw_answer(head)
+    try:
+        with pytest.raises(FetchError) as raised:
+            await add_link(db, options, url)
+    finally:
+        server.close()
+    told = raised.value.told(translations("uk"))
+    assert english in str(raised.value) and not str(raised.value).startswith("cannot connect")
+    assert ukrainian in told and not told.startswith("не вдалося з'єднатися")
     assert db.articles_count() == 0
 
 
