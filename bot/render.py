@@ -36,6 +36,10 @@ LEAD_CHARS = 2 * PASSAGE_CHARS
 paragraph of megabytes (a transcript with no blank line) was read into sentences and
 words by each inline query without words, on the bot's event loop: 0.3 s for 1 MB."""
 HEADLINE_CHARS = 300
+SAME_HEADLINE_CHARS = 3 * HEADLINE_CHARS
+"""How far two headlines are compared to tell two articles from one saved twice: the whole
+of any headline shorter than `HEADLINE_CHARS` (case-folding makes at most three characters
+of one, `ß` two); two longer ones that agree this far are one article."""
 COMPACT_HEADLINE_CHARS = 100
 """A headline's length when a page of ten articles would not fit with each one's whole."""
 URL_CHARS = 500
@@ -210,9 +214,22 @@ def by_article(hits: Sequence[Hit]) -> list[list[Hit]]:
     for hit in hits:
         article = hit.article
         headline = shown_headline(article)  # two headlines of bidi controls alone: two articles
-        same = (" ".join(headline.casefold().split()), article.date.isoformat(), article.source or "")
+        same = (same_headline(headline), article.date.isoformat(), article.source or "")
         groups.setdefault(same, []).append(hit)
     return list(groups.values())
+
+
+def same_headline(headline: str) -> str:
+    """What of `headline` tells one article from another: case-folded, its runs of spaces one
+    space, its first `SAME_HEADLINE_CHARS` + 1 characters, read from the fewest characters
+    that give them (a piece's line is the start of the whole's: case-folding looks at no
+    neighbour). A megabyte's headline was case-folded and split whole for every answer."""
+    end = SAME_HEADLINE_CHARS + 1
+    while True:
+        line = " ".join(headline[:end].casefold().split())
+        if len(line) > SAME_HEADLINE_CHARS or end >= len(headline):
+            return line[: SAME_HEADLINE_CHARS + 1]
+        end *= 2
 
 
 def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None = 1) -> str:

@@ -15,14 +15,17 @@ from hypothesis import strategies as st
 from bot.i18n import LANGUAGES, translations
 from bot.render import (
     DESCRIPTION_CHARS,
+    HEADLINE_CHARS,
     MAX_MESSAGE,
     TITLE_CHARS,
+    by_article,
     inline_description,
     inline_title,
     render_answer,
     render_latest,
     render_no_match,
     render_timeline,
+    shown_headline,
 )
 from retrieval import (
     Article,
@@ -253,3 +256,28 @@ def test_the_date_prefilter_finds_the_words_the_word_pattern_finds(sample: str) 
         dates._WORD.findall(dates_uk_ru.key(sample))
     )
     assert might_hold_date(sample) is by_pattern
+
+
+# letters that case-fold to two or three (ß, ẞ, ΐ, ﬀ), that fold or lower by context (Σ, İ),
+# spaces of several kinds, bidi controls and zero-width characters
+headline_letters = st.sampled_from(list("aAbB ßSsẞİiıΐΣσςﬀ\t\n\u00a0\u2003\u202e\u200b"))
+short_headline = st.text(headline_letters, max_size=HEADLINE_CHARS - 1)
+
+
+@given(st.lists(short_headline, min_size=1, max_size=5))
+def test_articles_count_as_one_by_their_whole_headline_when_it_is_shorter_than_a_shown_one(
+    drawn: list[str],
+) -> None:
+    # only a bounded start of a headline is compared; below HEADLINE_CHARS, the same articles
+    # are one as when whole headlines were compared (case and runs of spaces aside)
+    variants = drawn + [h.swapcase() for h in drawn] + [h.replace(" ", " \n ") for h in drawn]
+    headlines = [h for h in variants if len(h) < HEADLINE_CHARS]
+    hits = []
+    for number, headline in enumerate(headlines):
+        article = Article(str(number), headline, dt.date(2024, 5, 3), ("Ferry crossings resume.",))
+        hits.append(Hit(Passage(article.id, 0, 0, 5, "Ferry"), article, 1.0, frozenset()))
+    whole: dict[str, list[str]] = {}
+    for hit in hits:
+        shown = shown_headline(hit.article)  # a headline that shows nothing is its first words
+        whole.setdefault(" ".join(shown.casefold().split()), []).append(hit.article.id)
+    assert [[hit.article.id for hit in group] for group in by_article(hits)] == list(whole.values())

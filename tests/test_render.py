@@ -387,6 +387,25 @@ def test_first_words_shown_for_a_blank_headline_are_a_headlines_length() -> None
     assert shown.endswith("…")
 
 
+def test_an_answer_reads_of_a_huge_headline_what_tells_it_apart_not_the_whole() -> None:
+    # to find one article saved twice, a headline of a megabyte was case-folded and split
+    # into words whole, on the event loop, for every answer it was in
+    headline = "Ferry  \u202e" * 150_000
+    text, peak = peak_bytes(lambda: render_answer(ENGLISH, [hit("Talks began.", headline=headline)]))
+    assert "<b>1. Ferry  Ferry" in text
+    assert peak < 100_000  # bytes: what is read and shown, not the 1.2 MB headline
+
+
+def test_two_huge_headlines_are_one_article_only_when_they_agree_far_past_what_is_shown() -> None:
+    start = "Ferry  crossings resume " * 100  # 2,400 characters: far past any real headline
+    first = hit("Talks began.", headline=start + "in May" + "!" * 1_000_000)
+    second = hit("Talks ended.", headline=start.upper() + "IN JUNE")
+    second = dataclasses.replace(second, article=dataclasses.replace(second.article, id="b"))
+    assert len(by_article([first, second])) == 1
+    short = dataclasses.replace(second, article=dataclasses.replace(second.article, headline="Ferry"))
+    assert len(by_article([first, short])) == 2
+
+
 def test_one_article_saved_twice_is_one_heading() -> None:
     first, second = hit("Talks began.", headline="Talks  begin"), hit("Talks ended.", headline="talks begin")
     second = dataclasses.replace(second, article=dataclasses.replace(second.article, id="copy"))
