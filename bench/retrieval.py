@@ -3,7 +3,8 @@
     pip install -e '.[bench]'
     python bench/retrieval.py --sizes 10k,100k          # add 1m for the archive scale (minutes)
 
-For each size a seeded corpus of article files is written: four paragraphs an article,
+For each size a seeded corpus of article files is written (kept for the next run, or a
+run of another engine, with `--keep-corpus DIR`): four paragraphs an article,
 each 150 to 350 words (one passage under the default bounds), half of them English stop
 words and half drawn from a Zipf vocabulary of 200,000 made-up content words. Questions
 of four kinds are drawn by corpus frequency, the way text is:
@@ -378,19 +379,46 @@ def agrees(ids: list[int], got: list[float], scores: np.ndarray) -> bool:
     return n == K or bool(np.all(scores[expected[n:]] <= scores.min() + 1e-6))
 
 
+def generated_corpus(size: int, language: Language, seed: int, scratch: Path, kept: Path | None) -> Path:
+    """The corpus of `size` passages and `seed`: written in `scratch`, gone with it; or, with
+    `kept`, read from there when a run wrote it before, else written there to stay. A corpus
+    is moved into `kept` only once written whole, so a run cut short leaves none half written."""
+    if kept is not None:
+        corpus = kept / f"{size}-seed{seed}"
+        if corpus.is_dir():
+            print(f"{label(size)}: corpus reused from {corpus}", file=sys.stderr)
+            return corpus
+        kept.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f".{corpus.name}-", dir=kept))
+    else:
+        corpus = folder = scratch / "corpus"
+        folder.mkdir()
+    started = time.perf_counter()
+    try:
+        write_corpus(folder, size, language, seed + 1)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    folder.rename(corpus)
+    print(f"{label(size)}: corpus written in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return corpus
+
+
 def run_size(
-    size: int, engines: list[str], count: int, oracle_count: int, seed: int, keep: Path | None
+    size: int,
+    engines: list[str],
+    count: int,
+    oracle_count: int,
+    seed: int,
+    keep: Path | None,
+    kept_corpus: Path | None = None,
 ) -> dict[str, Any]:
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"bench-{label(size)}-", dir=keep))
     try:
-        corpus = scratch / "corpus"
-        corpus.mkdir()
         language = Language(seed)
-        started = time.perf_counter()
-        write_corpus(corpus, size, language, seed + 1)
-        print(f"{label(size)}: corpus written in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        corpus = generated_corpus(size, language, seed, scratch, kept_corpus)
         questions = make_questions(language, count, seed + 2)
         questions_file = scratch / "questions.json"
         questions_file.write_text(json.dumps(questions))
@@ -586,6 +614,13 @@ def main() -> None:
     parser.add_argument(
         "--scratch", type=Path, help="folder for the generated corpus and indexes (default: temp)"
     )
+    parser.add_argument(
+        "--keep-corpus",
+        type=Path,
+        metavar="DIR",
+        help="keep each generated corpus in DIR (one folder a size and seed), and read it from"
+        " there when a run wrote it before: another run or engine is spared writing it again",
+    )
     parser.add_argument("--corpus", type=Path, help="only time the analyzer over this folder of articles")
     args = parser.parse_args()
     if args.corpus:
@@ -599,7 +634,9 @@ def main() -> None:
     for size in [parse_size(s) for s in args.sizes.split(",") if s.strip()]:
         here = [name for name in engines if name != "rank-bm25" or size <= parse_size(args.no_oracle_above)]
         oracle = args.questions if size <= 10_000 else args.oracle_questions
-        all_results.append(run_size(size, here, args.questions, oracle, args.seed, args.scratch))
+        all_results.append(
+            run_size(size, here, args.questions, oracle, args.seed, args.scratch, args.keep_corpus)
+        )
         if args.json:
             args.json.write_text(json.dumps(all_results, indent=1))
     print_results(all_results)
