@@ -131,15 +131,14 @@ def titled(library: Library, events: list[Event]) -> list[Event]:
     if not blank:
         return events
     titles: dict[str, str] = {}
-    ids = library.articles.ids
-    for number in range(len(ids) - 1, -1, -1):  # where an update puts the articles it added
-        if ids[number] in blank:
-            try:
-                titles[ids[number]] = render.shown_headline(library.articles[number])
-            except IndexFileError:  # its saved text damaged (logged where found): its date, as for no words
-                titles[ids[number]] = dt.date.fromordinal(int(library.articles.ordinals[number])).isoformat()
-            if len(titles) == len(blank):
-                break
+    for identifier in blank:
+        number = library.articles.number(identifier)
+        if number is None:
+            continue
+        try:
+            titles[identifier] = render.shown_headline(library.articles[number])
+        except IndexFileError:  # its saved text damaged (logged where found): its date, as for no words
+            titles[identifier] = dt.date.fromordinal(int(library.articles.ordinals[number])).isoformat()
 
     def shown(event: Event) -> Event:
         title = titles.get(event.article_id)

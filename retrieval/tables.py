@@ -8,6 +8,7 @@ build an `Article`, `Passage` or `Event` when it is asked for.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import operator
@@ -104,6 +105,7 @@ class ArticleTable(_Table[Article]):
         self.body = body
         self._made = made
         self._id_order: npt.NDArray[np.int64] | None = None
+        self._by_id: npt.NDArray[np.int64] | None = None
 
     @classmethod
     def in_memory(cls, articles: Sequence[Article], files: Sequence[str]) -> ArticleTable:
@@ -147,6 +149,20 @@ class ArticleTable(_Table[Article]):
                 order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
                 self._id_order = order
         return self._id_order
+
+    def number(self, identifier: str) -> int | None:
+        """The number of the article whose id is `identifier`, None if none's is: a search
+        among the ids in order (`id_order`, which every timeline makes), not a pass over all."""
+        if self._by_id is None:
+            order = self.id_order()
+            by_id = np.empty_like(order)
+            by_id[order] = np.arange(len(order))
+            self._by_id = by_id
+        ids = self.ids
+        place = bisect.bisect_left(self._by_id, identifier, key=lambda number: ids[number])
+        if place < len(ids) and ids[number := int(self._by_id[place])] == identifier:
+            return number
+        return None
 
     def with_text(self, number: int) -> tuple[Article, str]:
         """Article `number` (0 <= number < len) and its `text`, decoded once from its body:

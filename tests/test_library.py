@@ -604,3 +604,13 @@ def test_hits_are_cut_from_their_articles_text_two_of_one_article_too(
     for number in range(len(library.articles)):
         made, text = library.articles.with_text(number)
         assert made == library.articles[number] and text == made.text
+
+
+@given(st.lists(st.text(max_size=6), unique=True, max_size=40), st.text(max_size=6))
+def test_an_article_is_found_by_its_id_whatever_order_the_ids_come_in(ids: list[str], other: str) -> None:
+    table = ArticleTable.in_memory(
+        [Article(i, "Ferry sails", dt.date(2024, 5, 3), ("Ferry sailed.",)) for i in ids],
+        ["a.txt"] * len(ids),
+    )
+    assert [table.number(identifier) for identifier in ids] == list(range(len(ids)))
+    assert table.number(other) == (ids.index(other) if other in ids else None)
