@@ -22,7 +22,7 @@ def test_a_kept_corpus_is_written_once_and_read_by_the_next_run_and_another_engi
     (corpus,) = kept.iterdir()
     files = {path: path.stat().st_mtime_ns for path in corpus.rglob("*")}
     assert len(files) > 10 and list(scratch.iterdir()) == []  # the indexes went, the corpus stayed
-    second = bench("--engines", "bm25s", "--keep-corpus", str(kept), "--scratch", str(scratch))
+    second = bench("--engines", "rank-bm25", "--keep-corpus", str(kept), "--scratch", str(scratch))
     assert second.returncode == 0, second.stderr
     assert "corpus written" not in second.stderr and f"corpus reused from {corpus}" in second.stderr
     assert {path: path.stat().st_mtime_ns for path in corpus.rglob("*")} == files
