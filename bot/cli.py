@@ -72,6 +72,7 @@ GUARD_DAYS = 30
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `newsbot` command and return its exit code."""
+    _open_closed_streams()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -106,6 +107,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"newsbot: {error}", file=sys.stderr)
         _output_to_devnull(sys.stdout)  # what its buffer still holds is not tried again at exit
         return EXIT_USAGE
+
+
+def _open_closed_streams() -> None:
+    """Point a standard input or error the command was started without (`<&-`, `2>&-`) at
+    /dev/null, before any file is opened.
+
+    Else the first file opened takes its number: the saved index's lock file became
+    descriptor 2, which each indexing worker inherits as its stderr, and with no
+    `sys.stderr` the build's log lines and "Nothing found" went to stdout, into the answer.
+    """
+    for number, name, mode in ((0, "stdin", "r"), (2, "stderr", "w")):
+        try:
+            os.fstat(number)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != number:  # a closed stdout has the lower number: it stays closed
+                os.dup2(devnull, number)
+                os.close(devnull)
+            stream = open(number, mode, buffering=1, errors="backslashreplace", closefd=False)  # noqa: SIM115
+            setattr(sys, name, stream)  # for the life of the process, as Python's own
 
 
 def _corpus_hint(args: argparse.Namespace, settings: Settings) -> str:

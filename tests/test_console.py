@@ -118,6 +118,22 @@ def test_a_closed_stdout_exits_2_saying_so_before_the_work() -> None:
     assert done.stderr == "newsbot: [Errno 9] stdout is closed; send the output somewhere, as > /dev/null\n"
 
 
+@pytest.mark.parametrize(
+    ("question", "code", "hits"), [("Abramovich", 0, True), ("zzyzx", 1, False)], ids=["found", "nothing"]
+)
+def test_a_closed_stderr_leaves_stdout_the_answer_alone(question: str, code: int, hits: bool) -> None:
+    # A first build logs how far it is, and "Nothing found" is said on stderr: with stderr
+    # closed (`2>&-`) both went to stdout, into the JSON a script reads.
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" 2>&-', NEWSBOT, "ask", question, "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment(CORPUS_DIR=str(SHIPPED_CORPUS)),
+    )
+    assert done.returncode == code
+    assert bool(json.loads(done.stdout)) == hits, done.stdout
+
+
 def test_hits_that_cannot_be_written_exit_2_naming_the_file(tmp_path: Path) -> None:
     done = subprocess.run(
         [NEWSBOT, "eval", str(EVAL_QUESTIONS), "--corpus", str(EVAL_CORPUS), "--hits-out", str(tmp_path)],
