@@ -584,22 +584,31 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     db = open_state(settings.state_dir)  # a damaged state file, too, is told of before it
-    corpus = Path(args.corpus or settings.corpus_dir)
-    options = LibraryOptions(lexical_only=settings.lexical_only)
-    # Serve at once if no corpus folder changed; a file edited in place is found by the
-    # check of every file that the bot then runs in the background.
-    library = Library.open_current(corpus, settings.index_dir, options, check="folders")
-    opened_on_folders = library is not None
-    if library is None:  # built as /reload builds: in a child process, whose memory is freed when it exits
-        library = asyncio.run(reload_library(corpus, settings.index_dir, options))
-    log_problems(library.report.problems)
+    # The application alone holds the first library: a reload then lets it go, and with it
+    # the saved build it maps, which the reload's save removed from the disk.
+    application = build_application(
+        settings, *_first_library(Path(args.corpus or settings.corpus_dir), settings), db
+    )
     try:
-        run(build_application(settings, library, opened_on_folders, db), settings, args.webhook, secret)
+        run(application, settings, args.webhook, secret)
     except InvalidToken:  # refused after an outage hid it from the check; its message holds the token
         raise SettingsError(
             "TELEGRAM_BOT_TOKEN: rejected by the Bot API (or TELEGRAM_BASE_URL is wrong)"
         ) from None
     return EXIT_FOUND
+
+
+def _first_library(corpus: Path, settings: Settings) -> tuple[Library, bool]:
+    """The library the bot starts serving, and whether it was opened on a look at the corpus
+    folders alone (a file edited in place is then found by the check of every file that the
+    bot runs in the background)."""
+    options = LibraryOptions(lexical_only=settings.lexical_only)
+    library = Library.open_current(corpus, settings.index_dir, options, check="folders")
+    opened_on_folders = library is not None
+    if library is None:  # built as /reload builds: in a child process, whose memory is freed when it exits
+        library = asyncio.run(reload_library(corpus, settings.index_dir, options))
+    log_problems(library.report.problems)
+    return library, opened_on_folders
 
 
 def log_problems(problems: Sequence[LoadProblem], most: int = 20) -> None:
