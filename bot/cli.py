@@ -68,6 +68,8 @@ DEFAULT_RERANK = RerankOptions()
 SNIPPET_CHARS = 700
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 GUARD_DAYS = 30
+MAX_HEADLINE_WEIGHT = 10
+"""`eval --headline-weight`: each passage holds its headline's terms that many times."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,7 +244,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_OPTIONS.headline_weight,
         metavar="N",
-        help="times the headline's terms count in each passage (default 1)",
+        help=f"times the headline's terms count in each passage, 0 to {MAX_HEADLINE_WEIGHT} (default 1)",
     )
     evaluate.add_argument(
         "--lexical-only", action="store_true", help="rank by words alone: no meaning, periods or prior"
@@ -440,6 +442,13 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError(f"--per-article {args.per_article}: use a count of 1 or more, or 0 for no cap")
     if args.candidates < 1:
         raise SettingsError(f"--candidates {args.candidates}: use a count of 1 or more")
+    if not 0 <= args.headline_weight <= MAX_HEADLINE_WEIGHT:  # each passage holds that many copies
+        raise SettingsError(
+            f"--headline-weight {args.headline_weight}: use a count from 0 to {MAX_HEADLINE_WEIGHT}"
+        )
+    for option, days in (("--recency-days", args.recency_days), ("--prior-days", args.prior_days)):
+        if days <= 0:  # exp(-age / days): 0 / 0 for an article of that day, and older ones lifted below 0
+            raise SettingsError(f"{option} {days:g}: use a number of days above 0")
     if not 0 <= args.min_chars <= args.max_chars or args.max_chars < 1:
         raise SettingsError(
             f"--min-chars {args.min_chars} --max-chars {args.max_chars}: "

@@ -371,6 +371,23 @@ def test_eval_refuses_a_weight_or_length_that_is_no_number(option: str, value: s
 
 
 @pytest.mark.parametrize(
+    ("option", "value", "allowed"),
+    [
+        ("--headline-weight", "100000000", "a count from 0 to 10"),  # each passage held 10^8 copies: a hang
+        ("--headline-weight", "-1", "a count from 0 to 10"),  # was taken as 0 without a word
+        ("--recency-days", "0", "a number of days above 0"),  # 0 / 0: today's articles ranked at random
+        ("--prior-days", "-14", "a number of days above 0"),  # older articles lifted, not newer ones
+    ],
+)
+def test_eval_refuses_a_headline_weight_or_days_out_of_range(option: str, value: str, allowed: str) -> None:
+    eval_dir = ROOT / "tests" / "fixtures" / "eval"
+    done = run("eval", str(eval_dir / "questions.jsonl"), "--corpus", str(eval_dir / "corpus"), option, value)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == f"newsbot: {option} {value}: use {allowed}"
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
     ("name", "value"),
     [
         ("ADMIN_IDS", "alice"),
