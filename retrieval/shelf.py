@@ -92,7 +92,7 @@ def claim(folder: Path, corpus: Path) -> None:
     named = os.fsencode(os.path.realpath(corpus)) + b"\n"
     marker = folder / MARKER
     try:
-        if marker.read_bytes() == named:
+        if store.read_file(marker) == named:
             return
     except OSError:
         pass
@@ -239,7 +239,7 @@ def prune(index_dir: Path, keep: Path) -> list[str]:
         return removed
     for folder in folders:
         try:
-            corpus = Path(os.fsdecode((folder / MARKER).read_bytes().rstrip(b"\n")))
+            corpus = Path(os.fsdecode(store.read_file(folder / MARKER).rstrip(b"\n")))
             if folder not in (place(index_dir, corpus), place(index_dir, corpus, custom=True)):
                 continue
             if corpus.exists():
@@ -304,7 +304,7 @@ def _top_level_place(index_dir: Path, built: Path, default_options: dict[str, An
     """The place, claimed, for a build of the earlier layout; None if it has no use: it was
     built with other options, its manifest is unreadable, or its corpus has a saved index."""
     try:
-        manifest = json.loads((built / store.MANIFEST).read_bytes())
+        manifest = json.loads(store.read_file(built / store.MANIFEST))
         if manifest["options"] != default_options:
             return None
         corpus = Path(manifest["corpus"])

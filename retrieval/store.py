@@ -69,6 +69,7 @@ __all__ = [
     "fresh_file",
     "load_saved",
     "looks_unchanged",
+    "read_file",
     "record_unchanged",
     "recorded_prints",
     "save",
@@ -376,7 +377,7 @@ def save(
 def current_build(index_dir: Path) -> str | None:
     """The name of the build `index_dir`'s pointer names now, if any: a new save changes it."""
     try:
-        named = _POINTER_LINE.fullmatch((index_dir / POINTER).read_bytes())
+        named = _POINTER_LINE.fullmatch(read_file(index_dir / POINTER))
     except OSError:
         return None
     return named.group(1).decode() if named else None
@@ -413,7 +414,7 @@ def record_unchanged(
     content = _checksum(body).encode() + b"\n" + body
     path = index_dir / CHECKED
     with contextlib.suppress(OSError):
-        if path.read_bytes() == content:
+        if read_file(path) == content:
             return
     temporary = index_dir / f".{CHECKED}.tmp"
     try:
@@ -426,7 +427,7 @@ def record_unchanged(
 def _record(index_dir: Path, build: str) -> dict[str, Any] | None:
     """The last check's record (`record_unchanged`) if it is whole and of `build`."""
     try:
-        checksum, _, body = (index_dir / CHECKED).read_bytes().partition(b"\n")
+        checksum, _, body = read_file(index_dir / CHECKED).partition(b"\n")
         if checksum.decode() != _checksum(body):
             return None
         record = json.loads(body)
@@ -480,7 +481,7 @@ def load_saved(
     """
     pointer = index_dir / POINTER
     try:
-        line = pointer.read_bytes()
+        line = read_file(pointer)
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -493,7 +494,7 @@ def load_saved(
         why = damage_noted(folder)
         if why is not None:
             raise IndexFileError(f"saved index in {folder} was found damaged while serving: {why}")
-        manifest_bytes = (folder / MANIFEST).read_bytes()
+        manifest_bytes = read_file(folder / MANIFEST)
     except OSError as error:
         raise IndexFileError(f"{pointer} names a build that cannot be read: {error}") from None
     if _checksum(manifest_bytes) != named.group(2).decode():
@@ -606,6 +607,24 @@ def damage_noted(folder: Path) -> str | None:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             return f"{DAMAGED} is not a file"
         return mark.read(DAMAGE_SHOWN).decode("utf-8", "replace")
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of the file at `path`, as `Path.read_bytes`, never waiting on what stands there
+    instead: `OSError` for anything but a regular file. A named pipe planted at the name of
+    the pointer, the record of the last check or a manifest held every start until someone
+    wrote to it, and a link to /dev/zero read until memory ran out."""
+    with _open_file(path) as stream:
+        return stream.read()
+
+
+def _open_file(path: Path) -> IO[bytes]:
+    """The regular file at `path`, open for reading; opening what else stands there never waits."""
+    stream = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return stream
 
 
 def _checksum(data: bytes | mmap.mmap | memoryview) -> str:
@@ -730,7 +749,7 @@ def _check_file(path: Path, files: dict[str, list[Any]]) -> bytes | mmap.mmap:
     """A saved file's bytes (memory-mapped), after checking them against the manifest's `files`."""
     record = files[path.name]
     try:
-        with path.open("rb") as stream:
+        with _open_file(path) as stream:
             data = _mapped(stream)
     except OSError as error:
         raise IndexFileError(f"{path} cannot be read: {error}") from None

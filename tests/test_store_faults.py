@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from retrieval import Library
-from retrieval.store import DAMAGED, FILES, MANIFEST, MAPPED, POINTER, TEXTS
+from retrieval.shelf import MARKER
+from retrieval.store import CHECKED, DAMAGED, FILES, MANIFEST, MAPPED, POINTER, TEXTS
 from tests.conftest import ROOT, SHIPPED_CORPUS, article, saved_place
 
 EVAL_CORPUS = ROOT / "tests" / "fixtures" / "eval" / "corpus"
@@ -354,6 +355,40 @@ def test_a_damage_mark_that_is_no_file_is_damage_and_never_waited_on(
     same_answers(library, fresh)
     (line,) = [line for line in warnings(caplog) if "damaged while serving" in line]
     assert len(line) < 2000
+
+
+@pytest.mark.parametrize("name", [POINTER, CHECKED, MANIFEST, MARKER])
+def test_a_saved_file_that_is_a_named_pipe_is_never_waited_on(
+    corpus: Path, fresh: Library, cache: Path, name: str
+) -> None:
+    # A named pipe planted at the name of the pointer, the record of the last check, a
+    # manifest or a place's `corpus` file held every start (and every build, which reads the
+    # `corpus` file of each place) until someone wrote to it; a link to /dev/zero read until
+    # memory ran out. Each is a file that cannot be read: the index is built again.
+    place = saved_place(cache)
+    path = saved_file(cache, MANIFEST) if name == MANIFEST else place / name
+    if name == MARKER:  # read by a build: the one of a corpus whose index was never saved
+        (place / POINTER).unlink()
+    path.unlink()
+    os.mkfifo(path)
+    done, released = threading.Event(), threading.Event()
+
+    def release() -> None:  # a hang guard: let each reader stuck on the pipe go, while the load runs
+        while not done.wait(60):
+            released.set()
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    guard = threading.Thread(target=release)
+    guard.start()
+    try:
+        library = Library.load(corpus, index_dir=cache)
+    finally:
+        done.set()
+        guard.join()
+    assert not released.is_set()
+    same_answers(library, fresh)
+    assert Library.open_current(corpus, cache) is not None  # saved, and served as saved from now on
 
 
 def test_texts_damaged_while_serving_are_marked_under_an_index_folder_named_in_no_utf8(
