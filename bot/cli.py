@@ -593,11 +593,11 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     db = open_state(settings.state_dir)  # a damaged state file, too, is told of before it
+    if args.corpus is not None:  # the folder served, reloaded, watched and fed, not CORPUS_DIR's
+        settings = settings.model_copy(update={"corpus_dir": args.corpus})
     # The application alone holds the first library: a reload then lets it go, and with it
     # the saved build it maps, which the reload's save removed from the disk.
-    application = build_application(
-        settings, *_first_library(Path(args.corpus or settings.corpus_dir), settings), db
-    )
+    application = build_application(settings, *_first_library(settings.corpus_dir, settings), db)
     try:
         run(application, settings, args.webhook, secret)
     except InvalidToken:  # refused after an outage hid it from the check; its message holds the token

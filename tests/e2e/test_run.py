@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -363,6 +364,46 @@ async def test_a_reload_lets_the_first_saved_build_go_from_the_disk(tmp_path: Pa
     assert held == set()
 
 
+async def test_run_with_corpus_reloads_that_folder_not_the_default_one(tmp_path: Path) -> None:
+    # `newsbot run --corpus DIR` served DIR at start, while /reload, the watch of the folder,
+    # the check of every file and the feeds took CORPUS_DIR's default, corpus/ in the working
+    # folder: a /reload swapped in the articles found there, and DIR's were answered no more.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "ferry.txt").write_text(
+        article("2024-10-24", "Ferry to Zanzibar", "The ferry sailed to Zanzibar.")
+    )
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")  # the default folder, there too
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url, ADMIN_IDS="42")
+    process = await asyncio.create_subprocess_exec(
+        NEWSBOT,
+        "run",
+        "--corpus",
+        str(mine),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await api.wait_for("getUpdates", timeout=120)
+        api.push_message("/reload", user_id=42)
+        (report,) = await api.wait_for("sendMessage", chat_id=42, timeout=120)
+        api.push_message("Zanzibar ferry", user_id=7)
+        (answer,) = await api.wait_for("sendMessage", chat_id=7)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await api.stop()
+    assert "Corpus reloaded" in report.params["text"]
+    assert "Ferry to Zanzibar" in answer.params["text"]
+
+
+BOUND = 5
 BOUND = 5
 
 
