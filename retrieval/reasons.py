@@ -46,6 +46,7 @@ REASONS: dict[str, str] = {
     "json_invalid": N_("is not valid JSON: {error}"),
     "nested_too_deep": N_("is nested too deeply to read"),
     "no_articles": N_("holds no articles"),
+    "more_bad_lines": N_("{count:,} more lines are not articles either"),
     "long_number": N_("holds a {digits:,}-digit number; at most {most} digits are read"),
     "no_date": N_("has no 'date' (YYYY-MM-DD)"),
     "no_title": N_("has no 'title'"),
