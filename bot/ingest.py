@@ -370,9 +370,13 @@ class _Ingest:
     async def feed(self, feed: FeedRow) -> None:
         """Read one feed and its new entries; record the outcome on the feed."""
         where = f"feed {feed.name} ({feed.url})"
+        # items left unread under a lower FEED_MAX_ITEMS: read the feed whole, for an unchanged
+        # one answers a conditional request with 304, and they stayed unread however high it went
+        raised = feed.unread > 0 and self.max_items > feed.item_limit
+        etag, last_modified = (None, None) if raised else (feed.etag, feed.last_modified)
         try:
             page = await self.fetcher.get(
-                feed.url, accept=ACCEPT_FEED, etag=feed.etag, last_modified=feed.last_modified
+                feed.url, accept=ACCEPT_FEED, etag=etag, last_modified=last_modified
             )
             if page is None:
                 self.report.unchanged += 1
@@ -402,12 +406,16 @@ class _Ingest:
         outcomes = await self.entries(feed, parsed, entries, backlog)
         if left := self.left.get(feed.id):
             self.problem(where, f"{left} items left for the next round, this one's time being up")
-        if all(outcomes):  # else keep the old validators, so that failed items are tried again
-            self.db.feed_checked(
-                feed.id, etag=page.etag, last_modified=page.last_modified, title=parsed.title, unread=unread
-            )
-        else:
-            self.db.feed_checked(feed.id, etag=None, last_modified=None, title=parsed.title, unread=unread)
+        # no validators unless all went, so that failed items are tried again
+        etag, last_modified = (page.etag, page.last_modified) if all(outcomes) else (None, None)
+        self.db.feed_checked(
+            feed.id,
+            etag=etag,
+            last_modified=last_modified,
+            title=parsed.title,
+            unread=unread,
+            item_limit=self.max_items,
+        )
 
     async def entries(
         self, feed: FeedRow, parsed: ParsedFeed, entries: tuple[FeedEntry, ...], backlog: bool

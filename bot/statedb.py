@@ -222,6 +222,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, user_id)
     );
     """,
+    # 16: the `FEED_MAX_ITEMS` a feed's last read was under: a feed with items left unread is
+    # read whole again, not asked whether it changed, once the limit is raised past it.
+    """
+    ALTER TABLE feeds ADD COLUMN item_limit INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -282,6 +287,8 @@ class FeedRow:
     """`error` as an interface text and its values, told in each reader's language (`i18n.told_record`)."""
     unread: int = 0
     """The older items its last read left unread, past `FEED_MAX_ITEMS`."""
+    item_limit: int = 0
+    """The `FEED_MAX_ITEMS` its last read was under (0: not known)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,16 +615,18 @@ class StateDB:
         last_modified: str | None,
         title: str | None,
         unread: int | None = 0,
+        item_limit: int = 0,
     ) -> None:
         """Record a successful fetch (or a 304), the validators for the next one, the feed's
-        own title if it has no name yet, and the older items left `unread` (None: as before)."""
+        own title if it has no name yet, and the older items left `unread` past `item_limit`
+        (None: as before, under the limit it was)."""
         now = time.time()
         with self._write() as db:
             db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(title, ?),"
                 " checked_at = ?, ok_at = ?, error = NULL, reason = NULL, failures = 0,"
-                " unread = coalesce(?, unread) WHERE id = ?",
-                (etag, last_modified, title, now, now, unread, feed_id),
+                " unread = coalesce(?, unread), item_limit = iif(? IS NULL, item_limit, ?) WHERE id = ?",
+                (etag, last_modified, title, now, now, unread, unread, item_limit, feed_id),
             )
 
     def feed_notices(self, after: int) -> list[FeedRow]:
@@ -1258,8 +1267,8 @@ class _TakenAlready(Exception):
 
 _FEED_COLUMNS = (
     "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at, f.error,"
-    " f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason, f.unread"
-    " FROM feeds f"
+    " f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason, f.unread,"
+    " f.item_limit FROM feeds f"
 )
 """A feed's `FeedRow`, in its fields' order."""
 _FEED_PATHS = "SELECT feed_id, path FROM articles WHERE feed_id IS NOT NULL"

@@ -492,6 +492,33 @@ async def test_feeds_tells_how_many_older_items_past_feed_max_items_a_feed_left_
     assert " · 2 более старые записи не прочитаны (FEED_MAX_ITEMS)" in russian
 
 
+async def test_items_left_unread_are_read_once_feed_max_items_is_raised_though_the_feed_is_unchanged(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the feed answered 304 to every later round, its validators kept: the items the old
+    # limit left unread stayed so, however high the admin raised FEED_MAX_ITEMS
+    first = await start_bot(feed_max_items=3, feed_interval=0, **FAST)
+    items = [
+        story(site, f"s{n}", f"Story {n}", f"Story {n} lead.", WHEN - dt.timedelta(hours=n)) for n in range(5)
+    ]
+    url = feed(site, items)
+    feed_service(first.application).db.add_feed(url, "h", None)
+    report = await poll_now(first.application)
+    assert report is not None and len(report.saved) == 3
+    again = await poll_now(first.application)  # the same limit: the unchanged feed costs a 304
+    assert again is not None and (again.unchanged, again.saved) == (1, [])
+    await first.application.updater.stop()
+    await first.application.stop()
+    second = await start_bot(feed_max_items=10, feed_interval=0, **FAST)  # the admin raised it
+    raised = await poll_now(second.application)
+    assert raised is not None and raised.problems == []
+    assert sorted(Path(path).name[11:18] for path in raised.saved) == ["story-3", "story-4"]
+    listing = (await second.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert "· 5 articles in feeds/h/" in listing and "left unread" not in listing
+    later = await poll_now(second.application)  # all read: a 304 again
+    assert later is not None and (later.unchanged, later.saved) == (1, [])
+
+
 @pytest.mark.parametrize(
     "command", ["/feeds", "/feeds add http://127.0.0.1:9/x", "/add http://127.0.0.1:9/x"]
 )
