@@ -32,6 +32,11 @@ __all__ = [
     "parse_feed",
 ]
 
+EARLIEST = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
+"""An item dated before this gives a placeholder, not its date: the zero time of Go and .NET
+(0001-01-01, Hugo's undated posts), of spreadsheets (1900-01-01), of Unix (1970-01-01, and
+1969-12-31 west of UTC). It was saved as published then, answers showing 0001-01-01."""
+
 FEED_TYPES = (
     "application/rss+xml",
     "application/atom+xml",
@@ -273,13 +278,16 @@ def _entry(raw: Any) -> FeedEntry:
 
 
 def _moment(raw: Any) -> dt.datetime | None:
+    """The item's date, None if it gives none but a placeholder (`EARLIEST`)."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = dict.get(raw, key)  # the plain lookup: feedparser's own maps one key to another
         if value:
             try:
-                return dt.datetime.fromtimestamp(calendar.timegm(value), dt.UTC)
+                moment = dt.datetime.fromtimestamp(calendar.timegm(value), dt.UTC)
             except (OverflowError, ValueError, OSError):
                 continue
+            if moment >= EARLIEST:
+                return moment
     return None
 
 

@@ -671,6 +671,33 @@ async def test_a_date_in_the_future_is_not_believed(
 
 
 @pytest.mark.parametrize(
+    "placeholder",
+    [
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),  # a zero time (Go, .NET): Hugo's undated posts
+        dt.datetime(1900, 1, 1, tzinfo=dt.UTC),  # a spreadsheet's or database's day zero
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),  # Unix time 0
+        dt.datetime(1969, 12, 31, 19, tzinfo=dt.timezone(dt.timedelta(hours=-5))),  # 0 west of UTC
+    ],
+)
+async def test_a_placeholder_date_before_1970_is_not_believed(
+    site: Newsroom, options: IngestOptions, db: StateDB, placeholder: dt.datetime
+) -> None:
+    # saved as published on 0001-01-01 (date_source: feed), answers showing that date
+    page = site.put("p.html", article_page("P", paragraphs("p"), date=dt.date(2024, 1, 2)))
+    bare = site.put("b.html", article_page("B", paragraphs("b"), date=None))
+    whole_text = "".join(f"<p>{p}</p>" for p in paragraphs("w", count=3))
+    items = [Item("Paged", page, placeholder), Item("Bare", bare, placeholder)]
+    items.append(Item("Whole", site.url("w.html"), placeholder, content=whole_text))
+    subscribe(db, site.put("feed.xml", rss("F", items), RSS))
+    before = dt.datetime.now(dt.UTC).date()
+    await fetch_round(options)
+    dates = {meta["title"]: (meta["date"], meta["date_source"]) for meta in front_matters(options).values()}
+    assert dates["Paged"] == ("2024-01-02", "page")
+    assert {dates["Bare"][1], dates["Whole"][1]} == {"fetch time"}
+    assert {dt.date.fromisoformat(dates[title][0]) >= before for title in ("Bare", "Whole")} == {True}
+
+
+@pytest.mark.parametrize(
     ("charset", "header"),
     [
         ("windows-1251", True),  # declared by the server
