@@ -695,6 +695,16 @@ class StateDB:
         row = self._db.execute("SELECT outcome, attempts FROM links WHERE url = ?", (url,)).fetchone()
         return (str(row[0]), int(row[1])) if row else None
 
+    def note_item(self, item: str, key: str) -> None:
+        """Know `item` (`ingest._item_key`: an item's own id in its feed) as the link `key`
+        was read as, saved or a duplicate; nothing if it was neither, or is known already."""
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO links (url, outcome, article_id, seen_at)"
+                " SELECT ?, outcome, article_id, ? FROM links WHERE url = ? AND outcome != 'failed'",
+                (item, time.time(), key),
+            )
+
     def article_with_text(self, text_hash: str) -> SavedArticle | None:
         """The stored article with this text fingerprint, if any."""
         row = self._db.execute(_ARTICLE_COLUMNS + " WHERE text_hash = ?", (text_hash,)).fetchone()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import gzip
@@ -1059,3 +1060,48 @@ async def test_a_round_starts_a_bounded_number_of_a_feeds_items_at_once(
     report = await round_
     assert len(report.saved) == 200 and report.problems == []
     assert held < 60
+
+
+def tokened(site: Newsroom, token: str, guids: list[str]) -> str:
+    """Serve a feed of summary-only stories whose links carry `token` in their query, as a
+    publisher's per-visit session does, each story known by its guid; return the feed's URL."""
+    items = []
+    for number, guid in enumerate(guids):
+        page = site.put(f"{number}.html", article_page(f"Story {number}", paragraphs(f"story {number}")))
+        items.append(Item(f"Story {number}", f"{page}?sid={token}", WHEN, guid=guid))
+    return site.put("feed.xml", rss("Harbour Times", items), RSS)
+
+
+async def test_an_item_whose_links_query_changes_every_round_is_known_by_its_id_and_not_fetched_again(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # each round fetched every item's page again, found its text a duplicate and kept one more
+    # link: 200 requests a round to the publisher, and 19,200 rows a day in the state file
+    guids = ["harbour-1", "harbour-2", "harbour-3"]
+    subscribe(db, tokened(site, "a1", guids))
+    assert len((await fetch_round(options)).saved) == 3
+    links = _links(db)
+    for token in ("b2", "c3", "d4"):
+        tokened(site, token, guids)
+        report = await fetch_round(options)
+        assert (report.saved, report.duplicates, report.problems) == ([], 0, [])
+    assert sum(len(site.hits(f"{n}.html")) for n in range(3)) == 3
+    assert _links(db) == links
+
+
+async def test_items_that_share_an_id_under_other_addresses_are_each_saved(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # a feed that numbers its items by their place (guid 1 the newest), or gives them all one
+    subscribe(db, tokened(site, "a1", ["1", "1", "2"]))
+    assert len((await fetch_round(options)).saved) == 3
+    # and one whose stories' addresses differ in their query alone
+    items = [Item(f"Story {n}", site.url(f"s?id={n}"), WHEN, content=whole(str(n)), guid="1") for n in (3, 4)]
+    site.put("feed.xml", rss("Harbour Times", items), RSS)
+    assert len((await fetch_round(options)).saved) == 2
+
+
+def _links(db: StateDB) -> int:
+    """The links the state file keeps."""
+    with contextlib.closing(sqlite3.connect(db.path)) as reader:
+        return int(reader.execute("SELECT count(*) FROM links").fetchone()[0])
