@@ -60,11 +60,25 @@ def decode_html(content: bytes, charset: str | None = None) -> str:
     candidates.append("utf-8")
     for name in candidates:
         try:
-            return content.decode(name)
+            return content.decode(_in_byte_order(name, content))
         except (LookupError, UnicodeError):  # UnicodeError: a codec of no text (`undefined`, `punycode`)
             continue
     guess = from_bytes(content[:200_000]).best()
     return content.decode(guess.encoding if guess else "cp1252", errors="replace")
+
+
+def _in_byte_order(charset: str, content: bytes) -> str:
+    """`utf-16` without a byte order mark as its order, told by where the zero bytes of its
+    markup fall: Python reads it little-endian, and a big-endian page (RFC 2781's reading)
+    came out as CJK noise with no article in it."""
+    try:
+        marked = content[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        if marked or codecs.lookup(charset).name != "utf-16":
+            return charset
+    except (LookupError, ValueError):  # no such charset: `decode` tells
+        return charset
+    head = content[:4096]
+    return "utf-16-be" if head[0::2].count(0) > head[1::2].count(0) else "utf-16-le"
 
 
 def extract_article(html: str, url: str) -> Extracted:

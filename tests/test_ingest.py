@@ -727,6 +727,21 @@ async def test_a_page_in_another_encoding_is_read_right(
     assert text[0].strip() in saved
 
 
+@pytest.mark.parametrize("byte_order", ["utf-16-be", "utf-16-le"])
+async def test_a_page_declared_utf16_without_a_byte_order_mark_is_read_in_its_byte_order(
+    site: Newsroom, options: IngestOptions, db: StateDB, byte_order: str
+) -> None:
+    # read as little-endian whatever its order: a big-endian page, as RFC 2781 reads UTF-16
+    # without a mark, was CJK noise, refused as "no article text found on the page"
+    text = ["Переговоры о зерне продолжились в Стамбуле, сообщили в министерстве. " * 5] * 2
+    body = article_page("Заголовок", text).decode("utf-8").replace('<meta charset="utf-8">', "")
+    page = site.put("p.html", body.encode(byte_order), "text/html; charset=utf-16")
+    subscribe(db, site.put("feed.xml", rss("Enc", [Item("Encoded", page, WHEN)]), RSS))
+    report = await fetch_round(options)
+    assert report.problems == []
+    assert text[0].strip() in (options.corpus_dir / report.saved[0]).read_text(encoding="utf-8")
+
+
 async def test_a_feed_never_writes_outside_its_folder_whatever_its_titles_or_urls_say(
     site: Newsroom, options: IngestOptions, db: StateDB, tmp_path: Path
 ) -> None:
