@@ -263,6 +263,8 @@ async def _refuse_other_schemes(response: httpx.Response) -> None:
 
 
 _CODINGS = ("gzip", "x-gzip", "deflate")
+_UNREAD_CODINGS = ("br", "zstd", "compress", "x-compress")
+"""Compressions a server may send although not asked for them: their bytes are no page."""
 
 
 class _Inflater:
@@ -273,8 +275,15 @@ class _Inflater:
     """
 
     def __init__(self, encoding: str, limit: int) -> None:
+        named = [c.strip().lower() for c in encoding.split(",")]
+        if unread := next((c for c in named if c in _UNREAD_CODINGS), None):
+            # unasked for (ACCEPT_ENCODING): read as they are, a brotli page was "no article
+            # text found on the page", a brotli feed "malformed XML"
+            raise FetchError(
+                N_("served in the {encoding} encoding, which I do not read"), "network", encoding=unread
+            )
         # as httpx does, a coding it does not know (`utf-8`, `none`: misconfigured servers) is ignored
-        codings = [c for c in (c.strip().lower() for c in encoding.split(",")) if c in _CODINGS]
+        codings = [c for c in named if c in _CODINGS]
         if len(codings) > 1:
             raise FetchError(
                 N_("served in stacked encodings, which I do not read ({encoding})"),

@@ -935,6 +935,11 @@ async def test_add_behind_a_suspended_holder_of_the_index_says_so_at_once_and_an
             "no article text found on the page",
         ),
         ("huge.html", {"endless": True}, "That page is too large to read"),
+        (  # brotli, unasked for: its bytes were read as the page, "no article text found"
+            "br.html",
+            {"body": b"\x8b\x05\x80" + bytes(range(256)) * 8, "headers": {"Content-Encoding": "br"}},
+            "I could not fetch that page: served in the br encoding, which I do not read.",
+        ),
         (
             "file:///etc/passwd",
             None,
