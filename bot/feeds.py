@@ -342,10 +342,13 @@ def _charsets_that_decode_no_text_left_out(
             for key, _, value in (p.partition("=") for p in parameters)
             if key.strip().lower() == "charset"
         ]
+        others = [p for p in parameters if p.partition("=")[0].strip().lower() != "charset"]
         if charset and not _decodes_or_is_passed_over(charset[-1].strip().strip("\"'"), body):
-            content_type = ";".join(
-                [kind, *(p for p in parameters if p.partition("=")[0].strip().lower() != "charset")]
-            )
+            content_type = ";".join([kind, *others])
+        elif charset and encoding in ("utf-16be", "utf-16le") and _codec(charset[-1]) == "utf-16":
+            # no byte order mark: the order its first bytes show, where Python reads UTF-16
+            # little-endian, and a big-endian feed was "not an RSS or Atom feed"
+            content_type = ";".join([kind, *others, f" charset={encoding}"])
     try:
         head = body.decode(encoding).encode("utf-8") if encoding else body
     except UnicodeDecodeError:
@@ -356,6 +359,14 @@ def _charsets_that_decode_no_text_left_out(
         head = head[: declared.start(1)] + (encoding or "").encode() + head[declared.end(1) :]
         content = bom + (head.decode("utf-8").encode(encoding) if encoding else head)
     return content, content_type
+
+
+def _codec(charset: str) -> str | None:
+    """The name of the codec Python reads `charset` with (`UTF16` -> `utf-16`); None if none."""
+    try:
+        return codecs.lookup(charset.strip().strip("\"'")).name
+    except (LookupError, ValueError):
+        return None
 
 
 def _declared_name_is_read(name: bytes, content: bytes) -> bool:

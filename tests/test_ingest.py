@@ -742,6 +742,18 @@ async def test_a_page_declared_utf16_without_a_byte_order_mark_is_read_in_its_by
     assert text[0].strip() in (options.corpus_dir / report.saved[0]).read_text(encoding="utf-8")
 
 
+async def test_a_feed_declared_utf16_without_a_byte_order_mark_is_read_in_its_byte_order(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # a big-endian feed served as charset=utf-16 was read little-endian: "not an RSS or Atom feed"
+    items = [Item("Заголовок", site.url("z.html"), WHEN, content=whole("z"))]
+    document = rss("Стрічка", items).decode("utf-8").replace('encoding="utf-8"', 'encoding="utf-16"')
+    subscribe(db, site.put("feed.xml", document.encode("utf-16-be"), f"{RSS}; charset=utf-16"))
+    report = await fetch_round(options)
+    assert (len(report.saved), report.problems) == (1, [])
+    assert front_matters(options)[report.saved[0]]["title"] == "Заголовок"
+
+
 async def test_a_feed_never_writes_outside_its_folder_whatever_its_titles_or_urls_say(
     site: Newsroom, options: IngestOptions, db: StateDB, tmp_path: Path
 ) -> None:
