@@ -118,7 +118,10 @@ def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
     db = open_state(settings.state_dir)
     try:
         feeds = db.feeds(settings.corpus_dir)
-        chosen = [feed for number, feed in enumerate(feeds, start=1) if args.feed in (str(number), feed.url)]
+        # a number as the bot reads one in /feeds remove N: ASCII digits, leading zeros allowed
+        typed = args.feed
+        number = int(typed) if typed.isascii() and typed.isdecimal() and len(typed) <= 6 else None
+        chosen = [feed for place, feed in enumerate(feeds, start=1) if number == place or typed == feed.url]
         if not chosen:
             print(f"newsbot: no feed {args.feed!r}; `newsbot feeds list` shows them", file=sys.stderr)
             return EXIT_NOTHING

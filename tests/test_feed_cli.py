@@ -112,6 +112,15 @@ async def test_fetch_logs_each_problem_and_still_saves_the_rest(site: Newsroom, 
     assert "failing, 1 round in a row: 404 Not Found" in listing
 
 
+async def test_feeds_remove_reads_a_number_as_the_bot_does(site: Newsroom, tmp_path: Path) -> None:
+    # `/feeds remove 01` in the chat removes feed 1; the command line said there was no feed '01'
+    await newsbot(tmp_path, "feeds", "add", daily(site, 1), "--name", "Daily Wire")
+    code, _, err = await newsbot(tmp_path, "feeds", "remove", "\u0661")  # an Arabic-Indic 1 is no number
+    assert code == 1 and "no feed '\u0661'" in err
+    code, out, _ = await newsbot(tmp_path, "feeds", "remove", "01")
+    assert (code, out) == (0, "removed Daily Wire; 0 articles stay in feeds/daily-wire/\n")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
