@@ -47,9 +47,9 @@ class Gate:
                 return super().search(question, *args, **kwargs)
 
         class GatedTimeline(Timeline):
-            def latest(self, limit: int, topic: str | None = None, names: Any = None) -> list[Event]:
+            def latest(self, limit: int, topic: str | None = None, *readers: Any) -> list[Event]:
                 gate.hold(topic or "")
-                return super().latest(limit, topic, names)
+                return super().latest(limit, topic, *readers)
 
         fields = {field.name: getattr(library, field.name) for field in dataclasses.fields(library)}
         fields["timeline"] = GatedTimeline(
