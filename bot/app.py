@@ -122,7 +122,10 @@ def build_application(
         check_corpus=check_corpus,
     )
     backlog.takes = lambda update: chat_share.worth_taking(update, application.bot)
-    message, edited = filters.UpdateType.MESSAGE, filters.UpdateType.EDITED_MESSAGE
+    # a channel's post Telegram forwards into the group linked for its comments is the channel's,
+    # not a member's: a `/latest@bot` in it shows readers the bot, and runs no command
+    ours = ~filters.IS_AUTOMATIC_FORWARD
+    message, edited = filters.UpdateType.MESSAGE & ours, filters.UpdateType.EDITED_MESSAGE & ours
     admins_link = (
         filters.ChatType.PRIVATE
         & filters.Regex(URL_IN_TEXT)

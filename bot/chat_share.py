@@ -69,6 +69,8 @@ def asks_the_bot(update: Update, bot: Bot) -> bool:
         return False
     if message.chat.type == ChatType.PRIVATE:
         return True
+    if message.is_automatic_forward:  # a channel's post, its `/cmd@bot` too: no command (`addressed_to_bot`)
+        return False
     return command_for_bot(message, bot.username) or addressed_to_bot(message, bot)
 
 

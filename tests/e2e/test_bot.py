@@ -688,6 +688,22 @@ async def test_a_channel_post_that_names_the_bot_forwarded_into_its_discussion_g
     assert len(bot.api.sent("sendMessage", -100)) == 1
 
 
+async def test_a_channel_post_that_starts_with_a_command_forwarded_into_its_discussion_group_runs_nothing(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    channel = {"id": -1009, "type": "channel", "title": "Harbour Times"}
+    origin = {"type": "channel", "chat": channel, "message_id": 12, "date": int(time.time())}
+    forwarded = {"is_automatic_forward": True, "sender_chat": channel, "forward_origin": origin}
+    # a channel's post that shows readers how to use the bot is no command to it in the group
+    for post in ("/latest@news_test_bot for today's news", "/latets@news_test_bot", "/ask talks"):
+        bot.api.push_message(post, user_id=777000, **forwarded, **group)
+    asked = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **group)
+    assert "Istanbul" in asked.params["text"]  # the chat's first answer: the posts got none
+    assert len(bot.api.sent("sendMessage", -100)) == 1
+
+
 async def test_in_a_group_what_is_not_addressed_to_the_bot_gets_nothing(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "supergroup"}
