@@ -137,6 +137,10 @@ async def question_message(update: Update, context: Context) -> None:
         return
     if message.via_bot is not None and message.via_bot.id == context.bot.id:
         return
+    if message.text is None and captioned_command(message):  # not the words "/latest" searched
+        if update.message is not None:  # an edit to one is told nothing again
+            await non_text_message(update, context)
+        return
     if message.chat.type != ChatType.PRIVATE and not addressed_to_bot(message, context.bot):
         return
     if message.media_group_id is not None:  # a caption on an album's photo: answered for the album
@@ -547,6 +551,15 @@ def named_for(message: Message, username: str | None) -> bool:
     words = (message.text or "").split(maxsplit=1)
     _, at, addressee = (words[0] if words else "").partition("@")
     return bool(at and username) and addressee.lower() == (username or "").lower()
+
+
+def captioned_command(message: Message) -> bool:
+    """A caption that starts with a command (`/latest` on a photo): as in Telegram's clients
+    and `CommandHandler`, no command, and no question either: its words name no news."""
+    return any(
+        entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0
+        for entity in message.caption_entities
+    )
 
 
 async def non_text_message(update: Update, context: Context) -> None:

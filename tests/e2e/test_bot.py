@@ -942,6 +942,26 @@ async def test_a_question_written_on_a_photo_is_answered(start_bot: StartBot) ->
     assert len(bot.api.sent("sendMessage", -100)) == 1  # the photo not addressed to the bot got nothing
 
 
+async def test_a_photo_captioned_with_a_command_gets_the_photo_hint_not_a_search_for_the_command(
+    start_bot: StartBot,
+) -> None:
+    # as Telegram's clients and most bots take it, a command on a photo is no command: the
+    # reader is told what the bot reads, not "I found nothing for /latest"
+    bot = await start_bot()
+    command = {"type": "bot_command", "offset": 0, "length": len("/latest")}
+    caption = {"photo": PHOTO, "caption": "/latest", "caption_entities": [command]}
+    reply = await bot.ask(None, **caption)  # type: ignore[arg-type]
+    assert reply.params["text"].startswith("I can only read text"), reply.params["text"]
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    named = {"type": "bot_command", "offset": 0, "length": len("/latest@news_test_bot")}
+    bot.api.push_message(
+        None, user_id=7, photo=PHOTO, caption="/latest@news_test_bot 3", caption_entities=[named], **group
+    )
+    asked = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **group)
+    assert "Istanbul" in asked.params["text"]  # the chat's first answer: the photo got none
+    assert len(bot.api.sent("sendMessage", -100)) == 1
+
+
 async def test_an_album_gets_one_reply_not_one_for_each_photo(start_bot: StartBot) -> None:
     # Telegram delivers each photo of an album as a message of its own, the caption on one
     bot = await start_bot()
