@@ -1,7 +1,8 @@
 """Getting replies through Telegram's limits and hiccups, each one at most once.
 
 `AIORateLimiter` keeps bursts under Telegram's flood limits. A 429 (`RetryAfter`) that
-names a chat is waited out by that chat alone, for at most `MAX_FLOOD_WAIT` seconds: the
+names a chat is waited out by that chat alone (one that names none, such as an inline
+query's answer, by the requests of its kind), for at most `MAX_FLOOD_WAIT` seconds: the
 rate limiter paused every chat for it, so that one group asked to wait held up every
 answer, and for as long as Telegram asked (hours, for a bot that flooded a chat). A wait
 longer than that is not waited: the message is not sent (`FloodWait`), nor is any other to
@@ -65,7 +66,9 @@ class FloodWait(TelegramError):
     message was not sent, and is not sent again."""
 
     def __init__(self, chat_id: object, seconds: float) -> None:
-        super().__init__(f"not sent: Telegram asks chat {chat_id} to wait {seconds:.0f} s (429)")
+        endpoint = isinstance(chat_id, str) and chat_id[:1].isalpha()  # a request that names no chat
+        where = str(chat_id) if endpoint else f"chat {chat_id}"
+        super().__init__(f"not sent: Telegram asks {where} to wait {seconds:.0f} s (429)")
         self.chat_id = chat_id
         self.seconds = seconds
 
@@ -116,6 +119,8 @@ class RetryingRateLimiter(AIORateLimiter):
         chat = data.get("chat_id")
         if chat is not None:  # a 429 is waited out by its chat alone (`_for_chat`)
             callback = self._for_chat(callback, chat, endpoint)
+        elif endpoint != "getUpdates":  # an inline or button answer: by its kind alone, as a chat
+            callback = self._for_chat(callback, endpoint, endpoint)
         delay = self.first_delay
         for attempt in range(self.network_retries + 1):
             try:
@@ -138,7 +143,9 @@ class RetryingRateLimiter(AIORateLimiter):
         self, callback: Callable[..., Coroutine[Any, Any, JSONResult]], chat: object, endpoint: str
     ) -> Callable[..., Coroutine[Any, Any, JSONResult]]:
         """`callback`, waiting out a 429 for `chat` (and the wait of an earlier one) itself, and
-        sent to the supergroup a group became.
+        sent to the supergroup a group became. A request that names no chat (an inline
+        query's or a button press's answer) is kept apart by its endpoint in place of a chat:
+        its 429 paused every request of the bot, every chat's answers with it.
 
         The rate limiter never sees the 429, so it pauses no other chat: it runs `callback`
         inside its limits, which hold nothing while it waits.

@@ -58,6 +58,23 @@ async def test_a_429_asking_a_chat_to_wait_hours_is_not_waited_for(
     # the stop that ends the test waits for no day-long sleep either
 
 
+@pytest.mark.parametrize("method", ["answerInlineQuery", "answerCallbackQuery"])
+async def test_a_429_for_an_answer_to_no_chat_holds_up_no_chat(start_bot: StartBot, method: str) -> None:
+    # an inline query or a button press names no chat: its 429 paused every request of the bot
+    bot = await start_bot()
+    bot.api.fail(method, Fault(429, "Too Many Requests: retry after 20", retry_after=20))
+    if method == "answerInlineQuery":
+        bot.api.push_inline_query("Istanbul", user_id=9)
+    else:  # a press on the button of an answer long forgotten: "expired"
+        pressed = {"message_id": 5, "date": 0, "chat": {"id": 9, "type": "private"}, "text": "x"}
+        bot.api.push_callback("page:forgotten:2", pressed, user_id=9)
+    await until_taken(bot, method)  # Telegram asks the bot to wait 20 s with that answer
+    other = await bot.ask("Abramovich", user_id=8)  # another chat is answered meanwhile
+    assert "Abramovich" in other.params["text"]
+    assert bot.api.sent(method) == []
+    await bot.api.wait_for(method)  # and the answer goes once its wait is over
+
+
 @pytest.mark.parametrize(
     "refusal",
     [
