@@ -70,6 +70,16 @@ async def test_no_match_says_so_and_suggests_latest(start_bot: StartBot) -> None
     assert "/latest" in text
 
 
+DISCUSSION_GROUP = {"chat_id": -100, "chat_type": "supergroup"}
+_CHANNEL = {"id": -1009, "type": "channel", "title": "Harbour Times"}
+CHANNEL_FORWARD = {
+    "is_automatic_forward": True,
+    "sender_chat": _CHANNEL,
+    "forward_origin": {"type": "channel", "chat": _CHANNEL, "message_id": 12, "date": 0},
+}
+"""A channel's post as Telegram forwards it into the group linked for its comments."""
+
+
 def bot_message(chat_id: int = 7, message_id: int = 555) -> dict[str, Any]:
     """A message of the bot's, as Telegram attaches it to a button press."""
     return {
@@ -675,15 +685,11 @@ async def test_a_channel_post_that_names_the_bot_forwarded_into_its_discussion_g
     start_bot: StartBot,
 ) -> None:
     bot = await start_bot()
-    group = {"chat_id": -100, "chat_type": "supergroup"}
-    channel = {"id": -1009, "type": "channel", "title": "Harbour Times"}
-    origin = {"type": "channel", "chat": channel, "message_id": 12, "date": int(time.time())}
     # Telegram forwards each post of a channel into the group linked for its comments, from its
     # own account: a post that recommends the bot asks it nothing, and got "I found nothing for"
     post = "Questions about the talks? Ask @news_test_bot"
-    forwarded = {"is_automatic_forward": True, "sender_chat": channel, "forward_origin": origin}
-    bot.api.push_message(post, user_id=777000, **forwarded, **group)
-    asked = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **group)
+    bot.api.push_message(post, user_id=777000, **CHANNEL_FORWARD, **DISCUSSION_GROUP)
+    asked = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **DISCUSSION_GROUP)
     assert "Istanbul" in asked.params["text"]  # the chat's first answer: the post got none
     assert len(bot.api.sent("sendMessage", -100)) == 1
 
@@ -692,14 +698,10 @@ async def test_a_channel_post_that_starts_with_a_command_forwarded_into_its_disc
     start_bot: StartBot,
 ) -> None:
     bot = await start_bot()
-    group = {"chat_id": -100, "chat_type": "supergroup"}
-    channel = {"id": -1009, "type": "channel", "title": "Harbour Times"}
-    origin = {"type": "channel", "chat": channel, "message_id": 12, "date": int(time.time())}
-    forwarded = {"is_automatic_forward": True, "sender_chat": channel, "forward_origin": origin}
     # a channel's post that shows readers how to use the bot is no command to it in the group
     for post in ("/latest@news_test_bot for today's news", "/latets@news_test_bot", "/ask talks"):
-        bot.api.push_message(post, user_id=777000, **forwarded, **group)
-    asked = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **group)
+        bot.api.push_message(post, user_id=777000, **CHANNEL_FORWARD, **DISCUSSION_GROUP)
+    asked = await bot.ask("@news_test_bot where did the talks collapse?", user_id=7, **DISCUSSION_GROUP)
     assert "Istanbul" in asked.params["text"]  # the chat's first answer: the posts got none
     assert len(bot.api.sent("sendMessage", -100)) == 1
 
