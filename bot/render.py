@@ -13,7 +13,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from urllib.parse import urlsplit
 
@@ -114,13 +114,15 @@ def _shown_head(text: str, most: int) -> str:
     return head[:most]
 
 
-def _one_line_head(text: str, most: int) -> str:
+def _one_line_head(text: str, most: int, prepare: Callable[[str], str] | None = None) -> str:
     """The first `most` characters of `text` on one line: its runs of spaces and line breaks
-    one space, its bidi controls left out (all of it if fewer), from the fewest characters
-    of `text` that give them: a piece's line is the start of the whole's."""
+    one space, its bidi controls left out (or `prepare` done to it instead; it must work
+    character by character, as case-folding does), all of it if fewer, from the fewest
+    characters of `text` that give them: a piece's line is the start of the whole's."""
     end = most
     while True:
-        line = " ".join(text[:end].translate(_BIDI_CONTROLS).split())
+        piece = text[:end]
+        line = " ".join((prepare(piece) if prepare else piece.translate(_BIDI_CONTROLS)).split())
         if len(line) >= most or end >= len(text):
             return line[:most]
         end *= 2
@@ -224,12 +226,7 @@ def same_headline(headline: str) -> str:
     space, its first `SAME_HEADLINE_CHARS` + 1 characters, read from the fewest characters
     that give them (a piece's line is the start of the whole's: case-folding looks at no
     neighbour). A megabyte's headline was case-folded and split whole for every answer."""
-    end = SAME_HEADLINE_CHARS + 1
-    while True:
-        line = " ".join(headline[:end].casefold().split())
-        if len(line) > SAME_HEADLINE_CHARS or end >= len(headline):
-            return line[: SAME_HEADLINE_CHARS + 1]
-        end *= 2
+    return _one_line_head(headline, SAME_HEADLINE_CHARS + 1, str.casefold)
 
 
 def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None = 1) -> str:
