@@ -158,8 +158,48 @@ def _stored_where_begun(parser: Any) -> type:
     )
 
 
+def _loose_where_strict_fails(parser: Any) -> type:
+    """The XML `parser` giving way to the lenient one where it cannot read the document:
+    Python's XML reader splits an element's name from its namespace's at whitespace, so a
+    namespace whose name holds any (a no-break space, `modules/\u00a0content/`) gave the
+    feed reader a name of three or more pieces, on which it raised ValueError, and the whole
+    feed failed, every round, as an unexpected fault. Such a namespace, or any other fault of
+    the XML reader's handlers, is now an XML error at its place (told as the feed's problem),
+    and feedparser reads the document with its lenient reader, as it does malformed XML."""
+
+    def start_prefix_mapping(self: Any, prefix: str | None, uri: str) -> None:
+        if uri and any(char.isspace() for char in uri):
+            raise xml.sax.SAXParseException(
+                f"namespace {uri[:80]!r} has whitespace in its name", None, self._locator
+            )
+        parser.startPrefixMapping(self, prefix, uri)
+
+    def at_its_place(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def handle(self: Any, *args: Any) -> Any:
+            try:
+                return handler(self, *args)
+            except xml.sax.SAXException:
+                raise
+            except Exception as error:
+                raise xml.sax.SAXParseException(
+                    f"{type(error).__name__}: {error}", error, self._locator
+                ) from None
+
+        return handle
+
+    methods = {
+        name: at_its_place(getattr(parser, name)) for name in ("startElementNS", "endElementNS", "characters")
+    }
+    return type(
+        parser.__name__, (parser,), {**methods, "startPrefixMapping": at_its_place(start_prefix_mapping)}
+    )
+
+
 # feedparser.parse builds its parsers from these two names (the package imports its `api`)
-feedparser.api.StrictFeedParser = _forgiving(_stored_where_begun(feedparser.api.StrictFeedParser))
+feedparser.api.StrictFeedParser = _loose_where_strict_fails(
+    _forgiving(_stored_where_begun(feedparser.api.StrictFeedParser))
+)
 feedparser.api.LooseFeedParser = _forgiving(_stored_where_begun(feedparser.api.LooseFeedParser))
 
 

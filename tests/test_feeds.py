@@ -179,6 +179,36 @@ def test_an_element_out_of_its_place_is_left_out_and_the_items_are_read(
     assert (feed.problem is not None) == malformed
 
 
+@pytest.mark.parametrize(
+    "namespace",
+    [
+        "http://purl.org/rss/1.0/modules/\u00a0content/",  # a no-break space: ValueError
+        "http://purl.org/rss/1.0/modules/\u0085content/",  # a next-line control (NEL)
+        "http://purl.org/rss/1.0/modules/\u2003content/\u3000x",  # two, of other kinds
+    ],
+    ids=["no-break space", "next line", "em and ideographic spaces"],
+)
+def test_a_namespace_whose_name_holds_whitespace_costs_no_item_and_is_told(namespace: str) -> None:
+    # Python's XML reader splits an element's namespace from its name at any whitespace, and
+    # the feed reader raised ValueError on the pieces: the whole feed failed as an unexpected
+    # fault, every round, for one odd character in a namespace's name
+    items = [
+        Item("Ferry", "http://n/1", WHEN, content="<p>The ferry resumed.</p>"),
+        Item("Storm", "http://n/2"),
+    ]
+    document = rss("Harbour Times", items).replace(
+        b"http://purl.org/rss/1.0/modules/content/", namespace.encode()
+    )
+    feed = parse_feed(document, BASE)
+    assert feed.title == "Harbour Times"
+    assert [(entry.title, entry.link) for entry in feed.entries] == [
+        ("Ferry", "http://n/1"),
+        ("Storm", "http://n/2"),
+    ]
+    assert feed.entries[0].published == WHEN
+    assert feed.problem is not None and "namespace" in feed.problem and repr(namespace) in feed.problem
+
+
 def test_a_feed_cut_where_its_item_ends_before_its_link_is_read_as_malformed_xml() -> None:
     document = (
         b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour Times</title>'
