@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import re
 import xml.sax
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -29,6 +29,7 @@ __all__ = [
     "ParsedFeed",
     "discover_feeds",
     "newest",
+    "older_than_seen",
     "parse_feed",
 ]
 
@@ -278,6 +279,22 @@ def newest(entries: tuple[FeedEntry, ...], most: int) -> tuple[tuple[FeedEntry, 
     """
     if len(entries) <= most:
         return entries, 0
+    chosen = sorted(_newest_first(entries)[:most])
+    return tuple(entries[number] for number in chosen), len(entries) - most
+
+
+def older_than_seen(entries: tuple[FeedEntry, ...], seen: Sequence[bool]) -> tuple[bool, ...]:
+    """For each of `entries`, whether it is one not `seen` before that is older than every one
+    that was, by `newest`'s order (its date, else the dated one's above it, then the feed's
+    order). Such an item is the publisher's backlog, not news: one a raised `FEED_MAX_ITEMS`
+    lets in, or one that comes up from below as the publisher takes newer ones down."""
+    rank = {number: place for place, number in enumerate(_newest_first(entries))}
+    oldest_seen = max((rank[number] for number, known in enumerate(seen) if known), default=len(entries))
+    return tuple(not known and rank[number] > oldest_seen for number, known in enumerate(seen))
+
+
+def _newest_first(entries: tuple[FeedEntry, ...]) -> list[int]:
+    """The places of `entries`, newest first; see `newest`."""
     ages: list[float] = []
     above = float("inf")  # an undated item at the top: the newest
     for entry in entries:
@@ -285,8 +302,7 @@ def newest(entries: tuple[FeedEntry, ...], most: int) -> tuple[tuple[FeedEntry, 
             above = entry.published.timestamp()
         ages.append(above)
     # stable: of equal dates, the first in the feed first
-    chosen = sorted(sorted(range(len(entries)), key=lambda number: -ages[number])[:most])
-    return tuple(entries[number] for number in chosen), len(entries) - most
+    return sorted(range(len(entries)), key=lambda number: -ages[number])
 
 
 def discover_feeds(html: bytes, base_url: str) -> list[str]:

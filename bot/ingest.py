@@ -52,7 +52,16 @@ from .articles_out import (
     write_article,
 )
 from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, extract_article, html_paragraphs
-from .feeds import ACCEPT_FEED, FeedEntry, FeedParseError, ParsedFeed, discover_feeds, newest, parse_feed
+from .feeds import (
+    ACCEPT_FEED,
+    FeedEntry,
+    FeedParseError,
+    ParsedFeed,
+    discover_feeds,
+    newest,
+    older_than_seen,
+    parse_feed,
+)
 from .fetching import Fetcher, FetchError, FetchOptions, Page
 from .i18n import N_, Told, reason_record
 from .links import LinkError, canonical_url, checked_url
@@ -400,10 +409,13 @@ class _Ingest:
             return
         if parsed.problem:
             self.problem(where, f"malformed XML ({parsed.problem}); {len(parsed.entries)} items read anyway")
-        backlog = feed.ok_at is None  # its first read: what the publisher had before it was added
         entries, unread = newest(parsed.entries, self.max_items)
         if unread:
             self.problem(where, f"{unread} older items left unread, past FEED_MAX_ITEMS={self.max_items}")
+        if feed.ok_at is None:  # its first read: what the publisher had before it was added
+            backlog = (True,) * len(entries)
+        else:  # older than every item read before: let in by a raised limit, or up from below
+            backlog = older_than_seen(entries, [self.seen(feed, entry) for entry in entries])
         outcomes = await self.entries(feed, parsed, entries, backlog)
         if left := self.left.get(feed.id):
             self.problem(where, f"{left} items left for the next round, this one's time being up")
@@ -418,16 +430,32 @@ class _Ingest:
             item_limit=self.max_items,
         )
 
+    def seen(self, feed: FeedRow, entry: FeedEntry) -> bool:
+        """Whether a round met `entry` before (saved, a duplicate or failed), by its link or its id."""
+        try:
+            url = checked_url(entry.link) if entry.link else None
+        except LinkError:
+            return False
+        text = _whole_text(entry) if entry.id else []  # the text counts only with an id (`_key`)
+        if url is None and not (text and entry.id):
+            return False
+        key = _key(feed, entry, url, text)
+        if self.db.link_outcome(key) is not None:
+            return True
+        item = _item_key(feed, entry, url, key)
+        return item is not None and self.db.link_outcome(item) is not None
+
     async def entries(
-        self, feed: FeedRow, parsed: ParsedFeed, entries: tuple[FeedEntry, ...], backlog: bool
+        self, feed: FeedRow, parsed: ParsedFeed, entries: tuple[FeedEntry, ...], backlog: tuple[bool, ...]
     ) -> list[bool]:
-        """`entry` for each of `entries`, `ITEMS_AT_ONCE` in hand at a time; their outcomes."""
+        """`entry` for each of `entries` (each its publisher's `backlog` or not), `ITEMS_AT_ONCE`
+        in hand at a time; their outcomes."""
         outcomes: list[bool] = []
-        waiting = iter(entries)
+        waiting = iter(zip(entries, backlog, strict=True))
 
         async def take_turns() -> None:
-            for entry in waiting:  # shared: each entry is taken by one of them
-                outcomes.append(await self.entry(feed, parsed, entry, backlog))
+            for entry, old in waiting:  # shared: each entry is taken by one of them
+                outcomes.append(await self.entry(feed, parsed, entry, old))
 
         await asyncio.gather(*(take_turns() for _ in range(min(ITEMS_AT_ONCE, len(entries)))))
         return outcomes

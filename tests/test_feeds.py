@@ -396,3 +396,25 @@ def test_the_newest_items_are_kept_by_their_dates_and_the_feeds_order(
     assert sorted(entry.title or "" for entry in newest) == kept
     assert left == len(ages) - len(kept)
     assert [entry.title for entry in newest] == [e.title for e in entries if e in newest]  # feed order
+
+
+@pytest.mark.parametrize(
+    ("ages", "seen", "older"),
+    [
+        # the limit raised: the items past the old one are older than every item read before
+        ([0, 1, 2, 3], "ss..", "..oo"),
+        # one new item at the top, and the older ones the raised limit lets in
+        ([0, 1, 2, 3, 4], ".ss..", "...oo"),
+        ([3, 0, 2, 1], "..ss", "o..."),  # listed in no order: the dates decide
+        ([5, 0, 9, 1], "s...", "..o."),  # newer than the oldest item seen: news, wherever listed
+        ([None, None, None], ".s.", "..o"),  # no dates: the feed's order
+        ([9, None, 5], "s..", ".o."),  # undated below a 9-hour-old item seen: as old, and listed after
+        ([2, 2, 2], ".s.", "..o"),  # ties keep the feed's order
+        ([0, 1], "..", ".."),  # nothing seen: nothing to be older than
+        ([0, 1], "ss", ".."),  # all seen
+    ],
+)
+def test_an_item_older_than_every_item_seen_is_told(ages: list[int | None], seen: str, older: str) -> None:
+    entries = tuple(_dated(str(number), age) for number, age in enumerate(ages))
+    told = feeds.older_than_seen(entries, [mark == "s" for mark in seen])
+    assert "".join("o" if old else "." for old in told) == older

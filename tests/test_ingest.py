@@ -1145,3 +1145,63 @@ def _links(db: StateDB) -> int:
     """The links the state file keeps."""
     with contextlib.closing(sqlite3.connect(db.path)) as reader:
         return int(reader.execute("SELECT count(*) FROM links").fetchone()[0])
+
+
+def backlog_of(db: StateDB) -> dict[str, bool]:
+    return {article.title: article.backlog for article in db.articles()}
+
+
+async def test_items_a_raised_feed_max_items_lets_in_are_backlog_and_a_new_item_is_news(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # the items past the old limit, older than every item read before, were saved as news, and
+    # alerted readers to what the publisher had had for days
+    subscribe(db, site.put("feed.xml", rss("Harbour Times", []), RSS))
+    await fetch_round(options)  # the feed's first read, some time ago: what comes from now on is news
+    whole_stories(site, [1, 2, 3, 4])
+    await fetch_round(dataclasses.replace(options, max_items=2))
+    assert backlog_of(db) == {"Story 1": False, "Story 2": False}
+    whole_stories(site, [0, 1, 2, 3, 4])  # a new story, and the limit raised
+    report = await fetch_round(dataclasses.replace(options, max_items=10))
+    assert len(report.saved) == 3 and report.problems == []
+    assert backlog_of(db) == {
+        "Story 1": False,
+        "Story 2": False,
+        "Story 0": False,
+        "Story 3": True,
+        "Story 4": True,
+    }
+
+
+@pytest.mark.parametrize("dated", [True, False], ids=["dated", "undated"])
+async def test_older_items_a_changed_feed_brings_up_are_backlog(
+    site: Newsroom, options: IngestOptions, db: StateDB, dated: bool
+) -> None:
+    # a publisher that shows its ten newest items took two down: the two that came up from
+    # below, never read before, were saved as news
+    subscribe(db, site.put("feed.xml", rss("Harbour Times", []), RSS))
+    await fetch_round(options)
+
+    def show(numbers: list[int]) -> None:
+        items = [
+            Item(
+                f"Story {n}",
+                site.url(f"{n}.html"),
+                WHEN - dt.timedelta(hours=n) if dated else None,
+                content="".join(f"<p>{p}</p>" for p in paragraphs(f"story {n}", count=3)),
+            )
+            for n in numbers
+        ]
+        site.put("feed.xml", rss("Harbour Times", items), RSS)
+
+    show([2, 3])
+    await fetch_round(options)
+    show([0, 3, 4, 5])  # one new at the top; 2 taken down, 4 and 5 come up from below
+    await fetch_round(options)
+    assert backlog_of(db) == {
+        "Story 2": False,
+        "Story 3": False,
+        "Story 0": False,
+        "Story 4": True,
+        "Story 5": True,
+    }

@@ -1509,6 +1509,40 @@ async def test_a_new_feeds_backlog_and_old_news_alert_no_one_and_fresh_news_does
     assert len(service.db.articles()) == 4 and service.db.unmatched_articles() == []
 
 
+async def test_items_a_raised_feed_max_items_lets_in_alert_no_one_and_a_new_item_does(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the items past the old limit, never read before, were saved as news: raising
+    # FEED_MAX_ITEMS alerted readers to stories the publisher had had for hours
+    first = await start_bot(feed_max_items=2, feed_interval=0, **FAST)
+    await first.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(first.api.sent("sendMessage", 7))
+    await read_feed(first, site)  # the feed was added some time ago: what it brings is news
+    hour = dt.timedelta(hours=1)
+    older = [
+        story(site, f"ferry{n}", f"Zanzibar ferry report {n}", f"{FERRY} Report {n}.", RECENT - n * hour)
+        for n in range(1, 5)
+    ]
+    feed(site, older)
+    await poll_now(first.application)
+    sent = first.api.sent("sendMessage", 7)[before:]  # the two newest, news then
+    assert sorted(alert.params["text"].split("</b>")[0] for alert in sent) == [
+        "<b>Zanzibar ferry report 1",
+        "<b>Zanzibar ferry report 2",
+    ]
+    await first.application.updater.stop()
+    await first.application.stop()
+    second = await start_bot(feed_max_items=10, feed_interval=0, **FAST)  # the admin raised it
+    fresh = story(site, "fresh", "Second Zanzibar ferry added", f"{FERRY} A second ferry.", RECENT)
+    feed(site, [fresh, *older])
+    report = await poll_now(second.application)
+    assert report is not None and len(report.saved) == 3
+    (alert,) = second.api.sent("sendMessage", 7)  # the new story only, not the two let in
+    assert alert.params["text"].startswith("<b>Second Zanzibar ferry added</b>")
+    articles = feed_service(second.application).db.articles()
+    assert len(articles) == 5 and sum(article.backlog for article in articles) == 2
+
+
 async def test_a_backlog_item_that_failed_at_the_feeds_first_read_alerts_no_one_when_read_later(
     site: Newsroom, start_bot: StartBot
 ) -> None:
