@@ -412,11 +412,14 @@ class _Ingest:
         entries, unread = newest(parsed.entries, self.max_items)
         if unread:
             self.problem(where, f"{unread} older items left unread, past FEED_MAX_ITEMS={self.max_items}")
+        keys = [_keys(feed, entry) for entry in entries]
         if feed.ok_at is None:  # its first read: what the publisher had before it was added
             backlog = (True,) * len(entries)
         else:  # older than every item read before: let in by a raised limit, or up from below
-            backlog = older_than_seen(entries, [self.seen(feed, entry) for entry in entries])
+            seen = [any(self.db.link_outcome(key) is not None for key in known) for known in keys]
+            backlog = older_than_seen(entries, seen)
         outcomes = await self.entries(feed, parsed, entries, backlog)
+        self.db.links_listed(feed.id, [key for known in keys for key in known])
         if left := self.left.get(feed.id):
             self.problem(where, f"{left} items left for the next round, this one's time being up")
         # no validators unless all went, so that failed items are tried again
@@ -429,21 +432,6 @@ class _Ingest:
             unread=unread,
             item_limit=self.max_items,
         )
-
-    def seen(self, feed: FeedRow, entry: FeedEntry) -> bool:
-        """Whether a round met `entry` before (saved, a duplicate or failed), by its link or its id."""
-        try:
-            url = checked_url(entry.link) if entry.link else None
-        except LinkError:
-            return False
-        text = _whole_text(entry) if entry.id else []  # the text counts only with an id (`_key`)
-        if url is None and not (text and entry.id):
-            return False
-        key = _key(feed, entry, url, text)
-        if self.db.link_outcome(key) is not None:
-            return True
-        item = _item_key(feed, entry, url, key)
-        return item is not None and self.db.link_outcome(item) is not None
 
     async def entries(
         self, feed: FeedRow, parsed: ParsedFeed, entries: tuple[FeedEntry, ...], backlog: tuple[bool, ...]
@@ -600,6 +588,21 @@ def _key(feed: FeedRow, entry: FeedEntry, url: str | None, text: list[str]) -> s
         return f"{canonical_url(url or feed.url)}#{entry.id}"
     assert url is not None
     return canonical_url(url)
+
+
+def _keys(feed: FeedRow, entry: FeedEntry) -> tuple[str, ...]:
+    """What the state file knows `entry` by, as `_Ingest.link` looks it up: its `_key`, and its
+    `_item_key` if it has one; none for an item without a link it can read."""
+    try:
+        url = checked_url(entry.link) if entry.link else None
+    except LinkError:
+        return ()
+    text = _whole_text(entry) if entry.id else []  # the text counts only with an id (`_key`)
+    if url is None and not (text and entry.id):
+        return ()
+    key = _key(feed, entry, url, text)
+    item = _item_key(feed, entry, url, key)
+    return (key,) if item is None else (key, item)
 
 
 def _item_key(feed: FeedRow, entry: FeedEntry, url: str | None, key: str) -> str | None:

@@ -227,6 +227,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN item_limit INTEGER NOT NULL DEFAULT 0;
     """,
+    # 17: the feed that last listed each link, and when: a link no feed lists any more, met
+    # as a duplicate or failed, is forgotten after a while (`links_listed`).
+    """
+    ALTER TABLE links ADD COLUMN feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL;
+    ALTER TABLE links ADD COLUMN listed_at REAL;
+    CREATE INDEX links_unlisted ON links(feed_id, listed_at) WHERE outcome != 'saved';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -244,6 +251,15 @@ COMMANDS_KEPT = 25 * 3600
 """Seconds a command is remembered: Telegram keeps an unconfirmed update for 24 hours, and
 hands out none older; an hour more for a clock corrected meanwhile. Its reply names the topic
 or feed it dropped, so it stays no longer than it can be of use."""
+
+
+UNLISTED_KEPT = 3 * 24 * 3600
+"""Seconds a feed's link met as a duplicate or failed is kept once the feed no longer lists it.
+A feed whose items have no id and a new token in each link every round (`?sid=...`) left one
+row a round per item, for good. Longer than `alerts.NEWS_WINDOW` (two days): a dated item
+its feed lists again once its link is forgotten is too old to alert anyone, and its words are
+a duplicate still. A saved article's link is never forgotten (an article whose file was
+deleted stays out)."""
 
 
 QUESTIONS_KEPT = 10_000
@@ -704,6 +720,22 @@ class StateDB:
                 " SELECT ?, outcome, article_id, ? FROM links WHERE url = ? AND outcome != 'failed'",
                 (item, time.time(), key),
             )
+
+    def links_listed(self, feed_id: int, keys: Iterable[str], now: float | None = None) -> int:
+        """Record that the feed `feed_id` lists the links (and item keys) `keys` now, and forget
+        its links met as a duplicate or failed that it has not listed for `UNLISTED_KEPT`
+        seconds; return how many were forgotten. One that it lists is never forgotten, however
+        long it stays: it is neither read nor alerted again."""
+        now = time.time() if now is None else now
+        with self._write() as db:
+            db.executemany(
+                "UPDATE links SET feed_id = ?, listed_at = ? WHERE url = ?",
+                ((feed_id, now, key) for key in keys),
+            )
+            return db.execute(
+                "DELETE FROM links WHERE feed_id = ? AND outcome != 'saved' AND listed_at < ?",
+                (feed_id, now - UNLISTED_KEPT),
+            ).rowcount
 
     def article_with_text(self, text_hash: str) -> SavedArticle | None:
         """The stored article with this text fingerprint, if any."""

@@ -1205,3 +1205,41 @@ async def test_older_items_a_changed_feed_brings_up_are_backlog(
         "Story 4": True,
         "Story 5": True,
     }
+
+
+async def test_links_of_a_feed_that_rotate_are_forgotten_once_unlisted_and_no_item_is_read_again(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # items without an id whose links carry a new token each round (`?sid=N`) left one more row
+    # each in the state file every round, for good: 200 items at 96 rounds a day, 19,200 a day
+    subscribe(db, site.put("feed.xml", rss("Harbour Times", []), RSS))
+    await fetch_round(options)
+    pages = {n: site.put(f"{n}.html", article_page(f"Story {n}", paragraphs(f"story {n}"))) for n in range(3)}
+
+    def listed(round_: int) -> None:
+        items = [
+            Item(f"Story {n}", f"{pages[n]}?sid={round_}", WHEN - dt.timedelta(hours=n)) for n in range(3)
+        ]
+        site.put("feed.xml", rss("Harbour Times", items), RSS)
+
+    for round_ in range(4):
+        listed(round_)
+        await fetch_round(options)
+    links = sqlite3.connect(options.state_dir / "newsbot.sqlite3")
+    assert links.execute("SELECT count(*) FROM links").fetchone() == (12,)  # 3 saved, 9 duplicates
+    # days pass: the links of the last round are listed again, the earlier ones no longer
+    with links:
+        links.execute("UPDATE links SET listed_at = listed_at - 4 * 86400, seen_at = seen_at - 4 * 86400")
+    hits = len(site.requests)
+    report = await fetch_round(options)  # the feed unchanged: a 304, nothing forgotten
+    assert report.unchanged == 1 and links.execute("SELECT count(*) FROM links").fetchone() == (12,)
+    listed(3)
+    site.resources["feed.xml"].etag = '"changed"'
+    report = await fetch_round(options)
+    assert (report.saved, report.duplicates, report.problems) == ([], 0, [])
+    assert len(site.requests) == hits + 2  # the two reads of the feed: no item page again
+    kept = links.execute("SELECT url, outcome FROM links ORDER BY url").fetchall()
+    assert len(kept) == 6  # the 3 saved, and the 3 links listed now
+    assert sorted(outcome for _, outcome in kept) == ["duplicate"] * 3 + ["saved"] * 3
+    assert all(url.endswith("sid=3") for url, outcome in kept if outcome == "duplicate")
+    assert len(db.articles()) == 3

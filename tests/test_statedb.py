@@ -20,6 +20,7 @@ from bot.statedb import (
     DB_NAME,
     MIGRATIONS,
     SCHEMA_VERSION,
+    UNLISTED_KEPT,
     CommandDone,
     Dropped,
     FeedRow,
@@ -671,9 +672,31 @@ def test_a_file_of_the_previous_version_keeps_its_articles_and_alerts(tmp_path: 
     )
     old.close()
     db = open_state(folder)
-    assert db.version == SCHEMA_VERSION == 16
+    assert db.version == SCHEMA_VERSION == 17
     (article,) = db.unmatched_articles()
     assert (article.corpus_id, article.source) == ("feeds/n/1", None)  # a feed's, by its path
     (alert,) = db.pending_alerts()
     assert (alert.url, alert.source) == ("http://n/1", None)
     assert db.note_dropped([dropped("ferry", "aaa")]) == 1
+
+
+def test_a_feeds_unlisted_duplicates_and_failures_are_forgotten_its_saved_and_listed_links_never(
+    tmp_path: Path,
+) -> None:
+    db = open_state(tmp_path / "state")
+    harbour, other = db.add_feed("http://n/rss", "n", None), db.add_feed("http://m/rss", "m", None)
+    claim(db, "http://n/1", "one")  # saved
+    claim(db, "http://n/1?sid=2", "one")  # the same words under a rotated link: a duplicate
+    claim(db, "http://n/1?sid=3", "one")
+    db.link_failed("http://n/2", "503 Service Unavailable")
+    claim(db, "http://m/1?sid=2", "one")  # the other feed's
+    now = time.time()
+    db.links_listed(other.id, ["http://m/1?sid=2"], now=now - UNLISTED_KEPT - 60)
+    listed = ["http://n/1", "http://n/1?sid=2", "http://n/1?sid=3", "http://n/2"]
+    assert db.links_listed(harbour.id, listed, now=now - UNLISTED_KEPT - 60) == 0
+    assert db.links_listed(harbour.id, ["http://n/1?sid=3"], now=now - 60) == 0  # listed since
+    assert db.links_listed(harbour.id, [], now=now) == 2  # sid=2 and the failure, unlisted too long
+    assert db.link_outcome("http://n/1") == ("saved", 1)  # never forgotten: its file deleted, it stays out
+    assert db.link_outcome("http://n/1?sid=2") is None and db.link_outcome("http://n/2") is None
+    assert db.link_outcome("http://n/1?sid=3") == ("duplicate", 1)
+    assert db.link_outcome("http://m/1?sid=2") == ("duplicate", 1)  # the other feed's, forgotten at its reads
