@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from .i18n import N_, Told
 
-__all__ = ["URL_IN_TEXT", "LinkError", "canonical_url", "checked_url", "malformed"]
+__all__ = ["URL_IN_TEXT", "LinkError", "canonical_url", "checked_url", "malformed", "without_tracking"]
 
 SCHEMES = ("http", "https")
 MAX_URL = 2048
@@ -115,3 +115,15 @@ def canonical_url(url: str) -> str:
         if not TRACKING.match(key)
     )
     return urlunsplit((scheme, host, path, urlencode(query), ""))
+
+
+def without_tracking(url: str) -> str:
+    """`url` as its publisher wrote it, less the query parameters that say how a reader arrived
+    (`utm_source`, `fbclid`, `gclid`, `mc_cid` ...: `TRACKING`): the address an article is
+    saved and shown with. The other parameters, their order and escapes, and the fragment
+    stay as they were; `canonical_url` reads the two alike."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [piece for piece in parts.query.split("&") if not TRACKING.match(unquote(piece.partition("=")[0]))]
+    return urlunsplit(parts._replace(query="&".join(kept)))

@@ -1243,3 +1243,22 @@ async def test_links_of_a_feed_that_rotate_are_forgotten_once_unlisted_and_no_it
     assert sorted(outcome for _, outcome in kept) == ["duplicate"] * 3 + ["saved"] * 3
     assert all(url.endswith("sid=3") for url, outcome in kept if outcome == "duplicate")
     assert len(db.articles()) == 3
+
+
+async def test_an_articles_link_is_saved_and_shown_without_tracking_parameters(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # the saved file kept the feed's `?utm_source=rss&...`, and answers and alerts showed it
+    page = site.put("story.html", article_page("Harbour story", paragraphs("harbour")))
+    tracked = f"{page}?utm_source=rss&id=7&utm_medium=feed&fbclid=IwAR0&gclid=Cj0&mc_cid=ab12&mc_eid=cd34"
+    subscribe(db, site.put("feed.xml", rss("Harbour Times", [Item("Harbour story", tracked, WHEN)]), RSS))
+    report = await fetch_round(options)
+    assert len(report.saved) == 1
+    ((_, matter),) = front_matters(options).items()
+    assert matter["url"] == f"{page}?id=7"
+    assert (await add_link(db, options, f"{page}?id=7")).outcome == "seen"  # one article, with or without
+    assert (await add_link(db, options, f"{page}?utm_campaign=spring&id=7")).outcome == "seen"
+    linked = site.put("linked.html", article_page("Linked story", paragraphs("linked")))
+    added = await add_link(db, options, f"{linked}?utm_source=newsletter&utm_content=top#comments")
+    assert added.outcome == "saved" and added.article.url == linked
+    assert front_matters(options)[added.article.path]["url"] == f"{linked}#comments"

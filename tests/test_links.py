@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.links import URL_IN_TEXT, LinkError, canonical_url, checked_url
+from bot.links import URL_IN_TEXT, LinkError, canonical_url, checked_url, without_tracking
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,23 @@ def test_checked_url_accepts_http_and_https(text: str) -> None:
 )
 def test_a_message_that_is_only_a_link(message: str, is_link: bool) -> None:
     assert (URL_IN_TEXT.fullmatch(message) is not None) is is_link
+
+
+@pytest.mark.parametrize(
+    ("given", "clean"),
+    [
+        ("http://example.com/a?utm_source=x&utm_medium=rss&id=7", "http://example.com/a?id=7"),
+        ("http://example.com/a?fbclid=IwAR0&gclid=Cj0&mc_cid=1&mc_eid=2", "http://example.com/a"),
+        ("http://example.com/a?UTM_Source=x&b=2&a=1", "http://example.com/a?b=2&a=1"),  # the rest as it was
+        ("http://example.com/a?q=caf%C3%A9+au+lait&utm_term=x", "http://example.com/a?q=caf%C3%A9+au+lait"),
+        (
+            "http://example.com/a?utm_source=x#section-2",
+            "http://example.com/a#section-2",
+        ),  # its fragment kept
+        ("http://example.com/a?flag&utm_source=x", "http://example.com/a?flag"),  # a parameter with no value
+        ("http://Example.com:80/a?id=7", "http://Example.com:80/a?id=7"),  # nothing to take: as given
+    ],
+)
+def test_without_tracking_takes_out_tracking_parameters_alone(given: str, clean: str) -> None:
+    assert without_tracking(given) == clean
+    assert canonical_url(clean) == canonical_url(given)
