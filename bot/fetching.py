@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Literal
 from urllib.parse import urlsplit
 
+import h11
 import httpx
 
 from .addresses import AddressRefused, HostNotResolved, PublicOnlyTransport, parse_networks
@@ -152,6 +153,7 @@ class Fetcher:
         if last_modified and last_modified.isascii():
             headers["If-Modified-Since"] = last_modified
         limit = self.options.max_bytes
+        response: httpx.Response | None = None  # set once the site answered: its body is read then
         try:
             async with asyncio.timeout(self.options.timeout):
                 async with self._client.stream("GET", url, headers=headers) as response:
@@ -219,7 +221,7 @@ class Fetcher:
                 N_("more than {count} redirects (a loop?)"), "redirects", count=self.options.max_redirects
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            raise _network_failure(error) from None
+            raise _network_failure(error, _cut_short(response)) from None
 
 
 def _readable(url: str) -> httpx.URL:
@@ -343,10 +345,24 @@ def _in_time(deadline: float | None) -> None:
         raise FetchError(N_("left for the next round, this one's time being up"), "deferred")
 
 
-def _network_failure(error: Exception) -> FetchError:
+def _cut_short(response: httpx.Response | None) -> bool | None:
+    """Whether a failure while reading an answer's body left the body short of what its head
+    announced: its Content-Length, or chunks (which end only with an empty one); None when no
+    answer had come (the failure came before its head was read)."""
+    if response is None:
+        return None
+    if "chunked" in response.headers.get("transfer-encoding", "").lower():
+        return True
+    declared = response.headers.get("content-length", "")
+    return declared.isdigit() and response.num_bytes_downloaded < int(declared)
+
+
+def _network_failure(error: Exception, cut_short: bool | None = None) -> FetchError:
     """A connection's failure as the admin is told it: the common ones in their language,
     any other as the library says it. A site that answered against HTTP (a Content-Length
-    that is no number) is told so, not as one that could not be reached."""
+    that is no number) is told so, not as one that could not be reached. Told apart by what
+    happened (`cut_short`: see `_cut_short`) and by the exceptions' types, never by the
+    HTTP library's words, which a release may change."""
     causes: list[BaseException] = []
     cause: BaseException | None = error
     while cause is not None and len(causes) < 10:
@@ -363,9 +379,10 @@ def _network_failure(error: Exception) -> FetchError:
         if isinstance(cause, ConnectionResetError):
             return FetchError(N_("the site broke off the connection"), "network")
     if isinstance(error, httpx.RemoteProtocolError):  # connected, and answered against HTTP
-        if str(error).startswith("Server disconnected without"):
+        # no HTTP parser's fault under it: httpcore's own, the connection ended before any answer
+        if cut_short is None and not any(isinstance(cause, h11.RemoteProtocolError) for cause in causes):
             return FetchError(N_("the site closed the connection without answering"), "network")
-        if str(error).startswith("peer closed connection without sending complete message body"):
+        if cut_short:
             return FetchError(N_("the site broke off the connection"), "network")
         return FetchError(N_("the site sent a malformed answer ({error})"), "network", error=_one_line(error))
     return FetchError(N_("cannot connect: {error}"), "network", error=_one_line(error))
