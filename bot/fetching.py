@@ -1,14 +1,14 @@
 """Downloading feeds and pages politely, within bounds.
 
-Publishers are paced (one request at a time per host, `host_delay` seconds apart) and
-told who is asking (a descriptive User-Agent); a feed that has not changed costs them a
-304 thanks to conditional GET (ETag / Last-Modified). Every download has a deadline for
-the whole transfer, not only between bytes, and a size cap checked while reading, so a
-slow drip or a 50 MB answer cannot stall or swamp a round. The cap holds for the
-decompressed bytes, and inflating stops there: a few kilobytes of gzip can inflate to
-gigabytes in one step (httpx inflates a whole chunk, and each of stacked encodings,
-before anyone can count the bytes). Failures come back as `FetchError` with a short
-reason that a log line or an admin can read.
+Publishers are paced (one request at a time per host, `host_delay` seconds apart, each host
+a download's redirects reach in its own turn) and told who is asking (a descriptive
+User-Agent); a feed that has not changed costs them a 304 thanks to conditional GET (ETag /
+Last-Modified). Every download has a deadline for the whole transfer (its redirects
+included), not only between bytes, and a size cap checked while reading, so a slow drip or
+a 50 MB answer cannot stall or swamp a round. The cap holds for the decompressed bytes, and
+inflating stops there: a few kilobytes of gzip can inflate to gigabytes in one step (httpx
+inflates a whole chunk, and each of stacked encodings, before anyone can count the bytes).
+Failures come back as `FetchError` with a short reason that a log line or an admin can read.
 
 Every request, redirects included, goes to public addresses only, unless their network is
 one the operator allows (`private_networks`): see `bot.addresses`.
@@ -17,9 +17,11 @@ one the operator allows (`private_networks`): see `bot.addresses`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
@@ -96,8 +98,7 @@ class Fetcher:
             limits=httpx.Limits(max_connections=options.concurrency),
         )
         self._client = httpx.AsyncClient(
-            follow_redirects=True,
-            max_redirects=options.max_redirects,
+            follow_redirects=False,  # followed by `get`, each host in its turn
             timeout=httpx.Timeout(options.timeout),
             headers={"User-Agent": options.user_agent},
             transport=transport,
@@ -127,24 +128,9 @@ class Fetcher:
         """
         try:
             checked_url(url)
-            host = _readable(url).raw_host.decode("ascii")
+            address = _readable(url)
         except LinkError as error:
             raise FetchError(error.text, "address", **error.values) from None
-        lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
-        async with lock:  # one request at a time per host, `host_delay` apart
-            _in_time(deadline)
-            wait = last[0] + self.options.host_delay - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            async with self._slots:  # taken only to download, never to wait for a host
-                _in_time(deadline)
-                try:
-                    return await self._get(url, accept, etag, last_modified)
-                finally:
-                    last[0] = time.monotonic()
-
-    async def _get(self, url: str, accept: str, etag: str | None, last_modified: str | None) -> Page | None:
-        assert self._client is not None, "use the Fetcher in `async with`"
         headers = {"Accept": accept, "Accept-Encoding": ACCEPT_ENCODING}
         # a validator outside ASCII (a Last-Modified in the server's locale) cannot be sent:
         # the feed is read whole instead, where sending it failed this read and every later one
@@ -152,11 +138,49 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified and last_modified.isascii():
             headers["If-Modified-Since"] = last_modified
+        left = [self.options.timeout]  # for the whole download, over all its redirects
+        for _ in range(self.options.max_redirects + 1):
+            # each host it reaches in its turn: only the first one's was kept, and a redirect
+            # to another reached it at once, beside that host's own requests
+            async with self._turn(address.raw_host.decode("ascii"), deadline):
+                got = await self._get(address, headers, left)
+            if not isinstance(got, httpx.URL):
+                return got
+            address = got  # a redirect: its host's lock was let go before the next one's is taken
+        raise FetchError(
+            N_("more than {count} redirects (a loop?)"), "redirects", count=self.options.max_redirects
+        )
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, host: str, deadline: float | None) -> AsyncIterator[None]:
+        """Wait for `host`'s turn, and a free slot: one request at a time per host, `host_delay` apart."""
+        lock, last = self._hosts.setdefault(host, (asyncio.Lock(), [0.0]))
+        async with lock:
+            _in_time(deadline)
+            wait = last[0] + self.options.host_delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with self._slots:  # taken only to download, never to wait for a host
+                _in_time(deadline)
+                try:
+                    yield
+                finally:
+                    last[0] = time.monotonic()
+
+    async def _get(
+        self, url: httpx.URL, headers: dict[str, str], left: list[float]
+    ) -> Page | httpx.URL | None:
+        """One request: the page, None for "not changed", or the address it redirects to.
+        `left`: the seconds the download has left, less those this request takes."""
+        assert self._client is not None, "use the Fetcher in `async with`"
         limit = self.options.max_bytes
         response: httpx.Response | None = None  # set once the site answered: its body is read then
+        started = time.monotonic()
         try:
-            async with asyncio.timeout(self.options.timeout):
+            async with asyncio.timeout(left[0]):
                 async with self._client.stream("GET", url, headers=headers) as response:
+                    if response.next_request is not None:  # a redirect, checked (`_refuse_other_schemes`)
+                        return response.next_request.url
                     if response.status_code == 304 and (
                         "If-None-Match" in headers or "If-Modified-Since" in headers
                     ):
@@ -216,12 +240,10 @@ class Fetcher:
             raise FetchError(
                 N_("no answer within {seconds:g} s"), "timeout", seconds=self.options.timeout
             ) from None
-        except httpx.TooManyRedirects:
-            raise FetchError(
-                N_("more than {count} redirects (a loop?)"), "redirects", count=self.options.max_redirects
-            ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise _network_failure(error, _cut_short(response)) from None
+        finally:
+            left[0] -= time.monotonic() - started
 
 
 def _readable(url: str) -> httpx.URL:

@@ -814,6 +814,29 @@ async def test_requests_say_who_is_asking_and_keep_a_polite_pace_per_host(
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.19
 
 
+async def test_a_redirect_to_another_host_keeps_that_hosts_pace(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # only an item's first host was paced: items whose links on one host redirect to another
+    # reached the other at once, beside its own items' requests, however polite its pace
+    publisher = await Newsroom("127.0.0.2").start()
+    try:
+        items = []
+        for n in range(6):
+            page = publisher.put(f"{n}.html", article_page(f"Story {n}", paragraphs(f"story {n}")))
+            link = page if n % 2 else site.fault(f"go/{n}", redirect=page)  # half of them through a redirect
+            items.append(Item(f"Story {n}", link, WHEN))
+        subscribe(db, site.put("feed.xml", rss("Harbour Times", items), RSS))
+        polite = dataclasses.replace(options, fetch=dataclasses.replace(options.fetch, host_delay=0.2))
+        report = await fetch_round(polite)
+    finally:
+        await publisher.stop()
+    assert (len(report.saved), report.problems) == (6, [])
+    assert len(publisher.requests) == 6
+    starts = sorted(request.at for request in publisher.requests)
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.19
+
+
 async def test_two_rounds_at_once_save_each_article_exactly_once(
     site: Newsroom, options: IngestOptions, db: StateDB
 ) -> None:
