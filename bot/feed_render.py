@@ -131,8 +131,9 @@ def feed_title(feed: FeedRow) -> str:
 
 
 def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
-    """`ok, read 2024-05-03 10:15 UTC` (and the older items past `FEED_MAX_ITEMS` it left unread),
-    or the last error and since how many rounds (also for the CLI)."""
+    """`ok, read 2024-05-03 10:15 UTC` (and the older items past `FEED_MAX_ITEMS` it left unread,
+    and the malformed XML it read past), or the last error and since how many rounds (also for
+    the CLI)."""
     if feed.error:
         return tr.ngettext(
             "failing, {count} round in a row: {error}",
@@ -141,15 +142,22 @@ def feed_health(feed: FeedRow, tr: Translations = ENGLISH) -> str:
         ).format(count=feed.failures, error=escape(shorten(last_error(feed, tr), 200)))
     if feed.ok_at is None:
         return tr.gettext("not read yet")
-    health = tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))
-    if not feed.unread:
-        return health
-    unread = tr.ngettext(
-        "{count} older item left unread (FEED_MAX_ITEMS)",
-        "{count} older items left unread (FEED_MAX_ITEMS)",
-        feed.unread,
-    ).format(count=feed.unread)
-    return f"{health} · {unread}"
+    health = [tr.gettext("ok, read {when}").format(when=_when(feed.ok_at))]
+    if feed.unread:
+        health.append(
+            tr.ngettext(
+                "{count} older item left unread (FEED_MAX_ITEMS)",
+                "{count} older items left unread (FEED_MAX_ITEMS)",
+                feed.unread,
+            ).format(count=feed.unread)
+        )
+    if feed.problem:  # its items read as far as they could be: the publisher may want to know
+        health.append(
+            tr.gettext("read despite malformed XML ({problem})").format(
+                problem=escape(shorten(feed.problem, 200))
+            )
+        )
+    return " · ".join(health)
 
 
 def render_feed_notices(tr: Translations, feeds: Sequence[FeedRow]) -> str:

@@ -432,6 +432,7 @@ class _Ingest:
             title=parsed.title,
             unread=unread,
             item_limit=self.max_items,
+            problem=parsed.problem,
         )
 
     async def entries(

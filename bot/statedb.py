@@ -234,6 +234,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE links ADD COLUMN listed_at REAL;
     CREATE INDEX links_unlisted ON links(feed_id, listed_at) WHERE outcome != 'saved';
     """,
+    # 18: the fault of a feed its last read read past (malformed XML), in the XML reader's words.
+    """
+    ALTER TABLE feeds ADD COLUMN problem TEXT;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -305,6 +309,8 @@ class FeedRow:
     """The older items its last read left unread, past `FEED_MAX_ITEMS`."""
     item_limit: int = 0
     """The `FEED_MAX_ITEMS` its last read was under (0: not known)."""
+    problem: str | None = None
+    """What its last read read past, in the XML reader's words (malformed XML); None if nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -632,17 +638,20 @@ class StateDB:
         title: str | None,
         unread: int | None = 0,
         item_limit: int = 0,
+        problem: str | None = None,
     ) -> None:
         """Record a successful fetch (or a 304), the validators for the next one, the feed's
-        own title if it has no name yet, and the older items left `unread` past `item_limit`
-        (None: as before, under the limit it was)."""
+        own title if it has no name yet, the older items left `unread` past `item_limit`
+        (None: as before, under the limit it was, and the `problem` it had too), and the
+        `problem` the read read past."""
         now = time.time()
         with self._write() as db:
             db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, title = coalesce(title, ?),"
                 " checked_at = ?, ok_at = ?, error = NULL, reason = NULL, failures = 0,"
-                " unread = coalesce(?, unread), item_limit = iif(? IS NULL, item_limit, ?) WHERE id = ?",
-                (etag, last_modified, title, now, now, unread, unread, item_limit, feed_id),
+                " unread = coalesce(?, unread), item_limit = iif(? IS NULL, item_limit, ?),"
+                " problem = iif(? IS NULL, problem, ?) WHERE id = ?",
+                (etag, last_modified, title, now, now, unread, unread, item_limit, unread, problem, feed_id),
             )
 
     def feed_notices(self, after: int) -> list[FeedRow]:
@@ -1310,7 +1319,7 @@ class _TakenAlready(Exception):
 _FEED_COLUMNS = (
     "SELECT f.id, f.url, f.name, f.title, f.etag, f.last_modified, f.checked_at, f.ok_at, f.error,"
     " f.failures, (SELECT count(*) FROM articles a WHERE a.feed_id = f.id), f.reason, f.unread,"
-    " f.item_limit FROM feeds f"
+    " f.item_limit, f.problem FROM feeds f"
 )
 """A feed's `FeedRow`, in its fields' order."""
 _FEED_PATHS = "SELECT feed_id, path FROM articles WHERE feed_id IS NOT NULL"

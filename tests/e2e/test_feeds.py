@@ -2325,6 +2325,18 @@ async def test_a_feed_whose_namespace_name_holds_a_no_break_space_is_read_and_it
     assert (row.error, row.failures, row.articles) == (None, 0, 2)
     answer = (await bot.ask("When did the Zanzibar ferry resume?")).params["text"]
     assert "<b>1. Ferry</b>" in answer
+    # its health tells it, in each admin's language: the log alone did, /feeds said "ok"
+    where = "namespace &#x27;http://purl.org/rss/1.0/modules/\\xa0content/&#x27; has whitespace in its name)"
+    english = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert " · read despite malformed XML (&lt;unknown&gt;:1:" in english and where in english
+    ukrainian = (await bot.ask("/feeds", user_id=ADMIN, language_code="uk")).params["text"]
+    assert " · прочитана попри пошкоджений XML (&lt;unknown&gt;:1:" in ukrainian
+    russian = (await bot.ask("/feeds", user_id=ADMIN, language_code="ru")).params["text"]
+    assert " · прочитана несмотря на повреждённый XML (&lt;unknown&gt;:1:" in russian
+    clean = rss("Harbour Times", [ferry, volcano])  # the publisher mends it: the health is ok again
+    site.put("odd.xml", clean, RSS)
+    await poll_now(bot.application)
+    assert "malformed" not in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
 
 
 def geographic(document: bytes, where: bytes) -> bytes:
