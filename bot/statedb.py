@@ -737,8 +737,8 @@ class StateDB:
         long it stays: it is neither read nor alerted again."""
         now = time.time() if now is None else now
         with self._write() as db:
-            db.executemany(
-                "UPDATE links SET feed_id = ?, listed_at = ? WHERE url = ?",
+            db.executemany(  # a feed removed while its round read it: the links are no one's
+                "UPDATE links SET feed_id = (SELECT id FROM feeds WHERE id = ?), listed_at = ? WHERE url = ?",
                 ((feed_id, now, key) for key in keys),
             )
             return db.execute(
