@@ -285,22 +285,41 @@ def newest(entries: tuple[FeedEntry, ...], most: int) -> tuple[tuple[FeedEntry, 
 
 def older_than_seen(entries: tuple[FeedEntry, ...], seen: Sequence[bool]) -> tuple[bool, ...]:
     """For each of `entries`, whether it is one not `seen` before that is older than every one
-    that was, by `newest`'s order (its date, else the dated one's above it, then the feed's
-    order). Such an item is the publisher's backlog, not news: one a raised `FEED_MAX_ITEMS`
-    lets in, or one that comes up from below as the publisher takes newer ones down."""
+    that was: dated before the oldest of them; or, undated, listed below it (as `newest` reads
+    an undated item: as old as the dated one above it). Such an item is the publisher's
+    backlog, not news: one a raised `FEED_MAX_ITEMS` lets in, or one that comes up from below
+    as the publisher takes newer ones down. A dated item of the same date as the oldest seen
+    is not older, wherever it is listed: a publisher may add the day's items at the bottom."""
+    ages = _ages(entries)
     rank = {number: place for place, number in enumerate(_newest_first(entries))}
-    oldest_seen = max((rank[number] for number, known in enumerate(seen) if known), default=len(entries))
-    return tuple(not known and rank[number] > oldest_seen for number, known in enumerate(seen))
+    known = [number for number, was in enumerate(seen) if was]
+    if not known:
+        return (False,) * len(entries)
+    oldest = max(known, key=rank.__getitem__)
+
+    def older(number: int) -> bool:
+        if entries[number].published is not None:
+            return ages[number] < ages[oldest]
+        return rank[number] > rank[oldest]
+
+    return tuple(not was and older(number) for number, was in enumerate(seen))
 
 
-def _newest_first(entries: tuple[FeedEntry, ...]) -> list[int]:
-    """The places of `entries`, newest first; see `newest`."""
+def _ages(entries: tuple[FeedEntry, ...]) -> list[float]:
+    """Each entry's date as a timestamp; an undated one takes the dated one's above it (the
+    newest, `inf`, at the top of the feed)."""
     ages: list[float] = []
-    above = float("inf")  # an undated item at the top: the newest
+    above = float("inf")
     for entry in entries:
         if entry.published is not None:
             above = entry.published.timestamp()
         ages.append(above)
+    return ages
+
+
+def _newest_first(entries: tuple[FeedEntry, ...]) -> list[int]:
+    """The places of `entries`, newest first; see `newest`."""
+    ages = _ages(entries)
     # stable: of equal dates, the first in the feed first
     return sorted(range(len(entries)), key=lambda number: -ages[number])
 

@@ -409,7 +409,8 @@ def test_the_newest_items_are_kept_by_their_dates_and_the_feeds_order(
         ([5, 0, 9, 1], "s...", "..o."),  # newer than the oldest item seen: news, wherever listed
         ([None, None, None], ".s.", "..o"),  # no dates: the feed's order
         ([9, None, 5], "s..", ".o."),  # undated below a 9-hour-old item seen: as old, and listed after
-        ([2, 2, 2], ".s.", "..o"),  # ties keep the feed's order
+        ([2, 2, 2], ".s.", "..."),  # dated as the oldest seen: not older, though listed below it
+        ([None, 2, 3, None], ".s..", "..oo"),  # undated below the oldest seen: as old, listed after
         ([0, 1], "..", ".."),  # nothing seen: nothing to be older than
         ([0, 1], "ss", ".."),  # all seen
     ],
