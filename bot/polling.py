@@ -6,11 +6,18 @@ the polling loop: polling stops and no one is answered again until a restart, wh
 fetches the same update and stops again. Here each update is tried on its own first, and
 one that does not parse is kept only by its `update_id`: the offset moves past it, every
 handler ignores it (it holds no message), and the rest are answered.
+
+A 429 for `getUpdates` is waited out here too, inside the fetch, which a stop ends: the
+updater's own loop waited it out in a sleep that a stop does not end, so that Telegram asking
+the bot to wait a day before fetching again held Ctrl-C or `systemctl stop` for the day (the
+answers to the questions fetched already go out meanwhile: no rate limiter sees `getUpdates`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import logging
 from typing import Any
 
@@ -23,6 +30,16 @@ logger = logging.getLogger(__name__)
 class UpdatesRequest(HTTPXRequest):
     """The connection `getUpdates` uses (and nothing else does), whose answers reach the parser
     one readable update at a time."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        """Fetch, and fetch again once a 429's wait is over, for as long as Telegram asks."""
+        while True:
+            status, payload = await super().do_request(*args, **kwargs)
+            wait = retry_after(status, payload)
+            if wait is None:
+                return status, payload
+            logger.info("Telegram asks the bot to wait %d s before fetching updates (429)", wait)
+            await asyncio.sleep(wait + 0.1)
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict[str, Any]:
@@ -44,3 +61,14 @@ def readable(update: Any) -> Any:
         kinds = sorted(key for key in update if key != "update_id")
         logger.warning("update %s (%s) could not be read, skipped: %r", update_id, ", ".join(kinds), error)
         return {"update_id": update_id}
+
+
+def retry_after(status: int, payload: bytes) -> int | None:
+    """The seconds a 429 answer asks the bot to wait (`parameters.retry_after`); None for any other."""
+    if status != 429:
+        return None
+    try:
+        wait = json.loads(payload)["parameters"]["retry_after"]
+    except (ValueError, KeyError, TypeError):  # a 429 that names no wait: python-telegram-bot's to report
+        return None
+    return wait if isinstance(wait, int) and wait >= 0 else None

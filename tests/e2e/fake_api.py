@@ -11,7 +11,7 @@ would show, `entities`), refuses an inline answer with an empty title in it
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
 (403), refuse a reply to a message deleted meanwhile, or its edit (`deleted`), refuse a chat the bot has
 never met (`unknown_chats`) or a group upgraded to a supergroup (`migrated`), or hold a
-chat's messages (`held`), to test the bot's handling of faults.
+chat's messages (`held`) or every call of a method (`gates`), to test the bot's handling of faults.
 """
 
 from __future__ import annotations
@@ -115,6 +115,11 @@ class FakeBotApi:
         minute; the server sends blanks meanwhile, so that no client timeout ends the wait."""
         self.holding = 0
         """Messages waiting in `held` chats now."""
+        self.gates: dict[str, asyncio.Event] = {}
+        """Methods whose calls wait, unanswered, until their event is set (`gated` counts them): a
+        test orders what the bot does meanwhile (a question held at its "typing…")."""
+        self.gated = 0
+        """Calls waiting at a gate now."""
         self.allowed_updates: set[str] | None = None
         """The kinds of update the bot asked for (`allowed_updates`); None for every kind."""
         self._updates: list[dict[str, Any]] = []
@@ -259,6 +264,11 @@ class FakeBotApi:
             )
         return self.sent(method, chat_id)
 
+    async def until_gated(self, count: int, timeout: float = 120) -> None:
+        """Wait until `count` calls wait at `gates` (`timeout` only stops a hang)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.gated >= count), timeout)
+
     async def until_holding(self, count: int, timeout: float = 120) -> None:
         """Wait until `count` messages wait in `held` chats (`timeout` only stops a hang)."""
         async with self._changed:
@@ -307,6 +317,12 @@ class FakeBotApi:
                 {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
                 status=403,
             )
+        gate = self.gates.get(method)
+        if gate is not None and not gate.is_set():
+            self.gated += 1
+            await self._notify()
+            await gate.wait()
+            self.gated -= 1
         hold = self.held.get(params.get("chat_id")) if method == "sendMessage" else None
         if hold is not None and not hold.is_set():
             return await self._answer_when_released(request, hold, method, params)

@@ -58,6 +58,33 @@ async def test_a_429_asking_a_chat_to_wait_hours_is_not_waited_for(
     # the stop that ends the test waits for no day-long sleep either
 
 
+async def test_a_429_for_fetching_updates_holds_up_no_answer_and_no_stop(start_bot: StartBot) -> None:
+    # Telegram asks the bot to wait a day before it fetches updates again: the question it was
+    # answering is answered meanwhile, and a stop (Ctrl-C, systemctl stop) is no longer held for
+    # the day, as it was in the updater's own wait
+    bot = await start_bot()
+    bot.api.gates["sendChatAction"] = typing = asyncio.Event()
+    bot.api.push_message("Istanbul", user_id=7)
+    await bot.api.until_gated(1)  # the question is being answered: "typing…"
+    bot.api.fail("getUpdates", Fault(429, "Too Many Requests: retry after 86400", retry_after=86400))
+    await until_taken(bot, "getUpdates")
+    fetched = len(bot.api.sent("getUpdates"))
+    typing.set()
+    (answer,) = await bot.api.wait_for("sendMessage", chat_id=7)
+    assert "Istanbul" in answer.params["text"]
+    assert len(bot.api.sent("getUpdates")) == fetched  # nothing fetched meanwhile: the wait is kept
+    async with asyncio.timeout(60):  # only stops a hang: the stop waited out the day
+        await bot.application.updater.stop()
+
+
+async def test_fetching_updates_goes_on_once_a_429_for_it_is_waited_out(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.fail("getUpdates", Fault(429, "Too Many Requests: retry after 1", retry_after=1))
+    await until_taken(bot, "getUpdates")
+    reply = await bot.ask("Istanbul")
+    assert "Istanbul" in reply.params["text"]
+
+
 @pytest.mark.parametrize("method", ["answerInlineQuery", "answerCallbackQuery"])
 async def test_a_429_for_an_answer_to_no_chat_holds_up_no_chat(start_bot: StartBot, method: str) -> None:
     # an inline query or a button press names no chat: its 429 paused every request of the bot
