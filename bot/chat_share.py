@@ -11,6 +11,7 @@ to a busy group waits for the same 20 a minute that its answers wait for.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -19,6 +20,7 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from .delivery import answering_query
 from .handlers import Context, addressed_to_bot, bot_state, refused_by
 from .i18n import N_, for_user
 from .ordering import PerChatUpdateProcessor
@@ -46,7 +48,8 @@ async def busy_gate(update: object, context: Context) -> None:
         try:
             busy = for_user(update.effective_user).gettext(BUSY)
             if update.callback_query is not None:
-                await update.callback_query.answer(busy)
+                with answering_query(asyncio.get_running_loop().time()):
+                    await update.callback_query.answer(busy)
             elif update.effective_message is not None:  # a message, or an edited one
                 await update.effective_message.reply_text(busy)
         except Forbidden as error:  # a reader who blocked the bot: forgotten, as at an answer

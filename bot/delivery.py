@@ -1,22 +1,22 @@
 """Getting replies through Telegram's limits and hiccups, each one at most once.
 
-`AIORateLimiter` keeps bursts under Telegram's flood limits. A 429 (`RetryAfter`) that
-names a chat is waited out by that chat alone (one that names none, such as an inline
-query's answer, by the requests of its kind), for at most `MAX_FLOOD_WAIT` seconds: the
-rate limiter paused every chat for it, so that one group asked to wait held up every
-answer, and for as long as Telegram asked (hours, for a bot that flooded a chat). A wait
-longer than that is not waited: the message is not sent (`FloodWait`), nor is any other to
-that chat until the wait is over. A message to a group that has just become a supergroup
-(Telegram refuses it with the supergroup's id, `ChatMigrated`) goes to the supergroup: the
-question was asked there, as far as its asker can tell. On top of it, a request that
-surely did not reach Telegram is tried again with exponential backoff: one Telegram
-answered with a 5xx (it did not act on it), or one whose connection could not be opened
-(refused, connect timeout, no free connection in the pool). A request that was sent and
-then got no answer (a read timeout, a connection dropped after the request was written)
-may well have been acted on: a message is then not sent again, since the user would get it
-twice, and `MaybeDelivered` says so. Requests that are harmless to repeat (reads,
-settings) are retried either way. (`getUpdates` is left to the updater, which has its own
-retry loop.)
+`AIORateLimiter` keeps bursts under Telegram's flood limits. A 429 (`RetryAfter`) that names
+a chat is waited out by that chat alone (one that names none, such as an inline query's
+answer, by the requests of its kind, and only within `QUERY_WINDOW` of its query), for at
+most `MAX_FLOOD_WAIT` seconds: the rate limiter paused every chat for it, so that one group
+asked to wait held up every answer, and for as long as Telegram asked (hours, for a bot that
+flooded a chat). A wait longer than that is not waited: the message is not sent
+(`FloodWait`), nor is any other to that chat until the wait is over. A message to a group
+that has just become a supergroup (Telegram refuses it with the supergroup's id,
+`ChatMigrated`) goes to the supergroup: the question was asked there, as far as its asker
+can tell. On top of it, a request that surely did not reach Telegram is tried again with
+exponential backoff: one Telegram answered with a 5xx (it did not act on it), or one whose
+connection could not be opened (refused, connect timeout, no free connection in the pool). A
+request that was sent and then got no answer (a read timeout, a connection dropped after the
+request was written) may well have been acted on: a message is then not sent again, since
+the user would get it twice, and `MaybeDelivered` says so. Requests that are harmless to
+repeat (reads, settings) are retried either way. (`getUpdates` never comes here:
+python-telegram-bot sends it past the rate limiter, and `bot.polling` waits out its 429.)
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -33,9 +35,11 @@ from telegram.ext import AIORateLimiter
 
 __all__ = [
     "MAX_FLOOD_WAIT",
+    "QUERY_WINDOW",
     "FloodWait",
     "MaybeDelivered",
     "RetryingRateLimiter",
+    "answering_query",
     "repeatable",
     "surely_not_delivered",
 ]
@@ -51,6 +55,12 @@ messages a minute asks for less. An answer later than that is better asked again
 (40 s of grace in the Compose and systemd files) would not wait for it."""
 FLOOD_RETRIES = 3
 """How often one message is tried again after a 429 for its chat."""
+QUERY_WINDOW = 10.0
+"""How long after an inline query or a button press Telegram takes its answer (seconds; later it
+refuses it, "query is too old"). A 429 for such an answer is waited out only within it: an
+answer that could go out only later is dropped at once (`FloodWait`), not queued to go out
+stale or be refused."""
+_answer_by: ContextVar[float | None] = ContextVar("answer_by", default=None)
 
 
 class MaybeDelivered(NetworkError):
@@ -152,9 +162,9 @@ class RetryingRateLimiter(AIORateLimiter):
         """
 
         async def send(*args: Any, **kwargs: Any) -> JSONResult:
-            migrated = False
+            migrated, deadline = False, _answer_by.get()
             for attempt in range(FLOOD_RETRIES + 1):
-                await self._chat_free(chat)
+                await self._chat_free(chat, deadline)
                 try:
                     return await callback(*args, **kwargs)
                 except ChatMigrated as error:
@@ -165,29 +175,43 @@ class RetryingRateLimiter(AIORateLimiter):
                 except RetryAfter as error:
                     seconds = max(0.0, _seconds(error.retry_after)) + 0.1
                     self._pause(chat, seconds)
-                    if seconds > MAX_FLOOD_WAIT or attempt == FLOOD_RETRIES:
+                    late = deadline is not None and asyncio.get_running_loop().time() + seconds > deadline
+                    if seconds > MAX_FLOOD_WAIT or attempt == FLOOD_RETRIES or late:
                         raise FloodWait(chat, seconds) from None
                     logger.info("Telegram asks chat %s to wait %.1f s (429); sent then", chat, seconds)
             raise AssertionError("unreachable")  # pragma: no cover
 
         return send
 
-    async def _chat_free(self, chat: object) -> None:
-        """Wait until `chat` takes messages again; refuse at once a wait too long to make."""
+    async def _chat_free(self, chat: object, deadline: float | None = None) -> None:
+        """Wait until `chat` takes messages again; refuse at once a wait too long to make, or one
+        that would end past `deadline` (loop time)."""
         resume = self._resume.get(chat)
         if resume is None:
             return
         left = resume - asyncio.get_running_loop().time()
-        if left > MAX_FLOOD_WAIT:
+        if left <= 0:
+            return
+        if left > MAX_FLOOD_WAIT or (deadline is not None and resume > deadline):
             raise FloodWait(chat, left)
-        if left > 0:
-            await asyncio.sleep(left)
+        await asyncio.sleep(left)
 
     def _pause(self, chat: object, seconds: float) -> None:
         """Remember that `chat` takes no message for `seconds`; forget the waits that are over."""
         now = asyncio.get_running_loop().time()
         self._resume = {known: at for known, at in self._resume.items() if at > now}
         self._resume[chat] = max(self._resume.get(chat, now), now + seconds)
+
+
+@contextmanager
+def answering_query(arrived: float) -> Iterator[None]:
+    """Send the requests made inside as the answer to a query (inline, a button press) that
+    `arrived` at this loop time: within `QUERY_WINDOW` of it, or not at all (`FloodWait`)."""
+    token = _answer_by.set(arrived + QUERY_WINDOW)
+    try:
+        yield
+    finally:
+        _answer_by.reset(token)
 
 
 def _readdress(args: tuple[Any, ...], chat_id: int) -> bool:

@@ -7,6 +7,7 @@ raises and returns values.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from retrieval import CorpusError, latest_today, readings
 
 from . import render
 from .answered import Answer
-from .delivery import FloodWait, MaybeDelivered
+from .delivery import FloodWait, MaybeDelivered, answering_query
 from .fairness import Verdict
 from .feed_jobs import forget_blocked
 from .i18n import N_, Translations, for_user, translations, user_language
@@ -269,28 +270,29 @@ async def page_callback(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
+    arrived = asyncio.get_running_loop().time()
     state, tr = bot_state(context), for_user(query.from_user)
     verdict = judge(state, query.from_user.id)  # the "2/5" label too: each press is a call to Telegram
     if verdict is not Verdict.ANSWER:
         if verdict is Verdict.WARN:
-            await answer_press(query, tr.gettext(SLOW_DOWN))
+            await answer_press(query, arrived, tr.gettext(SLOW_DOWN))
         return
     if query.data == COUNTER:  # the label: nothing to do
-        await answer_press(query)
+        await answer_press(query, arrived)
         return
     match, message = _PAGE_DATA.fullmatch(query.data or ""), query.message
     key, number = (match.group(1), int(match.group(2))) if match else ("", 0)
     asked = await state.queries.get(key, message.chat.id) if message is not None else None
     if asked is None or message is None or number > MAX_PAGES:  # unknown, forgotten, another chat's
-        await answer_press(query, tr.gettext(EXPIRED))
+        await answer_press(query, arrived, tr.gettext(EXPIRED))
         return
     result = await state.search(asked.question, k=hits_needed(state.top_k), now=asked.as_of)
     pages = paginate(result.hits, state.top_k)
     if number > len(pages) or layout(pages) != asked.layout:  # the corpus changed, and this answer with it
-        await answer_press(query, tr.gettext(EXPIRED))
+        await answer_press(query, arrived, tr.gettext(EXPIRED))
         return
     page, shown = pages[number - 1], translations(asked.language)  # every page in the asker's language
-    await answer_press(query)
+    await answer_press(query, arrived)
     try:
         await context.bot.edit_message_text(
             render.render_answer(shown, page.hits, page.first_rank),
@@ -306,19 +308,23 @@ async def page_callback(update: Update, context: Context) -> None:
         logger.info("page %d of chat %s not shown: %s", number, message.chat.id, error)
 
 
-async def answer_press(query: CallbackQuery, text: str | None = None) -> None:
-    """Answer a button press. Telegram forgets a press after some seconds, and one that
-    waited that long (behind a busy chat's answers) is logged, not reported as a failure:
-    the page it asked for is shown all the same. So is one whose answer got no reply (it
-    may well have arrived, and is not sent twice)."""
+async def answer_press(query: CallbackQuery, arrived: float, text: str | None = None) -> None:
+    """Answer a button press that `arrived` at this loop time. Telegram forgets a press after
+    some seconds, and one that waited that long (behind a busy chat's answers) is logged, not
+    reported as a failure: the page it asked for is shown all the same. So is one whose answer
+    got no reply (it may well have arrived, and is not sent twice), and one Telegram asks to
+    wait past that (a 429, `answering_query`): held for it, the page's edit waited behind it."""
     try:
-        await query.answer(text)
+        with answering_query(arrived):
+            await query.answer(text)
     except BadRequest as error:
         if not too_old(error):
             raise
         logger.info("button press %s answered too late: %s", query.id, error)
     except MaybeDelivered as error:
         logger.warning("button press %s: %s", query.id, error)
+    except FloodWait as error:
+        logger.info("button press %s not answered: %s", query.id, error)
 
 
 def too_old(error: BadRequest) -> bool:

@@ -8,6 +8,7 @@ is answered as of its arrival, the way a message is answered as of its date.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -25,6 +26,7 @@ from telegram.error import BadRequest
 from retrieval import Hit, latest_today
 
 from . import render
+from .delivery import FloodWait, answering_query
 from .fairness import Verdict
 from .handlers import NO_PREVIEW, Context, bot_state, clean, judge, too_old
 from .i18n import ENGLISH, N_, Translations, for_user
@@ -53,12 +55,13 @@ async def inline_query(update: Update, context: Context) -> None:
     query = update.inline_query
     if query is None:
         return
+    arrived = asyncio.get_running_loop().time()
     state, tr = bot_state(context), for_user(query.from_user)
     verdict = judge(state, query.from_user.id)  # counted like a question, by its user
     if verdict is Verdict.IGNORE:
         return
     if verdict is Verdict.WARN:
-        await _answer(query, [], _button(tr, TOO_FAST))
+        await _answer(query, arrived, [], _button(tr, TOO_FAST))
         return
     question = clean(query.query).strip()
     as_of = latest_today()  # no date on an inline query: its arrival
@@ -68,7 +71,7 @@ async def inline_query(update: Update, context: Context) -> None:
     else:
         hits = [render.lead(article) for article in await state.latest(INLINE_RESULTS, as_of)]
     results = [article_result(hit) for hit in hits[:INLINE_RESULTS]]
-    await _answer(query, results, None if results else _button(tr, NO_MATCH))
+    await _answer(query, arrived, results, None if results else _button(tr, NO_MATCH))
 
 
 def article_result(hit: Hit) -> InlineQueryResultArticle:
@@ -101,22 +104,30 @@ def _button(tr: Translations, text: str) -> InlineQueryResultsButton:
 
 
 async def _answer(
-    query: InlineQuery, results: list[InlineQueryResultArticle], button: InlineQueryResultsButton | None
+    query: InlineQuery,
+    arrived: float,
+    results: list[InlineQueryResultArticle],
+    button: InlineQueryResultsButton | None,
 ) -> None:
     """Answer, shared when there are results, personal when only a button in the reader's language.
 
     Telegram drops an answer that comes more than about ten seconds after the query (a
-    queue of searches can take that long): that is logged, not reported as a failure.
+    queue of searches can take that long): that is logged, not reported as a failure. An
+    answer Telegram asks to wait past that (a 429) is not sent at all (`answering_query`):
+    queued, it went out stale, and the later queries' answers waited behind it.
     """
     shared = bool(results)
     try:
-        await query.answer(
-            results,
-            cache_time=SHARED_SECONDS if shared else PERSONAL_SECONDS,
-            is_personal=not shared,
-            button=button,
-        )
+        with answering_query(arrived):
+            await query.answer(
+                results,
+                cache_time=SHARED_SECONDS if shared else PERSONAL_SECONDS,
+                is_personal=not shared,
+                button=button,
+            )
     except BadRequest as error:
         if not too_old(error):
             raise
         logger.info("inline query %s answered too late: %s", query.id, error)
+    except FloodWait as error:
+        logger.info("inline query %s not answered: %s", query.id, error)

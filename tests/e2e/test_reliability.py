@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from tests.e2e.conftest import ADMIN, TOKEN, RunningBot, StartBot, nothing_for, wait_for_log
+from tests.e2e.conftest import ADMIN, GRAIN, TOKEN, RunningBot, StartBot, nothing_for, wait_for_log
 from tests.e2e.fake_api import Fault
 
 
@@ -98,8 +98,42 @@ async def test_a_429_for_an_answer_to_no_chat_holds_up_no_chat(start_bot: StartB
     await until_taken(bot, method)  # Telegram asks the bot to wait 20 s with that answer
     other = await bot.ask("Abramovich", user_id=8)  # another chat is answered meanwhile
     assert "Abramovich" in other.params["text"]
-    assert bot.api.sent(method) == []
-    await bot.api.wait_for(method)  # and the answer goes once its wait is over
+    assert bot.api.sent(method) == []  # (and the answer, which Telegram takes for 10 s, is dropped)
+
+
+async def test_an_inline_answer_that_could_go_out_only_past_telegrams_window_is_dropped_not_queued(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Telegram takes an inline answer for about 10 s. Asked to wait 20 s, the bot queued this one
+    # and every later query's behind it: each went out up to 30 s late, stale, or was refused
+    bot = await start_bot()
+    bot.api.fail("answerInlineQuery", Fault(429, "Too Many Requests: retry after 20", retry_after=20))
+    first = bot.api.push_inline_query("Istanbul", user_id=9)
+    await wait_for_log(caplog, f"inline query {first} not answered: not sent: Telegram asks answerInline")
+    later = bot.api.push_inline_query("Abramovich", user_id=9)  # typed on, within the 20 s
+    await wait_for_log(caplog, f"inline query {later} not answered")
+    assert bot.api.sent("answerInlineQuery") == []
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+async def test_an_inline_answer_asked_to_wait_within_telegrams_window_goes_out(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    bot.api.fail("answerInlineQuery", Fault(429, "Too Many Requests: retry after 1", retry_after=1))
+    query = bot.api.push_inline_query("Istanbul", user_id=9)
+    (answer,) = await bot.api.wait_for("answerInlineQuery")
+    assert answer.params["inline_query_id"] == query and answer.params["results"]
+
+
+async def test_a_page_press_whose_answer_telegram_holds_shows_its_page_at_once(start_bot: StartBot) -> None:
+    # the press's answer ("loading…" ends) was queued 20 s, and the page's edit behind it
+    bot = await start_bot(articles=GRAIN)
+    answer = await bot.ask("grain exports")
+    bot.api.fail("answerCallbackQuery", Fault(429, "Too Many Requests: retry after 20", retry_after=20))
+    data = answer.params["reply_markup"]["inline_keyboard"][0][-1]["callback_data"]
+    bot.api.push_callback(data, answer.result)  # ▶
+    (edit,) = await bot.api.wait_for("editMessageText")
+    assert edit.params["message_id"] == answer.result["message_id"]
+    assert bot.api.sent("answerCallbackQuery") == []  # dropped: Telegram would take it no longer
 
 
 @pytest.mark.parametrize(
