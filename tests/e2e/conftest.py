@@ -38,6 +38,16 @@ STICKER = {
 PHOTO = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
 
 
+DISCUSSION_GROUP = {"chat_id": -100, "chat_type": "supergroup"}
+_CHANNEL = {"id": -1009, "type": "channel", "title": "Harbour Times"}
+CHANNEL_FORWARD = {
+    "is_automatic_forward": True,
+    "sender_chat": _CHANNEL,
+    "forward_origin": {"type": "channel", "chat": _CHANNEL, "message_id": 12, "date": 0},
+}
+"""A channel's post as Telegram forwards it into the group linked for its comments."""
+
+
 GRAIN_NEWS = [
     (
         "Izmail port doubles its grain exports",

@@ -24,6 +24,8 @@ from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, indexing_processes, kill_indexing
 from tests.e2e.conftest import (
     ADMIN,
+    CHANNEL_FORWARD,
+    DISCUSSION_GROUP,
     GRAIN,
     GRAIN_NEWS,
     PHOTO,
@@ -68,16 +70,6 @@ async def test_no_match_says_so_and_suggests_latest(start_bot: StartBot) -> None
     text = (await bot.ask("zyzzyva quux")).params["text"]
     assert "I found nothing" in text
     assert "/latest" in text
-
-
-DISCUSSION_GROUP = {"chat_id": -100, "chat_type": "supergroup"}
-_CHANNEL = {"id": -1009, "type": "channel", "title": "Harbour Times"}
-CHANNEL_FORWARD = {
-    "is_automatic_forward": True,
-    "sender_chat": _CHANNEL,
-    "forward_origin": {"type": "channel", "chat": _CHANNEL, "message_id": 12, "date": 0},
-}
-"""A channel's post as Telegram forwards it into the group linked for its comments."""
 
 
 def bot_message(chat_id: int = 7, message_id: int = 555) -> dict[str, Any]:

@@ -17,7 +17,16 @@ from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
 from bot.pages import COUNTER
 from bot.state import BotState
 from retrieval import Event, Library, SearchResult, Timeline
-from tests.e2e.conftest import ADMIN, GRAIN, PHOTO, STICKER, StartBot, nothing_for
+from tests.e2e.conftest import (
+    ADMIN,
+    CHANNEL_FORWARD,
+    DISCUSSION_GROUP,
+    GRAIN,
+    PHOTO,
+    STICKER,
+    StartBot,
+    nothing_for,
+)
 from tests.e2e.fake_api import Call
 
 
@@ -374,6 +383,29 @@ async def test_past_its_share_a_chat_is_told_once_a_minute_and_its_chatter_gets_
     assert note.params["reply_parameters"]["message_id"] == 773  # not the chatter before it
     assert bot.api.sent("answerCallbackQuery") == []
     assert "chat -701 has 1 updates in flight, its share: told it is busy" in caplog.text
+
+
+async def test_a_channels_posts_forwarded_into_a_busy_discussion_group_get_no_busy_note(
+    start_bot: StartBot,
+) -> None:
+    # a channel's post Telegram forwards into the group linked for its comments asks the bot
+    # nothing, though it names the bot or starts with its command: told "busy", the channel's
+    # readers would read the note under every post, and a member's question would go untold
+    bot = await start_bot(max_unanswered_per_chat=1)
+    bot.api.held[-100] = asyncio.Event()
+    bot.api.push_message("/ask Istanbul", user_id=71, message_id=791, **DISCUSSION_GROUP)  # taken; waits
+    for post in ("/latest@news_test_bot for today's news", "/ask talks", "Questions? Ask @news_test_bot"):
+        bot.api.push_message(post, user_id=777000, **CHANNEL_FORWARD, **DISCUSSION_GROUP)
+    bot.api.push_message("/ask Abramovich", user_id=73, message_id=793, **DISCUSSION_GROUP)  # told busy
+    try:
+        await until(lambda: backlog_of(bot).unanswered == 2)  # the answer and the one note, waiting
+    finally:
+        bot.api.held[-100].set()
+    await until(lambda: backlog_of(bot).unanswered == 0)
+    replies = bot.api.sent("sendMessage", -100)
+    assert sorted(reply.params["reply_parameters"]["message_id"] for reply in replies) == [791, 793]
+    (note,) = [reply for reply in replies if reply.params["text"] == BUSY]
+    assert note.params["reply_parameters"]["message_id"] == 793  # the member's question, no post
 
 
 async def test_reactions_and_edits_in_a_busy_group_take_none_of_its_share(start_bot: StartBot) -> None:
