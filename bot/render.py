@@ -520,21 +520,24 @@ def _escaped_within(text: str, limit: int) -> str:
 def fit_lines(tr: Translations, lines: list[str]) -> str:
     """Join lines, dropping the tail (with a count of what was left out) past the limit.
 
+    Measured as Telegram measures it, the text its reader sees (`shown_length`): measured
+    escaped, a list of headlines full of `&` or `<` (five and four characters each) lost
+    most of its lines. A list links nothing, so its markup stays far within `MAX_MARKUP`.
     One pass over the lines' lengths, so that a long list costs no more than reading it.
     """
     text = "\n".join(lines)
-    if telegram_length(text) <= MAX_MESSAGE:  # markup within the text's limit: within both
+    if shown_length(text) <= MAX_MESSAGE:
         return text
 
     def more(count: int) -> str:
         return tr.gettext("… and {count} more.").format(count=count)
 
-    ends = list(accumulate(telegram_length(line) + 1 for line in lines))  # each with its newline
+    ends = list(accumulate(shown_length(line) + 1 for line in lines))  # each with its newline
     kept = next(
         (
             kept
             for kept in range(len(lines) - 1, 1, -1)
-            if ends[kept - 1] + telegram_length(more(len(lines) - kept)) <= MAX_MESSAGE
+            if ends[kept - 1] + shown_length(more(len(lines) - kept)) <= MAX_MESSAGE
         ),
         1,
     )

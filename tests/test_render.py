@@ -161,6 +161,31 @@ def test_fit_lines_drops_the_tail_with_a_count(lines: list[str], kept: int) -> N
         assert len(text.split("\n")) == kept + 1
 
 
+@pytest.mark.parametrize(
+    ("last", "kept"),
+    [
+        (1022, 5),  # 4,096 characters as the reader sees them: every line
+        (1023, 4),  # one more: the last line makes way for the count
+    ],
+)
+def test_fit_lines_measures_what_the_reader_sees_not_the_escapes(last: int, kept: int) -> None:
+    # Telegram's 4,096 is the text once its HTML is parsed: `&amp;` is one character, not
+    # five. Measured escaped, a list of headlines full of `&` and `<` lost four fifths of its lines
+    lines = ["<b>T</b>", *["&amp;" * 1023] * 3, "&amp;" * last]
+    text = fit_lines(ENGLISH, lines)
+    assert text.split("\n")[:kept] == lines[:kept]
+    assert shown_length(text) <= MAX_MESSAGE
+    if kept < len(lines):
+        assert text.endswith("… and 1 more.")
+
+
+def test_latest_lists_headlines_full_of_ampersands_as_it_lists_plain_ones() -> None:
+    plain = [Article(f"a{n}", "Q" * 150, dt.date(2024, 10, 23), ("Body.",)) for n in range(20)]
+    marked = [dataclasses.replace(article, headline="&" * 75 + "<" * 75) for article in plain]
+    listed = [len(render_latest(ENGLISH, articles).splitlines()) for articles in (plain, marked)]
+    assert listed == [21, 21]  # the title and twenty headlines, each time
+
+
 def test_shorten_cuts_at_a_word() -> None:
     assert shorten("alpha beta gamma delta", 12) == "alpha beta…"
     assert shorten("short", 12) == "short"
