@@ -53,6 +53,13 @@ TIMELINE_SOURCE_CHARS = 120
 PASSAGE_BREAK = "\n—\n"
 """Between two passages of one article: they are excerpts, not consecutive paragraphs."""
 _TAG = re.compile(r"<[^>]*>")
+_FOUND_BY_TELEGRAM = re.compile(
+    r"(?<![\w/])[#$@/]\w+"  # hashtags, cashtags, mentions, bot commands
+    r"|[\w.+-]+@[\w-]+\.\w+"  # emails
+    r"|\b(?:https?://|www\.)\S+|\b[\w-]+\.[a-z]{2,}\b"  # links, with a scheme or by their look
+    r"|\+\d[\d ()-]{6,}\d"  # phone numbers, international
+)
+"""What Telegram makes entities of in a message's text by itself, taken broadly."""
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 """Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), left out of what is
 shown: one a feed's title, a headline or a passage left open turned the rest of the
@@ -231,10 +238,25 @@ def same_headline(headline: str) -> str:
 
 def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None = 1) -> str:
     """Several hits in one message, one heading per article, passages shortened until the
-    whole fits Telegram's limit. `first_rank=None` leaves the headings unnumbered."""
-    budget = PASSAGE_CHARS
+    whole fits Telegram's limit. `first_rank=None` leaves the headings unnumbered.
+
+    Fewer of the question's words are bolded while the page holds more entities than
+    Telegram shows (`entity_count`): the hashtags, links and the like that Telegram finds in
+    the passages itself count too, and a passage full of #tags left the last headings plain.
+    """
     groups = by_article(hits)
-    bolds = bolds_each(groups)
+    bolds, passages = bolds_each(groups), max(1, len(hits))
+    while True:
+        text = _answer_page(tr, groups, first_rank, bolds)
+        over = entity_count(text) - MAX_ENTITIES
+        if over <= 0 or bolds == 0:
+            return text
+        bolds = max(0, bolds - -(-over // passages))  # a word fewer in each passage, or as many as over
+
+
+def _answer_page(tr: Translations, groups: list[list[Hit]], first_rank: int | None, bolds: int) -> str:
+    """A page whose passages bold at most `bolds` words each, shortened until it fits."""
+    budget = PASSAGE_CHARS
 
     def rank(position: int) -> int | None:
         return None if first_rank is None else first_rank + position
@@ -255,6 +277,15 @@ def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None 
         blocks.pop()
         text = "\n\n".join(blocks)
     return text
+
+
+def entity_count(markup: str) -> int:
+    """How many entities Telegram makes of `markup`, at most: one a tag, and one each hashtag,
+    cashtag, mention, bot command, link, email or phone number it finds in the text itself,
+    counted generously (`_FOUND_BY_TELEGRAM`): one too many costs a bolded word, one too few a
+    heading or a link past the `MAX_ENTITIES` Telegram shows."""
+    text = html.unescape(_TAG.sub("", markup))
+    return markup.count("<") - markup.count("</") + len(_FOUND_BY_TELEGRAM.findall(text))
 
 
 def bolds_each(groups: Sequence[Sequence[Hit]]) -> int:

@@ -680,6 +680,18 @@ def test_a_page_of_ten_articles_told_by_other_outlets_keeps_within_the_entities_
     assert entities(text) <= fake_api.MAX_ENTITIES and text.count("<i>Also reported by") == 10
 
 
+def test_a_page_of_passages_full_of_hashtags_keeps_every_heading_and_link_telegram_shows() -> None:
+    # Telegram makes an entity of each #tag, $TAG and link it finds in the text itself, and they
+    # count against the 100 it shows: uncounted, the question's words bolded beside them pushed
+    # the last articles' headings and outlets' links past the 100, shown plain
+    market = "#wheat exports rose, #corn exports fell and #barley exports held; $ADM and $BG up."
+    hits = ten_articles("Grain report", market, "Agrarian News", "wheat corn barley exports", 0)
+    text = render_answer(ENGLISH, hits)
+    assert entities(text) <= fake_api.MAX_ENTITIES
+    assert "<b>exports</b>" in text  # the question's words still bold, the first of each passage
+    assert text.count('">Agrarian News</a>') == 10 and text.count("\n\n<b>") == 9  # every heading, every link
+
+
 def test_a_page_of_articles_with_two_passages_each_keeps_within_the_entities_telegram_shows() -> None:
     # the question's words bolded are shared among the page's passages, not its articles
     market = "Wheat exports rose, corn exports fell and barley exports held; wheat prices, corn prices. " * 3
