@@ -19,6 +19,7 @@ from .render import (
     HEADLINE_CHARS,
     MAX_ENTITIES,
     URL_CHARS,
+    entity_count,
     escape,
     fit_lines,
     highlight,
@@ -32,11 +33,26 @@ FEED_TITLE_CHARS = 80
 
 def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
     """One alert: the headline, its date (and the outlet a file dropped in names), the best
-    passage for the topic, the link if it has one."""
+    passage for the topic, the link if it has one.
+
+    The topic's words are bolded only as far as the alert stays within the entities Telegram
+    shows (`entity_count`): the link it finds in the URL and the `/following` after the passage
+    come last, and the hashtags and the like in the passage count too; past the 100, the
+    link was plain text and `/following` no command."""
+    most = MAX_ENTITIES
+    while True:
+        text = _alert_text(alert, tr, most)
+        over = entity_count(text) - MAX_ENTITIES
+        if over <= 0 or most == 0:
+            return text
+        most = max(0, min(most, text.count("<b>") - 1) - over)  # the headline's bold is no word
+
+
+def _alert_text(alert: PendingAlert, tr: Translations, most: int) -> str:
+    """An alert that bolds at most `most` of the topic's words."""
     text = alert.passage
     start, end = snippet_span(text, alert.terms, ALERT_PASSAGE_CHARS)
-    # the headline's bold, the topic's italics and the link Telegram finds in the URL: 3 entities
-    shown = (ELLIPSIS if start else "") + highlight(text[start:end], alert.terms, MAX_ENTITIES - 3)
+    shown = (ELLIPSIS if start else "") + highlight(text[start:end], alert.terms, most)
     shown += ELLIPSIS if end < len(text) else ""
     link = [escape(shorten(alert.url, URL_CHARS))] if alert.url else []  # a feed item may have none
     return "\n".join(

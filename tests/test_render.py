@@ -535,7 +535,19 @@ def test_an_alert_dense_with_its_topic_stays_within_the_entities_telegram_shows(
         1, 7, 7, "oil", 0.9, passage, frozenset({"oil"}), "Oil", dt.date(2024, 10, 1), "https://x.org/a", 0
     )
     text = render_alert(alert)
-    assert text.count("<b>") + text.count("<i>") + 1 == MAX_ENTITIES  # and the link Telegram finds
+    assert entities(text) == MAX_ENTITIES  # with the link and the /following Telegram finds
+    assert text.rstrip().endswith("</i> · /following")
+
+
+def test_an_alert_full_of_hashtags_keeps_its_link_and_command_within_what_telegram_shows() -> None:
+    # the #tags Telegram finds in the passage count against the 100 it shows: uncounted, the topic's
+    # words bolded beside them pushed the link (last but one) past the 100, shown as plain text
+    passage = " ".join(["#oil Oil"] * 150)
+    alert = PendingAlert(
+        1, 7, 7, "oil", 0.9, passage, frozenset({"oil"}), "Oil", dt.date(2024, 10, 1), "https://x.org/a", 0
+    )
+    text = render_alert(alert)
+    assert entities(text) <= MAX_ENTITIES and "<b>Oil</b>" in text
 
 
 def test_an_alert_on_an_article_with_no_link_shows_no_empty_line() -> None:

@@ -494,13 +494,14 @@ class _Entities(HTMLParser):
         self.count += 1
 
 
-FOUND = re.compile(r"(?<!\w)(?:#\w+|\$[A-Z]{1,8}\b|@\w{5,32})|https?://\S+")
-"""What Telegram makes an entity of by itself in a text: hashtags, cashtags, mentions, links."""
+FOUND = re.compile(r"(?<![\w/])(?:#\w+|\$[A-Z]{1,8}\b|@\w{5,32}|/[a-z]\w*)|https?://\S+")
+"""What Telegram makes an entity of by itself in a text: hashtags, cashtags, mentions, bot
+commands, links."""
 
 
 def entities(text: str) -> int:
     """How many entities Telegram makes of an HTML text: one a tag, and one each hashtag, cashtag,
-    mention or link it finds in the text (`FOUND`). It shows the first `MAX_ENTITIES` and drops
+    mention, bot command or link it finds in the text (`FOUND`). It shows the first `MAX_ENTITIES` and drops
     the rest unseen: no error, a link that is no longer one."""
     parser = _Entities()
     parser.feed(text)
