@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -50,10 +50,11 @@ _MAX_FRONT_MATTER = 16 * 1024
 _MAX_NESTING = 20
 """Front matter fields are flat; nesting deeper than this is refused before it is built."""
 _MAX_DIGITS = 100
-MAX_LINE_PROBLEMS = 100
-"""Lines of one `.jsonl` file listed as problems; the rest are counted in one more. Each was
-one: a 10 MB file of 5,000,000 broken lines held 4.3 GB and saved a manifest of 514 MB."""
 """No article field needs a longer number; Python refuses to convert one of 4,300 digits."""
+MAX_LINE_PROBLEMS = 100
+"""Lines of one `.jsonl` file listed as problems, and its duplicate ids; the rest of each are
+counted in one more. Each was one: a 10 MB file of 5,000,000 broken lines held 4.3 GB and
+saved a manifest of 514 MB; a 17 MB file of one id repeated gave 315,000 duplicates."""
 DUPLICATE_ID = "duplicate_id"
 """The kind of the problem of an article whose id an earlier one holds."""
 
@@ -142,15 +143,18 @@ def load_files(root: Path, paths: Iterable[Path], taken: Iterable[str] = ()) -> 
     for path in paths:
         name = folder.name(path)
         data, loaded.prints[name] = folder.read(str(path), folder.relative(path))
-        found, problems = _parse(name, data, loaded.prints[name])
-        loaded.problems.extend(problems)
-        for article in found:
-            if article.id in seen:
-                loaded.problems.append(LoadProblem.of(name, Reason.of(DUPLICATE_ID, id=repr(article.id))))
-                continue
+        duplicates = _Capped(name, "more_duplicate_ids")
+
+        def take(article: Article, name: str = name, duplicates: _Capped = duplicates) -> None:
+            if article.id in seen:  # dropped as it is read: a file of one id repeated holds one article
+                duplicates.add(Reason.of(DUPLICATE_ID, id=repr(article.id)))
+                return
             seen.add(article.id)
             loaded.articles.append(article)
             loaded.sources.append(name)
+
+        loaded.problems.extend(_parse(name, data, loaded.prints[name], take))
+        loaded.problems.extend(duplicates.all())
     return loaded
 
 
@@ -158,16 +162,21 @@ def parse_file(root: Path, path: Path) -> tuple[list[Article], list[LoadProblem]
     """Read and parse one file into articles, never raising: failures become problems."""
     folder = CorpusFolder(root)
     data, file_print = folder.read(str(path), folder.relative(path))
-    return _parse(folder.name(path), data, file_print)
+    articles: list[Article] = []
+    problems = _parse(folder.name(path), data, file_print, articles.append)
+    return articles, problems
 
 
-def _parse(name: str, data: bytes | None, file_print: FilePrint) -> tuple[list[Article], list[LoadProblem]]:
-    """The articles in a file's bytes (`None`: not read, the print says why), or its problems."""
+def _parse(
+    name: str, data: bytes | None, file_print: FilePrint, take: Callable[[Article], None]
+) -> list[LoadProblem]:
+    """Hand each article in a file's bytes (`None`: not read, the print says why) to `take`, as
+    it is parsed; return the file's problems."""
     file_name = PurePosixPath(name)
     article_id = name.rsplit(".", 1)[0] if "." in file_name.name else name
     try:
         if data is None:
-            return [], [LoadProblem.of(name, not_read(file_print))]
+            return [LoadProblem.of(name, not_read(file_print))]
         suffix = file_name.suffix.lower()
         if suffix not in ARTICLE_SUFFIXES:
             known = ", ".join(ARTICLE_SUFFIXES)
@@ -176,14 +185,15 @@ def _parse(name: str, data: bytes | None, file_print: FilePrint) -> tuple[list[A
             raise _BadArticle(Reason.of("unknown_extension", extension=repr(file_name.suffix), known=known))
         text = _decode(data)
         if suffix == ".jsonl":
-            return _parse_jsonl(text, article_id, name)
+            return _parse_jsonl(text, article_id, name, take)
         parse = _parse_txt if suffix == ".txt" else _parse_md
-        return [parse(text, article_id)], []
+        take(parse(text, article_id))
+        return []
     except _BadArticle as error:
-        return [], [LoadProblem.of(name, error.reason)]
+        return [LoadProblem.of(name, error.reason)]
     except Exception as error:  # whatever the bytes, one file never stops the load
         logger.warning("%s: unexpected %s while parsing", name, type(error).__name__, exc_info=True)
-        return [], [LoadProblem.of(name, Reason.of("unparsable", error=_unexpected(error)))]
+        return [LoadProblem.of(name, Reason.of("unparsable", error=_unexpected(error)))]
 
 
 def _decode(data: bytes) -> str:
@@ -243,10 +253,10 @@ def _safe_yaml(front: str) -> dict[str, Any]:
     return meta
 
 
-def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], list[LoadProblem]]:
-    articles: list[Article] = []
-    problems = _LineProblems(name)
-    for number, line in enumerate(text.split("\n"), start=1):
+def _parse_jsonl(text: str, file_id: str, name: str, take: Callable[[Article], None]) -> list[LoadProblem]:
+    found = 0
+    problems = _Capped(name, "more_bad_lines")
+    for number, line in enumerate(_lines(text), start=1):
         line = line.removeprefix("\ufeff")  # one opens each export of files joined (`cat a.jsonl b.jsonl`)
         if not line.strip():
             continue
@@ -260,29 +270,41 @@ def _parse_jsonl(text: str, file_id: str, name: str) -> tuple[list[Article], lis
             if not isinstance(text_field, str):
                 raise _BadArticle(Reason.of("no_text"))
             fields = {key: _scalar_text(value) for key, value in record.items()}
-            articles.append(_from_fields(fields, f"{file_id}#{record['id']}", _paragraphs(text_field)))
+            take(_from_fields(fields, f"{file_id}#{record['id']}", _paragraphs(text_field)))
+            found += 1
         except _BadArticle as error:
-            problems.add(number, error.reason)
+            problems.add(error.reason, number)
         except json.JSONDecodeError as error:
-            problems.add(number, Reason.of("json_invalid", error=error.msg))
+            problems.add(Reason.of("json_invalid", error=error.msg), number)
         except RecursionError:
-            problems.add(number, Reason.of("nested_too_deep"))
+            problems.add(Reason.of("nested_too_deep"), number)
         except Exception as error:  # one line never costs the file's other articles
-            problems.add(number, Reason.of("unparsable", error=_unexpected(error)))
-    if not articles and not problems.listed:
-        return [], [LoadProblem.of(name, Reason.of("no_articles"))]
-    return articles, problems.all()
+            problems.add(Reason.of("unparsable", error=_unexpected(error)), number)
+    if not found and not problems.listed:
+        return [LoadProblem.of(name, Reason.of("no_articles"))]
+    return problems.all()
 
 
-class _LineProblems:
-    """The problems of a `.jsonl` file's lines: the first `MAX_LINE_PROBLEMS`, then a count."""
+def _lines(text: str) -> Iterator[str]:
+    """`text.split("\\n")`, one line at a time: the list of a 17 MB file's lines held 36 MB more."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
-    def __init__(self, name: str) -> None:
+
+class _Capped:
+    """Problems of one kind in one file (its bad lines, its duplicate ids): the first
+    `MAX_LINE_PROBLEMS`, then a count of the rest, a problem of kind `more`."""
+
+    def __init__(self, name: str, more: str) -> None:
         self.name = name
+        self.kind = more
         self.listed: list[LoadProblem] = []
         self.more = 0
 
-    def add(self, line: int, reason: Reason) -> None:
+    def add(self, reason: Reason, line: int | None = None) -> None:
         if len(self.listed) < MAX_LINE_PROBLEMS:
             self.listed.append(LoadProblem.of(self.name, reason, line))
         else:
@@ -291,7 +313,7 @@ class _LineProblems:
     def all(self) -> list[LoadProblem]:
         if not self.more:
             return self.listed
-        return [*self.listed, LoadProblem.of(self.name, Reason.of("more_bad_lines", count=self.more))]
+        return [*self.listed, LoadProblem.of(self.name, Reason.of(self.kind, count=self.more))]
 
 
 def _scalar_text(value: Any) -> Any:

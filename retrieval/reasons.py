@@ -27,6 +27,7 @@ def N_(text: str) -> str:
 REASONS: dict[str, str] = {
     # a file's content (corpus.py)
     "duplicate_id": N_("duplicate article id {id}"),
+    "more_duplicate_ids": N_("{count:,} more duplicate article ids"),
     "unknown_extension": N_("unknown extension {extension}; articles are {known}"),
     "no_extension": N_("unknown extension '(none)'; articles are {known}"),
     "unparsable": N_("could not be parsed: {error}"),

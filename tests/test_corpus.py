@@ -137,6 +137,21 @@ def test_a_jsonl_of_broken_lines_lists_a_hundred_and_counts_the_rest(write_corpu
     assert report.problems[-1].kind == "more_bad_lines"
 
 
+def test_a_jsonl_of_one_id_repeated_lists_a_hundred_duplicates_and_counts_the_rest(
+    write_corpus: WriteCorpus,
+) -> None:
+    # Each repeated id was a problem of its own: a 17 MB file of one short line repeated gave
+    # 315,000 of them, 26 MB of saved manifest and as long a /reload reply and log.
+    line = json.dumps({"id": "a", "title": "Grain", "date": "2024-01-02", "text": "Ships left."})
+    taken = article("2024-01-01", "Same id", "A .txt file named as the export's first article.")
+    _, report = load_corpus(write_corpus({"export#a.txt": taken, "export.jsonl": (line + "\n") * 10_000}))
+    assert report.articles == 1
+    assert [p.where for p in report.problems] == ["export.jsonl"] * 101
+    assert {p.kind for p in report.problems[:100]} == {"duplicate_id"}
+    assert str(report.problems[-1]) == "export.jsonl: 9,900 more duplicate article ids"
+    assert report.problems[-1].kind == "more_duplicate_ids"
+
+
 def test_files_load_recursively_in_path_order_and_hidden_ones_are_skipped(write_corpus: WriteCorpus) -> None:
     root = write_corpus(
         {
