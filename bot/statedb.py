@@ -459,6 +459,15 @@ def open_state(state_dir: Path) -> StateDB:
     return StateDB(state_dir / DB_NAME)
 
 
+def _unusable(path: Path, error: sqlite3.Error) -> StateError:
+    """The refusal of the state file at `path` for SQLite's `error`."""
+    if isinstance(error, sqlite3.OperationalError):  # locked past the timeout, or not openable
+        return StateError(f"state file {str(path)!r} cannot be used: {error}")
+    if isinstance(error, sqlite3.DatabaseError):  # not a database, or damaged where opening looked
+        return StateError(_damaged(path, str(error)))
+    return StateError(f"state file {str(path)!r} cannot be used: {error}")
+
+
 def _damaged(path: Path, why: str) -> str:
     return (
         f"state file {str(path)!r} cannot be used: it is damaged ({why}); restore it from a backup "
@@ -476,16 +485,22 @@ class StateDB:
             self._db = sqlite3.connect(
                 path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
             )
+        except sqlite3.Error as error:
+            raise _unusable(path, error) from None
+        try:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA secure_delete = ON")  # text cleared leaves no copy in free space
             self._check()
             self.migrate()
-        except sqlite3.OperationalError as error:  # locked past the timeout, or not openable
-            raise StateError(f"state file {str(path)!r} cannot be used: {error}") from None
-        except sqlite3.DatabaseError as error:  # not a database, or damaged where opening looked
-            raise StateError(_damaged(path, str(error))) from None
+        except BaseException as error:
+            # closed here: the error's traceback holds this object, and kept the file, its
+            # WAL and shared memory open for as long as the caller held the error
+            self._db.close()
+            if isinstance(error, sqlite3.Error):
+                raise _unusable(path, error) from None
+            raise
 
     def close(self) -> None:
         """Close the connection."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sqlite3
 import sys
 import threading
@@ -132,6 +133,41 @@ def test_a_damaged_file_is_refused_at_open_with_what_to_do(tmp_path: Path, how: 
     with pytest.raises(StateError, match=damaged) as why:
         open_state(tmp_path)
     assert "\n" not in str(why.value)  # one line, as `newsbot` prints it
+
+
+def held_open(path: Path) -> list[str]:
+    """This process's descriptors open on `path` or its -wal and -shm files (Linux)."""
+    names = {str(path), f"{path}-wal", f"{path}-shm"}
+    held = []
+    for descriptor in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):  # closed since it was listed (the listing's own)
+            if os.readlink(descriptor) in names:
+                held.append(descriptor.name)
+    return held
+
+
+@pytest.mark.parametrize("how", ["not a database", "newer schema", "damaged", "migration fails"])
+def test_a_file_refused_at_open_is_left_closed(tmp_path: Path, how: str) -> None:
+    # The connection stayed open behind the error, held by its traceback: a start that
+    # handled the refusal kept the file, its WAL and shared memory open.
+    path = tmp_path / DB_NAME
+    if how == "not a database":
+        path.write_bytes(b"not a database at all" * 100)
+    elif how == "newer schema":
+        open_state(tmp_path).close()
+        with contextlib.closing(sqlite3.connect(path)) as newer:
+            newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    elif how == "damaged":
+        damage_state(tmp_path, "bad page")
+    else:  # a table of step 4 made by hand in a file of step 3: the step cannot make it
+        old = sqlite3.connect(path, isolation_level=None)
+        old.executescript(";".join(MIGRATIONS[:3]) + "; CREATE TABLE alert_topics (x)")
+        old.execute("PRAGMA user_version = 3")
+        old.close()
+    with pytest.raises(StateError) as why:
+        open_state(tmp_path)
+    assert held_open(path) == [], why.value
+    assert why.value is not None  # the error, and its traceback, are still held here
 
 
 def test_a_state_dir_that_cannot_be_made_is_refused(tmp_path: Path) -> None:
