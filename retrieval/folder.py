@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 import time
 from collections.abc import Iterator, Sequence
@@ -40,6 +41,7 @@ __all__ = [
     "NotRead",
     "corpus_files",
     "not_read",
+    "relative_path",
     "sorted_entries",
     "stamps_match",
 ]
@@ -205,6 +207,23 @@ def printable(name: str) -> str:
 
 
 _SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPE = re.compile(r"\\(\\|n|r|t|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
+_UNESCAPED = {escape: char for char, escape in _SHORT_ESCAPES.items()}
+
+
+def relative_path(name: str) -> str:
+    """The path, relative to the folder, of the entry shown as `name` by `printable`, which
+    escapes without loss: a print is kept under the name shown (`bell\\u0007.txt`), which is
+    not the file's own."""
+    return _ESCAPE.sub(_unescaped, name) if "\\" in name else name
+
+
+def _unescaped(escape: re.Match[str]) -> str:
+    written = escape.group(0)
+    if written in _UNESCAPED:
+        return _UNESCAPED[written]
+    code = int(written[2:], 16)
+    return chr(0xDC00 + code) if written[1] == "x" else chr(code)
 
 
 def _escaped(char: str) -> str:

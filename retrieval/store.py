@@ -50,7 +50,7 @@ import numpy.typing as npt
 import xxhash
 
 from .errors import IndexFileError
-from .folder import CorpusFolder, FilePrint, FolderStamp, stamps_match
+from .folder import CorpusFolder, FilePrint, FolderStamp, relative_path, stamps_match
 from .index import BM25Index, BM25Params
 from .models import LoadProblem, LoadReport
 from .stories import MARKS
@@ -461,7 +461,8 @@ def looks_unchanged(index_dir: Path, corpus: Path, build: str) -> bool:
         return False
     folder = CorpusFolder(corpus)
     for name, found in recorded.items():
-        now = folder.read(os.path.join(corpus, name), name, None)[1]
+        relative = relative_path(name)
+        now = folder.read(os.path.join(corpus, relative), relative, None)[1]
         if now[0::2] != found[0::2]:
             return False
     return True

@@ -40,6 +40,7 @@ from retrieval import (
 )
 from retrieval.corpus import parse_file
 from retrieval.dates import anchor_date, might_hold_date
+from retrieval.folder import printable, relative_path
 from retrieval.stories import similarity
 from retrieval.timeline import SAME_EVENT, timeline_order
 from retrieval.timeline import _newest_first as newest_first
@@ -78,6 +79,14 @@ def assert_valid_telegram_html(html: str) -> None:
 @given(text)
 def test_analyzer_never_raises_and_yields_real_terms(value: str) -> None:
     assert all(term for term in analyze(value))
+
+
+@given(
+    st.text(alphabet=st.characters(), max_size=40) | st.text(alphabet="\\nxu0a7\x07\udcff\udc80", max_size=12)
+)
+def test_a_name_as_shown_gives_back_the_files_path(name: str) -> None:
+    # any code point, a lone surrogate (a byte that is not UTF-8) and a backslash too
+    assert relative_path(printable(name)) == name
 
 
 @given(text)

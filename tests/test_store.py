@@ -651,6 +651,26 @@ def test_the_folder_check_reads_again_files_whose_time_it_cannot_trust(
     assert Library.open_current(corpus, cache, check="folders") is None
 
 
+@pytest.mark.parametrize("name", ["bell\x07.txt", "two\nlines.txt", "back\\slash.txt"])
+def test_a_file_dated_ahead_whose_name_is_shown_escaped_looks_unchanged_once_read(
+    corpus: Path, tmp_path: Path, fine_clock: None, name: str
+) -> None:
+    # Its print is kept under its name as shown (`bell\u0007.txt`), which the look at the
+    # folders read as the file's path: no such file, so the corpus never looked unchanged, and
+    # the bot's watch read the folder again every round, waiting longer after each.
+    odd = corpus / name
+    odd.write_text(article("2024-10-30", "Odd", "A file with an odd name."))
+    ahead = time.time_ns() + 3600 * 10**9
+    os.utime(odd, ns=(ahead, ahead))
+    cache = tmp_path / "index"
+    library = Library.load(corpus, index_dir=cache)
+    assert library.folders_unchanged(corpus) is True
+    assert Library.open_current(corpus, cache, check="folders") is not None
+    odd.write_text(article("2024-10-30", "Odd", "A file with an odd nose."))  # same size, same time
+    os.utime(odd, ns=(ahead, ahead))
+    assert library.folders_unchanged(corpus) is False
+
+
 def test_a_folder_changed_within_a_clock_tick_is_checked_file_by_file(corpus: Path, tmp_path: Path) -> None:
     """Right after a change, a folder's times cannot show the next one: every file is checked."""
     cache = tmp_path / "index"
