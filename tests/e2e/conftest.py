@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import os
 import random
 import re
 import shutil
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +157,29 @@ class RunningBot:
 
 
 StartBot = Callable[..., Awaitable[RunningBot]]
+
+NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without the bot's settings a test may set, then `values`."""
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "CORPUS_", "ADMIN_"))
+    }
+    return {**keep, **values}
+
+
+async def newsbot_run(
+    api: FakeBotApi, cwd: Path, *args: str, stdout: int = asyncio.subprocess.PIPE, **values: str
+) -> asyncio.subprocess.Process:
+    """`newsbot run ARGS` as a process in `cwd`, against `api` with the test token and the
+    settings `values` (`CORPUS_DIR="..."`); its stderr is a pipe."""
+    env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url, **values)
+    return await asyncio.create_subprocess_exec(
+        NEWSBOT, "run", *args, cwd=cwd, env=env, stdout=stdout, stderr=asyncio.subprocess.PIPE
+    )
 
 
 @pytest.fixture

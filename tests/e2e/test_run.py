@@ -18,19 +18,8 @@ import pytest
 
 from bot.statedb import DB_NAME, open_state
 from tests.conftest import SHIPPED_CORPUS, article, damage_state, indexing_processes
-from tests.e2e.conftest import TOKEN
+from tests.e2e.conftest import NEWSBOT, TOKEN, clean_env, newsbot_run
 from tests.e2e.fake_api import FakeBotApi, Fault
-
-NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    keep = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "WEBHOOK_", "CORPUS_", "ADMIN_"))
-    }
-    return {**keep, **values}
 
 
 async def run_to_exit(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
@@ -230,15 +219,7 @@ async def test_a_token_with_a_control_character_or_a_space_inside_exits_2_withou
 async def test_run_answers_over_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     api = FakeBotApi(TOKEN)
     await api.start()
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=api.base_url,
-        CORPUS_DIR=str(SHIPPED_CORPUS),
-        LOG_LEVEL="debug",
-    )
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT, "run", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    process = await newsbot_run(api, tmp_path, CORPUS_DIR=str(SHIPPED_CORPUS), LOG_LEVEL="debug")
     try:
         await api.wait_for("deleteWebhook")
         api.push_message("Who negotiated with Abramovich?", user_id=7)
@@ -272,12 +253,7 @@ async def test_sigterm_during_a_reload_kills_the_child_keeps_the_old_index_and_e
         (corpus / f"filler-{number}.txt").write_text(filler.format(n=number))
     api = FakeBotApi(TOKEN)
     await api.start()
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url, CORPUS_DIR=str(corpus), ADMIN_IDS="42"
-    )
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT, "run", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    process = await newsbot_run(api, tmp_path, CORPUS_DIR=str(corpus), ADMIN_IDS="42")
     frozen: list[int] = []
     try:
         await api.wait_for("deleteWebhook", timeout=120)
@@ -331,20 +307,13 @@ async def test_a_reload_lets_the_first_saved_build_go_from_the_disk(tmp_path: Pa
     (corpus / "seed.txt").write_bytes((SHIPPED_CORPUS / "000_eba0014b280aac67.txt").read_bytes())
     api = FakeBotApi(TOKEN)
     await api.start()
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=api.base_url,
+    process = await newsbot_run(
+        api,
+        tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
         CORPUS_DIR=str(corpus),
         ADMIN_IDS="42",
         INDEX_DIR=str(tmp_path / "index"),
-    )
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT,
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
     )
     try:
         await api.wait_for("getUpdates", timeout=120)
@@ -376,16 +345,8 @@ async def test_run_with_corpus_reloads_that_folder_not_the_default_one(tmp_path:
     shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")  # the default folder, there too
     api = FakeBotApi(TOKEN)
     await api.start()
-    env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url, ADMIN_IDS="42")
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT,
-        "run",
-        "--corpus",
-        str(mine),
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    process = await newsbot_run(
+        api, tmp_path, "--corpus", str(mine), stdout=asyncio.subprocess.DEVNULL, ADMIN_IDS="42"
     )
     try:
         await api.wait_for("getUpdates", timeout=120)
@@ -404,17 +365,13 @@ async def test_run_with_corpus_reloads_that_folder_not_the_default_one(tmp_path:
 
 
 BOUND = 5
-BOUND = 5
 
 
 async def start_newsbot(api: FakeBotApi, cwd: Path, **values: str) -> asyncio.subprocess.Process:
     """`newsbot run` over the shipped corpus against `api`, ready once it polls."""
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url, CORPUS_DIR=str(SHIPPED_CORPUS), **values
-    )
     polls = len(api.sent("getUpdates"))
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT, "run", cwd=cwd, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    process = await newsbot_run(
+        api, cwd, stdout=asyncio.subprocess.DEVNULL, CORPUS_DIR=str(SHIPPED_CORPUS), **values
     )
     await api.wait_for("getUpdates", count=polls + 1, timeout=120)
     return process

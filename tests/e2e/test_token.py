@@ -12,9 +12,8 @@ import pytest
 
 from bot.reloading import index_in_child_process
 from tests.conftest import SHIPPED_CORPUS
-from tests.e2e.conftest import ADMIN, SECRET_HALF, TOKEN, StartBot
+from tests.e2e.conftest import ADMIN, NEWSBOT, SECRET_HALF, TOKEN, StartBot, clean_env
 from tests.e2e.fake_api import FakeBotApi, Fault
-from tests.e2e.test_run import NEWSBOT, clean_env
 
 CHILD_FAILED = "indexing in a child process failed"
 

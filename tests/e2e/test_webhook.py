@@ -15,9 +15,8 @@ import aiohttp
 import pytest
 
 from tests.conftest import SHIPPED_CORPUS
-from tests.e2e.conftest import ADMIN, SECRET_HALF, TOKEN
+from tests.e2e.conftest import ADMIN, SECRET_HALF, TOKEN, newsbot_run
 from tests.e2e.fake_api import FakeBotApi
-from tests.e2e.test_run import NEWSBOT, clean_env
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MB = 1 << 20
@@ -61,24 +60,16 @@ async def webhook_bot(
     api = FakeBotApi(TOKEN)
     await api.start()
     url = f"http://127.0.0.1:{unused_tcp_port}{getattr(request, 'param', '/hook')}"
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=api.base_url,
+    process = await newsbot_run(
+        api,
+        tmp_path,
+        "--webhook",
         CORPUS_DIR=str(SHIPPED_CORPUS),
         ADMIN_IDS=str(ADMIN),
         WEBHOOK_URL=url,
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(unused_tcp_port),
         LOG_LEVEL="debug",
-    )
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT,
-        "run",
-        "--webhook",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
     try:
         (registered,) = await api.wait_for("setWebhook", timeout=60)
