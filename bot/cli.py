@@ -54,7 +54,14 @@ from .feed_cli import add_corpus_option, add_feed_commands
 from .logs import redact_secrets
 from .reloading import reload_library
 from .render import by_article, shown_headline
-from .settings import Settings, SettingsError, load_settings, misspelt_settings, webhook_url_problem
+from .settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    misspelt_settings,
+    state_dir_problem,
+    webhook_url_problem,
+)
 from .state import published_by
 from .statedb import StateError, open_state
 from .terminal import json_shown, shown, shown_in_line
@@ -581,6 +588,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.webhook and not settings.webhook_url:
         raise SettingsError("WEBHOOK_URL: required with --webhook (the public https URL Telegram posts to)")
     if args.webhook and (problem := webhook_url_problem(settings)):
+        raise SettingsError(problem)
+    if problem := state_dir_problem(settings, args.corpus):
         raise SettingsError(problem)
     asyncio.run(check_token(token.get_secret_value(), settings.telegram_base_url))  # before a long build
     secret = None

@@ -19,7 +19,7 @@ from .fetching import FetchError
 from .ingest import RoundReport, add_feed, check_feed, fetch_round, options_from
 from .links import LinkError
 from .progress import counted, meter
-from .settings import Settings
+from .settings import Settings, SettingsError, state_dir_problem
 from .statedb import open_state
 from .terminal import shown
 
@@ -138,6 +138,8 @@ def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
 def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run one round and print what it saved; problems are logged to stderr, one a line, as
     they happen, and how many feeds are done shows as a bar on a terminal (log lines otherwise)."""
+    if problem := state_dir_problem(settings, args.corpus):
+        raise SettingsError(problem)
     with meter("fetch", "feed") as shown:
 
         def feeds_done(done: int, total: int, report: RoundReport) -> None:

@@ -16,6 +16,8 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from retrieval import read_as_corpus
+
 from .addresses import parse_networks
 from .fetching import DEFAULT_USER_AGENT
 from .logs import REDACTED, TOKEN_SHAPE
@@ -221,6 +223,21 @@ def webhook_url_problem(settings: Settings) -> str | None:
     return (
         f"WEBHOOK_URL: Telegram posts only to https:// URLs on port 443, 80, 88 or 8443 "
         f"(got {settings.webhook_url!r}); put your TLS proxy there"
+    )
+
+
+def state_dir_problem(settings: Settings, corpus: Path | None = None) -> str | None:
+    """Why `STATE_DIR` cannot serve with the corpus folder (`corpus`, given with `--corpus`, else
+    `CORPUS_DIR`), or None: inside it, the state file and its -wal and -shm files were read as
+    articles, and each write of them changed the corpus that the watch and /reload read."""
+    folder, named = (corpus, "--corpus") if corpus is not None else (settings.corpus_dir, "CORPUS_DIR")
+    if not read_as_corpus(settings.state_dir, folder):
+        return None
+    return (
+        f"STATE_DIR {str(settings.state_dir)!r} lies inside the corpus folder ({named} {str(folder)!r}): "
+        "the state file and its -wal and -shm files would be read as articles, and change the corpus "
+        "at every write; move it out of the corpus folder, or give it a name that starts with a dot "
+        "(as .newsbot-state)"
     )
 
 

@@ -16,6 +16,7 @@ from .progress import BuildStep, ProgressLog
 from .query import most_selective, readings
 from .reasons import REASONS, Reason
 from .sentences import sentence_spans
+from .shelf import read_as_corpus
 from .timeline import Timeline, format_event_date
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "load_corpus",
     "matched_spans",
     "most_selective",
+    "read_as_corpus",
     "readings",
     "sentence_spans",
     "split_passages",

@@ -76,10 +76,11 @@ def place(index_dir: Path, corpus: Path, custom: bool = False) -> Path:
     return index_dir / f"{name}-{key}{CUSTOM if custom else ''}"
 
 
-def read_as_corpus(index_dir: Path, corpus: Path) -> bool:
-    """Whether the files below `index_dir` would be read as articles of `corpus`: it lies
-    inside the corpus folder, with no folder on the way whose name starts with a dot."""
-    inside = os.path.relpath(os.path.realpath(index_dir), os.path.realpath(corpus))
+def read_as_corpus(folder: Path, corpus: Path) -> bool:
+    """Whether the files below `folder` (the index's, the bot's state) would be read as articles
+    of `corpus`: it lies inside the corpus folder, with no folder on the way whose name starts
+    with a dot."""
+    inside = os.path.relpath(os.path.realpath(folder), os.path.realpath(corpus))
     if inside == os.curdir:
         return True
     parts = Path(inside).parts

@@ -28,8 +28,8 @@ async def newsbot(tmp_path: Path, *args: str, **settings: str) -> tuple[int, str
         STATE_DIR=str(tmp_path / "state"),
         FEED_HOST_DELAY="0",
         FEED_PRIVATE_NETWORKS=",".join(LOCAL_NETWORKS),
-        **settings,
     )
+    env.update(settings)
     process = await asyncio.create_subprocess_exec(
         NEWSBOT, *args, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -158,3 +158,9 @@ async def test_a_state_file_from_a_newer_newsbot_is_refused_with_exit_2(tmp_path
     sqlite3.connect(tmp_path / "state" / "newsbot.sqlite3").execute("PRAGMA user_version = 99")
     code, _, err = await newsbot(tmp_path, "fetch")
     assert code == 2 and "schema version 99" in err
+
+
+async def test_a_state_dir_inside_the_corpus_folder_is_refused_with_exit_2(tmp_path: Path) -> None:
+    code, _, err = await newsbot(tmp_path, "fetch", STATE_DIR=str(tmp_path / "corpus" / "state"))
+    assert code == 2 and "STATE_DIR" in err and "CORPUS_DIR" in err
+    assert not (tmp_path / "corpus" / "state").exists()

@@ -202,6 +202,66 @@ async def test_a_token_read_with_its_line_end_is_sent_without_it(
     assert len(api.sent("getMe")) == 1
 
 
+@pytest.mark.parametrize("given", ["CORPUS_DIR", "--corpus"])
+async def test_a_state_dir_inside_the_corpus_folder_stops_the_start_naming_both(
+    tmp_path: Path, api: FakeBotApi, given: str
+) -> None:
+    # The state file, its -wal and -shm were read as articles of unknown extension (each /reload
+    # listed them), and their every write changed the corpus that the watch and reloads read.
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    settings = {
+        "STATE_DIR": str(corpus / "state"),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": api.base_url,
+    }
+    command = [NEWSBOT, "run"]
+    if given == "CORPUS_DIR":
+        settings["CORPUS_DIR"] = str(corpus)
+    else:
+        command += ["--corpus", str(corpus)]
+    returncode, stderr = await run_to_exit(command, tmp_path, clean_env(**settings))
+    assert returncode == 2
+    (line,) = stderr.splitlines()
+    assert line.startswith(f"newsbot: STATE_DIR {str(corpus / 'state')!r} lies inside the corpus folder "), (
+        line
+    )
+    assert f"{given} {str(corpus)!r}" in line and "move it out" in line
+    assert not (corpus / "state").exists()  # nothing was written there
+    assert api.sent("getMe") == []  # refused as a bad setting is, before anything else
+
+
+async def test_a_hidden_state_dir_inside_the_corpus_folder_is_no_part_of_the_corpus(tmp_path: Path) -> None:
+    # As the index's folder may be: a name that starts with a dot is not read as articles.
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SHIPPED_CORPUS, corpus)
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    process = await newsbot_run(
+        api,
+        tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        CORPUS_DIR=str(corpus),
+        STATE_DIR=str(corpus / ".state"),
+        ADMIN_IDS="42",
+    )
+    try:
+        await api.wait_for("getUpdates", timeout=120)
+        assert (corpus / ".state" / DB_NAME).exists()
+        api.push_message("/follow grain", user_id=7)  # a write of the state file
+        await api.wait_for("sendMessage", chat_id=7, timeout=60)
+        api.push_message("/reload", user_id=42)
+        (report,) = await api.wait_for("sendMessage", chat_id=42, timeout=120)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await api.stop()
+    assert "Articles: 1 → 1" in report.params["text"]
+    assert "No problems found." in report.params["text"]
+
+
 @pytest.mark.parametrize("inside", ["\x07", " "])
 async def test_a_token_with_a_control_character_or_a_space_inside_exits_2_without_showing_it(
     tmp_path: Path, inside: str
