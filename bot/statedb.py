@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import logging
 import os
 import sqlite3
 import threading
@@ -49,6 +50,7 @@ __all__ = [
     "open_state",
 ]
 
+logger = logging.getLogger(__name__)
 DB_NAME = "newsbot.sqlite3"
 BUSY_TIMEOUT_SECONDS = 30.0
 STATE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-file")
@@ -240,6 +242,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+ALERTS_CLEARED = 9
+"""The step that clears what each alert sent showed: a file it crosses is shrunk once after
+(`StateDB.give_back_room`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,6 +556,29 @@ class StateDB:
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number + 1}")
+        if current < ALERTS_CLEARED <= SCHEMA_VERSION:
+            self.give_back_room()
+
+    def give_back_room(self) -> None:
+        """Shrink the file when most of it is free pages, as clearing the alerts sent leaves
+        an older one: 50,000 of them kept a 72 MB file of which 95% was free.
+
+        VACUUM copies the live pages into a new file, and in WAL mode commits that as one
+        transaction, outside any other: a process killed in it leaves the file as it was,
+        whole (`tests/test_statedb.py` kills one half way). One that fails (a disk too full
+        for the copy, another process holding the file past the busy timeout) is logged, and
+        the file keeps its size; free pages are used again by later writes.
+        """
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+        if free * 4 < pages:
+            return
+        try:
+            with self._writing:
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy went through the WAL
+        except sqlite3.Error as error:
+            logger.warning("state file %s keeps its free space: %s", self.path, error)
 
     # --- feeds -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -570,6 +571,99 @@ def test_sent_alerts_of_an_older_file_keep_only_their_reader_article_time_and_ki
             (8, None, "grain", GRAIN),  # still waiting: sent as it was
         ]
         assert other.execute("SELECT alert_id FROM alert_topics").fetchall() == [(2,)]
+
+
+def file_of_sent_alerts(folder: Path, count: int) -> Path:
+    """A state file of schema 8 (before sent alerts were cleared) holding `count` sent alerts,
+    each with its passage and another topic's, as a year of alerts leaves one."""
+    folder.mkdir(exist_ok=True)
+    path = folder / DB_NAME
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as old:
+        old.executescript(";".join(MIGRATIONS[:8]) + "; PRAGMA user_version = 8;")
+        old.execute("PRAGMA journal_mode = WAL")
+        old.execute("BEGIN")
+        old.execute(
+            "INSERT INTO articles (url, text_hash, path, title, date, saved_at)"
+            " VALUES ('http://n/1', 'h', 'feeds/n/1.md', 'T', '2024-05-03', 1.5)"
+        )
+        for number in range(count):
+            old.execute(
+                "INSERT INTO alerts (id, user_id, chat_id, article_id, topic, relevance, passage, terms,"
+                " created_at, sent_at, kind) VALUES (?, ?, ?, 1, 'grain', 0.9, ?, 'grain', 1, 2, 'alert')",
+                (number, number, number, GRAIN),
+            )
+            old.execute("INSERT INTO alert_topics VALUES (?, 'ports', 0.7, ?, 'port')", (number, PORTS))
+        old.execute("COMMIT")
+    return path
+
+
+def pages(path: Path) -> tuple[int, int]:
+    """The state file's pages, and how many of them are free."""
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        return other.execute("PRAGMA page_count").fetchone()[0], other.execute(
+            "PRAGMA freelist_count"
+        ).fetchone()[0]
+
+
+def test_the_room_sent_alerts_of_an_older_file_took_is_given_back_to_the_disk(tmp_path: Path) -> None:
+    # Clearing them (step 9) left the file its size, 95% of it free pages: 72 MB for 50,000 alerts.
+    path = file_of_sent_alerts(tmp_path, 2000)
+    before, _ = pages(path)
+    open_state(tmp_path).close()
+    after, free = pages(path)
+    assert free == 0 and after < before / 10
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size < before * 4096 / 10
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        assert other.execute("SELECT count(*), max(passage) FROM alerts").fetchone() == (2000, "")
+
+
+KILLED_IN_VACUUM = """
+import os, sqlite3, sys, time
+from pathlib import Path
+
+connect = sqlite3.connect
+
+def paused_in_vacuum(*args, **kwargs):
+    db = connect(*args, **kwargs)
+    def traced(statement):
+        if statement.strip().upper() == "VACUUM":
+            steps = []
+            def progress():
+                steps.append(1)
+                if len(steps) == 50:  # well into the copy: tell the test, and wait for the kill
+                    print("vacuuming", flush=True)
+                    time.sleep(600)
+                return 0
+            db.set_progress_handler(progress, 100)
+    db.set_trace_callback(traced)
+    return db
+
+sqlite3.connect = paused_in_vacuum
+from bot.statedb import open_state
+open_state(Path(sys.argv[1]))
+print("done", flush=True)
+"""
+
+
+def test_a_hard_kill_while_the_room_is_given_back_leaves_a_usable_file(tmp_path: Path) -> None:
+    path = file_of_sent_alerts(tmp_path, 2000)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_IN_VACUUM, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "vacuuming\n"
+        child.kill()
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+    db = open_state(tmp_path)  # checked at open: not damaged
+    assert db.version == SCHEMA_VERSION
+    db.close()
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        assert other.execute("SELECT count(*), max(passage) FROM alerts").fetchone() == (2000, "")
+        assert other.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 def test_alerts_sent_take_no_room_for_the_passages_they_showed(tmp_path: Path) -> None:
