@@ -25,7 +25,7 @@ from . import indexing, shelf, store
 from .analyzer import analyze, russian_articles
 from .corpus import DUPLICATE_ID, load_files
 from .errors import CorpusError, IndexFileError, MissingCorpusError, NoArticleError
-from .folder import CorpusFolder, corpus_files
+from .folder import CorpusFolder, corpus_files, relative_path
 from .index import BM25Index, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .options import LibraryOptions
@@ -782,7 +782,7 @@ class _SavedBodies:
 
     def _from_corpus(self, number: int) -> bytes | None:
         """Article `number`'s body read again from its file, if that still holds what was indexed."""
-        path = self.root / str(self.files[number])
+        path = self.root / relative_path(str(self.files[number]))  # files are named as shown
         for article in load_files(self.root, [path] if path.is_file() else []).articles:
             if article.id == self.ids[number]:
                 body = encoded_body(article)

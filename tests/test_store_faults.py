@@ -257,6 +257,24 @@ def test_an_article_damaged_whose_file_changed_since_is_left_out_not_shown(
     assert len(warnings(caplog)) == 1
 
 
+def test_an_article_damaged_in_a_file_whose_name_is_shown_escaped_is_read_from_that_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its file was looked for under the name as shown (`bell\u0007.txt`), which no file has:
+    # the article was left out of answers while its own file still held it.
+    root, cache = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SHIPPED_CORPUS, root)
+    (root / "bell\x07.txt").write_text(article("2024-09-23", "Chess", "Norway won the chess olympiad."))
+    Library.load(root, index_dir=cache)
+    running = Library.open_current(root, cache)
+    assert running is not None
+    texts = saved_file(cache, TEXTS)
+    texts.write_bytes(flipped(texts.read_bytes(), list(range(texts.stat().st_size))))  # every article
+    (hit,) = running.search("Which country won the chess olympiad?").hits[:1]
+    assert hit.article.id == "bell\\u0007" and "Norway" in hit.passage.text
+    assert len(warnings(caplog)) == 1
+
+
 def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
