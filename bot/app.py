@@ -66,13 +66,15 @@ send it all the same, and the answer would be lost for an apology."""
 
 
 class NewsbotApplication(Application):  # type: ignore[type-arg]
-    """python-telegram-bot's application, except that a stop does not wait for a reload."""
+    """python-telegram-bot's application, except that a stop waits for no reload or page read."""
 
     async def stop(self) -> None:
-        """Abandon a reload in progress (its child is killed), then stop: answer what was taken,
-        and save the questions behind the page buttons those answers carry."""
+        """Abandon a reload and the pages of links being read (their children are killed), then
+        stop: answer what was taken, and save the questions behind the page buttons those
+        answers carry."""
         state: BotState = self.bot_data["state"]
         state.reloads.abandon()
+        feed_jobs.feed_service(self).reader.abandon()
         await super().stop()
         await state.queries.saved()
 

@@ -19,6 +19,7 @@ from telegram.constants import ChatType, ParseMode
 
 from . import feed_render
 from .alerts import MAX_TOPIC_CHARS, MAX_TOPICS, topic_terms
+from .extracting import PageNotRead, ReadAbandoned
 from .feed_jobs import feed_service, index_new, poll_now, settle
 from .feeds import FeedParseError
 from .fetching import FetchError
@@ -33,6 +34,7 @@ from .handlers import (
     question_message,
     refused_sender,
     tell_if_held,
+    tell_it_waits,
     whole_number,
 )
 from .i18n import N_, Told, Translations, for_user, told, user_language
@@ -205,8 +207,27 @@ async def link_message(update: Update, context: Context) -> None:
 async def _add_link(message: Message, context: Context, url: str) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
     await _remember_admin_language(context, message)
+
+    def queued(ahead: int) -> None:
+        text = tr.ngettext(
+            "Your link is in line behind {count} other page; I will report once it is read.",
+            "Your link is in line behind {count} other pages; I will report once it is read.",
+            ahead,
+        ).format(count=ahead)
+        context.application.create_task(tell_it_waits(context, message, text), name="tell the link waits")
+
     try:
-        added = await add_link(service.db, service.options, url)
+        added = await add_link(service.db, service.options, url, service.reader, queued)
+    except ReadAbandoned:  # the bot is stopping: the link was not read, as a reload is not done
+        logger.info("stopping: link %s not read", url)
+        return
+    except PageNotRead as error:
+        if error.slow:
+            text = tr.gettext("That page took too long to read ({error}); I did not add it.")
+        else:
+            text = tr.gettext("I could not read that page: {error}.")
+        await message.reply_text(text.format(error=why(error, tr)))
+        return
     except LinkError as error:
         await message.reply_text(tr.gettext("I can't add that: {error}.").format(error=why(error, tr)))
         return

@@ -48,6 +48,7 @@ from retrieval.progress import counted
 
 from . import alerts
 from .delivery import MaybeDelivered
+from .extracting import PageReader
 from .feed_render import render_alert, render_digest, render_feed_notices
 from .i18n import language_of, translations
 from .ingest import IngestOptions, RoundReport
@@ -130,6 +131,8 @@ class FeedService:
     """Held while alerts are delivered, which Telegram's flood limits may pace for minutes:
     one delivery at a time, so each counts what the one before it sent."""
     round_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reader: PageReader = field(default_factory=PageReader)
+    """Reads the pages of admins' links in child processes, a few at a time (`bot.extracting`)."""
     index_retry: IndexRetry = field(default_factory=IndexRetry)
     watch_corpus: bool = True
     """Serve files dropped into the corpus folder within a minute (`serve_corpus_changes`)."""

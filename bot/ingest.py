@@ -11,7 +11,8 @@ is its backlog (what the publisher had before the feed was added): indexed, but 
 alerts no one (`alerts.is_news`).
 
 `python -m bot.ingest OPTIONS_JSON` runs one round and prints its report as JSON: the
-bot runs it in a child process, so that extracting pages never holds up its answers.
+bot runs it in a child process, so that extracting pages never holds up its answers. An
+admin's link is read in a child process too (`bot.extracting`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from .articles_out import (
     write_article,
 )
 from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, extract_article, html_paragraphs
+from .extracting import PageReader
 from .feeds import (
     ACCEPT_FEED,
     FeedEntry,
@@ -246,11 +248,20 @@ async def fetch_round(
     return report
 
 
-async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
-    """Fetch one page, extract its article and save it under `feeds/links/`.
+async def add_link(
+    db: StateDB,
+    options: IngestOptions,
+    text: str,
+    reader: PageReader | None = None,
+    queued: Callable[[int], None] | None = None,
+) -> AddedLink:
+    """Fetch one page, extract its article in a child process (`reader`'s, else one of its own)
+    and save it under `feeds/links/`.
 
-    Raises `LinkError` (not http(s)), `FetchError` (404, timeout, too large ...) or
-    `NotAnArticle` (not HTML, no article text), each with a message for the admin. A link
+    Raises `LinkError` (not http(s)), `FetchError` (404, timeout, too large ...),
+    `NotAnArticle` (not HTML, no article text) or `PageNotRead` (its reading took too long),
+    each with a message for the admin; `ReadAbandoned` when the bot stops first. `queued` is
+    told how many pages are read before this one, when it waits for its turn. A link
     whose article's file was deleted is fetched and saved again, as the article it was
     (`StateDB.claim_article`): the admin asks for it back, which a feed listing it does not.
     A feed's article goes back into its feed's folder, and is still that feed's, named for it.
@@ -266,7 +277,11 @@ async def add_link(db: StateDB, options: IngestOptions, text: str) -> AddedLink:
     async with Fetcher(options.fetch) as fetcher:
         page = await fetcher.get(url, accept=ACCEPT_HTML)
     assert page is not None  # no validators were sent, so no 304
-    extracted = await asyncio.to_thread(_extract_page, page)
+    _html_only(page)
+    try:
+        extracted = await (reader or PageReader()).read(page.content, page.charset, page.url, queued)
+    except ExtractError as error:
+        raise NotAnArticle(error.text, **error.values) from None
     now = dt.datetime.now(dt.UTC)
     date, source = (extracted.date, "page") if _plausible(extracted.date, now) else (now.date(), "fetch time")
     back = known
@@ -629,9 +644,13 @@ def _same_link(one: str, other: str) -> bool:
         return False
 
 
-def _extract_page(page: Page) -> Extracted:
+def _html_only(page: Page) -> None:
     if page.media_type not in HTML_TYPES:
         raise NotAnArticle(N_("the page is {type}, not HTML"), type=page.media_type)
+
+
+def _extract_page(page: Page) -> Extracted:
+    _html_only(page)
     try:
         return extract_article(decode_html(page.content, page.charset), page.url)
     except ExtractError as error:
