@@ -11,6 +11,7 @@ from bot.handlers import LATEST_DEFAULT, TIMELINE_DEFAULT
 from bot.i18n import ENGLISH, translations
 from bot.render import (
     DESCRIPTION_CHARS,
+    ELLIPSIS,
     HEADLINE_CHARS,
     LEAD_CHARS,
     MAX_ENTITIES,
@@ -752,3 +753,17 @@ def test_a_page_dense_with_ampersands_shows_each_passage_as_an_answer_of_one_doe
     (alone,) = passages(1)
     per_page = Settings.model_fields["top_k"].default
     assert passages(per_page) == [alone] * per_page
+
+
+def test_a_page_of_five_articles_full_of_escapes_shows_each_passage_as_an_answer_of_one_does() -> None:
+    # `&amp;` and `&quot;` are one character each once Telegram has read the message: counted
+    # as written, five passages of "AT&T"s in quotes (3,493 characters to read) came past
+    # MAX_MARKUP, and each was cut by a third
+    body = 'Mergers: "AT&T" <-> "P&G", "S&P" <-> "M&S"; ' * 15
+
+    def passages(count: int) -> list[list[str]]:
+        hits = [hit(body, headline=f"Mergers {n}", question="mergers") for n in range(count)]
+        return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
+
+    (alone,) = passages(1)
+    assert passages(5) == [alone] * 5 and ELLIPSIS not in alone[0]

@@ -560,6 +560,29 @@ async def test_a_page_of_ten_articles_with_links_shows_all_ten(start_bot: StartB
         assert page.params["link_preview_options"] == {"is_disabled": True}
 
 
+async def test_a_page_of_articles_full_of_ampersands_and_quotes_shows_each_passage_whole(
+    start_bot: StartBot,
+) -> None:
+    # Telegram reads `&amp;` as the one character it stands for: counted as written, five
+    # passages of "A&Z"s in quotes (3,389 characters to read) were taken for a page too long,
+    # and each was cut by a third (2,469 sent)
+    cities = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv"]
+    bodies = []
+    for n in range(5):  # four firms of its own each, and days apart: five stories, not one
+        firms = [f"{chr(65 + 4 * n + j)}&{chr(90 - 4 * n - j)}" for j in range(4)]
+        deal = 'Mergers: "{}" <-> "{}" & "co.";'
+        bodies.append(" ".join(deal.format(firms[i % 4], firms[(i + 1) % 4]) for i in range(19)))
+    deals = {
+        f"mergers-{n}.txt": article(f"2024-09-{1 + 5 * n:02}", f"Mergers in {city}", body)
+        for n, (city, body) in enumerate(zip(cities, bodies, strict=True))
+    }
+    bot = await start_bot(articles=deals, top_k=5)
+    text = (await bot.ask("mergers")).params["text"]
+    assert len(re.findall(r"^<b>\d+\. Mergers in ", text, flags=re.MULTILINE)) == 5
+    shown = html.unescape(re.sub(r"<[^>]*>", "", text))
+    assert all(body in shown for body in bodies)  # each passage whole
+
+
 async def test_a_page_of_ten_articles_keeps_every_heading_and_link_within_what_telegram_shows(
     start_bot: StartBot,
 ) -> None:
