@@ -69,21 +69,38 @@ def _alert_text(alert: PendingAlert, tr: Translations, most: int) -> str:
 
 
 def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH) -> str:
-    """Alerts past the hourly limit, one line each, in one message."""
+    """Alerts past the hourly limit, one line each, in one message.
+
+    Within the entities Telegram shows (`entity_count`): each line's topic in italics and its
+    link count, and so do the #tags and the like in its headline; past the 100, the last
+    links were plain text. The last topics lose their italics first, then the last lines are
+    left out and counted, as those past the length are: each link sent is a link."""
+    italics = len(alerts)
+    while True:
+        text = fit_lines(tr, _digest_lines(alerts, tr, italics), entities=italics == 0)
+        over = entity_count(text) - MAX_ENTITIES
+        if over <= 0 or italics == 0:
+            return text
+        italics = max(0, min(italics, text.count("<i>")) - over)
+
+
+def _digest_lines(alerts: Sequence[PendingAlert], tr: Translations, italics: int) -> list[str]:
+    """A digest's lines, the first `italics` of them with their topic in italics."""
     count = len(alerts)
     title = tr.ngettext(
         "{count} more new article on your topics", "{count} more new articles on your topics", count
     ).format(count=count)
     lines = [f"<b>{title}</b>"]
-    for alert in alerts:
+    for number, alert in enumerate(alerts):
+        topic = escape(shorten(alert.topic, 60))
         on_topic = tr.gettext("{headline} ({date}), on {topic}").format(
             headline=escape(shorten(alert.title, 150)),
             date=_dated(alert, 60),
-            topic=f"<i>{escape(shorten(alert.topic, 60))}</i>",
+            topic=f"<i>{topic}</i>" if number < italics else topic,
         )
         link = f"\n  {escape(shorten(alert.url, URL_CHARS))}" if alert.url else ""
         lines.append(f"• {on_topic}{link}")
-    return fit_lines(tr, lines)
+    return lines
 
 
 def _dated(alert: PendingAlert, outlet_chars: int) -> str:

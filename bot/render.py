@@ -408,6 +408,10 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
     names its source, and the article's other events point to it with `[n]`. Sources not
     named that way are listed once at the end. An article whose one event is its headline
     needs no number, and with a single source there are none.
+
+    Within the entities Telegram shows (`entity_count`), as an answer is: headlines full of
+    #tags pushed the last days' headings and sources past the 100, shown plain. The last
+    headlines lose their bold first (📰 marks them still); no event is left out for it.
     """
     shown_topic = f"<i>{escape(shorten(topic, 100))}</i>" if topic else ""
     if not events and topic:
@@ -417,15 +421,20 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
         return tr.gettext("The corpus holds no dated events yet.")
     title = tr.gettext("Timeline")
     header = f"<b>{title}: {shown_topic}</b>" if topic else f"<b>{title}</b>"
-    shown = list(events)
+    shown, bolds = list(events), len(events)
     while True:
-        text = _timeline_text(tr, header, shown, left_out=len(events) - len(shown))
-        if fits(text) or len(shown) == 1:
+        text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds)
+        if not fits(text) and len(shown) > 1:
+            shown.pop()
+            continue
+        over = entity_count(text) - MAX_ENTITIES
+        if over <= 0 or bolds == 0:
             return text
-        shown.pop()
+        bolds = max(0, min(bolds, text.count("📰 <b>")) - over)  # the last headlines' bold first
 
 
-def _timeline_text(tr: Translations, header: str, events: Sequence[Event], left_out: int) -> str:
+def _timeline_text(tr: Translations, header: str, events: Sequence[Event], left_out: int, bolds: int) -> str:
+    """The timeline of `events`, the first `bolds` headlines among them in bold."""
     named_inline = {event.article_id for event in events if is_headline(event)}
     counts = Counter(event.article_id for event in events)
     numbers: dict[str, int] = {}
@@ -441,7 +450,9 @@ def _timeline_text(tr: Translations, header: str, events: Sequence[Event], left_
             day = label
         mark = f" [{numbers[event.article_id]}]" if event.article_id in numbers else ""
         if is_headline(event):
-            lines.append(f"📰 <b>{escape(shorten(event.sentence, HEADLINE_CHARS))}</b>{mark}")
+            headline = escape(shorten(event.sentence, HEADLINE_CHARS))
+            lines.append(f"📰 <b>{headline}</b>{mark}" if bolds > 0 else f"📰 {headline}{mark}")
+            bolds -= 1
         else:
             lines.append(f"• {escape(event.sentence)}{mark}")
     if left_out:
@@ -560,27 +571,31 @@ def _escaped_within(text: str, limit: int) -> str:
     return escape(shown)
 
 
-def fit_lines(tr: Translations, lines: list[str]) -> str:
-    """Join lines, dropping the tail (with a count of what was left out) past the limit.
+def fit_lines(tr: Translations, lines: list[str], entities: bool = False) -> str:
+    """Join lines, dropping the tail (with a count of what was left out) past the limit, and
+    with `entities` past the `MAX_ENTITIES` Telegram shows too (`entity_count`).
 
     Measured as Telegram measures it, the text its reader sees (`shown_length`): measured
     escaped, a list of headlines full of `&` or `<` (five and four characters each) lost
-    most of its lines. A list links nothing, so its markup stays far within `MAX_MARKUP`.
-    One pass over the lines' lengths, so that a long list costs no more than reading it.
+    most of its lines. A list's links are few and short, so its markup stays far within
+    `MAX_MARKUP`. One pass over the lines' lengths, so that a long list costs no more than
+    reading it.
     """
     text = "\n".join(lines)
-    if shown_length(text) <= MAX_MESSAGE:
+    if shown_length(text) <= MAX_MESSAGE and not (entities and entity_count(text) > MAX_ENTITIES):
         return text
 
     def more(count: int) -> str:
         return tr.gettext("… and {count} more.").format(count=count)
 
     ends = list(accumulate(shown_length(line) + 1 for line in lines))  # each with its newline
+    found = list(accumulate(entity_count(line) if entities else 0 for line in lines))  # none span lines
     kept = next(
         (
             kept
             for kept in range(len(lines) - 1, 1, -1)
             if ends[kept - 1] + shown_length(more(len(lines) - kept)) <= MAX_MESSAGE
+            and found[kept - 1] <= MAX_ENTITIES
         ),
         1,
     )

@@ -767,3 +767,27 @@ def test_a_page_of_five_articles_full_of_escapes_shows_each_passage_as_an_answer
 
     (alone,) = passages(1)
     assert passages(5) == [alone] * 5 and ELLIPSIS not in alone[0]
+
+
+def test_a_digest_of_fifty_alerts_keeps_every_link_and_drops_an_italic_for_it() -> None:
+    # each line's topic in italics and its link are an entity each: fifty lines and the title
+    # came to 101, past the 100 Telegram shows, and the last link was plain text
+    alerts = [
+        PendingAlert(
+            n,
+            7,
+            7,
+            "oil",
+            0.9,
+            "Oil.",
+            frozenset({"oil"}),
+            "Oil",
+            dt.date(2024, 10, 1),
+            f"https://x.org/{n}",
+            0,
+        )
+        for n in range(50)
+    ]
+    text = render_digest(alerts)
+    assert entities(text) <= MAX_ENTITIES
+    assert text.count("\n  https://x.org/") == 50 and text.count("<i>oil</i>") == 49  # the last topic plain

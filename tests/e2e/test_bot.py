@@ -533,6 +533,28 @@ async def test_a_timeline_too_long_for_one_message_counts_the_events_left_out(st
     assert 5 < shown < 30 and f"… and {30 - shown} more." in text.splitlines()
 
 
+async def test_a_timeline_of_headlines_full_of_hashtags_keeps_every_day_within_what_telegram_shows(
+    start_bot: StartBot,
+) -> None:
+    # Telegram makes an entity of each #tag and shows a message's first 100: each day's bold
+    # heading, each bold headline and the tags came to more, and the last days showed plain
+    tagged = {
+        f"port-{n:02}.txt": article(
+            f"2024-08-{n:02}",
+            f"#Odesa #port #grain: day {n} of the corridor",
+            f"Ships left Odesa on day {n}.",
+        )
+        for n in range(1, 21)
+    }
+    bot = await start_bot(articles=tagged)
+    text = (await bot.ask("/timeline 20 corridor")).params["text"]
+    assert entities(text) <= MAX_ENTITIES
+    days = re.findall(r"^<b>2024-08-(\d\d)</b>$", text, flags=re.MULTILINE)
+    assert days == [f"{n:02}" for n in range(20, 0, -1)]  # every day, its heading bold
+    assert text.count("#Odesa #port #grain: day") == 20 and "more." not in text  # no event left out
+    assert "📰 <b>#Odesa #port #grain: day 20 of" in text  # the newest headlines still bold
+
+
 async def test_top_k_sets_how_many_articles_a_page_shows(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN, top_k=2)  # 13 articles answer: five pages of two
     first = await bot.ask("grain exports")

@@ -17,6 +17,7 @@ from bot.state import BotState
 from retrieval.folder import RECENT_NS
 from tests.conftest import article
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
+from tests.e2e.fake_api import MAX_ENTITIES, entities
 from tests.e2e.test_feeds import FAST, ferry_feed, read_feed, until
 from tests.newsroom import Newsroom
 
@@ -343,3 +344,26 @@ async def test_files_dropped_in_past_the_hourly_limit_come_as_a_digest_naming_th
     assert "You follow: Zanzibar ferry" in alert
     assert digest.startswith("<b>1 more new article on your topics</b>")
     assert f"({TODAY.isoformat()} · Harbour Times), on <i>Zanzibar ferry</i>" in digest
+
+
+async def test_a_digest_of_headlines_full_of_hashtags_sends_each_link_it_lists_as_a_link(
+    start_bot: StartBot,
+) -> None:
+    # Telegram makes an entity of each #tag and of each link it finds, and shows a message's
+    # first 100: with each line's topic in italics, a digest of 29 such articles came to 146,
+    # and the links of its last lines were plain text
+    bot = await start_bot(saved_index=True, alerts_per_hour=1)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    before = len(bot.api.sent("sendMessage", 7))
+    for n in range(30):
+        headline = f'"#Zanzibar #ferry #harbour: sailing {n}"'  # quoted: YAML reads `#` as a comment
+        sailing = ferry_file(headline=headline, extra=f" Sailing {n} is due.")
+        linked = sailing.replace("source:", f"url: https://harbour.example/{n}\nsource:", 1)
+        (bot.corpus / f"sailing-{n:02}.md").write_text(linked, encoding="utf-8")
+    await settle(bot.application)
+    sent = await bot.api.wait_for(chat_id=7, count=before + 2)
+    digest = sent[before + 1].params["text"]
+    assert digest.startswith("<b>29 more new articles on your topics</b>")
+    assert entities(digest) <= MAX_ENTITIES
+    listed = digest.count("\n  https://harbour.example/")
+    assert listed >= 20 and digest.endswith(f"… and {29 - listed} more.")  # the rest counted, as for length
