@@ -9,14 +9,17 @@ flooded a chat). A wait longer than that is not waited: the message is not sent
 (`FloodWait`), nor is any other to that chat until the wait is over. A message to a group
 that has just become a supergroup (Telegram refuses it with the supergroup's id,
 `ChatMigrated`) goes to the supergroup: the question was asked there, as far as its asker
-can tell. On top of it, a request that surely did not reach Telegram is tried again with
-exponential backoff: one Telegram answered with a 5xx (it did not act on it), or one whose
-connection could not be opened (refused, connect timeout, no free connection in the pool). A
-request that was sent and then got no answer (a read timeout, a connection dropped after the
-request was written) may well have been acted on: a message is then not sent again, since
-the user would get it twice, and `MaybeDelivered` says so. Requests that are harmless to
-repeat (reads, settings) are retried either way. (`getUpdates` never comes here:
-python-telegram-bot sends it past the rate limiter, and `bot.polling` waits out its 429.)
+can tell. From then on the supergroup is the chat: a later message to the group goes
+straight there, and a 429 is waited out by the supergroup, whose own messages (its updates
+come from its own id) wait with it. On top of it, a request that surely did not reach
+Telegram is tried again with exponential backoff: one Telegram answered with a 5xx (it did
+not act on it), or one whose connection could not be opened (refused, connect timeout, no
+free connection in the pool). A request that was sent and then got no answer (a read
+timeout, a connection dropped after the request was written) may well have been acted on: a
+message is then not sent again, since the user would get it twice, and `MaybeDelivered`
+says so. Requests that are harmless to repeat (reads, settings) are retried either way.
+(`getUpdates` never comes here: python-telegram-bot sends it past the rate limiter, and
+`bot.polling` waits out its 429.)
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ class RetryingRateLimiter(AIORateLimiter):
         self.first_delay = first_delay
         self.max_delay = max_delay
         self._resume: dict[object, float] = {}  # chat -> when Telegram takes its messages again (loop time)
+        self._moved: dict[object, int] = {}  # group -> the supergroup it became (`ChatMigrated`)
 
     async def process_request(
         self,
@@ -127,6 +131,9 @@ class RetryingRateLimiter(AIORateLimiter):
         if endpoint == "sendChatAction":
             return await callback(*args, **kwargs)
         chat = data.get("chat_id")
+        moved = self._moved.get(chat)
+        if moved is not None and endpoint == "sendMessage" and _readdress(args, moved):
+            chat = moved  # a group known to be a supergroup now: not asked for first, to be refused
         if chat is not None:  # a 429 is waited out by its chat alone (`_for_chat`)
             callback = self._for_chat(callback, chat, endpoint)
         elif endpoint != "getUpdates":  # an inline or button answer: by its kind alone, as a chat
@@ -157,28 +164,32 @@ class RetryingRateLimiter(AIORateLimiter):
         query's or a button press's answer) is kept apart by its endpoint in place of a chat:
         its 429 paused every request of the bot, every chat's answers with it.
 
+        Once sent to the supergroup, its 429 is the supergroup's: recorded against the group,
+        it held later messages to the group, which go to the supergroup anyway, and let the
+        supergroup's own answers through to be refused again.
+
         The rate limiter never sees the 429, so it pauses no other chat: it runs `callback`
         inside its limits, which hold nothing while it waits.
         """
 
         async def send(*args: Any, **kwargs: Any) -> JSONResult:
-            migrated, deadline = False, _answer_by.get()
+            target, deadline = chat, _answer_by.get()  # the chat the message goes to now
             for attempt in range(FLOOD_RETRIES + 1):
-                await self._chat_free(chat, deadline)
+                await self._chat_free(target, deadline)
                 try:
                     return await callback(*args, **kwargs)
                 except ChatMigrated as error:
-                    if migrated or endpoint != "sendMessage" or not _readdress(args, error.new_chat_id):
-                        raise
-                    migrated = True  # once: the supergroup is no group to upgrade
-                    logger.info("chat %s became supergroup %s: sent there", chat, error.new_chat_id)
+                    if target != chat or endpoint != "sendMessage" or not _readdress(args, error.new_chat_id):
+                        raise  # once: the supergroup is no group to upgrade
+                    target = self._moved[chat] = error.new_chat_id
+                    logger.info("chat %s became supergroup %s: sent there", chat, target)
                 except RetryAfter as error:
                     seconds = max(0.0, _seconds(error.retry_after)) + 0.1
-                    self._pause(chat, seconds)
+                    self._pause(target, seconds)
                     late = deadline is not None and asyncio.get_running_loop().time() + seconds > deadline
                     if seconds > MAX_FLOOD_WAIT or attempt == FLOOD_RETRIES or late:
-                        raise FloodWait(chat, seconds) from None
-                    logger.info("Telegram asks chat %s to wait %.1f s (429); sent then", chat, seconds)
+                        raise FloodWait(target, seconds) from None
+                    logger.info("Telegram asks chat %s to wait %.1f s (429); sent then", target, seconds)
             raise AssertionError("unreachable")  # pragma: no cover
 
         return send

@@ -110,7 +110,12 @@ class FakeBotApi:
         it allows sending without the reply, as Telegram does."""
         self.migrated: dict[int, int] = {}
         """Groups upgraded to a supergroup, each with the supergroup's id: a message or an edit
-        for one is refused with `migrate_to_chat_id`, as Telegram refuses it."""
+        for one is refused with `migrate_to_chat_id`, as Telegram refuses it, before any planned
+        fault (a 429 planned is then the supergroup's)."""
+        self.refused_migrated: list[Call] = []
+        """Messages and edits refused for a group upgraded to a supergroup (`migrated`)."""
+        self.refused: list[Call] = []
+        """Calls answered with a planned fault (`fail`), as they were made."""
         self.held: dict[int, asyncio.Event] = {}
         """Chats whose messages wait until their event is set, as a group's do at Telegram's 20 a
         minute; the server sends blanks meanwhile, so that no client timeout ends the wait."""
@@ -292,19 +297,21 @@ class FakeBotApi:
             return web.json_response(
                 {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
             )
+        if method in ("sendMessage", "editMessageText") and params.get("chat_id") in self.migrated:
+            self.refused_migrated.append(Call(method, params))  # before any fault: the group is gone
+            return _error(
+                Fault(400, "Bad Request: group chat was upgraded to a supergroup chat"),
+                migrate_to_chat_id=self.migrated[params["chat_id"]],
+            )
         planned = self.faults.get(method)
         fault = planned.pop(0) if planned else None
         if fault is not None and not (fault.delivered or fault.refuse):  # not acted on
+            self.refused.append(Call(method, params))
             return _dropped(request) if fault.drop else _error(fault)
         shown = shown_length(str(params.get("text", "")), params.get("parse_mode"))
         if method in ("sendMessage", "editMessageText") and shown > MAX_MESSAGE:
             self.too_long.append(Call(method, params))
             return _error(Fault(400, "Bad Request: message is too long"))
-        if method in ("sendMessage", "editMessageText") and params.get("chat_id") in self.migrated:
-            return _error(
-                Fault(400, "Bad Request: group chat was upgraded to a supergroup chat"),
-                migrate_to_chat_id=self.migrated[params["chat_id"]],
-            )
         if self._to_unknown_chat(method, params):
             return _error(Fault(400, "Bad Request: chat not found"))
         if method == "editMessageText" and (params.get("chat_id"), params.get("message_id")) in self.deleted:

@@ -703,6 +703,45 @@ async def test_a_question_asked_as_its_group_became_a_supergroup_is_answered_in_
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
+async def test_a_wait_asked_of_a_group_become_supergroup_holds_the_supergroups_own_answers(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Telegram refused the group's answer with the supergroup's id, then asked the supergroup
+    # to wait a minute (429): the wait was recorded against the group, and the next question
+    # asked in the supergroup was answered into it, to be refused again
+    bot = await start_bot()
+    bot.api.migrated[-100] = -1001234
+    bot.api.fail("sendMessage", Fault(429, "Too Many Requests: retry after 60", retry_after=60))
+    bot.api.push_message("@news_test_bot Istanbul", user_id=7, chat_id=-100, chat_type="group")
+    await wait_for_log(caplog, "not sent: Telegram asks")
+    assert [call.params["chat_id"] for call in bot.api.refused] == [-1001234]  # the 429 came from there
+    bot.api.push_message("@news_test_bot grain", user_id=8, chat_id=-1001234, chat_type="supergroup")
+
+    def held() -> int:
+        return sum("not sent: Telegram asks" in record.getMessage() for record in caplog.records)
+
+    async with asyncio.timeout(60):  # until the supergroup's question is held, or answered into the wait
+        while held() < 2 and not bot.api.sent("sendMessage", -1001234):
+            await asyncio.sleep(0.02)
+    assert bot.api.sent("sendMessage", -1001234) == []
+    assert held() == 2 and "Telegram asks chat -100 " not in caplog.text
+    assert len(bot.api.refused) == 1  # held in the bot: Telegram was not asked again meanwhile
+
+
+async def test_a_group_become_supergroup_is_written_to_there_without_asking_the_group_again(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot()
+    bot.api.migrated[-100] = -1001234
+    group = {"chat_id": -100, "chat_type": "group"}
+    bot.api.push_message("@news_test_bot Istanbul", user_id=7, **group)
+    await bot.api.wait_for("sendMessage", chat_id=-1001234)
+    bot.api.push_message("@news_test_bot grain", user_id=7, **group)  # handed out late, as after a restart
+    second = (await bot.api.wait_for("sendMessage", chat_id=-1001234, count=2))[1]
+    assert "grain" in second.params["text"]
+    assert len(bot.api.refused_migrated) == 1  # the group was asked once, for the first answer
+
+
 async def test_a_press_on_an_answer_of_a_group_that_became_a_supergroup_is_no_error(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
