@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -172,13 +172,21 @@ def clean_env(**values: str) -> dict[str, str]:
 
 
 async def newsbot_run(
-    api: FakeBotApi, cwd: Path, *args: str, stdout: int = asyncio.subprocess.PIPE, **values: str
+    api: FakeBotApi,
+    cwd: Path,
+    *args: str,
+    stdout: int = asyncio.subprocess.PIPE,
+    stderr: int | IO[bytes] = asyncio.subprocess.PIPE,
+    preexec_fn: Callable[[], None] | None = None,
+    **values: str,
 ) -> asyncio.subprocess.Process:
     """`newsbot run ARGS` as a process in `cwd`, against `api` with the test token and the
-    settings `values` (`CORPUS_DIR="..."`); its stderr is a pipe."""
-    env = clean_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=api.base_url, **values)
+    settings `values` (`CORPUS_DIR="..."`, which may name another `TELEGRAM_BASE_URL` or
+    `TELEGRAM_BOT_TOKEN`); its stderr is a pipe unless `stderr` is given (a file, for a log
+    that no one reads until the end), and `preexec_fn` runs in the child before it starts."""
+    env = clean_env(**{"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url, **values})
     return await asyncio.create_subprocess_exec(
-        NEWSBOT, "run", *args, cwd=cwd, env=env, stdout=stdout, stderr=asyncio.subprocess.PIPE
+        NEWSBOT, "run", *args, cwd=cwd, env=env, stdout=stdout, stderr=stderr, preexec_fn=preexec_fn
     )
 
 

@@ -7,18 +7,15 @@ a bot that would hang on a bad entry is killed and fails the test instead of the
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.conftest import HOSTILE, SHIPPED_CORPUS, add_hostile, article
-from tests.e2e.conftest import ADMIN, TOKEN
+from tests.e2e.conftest import ADMIN, TOKEN, newsbot_run
 from tests.e2e.fake_api import FakeBotApi
 
-NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 SAFETY_NET = 120
 """Seconds after which a reply that never comes fails the test instead of hanging it."""
 
@@ -36,20 +33,17 @@ async def running_bot(tmp_path: Path, corpus: Path) -> AsyncIterator[tuple[FakeB
     """`newsbot run` over `corpus`, serving once it has started; yields the fake API and its log."""
     api = FakeBotApi(TOKEN)
     await api.start()
-    keep = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CORPUS_", "INDEX_", "ADMIN_"))
-    }
-    env = {
-        **keep,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_BASE_URL": api.base_url,
-        "CORPUS_DIR": str(corpus),
-        "INDEX_DIR": str(tmp_path / "index"),
-        "ADMIN_IDS": str(ADMIN),
-    }
     log = tmp_path / "stderr.log"  # a file, not a pipe nobody reads until the end
     with log.open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(NEWSBOT, "run", cwd=tmp_path, env=env, stderr=stderr)
+        process = await newsbot_run(
+            api,
+            tmp_path,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+            CORPUS_DIR=str(corpus),
+            INDEX_DIR=str(tmp_path / "index"),
+            ADMIN_IDS=str(ADMIN),
+        )
     try:
         await api.wait_for("deleteWebhook", timeout=SAFETY_NET)
         yield api, log

@@ -12,7 +12,7 @@ import pytest
 
 from bot.reloading import index_in_child_process
 from tests.conftest import SHIPPED_CORPUS
-from tests.e2e.conftest import ADMIN, NEWSBOT, SECRET_HALF, TOKEN, StartBot, clean_env
+from tests.e2e.conftest import ADMIN, SECRET_HALF, TOKEN, StartBot, newsbot_run
 from tests.e2e.fake_api import FakeBotApi, Fault
 
 CHILD_FAILED = "indexing in a child process failed"
@@ -54,13 +54,13 @@ async def test_a_refused_token_or_url_exits_2_with_one_line_and_no_token(
 ) -> None:
     api = FakeBotApi("654321:the-token-this-server-knows")
     await api.start()
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=f"http://127.0.0.1:{api.port}/{path}",
-        CORPUS_DIR=str(SHIPPED_CORPUS),
-    )
     try:
-        returncode, stdout, stderr = await run_to_the_end(tmp_path, env)
+        returncode, stdout, stderr = await run_to_the_end(
+            api,
+            tmp_path,
+            TELEGRAM_BASE_URL=f"http://127.0.0.1:{api.port}/{path}",
+            CORPUS_DIR=str(SHIPPED_CORPUS),
+        )
     finally:
         await api.stop()
     assert returncode == 2
@@ -76,14 +76,10 @@ async def test_a_token_refused_after_an_outage_exits_2_without_a_traceback(tmp_p
     await api.start()
     # the check before start-up meets the outage and lets the bot start; then the token is refused
     api.fail("getMe", Fault(502, "Bad Gateway"), Fault(502, "Bad Gateway"), Fault(401, "Unauthorized"))
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=api.base_url,
-        CORPUS_DIR=str(SHIPPED_CORPUS),
-        LOG_LEVEL="debug",
-    )
     try:
-        returncode, stdout, stderr = await run_to_the_end(tmp_path, env)
+        returncode, stdout, stderr = await run_to_the_end(
+            api, tmp_path, CORPUS_DIR=str(SHIPPED_CORPUS), LOG_LEVEL="debug"
+        )
     finally:
         await api.stop()
     assert returncode == 2
@@ -101,22 +97,14 @@ async def test_the_indexing_child_gets_no_secrets_and_nothing_dumps_core(tmp_pat
         (corpus / f"filler-{number}.txt").write_text(filler.format(n=number))
     api = FakeBotApi(TOKEN)
     await api.start()
-    env = clean_env(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_BASE_URL=api.base_url,
+    process = await newsbot_run(
+        api,
+        tmp_path,
+        preexec_fn=allow_core_files,
         WEBHOOK_SECRET_TOKEN="hook-secret-of-this-test",
         CORPUS_DIR=str(corpus),
         ADMIN_IDS=str(ADMIN),
         LOG_LEVEL="debug",
-    )
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT,
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        preexec_fn=allow_core_files,
     )
     try:
         child = await running_child(process.pid, b"retrieval")
@@ -155,12 +143,16 @@ async def test_a_reload_logs_no_failed_child(start_bot: StartBot, caplog: pytest
     assert CHILD_FAILED not in caplog.text
 
 
-async def run_to_the_end(cwd: Path, env: dict[str, str]) -> tuple[int | None, bytes, bytes]:
-    """Run `newsbot run` until it exits by itself: its exit code, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        NEWSBOT, "run", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+async def run_to_the_end(api: FakeBotApi, cwd: Path, **values: str) -> tuple[int | None, bytes, bytes]:
+    """Run `newsbot run` against `api` with the settings `values` until it exits by itself:
+    its exit code, stdout and stderr."""
+    process = await newsbot_run(api, cwd, **values)
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     return process.returncode, stdout, stderr
 
 
