@@ -246,20 +246,33 @@ async def test_a_hidden_state_dir_inside_the_corpus_folder_is_no_part_of_the_cor
         ADMIN_IDS="42",
     )
     try:
-        await api.wait_for("getUpdates", timeout=120)
-        assert (corpus / ".state" / DB_NAME).exists()
+        serving = asyncio.ensure_future(api.wait_for("getUpdates", timeout=120))
+        exited = asyncio.ensure_future(process.wait())
+        await asyncio.wait([serving, exited], return_when=asyncio.FIRST_COMPLETED)
+        if exited.done():  # refused as a STATE_DIR read as articles is, at once, with exit code 2
+            serving.cancel()
+            assert process.stderr is not None
+            raise AssertionError(f"exit code {process.returncode}: {(await process.stderr.read()).decode()}")
+        await serving
         api.push_message("/follow grain", user_id=7)  # a write of the state file
-        await api.wait_for("sendMessage", chat_id=7, timeout=60)
+        (followed,) = await api.wait_for("sendMessage", chat_id=7, timeout=60)
+        assert "Following" in followed.params["text"]
+        state_files = sorted(path.name for path in (corpus / ".state").iterdir())
         api.push_message("/reload", user_id=42)
         (report,) = await api.wait_for("sendMessage", chat_id=42, timeout=120)
         process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), 60)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:
         if process.returncode is None:
             process.kill()
         await api.stop()
+    # the state file and its log lay in the corpus folder while it was read ...
+    assert {DB_NAME, f"{DB_NAME}-wal"} <= set(state_files), state_files
+    # ... and neither the start nor the reload read them as articles
     assert "Articles: 1 → 1" in report.params["text"]
     assert "No problems found." in report.params["text"]
+    assert DB_NAME not in stderr.decode()
+    assert process.returncode == 0
 
 
 @pytest.mark.parametrize("inside", ["\x07", " "])
