@@ -370,7 +370,8 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the best passages for a question."""
     result = _library(args, settings).search(args.question, k=args.k, now=args.as_of)
     if args.json:
-        print(json_shown(json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2)))
+        document = json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2)
+        print(json_shown(document, sys.stdout.encoding or "utf-8"))
     else:
         for rank, group in enumerate(by_article(result.hits), start=1):
             print(shown(format_group(rank, group)))

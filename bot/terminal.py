@@ -39,12 +39,40 @@ def shown_in_line(text: str) -> str:
     return _CONTROL_IN_LINE.sub(_escaped, text)
 
 
-def json_shown(document: str) -> str:
-    """A JSON document with DEL, C1 and bidi controls written `\\u00NN`, `\\u202e`: the same
-    JSON to whoever reads it.
+def json_shown(document: str, encoding: str = "utf-8") -> str:
+    """A JSON document with DEL, C1 and bidi controls written `\\u00NN`, `\\u202e`, and each
+    character `encoding` lacks written so too (`\\ud83c\\udf89` beyond the BMP): the same
+    JSON to whoever reads it. The terminal's own stand-ins (`\\xab`, `\\U0001f389`) are
+    escapes JSON does not know, and made the whole document unreadable to a script.
 
     They can only stand inside its strings, where the escape means the very character."""
-    return _CONTROL_JSON_LEAVES.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
+    document = _CONTROL_JSON_LEAVES.sub(lambda match: f"\\u{ord(match.group()):04x}", document)
+    try:
+        document.encode(encoding)
+    except UnicodeEncodeError:
+        return _NOT_ASCII.sub(lambda match: _json_escaped(match.group(), encoding), document)
+    except LookupError:  # an encoding Python does not know: the stream itself will say so
+        pass
+    return document
+
+
+_NOT_ASCII = re.compile("[^\\x00-\\x7f]")
+
+
+def _json_escaped(char: str, encoding: str) -> str:
+    """`char` as it is if `encoding` has it, else as JSON's escape (a surrogate pair past U+FFFF)."""
+    try:
+        char.encode(encoding)
+    except UnicodeEncodeError:
+        return "".join(f"\\u{unit:04x}" for unit in _utf16_units(ord(char)))
+    return char
+
+
+def _utf16_units(code: int) -> tuple[int, ...]:
+    if code <= 0xFFFF:
+        return (code,)
+    code -= 0x10000
+    return (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
 
 
 def _escaped(match: re.Match[str]) -> str:

@@ -16,9 +16,14 @@ NEWSBOT = Path(sys.executable).with_name("newsbot")
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float | None = None
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float | None = None,
+    encoding: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script, as a user would."""
+    """Run the installed console script, as a user would; its output is read in `encoding`
+    (the terminal's, as PYTHONIOENCODING sets it), else in the locale's."""
     environment = {k: v for k, v in os.environ.items() if k not in ("CORPUS_DIR", "TELEGRAM_BOT_TOKEN")}
     return subprocess.run(
         [str(NEWSBOT), *args],
@@ -27,6 +32,7 @@ def run(
         env={**environment, **(env or {})},
         cwd=cwd,
         timeout=timeout,
+        encoding=encoding,
     )
 
 
@@ -284,6 +290,35 @@ def test_a_terminal_that_cannot_show_a_character_gets_it_escaped(encoding: str) 
     done = run("ask", "Who did Umerov negotiate with?", env={"PYTHONIOENCODING": encoding})
     assert done.returncode == 0, done.stderr  # a UnicodeEncodeError's traceback and 1, "nothing found"
     assert "Rustem **Umerov**" in done.stdout and "\\u2026" in done.stdout  # `…` as the terminal can show it
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_ask_json_on_a_terminal_that_cannot_show_a_character_is_json_a_script_reads_back(
+    write_corpus: WriteCorpus, encoding: str
+) -> None:
+    # the terminal's `\xab` and `\U0001f389` stood in the strings, which JSON has no such
+    # escapes for: a script's json.loads failed on the whole answer
+    headline, text = "Fans cheer 🎉 the «chess» team", "The chess team came home to fireworks 🎉 — in Kyiv…"
+    root = write_corpus(
+        {
+            "chess.txt": article("2024-10-16", headline, text),
+            "wheat.txt": article("2024-10-17", "Wheat", "Wheat prices rose."),
+            "ports.txt": article("2024-10-18", "Ports", "Ships sailed."),
+        }
+    )
+    done = run(
+        "ask",
+        "chess fireworks",
+        "--json",
+        "--corpus",
+        str(root),
+        env={"PYTHONIOENCODING": encoding},
+        encoding=encoding,
+    )
+    assert done.returncode == 0, done.stderr
+    (hit,) = json.loads(done.stdout)
+    assert (hit["headline"], hit["text"]) == (headline, text)  # the same text, to a script
+    assert "\\ud83c\\udf89" in done.stdout  # the emoji as JSON writes it, a surrogate pair
 
 
 def test_a_dotenv_saved_in_another_encoding_is_named_with_the_fix(tmp_path: Path) -> None:
