@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from retrieval import (
     Article,
@@ -150,6 +150,16 @@ def titled(library: Library, events: list[Event]) -> list[Event]:
     return [shown(event) if event.article_id in blank else event for event in events]
 
 
+def _failed(finding: asyncio.Future[Any]) -> bool:
+    """Whether `finding` ended without a result: the next /help tries again."""
+    return finding.done() and (finding.cancelled() or finding.exception() is not None)
+
+
+def _found(finding: asyncio.Future[examples.Example | None]) -> examples.Example | None:
+    """The example `finding` found, if it is done and found one."""
+    return finding.result() if finding.done() and not _failed(finding) else None
+
+
 @dataclass
 class BotState:
     """The bot's mutable state; `library` is replaced whole by a reload."""
@@ -166,11 +176,12 @@ class BotState:
     busy_notes: BusyNotes = field(default_factory=BusyNotes)
     reloads: Reloads = field(default_factory=Reloads)
     searches: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(SEARCHES_AT_ONCE))
-    _example: tuple[LoadReport, dt.date, examples.Example | None] | None = field(
+    _example: tuple[LoadReport, dt.date, asyncio.Future[examples.Example | None]] | None = field(
         default=None, init=False, repr=False
     )
-    """The /help example, or None, with the report of the library it was found for (a
-    library's own) and the day it was asked as of."""
+    """The finding of the /help example (its result None when there is none), with the report
+    of the library it is found for (a library's own) and the day it is asked as of: a /help
+    that comes while it is being found waits for the same finding."""
     check_corpus: bool = False
     """The library was opened on the cheap check of the corpus folders: `catch_up` checks every file."""
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -215,11 +226,11 @@ class BotState:
         found or not: /help is not counted as a question, and finding an example may take
         some tens of searches, which a flood of /help must not repeat."""
         library, cached = self.library, self._example
-        if cached is None or cached[0] is not library.report or cached[1] != now:  # a new library, or day
-            previous = cached[2] if cached is not None else None
-            cached = (library.report, now, await self.in_worker(examples.for_library, library, previous, now))
-            self._example = cached
-        example = cached[2]
+        if cached is None or cached[0] is not library.report or cached[1] != now or _failed(cached[2]):
+            previous = _found(cached[2]) if cached is not None else None  # a new library, or day
+            finding = asyncio.ensure_future(self.in_worker(examples.for_library, library, previous, now))
+            cached = self._example = (library.report, now, finding)
+        example = await asyncio.shield(cached[2])  # a /help that goes away leaves it to the others
         return example[0] if example is not None else None
 
     async def in_worker(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -13,12 +13,14 @@ import re
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 from typing import Any
 
 import pytest
 
 from bench.load import generate_corpus
+from bot import examples
 from bot.feed_jobs import feed_service
 from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, indexing_processes, kill_indexing
@@ -378,6 +380,44 @@ async def test_help_searches_for_its_example_once_a_corpus(
     searched.clear()
     await bot.ask("/help")
     assert searched  # a new corpus: its example is found again
+
+
+async def test_help_sent_by_many_at_once_searches_for_its_example_once(
+    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each /help that came while the first was still finding the example found it again: a
+    # search per candidate, up to 80, each holding one of the two search slots, so that five
+    # readers' /help at the start of a day (or after a reload) made everyone's questions
+    # wait behind five times the searches the example needs.
+    bot = await start_bot()
+    state = bot.application.bot_data["state"]
+    readers = [21, 22, 23, 24, 25]
+    entered: list[dt.date] = []
+    found: list[int] = []
+    first_may_go = threading.Event()
+    example_question, for_library = type(state).example_question, examples.for_library
+
+    async def entering(self: Any, now: dt.date) -> str | None:
+        entered.append(now)
+        return await example_question(self, now)
+
+    def finding(library: Library, *args: Any) -> examples.Example | None:
+        found.append(id(library))
+        if len(found) == 1:
+            first_may_go.wait(120)  # until every /help has asked for the example
+        return for_library(library, *args)
+
+    monkeypatch.setattr(type(state), "example_question", entering)
+    monkeypatch.setattr(examples, "for_library", finding)
+    for reader in readers:
+        bot.api.push_message("/help", user_id=reader)
+    async with asyncio.timeout(120):  # a guard against a hang, not a measure
+        while len(entered) < len(readers):
+            await asyncio.sleep(0.01)
+    first_may_go.set()
+    answers = [(await bot.api.wait_for("sendMessage", chat_id=reader))[0] for reader in readers]
+    assert all("For example: <i>Who revealed" in answer.params["text"] for answer in answers)
+    assert len(found) == 1  # one search for all five
 
 
 async def test_commands_are_registered_with_reload_only_for_admins(start_bot: StartBot) -> None:
