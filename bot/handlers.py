@@ -465,10 +465,15 @@ async def reload_command(update: Update, context: Context) -> None:
             tr.gettext("A reload is already running; yours starts when it ends, and I will report."),
         )
     before = state.sizes
+
+    def turn_taken() -> None:  # the reload it waited for is served: this one changes what that served
+        nonlocal before
+        before = state.sizes
+
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:
         held = tell_if_held(context, message, tr)
-        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, held)
+        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, held, turn_taken)
     except CorpusError as error:
         logger.warning("reload failed, keeping the old corpus: %s", error)
         await message.reply_text(

@@ -76,15 +76,19 @@ class Reloads:
         index_dir: Path,
         options: LibraryOptions | None = None,
         waiting: Waiting | None = None,
+        turn_taken: Callable[[], None] | None = None,
     ) -> Library | None:
         """The library read again from `corpus`, or None if the bot stopped first; `waiting`
-        is told if it waits for another process holding the saved index.
+        is told if it waits for another process holding the saved index, `turn_taken` once
+        the reloads it waited for are done and served (what it finds served then is what it
+        changes).
 
         Raises `CorpusError` when the corpus cannot be read; the caller keeps the old library.
         """
         self._reloads += 1
         try:
-            return await self._in_turn(lambda: reload_library(corpus, index_dir, options, waiting))
+            work = lambda: reload_library(corpus, index_dir, options, waiting)  # noqa: E731
+            return await self._in_turn(work, turn_taken)
         finally:
             self._reloads -= 1
 
@@ -97,10 +101,14 @@ class Reloads:
         """
         return await self._in_turn(lambda: catch_up(corpus, index_dir, served))
 
-    async def _in_turn(self, work: Callable[[], Awaitable[Library]]) -> Library | None:
+    async def _in_turn(
+        self, work: Callable[[], Awaitable[Library]], turn_taken: Callable[[], None] | None = None
+    ) -> Library | None:
         async with self._turn:
             if self._stopping:
                 return None
+            if turn_taken is not None:
+                turn_taken()
             task = self._task = asyncio.ensure_future(work())
             try:
                 await asyncio.wait([task])

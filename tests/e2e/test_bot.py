@@ -1011,6 +1011,32 @@ async def test_answers_do_not_wait_for_a_reload_of_a_large_corpus(start_bot: Sta
     assert "Report 42" in (await bot.ask("Report 42")).params["text"]  # the new corpus is served
 
 
+async def test_a_reload_that_waited_for_another_reports_its_own_change_not_the_others(
+    start_bot: StartBot,
+) -> None:
+    # The second /reload counted the articles before it waited: its report said "1 → 2001",
+    # the first reload's change, though it read nothing new
+    bot = await start_bot()
+    (bot.corpus / "archive").mkdir()
+    generate_corpus(bot.corpus / "archive", passages=8_000, seed=5)  # 2,000 files to read
+    bot.api.push_message("/reload", user_id=ADMIN)
+    async with asyncio.timeout(60):  # a guard against a hang only
+        while not (children := indexing_processes(bot.corpus)):
+            await asyncio.sleep(0.01)
+    for pid in children:  # the first reload cannot end before the second is sent, however fast
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        bot.api.push_message("/reload", user_id=ADMIN)
+        (waiting,) = await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=1)
+        assert waiting.params["text"].startswith("A reload is already running")
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGCONT)
+    first, second = (await bot.api.wait_for("sendMessage", chat_id=ADMIN, count=3, timeout=120))[1:]
+    assert "Articles: 1 → 2001" in first.params["text"]
+    assert "Articles: 2001 → 2001" in second.params["text"], second.params["text"]
+
+
 async def test_a_reload_told_to_wait_runs_even_if_that_notice_got_no_reply(start_bot: StartBot) -> None:
     bot = await start_bot()
     (bot.corpus / "archive").mkdir()
