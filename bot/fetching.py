@@ -138,12 +138,15 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified and last_modified.isascii():
             headers["If-Modified-Since"] = last_modified
-        left = [self.options.timeout]  # for the whole download, over all its redirects
+        ends: float | None = None  # when the whole download, over all its redirects, is late
         for _ in range(self.options.max_redirects + 1):
             # each host it reaches in its turn: only the first one's was kept, and a redirect
             # to another reached it at once, beside that host's own requests
+            queued = time.monotonic()
             async with self._turn(address.raw_host.decode("ascii"), deadline):
-                got = await self._get(address, headers, left)
+                now = time.monotonic()  # the time spent waiting for a turn is not the site's
+                ends = now + self.options.timeout if ends is None else ends + (now - queued)
+                got = await self._get(address, headers, ends)
             if not isinstance(got, httpx.URL):
                 return got
             address = got  # a redirect: its host's lock was let go before the next one's is taken
@@ -167,17 +170,14 @@ class Fetcher:
                 finally:
                     last[0] = time.monotonic()
 
-    async def _get(
-        self, url: httpx.URL, headers: dict[str, str], left: list[float]
-    ) -> Page | httpx.URL | None:
+    async def _get(self, url: httpx.URL, headers: dict[str, str], ends: float) -> Page | httpx.URL | None:
         """One request: the page, None for "not changed", or the address it redirects to.
-        `left`: the seconds the download has left, less those this request takes."""
+        `ends`: the monotonic time by which the whole download, its redirects included, is done."""
         assert self._client is not None, "use the Fetcher in `async with`"
         limit = self.options.max_bytes
         response: httpx.Response | None = None  # set once the site answered: its body is read then
-        started = time.monotonic()
         try:
-            async with asyncio.timeout(left[0]):
+            async with asyncio.timeout(ends - time.monotonic()):
                 async with self._client.stream("GET", url, headers=headers) as response:
                     if response.next_request is not None:  # a redirect, checked (`_refuse_other_schemes`)
                         return response.next_request.url
@@ -242,8 +242,6 @@ class Fetcher:
             ) from None
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise _network_failure(error, _cut_short(response)) from None
-        finally:
-            left[0] -= time.monotonic() - started
 
 
 def _readable(url: str) -> httpx.URL:

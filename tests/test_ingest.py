@@ -1075,6 +1075,20 @@ async def test_a_download_of_feed_max_bytes_is_read_and_one_byte_more_is_refused
                     await fetcher.get(site.url(f"{size}.html"), accept="text/html")
 
 
+async def test_a_download_has_one_deadline_over_all_its_redirects(
+    site: Newsroom, options: IngestOptions
+) -> None:
+    # four hops, each answering well within the timeout: together they are past it
+    brief = dataclasses.replace(options.fetch, timeout=1.5)
+    for hop in range(3):
+        site.fault(f"hop{hop}", redirect=site.url(f"hop{hop + 1}"), delay=0.6)
+    site.fault("hop3", body=article_page("Late", paragraphs("late")), delay=0.6)
+    async with Fetcher(brief) as fetcher:
+        with pytest.raises(FetchError, match=r"within 1\.5 s") as failed:
+            await fetcher.get(site.url("hop0"), accept="text/html")
+    assert failed.value.kind == "timeout"
+
+
 @pytest.mark.parametrize("link", ["file:///etc/passwd", "javascript:alert(1)", "ftp://x.org/a"])
 async def test_add_link_fetches_only_http(options: IngestOptions, db: StateDB, link: str) -> None:
     with pytest.raises(LinkError, match="only http"):
