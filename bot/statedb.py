@@ -240,11 +240,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN problem TEXT;
     """,
+    # 19: work a migration leaves for after its commit, by name, kept until it is done: a kill
+    # in it (the shrink after step 9, `give_back_room`) leaves it owed to the next open.
+    """
+    CREATE TABLE chores_owed (name TEXT PRIMARY KEY);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 ALERTS_CLEARED = 9
 """The step that clears what each alert sent showed: a file it crosses is shrunk once after
 (`StateDB.give_back_room`)."""
+SHRINK = "shrink"
+"""The chore `give_back_room` does, owed from a migration across `ALERTS_CLEARED` until done."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -556,7 +563,9 @@ class StateDB:
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number + 1}")
-        if current < ALERTS_CLEARED <= SCHEMA_VERSION:
+            if current < ALERTS_CLEARED <= SCHEMA_VERSION:
+                db.execute("INSERT OR IGNORE INTO chores_owed (name) VALUES (?)", (SHRINK,))
+        if self._db.execute("SELECT 1 FROM chores_owed WHERE name = ?", (SHRINK,)).fetchone():
             self.give_back_room()
 
     def give_back_room(self) -> None:
@@ -565,20 +574,22 @@ class StateDB:
 
         VACUUM copies the live pages into a new file, and in WAL mode commits that as one
         transaction, outside any other: a process killed in it leaves the file as it was,
-        whole (`tests/test_statedb.py` kills one half way). One that fails (a disk too full
-        for the copy, another process holding the file past the busy timeout) is logged, and
-        the file keeps its size; free pages are used again by later writes.
+        whole (`tests/test_statedb.py` kills one half way), and the shrink still owed
+        (`chores_owed`), done at the next open. One that fails (a disk too full for the copy,
+        another process holding the file past the busy timeout) is logged, and the file keeps
+        its size; free pages are used again by later writes.
         """
         pages = self._db.execute("PRAGMA page_count").fetchone()[0]
         free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
-        if free * 4 < pages:
-            return
-        try:
-            with self._writing:
-                self._db.execute("VACUUM")
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy went through the WAL
-        except sqlite3.Error as error:
-            logger.warning("state file %s keeps its free space: %s", self.path, error)
+        if free * 4 >= pages:
+            try:
+                with self._writing:
+                    self._db.execute("VACUUM")
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy went through the WAL
+            except sqlite3.Error as error:
+                logger.warning("state file %s keeps its free space: %s", self.path, error)
+        with self._write() as db:
+            db.execute("DELETE FROM chores_owed WHERE name = ?", (SHRINK,))
 
     # --- feeds -------------------------------------------------------------------------
 
