@@ -245,6 +245,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE chores_owed (name TEXT PRIMARY KEY);
     """,
+    # 20: links met before step 17 had no feed and no time listed, and no read forgot them
+    # (`links_listed`): they count as listed as this step runs, and are forgotten once no
+    # feed has listed them for as long as any other.
+    """
+    UPDATE links SET listed_at = (julianday('now') - 2440587.5) * 86400.0
+        WHERE listed_at IS NULL AND outcome != 'saved';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 ALERTS_CLEARED = 9
@@ -787,7 +794,8 @@ class StateDB:
     def links_listed(self, feed_id: int, keys: Iterable[str], now: float | None = None) -> int:
         """Record that the feed `feed_id` lists the links (and item keys) `keys` now, and forget
         its links met as a duplicate or failed that it has not listed for `UNLISTED_KEPT`
-        seconds; return how many were forgotten. One that it lists is never forgotten, however
+        seconds, and no one's so (a removed feed's, or met before feeds were recorded, step
+        20); return how many were forgotten. One that it lists is never forgotten, however
         long it stays: it is neither read nor alerted again."""
         now = time.time() if now is None else now
         with self._write() as db:
@@ -795,10 +803,17 @@ class StateDB:
                 "UPDATE links SET feed_id = (SELECT id FROM feeds WHERE id = ?), listed_at = ? WHERE url = ?",
                 ((feed_id, now, key) for key in keys),
             )
-            return db.execute(
+            cutoff = now - UNLISTED_KEPT
+            forgotten = db.execute(
                 "DELETE FROM links WHERE feed_id = ? AND outcome != 'saved' AND listed_at < ?",
-                (feed_id, now - UNLISTED_KEPT),
+                (feed_id, cutoff),
             ).rowcount
+            # no one's, apart: each DELETE finds its rows by the index
+            forgotten += db.execute(
+                "DELETE FROM links WHERE feed_id IS NULL AND outcome != 'saved' AND listed_at < ?",
+                (cutoff,),
+            ).rowcount
+            return forgotten
 
     def article_with_text(self, text_hash: str) -> SavedArticle | None:
         """The stored article with this text fingerprint, if any."""

@@ -811,12 +811,44 @@ def test_a_file_of_the_previous_version_keeps_its_articles_and_alerts(tmp_path: 
     )
     old.close()
     db = open_state(folder)
-    assert db.version == SCHEMA_VERSION == 19
+    assert db.version == SCHEMA_VERSION == 20
     (article,) = db.unmatched_articles()
     assert (article.corpus_id, article.source) == ("feeds/n/1", None)  # a feed's, by its path
     (alert,) = db.pending_alerts()
     assert (alert.url, alert.source) == ("http://n/1", None)
     assert db.note_dropped([dropped("ferry", "aaa")]) == 1
+
+
+def test_links_met_before_feeds_listed_them_are_forgotten_once_unlisted_as_long(tmp_path: Path) -> None:
+    # rows from before step 17 had no feed and no time listed: the forgetting, by feed and time,
+    # never reached them, and a feed of rotating links left its rows of those days for good
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(";".join(MIGRATIONS[:16]) + "; PRAGMA user_version = 16;")
+    old.execute("INSERT INTO feeds (url, name, added_at) VALUES ('http://n/rss', 'n', 0)")
+    old.execute(
+        "INSERT INTO articles (url, text_hash, path, title, date, feed_id, saved_at)"
+        " VALUES ('http://n/1', 'one', 'feeds/n/one.md', 'T', '2024-05-03', 1, 1.5)"
+    )
+    old.executemany(
+        "INSERT INTO links (url, outcome, article_id, seen_at) VALUES (?, ?, ?, 1.5)",
+        [
+            ("http://n/1", "saved", 1),
+            ("http://n/1?sid=2", "duplicate", 1),  # unlisted since
+            ("http://n/1?sid=3", "duplicate", 1),  # still listed
+            ("http://n/2", "failed", None),
+        ],
+    )
+    old.close()
+    migrated = time.time()
+    db = open_state(folder)
+    (harbour,) = db.feeds()
+    assert db.links_listed(harbour.id, ["http://n/1?sid=3"], now=migrated + 60) == 0  # within the time kept
+    assert db.links_listed(harbour.id, ["http://n/1?sid=3"], now=migrated + UNLISTED_KEPT + 60) == 2
+    assert db.link_outcome("http://n/1?sid=2") is None and db.link_outcome("http://n/2") is None
+    assert db.link_outcome("http://n/1") == ("saved", 1)  # never forgotten
+    assert db.link_outcome("http://n/1?sid=3") == ("duplicate", 1)
 
 
 def test_a_feeds_unlisted_duplicates_and_failures_are_forgotten_its_saved_and_listed_links_never(
