@@ -75,6 +75,7 @@ _FETCH_HELP = (
 
 def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
     """Check the address is a readable feed, then store it."""
+    _state_dir_usable(settings)
     try:
         check = asyncio.run(check_feed(options_from(settings).fetch, args.url))
     except (LinkError, FetchError, FeedParseError) as error:
@@ -99,6 +100,7 @@ def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def feeds_list_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the feeds, numbered as `feeds remove` takes them."""
+    _state_dir_usable(settings)
     db = open_state(settings.state_dir)
     try:
         feeds = db.feeds(settings.corpus_dir)
@@ -115,6 +117,7 @@ def feeds_list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
     """Forget a feed by number or address; its article files stay."""
+    _state_dir_usable(settings)
     db = open_state(settings.state_dir)
     try:
         feeds = db.feeds(settings.corpus_dir)
@@ -138,8 +141,7 @@ def feeds_remove_command(args: argparse.Namespace, settings: Settings) -> int:
 def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run one round and print what it saved; problems are logged to stderr, one a line, as
     they happen, and how many feeds are done shows as a bar on a terminal (log lines otherwise)."""
-    if problem := state_dir_problem(settings, args.corpus):
-        raise SettingsError(problem)
+    _state_dir_usable(settings, args.corpus)
     with meter("fetch", "feed") as shown:
 
         def feeds_done(done: int, total: int, report: RoundReport) -> None:
@@ -150,3 +152,10 @@ def fetch_command(args: argparse.Namespace, settings: Settings) -> int:
         print(f"saved {path}")
     print(report.summary())
     return EXIT_DONE
+
+
+def _state_dir_usable(settings: Settings, corpus: Path | None = None) -> None:
+    """Refuse (`SettingsError`, exit code 2) a `STATE_DIR` inside the corpus folder before the
+    state file is opened: opening it there made it, and the bot read it as articles."""
+    if problem := state_dir_problem(settings, corpus):
+        raise SettingsError(problem)

@@ -160,7 +160,19 @@ async def test_a_state_file_from_a_newer_newsbot_is_refused_with_exit_2(tmp_path
     assert code == 2 and "schema version 99" in err
 
 
-async def test_a_state_dir_inside_the_corpus_folder_is_refused_with_exit_2(tmp_path: Path) -> None:
-    code, _, err = await newsbot(tmp_path, "fetch", STATE_DIR=str(tmp_path / "corpus" / "state"))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["fetch"],
+        # the feeds commands made the state file inside the corpus, which the bot then read as articles
+        ["feeds", "add", "http://127.0.0.1:9/feed.xml"],  # refused before any request
+        ["feeds", "list"],
+        ["feeds", "remove", "1"],
+    ],
+)
+async def test_a_state_dir_inside_the_corpus_folder_is_refused_with_exit_2(
+    tmp_path: Path, command: list[str]
+) -> None:
+    code, _, err = await newsbot(tmp_path, *command, STATE_DIR=str(tmp_path / "corpus" / "state"))
     assert code == 2 and "STATE_DIR" in err and "CORPUS_DIR" in err
     assert not (tmp_path / "corpus" / "state").exists()
