@@ -31,7 +31,8 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -428,13 +429,14 @@ class _Ingest:
         entries, unread = newest(parsed.entries, self.max_items)
         if unread:
             self.problem(where, f"{unread} older items left unread, past FEED_MAX_ITEMS={self.max_items}")
-        keys = [_keys(feed, entry) for entry in entries]
+        shared = _shared_headlines(parsed.entries)
+        keys = [_keys(feed, entry, shared) for entry in entries]
         if feed.ok_at is None:  # its first read: what the publisher had before it was added
             backlog = (True,) * len(entries)
         else:  # older than every item read before: let in by a raised limit, or up from below
             seen = [any(self.db.link_outcome(key) is not None for key in known) for known in keys]
             backlog = older_than_seen(entries, seen)
-        outcomes = await self.entries(feed, parsed, entries, backlog)
+        outcomes = await self.entries(feed, parsed, entries, backlog, shared)
         self.db.links_listed(feed.id, [key for known in keys for key in known])
         if left := self.left.get(feed.id):
             self.problem(where, f"{left} items left for the next round, this one's time being up")
@@ -451,7 +453,12 @@ class _Ingest:
         )
 
     async def entries(
-        self, feed: FeedRow, parsed: ParsedFeed, entries: tuple[FeedEntry, ...], backlog: tuple[bool, ...]
+        self,
+        feed: FeedRow,
+        parsed: ParsedFeed,
+        entries: tuple[FeedEntry, ...],
+        backlog: tuple[bool, ...],
+        shared: frozenset[tuple[str, dt.datetime]] = frozenset(),
     ) -> list[bool]:
         """`entry` for each of `entries` (each its publisher's `backlog` or not), `ITEMS_AT_ONCE`
         in hand at a time; their outcomes."""
@@ -460,13 +467,21 @@ class _Ingest:
 
         async def take_turns() -> None:
             for entry, old in waiting:  # shared: each entry is taken by one of them
-                outcomes.append(await self.entry(feed, parsed, entry, old))
+                outcomes.append(await self.entry(feed, parsed, entry, old, shared))
 
         await asyncio.gather(*(take_turns() for _ in range(min(ITEMS_AT_ONCE, len(entries)))))
         return outcomes
 
-    async def entry(self, feed: FeedRow, parsed: ParsedFeed, entry: FeedEntry, backlog: bool) -> bool:
-        """Save one entry if new; False when it failed and is worth another try."""
+    async def entry(
+        self,
+        feed: FeedRow,
+        parsed: ParsedFeed,
+        entry: FeedEntry,
+        backlog: bool,
+        shared: frozenset[tuple[str, dt.datetime]] = frozenset(),
+    ) -> bool:
+        """Save one entry if new; False when it failed and is worth another try. `shared`: the
+        headlines and dates more than one item of its feed has this round (`_shared_headlines`)."""
         where = f"feed {feed.name}, item {(entry.link or entry.title or '?')[:200]!r}"
         text = _whole_text(entry)
         try:
@@ -479,7 +494,7 @@ class _Ingest:
         key = _key(feed, entry, url, text)
         if key not in self.links:  # a live blog's teasers share one page: one request, one try a round
             self.links[key] = asyncio.ensure_future(
-                self.link(feed, parsed, entry, url, text, key, backlog, where)
+                self.link(feed, parsed, entry, url, text, key, backlog, where, shared)
             )
         return await self.links[key]
 
@@ -493,10 +508,11 @@ class _Ingest:
         key: str,
         backlog: bool,
         where: str,
+        shared: frozenset[tuple[str, dt.datetime]] = frozenset(),
     ) -> bool:
         """Save one item's article if new; False when it failed and is worth another try."""
         known = self.db.link_outcome(key)
-        item = _item_key(feed, entry, url, key)
+        item = _item_key(feed, entry, url, key, shared)
         if known is None and item is not None and self.db.link_outcome(item) is not None:
             return True  # read before under a link whose query was another (a session's token)
         if known is not None and (known[0] != "failed" or known[1] >= MAX_ATTEMPTS):
@@ -607,7 +623,9 @@ def _key(feed: FeedRow, entry: FeedEntry, url: str | None, text: list[str]) -> s
     return canonical_url(url)
 
 
-def _keys(feed: FeedRow, entry: FeedEntry) -> tuple[str, ...]:
+def _keys(
+    feed: FeedRow, entry: FeedEntry, shared: frozenset[tuple[str, dt.datetime]] = frozenset()
+) -> tuple[str, ...]:
     """What the state file knows `entry` by, as `_Ingest.link` looks it up: its `_key`, and its
     `_item_key` if it has one; none for an item without a link it can read."""
     try:
@@ -618,22 +636,59 @@ def _keys(feed: FeedRow, entry: FeedEntry) -> tuple[str, ...]:
     if url is None and not (text and entry.id):
         return ()
     key = _key(feed, entry, url, text)
-    item = _item_key(feed, entry, url, key)
+    item = _item_key(feed, entry, url, key, shared)
     return (key,) if item is None else (key, item)
 
 
-def _item_key(feed: FeedRow, entry: FeedEntry, url: str | None, key: str) -> str | None:
+def _item_key(
+    feed: FeedRow,
+    entry: FeedEntry,
+    url: str | None,
+    key: str,
+    shared: frozenset[tuple[str, dt.datetime]] = frozenset(),
+) -> str | None:
     """What else tells an item with an id of its own (RSS `guid`, Atom `id`) from others: that id
     in its feed, with its headline, at its link's host and path. A publisher that puts a new
     token in the query of each item's link every round (`?sid=...`) had each page fetched again
     every round, and one more link kept for each: 200 requests a round for a feed, 19,200 rows a
     day. The path and headline keep apart the items of a feed that numbers them by their place,
-    or gives them all one id. None for no id, or an id that is the link itself (which changes
-    with it)."""
-    if not entry.id or url is None or _same_link(entry.id, url):
+    or gives them all one id. An item with no id, or an id that is the link itself (which changes
+    with it), is known by `_headline_key` instead; None when it has none either."""
+    if url is None:
         return None
+    if not entry.id or _same_link(entry.id, url):
+        return _headline_key(feed, entry, shared)
     link = urlsplit(key.split("#", 1)[0])
     parts = (canonical_url(feed.url), entry.id, link.netloc, link.path, entry.title or "")
+    return "item:" + hashlib.sha256("\n".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _headline(entry: FeedEntry) -> tuple[str, dt.datetime] | None:
+    """The entry's headline and published time, when it has both."""
+    title = _plain(entry.title or "")
+    return (title, entry.published) if title and entry.published is not None else None
+
+
+def _shared_headlines(entries: Iterable[FeedEntry]) -> frozenset[tuple[str, dt.datetime]]:
+    """The headlines and times that more than one of a feed's `entries` carries."""
+    counts = Counter(filter(None, map(_headline, entries)))
+    return frozenset(headline for headline, count in counts.items() if count > 1)
+
+
+def _headline_key(feed: FeedRow, entry: FeedEntry, shared: frozenset[tuple[str, dt.datetime]]) -> str | None:
+    """What tells an item without an id of its own from others when its link changes every round
+    (`?sid=...`, a new token each time): its feed, headline and published time, which do not. Its
+    page was fetched again every round only to be found a duplicate by its text. None without a
+    headline or a time, or when another item of its feed has the same two this round (`shared`):
+    those are read by their links, as before, neither taken for the other. A new story, or one
+    whose headline or time changed, is another key, read again (by its link first: a corrected
+    headline under an unchanged link stays known). Two items a round apart with one headline and
+    time are taken for one: a publisher stamps its stories to the second, and gives a new one a
+    new time."""
+    headline = _headline(entry)
+    if headline is None or headline in shared:
+        return None
+    parts = ("headline", canonical_url(feed.url), headline[0], headline[1].isoformat())
     return "item:" + hashlib.sha256("\n".join(parts).encode("utf-8", "replace")).hexdigest()[:32]
 
 
