@@ -430,13 +430,14 @@ class _Ingest:
         if unread:
             self.problem(where, f"{unread} older items left unread, past FEED_MAX_ITEMS={self.max_items}")
         shared = _shared_headlines(parsed.entries)
-        keys = [_keys(feed, entry, shared) for entry in entries]
+        texts = [_whole_text(entry) for entry in entries]  # parsed once: for its keys and its article
+        keys = [_keys(feed, entry, text, shared) for entry, text in zip(entries, texts, strict=True)]
         if feed.ok_at is None:  # its first read: what the publisher had before it was added
             backlog = (True,) * len(entries)
         else:  # older than every item read before: let in by a raised limit, or up from below
             seen = [any(self.db.link_outcome(key) is not None for key in known) for known in keys]
             backlog = older_than_seen(entries, seen)
-        outcomes = await self.entries(feed, parsed, entries, backlog, shared)
+        outcomes = await self.entries(feed, parsed, entries, texts, backlog, shared)
         self.db.links_listed(feed.id, [key for known in keys for key in known])
         if left := self.left.get(feed.id):
             self.problem(where, f"{left} items left for the next round, this one's time being up")
@@ -457,17 +458,18 @@ class _Ingest:
         feed: FeedRow,
         parsed: ParsedFeed,
         entries: tuple[FeedEntry, ...],
+        texts: list[list[str]],
         backlog: tuple[bool, ...],
         shared: frozenset[tuple[str, dt.datetime]] = frozenset(),
     ) -> list[bool]:
-        """`entry` for each of `entries` (each its publisher's `backlog` or not), `ITEMS_AT_ONCE`
-        in hand at a time; their outcomes."""
+        """`entry` for each of `entries` (with its `_whole_text`, each its publisher's `backlog` or
+        not), `ITEMS_AT_ONCE` in hand at a time; their outcomes."""
         outcomes: list[bool] = []
-        waiting = iter(zip(entries, backlog, strict=True))
+        waiting = iter(zip(entries, texts, backlog, strict=True))
 
         async def take_turns() -> None:
-            for entry, old in waiting:  # shared: each entry is taken by one of them
-                outcomes.append(await self.entry(feed, parsed, entry, old, shared))
+            for entry, text, old in waiting:  # shared: each entry is taken by one of them
+                outcomes.append(await self.entry(feed, parsed, entry, text, old, shared))
 
         await asyncio.gather(*(take_turns() for _ in range(min(ITEMS_AT_ONCE, len(entries)))))
         return outcomes
@@ -477,13 +479,14 @@ class _Ingest:
         feed: FeedRow,
         parsed: ParsedFeed,
         entry: FeedEntry,
+        text: list[str],
         backlog: bool,
         shared: frozenset[tuple[str, dt.datetime]] = frozenset(),
     ) -> bool:
-        """Save one entry if new; False when it failed and is worth another try. `shared`: the
-        headlines and dates more than one item of its feed has this round (`_shared_headlines`)."""
+        """Save one entry if new, with its `text` (`_whole_text`); False when it failed and is worth
+        another try. `shared`: the headlines and dates more than one item of its feed has this
+        round (`_shared_headlines`)."""
         where = f"feed {feed.name}, item {(entry.link or entry.title or '?')[:200]!r}"
-        text = _whole_text(entry)
         try:
             url = checked_url(entry.link) if entry.link else None
             if url is None and not (text and entry.id):
@@ -624,15 +627,18 @@ def _key(feed: FeedRow, entry: FeedEntry, url: str | None, text: list[str]) -> s
 
 
 def _keys(
-    feed: FeedRow, entry: FeedEntry, shared: frozenset[tuple[str, dt.datetime]] = frozenset()
+    feed: FeedRow,
+    entry: FeedEntry,
+    text: list[str],
+    shared: frozenset[tuple[str, dt.datetime]] = frozenset(),
 ) -> tuple[str, ...]:
-    """What the state file knows `entry` by, as `_Ingest.link` looks it up: its `_key`, and its
-    `_item_key` if it has one; none for an item without a link it can read."""
+    """What the state file knows `entry` (whose `_whole_text` is `text`) by, as `_Ingest.link`
+    looks it up: its `_key`, and its `_item_key` if it has one; none for an item without a link
+    it can read."""
     try:
         url = checked_url(entry.link) if entry.link else None
     except LinkError:
         return ()
-    text = _whole_text(entry) if entry.id else []  # the text counts only with an id (`_key`)
     if url is None and not (text and entry.id):
         return ()
     key = _key(feed, entry, url, text)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import h11._readers
+import lxml.html
 import pytest
 import yaml
 
@@ -584,6 +585,24 @@ async def test_a_live_blogs_updates_with_their_own_text_and_ids_are_each_an_arti
     articles = Library.load(options.corpus_dir).articles
     assert sorted(article.headline for article in articles) == [f"Update {n}" for n in range(4)]
     assert {article.url for article in articles} == {page}  # readers are sent to the page
+
+
+async def test_a_round_parses_each_items_whole_text_once(
+    site: Newsroom, options: IngestOptions, db: StateDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An item with an id and its whole text had that text parsed into paragraphs twice a
+    # round: once to know the item by (`_keys`), once to save it (`entry`).
+    parsed: list[str] = []
+    parse = lxml.html.fragment_fromstring
+
+    def counted(fragment: str, *args: object, **kwargs: object) -> lxml.html.HtmlElement:
+        parsed.append(fragment)
+        return parse(fragment, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lxml.html, "fragment_fromstring", counted)
+    subscribe(db, site.put("feed.xml", rss("Live", updates(site.url("live.html"), 3)), RSS))
+    assert len((await fetch_round(options)).saved) == 3
+    assert sorted(parsed) == sorted(whole(f"update{n}") for n in range(3))
 
 
 async def test_undated_updates_sharing_a_page_fetch_it_once_a_round_for_their_date(
