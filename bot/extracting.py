@@ -1,4 +1,5 @@
-"""A fetched page's article, read in a child process within a budget, a few pages at a time.
+"""A fetched page's article, or a feed an admin adds, read in a child process within a budget,
+a few at a time.
 
 An admin's /add used to read its page (trafilatura, `bot.extract`) in a worker thread of
 the bot: up to some 6 s of CPU for a page of the 50,000 elements `MAX_ELEMENTS` allows, in
@@ -11,7 +12,10 @@ their turn, and their senders are told (`queued`). A reader gets `READ_CPU_SECON
 killed and the page is `PageNotRead`, slow. A stopping bot kills the readers at once
 (`PageReader.abandon`), and a reader whose bot is gone (its standard input closed) exits.
 
-The feeds' rounds read their pages in a child process of their own already (`bot.ingest`).
+A feed an admin adds (`/feeds add`) is parsed the same way (`read_feed`): feedparser took some
+6 s of CPU for a document of 50,000 items (3.5 MB, within `FEED_MAX_BYTES`) in those same
+threads, and a handful of them held every chat's answer. The feeds' rounds read their feeds
+and pages in a child process of their own already (`bot.feed_jobs`).
 """
 
 from __future__ import annotations
@@ -27,12 +31,21 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .extract import Extracted, ExtractError, decode_html, extract_article
 from .i18n import N_, Told
 
-__all__ = ["READ_AT_ONCE", "READ_CPU_SECONDS", "READ_SECONDS", "PageNotRead", "PageReader", "ReadAbandoned"]
+__all__ = [
+    "READ_AT_ONCE",
+    "READ_CPU_SECONDS",
+    "READ_SECONDS",
+    "FeedOutline",
+    "PageNotRead",
+    "PageReader",
+    "ReadAbandoned",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +70,16 @@ class ReadAbandoned(Exception):
     """The bot is stopping: the page was not read, and no one is told."""
 
 
+@dataclass(frozen=True, slots=True)
+class FeedOutline:
+    """What adding a feed needs of its document: its title and how many items it has; or, for an
+    HTML page that is no feed, the feeds it announces."""
+
+    title: str | None
+    entries: int
+    announced: tuple[str, ...] = ()
+
+
 class PageReader:
     """Reads pages in child processes, `at_once` at a time, each within its budget."""
 
@@ -78,6 +101,28 @@ class PageReader:
         """The article of a page; `ExtractError` when it holds none, `PageNotRead` when its reader
         took too long or failed, `ReadAbandoned` when the bot stops first. `queued` is told how
         many pages are ahead when this one must wait for its turn."""
+        header = {"kind": "article", "url": url, "charset": charset}
+        return _from_json(await self._read(header, content, queued))
+
+    async def read_feed(
+        self, content: bytes, content_type: str | None, url: str, discover: bool = False
+    ) -> FeedOutline:
+        """A feed document's outline; with `discover`, an HTML page that is no feed gives the feeds
+        it announces instead. `FeedParseError` when it is no feed (and announces none); otherwise
+        as `read`."""
+        from .feeds import FeedParseError
+
+        header = {"kind": "feed", "url": url, "content_type": content_type, "discover": discover}
+        result = await self._read(header, content)
+        if "error" in result:
+            raise FeedParseError(result["error"], **result["values"])
+        return FeedOutline(result["title"], result["entries"], tuple(result["announced"]))
+
+    async def _read(
+        self, header: dict[str, Any], content: bytes, queued: Callable[[int], None] | None = None
+    ) -> dict[str, Any]:
+        """The child's answer for one document, once a reader is free."""
+        url = header["url"]
         ahead = self._reading + self._waiting
         if ahead >= self.at_once and queued is not None:
             queued(ahead)
@@ -90,7 +135,7 @@ class PageReader:
         try:
             if self._stopping:
                 raise ReadAbandoned(url)
-            return await self._in_child(content, charset, url)
+            return await self._in_child(header, content)
         finally:
             self._reading -= 1
             self._slots.release()
@@ -102,7 +147,7 @@ class PageReader:
             with contextlib.suppress(ProcessLookupError):
                 child.kill()
 
-    async def _in_child(self, content: bytes, charset: str | None, url: str) -> Extracted:
+    async def _in_child(self, header: dict[str, Any], content: bytes) -> dict[str, Any]:
         # imported here, not in the child, which needs neither and would load the index code
         from .reloading import environment_without_secrets, signal_name
 
@@ -117,7 +162,8 @@ class PageReader:
         )
         assert child.stdin is not None and child.stdout is not None and child.stderr is not None
         self._children.add(child)
-        header = {"url": url, "charset": charset, "length": len(content), "cpu_seconds": self.cpu_seconds}
+        url = header["url"]
+        header = {**header, "length": len(content), "cpu_seconds": self.cpu_seconds}
         try:
             async with asyncio.timeout(self.seconds):
                 child.stdin.write(json.dumps(header).encode() + b"\n" + content)
@@ -150,7 +196,8 @@ class PageReader:
                 "page %s not read: its reader ended (%s): %s", url, reason, errors.decode()[-1000:]
             )
             raise PageNotRead(N_("the process reading it ended ({reason})"), reason=reason)
-        return _from_json(json.loads(output))
+        result: dict[str, Any] = json.loads(output)
+        return result
 
 
 def _to_json(extracted: Extracted) -> dict[str, Any]:
@@ -170,9 +217,29 @@ def _from_json(result: dict[str, Any]) -> Extracted:
     return Extracted(result["title"], date, tuple(result["paragraphs"]), result["site"])
 
 
+def _article(content: bytes, header: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _to_json(extract_article(decode_html(content, header["charset"]), header["url"]))
+    except ExtractError as error:
+        return {"error": error.text, "values": error.values}
+
+
+def _feed(content: bytes, header: dict[str, Any]) -> dict[str, Any]:
+    from .feeds import FeedParseError, discover_feeds, parse_feed  # here: a page's reader needs none
+
+    try:
+        parsed = parse_feed(content, header["url"], header["content_type"])
+    except FeedParseError as error:
+        announced = discover_feeds(content, header["url"]) if header["discover"] else []
+        if not announced:
+            return {"error": error.text, "values": error.values}
+        return {"title": None, "entries": 0, "announced": announced}
+    return {"title": parsed.title, "entries": len(parsed.entries), "announced": []}
+
+
 def main() -> int:
-    """Read one page from standard input (a JSON header line, then its bytes); print its article
-    or why it holds none as JSON."""
+    """Read one page or feed from standard input (a JSON header line, then its bytes); print
+    what it holds, or why it holds nothing to read, as JSON."""
     header = json.loads(sys.stdin.buffer.readline())
     content = sys.stdin.buffer.read(header["length"])
     threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
@@ -181,10 +248,7 @@ def main() -> int:
         cpu = min(cpu, most - 1)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU at the first, SIGKILL at the second
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU dumps no core
-    try:
-        result = _to_json(extract_article(decode_html(content, header["charset"]), header["url"]))
-    except ExtractError as error:
-        result = {"error": error.text, "values": error.values}
+    result = (_feed if header["kind"] == "feed" else _article)(content, header)
     sys.stdout.write(json.dumps(result))
     return 0
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .extracting import PageNotRead
 from .feed_render import feed_health
 from .feeds import FeedParseError
 from .fetching import FetchError
@@ -80,6 +81,10 @@ def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
         check = asyncio.run(check_feed(options_from(settings).fetch, args.url))
     except (LinkError, FetchError, FeedParseError) as error:
         print(f"newsbot: {args.url}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except PageNotRead as error:  # a feed of many megabytes, or one made to be slow to parse
+        why = f"took too long to read ({error})" if error.slow else f"could not be read: {error}"
+        print(f"newsbot: {args.url}: {why}", file=sys.stderr)
         return EXIT_USAGE
     db = open_state(settings.state_dir)
     try:

@@ -84,7 +84,17 @@ async def feeds_command(update: Update, context: Context) -> None:
 async def _add_feed(message: Message, context: Context, url: str, name: str | None) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
     try:
-        check = await check_feed(service.options.fetch, url)
+        check = await check_feed(service.options.fetch, url, service.reader)
+    except ReadAbandoned:  # the bot is stopping: the feed was not read, as a reload is not done
+        logger.info("stopping: feed %s not read", url)
+        return
+    except PageNotRead as error:
+        if error.slow:
+            text = tr.gettext("That feed took too long to read ({error}); I did not add it.")
+        else:
+            text = tr.gettext("I could not add that feed: {error}.")
+        await message.reply_text(text.format(error=why(error, tr)))
+        return
     except (LinkError, FetchError, FeedParseError) as error:
         await message.reply_text(
             tr.gettext("I could not add that feed: {error}.").format(error=why(error, tr))

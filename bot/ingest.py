@@ -54,13 +54,12 @@ from .articles_out import (
     write_article,
 )
 from .extract import MIN_ARTICLE_CHARS, Extracted, ExtractError, decode_html, extract_article, html_paragraphs
-from .extracting import PageReader
+from .extracting import FeedOutline, PageReader
 from .feeds import (
     ACCEPT_FEED,
     FeedEntry,
     FeedParseError,
     ParsedFeed,
-    discover_feeds,
     newest,
     older_than_seen,
     parse_feed,
@@ -326,32 +325,30 @@ def _folder_of(path: str) -> str:
     return LINKS_FOLDER
 
 
-async def check_feed(options: FetchOptions, text: str) -> FeedCheck:
+async def check_feed(options: FetchOptions, text: str, reader: PageReader | None = None) -> FeedCheck:
     """Read a feed address once before it is added; an HTML page's announced feed is followed.
 
-    Raises `LinkError`, `FetchError` or `FeedParseError` with a message for the admin.
-    Parsing runs in a worker thread: a feed of megabytes takes seconds to read, and the
-    bot goes on answering meanwhile.
+    Raises `LinkError`, `FetchError` or `FeedParseError` with a message for the admin,
+    `PageNotRead` when parsing took too long, `ReadAbandoned` when the bot stops first.
+    Parsing runs in a child process (`reader`'s, else one of its own), within its budget: a
+    feed of megabytes takes seconds of CPU, and the bot goes on answering meanwhile.
     """
     url = checked_url(text)
+    reader = reader or PageReader()
     async with Fetcher(options) as fetcher:
         page = await fetcher.get(url, accept=ACCEPT_FEED)
         assert page is not None
-        try:
-            parsed = await asyncio.to_thread(_parse_page, page)
-        except FeedParseError:
-            announced = (
-                await asyncio.to_thread(discover_feeds, page.content, page.url)
-                if page.media_type in HTML_TYPES
-                else []
-            )
-            if not announced:
-                raise
-            url = announced[0]
+        outline = await _outline(reader, page, discover=page.media_type in HTML_TYPES)
+        if outline.announced:
+            url = outline.announced[0]
             page = await fetcher.get(url, accept=ACCEPT_FEED)
             assert page is not None
-            parsed = await asyncio.to_thread(_parse_page, page)
-    return FeedCheck(url, parsed.title, len(parsed.entries))
+            outline = await _outline(reader, page)
+    return FeedCheck(url, outline.title, outline.entries)
+
+
+async def _outline(reader: PageReader, page: Page, discover: bool = False) -> FeedOutline:
+    return await reader.read_feed(page.content, page.headers.get("content-type"), page.url, discover)
 
 
 def _parse_page(page: Page) -> ParsedFeed:

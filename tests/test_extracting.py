@@ -9,9 +9,10 @@ import os
 import pytest
 
 from bot.extract import MAX_ELEMENTS, ExtractError, decode_html, extract_article
-from bot.extracting import PageNotRead, PageReader, ReadAbandoned
+from bot.extracting import FeedOutline, PageNotRead, PageReader, ReadAbandoned
+from bot.feeds import FeedParseError, parse_feed
 from tests.e2e.test_reading import heavy_page, readers
-from tests.newsroom import article_page, paragraphs
+from tests.newsroom import Item, article_page, paragraphs, rss
 
 URL = "http://news.example/harbour"
 
@@ -29,6 +30,24 @@ async def test_a_page_with_no_article_tells_why_with_its_values() -> None:
         await PageReader().read(page, None, URL)
     assert raised.value.values == {"count": MAX_ELEMENTS + 3, "most": MAX_ELEMENTS}
     assert str(raised.value) == "the page has 50,003 elements; I read article pages of at most 50,000"
+
+
+async def test_a_feed_read_in_a_child_is_the_feed_parsed_here() -> None:
+    document = rss("Harbour Times", [Item(f"Story {n}", f"{URL}/{n}", None) for n in range(3)])
+    parsed = parse_feed(document, URL)
+    read = await PageReader().read_feed(document, "application/rss+xml", URL)
+    assert read == FeedOutline(parsed.title, len(parsed.entries)) == FeedOutline("Harbour Times", 3)
+
+
+async def test_a_page_that_is_no_feed_gives_the_feeds_it_announces_or_why() -> None:
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss"></head></html>'
+    read = await PageReader().read_feed(page, "text/html", URL, discover=True)
+    assert read.announced == ("http://news.example/rss",)
+    with pytest.raises(FeedParseError) as raised:  # not asked to look: the reason, as parse_feed's
+        await PageReader().read_feed(page, "text/html", URL)
+    with pytest.raises(FeedParseError) as here:
+        parse_feed(page, URL, "text/html")
+    assert (raised.value.text, raised.value.values) == (here.value.text, here.value.values)
 
 
 @pytest.mark.parametrize(("budget", "seconds"), [({"cpu_seconds": 1}, 1), ({"seconds": 0.5}, 0.5)])

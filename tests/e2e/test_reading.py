@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gzip
 import os
 import signal
 from pathlib import Path
@@ -18,7 +19,7 @@ from tests.e2e.conftest import ADMIN, TOKEN, StartBot
 from tests.e2e.fake_api import FakeBotApi
 from tests.e2e.test_feeds import VOLCANO
 from tests.e2e.test_run import start_newsbot
-from tests.newsroom import Newsroom, article_page, paragraphs
+from tests.newsroom import RSS, Newsroom, article_page, hostile_feed, paragraphs
 
 FAST = {"feed_host_delay": 0.0, "feed_timeout": 3.0}
 WORKER_THREADS = min(32, (os.cpu_count() or 1) + 4)
@@ -146,3 +147,49 @@ async def test_a_stop_waits_for_no_page_being_read_and_leaves_no_reader_behind(
     assert api.sent("sendMessage", ADMIN) == []  # neither "added" nor "took too long"
     if stop == signal.SIGTERM:
         assert f"stopping: link {heavy} not read" in stderr.decode()
+
+
+async def test_a_question_is_answered_while_hostile_feeds_are_added(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # `/feeds add` parsed its document in the bot's worker threads, which its searches share: as
+    # many hostile documents as there are threads took them all, and another chat's question
+    # waited for the first to be parsed, whose "not an RSS or Atom feed" reply went out first.
+    # Twice as many as the threads, gzipped to a small download: all are fetched at once, and
+    # the threads are taken before the question comes.
+    bot = await start_bot(feed_interval=0, **FAST)
+    document, gzipped = gzip.compress(hostile_feed()), {"Content-Encoding": "gzip"}
+    urls = [site.put(f"hostile-{n}.xml", document, RSS, headers=gzipped) for n in range(2 * WORKER_THREADS)]
+    for url in urls:
+        bot.api.push_message(f"/feeds add {url}", user_id=ADMIN)
+    async with asyncio.timeout(60):
+        while len(site.requests) < len(urls):
+            await asyncio.sleep(0.01)
+    bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
+    (answer,) = await bot.api.wait_for(chat_id=7, timeout=300)
+    assert "Abramovich" in answer.params["text"]
+    assert bot.api.sent(chat_id=ADMIN) == []  # no document parsed yet
+    (refused, *_) = await bot.api.wait_for(chat_id=ADMIN, timeout=300)
+    assert refused.params["text"] == "I could not add that feed: not an RSS or Atom feed."
+
+
+async def test_a_feed_past_its_budget_is_refused_politely_and_the_next_is_added(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    bot = await start_bot(feed_interval=0, **FAST)
+    feed_service(bot.application).reader = PageReader(cpu_seconds=1)
+    heavy = site.put("hostile.xml", hostile_feed(), RSS)
+    reply = (await bot.ask(f"/feeds add {heavy}", user_id=ADMIN)).params["text"]
+    assert reply == "That feed took too long to read (more than 1 seconds); I did not add it."
+    ukrainian = (await bot.ask(f"/feeds add {heavy}", user_id=ADMIN, language_code="uk")).params["text"]
+    assert ukrainian == "Ця стрічка читалася задовго (понад 1 с); я її не додав."
+    russian = (await bot.ask(f"/feeds add {heavy}", user_id=ADMIN, language_code="ru")).params["text"]
+    assert russian == "Эта лента читалась слишком долго (более 1 с); я её не добавил."
+    assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # the bot serves on
+    announce = '<link rel="alternate" type="application/rss+xml" href="feed.xml">'
+    page = site.put("front.html", f"<html><head>{announce}</head><body>Front page</body></html>")
+    item = "<item><title>Volcano</title><link>http://news.example/v</link></item>"
+    site.put("feed.xml", f'<rss version="2.0"><channel><title>Light</title>{item}</channel></rss>', RSS)
+    added = (await bot.ask(f"/feeds add {page}", user_id=ADMIN)).params["text"]
+    assert added.startswith("Added feed 1: Light (1 item)"), added  # found through the page, read in turn
+    assert readers(os.getpid()) == []
