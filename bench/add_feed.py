@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.add_link import ADMIN, answered_in  # noqa: E402
-from tests.e2e.fake_api import FakeBotApi  # noqa: E402
-from tests.newsroom import RSS, Newsroom, hostile_feed  # noqa: E402
+from fakes.bot_api import FakeBotApi  # noqa: E402
+from fakes.newsroom import RSS, Newsroom, hostile_feed  # noqa: E402
 
 TOKEN = "100000:add-feed-bench-token"
 

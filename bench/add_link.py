@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import children, peak_memory_kb  # noqa: E402
-from tests.e2e.fake_api import Call, FakeBotApi  # noqa: E402
-from tests.newsroom import Newsroom, article_page, paragraphs  # noqa: E402
+from fakes.bot_api import Call, FakeBotApi  # noqa: E402
+from fakes.newsroom import Newsroom, article_page, paragraphs  # noqa: E402
 
 TOKEN = "100000:add-link-bench-token"
 ADMIN = 1

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import generate_corpus  # noqa: E402
+from fakes.corpora import generate_corpus  # noqa: E402
 
 
 def main() -> None:

@@ -37,7 +37,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import generate_corpus  # noqa: E402
 from bot.alerts import topic_terms  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.feed_jobs import feed_service, poll_now  # noqa: E402
@@ -45,9 +44,10 @@ from bot.fetching import FetchOptions  # noqa: E402
 from bot.ingest import IngestOptions, fetch_round  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.statedb import open_state  # noqa: E402
+from fakes.bot_api import FakeBotApi  # noqa: E402
+from fakes.corpora import generate_corpus  # noqa: E402
+from fakes.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss  # noqa: E402
 from retrieval import Library  # noqa: E402
-from tests.e2e.fake_api import FakeBotApi  # noqa: E402
-from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss  # noqa: E402
 
 TOKEN = "123456:bench-token"
 LOOPBACK = "127.0.0.0/8"

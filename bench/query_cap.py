@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import FREQUENT_WORDS, LONG_QUESTION_CHARS, generate_corpus, long_question  # noqa: E402
+from bench.load import FREQUENT_WORDS, LONG_QUESTION_CHARS, long_question  # noqa: E402
+from fakes.corpora import generate_corpus  # noqa: E402
 from retrieval import Library  # noqa: E402
 from retrieval.evaluation import parse_questions  # noqa: E402
 

@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import generate_corpus  # noqa: E402
+from fakes.corpora import generate_corpus  # noqa: E402
 from retrieval import Library, LibraryOptions  # noqa: E402
 from retrieval.semantic import article_text, embedder  # noqa: E402
 

@@ -51,7 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import generate_corpus  # noqa: E402
+from fakes.corpora import generate_corpus  # noqa: E402
 
 PROBE = """
 import json, logging, sys, time

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import settings
 
 from bot.statedb import DB_NAME, open_state
+from fakes.newsroom import Newsroom
 from retrieval.warmup import compile_search
-from tests.newsroom import Newsroom
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = ROOT / "corpus"
@@ -78,7 +78,7 @@ def saved_place(index_dir: Path) -> Path:
 
 @pytest.fixture
 async def site() -> AsyncIterator[Newsroom]:
-    """A news site on 127.0.0.1 (`tests.newsroom`), stopped after the test."""
+    """A news site on 127.0.0.1 (`fakes.newsroom`), stopped after the test."""
     newsroom = await Newsroom().start()
     yield newsroom
     await newsroom.stop()

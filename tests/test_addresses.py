@@ -31,8 +31,8 @@ from bot.addresses import (
 from bot.fetching import Fetcher, FetchError, FetchOptions
 from bot.i18n import translations
 from bot.settings import SettingsError, load_settings
+from fakes.newsroom import Newsroom, article_page, paragraphs
 from tests.conftest import LOCAL_NETWORKS
-from tests.newsroom import Newsroom, article_page, paragraphs
 
 ONLY_PUBLIC = FetchOptions(timeout=5.0, host_delay=0.0)
 PAGE = article_page("Harbour reopens", paragraphs("harbour"))

@@ -23,10 +23,10 @@ from bot.alerts import (
 )
 from bot.feed_render import render_digest
 from bot.statedb import PendingAlert, SavedArticle, TopicRow
+from fakes.bot_api import shown_length
 from retrieval import Article, Library, LibraryOptions, analyze
 from tests.conftest import ROOT
 from tests.conftest import article as article_text
-from tests.e2e.fake_api import shown_length
 
 DAY = dt.date(2024, 5, 3)
 ARTICLES = [

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.extract import ExtractError, decode_html, extract_article, html_paragraphs
-from tests.newsroom import article_page, paragraphs
+from fakes.newsroom import article_page, paragraphs
 
 CYRILLIC = "Переговоры о зерне продолжились в Стамбуле"
 

@@ -11,8 +11,8 @@ import pytest
 from bot.extract import MAX_ELEMENTS, ExtractError, decode_html, extract_article
 from bot.extracting import FeedOutline, PageNotRead, PageReader, ReadAbandoned
 from bot.feeds import FeedParseError, parse_feed
+from fakes.newsroom import Item, article_page, paragraphs, rss
 from tests.e2e.test_reading import heavy_page, readers
-from tests.newsroom import Item, article_page, paragraphs, rss
 
 URL = "http://news.example/harbour"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from fakes.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 from tests.conftest import LOCAL_NETWORKS
-from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 
 NEWSBOT = str(Path(sys.executable).with_name("newsbot"))
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ import pytest
 
 from bot import feeds
 from bot.feeds import FeedParseError, discover_feeds, parse_feed
-from tests.newsroom import Item, atom, rss
+from fakes.newsroom import Item, atom, rss
 
 BASE = "http://news.example/feed.xml"
 WHEN = dt.datetime(2024, 5, 3, 9, 30, tzinfo=dt.UTC)

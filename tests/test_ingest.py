@@ -30,6 +30,7 @@ from bot.i18n import translations
 from bot.ingest import MAX_ATTEMPTS, FeedCheck, IngestOptions, NotAnArticle, add_feed, add_link, fetch_round
 from bot.links import LinkError, canonical_url
 from bot.statedb import StateDB, open_state
+from fakes.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
 from retrieval import Library
 from tests.conftest import (
     LOCAL_NETWORKS,
@@ -38,7 +39,6 @@ from tests.conftest import (
     child_processes,
     signalled_at_rename,
 )
-from tests.newsroom import RSS, Item, Newsroom, article_page, atom, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
 

@@ -27,6 +27,7 @@ from bot.render import (
     render_timeline,
     shown_headline,
 )
+from fakes.bot_api import shown_length
 from retrieval import (
     Article,
     Event,
@@ -44,7 +45,6 @@ from retrieval.folder import printable, relative_path
 from retrieval.stories import similarity
 from retrieval.timeline import SAME_EVENT, timeline_order
 from retrieval.timeline import _newest_first as newest_first
-from tests.e2e.fake_api import shown_length
 
 ALLOWED_TAGS = {"b", "i", "a"}
 BAD_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|#x27|#\d+);)")

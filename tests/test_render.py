@@ -36,9 +36,9 @@ from bot.render import (
 )
 from bot.settings import Settings
 from bot.statedb import PendingAlert
+from fakes import bot_api
+from fakes.bot_api import entities, shown_length
 from retrieval import Article, Event, Hit, LoadProblem, LoadReport, Passage, analyze
-from tests.e2e import fake_api
-from tests.e2e.fake_api import entities, shown_length
 
 
 def hit(text: str, headline: str = "Headline", question: str = "talks", url: str | None = None) -> Hit:
@@ -678,7 +678,7 @@ def test_a_page_too_long_even_shortened_leaves_out_its_last_articles_and_still_g
     # too long for one message, and the answer is sent with the first ones, not refused whole.
     hits = ten_articles("🙂" * 400, "🙂 Talks went on. " * 300, "🙂" * 200, "talks", told_by=3)
     text = render_answer(ENGLISH, hits)
-    assert shown_length(text) <= fake_api.MAX_MESSAGE and fits(text)
+    assert shown_length(text) <= bot_api.MAX_MESSAGE and fits(text)
     assert text.startswith("<b>1. 0 🙂") and 1 < text.count('<a href="') < 10
 
 
@@ -690,7 +690,7 @@ def test_a_page_of_ten_articles_told_by_other_outlets_keeps_within_the_entities_
         "Grain report", market, "Agrarian News", "wheat corn barley exports prices", told_by=1
     )
     text = render_answer(ENGLISH, hits)
-    assert entities(text) <= fake_api.MAX_ENTITIES and text.count("<i>Also reported by") == 10
+    assert entities(text) <= bot_api.MAX_ENTITIES and text.count("<i>Also reported by") == 10
 
 
 def test_a_page_of_passages_full_of_hashtags_keeps_every_heading_and_link_telegram_shows() -> None:
@@ -700,7 +700,7 @@ def test_a_page_of_passages_full_of_hashtags_keeps_every_heading_and_link_telegr
     market = "#wheat exports rose, #corn exports fell and #barley exports held; $ADM and $BG up."
     hits = ten_articles("Grain report", market, "Agrarian News", "wheat corn barley exports", 0)
     text = render_answer(ENGLISH, hits)
-    assert entities(text) <= fake_api.MAX_ENTITIES
+    assert entities(text) <= bot_api.MAX_ENTITIES
     assert "<b>exports</b>" in text  # the question's words still bold, the first of each passage
     assert text.count('">Agrarian News</a>') == 10 and text.count("\n\n<b>") == 9  # every heading, every link
 
@@ -715,7 +715,7 @@ def test_a_page_of_articles_with_two_passages_each_keeps_within_the_entities_tel
         again = dataclasses.replace(hit_, passage=dataclasses.replace(hit_.passage, position=1))
         hits += [hit_, again]
     text = render_answer(ENGLISH, hits)
-    assert entities(text) <= fake_api.MAX_ENTITIES and text.count('">Agrarian News</a>') == 5
+    assert entities(text) <= bot_api.MAX_ENTITIES and text.count('">Agrarian News</a>') == 5
 
 
 def test_a_sentence_that_repeats_the_headline_on_another_day_is_an_event_not_the_headline() -> None:
@@ -736,9 +736,9 @@ def test_a_list_of_headlines_in_emoji_is_cut_by_telegrams_length_not_pythons() -
     # 4,096 Python characters and past 4,096 of Telegram's, so the last are counted, not sent
     articles = [Article(f"a{n}", "🌾" * 100, dt.date(2024, 10, 23), ("Body.",)) for n in range(20)]
     listed = "\n".join(f"2024-10-23 · {article.headline}" for article in articles)
-    assert len(listed) < fake_api.MAX_MESSAGE < shown_length(listed)
+    assert len(listed) < bot_api.MAX_MESSAGE < shown_length(listed)
     text = render_latest(ENGLISH, articles)
-    assert shown_length(text) <= fake_api.MAX_MESSAGE and text.endswith(" more.")
+    assert shown_length(text) <= bot_api.MAX_MESSAGE and text.endswith(" more.")
 
 
 def test_a_page_dense_with_ampersands_shows_each_passage_as_an_answer_of_one_does() -> None:

@@ -20,9 +20,9 @@ import pytest
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.settings import Settings
+from fakes.bot_api import Call, FakeBotApi, shown_length
 from retrieval import Library
 from tests.conftest import SHIPPED_CORPUS, article
-from tests.e2e.fake_api import Call, FakeBotApi, shown_length
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 SECRET_HALF = TOKEN.split(":")[1]

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from fakes.bot_api import FakeBotApi
 from tests.conftest import HOSTILE, SHIPPED_CORPUS, add_hostile, article
 from tests.e2e.conftest import ADMIN, TOKEN, newsbot_run
-from tests.e2e.fake_api import FakeBotApi
 
 SAFETY_NET = 120
 """Seconds after which a reply that never comes fails the test instead of hanging it."""

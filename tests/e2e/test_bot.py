@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from bench.load import generate_corpus
 from bot import examples
 from bot.feed_jobs import feed_service
+from fakes.bot_api import BOT_USER, MAX_ENTITIES, Fault, entities
+from fakes.corpora import generate_corpus
 from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, indexing_processes, kill_indexing
 from tests.e2e.conftest import (
@@ -38,7 +39,6 @@ from tests.e2e.conftest import (
     nothing_for,
     wait_for_log,
 )
-from tests.e2e.fake_api import BOT_USER, MAX_ENTITIES, Fault, entities
 
 pytestmark = pytest.mark.asyncio
 UK_CORPUS = ROOT / "tests" / "fixtures" / "uk" / "corpus"

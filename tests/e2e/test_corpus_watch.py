@@ -14,12 +14,12 @@ import pytest
 from bot.feed_jobs import feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.state import BotState
+from fakes.bot_api import MAX_ENTITIES, entities
+from fakes.newsroom import Newsroom
 from retrieval.folder import RECENT_NS
 from tests.conftest import article
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
-from tests.e2e.fake_api import MAX_ENTITIES, entities
 from tests.e2e.test_feeds import FAST, ferry_feed, read_feed, until
-from tests.newsroom import Newsroom
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from bot.backlog import UpdateBacklog
 from bot.handlers import SLOW_DOWN
+from fakes.bot_api import Call
 from tests.conftest import article
 from tests.e2e.conftest import GRAIN, RunningBot, StartBot
-from tests.e2e.fake_api import Call
 
 TYPO = "Who negotiated with Abramovic?"
 FIXED = "Who negotiated with Abramovich?"

@@ -16,6 +16,7 @@ from bot.chat_share import BUSY
 from bot.handlers import GROUP_ANONYMOUS_BOT, SLOW_DOWN
 from bot.pages import COUNTER
 from bot.state import BotState
+from fakes.bot_api import Call
 from retrieval import Event, Library, SearchResult, Timeline
 from tests.e2e.conftest import (
     ADMIN,
@@ -27,7 +28,6 @@ from tests.e2e.conftest import (
     StartBot,
     nothing_for,
 )
-from tests.e2e.fake_api import Call
 
 
 class Gate:

@@ -25,13 +25,15 @@ import pytest
 import trustme
 from telegram import Update
 
-from bench.load import generate_corpus
 from bot.feed_handlers import link_message
 from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
 from bot.links import canonical_url
 from bot.state import BotState
 from bot.statedb import DB_NAME, SavedArticle, StateDB, off_loop
+from fakes.bot_api import Fault
+from fakes.corpora import generate_corpus
+from fakes.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 from tests.conftest import (
     BUILD_INDEX,
     LOCAL_NETWORKS,
@@ -41,9 +43,7 @@ from tests.conftest import (
     signalled_at_rename,
 )
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot
-from tests.e2e.fake_api import Fault
 from tests.e2e.test_fairness import Gate
-from tests.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
 RECENT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)

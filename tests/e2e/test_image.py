@@ -31,6 +31,7 @@ import pytest
 import yaml
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from fakes.bot_api import FakeBotApi
 from tests.conftest import ROOT
 from tests.deploy_files import (
     COMPOSE,
@@ -44,7 +45,6 @@ from tests.deploy_files import (
     shell_commands,
 )
 from tests.e2e.conftest import TOKEN
-from tests.e2e.fake_api import FakeBotApi
 
 BASE_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 """What `python:3.11-slim` sets before the Dockerfile's own ENV lines."""

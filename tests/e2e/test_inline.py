@@ -10,9 +10,9 @@ import pytest
 
 from bot.pages import MAX_PAGES
 from bot.render import DESCRIPTION_CHARS, TITLE_CHARS
+from fakes.bot_api import BOT_USER, Fault
 from tests.conftest import article
 from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot, wait_for_log
-from tests.e2e.fake_api import BOT_USER, Fault
 
 pytestmark = pytest.mark.asyncio
 

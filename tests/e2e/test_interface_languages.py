@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
+from fakes.bot_api import Fault
 from tests.conftest import article
 from tests.e2e.conftest import ADMIN, GRAIN, GRAIN_NEWS, StartBot
-from tests.e2e.fake_api import Fault
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,8 @@ import pytest
 
 from bot.i18n import translations
 from bot.statedb import DB_NAME
+from fakes.bot_api import Call, Fault
 from tests.e2e.conftest import ADMIN, GRAIN, StartBot, wait_for_log
-from tests.e2e.fake_api import Call, Fault
 
 MARK = "Quetzalcoatlus"
 """In every text and name a reader sends here, so that any log line holding one shows it."""

@@ -15,11 +15,11 @@ import pytest
 from bot.extract import MAX_ELEMENTS
 from bot.extracting import READ_AT_ONCE, PageReader
 from bot.feed_jobs import feed_service
+from fakes.bot_api import FakeBotApi
+from fakes.newsroom import RSS, Newsroom, article_page, hostile_feed, paragraphs
 from tests.e2e.conftest import ADMIN, TOKEN, StartBot
-from tests.e2e.fake_api import FakeBotApi
 from tests.e2e.test_feeds import VOLCANO
 from tests.e2e.test_run import start_newsbot
-from tests.newsroom import RSS, Newsroom, article_page, hostile_feed, paragraphs
 
 FAST = {"feed_host_delay": 0.0, "feed_timeout": 3.0}
 WORKER_THREADS = min(32, (os.cpu_count() or 1) + 4)

@@ -8,8 +8,8 @@ import socket
 
 import pytest
 
+from fakes.bot_api import Fault
 from tests.e2e.conftest import ADMIN, GRAIN, TOKEN, RunningBot, StartBot, nothing_for, wait_for_log
-from tests.e2e.fake_api import Fault
 
 
 async def test_429_retry_after_is_waited_out_and_the_answer_arrives(

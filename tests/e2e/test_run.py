@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot.statedb import DB_NAME, open_state
+from fakes.bot_api import FakeBotApi, Fault
 from tests.conftest import SHIPPED_CORPUS, article, damage_state, indexing_processes
 from tests.e2e.conftest import NEWSBOT, TOKEN, clean_env, newsbot_run
-from tests.e2e.fake_api import FakeBotApi, Fault
 
 
 async def run_to_exit(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes.bot_api import Call
 from retrieval import folder as folder_module
 from retrieval.store import DAMAGED, POINTER, TEXTS
 from tests.conftest import (
@@ -27,7 +28,6 @@ from tests.conftest import (
     signalled_at_rename,
 )
 from tests.e2e.conftest import ADMIN, RunningBot, StartBot, wait_for_log
-from tests.e2e.fake_api import Call
 
 QUESTION = "Who negotiated with Abramovich?"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.reloading import index_in_child_process
+from fakes.bot_api import FakeBotApi, Fault
 from tests.conftest import SHIPPED_CORPUS
 from tests.e2e.conftest import ADMIN, SECRET_HALF, TOKEN, StartBot, newsbot_run
-from tests.e2e.fake_api import FakeBotApi, Fault
 
 CHILD_FAILED = "indexing in a child process failed"
 

@@ -14,9 +14,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from fakes.bot_api import FakeBotApi
 from tests.conftest import SHIPPED_CORPUS
 from tests.e2e.conftest import ADMIN, SECRET_HALF, TOKEN, newsbot_run
-from tests.e2e.fake_api import FakeBotApi
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MB = 1 << 20
