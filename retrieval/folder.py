@@ -13,7 +13,7 @@ descriptor's own `fstat` must say "regular file". An entry swapped for a pipe, a
 or a link between the check and the read is therefore refused, never waited on and never
 followed out of the folder.
 
-Each read also yields the entry's print (`FilePrint`): the size, time and SHA-256 of the
+Each read also yields the entry's print (`FilePrint`): the size, change time and SHA-256 of the
 very bytes read, which the saved index keeps to tell later whether the file changed.
 Listing the folder also stamps each folder in it (`FolderStamp`), which tells later,
 without listing anything, whether an entry was added, removed or renamed since.
@@ -53,7 +53,7 @@ RECENT_NS = 2_000_000_000
 (2 s on the coarsest file systems), so its time cannot show that later change."""
 
 FilePrint = list[Any]
-"""An entry as last read: `[size, mtime_ns, sha256]` of the bytes read, `mtime_ns` None
+"""An entry as last read: `[size, ctime_ns, sha256]` of the bytes read, `ctime_ns` None
 when the file was changing or too recently changed for its time to be trusted; or
 `[None, None, [kind, facts]]` for an entry that is not read, and why (see `not_read`)."""
 
@@ -153,11 +153,12 @@ class CorpusFolder:
         """The bytes of the entry at `path` (`relative` to the folder, `/`-separated) and its print.
 
         Without reading: when the entry is not read (the print says why), and when its size
-        and time are those of `known`, which is then returned as its print.
+        and change time (ctime, which nothing sets back) are those of `known`, which is then
+        returned as its print.
         """
         try:
             info, parts = self._check(path, relative)
-            if known and known[1] is not None and (known[0], known[1]) == (info.st_size, info.st_mtime_ns):
+            if known and known[1] is not None and (known[0], known[1]) == (info.st_size, info.st_ctime_ns):
                 return None, known
             return _read_beneath(self.real, parts)
         except NotRead as why:
@@ -327,10 +328,12 @@ def _read_beneath(root: str, parts: Sequence[str]) -> tuple[bytes, FilePrint]:
         os.close(descriptor)
     if len(data) > MAX_FILE_BYTES:
         raise NotRead(Reason.of("grew_too_large", most=MAX_FILE_BYTES))
-    steady = before.st_mtime_ns == after.st_mtime_ns and before.st_size == after.st_size == len(data)
-    settled = time.time_ns() - after.st_mtime_ns >= RECENT_NS
-    mtime = after.st_mtime_ns if steady and settled else None  # None: hash it again next time
-    return data, [len(data), mtime, hashlib.sha256(data).hexdigest()]
+    # The change time, not the modification time: `touch -r`, `cp -p` or `rsync -t` set the
+    # latter back after a rewrite of the same size, while every write or `utime` moves the former.
+    steady = before.st_ctime_ns == after.st_ctime_ns and before.st_size == after.st_size == len(data)
+    settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) >= RECENT_NS  # as `_stamp`
+    ctime = after.st_ctime_ns if steady and settled else None  # None: hash it again next time
+    return data, [len(data), ctime, hashlib.sha256(data).hexdigest()]
 
 
 def _open_beneath(root: str, parts: Sequence[str]) -> int:

@@ -78,7 +78,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 
 
 READING_PACKAGES = ("PyStemmer", "simplemma", "wordllama", "tokenizers", "PyYAML")
@@ -171,7 +171,7 @@ FolderStamps = dict[str, FolderStamp]
 def fingerprint(
     root: Path, previous: Fingerprint | None = None, stamps: FolderStamps | None = None
 ) -> Fingerprint:
-    """Each corpus entry's print: size, modification time and content hash, or why it is not read.
+    """Each corpus entry's print: size, change time (ctime) and content hash, or why it is not read.
 
     The entries are those the loader reads (`folder.corpus_files`), checked by the same
     rules. Prints are copied from `previous` for files whose size and time are unchanged,
