@@ -1,5 +1,4 @@
-"""Logging set-up that keeps the bot token out of every log line and traceback, and each
-log line one line.
+"""Logging set-up that keeps the bot token out of every log line and traceback.
 
 Telegram puts the token in every request URL, so an HTTP error or a traceback would
 print it. The redaction happens when a record is created, before any handler (a file,
@@ -8,12 +7,6 @@ capitalises error messages (`BadRequest("Wrong url .../bot123:abc...")` arrives 
 token lower-cased), and it also hides a token's secret half on its own, as a URL-encoded
 colon (`123%3Aabc`) or a clipped echo would show it. An uncaught exception's traceback,
 printed outside logging, is redacted the same way.
-
-A message's line breaks and control characters are written `\\x0a`, `\\x1b` (`shown_in_line`):
-much of what is logged comes from strangers (a refused command's text, a feed's title or
-error, a page's address), and a line break in it would forge a log line of its own, an
-escape sequence would be obeyed by the terminal that reads the log. A traceback keeps its
-line breaks; its other control characters are written so too.
 """
 
 from __future__ import annotations
@@ -25,8 +18,6 @@ import traceback
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
-
-from .terminal import shown, shown_in_line
 
 REDACTED = "[token redacted]"
 TOKEN_SHAPE = re.compile(r"(?:\d+:)?[A-Za-z0-9_-]{30,}")
@@ -61,7 +52,8 @@ def install_redaction(secrets: Iterable[str]) -> None:
     base = logging.getLogRecordFactory()
 
     def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        return redact_record(base(*args, **kwargs), _pattern)
+        record = base(*args, **kwargs)
+        return redact_record(record, _pattern) if _pattern else record
 
     redacting_factory.redacts_secrets = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(redacting_factory)
@@ -86,18 +78,17 @@ def secrets_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(secret) for secret in ordered), re.IGNORECASE)
 
 
-def redact_record(record: logging.LogRecord, pattern: re.Pattern[str] | None) -> logging.LogRecord:
-    """Render the message and the traceback now, with the secrets replaced and the message on
-    one line."""
+def redact_record(record: logging.LogRecord, pattern: re.Pattern[str]) -> logging.LogRecord:
+    """Render the message and the traceback now, with the secrets replaced."""
     try:
         message = record.getMessage()
     except Exception:  # a bad format string must not lose the record
         message = f"{record.msg!r} {record.args!r}"
-    record.msg, record.args = shown_in_line(redact(message, pattern)), None
+    record.msg, record.args = redact(message, pattern), None
     if record.exc_info and not record.exc_text:
-        record.exc_text = shown(redact(_formatter.formatException(record.exc_info), pattern))
+        record.exc_text = redact(_formatter.formatException(record.exc_info), pattern)
     if record.stack_info:
-        record.stack_info = shown(redact(record.stack_info, pattern))
+        record.stack_info = redact(record.stack_info, pattern)
     return record
 
 

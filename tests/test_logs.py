@@ -83,14 +83,3 @@ def test_a_token_pasted_into_another_setting_is_not_repeated_in_its_error(value:
         load_settings(_env_file=None, telegram_bot_token="1:x", telegram_base_url=value)
     assert str(raised.value).startswith("TELEGRAM_BASE_URL: must be an http")
     assert "AAHdqTcv" not in str(raised.value) and REDACTED in str(raised.value)
-
-
-def test_a_strangers_line_break_or_escape_stays_inside_its_log_line() -> None:
-    forged = "/add x\n2026-11-28 09:00:00,000 INFO bot.handlers: admin granted\x1b]52;c;cm0gLXJm\x07"
-    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "refused %s", (forged,), None)
-    redact_record(record, None)
-    shown = logging.Formatter().format(record)
-    assert "\n" not in shown and "\x1b" not in shown and "\x07" not in shown
-    assert shown == (
-        "refused /add x\\x0a2026-11-28 09:00:00,000 INFO bot.handlers: admin granted\\x1b]52;c;cm0gLXJm\\x07"
-    )
