@@ -42,6 +42,7 @@ from .ingest import NotAnArticle, add_feed, add_link, check_feed
 from .links import LinkError
 from .render import shorten
 from .statedb import CommandDone, StateDB, off_loop
+from .terminal import shown_in_line
 
 logger = logging.getLogger(__name__)
 
@@ -455,6 +456,7 @@ async def _admin(update: Update, message: Message, context: Context, refusal: st
     if not await allowed(message, context):  # a flood of refusals, and of lines in the log
         return False
     user = update.effective_user
-    logger.warning("refused %s from %s", (message.text or "")[:40], refused_sender(update))
+    command = shown_in_line((message.text or "")[:40])  # a stranger's line break would forge a log line
+    logger.warning("refused %s from %s", command, refused_sender(update))
     await message.reply_text(for_user(user).gettext(refusal))
     return False

@@ -533,6 +533,18 @@ async def test_feeds_and_add_are_for_admins_only(
     assert "refused /" in caplog.text
 
 
+async def test_a_refused_commands_line_break_forges_no_log_line(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await start_bot()
+    forged = "/add x\n2026 INFO bot: admin 8 added\x1b[2J"
+    assert (await bot.ask(forged, user_id=8)).params["text"].startswith("Sorry, only the bot's admins can")
+    (refusal,) = [
+        record.getMessage() for record in caplog.records if record.getMessage().startswith("refused /")
+    ]
+    assert refusal.startswith("refused /add x\\x0a2026 INFO bot: admin 8 added\\x1b[2J from user 8")
+
+
 @pytest.mark.parametrize("command", ["/feeds add", "/feeds remove", "/feeds delete 1", "/add", "/add a b"])
 async def test_malformed_feed_commands_get_a_usage_line(start_bot: StartBot, command: str) -> None:
     bot = await start_bot()
