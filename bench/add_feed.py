@@ -15,18 +15,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gzip
-import os
-import shutil
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.add_link import ADMIN, answered_in  # noqa: E402
+from bench.add_link import ADMIN, answered_in, bot_process, median  # noqa: E402
 from fakes.bot_api import FakeBotApi  # noqa: E402
 from fakes.newsroom import RSS, Newsroom, hostile_feed  # noqa: E402
 
@@ -39,26 +35,8 @@ async def run(args: argparse.Namespace) -> None:
     await api.start()
     feed = hostile_feed()
     gzipped = gzip.compress(feed)  # a small download: the parsing, not the fetching, is measured
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_BASE_URL": api.base_url,
-            "CORPUS_DIR": str(Path(scratch) / "corpus"),
-            "INDEX_DIR": str(Path(scratch) / "index"),
-            "STATE_DIR": str(Path(scratch) / "state"),
-            "ADMIN_IDS": str(ADMIN),
-            "FEED_INTERVAL": "0",
-            "FEED_HOST_DELAY": "0",
-            "FEED_PRIVATE_NETWORKS": "127.0.0.0/8",
-            "LOG_LEVEL": "WARNING",
-        }
-        shutil.copytree(ROOT / "corpus", Path(scratch) / "corpus")
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=args.code, env={**os.environ, **env}
-        )
-        try:
-            await api.wait_for("getUpdates", timeout=600)
-            await answered_in(api)  # the first search compiles
+    try:
+        async with bot_process(api, args.code):
             idle = [await answered_in(api) for _ in range(args.runs)]
             during, added = [], []
             for number in range(args.runs):
@@ -76,14 +54,9 @@ async def run(args: argparse.Namespace) -> None:
                 during.append(await answered_in(api))
                 await api.wait_for(chat_id=ADMIN, count=before + args.heavy, timeout=600)
                 added.append(time.monotonic() - started)
-        finally:
-            bot.terminate()
-            await bot.wait()
-            await api.stop()
-            await site.stop()
-
-    def median(seconds: list[float]) -> str:
-        return f"{statistics.median(seconds) * 1000:.0f} ms"
+    finally:
+        await api.stop()
+        await site.stop()
 
     print(f"code {args.code}, {args.runs} runs, medians")
     print(f"another chat's answer, idle: {median(idle)}")

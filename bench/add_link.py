@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,14 +79,13 @@ async def answered_in(api: FakeBotApi) -> float:
     return time.monotonic() - started
 
 
-async def run(args: argparse.Namespace) -> None:
-    site = await Newsroom().start()
-    api = FakeBotApi(TOKEN)
-    await api.start()
-    readers_peak = 0
+@contextlib.asynccontextmanager
+async def bot_process(api: FakeBotApi, code: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The bot of the checkout `code` as a process, polling `api`, over a copy of the shipped
+    corpus in a scratch folder (links saved in it), its first search done; stopped after."""
     with tempfile.TemporaryDirectory() as scratch:
         env = {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_BASE_URL": api.base_url,
             "CORPUS_DIR": str(Path(scratch) / "corpus"),
             "INDEX_DIR": str(Path(scratch) / "index"),
@@ -95,13 +96,30 @@ async def run(args: argparse.Namespace) -> None:
             "FEED_PRIVATE_NETWORKS": "127.0.0.0/8",
             "LOG_LEVEL": "WARNING",
         }
-        shutil.copytree(ROOT / "corpus", Path(scratch) / "corpus")  # the shipped corpus; links saved in it
+        shutil.copytree(ROOT / "corpus", Path(scratch) / "corpus")
         bot = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=args.code, env={**os.environ, **env}
+            sys.executable, "-m", "bot", cwd=code, env={**os.environ, **env}
         )
         try:
             await api.wait_for("getUpdates", timeout=600)
             await answered_in(api)  # the first search compiles
+            yield bot
+        finally:
+            bot.terminate()
+            await bot.wait()
+
+
+def median(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds) * 1000:.0f} ms"
+
+
+async def run(args: argparse.Namespace) -> None:
+    site = await Newsroom().start()
+    api = FakeBotApi(TOKEN)
+    await api.start()
+    readers_peak = 0
+    try:
+        async with bot_process(api, args.code) as bot:
             idle = [await answered_in(api) for _ in range(args.runs)]
             adds = []
             for number in range(args.runs):
@@ -131,14 +149,9 @@ async def run(args: argparse.Namespace) -> None:
                             readers_peak = max(readers_peak, reader_peak_kb(child))
                         await asyncio.sleep(0.05)
             bot_peak = peak_memory_kb(bot.pid)
-        finally:
-            bot.terminate()
-            await bot.wait()
-            await api.stop()
-            await site.stop()
-
-    def median(seconds: list[float]) -> str:
-        return f"{statistics.median(seconds) * 1000:.0f} ms"
+    finally:
+        await api.stop()
+        await site.stop()
 
     print(f"code {args.code}, {args.runs} runs, medians")
     print(f"/add of a normal page ({len(normal_page(0)) // 1000} KB) to its reply: {median(adds)}")
