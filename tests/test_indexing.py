@@ -30,6 +30,7 @@ from retrieval import (
     article_is_russian,
     readings,
 )
+from retrieval.folder import RECENT_NS
 from retrieval.indexing import HEADLINE_TERMS
 from tests.conftest import ROOT, WriteCorpus, alive, article, children_of
 from tests.test_library import kharkiv_news
@@ -176,7 +177,10 @@ def test_two_builds_of_one_corpus_save_the_same_bytes(write_corpus: WriteCorpus,
     root = varied_corpus(write_corpus)
     hour_ago = time.time_ns() - 3600 * 10**9
     for path in root.rglob("*"):
-        os.utime(path, ns=(hour_ago, hour_ago))  # settled: both builds trust every file's time
+        os.utime(path, ns=(hour_ago, hour_ago))
+    newest_change = max(path.stat().st_ctime_ns for path in root.rglob("*"))
+    while time.time_ns() - newest_change < RECENT_NS:  # settled: both builds trust every file's time
+        time.sleep(0.05)
     builds = []
     for seed, workers in (("1", 2), ("2", 1)):
         index = tmp_path / f"index-{seed}"
