@@ -7,6 +7,7 @@ application with `TELEGRAM_BASE_URL` pointed at a fake Bot API server on 127.0.0
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -107,10 +108,11 @@ def build_application(
         .post_init(started)
         .update_queue(backlog := UpdateBacklog(settings.max_unanswered_updates))
         .concurrent_updates(PerChatUpdateProcessor(per_chat=settings.max_unanswered_per_chat))
-        .rate_limiter(RetryingRateLimiter())
+        .rate_limiter(limiter := RetryingRateLimiter())
         .build()
     )
     service = application.bot_data["feeds"] = feed_service(settings, db)
+    limiter.on_moved = functools.partial(feed_handlers.move_chat, service.db)  # a refusal: now a supergroup
     service.db.forget_former_readers(settings.admin_ids)  # an admin no longer listed is told nothing
     application.bot_data["state"] = BotState(
         library=library,
@@ -163,6 +165,7 @@ def build_application(
     application.add_handler(CommandHandler(["ask", "search"], handlers.ask_command, filters=edited))
     edited_question = edited & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND & ~admins_link
     application.add_handler(MessageHandler(edited_question, handlers.question_message))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, feed_handlers.group_upgraded))
     sent_by_reader = ~filters.TEXT & ~filters.StatusUpdate.ALL  # not a pin or a chat setting changed
     application.add_handler(MessageHandler(message & sent_by_reader, handlers.non_text_message))
     application.add_error_handler(handlers.error_handler)

@@ -11,7 +11,8 @@ that has just become a supergroup (Telegram refuses it with the supergroup's id,
 `ChatMigrated`) goes to the supergroup: the question was asked there, as far as its asker
 can tell. From then on the supergroup is the chat: a later message to the group goes
 straight there, and a 429 is waited out by the supergroup, whose own messages (its updates
-come from its own id) wait with it. On top of it, a request that surely did not reach
+come from its own id) wait with it; `on_moved` is told, so that what the bot keeps of the
+group moves there too. On top of it, a request that surely did not reach
 Telegram is tried again with exponential backoff: one Telegram answered with a 5xx (it did
 not act on it), or one whose connection could not be opened (refused, connect timeout, no
 free connection in the pool). A request that was sent and then got no answer (a read
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -113,6 +114,9 @@ class RetryingRateLimiter(AIORateLimiter):
         self.max_delay = max_delay
         self._resume: dict[object, float] = {}  # chat -> when Telegram takes its messages again (loop time)
         self._moved: dict[object, int] = {}  # group -> the supergroup it became (`ChatMigrated`)
+        self.on_moved: Callable[[int, int], Awaitable[None]] | None = None
+        """Awaited with a group's id and its supergroup's when Telegram refuses a message to the
+        group, before the message goes to the supergroup (`app` moves the group's state file rows)."""
 
     async def process_request(
         self,
@@ -183,6 +187,8 @@ class RetryingRateLimiter(AIORateLimiter):
                         raise  # once: the supergroup is no group to upgrade
                     target = self._moved[chat] = error.new_chat_id
                     logger.info("chat %s became supergroup %s: sent there", chat, target)
+                    if self.on_moved is not None and isinstance(chat, int):
+                        await self.on_moved(chat, target)
                 except RetryAfter as error:
                     seconds = max(0.0, _seconds(error.retry_after)) + 0.1
                     self._pause(target, seconds)

@@ -191,6 +191,33 @@ def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translation
     return removed
 
 
+async def group_upgraded(update: Update, context: Context) -> None:
+    """Move what is kept of a group that became a supergroup to it: Telegram says so in both."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id is not None:  # said in the group
+        await move_chat(feed_service(context).db, message.chat_id, message.migrate_to_chat_id)
+    elif message.migrate_from_chat_id is not None:  # said in the supergroup
+        await move_chat(feed_service(context).db, message.migrate_from_chat_id, message.chat_id)
+
+
+async def move_chat(db: StateDB, group_id: int, supergroup_id: int) -> None:
+    """Move the feeds /feeds listed in a group to the supergroup it became (`StateDB.move_chat`),
+    so that an admin's /feeds remove N there means what it meant in the group. Called for
+    Telegram's word of the change and for its refusal of a message to the group (`delivery`),
+    whichever comes first; a state file that cannot be written is logged, and costs no answer."""
+    try:
+        moved = await off_loop(db.move_chat, group_id, supergroup_id)
+    except sqlite3.Error as error:
+        logger.warning(
+            "group %s became supergroup %s; its feed lists not moved: %s", group_id, supergroup_id, error
+        )
+        return
+    if moved:
+        logger.info("group %s became supergroup %s: its feed lists moved there", group_id, supergroup_id)
+
+
 async def add_command(update: Update, context: Context) -> None:
     """Fetch, save and index the article at a link: /add URL (admins only)."""
     message = update.effective_message

@@ -690,6 +690,23 @@ class StateDB:
         ).fetchone()
         return None if row is None else tuple(int(part) for part in str(row[0]).split(",") if part)
 
+    def move_chat(self, group_id: int, supergroup_id: int) -> int:
+        """Move what is kept of a group to the supergroup it became (whose messages come from a
+        new id), in one transaction; return how many rows moved: none the second time, as
+        Telegram says so in both chats. That is the feeds /feeds listed there to each admin,
+        unless a /feeds in the supergroup gave them a newer list already. Nothing else moves:
+        topics are followed, and alerted, in private chats alone; the questions behind page
+        buttons and the commands done are each known by a message of the group, which stays
+        the group's, while the supergroup numbers its messages anew."""
+        with self._write() as db:
+            moved = db.execute(
+                "INSERT OR IGNORE INTO feed_listings (chat_id, user_id, feed_ids)"
+                " SELECT ?, user_id, feed_ids FROM feed_listings WHERE chat_id = ?",
+                (supergroup_id, group_id),
+            ).rowcount
+            db.execute("DELETE FROM feed_listings WHERE chat_id = ?", (group_id,))
+        return int(moved)
+
     def feed_checked(
         self,
         feed_id: int,

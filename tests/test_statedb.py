@@ -419,6 +419,30 @@ def test_a_command_is_remembered_with_its_reply_for_a_week(tmp_path: Path) -> No
     assert db.reply_given(7, 1) is None and db.reply_given(7, 2) is not None
 
 
+def test_a_group_become_supergroup_takes_its_feed_lists_there_once_by_either_message(tmp_path: Path) -> None:
+    # Telegram says so in the group and in the supergroup, and refuses a message to the group:
+    # each moves what is the group's, the second finds nothing left, a restart between changes
+    # nothing, and a list /feeds gave in the supergroup already is newer than the group's
+    db = open_state(tmp_path)
+    db.remember_listing(-100, 1, [1, 2, 3])
+    db.remember_listing(-100, 2, [1, 2])
+    db.remember_listing(-1001234, 2, [2, 3])  # admin 2 listed the feeds in the supergroup already
+    db.remember_listing(1, 1, [3])  # admin 1's private chat
+    feed = db.add_feed("http://a/rss", "a", None)
+    db.remove_feed(feed.id, CommandDone(-100, 5, "Removed feed 1: a."))
+    assert db.move_chat(-100, -1001234) == 1
+    assert db.move_chat(-100, -1001234) == 0
+    db.close()
+    db = open_state(tmp_path)
+    assert db.move_chat(-100, -1001234) == 0
+    assert db.listing(-1001234, 1) == (1, 2, 3) and db.listing(-1001234, 2) == (2, 3)
+    assert db.listing(-100, 1) is None and db.listing(-100, 2) is None
+    assert db.listing(1, 1) == (3,)
+    # a command is known by its chat's message number, which the supergroup gives anew: its
+    # message 5 is another command, and the group's command handed out again is the group's
+    assert db.reply_given(-1001234, 5) is None and db.reply_given(-100, 5) == "Removed feed 1: a."
+
+
 def test_a_topic_unfollowed_while_matched_is_kept_as_no_match_of_the_alert(tmp_path: Path) -> None:
     db = open_state(tmp_path)
     _, article = claim(db, "http://n/1", "aaa")

@@ -2151,6 +2151,55 @@ async def test_the_numbers_feeds_gave_in_one_chat_are_not_those_of_another(
     assert in_group.startswith("Removed feed 2: Reef Gazette.")  # as the group's did
 
 
+SUPERGROUP = {"chat_id": -1001234, "chat_type": "supergroup"}
+"""The supergroup that the group -100 becomes (`FakeBotApi.migrated`)."""
+
+
+async def test_feeds_remove_n_in_a_group_become_supergroup_means_the_list_feeds_showed_in_the_group(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # the numbers /feeds gave in a group were kept under the group's id: once it became a
+    # supergroup, whose messages come from another id, /feeds remove 1 there removed the feed
+    # that was 1 now (Island Post), not the one the admin was shown as 1 (Harbour Times, gone)
+    first = await start_bot(feed_interval=0, **FAST)
+    db = feed_service(first.application).db
+    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
+        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    group = {"chat_id": -100, "chat_type": "group"}
+    assert "1. <b>Harbour Times</b>" in (await first.ask("/feeds", user_id=ADMIN, **group)).params["text"]
+    db.remove_feed(db.feeds()[0].id)  # another admin, or `newsbot feeds remove 1`
+    # Telegram upgrades the group, and says so in each of the two chats
+    first.api.migrated[-100] = -1001234
+    first.api.push_message(user_id=ADMIN, migrate_to_chat_id=-1001234, **group)
+    first.api.push_message(user_id=ADMIN, migrate_from_chat_id=-100, **SUPERGROUP)
+    gone = (await first.ask("/feeds remove 1", user_id=ADMIN, **SUPERGROUP)).params["text"]
+    assert gone.startswith("Feed 1 of the list /feeds last showed you is gone already.")
+    await first.application.updater.stop()
+    await first.application.stop()
+    second = await start_bot(feed_interval=0, **FAST)  # the same state file
+    removed = (await second.ask("/feeds remove 3", user_id=ADMIN, **SUPERGROUP)).params["text"]
+    assert removed.startswith("Removed feed 3: Reef Gazette.")  # as the group's list numbered it
+
+
+async def test_a_feeds_list_telegram_took_in_the_supergroup_numbers_feeds_remove_n_there(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # /feeds sent in a group as it became a supergroup: its list went to the supergroup (Telegram
+    # refused it in the group), but the numbers it gave were kept under the group's id, and
+    # /feeds remove 1 in the supergroup removed the feed that was 1 now, not the one shown as 1
+    bot = await start_bot(feed_interval=0, **FAST)
+    db = feed_service(bot.application).db
+    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
+        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    bot.api.migrated[-100] = -1001234  # no word of it yet but Telegram's refusal
+    bot.api.push_message("/feeds", user_id=ADMIN, chat_id=-100, chat_type="group")
+    (listing,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
+    assert "1. <b>Harbour Times</b>" in listing.params["text"]
+    db.remove_feed(db.feeds()[0].id)
+    gone = (await bot.ask("/feeds remove 1", user_id=ADMIN, **SUPERGROUP)).params["text"]
+    assert gone.startswith("Feed 1 of the list /feeds last showed you is gone already.")
+
+
 def slug_of(name: str) -> str:
     return name.lower().replace(" ", "-")
 
