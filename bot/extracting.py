@@ -105,7 +105,12 @@ class PageReader:
         return _from_json(await self._read(header, content, queued))
 
     async def read_feed(
-        self, content: bytes, content_type: str | None, url: str, discover: bool = False
+        self,
+        content: bytes,
+        content_type: str | None,
+        url: str,
+        discover: bool = False,
+        queued: Callable[[int], None] | None = None,
     ) -> FeedOutline:
         """A feed document's outline; with `discover`, an HTML page that is no feed gives the feeds
         it announces instead. `FeedParseError` when it is no feed (and announces none); otherwise
@@ -113,7 +118,7 @@ class PageReader:
         from .feeds import FeedParseError
 
         header = {"kind": "feed", "url": url, "content_type": content_type, "discover": discover}
-        result = await self._read(header, content)
+        result = await self._read(header, content, queued)
         if "error" in result:
             raise FeedParseError(result["error"], **result["values"])
         return FeedOutline(result["title"], result["entries"], tuple(result["announced"]))

@@ -84,8 +84,17 @@ async def feeds_command(update: Update, context: Context) -> None:
 
 async def _add_feed(message: Message, context: Context, url: str, name: str | None) -> None:
     service, tr = feed_service(context), for_user(message.from_user)
+
+    def queued(ahead: int) -> None:
+        text = tr.ngettext(
+            "Your feed is in line behind {count} other document; I will report once it is read.",
+            "Your feed is in line behind {count} other documents; I will report once it is read.",
+            ahead,
+        ).format(count=ahead)
+        _tell_it_waits(context, message, text)
+
     try:
-        check = await check_feed(service.options.fetch, url, service.reader)
+        check = await check_feed(service.options.fetch, url, service.reader, queued)
     except ReadAbandoned:  # the bot is stopping: the feed was not read, as a reload is not done
         logger.info("stopping: feed %s not read", url)
         return
@@ -231,6 +240,11 @@ async def add_command(update: Update, context: Context) -> None:
     await _add_link(message, context, clean(args[0]))
 
 
+def _tell_it_waits(context: Context, message: Message, text: str) -> None:
+    """Tell an admin, beside the command, that its page or feed waits for a reader."""
+    context.application.create_task(tell_it_waits(context, message, text), name="tell the command waits")
+
+
 async def link_message(update: Update, context: Context) -> None:
     """A bare link from an admin in a private chat is an /add; from anyone else, a question."""
     message = update.effective_message
@@ -252,7 +266,7 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
             "Your link is in line behind {count} other pages; I will report once it is read.",
             ahead,
         ).format(count=ahead)
-        context.application.create_task(tell_it_waits(context, message, text), name="tell the link waits")
+        _tell_it_waits(context, message, text)
 
     try:
         added = await add_link(service.db, service.options, url, service.reader, queued)

@@ -325,20 +325,26 @@ def _folder_of(path: str) -> str:
     return LINKS_FOLDER
 
 
-async def check_feed(options: FetchOptions, text: str, reader: PageReader | None = None) -> FeedCheck:
+async def check_feed(
+    options: FetchOptions,
+    text: str,
+    reader: PageReader | None = None,
+    queued: Callable[[int], None] | None = None,
+) -> FeedCheck:
     """Read a feed address once before it is added; an HTML page's announced feed is followed.
 
     Raises `LinkError`, `FetchError` or `FeedParseError` with a message for the admin,
     `PageNotRead` when parsing took too long, `ReadAbandoned` when the bot stops first.
     Parsing runs in a child process (`reader`'s, else one of its own), within its budget: a
     feed of megabytes takes seconds of CPU, and the bot goes on answering meanwhile.
+    `queued` is told how many documents are ahead when the first must wait for its turn.
     """
     url = checked_url(text)
     reader = reader or PageReader()
     async with Fetcher(options) as fetcher:
         page = await fetcher.get(url, accept=ACCEPT_FEED)
         assert page is not None
-        outline = await _outline(reader, page, discover=page.media_type in HTML_TYPES)
+        outline = await _outline(reader, page, discover=page.media_type in HTML_TYPES, queued=queued)
         if outline.announced:
             url = outline.announced[0]
             page = await fetcher.get(url, accept=ACCEPT_FEED)
@@ -347,8 +353,11 @@ async def check_feed(options: FetchOptions, text: str, reader: PageReader | None
     return FeedCheck(url, outline.title, outline.entries)
 
 
-async def _outline(reader: PageReader, page: Page, discover: bool = False) -> FeedOutline:
-    return await reader.read_feed(page.content, page.headers.get("content-type"), page.url, discover)
+async def _outline(
+    reader: PageReader, page: Page, discover: bool = False, queued: Callable[[int], None] | None = None
+) -> FeedOutline:
+    content_type = page.headers.get("content-type")
+    return await reader.read_feed(page.content, content_type, page.url, discover, queued)
 
 
 def _parse_page(page: Page) -> ParsedFeed:

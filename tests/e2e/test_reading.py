@@ -36,7 +36,7 @@ def heavy_page() -> bytes:
 
 
 def is_queued(text: str) -> bool:
-    return text.startswith("Your link is in line behind")
+    return text.startswith(("Your link is in line behind", "Your feed is in line behind"))
 
 
 async def test_a_question_is_answered_while_heavy_pages_are_read(site: Newsroom, start_bot: StartBot) -> None:
@@ -168,9 +168,35 @@ async def test_a_question_is_answered_while_hostile_feeds_are_added(
     bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
     (answer,) = await bot.api.wait_for(chat_id=7, timeout=300)
     assert "Abramovich" in answer.params["text"]
-    assert bot.api.sent(chat_id=ADMIN) == []  # no document parsed yet
-    (refused, *_) = await bot.api.wait_for(chat_id=ADMIN, timeout=300)
-    assert refused.params["text"] == "I could not add that feed: not an RSS or Atom feed."
+    told = [call.params["text"] for call in bot.api.sent(chat_id=ADMIN)]
+    assert [text for text in told if not is_queued(text)] == []  # no document parsed yet
+    async with asyncio.timeout(300):
+        while not (replies := [text for text in told if not is_queued(text)]):
+            await asyncio.sleep(0.01)
+            told = [call.params["text"] for call in bot.api.sent(chat_id=ADMIN)]
+    assert replies[0] == "I could not add that feed: not an RSS or Atom feed."
+
+
+async def test_feeds_added_at_once_are_read_two_at_a_time_and_the_others_told_they_wait(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # A `/feeds add` behind two others waited for its turn in silence, while an /add was told.
+    bot = await start_bot(feed_interval=0, **FAST)
+    feed_service(bot.application).reader = PageReader(cpu_seconds=2)
+    urls = [site.put(f"hostile-{n}.xml", hostile_feed(), RSS) for n in range(4)]
+    for url in urls:
+        bot.api.push_message(f"/feeds add {url}", user_id=ADMIN)
+    slow = "That feed took too long to read (more than 2 seconds); I did not add it."
+    async with asyncio.timeout(300):  # each is told it waits as it joins the line, long before this
+        while [call.params["text"] for call in bot.api.sent(chat_id=ADMIN)].count(slow) < 4:
+            await asyncio.sleep(0.01)
+    told = [call.params["text"] for call in bot.api.sent(chat_id=ADMIN)]
+    waits = sorted(text for text in told if is_queued(text))
+    assert waits == [
+        "Your feed is in line behind 2 other documents; I will report once it is read.",
+        "Your feed is in line behind 3 other documents; I will report once it is read.",
+    ]
+    assert told.count(slow) == 4
 
 
 async def test_a_feed_past_its_budget_is_refused_politely_and_the_next_is_added(
