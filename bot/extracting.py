@@ -167,7 +167,7 @@ class PageReader:
         )
         assert child.stdin is not None and child.stdout is not None and child.stderr is not None
         self._children.add(child)
-        url = header["url"]
+        url, what = header["url"], "feed" if header["kind"] == "feed" else "page"  # for the log
         header = {**header, "length": len(content), "cpu_seconds": self.cpu_seconds}
         try:
             async with asyncio.timeout(self.seconds):
@@ -180,7 +180,7 @@ class PageReader:
             child.kill()
             await child.wait()
             logger.warning(
-                "page %s not read: its reader took over %g seconds, and was killed", url, self.seconds
+                "%s %s not read: its reader took over %g seconds, and was killed", what, url, self.seconds
             )
             raise PageNotRead(N_("more than {seconds:g} seconds"), slow=True, seconds=self.seconds) from None
         except asyncio.CancelledError:
@@ -193,12 +193,12 @@ class PageReader:
         if self._stopping:
             raise ReadAbandoned(url)
         if code == -signal.SIGXCPU:
-            logger.warning("page %s not read: its reader took over %d s of CPU", url, self.cpu_seconds)
+            logger.warning("%s %s not read: its reader took over %d s of CPU", what, url, self.cpu_seconds)
             raise PageNotRead(N_("more than {seconds:g} seconds"), slow=True, seconds=self.cpu_seconds)
         if code != 0:
             reason = signal_name(-code) if code < 0 else f"exit {code}"
             logger.warning(
-                "page %s not read: its reader ended (%s): %s", url, reason, errors.decode()[-1000:]
+                "%s %s not read: its reader ended (%s): %s", what, url, reason, errors.decode()[-1000:]
             )
             raise PageNotRead(N_("the process reading it ended ({reason})"), reason=reason)
         result: dict[str, Any] = json.loads(output)

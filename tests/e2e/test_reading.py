@@ -200,13 +200,14 @@ async def test_feeds_added_at_once_are_read_two_at_a_time_and_the_others_told_th
 
 
 async def test_a_feed_past_its_budget_is_refused_politely_and_the_next_is_added(
-    site: Newsroom, start_bot: StartBot
+    site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = await start_bot(feed_interval=0, **FAST)
     feed_service(bot.application).reader = PageReader(cpu_seconds=1)
     heavy = site.put("hostile.xml", hostile_feed(), RSS)
     reply = (await bot.ask(f"/feeds add {heavy}", user_id=ADMIN)).params["text"]
     assert reply == "That feed took too long to read (more than 1 seconds); I did not add it."
+    assert f"feed {heavy} not read: its reader took over 1 s of CPU" in caplog.text  # not "page"
     ukrainian = (await bot.ask(f"/feeds add {heavy}", user_id=ADMIN, language_code="uk")).params["text"]
     assert ukrainian == "Ця стрічка читалася задовго (понад 1 с); я її не додав."
     russian = (await bot.ask(f"/feeds add {heavy}", user_id=ADMIN, language_code="ru")).params["text"]
