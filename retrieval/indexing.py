@@ -42,6 +42,7 @@ from .analyzer import analyze, russian_articles
 from .corpus import load_files
 from .folder import FilePrint, sorted_entries
 from .models import Article, Event, LoadProblem, LoadReport
+from .npy import map_array
 from .options import LibraryOptions
 from .passages import split_passages
 from .progress import BuildStep
@@ -551,12 +552,12 @@ class _Merged:
             doc_freqs[terms] += frequencies  # a term is once in a chunk's vocabulary
         offsets = np.zeros(len(doc_freqs) + 1, dtype=np.int64)
         np.cumsum(doc_freqs, out=offsets[1:])
-        kinds = [np.load(task.postings_file("freqs"), mmap_mode="r").dtype for task, *_ in self.rows]
+        kinds = [map_array(task.postings_file("freqs")).dtype for task, *_ in self.rows]
         doc_ids = np.empty(int(offsets[-1]), dtype=np.int32)
         term_freqs = np.empty(int(offsets[-1]), dtype=np.result_type(np.uint8, *kinds))
         fill = offsets[:-1].copy()
         for task, terms, frequencies, first in self.rows:
-            docs, freqs = np.load(task.postings_file("docs")), np.load(task.postings_file("freqs"))
+            docs, freqs = map_array(task.postings_file("docs")), map_array(task.postings_file("freqs"))
             runs = np.zeros(len(frequencies), dtype=np.int64)
             np.cumsum(frequencies[:-1], out=runs[1:])
             destination = np.repeat(fill[terms] - runs, frequencies) + np.arange(len(docs))

@@ -30,7 +30,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import errno
-import io
 import json
 import logging
 import mmap
@@ -53,6 +52,7 @@ from .errors import IndexFileError
 from .folder import CorpusFolder, FilePrint, FolderStamp, relative_path, stamps_match
 from .index import BM25Index, BM25Params
 from .models import LoadProblem, LoadReport
+from .npy import map_array, read_array
 from .stories import MARKS
 from .timeline import EventTerms
 
@@ -218,7 +218,7 @@ class Saved:
         """
         files: dict[str, list[Any]] = self.manifest["files"]
         try:
-            arrays = [np.load(io.BytesIO(_check_file(self.folder / f"{name}.npy", files))) for name in PRINTS]
+            arrays = [read_array(_check_file(self.folder / f"{name}.npy", files)) for name in PRINTS]
             named = json.loads(_read_text(self.folder / "prints.json", files))
             return _from_print_arrays(named["names"], named["unread"], *arrays)
         except OSError as error:
@@ -531,7 +531,7 @@ def _open_checked(
     for name in ARRAYS:
         path = folder / f"{name}.npy"
         data = _check_file(path, files)
-        parts[name] = np.load(path, mmap_mode="r") if name in MAPPED else np.load(io.BytesIO(data))
+        parts[name] = map_array(path) if name in MAPPED else read_array(data)
     vocabulary = _read_text(folder / "vocabulary.txt", files)
     parts["vocabulary"] = vocabulary.split("\n") if vocabulary else []  # none: symbols and stop words alone
     terms = _read_text(folder / "event_terms.txt", files)
