@@ -245,6 +245,23 @@ async def start(image: Image, env: dict[str, str]) -> asyncio.subprocess.Process
     )
 
 
+async def read_log(stream: asyncio.StreamReader, lines: list[str], compiled: asyncio.Event) -> None:
+    """Keep each line the bot logs in `lines`; set `compiled` once it says its search code is.
+
+    Read in chunks, not lines: a line over the stream's limit (a DEBUG line with a whole
+    update) would make `readline` raise and lose it, and end the reading.
+    """
+    pending = b""
+    while chunk := await stream.read(1 << 16):
+        *ended, pending = (pending + chunk).split(b"\n")
+        for line in ended:
+            lines.append(line.decode(errors="replace") + "\n")
+            if "search code compiled" in lines[-1]:
+                compiled.set()
+    if pending:
+        lines.append(pending.decode(errors="replace"))
+
+
 async def answer_then_stop(image: Image, env_file: dict[str, str], api: FakeBotApi, user: int) -> str:
     """Start the bot, ask it one question, let it finish compiling (or loading) its search
     code, stop it as `docker stop` does; its log."""
@@ -253,14 +270,7 @@ async def answer_then_stop(image: Image, env_file: dict[str, str], api: FakeBotA
     assert process.stderr is not None
     lines: list[str] = []
     compiled = asyncio.Event()
-
-    async def read_log(stream: asyncio.StreamReader) -> None:
-        async for line in stream:
-            lines.append(line.decode())
-            if "search code compiled" in lines[-1]:
-                compiled.set()
-
-    reader = asyncio.create_task(read_log(process.stderr))
+    reader = asyncio.create_task(read_log(process.stderr, lines, compiled))
     try:
         api.push_message(QUESTION, user_id=user)
         (reply,) = await api.wait_for("sendMessage", chat_id=user, timeout=180)
@@ -268,7 +278,7 @@ async def answer_then_stop(image: Image, env_file: dict[str, str], api: FakeBotA
         await asyncio.wait_for(compiled.wait(), 180)  # all of it in the cache before the stop
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), grace)  # after the grace, Docker would SIGKILL
-        await reader
+        await asyncio.wait_for(reader, grace)  # the log ends with the container, its children too
     finally:
         if process.returncode is None:
             process.kill()
@@ -277,6 +287,19 @@ async def answer_then_stop(image: Image, env_file: dict[str, str], api: FakeBotA
     log = "".join(lines)
     assert process.returncode == 0, log[-3000:]
     return log
+
+
+async def test_the_log_is_read_whole_however_long_its_lines() -> None:
+    stream = asyncio.StreamReader()  # as a pipe of `start`'s gives, which reads at most 64 KiB a line
+    update = "DEBUG telegram.ext.Updater: update " + "x" * 100_000 + "\n"  # a whole update, logged
+    compiled = "DEBUG bot.app: search code compiled\n"
+    stream.feed_data(f"{update}{compiled}last words, unended".encode())
+    stream.feed_eof()
+    lines: list[str] = []
+    event = asyncio.Event()
+    await read_log(stream, lines, event)
+    assert lines == [update, compiled, "last words, unended"]
+    assert event.is_set()
 
 
 def test_the_install_ships_the_code_and_the_interface_catalogs(image: Image) -> None:
