@@ -67,9 +67,12 @@ shown: one a feed's title, a headline or a passage left open turned the rest of 
 message around (a right-to-left override wrote what followed it backwards)."""
 
 
-_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-"""Hangul fillers and the blank Braille pattern: letters and symbols that show as nothing,
-the favourites of blank names."""
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\ufffc\u030a\u0333\u033f")
+"""Letters, symbols and marks that show as nothing: Hangul fillers and the blank Braille
+pattern, the favourites of blank names; the object replacement character, which copied text
+leaves where a picture was and Telegram reads as a space; and three combining marks that
+Telegram takes out of every text. A title of them alone is empty to Telegram, which then
+refuses a whole list of inline results."""
 
 
 def telegram_length(text: str) -> int:
@@ -335,9 +338,9 @@ def shown_headline(article: Article) -> str:
 def shows(text: str) -> bool:
     """Whether `text` shows anything: a character that is no space, no control or format
     character (bidi controls, left out of what is shown; zero-width spaces and joiners,
-    direction marks, soft hyphens) and no blank letter (`_BLANK_LETTERS`)."""
+    direction marks, soft hyphens) and no blank character (`_BLANK`)."""
     return any(
-        not char.isspace() and char not in _BLANK_LETTERS and unicodedata.category(char) not in ("Cc", "Cf")
+        not char.isspace() and char not in _BLANK and unicodedata.category(char) not in ("Cc", "Cf")
         for char in text
     )
 

@@ -7,7 +7,7 @@ every call (`answerInlineQuery` with its results decoded), hands out only the ki
 update the bot asked for (`allowed_updates`), refuses a text longer than
 Telegram's 4,096 characters as Telegram does (and counts the formatting entities it
 would show, `entities`), refuses an inline answer with an empty title in it
-(`ARTICLE_TITLE_EMPTY`), and can be told to fail a method
+(`ARTICLE_TITLE_EMPTY`, read as Telegram reads it: `empty_to_telegram`), and can be told to fail a method
 in the ways a network fails (see `Fault`), refuse messages to a user who blocked the bot
 (403), refuse a reply to a message deleted meanwhile, or its edit (`deleted`), refuse a chat the bot has
 never met (`unknown_chats`) or a group upgraded to a supergroup (`migrated`), or hold a
@@ -316,7 +316,9 @@ class FakeBotApi:
             return _error(Fault(400, "Bad Request: chat not found"))
         if method == "editMessageText" and (params.get("chat_id"), params.get("message_id")) in self.deleted:
             return _error(Fault(400, "Bad Request: message to edit not found"))
-        if method == "answerInlineQuery" and any(not r.get("title") for r in params.get("results", [])):
+        if method == "answerInlineQuery" and any(
+            empty_to_telegram(str(r.get("title", ""))) for r in params.get("results", [])
+        ):
             return _error(Fault(400, "Bad Request: ARTICLE_TITLE_EMPTY"))  # one empty title refuses the list
         if method == "sendMessage" and self._replies_to_deleted(params):
             return _error(Fault(400, "Bad Request: message to be replied not found"))
@@ -504,6 +506,24 @@ class _Entities(HTMLParser):
 FOUND = re.compile(r"(?<![\w/])(?:#\w+|\$[A-Z]{1,8}\b|@\w{5,32}|/[a-z]\w*)|https?://\S+")
 """What Telegram makes an entity of by itself in a text: hashtags, cashtags, mentions, bot
 commands, links."""
+
+
+_REMOVED = re.compile("[\r\u2028-\u202e\u030a\u0333\u033f]")
+"""What Telegram removes from every text it is sent: line and paragraph separators, bidi
+embeddings and overrides, and three combining marks that draw lines (tdlib `clean_input_string`)."""
+_SPACES = re.compile(
+    "[\x00-\x1f\u1680\u180e\u2000-\u200a\u202f\u205f\u2800\u3000\ufffc\U000e0000-\U000e007f]"
+)
+"""What Telegram reads as a space in a title (tdlib `strip_empty_characters`): C0 controls,
+Unicode's spaces, the blank Braille pattern, the object replacement character, tags."""
+_NOTHING = frozenset(" \n\u200b\u200c\u200d\u200e\u200f\ufeff\u00a0")
+"""What is left that Telegram counts as nothing: spaces, zero-width characters, direction marks."""
+
+
+def empty_to_telegram(title: str) -> bool:
+    """Whether Telegram takes `title` for an empty one: not only "" but a title of the object
+    replacement character (U+FFFC), of zero-width spaces, of combining underlines alone."""
+    return all(char in _NOTHING for char in _SPACES.sub(" ", _REMOVED.sub("", title)))
 
 
 def entities(text: str) -> int:

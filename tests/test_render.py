@@ -391,6 +391,8 @@ def test_two_articles_whose_headlines_are_bidi_controls_alone_are_two_headings()
         "\ufeff\u2060\u00ad",  # zero-width no-break space, word joiner, soft hyphen
         "\u3164\u2800",  # Hangul filler and the blank Braille pattern, blank names' favourites
         "\x07\x1b",  # control characters
+        "\ufffc",  # the object replacement character copied text leaves for a picture: Telegram's space
+        "\u0333\u033f",  # combining low and overlines, which Telegram takes out of every text
     ],
 )
 def test_a_headline_that_shows_nothing_is_shown_as_its_first_words(headline: str) -> None:
