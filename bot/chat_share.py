@@ -78,16 +78,23 @@ def asks_the_bot(update: Update, bot: Bot) -> bool:
 
 
 def worth_taking(update: object, bot: Bot) -> bool:
-    """Whether an update is to be taken in at all: any but an edit that asks the bot nothing.
+    """Whether an update is to be taken in at all: any but an edit that asks the bot nothing,
+    and a message posted via the bot.
 
     Telegram sends a bot every edit in a group it is an admin of, and every move of a live
     location; taken in, each would wait in its chat's line behind the answers Telegram
     paces there and take a place of the chat's share, so that a question was dropped as
     busy. Such an edit is confirmed to Telegram with its batch, and never handled.
+    A message posted via the bot is an inline answer a reader chose: the bot's answer, in
+    its own chat too, never a question, nor a command when its headline starts with one
+    (`/latest …`, a feed's `/feeds remove 1`), which the bot ran for whoever chose it.
     """
-    if not isinstance(update, Update) or update.edited_message is None:
+    if not isinstance(update, Update):
         return True
-    return asks_the_bot(update, bot)
+    message = update.message or update.edited_message
+    if message is not None and message.via_bot is not None and message.via_bot.id == bot.id:
+        return False
+    return update.edited_message is None or asks_the_bot(update, bot)
 
 
 def command_for_bot(message: Message, username: str | None) -> bool:

@@ -128,15 +128,13 @@ async def question_message(update: Update, context: Context) -> None:
     addressed to the bot.
 
     A caption is the reader's words: a question written on a photo is asked all the same,
-    not answered "I can only read text". A message sent via the bot is an inline answer a
-    reader chose, posted as it stands: in the bot's own chat too, it is an answer, not a
-    question. An edited message is asked again by the same rules (see `answer`).
+    not answered "I can only read text". A message sent via the bot (an inline answer a reader
+    chose) never comes here (`chat_share.worth_taking`). An edited message is asked again by
+    the same rules (see `answer`).
     """
     message = update.effective_message
     text = (message.text or message.caption) if message is not None else None
     if message is None or text is None:
-        return
-    if message.via_bot is not None and message.via_bot.id == context.bot.id:
         return
     if message.text is None and captioned_command(message):  # not the words "/latest" searched
         if update.message is not None:  # an edit to one is told nothing again

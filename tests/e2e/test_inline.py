@@ -287,6 +287,25 @@ async def test_an_answer_chosen_in_the_bots_own_chat_is_not_taken_for_a_question
     assert bot.api.sent("sendMessage", 7) == [reply]  # the posted answer got no answer of its own
 
 
+@pytest.mark.parametrize("chat", [{}, {"chat_id": -5, "chat_type": "group"}], ids=["own chat", "group"])
+async def test_an_answer_chosen_whose_headline_reads_as_a_command_runs_no_command(
+    start_bot: StartBot, chat: dict[str, Any]
+) -> None:
+    # A posted answer starts with its headline: one that starts with a command ("/latest …", a
+    # feed's "/feeds remove 1") made the answer a command, which the bot ran for whoever chose
+    # it, in its own chat or in a group it is in (Telegram sends a bot what is sent via it)
+    headline = "/latest news from the Izmail harbour"
+    articles = {"cranes.txt": article("2024-10-24", headline, "Harbour cranes in Izmail loaded ten barges.")}
+    bot = await start_bot(articles=articles)
+    (first, *_) = (await inline(bot, "Izmail harbour cranes")).params["results"]
+    chosen = html.unescape(re.sub(r"<[^>]+>", "", first["input_message_content"]["message_text"]))
+    assert chosen.startswith("/latest news")
+    bot.api.push_message(chosen, user_id=7, via_bot=BOT_USER, **chat)
+    reply = await bot.ask("/help", user_id=7, **chat)  # the chat's next message answers this
+    assert reply.params["text"].startswith("I answer questions")
+    assert bot.api.sent("sendMessage", chat.get("chat_id", 7)) == [reply]
+
+
 async def test_answers_in_the_readers_language_are_kept_ten_seconds_for_that_reader_only(
     start_bot: StartBot,
 ) -> None:
