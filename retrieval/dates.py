@@ -259,8 +259,9 @@ def _year(groups: dict[str, str | None], published: dt.date) -> int | None:
 
 
 def _on_or_before(published: dt.date, month: int, day: int) -> dt.date:
-    """The date with this month and day that falls on or before publication."""
-    for year in (published.year, published.year - 1):
+    """The date with this month and day that falls on or before publication: this year's or
+    last year's, and for 29 February the last leap day, up to eight years back (2096 to 2104)."""
+    for year in range(published.year, max(dt.MINYEAR, published.year - 8) - 1, -1):
         try:
             candidate = dt.date(year, month, day)
         except ValueError:

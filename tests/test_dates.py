@@ -71,6 +71,10 @@ def test_sentences_without_a_past_anchor(sentence: str) -> None:
         (dt.date(2024, 1, 3), "On January 5, it snowed.", "2023-01-05"),  # later this year: last year's
         (dt.date(2024, 3, 1), "On February 29 it rained.", "2024-02-29"),  # leap day
         (dt.date(2025, 3, 1), "On February 29 it rained.", "2024-02-29"),  # the last leap day before
+        # a leap day up to eight years back (2100 is no leap year): the sentence was no event at all
+        (dt.date(2027, 2, 28), "On February 29 it rained.", "2024-02-29"),
+        (dt.date(2104, 2, 1), "On February 29 it rained.", "2096-02-29"),
+        (dt.date(2027, 2, 28), "29 лютого пройшов дощ.", "2024-02-29"),
         (dt.date(2024, 1, 10), "Last month prices rose.", "2023-12-01"),
         (dt.date(2024, 1, 1), "Yesterday prices rose.", "2023-12-31"),
     ],
@@ -78,6 +82,10 @@ def test_sentences_without_a_past_anchor(sentence: str) -> None:
 def test_year_inference_across_new_year(published: dt.date, sentence: str, date: str) -> None:
     anchor = anchor_date(sentence, published)
     assert anchor is not None and anchor.date.isoformat() == date
+
+
+def test_a_leap_day_before_any_leap_year_is_no_event() -> None:
+    assert anchor_date("On February 29 it rained.", dt.date(3, 6, 1)) is None  # the first leap year is 4
 
 
 @pytest.mark.parametrize(
