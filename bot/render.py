@@ -2,8 +2,8 @@
 
 Everything that comes from the corpus or from a user is escaped here and only here, and
 every text is kept within what Telegram takes (`fits`): 4,096 characters as its reader
-sees them, in UTF-16 code units (`shown_length`), with its formatting within `MAX_MARKUP`
-(`held_length`), so a reply is never refused for its size. The words around the corpus's
+sees them (`shown_length`), with its formatting within `MAX_MARKUP` (`held_length`), so a
+reply is never refused for its size. The words around the corpus's
 text come in the reader's language: each renderer is given its `Translations` (`bot.i18n`).
 """
 
@@ -75,31 +75,34 @@ Telegram takes out of every text. A title of them alone is empty to Telegram, wh
 refuses a whole list of inline results."""
 
 
-def telegram_length(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units, the units of Telegram's entities: an emoji is two."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def shown_length(markup: str) -> int:
-    """Length of Telegram HTML as Telegram holds it to its limit: the text once parsed.
+    """Length of Telegram HTML as Telegram holds it to its limit: the characters of the text
+    once parsed (tdlib's `utf8_length`; an emoji is one, though two of its entities' units).
 
     Tags and a link's address are not counted, and `&amp;` is one character: counting them
     would leave out of an answer articles that fit (ten headlines with their links are
     a thousand characters of addresses). Exact for what `escape` makes: no `<` or `>`
-    stands in text or in an attribute.
+    stands in text or in an attribute. Counted in UTF-16 units, a page of passages a fifth
+    emoji, within 4,096 characters, was taken for too long and each passage cut by a third.
     """
-    return telegram_length(html.unescape(_TAG.sub("", markup)))
+    return len(html.unescape(_TAG.sub("", markup)))
 
 
 def held_length(markup: str) -> int:
     """Length of Telegram HTML with its escapes read: the text as Telegram holds it, plus the
-    tags and links' addresses it keeps as formatting.
+    tags and links' addresses it keeps as formatting, in UTF-16 units: the unit of that bound
+    is not known, and these are never fewer than its characters.
 
     An escape is HTML's, gone once Telegram parses the message: counted as written (`&amp;`
     five characters, `&quot;` six), a page of five passages full of "AT&T"s in quotes came
     past `MAX_MARKUP` with 3,400 characters to read, and each passage was cut by a third.
     """
-    return telegram_length(html.unescape(markup))
+    return utf16_length(html.unescape(markup))
 
 
 def fits(markup: str) -> bool:
@@ -567,9 +570,9 @@ def _problems(tr: Translations, report: LoadReport) -> list[str]:
 
 
 def _escaped_within(text: str, limit: int) -> str:
-    """`text` shortened and escaped into at most `limit` units: escaping may grow it six-fold."""
+    """`text` shortened and escaped into at most `limit` characters: escaping may grow it six-fold."""
     shown = shorten(text, limit // 2)
-    while telegram_length(escape(shown)) > limit:
+    while len(escape(shown)) > limit:
         shown = shorten(shown, len(shown) // 2)
     return escape(shown)
 

@@ -42,7 +42,8 @@ JSON_PARAMS = {
     "button",
 }
 MAX_MESSAGE = 4096
-"""The longest text Telegram sends, in UTF-16 code units after its HTML is parsed."""
+"""The longest text Telegram sends, in characters after its HTML is parsed: tdlib counts them
+with `utf8_length` (code points), not in the UTF-16 units of its entities' offsets."""
 MAX_ENTITIES = 100
 """The formatting entities Telegram shows in one message (python-telegram-bot's
 `MessageLimit.MESSAGE_ENTITIES`, found by experiment: Telegram does not document it)."""
@@ -537,8 +538,8 @@ def entities(text: str) -> int:
 
 
 def shown_length(text: str, parse_mode: str | None = "HTML") -> int:
-    """How long a text is as Telegram holds it to its limit: its HTML parsed, in UTF-16 units."""
-    return _utf16_length(shown_text(text) if parse_mode == "HTML" else text)
+    """How long a text is as Telegram holds it to its limit: its HTML parsed, in characters."""
+    return len(shown_text(text) if parse_mode == "HTML" else text)
 
 
 def shown_text(text: str) -> str:

@@ -676,8 +676,8 @@ def ten_articles(headline: str, body: str, source: str, question: str, told_by: 
 
 
 def test_a_page_too_long_even_shortened_leaves_out_its_last_articles_and_still_goes_out() -> None:
-    # Emoji count twice in Telegram's length: ten articles shortened as far as they go are still
-    # too long for one message, and the answer is sent with the first ones, not refused whole.
+    # Ten articles with headlines, outlets and other tellings of hundreds of emoji, shortened as far
+    # as they go, are still too long for one message: sent with the first ones, not refused whole.
     hits = ten_articles("🙂" * 400, "🙂 Talks went on. " * 300, "🙂" * 200, "talks", told_by=3)
     text = render_answer(ENGLISH, hits)
     assert shown_length(text) <= bot_api.MAX_MESSAGE and fits(text)
@@ -733,14 +733,31 @@ def test_a_sentence_that_repeats_the_headline_on_another_day_is_an_event_not_the
     assert f"• {said} [1]" in lines
 
 
-def test_a_list_of_headlines_in_emoji_is_cut_by_telegrams_length_not_pythons() -> None:
-    # an emoji is two of the UTF-16 units Telegram counts: twenty such headlines are within
-    # 4,096 Python characters and past 4,096 of Telegram's, so the last are counted, not sent
+def test_a_list_of_headlines_in_emoji_is_measured_in_characters_as_telegram_counts_them() -> None:
+    # Telegram's 4,096 are characters (tdlib's `utf8_length`), not the UTF-16 units its entities'
+    # offsets are given in: counted as two each, twenty headlines of 100 emoji (2,280 characters)
+    # were taken for 4,560 and the last nine left out
     articles = [Article(f"a{n}", "🌾" * 100, dt.date(2024, 10, 23), ("Body.",)) for n in range(20)]
-    listed = "\n".join(f"2024-10-23 · {article.headline}" for article in articles)
-    assert len(listed) < bot_api.MAX_MESSAGE < shown_length(listed)
     text = render_latest(ENGLISH, articles)
-    assert shown_length(text) <= bot_api.MAX_MESSAGE and text.endswith(" more.")
+    assert text.count("🌾" * 100) == 20 and "more." not in text
+
+
+def test_a_message_of_4096_emoji_fits_and_one_more_does_not() -> None:
+    assert fits("🌾" * MAX_MESSAGE) and not fits("🌾" * (MAX_MESSAGE + 1))
+    assert shown_length("<b>🌾</b>" * MAX_MESSAGE) == MAX_MESSAGE
+
+
+def test_a_page_of_passages_full_of_emoji_shows_each_passage_as_an_answer_of_one_does() -> None:
+    # five passages of 700 characters, a fifth of them emoji: some 3,900 characters, within a
+    # message, but past 4,096 in UTF-16 units, and every passage was cut by a third for it
+    body = "Grain 🌾🚢🌾🚢 left Odesa 🇺🇦🇺🇦 for Istanbul 🌍🌍. " * 20
+
+    def passages(count: int) -> list[list[str]]:
+        hits = [hit(body, headline=f"Grain {n}", question="grain") for n in range(count)]
+        return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
+
+    (alone,) = passages(1)
+    assert passages(5) == [alone] * 5 and len(alone[0]) > 700
 
 
 def test_a_page_dense_with_ampersands_shows_each_passage_as_an_answer_of_one_does() -> None:

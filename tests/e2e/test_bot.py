@@ -21,7 +21,7 @@ import pytest
 
 from bot import examples
 from bot.feed_jobs import feed_service
-from fakes.bot_api import BOT_USER, MAX_ENTITIES, Fault, entities
+from fakes.bot_api import BOT_USER, MAX_ENTITIES, MAX_MESSAGE, Fault, entities
 from fakes.corpora import generate_corpus
 from retrieval import Library, SearchResult
 from tests.conftest import ROOT, article, indexing_processes, kill_indexing
@@ -643,6 +643,27 @@ async def test_a_page_of_articles_full_of_ampersands_and_quotes_shows_each_passa
     assert len(re.findall(r"^<b>\d+\. Mergers in ", text, flags=re.MULTILINE)) == 5
     shown = html.unescape(re.sub(r"<[^>]*>", "", text))
     assert all(body in shown for body in bodies)  # each passage whole
+
+
+async def test_a_page_of_passages_full_of_emoji_is_sent_whole_within_telegrams_characters(
+    start_bot: StartBot,
+) -> None:
+    # Telegram counts a message's 4,096 in characters: counted in UTF-16 units, where an emoji is
+    # two, five passages a fifth emoji (some 3,900 characters) were each cut by a third
+    cities = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv"]
+    bodies = [
+        f"Grain 🌾🚢🌾🚢🌾 left {city} 🇺🇦🇺🇦 for port {n} 🌍🌍🌍. " * 15 for n, city in enumerate(cities)
+    ]
+    grain = {
+        f"grain-{n}.txt": article(f"2024-09-{1 + 5 * n:02}", f"Grain from {city}", body)
+        for n, (city, body) in enumerate(zip(cities, bodies, strict=True))
+    }
+    bot = await start_bot(articles=grain, top_k=5)
+    text = (await bot.ask("grain")).params["text"]
+    assert len(re.findall(r"^<b>\d+\. Grain from ", text, flags=re.MULTILINE)) == 5
+    shown = html.unescape(re.sub(r"<[^>]*>", "", text))
+    assert all(body.strip() in shown for body in bodies)  # each passage whole
+    assert len(shown.encode("utf-16-le")) // 2 > MAX_MESSAGE  # past 4,096 UTF-16 units, and sent
 
 
 async def test_a_page_of_ten_articles_keeps_every_heading_and_link_within_what_telegram_shows(
