@@ -19,8 +19,8 @@ from .render import (
     HEADLINE_CHARS,
     MAX_ENTITIES,
     URL_CHARS,
-    entity_count,
     escape,
+    fit_entities,
     fit_lines,
     highlight,
     shorten,
@@ -36,16 +36,14 @@ def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
     passage for the topic, the link if it has one.
 
     The topic's words are bolded only as far as the alert stays within the entities Telegram
-    shows (`entity_count`): the link it finds in the URL and the `/following` after the passage
+    shows (`fit_entities`): the link it finds in the URL and the `/following` after the passage
     come last, and the hashtags and the like in the passage count too; past the 100, the
     link was plain text and `/following` no command."""
-    most = MAX_ENTITIES
-    while True:
-        text = _alert_text(alert, tr, most)
-        over = entity_count(text) - MAX_ENTITIES
-        if over <= 0 or most == 0:
-            return text
-        most = max(0, min(most, text.count("<b>") - 1) - over)  # the headline's bold is no word
+    return fit_entities(
+        lambda most: _alert_text(alert, tr, most),
+        MAX_ENTITIES,
+        lambda text: text.count("<b>") - 1,  # the headline's bold is no word
+    )
 
 
 def _alert_text(alert: PendingAlert, tr: Translations, most: int) -> str:
@@ -71,17 +69,15 @@ def _alert_text(alert: PendingAlert, tr: Translations, most: int) -> str:
 def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH) -> str:
     """Alerts past the hourly limit, one line each, in one message.
 
-    Within the entities Telegram shows (`entity_count`): each line's topic in italics and its
+    Within the entities Telegram shows (`fit_entities`): each line's topic in italics and its
     link count, and so do the #tags and the like in its headline; past the 100, the last
     links were plain text. The last topics lose their italics first, then the last lines are
     left out and counted, as those past the length are: each link sent is a link."""
-    italics = len(alerts)
-    while True:
-        text = fit_lines(tr, _digest_lines(alerts, tr, italics), entities=italics == 0)
-        over = entity_count(text) - MAX_ENTITIES
-        if over <= 0 or italics == 0:
-            return text
-        italics = max(0, min(italics, text.count("<i>")) - over)
+    return fit_entities(
+        lambda italics: fit_lines(tr, _digest_lines(alerts, tr, italics), entities=italics == 0),
+        len(alerts),
+        lambda text: text.count("<i>"),
+    )
 
 
 def _digest_lines(alerts: Sequence[PendingAlert], tr: Translations, italics: int) -> list[str]:

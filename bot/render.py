@@ -259,17 +259,13 @@ def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None 
     whole fits Telegram's limit. `first_rank=None` leaves the headings unnumbered.
 
     Fewer of the question's words are bolded while the page holds more entities than
-    Telegram shows (`entity_count`): the hashtags, links and the like that Telegram finds in
+    Telegram shows (`fit_entities`): the hashtags, links and the like that Telegram finds in
     the passages itself count too, and a passage full of #tags left the last headings plain.
     """
     groups = by_article(hits)
-    bolds, passages = bolds_each(groups), max(1, len(hits))
-    while True:
-        text = _answer_page(tr, groups, first_rank, bolds)
-        over = entity_count(text) - MAX_ENTITIES
-        if over <= 0 or bolds == 0:
-            return text
-        bolds = max(0, bolds - -(-over // passages))  # a word fewer in each passage, or as many as over
+    return fit_entities(
+        lambda bolds: _answer_page(tr, groups, first_rank, bolds), bolds_each(groups), per=max(1, len(hits))
+    )
 
 
 def _answer_page(tr: Translations, groups: list[list[Hit]], first_rank: int | None, bolds: int) -> str:
@@ -304,6 +300,25 @@ def entity_count(markup: str) -> int:
     heading or a link past the `MAX_ENTITIES` Telegram shows."""
     text = html.unescape(_TAG.sub("", markup))
     return markup.count("<") - markup.count("</") + len(_FOUND_BY_TELEGRAM.findall(text))
+
+
+def fit_entities(
+    render: Callable[[int], str], marks: int, carried: Callable[[str], int] | None = None, per: int = 1
+) -> str:
+    """`render(marks)` within the `MAX_ENTITIES` Telegram shows (`entity_count`): the one place
+    that bound is kept for a text that formats what its reader can go without.
+
+    `marks` is how many of those formats the text may carry: the question's words bolded in
+    each of `per` passages, headlines in bold, topics in italics. Past the bound, fewer are
+    asked for, as many fewer as the entities over (shared by the `per` passages), counted from
+    those the text `carried` if it says so (fewer than asked), until none are left.
+    """
+    while True:
+        text = render(marks)
+        over = entity_count(text) - MAX_ENTITIES
+        if over <= 0 or marks == 0:
+            return text
+        marks = max(0, (min(marks, carried(text)) if carried else marks) - -(-over // per))
 
 
 def bolds_each(groups: Sequence[Sequence[Hit]]) -> int:
@@ -415,7 +430,7 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
     named that way are listed once at the end. An article whose one event is its headline
     needs no number, and with a single source there are none.
 
-    Within the entities Telegram shows (`entity_count`), as an answer is: headlines full of
+    Within the entities Telegram shows (`fit_entities`), as an answer is: headlines full of
     #tags pushed the last days' headings and sources past the 100, shown plain. The last
     headlines lose their bold first (📰 marks them still); no event is left out for it.
     """
@@ -427,16 +442,16 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
         return tr.gettext("The corpus holds no dated events yet.")
     title = tr.gettext("Timeline")
     header = f"<b>{title}: {shown_topic}</b>" if topic else f"<b>{title}</b>"
-    shown, bolds = list(events), len(events)
-    while True:
+    shown = list(events)
+
+    def timeline(bolds: int) -> str:
         text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds)
-        if not fits(text) and len(shown) > 1:
+        while not fits(text) and len(shown) > 1:
             shown.pop()
-            continue
-        over = entity_count(text) - MAX_ENTITIES
-        if over <= 0 or bolds == 0:
-            return text
-        bolds = max(0, min(bolds, text.count("📰 <b>")) - over)  # the last headlines' bold first
+            text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds)
+        return text
+
+    return fit_entities(timeline, len(events), lambda text: text.count("📰 <b>"))  # the last headlines' first
 
 
 def _timeline_text(tr: Translations, header: str, events: Sequence[Event], left_out: int, bolds: int) -> str:

@@ -747,31 +747,27 @@ def test_a_message_of_4096_emoji_fits_and_one_more_does_not() -> None:
     assert shown_length("<b>🌾</b>" * MAX_MESSAGE) == MAX_MESSAGE
 
 
+def page_passages(body: str, question: str, count: int) -> list[list[str]]:
+    """The passages' lines of each article of a page of `count` articles of one `body`."""
+    hits = [hit(body, headline=f"{question} {n}", question=question) for n in range(count)]
+    return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
+
+
 def test_a_page_of_passages_full_of_emoji_shows_each_passage_as_an_answer_of_one_does() -> None:
     # five passages of 700 characters, a fifth of them emoji: some 3,900 characters, within a
     # message, but past 4,096 in UTF-16 units, and every passage was cut by a third for it
     body = "Grain 🌾🚢🌾🚢 left Odesa 🇺🇦🇺🇦 for Istanbul 🌍🌍. " * 20
-
-    def passages(count: int) -> list[list[str]]:
-        hits = [hit(body, headline=f"Grain {n}", question="grain") for n in range(count)]
-        return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
-
-    (alone,) = passages(1)
-    assert passages(5) == [alone] * 5 and len(alone[0]) > 700
+    (alone,) = page_passages(body, "grain", 1)
+    assert page_passages(body, "grain", 5) == [alone] * 5 and len(alone[0]) > 700
 
 
 def test_a_page_dense_with_ampersands_shows_each_passage_as_an_answer_of_one_does() -> None:
     # `&amp;` is one character of the message: counted as five, a page of "AT&T"s and "P&G"s
     # would be taken for too long and its passages shortened for nothing
     body = "Deals of AT&T & P&G & S&P & M&S & H&M & B&Q & J&J & AB&C. " * 40
-
-    def passages(count: int) -> list[list[str]]:
-        hits = [hit(body, headline=f"Talks {n}", question="deals") for n in range(count)]
-        return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
-
-    (alone,) = passages(1)
+    (alone,) = page_passages(body, "deals", 1)
     per_page = Settings.model_fields["top_k"].default
-    assert passages(per_page) == [alone] * per_page
+    assert page_passages(body, "deals", per_page) == [alone] * per_page
 
 
 def test_a_page_of_five_articles_full_of_escapes_shows_each_passage_as_an_answer_of_one_does() -> None:
@@ -779,13 +775,8 @@ def test_a_page_of_five_articles_full_of_escapes_shows_each_passage_as_an_answer
     # as written, five passages of "AT&T"s in quotes (3,493 characters to read) came past
     # MAX_MARKUP, and each was cut by a third
     body = 'Mergers: "AT&T" <-> "P&G", "S&P" <-> "M&S"; ' * 15
-
-    def passages(count: int) -> list[list[str]]:
-        hits = [hit(body, headline=f"Mergers {n}", question="mergers") for n in range(count)]
-        return [block.splitlines()[2:] for block in render_answer(ENGLISH, hits).split("\n\n")]
-
-    (alone,) = passages(1)
-    assert passages(5) == [alone] * 5 and ELLIPSIS not in alone[0]
+    (alone,) = page_passages(body, "mergers", 1)
+    assert page_passages(body, "mergers", 5) == [alone] * 5 and ELLIPSIS not in alone[0]
 
 
 def test_a_digest_of_fifty_alerts_keeps_every_link_and_drops_an_italic_for_it() -> None:

@@ -628,21 +628,27 @@ async def test_a_page_of_articles_full_of_ampersands_and_quotes_shows_each_passa
     # Telegram reads `&amp;` as the one character it stands for: counted as written, five
     # passages of "A&Z"s in quotes (3,389 characters to read) were taken for a page too long,
     # and each was cut by a third (2,469 sent)
-    cities = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv"]
     bodies = []
-    for n in range(5):  # four firms of its own each, and days apart: five stories, not one
+    for n in range(5):  # four firms of its own each
         firms = [f"{chr(65 + 4 * n + j)}&{chr(90 - 4 * n - j)}" for j in range(4)]
         deal = 'Mergers: "{}" <-> "{}" & "co.";'
         bodies.append(" ".join(deal.format(firms[i % 4], firms[(i + 1) % 4]) for i in range(19)))
-    deals = {
-        f"mergers-{n}.txt": article(f"2024-09-{1 + 5 * n:02}", f"Mergers in {city}", body)
+    shown = await five_stories_shown(start_bot, "Mergers", bodies)
+    assert all(body in shown for body in bodies)  # each passage whole
+
+
+async def five_stories_shown(start_bot: StartBot, word: str, bodies: list[str]) -> str:
+    """What a reader sees of a page of five articles, days apart (five stories, not one), each
+    of one of `bodies`, that answer `word`; each under its own heading."""
+    cities = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv"]
+    stories = {
+        f"story-{n}.txt": article(f"2024-09-{1 + 5 * n:02}", f"{word} in {city}", body)
         for n, (city, body) in enumerate(zip(cities, bodies, strict=True))
     }
-    bot = await start_bot(articles=deals, top_k=5)
-    text = (await bot.ask("mergers")).params["text"]
-    assert len(re.findall(r"^<b>\d+\. Mergers in ", text, flags=re.MULTILINE)) == 5
-    shown = html.unescape(re.sub(r"<[^>]*>", "", text))
-    assert all(body in shown for body in bodies)  # each passage whole
+    bot = await start_bot(articles=stories, top_k=5)
+    text = (await bot.ask(word.lower())).params["text"]
+    assert len(re.findall(rf"^<b>\d+\. {word} in ", text, flags=re.MULTILINE)) == 5
+    return html.unescape(re.sub(r"<[^>]*>", "", text))
 
 
 async def test_a_page_of_passages_full_of_emoji_is_sent_whole_within_telegrams_characters(
@@ -650,18 +656,9 @@ async def test_a_page_of_passages_full_of_emoji_is_sent_whole_within_telegrams_c
 ) -> None:
     # Telegram counts a message's 4,096 in characters: counted in UTF-16 units, where an emoji is
     # two, five passages a fifth emoji (some 3,900 characters) were each cut by a third
-    cities = ["Kyiv", "Lviv", "Odesa", "Dnipro", "Kharkiv"]
-    bodies = [
-        f"Grain 🌾🚢🌾🚢🌾 left {city} 🇺🇦🇺🇦 for port {n} 🌍🌍🌍. " * 15 for n, city in enumerate(cities)
-    ]
-    grain = {
-        f"grain-{n}.txt": article(f"2024-09-{1 + 5 * n:02}", f"Grain from {city}", body)
-        for n, (city, body) in enumerate(zip(cities, bodies, strict=True))
-    }
-    bot = await start_bot(articles=grain, top_k=5)
-    text = (await bot.ask("grain")).params["text"]
-    assert len(re.findall(r"^<b>\d+\. Grain from ", text, flags=re.MULTILINE)) == 5
-    shown = html.unescape(re.sub(r"<[^>]*>", "", text))
+    ports = ["Izmail", "Reni", "Odesa", "Ochakiv", "Kherson"]
+    bodies = [f"Grain 🌾🚢🌾🚢🌾 left {port} 🇺🇦🇺🇦 for port {n} 🌍🌍🌍. " * 15 for n, port in enumerate(ports)]
+    shown = await five_stories_shown(start_bot, "Grain", bodies)
     assert all(body.strip() in shown for body in bodies)  # each passage whole
     assert len(shown.encode("utf-16-le")) // 2 > MAX_MESSAGE  # past 4,096 UTF-16 units, and sent
 
