@@ -22,8 +22,10 @@ from .render import (
     escape,
     fit_entities,
     fit_lines,
+    found_end,
     highlight,
     shorten,
+    within_found,
 )
 from .statedb import FeedRow, PendingAlert, SavedArticle, TopicRow
 
@@ -40,22 +42,24 @@ def render_alert(alert: PendingAlert, tr: Translations = ENGLISH) -> str:
     come last, and the hashtags and the like in the passage count too; past the 100, the
     link was plain text and `/following` no command."""
     return fit_entities(
-        lambda most: _alert_text(alert, tr, most),
+        lambda most, found: _alert_text(alert, tr, most, found),
         MAX_ENTITIES,
         lambda text: text.count("<b>") - 1,  # the headline's bold is no word
     )
 
 
-def _alert_text(alert: PendingAlert, tr: Translations, most: int) -> str:
-    """An alert that bolds at most `most` of the topic's words."""
+def _alert_text(alert: PendingAlert, tr: Translations, most: int, found: int | None) -> str:
+    """An alert that bolds at most `most` of the topic's words, its headline and passage holding
+    at most `found` entities Telegram finds itself each."""
     text = alert.passage
     start, end = snippet_span(text, alert.terms, ALERT_PASSAGE_CHARS)
+    end = start + found_end(text[start:end], found)
     shown = (ELLIPSIS if start else "") + highlight(text[start:end], alert.terms, most)
     shown += ELLIPSIS if end < len(text) else ""
     link = [escape(shorten(alert.url, URL_CHARS))] if alert.url else []  # a feed item may have none
     return "\n".join(
         [
-            f"<b>{escape(shorten(alert.title, HEADLINE_CHARS))}</b>",
+            f"<b>{escape(within_found(shorten(alert.title, HEADLINE_CHARS), found))}</b>",
             _dated(alert, 100),
             shown,
             *link,
@@ -74,7 +78,7 @@ def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH) ->
     links were plain text. The last topics lose their italics first, then the last lines are
     left out and counted, as those past the length are: each link sent is a link."""
     return fit_entities(
-        lambda italics: fit_lines(tr, _digest_lines(alerts, tr, italics), entities=italics == 0),
+        lambda italics, _found: fit_lines(tr, _digest_lines(alerts, tr, italics), entities=italics == 0),
         len(alerts),
         lambda text: text.count("<i>"),
     )

@@ -10,6 +10,7 @@ text come in the reader's language: each renderer is given its `Translations` (`
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
 from collections import Counter
@@ -197,21 +198,24 @@ def render_article(
     passage_chars: int = PASSAGE_CHARS,
     compact: bool = False,
     bolds: int | None = None,
+    found: int | None = None,
 ) -> str:
     """Hits of one article under one heading (headline, date, outlet or link once), then each passage.
 
     `rank` numbers the article within an answer; a shared inline result has none.
     `compact` shortens the headline and names one other telling of the story, not three.
-    `bolds` bounds the question's words bolded in each passage.
+    `bolds` bounds the question's words bolded in each passage, `found` the entities Telegram
+    finds itself in the headline and in each passage (`found_end`).
     """
     article = hits[0].article
     number = f"{rank}. " if rank is not None else ""
     headline = shorten(shown_headline(article), COMPACT_HEADLINE_CHARS if compact else HEADLINE_CHARS)
-    lines = [f"<b>{number}{escape(headline)}</b>", byline(article)]
+    lines = [f"<b>{number}{escape(within_found(headline, found))}</b>", byline(article)]
     passages = []
     for hit in hits:
         text = hit.passage.text
         start, end = snippet_span(text, hit.matched, passage_chars)
+        end = start + found_end(text[start:end], found)
         shown = highlight(text[start:end], hit.matched, bolds)
         passages.append((ELLIPSIS if start > 0 else "") + shown + (ELLIPSIS if end < len(text) else ""))
     lines.append(PASSAGE_BREAK.join(passages))
@@ -264,26 +268,34 @@ def render_answer(tr: Translations, hits: Sequence[Hit], first_rank: int | None 
     """
     groups = by_article(hits)
     return fit_entities(
-        lambda bolds: _answer_page(tr, groups, first_rank, bolds), bolds_each(groups), per=max(1, len(hits))
+        lambda bolds, found: _answer_page(tr, groups, first_rank, bolds, found),
+        bolds_each(groups),
+        per=max(1, len(hits)),
     )
 
 
-def _answer_page(tr: Translations, groups: list[list[Hit]], first_rank: int | None, bolds: int) -> str:
-    """A page whose passages bold at most `bolds` words each, shortened until it fits."""
+def _answer_page(
+    tr: Translations, groups: list[list[Hit]], first_rank: int | None, bolds: int, found: int | None
+) -> str:
+    """A page whose passages bold at most `bolds` words each, and hold `found` entities Telegram
+    finds itself, shortened until it fits."""
     budget = PASSAGE_CHARS
 
     def rank(position: int) -> int | None:
         return None if first_rank is None else first_rank + position
 
     while True:
-        blocks = [render_article(tr, rank(i), group, budget, bolds=bolds) for i, group in enumerate(groups)]
+        blocks = [
+            render_article(tr, rank(i), group, budget, bolds=bolds, found=found)
+            for i, group in enumerate(groups)
+        ]
         text = "\n\n".join(blocks)
         if fits(text) or budget <= 100:
             break
         budget = budget * 2 // 3
     if not fits(text):  # long headlines and many other tellings: every article shorter, none left out
         blocks = [
-            render_article(tr, rank(i), group, budget, compact=True, bolds=bolds)
+            render_article(tr, rank(i), group, budget, compact=True, bolds=bolds, found=found)
             for i, group in enumerate(groups)
         ]
         text = "\n\n".join(blocks)
@@ -303,22 +315,58 @@ def entity_count(markup: str) -> int:
 
 
 def fit_entities(
-    render: Callable[[int], str], marks: int, carried: Callable[[str], int] | None = None, per: int = 1
+    render: Callable[[int, int | None], str],
+    marks: int,
+    carried: Callable[[str], int] | None = None,
+    per: int = 1,
 ) -> str:
-    """`render(marks)` within the `MAX_ENTITIES` Telegram shows (`entity_count`): the one place
-    that bound is kept for a text that formats what its reader can go without.
+    """`render(marks, found)` within the `MAX_ENTITIES` Telegram shows (`entity_count`): the one
+    place that bound is kept for a text that formats what its reader can go without.
 
     `marks` is how many of those formats the text may carry: the question's words bolded in
     each of `per` passages, headlines in bold, topics in italics. Past the bound, fewer are
     asked for, as many fewer as the entities over (shared by the `per` passages), counted from
     those the text `carried` if it says so (fewer than asked), until none are left.
+
+    Then `found` (None while every text is whole), how many of the entities Telegram finds
+    itself each of its texts keeps (a passage's, an event's or a headline's, cut before the
+    next: `found_end`), is the most that fit: a passage or an event of a hundred #tags, past
+    the bound on its own, pushed what came after it (the next days' headings, an alert's link
+    and /following) out of what is shown.
     """
     while True:
-        text = render(marks)
+        text = render(marks, None)  # texts whole
         over = entity_count(text) - MAX_ENTITIES
-        if over <= 0 or marks == 0:
+        if over <= 0:
             return text
+        if marks == 0:
+            break
         marks = max(0, (min(marks, carried(text)) if carried else marks) - -(-over // per))
+    low, high, text = 0, MAX_ENTITIES - 1, render(0, 0)  # sent as it is if even that is over
+    while low <= high:
+        middle = (low + high) // 2
+        cut = render(0, middle)
+        if entity_count(cut) <= MAX_ENTITIES:
+            text, low = cut, middle + 1
+        else:
+            high = middle - 1
+    return text
+
+
+def found_end(text: str, most: int | None) -> int:
+    """Where `text` ends to hold at most `most` of the entities Telegram finds in a text itself
+    (`_FOUND_BY_TELEGRAM`): before the next, without the spaces before it; all of it if it
+    holds no more, or `most` is None."""
+    if most is None:
+        return len(text)
+    past = next(itertools.islice(_FOUND_BY_TELEGRAM.finditer(text), most, None), None)
+    return len(text) if past is None else len(text[: past.start()].rstrip())
+
+
+def within_found(text: str, most: int | None) -> str:
+    """`text` holding at most `most` of the entities Telegram finds itself, cut with an ellipsis."""
+    end = found_end(text, most)
+    return text if end == len(text) else text[:end] + ELLIPSIS
 
 
 def bolds_each(groups: Sequence[Sequence[Hit]]) -> int:
@@ -432,7 +480,8 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
 
     Within the entities Telegram shows (`fit_entities`), as an answer is: headlines full of
     #tags pushed the last days' headings and sources past the 100, shown plain. The last
-    headlines lose their bold first (📰 marks them still); no event is left out for it.
+    headlines lose their bold first (📰 marks them still), then each event keeps only the #tags
+    and the like that fit, cut with an ellipsis; no event is left out for it.
     """
     shown_topic = f"<i>{escape(shorten(topic, 100))}</i>" if topic else ""
     if not events and topic:
@@ -444,18 +493,21 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
     header = f"<b>{title}: {shown_topic}</b>" if topic else f"<b>{title}</b>"
     shown = list(events)
 
-    def timeline(bolds: int) -> str:
-        text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds)
+    def timeline(bolds: int, found: int | None) -> str:
+        text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds, found)
         while not fits(text) and len(shown) > 1:
             shown.pop()
-            text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds)
+            text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds, found)
         return text
 
     return fit_entities(timeline, len(events), lambda text: text.count("📰 <b>"))  # the last headlines' first
 
 
-def _timeline_text(tr: Translations, header: str, events: Sequence[Event], left_out: int, bolds: int) -> str:
-    """The timeline of `events`, the first `bolds` headlines among them in bold."""
+def _timeline_text(
+    tr: Translations, header: str, events: Sequence[Event], left_out: int, bolds: int, found: int | None
+) -> str:
+    """The timeline of `events`, the first `bolds` headlines among them in bold, each event and
+    source holding at most `found` entities Telegram finds itself."""
     named_inline = {event.article_id for event in events if is_headline(event)}
     counts = Counter(event.article_id for event in events)
     numbers: dict[str, int] = {}
@@ -471,18 +523,18 @@ def _timeline_text(tr: Translations, header: str, events: Sequence[Event], left_
             day = label
         mark = f" [{numbers[event.article_id]}]" if event.article_id in numbers else ""
         if is_headline(event):
-            headline = escape(shorten(event.sentence, HEADLINE_CHARS))
+            headline = escape(within_found(shorten(event.sentence, HEADLINE_CHARS), found))
             lines.append(f"📰 <b>{headline}</b>{mark}" if bolds > 0 else f"📰 {headline}{mark}")
             bolds -= 1
         else:
-            lines.append(f"• {escape(event.sentence)}{mark}")
+            lines.append(f"• {escape(within_found(event.sentence, found))}{mark}")
     if left_out:
         lines += ["", tr.gettext("… and {count} more.").format(count=left_out)]
     unnamed = [event for event in _first_of_each(events) if event.article_id not in named_inline]
     if unnamed:
         lines.append("")
     for event in unnamed:
-        headline = escape(shorten(event.headline, TIMELINE_SOURCE_CHARS))
+        headline = escape(within_found(shorten(event.headline, TIMELINE_SOURCE_CHARS), found))
         source = f"{headline}, {event.published.isoformat()}"
         if event.article_id in numbers:
             lines.append(f"<i>[{numbers[event.article_id]}] {source}</i>")

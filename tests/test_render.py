@@ -779,6 +779,29 @@ def test_a_page_of_five_articles_full_of_escapes_shows_each_passage_as_an_answer
     assert page_passages(body, "mergers", 5) == [alone] * 5 and ELLIPSIS not in alone[0]
 
 
+def test_an_alert_whose_passage_alone_holds_more_hashtags_than_telegram_shows_keeps_its_link() -> None:
+    # a hundred #tags in the passage shown, and no bold left to take off: the link and the
+    # /following after them were past the 100 entities Telegram shows, plain text
+    passage = " ".join(["#oil"] * 150)
+    alert = PendingAlert(
+        1, 7, 7, "oil", 0.9, passage, frozenset({"oil"}), "Oil", dt.date(2024, 10, 1), "https://x.org/a", 0
+    )
+    text = render_alert(alert)
+    assert entities(text) <= MAX_ENTITIES
+    assert "\nhttps://x.org/a\n" in text and text.endswith("</i> · /following")
+    assert "#oil…" in text  # the passage cut after the tags that fit
+
+
+def test_a_page_whose_first_passage_is_all_hashtags_keeps_the_next_articles_heading_and_link() -> None:
+    tagged = hit(" ".join(["#talks"] * 120), headline="Tags", url="https://x.org/tags")
+    plain = hit("Talks went on in Geneva.", headline="Geneva", url="https://x.org/geneva")
+    text = render_answer(
+        ENGLISH, [tagged, dataclasses.replace(plain, article=dataclasses.replace(plain.article, id="b"))]
+    )
+    assert entities(text) <= MAX_ENTITIES
+    assert "\n\n<b>2. Geneva</b>\n2024-10-23 · <a href=" in text and "#talks…" in text
+
+
 def test_a_digest_of_fifty_alerts_keeps_every_link_and_drops_an_italic_for_it() -> None:
     # each line's topic in italics and its link are an entity each: fifty lines and the title
     # came to 101, past the 100 Telegram shows, and the last link was plain text

@@ -595,6 +595,32 @@ async def test_a_timeline_of_headlines_full_of_hashtags_keeps_every_day_within_w
     assert "📰 <b>#Odesa #port #grain: day 20 of" in text  # the newest headlines still bold
 
 
+async def test_a_timeline_event_of_a_hundred_hashtags_leaves_the_next_days_their_headings(
+    start_bot: StartBot,
+) -> None:
+    # an event of nearly 100 #tags with the headings around it is past the 100 entities Telegram
+    # shows: with no bold left to take off, the timeline was sent with 106, and the older days'
+    # headings came plain
+    tags = "Port: " + " ".join(["#a"] * 98)  # a headline of 299 characters, its event whole
+    bot = await start_bot(
+        articles={
+            "tags.txt": article("2024-08-20", tags, "Ships left Odesa."),
+            **{
+                f"port-{n:02}.txt": article(
+                    f"2024-08-{n:02}", f"Port day {n}", f"Ships left Odesa on day {n}."
+                )
+                for n in range(15, 20)
+            },
+        }
+    )
+    text = (await bot.ask("/timeline 6 port")).params["text"]
+    assert entities(text) <= MAX_ENTITIES
+    days = re.findall(r"^<b>2024-08-(\d\d)</b>$", text, flags=re.MULTILINE)
+    assert days == [f"{n:02}" for n in range(20, 14, -1)]  # every day, its heading bold
+    assert "📰 Port: #a #a" in text and "#a…" in text  # the tags that fit, then an ellipsis
+    assert all(f"Port day {n}" in text for n in range(15, 20))  # no other event left out for it
+
+
 async def test_top_k_sets_how_many_articles_a_page_shows(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN, top_k=2)  # 13 articles answer: five pages of two
     first = await bot.ask("grain exports")
