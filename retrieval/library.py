@@ -42,6 +42,9 @@ __all__ = ["Library"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_PER_ARTICLE = 2
+OPEN_TRIES = 3
+"""Opens of the saved index by `open_current`, while each finds its build removed by a newer
+save: each try past the first means a whole save ended meanwhile, which takes far longer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,18 +171,37 @@ class Library:
         a record of the folders it checks every file; it records its check only while no
         other process holds the place (`shelf.exclusive`), never waiting for one. Raises
         `CorpusError` when `index_dir` lies inside the corpus folder, as `load` does.
+
+        Taking no turns, it may find the build the pointer named removed as it opens it: a
+        save removes the build before its own. A build gone is no damage when the pointer
+        has moved on, so the build named then is opened instead (`OPEN_TRIES` in all).
         """
         root, options = Path(folder), options or LibraryOptions()
         cache = _place(Path(index_dir), root, options)
-        opened = cls._open_saved(cache, root, options)
+        tries = 1
+        while True:
+            named = store.current_build(cache)
+            try:
+                return cls._current(cache, root, options, check)
+            except IndexFileError as why:
+                if tries == OPEN_TRIES or store.current_build(cache) == named:
+                    logger.warning("saved index not used, building it again: %s", why)
+                    return None
+            logger.info("saved index in %s was saved again as it was opened; opening the new build", cache)
+            tries += 1
+
+    @classmethod
+    def _current(
+        cls, cache: Path, root: Path, options: LibraryOptions, check: Literal["files", "folders"]
+    ) -> Library | None:
+        """`open_current` of the build the pointer names now; `IndexFileError` if it fails a check."""
+        opened = cls._opened(cache, root, options)
         if opened is None:
             return None
         library, saved = opened
         if check == "folders" and store.looks_unchanged(cache, root, saved.build):
             return library
-        saved_print = cls._saved_print(opened)
-        if saved_print is None:
-            return None
+        saved_print = saved.fingerprint()
         stamps: store.FolderStamps = {}
         known = saved_print | store.recorded_prints(cache, saved.build)
         now = store.fingerprint(root, known, stamps)
@@ -210,10 +232,17 @@ class Library:
     ) -> tuple[Library, store.Saved] | None:
         """The saved library and what was saved of it, if it passes its checks (see `store`)."""
         try:
-            saved = store.load_saved(cache, root, options.record(), check_texts)
+            return cls._opened(cache, root, options, check_texts)
         except IndexFileError as why:
             logger.warning("saved index not used, building it again: %s", why)
             return None
+
+    @classmethod
+    def _opened(
+        cls, cache: Path, root: Path, options: LibraryOptions, check_texts: bool = False
+    ) -> tuple[Library, store.Saved] | None:
+        """As `_open_saved`, raising `IndexFileError` for a saved index that fails its checks."""
+        saved = store.load_saved(cache, root, options.record(), check_texts)
         if saved is None:
             logger.info("no saved index in %s yet", cache)
             return None

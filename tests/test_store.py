@@ -8,8 +8,10 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -21,7 +23,7 @@ import xxhash
 from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, analyze, indexing, store
 from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files, not_read
-from retrieval.store import CHECKED, MANIFEST, POINTER, fingerprint
+from retrieval.store import CHECKED, MANIFEST, POINTER, TEXTS, fingerprint
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child, saved_place
 
 
@@ -394,6 +396,56 @@ def test_open_current_serves_only_an_unchanged_saved_corpus(corpus: Path, tmp_pa
     assert opened.search("chess olympiad").hits
     (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament in Seoul ended."))
     assert Library.open_current(corpus, cache) is None  # changed: never served stale
+
+
+@pytest.mark.parametrize(
+    "paused_at",
+    [
+        MANIFEST,  # the pointer read, no file of its build opened yet
+        TEXTS,  # its arrays checked and mapped, its texts not yet opened
+        "print_sizes.npy",  # opened whole, its corpus fingerprint not yet read
+    ],
+)
+def test_a_build_removed_by_two_saves_while_it_is_opened_gives_the_current_one_not_a_rebuild(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, paused_at: str
+) -> None:
+    # The bot opens the saved index without taking turns (at start, after its indexer); a
+    # `/reload` and the folder watch save twice while it opens the build the pointer named.
+    # Each save removes the build before it: the open failed, warned "building it again",
+    # and the bot started its indexer, or waited for the lock to open the index again.
+    cache = tmp_path / "index"
+    first = Library.load(corpus, index_dir=cache)
+    paused, saved, reader = threading.Event(), threading.Event(), []
+
+    def pause_there(event: str, arguments: tuple[Any, ...]) -> None:
+        """Hold the reader as it opens the file `paused_at` of the build, once."""
+        path = arguments[0] if event == "open" and threading.get_ident() in reader else None
+        if isinstance(path, str) and os.path.basename(path) == paused_at:
+            reader.clear()  # the hook stays, as a hook cannot be removed: no reader, no pause
+            paused.set()
+            saved.wait()
+
+    def open_current() -> Library | None:
+        reader.append(threading.get_ident())
+        return Library.open_current(corpus, cache)
+
+    sys.addaudithook(pause_there)
+    with ThreadPoolExecutor(1) as pool:
+        opening = pool.submit(open_current)
+        try:
+            assert paused.wait(60)
+            for name in ("go", "tennis"):
+                news = article("2024-10-30", name.title(), f"A {name} tournament ended.")
+                (corpus / f"{name}.txt").write_text(news)
+                Library.load(corpus, index_dir=cache)  # as another process saves: it takes turns
+        finally:
+            reader.clear()
+            saved.set()
+        opened = opening.result()
+    assert not (saved_place(cache) / first.build).exists()  # removed under the reader
+    assert opened is not None and opened.build == store.current_build(saved_place(cache))
+    assert [hit.article.id for hit in opened.search("tennis tournament").hits][:1] == ["tennis"]
+    assert "building it again" not in caplog.text
 
 
 def test_a_library_is_current_until_its_corpus_is_saved_again(corpus: Path, tmp_path: Path) -> None:
