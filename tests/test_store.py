@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -398,6 +399,40 @@ def test_open_current_serves_only_an_unchanged_saved_corpus(corpus: Path, tmp_pa
     assert Library.open_current(corpus, cache) is None  # changed: never served stale
 
 
+class _OpenPause:
+    """Holds one thread as it opens a file of a given name, once: an audit hook, which cannot
+    be removed, so one for the whole test process, doing nothing while no thread is named."""
+
+    def __init__(self) -> None:
+        self.thread: int | None = None
+        self.name = ""
+        self.paused, self.go_on = threading.Event(), threading.Event()
+        sys.addaudithook(self._hook)
+
+    def _hook(self, event: str, arguments: tuple[Any, ...]) -> None:
+        if event != "open" or self.thread != threading.get_ident():
+            return
+        path = arguments[0]
+        if isinstance(path, str) and os.path.basename(path) == self.name:
+            self.thread = None
+            self.paused.set()
+            self.go_on.wait()
+
+    def arm(self, name: str) -> None:
+        self.thread, self.name = threading.get_ident(), name
+        self.paused.clear()
+        self.go_on.clear()
+
+    def release(self) -> None:
+        self.thread = None
+        self.go_on.set()
+
+
+@functools.cache
+def open_pause() -> _OpenPause:
+    return _OpenPause()
+
+
 @pytest.mark.parametrize(
     "paused_at",
     [
@@ -415,32 +450,22 @@ def test_a_build_removed_by_two_saves_while_it_is_opened_gives_the_current_one_n
     # and the bot started its indexer, or waited for the lock to open the index again.
     cache = tmp_path / "index"
     first = Library.load(corpus, index_dir=cache)
-    paused, saved, reader = threading.Event(), threading.Event(), []
-
-    def pause_there(event: str, arguments: tuple[Any, ...]) -> None:
-        """Hold the reader as it opens the file `paused_at` of the build, once."""
-        path = arguments[0] if event == "open" and threading.get_ident() in reader else None
-        if isinstance(path, str) and os.path.basename(path) == paused_at:
-            reader.clear()  # the hook stays, as a hook cannot be removed: no reader, no pause
-            paused.set()
-            saved.wait()
+    pause = open_pause()
 
     def open_current() -> Library | None:
-        reader.append(threading.get_ident())
+        pause.arm(paused_at)
         return Library.open_current(corpus, cache)
 
-    sys.addaudithook(pause_there)
     with ThreadPoolExecutor(1) as pool:
         opening = pool.submit(open_current)
         try:
-            assert paused.wait(60)
+            assert pause.paused.wait(60)
             for name in ("go", "tennis"):
                 news = article("2024-10-30", name.title(), f"A {name} tournament ended.")
                 (corpus / f"{name}.txt").write_text(news)
                 Library.load(corpus, index_dir=cache)  # as another process saves: it takes turns
         finally:
-            reader.clear()
-            saved.set()
+            pause.release()
         opened = opening.result()
     assert not (saved_place(cache) / first.build).exists()  # removed under the reader
     assert opened is not None and opened.build == store.current_build(saved_place(cache))
