@@ -79,6 +79,17 @@ class NewsbotApplication(Application):  # type: ignore[type-arg]
         await super().stop()
         await state.queries.saved()
 
+    async def shutdown(self) -> None:
+        """Shut down, then close the state file and let go of the library served.
+
+        A stopped application stays in reference cycles (python-telegram-bot's own) until the
+        garbage collector's rare full pass: without this, a process that runs bots one after
+        another kept each stopped one's state file and saved index open until then."""
+        await super().shutdown()
+        if "feeds" in self.bot_data:  # a second shutdown finds them gone
+            feed_jobs.feed_service(self).db.close()
+        self.bot_data.clear()
+
 
 def build_application(
     settings: Settings, library: Library, check_corpus: bool = False, db: StateDB | None = None
