@@ -71,7 +71,8 @@ def test_ask_into_a_pipe_closed_early_exits_quietly_with_sigpipes_status() -> No
 
 def test_a_long_listing_piped_into_head_exits_quietly(write_corpus: WriteCorpus) -> None:
     root = write_corpus({"good.txt": article("2024-01-01", "Good", "Fine text.")})
-    (root / "junk.jsonl").write_text("\n".join("{broken" for _ in range(5000)))  # 5,000 problem lines
+    for n in range(30):  # 30 files of 200 problem lines: some 3,000 listed (a file lists its first 100)
+        (root / f"junk-{n}.jsonl").write_text("\n".join("{broken" for _ in range(200)))
     Library.load(root, index_dir=os.environ["INDEX_DIR"])  # built before: only the listing is timed
     newsbot = subprocess.Popen(
         [NEWSBOT, "stats", "--corpus", str(root)],
@@ -84,8 +85,8 @@ def test_a_long_listing_piped_into_head_exits_quietly(write_corpus: WriteCorpus)
     newsbot.stdout.close()  # head alone reads it: its exit breaks the pipe
     shown, _ = head.communicate()
     stderr = newsbot.stderr.read().decode()
-    assert newsbot.wait() == BROKEN_PIPE  # the listing is far larger than a pipe holds
-    assert shown.decode().splitlines() == ["files       2", "articles    1"]
+    assert newsbot.wait() == BROKEN_PIPE  # the listing (250 KB) is far larger than a pipe holds
+    assert shown.decode().splitlines() == ["files       31", "articles    1"]
     assert quiet(stderr), stderr
 
 
