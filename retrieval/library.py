@@ -169,7 +169,8 @@ class Library:
         a file added, removed or renamed is seen, a file edited in place is not, so the
         caller must run the full check later (as the bot does in the background). Without
         a record of the folders it checks every file; it records its check only while no
-        other process holds the place (`shelf.exclusive`), never waiting for one. Raises
+        other process holds the place (`shelf.exclusive`), never waiting for one, and only
+        while its build is the current one: a newer build's record is kept. Raises
         `CorpusError` when `index_dir` lies inside the corpus folder, as `load` does.
 
         Taking no turns, it may find the build the pointer named removed as it opens it: a
@@ -207,9 +208,10 @@ class Library:
         now = store.fingerprint(root, known, stamps)
         if store.changed_files(known, now):
             return None
-        # in turn, or not at all: two records written at once take each other's temporary
+        # in turn, or not at all: two records written at once take each other's temporary; and
+        # only of the current build: one saved since this open recorded its own check, kept
         with shelf.exclusive(cache, wait=False) as held:
-            if held:
+            if held and store.current_build(cache) == saved.build:
                 store.record_unchanged(cache, saved.build, stamps, now, saved_print)
         return library
 

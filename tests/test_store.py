@@ -24,6 +24,7 @@ import xxhash
 from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, analyze, indexing, store
 from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files, not_read
+from retrieval.shelf import LOCK
 from retrieval.store import CHECKED, MANIFEST, POINTER, TEXTS, fingerprint
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes, load_in_child, saved_place
 
@@ -471,6 +472,36 @@ def test_a_build_removed_by_two_saves_while_it_is_opened_gives_the_current_one_n
     assert opened is not None and opened.build == store.current_build(saved_place(cache))
     assert [hit.article.id for hit in opened.search("tennis tournament").hits][:1] == ["tennis"]
     assert "building it again" not in caplog.text
+
+
+def test_an_open_outlived_by_a_save_leaves_the_newer_builds_record_of_its_folders(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bot opens the saved index at start, checking every file, while another process saves
+    # a new build (a file added). The open, recording its check after that save, wrote its
+    # older build's record over the newer one's: the next start found no record of the
+    # current build and checked every file again instead of only the folders.
+    monkeypatch.setattr(folder_module, "RECENT_NS", 0)  # trust the folders' times of just now
+    cache = tmp_path / "index"
+    Library.load(corpus, index_dir=cache)
+    pause = open_pause()
+
+    def open_current() -> Library | None:
+        pause.arm(LOCK)  # every file checked, its check about to be recorded
+        return Library.open_current(corpus, cache)
+
+    with ThreadPoolExecutor(1) as pool:
+        opening = pool.submit(open_current)
+        try:
+            assert pause.paused.wait(60)
+            (corpus / "go.txt").write_text(article("2024-10-30", "Go", "A go tournament ended."))
+            newer = Library.load(corpus, index_dir=cache)  # as another process saves: it takes turns
+        finally:
+            pause.release()
+        opened = opening.result()
+    assert opened is not None and not opened.is_current()
+    assert newer.is_current() and newer.build is not None
+    assert store.looks_unchanged(saved_place(cache), corpus, newer.build)
 
 
 def test_a_library_is_current_until_its_corpus_is_saved_again(corpus: Path, tmp_path: Path) -> None:
