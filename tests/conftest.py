@@ -11,7 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from bot.statedb import DB_NAME, open_state
+from bot.statedb import DB_NAME, StateDB, open_state
 from fakes.newsroom import Newsroom
 from retrieval.warmup import compile_search
 
@@ -352,3 +352,19 @@ def damage_state(folder: Path, how: str) -> None:
     subprocess.run([sys.executable, "-c", later, str(folder)], check=False, timeout=60)
     assert (folder / f"{DB_NAME}-wal").stat().st_size > 0
     os.replace(folder / "backup", path)
+
+
+@pytest.fixture
+def state_files_closed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close, once the test ends, every state file its module's `open_state` opened: an open
+    connection holds the file, its -wal and -shm until the garbage collector's pass."""
+    opened: list[StateDB] = []
+
+    def open_and_close_later(state_dir: Path) -> StateDB:
+        opened.append(open_state(state_dir))
+        return opened[-1]
+
+    monkeypatch.setattr(request.module, "open_state", open_and_close_later)
+    yield
+    for db in opened:
+        db.close()

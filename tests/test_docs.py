@@ -1,6 +1,7 @@
 """Tests that keep the documentation and the architecture honest."""
 
 import ast
+import asyncio
 import os
 import re
 import shlex
@@ -85,13 +86,16 @@ def test_every_registered_command_is_in_help_and_readme(tmp_path: Path) -> None:
     # A realistic token: `build_application` redacts its secret half from every later log line.
     settings = Settings(_env_file=None, telegram_bot_token="1:docs-test-secret", corpus_dir=SHIPPED_CORPUS)
     application = build_application(settings, Library.load(SHIPPED_CORPUS))
-    registered = {
-        command
-        for group in application.handlers.values()
-        for handler in group
-        if isinstance(handler, CommandHandler)
-        for command in handler.commands
-    }
+    try:
+        registered = {
+            command
+            for group in application.handlers.values()
+            for handler in group
+            if isinstance(handler, CommandHandler)
+            for command in handler.commands
+        }
+    finally:
+        asyncio.run(application.shutdown())  # closes the state file it opened
     menu = {name for name, _ in COMMANDS + ADMIN_COMMANDS}
     assert registered == menu
     readme = (ROOT / "README.md").read_text()

@@ -16,7 +16,7 @@ import sqlite3
 import time
 import tracemalloc
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import h11._readers
@@ -50,8 +50,9 @@ def options(tmp_path: Path) -> IngestOptions:
 
 
 @pytest.fixture
-def db(options: IngestOptions) -> StateDB:
-    return open_state(options.state_dir)
+def db(options: IngestOptions) -> Iterator[StateDB]:
+    with contextlib.closing(open_state(options.state_dir)) as opened:
+        yield opened
 
 
 def publish(site: Newsroom, name: str, count: int = 2, *, dated: bool = True, atom_feed: bool = False) -> str:

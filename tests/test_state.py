@@ -9,9 +9,13 @@ import random
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bot.state import QueryStore, titled
 from bot.statedb import Asked, open_state
 from retrieval import Article, Event, Library, LibraryOptions
+
+pytestmark = pytest.mark.usefixtures("state_files_closed")
 
 
 def asked(chat_id: int, question: str) -> Asked:

@@ -32,6 +32,8 @@ from bot.statedb import (
 )
 from tests.conftest import damage_state
 
+pytestmark = pytest.mark.usefixtures("state_files_closed")
+
 DATE = dt.date(2024, 5, 3)
 
 
