@@ -9,19 +9,25 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.i18n import LANGUAGES, translations
+from bot.i18n import LANGUAGES, Translations, translations
 from bot.render import (
     DESCRIPTION_CHARS,
     HEADLINE_CHARS,
     MAX_MESSAGE,
+    PASSAGE_CHARS,
     TITLE_CHARS,
+    bolds_each,
     by_article,
+    fit_entities,
+    fits,
     inline_description,
     inline_title,
     render_answer,
+    render_article,
     render_latest,
     render_no_match,
     render_timeline,
@@ -36,9 +42,11 @@ from retrieval import (
     analyze,
     dates,
     dates_uk_ru,
+    matched_spans,
     sentence_spans,
     split_passages,
 )
+from retrieval.analyzer import matched_terms
 from retrieval.corpus import parse_file
 from retrieval.dates import anchor_date, might_hold_date
 from retrieval.folder import printable, relative_path
@@ -290,3 +298,143 @@ def test_articles_count_as_one_by_their_whole_headline_when_it_is_shorter_than_a
         shown = shown_headline(hit.article)  # a headline that shows nothing is its first words
         whole.setdefault(" ".join(shown.casefold().split()), []).append(hit.article.id)
     assert [[hit.article.id for hit in group] for group in by_article(hits)] == list(whole.values())
+
+
+def straight_snippet_span(text: str, terms: frozenset[str], max_chars: int) -> tuple[int, int]:
+    """`snippet_span` as written before it remembered anything: every sentence weighed each time."""
+    if len(text) <= max_chars:
+        return 0, len(text)
+    sentences = sentence_spans(text) or [(0, len(text))]
+
+    def weight(span: tuple[int, int]) -> tuple[int, int]:
+        found = matched_terms(text[span[0] : span[1]], terms)
+        return len(set(found)), len(found)
+
+    best = max(range(len(sentences)), key=lambda i: (weight(sentences[i]), -i))
+    start, end = sentences[best]
+    if end - start > max_chars:
+        first = next((s + start for s, _ in matched_spans(text[start:end], terms)), start)
+        start = max(start, min(first - max_chars // 4, end - max_chars))
+        if start > sentences[best][0]:
+            space = text.find(" ", start, first)
+            start = space + 1 if space >= 0 else start
+        cut = start + max_chars
+        if cut >= end:
+            return start, end
+        space = text.rfind(" ", start + 1, cut)
+        return start, space if space > start else cut
+    before, after = best - 1, best + 1
+    while True:
+        grown = False
+        if after < len(sentences) and sentences[after][1] - start <= max_chars:
+            end, after, grown = sentences[after][1], after + 1, True
+        if before >= 0 and end - sentences[before][0] <= max_chars:
+            start, before, grown = sentences[before][0], before - 1, True
+        if not grown:
+            return start, end
+
+
+def straight_answer(tr: Translations, hits: list[Hit], first_rank: int | None) -> str:
+    """`render_answer` as written before it was made fast: each page rendered whole at each
+    passage length, its snippets found again, and parsed joined to tell whether it fits."""
+    groups = by_article(hits)
+
+    def page(bolds: int, found: int | None) -> str:
+        def blocks_at(budget: int, compact: bool = False) -> list[str]:
+            return [
+                render_article(
+                    tr,
+                    None if first_rank is None else first_rank + i,
+                    group,
+                    budget,
+                    compact,
+                    bolds,
+                    found,
+                    spans=straight_snippet_span,
+                )
+                for i, group in enumerate(groups)
+            ]
+
+        budget = PASSAGE_CHARS
+        while True:
+            blocks = blocks_at(budget)
+            text = "\n\n".join(blocks)
+            if fits(text) or budget <= 100:
+                break
+            budget = budget * 2 // 3
+        if not fits(text):
+            blocks = blocks_at(budget, compact=True)
+            text = "\n\n".join(blocks)
+        while not fits(text) and len(blocks) > 1:
+            blocks.pop()
+            text = "\n\n".join(blocks)
+        return text
+
+    return fit_entities(page, bolds_each(groups), per=max(1, len(hits)))
+
+
+hostile_words = st.sampled_from(
+    [
+        "talks",
+        "Talks.",
+        "#talks",
+        '"AT&T"',
+        "&amp;",
+        "<b>",
+        "😀",
+        "🇺🇦",
+        "Umerov",
+        "said.",
+        "www.x.com",
+        "@news",
+        "$UAH",
+        "/start",
+        "+380 44 123 4567",
+        "\u202e",
+        "ß",
+        "a",
+        "the",
+        "—",
+        "\n",
+        "?",
+    ]
+)
+hostile_text = st.lists(hostile_words, min_size=1, max_size=400).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(hostile_text, hostile_text, st.integers(0, 2), st.integers(0, 480)), min_size=1, max_size=10
+    ),
+    st.sampled_from(["talks", "Umerov talks", "AT&T", "#talks said"]),
+    st.sampled_from([1, None, 6]),
+)
+def test_an_answer_renders_byte_for_byte_as_the_straightforward_algorithm(
+    articles: list[tuple[str, str, int, int]], question: str, first_rank: int | None
+) -> None:
+    tr, terms = translations("en"), frozenset(analyze(question))
+    hits = []
+    for number, (headline, body, others, path) in enumerate(articles):
+        url = f"https://x.com/{number}/{'a' * path}"  # long links: pages near `MAX_MARKUP` too
+        article = Article(f"a{number}", headline, dt.date(2024, 1, 1 + number), (body,), url=url)
+        tellings = tuple(
+            Article(f"o{number}{i}", "Other", dt.date(2024, 2, 1), ("x",), source="AP") for i in range(others)
+        )
+        hits.append(Hit(Passage(article.id, 0, 0, len(body), body), article, 1.0, terms, tellings))
+    assert render_answer(tr, hits, first_rank) == straight_answer(tr, hits, first_rank)
+
+
+@pytest.mark.parametrize("links", [0, 450])
+def test_pages_at_each_length_about_the_limit_render_as_the_straightforward_algorithm(links: int) -> None:
+    # ten articles whose passages grow a word at a time: the page crosses 4,096 characters
+    # (and with long links 8,192 of markup) at every passage length the budget tries
+    tr, terms = translations("en"), frozenset(analyze("talks"))
+    for words in range(40, 160):
+        body = " ".join(["Talks went on.", *["word"] * words, "The talks ended."])
+        hits = []
+        for number in range(10):
+            url = f"https://x.com/{number}/{'a' * links}"
+            article = Article(f"a{number}", "Talks", dt.date(2024, 1, 1 + number), (body,), url=url)
+            hits.append(Hit(Passage(article.id, 0, 0, len(body), body), article, 1.0, terms))
+        assert render_answer(tr, hits) == straight_answer(tr, hits, 1), words
