@@ -20,6 +20,7 @@ from itertools import accumulate
 from urllib.parse import urlsplit
 
 from retrieval import Article, Event, Hit, LoadReport, Passage, format_event_date, matched_spans
+from retrieval.analyzer import BLANK
 from retrieval.snippets import snippet_span
 
 from .i18n import Translations
@@ -69,7 +70,7 @@ shown: one a feed's title, a headline or a passage left open turned the rest of 
 message around (a right-to-left override wrote what followed it backwards)."""
 
 
-_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\ufffc\u030a\u0333\u033f")
+_BLANK = BLANK | frozenset("\ufffc\u030a\u0333\u033f")
 """Letters, symbols and marks that show as nothing: Hangul fillers and the blank Braille
 pattern, the favourites of blank names; the object replacement character, which copied text
 leaves where a picture was and Telegram reads as a space; and three combining marks that

@@ -30,6 +30,7 @@ from .models import Article
 
 __all__ = [
     "ARTICLE_LEAD",
+    "BLANK",
     "STOP_WORDS",
     "VERSION",
     "analyze",
@@ -44,7 +45,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 13
+VERSION = 14
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -61,7 +62,8 @@ dictionary lacks as itself, its case endings off (`Киев`, `Киеве`: `к�
 noun (`финал`, `футзал`: `финал`, `футзал`, not `фина`, `футза`). 11: a sentence's first word
 that simplemma's Russian dictionary knows in lower case alone has no name key (`Переговоры`).
 12: a name's first half before a hyphen is keyed with the second (`Івано-Франківськ`: `~вн-фрнквск`).
-13: and read by its letters (`Івано`: `івано`, not the first name's `іван`)."""
+13: and read by its letters (`Івано`: `івано`, not the first name's `іван`). 14: letters that
+show as nothing (`BLANK`) are no word and no part of one (`ㅤ`: none; `ㅤgrain`: `grain`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -84,6 +86,12 @@ CAPITAL_NAMES: frozenset[str] = frozenset({"US", "WHO", "IT"})
 """Words that are stop words in lower case but names in capitals: the United States, the
 World Health Organization, information technology. Dotted acronyms in capitals (`U.S.`,
 `U.N.`) are names too, whatever their letters spell."""
+
+BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Letters and a symbol that show as nothing: the Hangul fillers and the blank Braille pattern,
+the favourites of blank names. Unicode counts the fillers as letters; a question of them alone
+has no word a reader sees, and gets the "no searchable words" answer."""
+_UNSEEN = str.maketrans(dict.fromkeys(map(ord, BLANK)))
 
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _WORD = rf"[\w{_MARKS}]+"
@@ -177,7 +185,9 @@ def _current() -> _Caches:
 
 
 def _normalise(word: str, caches: _Caches) -> str:
-    folded = unicodedata.normalize("NFKC", word).casefold()
+    folded = unicodedata.normalize("NFKC", word.translate(_UNSEEN)).casefold()
+    if not folded:
+        return ""
     if folded[0].isdigit():
         return folded.replace(",", "")
     if languages.CYRILLIC.search(folded):

@@ -30,6 +30,14 @@ def test_forms_meet_on_one_term(left: str, right: str) -> None:
     assert analyze(left) == analyze(right) != []
 
 
+@pytest.mark.parametrize("blank", ["\u3164", "\u115f", "\u1160", "\uffa0", "\u2800"])
+def test_letters_that_show_as_nothing_are_no_words(blank: str) -> None:
+    # Hangul fillers are letters to Unicode (Lo); shown, they are blank: no term, and none glued to a word
+    assert analyze(blank * 3) == []
+    assert [word.term for word in analyzer.question_words(f"{blank} {blank}") if word.term] == []
+    assert analyze(f"{blank}grain{blank}") == analyze("grain")
+
+
 @pytest.mark.parametrize(
     ("text", "terms"),
     [

@@ -235,6 +235,11 @@ def test_nothing_found_exits_1_with_a_reason(capsys: pytest.CaptureFixture[str])
     assert "no searchable words" in capsys.readouterr().err
 
 
+def test_a_question_of_blank_letters_has_no_searchable_words(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "\u3164\u115f \uffa0\u1160\u2800", "--corpus", str(SHIPPED_CORPUS)]) == 1
+    assert "no searchable words" in capsys.readouterr().err
+
+
 def test_nothing_found_in_json_prints_an_empty_list_and_the_reason_apart(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -74,6 +74,13 @@ async def test_no_match_says_so_and_suggests_latest(start_bot: StartBot) -> None
     assert "/latest" in text
 
 
+async def test_a_question_of_blank_letters_has_no_searchable_words(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    text = (await bot.ask("\u3164\u3164 \u115f\u1160 \uffa0\u2800")).params["text"]
+    assert "no searchable words" in text
+    assert "no passage contains" not in text
+
+
 def bot_message(chat_id: int = 7, message_id: int = 555) -> dict[str, Any]:
     """A message of the bot's, as Telegram attaches it to a button press."""
     return {
