@@ -475,9 +475,14 @@ def render_no_match(tr: Translations, question: str, searchable: bool) -> str:
         else tr.gettext("the question has no searchable words, only stop words or symbols")
     )
     asked = f"<i>{escape(shorten(question.strip(), 200))}</i>"
+    found = (  # a question that shows nothing (bidi controls alone) is no echo: not an empty <i></i>
+        tr.gettext("I found nothing for {question} ({why}).").format(question=asked, why=why)
+        if shows(question)
+        else tr.gettext("I found nothing ({why}).").format(why=why)
+    )
     return "\n".join(
         [
-            tr.gettext("I found nothing for {question} ({why}).").format(question=asked, why=why),
+            found,
             tr.gettext("Try other words (names, places, what happened), or /latest for the newest articles."),
         ]
     )

@@ -27,6 +27,7 @@ from bot.render import (
     lead,
     render_answer,
     render_latest,
+    render_no_match,
     render_reload,
     render_reload_failed,
     render_timeline,
@@ -824,3 +825,10 @@ def test_a_digest_of_fifty_alerts_keeps_every_link_and_drops_an_italic_for_it() 
     text = render_digest(alerts)
     assert entities(text) <= MAX_ENTITIES
     assert text.count("\n  https://x.org/") == 50 and text.count("<i>oil</i>") == 49  # the last topic plain
+
+
+@pytest.mark.parametrize("language", ["en", "uk", "ru"])
+def test_no_match_leaves_out_a_question_that_shows_nothing(language: str) -> None:
+    text = render_no_match(translations(language), "\u202a\u202e \u2066\u2069", searchable=False)
+    assert "<i>" not in text
+    assert "(" in text.splitlines()[0]  # the reason is still given

@@ -81,6 +81,13 @@ async def test_a_question_of_blank_letters_has_no_searchable_words(start_bot: St
     assert "no passage contains" not in text
 
 
+async def test_a_question_of_bidi_controls_is_not_echoed_as_empty_italics(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    text = (await bot.ask("\u202a\u202b\u202c\u202d\u202e \u2066\u2067\u2068\u2069")).params["text"]
+    assert text.startswith("I found nothing (")
+    assert "<i>" not in text
+
+
 def bot_message(chat_id: int = 7, message_id: int = 555) -> dict[str, Any]:
     """A message of the bot's, as Telegram attaches it to a button press."""
     return {
