@@ -554,14 +554,21 @@ def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/<>@])")
+"""A bot command as Telegram finds it (tdlib `find_bot_commands`): `/`, letters, digits and
+underscores, perhaps `@botname`, ended by any other character but a letter, `/`, `<` or `>`:
+`/latest\n5` and `/help,` are commands, `/latest-5` is `/latest`, `/latestü` none."""
+
+
 def _entities(text: str) -> list[dict[str, Any]]:
-    """The `bot_command` and `mention` entities Telegram would attach, in UTF-16 offsets."""
+    """The `bot_command` and `mention` entities Telegram would attach, in UTF-16 offsets: a
+    command at the start alone, the one bot commands are read from."""
     entities = []
+    if command := _COMMAND.match(text):
+        entities.append({"type": "bot_command", "offset": 0, "length": _utf16_length(command.group())})
     offset = 0
     for word in text.split(" "):
-        if word.startswith("/") and offset == 0 and len(word) > 1:
-            entities.append({"type": "bot_command", "offset": 0, "length": _utf16_length(word)})
-        elif word.startswith("@") and len(word) > 1:
+        if word.startswith("@") and len(word) > 1:
             entities.append({"type": "mention", "offset": offset, "length": _utf16_length(word)})
         offset += _utf16_length(word) + 1
     return entities

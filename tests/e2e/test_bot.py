@@ -494,6 +494,16 @@ BRIEFS = {
 and more than 30 dated events, past both commands' bounds."""
 
 
+async def test_a_command_ends_where_telegram_ends_it(start_bot: StartBot) -> None:
+    # Telegram ends a command at any character no letter, digit or underscore, not at a space alone
+    bot = await start_bot(articles=BRIEFS)
+    lines = (await bot.ask("/latest\n3")).params["text"].splitlines()  # a phone keyboard's new line
+    assert lines[0] == "<b>The 3 newest articles</b>" and len(lines) == 4
+    assert (await bot.ask("/help,")).params["text"] == (await bot.ask("/help")).params["text"]
+    addressed = (await bot.ask("/latest@news_test_bot\n2")).params["text"]
+    assert addressed.startswith("<b>The 2 newest articles</b>")
+
+
 async def test_latest_shows_five_by_default_and_twenty_at_most(start_bot: StartBot) -> None:
     bot = await start_bot(articles=BRIEFS)
     default = (await bot.ask("/latest")).params["text"].splitlines()
