@@ -2072,8 +2072,7 @@ async def test_two_admins_removing_the_feed_they_were_shown_as_1_remove_it_once(
     other = 4242
     bot = await start_bot(feed_interval=0, admin_ids=frozenset({ADMIN, other}), **FAST)
     db = feed_service(bot.application).db
-    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
-        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    three_feeds(site, db)
     for admin in (ADMIN, other):
         assert "1. <b>Harbour Times</b>" in (await bot.ask("/feeds", user_id=admin)).params["text"]
     first = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
@@ -2119,8 +2118,7 @@ async def test_feeds_remove_n_after_a_restart_removes_the_feed_the_admin_was_sho
     # Times), not the one the admin was shown as 2 (Island Post)
     first = await start_bot(feed_interval=0, **FAST)
     db = feed_service(first.application).db
-    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
-        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    three_feeds(site, db)
     assert "2. <b>Island Post</b>" in (await first.ask("/feeds", user_id=ADMIN)).params["text"]
     db.remove_feed(db.feeds()[0].id)  # another admin, or `newsbot feeds remove 1`
     await first.application.updater.stop()
@@ -2139,8 +2137,7 @@ async def test_the_numbers_feeds_gave_in_one_chat_are_not_those_of_another(
     # /feeds remove N meant in their private chat
     bot = await start_bot(feed_interval=0, **FAST)
     db = feed_service(bot.application).db
-    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
-        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    three_feeds(site, db)
     assert "1. <b>Harbour Times</b>" in (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
     db.remove_feed(db.feeds()[0].id)
     group = {"chat_id": -100, "chat_type": "supergroup"}
@@ -2163,8 +2160,7 @@ async def test_feeds_remove_n_in_a_group_become_supergroup_means_the_list_feeds_
     # that was 1 now (Island Post), not the one the admin was shown as 1 (Harbour Times, gone)
     first = await start_bot(feed_interval=0, **FAST)
     db = feed_service(first.application).db
-    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
-        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    three_feeds(site, db)
     group = {"chat_id": -100, "chat_type": "group"}
     assert "1. <b>Harbour Times</b>" in (await first.ask("/feeds", user_id=ADMIN, **group)).params["text"]
     db.remove_feed(db.feeds()[0].id)  # another admin, or `newsbot feeds remove 1`
@@ -2189,8 +2185,7 @@ async def test_a_feeds_list_telegram_took_in_the_supergroup_numbers_feeds_remove
     # /feeds remove 1 in the supergroup removed the feed that was 1 now, not the one shown as 1
     bot = await start_bot(feed_interval=0, **FAST)
     db = feed_service(bot.application).db
-    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
-        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
+    three_feeds(site, db)
     bot.api.migrated[-100] = -1001234  # no word of it yet but Telegram's refusal
     bot.api.push_message("/feeds", user_id=ADMIN, chat_id=-100, chat_type="group")
     (listing,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
@@ -2202,6 +2197,12 @@ async def test_a_feeds_list_telegram_took_in_the_supergroup_numbers_feeds_remove
 
 def slug_of(name: str) -> str:
     return name.lower().replace(" ", "-")
+
+
+def three_feeds(site: Newsroom, db: StateDB) -> None:
+    """Harbour Times, Island Post and Reef Gazette, listed in that order, with no items."""
+    for number, name in enumerate(["Harbour Times", "Island Post", "Reef Gazette"]):
+        db.add_feed(feed(site, [], f"{number}.xml", name), slug_of(name), name)
 
 
 async def test_indexing_that_keeps_failing_is_tried_ever_less_often_and_an_admins_reload_at_once(
