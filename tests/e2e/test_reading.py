@@ -17,7 +17,7 @@ from bot.extracting import READ_AT_ONCE, PageReader
 from bot.feed_jobs import feed_service
 from fakes.bot_api import FakeBotApi
 from fakes.newsroom import RSS, Newsroom, article_page, hostile_feed, paragraphs
-from tests.e2e.conftest import ADMIN, TOKEN, StartBot
+from tests.e2e.conftest import ADMIN, TOKEN, RunningBot, StartBot
 from tests.e2e.test_feeds import VOLCANO
 from tests.e2e.test_run import start_newsbot
 
@@ -39,21 +39,27 @@ def is_queued(text: str) -> bool:
     return text.startswith(("Your link is in line behind", "Your feed is in line behind"))
 
 
+async def asked_while_read(bot: RunningBot, site: Newsroom, commands: list[str]) -> list[str]:
+    """Send an admin's `commands`, then, once each one's download is done, another chat's
+    question: assert it is answered, and return what the admin was told by then."""
+    for command in commands:
+        bot.api.push_message(command, user_id=ADMIN)
+    async with asyncio.timeout(60):
+        while len(site.requests) < len(commands):
+            await asyncio.sleep(0.01)
+    bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
+    (answer,) = await bot.api.wait_for(chat_id=7, timeout=300)
+    assert "Abramovich" in answer.params["text"]
+    return [call.params["text"] for call in bot.api.sent(chat_id=ADMIN)]
+
+
 async def test_a_question_is_answered_while_heavy_pages_are_read(site: Newsroom, start_bot: StartBot) -> None:
     # Pages were read in the bot's worker threads, which its searches share: as many heavy /adds
     # as there are threads took them all, and another chat's question waited for the first page
     # to be read, whose "no article" reply went out first.
     bot = await start_bot(feed_interval=0, **FAST)
     urls = [site.put(f"heavy-{n}.html", heavy_page()) for n in range(WORKER_THREADS)]
-    for url in urls:
-        bot.api.push_message(f"/add {url}", user_id=ADMIN)
-    async with asyncio.timeout(60):
-        while len(site.requests) < len(urls):
-            await asyncio.sleep(0.01)
-    bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
-    (answer,) = await bot.api.wait_for(chat_id=7, timeout=300)
-    assert "Abramovich" in answer.params["text"]
-    told = [call.params["text"] for call in bot.api.sent(chat_id=ADMIN)]
+    told = await asked_while_read(bot, site, [f"/add {url}" for url in urls])
     assert [text for text in told if not is_queued(text)] == []  # no page read yet
     assert feed_service(bot.application).db.articles_count() == 0
 
@@ -160,15 +166,7 @@ async def test_a_question_is_answered_while_hostile_feeds_are_added(
     bot = await start_bot(feed_interval=0, **FAST)
     document, gzipped = gzip.compress(hostile_feed()), {"Content-Encoding": "gzip"}
     urls = [site.put(f"hostile-{n}.xml", document, RSS, headers=gzipped) for n in range(2 * WORKER_THREADS)]
-    for url in urls:
-        bot.api.push_message(f"/feeds add {url}", user_id=ADMIN)
-    async with asyncio.timeout(60):
-        while len(site.requests) < len(urls):
-            await asyncio.sleep(0.01)
-    bot.api.push_message("Who negotiated with Abramovich?", user_id=7)
-    (answer,) = await bot.api.wait_for(chat_id=7, timeout=300)
-    assert "Abramovich" in answer.params["text"]
-    told = [call.params["text"] for call in bot.api.sent(chat_id=ADMIN)]
+    told = await asked_while_read(bot, site, [f"/feeds add {url}" for url in urls])
     assert [text for text in told if not is_queued(text)] == []  # no document parsed yet
     async with asyncio.timeout(300):
         while not (replies := [text for text in told if not is_queued(text)]):
