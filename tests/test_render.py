@@ -333,6 +333,19 @@ def test_timeline_drops_whole_events_to_fit() -> None:
     assert lines[-3:] == [f"<i>[{n}] {'H' * 120}…, 2024-01-02</i>" for n in (1, 2, 3)]  # every source kept
 
 
+def test_a_timeline_of_hashtag_events_cuts_their_tags_before_leaving_any_event_out() -> None:
+    # thirty events of thirty #tags each are twice a message long and twelve times the entities
+    # Telegram shows: cut to the tags that fit, every one of them fits, and none is left out
+    tags = " ".join(f"#talks{n}" for n in range(30))
+    events = [
+        event("2024-01-01", f"{tags} {i}", f"a{i % 3}", f"Report {i % 3}", "2024-01-02") for i in range(30)
+    ]
+    text = render_timeline(ENGLISH, events, None)
+    assert shown_length(text) <= MAX_MESSAGE and entities(text) <= MAX_ENTITIES
+    assert len([line for line in text.splitlines() if line.startswith("• #talks0")]) == 30
+    assert "more." not in text
+
+
 def test_timeline_dates_in_the_readers_language() -> None:
     week = event("2024-10-14", "Talks went on all week.", "a", "Talks", "2024-10-20", "week")
     assert "<b>тиждень від 2024-10-14</b>" in render_timeline(translations("uk"), [week], None)
