@@ -124,6 +124,7 @@ def build_application(
     )
     service = application.bot_data["feeds"] = feed_service(settings, db)
     limiter.on_moved = functools.partial(feed_handlers.move_chat, service.db)  # a refusal: now a supergroup
+    limiter.knows_moves(service.db.chat_moves())
     service.db.forget_former_readers(settings.admin_ids)  # an admin no longer listed is told nothing
     application.bot_data["state"] = BotState(
         library=library,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -117,6 +117,13 @@ class RetryingRateLimiter(AIORateLimiter):
         self.on_moved: Callable[[int, int], Awaitable[None]] | None = None
         """Awaited with a group's id and its supergroup's when Telegram refuses a message to the
         group, before the message goes to the supergroup (`app` moves the group's state file rows)."""
+
+    def knows_moves(self, moves: Mapping[int, int]) -> None:
+        """Groups known to have become supergroups, by the supergroup's id (kept in the state
+        file): after a restart, a message to one goes straight to its supergroup, not to the
+        group first, to be refused."""
+        for group, supergroup in moves.items():
+            self._moved[group] = supergroup
 
     async def process_request(
         self,

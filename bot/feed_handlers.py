@@ -19,6 +19,7 @@ from telegram.constants import ChatType, ParseMode
 
 from . import feed_render
 from .alerts import MAX_TOPIC_CHARS, MAX_TOPICS, topic_terms
+from .delivery import RetryingRateLimiter
 from .extracting import PageNotRead, ReadAbandoned
 from .feed_jobs import feed_service, index_new, poll_now, settle
 from .feeds import FeedParseError
@@ -206,9 +207,14 @@ async def group_upgraded(update: Update, context: Context) -> None:
     if message is None:
         return
     if message.migrate_to_chat_id is not None:  # said in the group
-        await move_chat(feed_service(context).db, message.chat_id, message.migrate_to_chat_id)
+        group, supergroup = message.chat_id, message.migrate_to_chat_id
     elif message.migrate_from_chat_id is not None:  # said in the supergroup
-        await move_chat(feed_service(context).db, message.migrate_from_chat_id, message.chat_id)
+        group, supergroup = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    if isinstance(limiter := context.bot.rate_limiter, RetryingRateLimiter):
+        limiter.knows_moves({group: supergroup})  # its answers go there, without a refusal first
+    await move_chat(feed_service(context).db, group, supergroup)
 
 
 async def move_chat(db: StateDB, group_id: int, supergroup_id: int) -> None:

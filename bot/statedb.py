@@ -252,8 +252,17 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE links SET listed_at = (julianday('now') - 2440587.5) * 86400.0
         WHERE listed_at IS NULL AND outcome != 'saved';
     """,
+    # 21: each group that became a supergroup, and the supergroup: a late message of the group
+    # is the supergroup's (its /feeds list is kept there), and after a restart an answer to one
+    # goes straight to the supergroup, not to the group first, to be refused.
+    """
+    CREATE TABLE chat_moves (group_id INTEGER PRIMARY KEY, supergroup_id INTEGER NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+_CHAT_NOW = "coalesce((SELECT supergroup_id FROM chat_moves WHERE group_id = ?), ?)"
+"""A chat's id as it is now, in SQL of two parameters (the chat's id twice): a group that became
+a supergroup is the supergroup (`move_chat`)."""
 ALERTS_CLEARED = 9
 """The step that clears what each alert sent showed: a file it crosses is shrunk once after
 (`StateDB.give_back_room`)."""
@@ -669,8 +678,9 @@ class StateDB:
         `/feeds remove N` there means (`listing`)."""
         with self._write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO feed_listings (chat_id, user_id, feed_ids) VALUES (?, ?, ?)",
-                (chat_id, user_id, ",".join(map(str, feed_ids))),
+                "INSERT OR REPLACE INTO feed_listings (chat_id, user_id, feed_ids)"
+                f" VALUES ({_CHAT_NOW}, ?, ?)",
+                (chat_id, chat_id, user_id, ",".join(map(str, feed_ids))),
             )
 
     def renumber_listing(self, chat_id: int, user_id: int) -> None:
@@ -679,14 +689,15 @@ class StateDB:
         with self._write() as db:
             db.execute(
                 "UPDATE feed_listings SET feed_ids = (SELECT coalesce(group_concat(id, ','), '')"
-                " FROM (SELECT id FROM feeds ORDER BY id)) WHERE chat_id = ? AND user_id = ?",
-                (chat_id, user_id),
+                f" FROM (SELECT id FROM feeds ORDER BY id)) WHERE chat_id = {_CHAT_NOW} AND user_id = ?",
+                (chat_id, chat_id, user_id),
             )
 
     def listing(self, chat_id: int, user_id: int) -> tuple[int, ...] | None:
         """The feeds' ids /feeds last listed to `user_id` in `chat_id`, in its order; None if none."""
         row = self._db.execute(
-            "SELECT feed_ids FROM feed_listings WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+            f"SELECT feed_ids FROM feed_listings WHERE chat_id = {_CHAT_NOW} AND user_id = ?",
+            (chat_id, chat_id, user_id),
         ).fetchone()
         return None if row is None else tuple(int(part) for part in str(row[0]).split(",") if part)
 
@@ -697,8 +708,15 @@ class StateDB:
         unless a /feeds in the supergroup gave them a newer list already. Nothing else moves:
         topics are followed, and alerted, in private chats alone; the questions behind page
         buttons and the commands done are each known by a message of the group, which stays
-        the group's, while the supergroup numbers its messages anew."""
+        the group's, while the supergroup numbers its messages anew.
+
+        The move itself is kept (`chat_moves`): a list /feeds gives in answer to a late message
+        of the group is the supergroup's from then on, across a restart too."""
         with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO chat_moves (group_id, supergroup_id) VALUES (?, ?)",
+                (group_id, supergroup_id),
+            )
             moved = db.execute(
                 "INSERT OR IGNORE INTO feed_listings (chat_id, user_id, feed_ids)"
                 " SELECT ?, user_id, feed_ids FROM feed_listings WHERE chat_id = ?",
@@ -706,6 +724,11 @@ class StateDB:
             ).rowcount
             db.execute("DELETE FROM feed_listings WHERE chat_id = ?", (group_id,))
         return int(moved)
+
+    def chat_moves(self) -> dict[int, int]:
+        """Each group known to have become a supergroup, with the supergroup's id (`move_chat`)."""
+        rows = self._db.execute("SELECT group_id, supergroup_id FROM chat_moves").fetchall()
+        return {int(group): int(supergroup) for group, supergroup in rows}
 
     def feed_checked(
         self,

@@ -438,11 +438,28 @@ def test_a_group_become_supergroup_takes_its_feed_lists_there_once_by_either_mes
     db = open_state(tmp_path)
     assert db.move_chat(-100, -1001234) == 0
     assert db.listing(-1001234, 1) == (1, 2, 3) and db.listing(-1001234, 2) == (2, 3)
-    assert db.listing(-100, 1) is None and db.listing(-100, 2) is None
+    assert db.listing(-100, 1) == (1, 2, 3)  # a late message of the group: the supergroup's list
     assert db.listing(1, 1) == (3,)
     # a command is known by its chat's message number, which the supergroup gives anew: its
     # message 5 is another command, and the group's command handed out again is the group's
     assert db.reply_given(-1001234, 5) is None and db.reply_given(-100, 5) == "Removed feed 1: a."
+
+
+def test_a_list_feeds_gives_in_a_group_once_it_became_a_supergroup_is_the_supergroups(tmp_path: Path) -> None:
+    # a /feeds of the group handled after the move (sent as it was upgraded) was kept under the
+    # group's id, where nothing moved it any more; its answer went to the supergroup, and so
+    # did the admin's /feeds remove N, which found the older list moved there
+    db = open_state(tmp_path)
+    db.remember_listing(-100, 1, [1, 2, 3])
+    assert db.move_chat(-100, -1001234) == 1
+    db.remember_listing(-100, 1, [2, 3])  # the group's late /feeds: the newer list
+    assert db.listing(-1001234, 1) == (2, 3) and db.listing(-100, 1) == (2, 3)
+    assert db.move_chat(-100, -1001234) == 0  # Telegram's word of it, after: nothing left to move
+    db.close()
+    db = open_state(tmp_path)
+    assert db.chat_moves() == {-100: -1001234}  # known across a restart, for answers to go there at once
+    db.remember_listing(-100, 1, [3])
+    assert db.listing(-1001234, 1) == (3,)
 
 
 def test_a_topic_unfollowed_while_matched_is_kept_as_no_match_of_the_alert(tmp_path: Path) -> None:
@@ -837,7 +854,7 @@ def test_a_file_of_the_previous_version_keeps_its_articles_and_alerts(tmp_path: 
     )
     old.close()
     db = open_state(folder)
-    assert db.version == SCHEMA_VERSION == 20
+    assert db.version == SCHEMA_VERSION == 21
     (article,) = db.unmatched_articles()
     assert (article.corpus_id, article.source) == ("feeds/n/1", None)  # a feed's, by its path
     (alert,) = db.pending_alerts()

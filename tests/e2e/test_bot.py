@@ -850,6 +850,39 @@ async def test_a_group_become_supergroup_is_written_to_there_without_asking_the_
     assert len(bot.api.refused_migrated) == 1  # the group was asked once, for the first answer
 
 
+async def test_after_a_restart_a_group_become_supergroup_is_written_to_there_at_once(
+    start_bot: StartBot,
+) -> None:
+    # the move was known in memory alone: after a restart, the first answer to a late message
+    # of the group was sent there, to be refused and sent again
+    first = await start_bot()
+    first.api.migrated[-100] = -1001234
+    group = {"chat_id": -100, "chat_type": "group"}
+    first.api.push_message("@news_test_bot Istanbul", user_id=7, **group)
+    await first.api.wait_for("sendMessage", chat_id=-1001234)
+    await first.application.updater.stop()
+    await first.application.stop()
+    second = await start_bot()  # the same state file
+    second.api.migrated[-100] = -1001234
+    second.api.push_message("@news_test_bot grain", user_id=7, **group)  # handed out late
+    (answer,) = await second.api.wait_for("sendMessage", chat_id=-1001234)
+    assert "grain" in answer.params["text"]
+    assert second.api.refused_migrated == []  # the group was not asked
+
+
+async def test_once_telegram_says_a_group_became_a_supergroup_its_answers_go_there_at_once(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot()
+    bot.api.migrated[-100] = -1001234
+    group = {"chat_id": -100, "chat_type": "group"}
+    bot.api.push_message(user_id=7, migrate_to_chat_id=-1001234, **group)  # Telegram's word, in the group
+    bot.api.push_message("@news_test_bot Istanbul", user_id=7, **group)  # handed out after it
+    (answer,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
+    assert "Istanbul" in answer.params["text"]
+    assert bot.api.refused_migrated == []
+
+
 async def test_a_press_on_an_answer_of_a_group_that_became_a_supergroup_is_no_error(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2195,6 +2195,27 @@ async def test_a_feeds_list_telegram_took_in_the_supergroup_numbers_feeds_remove
     assert gone.startswith("Feed 1 of the list /feeds last showed you is gone already.")
 
 
+async def test_a_feeds_list_asked_in_a_group_after_its_move_numbers_feeds_remove_n_in_the_supergroup(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a question's answer refused in the group moved its lists; a /feeds sent there as it was
+    # upgraded, handled after, kept its list under the group's id (its answer went straight to
+    # the supergroup), and /feeds remove 1 in the supergroup removed the feed that was 1 now
+    bot = await start_bot(feed_interval=0, **FAST)
+    db = feed_service(bot.application).db
+    three_feeds(site, db)
+    group = {"chat_id": -100, "chat_type": "group"}
+    bot.api.migrated[-100] = -1001234
+    bot.api.push_message("@news_test_bot Istanbul", user_id=7, **group)  # refused: the move is known
+    await bot.api.wait_for("sendMessage", chat_id=-1001234)
+    bot.api.push_message("/feeds", user_id=ADMIN, **group)
+    listing = (await bot.api.wait_for("sendMessage", chat_id=-1001234, count=2))[1]
+    assert "1. <b>Harbour Times</b>" in listing.params["text"]
+    db.remove_feed(db.feeds()[0].id)
+    gone = (await bot.ask("/feeds remove 1", user_id=ADMIN, **SUPERGROUP)).params["text"]
+    assert gone.startswith("Feed 1 of the list /feeds last showed you is gone already.")
+
+
 def slug_of(name: str) -> str:
     return name.lower().replace(" ", "-")
 
