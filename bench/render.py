@@ -2,15 +2,15 @@
 
     python bench/render.py [--passages 2000] [--profile] [--root CHECKOUT]
 
-Answers are rendered on the bot's event loop (`bot/handlers.py`: the search runs in a
-worker thread, `render_answer` after it on the loop), so every chat's updates wait for
-each. Real hits of a generated corpus (`fakes.corpora.generate_corpus`, through
-`Library.search`) and of the shipped corpus are rendered at k=5 and k=10, ordinary and
-made hostile: headlines of 300 characters, passages full of #tags, "AT&T" in quotes,
-emoji. Each page is timed once with the snippet caches empty (a new answer's first render),
-then as a page turn renders it again. Prints the median and p90 of each shape in
-milliseconds; `--profile` adds cProfile's top functions over all of them. `--root` renders
-with another checkout's code (the same pages: compare before and after in one run).
+Answers are rendered in a worker thread after the search (`bot/handlers.py`); rendered on
+the event loop, as they were, every chat's updates waited for each. Real hits of a
+generated corpus (`fakes.corpora.generate_corpus`, through `Library.search`) and of the
+shipped corpus are rendered at k=5 and k=10, ordinary and made hostile: headlines of 300
+characters, passages full of #tags, "AT&T" in quotes, emoji. Each page is timed once with
+the snippet caches empty (a new answer's first render), then as a page turn renders it
+again. Prints the median and p90 of each shape in milliseconds; `--profile` adds
+cProfile's top functions over all of them. `--root` renders with another checkout's code
+(the same pages: compare before and after in one run).
 """
 
 from __future__ import annotations

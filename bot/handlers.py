@@ -161,7 +161,9 @@ async def answer(message: Message, question: str, context: Context) -> None:
     """Search, then reply with the first page of the answer and ◀ / ▶ buttons if there are more.
 
     An edited question is asked as of its edit, and its answer replaces the earlier one
-    (see `respond`); an edit that leaves its words as they were is not asked again.
+    (see `respond`); an edit that leaves its words as they were is not asked again. The page
+    is rendered in a worker thread, as the search is: one of #tags takes some 18 ms, which
+    every chat's updates waited for on the event loop.
     """
     state, tr = bot_state(context), for_user(message.from_user)
     if unchanged(message, question, state):
@@ -180,11 +182,12 @@ async def answer(message: Message, question: str, context: Context) -> None:
     if len(pages) > 1:
         language = user_language(message.from_user)
         key = state.queries.add(Asked(message.chat.id, question, as_of, language, layout(pages)))
+    text = await asyncio.to_thread(render.render_answer, tr, pages[0].hits, pages[0].first_rank)
     await respond(
         message,
         question,
         context,
-        render.render_answer(tr, pages[0].hits, pages[0].first_rank),
+        text,
         parse_mode=ParseMode.HTML,
         reply_markup=page_keyboard(key, 1, len(pages)),
         preview=NO_PREVIEW,
@@ -291,9 +294,10 @@ async def page_callback(update: Update, context: Context) -> None:
         return
     page, shown = pages[number - 1], translations(asked.language)  # every page in the asker's language
     await answer_press(query, arrived)
+    text = await asyncio.to_thread(render.render_answer, shown, page.hits, page.first_rank)
     try:
         await context.bot.edit_message_text(
-            render.render_answer(shown, page.hits, page.first_rank),
+            text,
             chat_id=message.chat.id,
             message_id=message.message_id,
             parse_mode=ParseMode.HTML,
@@ -424,7 +428,8 @@ async def timeline_command(update: Update, context: Context) -> None:
     if topic is not None and not events and not any(readings(topic)):  # read as that search read it
         await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))  # not "No dated events about the"
         return
-    await message.reply_text(render.render_timeline(tr, events, topic), parse_mode=ParseMode.HTML)
+    text = await asyncio.to_thread(render.render_timeline, tr, events, topic)
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 def parse_count(args: list[str], default: int, maximum: int) -> int | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot import examples
+from bot import examples, render
 from bot.feed_jobs import feed_service
 from fakes.bot_api import BOT_USER, MAX_ENTITIES, MAX_MESSAGE, Fault, entities
 from fakes.corpora import generate_corpus
@@ -109,6 +109,31 @@ async def press(bot: Any, data: str, user_id: int = 7) -> Any:
     before = len(bot.api.sent("editMessageText"))
     bot.api.push_callback(data, bot_message(user_id), user_id=user_id)
     return (await bot.api.wait_for("editMessageText", count=before + 1))[before]
+
+
+async def test_answers_page_turns_and_timelines_are_rendered_off_the_event_loop(
+    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a page of #tags takes some 18 ms to render at k=10: rendered on the event loop, every
+    # chat's updates waited for each answer, page turn and timeline
+    on_loop: list[tuple[str, bool]] = []
+    for name in ("render_answer", "render_timeline"):
+        real = getattr(render, name)
+
+        def recorded(*args: Any, real: Any = real, name: str = name, **kwargs: Any) -> str:
+            try:
+                asyncio.get_running_loop()
+                on_loop.append((name, True))
+            except RuntimeError:  # no loop runs in this thread: a worker's
+                on_loop.append((name, False))
+            return str(real(*args, **kwargs))
+
+        monkeypatch.setattr(render, name, recorded)
+    bot = await start_bot(articles=GRAIN)
+    first = await bot.ask("grain exports")
+    await press(bot, buttons(first)[-1][1])
+    assert "Timeline" in (await bot.ask("/timeline grain")).params["text"]
+    assert on_loop == [("render_answer", False), ("render_answer", False), ("render_timeline", False)]
 
 
 async def test_answers_page_back_and_forth_with_every_headline_once(start_bot: StartBot) -> None:
