@@ -6,7 +6,8 @@ Dropped is answered, not lost: the first one in a minute that asks the bot somet
 `BUSY`, in the sender's language (a question or command for the bot; a page press gets it
 as its button answer);
 the chat's chatter and the rest of that minute's updates get nothing, since every message
-to a busy group waits for the same 20 a minute that its answers wait for.
+to a busy group waits for the same 20 a minute that its answers wait for. Telegram's word
+that a group became a supergroup is never dropped: it is run at once, outside the chat's turn.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .handlers import Context, addressed_to_bot, bot_state, refused_by
 from .i18n import N_, for_user
 from .ordering import PerChatUpdateProcessor
 
-__all__ = ["BUSY", "asks_the_bot", "busy_gate", "worth_taking"]
+__all__ = ["BUSY", "asks_the_bot", "busy_gate", "chat_moved", "worth_taking"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ async def busy_gate(update: object, context: Context) -> None:
     once a minute per chat."""
     processor = context.application.update_processor
     if not isinstance(processor, PerChatUpdateProcessor) or not processor.over_share(update):
+        return
+    if chat_moved(update):  # dropped, the move is not kept, and the next answer is refused first
         return
     assert isinstance(update, Update) and update.effective_chat is not None
     chat = update.effective_chat.id
@@ -57,6 +60,15 @@ async def busy_gate(update: object, context: Context) -> None:
         except TelegramError as error:  # never an apology on top: the chat is busy enough
             logger.warning("could not tell chat %s it is busy: %s", chat, error)
     raise ApplicationHandlerStop
+
+
+def chat_moved(update: object) -> bool:
+    """Whether `update` is Telegram's word that a group became a supergroup (said in either):
+    never dropped as busy, since it comes once and is what moves the group's state there."""
+    message = update.message if isinstance(update, Update) else None
+    return message is not None and (
+        message.migrate_to_chat_id is not None or message.migrate_from_chat_id is not None
+    )
 
 
 def asks_the_bot(update: Update, bot: Bot) -> bool:

@@ -908,6 +908,34 @@ async def test_once_telegram_says_a_group_became_a_supergroup_its_answers_go_the
     assert bot.api.refused_migrated == []
 
 
+async def test_telegrams_word_that_a_busy_group_became_a_supergroup_is_not_dropped_as_busy(
+    start_bot: StartBot,
+) -> None:
+    # the service message passed the busy gate as any other update: in a group with its share
+    # in flight it was dropped, its move was not kept, and the next answer went to the group
+    # first, to be refused
+    bot = await start_bot(max_unanswered_per_chat=1)
+    group = {"chat_id": -100, "chat_type": "group"}
+    bot.api.held[-100] = asyncio.Event()
+    bot.api.push_message("/ask Istanbul", user_id=7, **group)  # taken: the group's share, its answer held
+    await bot.api.until_holding(1)
+    bot.api.push_message(user_id=7, migrate_to_chat_id=-1001234, **group)  # over the share
+    bot.api.push_message("/start", user_id=8)  # answered once the service message was taken in
+    await bot.api.wait_for("sendMessage", chat_id=8)
+    bot.api.held[-100].set()
+    await bot.api.wait_for("sendMessage", chat_id=-100)
+    backlog = bot.application.update_queue
+    async with asyncio.timeout(60):  # until every update taken in is handled
+        while backlog.unanswered:
+            await asyncio.sleep(0.02)
+    assert feed_service(bot.application).db.chat_moves() == {-100: -1001234}
+    bot.api.migrated[-100] = -1001234
+    bot.api.push_message("@news_test_bot grain", user_id=7, **group)
+    (answer,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
+    assert "grain" in answer.params["text"]
+    assert bot.api.refused_migrated == []
+
+
 async def test_a_press_on_an_answer_of_a_group_that_became_a_supergroup_is_no_error(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
