@@ -8,9 +8,11 @@ generated corpus (`fakes.corpora.generate_corpus`, through `Library.search`) and
 shipped corpus are rendered at k=5 and k=10, ordinary and made hostile: headlines of 300
 characters, passages full of #tags, "AT&T" in quotes, emoji. Each page is timed once with
 the snippet caches empty (a new answer's first render), then as a page turn renders it
-again. Prints the median and p90 of each shape in milliseconds; `--profile` adds
-cProfile's top functions over all of them. `--root` renders with another checkout's code
-(the same pages: compare before and after in one run).
+again. Prints the median and p90 of each shape in milliseconds, and the median of an
+inline query's results built from the same hits (`bot/inline.py`: a title, description and
+message each, also rendered in a worker); `--profile` adds cProfile's top functions over
+all of them. `--root` renders with another checkout's code (the same pages: compare before
+and after in one run).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if "--root" in sys.argv:
 sys.path.insert(0, str(ROOT))
 
 from bot.i18n import translations  # noqa: E402
+from bot.inline import article_result  # noqa: E402
 from bot.render import render_answer  # noqa: E402
 from fakes.corpora import generate_corpus  # noqa: E402
 from retrieval import Hit, Library, LibraryOptions, snippets  # noqa: E402
@@ -118,13 +121,21 @@ def main() -> None:
     tr = translations("en")
     found = shapes(args.passages, args.seed)
     print(f"code of {ROOT}")
-    print(f"{'shape':<22} {'pages':>5} {'median ms':>10} {'p90 ms':>8} {'page turn ms':>13}")
+    print(
+        f"{'shape':<22} {'pages':>5} {'median ms':>10} {'p90 ms':>8} {'page turn ms':>13} {'inline ms':>10}"
+    )
     for name, hit_pages in found.items():
         times = [timed_ms(lambda hits=hits: render_answer(tr, hits)) for hits in hit_pages]
         cold = [first for first, _ in times]
         p90 = statistics.quantiles(cold, n=10)[-1] if len(cold) > 1 else cold[0]
         again = statistics.median(second for _, second in times)
-        print(f"{name:<22} {len(hit_pages):>5} {statistics.median(cold):>10.2f} {p90:>8.2f} {again:>13.2f}")
+        inline = statistics.median(
+            timed_ms(lambda hits=hits: [article_result(hit) for hit in hits])[0] for hits in hit_pages
+        )
+        print(
+            f"{name:<22} {len(hit_pages):>5} {statistics.median(cold):>10.2f} {p90:>8.2f} {again:>13.2f}"
+            f" {inline:>10.2f}"
+        )
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()

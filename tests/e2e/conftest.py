@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import pytest
 
+from bot import render
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.settings import Settings
 from fakes.bot_api import Call, FakeBotApi, shown_length
@@ -117,6 +118,25 @@ def nothing_for(answer: Call) -> str:
     found = NOTHING.search(answer.params["text"])
     assert found is not None, answer.params["text"][:200]
     return html.unescape(found.group(1))
+
+
+def rendered_where(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[tuple[str, bool]]:
+    """Record each call of `bot.render`'s `names` from now on: its name, and whether the event
+    loop ran it (True) or a worker thread did (False)."""
+    calls: list[tuple[str, bool]] = []
+    for name in names:
+        real = getattr(render, name)
+
+        def recorded(*args: Any, real: Any = real, name: str = name, **kwargs: Any) -> Any:
+            try:
+                asyncio.get_running_loop()
+                calls.append((name, True))
+            except RuntimeError:  # no loop runs in this thread: a worker's
+                calls.append((name, False))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(render, name, recorded)
+    return calls
 
 
 @dataclass

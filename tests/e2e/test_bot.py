@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot import examples, render
+from bot import examples
 from bot.feed_jobs import feed_service
 from fakes.bot_api import BOT_USER, MAX_ENTITIES, MAX_MESSAGE, Fault, entities
 from fakes.corpora import generate_corpus
@@ -37,6 +37,7 @@ from tests.e2e.conftest import (
     RunningBot,
     StartBot,
     nothing_for,
+    rendered_where,
     wait_for_log,
 )
 
@@ -116,19 +117,7 @@ async def test_answers_page_turns_and_timelines_are_rendered_off_the_event_loop(
 ) -> None:
     # a page of #tags takes some 18 ms to render at k=10: rendered on the event loop, every
     # chat's updates waited for each answer, page turn and timeline
-    on_loop: list[tuple[str, bool]] = []
-    for name in ("render_answer", "render_timeline"):
-        real = getattr(render, name)
-
-        def recorded(*args: Any, real: Any = real, name: str = name, **kwargs: Any) -> str:
-            try:
-                asyncio.get_running_loop()
-                on_loop.append((name, True))
-            except RuntimeError:  # no loop runs in this thread: a worker's
-                on_loop.append((name, False))
-            return str(real(*args, **kwargs))
-
-        monkeypatch.setattr(render, name, recorded)
+    on_loop = rendered_where(monkeypatch, "render_answer", "render_timeline")
     bot = await start_bot(articles=GRAIN)
     first = await bot.ask("grain exports")
     await press(bot, buttons(first)[-1][1])

@@ -13,7 +13,7 @@ from bot.pages import MAX_PAGES
 from bot.render import DESCRIPTION_CHARS, TITLE_CHARS
 from fakes.bot_api import BOT_USER, Fault
 from tests.conftest import article
-from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot, wait_for_log
+from tests.e2e.conftest import ADMIN, GRAIN, RunningBot, StartBot, rendered_where, wait_for_log
 
 pytestmark = pytest.mark.asyncio
 
@@ -77,6 +77,20 @@ async def test_a_results_description_is_its_date_then_the_sentence_that_answers_
     ]:
         (first, *_) = (await inline(bot, question)).params["results"]
         assert first["description"].startswith(f"2024-10-23 · {sentence}"), first["description"]
+
+
+async def test_results_are_rendered_off_the_event_loop(
+    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ten results take some 7 ms to render, up to 14 with quotes or emoji: rendered on the
+    # event loop, every chat's updates waited for each inline query, as they did for answers
+    on_loop = rendered_where(monkeypatch, "render_answer", "inline_title", "inline_description")
+    bot = await start_bot(articles=GRAIN)
+    for query in ("grain exports", ""):  # a question's results, and the newest articles
+        before = len(on_loop)
+        assert (await inline(bot, query)).params["results"]
+        assert len(on_loop) > before
+    assert not any(loop for _, loop in on_loop), on_loop
 
 
 ONE_STORY = {
