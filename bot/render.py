@@ -540,22 +540,14 @@ def render_timeline(tr: Translations, events: Sequence[Event], topic: str | None
 
     def timeline(bolds: int, found: int | None) -> str:
         """As many of the events as fit, from all of them at each call: cut to fewer #tags,
-        all may fit where the whole texts did not."""
-
-        def first(count: int) -> str:
-            return _timeline_text(tr, header, events[:count], len(events) - count, bolds, found)
-
-        text = first(len(events))
-        if fits(text):
-            return text
-        low, high, text = 2, len(events) - 1, first(1)  # one event, sent as it is if even it is over
-        while low <= high:  # the most that fit, for each render is the whole text again
-            middle = (low + high) // 2
-            cut = first(middle)
-            if fits(cut):
-                text, low = cut, middle + 1
-            else:
-                high = middle - 1
+        all may fit where the whole texts did not. One at a time from the last, not by
+        halving: one more event may make the text shorter (an article's headline shown
+        after its other event of the day takes the place of its longer source line)."""
+        shown = list(events)
+        text = _timeline_text(tr, header, shown, 0, bolds, found)
+        while not fits(text) and len(shown) > 1:
+            shown.pop()
+            text = _timeline_text(tr, header, shown, len(events) - len(shown), bolds, found)
         return text
 
     return fit_entities(timeline, len(events), lambda text: text.count("📰 <b>"))  # the last headlines' first

@@ -346,6 +346,39 @@ def test_a_timeline_of_hashtag_events_cuts_their_tags_before_leaving_any_event_o
     assert "more." not in text
 
 
+def test_a_timeline_shows_the_most_events_that_fit_though_one_more_may_be_shorter() -> None:
+    # an article's headline shown after its other event of the day replaces the source line
+    # at the end with a shorter one: 15 events fit where 14 do not, and a search that took
+    # fewer events to always be shorter showed 13 and "… and 3 more."
+    events = [
+        event(
+            f"2024-03-{28 - i}",
+            f"Filler {i} " + "x" * 284,
+            f"f{i}",
+            f"Filler {i} " + "x" * 284,
+            f"2024-03-{28 - i}",
+        )
+        for i in range(13)
+    ]
+    events += [
+        event("2024-02-01", "Talks went on.", "A", "Short headline of A", "2024-02-01"),
+        event("2024-02-01", "Short headline of A", "A", "Short headline of A", "2024-02-01"),
+    ]
+    events += [
+        event(
+            f"2024-01-{20 - i}",
+            f"Later {i} " + "y" * 290,
+            f"l{i}",
+            f"Later {i} " + "y" * 290,
+            f"2024-01-{20 - i}",
+        )
+        for i in range(1)
+    ]
+    text = render_timeline(ENGLISH, events, None)
+    assert shown_length(text) <= MAX_MESSAGE
+    assert "📰 <b>Short headline of A</b> [1]" in text and text.endswith("… and 1 more.")
+
+
 def test_timeline_dates_in_the_readers_language() -> None:
     week = event("2024-10-14", "Talks went on all week.", "a", "Talks", "2024-10-20", "week")
     assert "<b>тиждень від 2024-10-14</b>" in render_timeline(translations("uk"), [week], None)
