@@ -39,6 +39,7 @@ __all__ = ["FetchError", "FetchOptions", "Fetcher", "Page"]
 DEFAULT_USER_AGENT = "newsbot/0.1 (news feed reader for a Telegram question-answering bot)"
 ACCEPT_ENCODING = "gzip, deflate"
 """The content codings `_Inflater` reads, one at a time."""
+_LEFT_FOR_NEXT_ROUND = N_("left for the next round, this one's time being up")
 FailureKind = Literal["status", "timeout", "too_large", "redirects", "network", "address", "deferred"]
 
 
@@ -124,7 +125,8 @@ class Fetcher:
         """Download `url`; None when the server says it has not changed since `etag` or `last_modified` (304).
 
         A download whose turn (its host's, or a free slot) comes past `deadline` (monotonic
-        time) is not started: `FetchError` of kind "deferred".
+        time) is not started, and one still going then is cancelled: `FetchError` of kind
+        "deferred" either way. A site trickling a page in held a round past its time.
         """
         try:
             checked_url(url)
@@ -146,7 +148,12 @@ class Fetcher:
             async with self._turn(address.raw_host.decode("ascii"), deadline):
                 now = time.monotonic()  # the time spent waiting for a turn is not the site's
                 ends = now + self.options.timeout if ends is None else ends + (now - queued)
-                got = await self._get(address, headers, ends)
+                try:
+                    got = await self._get(address, headers, ends if deadline is None else min(ends, deadline))
+                except FetchError as error:
+                    if error.kind == "timeout" and deadline is not None and time.monotonic() >= deadline:
+                        raise FetchError(_LEFT_FOR_NEXT_ROUND, "deferred") from None
+                    raise
             if not isinstance(got, httpx.URL):
                 return got
             address = got  # a redirect: its host's lock was let go before the next one's is taken
@@ -362,7 +369,7 @@ class _Inflater:
 
 def _in_time(deadline: float | None) -> None:
     if deadline is not None and time.monotonic() >= deadline:
-        raise FetchError(N_("left for the next round, this one's time being up"), "deferred")
+        raise FetchError(_LEFT_FOR_NEXT_ROUND, "deferred")
 
 
 def _cut_short(response: httpx.Response | None) -> bool | None:

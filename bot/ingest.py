@@ -92,8 +92,10 @@ MAX_ATTEMPTS = 3
 """A link whose page failed this many rounds is given up."""
 FUTURE_SLACK = dt.timedelta(days=1)
 ROUND_SECONDS = 15 * 60.0
-"""How long a round starts item pages, unless `FEED_INTERVAL` says otherwise: one slow site's
-thousand items, each taking its whole `FEED_TIMEOUT`, held every feed's next read for hours."""
+"""How long a round may take, unless `FEED_ROUND_SECONDS` or `FEED_INTERVAL` say less: one slow
+site's thousand items, each taking its whole `FEED_TIMEOUT`, held every feed's next read for
+hours, and a page that trickled in held the round (and the indexing of what it brought) past
+the next one's time."""
 MAX_ITEMS = 200
 """Items read from one feed in one round, the newest first, unless `FEED_MAX_ITEMS` says otherwise."""
 ITEMS_AT_ONCE = 8
@@ -114,7 +116,8 @@ class IngestOptions:
     state_dir: Path
     fetch: FetchOptions = field(default_factory=FetchOptions)
     round_seconds: float = ROUND_SECONDS
-    """How long a round starts item pages: those of a slow site left by then wait for the next."""
+    """How long a round may take: the downloads of a slow site still going or not started by
+    then are cancelled and wait for the next."""
     max_items: int = MAX_ITEMS
     """Items read from one feed in a round, its newest (`feeds.newest`); the older are left unread."""
 
@@ -198,7 +201,7 @@ def options_from(settings: Settings, corpus_dir: Path | None = None) -> IngestOp
         user_agent=settings.feed_user_agent,
         private_networks=tuple(str(network) for network in settings.feed_private_networks),
     )
-    round_seconds = settings.feed_interval * 60.0 or ROUND_SECONDS
+    round_seconds = min(settings.feed_interval * 60.0 or ROUND_SECONDS, settings.feed_round_seconds)
     return IngestOptions(
         corpus_dir or settings.corpus_dir, settings.state_dir, fetch, round_seconds, settings.feed_max_items
     )
@@ -386,7 +389,7 @@ class _Ingest:
         self.corpus_dir = corpus_dir
         self.report = report
         self.deadline = deadline
-        """Monotonic time past which no item page is started: the rest waits for the next round."""
+        """Monotonic time past which no download goes on: the rest waits for the next round."""
         self.max_items = max_items
         self.left: dict[int, int] = {}
         """Items of each feed (by id) left for the next round so."""
@@ -409,7 +412,7 @@ class _Ingest:
         etag, last_modified = (None, None) if raised else (feed.etag, feed.last_modified)
         try:
             page = await self.fetcher.get(
-                feed.url, accept=ACCEPT_FEED, etag=etag, last_modified=last_modified
+                feed.url, accept=ACCEPT_FEED, etag=etag, last_modified=last_modified, deadline=self.deadline
             )
             if page is None:
                 self.report.unchanged += 1
@@ -784,7 +787,8 @@ def _title(*candidates: str | None) -> str | None:
 
 
 def _deferred(error: Exception) -> bool:
-    """Whether a download was not started, the round's time being up (`Fetcher.get`'s deadline)."""
+    """Whether a download was not started or not finished, the round's time being up
+    (`Fetcher.get`'s deadline)."""
     return isinstance(error, FetchError) and error.kind == "deferred"
 
 

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     there, as /reload would; false: only /reload (and feeds) change what is served."""
     feed_interval: int = Field(15, ge=0, le=10_080)
     """Minutes between two polls of every feed by the running bot; 0 turns polling off."""
+    feed_round_seconds: float = Field(300.0, gt=0, le=604_800)
+    """Seconds a round of every feed may take: downloads still going then are cancelled and
+    left for the next round, and what did arrive is indexed; never longer than `feed_interval`."""
     feed_timeout: float = Field(20.0, gt=0, le=600)
     """Seconds one feed or page download may take, start to finish."""
     feed_max_bytes: int = Field(10_000_000, ge=10_000, le=1_000_000_000)

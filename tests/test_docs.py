@@ -175,6 +175,7 @@ def test_console_examples_print_what_the_docs_show() -> None:
         ("TOP_K", 3),  # "`TOP_K` passages, default 3"
         ("FEED_INTERVAL", 15),  # "every `FEED_INTERVAL` minutes (default 15)"
         ("FEED_HOST_DELAY", 1),  # "`FEED_HOST_DELAY` seconds apart (default 1)"
+        ("FEED_ROUND_SECONDS", 300),  # "`FEED_ROUND_SECONDS` at most (default 300)"
         ("FEED_TIMEOUT", 20),  # "`FEED_TIMEOUT` seconds for a whole download (default 20)"
         ("FEED_MAX_BYTES", 10_000_000),  # "at most `FEED_MAX_BYTES` (default 10 MB"
         ("FEED_MAX_ITEMS", 200),  # "at most `FEED_MAX_ITEMS` items of each feed (default 200)"

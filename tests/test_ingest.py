@@ -426,8 +426,8 @@ async def test_a_slow_sites_many_items_are_left_for_the_next_round_once_its_time
         assert [Path(path).parent.name for path in report.saved] == ["feed1"]
         tried = len([r for r in slow.requests if r.path.endswith(".html")])
         assert tried < 40
-        assert (
-            f"feed feed0 ({slow.url('feed.xml')}): {40 - tried} items left for the next round"
+        assert (  # those not started and the one cut off at the round's end
+            f"feed feed0 ({slow.url('feed.xml')}): 40 items left for the next round"
             in "\n".join(report.problems)
         )
         assert db.link_outcome(canonical_url(items[-1].link)) == ("failed", 0)  # no try spent
@@ -440,6 +440,43 @@ async def test_a_slow_sites_many_items_are_left_for_the_next_round_once_its_time
         assert [article.backlog for article in db.articles()] == [True] * 41
     finally:
         await slow.stop()
+
+
+async def test_downloads_still_going_when_the_rounds_time_is_up_are_cancelled_and_what_arrived_is_kept(
+    site: Newsroom, options: IngestOptions, db: StateDB
+) -> None:
+    # a feed that never answered and a page trickled in a byte at a time each held the round
+    # for their whole FEED_TIMEOUT past its time, and what the other feeds had brought (to be
+    # indexed once the round ends) waited with them; the page then cost one of its three tries
+    stalled = await Newsroom("127.0.0.2").start()
+    try:
+        silent = stalled.fault("silent.xml", gate=asyncio.Event())  # never answers
+        trickled = site.fault("trickle.html", drip=0.05)  # each byte in httpx's time: 20 s in all
+        whole = "".join(f"<p>{p}</p>" for p in paragraphs("whole"))  # needs no page
+        items = [Item("Whole", site.url("whole.html"), WHEN, content=whole), Item("Slow", trickled, WHEN)]
+        daily = site.put("daily.xml", rss("Daily", items), RSS)
+        subscribe(db, silent, daily)
+        report = await fetch_round(dataclasses.replace(options, round_seconds=3.0))
+        (saved,) = report.saved  # the whole text, alone: no file begun for the page cut off
+        assert sorted(options.corpus_dir.rglob("*.md")) == [options.corpus_dir / saved]
+        assert Path(saved).parent.name == "feed1"
+        assert report.problems == [
+            f"feed feed0 ({silent}): left for the next round, this one's time being up",
+            f"feed feed1 ({daily}): 1 items left for the next round, this one's time being up",
+        ]
+        assert db.link_outcome(canonical_url(trickled)) == ("failed", 0)  # no try spent
+        assert [(feed.error, feed.failures) for feed in db.feeds()] == [
+            ("left for the next round, this one's time being up", 1),
+            (None, 0),
+        ]
+        late = "".join(f"<p>{p}</p>" for p in paragraphs("late"))
+        item = Item("Stalled no more", stalled.url("late.html"), WHEN, content=late)
+        stalled.put("silent.xml", rss("Silent", [item]), RSS)
+        site.put("trickle.html", article_page("Slow", paragraphs("slow")))
+        again = await asyncio.wait_for(fetch_round(options), 60)
+        assert (len(again.saved), again.problems) == (2, [])
+    finally:
+        await stalled.stop()
 
 
 async def test_a_feed_that_disappears_is_reported_failing_and_the_others_go_on(

@@ -18,6 +18,7 @@ BOUNDS = [
     ("MAX_UNANSWERED_UPDATES", "1", "10000", ["0", "10001"]),
     ("MAX_UNANSWERED_PER_CHAT", "1", "10000", ["0", "10001"]),
     ("FEED_INTERVAL", "0", "10080", ["-1", "10081"]),  # 0 turns polling off; a week at most
+    ("FEED_ROUND_SECONDS", "0.001", "604800", ["0", "604801", "nan", "inf"]),  # a week at most
     ("FEED_TIMEOUT", "0.001", "600", ["0", "600.5", "nan", "inf"]),  # nan passes a bare `> 0`
     ("FEED_MAX_BYTES", "10000", "1000000000", ["9999", "1000000001"]),
     ("FEED_MAX_ITEMS", "1", "100000", ["0", "100001"]),
