@@ -357,8 +357,15 @@ async def _index_new(
         if time.monotonic() < retry.due:
             return False
         before = state.sizes
+
+        def turn_taken() -> None:  # a reload it waited for is served: this turn changes what that served
+            nonlocal before
+            before = state.sizes
+
         try:
-            updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, waiting)
+            updated = await state.reloads.run(
+                state.corpus_dir, state.index_dir, state.options, waiting, turn_taken
+            )
         except CorpusError as error:
             wait = retry.failed(time.monotonic())
             logger.warning(
@@ -405,8 +412,15 @@ async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
             return False
         logger.info("the corpus folder changed; reading its new, removed and renamed files")
         before = state.sizes
+
+        def turn_taken() -> None:  # an admin's /reload it waited for is served: counted from that
+            nonlocal before
+            before = state.sizes
+
         try:
-            updated = await state.reloads.run(state.corpus_dir, state.index_dir, state.options)
+            updated = await state.reloads.run(
+                state.corpus_dir, state.index_dir, state.options, turn_taken=turn_taken
+            )
         except CorpusError as error:
             service.watch_retry.failed(time.monotonic())
             logger.warning("could not read the changed corpus, keeping the one served: %s", error)

@@ -1995,6 +1995,11 @@ async def test_new_articles_wait_for_an_admins_reload_and_never_reload_alongside
     await settling
     assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
     assert caplog.text.index("reloaded:") < caplog.text.index("indexed new articles")
+    # the update's line counts from what the reload it waited for served, not from before it
+    reloaded = re.search(r"reloaded: \(\d+, \d+\) -> (\(\d+, \d+\))", caplog.text)
+    indexed = re.search(r"indexed new articles: (\(\d+, \d+\)) -> ", caplog.text)
+    assert reloaded is not None and indexed is not None
+    assert indexed.group(1) == reloaded.group(1)
 
 
 async def test_an_unfollow_handed_out_again_after_a_hard_kill_is_answered_not_applied_twice(
