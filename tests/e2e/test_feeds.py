@@ -1972,6 +1972,28 @@ async def test_a_reader_who_blocked_the_bot_leaves_only_the_record_of_alerts_sen
         assert not any(extra.encode() in path.read_bytes() for path in state_files), extra
 
 
+async def test_a_round_past_feed_round_seconds_is_cut_short_and_what_arrived_is_answered(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a feed that never answered held the bot's round for its whole FEED_TIMEOUT (up to 10
+    # minutes), the next rounds skipped as "already running", and the ferry article the other
+    # feed brought was indexed only once the round ended
+    stalled = await Newsroom("127.0.0.2").start()
+    try:
+        overrides = {**FAST, "feed_timeout": 600.0, "feed_round_seconds": 2.0}
+        bot = await start_bot(feed_private_networks="127.0.0.0/8", **overrides)
+        silent = stalled.fault("silent.xml", gate=asyncio.Event())  # never answers
+        db = feed_service(bot.application).db
+        db.add_feed(silent, "silent", None)
+        db.add_feed(ferry_feed(site), "harbour", None)
+        report = await poll_now(bot.application)
+    finally:
+        await stalled.stop()
+    assert report is not None and len(report.saved) == 1
+    assert report.problems == [f"feed silent ({silent}): left for the next round, this one's time being up"]
+    assert "Zanzibar ferry service resumes" in (await bot.ask("Zanzibar ferry")).params["text"]
+
+
 async def test_new_articles_wait_for_an_admins_reload_and_never_reload_alongside_it(
     site: Newsroom, start_bot: StartBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
