@@ -45,7 +45,7 @@ __all__ = [
     "term",
 ]
 
-VERSION = 14
+VERSION = 15
 """Raised whenever the terms of some text change, so that an index saved before is rebuilt.
 2: Ukrainian lemmas, Ukrainian and Russian stop words. 3: `US`, `WHO`, `IT` in capitals
 and dotted acronyms are names; the pronoun `us` is a stop word. 4: a headline, passage or
@@ -63,7 +63,8 @@ noun (`финал`, `футзал`: `финал`, `футзал`, not `фина`
 that simplemma's Russian dictionary knows in lower case alone has no name key (`Переговоры`).
 12: a name's first half before a hyphen is keyed with the second (`Івано-Франківськ`: `~вн-фрнквск`).
 13: and read by its letters (`Івано`: `івано`, not the first name's `іван`). 14: letters that
-show as nothing (`BLANK`) are no word and no part of one (`ㅤ`: none; `ㅤgrain`: `grain`)."""
+show as nothing (`BLANK`) are no word and no part of one (`ㅤ`: none; `ㅤgrain`: `grain`).
+15: and so are soft hyphens and zero-width characters inside a word (`Abra\u00admovich`: `abramovich`)."""
 
 # Snowball's English stop-word list, with the apostrophes of its contractions removed
 # because `term` removes them from words too.
@@ -91,10 +92,16 @@ BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 """Letters and a symbol that show as nothing: the Hangul fillers and the blank Braille pattern,
 the favourites of blank names. Unicode counts the fillers as letters; a question of them alone
 has no word a reader sees, and gets the "no searchable words" answer."""
-_UNSEEN = str.maketrans(dict.fromkeys(map(ord, BLANK)))
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+"""Format characters that show as nothing inside a word: the soft hyphen web pages hyphenate
+with (`&shy;`), zero-width spaces, non-joiners and joiners, word joiners and zero-width no-break
+spaces that copied text brings. Being no letters, each cut the word it sat in into two that
+match nothing (`Abra\u00admovich`: `abra`, `movich`); now they are part of the word, and left
+out of its term."""
+_UNSEEN = str.maketrans(dict.fromkeys(map(ord, BLANK | frozenset(_INVISIBLE))))
 
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-_WORD = rf"[\w{_MARKS}]+"
+_WORD = rf"[\w{_MARKS}{_INVISIBLE}]+"
 # Numbers first, so that `400,000` stays one token; `(?!\w)` keeps `1990s` a word; then
 # dotted acronyms, so that `U.S.` is one word and not the letters `U` and `S`.
 _TOKEN = re.compile(
@@ -185,18 +192,19 @@ def _current() -> _Caches:
 
 
 def _normalise(word: str, caches: _Caches) -> str:
-    folded = unicodedata.normalize("NFKC", word.translate(_UNSEEN)).casefold()
+    seen = word.translate(_UNSEEN)  # the letters a reader sees: a capital behind a soft hyphen is one
+    folded = unicodedata.normalize("NFKC", seen).casefold()
     if not folded:
         return ""
     if folded[0].isdigit():
         return folded.replace(",", "")
     if languages.CYRILLIC.search(folded):
-        reading = languages.read(folded, capital=word[:1].isupper())
+        reading = languages.read(folded, capital=seen[:1].isupper())
         if reading.russian != reading.ukrainian:
             caches.russian[word] = reading.russian
         if reading.tells:
             (caches.tell_russian if reading.tells == "ru" else caches.tell_ukrainian).add(word)
-        if _is_name(word, folded, reading) and (key := languages.name_key(folded)):
+        if _is_name(seen, folded, reading) and (key := languages.name_key(folded)):
             if languages.common_word(folded, russian=True):
                 caches.common_first.add(word)
             caches.names[word] = key
@@ -204,7 +212,7 @@ def _normalise(word: str, caches: _Caches) -> str:
     if folded.endswith("."):  # a dotted acronym: `U.S.` -> `us`
         folded = folded.replace(".", "")
     folded = _POSSESSIVE.sub("", folded).replace("'", "").replace("’", "")
-    if not folded or (folded in STOP_WORDS and not _is_capital_name(word)):
+    if not folded or (folded in STOP_WORDS and not _is_capital_name(seen)):
         return ""
     stem: str = _ENGLISH.stemWord(folded)
     return stem

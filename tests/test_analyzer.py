@@ -38,6 +38,18 @@ def test_letters_that_show_as_nothing_are_no_words(blank: str) -> None:
     assert analyze(f"{blank}grain{blank}") == analyze("grain")
 
 
+@pytest.mark.parametrize("invisible", ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
+def test_characters_that_show_as_nothing_inside_a_word_leave_it_one_word(invisible: str) -> None:
+    # a soft hyphen, zero-width space, non-joiner or joiner, word joiner or zero-width no-break
+    # space is no letter (Cf): it cut the word it sat in into two that match nothing
+    assert analyze(f"Abra{invisible}movich") == analyze("Abramovich")
+    assert analyze(f"пере{invisible}говори") == analyze("переговори")
+    assert analyze(invisible * 3) == []
+    text = f"talks with Abra{invisible}movich"
+    spans = matched_spans(text, frozenset(analyze("Abramovich")))
+    assert [text[start:end] for start, end in spans] == [f"Abra{invisible}movich"]
+
+
 @pytest.mark.parametrize(
     ("text", "terms"),
     [

@@ -89,6 +89,23 @@ async def test_a_question_of_bidi_controls_is_not_echoed_as_empty_italics(start_
     assert "<i>" not in text
 
 
+async def test_characters_that_show_as_nothing_inside_a_word_leave_it_one_word(start_bot: StartBot) -> None:
+    # Web pages hyphenate long words with soft hyphens (`&shy;`) and copied text brings
+    # zero-width spaces and joiners: the reader sees "Abramovich", and so must the search,
+    # in a question and in an article alike, in every language.
+    shy = article(
+        "2024-10-30",
+        "Зерновий коридор працює",
+        "Пере\u00adговори про зерновий коридор в Одесі три\u2060вають. Порт прий\u00adмає судна.",
+    )
+    bot = await start_bot(articles={"shy.txt": shy})
+    for invisible in ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"):
+        text = (await bot.ask(f"Who did Umerov negotiate with, Abra{invisible}movich?")).params["text"]
+        assert f"<b>Abra{invisible}movich</b>" in text or "<b>Abramovich</b>" in text, invisible
+    text = (await bot.ask("переговори тривають")).params["text"]
+    assert "<b>Пере\u00adговори</b>" in text and "<b>три\u2060вають</b>" in text
+
+
 def bot_message(chat_id: int = 7, message_id: int = 555) -> dict[str, Any]:
     """A message of the bot's, as Telegram attaches it to a button press."""
     return {
