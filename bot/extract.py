@@ -18,6 +18,7 @@ from charset_normalizer import from_bytes
 from trafilatura import bare_extraction
 
 from .i18n import N_, Told
+from .links import shown_url
 
 __all__ = ["ExtractError", "Extracted", "decode_html", "extract_article", "html_paragraphs"]
 
@@ -97,7 +98,7 @@ def extract_article(html: str, url: str) -> Extracted:
         )
     document = bare_extraction(
         html,
-        url=url,
+        url=shown_url(url),  # which names the site by its address where the page does not: no login
         with_metadata=True,
         include_comments=False,
         include_tables=False,

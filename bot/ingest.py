@@ -66,7 +66,7 @@ from .feeds import (
 )
 from .fetching import Fetcher, FetchError, FetchOptions, Page
 from .i18n import N_, Told, reason_record
-from .links import LinkError, canonical_url, checked_url, without_tracking
+from .links import LinkError, canonical_url, checked_url, shown_url
 from .logs import LOG_FORMAT
 from .render import shorten, shows
 from .settings import Settings
@@ -299,7 +299,7 @@ async def add_link(
         date=date,  # type: ignore[arg-type]
         date_source=source,  # type: ignore[arg-type]
         # another article: its own link
-        url=back.url if back is not None and back is not known else without_tracking(url),
+        url=back.url if back is not None and back is not known else shown_url(url),
         # a feed's article brought back: named for its feed, as when the feed brought it
         source=(brought_by.title or brought_by.name) if brought_by else extracted.site or _host(page.url),
         paragraphs=extracted.paragraphs,
@@ -599,7 +599,7 @@ class _Ingest:
             title=title,
             date=date,
             date_source=date_source,
-            url=without_tracking(url) if url else "",
+            url=shown_url(url) if url else "",
             source=feed.title or parsed.title or feed.name,
             paragraphs=tuple(paragraphs),
         )

@@ -14,7 +14,15 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from .i18n import N_, Told
 
-__all__ = ["URL_IN_TEXT", "LinkError", "canonical_url", "checked_url", "malformed", "without_tracking"]
+__all__ = [
+    "URL_IN_TEXT",
+    "LinkError",
+    "canonical_url",
+    "checked_url",
+    "malformed",
+    "shown_url",
+    "without_tracking",
+]
 
 SCHEMES = ("http", "https")
 MAX_URL = 2048
@@ -96,8 +104,8 @@ def checked_url(text: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """One spelling per address: lower-case scheme and host, no default port, fragment or
-    tracking parameters, the other parameters sorted, the path's escapes normalised."""
+    """One spelling per address: lower-case scheme and host, no login, default port, fragment
+    or tracking parameters, the other parameters sorted, the path's escapes normalised."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
@@ -106,8 +114,6 @@ def canonical_url(url: str) -> str:
     port = parts.port
     if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
-    if parts.username or parts.password:
-        host = f"{parts.username or ''}{':' if parts.password else ''}{parts.password or ''}@{host}"
     path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~") or "/"
     query = sorted(
         (key, value)
@@ -117,11 +123,22 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, path, urlencode(query), ""))
 
 
+def shown_url(url: str) -> str:
+    """The address an article is saved and shown with: `url` less its tracking parameters
+    (`without_tracking`) and any user name and password in it. A link to a newsroom's own
+    system, its login in the address, was shown with it to every reader the article answered;
+    the page is still fetched with it."""
+    url = without_tracking(url)
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def without_tracking(url: str) -> str:
     """`url` as its publisher wrote it, less the query parameters that say how a reader arrived
-    (`utm_source`, `fbclid`, `gclid`, `mc_cid` ...: `TRACKING`): the address an article is
-    saved and shown with. The other parameters, their order and escapes, and the fragment
-    stay as they were; `canonical_url` reads the two alike."""
+    (`utm_source`, `fbclid`, `gclid`, `mc_cid` ...: `TRACKING`). The other parameters, their
+    order and escapes, and the fragment stay as they were; `canonical_url` reads the two alike."""
     parts = urlsplit(url)
     if not parts.query:
         return url

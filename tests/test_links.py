@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.links import URL_IN_TEXT, LinkError, canonical_url, checked_url, without_tracking
+from bot.links import URL_IN_TEXT, LinkError, canonical_url, checked_url, shown_url, without_tracking
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,17 @@ def test_a_message_that_is_only_a_link(message: str, is_link: bool) -> None:
 def test_without_tracking_takes_out_tracking_parameters_alone(given: str, clean: str) -> None:
     assert without_tracking(given) == clean
     assert canonical_url(clean) == canonical_url(given)
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("http://editor:s3cret@example.com/a?id=7&utm_source=x", "http://example.com/a?id=7"),
+        ("https://editor@example.com:8443/a#top", "https://example.com:8443/a#top"),
+        ("http://a:b@c@example.com/a", "http://example.com/a"),  # the last @ ends the login
+        ("http://example.com/a?next=x@y", "http://example.com/a?next=x@y"),  # an @ past the host is kept
+    ],
+)
+def test_an_address_is_shown_without_its_login(given: str, shown: str) -> None:
+    assert shown_url(given) == shown
+    assert canonical_url(given) == canonical_url(shown)  # one page, with or without the login

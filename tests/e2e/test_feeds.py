@@ -616,6 +616,26 @@ async def test_add_saves_indexes_and_replies_with_headline_and_date(
     assert again.startswith("I have that link already:")
 
 
+async def test_an_added_links_user_name_and_password_are_never_shown_to_readers(
+    site: Newsroom, start_bot: StartBot
+) -> None:
+    # a link to a newsroom's own system, with its login in the address, was saved and shown with
+    # it: every reader whose answer linked the article read the admin's password
+    bot = await start_bot(**FAST)
+    url = site.put(
+        "v.html", article_page("Volcano erupts", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30))
+    )
+    with_login = url.replace("http://", "http://editor:s3cret@", 1)
+    reply = (await bot.ask(f"/add {with_login}", user_id=ADMIN)).params["text"]
+    assert reply.startswith("Added and indexed:")
+    answer = (await bot.ask("Which volcano erupted overnight?")).params["text"]
+    assert f'<a href="{url}">' in answer and "s3cret" not in answer and "editor" not in answer
+    (saved,) = (bot.corpus / "feeds" / "links").glob("*.md")
+    assert "s3cret" not in saved.read_text(encoding="utf-8")
+    again = (await bot.ask(f"/add {url}", user_id=ADMIN)).params["text"]
+    assert again.startswith("I have that link already:")  # one page, with or without the login
+
+
 async def test_an_added_link_whose_file_was_deleted_is_added_again_and_alerts_no_one_twice(
     site: Newsroom, start_bot: StartBot
 ) -> None:
