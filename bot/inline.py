@@ -51,7 +51,8 @@ ASK_HERE = "inline"
 
 
 async def inline_query(update: Update, context: Context) -> None:
-    """List up to ten passages for the query typed after the bot's name; the newest articles for none."""
+    """List up to ten passages for the query typed after the bot's name; the newest articles for
+    none, or for one that shows nothing (zero-width characters: the reader sees an empty box)."""
     query = update.inline_query
     if query is None:
         return
@@ -65,7 +66,7 @@ async def inline_query(update: Update, context: Context) -> None:
         return
     question = clean(query.query).strip()
     as_of = latest_today()  # no date on an inline query: its arrival
-    if question:  # searched as a message is (see `hits_needed`), the best ten listed
+    if render.shows(question):  # searched as a message is (see `hits_needed`), the best ten listed
         result = await state.search(question, k=hits_needed(state.top_k), now=as_of)
         hits = list(result.hits)
     else:

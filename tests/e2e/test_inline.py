@@ -166,6 +166,18 @@ async def test_an_empty_query_lists_the_latest_articles_as_of_now(start_bot: Sta
     assert "Ukrainian Defense Minister Rustem Umerov revealed that" in lead  # its first paragraph
 
 
+@pytest.mark.parametrize("query", ["\u200b", "\u200d\u2060", "\u3164", "\u00ad\u200e"])
+async def test_a_query_that_shows_nothing_lists_the_latest_articles_as_an_empty_one(
+    start_bot: StartBot, query: str
+) -> None:
+    # zero-width characters, a Hangul filler: the reader sees an empty box after the bot's
+    # name, and got "nothing found" where an empty one lists the newest articles
+    bot = await start_bot(articles=GRAIN)
+    shown = [result["title"] for result in (await inline(bot, query)).params["results"]]
+    assert shown == [result["title"] for result in (await inline(bot, "")).params["results"]]
+    assert len(shown) == 10
+
+
 @pytest.mark.parametrize(
     "headline",
     [
