@@ -13,6 +13,12 @@ inline query's results built from the same hits (`bot/inline.py`: a title, descr
 message each, also rendered in a worker); `--profile` adds cProfile's top functions over
 all of them. `--root` renders with another checkout's code (the same pages: compare before
 and after in one run).
+
+A second table times what the feed side sends (`bot/feed_render.py`) from the same hits:
+one alert, a digest of 20 and of 200 alerts (a backlog after an outage), ordinary and
+hostile (headlines of 300 characters, passages and headlines all #tags), an admin's notice
+of 20 and 100 failing feeds, and `/latest`'s 30 headlines of 300 characters: the medians
+that tell whether each is worth a worker thread (alerts and digests are rendered in one).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +42,11 @@ if "--root" in sys.argv:
     ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
 
-from bot.i18n import translations  # noqa: E402
+from bot.feed_render import render_alert, render_digest, render_feed_notices  # noqa: E402
+from bot.i18n import Translations, translations  # noqa: E402
 from bot.inline import article_result  # noqa: E402
-from bot.render import render_answer  # noqa: E402
+from bot.render import render_answer, render_latest  # noqa: E402
+from bot.statedb import FeedRow, PendingAlert  # noqa: E402
 from fakes.corpora import generate_corpus  # noqa: E402
 from retrieval import Hit, Library, LibraryOptions, snippets  # noqa: E402
 
@@ -109,6 +118,79 @@ def shapes(passages: int, seed: int) -> dict[str, list[list[Hit]]]:
     return found
 
 
+def as_alerts(hits: Sequence[Hit], how: str) -> list[PendingAlert]:
+    """Alerts on `hits` as the state file keeps them; `how`: "all #tags" tags every word of
+    each passage and headline."""
+    made = []
+    for number, hit in enumerate(hits):
+        passage, headline = hit.passage.text, hit.article.headline
+        if how == "all #tags":
+            tagged = [f"#{word}" for word in passage.split()]
+            passage, headline = " ".join(tagged), " ".join(tagged * 3)[:300]
+        url = f"https://news.example/{number}/{'a-long-slug-' * 8}"
+        made.append(
+            PendingAlert(
+                number,
+                7,
+                7,
+                "topic words",
+                1.0,
+                passage,
+                hit.matched,
+                headline,
+                hit.article.date,
+                url,
+                0.0,
+                "Outlet",
+            )
+        )
+    return made
+
+
+def failing_feeds(count: int) -> list[FeedRow]:
+    """Feeds failing round after round, their titles and errors #tags and `&`: a notice's worst."""
+    title, error = " ".join(f"#tag{n}" for n in range(40)), " ".join(f"#err{n} &amp;" for n in range(60))
+    return [
+        FeedRow(n, f"https://news.example/{n}.xml", f"feed{n}", title, None, None, None, None, error, 5, 0)
+        for n in range(count)
+    ]
+
+
+def median_ms(render: Callable[[], object], times: int = 20) -> float:
+    """The median of `times` renders, in milliseconds."""
+    return statistics.median(timed_ms(render)[0] for _ in range(times))
+
+
+def feed_side(tr: Translations, hit_pages: Sequence[Sequence[Hit]], rng: random.Random) -> None:
+    """Print the medians of the feed side's messages and of `/latest`, in milliseconds."""
+    hits = [hit for page in hit_pages for hit in page][:200]
+    rows: list[tuple[str, float]] = []
+    for how, shaped in (
+        ("generated", hits),
+        ("long headlines", hostile(hits, "long headlines", rng)),
+        ("all #tags", hits),
+    ):
+        alerts = as_alerts(shaped, how)
+        alone = [partial(render_alert, alert, tr) for alert in alerts]
+        twenties = [partial(render_digest, alerts[n : n + 20], tr) for n in range(0, len(alerts) - 19, 10)]
+        rows += [
+            (f"alert, {how}", statistics.median(timed_ms(render)[0] for render in alone)),
+            (f"digest of 20, {how}", statistics.median(timed_ms(render)[0] for render in twenties)),
+            (f"digest of {len(alerts)}, {how}", median_ms(partial(render_digest, alerts, tr), 5)),
+        ]
+    for count in (20, 100):
+        rows.append(
+            (f"notice of {count} feeds", median_ms(partial(render_feed_notices, tr, failing_feeds(count))))
+        )
+    latest = [hit.article for hit in hostile(hits[:30], "long headlines", rng)]
+    marked = [dataclasses.replace(a, headline=a.headline.replace(" ", " & <b> ")[:300]) for a in latest]
+    rows.append(("/latest of 30, long headlines", median_ms(partial(render_latest, tr, latest))))
+    rows.append(("/latest of 30, & and <", median_ms(partial(render_latest, tr, marked))))
+    print(f"\n{'feed side':<30} {'median ms':>10}")
+    for name, ms in rows:
+        print(f"{name:<30} {ms:>10.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -136,6 +218,7 @@ def main() -> None:
             f"{name:<22} {len(hit_pages):>5} {statistics.median(cold):>10.2f} {p90:>8.2f} {again:>13.2f}"
             f" {inline:>10.2f}"
         )
+    feed_side(tr, found["generated k=5"], random.Random(args.seed))
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()

@@ -50,7 +50,7 @@ from . import alerts
 from .delivery import MaybeDelivered
 from .extracting import PageReader
 from .feed_render import render_alert, render_digest, render_feed_notices
-from .i18n import language_of, translations
+from .i18n import Translations, language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets, in_daemon_thread
 from .state import BotState, QueryStore
@@ -529,6 +529,9 @@ async def deliver(
     topic) is never held at once, nor read every minute while the limit holds it back.
     Once `stopping()`, no other message is taken: a delivery paced by Telegram's flood
     limits may last minutes, past the stop's grace, and the rest wait for the next start.
+    Each message is rendered in a worker thread, as answers are, before it is taken (recorded
+    as sent): an alert of #tags takes up to 3 ms, a digest of a backlog of 200 some 12, and a
+    reader's 20 alerts and digest held every chat's updates for 16 ms on the event loop.
     """
     now = time.time() if now is None else now
     sent = 0
@@ -539,12 +542,13 @@ async def deliver(
         user_id = recipient.user_id
         pending = await off_loop(db.pending_alerts, user_id)
         plan = alerts.plan_delivery(pending, recipient.singles, recipient.last_digest, now, per_hour)
-        messages: list[tuple[list[PendingAlert], str, Literal["alert", "digest"]]]
         tr = translations(language_of(recipient.language))
-        messages = [([alert], render_alert(alert, tr), "alert") for alert in plan.singles]
+        messages: list[tuple[list[PendingAlert], Literal["alert", "digest"]]]
+        messages = [([alert], "alert") for alert in plan.singles]
         if plan.digest:
-            messages.append((list(plan.digest), render_digest(plan.digest, tr), "digest"))
-        for batch, text, kind in messages:
+            messages.append((list(plan.digest), "digest"))
+        for batch, kind in messages:
+            text = await asyncio.to_thread(_render, batch, kind, tr)
             if stopping():
                 logger.info("stopping: the alerts still waiting go out after the next start")
                 return sent
@@ -561,6 +565,11 @@ async def deliver(
                 break
             sent += outcome == "sent"
     return sent
+
+
+def _render(batch: list[PendingAlert], kind: Literal["alert", "digest"], tr: Translations) -> str:
+    """An alert or a digest, rendered in a worker thread (`deliver`)."""
+    return render_alert(batch[0], tr) if kind == "alert" else render_digest(batch, tr)
 
 
 async def _send(

@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any
 
 import pytest
@@ -120,12 +121,15 @@ def nothing_for(answer: Call) -> str:
     return html.unescape(found.group(1))
 
 
-def rendered_where(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[tuple[str, bool]]:
-    """Record each call of `bot.render`'s `names` from now on: its name, and whether the event
-    loop ran it (True) or a worker thread did (False)."""
+def rendered_where(
+    monkeypatch: pytest.MonkeyPatch, *names: str, module: ModuleType = render
+) -> list[tuple[str, bool]]:
+    """Record each call of `module`'s `names` from now on (`bot.render`'s unless told): its name,
+    and whether the event loop ran it (True) or a worker thread did (False). Recorded in each
+    of the bot's modules that imported it by name too, as `bot.feed_jobs` does `bot.feed_render`'s."""
     calls: list[tuple[str, bool]] = []
     for name in names:
-        real = getattr(render, name)
+        real = getattr(module, name)
 
         def recorded(*args: Any, real: Any = real, name: str = name, **kwargs: Any) -> Any:
             try:
@@ -135,7 +139,10 @@ def rendered_where(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[tuple[s
                 calls.append((name, False))
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(render, name, recorded)
+        ours = [loaded for key, loaded in sys.modules.items() if key == "bot" or key.startswith("bot.")]
+        for loaded in ours:
+            if getattr(loaded, name, None) is real:
+                monkeypatch.setattr(loaded, name, recorded)
     return calls
 
 

@@ -25,6 +25,7 @@ import pytest
 import trustme
 from telegram import Update
 
+from bot import feed_render
 from bot.feed_handlers import link_message
 from bot.feed_jobs import deliver, feed_service, poll_now, settle
 from bot.ingest import fetch_round, options_from
@@ -42,7 +43,7 @@ from tests.conftest import (
     kill_indexing,
     signalled_at_rename,
 )
-from tests.e2e.conftest import ADMIN, RunningBot, StartBot
+from tests.e2e.conftest import ADMIN, RunningBot, StartBot, rendered_where
 from tests.e2e.test_fairness import Gate
 
 WHEN = dt.datetime(2024, 5, 3, 9, 0, tzinfo=dt.UTC)
@@ -1699,6 +1700,26 @@ async def test_past_the_hourly_limit_alerts_come_as_one_digest(site: Newsroom, s
     await poll_now(bot.application)
     assert len(bot.api.sent("sendMessage", 7)) == before + 3  # the hour is spent: it waits
     assert len(service.db.pending_alerts()) == 1
+
+
+async def test_alerts_and_digests_are_rendered_off_the_event_loop(
+    site: Newsroom, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an alert of #tags takes up to 3 ms to render and a digest of a backlog of 200 some 12: rendered
+    # on the event loop, every chat's updates waited for each reader's alerts and digest together
+    on_loop = rendered_where(monkeypatch, "render_alert", "render_digest", module=feed_render)
+    bot = await start_bot(alerts_per_hour=2, **FAST)
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await read_feed(bot, site)
+    feed(
+        site,
+        [story(site, f"f{n}", f"Zanzibar ferry news {n}", f"{FERRY} Report {n}.", RECENT) for n in range(4)],
+    )
+    before = len(bot.api.sent("sendMessage", 7))
+    await poll_now(bot.application)
+    sent = [call.params["text"] for call in bot.api.sent("sendMessage", 7)[before:]]
+    assert [text.startswith("<b>2 more new articles") for text in sent] == [False, False, True]
+    assert sorted(on_loop) == [("render_alert", False)] * 2 + [("render_digest", False)], on_loop
 
 
 async def test_alerts_and_digests_take_the_language_of_the_readers_last_topic_command(
