@@ -296,10 +296,11 @@ def describe_error(error: ValueError) -> str:
     lines = []
     for detail in details():
         name = "_".join(str(part) for part in detail["loc"]).upper() or "settings"
-        message = detail["msg"].removeprefix("Value error, ")
+        # a token pasted into the wrong variable: some messages name the entry they refuse
+        message = TOKEN_SHAPE.sub(REDACTED, detail["msg"].removeprefix("Value error, "))
         if name in secret_variables():  # a secret is not shown, even a wrong one
             lines.append(f"{name}: {message}")
             continue
-        shown = TOKEN_SHAPE.sub(REDACTED, str(detail.get("input")))[:60]  # a token in the wrong variable
+        shown = TOKEN_SHAPE.sub(REDACTED, str(detail.get("input")))[:60]
         lines.append(f"{name}: {message} (got {shown!r})")
     return "; ".join(lines)

@@ -83,3 +83,16 @@ def test_a_token_pasted_into_another_setting_is_not_repeated_in_its_error(value:
         load_settings(_env_file=None, telegram_bot_token="1:x", telegram_base_url=value)
     assert str(raised.value).startswith("TELEGRAM_BASE_URL: must be an http")
     assert "AAHdqTcv" not in str(raised.value) and REDACTED in str(raised.value)
+
+
+@pytest.mark.parametrize("variable", ["admin_ids", "feed_private_networks"])
+@pytest.mark.parametrize("value", [TOKEN, SECRET_HALF])
+def test_a_token_pasted_into_a_list_setting_is_not_repeated_in_the_entry_it_names(
+    variable: str, value: str
+) -> None:
+    # these two name the entry they refuse: the whole token stood in the message, redacted
+    # only in the value shown after it
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None, telegram_bot_token="1:x", **{variable: value})
+    assert str(raised.value).startswith(f"{variable.upper()}: '{REDACTED}' is no")
+    assert SECRET_HALF.lower() not in str(raised.value).lower()
