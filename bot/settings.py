@@ -178,7 +178,9 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str) -> str:
         """Refuse a URL no request can go to: without a host (`http://`) or with a port that is no
-        number, `newsbot run` failed with a traceback, or retried its first request forever."""
+        number, `newsbot run` failed with a traceback, or retried its first request forever. So
+        did one without a path (`https://api.telegram.org`, `http://localhost:8081`): the token
+        is written right after it, where it became the port."""
         written = value.startswith(("http://", "https://")) and value.isprintable() and " " not in value
         try:
             parts = urlsplit(value)
@@ -187,6 +189,11 @@ class Settings(BaseSettings):
             reachable = False
         if not (written and reachable):
             raise ValueError(f"must be an http:// or https:// URL with a host, like {TELEGRAM_API}")
+        if not parts.path:
+            raise ValueError(
+                f"must end in the path the token follows, like {TELEGRAM_API} "
+                "(a Bot API server of your own: its address with /bot after it)"
+            )
         return value
 
     @field_validator("webhook_secret_token")

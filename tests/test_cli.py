@@ -441,6 +441,9 @@ def test_eval_refuses_a_headline_weight_or_days_out_of_range(option: str, value:
         ("TELEGRAM_BASE_URL", "http://"),  # no host: the token was read as one, and run ended in a traceback
         ("TELEGRAM_BASE_URL", "http:///bot"),  # no host either: run retried its first request forever
         ("TELEGRAM_BASE_URL", "http://localhost:80a/bot"),  # a port that is no number: a traceback
+        # no path for the token to follow: it became the port, and run ended in a traceback
+        ("TELEGRAM_BASE_URL", "https://api.telegram.org"),
+        ("TELEGRAM_BASE_URL", "http://localhost:8081"),
         ("FEED_USER_AGENT", "newsbot (Société X)"),  # no HTTP header holds it: every fetch failed
         ("FEED_USER_AGENT", "newsbot\r\nX-Forwarded-For: 10.0.0.1"),  # a header of its own
     ],
