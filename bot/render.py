@@ -70,12 +70,19 @@ shown: one a feed's title, a headline or a passage left open turned the rest of 
 message around (a right-to-left override wrote what followed it backwards)."""
 
 
-_BLANK = BLANK | frozenset("\ufffc\u030a\u0333\u033f")
+_VARIATION_SELECTORS = frozenset(
+    [chr(code) for code in range(0xFE00, 0xFE10)]
+    + [chr(code) for code in range(0xE0100, 0xE01F0)]
+    + ["\u180b", "\u180c", "\u180d", "\u180f"]  # Mongolian's
+)
+_BLANK = BLANK | _VARIATION_SELECTORS | frozenset("\ufffc\u034f\u030a\u0333\u033f")
 """Letters, symbols and marks that show as nothing: Hangul fillers and the blank Braille
 pattern, the favourites of blank names; the object replacement character, which copied text
-leaves where a picture was and Telegram reads as a space; and three combining marks that
-Telegram takes out of every text. A title of them alone is empty to Telegram, which then
-refuses a whole list of inline results."""
+leaves where a picture was and Telegram reads as a space; variation selectors and the
+combining grapheme joiner, which only choose how the character before them looks (an emoji
+deleted half way leaves its U+FE0F in the box); and three combining marks that Telegram
+takes out of every text. A title of them alone is empty to Telegram, which then refuses a
+whole list of inline results."""
 
 
 def utf16_length(text: str) -> int:

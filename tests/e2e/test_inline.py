@@ -166,7 +166,11 @@ async def test_an_empty_query_lists_the_latest_articles_as_of_now(start_bot: Sta
     assert "Ukrainian Defense Minister Rustem Umerov revealed that" in lead  # its first paragraph
 
 
-@pytest.mark.parametrize("query", ["\u200b", "\u200d\u2060", "\u3164", "\u00ad\u200e"])
+@pytest.mark.parametrize(
+    "query",
+    # the last three: what a deleted emoji leaves (its variation selector), a grapheme joiner
+    ["\u200b", "\u200d\u2060", "\u3164", "\u00ad\u200e", "\ufe0f", "\u034f", "\ufe0f\u034f\U000e0100"],
+)
 async def test_a_query_that_shows_nothing_lists_the_latest_articles_as_an_empty_one(
     start_bot: StartBot, query: str
 ) -> None:
