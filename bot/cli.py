@@ -99,10 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe is found here, not at exit
         return code
     except MissingCorpusError as error:
-        print(f"newsbot: {error}; {_corpus_hint(args, settings)}", file=sys.stderr)
+        print(f"newsbot: {shown_in_line(str(error))}; {_corpus_hint(args, settings)}", file=sys.stderr)
         return EXIT_USAGE
     except (SettingsError, CorpusError, StateError) as error:  # the token may be in a URL it names
-        print(f"newsbot: {redact_secrets(str(error))}", file=sys.stderr)
+        print(f"newsbot: {shown_in_line(redact_secrets(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -406,8 +406,8 @@ def print_stats(
     if dates is not None:
         print(f"dates       {dates[0]} to {dates[1]}")
     print(f"problems    {len(report.problems)}")
-    for problem in report.problems:
-        print(f"  {problem}")
+    for problem in report.problems:  # a quoted line of a file's YAML may hold a bidi control
+        print(f"  {shown_in_line(str(problem))}")
 
 
 def timeline_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -634,7 +634,7 @@ def log_problems(problems: Sequence[LoadProblem], most: int = 20) -> None:
     """Log the first load problems at start-up, and how many more: never a flood of lines."""
     logger = logging.getLogger(__name__)
     for problem in problems[:most]:
-        logger.warning("skipped %s", problem)
+        logger.warning("skipped %s", shown_in_line(str(problem)))
     if len(problems) > most:
         logger.warning("skipped %s more; `newsbot stats` lists every problem", f"{len(problems) - most:,}")
 

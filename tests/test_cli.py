@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import log_problems, main
 from bot.settings import load_settings
+from retrieval.models import LoadProblem
 from tests.conftest import HOSTILE, ROOT, SHIPPED_CORPUS, WriteCorpus, add_hostile, article
 
 NEWSBOT = Path(sys.executable).with_name("newsbot")
@@ -508,6 +509,33 @@ def test_stats_prints_sizes_and_problems(
     assert "passages    2" in out
     assert "problems    1" in out
     assert "bad.txt: line 1 is not ' date YYYY-MM-DD headline'" in out
+
+
+def test_stats_escapes_a_bidi_control_that_a_problem_quotes(tmp_path: Path) -> None:
+    # PyYAML quotes the line it stopped at: a right-to-left override in a headline turned the
+    # rest of the terminal line around, in `stats` and in the line that ends a start
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "y.md").write_text('---\ntitle: "abc\u202e evil: [\ndate: 2024-10-01\n---\nBody text.\n')
+    stats = run("stats", "--corpus", str(corpus))
+    ask = run("ask", "body", "--corpus", str(corpus))
+    assert stats.returncode == ask.returncode == 2  # no readable article
+    for output in (stats.stdout, stats.stderr, ask.stderr):
+        assert "y.md: front matter is not valid YAML" in output and "abc\\u202e evil" in output
+        assert "\u202e" not in output
+
+
+def test_the_start_logs_a_problem_with_its_bidi_control_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    log_problems(
+        [
+            LoadProblem("y.md", 'front matter is not valid YAML: title: "abc\u202e evil: ['),
+            LoadProblem("x.txt", "b"),
+        ]
+    )
+    assert [record.getMessage() for record in caplog.records] == [
+        'skipped y.md: front matter is not valid YAML: title: "abc\\u202e evil: [',
+        "skipped x.txt: b",
+    ]
 
 
 def test_stats_lists_every_problem_of_a_hostile_corpus(write_corpus: WriteCorpus) -> None:
