@@ -440,6 +440,7 @@ def test_two_articles_whose_headlines_are_bidi_controls_alone_are_two_headings()
         "\x07\x1b",  # control characters
         "\ufffc",  # the object replacement character copied text leaves for a picture: Telegram's space
         "\u0333\u033f",  # combining low and overlines, which Telegram takes out of every text
+        "\ufe0f\u034f\ufe0e",  # variation selectors and the grapheme joiner, with nothing to change
     ],
 )
 def test_a_headline_that_shows_nothing_is_shown_as_its_first_words(headline: str) -> None:
