@@ -92,7 +92,7 @@ def not_public(address: Address) -> str | None:
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),  # 169.254.169.254: cloud metadata
         ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
+        ("wildcard", address.is_unspecified),  # 0.0.0.0, ::: "a unspecified address" read badly
         ("private", address.is_private),
         ("reserved", address.is_reserved),
         ("special-purpose", not address.is_global),  # 100.64.0.0/10 and the like

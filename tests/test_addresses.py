@@ -58,8 +58,8 @@ async def other_site() -> AsyncIterator[Newsroom]:
         ("fc00::1", "private"),  # unique local
         ("169.254.169.254", "link-local"),  # a cloud's metadata service
         ("fe80::1", "link-local"),
-        ("0.0.0.0", "unspecified"),
-        ("::", "unspecified"),
+        ("0.0.0.0", "wildcard"),
+        ("::", "wildcard"),
         ("224.0.0.1", "multicast"),  # Python calls it global
         ("ff02::1", "multicast"),
         ("240.0.0.1", "private"),  # reserved for future use
@@ -94,6 +94,7 @@ def test_a_host_with_any_address_that_is_not_public_is_refused_unless_its_networ
         "127.0.0.1 is a loopback address, not a public one"
     )
     assert refusal("[::1]", addresses("::1"), ()) == "::1 is a loopback address, not a public one"
+    assert refusal("0.0.0.0", addresses("0.0.0.0"), ()) == "0.0.0.0 is a wildcard address, not a public one"
     assert refusal("news.example", addresses("8.8.8.8", "2606:4700::1111"), ()) is None
 
 
