@@ -40,7 +40,7 @@ from .handlers import (
 )
 from .i18n import N_, Told, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
-from .links import LinkError
+from .links import LinkError, shown_url
 from .render import shorten
 from .statedb import CommandDone, StateDB, off_loop
 from .terminal import shown_in_line
@@ -97,7 +97,7 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
     try:
         check = await check_feed(service.options.fetch, url, service.reader, queued)
     except ReadAbandoned:  # the bot is stopping: the feed was not read, as a reload is not done
-        logger.info("stopping: feed %s not read", url)
+        logger.info("stopping: feed %s not read", shown_url(url))
         return
     except PageNotRead as error:
         if error.slow:
@@ -119,7 +119,7 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
     except sqlite3.IntegrityError:
         await message.reply_text(tr.gettext(ALREADY_LISTED))
         return
-    logger.info("feed %s (%s) added by an admin", feed.name, feed.url)
+    logger.info("feed %s (%s) added by an admin", feed.name, shown_url(feed.url))
     if message.from_user is not None:  # numbered as now, as the reply numbers the new feed
         await off_loop(service.db.renumber_listing, message.chat_id, message.from_user.id)
     when = (
@@ -197,7 +197,7 @@ def _remove_numbered(db: StateDB, message: Message, number: str, tr: Translation
         number=chosen, title=feed_render.feed_title(feed), count=feed.articles, folder=f"feeds/{feed.name}/"
     )
     db.remove_feed(feed.id, CommandDone(message.chat_id, message.message_id, removed))
-    logger.info("feed %s (%s) removed by an admin", feed.name, feed.url)
+    logger.info("feed %s (%s) removed by an admin", feed.name, shown_url(feed.url))
     return removed
 
 
@@ -277,7 +277,7 @@ async def _add_link(message: Message, context: Context, url: str) -> None:
     try:
         added = await add_link(service.db, service.options, url, service.reader, queued)
     except ReadAbandoned:  # the bot is stopping: the link was not read, as a reload is not done
-        logger.info("stopping: link %s not read", url)
+        logger.info("stopping: link %s not read", shown_url(url))
         return
     except PageNotRead as error:
         if error.slow:

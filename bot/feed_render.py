@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from retrieval.snippets import snippet_span
 
 from .i18n import ENGLISH, Translations, told_record
+from .links import shown_url
 from .render import (
     ELLIPSIS,
     HEADLINE_CHARS,
@@ -153,7 +154,7 @@ def render_feeds(tr: Translations, feeds: Sequence[FeedRow], interval: int) -> s
         ).format(count=feed.articles, folder=f"feeds/{escape(feed.name)}/")
         lines.append(
             f"{number}. <b>{title}</b> · {articles}\n"
-            f"   {escape(shorten(feed.url, URL_CHARS))}\n   {feed_health(feed, tr)}"
+            f"   {escape(shorten(shown_url(feed.url), URL_CHARS))}\n   {feed_health(feed, tr)}"
         )
     return fit_lines(tr, lines)
 

@@ -231,7 +231,7 @@ async def fetch_round(
                 await ingest.feed(feed)
             except sqlite3.Error as error:  # the state file full, or locked past its wait: not the feed
                 ingest.problem(
-                    f"feed {feed.name} ({feed.url})",
+                    f"feed {feed.name} ({shown_url(feed.url)})",
                     f"could not be recorded in the state file ({error}); read again next round",
                 )
             done += 1
@@ -405,7 +405,7 @@ class _Ingest:
 
     async def feed(self, feed: FeedRow) -> None:
         """Read one feed and its new entries; record the outcome on the feed."""
-        where = f"feed {feed.name} ({feed.url})"
+        where = f"feed {feed.name} ({shown_url(feed.url)})"  # its login is not for the log
         # items left unread under a lower FEED_MAX_ITEMS: read the feed whole, for an unchanged
         # one answers a conditional request with 304, and they stayed unread however high it went
         raised = feed.unread > 0 and self.max_items > feed.item_limit

@@ -371,6 +371,29 @@ async def test_feeds_lists_and_removes_feeds(site: Newsroom, start_bot: StartBot
     assert none_left == "No feeds yet, so none to remove. Add one with /feeds add URL."
 
 
+async def test_a_feeds_login_is_neither_listed_nor_logged(
+    site: Newsroom, start_bot: StartBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a newsroom's own feed, its login in the address: /feeds showed it whole to every member
+    # of a group it was sent in, and the log kept it
+    bot = await start_bot(feed_interval=0, **FAST)
+    url = feed(site, [story(site, "ferry", "Zanzibar ferry service resumes", FERRY)])
+    with_login = url.replace("http://", "http://editor:s3cret@", 1)
+    added = (await bot.ask(f"/feeds add {with_login}", user_id=ADMIN)).params["text"]
+    assert "Harbour Times" in added
+    report = await poll_now(bot.application)  # read with its login
+    assert report is not None and len(report.saved) == 1
+    listing = (await bot.ask("/feeds", user_id=ADMIN)).params["text"]
+    assert url in listing and "ok, read" in listing
+    assert "Zanzibar" in (await bot.ask("Zanzibar ferry")).params["text"]
+    removed = (await bot.ask("/feeds remove 1", user_id=ADMIN)).params["text"]
+    assert removed.startswith("Removed feed 1: Harbour Times.")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot."))
+    assert "feed harbour-times (" in logged  # added and removed, logged
+    for said in (added, listing, removed, logged):
+        assert "s3cret" not in said and "editor" not in said
+
+
 async def test_feeds_counts_the_articles_whose_files_are_in_its_folder(
     site: Newsroom, start_bot: StartBot
 ) -> None:
