@@ -65,6 +65,8 @@ GONE_FOR = 30 * 24 * 3600
 """Seconds a corpus folder must stay missing before its saved index is removed: rebuilding
 a large corpus takes minutes, keeping an index a while longer costs only disk."""
 _UNREADABLE = re.compile(r"[^A-Za-z0-9_.-]+")
+_UNLOCKED: set[Path] = set()
+"""The places this process could not lock, already warned of (`exclusive`)."""
 
 
 def place(index_dir: Path, corpus: Path, custom: bool = False) -> Path:
@@ -119,8 +121,8 @@ def exclusive(
     True once held. The lock goes with the process, however it ends. A folder where
     the lock cannot be made (read-only) is used without it: nothing can be saved there
     either. So is one whose file system takes no locks (NFS without its lock service:
-    ENOLCK), with a warning: the index is still saved and served, only two processes on
-    it take no turns.
+    ENOLCK), with a warning, once for each place while the process runs: the index is
+    still saved and served, only two processes on it take no turns.
     """
     descriptor = _lock_file(folder)
     if descriptor is None:
@@ -142,7 +144,14 @@ def exclusive(
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             held = True
         except OSError as error:
-            logger.warning("cannot lock the saved index in %s (%s); using it without the lock", folder, error)
+            if folder not in _UNLOCKED:  # every start, reload and feed round locks: said once
+                _UNLOCKED.add(folder)
+                logger.warning(
+                    "cannot lock the saved index in %s (%s); using it without the lock"
+                    " (not told again while this process runs)",
+                    folder,
+                    error,
+                )
         if held:
             _write_holder(descriptor, f"{os.getpid()}\n")
         yield True

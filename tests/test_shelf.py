@@ -206,6 +206,27 @@ def test_an_index_folder_whose_file_system_has_no_locks_still_saves_and_serves(
     assert "No locks available" in caplog.text
 
 
+def test_an_index_folder_without_locks_is_warned_of_once_not_at_every_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # every start, /reload, feed round and `newsbot ask` takes the lock: on such a share the
+    # same warning filled the log, one a lock
+    def no_locks(descriptor: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    caplog.set_level(logging.WARNING, logger="retrieval")
+    root, cache = corpus(tmp_path, "news", "harbour"), tmp_path / "index"
+    for _ in range(3):
+        assert Library.load(root, index_dir=cache).search("harbour").hits
+    other = shelf.place(cache, corpus(tmp_path, "other", "glaciers"))
+    for place in (shelf.place(cache, root), other, other):
+        with shelf.exclusive(place) as held:
+            assert held  # used without the lock
+    warned = [record.getMessage() for record in caplog.records if "cannot lock" in record.getMessage()]
+    assert len(warned) == 2 and str(other) in warned[1]  # once for each index folder
+
+
 def test_a_build_never_writes_through_a_link_planted_at_its_temporary_files(tmp_path: Path) -> None:
     # the pointer, the folder check and the corpus name are written at fixed names, then
     # renamed: a link planted there by whoever may write the index folder had a build
