@@ -25,7 +25,7 @@ as it runs searches.
 
 Throttling is pure: `plan_delivery` gets what was sent in the last hour and returns
 what to send now; `may_send` tells, before a user's waiting alerts are read, whether
-anything can go.
+anything can go, and `to_read` how many of them it may use.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ __all__ = [
     "plan_delivery",
     "relevance",
     "scored_terms",
+    "to_read",
     "topic_readings",
     "topic_terms",
 ]
@@ -295,6 +296,16 @@ def may_send(singles_last_hour: int, last_digest: float | None, now: float, per_
     When not, their waiting alerts need not even be read.
     """
     return singles_last_hour < per_hour or _digest_due(last_digest, now)
+
+
+def to_read(
+    singles_last_hour: int, last_digest: float | None, now: float, per_hour: int, digest_lines: int
+) -> int:
+    """How many of a user's waiting alerts, oldest first, `plan_delivery` may use now: the
+    singles the hour has room for, and the `digest_lines` a digest shows if one is due. A
+    digest counts the others ("… and 2,900 more") without reading them."""
+    room = max(0, per_hour - singles_last_hour)
+    return room + (digest_lines if _digest_due(last_digest, now) else 0)
 
 
 def _digest_due(last_digest: float | None, now: float) -> bool:

@@ -49,7 +49,7 @@ from retrieval.progress import counted
 from . import alerts
 from .delivery import MaybeDelivered
 from .extracting import PageReader
-from .feed_render import render_alert, render_digest, render_feed_notices
+from .feed_render import DIGEST_LINES, render_alert, render_digest, render_feed_notices
 from .i18n import Translations, language_of, translations
 from .ingest import IngestOptions, RoundReport
 from .reloading import Waiting, environment_without_secrets, in_daemon_thread
@@ -527,6 +527,8 @@ async def deliver(
     Users are taken one at a time, and only those the limit lets receive something have
     their waiting alerts read: a backlog of 100,000 alerts (a long outage, a popular
     topic) is never held at once, nor read every minute while the limit holds it back.
+    Nor is one reader's: a digest reads the alerts it can show (`DIGEST_LINES`), and counts
+    the others, which go with it ("… and 2,900 more"), on the state file's index.
     Once `stopping()`, no other message is taken: a delivery paced by Telegram's flood
     limits may last minutes, past the stop's grace, and the rest wait for the next start.
     Each message is rendered in a worker thread, as answers are, before it is taken (recorded
@@ -540,15 +542,19 @@ async def deliver(
         if not alerts.may_send(recipient.singles, recipient.last_digest, now, per_hour):
             continue
         user_id = recipient.user_id
-        pending = await off_loop(db.pending_alerts, user_id)
+        most = alerts.to_read(recipient.singles, recipient.last_digest, now, per_hour, DIGEST_LINES)
+        pending = await off_loop(db.pending_alerts, user_id, most)
         plan = alerts.plan_delivery(pending, recipient.singles, recipient.last_digest, now, per_hour)
+        unread, last = 0, pending[-1].id if pending else 0  # past what a digest shows: counted
+        if plan.digest and len(pending) == most:
+            unread, last = await off_loop(db.waiting_after, user_id, last)
         tr = translations(language_of(recipient.language))
         messages: list[tuple[list[PendingAlert], Literal["alert", "digest"]]]
         messages = [([alert], "alert") for alert in plan.singles]
         if plan.digest:
             messages.append((list(plan.digest), "digest"))
         for batch, kind in messages:
-            text = await asyncio.to_thread(_render, batch, kind, tr)
+            text = await asyncio.to_thread(_render, batch, kind, tr, unread)
             if stopping():
                 logger.info("stopping: the alerts still waiting go out after the next start")
                 return sent
@@ -563,13 +569,19 @@ async def deliver(
                 await off_loop(db.mark_sent, ids, "dropped")
             if outcome == "blocked":
                 break
+            if kind == "digest" and unread:
+                await off_loop(
+                    db.mark_counted, user_id, ids[-1], last, "digest" if outcome == "sent" else "dropped"
+                )
             sent += outcome == "sent"
     return sent
 
 
-def _render(batch: list[PendingAlert], kind: Literal["alert", "digest"], tr: Translations) -> str:
-    """An alert or a digest, rendered in a worker thread (`deliver`)."""
-    return render_alert(batch[0], tr) if kind == "alert" else render_digest(batch, tr)
+def _render(
+    batch: list[PendingAlert], kind: Literal["alert", "digest"], tr: Translations, unread: int
+) -> str:
+    """An alert or a digest (and the `unread` alerts it counts), rendered in a worker thread (`deliver`)."""
+    return render_alert(batch[0], tr) if kind == "alert" else render_digest(batch, tr, unread)
 
 
 async def _send(

@@ -19,6 +19,7 @@ from .render import (
     ELLIPSIS,
     HEADLINE_CHARS,
     MAX_ENTITIES,
+    MAX_MESSAGE,
     URL_CHARS,
     escape,
     fit_entities,
@@ -31,6 +32,9 @@ from .render import (
 from .statedb import FeedRow, PendingAlert, SavedArticle, TopicRow
 
 ALERT_PASSAGE_CHARS = 500
+DIGEST_LINES = MAX_MESSAGE // len("• 2024-10-24\n")
+"""No digest shows more alerts than this: each line holds its bullet and date at least. A
+reader's others are counted, not read (`deliver`)."""
 FEED_TITLE_CHARS = 80
 
 
@@ -71,23 +75,26 @@ def _alert_text(alert: PendingAlert, tr: Translations, most: int, found: int | N
     )
 
 
-def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH) -> str:
-    """Alerts past the hourly limit, one line each, in one message.
+def render_digest(alerts: Sequence[PendingAlert], tr: Translations = ENGLISH, unread: int = 0) -> str:
+    """Alerts past the hourly limit, one line each, in one message, and the `unread` ones
+    after them counted (`DIGEST_LINES`).
 
     Within the entities Telegram shows (`fit_entities`): each line's topic in italics and its
     link count, and so do the #tags and the like in its headline; past the 100, the last
     links were plain text. The last topics lose their italics first, then the last lines are
     left out and counted, as those past the length are: each link sent is a link."""
     return fit_entities(
-        lambda italics, _found: fit_lines(tr, _digest_lines(alerts, tr, italics), entities=italics == 0),
+        lambda italics, _found: fit_lines(
+            tr, _digest_lines(alerts, tr, italics, len(alerts) + unread), entities=italics == 0, unread=unread
+        ),
         len(alerts),
         lambda text: text.count("<i>"),
     )
 
 
-def _digest_lines(alerts: Sequence[PendingAlert], tr: Translations, italics: int) -> list[str]:
-    """A digest's lines, the first `italics` of them with their topic in italics."""
-    count = len(alerts)
+def _digest_lines(alerts: Sequence[PendingAlert], tr: Translations, italics: int, count: int) -> list[str]:
+    """A digest's lines, the first `italics` of them with their topic in italics, under a title
+    that counts `count` alerts."""
     title = tr.ngettext(
         "{count} more new article on your topics", "{count} more new articles on your topics", count
     ).format(count=count)

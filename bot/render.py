@@ -701,9 +701,10 @@ def _escaped_within(text: str, limit: int) -> str:
     return escape(shown)
 
 
-def fit_lines(tr: Translations, lines: list[str], entities: bool = False) -> str:
+def fit_lines(tr: Translations, lines: list[str], entities: bool = False, unread: int = 0) -> str:
     """Join lines, dropping the tail (with a count of what was left out) past the limit, and
-    with `entities` past the `MAX_ENTITIES` Telegram shows too (`entity_count`).
+    with `entities` past the `MAX_ENTITIES` Telegram shows too (`entity_count`); `unread` more
+    lines, never made, are counted as left out whatever fits.
 
     Measured as Telegram measures it, the text its reader sees (`shown_length`): measured
     escaped, a list of headlines full of `&` or `<` (five and four characters each) lost
@@ -712,7 +713,11 @@ def fit_lines(tr: Translations, lines: list[str], entities: bool = False) -> str
     reading it.
     """
     text = "\n".join(lines)
-    if shown_length(text) <= MAX_MESSAGE and not (entities and entity_count(text) > MAX_ENTITIES):
+    if (
+        not unread
+        and shown_length(text) <= MAX_MESSAGE
+        and not (entities and entity_count(text) > MAX_ENTITIES)
+    ):
         return text
 
     def more(count: int) -> str:
@@ -723,10 +728,10 @@ def fit_lines(tr: Translations, lines: list[str], entities: bool = False) -> str
     kept = next(
         (
             kept
-            for kept in range(len(lines) - 1, 1, -1)
-            if ends[kept - 1] + shown_length(more(len(lines) - kept)) <= MAX_MESSAGE
+            for kept in range(len(lines) if unread else len(lines) - 1, 1, -1)
+            if ends[kept - 1] + shown_length(more(len(lines) - kept + unread)) <= MAX_MESSAGE
             and found[kept - 1] <= MAX_ENTITIES
         ),
         1,
     )
-    return "\n".join([*lines[:kept], more(len(lines) - kept)])
+    return "\n".join([*lines[:kept], more(len(lines) - kept + unread)])

@@ -1327,15 +1327,15 @@ class StateDB:
         ).fetchall()
         return [Recipient(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
 
-    def pending_alerts(self, user_id: int | None = None) -> list[PendingAlert]:
-        """One user's unsent alerts (or everyone's), oldest first."""
+    def pending_alerts(self, user_id: int | None = None, most: int | None = None) -> list[PendingAlert]:
+        """One user's unsent alerts (or everyone's), oldest first; the first `most` of them."""
         where = "al.sent_at IS NULL" + (" AND al.user_id = ?" if user_id is not None else "")
         rows = self._db.execute(
             "SELECT al.id, al.user_id, al.chat_id, al.topic, al.relevance, al.passage, al.terms,"
             " ar.title, ar.date, ar.url, al.created_at, ar.source"
             " FROM alerts al JOIN articles ar ON ar.id = al.article_id"
-            f" WHERE {where} ORDER BY al.id",
-            () if user_id is None else (user_id,),
+            f" WHERE {where} ORDER BY al.id LIMIT ?",
+            (*(() if user_id is None else (user_id,)), -1 if most is None else most),
         ).fetchall()
         return [
             PendingAlert(
@@ -1354,6 +1354,33 @@ class StateDB:
             )
             for r in rows
         ]
+
+    def waiting_after(self, user_id: int, alert_id: int) -> tuple[int, int]:
+        """How many of a user's unsent alerts come after `alert_id`, and the last one's id: those a
+        digest counts without reading them. Counted on the pending alerts' index alone."""
+        count, last = self._db.execute(
+            "SELECT count(*), max(id) FROM alerts WHERE user_id = ? AND sent_at IS NULL AND id > ?",
+            (user_id, alert_id),
+        ).fetchone()
+        return int(count), alert_id if last is None else int(last)
+
+    def mark_counted(self, user_id: int, after: int, until: int, kind: Literal["digest", "dropped"]) -> None:
+        """Record a user's unsent alerts with ids in (`after`, `until`], those a digest counted
+        without reading them ("… and 2,900 more"), as sent with it (or given up with it), once
+        it went. A hard kill before leaves them waiting for the next digest, never lost."""
+        now = time.time()
+        with self._write() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT id FROM alerts WHERE user_id = ? AND sent_at IS NULL AND id > ? AND id <= ?",
+                    (user_id, after, until),
+                )
+            ]
+            db.executemany(
+                "UPDATE alerts SET sent_at = ?, kind = ? WHERE id = ?", [(now, kind, i) for i in ids]
+            )
+            _clear_shown(db, ids)
 
     def take_for_sending(self, alert_ids: list[int], kind: Literal["alert", "digest"]) -> bool:
         """Record alerts as sent just before they are sent; False (and nothing recorded) if

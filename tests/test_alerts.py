@@ -252,3 +252,9 @@ def test_a_digest_too_long_for_one_message_lists_what_fits_and_counts_the_rest()
     assert shown_length(text) <= 4096 and 10 < listed < 200
     assert text.startswith("<b>200 more new articles on your topics</b>")
     assert text.endswith(f"… and {200 - listed} more.")
+
+
+def test_a_digest_counts_the_alerts_past_those_it_read_even_when_all_it_read_fit() -> None:
+    text = render_digest(pending(2), unread=5)
+    assert text.startswith("<b>7 more new articles on your topics</b>")
+    assert text.count("\n• ") == 2 and text.endswith("\n… and 5 more.")

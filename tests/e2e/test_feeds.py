@@ -1818,6 +1818,54 @@ async def test_a_backlog_of_alerts_is_read_one_reader_at_a_time_and_not_while_th
     assert peak < held / 10, f"delivery held {peak:,} bytes; reading all waiting alerts takes {held:,}"
 
 
+async def test_a_digest_of_thousands_of_alerts_reads_what_it_shows_and_counts_the_rest(
+    start_bot: StartBot,
+) -> None:
+    # A topic like "the" on a busy feed, or a long outage: 3,000 alerts wait for one reader.
+    # Their digest shows what one message holds and says how many more; it read and held all
+    # 3,000 (their passages, a thousand characters each) to show a hundred.
+    bot = await start_bot()
+    db = feed_service(bot.application).db
+    db.follow(7, 7, "Zanzibar ferry", ("zanzibar", "ferri"), limit=10)
+    articles = [
+        db.claim_article(
+            url=f"http://n/{n}",
+            text_hash=f"h{n}",
+            path=f"n/{n}.md",
+            title=f"{n}",
+            date=RECENT.date(),
+            feed_id=None,
+        )[1].id
+        for n in range(3000)
+    ]
+    passage = "Zanzibar ferry " * 70
+    async with feed_service(bot.application).delivery_lock:  # the every-minute job waits
+        db.queue_alerts(
+            [(7, 7, a, "Zanzibar ferry", 0.9, passage, "zanzibar ferri") for a in articles], articles
+        )
+        tracemalloc.start()
+        assert len(db.pending_alerts()) == 3000
+        held = tracemalloc.get_traced_memory()[1]  # what reading them all takes
+        tracemalloc.stop()
+        tracemalloc.start()
+        sent = await deliver(bot.application.bot, db, per_hour=3)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    *singles, digest = [call.params["text"] for call in bot.api.sent("sendMessage", 7)]
+    listed = digest.count("\n• ")
+    assert sent == 4 and len(singles) == 3 and 10 < listed < 300
+    assert digest.startswith("<b>2997 more new articles on your topics</b>")
+    assert digest.endswith(f"… and {2997 - listed} more.")
+    assert db.pending_alerts() == []  # each counted in the digest, sent with it
+    state = sqlite3.connect(db.path)
+    kinds = dict(
+        state.execute("SELECT kind, count(*) FROM alerts WHERE user_id = 7 GROUP BY kind").fetchall()
+    )
+    state.close()
+    assert kinds == {"alert": 3, "digest": 2997}
+    assert peak < held / 3, f"delivery held {peak:,} bytes; reading all waiting alerts takes {held:,}"
+
+
 async def test_a_clock_set_back_does_not_hold_a_readers_alerts_until_it_catches_up(
     start_bot: StartBot,
 ) -> None:
