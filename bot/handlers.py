@@ -11,8 +11,19 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Sequence
 
-from telegram import Bot, CallbackQuery, Chat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update, User
+from telegram import (
+    Bot,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ContextTypes
@@ -144,7 +155,8 @@ async def question_message(update: Update, context: Context) -> None:
         return
     if message.media_group_id is not None:  # a caption on an album's photo: answered for the album
         bot_state(context).replied_albums.append(message.media_group_id)
-    question = strip_mention(clean(text), context.bot.username)
+    entities = message.entities if message.text is not None else message.caption_entities
+    question = strip_mention(clean(text), context.bot.username, context.bot.id, entities)
     if not question.strip():
         if unchanged(message, question, bot_state(context)):
             return
@@ -690,8 +702,23 @@ def clean(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def strip_mention(text: str, username: str | None) -> str:
-    """Remove `@botname` from a question."""
+def strip_mention(
+    text: str, username: str | None, bot_id: int | None = None, entities: Sequence[MessageEntity] = ()
+) -> str:
+    """Remove `@botname` from a question, and the bot's name where a `text_mention` of `entities`
+    shows it (a link to the bot, offsets in UTF-16 units): neither is a word of the question."""
+    mentioned = [
+        e for e in entities if e.type == MessageEntityType.TEXT_MENTION and e.user and e.user.id == bot_id
+    ]
+    if mentioned:
+        units = text.encode("utf-16-le", "surrogatepass")
+        for entity in sorted(mentioned, key=lambda entity: entity.offset, reverse=True):
+            units = (
+                units[: 2 * entity.offset]
+                + " ".encode("utf-16-le")
+                + units[2 * (entity.offset + entity.length) :]
+            )
+        text = units.decode("utf-16-le", "surrogatepass")
     if not username:
-        return text
+        return text.strip()
     return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()

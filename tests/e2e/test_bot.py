@@ -818,6 +818,25 @@ async def test_in_a_group_a_mention_is_the_bots_in_any_case_and_a_text_mention_o
     assert len(bot.api.sent("sendMessage", -100)) == 3
 
 
+async def test_in_a_group_a_text_mention_of_the_bot_is_no_word_of_the_question(start_bot: StartBot) -> None:
+    # a member picks the bot from the mention list, and Telegram shows it by its name ("News"),
+    # a link to it: the name was searched with the question, as an @mention is not
+    bot = await start_bot()
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+
+    def to_bot(offset: int) -> list[dict[str, object]]:
+        return [{"type": "text_mention", "offset": offset, "length": 4, "user": BOT_USER}]
+
+    first = await bot.ask("News zyzzyva", user_id=7, entities=to_bot(0), **group)
+    assert nothing_for(first) == "zyzzyva"
+    # offsets count UTF-16 units: an emoji before the name is two
+    after = await bot.ask("🚢 zyzzyva, News qwxy", user_id=7, entities=to_bot(12), **group)
+    typed = await bot.ask("🚢 zyzzyva, @news_test_bot qwxy", user_id=7, **group)
+    assert nothing_for(after) == nothing_for(typed) == "🚢 zyzzyva,   qwxy"  # removed alike
+    alone = await bot.ask("News", user_id=7, entities=to_bot(0), **group)
+    assert alone.params["text"].startswith("Please send a question in words")
+
+
 async def test_a_question_deleted_before_its_answer_still_gets_the_answer(start_bot: StartBot) -> None:
     bot = await start_bot()
     group = {"chat_id": -100, "chat_type": "supergroup"}
