@@ -144,7 +144,7 @@ def build_application(
     message, edited = filters.UpdateType.MESSAGE & ours, filters.UpdateType.EDITED_MESSAGE & ours
     admins_link = (
         filters.ChatType.PRIVATE
-        & filters.Regex(URL_IN_TEXT)
+        & (filters.Regex(URL_IN_TEXT) | feed_handlers.MARKED_LINK)  # `bbc.com/news/x` too
         & filters.User(list(settings.admin_ids))
         & ~filters.FORWARDED  # forwarded, it is not the admin's own: no admin command (`is_admin`)
     )

@@ -15,7 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from telegram import Message, Update, User
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType, MessageEntityType, ParseMode
+from telegram.ext import filters
 
 from . import feed_render
 from .alerts import MAX_TOPIC_CHARS, MAX_TOPICS, topic_terms
@@ -40,7 +41,7 @@ from .handlers import (
 )
 from .i18n import N_, Told, Translations, for_user, told, user_language
 from .ingest import NotAnArticle, add_feed, add_link, check_feed
-from .links import LinkError, shown_url
+from .links import URL_IN_TEXT, LinkError, shown_url
 from .render import shorten
 from .statedb import CommandDone, StateDB, off_loop
 from .terminal import shown_in_line
@@ -251,15 +252,29 @@ def _tell_it_waits(context: Context, message: Message, text: str) -> None:
     context.application.create_task(tell_it_waits(context, message, text), name="tell the command waits")
 
 
+class _MarkedLink(filters.MessageFilter):
+    """A message that is one address Telegram marks as a link (a `url` entity) and nothing else:
+    `bbc.com/news/x`, which has no scheme for `URL_IN_TEXT` to see, is one to its reader."""
+
+    def filter(self, message: Message) -> bool:
+        found = list(message.parse_entities([MessageEntityType.URL]).values()) if message.text else []
+        return len(found) == 1 and message.text is not None and found[0] == message.text.strip()
+
+
+MARKED_LINK = _MarkedLink(name="MARKED_LINK")
+
+
 async def link_message(update: Update, context: Context) -> None:
-    """A bare link from an admin in a private chat is an /add; from anyone else, a question."""
+    """A bare link from an admin in a private chat is an /add (over https if it names no
+    scheme, as Telegram opens it); from anyone else, a question."""
     message = update.effective_message
     if message is None or message.text is None:
         return
     if not is_admin(update, bot_state(context).admin_ids):
         await question_message(update, context)
         return
-    await _add_link(message, context, clean(message.text))
+    url = clean(message.text).strip()
+    await _add_link(message, context, url if URL_IN_TEXT.match(url) else f"https://{url}")
 
 
 async def _add_link(message: Message, context: Context, url: str) -> None:

@@ -200,7 +200,7 @@ class FakeBotApi:
         }
         if text is not None:
             message["text"] = text
-            entities = _entities(text)
+            entities = marked_entities(text)
             if entities:
                 message["entities"] = entities
         message.update(extra)
@@ -560,9 +560,20 @@ underscores, perhaps `@botname`, ended by any other character but a letter, `/`,
 `/latest\n5` and `/help,` are commands, `/latest-5` is `/latest`, `/latestü` none."""
 
 
-def _entities(text: str) -> list[dict[str, Any]]:
-    """The `bot_command` and `mention` entities Telegram would attach, in UTF-16 offsets: a
-    command at the start alone, the one bot commands are read from."""
+_URL = re.compile(
+    r"(?<![\w@/.-])(?:https?://\S+|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+([a-z]{2,24})(?::\d{1,5})?(?:/\S*)?)",
+    re.IGNORECASE,
+)
+"""An address as Telegram marks it (a `url` entity): one with `http(s)://`, or a bare host
+name with a top-level domain Telegram knows (`_DOMAINS`), perhaps a port and a path
+(`bbc.com/news/x`); the punctuation that ends a sentence after it is no part of it."""
+_DOMAINS = frozenset("com org net info io news co uk ua ru de fr eu int gov edu me us".split())
+"""A few of the top-level domains Telegram's list holds: `file.txt` or `e.g.` is no address."""
+
+
+def marked_entities(text: str) -> list[dict[str, Any]]:
+    """The `bot_command`, `mention` and `url` entities Telegram would attach, in UTF-16
+    offsets: a command at the start alone, the one bot commands are read from."""
     entities = []
     if command := _COMMAND.match(text):
         entities.append({"type": "bot_command", "offset": 0, "length": _utf16_length(command.group())})
@@ -571,4 +582,9 @@ def _entities(text: str) -> list[dict[str, Any]]:
         if word.startswith("@") and len(word) > 1:
             entities.append({"type": "mention", "offset": offset, "length": _utf16_length(word)})
         offset += _utf16_length(word) + 1
-    return entities
+    for found in _URL.finditer(text):
+        address = found.group().rstrip(".,;:!?'\")")
+        if found.group(1) is None or found.group(1).lower() in _DOMAINS:
+            start = _utf16_length(text[: found.start()])
+            entities.append({"type": "url", "offset": start, "length": _utf16_length(address)})
+    return sorted(entities, key=lambda entity: entity["offset"])

@@ -32,7 +32,7 @@ from bot.ingest import fetch_round, options_from
 from bot.links import canonical_url
 from bot.state import BotState
 from bot.statedb import DB_NAME, SavedArticle, StateDB, off_loop
-from fakes.bot_api import Fault
+from fakes.bot_api import Fault, marked_entities
 from fakes.corpora import generate_corpus
 from fakes.newsroom import RSS, Item, Newsroom, article_page, paragraphs, rss
 from tests.conftest import (
@@ -935,6 +935,31 @@ async def test_a_bare_link_from_an_admin_in_private_is_added_and_from_others_is_
     assert "<b>1. Volcano erupts</b>" in asked  # a link inside a question is a question
 
 
+async def test_an_admins_link_without_its_scheme_is_added_over_https(
+    start_bot: StartBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `bbc.com/news/x` pasted without https://: Telegram shows it as a link (a `url` entity),
+    # and the admin was answered "I found nothing" for it, as a question
+    authority, server = trustme.CA(), ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(server)
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))  # trusted as a public CA would be
+    secure = await Newsroom(tls=server).start()
+    try:
+        bot = await start_bot(**FAST)
+        page = article_page("Volcano erupts", [VOLCANO, *paragraphs("v")], dt.date(2024, 4, 30))
+        url = secure.put("v.html", page).replace("127.0.0.1", "localhost")
+        bare = url.removeprefix("https://")
+        marked = [{"type": "url", "offset": 0, "length": len(bare)}]  # a host with no top-level domain
+        other = (await bot.ask(bare, user_id=8, entities=marked)).params["text"]
+        assert "I found nothing" in other  # an ordinary question for everyone else
+        added = (await bot.ask(bare, user_id=ADMIN, entities=marked)).params["text"]
+        assert added.startswith("Added and indexed:\n<b>Volcano erupts</b>")
+        assert [article.url for article in feed_service(bot.application).db.articles()] == [url]
+    finally:
+        await secure.stop()
+
+
 async def test_a_bare_link_is_an_add_in_a_private_chat_only(start_bot: StartBot) -> None:
     # in a group an admin's link is chatter, not for the bot: the link handler never takes it
     # (it runs apart from the chat's turn, so a reply it did not send could not be awaited)
@@ -946,13 +971,18 @@ async def test_a_bare_link_is_an_add_in_a_private_chat_only(start_bot: StartBot)
         if getattr(handler, "callback", None) is link_message
     ]
 
-    def link_from_admin(chat: dict[str, object]) -> Update:
-        message = {"message_id": 1, "date": 0, "chat": chat, "text": "https://example.com/news/story.html"}
+    def link_from_admin(chat: dict[str, object], text: str = "https://example.com/news/story.html") -> Update:
+        message = {"message_id": 1, "date": 0, "chat": chat, "text": text, "entities": marked_entities(text)}
         admin = {"id": ADMIN, "is_bot": False, "first_name": "A"}
         return Update.de_json({"update_id": 1, "message": {**message, "from": admin}}, bot.application.bot)
 
-    assert handler.check_update(link_from_admin({"id": ADMIN, "type": "private"}))
+    private = {"id": ADMIN, "type": "private"}
+    assert handler.check_update(link_from_admin(private))
     assert not handler.check_update(link_from_admin({"id": -100, "type": "supergroup", "title": "G"}))
+    # a link Telegram marks without its scheme is a link; a message with one in it is a question
+    assert handler.check_update(link_from_admin(private, "bbc.com/news/x"))
+    assert not handler.check_update(link_from_admin(private, "what of bbc.com/news/x?"))
+    assert not handler.check_update(link_from_admin(private, "J.R.R. Tolkien"))
 
 
 async def test_add_behind_a_suspended_holder_of_the_index_says_so_at_once_and_answers_when_it_goes_on(
