@@ -368,7 +368,10 @@ def _library(args: argparse.Namespace, settings: Settings, options: LibraryOptio
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     """Print the best passages for a question."""
-    result = _library(args, settings).search(args.question, k=args.k, now=args.as_of)
+    # without --as-of, asked at no particular day, but of what is published by now: an article
+    # dated later (a year mistyped, 2092) was answered, and moved every "last year" with it
+    by = None if args.as_of else latest_today()
+    result = _library(args, settings).search(args.question, k=args.k, now=args.as_of, published_by=by)
     if args.json:
         document = json.dumps([hit_record(hit) for hit in result.hits], ensure_ascii=False, indent=2)
         print(json_shown(document, sys.stdout.encoding or "utf-8"))
@@ -495,11 +498,15 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     rankings: list[list[Ranked]] = []
     records = []
     later = 0
+    today = latest_today()
     with progress.meter("eval", "question", bar=args.progress or None) as shown:
         shown.update(0, len(questions))
         for number, question in enumerate(questions, start=1):
             now = question.question_date if args.as_of else None
-            hits = library.search(question.question, k=max(CUTOFFS), per_article=cap, now=now).hits
+            by = None if now else today  # asked without a date as `ask` asks
+            hits = library.search(
+                question.question, k=max(CUTOFFS), per_article=cap, now=now, published_by=by
+            ).hits
             asked = question.question_date
             later += sum(1 for hit in hits if asked and hit.article.date > asked)
             rankings.append([Ranked(hit.article.id, hit.passage.text) for hit in hits])

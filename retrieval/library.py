@@ -519,6 +519,7 @@ class Library:
         k: int = 5,
         per_article: int | None = DEFAULT_PER_ARTICLE,
         now: dt.date | None = None,
+        published_by: dt.date | None = None,
     ) -> SearchResult:
         """Rank passages for a question; an unanswerable question gets a reason, not an error.
 
@@ -526,21 +527,25 @@ class Library:
         scores go to the newer article; at most `per_article` passages of one article;
         near-identical passages of several articles are one story, shown once. With
         `now`, the question is answered as if asked that day: no article dated after it.
-        Unless `options.lexical_only`, the best lexical candidates are then re-scored by
-        meaning, the period the question names and recency (`rerank`).
+        Without it, `published_by` leaves out the articles dated later (a year mistyped) but
+        asks at no particular day: no recency prior, and "last year" counts from the newest
+        article published by then. Unless `options.lexical_only`, the best lexical
+        candidates are then re-scored by meaning, the period the question names and recency
+        (`rerank`).
         """
         terms = self.query_terms(question)
         if not terms:
             return SearchResult((), terms, "the question has no searchable words, only stop words or symbols")
         owner = self.passages.owner
-        until = None if now is None else now.toordinal()
+        by = now or published_by
+        until = None if by is None else by.toordinal()
         if self.options.reranked:
             # the best lexical candidates as of `now`, re-scored; then 2k of them, capped per article
             limit = max(self.options.rerank.candidates, 4 * k)
             doc_ids, scores = self.index.top(terms, limit, Ranking(self.passage_recency, until=until))
             if not len(doc_ids):
-                return SearchResult((), terms, self._why_none(terms, now))
-            doc_ids, scores = self._rerank(question, terms, doc_ids, scores, now, 4 * k)
+                return SearchResult((), terms, self._why_none(terms, by))
+            doc_ids, scores = self._rerank(question, terms, doc_ids, scores, now, 4 * k, published_by)
             chosen = top_k(doc_ids, scores, 2 * k, owner, self.passage_recency, per_article)
             picked, scores = doc_ids[chosen], scores[chosen]
         else:
@@ -550,7 +555,7 @@ class Library:
             # 2k candidates, so that folding copies of one story still leaves k
             picked, scores = self.index.top(terms, 2 * k, ranking)
             if not len(picked):
-                return SearchResult((), terms, self._why_none(terms, now))
+                return SearchResult((), terms, self._why_none(terms, by))
         distinct = sorted(set(terms))
         holding = self.index.holding(distinct, picked)
         hits = self._hits(picked, scores, distinct, holding)
@@ -643,8 +648,10 @@ class Library:
         scores: npt.NDArray[np.float64],
         now: dt.date | None,
         keep: int,
+        published_by: dt.date | None = None,
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
         """The second stage (`rerank`): meaning, the period the question names, recency."""
+        anchor = None if now is not None or published_by is None else self._newest_by(published_by)
         return rerank(
             question,
             doc_ids,
@@ -655,7 +662,16 @@ class Library:
             lambda: self.question_vector(question),
             keep,
             self.query_postings(terms),
+            anchor,
         )
+
+    def _newest_by(self, day: dt.date) -> dt.date | None:
+        """The newest article's date on or before `day`; None if every article is later."""
+        dates = self._derived.get("sorted_dates")
+        if dates is None:  # made once: a search is not to sort 250,000 dates
+            dates = self._derived["sorted_dates"] = np.sort(self.articles.ordinals)
+        place = int(np.searchsorted(dates, day.toordinal(), side="right"))
+        return dt.date.fromordinal(int(dates[place - 1])) if place else None
 
     def question_vector(self, question: str) -> npt.NDArray[np.float32]:
         """The question's vector, as the second stage compares it with the articles': of its

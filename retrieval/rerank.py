@@ -113,11 +113,13 @@ def rerank(
     question_vector: Callable[[], npt.NDArray[np.float32]],
     keep: int,
     terms: QueryTerms | None = None,
+    anchor: dt.date | None = None,
 ) -> tuple[npt.NDArray[np.int32], FloatArray]:
     """The best `max(options.candidates, keep)` candidates and their new scores.
 
     Without `now` (a question asked at no particular date) there is no recency prior,
-    and a relative period ("last year") is resolved against the newest article.
+    and a relative period ("last year") is resolved against `anchor`, by default the
+    newest article.
     """
     limit = max(options.candidates, keep)
     if len(doc_ids) > limit:
@@ -125,7 +127,7 @@ def rerank(
         doc_ids, scores = doc_ids[best], scores[best]
     articles = signals.passage_article[doc_ids]
     published = signals.article_dates[articles]
-    asked = now or dt.date.fromordinal(int(signals.article_dates.max()))
+    asked = now or anchor or dt.date.fromordinal(int(signals.article_dates.max()))
     period = question_period(question, asked)
     if now is not None and period is None:
         cue = recent_cue(question)

@@ -47,6 +47,25 @@ def test_ask_prints_headline_date_score_and_marked_words() -> None:
     assert "**unofficial** **negotiations** with Russian oligarch Roman Abramovich" in first
 
 
+def test_ask_without_as_of_leaves_out_articles_dated_after_today(
+    write_corpus: WriteCorpus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an embargoed report, or a year mistyped: `newsbot timeline` left it out, `ask` showed it
+    root = write_corpus(
+        {
+            "sank.txt": article(
+                "2024-05-02", "Ferry sinks near Crete", "A ferry sank near Crete on Thursday."
+            ),
+            "later.txt": article("2092-01-01", "Embargoed ferry report", "A report on the ferry near Crete."),
+        }
+    )
+    assert main(["ask", "ferry Crete", "--corpus", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "Ferry sinks near Crete" in out and "Embargoed" not in out
+    assert main(["ask", "ferry Crete", "--corpus", str(root), "--as-of", "2092-01-01"]) == 0
+    assert "Embargoed ferry report" in capsys.readouterr().out
+
+
 def test_ask_json_lists_hits_for_scripts(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [

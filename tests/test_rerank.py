@@ -85,6 +85,30 @@ def test_without_a_date_a_relative_period_counts_from_the_newest_article(write_c
     assert ids(library, "What happened to the Odesa harbour last year?")[0] == "march-2023"
 
 
+def test_without_a_date_an_article_dated_past_published_by_neither_answers_nor_moves_periods(
+    write_corpus: WriteCorpus,
+) -> None:
+    # one file with a mistyped year (2092): `newsbot ask` without --as-of answered from it, and
+    # "last year" became 2091 for every question, so the 2023 report lost its lift
+    root = harbour(write_corpus)
+    (root / "typo.txt").write_text(
+        article("2092-01-05", "Odesa harbour dredging", "The Odesa harbour entrance will be dredged."),
+        encoding="utf-8",
+    )
+    library = Library.load(root)
+    by = dt.date(2024, 7, 1)
+    assert "typo" in ids(library, "What happened to the Odesa harbour?")  # not told of any day
+    found = [hit.article.id for hit in library.search("Odesa harbour", k=10, published_by=by).hits]
+    assert "typo" not in found and len(found) == 3
+    last_year = library.search("What happened to the Odesa harbour last year?", published_by=by)
+    assert last_year.hits[0].article.id == "march-2023"
+    assert ids(library, "What happened to the Odesa harbour last year?")[0] != "march-2023"  # 2091's
+    # asked at no particular day all the same: no recency prior for the question naming no period
+    plain = library.search("What happened to the Odesa harbour?", k=10, published_by=by).hits
+    dated = library.search("What happened to the Odesa harbour?", k=10, now=by).hits
+    assert [hit.score for hit in plain] != [hit.score for hit in dated]
+
+
 def test_a_question_naming_no_period_prefers_recent_articles_a_little(write_corpus: WriteCorpus) -> None:
     root = write_corpus(
         {
