@@ -2,7 +2,9 @@
 
 Wire copy runs in many outlets, and a developing story is re-published with each update.
 Showing the same paragraph three times wastes the reader's screen, so hits whose passages
-share most of their words are folded into the newest one, which names the others. Copies
+share most of their words are folded into the newest one, which names the others (a copy
+published more than `STORY_DAYS` apart is folded into the better-ranked one: another year's
+strike in the same words is another event, and a question may name its period). Copies
 are told apart by their surface words, as near-duplicate detection usually does, not by
 the analyzer's terms: a copy has the very words of its original, and reading a passage's
 words takes a small part of the time the analyzer takes over words it has not seen. Most
@@ -139,9 +141,11 @@ def fold_same_story(
     """Keep the first `k` distinct stories, in rank order.
 
     A hit whose passage is near-identical to an earlier kept one is folded into it; the
-    kept hit is then the newer of the two (it keeps the better rank), and the older
-    article is listed in `also_reported_by`. A hit of another article that `same_story`
-    says tells the same story is folded into the kept one, which stays as it is.
+    kept hit is then the newer of the two (it keeps the better rank) if they were
+    published within `STORY_DAYS` of each other (an update of the story), else the
+    better-ranked, and the other article is listed in `also_reported_by`. A hit of another
+    article that `same_story` says tells the same story is folded into the kept one, which
+    stays as it is.
     `marks` gives a hit's saved `WordMarks`, if known: two passages whose marks say they
     cannot be alike are not read (the same folding, with less reading).
     """
@@ -187,7 +191,9 @@ def _merge(kept: Hit, duplicate: Hit, keep_newer: bool = True) -> Hit:
     ):
         return kept
     newer, older = (duplicate, kept) if duplicate.article.date > kept.article.date else (kept, duplicate)
-    if not keep_newer:
+    if not keep_newer or abs((duplicate.article.date - kept.article.date).days) > STORY_DAYS:
+        # a copy of another year (an annual strike, a monthly decision in the same words) is
+        # another event: the one ranked first stays, as a question naming its period asked
         newer, older = kept, duplicate
     also = sorted(
         {older.article, *older.also_reported_by, *newer.also_reported_by},

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import itertools
 import random
@@ -46,6 +47,27 @@ def test_near_identical_passages_are_shown_once_from_the_newest() -> None:
     assert [h.article.id for h in folded] == ["kyiv-post", "other"]
     assert [a.id for a in folded[0].also_reported_by] == ["reuters", "ap"]
     assert folded[0].score == 9.0  # keeps the best rank of its story
+
+
+def test_a_copy_of_another_year_is_folded_into_the_better_ranked_not_the_newest() -> None:
+    # an annual strike reported in the same words: asked "in March 2022", the 2022 report
+    # ranked first and was replaced by the 2024 one, whose facts differ
+    strike = "Ferry workers went on strike in Piraeus on Tuesday, stopping ferries to the islands for {}."
+    hits = [
+        replace_date(hit("2022", 15, strike.format("a day"), 1.87), dt.date(2022, 3, 15)),
+        replace_date(hit("2023", 14, strike.format("two days"), 1.55), dt.date(2023, 3, 14)),
+        replace_date(hit("2024", 12, strike.format("three days"), 1.54), dt.date(2024, 3, 12)),
+    ]
+    (folded,) = fold_same_story(hits, k=3)
+    assert folded.article.id == "2022" and folded.passage.text.endswith("for a day.")
+    assert [a.id for a in folded.also_reported_by] == ["2024", "2023"]
+    # within STORY_DAYS an update is still shown from the newest
+    (update,) = fold_same_story([hits[0], replace_date(hits[1], dt.date(2022, 3, 17))], k=3)
+    assert update.article.id == "2023"
+
+
+def replace_date(one: Hit, date: dt.date) -> Hit:
+    return dataclasses.replace(one, article=dataclasses.replace(one.article, date=date))
 
 
 def test_freed_slots_go_to_other_passages() -> None:
