@@ -109,6 +109,25 @@ def test_without_a_date_an_article_dated_past_published_by_neither_answers_nor_m
     assert [hit.score for hit in plain] != [hit.score for hit in dated]
 
 
+def test_a_period_named_keeps_its_years_report_first_among_copies_of_other_years(
+    write_corpus: WriteCorpus,
+) -> None:
+    # an annual strike in the same words: folded as one story under the newest, the answer to
+    # "in March 2022" showed 2024's report, which tells of three days' strike, not one
+    strike = "Ferry workers went on strike in Piraeus on Tuesday, stopping ferries to the islands for {}."
+    root = write_corpus(
+        {
+            "a.txt": article("2022-03-15", "Ferry workers strike in Piraeus", strike.format("a day")),
+            "b.txt": article("2023-03-14", "Ferry strike in Piraeus again", strike.format("two days")),
+            "c.txt": article("2024-03-12", "Piraeus ferry workers strike", strike.format("three days")),
+        }
+    )
+    library = Library.load(root)
+    (story,) = library.search("ferry strike in March 2022", now=dt.date(2024, 5, 3)).hits
+    assert story.article.id == "a" and [a.id for a in story.also_reported_by] == ["c", "b"]
+    assert ids(library, "ferry strike", dt.date(2024, 5, 3)) == ["c"]  # one story, this year's
+
+
 def test_a_question_naming_no_period_prefers_recent_articles_a_little(write_corpus: WriteCorpus) -> None:
     root = write_corpus(
         {
