@@ -144,8 +144,9 @@ async def _add_feed(message: Message, context: Context, url: str, name: str | No
 
 
 def meaning(listed: tuple[int, ...] | None, ids: list[int]) -> list[int]:
-    """The feeds' ids as an admin numbers them: those /feeds `listed` to them, then those
-    added since (a feed is added last); the list as it is if they were listed none."""
+    """The ids of feeds (or topics) as their user numbers them: those /feeds (/following)
+    `listed` to them, then those added since (one is added last); `ids` as they are if they
+    were listed none."""
     if listed is None:
         return ids
     shown = set(listed)
@@ -444,11 +445,12 @@ async def following_command(update: Update, context: Context) -> None:
         return
     if not await _in_private(message):
         return
-    db = feed_service(context).db
-    topics = await off_loop(db.topics, message.from_user.id)
+    db, user = feed_service(context).db, message.from_user
+    topics = await off_loop(db.topics, user.id)
     if topics:
-        await _remember_language(db, message.from_user)
-    text = feed_render.render_topics(for_user(message.from_user), topics, MAX_TOPICS)
+        await _remember_language(db, user)
+    await off_loop(db.remember_topics_listed, user.id, [topic.id for topic in topics])  # their /unfollow N
+    text = feed_render.render_topics(for_user(user), topics, MAX_TOPICS)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -460,27 +462,42 @@ async def unfollow_command(update: Update, context: Context) -> None:
     if not await _in_private(message):
         return
     service, tr = feed_service(context), for_user(message.from_user)
-    if (before := await off_loop(service.db.reply_given, message.chat_id, message.message_id)) is not None:
-        await message.reply_text(before)  # handed out again after a hard kill: done already
-        return
-    topics = await off_loop(service.db.topics, message.from_user.id)
-    args = context.args or []
-    if not topics:
-        await message.reply_text(tr.gettext("You follow no topic."))
-        return
-    await _remember_language(service.db, message.from_user)
-    chosen = whole_number(args[0], len(topics)) if len(args) == 1 else None
-    if chosen is None:
-        await message.reply_text(
-            tr.gettext("Usage: /unfollow N, N from 1 to {most} (see /following).").format(most=len(topics))
-        )
-        return
-    topic = topics[chosen - 1]
-    reply = tr.gettext("Stopped following “{topic}”.").format(topic=shown_topic(topic.words))
-    done = CommandDone(message.chat_id, message.message_id, reply)
     admin = message.from_user.id in bot_state(context).admin_ids  # their feed notices keep their language
-    await off_loop(service.db.unfollow, topic.id, done, keep_language=admin)
+    reply = await off_loop(_unfollow_numbered, service.db, message, context.args or [], tr, admin)
     await message.reply_text(reply)
+
+
+def _unfollow_numbered(db: StateDB, message: Message, args: list[str], tr: Translations, admin: bool) -> str:
+    """Stop following topic N of the list /following last showed the reader (kept in the state
+    file, `StateDB.topics_listed`, the topics followed since after it; none shown: the topics
+    as they are) and say so, in one call on the state file's thread.
+
+    Numbered as the reader saw them, `/unfollow 1` sent twice (a double tap, or sent again
+    on a slow network) stops one topic: the second is told it is stopped already, where it
+    stopped the topic that had become 1. A copy Telegram hands out again after a hard kill
+    gets the reply it was given (`StateDB.reply_given`).
+    """
+    if (before := db.reply_given(message.chat_id, message.message_id)) is not None:
+        return before
+    user = message.from_user
+    assert user is not None  # `unfollow_command` answers none other
+    topics = db.topics(user.id)
+    if not topics:
+        return tr.gettext("You follow no topic.")
+    db.remember_language(user.id, user_language(user))
+    meant = meaning(db.topics_listed(user.id), [topic.id for topic in topics])
+    chosen = whole_number(args[0], len(meant)) if len(args) == 1 else None
+    if chosen is None:
+        return tr.gettext("Usage: /unfollow N, N from 1 to {most} (see /following).").format(most=len(meant))
+    topic = next((topic for topic in topics if topic.id == meant[chosen - 1]), None)
+    if topic is None:
+        return tr.gettext(
+            "You no longer follow topic {number} of the list /following last showed you."
+            " /following shows your topics as they are now."
+        ).format(number=chosen)
+    reply = tr.gettext("Stopped following “{topic}”.").format(topic=shown_topic(topic.words))
+    db.unfollow(topic.id, CommandDone(message.chat_id, message.message_id, reply), keep_language=admin)
+    return reply
 
 
 def shown_topic(words: str) -> str:

@@ -258,6 +258,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE chat_moves (group_id INTEGER PRIMARY KEY, supergroup_id INTEGER NOT NULL);
     """,
+    # 22: the topics /following last listed to each reader, in its order (their ids,
+    # comma-separated): what their `/unfollow N` means. A topic's id is never given again
+    # (AUTOINCREMENT), so a topic followed after the list is not read as one it showed: SQLite
+    # gave a new row the id of the newest one deleted.
+    """
+    CREATE TABLE topics_kept (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        words TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (user_id, terms)
+    );
+    INSERT INTO topics_kept (id, user_id, chat_id, words, terms, created_at)
+        SELECT id, user_id, chat_id, words, terms, created_at FROM topics;
+    DROP TABLE topics;
+    ALTER TABLE topics_kept RENAME TO topics;
+    CREATE TABLE topic_listings (user_id INTEGER PRIMARY KEY, topic_ids TEXT NOT NULL);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _CHAT_NOW = "coalesce((SELECT supergroup_id FROM chat_moves WHERE group_id = ?), ?)"
@@ -1155,6 +1175,29 @@ class StateDB:
             )
         return "added"
 
+    def remember_topics_listed(self, user_id: int, topic_ids: Sequence[int]) -> None:
+        """Keep the topics /following listed to `user_id`, in order: what their `/unfollow N`
+        means (`topics_listed`), so that one sent twice stops one topic. An empty list is
+        kept as none: a reader who follows nothing leaves nothing of theirs. Written only when
+        it changed: /following stays a read (`remember_language`)."""
+        if self.topics_listed(user_id) == (tuple(topic_ids) or None):
+            return
+        with self._write() as db:
+            if topic_ids:
+                db.execute(
+                    "INSERT OR REPLACE INTO topic_listings (user_id, topic_ids) VALUES (?, ?)",
+                    (user_id, ",".join(map(str, topic_ids))),
+                )
+            else:
+                db.execute("DELETE FROM topic_listings WHERE user_id = ?", (user_id,))
+
+    def topics_listed(self, user_id: int) -> tuple[int, ...] | None:
+        """The topics' ids /following last listed to `user_id`, in its order; None if none,
+        or if they have followed no topic since their last went."""
+        listed = "SELECT topic_ids FROM topic_listings WHERE user_id = ?"
+        row = self._db.execute(listed, (user_id,)).fetchone()
+        return None if row is None else tuple(int(part) for part in str(row[0]).split(",") if part)
+
     def reply_given(self, chat_id: int, message_id: int) -> str | None:
         """The reply to a command that dropped a topic or a feed by its number, if that message
         was acted on already: after a hard kill Telegram hands out again what the bot had not
@@ -1179,7 +1222,8 @@ class StateDB:
         hour, and "Stopped following" must not be followed by alerts on it. An alert that also
         matched another topic its reader still follows waits on, under the best of those.
         The reader's language goes with their last topic, as no alert is written in it any more,
-        unless `keep_language` (an admin's feed notices are written in it).
+        unless `keep_language` (an admin's feed notices are written in it); so does the list
+        /following last showed them (`topics_listed`).
         `done`: the command that asked for it, recorded with it (see `reply_given`)."""
         with self._write() as db:
             _record(db, done)
@@ -1188,6 +1232,11 @@ class StateDB:
                 return
             db.execute("DELETE FROM topics WHERE id = ?", (topic_id,))
             user_id, now = row[0], time.time()
+            db.execute(  # their last: nothing left to number, nor to keep of them
+                "DELETE FROM topic_listings WHERE user_id = ? AND NOT EXISTS"
+                " (SELECT 1 FROM topics WHERE user_id = ?)",
+                (user_id, user_id),
+            )
             if not keep_language:
                 followed = "SELECT 1 FROM topics WHERE user_id = ?"
                 db.execute(
@@ -1262,13 +1311,14 @@ class StateDB:
 
     def forget_user(self, user_id: int) -> int:
         """Drop a user's topics, language, unsent alerts, owed feed notices, the feeds /feeds
-        listed to them, and the questions behind page buttons and the replies to commands (an
-        `/unfollow` names the topic it dropped) in their private chat (they blocked the bot);
-        return topics dropped."""
+        and the topics /following listed to them, and the questions behind page buttons and
+        the replies to commands (an `/unfollow` names the topic it dropped) in their private
+        chat (they blocked the bot); return topics dropped."""
         with self._write() as db:
             db.execute("DELETE FROM readers WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM notices_owed WHERE admin_id = ?", (user_id,))
             db.execute("DELETE FROM feed_listings WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM topic_listings WHERE user_id = ?", (user_id,))
             db.execute("DELETE FROM questions WHERE chat_id = ?", (user_id,))  # their private chat's id
             db.execute("DELETE FROM commands_done WHERE chat_id = ?", (user_id,))
             dropped = db.execute("DELETE FROM topics WHERE user_id = ?", (user_id,)).rowcount

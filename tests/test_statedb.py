@@ -421,6 +421,67 @@ def test_a_command_is_remembered_with_its_reply_for_a_week(tmp_path: Path) -> No
     assert db.reply_given(7, 1) is None and db.reply_given(7, 2) is not None
 
 
+def test_the_topics_following_listed_are_kept_per_reader_until_their_last_topic_goes(tmp_path: Path) -> None:
+    # what a reader's /unfollow N means (`topics_listed`); a topic's id is never given again, so
+    # that one followed after the list is not read as a topic the list showed and was stopped
+    db = open_state(tmp_path)
+    for words in ("grain", "ports", "ferry"):
+        db.follow(7, 7, words, (words,), limit=10)
+    db.follow(8, 8, "volcano", ("volcano",), limit=10)
+    grain, ports, ferry = db.topics(7)
+    assert db.topics_listed(7) is None  # no list shown: the topics as they are
+    db.remember_topics_listed(7, [grain.id, ports.id, ferry.id])
+    db.remember_topics_listed(8, [db.topics(8)[0].id])
+    db.close()
+    db = open_state(tmp_path)  # kept across a restart
+    assert db.topics_listed(7) == (grain.id, ports.id, ferry.id)
+    db.unfollow(ferry.id)
+    (volcano,) = db.topics(8)
+    db.unfollow(volcano.id)  # the newest topic of all, and the reader's last
+    db.follow(7, 7, "harbour", ("harbour",), limit=10)
+    harbour = db.topics(7)[-1]
+    assert harbour.id not in (grain.id, ports.id, ferry.id, volcano.id)
+    assert db.topics_listed(7) == (grain.id, ports.id, ferry.id)
+    assert db.topics_listed(8) is None  # their last topic took it
+    db.remember_topics_listed(8, [])  # nothing to number: none kept
+    assert db.topics_listed(8) is None
+    db.forget_user(7)  # blocked the bot
+    assert db.topics_listed(7) is None
+    assert sqlite3.connect(db.path).execute("SELECT count(*) FROM topic_listings").fetchone() == (0,)
+
+
+def test_a_file_of_the_previous_version_keeps_its_topics_and_gives_no_id_twice(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(";".join(MIGRATIONS[:21]) + "; PRAGMA user_version = 21;")
+    old.executemany(
+        "INSERT INTO topics (id, user_id, chat_id, words, terms, created_at) VALUES (?, ?, ?, ?, ?, 1.5)",
+        [
+            (1, 7, 7, "grain exports", "grain export"),
+            (4, 7, 7, "volcano", "volcano"),
+            (6, 8, 8, "ports", "port"),
+        ],
+    )
+    old.close()
+    db = open_state(folder)
+    assert db.version == SCHEMA_VERSION == 22
+    assert [(t.id, t.user_id, t.words, t.terms, t.followed_at) for t in db.topics()] == [
+        (1, 7, "grain exports", ("grain", "export"), 1.5),
+        (4, 7, "volcano", ("volcano",), 1.5),
+        (6, 8, "ports", ("port",), 1.5),
+    ]
+    assert db.topics_listed(7) is None  # no list kept before: numbered as the topics are
+    assert db.follow(7, 7, "grain exports", ("grain", "export"), limit=10) == "known"
+    db.unfollow(6)  # the newest id
+    db.follow(8, 8, "harbour", ("harbour",), limit=10)
+    assert [t.id for t in db.topics(8)] == [7]  # not 6 again
+    with pytest.raises(sqlite3.IntegrityError):  # still one topic per reader and terms
+        sqlite3.connect(db.path).execute(
+            "INSERT INTO topics (user_id, chat_id, words, terms, created_at) VALUES (8, 8, 'x', 'harbour', 1)"
+        )
+
+
 def test_a_group_become_supergroup_takes_its_feed_lists_there_once_by_either_message(tmp_path: Path) -> None:
     # Telegram says so in the group and in the supergroup, and refuses a message to the group:
     # each moves what is the group's, the second finds nothing left, a restart between changes
@@ -854,7 +915,7 @@ def test_a_file_of_the_previous_version_keeps_its_articles_and_alerts(tmp_path: 
     )
     old.close()
     db = open_state(folder)
-    assert db.version == SCHEMA_VERSION == 21
+    assert db.version == SCHEMA_VERSION == 22
     (article,) = db.unmatched_articles()
     assert (article.corpus_id, article.source) == ("feeds/n/1", None)  # a feed's, by its path
     (alert,) = db.pending_alerts()

@@ -2184,6 +2184,61 @@ async def test_an_unfollow_handed_out_again_after_a_hard_kill_is_answered_not_ap
     assert (await bot.ask("/unfollow 1", user_id=7)).params["text"] == "Stopped following “volcano”."
 
 
+async def test_unfollow_n_sent_twice_stops_the_topic_following_showed_as_n_once(start_bot: StartBot) -> None:
+    # N was read against the topics as they were at the command: a double tap of "/unfollow 1"
+    # (or one sent again on a slow network, a new message each) stopped "grain exports", then
+    # "volcano eruption", which had become 1, and the reader followed nothing
+    bot = await start_bot()
+    await bot.ask("/follow grain exports", user_id=7)
+    await bot.ask("/follow volcano eruption", user_id=7)
+    assert "1. grain exports\n2. volcano eruption" in (await bot.ask("/following", user_id=7)).params["text"]
+    before = len(bot.api.sent("sendMessage", 7))
+    bot.api.push_message("/unfollow 1", user_id=7)
+    bot.api.push_message("/unfollow 1", user_id=7)
+    replies = await bot.api.wait_for("sendMessage", chat_id=7, count=before + 2)
+    assert [r.params["text"] for r in replies[before:]] == [
+        "Stopped following “grain exports”.",
+        "You no longer follow topic 1 of the list /following last showed you."
+        " /following shows your topics as they are now.",
+    ]
+    assert "1. volcano eruption" in (await bot.ask("/following", user_id=7)).params["text"]
+    ukrainian = (await bot.ask("/unfollow 2", user_id=7, language_code="uk")).params["text"]
+    assert ukrainian.startswith("Використання: /unfollow N, де N від 1 до 1 ")  # as /following shows it now
+
+
+async def test_a_topic_followed_after_following_takes_the_next_number_of_its_list(
+    start_bot: StartBot,
+) -> None:
+    # numbered after the topics /following showed, as a feed added after /feeds is: the list
+    # shown keeps its numbers, whatever was stopped or followed since
+    bot = await start_bot()
+    for words in ("Zanzibar ferry", "volcano", "grain exports"):
+        await bot.ask(f"/follow {words}", user_id=7)
+    await bot.ask("/following", user_id=7)
+    assert (await bot.ask("/unfollow 3", user_id=7)).params["text"] == "Stopped following “grain exports”."
+    await bot.ask("/follow harbour strike", user_id=7)  # the newest topic's place: not its number 3
+    assert "from 1 to 4" in (await bot.ask("/unfollow 5", user_id=7)).params["text"]
+    gone = (await bot.ask("/unfollow 3", user_id=7, language_code="ru")).params["text"]
+    assert gone.startswith("Вы больше не следите за темой 3")
+    assert (await bot.ask("/unfollow 4", user_id=7)).params["text"] == "Stopped following “harbour strike”."
+    assert (await bot.ask("/unfollow 2", user_id=7)).params["text"] == "Stopped following “volcano”."
+    assert "1. Zanzibar ferry\n" in (await bot.ask("/following", user_id=7)).params["text"]
+
+
+async def test_unfollow_n_means_the_topic_following_showed_as_n_after_a_restart(start_bot: StartBot) -> None:
+    first = await start_bot()
+    for words in ("Zanzibar ferry", "volcano"):
+        await first.ask(f"/follow {words}", user_id=7)
+    await first.ask("/following", user_id=7)
+    await first.ask("/unfollow 1", user_id=7)
+    await first.application.updater.stop()
+    await first.application.stop()
+    second = await start_bot()  # the same state file
+    again = (await second.ask("/unfollow 1", user_id=7)).params["text"]
+    assert again.startswith("You no longer follow topic 1 of the list /following last showed you.")
+    assert (await second.ask("/unfollow 2", user_id=7)).params["text"] == "Stopped following “volcano”."
+
+
 async def test_the_reply_to_an_unfollow_is_forgotten_after_a_day_though_no_command_follows(
     start_bot: StartBot,
 ) -> None:
