@@ -278,6 +278,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE topics_kept RENAME TO topics;
     CREATE TABLE topic_listings (user_id INTEGER PRIMARY KEY, topic_ids TEXT NOT NULL);
     """,
+    # 23: the last feed id given: a feed's id is never given again (`add_feed`), so that an
+    # admin's `/feeds remove N`, N of a list that showed a feed removed since, is not read as
+    # the feed added after it (SQLite gave it the removed one's id). The feeds table is not
+    # rebuilt as AUTOINCREMENT: articles and links refer to it.
+    """
+    CREATE TABLE feed_ids_given (last INTEGER NOT NULL);
+    INSERT INTO feed_ids_given SELECT coalesce(max(id), 0) FROM feeds;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 _CHAT_NOW = "coalesce((SELECT supergroup_id FROM chat_moves WHERE group_id = ?), ?)"
@@ -630,8 +638,8 @@ class StateDB:
     # --- feeds -------------------------------------------------------------------------
 
     def add_feed(self, url: str, name: str, title: str | None) -> FeedRow:
-        """Store a new feed in a folder named after `name` that no feed has had (`folder_name`);
-        `sqlite3.IntegrityError` if its URL is taken.
+        """Store a new feed in a folder named after `name` that no feed has had (`folder_name`),
+        under an id no feed has had (`feed_ids_given`); `sqlite3.IntegrityError` if its URL is taken.
 
         The folder is chosen in the transaction that stores the feed: chosen before it, a
         feed of the same name that another process (a second bot, `newsbot feeds add`)
@@ -639,7 +647,11 @@ class StateDB:
         """
         with self._write() as db:
             db.execute(
-                "INSERT INTO feeds (url, name, title, added_at) VALUES (?, ?, ?, ?)",
+                "UPDATE feed_ids_given SET last = max(last, (SELECT coalesce(max(id), 0) FROM feeds)) + 1"
+            )
+            db.execute(
+                "INSERT INTO feeds (id, url, name, title, added_at)"
+                " VALUES ((SELECT last FROM feed_ids_given), ?, ?, ?, ?)",
                 (url, folder_name(name, _names_taken(db)), title, time.time()),
             )
         feed = self.feed_by_url(url)

@@ -56,6 +56,37 @@ def test_a_new_file_gets_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     assert mode == "wal"
 
 
+def test_a_removed_feeds_id_is_never_given_to_a_feed_added_after(tmp_path: Path) -> None:
+    # an admin shown feeds 1 and 2, feed 2 removed by another and a feed added: SQLite gave the
+    # new feed id 2, and the first admin's `/feeds remove 2` removed it, not "gone already"
+    db = open_state(tmp_path / "state")
+    first, second = db.add_feed("http://a/rss", "a", None), db.add_feed("http://b/rss", "b", None)
+    db.remember_listing(5, 5, [first.id, second.id])
+    db.remove_feed(second.id)
+    third = db.add_feed("http://c/rss", "c", None)
+    assert third.id not in (first.id, second.id)
+    assert db.listing(5, 5) == (first.id, second.id)  # its 2 names no feed now
+    with pytest.raises(sqlite3.IntegrityError):  # a URL listed already takes no id either
+        db.add_feed("http://c/rss", "c2", None)
+    assert db.add_feed("http://d/rss", "d", None).id == third.id + 1
+    # and across a reopening, as after a restart
+    db.remove_feed(third.id + 1)
+    assert open_state(tmp_path / "state").add_feed("http://e/rss", "e", None).id == third.id + 2
+
+
+def test_a_file_of_version_22_gives_feed_ids_after_its_newest(tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    old.executescript(";".join(MIGRATIONS[:22]) + "; PRAGMA user_version = 22;")
+    old.execute("INSERT INTO feeds (id, url, name, added_at) VALUES (7, 'http://n/rss', 'n', 0)")
+    old.close()
+    db = open_state(folder)
+    assert [feed.id for feed in db.feeds()] == [7]
+    db.remove_feed(7)
+    assert db.add_feed("http://m/rss", "m", None).id == 8
+
+
 def test_an_older_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     folder = tmp_path / "state"
     folder.mkdir()
@@ -465,7 +496,7 @@ def test_a_file_of_the_previous_version_keeps_its_topics_and_gives_no_id_twice(t
     )
     old.close()
     db = open_state(folder)
-    assert db.version == SCHEMA_VERSION == 22
+    assert db.version == SCHEMA_VERSION == 23
     assert [(t.id, t.user_id, t.words, t.terms, t.followed_at) for t in db.topics()] == [
         (1, 7, "grain exports", ("grain", "export"), 1.5),
         (4, 7, "volcano", ("volcano",), 1.5),
@@ -915,7 +946,7 @@ def test_a_file_of_the_previous_version_keeps_its_articles_and_alerts(tmp_path: 
     )
     old.close()
     db = open_state(folder)
-    assert db.version == SCHEMA_VERSION == 22
+    assert db.version == SCHEMA_VERSION == 23
     (article,) = db.unmatched_articles()
     assert (article.corpus_id, article.source) == ("feeds/n/1", None)  # a feed's, by its path
     (alert,) = db.pending_alerts()
