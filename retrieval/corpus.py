@@ -22,14 +22,15 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from .errors import MissingCorpusError
-from .folder import MAX_FILE_BYTES, CorpusFolder, FilePrint, corpus_files, not_read
+from .folder import MAX_FILE_BYTES, CorpusFolder, FilePrint, corpus_files, not_read, printable
+from .ids import IdPlan, Wanted, crowded_files, full_id, plan_ids, stem
 from .models import Article, LoadProblem, LoadReport
 from .reasons import Reason
 
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "Loaded",
     "corpus_files",
+    "id_plan",
     "load_corpus",
     "load_files",
     "parse_file",
@@ -117,6 +119,34 @@ class Loaded:
     """Each file's print (see `folder.FilePrint`): the very bytes parsed, as the saved index
     records them, so that it never describes other text than it holds."""
 
+    def wanted(self) -> list[Wanted]:
+        """Each article as its file and the id the file wants for it (read without a plan)."""
+        return list(zip(self.sources, (article.id for article in self.articles), strict=True))
+
+    def settled(self, ids: IdPlan, taken: Iterable[str] = ()) -> Loaded:
+        """These articles, read without a plan, under the ids of plan `ids`; one whose id is in
+        `taken` or came earlier (or that the plan leaves none) is reported as a duplicate."""
+        settled = Loaded(prints=self.prints)
+        seen = set(taken)
+        dropped: dict[str, _Capped] = {}
+        for article, name in zip(self.articles, self.sources, strict=True):
+            served = ids.get((name, article.id), article.id) if ids else article.id
+            if served is None or served in seen:
+                shown = served or full_id(article.id, name)
+                dropped.setdefault(name, _Capped(name, "more_duplicate_ids")).add(
+                    Reason.of(DUPLICATE_ID, id=repr(shown))
+                )
+                continue
+            seen.add(served)
+            settled.articles.append(article if served == article.id else replace(article, id=served))
+            settled.sources.append(name)
+        settled.problems = self.problems
+        if dropped:  # after their files' other problems, as a file's duplicates are listed
+            files = {name: number for number, name in enumerate(self.prints)}
+            extra = [problem for capped in dropped.values() for problem in capped.all()]
+            settled.problems = sorted(self.problems + extra, key=lambda problem: files.get(problem.path, -1))
+        return settled
+
 
 def load_corpus(folder: str | os.PathLike[str]) -> tuple[list[Article], LoadReport]:
     """Read every article under `folder`; raise `CorpusError` only if it is unreadable.
@@ -128,24 +158,33 @@ def load_corpus(folder: str | os.PathLike[str]) -> tuple[list[Article], LoadRepo
         raise MissingCorpusError(Reason.of("no_corpus_folder", folder=repr(str(root))))
     files = corpus_files(root)
     loaded = load_files(root, files)
+    loaded = loaded.settled(plan_ids(loaded.wanted()))
     return loaded.articles, LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
 
 
-def load_files(root: Path, paths: Iterable[Path], taken: Iterable[str] = ()) -> Loaded:
+def load_files(
+    root: Path, paths: Iterable[Path], taken: Iterable[str] = (), ids: IdPlan | None = None
+) -> Loaded:
     """Read and parse files in order, never raising: each failure is that file's problem.
 
-    An article whose id is in `taken` or came earlier is a duplicate and is reported,
-    not loaded: ids name articles in answers and must be unique.
+    Without `ids`, each article has the id its file wants (see `ids`), which another
+    file's may want too: settle them with `Loaded.settled`. With `ids`, the plan of the
+    corpus's ids, each has the id it is served under; one whose id is in `taken` or came
+    earlier is then a duplicate and is reported, not loaded (a file that changed between
+    the plan and this read): ids name articles in answers and must be unique. Within one
+    file an id repeated is always a duplicate.
     """
     folder = CorpusFolder(root)
     loaded = Loaded()
-    seen = set(taken)
     for path in paths:
         name = folder.name(path)
         data, loaded.prints[name] = folder.read(str(path), folder.relative(path))
         duplicates = _Capped(name, "more_duplicate_ids")
+        seen: set[str] = set()
 
-        def take(article: Article, name: str = name, duplicates: _Capped = duplicates) -> None:
+        def take(
+            article: Article, name: str = name, duplicates: _Capped = duplicates, seen: set[str] = seen
+        ) -> None:
             if article.id in seen:  # dropped as it is read: a file of one id repeated holds one article
                 duplicates.add(Reason.of(DUPLICATE_ID, id=repr(article.id)))
                 return
@@ -155,7 +194,19 @@ def load_files(root: Path, paths: Iterable[Path], taken: Iterable[str] = ()) -> 
 
         loaded.problems.extend(_parse(name, data, loaded.prints[name], take))
         loaded.problems.extend(duplicates.all())
-    return loaded
+    return loaded if ids is None else loaded.settled(ids, taken)
+
+
+def id_plan(root: Path, paths: Iterable[str | Path]) -> IdPlan:
+    """The plan of ids (`ids.plan_ids`) of the corpus of these files, all those below `root`,
+    reading only the files whose articles may share an id with another's (`ids.crowded_files`):
+    in nearly every corpus, none."""
+    skip = len(os.path.join(str(root), ""))  # names made of the listing's strings, as `CorpusFolder.listing`
+    names = {printable(str(path)[skip:].replace(os.sep, "/")): path for path in paths}
+    crowded = crowded_files(names)
+    if not crowded:
+        return {}
+    return plan_ids(load_files(root, [Path(names[name]) for name in sorted(crowded)]).wanted())
 
 
 def parse_file(root: Path, path: Path) -> tuple[list[Article], list[LoadProblem]]:
@@ -173,7 +224,7 @@ def _parse(
     """Hand each article in a file's bytes (`None`: not read, the print says why) to `take`, as
     it is parsed; return the file's problems."""
     file_name = PurePosixPath(name)
-    article_id = name.rsplit(".", 1)[0] if "." in file_name.name else name
+    article_id = stem(name)  # the id it wants: another file's article may want it too (see `ids`)
     try:
         if data is None:
             return [LoadProblem.of(name, not_read(file_print))]

@@ -39,8 +39,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .analyzer import analyze, russian_articles
-from .corpus import load_files
+from .corpus import id_plan, load_files
 from .folder import FilePrint, sorted_entries
+from .ids import IdPlan
 from .models import Article, Event, LoadProblem, LoadReport
 from .npy import map_array
 from .options import LibraryOptions
@@ -133,8 +134,11 @@ class Task:
     options: LibraryOptions
     scratch: Path
     number: int
+    ids: IdPlan = field(default_factory=dict)
+    """The corpus's ids not served as their files want them (see `ids`)."""
     taken: frozenset[str] = frozenset()
-    """Article ids that earlier chunks hold: these articles are duplicates here."""
+    """Article ids that earlier chunks hold: these articles are duplicates here (a file that
+    changed since `ids` was planned)."""
 
     def postings_file(self, kind: str) -> Path:
         return self.scratch / f"{self.number}-{kind}.npy"
@@ -177,7 +181,7 @@ def analyze_files(task: Task) -> Chunk:
     Postings are sorted by the chunk's term ids, then passages; they are saved to the
     task's scratch files rather than sent back, which spares pickling most of the bytes.
     """
-    loaded = load_files(task.root, [Path(path) for path in task.paths], task.taken)
+    loaded = load_files(task.root, [Path(path) for path in task.paths], task.taken, task.ids)
     articles = loaded.articles
     russian = russian_articles(articles)
     passages = Passages(task.options, russian)
@@ -298,15 +302,16 @@ def build(
     if workers is None:
         workers = _usable_cores() if len(files) >= PARALLEL_FROM else 1
     size = max(1, min(CHUNK_FILES, math.ceil(len(files) / (4 * max(workers, 1)))))
+    ids = id_plan(root, files)  # before the chunks: an article's id may hang on another chunk's files
     tasks = [
-        Task(root, files[start : start + size], options, target.scratch, number)
+        Task(root, files[start : start + size], options, target.scratch, number, ids)
         for number, start in enumerate(range(0, len(files), size))
     ]
     merged = _Merged(target, options.semantic_dims)
     started, read = time.perf_counter(), 0
     for task, chunk in _analyzed(tasks, workers):
         taken = merged.seen.intersection(chunk.columns["id"])
-        if taken:  # an id that an earlier chunk holds: read again here, with it taken
+        if taken:  # an id an earlier chunk holds (a file changed since `ids`): read again, with it taken
             chunk = analyze_files(replace(task, taken=frozenset(taken)))
         merged.add(task, chunk)
         read += len(task.paths)

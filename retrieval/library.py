@@ -26,6 +26,7 @@ from .analyzer import analyze, russian_articles
 from .corpus import DUPLICATE_ID, load_files
 from .errors import CorpusError, IndexFileError, MissingCorpusError, NoArticleError
 from .folder import CorpusFolder, corpus_files, relative_path
+from .ids import plan_ids, wanted_id
 from .index import BM25Index, Ranking, top_k
 from .models import Article, Event, Hit, LoadProblem, LoadReport, SearchResult
 from .options import LibraryOptions
@@ -306,6 +307,7 @@ class Library:
         files = corpus_files(root)
         report(BuildStep("build", 0, len(files)))
         loaded = load_files(root, files)
+        loaded = loaded.settled(plan_ids(loaded.wanted()))
         load_report = LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
         if not loaded.articles:
             raise _nothing_readable(root, load_report)
@@ -358,16 +360,19 @@ class Library:
         changed = {*changed, *duplicates}  # the id a duplicate wanted may be free now
         # Found by listing, not by joining names: a name that is not UTF-8 is saved escaped.
         paths = {name: path for name, _, path in CorpusFolder(root).listing()}
-        files_and_ids = list(zip(self.articles.files, self.articles.ids, strict=True))
+        ids = self.articles.ids
+        wanted = [(file, wanted_id(id_, file)) for file, id_ in zip(self.articles.files, ids, strict=True)]
         while True:
             loaded = load_files(root, sorted(Path(paths[name]) for name in changed if name in paths))
-            # An id that a kept article and a read one both hold goes to the file first in path
-            # order, as in a build from scratch: the kept one's file is read again with the others.
-            claimed = {article.id for article in loaded.articles}
-            clashing = {file for file, id_ in files_and_ids if id_ in claimed and file not in changed}
-            if not clashing:
+            staying = [number for number, (file, _) in enumerate(wanted) if file not in changed]
+            plan = plan_ids([*(wanted[number] for number in staying), *loaded.wanted()])
+            # An id settled otherwise now (`a` of a.txt once a.md came, or back once it went) is
+            # a kept article's whose file is read again with the others, as a new build would.
+            moved = {wanted[n][0] for n in staying if plan.get(wanted[n], wanted[n][1]) != ids[n]}
+            if not moved:
                 break
-            changed |= clashing
+            changed |= moved
+        loaded = loaded.settled(plan, (ids[number] for number in staying))
         problems = [p for p in self.report.problems if p.path not in changed]
         keep = np.fromiter((file not in changed for file in self.articles.files), bool, len(self.articles))
         kept = np.flatnonzero(keep)
@@ -830,8 +835,9 @@ class _SavedBodies:
     def _from_corpus(self, number: int) -> bytes | None:
         """Article `number`'s body read again from its file, if that still holds what was indexed."""
         path = self.root / relative_path(str(self.files[number]))  # files are named as shown
+        wanted = wanted_id(str(self.ids[number]), str(self.files[number]))
         for article in load_files(self.root, [path] if path.is_file() else []).articles:
-            if article.id == self.ids[number]:
+            if article.id == wanted:
                 body = encoded_body(article)
                 return body if self.texts.matches(number, body) else None
         return None

@@ -692,3 +692,41 @@ def test_a_corpus_folder_whose_name_is_not_utf8_is_asked_and_its_index_served_ag
     again = run(*question, cwd=tmp_path)
     assert (again.returncode, again.stderr) == (0, "")  # served from the index saved, not built again
     assert again.stdout == first.stdout
+
+
+def test_four_good_files_that_want_two_ids_are_all_counted_and_answered(
+    write_corpus: WriteCorpus, tmp_path: Path
+) -> None:
+    # `stats` said 4 files, 2 articles, `a.txt: duplicate article id 'a'` and `x.jsonl:
+    # duplicate article id 'x#b'`; `ask ferry` and `ask tunnel` found nothing
+    record = {
+        "id": "b",
+        "title": "Tunnel JSONL",
+        "date": "2024-10-01",
+        "text": "The tunnel from the jsonl line flooded.",
+    }
+    root = write_corpus(
+        {
+            "a.txt": article("2024-10-01", "Ferry TXT", "The ferry from the txt file sailed at dawn."),
+            "x.jsonl": json.dumps(record) + "\n",
+            "x#b.txt": article("2024-10-01", "Harbour hash", "The harbour from the hash-named file froze."),
+        }
+    )
+
+    def first_hit(word: str) -> tuple[str, str]:
+        done = run("ask", word, "-k", "1", "--json", "--corpus", str(root), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        (hit,) = json.loads(done.stdout)
+        return hit["article_id"], hit["headline"]
+
+    assert first_hit("ferry") == ("a", "Ferry TXT")  # its index saved, then updated below
+    (root / "a.md").write_text(
+        "---\ntitle: Bridge MD\ndate: 2024-10-01\n---\nThe bridge from the md file opened at noon.\n"
+    )
+    stats = run("stats", "--corpus", str(root), cwd=tmp_path)
+    assert stats.stdout.startswith("files       4\narticles    4\n"), stats.stdout
+    assert "problems    0\n" in stats.stdout
+    assert first_hit("ferry") == ("a.txt", "Ferry TXT")
+    assert first_hit("bridge") == ("a.md", "Bridge MD")
+    assert first_hit("tunnel") == ("x#b", "Tunnel JSONL")
+    assert first_hit("harbour") == ("x#b.txt", "Harbour hash")

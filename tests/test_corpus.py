@@ -1,5 +1,6 @@
 import json
 import os
+import random
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from retrieval.folder import (
     not_read,
     sorted_entries,
 )
+from retrieval.ids import crowded_files, plan_ids, stem
 from tests.conftest import SHIPPED_CORPUS, WriteCorpus, article, finishes
 
 GOOD = article("2024-10-23", "Talks resumed", "Negotiators met in Istanbul on Monday.")
@@ -143,12 +145,14 @@ def test_a_jsonl_of_one_id_repeated_lists_a_hundred_duplicates_and_counts_the_re
     # Each repeated id was a problem of its own: a 17 MB file of one short line repeated gave
     # 315,000 of them, 26 MB of saved manifest and as long a /reload reply and log.
     line = json.dumps({"id": "a", "title": "Grain", "date": "2024-01-02", "text": "Ships left."})
-    taken = article("2024-01-01", "Same id", "A .txt file named as the export's first article.")
-    _, report = load_corpus(write_corpus({"export#a.txt": taken, "export.jsonl": (line + "\n") * 10_000}))
-    assert report.articles == 1
+    beside = article("2024-01-01", "Same id", "A .txt file named as the export's first article.")
+    articles, report = load_corpus(
+        write_corpus({"export#a.txt": beside, "export.jsonl": (line + "\n") * 10_000})
+    )
+    assert sorted(a.id for a in articles) == ["export#a", "export#a.txt"]  # the file beside takes its name
     assert [p.where for p in report.problems] == ["export.jsonl"] * 101
     assert {p.kind for p in report.problems[:100]} == {"duplicate_id"}
-    assert str(report.problems[-1]) == "export.jsonl: 9,900 more duplicate article ids"
+    assert str(report.problems[-1]) == "export.jsonl: 9,899 more duplicate article ids"
     assert report.problems[-1].kind == "more_duplicate_ids"
 
 
@@ -454,3 +458,129 @@ def test_the_listing_orders_files_as_paths_compare(write_corpus: WriteCorpus) ->
     listed = sorted_entries(root)
     assert listed == [str(path) for path in sorted(map(Path, listed))]
     assert [Path(path) for path in listed] == corpus_files(root)
+
+
+TUNNEL = "The tunnel from the jsonl line flooded."
+SAME_IDS = {  # four good articles whose files want two ids between them
+    "a.txt": article("2024-10-01", "Ferry TXT", "The ferry from the txt file sailed at dawn."),
+    "a.md": "---\ntitle: Bridge MD\ndate: 2024-10-01\n---\nThe bridge from the md file opened at noon.\n",
+    "x.jsonl": json.dumps(
+        {
+            "id": "b",
+            "title": "Tunnel JSONL",
+            "date": "2024-10-01",
+            "text": "The tunnel from the jsonl line flooded.",
+        }
+    )
+    + "\n",
+    "x#b.txt": article("2024-10-01", "Harbour hash", "The harbour from the hash-named file froze."),
+}
+ALONE = {  # ids that no other article wants: named as they always were
+    "world/grain-deal.txt": article("2024-10-02", "Grain deal", "The grain deal was signed."),
+    "b.md": "---\ntitle: Lone MD\ndate: 2024-10-02\n---\nA lighthouse was repainted.\n",
+    "x#c.txt": article("2024-10-02", "Hash alone", "No record of x.jsonl is called c."),
+}
+
+
+def test_articles_whose_files_want_one_id_all_load_under_ids_that_keep_their_extension(
+    write_corpus: WriteCorpus,
+) -> None:
+    # `a.txt` was reported as a duplicate of `a.md` (first in path order), and `x.jsonl`'s
+    # record `b` of `x#b.txt`: 4 good articles, 2 served, which of them by the files' names
+    articles, report = load_corpus(write_corpus(SAME_IDS | ALONE))
+    assert report.problems == ()
+    assert {a.id: a.headline for a in articles} == {
+        "a.md": "Bridge MD",
+        "a.txt": "Ferry TXT",
+        "x#b": "Tunnel JSONL",  # a record's id is kept: the plain file beside it takes its name
+        "x#b.txt": "Harbour hash",
+        "world/grain-deal": "Grain deal",
+        "b": "Lone MD",
+        "x#c": "Hash alone",
+    }
+
+
+def test_a_jsonl_record_named_as_another_jsonl_files_record_keeps_its_files_extension(
+    write_corpus: WriteCorpus,
+) -> None:
+    def record(key: str, title: str) -> str:
+        return json.dumps({"id": key, "title": title, "date": "2024-10-01", "text": f"{title} text."}) + "\n"
+
+    root = write_corpus({"x.jsonl": record("b", "Low") + record("c", "Own"), "x.JSONL": record("b", "High")})
+    articles, report = load_corpus(root)
+    assert report.problems == ()
+    assert sorted(a.id for a in articles) == ["x#c", "x.JSONL#b", "x.jsonl#b"]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "settled"),
+    [
+        # nobody shares an id: nothing to settle
+        ([("a.txt", "a"), ("x.jsonl", "x#b")], {}),
+        # two files of one name: both keep their extension
+        ([("a.txt", "a"), ("a.md", "a")], {("a.txt", "a"): "a.txt", ("a.md", "a"): "a.md"}),
+        # a plain file named as a record: the record keeps its id, the file takes its name
+        ([("x.jsonl", "x#b"), ("x#b.txt", "x#b")], {("x#b.txt", "x#b"): "x#b.txt"}),
+        # a name taken in turn: a.txt's own name is what a.txt.md wants, so it takes its own
+        (
+            [("a.txt", "a"), ("a.md", "a"), ("a.txt.md", "a.txt")],
+            {("a.txt", "a"): "a.txt", ("a.md", "a"): "a.md", ("a.txt.md", "a.txt"): "a.txt.md"},
+        ),
+        # two records and a file want one id; both records then want a plain file's name, and
+        # the file of x.jsonl (first in path order) keeps it: no id is left for the other
+        (
+            [
+                ("x.jsonl", "x#b.txt"),
+                ("x.JSONL", "x#b.txt"),
+                ("x#b.txt.md", "x#b.txt"),
+                ("x.jsonl#b.txt", "x.jsonl#b"),
+                ("x.jsonl#b.md", "x.jsonl#b"),
+            ],
+            {
+                ("x#b.txt.md", "x#b.txt"): "x#b.txt.md",
+                ("x.jsonl", "x#b.txt"): "x.jsonl#b.txt",
+                ("x.JSONL", "x#b.txt"): "x.JSONL#b.txt",
+                ("x.jsonl#b.txt", "x.jsonl#b"): None,
+                ("x.jsonl#b.md", "x.jsonl#b"): "x.jsonl#b.md",
+            },
+        ),
+    ],
+)
+def test_ids_are_settled_whatever_order_the_articles_come_in(
+    wanted: list[tuple[str, str]], settled: dict[tuple[str, str], str | None]
+) -> None:
+    for order in (wanted, wanted[::-1], wanted[1:] + wanted[:1]):
+        assert plan_ids(order) == settled
+    names = {file for file, _ in wanted}
+    crowded = {file for file, _ in settled}
+    assert crowded <= crowded_files(names)  # every file that may need another id is read first
+    if not settled:
+        assert crowded_files(names) == set()
+
+
+def test_ids_planned_from_the_crowded_files_alone_are_those_planned_from_every_file() -> None:
+    # a build over worker processes reads only the crowded files before the others (`id_plan`):
+    # over names made of few letters, `#` and extensions, that plan is the whole corpus's, it
+    # leaves no two articles one id, and it is the same in any order
+    rng = random.Random(41)
+    for _ in range(3000):
+        names: set[str] = set()
+        for _ in range(rng.randint(1, 6)):
+            base = "".join(rng.choices("ab#.", k=rng.randint(1, 5))).strip(".") or "a"
+            names.add(base + rng.choice([".txt", ".md", ".jsonl", ".JSONL", ".TXT", ".pdf"]))
+        wanted = []
+        for name in sorted(names):
+            if name.lower().endswith(".jsonl"):
+                records = {
+                    "".join(rng.choices("ab#.", k=rng.randint(1, 4))) for _ in range(rng.randint(1, 3))
+                }
+                wanted += [(name, f"{stem(name)}#{record}") for record in sorted(records)]
+            elif not name.endswith(".pdf"):
+                wanted.append((name, stem(name)))
+        plan = plan_ids(wanted)
+        crowded = crowded_files(names)
+        assert plan_ids([entry for entry in wanted if entry[0] in crowded]) == plan, wanted
+        served = [plan.get(entry, entry[1]) for entry in wanted]
+        kept = [article_id for article_id in served if article_id is not None]
+        assert len(kept) == len(set(kept)), wanted
+        assert plan_ids(rng.sample(wanted, len(wanted))) == plan

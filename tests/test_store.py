@@ -289,21 +289,65 @@ def test_a_changed_corpus_is_updated_to_what_a_fresh_build_gives(
     same_answers(Library.load(corpus, options, index_dir=cache), updated)  # saved, then served as is
 
 
-def test_a_new_file_that_takes_a_kept_articles_id_is_updated_as_a_fresh_build_would(
+def test_a_new_file_that_wants_a_kept_articles_id_is_updated_as_a_fresh_build_would(
     corpus: Path, tmp_path: Path
 ) -> None:
-    # chess.md sorts before chess.txt: a build from scratch serves it as `chess` and reports
-    # chess.txt as the duplicate; an update kept chess.txt and reported the new file instead
+    # chess.md beside a served chess.txt: both wanted `chess`, and the first in path order,
+    # the new chess.md, put out chess.txt (reported as its duplicate) in a build from scratch
     cache = tmp_path / "index"
     Library.load(corpus, index_dir=cache)
     (corpus / "chess.md").write_text("---\ntitle: Chess\ndate: 2024-10-30\n---\nOn October 29, Norway won.\n")
     fresh = Library.load(corpus)
-    assert [str(problem) for problem in fresh.report.problems] == ["chess.txt: duplicate article id 'chess'"]
-    updated = Library.load(corpus, index_dir=cache)
+    assert fresh.report.problems == ()
+    updated = Library.load(corpus, index_dir=cache)  # reads chess.md, and chess.txt again for its id
     same_answers(updated, fresh)
-    assert updated.search("Norway won").hits[0].article.id == "chess"
+    assert updated.search("Norway won").hits[0].article.id == "chess.md"
+    assert updated.search("India won").hits[0].article.id == "chess.txt"
     (corpus / "chess.md").unlink()  # the id goes back to chess.txt
-    same_answers(Library.load(corpus, index_dir=cache), Library.load(corpus))
+    back = Library.load(corpus, index_dir=cache)
+    same_answers(back, Library.load(corpus))
+    assert back.search("India won").hits[0].article.id == "chess"
+
+
+def test_files_that_want_one_id_arriving_one_by_one_are_all_served_as_a_fresh_build_would(
+    corpus: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "index"
+    record = {"id": "b", "title": "Tunnel", "date": "2024-10-01", "text": "The tunnel flooded."}
+    arrivals = {
+        "a.txt": article("2024-10-01", "Ferry", "The ferry sailed at dawn."),
+        "x#b.txt": article("2024-10-01", "Harbour", "The harbour froze."),  # before the record it meets
+        "x.jsonl": json.dumps(record) + "\n",
+        "a.md": "---\ntitle: Bridge\ndate: 2024-10-01\n---\nThe bridge opened at noon.\n",
+        "x.JSONL": json.dumps(record | {"title": "Canal", "text": "The canal froze."}) + "\n",
+    }
+    served = {"a.txt": "a", "x#b.txt": "x#b", "x.jsonl": "x#b", "a.md": "a.md", "x.JSONL": "x.JSONL#b"}
+    asked = {
+        "a.txt": "ferry",
+        "x#b.txt": "harbour",
+        "x.jsonl": "tunnel",
+        "a.md": "bridge",
+        "x.JSONL": "canal",
+    }
+    arrived: list[str] = []
+    for name, text in arrivals.items():
+        (corpus / name).write_text(text)
+        arrived.append(name)
+        updated = Library.load(corpus, index_dir=cache)  # reads the new file, and those it meets again
+        fresh = Library.load(corpus)
+        assert fresh.report.problems == updated.report.problems == ()
+        assert sorted(updated.articles.ids) == sorted(fresh.articles.ids)
+        assert served[name] in updated.articles.ids
+        for earlier in arrived:  # every file that came is answered, under its own headline
+            assert updated.search(asked[earlier]).hits[0].article.headline.lower() == asked[earlier]
+    assert sorted(updated.articles.ids) == sorted(
+        ["chess", "seed", "a.txt", "a.md", "x#b.txt", "x.jsonl#b", "x.JSONL#b"]
+    )
+    for name in ("x.JSONL", "a.md", "x.jsonl"):  # and as they go, the ids go back
+        (corpus / name).unlink()
+        updated = Library.load(corpus, index_dir=cache)
+        assert sorted(updated.articles.ids) == sorted(Library.load(corpus).articles.ids)
+    assert sorted(updated.articles.ids) == ["a", "chess", "seed", "x#b"]
 
 
 def test_a_corpus_without_a_searchable_word_is_served_from_its_saved_index(

@@ -275,6 +275,27 @@ def test_an_article_damaged_in_a_file_whose_name_is_shown_escaped_is_read_from_t
     assert len(warnings(caplog)) == 1
 
 
+def test_an_article_damaged_whose_id_keeps_its_extension_is_read_from_its_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # chess.txt beside chess.md is served as `chess.txt`, which its file, read alone, does not
+    # name: the id it wants is looked for, or the article is left out while its file holds it
+    root, cache = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SHIPPED_CORPUS, root)
+    (root / "chess.txt").write_text(article("2024-09-23", "Chess", "Norway won the chess olympiad."))
+    (root / "chess.md").write_text("---\ntitle: Go\ndate: 2024-09-24\n---\nA go tournament ended in Seoul.\n")
+    Library.load(root, index_dir=cache)
+    running = Library.open_current(root, cache)
+    assert running is not None
+    texts = saved_file(cache, TEXTS)
+    texts.write_bytes(flipped(texts.read_bytes(), list(range(texts.stat().st_size))))  # every article
+    (hit,) = running.search("Which country won the chess olympiad?").hits[:1]
+    assert hit.article.id == "chess.txt" and "Norway" in hit.passage.text
+    (hit,) = running.search("go tournament in Seoul").hits[:1]
+    assert hit.article.id == "chess.md" and "Seoul" in hit.passage.text
+    assert len(warnings(caplog)) == 1
+
+
 def test_every_file_and_folder_reaches_the_disk_before_the_pointer_switch(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -367,3 +367,45 @@ async def test_a_digest_of_headlines_full_of_hashtags_sends_each_link_it_lists_a
     assert entities(digest) <= MAX_ENTITIES
     listed = digest.count("\n  https://harbour.example/")
     assert listed >= 20 and digest.endswith(f"… and {29 - listed} more.")  # the rest counted, as for length
+
+
+PIER = "Old pier closes"
+
+
+def pier_file() -> str:
+    return article(TODAY.isoformat(), PIER, "The old pier of Stone Town closed for repairs.")
+
+
+async def test_a_file_dropped_beside_a_served_one_of_its_name_leaves_both_answered(
+    start_bot: StartBot,
+) -> None:
+    # desk/ferry.md dropped beside a served desk/ferry.txt wanted its id `desk/ferry`: the first in
+    # path order, the new file, was served in the old one's place, reported as its duplicate
+    bot = await start_bot(saved_index=True, articles={"ferry.txt": pier_file()})
+    await bot.ask("/follow Zanzibar ferry", user_id=7)
+    await bot.ask("/follow Stone Town pier", user_id=8)
+    (bot.corpus / "ferry.md").write_text(ferry_file(), encoding="utf-8")
+    await settle(bot.application)  # the every-minute job
+    assert HEADLINE in await answers(bot, "Zanzibar ferry")
+    assert PIER in await answers(bot, "Stone Town pier")
+    ids = list(state(bot).library.articles.ids)
+    assert {"ferry.md", "ferry.txt"} <= set(ids) and "ferry" not in ids
+    assert state(bot).library.report.problems == ()
+    (alert,) = await alerted(bot, 7)  # the new article alerts; the old one, now `ferry.txt`, is no news
+    assert alert.startswith(f"<b>{HEADLINE}</b>")
+    (bot.corpus / "ferry.md").unlink()
+    await settle(bot.application)
+    assert "ferry" in list(state(bot).library.articles.ids)  # its id as it was
+    assert PIER in await answers(bot, "Stone Town pier")
+    assert alerts_to(bot, 8) == []
+
+
+async def test_a_reload_after_a_file_came_beside_a_served_one_of_its_name_answers_both(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(saved_index=True, watch_corpus=False, articles={"ferry.txt": pier_file()})
+    (bot.corpus / "ferry.md").write_text(ferry_file(), encoding="utf-8")
+    report = (await bot.ask("/reload", user_id=ADMIN)).params["text"]
+    assert "Corpus reloaded" in report and "duplicate" not in report
+    assert HEADLINE in await answers(bot, "Zanzibar ferry")
+    assert PIER in await answers(bot, "Stone Town pier")
