@@ -627,13 +627,25 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
 def _first_library(corpus: Path, settings: Settings) -> tuple[Library, bool]:
     """The library the bot starts serving, and whether it was opened on a look at the corpus
     folders alone (a file edited in place is then found by the check of every file that the
-    bot runs in the background)."""
+    bot runs in the background).
+
+    A folder with no readable article (empty, or bad files alone) starts a bot of no article,
+    warned of: a newsroom that fills its corpus from feeds or `/add` can only send them to a
+    running bot, and the watch, `/reload`, feeds and `/add` bring the first articles in."""
     options = LibraryOptions(lexical_only=settings.lexical_only)
     library = Library.open_current(corpus, settings.index_dir, options, check="folders")
     opened_on_folders = library is not None
     if library is None:  # built as /reload builds: in a child process, whose memory is freed when it exits
-        library = asyncio.run(reload_library(corpus, settings.index_dir, options))
+        library = asyncio.run(reload_library(corpus, settings.index_dir, options, allow_empty=True))
     log_problems(library.report.problems)
+    if not len(library.articles):
+        why = "it holds no files" if not library.report.files else "its files' problems are logged above"
+        logging.getLogger(__name__).warning(
+            "corpus folder %s has no readable article (%s); serving none until one is added: drop "
+            "article files into it, or send /reload, /feeds add URL or /add URL as an admin",
+            shown_in_line(repr(str(corpus))),
+            why,
+        )
     return library, opened_on_folders
 
 

@@ -363,9 +363,7 @@ async def _index_new(
             before = state.sizes
 
         try:
-            updated = await state.reloads.run(
-                state.corpus_dir, state.index_dir, state.options, waiting, turn_taken
-            )
+            updated = await state.reload(waiting, turn_taken)
         except CorpusError as error:
             wait = retry.failed(time.monotonic())
             logger.warning(
@@ -418,9 +416,7 @@ async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
             before = state.sizes
 
         try:
-            updated = await state.reloads.run(
-                state.corpus_dir, state.index_dir, state.options, turn_taken=turn_taken
-            )
+            updated = await state.reload(turn_taken=turn_taken)
         except CorpusError as error:
             service.watch_retry.failed(time.monotonic())
             logger.warning("could not read the changed corpus, keeping the one served: %s", error)

@@ -103,10 +103,11 @@ async def help_command(update: Update, context: Context) -> None:
     if update.effective_message is None or not await allowed(update.effective_message, context):
         return
     state, tr = bot_state(context), for_user(update.effective_user)
-    commands = COMMANDS + (ADMIN_COMMANDS if is_admin(update, state.admin_ids) else ())
+    admin = is_admin(update, state.admin_ids)
+    commands = COMMANDS + (ADMIN_COMMANDS if admin else ())
     inline = context.bot.username if context.bot.supports_inline_queries else None
     example = await state.example_question(latest_today(update.effective_message.date))
-    text = render.render_help(tr, example, commands, len(state.library.articles), inline)
+    text = render.render_help(tr, example, commands, len(state.library.articles), inline, admin)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -181,6 +182,10 @@ async def answer(message: Message, question: str, context: Context) -> None:
     if unchanged(message, question, state):
         return
     if not await within_limit(message, context, question):
+        return
+    if state.empty:  # started on a corpus folder with no readable article: not "try other words"
+        text = render.render_no_articles(tr, from_admin(message, state.admin_ids))
+        await respond(message, question, context, text, parse_mode=ParseMode.HTML)
         return
     await show_typing(message, context)
     as_of = latest_today(message.edit_date or message.date)
@@ -410,7 +415,11 @@ async def latest_command(update: Update, context: Context) -> None:
             )
         )
         return
-    articles = await bot_state(context).latest(count, latest_today(message.date))
+    state = bot_state(context)
+    if state.empty:
+        await message.reply_text(render.render_no_articles(tr, from_admin(message, state.admin_ids)))
+        return
+    articles = await state.latest(count, latest_today(message.date))
     await message.reply_text(render.render_latest(tr, articles), parse_mode=ParseMode.HTML)
 
 
@@ -436,6 +445,9 @@ async def timeline_command(update: Update, context: Context) -> None:
         count, args = parsed, args[1:]
     topic = " ".join(args) or None
     state = bot_state(context)
+    if state.empty:  # not "no dated events about" a topic, as if other words might find some
+        await message.reply_text(render.render_no_articles(tr, from_admin(message, state.admin_ids)))
+        return
     events = await state.timeline(count, topic, latest_today(message.date))
     if topic is not None and not events and not any(readings(topic)):  # read as that search read it
         await message.reply_text(tr.gettext(NO_SEARCHABLE_TOPIC))  # not "No dated events about the"
@@ -488,7 +500,7 @@ async def reload_command(update: Update, context: Context) -> None:
     logger.info("reload of %s requested by user %s", state.corpus_dir, user.id if user else None)
     try:
         held = tell_if_held(context, message, tr)
-        library = await state.reloads.run(state.corpus_dir, state.index_dir, state.options, held, turn_taken)
+        library = await state.reload(held, turn_taken)
     except CorpusError as error:
         logger.warning("reload failed, keeping the old corpus: %s", error)
         await message.reply_text(
@@ -550,7 +562,15 @@ def refused_sender(update: Update) -> str:
 
 def is_admin(update: Update, admin_ids: frozenset[int]) -> bool:
     """Whether the sender (never the chat, a forward's author or an anonymous admin) is an admin."""
-    message, user = update.effective_message, update.effective_user
+    return _admin(update.effective_user, update.effective_message, admin_ids)
+
+
+def from_admin(message: Message, admin_ids: frozenset[int]) -> bool:
+    """Whether `message` was sent by an admin, by the rules of `is_admin`."""
+    return _admin(message.from_user, message, admin_ids)
+
+
+def _admin(user: User | None, message: Message | None, admin_ids: frozenset[int]) -> bool:
     if user is None or user.id == GROUP_ANONYMOUS_BOT:
         return False
     if message is not None and (message.forward_origin is not None or message.sender_chat is not None):

@@ -45,6 +45,7 @@ a feed's new article takes to show.
 PERSONAL_SECONDS = 10
 """How long "nothing found" or "slow down" (in the reader's language, so personal) is kept."""
 NO_MATCH = N_("Nothing found — tap to ask me directly")
+NO_ARTICLES = N_("No articles yet — tap to open the bot")
 TOO_FAST = N_("Too many questions — wait a minute")
 ASK_HERE = "inline"
 """The /start parameter of the button that opens a private chat with the bot."""
@@ -72,7 +73,8 @@ async def inline_query(update: Update, context: Context) -> None:
     else:
         hits = [render.lead(article) for article in await state.latest(INLINE_RESULTS, as_of)]
     results = await asyncio.to_thread(article_results, hits[:INLINE_RESULTS])
-    await _answer(query, arrived, results, None if results else _button(tr, NO_MATCH))
+    button = None if results else _button(tr, NO_ARTICLES if state.empty else NO_MATCH)
+    await _answer(query, arrived, results, button)
 
 
 def article_results(hits: list[Hit]) -> list[InlineQueryResultArticle]:

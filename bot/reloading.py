@@ -77,17 +77,19 @@ class Reloads:
         options: LibraryOptions | None = None,
         waiting: Waiting | None = None,
         turn_taken: Callable[[], None] | None = None,
+        allow_empty: Callable[[], bool] = lambda: False,
     ) -> Library | None:
         """The library read again from `corpus`, or None if the bot stopped first; `waiting`
         is told if it waits for another process holding the saved index, `turn_taken` once
         the reloads it waited for are done and served (what it finds served then is what it
-        changes).
+        changes), and `allow_empty` then asked whether a library of no article may come of
+        it (while the bot serves none, see `BotState.reload`).
 
         Raises `CorpusError` when the corpus cannot be read; the caller keeps the old library.
         """
         self._reloads += 1
         try:
-            work = lambda: reload_library(corpus, index_dir, options, waiting)  # noqa: E731
+            work = lambda: reload_library(corpus, index_dir, options, waiting, allow_empty())  # noqa: E731
             return await self._in_turn(work, turn_taken)
         finally:
             self._reloads -= 1
@@ -126,27 +128,34 @@ class Reloads:
 
 
 async def reload_library(
-    corpus: Path, index_dir: Path, options: LibraryOptions | None = None, waiting: Waiting | None = None
+    corpus: Path,
+    index_dir: Path,
+    options: LibraryOptions | None = None,
+    waiting: Waiting | None = None,
+    allow_empty: bool = False,
 ) -> Library:
     """Index `corpus` in a child process, then map what it saved (or build here, if it could not).
 
     `options` only choose how the library ranks (`LEXICAL_ONLY`): the child builds the same
     index either way. `waiting`: see `index_in_child_process`; it is told too if the read here
-    waits for the holder (after a failed child, which may have held nothing).
+    waits for the holder (after a failed child, which may have held nothing). `allow_empty`:
+    a corpus of no readable article makes a library of none rather than `NoArticleError`.
     """
-    indexed = await index_in_child_process(corpus, index_dir, waiting)
+    indexed = await index_in_child_process(corpus, index_dir, waiting, allow_empty)
     loop = asyncio.get_running_loop()
     told = None if waiting is None else lambda pid: loop.call_soon_threadsafe(waiting, pid)
-    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, options, told)
+    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, options, told, allow_empty)
 
 
 async def catch_up(corpus: Path, index_dir: Path, served: Library) -> Library:
     """Check every file of `corpus` in a child process, which saves an update if any changed;
-    then the library it saved, which is `served` if that is still the saved one."""
-    indexed = await index_in_child_process(corpus, index_dir)
+    then the library it saved, which is `served` if that is still the saved one. A `served`
+    library of no article may be followed by another of none (its files' problems changed)."""
+    allow_empty = not len(served.articles)
+    indexed = await index_in_child_process(corpus, index_dir, allow_empty=allow_empty)
     if indexed and served.is_current():
         return served
-    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, served.options)
+    return await in_daemon_thread(open_saved, corpus, index_dir, indexed, served.options, None, allow_empty)
 
 
 def open_saved(
@@ -155,6 +164,7 @@ def open_saved(
     checked: bool,
     options: LibraryOptions | None = None,
     waiting: Waiting | None = None,
+    allow_empty: bool = False,
 ) -> Library:
     """The saved library of `corpus`: after the child `checked` every file, only the corpus
     folders are looked at again; otherwise every file is, and the index updated here, in
@@ -163,10 +173,14 @@ def open_saved(
         library = Library.open_current(corpus, index_dir, options, check="folders")
         if library is not None:
             return library
-    return Library.load(corpus, options, index_dir, progress=ProgressLog(), waiting=waiting)
+    return Library.load(
+        corpus, options, index_dir, progress=ProgressLog(), waiting=waiting, allow_empty=allow_empty
+    )
 
 
-async def index_in_child_process(corpus: Path, index_dir: Path, waiting: Waiting | None = None) -> bool:
+async def index_in_child_process(
+    corpus: Path, index_dir: Path, waiting: Waiting | None = None, allow_empty: bool = False
+) -> bool:
     """Build or update the saved index of `corpus` in a child process, and wait for it.
 
     Tells whether the child succeeded, and never raises for a failed build: the load that
@@ -177,7 +191,8 @@ async def index_in_child_process(corpus: Path, index_dir: Path, waiting: Waiting
     process's exit, as the child's standard input then closes. The child's environment
     holds none of the bot's secrets. What it logs is logged here as it comes (`relay_log`),
     and `waiting` is told at once if the child waits for another process that holds the
-    saved index, which may hold it for as long as it is suspended.
+    saved index, which may hold it for as long as it is suspended. `allow_empty`: the child
+    saves a corpus of no readable article as a library of none (`Library.load`).
     """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -185,6 +200,7 @@ async def index_in_child_process(corpus: Path, index_dir: Path, waiting: Waiting
         "retrieval",
         str(corpus),
         str(index_dir),
+        *(["--allow-empty"] if allow_empty else []),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -23,7 +23,7 @@ from retrieval import Article, Event, Hit, LoadReport, Passage, format_event_dat
 from retrieval.analyzer import BLANK
 from retrieval.snippets import snippet_span
 
-from .i18n import Translations
+from .i18n import N_, Translations
 from .reasons import problem_told
 
 MAX_MESSAGE = 4096
@@ -55,6 +55,15 @@ DESCRIPTION_CHARS = 200
 """An inline result's description: Telegram shows two lines of it."""
 TIMELINE_SOURCE_CHARS = 120
 PASSAGE_BREAK = "\n—\n"
+NO_ARTICLES_HELP = N_(
+    "I answer questions about news articles, but I hold none yet. Once some are added, just send me "
+    "a question in words: I answer with the passage that answers, its headline and its date."
+)
+NO_ARTICLES = N_("I hold no articles yet, so I cannot answer for now. Please try again once some are added.")
+HOW_TO_ADD = N_(
+    "To add articles, drop their files into the corpus folder (served within a minute, or at once "
+    "with /reload), add a news feed with /feeds add URL, or one article with /add URL."
+)
 """Between two passages of one article: they are excerpts, not consecutive paragraphs."""
 _TAG = re.compile(r"<[^>]*>")
 _FOUND_BY_TELEGRAM = re.compile(
@@ -495,6 +504,12 @@ def render_no_match(tr: Translations, question: str, searchable: bool) -> str:
     )
 
 
+def render_no_articles(tr: Translations, admin: bool) -> str:
+    """The reply to a question, /latest or /timeline while the bot holds no article (started on
+    an empty corpus folder); an `admin` is told how to add some."""
+    return "\n\n".join([tr.gettext(NO_ARTICLES)] + ([tr.gettext(HOW_TO_ADD)] if admin else []))
+
+
 def render_latest(tr: Translations, articles: Sequence[Article]) -> str:
     """The newest articles, one line each: date and headline; as many as fit, then a count of the rest
     (twenty headlines of 300 characters are half as long again as a message)."""
@@ -611,22 +626,27 @@ def render_help(
     commands: Sequence[tuple[str, str]],
     articles: int,
     inline_username: str | None = None,
+    admin: bool = False,
 ) -> str:
     """What the bot does, how to ask, its commands, and an example from the current corpus.
 
     `commands` are (name, description) with the description in English, the catalog's id.
-    `inline_username` is the bot's name when inline mode is on.
+    `inline_username` is the bot's name when inline mode is on. With no article yet, it says
+    so, and tells an `admin` how to add some.
     """
-    lines = [
-        tr.ngettext(
-            "I answer questions about the {count} news article I hold, with the passage that answers, "
-            "its headline and its date. Just send me a question in words.",
-            "I answer questions about the {count} news articles I hold, with the passage that answers, "
-            "its headline and its date. Just send me a question in words.",
-            articles,
-        ).format(count=articles),
-        "",
-    ]
+    if not articles:
+        lines = [tr.gettext(NO_ARTICLES_HELP), ""] + ([tr.gettext(HOW_TO_ADD), ""] if admin else [])
+    else:
+        lines = [
+            tr.ngettext(
+                "I answer questions about the {count} news article I hold, with the passage that answers, "
+                "its headline and its date. Just send me a question in words.",
+                "I answer questions about the {count} news articles I hold, with the passage that answers, "
+                "its headline and its date. Just send me a question in words.",
+                articles,
+            ).format(count=articles),
+            "",
+        ]
     if example:
         lines += [tr.gettext("For example: {question}").format(question=f"<i>{escape(example)}</i>"), ""]
     if inline_username:

@@ -29,7 +29,7 @@ from retrieval import (
 from . import alerts, examples, render
 from .answered import AnsweredQuestions
 from .fairness import BusyNotes, QuestionRateLimit
-from .reloading import Reloads
+from .reloading import Reloads, Waiting
 from .statedb import QUESTIONS_KEPT, Asked, Dropped, StateDB, off_loop
 
 SEARCHES_AT_ONCE = 2
@@ -207,6 +207,23 @@ class BotState:
             if any(found):
                 self.dropped.append(found)
 
+    async def reload(
+        self, waiting: Waiting | None = None, turn_taken: Callable[[], None] | None = None
+    ) -> Library | None:
+        """The corpus read again (`Reloads.run`), None if the bot stopped first. A corpus that
+        went from articles to none is refused (`NoArticleError`), and the articles served
+        stay; while none is served (a bot started on an empty folder), a library of none
+        follows it, so the files' problems are told as they change and no reload fails for
+        the corpus staying empty."""
+        return await self.reloads.run(
+            self.corpus_dir,
+            self.index_dir,
+            self.options,
+            waiting,
+            turn_taken,
+            allow_empty=lambda: self.empty,
+        )
+
     async def search(self, question: str, k: int, now: dt.date) -> SearchResult:
         """Rank passages for a question in a worker thread (see `in_worker`)."""
         return await self.in_worker(self.library.search, question, k=k, now=now)
@@ -243,6 +260,11 @@ class BotState:
         """
         async with self.searches:
             return await asyncio.to_thread(work, *args, **kwargs)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the library served holds no article (the bot started on a folder with none)."""
+        return not len(self.library.articles)
 
     @property
     def sizes(self) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""`python -m retrieval CORPUS INDEX_DIR`: build or update the saved index of a corpus.
+"""`python -m retrieval CORPUS INDEX_DIR [--allow-empty]`: build or update the saved index of a corpus.
 
 It logs to stderr, one record a line (`LEVEL logger: message`), which the bot reads as
 they come and logs as its own: when a build starts, how far it is (`ProgressLog`) and
@@ -16,7 +16,10 @@ corpus itself rather than trust the saved index, which may no longer match it. R
 hand, it prepares the index before a start. When its standard input closes (the bot
 that started it has stopped), it exits at once, mid-build, and so do its workers: the
 saved index is replaced atomically or not at all. (Only a pipe is watched: run from a
-terminal, cron or with `< /dev/null`, it always finishes.)
+terminal, cron or with `< /dev/null`, it always finishes.) A corpus of which not one
+article loads fails (exit 1), and leaves a saved index of articles as it was; with
+`--allow-empty` (a bot that serves no article yet, see `Library.load`) it is saved as a
+library of none.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from . import CorpusError, Library, ProgressLog
 ABANDONED = 3
 NOT_SAVED = 4
 INTERRUPTED = 130
+ALLOW_EMPTY = "--allow-empty"
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 """One record a line, as `bot.reloading` reads them back."""
 
@@ -39,15 +43,18 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 def main(argv: list[str]) -> int:
     """Exit 0 when the index is saved, 1 when the corpus cannot be read, 2 on bad usage, 4 when
     the index could not be saved, 130 when interrupted."""
-    if len(argv) != 2:
-        print("usage: python -m retrieval CORPUS INDEX_DIR", file=sys.stderr)
+    allow_empty = argv[2:] == [ALLOW_EMPTY]
+    if len(argv) != 2 + allow_empty:
+        print(f"usage: python -m retrieval CORPUS INDEX_DIR [{ALLOW_EMPTY}]", file=sys.stderr)
         return 2
-    corpus, index_dir = argv
+    corpus, index_dir = argv[:2]
     logging.basicConfig(format=LOG_FORMAT, level=logging.INFO)
     if _stdin_is_a_pipe():  # from a parent process, not a terminal, /dev/null or a file
         threading.Thread(target=_exit_when_stdin_closes, args=(sys.stdin.fileno(),), daemon=True).start()
     try:
-        library = Library.load(corpus, index_dir=index_dir, check_texts=True, progress=ProgressLog())
+        library = Library.load(
+            corpus, index_dir=index_dir, check_texts=True, progress=ProgressLog(), allow_empty=allow_empty
+        )
     except CorpusError as error:
         print(error, file=sys.stderr)
         return 1

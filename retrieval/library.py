@@ -87,10 +87,15 @@ class Library:
         workers: int | None = None,
         progress: Callable[[BuildStep], None] | None = None,
         waiting: Callable[[str], None] | None = None,
+        allow_empty: bool = False,
     ) -> Library:
         """Read and index a corpus folder; raise `CorpusError` if nothing can serve.
 
-        Bad files do not raise: they are listed in `report.problems`. With `index_dir`,
+        Bad files do not raise: they are listed in `report.problems`. A folder of which not
+        one article loads (empty, or bad files alone) raises `NoArticleError`, and a saved
+        index of articles is never replaced by one of none; with `allow_empty` it makes (and
+        saves) a library of no article instead, as a bot that fills its corpus from feeds
+        starts with, and whose reloads must then go on from nothing. With `index_dir`,
         the saved index of the corpus folder (each folder has its own place there, see
         `shelf`) is opened, after checking it, instead of rebuilt, if the corpus is
         unchanged; if some files changed, only those are read and analyzed again; a saved
@@ -111,14 +116,14 @@ class Library:
         if not root.is_dir():
             raise MissingCorpusError(Reason.of("no_corpus_folder", folder=repr(str(root))))
         if index_dir is None:
-            return cls._build(root, options, report)[0]
+            return cls._build(root, options, report, allow_empty)[0]
         cache = _place(Path(index_dir), root, options)
         with shelf.exclusive(cache, waiting=waiting):  # another process's build of it, done first, is opened
             shelf.in_use(cache)
             opened = cls._open_saved(cache, root, options, check_texts)
             saved_print = cls._saved_print(opened)
             if opened is None or saved_print is None:
-                return cls._build_saved(root, options, cache, workers, report)
+                return cls._build_saved(root, options, cache, workers, report, allow_empty)
             library, saved = opened
             stamps: store.FolderStamps = {}
             known = saved_print | store.recorded_prints(cache, saved.build)  # touched files as last found
@@ -126,10 +131,12 @@ class Library:
             changed = store.changed_files(known, now)
             if not changed:
                 store.record_unchanged(cache, saved.build, stamps, now, saved_print)
+                if not allow_empty and not len(library.articles):  # saved so by a bot that allowed it
+                    raise _nothing_readable(root, library.report)
                 return library
             logger.info("corpus files changed: %d; reading only those again", len(changed))
             report(BuildStep("update", 0, len(changed)))
-            library, read = library.updated(root, changed, files=len(now))
+            library, read = library.updated(root, changed, files=len(now), allow_empty=allow_empty)
             done = BuildStep(
                 "update",
                 len(changed),
@@ -146,7 +153,7 @@ class Library:
                     cache, root, corpus_print, stamps, options.record(), library._parts(), library._bodies()
                 )
             except IndexFileError:  # a kept article's saved text is damaged and its file changed since
-                return cls._build_saved(root, options, cache, workers, report)
+                return cls._build_saved(root, options, cache, workers, report, allow_empty)
             except OSError as error:
                 logger.warning("could not save the index in %s: %s", cache, error)
                 report(done)
@@ -270,8 +277,10 @@ class Library:
         cache: Path,
         workers: int | None,
         report: Callable[[BuildStep], None],
+        allow_empty: bool = False,
     ) -> Library:
-        """A library of every file below `root`, saved in `cache` as it is built (see `indexing`).
+        """A library of every file below `root`, saved in `cache` as it is built (see `indexing`);
+        one of no article only if `allow_empty`.
 
         Then the saved indexes of corpus folders that are gone are removed (`shelf.prune`).
         """
@@ -280,13 +289,13 @@ class Library:
             shelf.claim(cache, root)
             with store.NewBuild(cache) as target:
                 built = indexing.build(root, options, target, workers, report)
-                if not built.parts["article_columns"]["id"]:
+                if not allow_empty and not built.parts["article_columns"]["id"]:
                     raise _nothing_readable(root, built.parts["report"])
                 indexed = time.perf_counter()
                 saved = target.commit(root, built.prints, built.stamps, options.record(), built.parts)
         except OSError as error:
             logger.warning("could not save the index in %s: %s; building it in memory", cache, error)
-            return cls._build(root, options, report)[0]
+            return cls._build(root, options, report, allow_empty)[0]
         logger.info(
             "build: listed, read and indexed in %.1f s; saved in %.1f s",
             indexed - started,
@@ -301,15 +310,20 @@ class Library:
 
     @classmethod
     def _build(
-        cls, root: Path, options: LibraryOptions, report: Callable[[BuildStep], None]
+        cls,
+        root: Path,
+        options: LibraryOptions,
+        report: Callable[[BuildStep], None],
+        allow_empty: bool = False,
     ) -> tuple[Library, store.Fingerprint]:
-        """A library of every file below `root`, and the print of what was read of each."""
+        """A library of every file below `root` (of no article only if `allow_empty`), and the
+        print of what was read of each."""
         files = corpus_files(root)
         report(BuildStep("build", 0, len(files)))
         loaded = load_files(root, files)
         loaded = loaded.settled(plan_ids(loaded.wanted()))
         load_report = LoadReport(len(files), len(loaded.articles), tuple(loaded.problems))
-        if not loaded.articles:
+        if not loaded.articles and not allow_empty:
             raise _nothing_readable(root, load_report)
         library = cls.from_articles(loaded.articles, load_report, options, loaded.sources)
         count = len(files)
@@ -348,9 +362,12 @@ class Library:
             indexing.article_vectors(articles, options),
         )
 
-    def updated(self, root: Path, changed: Collection[str], files: int) -> tuple[Library, store.Fingerprint]:
+    def updated(
+        self, root: Path, changed: Collection[str], files: int, allow_empty: bool = False
+    ) -> tuple[Library, store.Fingerprint]:
         """This library after the corpus files `changed` (paths relative to `root`) changed,
-        and the print of what was read of each of them.
+        and the print of what was read of each of them; `NoArticleError` if it would hold no
+        article, unless `allow_empty`.
 
         Articles of unchanged files keep their passages, postings and events; only the
         changed files are read and analyzed again. Searches answer with the same scores
@@ -378,7 +395,7 @@ class Library:
         kept = np.flatnonzero(keep)
         kept_ids = [self.articles.ids[number] for number in kept.tolist()]
         added, sources, new_problems = loaded.articles, loaded.sources, loaded.problems
-        if not len(kept) and not added:
+        if not len(kept) and not added and not allow_empty:
             every = tuple(sorted(problems + new_problems, key=_by_path))
             raise _nothing_readable(root, LoadReport(files, 0, every))
         articles = ArticleTable.joined(self.articles, kept, added, sources)

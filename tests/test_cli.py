@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import log_problems, main
 from bot.settings import load_settings
+from retrieval import Library
 from retrieval.models import LoadProblem
 from tests.conftest import HOSTILE, ROOT, SHIPPED_CORPUS, WriteCorpus, add_hostile, article
 
@@ -592,6 +593,21 @@ def test_stats_of_a_corpus_where_no_file_loads_still_lists_every_problem(
     ]
     (line,) = [line for line in done.stderr.splitlines() if line.startswith("newsbot:")]  # and why not
     assert line.startswith(f"newsbot: corpus folder {str(root)!r} has no readable article: 0.txt: ")
+
+
+def test_ask_and_stats_exit_2_over_the_library_of_no_article_a_bot_saved(tmp_path: Path) -> None:
+    # `newsbot run` serves (and saves) a folder with no readable article; the command line
+    # still says that it cannot serve
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "broken.txt").write_text("no date line\n")
+    Library.load(root, index_dir=tmp_path / "index", allow_empty=True)
+    env = {"INDEX_DIR": str(tmp_path / "index")}
+    stats, ask = run("stats", "--corpus", str(root), env=env), run("ask", "x", "--corpus", str(root), env=env)
+    assert stats.returncode == ask.returncode == 2
+    assert "articles    0" in stats.stdout and "broken.txt: line 1 is not" in stats.stdout
+    for output in (stats.stderr, ask.stderr):
+        assert f"newsbot: corpus folder {str(root)!r} has no readable article: broken.txt: line 1" in output
 
 
 def test_timeline_prints_events_newest_first(capsys: pytest.CaptureFixture[str]) -> None:

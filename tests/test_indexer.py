@@ -55,6 +55,22 @@ def test_an_unreadable_corpus_exits_1_with_the_reason(write_corpus: WriteCorpus,
     assert index(tmp_path / "missing", tmp_path / "index").returncode == 1
 
 
+def test_with_allow_empty_a_corpus_of_no_article_is_saved(write_corpus: WriteCorpus, tmp_path: Path) -> None:
+    # as for a bot that serves no article yet (`newsbot run` on an empty folder)
+    root = write_corpus({"bad.txt": "no date line"})
+    done = subprocess.run(
+        [sys.executable, "-m", "retrieval", str(root), str(tmp_path / "index"), "--allow-empty"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0 articles, 0 passages indexed" in done.stdout
+    library = Library.open_current(root, tmp_path / "index")
+    assert library is not None and len(library.articles) == 0
+
+
 def test_bad_usage_exits_2() -> None:
     done = subprocess.run([sys.executable, "-m", "retrieval"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2

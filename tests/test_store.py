@@ -21,7 +21,17 @@ import numpy as np
 import pytest
 import xxhash
 
-from retrieval import BM25Params, CorpusError, Library, LibraryOptions, LoadProblem, analyze, indexing, store
+from retrieval import (
+    BM25Params,
+    CorpusError,
+    Library,
+    LibraryOptions,
+    LoadProblem,
+    NoArticleError,
+    analyze,
+    indexing,
+    store,
+)
 from retrieval import folder as folder_module
 from retrieval.folder import CorpusFolder, corpus_files, not_read
 from retrieval.shelf import LOCK
@@ -567,6 +577,28 @@ def test_an_emptied_corpus_is_an_error_not_an_empty_library(corpus: Path, tmp_pa
     (corpus / "broken.txt").write_text("no date line")
     with pytest.raises(CorpusError, match=r"has no readable article: broken\.txt: line 1"):
         Library.load(corpus, index_dir=cache)
+
+
+def test_a_library_of_no_article_is_saved_only_when_allowed(tmp_path: Path) -> None:
+    # a bot started on a folder that feeds are to fill serves a library of none, and its watch
+    # needs that saved (with its folders' stamps) to see the first file dropped in
+    cache, served = tmp_path / "index", tmp_path / "served"
+    served.mkdir()
+    (served / "broken.txt").write_text("no date line")
+    empty = Library.load(served, index_dir=cache, allow_empty=True)
+    assert len(empty.articles) == 0 and empty.is_current()
+    assert [problem.path for problem in empty.report.problems] == ["broken.txt"]
+    with pytest.raises(NoArticleError, match=r"has no readable article: broken\.txt: line 1"):
+        Library.load(served, index_dir=cache)  # `newsbot ask` over what the bot saved: as before
+    assert empty.is_current()
+    (served / "chess.txt").write_text(article("2024-10-24", "Chess", "India won the chess olympiad."))
+    first = Library.load(served, index_dir=cache)  # an update of the saved library of none
+    assert first.search("chess olympiad").hits[0].article.id == "chess" and first.is_current()
+    (served / "chess.txt").unlink()
+    with pytest.raises(NoArticleError):  # articles are never replaced by none, unless allowed
+        Library.load(served, index_dir=cache)
+    assert first.is_current()
+    assert len(Library.load(served, index_dir=cache, allow_empty=True).articles) == 0
 
 
 def test_a_file_edited_and_reverted_while_the_build_reads_it_is_read_again(

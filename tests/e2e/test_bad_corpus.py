@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+
 from fakes.bot_api import FakeBotApi
 from tests.conftest import HOSTILE, SHIPPED_CORPUS, add_hostile, article
 from tests.e2e.conftest import ADMIN, TOKEN, newsbot_run
@@ -45,10 +47,15 @@ async def running_bot(tmp_path: Path, corpus: Path) -> AsyncIterator[tuple[FakeB
             ADMIN_IDS=str(ADMIN),
         )
     try:
-        await api.wait_for("deleteWebhook", timeout=SAFETY_NET)
+        polling = asyncio.ensure_future(api.wait_for("deleteWebhook", timeout=SAFETY_NET))
+        exited = asyncio.ensure_future(process.wait())
+        await asyncio.wait([polling, exited], return_when=asyncio.FIRST_COMPLETED)
+        assert not exited.done(), f"exit {process.returncode}: {log.read_text()[-500:]}"
+        await polling
         yield api, log
     finally:
-        process.kill()
+        if process.returncode is None:
+            process.kill()
         await process.wait()
         await api.stop()
 
@@ -90,3 +97,36 @@ async def test_run_starts_and_answers_over_a_corpus_with_hostile_entries(tmp_pat
     assert "skipped big.jsonl:1: holds a 5,000-digit number" in skipped[0]
     assert f"skipped {len(problems) - 20:,} more; `newsbot stats` lists every problem" in skipped[-1]
     assert len(skipped) == 21  # the first twenty and a count, never a flood
+
+
+@pytest.mark.parametrize(
+    "files", [{}, {"broken.txt": "no date line\n\nbody\n"}], ids=["empty", "one-bad-file"]
+)
+async def test_run_starts_on_a_corpus_with_no_readable_article_and_serves_the_first_one_added(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    # `newsbot run` exited 2 before polling: a folder that feeds were to fill (an empty volume,
+    # `install -d`) restarted in a loop, and no admin could send the /feeds add that fills it
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_text(text)
+    async with running_bot(tmp_path, corpus) as (api, log):
+        api.push_message("/help", user_id=7)
+        api.push_message("Who won the chess olympiad?", user_id=8)
+        (help_text,) = await api.wait_for("sendMessage", chat_id=7, timeout=SAFETY_NET)
+        (nothing,) = await api.wait_for("sendMessage", chat_id=8, timeout=SAFETY_NET)
+        (corpus / "chess.txt").write_text(
+            article("2024-10-24", "Chess olympiad ends", "India won the chess olympiad in Budapest.")
+        )
+        api.push_message("/reload", user_id=ADMIN)
+        (reloaded,) = await api.wait_for("sendMessage", chat_id=ADMIN, timeout=SAFETY_NET)
+        api.push_message("Who won the chess olympiad?", user_id=8)
+        answered = (await api.wait_for("sendMessage", chat_id=8, count=2, timeout=SAFETY_NET))[1]
+    assert "I hold none yet" in help_text.params["text"]
+    assert nothing.params["text"].startswith("I hold no articles yet")
+    assert "Articles: 0 → 1" in reloaded.params["text"]
+    assert "India <b>won</b> the <b>chess</b> <b>olympiad</b>" in answered.params["text"]
+    logged = log.read_text()
+    assert "has no readable article" in logged and "serving none until one is added" in logged
+    assert ("skipped broken.txt: line 1 is not" in logged) == bool(files)
