@@ -391,7 +391,8 @@ async def _index_new(
 
 async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
     """Serve the files added to, removed from or renamed in the corpus folder since the served
-    library was saved, as /reload does (in a child process, only those files); True if served.
+    library was saved (or read, if its save failed: a full disk), as /reload does (in a child
+    process, only those files); True if served.
 
     A newsroom drops articles into the folder and asks: no one should have to send /reload
     first. A stat of each corpus folder a minute tells (`Library.folders_unchanged`); a file
@@ -423,18 +424,35 @@ async def serve_corpus_changes(state: BotState, service: FeedService) -> bool:
             return False
         if updated is None:  # the bot is stopping
             return False
+        if updated.build is None:  # not saved (a full disk): read here, served from memory
+            # Its folders as read are what the next looks compare with: the next change is read
+            # (and the save tried) again; folders it could not stamp wait as below.
+            await _wait_for_stamps(service, updated, state.corpus_dir)
+            await state.serve(updated)
+            logger.info(
+                "serving the changed corpus from memory, its index not saved: %s -> %s articles and passages",
+                before,
+                state.sizes,
+            )
+            return True
         if updated.build == library.build:  # nothing was added after all
             # Read because a folder changed too recently to stamp (a feed round's files, saved at
             # once), the read stamped it, and the next look is a stat again: no failure to wait on.
-            if await in_daemon_thread(updated.folders_unchanged, state.corpus_dir):
-                service.watch_retry.succeeded()
-            else:
-                service.watch_retry.failed(time.monotonic())
+            await _wait_for_stamps(service, updated, state.corpus_dir)
             return False
         service.watch_retry.succeeded()
         await state.serve(updated)
         logger.info("serving the changed corpus: %s -> %s articles and passages", before, state.sizes)
         return True
+
+
+async def _wait_for_stamps(service: FeedService, read: Library, corpus_dir: Path) -> None:
+    """Let the next look come at once if the read stamped the corpus folders; else count a
+    failure (`watch_retry`), so that folders that look changed for good are read ever less often."""
+    if await in_daemon_thread(read.folders_unchanged, corpus_dir):
+        service.watch_retry.succeeded()
+    else:
+        service.watch_retry.failed(time.monotonic())
 
 
 async def _match_new_articles(state: BotState, service: FeedService) -> int:

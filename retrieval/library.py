@@ -71,6 +71,9 @@ class Library:
     """The saved build this library was opened from or saved as (see `is_current`)."""
     saved_in: Path | None = None
     """The folder of its corpus's saved index, which holds that build (see `shelf`)."""
+    read_folders: store.FolderRecord | None = None
+    """Of a library built or updated in memory because its save failed: its corpus folders as
+    that read found them, which `folders_unchanged` compares with in place of a saved record."""
 
     @property
     def passage_article(self) -> npt.NDArray[np.int32]:
@@ -157,7 +160,7 @@ class Library:
             except OSError as error:
                 logger.warning("could not save the index in %s: %s", cache, error)
                 report(done)
-                return library
+                return replace(library, read_folders=store.FolderRecord.of(stamps, corpus_print))
             report(done)
             return cls._from_saved(saved, options, root, cache)
 
@@ -224,13 +227,16 @@ class Library:
         return library
 
     def folders_unchanged(self, folder: str | os.PathLike[str]) -> bool | None:
-        """Whether a look at the folders of `folder` finds it as this library was saved from: no
-        file added, removed or renamed below it since (`store.looks_unchanged`; a file edited
-        in place is not seen). A stat of each folder, so that it can be asked every minute;
-        None for a library that was never saved, which has no record of them."""
-        if self.saved_in is None or self.build is None:
-            return None
-        return store.looks_unchanged(self.saved_in, Path(folder), self.build)
+        """Whether a look at the folders of `folder` finds it as this library was saved from, or
+        read from if its save failed (`read_folders`): no file added, removed or renamed below
+        it since (`store.looks_unchanged`; a file edited in place is not seen). A stat of each
+        folder, so that it can be asked every minute; None for a library read with nowhere to
+        save it (`load` without `index_dir`, `from_articles`), which has no record of them."""
+        if self.saved_in is not None and self.build is not None:
+            return store.looks_unchanged(self.saved_in, Path(folder), self.build)
+        if self.read_folders is not None:
+            return self.read_folders.unchanged(Path(folder))
+        return None
 
     def is_current(self) -> bool:
         """Whether its corpus's saved index is this library's build still: false once another was saved."""
@@ -295,7 +301,9 @@ class Library:
                 saved = target.commit(root, built.prints, built.stamps, options.record(), built.parts)
         except OSError as error:
             logger.warning("could not save the index in %s: %s; building it in memory", cache, error)
-            return cls._build(root, options, report, allow_empty)[0]
+            stamps: store.FolderStamps = {}
+            library, corpus_print = cls._build(root, options, report, allow_empty, stamps)
+            return replace(library, read_folders=store.FolderRecord.of(stamps, corpus_print))
         logger.info(
             "build: listed, read and indexed in %.1f s; saved in %.1f s",
             indexed - started,
@@ -315,10 +323,11 @@ class Library:
         options: LibraryOptions,
         report: Callable[[BuildStep], None],
         allow_empty: bool = False,
+        stamps: store.FolderStamps | None = None,
     ) -> tuple[Library, store.Fingerprint]:
         """A library of every file below `root` (of no article only if `allow_empty`), and the
-        print of what was read of each."""
-        files = corpus_files(root)
+        print of what was read of each; `stamps` receives the stamp of each folder listed."""
+        files = corpus_files(root, stamps)
         report(BuildStep("build", 0, len(files)))
         loaded = load_files(root, files)
         loaded = loaded.settled(plan_ids(loaded.wanted()))

@@ -59,6 +59,7 @@ from .timeline import EventTerms
 __all__ = [
     "FORMAT_VERSION",
     "Fingerprint",
+    "FolderRecord",
     "FolderStamps",
     "NewBuild",
     "Saved",
@@ -444,6 +445,25 @@ def recorded_prints(index_dir: Path, build: str) -> Fingerprint:
     return retimed if isinstance(retimed, dict) else {}
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class FolderRecord:
+    """The corpus folders as a read listed them, and the files it read whose time could not be
+    trusted: held by a library built or updated in memory (its save failed), which has no
+    record on disk (`record_unchanged`) for the bot's every-minute look to compare with."""
+
+    stamps: FolderStamps
+    unsettled: Fingerprint
+
+    @classmethod
+    def of(cls, stamps: FolderStamps, corpus_print: Fingerprint) -> FolderRecord:
+        """The record of a read that stamped `stamps` and read the files of `corpus_print`."""
+        return cls(stamps, unsettled(corpus_print))
+
+    def unchanged(self, corpus: Path) -> bool:
+        """Whether a look at its folders finds `corpus` as it was read (see `looks_unchanged`)."""
+        return _as_recorded(corpus, self.stamps, self.unsettled)
+
+
 def looks_unchanged(index_dir: Path, corpus: Path, build: str) -> bool:
     """Whether, as far as a check of its folders tells, the corpus is as `build` was saved from.
 
@@ -454,17 +474,26 @@ def looks_unchanged(index_dir: Path, corpus: Path, build: str) -> bool:
     """
     record = _record(index_dir, build)
     try:
-        if record is None or not stamps_match(corpus, record["folders"]):
-            return False
-        recorded: Fingerprint = record["unsettled"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return record is not None and _as_recorded(corpus, record["folders"], record["unsettled"])
+    except KeyError:
         return False
-    folder = CorpusFolder(corpus)
-    for name, found in recorded.items():
-        relative = relative_path(name)
-        now = folder.read(os.path.join(corpus, relative), relative, None)[1]
-        if now[0::2] != found[0::2]:
+
+
+def _as_recorded(corpus: Path, stamps: FolderStamps, recorded: Fingerprint) -> bool:
+    """Whether every folder below `corpus` has its stamp in `stamps` and the files of `recorded`
+    (read when their time could not be trusted) hold the bytes they held; false for a record
+    of the wrong shape (one read from disk may be)."""
+    try:
+        if not stamps_match(corpus, stamps):
             return False
+        folder = CorpusFolder(corpus)
+        for name, found in recorded.items():
+            relative = relative_path(name)
+            now = folder.read(os.path.join(corpus, relative), relative, None)[1]
+            if now[0::2] != found[0::2]:
+                return False
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
     return True
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
 import logging
 import os
+import resource
 import shutil
 import sys
 import threading
@@ -871,6 +873,36 @@ def test_a_file_dated_ahead_whose_name_is_shown_escaped_looks_unchanged_once_rea
     odd.write_text(article("2024-10-30", "Odd", "A file with an odd nose."))  # same size, same time
     os.utime(odd, ns=(ahead, ahead))
     assert library.folders_unchanged(corpus) is False
+
+
+@contextlib.contextmanager
+def full_disk() -> Iterator[None]:
+    """No file grows past its first byte meanwhile (EFBIG, as on a full disk)."""
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1, before[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, before)
+
+
+@pytest.mark.parametrize("saved_before", [False, True], ids=["built", "updated"])
+def test_a_library_read_when_its_save_failed_tells_whether_its_folders_changed(
+    corpus: Path, tmp_path: Path, fine_clock: None, saved_before: bool
+) -> None:
+    # built or updated in memory, it had no record of its folders (None): the bot took that for
+    # "unchanged" and served no file dropped in for the rest of its run
+    cache = tmp_path / "index"
+    if saved_before:
+        Library.load(corpus, index_dir=cache)
+    (corpus / "ferry.txt").write_text(article("2024-10-24", "Ferry resumes", "The Zanzibar ferry resumed."))
+    with full_disk():
+        library = Library.load(corpus, index_dir=cache)
+    assert library.build is None and library.search("Zanzibar ferry").hits  # served from memory
+    assert library.folders_unchanged(corpus) is True
+    (corpus / "desk").mkdir()
+    assert library.folders_unchanged(corpus) is False
+    assert Library.load(corpus).folders_unchanged(corpus) is None  # read with nowhere to save it
 
 
 def test_a_folder_changed_within_a_clock_tick_is_checked_file_by_file(corpus: Path, tmp_path: Path) -> None:

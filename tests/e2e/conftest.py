@@ -21,6 +21,7 @@ import pytest
 
 from bot import render
 from bot.app import ALLOWED_UPDATES, build_application
+from bot.reloading import reload_library
 from bot.settings import Settings
 from fakes.bot_api import Call, FakeBotApi, shown_length
 from retrieval import Library
@@ -245,7 +246,8 @@ async def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: flo
 async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[StartBot]:
     """Start the bot over a copy of the shipped corpus and any `articles` (from its saved index
     with `saved_index`, after `then` changed the corpus, on the check of its folders as
-    `newsbot run` starts); settings can be overridden."""
+    `newsbot run` starts; with `first_build`, after `then`, indexed as `newsbot run` indexes a
+    corpus it finds no saved index of); settings can be overridden."""
     caplog.set_level(logging.DEBUG)
     started: list[RunningBot] = []
 
@@ -253,6 +255,7 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
         saved_index: bool = False,
         articles: dict[str, str] | None = None,
         then: Callable[[Path], None] | None = None,
+        first_build: bool = False,
         **overrides: Any,
     ) -> RunningBot:
         corpus = tmp_path / "corpus"
@@ -271,7 +274,11 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
             **overrides,
         }
         settings = Settings(_env_file=None, **values)
-        if saved_index:  # as `newsbot run` serves: the index saved in INDEX_DIR, opened after checks
+        if first_build:  # in a child process, which saves the index (or here, if it cannot)
+            if then is not None:
+                then(corpus)
+            library = await reload_library(settings.corpus_dir, settings.index_dir)
+        elif saved_index:  # as `newsbot run` serves: the index saved in INDEX_DIR, opened after checks
             # as `newsbot run` starts: on a folder with no readable article too, as a library of none
             Library.load(settings.corpus_dir, index_dir=settings.index_dir, allow_empty=True)
             if then is not None:  # the corpus changes while the bot is stopped
@@ -281,7 +288,7 @@ async def start_bot(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIt
             assert library is not None
         else:
             library = Library.load(settings.corpus_dir)
-        application = build_application(settings, library, check_corpus=then is not None)
+        application = build_application(settings, library, check_corpus=then is not None and not first_build)
         await application.initialize()
         await application.post_init(application)
         await application.start()

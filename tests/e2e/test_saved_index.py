@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.feed_jobs import settle
+from bot.state import BotState
 from fakes.bot_api import Call
+from retrieval import Library
 from retrieval import folder as folder_module
 from retrieval.store import DAMAGED, POINTER, TEXTS
 from tests.conftest import (
@@ -31,6 +34,12 @@ from tests.e2e.conftest import ADMIN, RunningBot, StartBot, wait_for_log
 
 QUESTION = "Who negotiated with Abramovich?"
 RECENT_S = folder_module.RECENT_NS / 1e9  # as shipped, before `fine_clock` sets it to 0
+
+
+def served(bot: RunningBot) -> Library:
+    """The library the bot serves now."""
+    state: BotState = bot.application.bot_data["state"]
+    return state.library
 
 
 def current_build(index_dir: Path) -> Path:
@@ -321,3 +330,52 @@ async def test_an_edit_in_place_before_a_start_is_served_when_its_index_cannot_b
             await asyncio.sleep(0.02)
     assert outcomes[0] in caplog.text and "File too large" in caplog.text
     assert "Berezovsky" in (await bot.ask("Who negotiated with Berezovsky?")).params["text"]
+
+
+FERRY = article("2024-10-24", "Zanzibar ferry resumes", "The Zanzibar ferry service resumed on Monday.")
+KITE = article("2024-10-25", "Kite festival in Galle", "Thousands flew kites over the Galle fort on Sunday.")
+
+
+def space_freed() -> None:
+    """The full disk has room again (undoes `full_disk`)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, hard))
+
+
+async def test_files_dropped_in_after_a_full_disk_episode_are_served(
+    start_bot: StartBot, full_disk: Callable[[], None]
+) -> None:
+    # the library read while the save failed was served from memory, and had no record of its
+    # folders: the every-minute look took that as "nothing changed" for the rest of the run
+    bot = await start_bot(saved_index=True, articles=ARCHIVE)
+    full_disk()
+    (bot.corpus / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    await settle(bot.application)  # served from memory, the save refused
+    assert "Zanzibar ferry resumes" in (await bot.ask("Zanzibar ferry")).params["text"]
+    space_freed()
+    (bot.corpus / "kite.txt").write_text(KITE, encoding="utf-8")
+    await settle(bot.application)
+    assert "Kite festival in Galle" in (await bot.ask("Galle kites")).params["text"]
+    assert served(bot).is_current()  # read again once there was room: saved, and mapped from the disk
+
+
+async def test_a_bot_whose_first_save_failed_serves_the_files_dropped_in(
+    start_bot: StartBot, caplog: pytest.LogCaptureFixture, fine_clock: None, full_disk: Callable[[], None]
+) -> None:
+    # `newsbot run` on a full disk built the corpus in memory and never looked at its folders again
+    bot = await start_bot(first_build=True, articles=ARCHIVE, then=lambda corpus: full_disk())
+    assert "File too large" in caplog.text and served(bot).build is None  # served from memory
+    caplog.clear()
+    await settle(bot.application)
+    assert "the corpus folder changed" not in caplog.text  # a look at the folders, no read
+    (bot.corpus / "desk").mkdir()
+    (bot.corpus / "desk" / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    await settle(bot.application)  # the disk still full: read, and served from memory
+    assert "Zanzibar ferry resumes" in (await bot.ask("Zanzibar ferry")).params["text"]
+    space_freed()
+    (bot.corpus / "desk" / "ferry.txt").rename(bot.corpus / "kite.txt")
+    (bot.corpus / "kite.txt").write_text(KITE, encoding="utf-8")
+    await settle(bot.application)
+    assert "Kite festival in Galle" in (await bot.ask("Galle kites")).params["text"]
+    assert "Zanzibar ferry resumes" not in (await bot.ask("Zanzibar ferry")).params["text"]
+    assert served(bot).is_current()
