@@ -6,8 +6,10 @@ numbers come out of `newsbot eval`, a notebook or a test.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +27,8 @@ __all__ = [
 ]
 
 CUTOFFS = (1, 3, 5, 10)
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+"""How a `question_date` is written, as `newsbot ask --as-of` takes a day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +87,25 @@ def parse_question(line: str) -> Question:
     for name, value in lists.items():
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ValueError(f"{name!r} must be a list of strings, got {value!r}")
-    date = record.get("question_date")
-    try:
-        question_date = dt.date.fromisoformat(date) if date else None
-    except (TypeError, ValueError):
-        raise ValueError(f"'question_date' must be YYYY-MM-DD, got {date!r}") from None
     return Question(
         qid=str(record.get("qid", "")),
         question=record["question"],
         answers=tuple(lists["answers"]),
         gold_article_ids=frozenset(lists["gold_article_ids"]),
-        question_date=question_date,
+        question_date=_question_date(record.get("question_date")),
     )
+
+
+def _question_date(value: object) -> dt.date | None:
+    """A `question_date` written YYYY-MM-DD, or None when absent or null, and nothing else:
+    `date.fromisoformat` also takes `20240330` and ISO weeks (`2024-W11`, asked as of that
+    week's Monday), and `{}`, `0` or `false` would have been a question asked with no date."""
+    if value is None:
+        return None
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
+        with contextlib.suppress(ValueError):  # not a day of the calendar: 2024-02-30
+            return dt.date.fromisoformat(value)
+    raise ValueError(f"'question_date' must be YYYY-MM-DD, got {value!r}")
 
 
 def parse_questions(text: str) -> list[Question]:

@@ -173,6 +173,7 @@ def test_parse_question_reads_the_file_format() -> None:
     )
     bare = parse_question('{"qid": "q", "question": "Q?"}')  # answers, gold and date are optional
     assert (bare.answers, bare.gold_article_ids, bare.question_date) == ((), frozenset(), None)
+    assert parse_question('{"question": "Q?", "question_date": null}').question_date is None
 
 
 @pytest.mark.parametrize(
@@ -183,6 +184,17 @@ def test_parse_question_reads_the_file_format() -> None:
         ('{"question": "Q?", "gold_article_ids": "harbour"}', "'gold_article_ids' must be a list"),
         ('{"question": "Q?", "answers": [1]}', "'answers' must be a list of strings"),
         ('{"question": "Q?", "question_date": "2024/01/02"}', "YYYY-MM-DD, got '2024/01/02'"),
+        # what `date.fromisoformat` takes besides: each was asked as of another day than written
+        ('{"question": "Q?", "question_date": "2024-W11"}', "YYYY-MM-DD, got '2024-W11'"),  # its Monday
+        ('{"question": "Q?", "question_date": "2024-W11-6"}', "YYYY-MM-DD, got '2024-W11-6'"),
+        ('{"question": "Q?", "question_date": "20240330"}', "YYYY-MM-DD, got '20240330'"),
+        ('{"question": "Q?", "question_date": "2024-02-30"}', "YYYY-MM-DD, got '2024-02-30'"),  # no such day
+        # falsy values that are no date were taken for "asked with no date"
+        ('{"question": "Q?", "question_date": ""}', "YYYY-MM-DD, got ''"),
+        ('{"question": "Q?", "question_date": {}}', "YYYY-MM-DD, got {}"),
+        ('{"question": "Q?", "question_date": 0}', "YYYY-MM-DD, got 0"),
+        ('{"question": "Q?", "question_date": false}', "YYYY-MM-DD, got False"),
+        ('{"question": "Q?", "question_date": 20240330}', "YYYY-MM-DD, got 20240330"),
         ("{not json", "Expecting property name"),
     ],
 )
@@ -291,6 +303,12 @@ def test_eval_progress_goes_to_stderr_only(capsys: pytest.CaptureFixture[str]) -
     [
         ("{not json\n", [], "cannot read questions"),
         ('{"question": "Q?", "question_date": "May 3"}\n', [], "line 1: 'question_date' must be YYYY-MM-DD"),
+        (
+            '{"question": "Q?"}\n{"question": "Q?", "question_date": "2024-W11"}\n',
+            ["--as-of", "question_date"],
+            "line 2: 'question_date' must be YYYY-MM-DD, got '2024-W11'",
+        ),
+        ('{"question": "Q?", "question_date": false}\n', [], "line 1: 'question_date' must be YYYY-MM-DD"),
         ("\n", [], "holds no questions"),
         ('{"question": "Q?"}\n', ["--per-article", "-1"], "--per-article -1"),
         ('{"question": "Q?"}\n', ["--candidates", "0"], "--candidates 0: use a count of 1 or more"),
