@@ -77,7 +77,7 @@ async def feeds_command(update: Update, context: Context) -> None:
         text = feed_render.render_feeds(tr, feeds, service.interval)
         await message.reply_text(text, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     elif args[0] == "add" and len(args) >= 2:
-        await _add_feed(message, context, args[1], " ".join(args[2:]) or None)
+        await _add_feed(message, context, as_opened(message, args[1]), " ".join(args[2:]) or None)
     elif args[0] == "remove" and len(args) == 2:
         await _remove_feed(message, context, args[1])
     else:
@@ -245,7 +245,7 @@ async def add_command(update: Update, context: Context) -> None:
         tr = for_user(message.from_user)
         await message.reply_text(tr.gettext("Usage: /add URL, e.g. /add https://example.com/news/story.html"))
         return
-    await _add_link(message, context, clean(args[0]))
+    await _add_link(message, context, as_opened(message, clean(args[0])))
 
 
 def _tell_it_waits(context: Context, message: Message, text: str) -> None:
@@ -263,6 +263,16 @@ class _MarkedLink(filters.MessageFilter):
 
 
 MARKED_LINK = _MarkedLink(name="MARKED_LINK")
+
+
+def as_opened(message: Message, address: str) -> str:
+    """`address`, a command's argument, as Telegram opens it: over https when it names no scheme
+    but the message marks it as a link (`/add bbc.com/news/x`, as a bare link is read); else as
+    typed, for `checked_url` to judge (`/add news` is no address)."""
+    if URL_IN_TEXT.match(address) or message.text is None:
+        return address
+    marked = {clean(text) for text in message.parse_entities([MessageEntityType.URL]).values()}
+    return f"https://{address}" if address in marked else address
 
 
 async def link_message(update: Update, context: Context) -> None:

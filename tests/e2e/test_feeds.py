@@ -956,8 +956,31 @@ async def test_an_admins_link_without_its_scheme_is_added_over_https(
         added = (await bot.ask(bare, user_id=ADMIN, entities=marked)).params["text"]
         assert added.startswith("Added and indexed:\n<b>Volcano erupts</b>")
         assert [article.url for article in feed_service(bot.application).db.articles()] == [url]
+        # as an argument of /add and /feeds add too (it was "does not start with http://")
+        glacier = "The glacier above the valley melted faster this spring than in any year on record."
+        page = article_page("Glacier melts", [glacier, *paragraphs("g")], dt.date(2024, 4, 30))
+        bare = secure.put("g.html", page).replace("127.0.0.1", "localhost").removeprefix("https://")
+        added = await bot.ask(f"/add {bare}", user_id=ADMIN, entities=command_link("/add", bare))
+        assert added.params["text"].startswith("Added and indexed:\n<b>Glacier melts</b>")
+        # a word Telegram marks as no link stays no address
+        refused = (await bot.ask("/add volcano", user_id=ADMIN)).params["text"]
+        assert "does not start with http:// or https://" in refused
+        rss_url = feed(secure, [story(secure, "ferry", "Zanzibar ferry service resumes", FERRY)])
+        bare = rss_url.replace("127.0.0.1", "localhost").removeprefix("https://")
+        listed = await bot.ask(f"/feeds add {bare}", user_id=ADMIN, entities=command_link("/feeds", bare, 4))
+        assert listed.params["text"].startswith("Added feed 1: Harbour Times"), listed.params["text"]
     finally:
         await secure.stop()
+
+
+def command_link(command: str, address: str, gap: int = 0) -> list[dict[str, object]]:
+    """The entities of `command [word] address` as Telegram marks them, `gap` the characters of
+    a word between (`add `): the command, and the address as a link though it names no scheme."""
+    start = len(command) + 1 + gap
+    return [
+        {"type": "bot_command", "offset": 0, "length": len(command)},
+        {"type": "url", "offset": start, "length": len(address)},
+    ]
 
 
 async def test_a_bare_link_is_an_add_in_a_private_chat_only(start_bot: StartBot) -> None:
