@@ -20,7 +20,6 @@ import json
 import logging
 import math
 import os
-import re
 import resource
 import signal
 import sys
@@ -39,6 +38,7 @@ from retrieval import (
     MissingCorpusError,
     NoArticleError,
     format_event_date,
+    iso_day,
     latest_today,
     matched_spans,
     readings,
@@ -73,7 +73,6 @@ DEFAULT_BM25 = BM25Params()
 DEFAULT_OPTIONS = LibraryOptions()
 DEFAULT_RERANK = RerankOptions()
 SNIPPET_CHARS = 700
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 GUARD_DAYS = 30
 MAX_HEADLINE_WEIGHT = 10
 """`eval --headline-weight`: each passage holds its headline's terms that many times."""
@@ -348,11 +347,9 @@ def _finite(value: str) -> float:
 
 
 def _date(value: str) -> dt.date:
-    """A day written YYYY-MM-DD, and no other way: `date.fromisoformat` also takes `20241023`
-    and ISO weeks, and `2024-W43` asked silently as of that week's Monday."""
-    if ISO_DAY.fullmatch(value):
-        with contextlib.suppress(ValueError):  # not a day of the calendar: 2024-02-30
-            return dt.date.fromisoformat(value)
+    """A day written YYYY-MM-DD, and no other way (`iso_day`)."""
+    if (day := iso_day(value)) is not None:
+        return day
     raise argparse.ArgumentTypeError(f"{value!r} is not a date written YYYY-MM-DD")
 
 

@@ -5,7 +5,7 @@ A library on its own: it imports nothing of the Telegram bot.
 
 from .analyzer import analyze, analyze_spans, article_is_russian, matched_spans
 from .corpus import load_corpus
-from .dates import latest_today
+from .dates import iso_day, latest_today
 from .errors import CorpusError, IndexFileError, MissingCorpusError, NoArticleError, RetrievalError
 from .index import BM25Index, BM25Params
 from .library import Library
@@ -45,6 +45,7 @@ __all__ = [
     "analyze_spans",
     "article_is_russian",
     "format_event_date",
+    "iso_day",
     "latest_today",
     "load_corpus",
     "matched_spans",

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from .dates import ISO_DAY
 from .errors import MissingCorpusError
 from .folder import MAX_FILE_BYTES, CorpusFolder, FilePrint, corpus_files, not_read, printable
 from .ids import IdPlan, Wanted, crowded_files, full_id, plan_ids, stem
@@ -61,8 +62,6 @@ DUPLICATE_ID = "duplicate_id"
 """The kind of the problem of an article whose id an earlier one holds."""
 
 _DATE_LINE = re.compile(r"\s*date\s+(\S+)\s*(.*)")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-"""ASCII digits alone, which are all a date may be written in: `\\d` takes `２` and `٢` too."""
 _TIME_OF_DAY = re.compile(r"[Tt ]\s*\d")
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _CAPTION = re.compile(r"[^\n]{1,300}\((?:Photo|Photos|Фото)\b[^()\n]{0,200}\)", re.IGNORECASE)
@@ -409,7 +408,7 @@ def _optional(meta: dict[str, Any], key: str) -> str | None:
 
 
 def _parse_date(value: str) -> dt.date:
-    if not _ISO_DATE.fullmatch(value):
+    if not ISO_DAY.fullmatch(value):
         raise _BadArticle(Reason.of("date_not_iso", date=repr(value[:40])))
     try:
         return dt.date.fromisoformat(value)

@@ -24,6 +24,7 @@ which are plans and predictions, not events (`no later than 2025`, `ready in Nov
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -35,11 +36,23 @@ from . import dates_uk_ru
 from .languages import CYRILLIC
 from .models import Precision
 
-__all__ = ["DateMention", "anchor_date", "find_dates", "latest_today", "might_hold_date"]
+__all__ = [
+    "ISO_DAY",
+    "DateMention",
+    "anchor_date",
+    "find_dates",
+    "iso_day",
+    "latest_today",
+    "might_hold_date",
+]
 
 logger = logging.getLogger(__name__)
 LATEST_ZONE = dt.timezone(dt.timedelta(hours=14))
 """UTC+14, where each day begins first."""
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+"""A day as articles, `--as-of` and `question_date` write it, in ASCII digits alone (`\\d`
+takes `２` and `٢` too): `date.fromisoformat` alone also takes `20241023` and ISO weeks
+(`2024-W43`, read silently as that week's Monday)."""
 
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
@@ -113,6 +126,15 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # and the quotes, dashes and ellipsis of typeset news.
 _BREAKS = str.maketrans({mark: " " for mark in string.punctuation + "“”‘«»„‚‹›—–…·•" if mark != "'"})
 _DATE_WORDS = frozenset({*_MONTHS, *_WEEKDAYS, "today", "yesterday", "last", *dates_uk_ru.DATE_WORDS})
+
+
+def iso_day(text: str) -> dt.date | None:
+    """The day `text` writes YYYY-MM-DD, or None for any other spelling or a day no calendar
+    holds (2024-02-30)."""
+    if ISO_DAY.fullmatch(text):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text)
+    return None
 
 
 def might_hold_date(text: str) -> bool:

@@ -6,12 +6,12 @@ numbers come out of `newsbot eval`, a notebook or a test.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from .dates import iso_day
 
 __all__ = [
     "CUTOFFS",
@@ -27,8 +27,6 @@ __all__ = [
 ]
 
 CUTOFFS = (1, 3, 5, 10)
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-"""How a `question_date` is written, as `newsbot ask --as-of` takes a day."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +100,8 @@ def _question_date(value: object) -> dt.date | None:
     week's Monday), and `{}`, `0` or `false` would have been a question asked with no date."""
     if value is None:
         return None
-    if isinstance(value, str) and ISO_DAY.fullmatch(value):
-        with contextlib.suppress(ValueError):  # not a day of the calendar: 2024-02-30
-            return dt.date.fromisoformat(value)
+    if isinstance(value, str) and (day := iso_day(value)) is not None:
+        return day
     raise ValueError(f"'question_date' must be YYYY-MM-DD, got {value!r}")
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import Library, dates, dates_uk_ru
-from retrieval.dates import anchor_date, might_hold_date
+from retrieval.dates import anchor_date, iso_day, might_hold_date
 from tests.conftest import finishes
 
 PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
@@ -193,3 +193,18 @@ def _dates_found(
     found = [(mention.start, mention.end, mention.date) for mention in dates.find_dates(sentence, PUBLISHED)]
     ordered = all(left[1] <= right[0] for left, right in itertools.pairwise(found))
     return len(found), ordered, found[0], found[count]
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2024-10-23", dt.date(2024, 10, 23)),
+        ("20241023", None),  # `date.fromisoformat` takes it
+        ("2024-W43", None),  # and an ISO week, as its Monday
+        ("2024-02-30", None),  # no such day
+        ("２０２４-10-23", None),  # full-width digits
+        (" 2024-10-23", None),
+    ],
+)
+def test_iso_day_reads_a_day_written_yyyy_mm_dd_and_no_other_way(text: str, day: dt.date | None) -> None:
+    assert iso_day(text) == day
