@@ -13,6 +13,7 @@ from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -267,13 +268,37 @@ class SettingsError(Exception):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning validation errors into one line that names the variable."""
+    env_file = overrides.get("_env_file", Path(".env"))
     try:
+        if isinstance(env_file, Path):
+            _check_readable(env_file)
         return Settings(**overrides)  # type: ignore[arg-type]
     except UnicodeDecodeError as error:  # the environment is text already: this is .env, saved as Latin-1
         where = f"byte {error.object[error.start]:#04x} at offset {error.start}"
         raise SettingsError(f".env: not UTF-8 ({where}); save it as UTF-8") from None
     except ValueError as error:
         raise SettingsError(describe_error(error)) from None
+
+
+_KEY = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=")
+
+
+def _check_readable(env_file: Path) -> None:
+    """Refuse a `.env` line that sets a setting but cannot be read (an unclosed quote):
+    python-dotenv drops it with a warning naming its line alone, and `ADMIN_IDS="123` started
+    a bot with no admin. Only the key is named: the value may be the token."""
+    if not env_file.is_file():
+        return
+    with env_file.open(encoding="utf-8") as stream:  # not UTF-8: `load_settings` says so
+        unread = [binding.original for binding in parse_stream(stream) if binding.error]
+    names = {name.upper() for name in Settings.model_fields}
+    for original in unread:
+        key = _KEY.match(original.string)
+        if key and key[1].upper() in names:
+            raise SettingsError(
+                f"{env_file} line {original.line}: {key[1]} cannot be read (an unclosed quote?), "
+                'so it would be left unset; write it as KEY=value or KEY="value"'
+            )
 
 
 def misspelt_settings(env_file: Path = Path(".env")) -> list[str]:

@@ -746,3 +746,31 @@ def test_four_good_files_that_want_two_ids_are_all_counted_and_answered(
     assert first_hit("bridge") == ("a.md", "Bridge MD")
     assert first_hit("tunnel") == ("x#b", "Tunnel JSONL")
     assert first_hit("harbour") == ("x#b.txt", "Harbour hash")
+
+
+@pytest.mark.parametrize("line", ['ADMIN_IDS="123', "export admin_ids='123", 'ADMIN_IDS = "123, 456'])
+def test_a_dotenv_line_with_an_unclosed_quote_stops_the_start_naming_its_setting(
+    tmp_path: Path, line: str
+) -> None:
+    # python-dotenv dropped the line with a warning naming its number alone: the bot started
+    # with no admin, and refused the /reload of the admin who had typed it
+    token = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678"
+    (tmp_path / ".env").write_text(f'TELEGRAM_BOT_TOKEN="{token}\nLOG_LEVEL=INFO\n{line}\nTOP_K=2\n')
+    done = run("stats", "--corpus", str(SHIPPED_CORPUS), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("newsbot: .env line 1: TELEGRAM_BOT_TOKEN cannot be read")
+    assert token not in done.stderr and "python-dotenv" not in done.stderr
+    (tmp_path / ".env").write_text(f'TELEGRAM_BOT_TOKEN="{token}"\nLOG_LEVEL=INFO\n{line}\nTOP_K=2\n')
+    done = run("stats", "--corpus", str(SHIPPED_CORPUS), cwd=tmp_path)
+    assert done.returncode == 2
+    key = line.split("=")[0].removeprefix("export ").strip()
+    assert done.stderr == f"newsbot: .env line 3: {key} cannot be read (an unclosed quote?), " + (
+        'so it would be left unset; write it as KEY=value or KEY="value"\n'
+    )
+
+
+def test_a_dotenv_line_of_another_tool_that_cannot_be_read_is_left_to_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("COMPOSE_PROJECT_NAME='news\nTOP_K=1\n")
+    done = run("ask", "Abramovich", "--json", "--corpus", str(SHIPPED_CORPUS), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 1  # the line after it is read
