@@ -403,8 +403,14 @@ def _refuse_lone_surrogates(*values: str | None) -> None:
 
 
 def _optional(meta: dict[str, Any], key: str) -> str | None:
+    """An optional text field; a list or a mapping (`url: [canonical, amp]`) is refused as a
+    title is: it was served as Python's spelling of it, `['https://…']`, as a link or outlet."""
     value = meta.get(key)
-    return str(value).strip() or None if value is not None else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _BadArticle(Reason.of("field_not_text", field=key))
+    return value.strip() or None
 
 
 def _parse_date(value: str) -> dt.date:

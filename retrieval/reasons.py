@@ -51,6 +51,7 @@ REASONS: dict[str, str] = {
     "long_number": N_("holds a {digits:,}-digit number; at most {most} digits are read"),
     "no_date": N_("has no 'date' (YYYY-MM-DD)"),
     "no_title": N_("has no 'title'"),
+    "field_not_text": N_("its '{field}' is a list or a mapping, not text"),
     "lone_surrogate": N_("holds {escape}, half of a UTF-16 pair, which is not text"),
     "date_not_iso": N_("date {date} is not YYYY-MM-DD"),
     "date_not_real": N_("date {date} is not a real calendar date"),

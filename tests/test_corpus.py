@@ -287,6 +287,24 @@ def test_a_jsonl_title_written_as_a_number_or_a_truth_is_its_text_as_in_a_front_
     assert problem.reason == "date '20240101' is not YYYY-MM-DD"  # as `date: 20240101` in a front matter
 
 
+def test_a_url_or_source_written_as_a_list_or_a_mapping_is_the_files_problem(
+    write_corpus: WriteCorpus,
+) -> None:
+    # served as Python's spelling of it: the link line `['https://a.example/x', ...]`, the
+    # outlet `{'name': 'Reuters', 'id': '7'}` under each headline, and no problem reported
+    md = "---\ntitle: A\ndate: 2024-10-20\nurl: [https://a.example/x, https://b.example/y]\n---\nBody.\n"
+    source = "---\ntitle: B\ndate: 2024-10-20\nsource: {name: Reuters, id: 7}\n---\nBody.\n"
+    good = {"id": "2", "title": "J", "date": "2024-10-20", "text": "Body.", "url": "https://a.example/j"}
+    lines = [json.dumps({**good, "id": "1", "url": ["https://a.example/x"]}), json.dumps(good)]
+    articles, report = load_corpus(write_corpus({"a.md": md, "b.md": source, "c.jsonl": "\n".join(lines)}))
+    assert [(a.id, a.url) for a in articles] == [("c#2", "https://a.example/j")]
+    assert [(p.path, p.line, p.reason) for p in report.problems] == [
+        ("a.md", None, "its 'url' is a list or a mapping, not text"),
+        ("b.md", None, "its 'source' is a list or a mapping, not text"),
+        ("c.jsonl", 1, "its 'url' is a list or a mapping, not text"),
+    ]
+
+
 def test_a_jsonl_line_with_a_5000_digit_number_is_that_lines_problem(write_corpus: WriteCorpus) -> None:
     good = {"id": 2, "title": "Fine", "date": "2024-01-02", "text": "Body."}
     lines = ['{"id": 1, "title": "Big", "date": "2024-01-01", "text": "x", "views": ' + "7" * 5000 + "}"]
