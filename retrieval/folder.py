@@ -178,7 +178,7 @@ class CorpusFolder:
         parts = relative.split("/")
         if stat.S_ISLNK(info.st_mode):
             target = os.path.realpath(path)
-            if not target.startswith(self._inside):
+            if target != self.real and not target.startswith(self._inside):
                 raise NotRead(Reason.of("link_outside", target=printable(target)))
             try:
                 info = os.stat(target)

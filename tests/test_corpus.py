@@ -398,6 +398,7 @@ def test_pipes_devices_and_links_out_of_the_folder_are_reported_never_read(
     (root / "relative-secret.txt").symlink_to(Path("..") / "elsewhere" / "secret.txt")
     (root / "archive").symlink_to(elsewhere)
     (root / "same-folder").symlink_to(root / "inside")
+    (root / "itself").symlink_to(".")  # was "a link to <the corpus folder>, outside the corpus folder"
     (root / "linked-pipe.txt").symlink_to(root / "inside" / ".pipe")
     (root / "gone.txt").symlink_to(root / "nowhere.txt")
     (root / "loop.txt").symlink_to(root / "loop.txt")
@@ -416,10 +417,11 @@ def test_pipes_devices_and_links_out_of_the_folder_are_reported_never_read(
         "pipe.txt": "is a named pipe, not a regular file; only regular files are read",
         "relative-secret.txt": f"is a link to {elsewhere / 'secret.txt'}, {outside}",
         "same-folder": "is a link to a folder; links to folders are not followed",
+        "itself": "is a link to a folder; links to folders are not followed",
         "secret.txt": f"is a link to {elsewhere / 'secret.txt'}, {outside}",
         "zero.txt": f"is a link to /dev/zero, {outside}",
     }
-    assert report.files == 12
+    assert report.files == 13
 
 
 def test_a_corpus_folder_reached_through_a_link_is_read(write_corpus: WriteCorpus, tmp_path: Path) -> None:
