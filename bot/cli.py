@@ -43,7 +43,16 @@ from retrieval import (
     matched_spans,
     readings,
 )
-from retrieval.evaluation import CUTOFFS, Metrics, Question, Ranked, Report, evaluate, parse_questions
+from retrieval.evaluation import (
+    CUTOFFS,
+    Metrics,
+    Question,
+    Ranked,
+    Report,
+    evaluate,
+    missing_gold,
+    parse_questions,
+)
 from retrieval.library import DEFAULT_PER_ARTICLE
 from retrieval.passages import DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS
 from retrieval.rerank import RerankOptions
@@ -491,6 +500,13 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as error:
         raise SettingsError(str(error)) from None
     library = _library(args, settings, options)
+    if missing := missing_gold(questions, library.articles.ids):
+        qid, gold = missing[0]
+        print(
+            f"newsbot: {len(missing):,} gold article ids name no article of the corpus, and their "
+            f"questions count as misses (the first: qid {qid!r}, {gold!r})",
+            file=sys.stderr,
+        )
     cap = args.per_article or None
     rankings: list[list[Ranked]] = []
     records = []

@@ -22,6 +22,7 @@ __all__ = [
     "evaluate",
     "first_per_article",
     "first_rank",
+    "missing_gold",
     "parse_question",
     "parse_questions",
 ]
@@ -115,6 +116,13 @@ def parse_questions(text: str) -> list[Question]:
             except ValueError as error:
                 raise ValueError(f"line {number}: {error}") from None
     return questions
+
+
+def missing_gold(questions: Iterable[Question], article_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """Each (qid, gold article id) that names no article of the corpus: a typo or an article
+    left out of it, which can never be found and so counts as a miss without a word."""
+    known = set(article_ids)
+    return [(q.qid, gold) for q in questions for gold in sorted(q.gold_article_ids) if gold not in known]
 
 
 def _contains_answer(question: Question, text: str) -> bool:

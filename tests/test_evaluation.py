@@ -426,3 +426,28 @@ def test_the_depth_table_of_a_small_set_counts_questions_and_dashes_an_empty_gro
     assert dated.startswith("| asked at their date (8) | 8 (1.000) |")
     older = next(line for line in table.splitlines() if line.startswith("| older news"))
     assert older.endswith("| - | - |")
+
+
+def test_eval_names_gold_article_ids_the_corpus_does_not_hold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a typo in a gold id scored 0 for its question without a word
+    lines = (FIXTURES / "questions.jsonl").read_text().splitlines()
+    typo = lines[1].replace('"chess"', '"chess-olympiad"')
+    other = lines[2].replace('["election"]', '["election", "elections"]')
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join([lines[0], typo, other, *lines[3:]]) + "\n")
+    assert main(["eval", str(questions), "--corpus", str(FIXTURES / "corpus")]) == 0
+    shown = capsys.readouterr()
+    assert said(shown.err) == [
+        "newsbot: 2 gold article ids name no article of the corpus, and their questions count as "
+        "misses (the first: qid 'q2', 'chess-olympiad')"
+    ]
+    assert "gold article (8)                 0.750" in shown.out  # q2's gold is not found
+    assert main(EVAL) == 0
+    assert said(capsys.readouterr().err) == []
+
+
+def said(err: str) -> list[str]:
+    """The lines the command says to its user, less the progress log."""
+    return [line for line in err.splitlines() if line.startswith("newsbot:")]
