@@ -7,8 +7,9 @@ Handled, each anchoring the sentence it opens or first appears in:
   publication, so an article of 2024-01-03 means 2023-12-28;
 - months: `In March 2022`; `in March` (the latest March on or before publication);
 - years: `in 2022`, `throughout 2022`, `during 2022`, `since 2022`;
-- relative: `today`, `yesterday`, `on Monday` (the last Monday strictly before the
-  publication day), `last week` (week precision), `last month`, `last year`;
+- relative: `today`, `yesterday`, `on Monday` (the last Monday on or before the publication
+  day: news names the day it reports), `last Monday` (strictly before it), `last week`
+  (week precision), `last month`, `last year`;
 - the same in Ukrainian and Russian, in the cases news uses (`16 жовтня 2024 року`, `у
   березні 2022 року`, `в марте 2022 года`, `вчора`, `у понеділок`, `минулого тижня`,
   `на прошлой неделе`, `торік`; see `dates_uk_ru`), and a month or day of `минулого
@@ -90,7 +91,10 @@ _ENGLISH_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(rf"\b(?:in|throughout|during|since|of|early|late)\s+{_YEAR.format('y')}\b", re.IGNORECASE),
     ),
     ("relative_day", re.compile(r"\b(?P<w>today|yesterday)\b", re.IGNORECASE)),
-    ("weekday", re.compile(r"\b(?:on|last)\s+(?P<w>" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)),
+    (
+        "weekday",
+        re.compile(r"\b(?:on|(?P<last>last))\s+(?P<w>" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE),
+    ),
     ("last", re.compile(r"\blast\s+(?P<w>week|month|year)\b", re.IGNORECASE)),
 ]
 _NEEDS = {
@@ -251,7 +255,9 @@ def _resolve(kind: str, match: re.Match[str], published: dt.date) -> DateMention
         if kind == "relative_day":
             return DateMention(published - dt.timedelta(days=_RELATIVE_DAYS[word]), "day", start, end)
         if kind == "weekday":
-            back = (published.weekday() - _ALL_WEEKDAYS[word]) % 7 or 7
+            # "on Tuesday" in a Tuesday's article is that day, as news names the day it reports;
+            # "last Tuesday" is a week before
+            back = (published.weekday() - _ALL_WEEKDAYS[word]) % 7 or (7 if groups.get("last") else 0)
             return DateMention(published - dt.timedelta(days=back), "day", start, end)
         return _last(dates_uk_ru.PERIODS.get(word, word), published, start, end)
     except (ValueError, OverflowError):  # 31 February; a day before 0001-01-01 ("yesterday" then)

@@ -117,7 +117,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(rf"\b{_IN}\s+(?P<y>(?:19|20)\d\d)(?:-(?:му|м|го)(?!\w)|(?=\s*(?:[,.;:!?)]|$)))", _FLAGS),
     ),
     ("relative_day", re.compile(rf"\b(?P<w>{_alternation(RELATIVE_DAYS)})\b", _FLAGS)),
-    ("weekday", re.compile(rf"\b(?:у|в|во|{_LAST})\s+(?P<w>{_alternation(WEEKDAYS)})\b", _FLAGS)),
+    ("weekday", re.compile(rf"\b(?:у|в|во|(?P<last>{_LAST}))\s+(?P<w>{_alternation(WEEKDAYS)})\b", _FLAGS)),
     ("last", re.compile(rf"\b{_LAST}\s+(?P<w>{_alternation(set(PERIODS) - {'торік'})})\b", _FLAGS)),
     ("last", re.compile(r"\b(?P<w>торік)\b", _FLAGS)),
 ]

@@ -29,7 +29,8 @@ PUBLISHED = dt.date(2024, 10, 23)  # a Wednesday
         ("He said it today.", "2024-10-23", "day"),
         ("He said it yesterday.", "2024-10-22", "day"),
         ("On Monday he resigned.", "2024-10-21", "day"),  # the last Monday before
-        ("On Wednesday he resigned.", "2024-10-16", "day"),  # the same weekday: a week before
+        ("On Wednesday he resigned.", "2024-10-23", "day"),  # the same weekday: the day itself
+        ("Last Wednesday he resigned.", "2024-10-16", "day"),  # a week before
         ("Last week he resigned.", "2024-10-14", "week"),  # the Monday of last week
         ("Last month he resigned.", "2024-09-01", "month"),
         ("Last year he resigned.", "2023-01-01", "year"),
