@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from typing import TypeGuard
 
 from telegram import (
     Bot,
@@ -19,6 +20,7 @@ from telegram import (
     Chat,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    MaybeInaccessibleMessage,
     Message,
     MessageEntity,
     Update,
@@ -300,8 +302,11 @@ async def page_callback(update: Update, context: Context) -> None:
         return
     match, message = _PAGE_DATA.fullmatch(query.data or ""), query.message
     key, number = (match.group(1), int(match.group(2))) if match else ("", 0)
-    asked = await state.queries.get(key, message.chat.id) if message is not None else None
-    if asked is None or message is None or number > MAX_PAGES:  # unknown, forgotten, another chat's
+    if not holds_pages_of(message, key):  # a press forged onto another answer, or too old to tell
+        await answer_press(query, arrived, tr.gettext(EXPIRED))
+        return
+    asked = await state.queries.get(key, message.chat.id)
+    if asked is None or number > MAX_PAGES:  # unknown, forgotten, another chat's
         await answer_press(query, arrived, tr.gettext(EXPIRED))
         return
     result = await state.search(asked.question, k=hits_needed(state.top_k), now=asked.as_of)
@@ -325,6 +330,18 @@ async def page_callback(update: Update, context: Context) -> None:
         if not any(reason in str(error).lower() for reason in ("not modified", "message to edit not found")):
             raise
         logger.info("page %d of chat %s not shown: %s", number, message.chat.id, error)
+
+
+def holds_pages_of(message: MaybeInaccessibleMessage | None, key: str) -> TypeGuard[Message]:
+    """Whether `message`, as Telegram attaches it to a press, shows the page buttons of the
+    answer `key` names. A client may send any data with a press on any message: another
+    reader's page sent as a press on someone's answer in a group rewrote that answer into it,
+    under their question. A page of its own answer that it no longer shows (a double tap) is
+    still that answer's."""
+    markup = message.reply_markup if isinstance(message, Message) else None  # inaccessible: too old
+    rows = markup.inline_keyboard if markup is not None and key else ()
+    mine = f"{PAGE_PREFIX}:{key}:"
+    return any(str(button.callback_data).startswith(mine) for row in rows for button in row)
 
 
 async def answer_press(query: CallbackQuery, arrived: float, text: str | None = None) -> None:

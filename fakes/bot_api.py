@@ -132,6 +132,8 @@ class FakeBotApi:
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
+        self._shown: dict[tuple[Any, int], dict[str, Any]] = {}
+        """Each message the bot sent, as it is now (edits applied): what Telegram attaches to a press."""
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -219,7 +221,14 @@ class FakeBotApi:
     def push_callback(
         self, data: str, message: dict[str, Any], user_id: int = 1, language_code: str | None = None
     ) -> int:
-        """Queue a press on an inline button of `message` (a message the bot sent)."""
+        """Queue a press on an inline button of `message` (a message the bot sent), with that
+        message's buttons as the bot last left them, as Telegram attaches it: the data pressed
+        need not be among them (a modified client sends any)."""
+        shown = self._shown.get((message.get("chat", {}).get("id"), message.get("message_id")))
+        if shown is not None:
+            message = {key: value for key, value in message.items() if key != "reply_markup"}
+            if "reply_markup" in shown:
+                message["reply_markup"] = shown["reply_markup"]
         return self.push_update(
             {
                 "callback_query": {
@@ -231,6 +240,14 @@ class FakeBotApi:
                 }
             }
         )
+
+    def message_with(self, data: str, chat_id: int = 7) -> dict[str, Any]:
+        """The bot's message in `chat_id` that shows a button of `data` now (the newest of them)."""
+        for (chat, _), message in reversed(self._shown.items()):
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            if chat == chat_id and any(button.get("callback_data") == data for row in rows for button in row):
+                return message
+        raise LookupError(f"no message of chat {chat_id} shows a button {data!r}")
 
     def push_inline_query(self, query: str, user_id: int = 1, language_code: str | None = None) -> str:
         """Queue what a user types after the bot's name in any chat; return the query's id."""
@@ -426,6 +443,7 @@ class FakeBotApi:
             }
             if "reply_markup" in params:
                 message["reply_markup"] = params["reply_markup"]
+            self._shown[(chat_id, message["message_id"])] = message  # an edit without buttons drops them
             return message
         return True
 

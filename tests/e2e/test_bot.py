@@ -122,10 +122,10 @@ def buttons(call: Any) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for b in call.params["reply_markup"]["inline_keyboard"][0]]
 
 
-async def press(bot: Any, data: str, user_id: int = 7) -> Any:
-    """Press a button on the bot's message and return the edit it makes."""
+async def press(bot: Any, data: str, user_id: int = 7, message: dict[str, Any] | None = None) -> Any:
+    """Press a button on `message`, or the bot's message that shows it, and return the edit it makes."""
     before = len(bot.api.sent("editMessageText"))
-    bot.api.push_callback(data, bot_message(user_id), user_id=user_id)
+    bot.api.push_callback(data, message or bot.api.message_with(data, user_id), user_id=user_id)
     return (await bot.api.wait_for("editMessageText", count=before + 1))[before]
 
 
@@ -195,7 +195,7 @@ async def test_pages_after_a_reload_are_the_pages_first_seen_or_expired(start_bo
     await bot.ask("/reload", user_id=ADMIN)  # it now ranks first: every later page would shift by one
     edits, answered = len(bot.api.sent("editMessageText")), len(bot.api.sent("answerCallbackQuery"))
     for data in (back, buttons(second)[-1][1]):
-        bot.api.push_callback(data, bot_message())
+        bot.api.push_callback(data, second.result)
     answers = await bot.api.wait_for("answerCallbackQuery", count=answered + 2)
     assert all("expired" in answer.params.get("text", "") for answer in answers[answered:])
     assert len(bot.api.sent("editMessageText")) == edits  # no page that was never seen, no headline twice
@@ -209,7 +209,8 @@ async def test_buttons_sent_before_a_restart_still_turn_the_pages(start_bot: Sta
     await before.application.updater.stop()
     await before.application.stop()
     after = await start_bot(articles=GRAIN)  # the same corpus and state file
-    assert (await press(after, data)).params["text"] == second.params["text"]
+    # the answer as Telegram keeps it, with page 2's buttons: the new fake server never sent it
+    assert (await press(after, data, message=second.result)).params["text"] == second.params["text"]
 
 
 async def test_a_state_file_locked_by_another_process_holds_up_no_answer_with_pages(
@@ -255,22 +256,24 @@ async def test_a_doctored_page_button_never_searches_further(start_bot: StartBot
 
     fields = {field.name: getattr(state.library, field.name) for field in dataclasses.fields(state.library)}
     state.library = Recording(**fields)
-    data = buttons(await bot.ask("grain exports"))[-1][1]
+    answer = await bot.ask("grain exports")
+    data = buttons(answer)[-1][1]
     key = data.split(":")[1]
     for doctored in (f"page:{key}:6", f"page:{key}:9", f"page:{key}:999", f"page:{key}:0", f"more:{key}:999"):
-        bot.api.push_callback(doctored, bot_message())
+        bot.api.push_callback(doctored, answer.result)  # on the answer whose key they name
     answers = await bot.api.wait_for("answerCallbackQuery", count=5)
     assert all("expired" in answer.params["text"] for answer in answers)
     assert asked == [15]  # the question's one search: TOP_K x 5 pages, never more
-    assert (await press(bot, f"page:{key}:5")).params["text"].startswith("<b>13. ")
+    assert (await press(bot, f"page:{key}:5", message=answer.result)).params["text"].startswith("<b>13. ")
 
 
 async def test_a_second_press_before_the_page_changed_is_no_error(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN)
-    forward = buttons(await bot.ask("grain exports"))[-1][1]
+    answer = await bot.ask("grain exports")
+    forward = buttons(answer)[-1][1]
     not_modified = "Bad Request: message is not modified: specified new message content is the same"
     bot.api.fail("editMessageText", Fault(400, not_modified))  # as Telegram answers a double tap
-    bot.api.push_callback(forward, bot_message())
+    bot.api.push_callback(forward, answer.result)
     await bot.api.wait_for("answerCallbackQuery")
     assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # answered after the press, in order
     assert all("something went wrong" not in call.params["text"] for call in bot.api.sent("sendMessage"))
@@ -278,11 +281,13 @@ async def test_a_second_press_before_the_page_changed_is_no_error(start_bot: Sta
 
 async def test_a_press_on_an_answer_deleted_meanwhile_is_no_error(start_bot: StartBot) -> None:
     bot = await start_bot(articles=GRAIN)
-    forward = buttons(await bot.ask("grain exports"))[-1][1]
+    answer = await bot.ask("grain exports")
+    forward = buttons(answer)[-1][1]
     # a group's admin deleted the answer as someone, whose app still showed it, pressed ▶
     bot.api.fail("editMessageText", Fault(400, "Bad Request: message to edit not found"))
-    bot.api.push_callback(forward, bot_message())
-    await bot.api.wait_for("answerCallbackQuery")
+    bot.api.push_callback(forward, answer.result)
+    (pressed,) = await bot.api.wait_for("answerCallbackQuery")
+    assert "expired" not in pressed.params.get("text", "")  # the page was asked for
     assert "Istanbul" in (await bot.ask("Istanbul")).params["text"]  # answered after the press, in order
     assert all("something went wrong" not in call.params["text"] for call in bot.api.sent("sendMessage"))
 
@@ -966,9 +971,10 @@ async def test_a_press_on_an_answer_of_a_group_that_became_a_supergroup_is_no_er
 ) -> None:
     bot = await start_bot(articles=GRAIN)
     group = {"chat_id": -100, "chat_type": "group"}
-    forward = buttons(await bot.ask("@news_test_bot grain exports", user_id=7, **group))[-1][1]
+    answer = await bot.ask("@news_test_bot grain exports", user_id=7, **group)
+    forward = buttons(answer)[-1][1]
     bot.api.migrated[-100] = -1001234  # its page is not edited there: the supergroup numbers anew
-    bot.api.push_callback(forward, {**bot_message(-100), "chat": {"id": -100, "type": "group"}}, user_id=7)
+    bot.api.push_callback(forward, answer.result, user_id=7)
     await bot.api.wait_for("answerCallbackQuery")
     bot.api.push_message("@news_test_bot Istanbul", user_id=7, **group)  # answered after the press
     (answer,) = await bot.api.wait_for("sendMessage", chat_id=-1001234)
@@ -1663,7 +1669,7 @@ async def test_a_press_turns_the_pages_as_of_the_questions_date(start_bot: Start
     )
     bot = await start_bot(articles={**GRAIN, "embargoed.txt": embargoed})
     first = await bot.ask("grain exports")
-    bot.api.push_callback(buttons(first)[-1][1], bot_message())
+    bot.api.push_callback(buttons(first)[-1][1], first.result)
     (pressed,) = await bot.api.wait_for("answerCallbackQuery")
     assert "expired" not in pressed.params.get("text", "")
     (second,) = await bot.api.wait_for("editMessageText")

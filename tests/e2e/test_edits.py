@@ -75,7 +75,7 @@ async def test_an_edited_answer_gains_or_loses_its_page_buttons_with_the_new_que
     assert labels == ["1/5", "▶"]
     first_pages = buttons(many)[-1][1]
     before = len(bot.api.sent("editMessageText"))
-    bot.api.push_callback(first_pages, bot_message(answer.result["message_id"]), user_id=7)
+    bot.api.push_callback(first_pages, answer.result, user_id=7)
     turned = (await bot.api.wait_for("editMessageText", count=before + 1))[before]
     assert turned.params["text"].startswith("<b>2. ") and "<b>grain</b>" in turned.params["text"]
     one = await edit(bot, "Istanbul", asked)
@@ -83,7 +83,7 @@ async def test_an_edited_answer_gains_or_loses_its_page_buttons_with_the_new_que
     assert "reply_markup" not in one.params  # the buttons are gone with the pages
     assert "<b>Istanbul</b>" in one.params["text"]
     presses = len(bot.api.sent("answerCallbackQuery"))
-    bot.api.push_callback(first_pages, bot_message(answer.result["message_id"]), user_id=7)
+    bot.api.push_callback(first_pages, answer.result, user_id=7)
     (*_, expired) = await bot.api.wait_for("answerCallbackQuery", count=presses + 1)
     assert expired.params["text"] == "This button has expired. Please ask your question again."
     key = first_pages.split(":")[1]

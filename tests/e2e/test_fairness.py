@@ -456,7 +456,7 @@ async def test_a_flood_of_page_presses_is_limited_and_delays_no_one(start_bot: S
     # Every press is processed (no chat's share drops any), so the limit alone decides.
     bot = await start_bot(top_k=1, questions_per_minute=3, max_unanswered_per_chat=1000, articles=GRAIN)
     reply = await bot.ask("grain exports", user_id=7)
-    data, message = next_page(reply), bot_message(7)
+    data, message = next_page(reply), reply.result
     for number in range(500):
         if number == 250:
             bot.api.push_message("Where did the talks collapse?", user_id=8)
@@ -476,14 +476,31 @@ async def test_a_flood_of_page_presses_is_limited_and_delays_no_one(start_bot: S
 
 async def test_a_page_button_works_only_in_the_chat_it_was_sent_to(start_bot: StartBot) -> None:
     bot = await start_bot(top_k=1, articles=GRAIN)
-    data = next_page(await bot.ask("grain exports", user_id=7))
+    reply = await bot.ask("grain exports", user_id=7)
+    data = next_page(reply)
     bot.api.push_callback(data, bot_message(8), user_id=8)  # replayed from another chat
     (refused,) = await bot.api.wait_for("answerCallbackQuery")
     assert "expired" in refused.params["text"]
-    bot.api.push_callback(data, bot_message(7), user_id=7)
+    bot.api.push_callback(data, reply.result, user_id=7)
     (edit,) = await bot.api.wait_for("editMessageText")
     assert edit.params["chat_id"] == 7
     assert edit.params["text"].startswith("<b>2. ")
+    assert len(bot.api.sent("editMessageText")) == 1
+
+
+async def test_a_page_press_forged_onto_another_readers_answer_is_expired(start_bot: StartBot) -> None:
+    # a client may send any data with a press on any message: the data of the attacker's ▶
+    # pressed on the victim's answer rewrote it into the attacker's page, under the victim's question
+    bot = await start_bot(top_k=1, articles=GRAIN)
+    group = {"chat_id": -100, "chat_type": "supergroup"}
+    victim = await bot.ask("/ask Who did Umerov negotiate with?", user_id=7, **group)
+    attacker = await bot.ask("/ask grain exports", user_id=8, **group)
+    bot.api.push_callback(next_page(attacker), victim.result, user_id=8)
+    (refused,) = await bot.api.wait_for("answerCallbackQuery")
+    assert "expired" in refused.params["text"]
+    bot.api.push_callback(next_page(attacker), attacker.result, user_id=8)  # on its own answer
+    (edit,) = await bot.api.wait_for("editMessageText")
+    assert edit.params["message_id"] == attacker.result["message_id"]
     assert len(bot.api.sent("editMessageText")) == 1
 
 

@@ -124,9 +124,7 @@ async def test_at_most_ten_results_ranked_as_a_message_is(
     headlines = HEADLINES.findall(page.params["text"])
     while len(headlines) < len(results) and (data := next_page(page)):
         before = len(bot.api.sent("editMessageText"))
-        bot.api.push_callback(
-            data, {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}}, user_id=7
-        )
+        bot.api.push_callback(data, page.result, user_id=7)
         page = (await bot.api.wait_for("editMessageText", count=before + 1))[before]
         headlines += HEADLINES.findall(page.params["text"])
     assert len(headlines) >= min(len(results), top_k * MAX_PAGES)
