@@ -18,7 +18,7 @@ from .feed_render import feed_health
 from .feeds import FeedParseError
 from .fetching import FetchError
 from .ingest import RoundReport, add_feed, check_feed, fetch_round, options_from
-from .links import LinkError
+from .links import LinkError, shown_url
 from .progress import counted, meter
 from .settings import Settings, SettingsError, state_dir_problem
 from .statedb import open_state
@@ -80,21 +80,21 @@ def feeds_add_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         check = asyncio.run(check_feed(options_from(settings).fetch, args.url))
     except (LinkError, FetchError, FeedParseError) as error:
-        print(f"newsbot: {args.url}: {error}", file=sys.stderr)
+        print(f"newsbot: {shown_url(args.url)}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except PageNotRead as error:  # a feed of many megabytes, or one made to be slow to parse
         why = f"took too long to read ({error})" if error.slow else f"could not be read: {error}"
-        print(f"newsbot: {args.url}: {why}", file=sys.stderr)
+        print(f"newsbot: {shown_url(args.url)}: {why}", file=sys.stderr)
         return EXIT_USAGE
     db = open_state(settings.state_dir)
     try:
         if db.feed_by_url(check.url) is not None:
-            print(f"newsbot: {check.url} is in the list already", file=sys.stderr)
+            print(f"newsbot: {shown_url(check.url)} is in the list already", file=sys.stderr)
             return EXIT_USAGE
         feed = add_feed(db, check, args.name)
         number = db.feed_number(feed.id)
     except sqlite3.IntegrityError:
-        print(f"newsbot: {check.url} is in the list already", file=sys.stderr)
+        print(f"newsbot: {shown_url(check.url)} is in the list already", file=sys.stderr)
         return EXIT_USAGE
     finally:
         db.close()
@@ -115,7 +115,7 @@ def feeds_list_command(args: argparse.Namespace, settings: Settings) -> int:
         print("No feeds. Add one: newsbot feeds add URL [--name NAME]", file=sys.stderr)
         return EXIT_NOTHING
     for number, feed in enumerate(feeds, start=1):
-        print(shown(f"{number}. {feed.title or feed.name}  {feed.url}"))
+        print(shown(f"{number}. {feed.title or feed.name}  {shown_url(feed.url)}"))
         print(shown(f"   feeds/{feed.name}/  {counted(feed.articles, 'article')}  {feed_health(feed)}"))
     return EXIT_DONE
 

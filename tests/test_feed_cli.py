@@ -176,3 +176,17 @@ async def test_a_state_dir_inside_the_corpus_folder_is_refused_with_exit_2(
     code, _, err = await newsbot(tmp_path, *command, STATE_DIR=str(tmp_path / "corpus" / "state"))
     assert code == 2 and "STATE_DIR" in err and "CORPUS_DIR" in err
     assert not (tmp_path / "corpus" / "state").exists()
+
+
+async def test_the_command_line_never_prints_a_feeds_login(site: Newsroom, tmp_path: Path) -> None:
+    # `feeds list` and `feeds add`'s complaints showed `editor:secret@` (a terminal's output
+    # pasted into a bug report), while /feeds and the log leave it out
+    url = daily(site, 1).replace("http://", "http://editor:secret@")
+    code, out, _ = await newsbot(tmp_path, "feeds", "add", url)
+    assert code == 0 and "added feed 1" in out
+    code, _, err = await newsbot(tmp_path, "feeds", "add", url)
+    assert code == 2 and "is in the list already" in err and "secret" not in err
+    code, _, err = await newsbot(tmp_path, "feeds", "add", url.replace("feed.xml", "missing.xml"))
+    assert code == 2 and "editor" not in err and "secret" not in err
+    code, out, _ = await newsbot(tmp_path, "feeds", "list")
+    assert code == 0 and out.startswith(f"1. The Daily  {url.replace('editor:secret@', '')}\n")
