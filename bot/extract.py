@@ -37,8 +37,11 @@ _BLOCKS = frozenset(
 )
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v\xa0]*\n")
-# Only dates the page declares (meta tags, <time>, JSON-LD, URL), never a guess from its text.
-_DATE_OPTIONS = {"extensive_search": False, "original_date": True}
+# Only dates the page declares (meta tags, <time>, JSON-LD, URL), never a guess from its text;
+# and no latest date of htmldate's own: it turned a date after the machine's today (tomorrow in
+# UTC, already today where the outlet is) into its month's 1st, a fresh story 27 days old. The
+# ingest judges what is too far ahead (`_plausible`).
+_DATE_OPTIONS = {"extensive_search": False, "original_date": True, "max_date": "2999-12-31"}
 
 
 class ExtractError(Told, ValueError):

@@ -79,3 +79,17 @@ def test_a_page_without_article_text_is_an_extract_error(page: str) -> None:
 )
 def test_html_paragraphs(fragment: str, expected: list[str]) -> None:
     assert html_paragraphs(fragment) == expected
+
+
+@pytest.mark.parametrize("ahead", [1, 2, 40])
+def test_a_date_the_page_declares_after_today_is_read_as_written(ahead: int) -> None:
+    # htmldate refused a date after the machine's today and gave its month's 1st: an outlet
+    # east of UTC, whose today is tomorrow in UTC, had each fresh story saved weeks old (no
+    # alert, old news in answers); the ingest judges a date too far ahead, not the extractor
+    declared = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=ahead)
+    page = article_page("Quokka ferry festival opens", paragraphs("quokka"), declared).decode()
+    assert extract_article(page, "https://news.example/quokka").date == declared
+    body = "".join(f"<p>{text}</p>" for text in paragraphs("quokka"))
+    meta = f"<meta property='article:published_time' content='{declared.isoformat()}'>"  # no time
+    page = f"<html><head><title>Quokka</title>{meta}</head><body><article>{body}</article></body></html>"
+    assert extract_article(page, "https://news.example/quokka").date == declared
