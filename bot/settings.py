@@ -51,13 +51,15 @@ def _user_id(digits: str, written: str) -> None:
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 """What Telegram's setWebhook takes as a secret token."""
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ENV_FILE = Path(".env")
+"""The file settings are read from besides the environment, in the working folder."""
 
 
 class Settings(BaseSettings):
     """Everything the bot and the command line can be told from outside."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         env_ignore_empty=True,  # `CORPUS_DIR=` is the default, as ADMIN_IDS= is: not ".", the working folder
@@ -268,7 +270,7 @@ class SettingsError(Exception):
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning validation errors into one line that names the variable."""
-    env_file = overrides.get("_env_file", Path(".env"))
+    env_file = overrides.get("_env_file", ENV_FILE)
     try:
         if isinstance(env_file, Path):
             _check_readable(env_file)
@@ -301,7 +303,7 @@ def _check_readable(env_file: Path) -> None:
             )
 
 
-def misspelt_settings(env_file: Path = Path(".env")) -> list[str]:
+def misspelt_settings(env_file: Path = ENV_FILE) -> list[str]:
     """One line for each key of `env_file` that names no setting but nearly names one
     (`TOPK` for `TOP_K`): keys a setting does not know are ignored, as a `.env` shared with
     other tools holds theirs, so a typo would leave its setting at the default unsaid."""
