@@ -284,8 +284,7 @@ async def link_message(update: Update, context: Context) -> None:
     if not is_admin(update, bot_state(context).admin_ids):
         await question_message(update, context)
         return
-    url = clean(message.text).strip()
-    await _add_link(message, context, url if URL_IN_TEXT.match(url) else f"https://{url}")
+    await _add_link(message, context, as_opened(message, clean(message.text).strip()))
 
 
 async def _add_link(message: Message, context: Context, url: str) -> None:
